@@ -1,0 +1,50 @@
+from django.contrib import admin
+
+from portal.models import Agency, AuditEvent, Location
+from portal.scoping import LocationScopedAdminMixin, locations_for_user, user_sees_all_locations
+
+admin.site.site_header = "Rankr ⇄ HighLevel portal"
+admin.site.site_title = "Rankr ⇄ HighLevel"
+admin.site.index_title = "Control panel"
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "company_id", "created_at"]
+    search_fields = ["name", "company_id"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if user_sees_all_locations(request.user):
+            return qs
+        return qs.filter(locations__in=locations_for_user(request.user)).distinct()
+
+
+@admin.register(Location)
+class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+    location_path = ""
+    list_display = ["name", "location_id", "agency", "time_zone"]
+    list_filter = ["agency"]
+    list_select_related = ["agency"]
+    search_fields = ["name", "location_id"]
+    filter_horizontal = ["staff"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+    """Append-only: nobody adds, edits or deletes audit events here, superusers included."""
+
+    list_display = ["at", "actor", "action", "location", "target"]
+    list_filter = ["action"]
+    list_select_related = ["actor", "location"]
+    search_fields = ["target", "action"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,80 @@
+"""The three staff roles and their exact permissions.
+
+Groups are created and granted by data migrations (`portal/migrations/0002_roles.py`, and later
+apps' own migrations as they add models), which call :func:`roles_grant` with a frozen table.
+``ROLE_PERMISSIONS`` is the current whole table; a test checks the database matches it exactly.
+Location scoping (which locations a staff member sees) is not a permission: it lives in
+:mod:`portal.scoping`.
+"""
+
+AGENCY_STAFF = "Agency staff"
+AUDITOR = "Auditor"
+SUPPORT = "Support"
+ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT)
+
+# "app_label.codename" per role.
+ROLE_PERMISSIONS = {
+    AGENCY_STAFF: {
+        "portal.view_agency",
+        "portal.view_location",
+    },
+    AUDITOR: {
+        "portal.view_agency",
+        "portal.view_location",
+        "portal.view_all_locations",
+        "portal.view_auditevent",
+        "django_q.view_success",
+        "django_q.view_failure",
+        "django_q.view_schedule",
+        "django_q.view_ormq",
+    },
+    SUPPORT: {
+        "portal.view_agency",
+        "portal.view_location",
+        "portal.view_all_locations",
+        "django_q.view_failure",
+        "django_q.view_success",
+    },
+}
+
+
+def roles_grant(*, apps, table):
+    """Create the role groups and add the permissions in ``table`` (role -> set of perms).
+
+    Works on historical models inside a migration. Permissions are created first if the
+    post_migrate hook has not made them yet, so a fresh database gets them in one `migrate`.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in table.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for perm in sorted(perms):
+            app_label, codename = perm.split(".", 1)
+            try:
+                permission = Permission.objects.get(
+                    content_type__app_label=app_label, codename=codename
+                )
+            except Permission.DoesNotExist:
+                raise RuntimeError(f"Role {role!r} names unknown permission {perm!r}.") from None
+            group.permissions.add(permission)
+
+
+def roles_revoke(*, apps, table):
+    """Reverse of :func:`roles_grant` for a migration's backwards step."""
+    Group = apps.get_model("auth", "Group")
+    for role, perms in table.items():
+        group = Group.objects.filter(name=role).first()
+        if group is None:
+            continue
+        for perm in perms:
+            app_label, codename = perm.split(".", 1)
+            group.permissions.remove(
+                *group.permissions.filter(content_type__app_label=app_label, codename=codename)
+            )
