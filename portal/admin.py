@@ -48,3 +48,5 @@ class AuditEventAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+from portal import admin_queue  # noqa: E402,F401  (re-registers django-q2's admins)

@@ -51,6 +51,16 @@ def _int(name, default, *, minimum=None):
     return value
 
 
+def _str(name, default):
+    """A string variable; set-but-empty (as in a copied .env.example) means the default."""
+    return env.str(name, default="") or default
+
+
+def _list(name, default):
+    raw = env.str(name, default="")
+    return [item.strip() for item in raw.split(",") if item.strip()] if raw else default
+
+
 def _url(name, schemes):
     raw = env.str(name, default="")
     if not raw:
@@ -64,7 +74,7 @@ def _url(name, schemes):
     return raw
 
 
-PORTAL_ENV = env.str("PORTAL_ENV", default="development")
+PORTAL_ENV = _str("PORTAL_ENV", "development")
 if PORTAL_ENV not in PORTAL_ENVIRONMENTS:
     raise ImproperlyConfigured(
         f"PORTAL_ENV={PORTAL_ENV!r} is not one of {', '.join(PORTAL_ENVIRONMENTS)}."
@@ -72,12 +82,12 @@ if PORTAL_ENV not in PORTAL_ENVIRONMENTS:
 PRODUCTION = PORTAL_ENV == "production"
 
 DEBUG = _strict_bool("DEBUG", default=not PRODUCTION)
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECRET_KEY = _str("SECRET_KEY", DEV_SECRET_KEY)
+ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
 
 # Fernet keys for secrets at rest, newest first (MultiFernet). Never derived from SECRET_KEY.
-ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[] if PRODUCTION else [DEV_ENCRYPTION_KEY])
+ENCRYPTION_KEYS = _list("ENCRYPTION_KEYS", [] if PRODUCTION else [DEV_ENCRYPTION_KEY])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -131,7 +141,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = _url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
-SQLITE_PATH = Path(env.str("SQLITE_PATH", default=str(BASE_DIR / "var" / "db.sqlite3")))
+SQLITE_PATH = BASE_DIR / _str("SQLITE_PATH", "var/db.sqlite3")
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 else:
@@ -161,7 +171,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = _url("REDIS_URL", ("redis", "rediss", "unix"))
 Q_TIMEOUT = _int("Q_TIMEOUT", 600, minimum=1)
 Q_CLUSTER = {
-    "name": env.str("Q_CLUSTER_NAME", default="portal"),
+    "name": _str("Q_CLUSTER_NAME", "portal"),
     "workers": _int("Q_WORKERS", 2, minimum=1),
     # A task runs at most `timeout` seconds; an unacknowledged one is redelivered after `retry`,
     # which must be longer, or a slow task would run twice at once.
@@ -214,16 +224,17 @@ AUTH_PASSWORD_VALIDATORS = [
 if PORTAL_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+EMAIL_BACKEND = _str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")
 
 # --- Internationalisation, static files ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+TIME_ZONE = _str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = BASE_DIR / _str("STATIC_ROOT", "staticfiles")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from here after collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -255,7 +266,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
     SECURE_HSTS_PRELOAD = PRODUCTION
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = _str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

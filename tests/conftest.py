@@ -1,0 +1,59 @@
+"""Fixtures shared by every app's tests: one user per role, locations with assignments."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from portal.models import Agency, Location
+from portal.roles import AGENCY_STAFF, AUDITOR, SUPPORT
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture
+def agency(db):
+    return Agency.objects.create(name="Acme Agency", company_id="comp-acme")
+
+
+@pytest.fixture
+def locations(agency):
+    """Locations A, B and C; the `staff` user is assigned to A and B only."""
+    return {
+        key: Location.objects.create(agency=agency, location_id=f"loc-{key}", name=f"Location {key}")
+        for key in "ABC"
+    }
+
+
+def _make_user(username, *, group=None, superuser=False):
+    User = get_user_model()
+    if superuser:
+        return User.objects.create_superuser(username, f"{username}@example.test", PASSWORD)
+    user = User.objects.create_user(username, f"{username}@example.test", PASSWORD, is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def role_users(locations):
+    """One user per role, keyed by role slug; staff is assigned to locations A and B."""
+    users = {
+        "superuser": _make_user("root", superuser=True),
+        "staff": _make_user("staffer", group=AGENCY_STAFF),
+        "auditor": _make_user("auditor", group=AUDITOR),
+        "support": _make_user("supporter", group=SUPPORT),
+    }
+    locations["A"].staff.add(users["staff"])
+    locations["B"].staff.add(users["staff"])
+    return users
+
+
+@pytest.fixture
+def q_sync(settings):
+    """Run django-q2 tasks inline, for the tests that ask for it."""
+    from django_q.conf import Conf
+
+    previous = Conf.SYNC
+    Conf.SYNC = True
+    yield
+    Conf.SYNC = previous
