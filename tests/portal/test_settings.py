@@ -33,7 +33,11 @@ PRODUCTION_ENV = {
 
 
 def run_python(code, env_extra, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))
+    }
     env.pop("PORTAL_ENV", None)
     env.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "SQLITE_PATH": "/tmp/portal-settings-probe.sqlite3"})
     env.update(env_extra)
