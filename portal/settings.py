@@ -245,6 +245,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
+# --- HighLevel --------------------------------------------------------------------------------
+# Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
+# x-wh-signature (RSA). Empty RSA means the key published in HighLevel's docs.
+GHL_WEBHOOK_ED25519_PUBLIC_KEY = _str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "").replace("\\n", "\n")
+GHL_WEBHOOK_RSA_PUBLIC_KEY = _str("GHL_WEBHOOK_RSA_PUBLIC_KEY", "").replace("\\n", "\n")
+
 # --- The sandbox (HighLevel emulator) ---------------------------------------------------------
 SANDBOX_ENABLED = _strict_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_IN_PRODUCTION_OK = _strict_bool("SANDBOX_IN_PRODUCTION_OK", default=False)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
+from integrations.models import WebhookEvent
 from portal.models import AuditEvent
 
 
@@ -41,6 +42,9 @@ SAMPLES = {
     "portal.Location": lambda location, users: location,
     "portal.AuditEvent": lambda location, users: AuditEvent.objects.create(
         actor=users["superuser"], action="sample", location=location, target="sample"
+    ),
+    "integrations.WebhookEvent": lambda location, users: WebhookEvent.objects.create(
+        webhook_id="wh-sample", event_type="ContactCreate", location=location, payload={}
     ),
     "django_q.Success": _task(True),
     "django_q.Failure": _task(False),

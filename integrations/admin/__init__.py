@@ -1,0 +1,1 @@
+from integrations.admin import webhooks  # noqa: F401

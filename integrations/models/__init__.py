@@ -1,0 +1,3 @@
+from integrations.models.webhooks import WebhookEvent
+
+__all__ = ["WebhookEvent"]

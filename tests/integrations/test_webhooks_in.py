@@ -1,0 +1,114 @@
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.models import WebhookEvent
+from integrations.services import webhooks as webhook_services
+
+URL = "/integrations/webhooks/highlevel/"
+
+
+@pytest.fixture
+def signing_key(settings):
+    key = ed25519.Ed25519PrivateKey.generate()
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    settings.SANDBOX_ENABLED = False
+    return key
+
+
+@pytest.fixture
+def handled(monkeypatch):
+    seen = []
+    monkeypatch.setitem(webhook_services.EVENT_HANDLERS, "ContactCreate", lambda event: seen.append(event.payload["id"]))
+    return seen
+
+
+def post(client, key, **fields):
+    payload = {
+        "type": "ContactCreate",
+        "locationId": "loc-A",
+        "id": "contact-1",
+        "timestamp": timezone.now().isoformat(),
+        "webhookId": "wh-1",
+        **fields,
+    }
+    raw = json.dumps(payload).encode()
+    signature = base64.b64encode(key.sign(raw)).decode()
+    return client.post(URL, raw, content_type="application/json", HTTP_X_GHL_SIGNATURE=signature)
+
+
+def test_the_url_is_routed():
+    assert reverse("integrations:highlevel_webhook") == URL
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_authentic_event_is_stored_acknowledged_and_processed(client, signing_key, handled, locations, q_sync):
+    response = post(client, signing_key)
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert event.location == locations["A"] and event.scheme == "ed25519"
+    assert handled == ["contact-1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replayed_webhook_id_is_answered_but_processed_once(client, signing_key, handled, q_sync):
+    assert post(client, signing_key).status_code == 200
+    again = post(client, signing_key)
+    assert again.status_code == 200 and b"duplicate" in again.content
+    assert WebhookEvent.objects.exclude(status="rejected").count() == 1
+    assert handled == ["contact-1"]
+
+
+@pytest.mark.django_db
+def test_a_bad_signature_gets_401_and_is_logged_without_processing(client, signing_key, handled):
+    forged = ed25519.Ed25519PrivateKey.generate()
+    response = post(client, forged)
+    assert response.status_code == 401
+    event = WebhookEvent.objects.get()
+    assert event.status == "rejected" and "does not match" in event.reason
+    assert event.payload is None and handled == []
+
+
+@pytest.mark.django_db
+def test_an_authentic_event_of_an_unknown_type_is_stored_and_answered_200(client, signing_key, handled):
+    response = post(client, signing_key, type="SomethingNew", webhookId="wh-9")
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == "ignored" and event.event_type == "SomethingNew"
+    assert handled == []
+
+
+@pytest.mark.django_db
+def test_a_stale_event_is_refused(client, signing_key):
+    old = (timezone.now() - timezone.timedelta(minutes=10)).isoformat()
+    assert post(client, signing_key, timestamp=old).status_code == 401
+
+
+@pytest.mark.django_db
+def test_an_oversized_body_is_refused_without_reading_it_as_an_event(client, signing_key):
+    raw = b"{" + b" " * (webhook_services.MAX_BODY_BYTES + 1) + b"}"
+    response = client.post(URL, raw, content_type="application/json")
+    assert response.status_code == 413 and not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_handler_is_recorded_on_the_event(client, signing_key, monkeypatch, q_sync):
+    def boom(event):
+        raise ValueError("mapping rule 2 (email): not an email")
+
+    monkeypatch.setitem(webhook_services.EVENT_HANDLERS, "ContactCreate", boom)
+    assert post(client, signing_key).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == "failed" and "rule 2 (email)" in event.reason
+
+
+def test_only_post_is_allowed(client):
+    assert client.get(URL).status_code == 405
