@@ -17,6 +17,9 @@ ROLE_PERMISSIONS = {
     AGENCY_STAFF: {
         "portal.view_agency",
         "portal.view_location",
+        "integrations.view_connection",
+        "integrations.add_connection",
+        "integrations.change_connection",
     },
     AUDITOR: {
         "portal.view_agency",
@@ -27,6 +30,10 @@ ROLE_PERMISSIONS = {
         "django_q.view_failure",
         "django_q.view_schedule",
         "django_q.view_ormq",
+        "integrations.view_highlevelapp",
+        "integrations.view_connection",
+        "integrations.view_locationmintbatch",
+        "integrations.view_synclog",
     },
     SUPPORT: {
         "portal.view_agency",
@@ -34,6 +41,8 @@ ROLE_PERMISSIONS = {
         "portal.view_all_locations",
         "django_q.view_failure",
         "django_q.view_success",
+        "integrations.view_connection",
+        "integrations.view_synclog",
     },
 }
 

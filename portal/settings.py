@@ -240,6 +240,29 @@ SANDBOX_IN_PRODUCTION_OK = _strict_bool("SANDBOX_IN_PRODUCTION_OK", default=Fals
 # Where the portal reaches the sandbox over HTTP (a separate process in the demo).
 SANDBOX_BASE_URL = _url("SANDBOX_BASE_URL", ("http", "https")) or "http://127.0.0.1:8001/sandbox"
 
+# --- HighLevel connections (integrations.ghl) ---------------------------------------------------
+# Refresh an OAuth token this many seconds before it expires.
+GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
+GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
+GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
+# Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
+GHL_MAX_ATTEMPTS = _int("GHL_MAX_ATTEMPTS", 5, minimum=1)
+# Full-jitter backoff: sleep uniform(0, min(cap, base * 2**(attempt-1))) seconds.
+GHL_BACKOFF_BASE = env.float("GHL_BACKOFF_BASE", default=0.5)
+GHL_BACKOFF_CAP = env.float("GHL_BACKOFF_CAP", default=30.0)
+# A Retry-After longer than this (seconds) ends the call so the job can be rescheduled.
+GHL_MAX_RETRY_AFTER = env.float("GHL_MAX_RETRY_AFTER", default=60.0)
+# HighLevel's budget per app per location/company: burst per interval, and per day.
+GHL_RATE_LIMIT_BURST = _int("GHL_RATE_LIMIT_BURST", 100, minimum=1)
+GHL_RATE_LIMIT_INTERVAL_MS = _int("GHL_RATE_LIMIT_INTERVAL_MS", 10000, minimum=1)
+GHL_RATE_LIMIT_DAILY = _int("GHL_RATE_LIMIT_DAILY", 200000, minimum=1)
+# Added to the interval so clock skew and network delay never push a burst over the limit.
+GHL_RATE_LIMIT_SAFETY_MS = _int("GHL_RATE_LIMIT_SAFETY_MS", 250, minimum=0)
+# Longest a request waits for budget before failing with a retryable GhlRateLimited.
+GHL_RATE_LIMIT_MAX_WAIT = env.float("GHL_RATE_LIMIT_MAX_WAIT", default=120.0)
+# Characters kept of each redacted request/response summary in the sync log.
+GHL_SYNC_LOG_SUMMARY_CHARS = _int("GHL_SYNC_LOG_SUMMARY_CHARS", 2000, minimum=100)
+
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("integrations/", include("integrations.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

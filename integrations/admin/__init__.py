@@ -1,0 +1,1 @@
+from integrations.admin import apps, connections, synclog  # noqa: F401  (registers the admins)

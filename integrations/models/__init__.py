@@ -1,0 +1,6 @@
+from integrations.models.apps import HighLevelApp
+from integrations.models.connections import Connection, LocationMintBatch
+from integrations.models.ratelimit import RateBucket
+from integrations.models.synclog import SyncLog
+
+__all__ = ["HighLevelApp", "Connection", "LocationMintBatch", "RateBucket", "SyncLog"]
