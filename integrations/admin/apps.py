@@ -5,6 +5,10 @@ from integrations.models import HighLevelApp
 
 
 class HighLevelAppForm(forms.ModelForm):
+    redirect_url = forms.URLField(
+        label="redirect URL", max_length=500, assume_scheme="https",
+        help_text=HighLevelApp._meta.get_field("redirect_url").help_text,
+    )
     new_client_secret = forms.CharField(
         label="client secret",
         required=False,

@@ -86,7 +86,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
         )
         result = http_attempt(
             method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
-            attempt=attempt, log=log,
+            attempt=attempt, log=log, path=path,
         )
         retry_after = retry_after_parse(result.headers)
         if result.status is not None:

@@ -155,7 +155,7 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
     failure = None
     with transaction.atomic(durable=True):
         connection = (
-            Connection.objects.select_for_update().select_related("app", "location", "agency")
+            Connection.objects.select_for_update(of=("self",)).select_related("app", "location", "agency")
             .get(pk=connection_id)
         )
         if connection.status != Connection.Status.ACTIVE:

@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from integrations.ghl.errors import GhlRateLimited
 from integrations.models import RateBucket
 
-_sleep = time.sleep  # tests replace this
-_known_keys: set[str] = set()
+_sleep = time.sleep  # tests replace these two with a fake clock
+_now = time.time
 
 
 def ratelimit_key(*, app_id: int, resource_id: str) -> str:
@@ -27,13 +27,15 @@ def ratelimit_key(*, app_id: int, resource_id: str) -> str:
 
 
 def _bucket_locked(key: str) -> RateBucket:
-    if key not in _known_keys:
-        try:
-            with transaction.atomic():
-                RateBucket.objects.get_or_create(key=key)
-        except IntegrityError:  # another process created it first
-            pass
-        _known_keys.add(key)
+    try:
+        return RateBucket.objects.select_for_update().get(key=key)
+    except RateBucket.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            RateBucket.objects.create(key=key)
+    except IntegrityError:  # another process created it first
+        pass
     return RateBucket.objects.select_for_update().get(key=key)
 
 
@@ -51,7 +53,7 @@ def _try_take(key: str) -> float:
     """Record one send and return 0, or return how many seconds to wait before asking again."""
     with transaction.atomic():
         bucket = _bucket_locked(key)
-        now = time.time()
+        now = _now()
         today = datetime.fromtimestamp(now, tz=timezone.utc).date()
         if bucket.day != today:
             bucket.day, bucket.day_count, bucket.server_daily_remaining = today, 0, None
@@ -118,7 +120,7 @@ def ratelimit_observe(*, key: str, headers: dict, status: int | None, retry_afte
         fields = _observe_apply(bucket, limit, remaining, daily_remaining)
         if status == 429:
             pause = retry_after or (interval_ms or settings.GHL_RATE_LIMIT_INTERVAL_MS) / 1000
-            bucket.blocked_until = max(bucket.blocked_until, time.time() + pause)
+            bucket.blocked_until = max(bucket.blocked_until, _now() + pause)
             fields.add("blocked_until")
         if fields:
             bucket.save(update_fields=sorted(fields))
@@ -126,7 +128,7 @@ def ratelimit_observe(*, key: str, headers: dict, status: int | None, retry_afte
 
 def _observe_apply(bucket: RateBucket, limit, remaining, daily_remaining) -> set:
     """Update ``bucket`` in memory from the headers; return the names of the fields changed."""
-    now = time.time()
+    now = _now()
     fields = set()
     if limit and limit != bucket.server_limit:
         bucket.server_limit = limit

@@ -62,12 +62,12 @@ def trace_id_find(*, headers, body: bytes) -> str:
 
 
 def http_attempt(*, method: str, url: str, headers: dict, params=None, json=None, data=None,
-                 attempt: int, log: LogContext) -> Attempt:
+                 attempt: int, log: LogContext, path: str = "") -> Attempt:
     """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
     from integrations.models import SyncLog
 
     split = urlsplit(url)
-    path = split.path + (f"?{split.query}" if split.query else "")
+    path = path or split.path + (f"?{split.query}" if split.query else "")
     if params:
         path += ("&" if "?" in path else "?") + urlencode(params, doseq=True)
     started = time.monotonic()
