@@ -1,6 +1,11 @@
 """django-q2 tasks: thin, receive ids only."""
 
+from integrations.services.onboarding import mint_batch_run
 from integrations.services.webhooks import webhook_event_process
+
+
+def mint_batch_task(batch_id: int) -> None:
+    mint_batch_run(batch_id=batch_id)
 
 
 def webhook_event_process_task(event_id: int) -> None:

@@ -17,6 +17,10 @@ ROLE_PERMISSIONS = {
     AGENCY_STAFF: {
         "portal.view_agency",
         "portal.view_location",
+        "integrations.view_connection",
+        "integrations.add_connection",
+        "integrations.change_connection",
+        "integrations.view_webhookevent",
     },
     AUDITOR: {
         "portal.view_agency",
@@ -27,6 +31,11 @@ ROLE_PERMISSIONS = {
         "django_q.view_failure",
         "django_q.view_schedule",
         "django_q.view_ormq",
+        "integrations.view_highlevelapp",
+        "integrations.view_connection",
+        "integrations.view_locationmintbatch",
+        "integrations.view_synclog",
+        "integrations.view_webhookevent",
     },
     SUPPORT: {
         "portal.view_agency",
@@ -34,6 +43,9 @@ ROLE_PERMISSIONS = {
         "portal.view_all_locations",
         "django_q.view_failure",
         "django_q.view_success",
+        "integrations.view_connection",
+        "integrations.view_synclog",
+        "integrations.view_webhookevent",
     },
 }
 

@@ -51,6 +51,19 @@ def _int(name, default, *, minimum=None):
     return value
 
 
+def _float(name, default, *, minimum=0.0):
+    raw = env.str(name, default=None)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
 def _str(name, default):
     """A string variable; set-but-empty (as in a copied .env.example) means the default."""
     return env.str(name, default="") or default
@@ -256,6 +269,29 @@ SANDBOX_ENABLED = _strict_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_IN_PRODUCTION_OK = _strict_bool("SANDBOX_IN_PRODUCTION_OK", default=False)
 # Where the portal reaches the sandbox over HTTP (a separate process in the demo).
 SANDBOX_BASE_URL = _url("SANDBOX_BASE_URL", ("http", "https")) or "http://127.0.0.1:8001/sandbox"
+
+# --- HighLevel connections (integrations.ghl) ---------------------------------------------------
+# Refresh an OAuth token this many seconds before it expires.
+GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
+GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
+GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
+# Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
+GHL_MAX_ATTEMPTS = _int("GHL_MAX_ATTEMPTS", 5, minimum=1)
+# Full-jitter backoff: sleep uniform(0, min(cap, base * 2**(attempt-1))) seconds.
+GHL_BACKOFF_BASE = _float("GHL_BACKOFF_BASE", 0.5)
+GHL_BACKOFF_CAP = _float("GHL_BACKOFF_CAP", 30.0)
+# A Retry-After longer than this (seconds) ends the call so the job can be rescheduled.
+GHL_MAX_RETRY_AFTER = _float("GHL_MAX_RETRY_AFTER", 60.0)
+# HighLevel's budget per app per location/company: burst per interval, and per day.
+GHL_RATE_LIMIT_BURST = _int("GHL_RATE_LIMIT_BURST", 100, minimum=1)
+GHL_RATE_LIMIT_INTERVAL_MS = _int("GHL_RATE_LIMIT_INTERVAL_MS", 10000, minimum=1)
+GHL_RATE_LIMIT_DAILY = _int("GHL_RATE_LIMIT_DAILY", 200000, minimum=1)
+# Added to the interval so clock skew and network delay never push a burst over the limit.
+GHL_RATE_LIMIT_SAFETY_MS = _int("GHL_RATE_LIMIT_SAFETY_MS", 250, minimum=0)
+# Longest a request waits for budget before failing with a retryable GhlRateLimited.
+GHL_RATE_LIMIT_MAX_WAIT = _float("GHL_RATE_LIMIT_MAX_WAIT", 120.0)
+# Characters kept of each redacted request/response summary in the sync log.
+GHL_SYNC_LOG_SUMMARY_CHARS = _int("GHL_SYNC_LOG_SUMMARY_CHARS", 2000, minimum=100)
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
-from integrations.models import WebhookEvent
+from integrations.models import Connection, HighLevelApp, LocationMintBatch, SyncLog, WebhookEvent
 from portal.models import AuditEvent
 
 
@@ -29,7 +29,34 @@ def _task(success):
     return make
 
 
+def _app(location, users):
+    app = HighLevelApp.objects.filter(client_id="sample-client").first()
+    if app is None:
+        app = HighLevelApp(name="Sample app", client_id="sample-client", redirect_url="http://testserver/cb/")
+        app.client_secret = "sample-secret-value"
+        app.save()
+    return app
+
+
+def _connection(location, users):
+    existing = Connection.objects.filter(location=location).first()
+    if existing:
+        return existing
+    connection = Connection(app=_app(location, users), agency=location.agency, location=location)
+    connection.access_token = "sample-access-token"
+    connection.save()
+    return connection
+
+
 SAMPLES = {
+    "integrations.HighLevelApp": _app,
+    "integrations.Connection": _connection,
+    "integrations.LocationMintBatch": lambda location, users: LocationMintBatch.objects.create(
+        agency_connection=_connection(location, users), requested=[location.location_id], total=1
+    ),
+    "integrations.SyncLog": lambda location, users: SyncLog.objects.create(
+        connection=_connection(location, users), location=location, method="GET", path="/contacts/"
+    ),
     "auth.User": lambda location, users: users["staff"],
     "auth.Group": lambda location, users: Group.objects.get(name="Support"),
     "account.EmailAddress": lambda location, users: EmailAddress.objects.create(

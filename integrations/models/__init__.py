@@ -1,3 +1,7 @@
+from integrations.models.apps import HighLevelApp
+from integrations.models.connections import Connection, LocationMintBatch
+from integrations.models.ratelimit import RateBucket
+from integrations.models.synclog import SyncLog
 from integrations.models.webhooks import WebhookEvent
 
-__all__ = ["WebhookEvent"]
+__all__ = ["HighLevelApp", "Connection", "LocationMintBatch", "RateBucket", "SyncLog", "WebhookEvent"]

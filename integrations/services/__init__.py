@@ -1,0 +1,1 @@
+"""Connection services: plain functions the admin, views, commands and tasks call."""

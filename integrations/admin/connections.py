@@ -1,0 +1,150 @@
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from integrations.ghl.errors import GhlError
+from integrations.models import Connection
+from integrations.services.connections import (
+    connection_disconnect, connection_private_token_set, connection_refresh_now, connection_test,
+)
+from portal.scoping import LocationScopedAdminMixin
+
+
+class ConnectionForm(forms.ModelForm):
+    """Adds or replaces a private integration token; OAuth connections come from Connect."""
+
+    new_private_token = forms.CharField(
+        label="private integration token",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Paste the token from HighLevel's Private Integrations page. Never shown again; "
+        "leave empty to keep the stored one.",
+    )
+
+    class Meta:
+        model = Connection
+        fields = ["app", "agency", "location"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not data.get("new_private_token"):
+            raise forms.ValidationError(
+                "Paste a private integration token. To connect with OAuth use "
+                "“Connect location” or “Connect agency” on the connections list instead."
+            )
+        location = data.get("location")
+        if location and data.get("agency") and location.agency_id != data["agency"].pk:
+            self.add_error("location", "This location belongs to another agency.")
+        return data
+
+
+STATUS_COLOURS = {"active": "#2e7d32", "needs_reauth": "#c62828", "disconnected": "#757575"}
+
+
+@admin.register(Connection)
+class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+    form = ConnectionForm
+    change_list_template = "integrations/admin/connection_changelist.html"
+    list_display = ["__str__", "kind", "auth_type", "status_badge", "token_expires_at",
+                    "last_success_at", "last_error_short"]
+    list_filter = ["status", "kind", "auth_type", "app"]
+    list_select_related = ["app", "location", "agency"]
+    search_fields = ["location__name", "location__location_id", "agency__name", "agency__company_id"]
+    actions = ["test_connection", "refresh_token_now", "disconnect"]
+    readonly_fields = ["kind", "auth_type", "status", "scopes", "token_expires_at",
+                       "token_refreshed_at", "highlevel_user_id", "parent", "last_error",
+                       "last_error_at", "last_success_at", "connected_by", "created_at",
+                       "updated_at", "agency_locations_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        fixed = ["app", "agency", "location"]
+        return fixed + self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["app", "agency", "location", "new_private_token"]
+        fields = ["app", "agency", "location", *self.readonly_fields]
+        if obj.auth_type == Connection.AuthType.PRIVATE:
+            fields.append("new_private_token")
+        return fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("app", "location", "agency")
+
+    def save_model(self, request, obj, form, change):
+        token = form.cleaned_data.get("new_private_token")
+        if token:
+            connection_private_token_set(connection=obj, token=token, actor=request.user)
+        else:
+            obj.save()
+
+    def changelist_view(self, request, extra_context=None):
+        stuck = self.get_queryset(request).filter(status=Connection.Status.NEEDS_REAUTH).count()
+        if stuck and request.method == "GET":
+            messages.warning(
+                request,
+                f"{stuck} connection{'s' if stuck != 1 else ''} need{'s' if stuck == 1 else ''} "
+                "re-auth: HighLevel refused the refresh token, so their jobs are stopped. Filter by "
+                "status “Needs re-auth” and use Connect again.",
+            )
+        extra_context = {**(extra_context or {}),
+                         "connect_url": reverse("integrations:connect_start"),
+                         "can_connect": request.user.has_perm("integrations.add_connection")}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<strong style="color:{}">{}</strong>',
+                           STATUS_COLOURS.get(obj.status, "#000"), obj.get_status_display())
+
+    @admin.display(description="last error")
+    def last_error_short(self, obj):
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.display(description="installed locations")
+    def agency_locations_link(self, obj):
+        if obj.kind != Connection.Kind.AGENCY or obj.status != Connection.Status.ACTIVE:
+            return "—"
+        return format_html('<a href="{}">List and connect installed locations</a>',
+                           reverse("integrations:agency_locations", args=[obj.pk]))
+
+    # --- actions (bounded HighLevel calls the user asked for) --------------------------------
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection(self, request, queryset):
+        for connection in queryset[:20]:
+            report = connection_test(connection_id=connection.pk)
+            text = f"{connection}: {report.message}"
+            if report.latency_ms:
+                text += (f" {report.latency_ms} ms; burst left {report.rate_remaining}; "
+                         f"daily left {report.daily_remaining}.")
+            if report.missing_scopes:
+                text += " Missing scopes: " + ", ".join(report.missing_scopes) + "."
+            self.message_user(request, text, messages.SUCCESS if report.ok else messages.WARNING)
+
+    @admin.action(description="Refresh token now", permissions=["change"])
+    def refresh_token_now(self, request, queryset):
+        for connection in queryset[:20]:
+            if connection.auth_type == Connection.AuthType.PRIVATE:
+                self.message_user(request, f"{connection}: private tokens do not refresh.",
+                                  messages.WARNING)
+                continue
+            try:
+                fresh = connection_refresh_now(connection_id=connection.pk, actor=request.user)
+            except GhlError as exc:
+                self.message_user(request, f"{connection}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection}: refreshed, valid until "
+                                  f"{fresh.token_expires_at:%Y-%m-%d %H:%M} UTC.", messages.SUCCESS)
+
+    @admin.action(description="Disconnect (wipes tokens, keeps history)", permissions=["change"])
+    def disconnect(self, request, queryset):
+        count = 0
+        for connection in queryset:
+            connection_disconnect(connection_id=connection.pk, actor=request.user)
+            count += 1
+        self.message_user(request, f"Disconnected {count} connection(s); their tokens are wiped.",
+                          messages.SUCCESS)

@@ -1,0 +1,29 @@
+from django import forms
+
+from integrations.models import Connection, HighLevelApp
+from portal.models import Agency
+from portal.scoping import locations_for_user, user_sees_all_locations
+
+
+class ConnectForm(forms.Form):
+    app = forms.ModelChoiceField(HighLevelApp.objects.all(), label="HighLevel app")
+    kind = forms.ChoiceField(choices=Connection.Kind.choices, widget=forms.HiddenInput)
+    location = forms.ModelChoiceField(None, required=False, label="Location")
+    agency = forms.ModelChoiceField(Agency.objects.all(), required=False, label="Agency")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = locations_for_user(user).select_related("agency")
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == Connection.Kind.LOCATION and not data.get("location"):
+            self.add_error("location", "Pick the location to connect.")
+        if kind == Connection.Kind.AGENCY:
+            if not user_sees_all_locations(self.user):
+                raise forms.ValidationError("Only users who see every location may connect an agency.")
+            if not data.get("agency"):
+                self.add_error("agency", "Pick the agency to connect.")
+        return data

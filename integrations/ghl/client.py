@@ -1,0 +1,208 @@
+"""The one door to HighLevel: every API request goes through :func:`ghl_request`.
+
+It picks the base URL from the connection's app mode, sends bearer auth and the operation's
+``Version`` header with connect/read timeouts, waits for the shared rate-limit budget, refreshes
+once on a 401 for an expired token, retries transient failures (429, 5xx, timeouts, resets,
+HTML pages, truncated JSON) with exponential backoff and full jitter, honouring ``Retry-After``,
+for a bounded number of attempts, and logs every attempt in the sync log.
+"""
+
+import email.utils
+import json as jsonlib
+import random
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from integrations.ghl import oauth
+from integrations.ghl.errors import (
+    GhlBadResponse, GhlError, GhlInvalid, GhlNotConnected, GhlNotFound, GhlRateLimited,
+    GhlScopeError, GhlServerError, GhlTokenExpired,
+)
+from integrations.ghl.ratelimit import ratelimit_acquire, ratelimit_key, ratelimit_observe
+from integrations.ghl.redact import text_redact
+from integrations.ghl.transport import Attempt, LogContext, http_attempt
+from integrations.models import Connection
+
+_sleep = time.sleep  # tests replace this to record the backoff
+
+
+@dataclass
+class GhlResponse:
+    status: int
+    headers: dict = field(default_factory=dict)
+    data: object = None
+    trace_id: str = ""
+    attempts: int = 1
+    duration_ms: int = 0
+
+
+def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str = "",
+                version: str = "2021-07-28", params: dict | None = None, json=None,
+                data=None, job_id: int | None = None, headers: dict | None = None) -> GhlResponse:
+    """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
+
+    ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
+    ``json`` or ``data`` (form) to the body.
+    """
+    return _request(
+        connection_id=connection_id, method=method, path=path, operation_id=operation_id,
+        version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
+        allow_refresh=True,
+    )
+
+
+def _request(*, connection_id, method, path, operation_id="", version="2021-07-28", params=None,
+             json=None, data=None, job_id=None, headers=None, allow_refresh=True) -> GhlResponse:
+    connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
+    if connection.status != Connection.Status.ACTIVE:
+        raise GhlNotConnected(
+            f"The connection is {connection.get_status_display().lower()}: "
+            "nothing was sent. Connect it again from the admin.",
+            operation_id=operation_id,
+        )
+    token = oauth.connection_token_ensure(connection=connection) if allow_refresh else connection.access_token
+    key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
+    url = connection.app.api_base_url + path
+    started = time.monotonic()
+    max_attempts = settings.GHL_MAX_ATTEMPTS
+    refreshed = False
+    attempt = 0
+    error = None
+    while attempt < max_attempts:
+        attempt += 1
+        ratelimit_acquire(key=key)
+        sent_headers = {
+            "Accept": "application/json",
+            **(headers or {}),
+            "Authorization": f"Bearer {token}",
+            "Version": version,
+        }
+        log = LogContext(
+            connection_id=connection.pk, location_id=connection.location_id,
+            operation_id=operation_id, job_id=job_id, secrets=(token,),
+        )
+        result = http_attempt(
+            method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
+            attempt=attempt, log=log, path=path,
+        )
+        retry_after = retry_after_parse(result.headers)
+        if result.status is not None:
+            ratelimit_observe(key=key, headers=result.headers, status=result.status,
+                              retry_after=retry_after)
+        response, error = _classify(result, operation_id=operation_id, retry_after=retry_after,
+                                    secrets=(token,))
+        if response is not None:
+            response.attempts = attempt
+            response.duration_ms = int((time.monotonic() - started) * 1000)
+            _record_success(connection)
+            return response
+        if (isinstance(error, GhlTokenExpired) and allow_refresh and not refreshed
+                and connection.auth_type != Connection.AuthType.PRIVATE):
+            connection = oauth.connection_token_refresh(
+                connection_id=connection.pk, seen_access_token=token
+            )
+            token = connection.access_token
+            refreshed = True
+            max_attempts += 1  # the refresh retry does not eat a transient attempt
+            continue
+        if error.permanent:
+            break
+        if attempt >= max_attempts:
+            break
+        if retry_after is not None and retry_after > settings.GHL_MAX_RETRY_AFTER:
+            break  # let the caller reschedule rather than hold a worker for minutes
+        _sleep(backoff_delay(attempt=attempt, retry_after=retry_after))
+    _record_failure(connection, error)
+    raise error
+
+
+def backoff_delay(*, attempt: int, retry_after: float | None) -> float:
+    """Full jitter (AWS architecture blog): uniform(0, min(cap, base * 2**(attempt-1)))."""
+    ceiling = min(settings.GHL_BACKOFF_CAP, settings.GHL_BACKOFF_BASE * 2 ** (attempt - 1))
+    delay = random.uniform(0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def retry_after_parse(headers: dict) -> float | None:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw = lowered.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max((when - timezone.now()).total_seconds(), 0.0)
+
+
+def _message(payload, fallback: str, secrets) -> str:
+    if isinstance(payload, dict):
+        message = payload.get("message") or payload.get("error") or fallback
+        if isinstance(message, list):
+            message = "; ".join(str(m) for m in message)
+        return text_redact(str(message), secrets=secrets)[:500]
+    return fallback
+
+
+def _classify(result: Attempt, *, operation_id, retry_after, secrets):
+    """(GhlResponse, None) for a usable answer, else (None, the GhlError it amounts to)."""
+    if result.error is not None:
+        result.error.operation_id = operation_id
+        return None, result.error
+    status, body = result.status, result.body
+    content_type = {k.lower(): v for k, v in result.headers.items()}.get("content-type", "")
+    payload, parse_error = None, None
+    if body.strip():
+        try:
+            payload = jsonlib.loads(body)
+        except ValueError:
+            if "html" in content_type or body.lstrip()[:1] == b"<":
+                parse_error = "an HTML page instead of JSON"
+            elif "json" in content_type:
+                parse_error = "truncated or malformed JSON"
+    common = dict(status=status, trace_id=result.trace_id, operation_id=operation_id)
+    if 200 <= status < 300:
+        if parse_error:
+            return None, GhlBadResponse(f"HighLevel answered with {parse_error}.", **common)
+        return GhlResponse(status=status, headers=result.headers, data=payload,
+                           trace_id=result.trace_id), None
+    message = _message(payload, f"HighLevel answered HTTP {status}", secrets)
+    if status == 429:
+        return None, GhlRateLimited(message, retry_after=retry_after, **common)
+    if status >= 500 or status == 408:
+        return None, GhlServerError(message, retry_after=retry_after, **common)
+    if parse_error:  # an HTML 4xx is a proxy or gateway talking, not HighLevel's API
+        return None, GhlBadResponse(f"HighLevel answered HTTP {status} with {parse_error}.", **common)
+    if status == 401:
+        if "scope" in message.lower():
+            return None, GhlScopeError(message, **common)
+        return None, GhlTokenExpired(message, **common)
+    if status == 403:
+        return None, GhlScopeError(message, **common)
+    if status == 404:
+        return None, GhlNotFound(message, **common)
+    if status in (400, 422):
+        return None, GhlInvalid(message, **common)
+    return None, GhlError(message, permanent=True, **common)
+
+
+def _record_success(connection: Connection) -> None:
+    now = timezone.now()
+    last = connection.last_success_at
+    if last is None or (now - last).total_seconds() > 10:  # one write per burst is enough
+        Connection.objects.filter(pk=connection.pk).update(last_success_at=now)
+
+
+def _record_failure(connection: Connection, error: GhlError) -> None:
+    Connection.objects.filter(pk=connection.pk).update(
+        last_error=str(error)[:2000], last_error_at=timezone.now()
+    )

@@ -1,0 +1,82 @@
+"""One error type for HighLevel failures, with subclasses by cause.
+
+``permanent`` says whether retrying the same call can ever help; ``retry_after`` (seconds) says
+when to try again for transient ones. Messages never contain secrets.
+"""
+
+
+class GhlError(Exception):
+    permanent = False
+
+    def __init__(self, message, *, status=None, permanent=None, retry_after=None, trace_id="",
+                 operation_id=""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        if permanent is not None:
+            self.permanent = permanent
+        self.retry_after = retry_after
+        self.trace_id = trace_id
+        self.operation_id = operation_id
+
+    def __str__(self):
+        parts = [self.message]
+        if self.status:
+            parts.append(f"HTTP {self.status}")
+        if self.trace_id:
+            parts.append(f"trace {self.trace_id}")
+        return " · ".join(parts)
+
+
+class GhlNotConnected(GhlError):
+    """The connection is disconnected or needs re-auth: nothing is sent."""
+
+    permanent = True
+
+
+class GhlReauthRequired(GhlError):
+    """HighLevel refused the refresh token (invalid_grant): someone must connect again."""
+
+    permanent = True
+
+
+class GhlTokenExpired(GhlError):
+    """401 for an expired or invalid access token (refreshed once by the door)."""
+
+    permanent = True
+
+
+class GhlScopeError(GhlError):
+    """401/403: the token is not authorised for this scope or resource."""
+
+    permanent = True
+
+
+class GhlNotFound(GhlError):
+    permanent = True
+
+
+class GhlInvalid(GhlError):
+    """400/422: HighLevel rejected the request as sent."""
+
+    permanent = True
+
+
+class GhlRateLimited(GhlError):
+    permanent = False
+
+
+class GhlServerError(GhlError):
+    permanent = False
+
+
+class GhlNetworkError(GhlError):
+    """Timeout, connection refused or reset: no (complete) answer came."""
+
+    permanent = False
+
+
+class GhlBadResponse(GhlError):
+    """An answer that is not the JSON HighLevel promises (HTML error page, truncated body)."""
+
+    permanent = False

@@ -1,0 +1,229 @@
+"""OAuth with HighLevel: consent URL with PKCE, code exchange, and refresh that never burns a token.
+
+HighLevel refresh tokens are single-use (specs/highlevel/docs/oauth/Authorization.md). Two
+workers refreshing the same connection would leave one of them with a dead token, so refresh
+happens only under the connection's row lock, in a durable transaction, and re-reads the token
+after the lock: the worker that lost the race uses the winner's token. The transaction commits
+right after the exchange, so a crash cannot lose the new pair once HighLevel has issued it.
+requests-oauthlib's auto-refresh is deliberately not used (no lock, and it logs secrets at DEBUG).
+"""
+
+import base64
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, GhlReauthRequired
+from integrations.ghl.transport import LogContext, http_attempt
+from integrations.models import Connection, HighLevelApp
+
+USER_TYPES = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge) as RFC 7636 describes."""
+    verifier = secrets.token_urlsafe(64)[:96]
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def consent_url_build(*, app: HighLevelApp, state: str, code_challenge: str) -> str:
+    query = {
+        "response_type": "code",
+        "redirect_uri": app.redirect_url,
+        "client_id": app.client_id,
+        "scope": " ".join(sorted(app.scope_set)),
+        "state": state,
+        "code_challenge": code_challenge,
+        "code_challenge_method": "S256",
+    }
+    return f"{app.consent_url}?{urlencode(query)}"
+
+
+def token_post(*, app: HighLevelApp, form: dict, connection: Connection | None = None) -> dict:
+    """POST the token endpoint once (a grant is single-use: never retried blindly)."""
+    client_secret = app.client_secret
+    known_secrets = tuple(
+        s for s in (client_secret, form.get("code"), form.get("refresh_token"),
+                    form.get("code_verifier")) if s
+    )
+    body = {"client_id": app.client_id, "client_secret": client_secret, **form}
+    log = LogContext(
+        connection_id=connection.pk if connection else None,
+        location_id=connection.location_id if connection else None,
+        operation_id="get-access-token",
+        secrets=known_secrets,
+    )
+    result = http_attempt(
+        method="POST", url=app.token_url, headers={"Accept": "application/json"}, data=body,
+        attempt=1, log=log,
+    )
+    if result.error:
+        raise result.error
+    try:
+        payload = json.loads(result.body) if result.body else {}
+    except ValueError:
+        raise GhlBadResponse(
+            "The token endpoint answered with something that is not JSON.",
+            status=result.status, trace_id=result.trace_id,
+        ) from None
+    if result.status == 200 and isinstance(payload, dict) and payload.get("access_token"):
+        return payload
+    error = payload.get("error", "") if isinstance(payload, dict) else ""
+    message = payload.get("error_description") or payload.get("message") if isinstance(payload, dict) else ""
+    if error == "invalid_grant":
+        raise GhlReauthRequired(
+            "HighLevel refused the grant (invalid_grant): the authorisation was revoked or "
+            "already used. Connect again.",
+            status=result.status, trace_id=result.trace_id,
+        )
+    raise GhlError(
+        f"The token endpoint refused the request: {error or 'error'} {message or ''}".strip(),
+        status=result.status, permanent=bool(result.status and 400 <= result.status < 500),
+        trace_id=result.trace_id,
+    )
+
+
+def tokens_apply(*, connection: Connection, payload: dict) -> None:
+    """Copy a token answer onto ``connection`` (in memory; the caller saves)."""
+    now = timezone.now()
+    connection.access_token = payload["access_token"]
+    if payload.get("refresh_token"):
+        connection.refresh_token = payload["refresh_token"]
+    if payload.get("expires_in"):
+        connection.token_expires_at = now + timedelta(seconds=int(payload["expires_in"]))
+    if payload.get("scope"):
+        connection.scopes = " ".join(sorted(set(payload["scope"].replace(",", " ").split())))
+    if payload.get("userId"):
+        connection.highlevel_user_id = str(payload["userId"])[:64]
+    connection.token_refreshed_at = now
+    connection.status = Connection.Status.ACTIVE
+    connection.last_error = ""
+
+
+def code_exchange(*, app: HighLevelApp, code: str, code_verifier: str, kind: str) -> dict:
+    return token_post(
+        app=app,
+        form={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": code_verifier,
+            "redirect_uri": app.redirect_url,
+            "user_type": USER_TYPES[kind],
+        },
+    )
+
+
+def _needs_refresh(connection: Connection) -> bool:
+    if connection.auth_type == Connection.AuthType.PRIVATE or connection.token_expires_at is None:
+        return False
+    margin = timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN)
+    return connection.token_expires_at <= timezone.now() + margin
+
+
+def connection_token_ensure(*, connection: Connection) -> str:
+    """The access token to use now, refreshed first if it expires within the margin."""
+    if _needs_refresh(connection):
+        connection = connection_token_refresh(connection_id=connection.pk)
+    return connection.access_token
+
+
+def connection_token_refresh(*, connection_id: int, seen_access_token: str | None = None,
+                             force: bool = False) -> Connection:
+    """Refresh a connection's token unless someone else just did; returns the fresh row.
+
+    ``seen_access_token``: the token the caller was using when it decided to refresh (a 401).
+    If the row holds a different one after the lock, another worker won: use theirs.
+    Without it, refresh only when the token is inside the margin (or ``force``).
+    """
+    if seen_access_token is None and not force:
+        current = Connection.objects.get(pk=connection_id)
+        if not _needs_refresh(current):
+            return current
+    parent_id = Connection.objects.filter(pk=connection_id).values_list("parent_id", "auth_type").first()
+    if parent_id and parent_id[1] == Connection.AuthType.AGENCY_MINTED and parent_id[0]:
+        # The agency token is needed under our lock: make sure it is fresh before taking it.
+        parent = Connection.objects.select_related("app").get(pk=parent_id[0])
+        connection_token_ensure(connection=parent)
+
+    failure = None
+    with transaction.atomic(durable=True):
+        connection = (
+            Connection.objects.select_for_update(of=("self",)).select_related("app", "location", "agency")
+            .get(pk=connection_id)
+        )
+        if connection.status != Connection.Status.ACTIVE:
+            failure = GhlNotConnected(
+                f"The connection is {connection.get_status_display().lower()}; connect again."
+            )
+        elif seen_access_token is not None and connection.access_token != seen_access_token:
+            return connection  # the winner refreshed while we waited for the lock
+        elif seen_access_token is None and not force and not _needs_refresh(connection):
+            return connection
+        elif connection.auth_type == Connection.AuthType.PRIVATE:
+            failure = GhlReauthRequired(
+                "The private integration token was refused; paste a new one.", permanent=True
+            )
+            _mark_needs_reauth(connection, failure)
+        else:
+            try:
+                payload = _exchange(connection)
+            except GhlReauthRequired as exc:
+                _mark_needs_reauth(connection, exc)
+                failure = exc
+            except GhlError as exc:
+                connection.last_error = f"Token refresh failed: {exc}"[:2000]
+                connection.last_error_at = timezone.now()
+                connection.save(update_fields=["last_error", "last_error_at", "updated_at"])
+                failure = exc
+            else:
+                tokens_apply(connection=connection, payload=payload)
+                connection.save()
+    if failure is not None:
+        raise failure
+    return connection
+
+
+def _exchange(connection: Connection) -> dict:
+    if connection.auth_type == Connection.AuthType.AGENCY_MINTED:
+        from integrations.ghl.client import _request  # the door, without its own refresh
+
+        if connection.parent_id is None:
+            raise GhlReauthRequired("This location token has no agency connection to renew it from.")
+        response = _request(
+            connection_id=connection.parent_id, method="POST", path="/oauth/locationToken",
+            operation_id="get-location-access-token",
+            data={"companyId": connection.agency.company_id,
+                  "locationId": connection.location.location_id},
+            allow_refresh=False,
+        )
+        if not isinstance(response.data, dict) or not response.data.get("access_token"):
+            raise GhlBadResponse("HighLevel minted no location token.", status=response.status)
+        return response.data
+    refresh_token = connection.refresh_token
+    if not refresh_token:
+        raise GhlReauthRequired("No refresh token is stored for this connection.")
+    return token_post(
+        app=connection.app,
+        connection=connection,
+        form={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "user_type": USER_TYPES[connection.kind],
+        },
+    )
+
+
+def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
+    connection.status = Connection.Status.NEEDS_REAUTH
+    connection.last_error = (
+        f"{exc.message} Open the connection and use Connect again ({timezone.now():%Y-%m-%d %H:%M} UTC)."
+    )[:2000]
+    connection.last_error_at = timezone.now()
+    connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])

@@ -1,0 +1,147 @@
+"""The request budget per (app, location or company), shared by every process through the database.
+
+HighLevel allows 100 requests per 10 s and 200,000 per day per app per resource
+(specs/highlevel/docs/oauth/Authorization.md). The limiter keeps a sliding log of send times in
+one :class:`RateBucket` row per key, taken under a row lock (``select_for_update`` on PostgreSQL;
+SQLite's IMMEDIATE transactions serialise writers the same way), so no window of
+``interval + safety`` ever holds more than the limit. Answers' ``X-RateLimit-*`` headers keep it
+in step with the server: usage we did not see (another client of the same app) is added to the
+log, a smaller server limit is adopted, and a 429 blocks the key until ``Retry-After``.
+"""
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from integrations.ghl.errors import GhlRateLimited
+from integrations.models import RateBucket
+
+_sleep = time.sleep  # tests replace these two with a fake clock
+_now = time.time
+
+
+def ratelimit_key(*, app_id: int, resource_id: str) -> str:
+    return f"{app_id}:{resource_id}"
+
+
+def _bucket_locked(key: str) -> RateBucket:
+    try:
+        return RateBucket.objects.select_for_update().get(key=key)
+    except RateBucket.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            RateBucket.objects.create(key=key)
+    except IntegrityError:  # another process created it first
+        pass
+    return RateBucket.objects.select_for_update().get(key=key)
+
+
+def _seconds_to_midnight(now: float) -> float:
+    moment = datetime.fromtimestamp(now, tz=timezone.utc)
+    midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - moment).total_seconds()
+
+
+def _window() -> float:
+    return (settings.GHL_RATE_LIMIT_INTERVAL_MS + settings.GHL_RATE_LIMIT_SAFETY_MS) / 1000
+
+
+def _try_take(key: str) -> float:
+    """Record one send and return 0, or return how many seconds to wait before asking again."""
+    with transaction.atomic():
+        bucket = _bucket_locked(key)
+        now = _now()
+        today = datetime.fromtimestamp(now, tz=timezone.utc).date()
+        if bucket.day != today:
+            bucket.day, bucket.day_count, bucket.server_daily_remaining = today, 0, None
+        limit = settings.GHL_RATE_LIMIT_BURST
+        if bucket.server_limit:
+            limit = min(limit, bucket.server_limit)
+        stamps = sorted(s for s in bucket.stamps if s > now - _window())
+        if bucket.blocked_until > now:
+            return bucket.blocked_until - now
+        if bucket.day_count >= settings.GHL_RATE_LIMIT_DAILY or bucket.server_daily_remaining == 0:
+            return _seconds_to_midnight(now)
+        if len(stamps) >= limit:
+            return max(stamps[-limit] + _window() - now, 0.001)
+        stamps.append(now)
+        bucket.stamps = stamps
+        bucket.day_count += 1
+        bucket.save(update_fields=["stamps", "day", "day_count", "server_daily_remaining"])
+        return 0
+
+
+def ratelimit_acquire(*, key: str) -> None:
+    """Wait until ``key`` has budget for one request and count it.
+
+    Raises :class:`GhlRateLimited` (transient, with ``retry_after``) instead of waiting longer
+    than GHL_RATE_LIMIT_MAX_WAIT seconds, so a job can be rescheduled rather than hang.
+    """
+    waited = 0.0
+    while True:
+        wait = _try_take(key)
+        if wait <= 0:
+            return
+        if waited + wait > settings.GHL_RATE_LIMIT_MAX_WAIT:
+            raise GhlRateLimited(
+                "The request budget for this location is used up; try again later.",
+                retry_after=round(wait, 3),
+            )
+        _sleep(wait)
+        waited += wait
+
+
+def _int_header(headers: dict, name: str):
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        return int(lowered[name.lower()])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def ratelimit_observe(*, key: str, headers: dict, status: int | None, retry_after: float | None):
+    """Bring the shared budget in step with what the server said about it."""
+    limit = _int_header(headers, "X-RateLimit-Max")
+    remaining = _int_header(headers, "X-RateLimit-Remaining")
+    daily_remaining = _int_header(headers, "X-RateLimit-Daily-Remaining")
+    interval_ms = _int_header(headers, "X-RateLimit-Interval-Milliseconds")
+    if status != 429 and limit is None and remaining is None and daily_remaining is None:
+        return
+    if status != 429:
+        # Most answers change nothing: look first without taking the lock.
+        bucket = RateBucket.objects.filter(key=key).first()
+        if bucket is not None and not _observe_apply(bucket, limit, remaining, daily_remaining):
+            return
+    with transaction.atomic():
+        bucket = _bucket_locked(key)
+        fields = _observe_apply(bucket, limit, remaining, daily_remaining)
+        if status == 429:
+            pause = retry_after or (interval_ms or settings.GHL_RATE_LIMIT_INTERVAL_MS) / 1000
+            bucket.blocked_until = max(bucket.blocked_until, _now() + pause)
+            fields.add("blocked_until")
+        if fields:
+            bucket.save(update_fields=sorted(fields))
+
+
+def _observe_apply(bucket: RateBucket, limit, remaining, daily_remaining) -> set:
+    """Update ``bucket`` in memory from the headers; return the names of the fields changed."""
+    now = _now()
+    fields = set()
+    if limit and limit != bucket.server_limit:
+        bucket.server_limit = limit
+        fields.add("server_limit")
+    if limit is not None and remaining is not None:
+        stamps = sorted(s for s in bucket.stamps if s > now - _window())
+        unseen = (limit - remaining) - len(stamps)
+        if unseen > 0:  # someone else spends this budget too: count their requests as ours
+            bucket.stamps = stamps + [now] * unseen
+            fields.add("stamps")
+    if daily_remaining is not None:
+        low = daily_remaining if daily_remaining < 1000 else None  # only worth storing when low
+        if low != bucket.server_daily_remaining:
+            bucket.server_daily_remaining = low
+            fields.add("server_daily_remaining")
+    return fields

@@ -1,0 +1,109 @@
+"""The only place that imports ``requests`` for HighLevel: one attempt, timed and logged.
+
+Every attempt (API calls and token exchanges alike) writes one :class:`SyncLog` row with the
+path stripped of secrets and redacted, size-capped summaries of what went and came back.
+"""
+
+import json as jsonlib
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from django.conf import settings
+
+from integrations.ghl.errors import GhlNetworkError
+from integrations.ghl.redact import path_redact, summary_make, text_redact
+
+TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
+@dataclass
+class LogContext:
+    connection_id: int | None = None
+    location_id: int | None = None
+    operation_id: str = ""
+    job_id: int | None = None
+    secrets: tuple = ()
+
+
+@dataclass
+class Attempt:
+    status: int | None
+    headers: dict = field(default_factory=dict)
+    body: bytes = b""
+    duration_ms: int = 0
+    trace_id: str = ""
+    error: GhlNetworkError | None = None
+
+
+def trace_id_find(*, headers, body: bytes) -> str:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in TRACE_HEADERS:
+        if lowered.get(name):
+            return lowered[name][:100]
+    if body[:1] == b"{":
+        try:
+            parsed = jsonlib.loads(body)
+        except ValueError:
+            return ""
+        if isinstance(parsed, dict) and isinstance(parsed.get("traceId"), str):
+            return parsed["traceId"][:100]
+    return ""
+
+
+def http_attempt(*, method: str, url: str, headers: dict, params=None, json=None, data=None,
+                 attempt: int, log: LogContext, path: str = "") -> Attempt:
+    """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
+    from integrations.models import SyncLog
+
+    split = urlsplit(url)
+    path = path or split.path + (f"?{split.query}" if split.query else "")
+    if params:
+        path += ("&" if "?" in path else "?") + urlencode(params, doseq=True)
+    started = time.monotonic()
+    result = Attempt(status=None)
+    try:
+        response = _session().request(
+            method, url, headers=headers, params=params, json=json, data=data,
+            timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
+            allow_redirects=False,
+        )
+        body = response.content  # reads the whole body: a cut-off stream raises here
+        result.status = response.status_code
+        result.headers = dict(response.headers)
+        result.body = body
+        result.trace_id = trace_id_find(headers=response.headers, body=body)
+    except requests.Timeout as exc:
+        result.error = GhlNetworkError(f"Timed out ({type(exc).__name__}).")
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError) as exc:
+        result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+
+    sent = json if json is not None else data
+    SyncLog.objects.create(
+        connection_id=log.connection_id,
+        location_id=log.location_id,
+        operation_id=log.operation_id[:120],
+        method=method.upper(),
+        path=text_redact(path_redact(path), secrets=log.secrets)[:1000],
+        status=result.status,
+        error=(str(result.error) if result.error else "")[:500],
+        duration_ms=result.duration_ms,
+        attempt=attempt,
+        trace_id=result.trace_id,
+        job_id=log.job_id,
+        request_summary=summary_make(body=sent, secrets=log.secrets),
+        response_summary=summary_make(body=result.body, secrets=log.secrets),
+    )
+    return result

@@ -1,0 +1,99 @@
+"""Test, refresh, disconnect and private tokens: what the admin's connection actions do."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.ghl.client import ghl_request
+from integrations.ghl.errors import GhlError
+from integrations.ghl.oauth import connection_token_refresh
+from integrations.models import Connection
+from portal.models import AuditEvent
+
+
+@dataclass
+class ConnectionTestReport:
+    ok: bool
+    message: str
+    latency_ms: int = 0
+    rate_remaining: str = ""
+    daily_remaining: str = ""
+    missing_scopes: list = field(default_factory=list)
+
+
+def connection_required_scopes(*, connection: Connection) -> set[str]:
+    """Scopes the enabled triggers and actions need.
+
+    Triggers and actions arrive with the sync issue; until then the app's requested scopes are
+    what the portal needs. Extend here when they exist.
+    """
+    return connection.app.scope_set
+
+
+def connection_test(*, connection_id: int) -> ConnectionTestReport:
+    """One cheap call: latency, rate-limit headroom and missing scopes."""
+    connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
+    if connection.location_id:
+        path, operation = f"/locations/{connection.location.location_id}", "get-location"
+        params = None
+    else:
+        path, operation = "/oauth/installedLocations", "get-installed-location"
+        params = {"companyId": connection.agency.company_id,
+                  "appId": connection.app.marketplace_app_id, "limit": "1"}
+    missing = sorted(connection_required_scopes(connection=connection) - connection.scope_set)
+    if connection.auth_type == Connection.AuthType.PRIVATE:
+        missing = []  # private tokens carry no scope list we can read
+    try:
+        response = ghl_request(connection_id=connection.pk, method="GET", path=path,
+                               operation_id=operation, params=params)
+    except GhlError as exc:
+        return ConnectionTestReport(ok=False, message=str(exc), missing_scopes=missing)
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    report = ConnectionTestReport(
+        ok=not missing,
+        message="Connected." if not missing else "Connected, but scopes are missing.",
+        latency_ms=response.duration_ms,
+        rate_remaining=f"{headers.get('x-ratelimit-remaining', '?')} of {headers.get('x-ratelimit-max', '?')}",
+        daily_remaining=f"{headers.get('x-ratelimit-daily-remaining', '?')} of {headers.get('x-ratelimit-limit-daily', '?')}",
+        missing_scopes=missing,
+    )
+    return report
+
+
+def connection_refresh_now(*, connection_id: int, actor=None) -> Connection:
+    connection = connection_token_refresh(connection_id=connection_id, force=True)
+    AuditEvent.objects.create(actor=actor, action="connection.refresh", location=connection.location,
+                              target=str(connection))
+    return connection
+
+
+def connection_disconnect(*, connection_id: int, actor=None) -> Connection:
+    """Wipe every secret and mark disconnected; the row and its sync log stay as history."""
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection_id)
+        connection.access_token_encrypted = ""
+        connection.refresh_token_encrypted = ""
+        connection.token_expires_at = None
+        connection.status = Connection.Status.DISCONNECTED
+        connection.last_error = ""
+        connection.save()
+        AuditEvent.objects.create(actor=actor, action="connection.disconnect",
+                                  location=connection.location, target=str(connection))
+    return connection
+
+
+def connection_private_token_set(*, connection: Connection, token: str, actor=None) -> Connection:
+    """Store a private integration token (saves ``connection``, new or existing)."""
+    connection.auth_type = Connection.AuthType.PRIVATE
+    connection.access_token = token.strip()
+    connection.refresh_token_encrypted = ""
+    connection.token_expires_at = None
+    connection.token_refreshed_at = timezone.now()
+    connection.status = Connection.Status.ACTIVE
+    connection.last_error = ""
+    connection.kind = Connection.Kind.LOCATION if connection.location_id else Connection.Kind.AGENCY
+    connection.save()
+    AuditEvent.objects.create(actor=actor, action="connection.private_token", location=connection.location,
+                              target=str(connection))
+    return connection

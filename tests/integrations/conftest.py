@@ -1,0 +1,86 @@
+from datetime import timedelta
+
+import pytest
+import responses
+from django.conf import settings
+from django.utils import timezone
+
+from integrations.ghl import client, ratelimit
+from integrations.models import Connection, HighLevelApp
+from portal.models import Agency, Location
+
+ACCESS = "at-0123456789abcdef-location-access"
+REFRESH = "rt-fedcba9876543210-location-refresh"
+CLIENT_SECRET = "cs-secret-client-0011223344"
+
+
+@pytest.fixture
+def api_base():
+    return settings.SANDBOX_BASE_URL.rstrip("/") + "/api"
+
+
+@pytest.fixture
+def token_url():
+    return settings.SANDBOX_BASE_URL.rstrip("/") + "/oauth/token"
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """Record sleeps instead of sleeping; the rate limiter's clock moves on by each one."""
+    import time
+
+    recorded, offset = [], [0.0]
+
+    def sleep(seconds):
+        recorded.append(seconds)
+        offset[0] += seconds
+
+    monkeypatch.setattr(client, "_sleep", sleep)
+    monkeypatch.setattr(ratelimit, "_sleep", sleep)
+    monkeypatch.setattr(ratelimit, "_now", lambda: time.time() + offset[0])
+    return recorded
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def ghl_app(db):
+    app = HighLevelApp(
+        name="Rankr", mode=HighLevelApp.Mode.SANDBOX, client_id="app123-client",
+        redirect_url="http://testserver/integrations/oauth/callback/",
+        scopes="contacts.readonly contacts.write locations.readonly",
+    )
+    app.client_secret = CLIENT_SECRET
+    app.save()
+    return app
+
+
+@pytest.fixture
+def agency(db):
+    return Agency.objects.create(name="Acme Agency", company_id="comp-1")
+
+
+@pytest.fixture
+def location(agency):
+    return Location.objects.create(agency=agency, location_id="loc-1", name="Northside Dental")
+
+
+def connection_make(*, app, location, access=ACCESS, refresh=REFRESH, expires_in=3600, **extra):
+    connection = Connection(
+        app=app, agency=location.agency, location=location, kind=Connection.Kind.LOCATION,
+        scopes="contacts.readonly contacts.write", **extra,
+    )
+    connection.access_token = access
+    connection.refresh_token = refresh
+    connection.token_expires_at = timezone.now() + timedelta(seconds=expires_in)
+    connection.save()
+    return connection
+
+
+@pytest.fixture
+def connection(ghl_app, location):
+    return connection_make(app=ghl_app, location=location)
