@@ -12,11 +12,24 @@ AUDITOR = "Auditor"
 SUPPORT = "Support"
 ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT)
 
+_RANKR_VIEW = {
+    f"rankr.view_{name}"
+    for name in (
+        "appointment", "contact", "note", "opportunity", "poststatistic", "rankruser",
+        "socialtag", "socialtagdetail", "task", "workflow",
+    )
+}
+
 # "app_label.codename" per role.
 ROLE_PERMISSIONS = {
     AGENCY_STAFF: {
         "portal.view_agency",
         "portal.view_location",
+        "mappings.view_mapping",
+        "mappings.add_mapping",
+        "mappings.change_mapping",
+        "mappings.view_mappingversion",
+        *_RANKR_VIEW,
     },
     AUDITOR: {
         "portal.view_agency",
@@ -27,6 +40,9 @@ ROLE_PERMISSIONS = {
         "django_q.view_failure",
         "django_q.view_schedule",
         "django_q.view_ormq",
+        "mappings.view_mapping",
+        "mappings.view_mappingversion",
+        *_RANKR_VIEW,
     },
     SUPPORT: {
         "portal.view_agency",
@@ -34,6 +50,7 @@ ROLE_PERMISSIONS = {
         "portal.view_all_locations",
         "django_q.view_failure",
         "django_q.view_success",
+        *_RANKR_VIEW,
     },
 }
 
