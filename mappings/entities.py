@@ -25,6 +25,8 @@ class Entity:
     # The Rankr record kind (rankr.models.RECORD_MODELS); None for payload-only entities.
     rankr_kind: str | None
     highlevel_fields: tuple = ()
+    # Where a HighLevel record of this entity keeps its id.
+    id_path: str = "id"
 
     @property
     def rankr_model(self):
@@ -77,9 +79,13 @@ ENTITIES = {
         ("id", "pipelineId", "name", "pipelineStageId", "status", "contactId", "monetaryValue",
          "assignedTo"),
     ),
-    "social_tag": Entity("Social tag", "social_tag", ()),
-    "social_tag_detail": Entity("Social tag details", "social_tag_detail", ("tagIds",)),
-    "post_statistic": Entity("Post statistics", "post_statistic", ("profileIds", "platforms")),
+    "social_tag": Entity("Social tag", "social_tag", (), id_path="_id"),
+    "social_tag_detail": Entity(
+        "Social tag details", "social_tag_detail", ("tagIds",), id_path="_id"
+    ),
+    "post_statistic": Entity(
+        "Post statistics", "post_statistic", ("profileIds", "platforms"), id_path="postId"
+    ),
     "workflow": Entity("Workflow", "workflow", ("workflowId",)),
     # Courses have no Rankr table: the course payload is mapped straight into HighLevel's import.
     "course": Entity("Course", None, ("userId", "products")),

@@ -1,19 +1,23 @@
 """Mapping services: save with a new version and an audit event, apply, apply a template."""
 
 import copy
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion
-from mappings.rules import MappingError, rules_apply, rules_check
+from mappings.rules import MappingError, path_get, rules_apply, rules_check
 from portal.models import AuditEvent
+from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
 
 __all__ = [
     "MappingError",
     "mapping_apply",
     "mapping_check",
+    "mapping_page_apply",
     "mapping_save",
     "mapping_template_apply",
     "mapping_version_latest",
@@ -98,6 +102,40 @@ def mapping_apply(*, mapping_version, record):
         rules=mapping_version.rules,
         record=record,
     )
+
+
+@dataclass(frozen=True)
+class PageResult:
+    counts: UpsertCounts
+    # (HighLevel id or position, message) for each record that could not be mapped.
+    failed: list = field(default_factory=list)
+
+
+def mapping_page_apply(*, mapping_version, location_id, records):
+    """Map a page of HighLevel records into Rankr records in one transaction.
+
+    Each record's fingerprint covers its data *and* the mapping version, so unchanged data is
+    skipped but a new mapping version re-applies everything. A record that cannot be mapped (a
+    MappingError, or no id) is left out and reported in ``failed``; the rest are written.
+    """
+    entity = ENTITIES[mapping_version.entity]
+    if mapping_version.direction != GHL_TO_RANKR or entity.rankr_model is None:
+        raise ValueError(f"{mapping_version} does not map HighLevel records into Rankr.")
+    items, failed = [], []
+    for position, record in enumerate(records):
+        ghl_id = path_get(record, entity.id_path) if isinstance(record, dict) else None
+        if not isinstance(ghl_id, str) or not ghl_id:
+            failed.append((f"#{position}", f"the record has no {entity.id_path!r}"))
+            continue
+        try:
+            values = mapping_apply(mapping_version=mapping_version, record=record)
+        except MappingError as exc:
+            failed.append((ghl_id, str(exc)))
+            continue
+        fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
+        items.append(RecordUpsert(ghl_id=ghl_id, values=values, fingerprint=fingerprint))
+    counts = record_upsert_many(kind=entity.rankr_kind, location_id=location_id, items=items)
+    return PageResult(counts=counts, failed=failed)
 
 
 class TemplateError(ValueError):

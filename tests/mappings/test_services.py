@@ -212,3 +212,44 @@ def test_unknown_template_is_a_clear_error(location):
 
     with pytest.raises(TemplateError, match="Unknown template 'nope'; templates: rankr_user_create"):
         mapping_template_apply(template_key="nope", location_id=location.pk, user_id=None)
+
+
+def test_a_page_is_mapped_and_upserted_and_unchanged_records_are_skipped(location):
+    from rankr.models import Contact
+    from mappings.services import mapping_page_apply
+
+    mapping, _ = mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=location.pk, user_id=None
+    )
+    v1 = mapping_version_latest(mapping_id=mapping.pk)
+    records = [
+        {"id": "c1", "email": "A@x.io", "phone": "415 555 2671"},
+        {"id": "c2", "email": "b@x.io", "phone": "not a phone"},
+        {"email": "no-id@x.io"},
+    ]
+    result = mapping_page_apply(mapping_version=v1, location_id=location.pk, records=records)
+    assert (result.counts.created, result.counts.updated) == (1, 0)
+    assert [f[0] for f in result.failed] == ["c2", "#2"]
+    assert "Rule 4 (source 'phone' → field 'phone')" in result.failed[0][1]
+    assert Contact.objects.get().email == "a@x.io"
+
+    again = mapping_page_apply(mapping_version=v1, location_id=location.pk, records=records[:1])
+    assert again.counts.unchanged == 1
+
+    mapping.rules = [r for r in mapping.rules if r["target"] != "email"]
+    v2 = mapping_save(mapping=mapping, user_id=None)
+    changed = mapping_page_apply(mapping_version=v2, location_id=location.pk, records=records[:1])
+    assert changed.counts.updated == 1  # a new mapping version re-applies unchanged data
+
+
+def test_page_apply_refuses_a_rankr_to_highlevel_mapping(location):
+    from mappings.services import mapping_page_apply
+
+    mapping, _ = mapping_template_apply(
+        template_key="rankr_user_create", location_id=location.pk, user_id=None
+    )
+    with pytest.raises(ValueError, match="does not map HighLevel records into Rankr"):
+        mapping_page_apply(
+            mapping_version=mapping_version_latest(mapping_id=mapping.pk),
+            location_id=location.pk, records=[],
+        )
