@@ -13,6 +13,10 @@ class MappingForm(forms.ModelForm):
         fields = ["location", "name", "entity", "direction", "operation_key", "null_policy", "rules"]
         widgets = {"rules": forms.Textarea(attrs={"rows": 20, "cols": 100, "class": "vLargeTextField"})}
 
+    def clean_rules(self):
+        rules = self.cleaned_data["rules"]
+        return [] if rules is None else rules  # an emptied box means no rules
+
     def clean(self):
         data = super().clean()
         needed = ("entity", "direction", "null_policy", "rules")

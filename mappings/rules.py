@@ -93,17 +93,21 @@ def _rule_problems(rule, *, entity, direction, null_policy):
     else:
         problems.extend(_source_problems(source, entity.source_roots(direction)))
 
-    steps = rule.get("transforms", [])
+    steps = rule.get("transforms") or []
     if not isinstance(steps, list):
         return problems + [f"transforms must be a list, got {steps!r}"]
     for position, step in enumerate(steps, 1):
-        if not isinstance(step, (str, dict)) or (isinstance(step, dict) and (
-            set(step) - {"name", "args"} or "name" not in step
-        )):
-            problems.append(f"transform {position}: write {{\"name\": …, \"args\": {{…}}}}")
+        if isinstance(step, str):
+            name, args = step, {}
+        elif isinstance(step, dict) and "name" in step and not set(step) - {"name", "args"}:
+            name, args = step["name"], step.get("args") or {}
+        else:
+            problems.append(f'transform {position}: write {{"name": …, "args": {{…}}}}, got {step!r}')
             continue
-    if problems:
-        return problems
+        problems.extend(
+            f"transform {position}: {p}" for p in transform_args_check(name=name, args=args)
+        )
+    return problems
     for position, (name, args) in enumerate(_steps(rule), 1):
         problems.extend(f"transform {position}: {p}" for p in transform_args_check(name=name, args=args))
     return problems

@@ -341,7 +341,7 @@ TRANSFORMS = {
 
 def transform_args_check(*, name, args):
     """Problems with a transform step's name and arguments, as a list of messages."""
-    transform = TRANSFORMS.get(name)
+    transform = TRANSFORMS.get(name) if isinstance(name, str) else None
     if transform is None:
         return [f"unknown transform {name!r} (known: {', '.join(sorted(TRANSFORMS))})"]
     if not isinstance(args, dict):

@@ -215,3 +215,12 @@ def test_the_changelist_links_to_templates_for_those_who_may_add(client, staff, 
         template_key="ghl_workflows", location_id=location.pk, user_id=staff.pk
     )
     assert client.get(CHANGELIST).context["cl"].result_list[0].latest_version == 1
+
+
+def test_an_emptied_rules_box_saves_a_mapping_without_rules(client, staff, location):
+    client.force_login(staff)
+    data = form_data(location, [])
+    data["rules"] = ""
+    response = client.post(ADD, data)
+    assert response.status_code == 302
+    assert Mapping.objects.get().versions.get().rules == []

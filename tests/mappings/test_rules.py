@@ -182,3 +182,16 @@ def test_paths_reach_into_lists_and_the_whole_record():
     record = {"customFields": [{"value": "a"}, {"value": "b"}]}
     assert apply(rules[:2], record) == {"custom_1": "b"}
     assert apply(rules[2:], record, entity="social_tag_detail") == {"details": record}
+
+
+def test_all_problems_of_a_rule_are_reported_at_once():
+    problems = check([{"source": "a..b", "target": "nope", "transforms": [
+        {"name": ["trim"]}, {"name": "trim", "args": "x"}, 7,
+    ]}])
+    assert [p.split(": ", 1)[1][:30] for p in problems] == [
+        "unknown target field 'nope' (f",
+        "source 'a..b' is not a path (n",
+        "transform 1: unknown transform",
+        "transform 2: trim: args must b",
+        'transform 3: write {"name": …,',
+    ]
