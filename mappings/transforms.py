@@ -372,5 +372,13 @@ def transform_args_check(*, name, args):
 
 
 def transform_run(*, name, args, value):
-    """Run one transform step (arguments already checked)."""
-    return TRANSFORMS[name].func(value, **args)
+    """Run one transform step (arguments already checked).
+
+    Any failure on the value comes out as TransformError, so a rule never fails obscurely.
+    """
+    try:
+        return TRANSFORMS[name].func(value, **args)
+    except TransformError:
+        raise
+    except (ValueError, OverflowError, TypeError, ArithmeticError) as exc:
+        raise TransformError(f"cannot handle {value!r}: {exc}") from None

@@ -155,3 +155,10 @@ def test_tags_add_does_not_duplicate_and_remove_ignores_case():
 def test_bad_arguments_are_named(name, args, problem):
     problems = transform_args_check(name=name, args=args)
     assert any(problem in p for p in problems), problems
+
+
+def test_values_out_of_range_are_transform_errors_not_crashes():
+    with pytest.raises(TransformError, match="cannot handle 99999999999999999999"):
+        transform_run(name="datetime_parse", args={}, value=99999999999999999999)
+    with pytest.raises(TransformError, match="is not a phone number"):
+        transform_run(name="phone_e164", args={"country": "US"}, value="1" * 300)
