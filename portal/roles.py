@@ -12,6 +12,14 @@ AUDITOR = "Auditor"
 SUPPORT = "Support"
 ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT)
 
+_RANKR_VIEW = {
+    f"rankr.view_{name}"
+    for name in (
+        "appointment", "contact", "note", "opportunity", "poststatistic", "rankruser",
+        "socialtag", "socialtagdetail", "task", "workflow",
+    )
+}
+
 # "app_label.codename" per role.
 ROLE_PERMISSIONS = {
     AGENCY_STAFF: {
@@ -21,6 +29,11 @@ ROLE_PERMISSIONS = {
         "integrations.add_connection",
         "integrations.change_connection",
         "integrations.view_webhookevent",
+        "mappings.view_mapping",
+        "mappings.add_mapping",
+        "mappings.change_mapping",
+        "mappings.view_mappingversion",
+        *_RANKR_VIEW,
     },
     AUDITOR: {
         "portal.view_agency",
@@ -36,6 +49,9 @@ ROLE_PERMISSIONS = {
         "integrations.view_locationmintbatch",
         "integrations.view_synclog",
         "integrations.view_webhookevent",
+        "mappings.view_mapping",
+        "mappings.view_mappingversion",
+        *_RANKR_VIEW,
     },
     SUPPORT: {
         "portal.view_agency",
@@ -46,6 +62,7 @@ ROLE_PERMISSIONS = {
         "integrations.view_connection",
         "integrations.view_synclog",
         "integrations.view_webhookevent",
+        *_RANKR_VIEW,
     },
 }
 

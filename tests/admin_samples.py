@@ -11,7 +11,11 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
 from integrations.models import Connection, HighLevelApp, LocationMintBatch, SyncLog, WebhookEvent
+from mappings.flow_templates import FLOW_TEMPLATES
+from mappings.models import Mapping, MappingVersion
+from mappings.services import mapping_template_apply
 from portal.models import AuditEvent
+from rankr.models import RankrRecord
 
 
 def _task(success):
@@ -48,7 +52,22 @@ def _connection(location, users):
     return connection
 
 
+def _mapping(location, users):
+    mapping, _ = mapping_template_apply(
+        template_key=next(iter(FLOW_TEMPLATES)), location_id=location.pk, user_id=users["superuser"].pk
+    )
+    return mapping
+
+
+def _rankr_record(model):
+    return lambda location, users: model.objects.create(location=location, ghl_id=f"sample-{model.__name__}")
+
+
 SAMPLES = {
+    "mappings.Mapping": _mapping,
+    "mappings.MappingVersion": lambda location, users: MappingVersion.objects.filter(
+        mapping=_mapping(location, users)
+    ).first(),
     "integrations.HighLevelApp": _app,
     "integrations.Connection": _connection,
     "integrations.LocationMintBatch": lambda location, users: LocationMintBatch.objects.create(
@@ -80,3 +99,7 @@ SAMPLES = {
         key="portal", payload="x", lock=timezone.now()
     ),
 }
+
+SAMPLES.update(
+    {model._meta.label: _rankr_record(model) for model in RankrRecord.__subclasses__()}
+)

@@ -1,0 +1,384 @@
+"""The closed set of transforms a mapping rule may use: pure functions, one explicit registry.
+
+A transform takes the current value and its arguments and returns the new value, or raises
+:class:`TransformError` saying what was wrong with the value. Arguments are checked when the
+mapping is saved (:func:`transform_args_check`), so a saved mapping never fails on bad arguments,
+only on bad data. Nothing here evaluates code from a rule.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+
+class TransformError(ValueError):
+    """The value cannot be transformed; the message says why, in terms of the value."""
+
+
+@dataclass(frozen=True)
+class Arg:
+    types: tuple
+    required: bool = False
+    choices: tuple = ()
+
+
+@dataclass(frozen=True)
+class Transform:
+    func: object
+    help: str
+    args: dict = field(default_factory=dict)
+    # Whether the transform runs on a missing value (None); others leave it to the null policy.
+    accepts_null: bool = False
+    # Extra argument check beyond types: raises ValueError with a message.
+    check: object = None
+
+
+def _text(value, name):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TransformError(f"{name} needs text, got {type(value).__name__} {value!r}")
+    return str(value)
+
+
+# --- text --------------------------------------------------------------------------------------
+def trim(value):
+    return _text(value, "trim").strip()
+
+
+def upper(value):
+    return _text(value, "upper").upper()
+
+
+def lower(value):
+    return _text(value, "lower").lower()
+
+
+def title(value):
+    return _text(value, "title").title()
+
+
+def name_split(value, *, part):
+    """'Ada King Lovelace' -> first 'Ada', last 'King Lovelace'."""
+    words = _text(value, "name_split").split()
+    if not words:
+        return ""
+    return words[0] if part == "first" else " ".join(words[1:])
+
+
+def name_join(value, *, separator=" "):
+    """['Ada', 'Lovelace'] -> 'Ada Lovelace'; empty parts are left out."""
+    if not isinstance(value, (list, tuple)):
+        raise TransformError(
+            f"name_join needs a list of parts (give the rule several source paths), got {value!r}"
+        )
+    parts = [_text(p, "name_join").strip() for p in value if p not in (None, "")]
+    return separator.join(p for p in parts if p)
+
+
+# --- phone ----------------------------------------------------------------------------------------
+def phone_e164(value, *, country, strict=False):
+    text = _text(value, "phone_e164").strip()
+    try:
+        number = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException as exc:
+        raise TransformError(f"{text!r} is not a phone number ({exc._msg})") from None
+    ok = phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number)
+    if not ok:
+        raise TransformError(f"{text!r} is not a {'valid' if strict else 'possible'} phone number "
+                             f"for default country {country}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _country_check(args):
+    country = args["country"]
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"country {country!r} is not a two-letter region code phonenumbers knows")
+
+
+# --- dates and time zones ---------------------------------------------------------------------
+_EPOCH_MS = re.compile(r"^-?\d{10,}$")
+
+
+def _zone(name):
+    if name == "UTC":
+        return timezone.utc
+    return ZoneInfo(name)
+
+
+def _to_datetime(value, assume_tz="UTC"):
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=value)
+    elif isinstance(value, str) and _EPOCH_MS.match(value.strip()):
+        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise TransformError(
+                f"{value!r} is neither an ISO 8601 date/time nor epoch milliseconds"
+            ) from None
+    else:
+        raise TransformError(f"{value!r} is not a date or time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_zone(assume_tz))
+    return moment
+
+
+def datetime_parse(value, *, assume_tz="UTC"):
+    """ISO 8601 text or epoch milliseconds -> an aware datetime (naive ones are in assume_tz)."""
+    return _to_datetime(value, assume_tz)
+
+
+def tz_convert(value, *, tz):
+    return _to_datetime(value).astimezone(_zone(tz))
+
+
+def datetime_format(value, *, format="iso"):
+    """'iso' (2024-05-01T09:30:00+00:00), 'date' (2024-05-01), 'epoch_ms', or a strftime pattern."""
+    moment = _to_datetime(value)
+    if format == "iso":
+        return moment.isoformat()
+    if format == "date":
+        return moment.date().isoformat()
+    if format == "epoch_ms":
+        return int(moment.timestamp() * 1000)
+    return moment.strftime(format)
+
+
+def _tz_check(args):
+    for key in ("tz", "assume_tz"):
+        if key in args:
+            try:
+                _zone(args[key])
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{key} {args[key]!r} is not an IANA time zone") from None
+
+
+def _format_check(args):
+    fmt = args.get("format", "iso")
+    if fmt not in ("iso", "date", "epoch_ms") and "%" not in fmt:
+        raise ValueError(f"format {fmt!r} is not iso, date, epoch_ms or a strftime pattern")
+
+
+# --- values ---------------------------------------------------------------------------------------
+def _map_key(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_NO_FALLBACK = object()
+
+
+def value_map(value, *, values, otherwise=_NO_FALLBACK):
+    """Look the value up in ``values`` (keys are text: true/false for booleans)."""
+    if not isinstance(value, (str, int, float, bool)):
+        raise TransformError(f"value_map needs a single value, got {value!r}")
+    key = _map_key(value)
+    if key in values:
+        return values[key]
+    if otherwise is not _NO_FALLBACK:
+        return otherwise
+    raise TransformError(f"{value!r} is not in the value map ({', '.join(map(repr, values))})")
+
+
+def default(value, *, value_if_empty):
+    return value_if_empty if value in (None, "", []) else value
+
+
+# --- custom fields ------------------------------------------------------------------------------
+def custom_field(value, *, id="", key=""):
+    """Pick one custom field's value from a HighLevel record's custom fields.
+
+    Accepts ``customFields: [{"id", "value"}]`` (items may also carry ``key``/``fieldKey`` and
+    ``field_value``) and the older ``customField: {id_or_key: value}`` form. None if absent.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return value.get(id or key)
+    if not isinstance(value, list):
+        raise TransformError(f"custom fields must be a list or an object, got {value!r}")
+    for item in value:
+        if not isinstance(item, dict):
+            raise TransformError(f"custom field entry {item!r} is not an object")
+        if (id and item.get("id") == id) or (
+            key and key in (item.get("key"), item.get("fieldKey"))
+        ):
+            return item.get("value", item.get("field_value"))
+    return None
+
+
+def custom_field_wrap(value, *, id="", key=""):
+    """A value -> HighLevel's write form ``[{"id" or "key": …, "field_value": value}]``."""
+    entry = {"id": id} if id else {"key": key}
+    entry["field_value"] = value
+    return [entry]
+
+
+def _one_of_id_key(args):
+    if bool(args.get("id")) == bool(args.get("key")):
+        raise ValueError("give exactly one of id or key")
+
+
+# --- tags -----------------------------------------------------------------------------------------
+def _tag_list(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(t, str) for t in value):
+        return [t.strip() for t in value if t.strip()]
+    raise TransformError(f"tags must be a list of text or comma-separated text, got {value!r}")
+
+
+def tags_add(value, *, tags):
+    current = _tag_list(value)
+    return current + [t for t in tags if t not in current]
+
+
+def tags_remove(value, *, tags):
+    drop = {t.lower() for t in tags}
+    return [t for t in _tag_list(value) if t.lower() not in drop]
+
+
+def tags_replace(value, *, tags):
+    _tag_list(value)  # still refuse garbage input
+    return list(tags)
+
+
+def _tags_check(args):
+    if not all(isinstance(t, str) and t.strip() for t in args["tags"]):
+        raise ValueError("tags must be a list of non-empty text")
+
+
+TEXT = (str,)
+ANY_VALUE = (str, int, float, bool, list, dict, type(None))
+
+# The one registry. Adding a transform means adding it here, with its arguments.
+TRANSFORMS = {
+    "trim": Transform(trim, "Strip spaces at both ends."),
+    "upper": Transform(upper, "UPPER CASE."),
+    "lower": Transform(lower, "lower case."),
+    "title": Transform(title, "Title Case."),
+    "name_split": Transform(
+        name_split,
+        "Take the first word (part=first) or the rest (part=last) of a full name.",
+        {"part": Arg(TEXT, required=True, choices=("first", "last"))},
+    ),
+    "name_join": Transform(
+        name_join,
+        "Join several source values (a rule with a list of sources) into one name.",
+        {"separator": Arg(TEXT)},
+    ),
+    "phone_e164": Transform(
+        phone_e164,
+        "Format a phone number as E.164, reading national numbers in the default country.",
+        {"country": Arg(TEXT, required=True), "strict": Arg((bool,))},
+        check=_country_check,
+    ),
+    "datetime_parse": Transform(
+        datetime_parse,
+        "Read ISO 8601 text or epoch milliseconds; naive times are taken in assume_tz.",
+        {"assume_tz": Arg(TEXT)},
+        check=_tz_check,
+    ),
+    "tz_convert": Transform(
+        tz_convert, "Convert a date/time to the time zone tz.", {"tz": Arg(TEXT, required=True)},
+        check=_tz_check,
+    ),
+    "datetime_format": Transform(
+        datetime_format,
+        "Format a date/time: iso, date, epoch_ms or a strftime pattern.",
+        {"format": Arg(TEXT)},
+        check=_format_check,
+    ),
+    "value_map": Transform(
+        value_map,
+        "Replace a value by its entry in values; otherwise is the fallback (else an error).",
+        {"values": Arg((dict,), required=True), "otherwise": Arg(ANY_VALUE)},
+    ),
+    "default": Transform(
+        default,
+        "Use value_if_empty when the value is missing or empty.",
+        {"value_if_empty": Arg(ANY_VALUE, required=True)},
+        accepts_null=True,
+    ),
+    "custom_field": Transform(
+        custom_field,
+        "Pick a HighLevel custom field's value by id or key from customFields/customField.",
+        {"id": Arg(TEXT), "key": Arg(TEXT)},
+        accepts_null=True,
+        check=_one_of_id_key,
+    ),
+    "custom_field_wrap": Transform(
+        custom_field_wrap,
+        "Wrap a value as a HighLevel custom field entry, by id or key.",
+        {"id": Arg(TEXT), "key": Arg(TEXT)},
+        check=_one_of_id_key,
+    ),
+    "tags_add": Transform(
+        tags_add, "Add tags to the list.", {"tags": Arg((list,), required=True)},
+        accepts_null=True, check=_tags_check,
+    ),
+    "tags_remove": Transform(
+        tags_remove, "Remove tags from the list (any case).", {"tags": Arg((list,), required=True)},
+        accepts_null=True, check=_tags_check,
+    ),
+    "tags_replace": Transform(
+        tags_replace, "Replace the list by tags.", {"tags": Arg((list,), required=True)},
+        accepts_null=True, check=_tags_check,
+    ),
+}
+
+
+def transform_args_check(*, name, args):
+    """Problems with a transform step's name and arguments, as a list of messages."""
+    transform = TRANSFORMS.get(name) if isinstance(name, str) else None
+    if transform is None:
+        return [f"unknown transform {name!r} (known: {', '.join(sorted(TRANSFORMS))})"]
+    if not isinstance(args, dict):
+        return [f"{name}: args must be an object, got {args!r}"]
+    problems = []
+    for arg in sorted(set(args) - set(transform.args)):
+        allowed = ", ".join(sorted(transform.args)) or "none"
+        problems.append(f"{name}: unknown argument {arg!r} (allowed: {allowed})")
+    for arg, spec in transform.args.items():
+        if arg not in args:
+            if spec.required:
+                problems.append(f"{name}: missing argument {arg!r}")
+            continue
+        value = args[arg]
+        if isinstance(value, bool) and bool not in spec.types:
+            problems.append(f"{name}: argument {arg!r} has the wrong type ({value!r})")
+        elif not isinstance(value, spec.types):
+            wanted = " or ".join(t.__name__ for t in spec.types)
+            problems.append(f"{name}: argument {arg!r} must be {wanted}, got {value!r}")
+        elif spec.choices and value not in spec.choices:
+            problems.append(f"{name}: argument {arg!r} must be one of {', '.join(spec.choices)}")
+    if not problems and transform.check is not None:
+        try:
+            transform.check(args)
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+    return problems
+
+
+def transform_run(*, name, args, value):
+    """Run one transform step (arguments already checked).
+
+    Any failure on the value comes out as TransformError, so a rule never fails obscurely.
+    """
+    try:
+        return TRANSFORMS[name].func(value, **args)
+    except TransformError:
+        raise
+    except (ValueError, OverflowError, TypeError, ArithmeticError) as exc:
+        raise TransformError(f"cannot handle {value!r}: {exc}") from None

@@ -1,0 +1,147 @@
+"""Write Rankr records: idempotent, race-safe upserts and soft deletes.
+
+``location_id`` is always the portal's ``Location`` primary key; ``ghl_id`` is HighLevel's id.
+Both upserts rest on the (location, ghl_id) unique constraint, so two workers applying the same
+record at once end with one row: the single upsert through ``update_or_create`` (which re-reads
+after losing an insert race), the bulk one through ``INSERT … ON CONFLICT DO UPDATE``.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from rankr.models import RECORD_MODELS
+
+
+class RecordError(ValueError):
+    """Bad input to a record service: unknown kind or field, missing id."""
+
+
+@dataclass(frozen=True)
+class RecordUpsert:
+    """One record of a page: its HighLevel id, the mapped values, the source's fingerprint."""
+
+    ghl_id: str
+    values: dict
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def record_model_get(*, kind):
+    try:
+        return RECORD_MODELS[kind]
+    except KeyError:
+        known = ", ".join(sorted(RECORD_MODELS))
+        raise RecordError(f"Unknown Rankr record kind {kind!r}; known kinds: {known}.") from None
+
+
+def record_fingerprint(*, data) -> str:
+    """A stable hash of HighLevel data: same content, same fingerprint, whatever the key order."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _values_check(model, values):
+    allowed = set(model.mapped_field_names())
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise RecordError(
+            f"{model._meta.verbose_name} has no field {', '.join(map(repr, unknown))}; "
+            f"fields: {', '.join(sorted(allowed))}."
+        )
+
+
+def _ghl_id_check(ghl_id):
+    if not isinstance(ghl_id, str) or not ghl_id.strip():
+        raise RecordError(f"A HighLevel id is required, got {ghl_id!r}.")
+
+
+def record_upsert(*, kind, location_id, ghl_id, values, fingerprint):
+    """Create or update one record; revives it if it was soft-deleted. Returns (record, created).
+
+    Calling it twice with the same arguments leaves the same single row.
+    """
+    model = record_model_get(kind=kind)
+    _ghl_id_check(ghl_id)
+    _values_check(model, values)
+    defaults = {**values, "fingerprint": fingerprint, "deleted_at": None}
+    return model.objects.update_or_create(
+        location_id=location_id, ghl_id=ghl_id, defaults=defaults
+    )
+
+
+def record_upsert_many(*, kind, location_id, items):
+    """Upsert a page of :class:`RecordUpsert` in one transaction; skip unchanged fingerprints.
+
+    A record whose stored fingerprint equals the new one (and is not soft-deleted) is left alone.
+    Duplicate ids within the page: the last one wins. Returns :class:`UpsertCounts`.
+    """
+    model = record_model_get(kind=kind)
+    latest = {}
+    for item in items:
+        _ghl_id_check(item.ghl_id)
+        _values_check(model, item.values)
+        latest[item.ghl_id] = item
+    if not latest:
+        return UpsertCounts()
+
+    with transaction.atomic():
+        rows = model.objects.filter(location_id=location_id, ghl_id__in=list(latest)).values_list(
+            "ghl_id", "fingerprint", "deleted_at"
+        )
+        existing = set()
+        stored = {}
+        for ghl_id, fingerprint, deleted_at in rows:
+            existing.add(ghl_id)
+            if deleted_at is None:
+                stored[ghl_id] = fingerprint
+        to_write = [i for i in latest.values() if stored.get(i.ghl_id) != i.fingerprint]
+        # Rows must share one column list per INSERT: group the page by the set of fields.
+        groups = {}
+        for item in to_write:
+            groups.setdefault(tuple(sorted(item.values)), []).append(item)
+        for fields, group in groups.items():
+            objs = [
+                model(
+                    location_id=location_id,
+                    ghl_id=item.ghl_id,
+                    fingerprint=item.fingerprint,
+                    deleted_at=None,
+                    **item.values,
+                )
+                for item in group
+            ]
+            model.objects.bulk_create(
+                objs,
+                update_conflicts=True,
+                unique_fields=["location", "ghl_id"],
+                update_fields=[*fields, "fingerprint", "deleted_at", "updated_at"],
+            )
+    created = sum(1 for i in to_write if i.ghl_id not in existing)
+    return UpsertCounts(
+        created=created, updated=len(to_write) - created, unchanged=len(latest) - len(to_write)
+    )
+
+
+def record_soft_delete(*, kind, location_id, ghl_id):
+    """Mark the record deleted in HighLevel. Returns True if a live record was marked.
+
+    The fingerprint is cleared so that if HighLevel brings the record back, it is applied again.
+    Deleting an unknown or already deleted record is not an error (webhooks repeat).
+    """
+    model = record_model_get(kind=kind)
+    _ghl_id_check(ghl_id)
+    marked = model.objects.filter(
+        location_id=location_id, ghl_id=ghl_id, deleted_at__isnull=True
+    ).update(deleted_at=timezone.now(), fingerprint="", updated_at=timezone.now())
+    return marked == 1
