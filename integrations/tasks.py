@@ -1,5 +1,6 @@
 """django-q2 tasks: thin, receive ids only."""
 
+from integrations.services.jobs import job_run, jobs_dispatch_due
 from integrations.services.onboarding import mint_batch_run
 from integrations.services.webhooks import webhook_event_process
 
@@ -10,3 +11,12 @@ def mint_batch_task(batch_id: int) -> None:
 
 def webhook_event_process_task(event_id: int) -> None:
     webhook_event_process(event_id=event_id)
+
+
+def job_run_task(job_id: int) -> None:
+    job_run(job_id=job_id)
+
+
+def tick_task() -> None:
+    """Every minute (a django-q2 schedule): send due retries and recover dead workers' jobs."""
+    jobs_dispatch_due()

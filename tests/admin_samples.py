@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
-from integrations.models import Connection, HighLevelApp, LocationMintBatch, SyncLog, WebhookEvent
+from integrations.models import Connection, HighLevelApp, Job, LocationMintBatch, SyncLog, WebhookEvent
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion
 from mappings.services import mapping_template_apply
@@ -70,6 +70,10 @@ SAMPLES = {
     ).first(),
     "integrations.HighLevelApp": _app,
     "integrations.Connection": _connection,
+    "integrations.Job": lambda location, users: Job.objects.create(
+        kind="action", status="failed", location=location, idempotency_key=f"sample-{location.pk}",
+        error_class="GhlServerError", error_message="HTTP 503",
+    ),
     "integrations.LocationMintBatch": lambda location, users: LocationMintBatch.objects.create(
         agency_connection=_connection(location, users), requested=[location.location_id], total=1
     ),

@@ -1,0 +1,91 @@
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from integrations.admin.synclog import CappedCountPaginator
+from integrations.models import Job
+from integrations.services.jobs import job_rerun
+from portal.scoping import LocationScopedAdminMixin
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failed_hour", "Failed in the last hour"),
+            ("failed_day", "Failed in the last 24 hours"),
+            ("retrying", "Waiting to retry"),
+            ("stuck", "Running past its lease"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        failed = queryset.filter(status__in=[Job.Status.FAILED, Job.Status.DEAD])
+        if self.value() == "failed_hour":
+            return failed.filter(queued_at__gte=now - timedelta(hours=1))
+        if self.value() == "failed_day":
+            return failed.filter(queued_at__gte=now - timedelta(hours=24))
+        if self.value() == "retrying":
+            return queryset.filter(status=Job.Status.QUEUED, attempts__gt=0)
+        if self.value() == "stuck":
+            return queryset.filter(status=Job.Status.RUNNING, lease_until__lt=now)
+        return queryset
+
+
+@admin.register(Job)
+class JobAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+    """Job records are append-only here: the only change anyone makes is *Re-run*."""
+
+    list_display = ["id", "kind", "status_badge", "location", "operation", "subject", "attempts",
+                    "queued_at", "finished_at", "error_short", "sync_log_link"]
+    list_filter = [AttentionFilter, "status", "kind", "location"]
+    list_select_related = ["location"]
+    search_fields = ["=idempotency_key", "=subject", "operation"]
+    date_hierarchy = "queued_at"
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 100
+    actions = ["rerun"]
+    readonly_fields = [f.name for f in Job._meta.fields] + ["sync_log_link"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_rerun_permission(self, request):
+        return request.user.has_perm("integrations.rerun_job")
+
+    @admin.action(description="Re-run selected failed jobs", permissions=["rerun"])
+    def rerun(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        count = job_rerun(job_ids=ids, user_id=request.user.pk)
+        skipped = len(ids) - count
+        self.message_user(request, f"Re-queued {count} job(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} job(s) were not failed or dead and were left alone.", messages.WARNING
+            )
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        colour = {"failed": "#ba2121", "dead": "#7a0000", "succeeded": "#2e7d32"}.get(obj.status, "#555")
+        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
+
+    @admin.display(description="error")
+    def error_short(self, obj):
+        return (obj.error_message[:80] + "…") if len(obj.error_message) > 80 else obj.error_message
+
+    @admin.display(description="sync log")
+    def sync_log_link(self, obj):
+        url = reverse("admin:integrations_synclog_changelist") + f"?job_id={obj.pk}"
+        return format_html('<a href="{}">entries</a>', url)

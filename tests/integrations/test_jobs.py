@@ -1,0 +1,174 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integrations.ghl.errors import GhlInvalid, GhlServerError
+from integrations.models import Job
+from integrations.services import jobs as job_services
+from integrations.services.jobs import (
+    job_checkpoint,
+    job_claim,
+    job_enqueue,
+    job_rerun,
+    job_run,
+    jobs_dispatch_due,
+)
+from portal.models import AuditEvent
+
+CALLS = []
+
+
+def ok_handler(job):
+    CALLS.append(job.pk)
+    return {"created": "hl-1"}
+
+
+def flaky_handler(job):
+    CALLS.append(job.pk)
+    raise GhlServerError("HighLevel answered 503", status=503, retry_after=7)
+
+
+def invalid_handler(job):
+    raise GhlInvalid("email is invalid", status=422)
+
+
+def buggy_handler(job):
+    raise KeyError("firstName")
+
+
+def lost_response_handler(job):
+    """Creates once, records the id before acknowledging, then loses the answer once."""
+    if "created" not in job.result:
+        CALLS.append("create")
+        job_checkpoint(job=job, result={"created": f"hl-{job.pk}"})
+    if not job.result.get("lost_once"):
+        job_checkpoint(job=job, result={"lost_once": True})
+        raise KeyError("response lost")
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def handlers(monkeypatch):
+    CALLS.clear()
+    for kind, name in [("action", "ok_handler"), ("poll", "flaky_handler"), ("resync", "invalid_handler"),
+                       ("webhook", "buggy_handler"), ("rankr_event", "lost_response_handler")]:
+        monkeypatch.setitem(job_services.JOB_HANDLERS, kind, f"tests.integrations.test_jobs.{name}")
+
+
+def make(kind="action", key="k1", **extra):
+    return job_enqueue(kind=kind, idempotency_key=key, **extra)
+
+
+@pytest.mark.django_db
+def test_enqueue_is_idempotent_by_key(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = make()
+        again = make()
+    assert first.pk == again.pk and Job.objects.count() == 1
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(job_services.JobError, match="Unknown job kind"):
+        make(kind="teleport")
+
+
+@pytest.mark.django_db
+def test_only_one_claim_wins():
+    job = make()
+    assert job_claim(job_id=job.pk) is True
+    assert job_claim(job_id=job.pk) is False
+    job.refresh_from_db()
+    assert job.status == "running" and job.attempts == 1 and job.lease_until
+
+
+@pytest.mark.django_db
+def test_a_successful_run_records_its_result():
+    job = make()
+    assert job_run(job_id=job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.result == {"created": "hl-1"} and job.finished_at and CALLS == [job.pk]
+    assert job_run(job_id=job.pk) is None  # a duplicate delivery does nothing
+
+
+@pytest.mark.django_db
+def test_a_transient_error_is_retried_after_retry_after_then_dies():
+    job = make(kind="poll", max_attempts=2)
+    before = timezone.now()
+    assert job_run(job_id=job.pk) == "queued"
+    job.refresh_from_db()
+    assert job.error_class == "GhlServerError"
+    assert timedelta(seconds=6) < job.next_attempt_at - before < timedelta(seconds=9)
+    assert job_run(job_id=job.pk) is None  # not due yet
+    Job.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    assert job_run(job_id=job.pk) == "dead"
+    job.refresh_from_db()
+    assert job.attempts == 2 and job.finished_at
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind, error", [("resync", "GhlInvalid"), ("webhook", "KeyError")])
+def test_permanent_errors_and_bugs_fail_without_retry(kind, error):
+    job = make(kind=kind)
+    assert job_run(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error_class == error and job.attempts == 1 and job.next_attempt_at is None
+
+
+def test_backoff_grows_and_is_capped():
+    assert 15 <= job_services.job_backoff(attempts=1) <= 30
+    assert 60 <= job_services.job_backoff(attempts=3) <= 120
+    assert job_services.job_backoff(attempts=30) <= job_services.RETRY_CAP_SECONDS
+    assert job_services.job_backoff(attempts=1, retry_after=4) == 4
+
+
+@pytest.mark.django_db
+def test_rerun_keeps_the_key_and_creates_nothing_twice(role_users):
+    job = make(kind="rankr_event")
+    assert job_run(job_id=job.pk) == "failed"  # the answer was lost after the create
+    assert job_rerun(job_ids=[job.pk], user_id=role_users["support"].pk) == 1
+    job.refresh_from_db()
+    assert job.status == "queued" and job.reruns == 1 and job.idempotency_key == "k1"
+    assert job_run(job_id=job.pk) == "succeeded"
+    assert CALLS == ["create"]
+    event = AuditEvent.objects.get(action="job.rerun")
+    assert event.actor == role_users["support"] and event.target == f"job {job.pk}"
+
+
+@pytest.mark.django_db
+def test_rerun_leaves_jobs_that_did_not_fail_alone(role_users):
+    job = make()
+    assert job_rerun(job_ids=[job.pk], user_id=role_users["support"].pk) == 0
+
+
+@pytest.mark.django_db
+def test_the_tick_recovers_jobs_of_dead_workers_and_sends_due_ones(monkeypatch):
+    sent = []
+    monkeypatch.setattr(job_services, "_send", sent.append)
+    stuck = make(key="stuck")
+    job_claim(job_id=stuck.pk)
+    Job.objects.filter(pk=stuck.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    waiting = make(key="waiting")
+    Job.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    assert jobs_dispatch_due() == 1
+    assert sent == [stuck.pk]
+    stuck.refresh_from_db()
+    assert stuck.status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_run_through_the_queue(q_sync):
+    job = make()
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+
+
+def test_support_sees_rerun_and_auditor_does_not(client, role_users, locations):
+    Job.objects.create(kind="action", status="failed", location=locations["A"], idempotency_key="x")
+    for role, offered in [("support", True), ("auditor", False), ("staff", False)]:
+        client.force_login(role_users[role])
+        page = client.get("/admin/integrations/job/")
+        assert page.status_code == 200
+        assert (b'value="rerun"' in page.content) is offered, role
