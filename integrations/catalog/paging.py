@@ -33,6 +33,7 @@ class Paging:
     where: str = "query"  # "query" or "body": where the paging parameters go
     cursor_params: tuple = ()
     limit_param: str = ""
+    item_field: str = ""  # cursor taken from this field of the last record (else from the answer)
 
     def describe(self):
         if self.style == NONE:
@@ -45,6 +46,8 @@ class Paging:
 # page it with `pageLimit` + `searchAfter` (or `page` up to 10,000 records).
 PAGING_OVERRIDES = {
     "POST /contacts/search": Paging(SEARCH_AFTER, "body", ("searchAfter",), "pageLimit"),
+    # `startAfterDate` "should contain the sort value of the last document" (conversations.json).
+    "GET /conversations/search": Paging(CURSOR, "query", ("startAfterDate",), "limit", "sort"),
 }
 
 
@@ -118,7 +121,11 @@ def paging_next(*, paging, params, body, data, limit):
         target[name] = int(target.get(name) or 0) + len(items)
     elif paging.style == CURSOR:
         name = paging.cursor_params[0]
-        value, more = _find_cursor(data, name)
+        if paging.item_field:
+            value = items[-1].get(paging.item_field) if isinstance(items[-1], dict) else None
+            value, more = (value[0] if isinstance(value, list) and value else value), full
+        else:
+            value, more = _find_cursor(data, name)
         if not value or not more or value == target.get(name):
             return None
         target[name] = value
@@ -133,9 +140,7 @@ def _start_after_cursor(data):
     if url:
         query = parse_qs(urlsplit(url).query)
         found = {k: query[k][0] for k in ("startAfter", "startAfterId") if query.get(k)}
-        if found:
-            return found
-        return None
+        return found or None
     return None
 
 

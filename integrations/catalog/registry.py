@@ -10,6 +10,7 @@ it at start-up so a missing or broken spec copy stops ``runserver``/``migrate`` 
 """
 
 import functools
+import re
 from dataclasses import dataclass, field
 
 from integrations.catalog.paging import Paging, paging_detect
@@ -107,6 +108,10 @@ def operation_build(*, source, path, method, raw, doc, resolver):
                 description=raw_param.get("description") or "",
             )
         )
+    declared = {p.name for p in params if p.location == "path"}
+    for name in re.findall(r"{(\w+)}", path):
+        if name not in declared:  # e.g. GET /conversations/messages/email/{id} declares none
+            params.append(Param(name=name, location="path", required=True, schema={"type": "string"}))
     body_schema, content_type = None, ""
     body = resolver.resolve(raw.get("requestBody") or {})
     if body.get("content"):
