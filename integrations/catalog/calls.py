@@ -183,6 +183,8 @@ def schema_errors(schema, value):
 def param_coerce(value, schema):
     """Form and query values arrive as text; give them the type the schema declares."""
     kind = schema.get("type")
+    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # it travels as text in the URL anyway
     if not isinstance(value, str):
         return value
     try:
