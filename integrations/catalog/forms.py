@@ -8,32 +8,14 @@ import json
 
 from django import forms
 
+from integrations.catalog.examples import schema_example
+
 PARAM_PREFIX = "p_"
 NO_CONNECTION = ""
 
 
 def param_field_name(name):
     return PARAM_PREFIX + name
-
-
-def schema_example(schema, *, depth=0):
-    """A starting body: the required properties, with the spec's examples where it has them."""
-    if depth > 4 or not isinstance(schema, dict):
-        return None
-    if "example" in schema:
-        return schema["example"]
-    kind = schema.get("type")
-    if kind == "object" or "properties" in schema:
-        props = schema.get("properties") or {}
-        return {
-            name: schema_example(props.get(name, {}), depth=depth + 1)
-            for name in schema.get("required") or []
-        }
-    if kind == "array":
-        return []
-    if "enum" in schema:
-        return schema["enum"][0]
-    return {"integer": 0, "number": 0, "boolean": False}.get(kind, "")
 
 
 class OperationRunForm(forms.Form):

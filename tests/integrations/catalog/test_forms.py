@@ -3,7 +3,8 @@ import json
 import pytest
 from django import forms
 
-from integrations.catalog.forms import OperationRunForm, schema_example
+from integrations.catalog.examples import schema_example
+from integrations.catalog.forms import OperationRunForm
 from integrations.catalog.registry import operation_get
 from integrations.catalog.runs import operation_try
 from portal.models import AuditEvent
