@@ -71,7 +71,8 @@ def run_view(request):
     except ConnectionUnavailable as exc:
         choices, notice = [], str(exc)
     form = OperationRunForm(
-        request.POST or None, operation=operation, connection_choices=choices
+        request.POST or None, operation=operation, connection_choices=choices,
+        initial={"connection": request.GET.get("connection", "")},  # from a connection's page
     )
     result = None
     if request.method == "POST" and form.is_valid():
@@ -104,7 +105,7 @@ def _run(request, form, operation):
             return None
     result = operation_try(
         user=request.user, operation=operation, connection=connection,
-        params=form.params(), body=form.cleaned_data.get("body"), dry_run=dry_run,
+        params=form.params(), body=form.body(), dry_run=dry_run,
     )
     if result.error:
         form.add_error(None, result.error)

@@ -7,6 +7,7 @@ flavour, so ``nullable`` is honoured) and reports errors per field:
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -173,10 +174,16 @@ def schema_errors(schema, value):
     validator = OAS30Validator(schema)
     found = []
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
-        where = ""
-        for part in error.absolute_path:
+        where, message = "", error.message
+        path = list(error.absolute_path)
+        if error.validator == "required":  # name the missing property itself
+            missing = re.match(r"'(.+)' is a required property", error.message)
+            if missing:
+                path.append(missing.group(1))
+                message = "This property is required."
+        for part in path:
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else part)
-        found.append((where, error.message))
+        found.append((where, message))
     return found
 
 

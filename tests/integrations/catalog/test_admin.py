@@ -105,7 +105,7 @@ def test_a_dry_run_shows_the_request_and_sends_nothing(client, staff):
 
 def test_validation_errors_are_shown_per_field(client, staff):
     html = client.post(run_url("PUT /contacts/{contactId}"), {
-        "dry_run": "on", "body": '{"firstName": 5}',
+        "dry_run": "on", "body": '{"firstName": 5}', "b_lastName": "Lovelace",
     }).content.decode()
     assert "This parameter is required." in html
     assert "firstName: 5 is not of type" in html

@@ -52,7 +52,7 @@ def test_every_field_error_is_reported_at_once():
     assert errors["body.firstName"] == ["firstName: 5 is not of type 'string'"]
     assert errors["body.tags"] == ["tags: 'vip' is not of type 'array'"]
     assert "body.dnd" in errors
-    assert any("locationId" in m for m in errors["body"])
+    assert errors["body.locationId"] == ["locationId: This property is required."]
 
 
 def test_missing_and_unknown_parameters_are_named():
