@@ -169,6 +169,14 @@ def body_errors(*, operation, body):
     return errors
 
 
+def response_errors(*, operation, data):
+    """What in a 200/201 answer disagrees with the operation's response schema (``[]`` if none)."""
+    if not operation.response_schema:
+        return []
+    return [f"{where}: {message}" if where else message
+            for where, message in schema_errors(operation.response_schema, data)]
+
+
 def schema_errors(schema, value):
     """``[(dotted location, message)]`` for ``value`` against an OpenAPI 3.0 schema."""
     validator = OAS30Validator(schema)

@@ -106,3 +106,13 @@ def _records_path(schema):
 
 def _is_record_array(schema):
     return schema.get("type") == "array" and bool((schema.get("items") or {}).get("properties"))
+
+
+def plan_records(plan, data):
+    """The records of one answer, found at ``plan.records`` (a single record comes back as [it])."""
+    node = data
+    for part in plan.records.split(".") if plan.records else []:
+        node = node.get(part) if isinstance(node, dict) else None
+    if node is None:
+        return []
+    return node if isinstance(node, list) else [node]

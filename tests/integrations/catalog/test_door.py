@@ -14,7 +14,6 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from integrations.catalog.calls import OperationRefused
-from integrations.catalog.registry import operation_get
 from integrations.catalog.services import call_send, operation_check, operation_pages, operation_run
 
 HAS_DOOR = importlib.util.find_spec("integrations.ghl") is not None and (

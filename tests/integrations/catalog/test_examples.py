@@ -5,7 +5,7 @@ This is the request the contract test (against the sandbox, once merged) sends f
 
 import pytest
 
-from integrations.catalog.calls import call_prepare
+from integrations.catalog.calls import call_prepare, response_errors
 from integrations.catalog.examples import request_example, schema_example
 from integrations.catalog.registry import registry
 
@@ -36,3 +36,11 @@ def test_examples_that_contradict_their_schema_are_not_used():
     assert schema_example(schema) == {"n": 3}
     assert schema_example({"type": "string", "example": "ok"}) == "ok"
     assert schema_example({"anyOf": [{"type": "boolean"}, {"type": "string"}]}) is False
+
+
+def test_answers_are_checked_against_the_response_schema():
+    op = registry()["GET /contacts/{contactId}"]
+    good = schema_example(op.response_schema)
+    assert response_errors(operation=op, data=good) == []
+    assert response_errors(operation=op, data={"contact": {"id": 5}}) == ["contact.id: 5 is not of type 'string'"]
+    assert response_errors(operation=registry()["POST /contacts/search"], data={"anything": 1}) == []

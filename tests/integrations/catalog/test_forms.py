@@ -45,7 +45,11 @@ def test_the_json_box_starts_from_the_specs_required_nested_properties():
     assert set(start) == {"contacts", "tags"} and start["tags"] == ["tag-1", "tag-2"]  # spec example
     free = form_for("POST /contacts/search")  # the spec gives it no properties
     assert free.fields["body"].label == "Body (application/json)"
-    assert schema_example({"type": "object", "required": ["n", "f"], "properties": {"n": {"type": "integer"}, "f": {"type": "boolean"}}}) == {"n": 0, "f": False}
+    schema = {
+        "type": "object", "required": ["n", "f"],
+        "properties": {"n": {"type": "integer"}, "f": {"type": "boolean"}},
+    }
+    assert schema_example(schema) == {"n": 0, "f": False}
 
 
 def test_fields_and_json_combine_into_one_typed_body():

@@ -2,7 +2,7 @@ import pytest
 
 from integrations.catalog.named import ACTION, TRIGGER, named_all, named_get
 from integrations.catalog.paging import CURSOR, NONE, PAGE, SEARCH_AFTER, SKIP, START_AFTER
-from integrations.catalog.polling import FINGERPRINT, poll_plan, poll_plans
+from integrations.catalog.polling import FINGERPRINT, plan_records, poll_plan, poll_plans
 from integrations.catalog.registry import registry
 
 TRIGGERS = [n for n in named_all() if n.kind == TRIGGER]
@@ -56,3 +56,13 @@ def test_event_triggers_poll_a_time_window():
     plan = poll_plan(named_get("List Calendar Events"))
     assert plan.window_params == ("startTime", "endTime")
     assert plan.connection_params == ("locationId",)
+
+
+def test_plan_records_reads_lists_single_records_and_missing_ones():
+    listed = poll_plan(named_get("List Contacts (Deprecated)"))
+    assert plan_records(listed, {"contacts": [{"id": "a"}], "meta": {}}) == [{"id": "a"}]
+    single = poll_plan(named_get("Get Contact"))
+    assert plan_records(single, {"contact": {"id": "c1"}}) == [{"id": "c1"}]
+    whole = poll_plan(named_get("Get User"))
+    assert plan_records(whole, {"id": "u1"}) == [{"id": "u1"}]
+    assert plan_records(listed, {"unexpected": True}) == []
