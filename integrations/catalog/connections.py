@@ -43,21 +43,33 @@ def connections_for_user(user):
     Agency connections (no location) are visible only to users who see every location.
     """
     model = connection_model()
-    queryset = model.objects.select_related("location", "agency")
+    related = [f for f in ("location", "agency", "app") if _has_field(model, f)]
+    queryset = model.objects.select_related(*related)
     return queryset_scope(queryset, user=user, location_path="location")
 
 
+def _has_field(model, name):
+    return any(f.name == name for f in model._meta.get_fields())
+
+
 def connection_info(connection):
+    """ConnectionInfo from a Connection row (``kind``, ``scopes`` and ``app.mode`` as the
+    connections work defines them; ``granted_scopes`` accepted too)."""
     location = getattr(connection, "location", None)
     agency = getattr(connection, "agency", None) or getattr(location, "agency", None)
+    kind = getattr(connection, "kind", "") or (LOCATION if location is not None else AGENCY)
+    scopes = getattr(connection, "scope_set", None)
+    if scopes is None:
+        scopes = getattr(connection, "granted_scopes", None) or ()
+    app = getattr(connection, "app", None)
     return ConnectionInfo(
         id=connection.pk,
         label=str(connection),
-        access=LOCATION if location is not None else AGENCY,
-        granted_scopes=tuple(connection.granted_scopes or ()),
+        access=AGENCY if kind == AGENCY else LOCATION,
+        granted_scopes=tuple(sorted(scopes)),
         location_id=getattr(location, "location_id", "") or "",
         company_id=getattr(agency, "company_id", "") or "",
-        mode=getattr(connection, "mode", "") or "",
+        mode=getattr(app, "mode", "") or getattr(connection, "mode", "") or "",
     )
 
 

@@ -46,14 +46,29 @@ def test_a_prepared_call_maps_onto_the_agreed_door_interface(monkeypatch, locati
 
 
 def connection_make(*, scopes, location=None):
+    """A location connection as the connections work models it (app, kind, space-separated scopes)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from portal.models import Agency, Location
 
     Connection = apps.get_model("integrations", "Connection")
-    agency = Agency.objects.get_or_create(name="Acme", company_id="CO9")[0]
-    location = location or Location.objects.create(agency=agency, location_id="LOC123", name="Dental")
-    return Connection.objects.create(
-        location=location, agency=agency, granted_scopes=list(scopes), status="active", mode="sandbox"
+    HighLevelApp = apps.get_model("integrations", "HighLevelApp")
+    app = HighLevelApp.objects.first() or HighLevelApp.objects.create(
+        name="Rankr", mode="sandbox", client_id="app123-client",
+        redirect_url="http://testserver/integrations/oauth/callback/",
     )
+    agency = Agency.objects.get_or_create(company_id="CO9", defaults={"name": "Acme"})[0]
+    location = location or Location.objects.create(agency=agency, location_id="LOC123", name="Dental")
+    connection = Connection(
+        app=app, agency=location.agency, location=location, kind="location", scopes=" ".join(scopes),
+    )
+    connection.access_token = "at-catalog-test"
+    connection.refresh_token = "rt-catalog-test"
+    connection.token_expires_at = timezone.now() + timedelta(hours=1)
+    connection.save()
+    return connection
 
 
 @needs_door
@@ -134,3 +149,24 @@ def test_the_admin_names_a_missing_scope(client):
     ).content.decode()
     assert "lacks the scope opportunities.write" in html
 
+
+
+@needs_door
+@pytest.mark.django_db
+def test_the_admin_sends_and_shows_status_answer_and_trace_id(client):
+    import responses
+
+    from portal.models import AuditEvent
+
+    connection = connection_make(scopes=["contacts.readonly"])
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    with responses.RequestsMock() as mock:
+        mock.get(re.compile(r".*/contacts/c1$"), json={"contact": {"id": "c1"}},
+                 headers={"traceid": "trace-123"})
+        html = client.post(
+            reverse("catalog:run") + "?op=GET+/contacts/{contactId}",
+            {"connection": connection.pk, "p_contactId": "c1"},
+        ).content.decode()
+    assert "Sent: status 200" in html and "&quot;c1&quot;" in html
+    event = AuditEvent.objects.get(action="catalog.run")
+    assert event.detail["status"] == 200 and event.target == "GET /contacts/{contactId}"
