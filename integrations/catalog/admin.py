@@ -56,6 +56,8 @@ def operations_view(request):
         ],
         "query_prefix": urlencode({k: v for k, v in chosen.items() if v}) + "&",
         "run_url": reverse("catalog:run"),
+        # Kept on each run link when the browser is opened from a connection's page.
+        "connection": request.GET.get("connection", "") if request.GET.get("connection", "").isdigit() else "",
     }
     return TemplateResponse(request, "catalog/operations.html", context)
 

@@ -116,3 +116,9 @@ def test_validation_errors_are_shown_per_field(client, staff):
 def test_sending_without_permission_is_forbidden(client, staff):
     response = client.post(run_url("GET /contacts/{contactId}"), {"p_contactId": "c1"})
     assert response.status_code == 403
+
+
+def test_a_connection_chosen_upstream_is_kept_on_run_links(client, staff):
+    html = browse(client, connection="12", q="get-contact")
+    assert 'op=GET%20%2Fcontacts%2F%7BcontactId%7D&amp;connection=12"' in html
+    assert 'connection=x' not in browse(client, connection="x")

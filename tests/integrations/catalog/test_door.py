@@ -133,6 +133,8 @@ def test_the_run_form_offers_only_connections_the_user_may_see(client):
     client.force_login(user)
     html = client.get(reverse("catalog:run") + "?op=GET+/contacts/").content.decode()
     assert f'value="{visible.pk}"' in html and f'value="{hidden.pk}"' not in html
+    chosen = client.get(reverse("catalog:run") + f"?op=GET+/contacts/&connection={visible.pk}")
+    assert f'value="{visible.pk}" selected' in chosen.content.decode()
     response = client.post(reverse("catalog:run") + "?op=GET+/contacts/", {"connection": hidden.pk, "dry_run": "on"})
     assert "Select a valid choice" in response.content.decode()
 
