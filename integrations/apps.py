@@ -6,4 +6,6 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "HighLevel integrations"
 
     def ready(self):
-        from integrations import checks  # noqa: F401  (registers the system checks)
+        # Register the system checks.
+        from integrations import checks  # noqa: F401
+        from integrations.catalog import checks as catalog_checks  # noqa: F401

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("accounts/", include("allauth.urls")),
+    path("admin/catalog/", include("integrations.catalog.urls")),
     path("admin/", admin.site.urls),
     path("integrations/", include("integrations.urls")),
 ]

@@ -1,0 +1,217 @@
+"""Turning (operation, parameters, body, connection) into the exact request, validated by the spec.
+
+Nothing here sends anything: the dry run shows a :class:`PreparedCall`, and ``operation_run``
+hands the same object to the HTTP door. Validation uses the operation's own schemas (OpenAPI 3.0
+flavour, so ``nullable`` is honoured) and reports errors per field:
+``{"contactId": [...], "body": [...], "body.email": [...]}``.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+from openapi_schema_validator import OAS30Validator
+
+from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN
+
+DEFAULT_VERSION = "2021-07-28"
+JSON = "application/json"
+
+
+class OperationInvalid(Exception):
+    """The request does not satisfy the spec; ``errors`` maps field names to messages."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+class OperationRefused(Exception):
+    """The connection cannot run this operation (missing scope, wrong token type)."""
+
+    def __init__(self, message, *, missing_scopes=()):
+        self.missing_scopes = tuple(missing_scopes)
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    operation: str  # registry key
+    method: str
+    path: str  # with path parameters filled in
+    query: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)  # besides Authorization, which the door adds
+    json: object = None
+    data: dict | None = None
+    content_type: str = ""
+
+    @property
+    def target(self):
+        return self.path + (f"?{urlencode(self.query, doseq=True)}" if self.query else "")
+
+    def as_text(self):
+        """The request as HTTP text, the token masked (the door adds it)."""
+        lines = [f"{self.method} {self.target}", "Authorization: Bearer ••••••"]
+        lines += [f"{k}: {v}" for k, v in self.headers.items()]
+        if self.content_type:
+            lines.append(f"Content-Type: {self.content_type}")
+        if self.json is not None:
+            lines += ["", json.dumps(self.json, indent=2, sort_keys=True)]
+        elif self.data:
+            lines += ["", urlencode(self.data, doseq=True)]
+        return "\n".join(lines)
+
+
+def scopes_missing(*, operation, granted):
+    return [scope for scope in operation.scopes if scope not in set(granted)]
+
+
+def call_refusal(*, operation, connection):
+    """Why ``connection`` may not run ``operation`` (scopes first), or None."""
+    missing = scopes_missing(operation=operation, granted=connection.granted_scopes)
+    if missing:
+        return OperationRefused(
+            f"Connection {connection.label} lacks the scope{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} that {operation.key} requires: reconnect it with "
+            f"{'them' if len(missing) > 1 else 'it'} granted.",
+            missing_scopes=missing,
+        )
+    if operation.access not in (EITHER, NO_TOKEN) and operation.access != connection.access:
+        needed = "an agency" if operation.access == AGENCY else "a location"
+        return OperationRefused(
+            f"{operation.key} needs {needed} token; connection {connection.label} holds "
+            f"{'an agency' if connection.access == AGENCY else 'a location'} token."
+        )
+    return None
+
+
+def connection_values(connection):
+    """Parameter values a connection supplies (its location or company)."""
+    if connection is None:
+        return {}
+    values = {"companyId": connection.company_id} if connection.company_id else {}
+    if connection.access == LOCATION and connection.location_id:
+        values.update(
+            locationId=connection.location_id, location_id=connection.location_id,
+            altId=connection.location_id, altType="location",
+        )
+    elif connection.company_id:
+        values.update(altId=connection.company_id, altType="company")
+    return values
+
+
+def call_prepare(*, operation, params=None, body=None, connection=None):
+    """The validated request for ``operation``; raises OperationInvalid with every field error."""
+    params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+    filled = connection_values(connection)
+    errors, values = {}, {"path": {}, "query": {}, "header": {}}
+    for param in operation.form_params:
+        value = params.pop(param.name, None)
+        if value is None and param.name in filled and param.location != "header":
+            value = filled[param.name]
+        if value is None:
+            if param.required:
+                errors.setdefault(param.name, []).append("This parameter is required.")
+            continue
+        value = param_coerce(value, param.schema)
+        messages = schema_errors(param.schema, value)
+        if messages:
+            errors[param.name] = [m for _, m in messages]
+        values[param.location][param.name] = value
+    for unknown in params:
+        errors.setdefault(unknown, []).append(f"{operation.key} has no parameter {unknown!r}.")
+    body = body_fill(operation=operation, body=body, filled=filled)
+    errors.update(body_errors(operation=operation, body=body))
+    if errors:
+        raise OperationInvalid(errors)
+    path = operation.path
+    for name, value in values["path"].items():
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    headers = {"Version": operation.version or DEFAULT_VERSION, **values["header"]}
+    is_json = operation.body_content_type == JSON
+    return PreparedCall(
+        operation=operation.key,
+        method=operation.method,
+        path=path,
+        query=values["query"],
+        headers=headers,
+        json=body if is_json and body is not None else None,
+        data=body if operation.body_content_type and not is_json and body is not None else None,
+        content_type=operation.body_content_type if body is not None else "",
+    )
+
+
+def body_fill(*, operation, body, filled):
+    """Add the connection's ``locationId``/``altId``/``altType`` where the body schema has them."""
+    props = (operation.body_schema or {}).get("properties") or {}
+    if body is None or not isinstance(body, dict):
+        if body is None and operation.body_required and filled and any(k in props for k in filled):
+            body = {}
+        else:
+            return body
+    body = dict(body)
+    for name, value in filled.items():
+        if name in props and name not in body:
+            body[name] = value
+    return body
+
+
+def body_errors(*, operation, body):
+    if operation.body_schema is None:
+        return {"body": ["This operation takes no body."]} if body not in (None, {}) else {}
+    if body is None:
+        return {"body": ["A request body is required."]} if operation.body_required else {}
+    errors = {}
+    for where, message in schema_errors(operation.body_schema, body):
+        name = f"body.{where.split('.')[0].split('[')[0]}" if where else "body"
+        errors.setdefault(name, []).append(f"{where}: {message}" if where else message)
+    return errors
+
+
+def response_errors(*, operation, data):
+    """What in a 200/201 answer disagrees with the operation's response schema (``[]`` if none)."""
+    if not operation.response_schema:
+        return []
+    return [f"{where}: {message}" if where else message
+            for where, message in schema_errors(operation.response_schema, data)]
+
+
+def schema_errors(schema, value):
+    """``[(dotted location, message)]`` for ``value`` against an OpenAPI 3.0 schema."""
+    validator = OAS30Validator(schema)
+    found = []
+    for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
+        where, message = "", error.message
+        path = list(error.absolute_path)
+        if error.validator == "required":  # name the missing property itself
+            missing = re.match(r"'(.+)' is a required property", error.message)
+            if missing:
+                path.append(missing.group(1))
+                message = "This property is required."
+        for part in path:
+            where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else part)
+        found.append((where, message))
+    return found
+
+
+def param_coerce(value, schema):
+    """Form and query values arrive as text; give them the type the schema declares."""
+    kind = schema.get("type")
+    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # it travels as text in the URL anyway
+    if not isinstance(value, str):
+        return value
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            number = float(value)
+            return int(number) if number.is_integer() else number
+    except ValueError:
+        return value
+    if kind == "boolean" and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if kind == "array":
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value

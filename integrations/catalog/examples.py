@@ -1,0 +1,45 @@
+"""Requests built from the spec alone: starting values for forms and for contract tests."""
+
+from integrations.catalog.calls import schema_errors
+
+
+def schema_example(schema, *, depth=0):
+    """A value the schema accepts: its own example when valid, else built from the required parts.
+
+    The specs' examples sometimes contradict their schemas (an example string for an object), so
+    an example is only used after it validates.
+    """
+    if depth > 12 or not isinstance(schema, dict):
+        return None
+    if "example" in schema and not schema_errors(schema, schema["example"]):
+        return schema["example"]
+    for combinator in ("oneOf", "anyOf", "allOf"):
+        if schema.get(combinator):
+            return schema_example(schema[combinator][0], depth=depth + 1)
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {
+            name: schema_example(props.get(name, {}), depth=depth + 1)
+            for name in schema.get("required") or []
+        }
+    if kind == "array":
+        item = schema_example(schema.get("items") or {}, depth=depth + 1)
+        return [item] * int(schema.get("minItems") or 0)
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 0)
+    if kind == "boolean":
+        return False
+    return "x" * int(schema.get("minLength") or 1) if kind == "string" else ""
+
+
+def request_example(operation):
+    """``(params, body)`` for ``operation`` from its schemas: every required part, spec-valid.
+
+    Parameters the connection supplies (locationId, altId, ...) are left to ``call_prepare``.
+    """
+    params = {p.name: schema_example(p.schema) for p in operation.form_params if p.required}
+    body = schema_example(operation.body_schema) if operation.body_schema is not None else None
+    return params, body

@@ -1,0 +1,65 @@
+"""The registry and the named catalog as plain data (for `manage.py catalog --json` and scripts)."""
+
+from dataclasses import asdict
+
+from integrations.catalog.named import TRIGGER, named_all
+from integrations.catalog.polling import poll_plan
+from integrations.catalog.registry import operation_get, registry
+
+
+def paging_dict(paging):
+    return {
+        "style": paging.style,
+        "where": paging.where,
+        "cursor_params": list(paging.cursor_params),
+        "limit_param": paging.limit_param,
+    }
+
+
+def operation_dict(op):
+    return {
+        "key": op.key,
+        "operation_id": op.operation_id,
+        "source": op.source,
+        "tag": op.tag,
+        "summary": op.summary,
+        "method": op.method,
+        "path": op.path,
+        "scopes": list(op.scopes),
+        "access": op.access,
+        "version": op.version,
+        "deprecated": op.deprecated,
+        "paging": paging_dict(op.paging),
+        "params": [
+            {"name": p.name, "in": p.location, "required": p.required} for p in op.form_params
+        ],
+        "body": op.body_content_type or None,
+    }
+
+
+def named_dict(named):
+    op = operation_get(named.key)
+    entry = {
+        "name": named.name,
+        "category": named.category,
+        "kind": named.kind,
+        "origin": named.origin,
+        "operation": op.key,
+        "operation_id": op.operation_id,
+        "method": op.method,
+        "path": op.path,
+        "scopes": list(op.scopes),
+        "paging": paging_dict(op.paging),
+    }
+    if named.kind == TRIGGER:
+        plan = asdict(poll_plan(named))
+        plan["paging"] = paging_dict(op.paging)
+        entry["poll"] = plan
+    return entry
+
+
+def catalog_export():
+    return {
+        "operations": [operation_dict(op) for op in registry().values()],
+        "named": [named_dict(named) for named in named_all()],
+    }

@@ -1,0 +1,193 @@
+"""The registry: every operation of HighLevel's official specs, as data.
+
+Operations are keyed by ``"METHOD /path"`` exactly as the spec writes the path, e.g.
+``"GET /contacts/{contactId}"`` or ``"POST /contacts/"`` (trailing slash kept). That key is the one
+way to name an operation across the portal: the spec's ``operationId`` is not unique (contacts'
+"Update Contacts Tags" is also called ``create-association``).
+
+The registry is read once per process (``registry()``), and the ``catalog.E001`` system check reads
+it at start-up so a missing or broken spec copy stops ``runserver``/``migrate`` with a clear error.
+"""
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from integrations.catalog.paging import Paging, paging_detect
+from integrations.catalog.spec_files import RefResolver, SpecError, spec_files_read
+
+OPERATION_COUNT = 576
+METHODS = ("get", "post", "put", "patch", "delete")
+
+LOCATION = "location"
+AGENCY = "agency"
+EITHER = "location_or_agency"
+NO_TOKEN = "none"
+ACCESS_TYPES = (LOCATION, AGENCY, EITHER, NO_TOKEN)
+
+# Headers the door sets itself: never asked for in forms.
+DOOR_HEADERS = {"version", "authorization"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    location: str  # "path", "query" or "header"
+    required: bool
+    schema: dict
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Operation:
+    key: str
+    operation_id: str
+    source: str
+    tag: str
+    summary: str
+    method: str
+    path: str
+    params: tuple
+    body_schema: dict | None
+    body_required: bool
+    body_content_type: str
+    scopes: tuple
+    access: str
+    version: str
+    deprecated: bool
+    paging: Paging
+    response_schema: dict | None = field(default=None, compare=False, repr=False)
+    unresolved_refs: tuple = ()
+
+    def params_in(self, location):
+        return [p for p in self.params if p.location == location]
+
+    @property
+    def form_params(self):
+        return [p for p in self.params if p.name.lower() not in DOOR_HEADERS]
+
+
+def key_make(method, path):
+    return f"{method.upper()} {path}"
+
+
+def access_type(*, scheme_names, schemes):
+    """Location or agency token, from the security schemes an operation accepts.
+
+    HighLevel names its schemes ``Location-Access(-Only)`` and ``Agency-Access(-Only)``; plain
+    ``bearer`` is described per file ("...user type as Sub-Account" in all but one).
+    """
+    kinds = set()
+    for name in scheme_names:
+        description = (schemes.get(name) or {}).get("description", "")
+        if name.startswith("Agency") or (name == "bearer" and "Agency" in description):
+            kinds.add(AGENCY)
+        else:
+            kinds.add(LOCATION)
+    if not kinds:
+        return NO_TOKEN
+    return EITHER if len(kinds) == 2 else kinds.pop()
+
+
+def operation_build(*, source, path, method, raw, doc, resolver):
+    schemes = doc.get("components", {}).get("securitySchemes", {})
+    security = raw.get("security") or []
+    scheme_names = [name for req in security for name in req]
+    scopes = sorted({scope for req in security for scopes in req.values() for scope in scopes})
+    params, version = [], ""
+    for raw_param in resolver.resolve(raw.get("parameters") or []):
+        schema = raw_param.get("schema") or {}
+        if raw_param["in"] == "header" and raw_param["name"] == "Version":
+            version = (schema.get("enum") or [schema.get("default", "")])[0]
+        params.append(
+            Param(
+                name=raw_param["name"],
+                location=raw_param["in"],
+                required=bool(raw_param.get("required")) or raw_param["in"] == "path",
+                schema=schema,
+                description=raw_param.get("description") or "",
+            )
+        )
+    declared = {p.name for p in params if p.location == "path"}
+    for name in re.findall(r"{(\w+)}", path):
+        if name not in declared:  # e.g. GET /conversations/messages/email/{id} declares none
+            params.append(Param(name=name, location="path", required=True, schema={"type": "string"}))
+    body_schema, content_type = None, ""
+    body = resolver.resolve(raw.get("requestBody") or {})
+    if body.get("content"):
+        content_type = next(iter(body["content"]))
+        body_schema = body["content"][content_type].get("schema") or {}
+    responses = raw.get("responses") or {}
+    ok = next((responses[c] for c in ("200", "201") if c in responses), {})
+    response_schema = resolver.resolve(
+        (ok.get("content") or {}).get("application/json", {}).get("schema")
+    )
+    key = key_make(method, path)
+    return Operation(
+        key=key,
+        operation_id=raw.get("operationId") or "",
+        source=source,
+        tag=(raw.get("tags") or [""])[0],
+        summary=raw.get("summary") or "",
+        method=method.upper(),
+        path=path,
+        params=tuple(params),
+        body_schema=body_schema,
+        body_required=bool(body.get("required")),
+        body_content_type=content_type,
+        scopes=tuple(scopes),
+        access=access_type(scheme_names=scheme_names, schemes=schemes),
+        version=version,
+        deprecated=bool(raw.get("deprecated")),
+        paging=paging_detect(
+            key=key,
+            query_names=[p.name for p in params if p.location == "query"],
+            body_names=list(((body_schema or {}).get("properties") or {}).keys()),
+        ),
+        response_schema=response_schema,
+        unresolved_refs=tuple(sorted(resolver.unresolved)),
+    )
+
+
+def registry_load(*, root=None):
+    """Read every spec file and return ``{key: Operation}``; raise SpecError when broken."""
+    docs, common = spec_files_read(root=root)
+    operations = {}
+    for source, doc in docs.items():
+        for path, item in doc["paths"].items():
+            for method in METHODS:
+                if method not in item:
+                    continue
+                resolver = RefResolver(doc, common)
+                try:
+                    op = operation_build(
+                        source=source, path=path, method=method, raw=item[method], doc=doc,
+                        resolver=resolver,
+                    )
+                except (KeyError, TypeError, AttributeError) as exc:
+                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).")
+                if op.key in operations:
+                    raise SpecError(f"{source}: {op.key} is also defined in {operations[op.key].source}.")
+                operations[op.key] = op
+    return operations
+
+
+@functools.cache
+def registry():
+    """The process-wide registry (read once)."""
+    operations = registry_load()
+    if len(operations) != OPERATION_COUNT:
+        raise SpecError(
+            f"The HighLevel specs hold {len(operations)} operations, expected {OPERATION_COUNT}."
+        )
+    return operations
+
+
+def operation_get(key):
+    """The operation for ``"METHOD /path"``; KeyError with a hint when unknown."""
+    ops = registry()
+    method, _, path = key.strip().partition(" ")
+    normal = key_make(method, path.strip())
+    if normal in ops:
+        return ops[normal]
+    raise KeyError(f"Unknown HighLevel operation {key!r}: use 'METHOD /path' as in the spec.")

@@ -1,0 +1,109 @@
+"""The one way the portal calls a HighLevel operation: ``operation_run`` and ``operation_pages``.
+
+``operation_id`` is the registry key ``"METHOD /path"`` exactly as the spec writes the path
+(``"GET /contacts/{contactId}"``, ``"POST /contacts/"``); see :mod:`integrations.catalog.registry`.
+Every call is checked (scopes and token type first, then the spec) before anything is sent, and is
+sent through the HTTP door ``integrations.ghl.client.ghl_request``, which owns auth, rate limits,
+retries and the sync log.
+"""
+
+from integrations.catalog.calls import DEFAULT_VERSION, call_prepare, call_refusal
+from integrations.catalog.connections import connection_info_get
+from integrations.catalog.paging import DEFAULT_LIMIT, PAGE, SKIP, paging_next
+from integrations.catalog.registry import operation_get
+
+
+def operation_check(*, connection, operation_id, params=None, body=None):
+    """The validated PreparedCall for ``connection`` (a ConnectionInfo); raises on refusal."""
+    operation = operation_get(operation_id)
+    refusal = call_refusal(operation=operation, connection=connection)
+    if refusal is not None:
+        raise refusal
+    return call_prepare(operation=operation, params=params, body=body, connection=connection)
+
+
+def operation_run(
+    *, connection_id, operation_id, params=None, body=None, job_id=None, dry_run=False, user=None
+):
+    """Run one operation on a connection; return the door's GhlResponse (or, dry, the request).
+
+    Raises ``OperationRefused`` (missing scope named first, or wrong token type),
+    ``OperationInvalid`` (field errors against the spec), ``ConnectionUnavailable``, and the
+    door's ``GhlError`` for HighLevel's own refusals. ``user`` scopes the connection lookup.
+    """
+    connection = connection_info_get(connection_id=connection_id, user=user)
+    call = operation_check(connection=connection, operation_id=operation_id, params=params, body=body)
+    if dry_run:
+        return call
+    return call_send(connection_id=connection_id, call=call, job_id=job_id)
+
+
+def call_send(*, connection_id, call, job_id=None):
+    """Hand a prepared call to the HTTP door (imported late: it lives in the connections work)."""
+    from integrations.ghl.client import ghl_request
+
+    headers = {k: v for k, v in call.headers.items() if k != "Version"}
+    return ghl_request(
+        connection_id=connection_id,
+        method=call.method,
+        path=call.path,
+        operation_id=call.operation,
+        version=call.headers.get("Version", DEFAULT_VERSION),
+        params=call.query or None,
+        json=call.json,
+        data=call.data,
+        job_id=job_id,
+        headers=headers or None,
+    )
+
+
+def operation_pages(
+    *, connection_id, operation_id, params=None, body=None, limit=DEFAULT_LIMIT, max_pages=None,
+    job_id=None,
+):
+    """Yield one GhlResponse per page of a list operation, following its own paging style."""
+    operation = operation_get(operation_id)
+    params, body, limit = paging_start(operation=operation, params=params, body=body, limit=limit)
+    pages = 0
+    while True:
+        response = operation_run(
+            connection_id=connection_id, operation_id=operation.key, params=params, body=body,
+            job_id=job_id,
+        )
+        yield response
+        pages += 1
+        if max_pages is not None and pages >= max_pages:
+            return
+        following = paging_next(
+            paging=operation.paging, params=params, body=body, data=response.data, limit=limit
+        )
+        if following is None:
+            return
+        params, body = following
+
+
+def paging_start(*, operation, params, body, limit):
+    """First-page params and body: the page size (capped by the spec), page 1 or offset 0."""
+    paging = operation.paging
+    params = dict(params or {})
+    body = dict(body) if body is not None else ({} if paging.where == "body" else None)
+    target = body if paging.where == "body" else params
+    if paging.limit_param:
+        maximum = _limit_maximum(operation, paging)
+        limit = min(limit, maximum) if maximum else limit
+        target.setdefault(paging.limit_param, limit)
+        limit = int(target[paging.limit_param])
+    if paging.style == PAGE:
+        target.setdefault("page", 1)
+    elif paging.style == SKIP:
+        target.setdefault(paging.cursor_params[0], 0)
+    return params, body, limit
+
+
+def _limit_maximum(operation, paging):
+    if paging.where == "body":
+        schema = ((operation.body_schema or {}).get("properties") or {}).get(paging.limit_param, {})
+    else:
+        schema = next((p.schema for p in operation.params if p.name == paging.limit_param), {})
+    maximum = schema.get("maximum")
+    return int(maximum) if isinstance(maximum, (int, float)) else None

@@ -1,0 +1,93 @@
+"""Reading the project's copy of HighLevel's OpenAPI files and resolving their ``$ref``s.
+
+The specs live in ``specs/highlevel/`` (setting ``GHL_SPEC_DIR`` overrides it for tests). They are
+not strictly valid OpenAPI 3 (see ``specs/highlevel/README.md``), so we read them as plain JSON and
+resolve references ourselves: local ``#/components/...`` and ``../common/common-schemas.json#...``.
+"""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+
+SPEC_FILE_COUNT = 41  # apps/*.json in HighLevel's docs repository; fewer means a broken copy
+
+
+class SpecError(Exception):
+    """The spec copy is missing, unreadable or not what the portal expects."""
+
+
+def spec_dir():
+    default = Path(settings.BASE_DIR) / "specs" / "highlevel"
+    return Path(getattr(settings, "GHL_SPEC_DIR", default))
+
+
+def spec_files_read(*, root=None):
+    """Return ``({file name: document}, common document)``; raise SpecError naming the bad file."""
+    root = Path(root or spec_dir())
+    apps_dir = root / "apps"
+    if not apps_dir.is_dir():
+        raise SpecError(f"HighLevel spec folder {apps_dir} is missing.")
+    docs = {}
+    for path in sorted(apps_dir.glob("*.json")):
+        docs[path.name] = _json_read(path)
+        if not isinstance(docs[path.name].get("paths"), dict):
+            raise SpecError(f"{path} has no 'paths' object: not an OpenAPI file.")
+    if len(docs) != SPEC_FILE_COUNT:
+        raise SpecError(
+            f"{apps_dir} holds {len(docs)} spec files, expected {SPEC_FILE_COUNT}: "
+            "restore the copy from HighLevel's docs."
+        )
+    common = _json_read(root / "common" / "common-schemas.json")
+    return docs, common
+
+
+def _json_read(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise SpecError(f"HighLevel spec file {path} is missing.") from None
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"HighLevel spec file {path} is not readable JSON: {exc}") from None
+
+
+class RefResolver:
+    """Inline ``$ref``s of one spec file into self-contained schemas.
+
+    Recursive schemas are cut at the second visit of a reference (replaced by ``{}``, which
+    accepts anything), and references the spec cannot resolve (two in links.json, listed in
+    ``specs/highlevel/DEFECTS.md``) become ``{}`` too and are recorded in ``unresolved``.
+    """
+
+    def __init__(self, doc, common):
+        self.docs = {"": doc, "../common/common-schemas.json": common}
+        self.unresolved = set()
+
+    def resolve(self, node, *, base="", seen=()):
+        if isinstance(node, list):
+            return [self.resolve(item, base=base, seen=seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            ref = node["$ref"]
+            file_part, _, pointer = ref.partition("#")
+            target_base = file_part or base
+            key = (target_base, pointer)
+            if key in seen:
+                return {}
+            target = self._lookup(target_base, pointer)
+            if target is None:
+                self.unresolved.add(ref)
+                return {}
+            return self.resolve(target, base=target_base, seen=seen + (key,))
+        return {k: self.resolve(v, base=base, seen=seen) for k, v in node.items()}
+
+    def _lookup(self, base, pointer):
+        node = self.docs.get(base)
+        for part in pointer.strip("/").split("/") if pointer else []:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
