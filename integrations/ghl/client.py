@@ -41,21 +41,24 @@ class GhlResponse:
 
 def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str = "",
                 version: str = "2021-07-28", params: dict | None = None, json=None,
-                data=None, job_id: int | None = None, headers: dict | None = None) -> GhlResponse:
+                data=None, job_id: int | None = None, headers: dict | None = None,
+                max_attempts: int | None = None) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
     ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
-    ``json`` or ``data`` (form) to the body.
+    ``json`` or ``data`` (form) to the body. ``max_attempts`` (default ``GHL_MAX_ATTEMPTS``) is 1
+    for a create that is not safe to send twice: its caller looks up before trying again.
     """
     return _request(
         connection_id=connection_id, method=method, path=path, operation_id=operation_id,
         version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
-        allow_refresh=True,
+        allow_refresh=True, max_attempts=max_attempts,
     )
 
 
 def _request(*, connection_id, method, path, operation_id="", version="2021-07-28", params=None,
-             json=None, data=None, job_id=None, headers=None, allow_refresh=True) -> GhlResponse:
+             json=None, data=None, job_id=None, headers=None, allow_refresh=True,
+             max_attempts=None) -> GhlResponse:
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
@@ -67,7 +70,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
-    max_attempts = settings.GHL_MAX_ATTEMPTS
+    max_attempts = max_attempts or settings.GHL_MAX_ATTEMPTS
     refreshed = False
     attempt = 0
     error = None

@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 JOB_HANDLERS = {
     # kind: "module.function(job) -> dict"
+    "webhook": "integrations.events.webhooks.webhook_job_run",
+    "resync": "integrations.events.resync.resync_job_run",
+    "rankr_event": "integrations.events.outbound.rankr_event_job_run",
+    "action": "integrations.events.actions.action_job_run",
 }
 
 RETRY_BASE_SECONDS = 30
