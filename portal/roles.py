@@ -35,6 +35,10 @@ ROLE_PERMISSIONS = {
         "mappings.change_mapping",
         "mappings.view_mappingversion",
         *_RANKR_VIEW,
+        "rankr.add_contact",
+        "rankr.resync_contact",
+        "rankr.add_rankruser",
+        "rankr.delete_rankruser",
     },
     AUDITOR: {
         "portal.view_agency",
@@ -67,6 +71,7 @@ ROLE_PERMISSIONS = {
         "integrations.view_job",
         "integrations.rerun_job",
         *_RANKR_VIEW,
+        "rankr.resync_contact",
     },
 }
 

@@ -23,7 +23,7 @@ def location_connection_get(*, location_id):
         location = Location.objects.filter(pk=location_id).first()
         raise EventError(
             f"{location or f'Location {location_id}'} has no active HighLevel connection: "
-            "connect it from the admin, then re-run this job."
+            "connect it from the admin."
         )
     return connection
 
