@@ -103,7 +103,7 @@ CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
 ENCRYPTION_KEYS = _list("ENCRYPTION_KEYS", [] if PRODUCTION else [DEV_ENCRYPTION_KEY])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_config.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
