@@ -1,2 +1,4 @@
+from django.urls import include, path
+
 app_name = "sandbox"
-urlpatterns = []
+urlpatterns = [path("", include("sandbox.access.urls"))]
