@@ -1,0 +1,44 @@
+"""Lazy doors to the access engineer's modules (auth, limits, faults; webhooks out).
+
+``sandbox.access`` may be absent while it is being built: then every request passes unauthenticated
+and events go nowhere. Any other import error is a real bug and propagates.
+"""
+
+import importlib
+import logging
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def gate_module():
+    return _optional("sandbox.access.gate")
+
+
+def webhooks_module():
+    return _optional("sandbox.access.webhooks")
+
+
+def event_send(*, location_id: str, event_type: str, payload: dict) -> None:
+    """Hand an event to the webhook sender once the change is committed."""
+    module = webhooks_module()
+    if module is None:
+        return
+
+    def send():
+        try:
+            module.webhook_emit(location_id=location_id, event_type=event_type, payload=payload)
+        except Exception:  # a webhook problem must never fail the API call that caused it
+            log.exception("sandbox webhook_emit failed for %s", event_type)
+
+    transaction.on_commit(send)
