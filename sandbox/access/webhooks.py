@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sandbox.access.models import Installation, SandboxLocation, WebhookDelivery, WebhookEvent
+from sandbox.access.services.event_scopes import event_allowed
 from sandbox.access.services.signing import webhook_sign
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def _timestamp() -> str:
 def webhook_emit(*, location_id: str, event_type: str, payload: dict) -> WebhookEvent:
     """Record ``event_type`` for ``location_id`` and deliver it after commit.
 
+    Receivers: apps installed on the location or on its agency, with a webhook URL and the
+    event's scope (services/event_scopes.py).
+
     The body is ``payload`` plus HighLevel's envelope: ``type``, ``locationId``, ``timestamp``
     and ``webhookId`` (docs/webhook events/*.md, docs/oauth/WebhookAuthentication.md).
     """
@@ -60,7 +64,11 @@ def webhook_emit(*, location_id: str, event_type: str, payload: dict) -> Webhook
         .exclude(app__webhook_url="")
         .select_related("app")
     )
-    apps = {install.app_id: install.app for install in installs}
+    apps = {
+        install.app_id: install.app
+        for install in installs
+        if event_allowed(event_type=event_type, app_scopes=install.app.scope_set)
+    }
     ids = [
         WebhookDelivery.objects.create(event=event, app=app, url=app.webhook_url).pk
         for app in apps.values()

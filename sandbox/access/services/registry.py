@@ -4,9 +4,12 @@ The seed command and tests call these; the portal's connection code only needs t
 and secret that :func:`sandbox_app_register` returns.
 """
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,6 +23,23 @@ DEMO_LOCATIONS = [
     {"location_id": "demo-loc-0002", "name": "Harbour Plumbing", "address": "3 Quay Rd, Bristol, UK"},
     {"location_id": "demo-loc-0003", "name": "Sunset Yoga", "address": "8 Beach Pde, Sydney, NSW"},
 ]
+
+# A known client for the demo only (`make demo`): the portal's demo connection uses these.
+DEMO_APP = {"name": "Rankr (demo)", "client_id": "rankr-demo-client", "client_secret": "rankr-demo-secret"}
+SPEC_APPS = settings.BASE_DIR / "specs" / "highlevel" / "apps"
+
+
+@functools.cache
+def spec_scopes_all() -> tuple[str, ...]:
+    """Every scope any operation of the project's spec copy asks for, sorted."""
+    scopes = set()
+    for spec in SPEC_APPS.glob("*.json"):
+        for methods in json.loads(spec.read_text(encoding="utf-8")).get("paths", {}).values():
+            for operation in methods.values():
+                for alternative in (operation.get("security") or []) if isinstance(operation, dict) else []:
+                    for names in alternative.values():
+                        scopes.update(names)
+    return tuple(sorted(scopes))
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,23 @@ def sandbox_company_ensure(
 def sandbox_demo_company_ensure() -> SandboxCompany:
     """The demo agency `demo-company-0001` with `demo-loc-0001..0003` (as the portal's demo)."""
     return sandbox_company_ensure(**DEMO_COMPANY, locations=DEMO_LOCATIONS)
+
+
+class DemoRefused(Exception):
+    pass
+
+
+def sandbox_demo_ensure(*, redirect_uris: list[str], webhook_url: str = "") -> RegisteredApp:
+    """The demo agency with its three locations, and the demo app holding every spec scope.
+
+    Idempotent; the app's credentials are ``DEMO_APP`` (never in production).
+    """
+    if settings.PORTAL_ENV == "production":
+        raise DemoRefused("The sandbox demo app is never registered in production.")
+    sandbox_demo_company_ensure()
+    return sandbox_app_register(
+        **DEMO_APP, redirect_uris=redirect_uris, webhook_url=webhook_url, scopes=list(spec_scopes_all())
+    )
 
 
 @dataclass(frozen=True)

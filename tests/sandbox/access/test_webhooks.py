@@ -126,7 +126,8 @@ def test_only_apps_installed_on_the_location_or_its_agency_receive_it(transactio
     install(here.url, client_id="here")
     install(elsewhere.url, location_id="demo-loc-0002", client_id="elsewhere")
     company = sandbox_demo_company_ensure()
-    agency_app = sandbox_app_register(name="agency", redirect_uris=[], scopes=[], webhook_url=agency.url,
+    agency_app = sandbox_app_register(name="agency", redirect_uris=[], scopes=["contacts.readonly"],
+                                      webhook_url=agency.url,
                                       client_id="agency").app
     Installation.objects.create(app=agency_app, company=company, location=None)
     webhook_emit(location_id="demo-loc-0001", event_type="NoteCreate", payload={"id": "n-1"})
@@ -156,3 +157,15 @@ def test_an_event_inside_a_rolled_back_transaction_is_never_sent(transactional_d
             raise RuntimeError("the change failed")
     assert webhook_deliveries_wait(timeout=5)
     assert hook.received == [] and not WebhookEvent.objects.exists()
+
+
+def test_an_app_without_the_events_scope_does_not_receive_it(transactional_db, receiver):
+    hook = receiver()
+    app = install(hook.url)
+    app.scopes = "locations.readonly"
+    app.save()
+    # ContactCreate needs contacts.readonly (Scopes.md); ContactUpdate is not in that table.
+    webhook_emit(location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c-3"})
+    webhook_emit(location_id="demo-loc-0001", event_type="ContactUpdate", payload={"id": "c-3"})
+    assert webhook_deliveries_wait(timeout=30)
+    assert [json.loads(r["body"])["type"] for r in hook.received] == ["ContactUpdate"]
