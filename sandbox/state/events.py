@@ -11,7 +11,8 @@ from functools import cache
 from sandbox.api.gateway import event_send
 from sandbox.spec.resolve import SPEC_DIR
 
-_SCHEMA_BLOCK = re.compile(r"```json json_schema\s*\n(.*?)```", re.S)
+_SCHEMA_BLOCK = re.compile(r"```json(?: json_schema)?\s*\n(.*?)```", re.S)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
 @cache
@@ -22,7 +23,12 @@ def event_properties(event_type: str) -> frozenset[str]:
     except FileNotFoundError:
         raise KeyError(f"no documented webhook event {event_type}") from None
     match = _SCHEMA_BLOCK.search(text)
-    return frozenset(json.loads(match.group(1)).get("properties", {})) if match else frozenset()
+    if not match:
+        return frozenset()
+    # Doc defects (DEFECTS.md): RelationDelete's schema has a trailing comma; UserCreate gives a
+    # sketch of the payload ({"id": "string", ...}) instead of a JSON schema.
+    block = json.loads(_TRAILING_COMMA.sub(r"\1", match.group(1)))
+    return frozenset(block.get("properties") or block)
 
 
 def event_payload(*, event_type: str, location_id: str, data: dict, extra: dict | None = None) -> dict:
