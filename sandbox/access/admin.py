@@ -16,6 +16,7 @@ from sandbox.access.models import (
 )
 from sandbox.access.services.oauth import tokens_expire
 from sandbox.access.services.registry import private_token_create
+from sandbox.access.webhooks import webhook_deliveries_resend
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -136,3 +137,12 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["event", "url", "status", "attempts", "response_status", "duration_ms", "finished_at"]
     list_filter = ["status"]
     list_select_related = ["event"]
+    actions = ["resend"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Deliver again")
+    def resend(self, request, queryset):
+        count = webhook_deliveries_resend(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        messages.success(request, f"{count} deliveries queued.")

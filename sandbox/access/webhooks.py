@@ -78,6 +78,15 @@ def webhook_emit(*, location_id: str, event_type: str, payload: dict) -> Webhook
     return event
 
 
+def webhook_deliveries_resend(*, delivery_ids: list[int]) -> int:
+    """Queue deliveries again (after commit), e.g. ones left pending by a stopped process."""
+    ids = list(WebhookDelivery.objects.filter(pk__in=delivery_ids).values_list("pk", flat=True))
+    WebhookDelivery.objects.filter(pk__in=ids).update(status=WebhookDelivery.PENDING)
+    for delivery_id in ids:
+        transaction.on_commit(lambda delivery_id=delivery_id: _submit(delivery_id))
+    return len(ids)
+
+
 def _submit(delivery_id: int) -> None:
     future = _executor.submit(_deliver_in_thread, delivery_id)
     with _pending_lock:

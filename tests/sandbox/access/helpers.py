@@ -97,15 +97,15 @@ class Gunicorn:
             cwd=ROOT, env=subprocess_env(**env),
         )
 
-    def wait_ready(self, timeout=30):
+    def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
             try:
-                requests.get(f"{self.url}/sandbox/webhook-keys/none.pem", timeout=1)
+                requests.get(f"{self.url}/sandbox/webhook-keys/none.pem", timeout=10)
                 return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still importing Django
                 time.sleep(0.1)
         raise TimeoutError("gunicorn did not start")
 

@@ -169,3 +169,18 @@ def test_an_app_without_the_events_scope_does_not_receive_it(transactional_db, r
     webhook_emit(location_id="demo-loc-0001", event_type="ContactUpdate", payload={"id": "c-3"})
     assert webhook_deliveries_wait(timeout=30)
     assert [json.loads(r["body"])["type"] for r in hook.received] == ["ContactUpdate"]
+
+
+def test_a_delivery_can_be_sent_again(transactional_db, receiver):
+    from sandbox.access.webhooks import webhook_deliveries_resend
+
+    hook = receiver()
+    install(hook.url)
+    webhook_emit(location_id="demo-loc-0001", event_type="UserCreate", payload={"id": "u-1"})
+    assert webhook_deliveries_wait(timeout=30)
+    delivery = WebhookDelivery.objects.get()
+    assert webhook_deliveries_resend(delivery_ids=[delivery.pk]) == 1
+    assert webhook_deliveries_wait(timeout=30)
+    assert len(hook.received) == 2 and hook.received[0]["body"] == hook.received[1]["body"]
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
