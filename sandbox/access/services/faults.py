@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sandbox.access.models import FaultRule
@@ -52,9 +51,14 @@ def fault_plan_draw(*, rule: FaultRule) -> FaultPlan:
     Each knob has its own draw in a fixed order, so changing one rate never reshuffles which
     requests another knob hits.
     """
-    with transaction.atomic():
-        FaultRule.objects.filter(pk=rule.pk).update(request_count=F("request_count") + 1)
-        n = FaultRule.objects.values_list("request_count", flat=True).get(pk=rule.pk)
+    table = connection.ops.quote_name(FaultRule._meta.db_table)
+    with connection.cursor() as cursor:  # one atomic statement: each request gets its own n
+        cursor.execute(
+            f"UPDATE {table} SET request_count = request_count + 1 WHERE id = %s RETURNING request_count",
+            [rule.pk],
+        )
+        row = cursor.fetchone()
+    n = row[0] if row else 1  # the rule was deleted meanwhile
     rng = random.Random(f"{rule.seed}:{n}")
     storm_draw, error_draw, html_draw, drop_draw = (rng.random() for _ in range(4))
     storming = rule.storm_until is None or timezone.now() < rule.storm_until

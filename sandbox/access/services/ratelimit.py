@@ -1,17 +1,15 @@
 """HighLevel's documented limits (docs/oauth/Authorization.md): a burst window and a daily window
 per marketplace app per resource (location or company).
 
-Counters live in the database, one row per key and fixed window. Every request increments its
-rows with a conditional UPDATE inside one transaction: PostgreSQL holds the row lock until commit
-and SQLite (IMMEDIATE transactions) the write lock, so two processes never lose a count.
+Counters live in the database, one row per key and fixed window, incremented by one atomic
+upsert per request, so several processes share exact counts.
 """
 
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 
 from sandbox.access.models import RateCounter
 
@@ -47,24 +45,29 @@ def rate_key(*, app_id: int | None, token_id: int, resource: str) -> str:
     return f"{client}:{resource}"
 
 
-def _bump(*, key: str, window: str, start: int) -> int:
-    updated = RateCounter.objects.filter(key=key, window=window, window_start=start).update(
-        count=F("count") + 1
+def _bump(*, key: str, burst_start: int, day_start: int) -> dict[str, int]:
+    """Add one to both windows of ``key`` in one atomic upsert; returns the counts after it.
+
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` is one statement on PostgreSQL and SQLite
+    (3.35+): the database serialises concurrent increments of a row, so no count is lost and
+    each request sees its own number.
+    """
+    table = connection.ops.quote_name(RateCounter._meta.db_table)
+    q = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {table} ({q('key')}, {q('window')}, {q('window_start')}, {q('count')}) "
+        "VALUES (%s, 'burst', %s, 1), (%s, 'day', %s, 1) "
+        f"ON CONFLICT ({q('key')}, {q('window')}, {q('window_start')}) "
+        f"DO UPDATE SET {q('count')} = {table}.{q('count')} + 1 "
+        f"RETURNING {q('window')}, {q('count')}"
     )
-    if not updated:
-        try:
-            with transaction.atomic():
-                RateCounter.objects.create(key=key, window=window, window_start=start, count=1)
-            # A new window: forget this key's older windows of the same kind.
-            RateCounter.objects.filter(key=key, window=window, window_start__lt=start).delete()
-            return 1
-        except IntegrityError:  # another process created it first
-            RateCounter.objects.filter(key=key, window=window, window_start=start).update(
-                count=F("count") + 1
-            )
-    return RateCounter.objects.values_list("count", flat=True).get(
-        key=key, window=window, window_start=start
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, burst_start, key, day_start])
+        counts = dict(cursor.fetchall())
+    if counts["burst"] == 1:  # a new burst window: forget this key's older windows
+        RateCounter.objects.filter(key=key, window="burst", window_start__lt=burst_start).delete()
+        RateCounter.objects.filter(key=key, window="day", window_start__lt=day_start).delete()
+    return counts
 
 
 def rate_limit_hit(*, key: str, now_ms: int | None = None) -> RateState:
@@ -75,9 +78,8 @@ def rate_limit_hit(*, key: str, now_ms: int | None = None) -> RateState:
     daily = settings.SANDBOX_RATE_DAILY
     burst_start = now_ms - now_ms % interval
     day_start = now_ms - now_ms % DAY_MS
-    with transaction.atomic():
-        burst_count = _bump(key=key, window="burst", start=burst_start)
-        day_count = _bump(key=key, window="day", start=day_start)
+    counts = _bump(key=key, burst_start=burst_start, day_start=day_start)
+    burst_count, day_count = counts["burst"], counts["day"]
     burst_left = burst_max - burst_count
     day_left = daily - day_count
     if day_left < 0:
