@@ -33,7 +33,7 @@ class Resource(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["kind", "resource_id"], name="sandbox_resource_kind_id"),
+            models.UniqueConstraint(fields=["resource_id", "kind"], name="sandbox_resource_id_kind"),
         ]
         indexes = [
             models.Index(fields=["location_id", "kind", "deleted", "seq"],
