@@ -7,7 +7,6 @@ what HighLevel's `/oauth/token` answers; a missing form field gets HighLevel's 4
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
