@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.api.context import Call, Reply
-from sandbox.api.gateway import gate_module
+from sandbox.api.gateway import gate_module, module_optional
 from sandbox.api.handlers.routes import ROUTES
 from sandbox.errors import ApiError, error_body
 from sandbox.spec import schemas
@@ -31,6 +31,8 @@ LOCATION_FIELDS = ("locationId", "location_id", "altId")
 
 
 def _json(body, status: int) -> HttpResponse:
+    if status == 204:
+        return HttpResponse(status=204)
     return HttpResponse(json.dumps(body, separators=(",", ":")), status=status,
                         content_type="application/json; charset=utf-8")
 
@@ -107,6 +109,15 @@ def shape_envelope(op, status, body, schema):
     return fitted
 
 
+# oauth.json's operations are sandbox.access's views (also mounted at /sandbox/oauth/...): the
+# API base answers them the same way rather than with a made-up token.
+DELEGATED = {
+    ("POST", "/oauth/token"): "token",
+    ("GET", "/oauth/installedLocations"): "installed_locations",
+    ("POST", "/oauth/locationToken"): "location_token",
+}
+
+
 @csrf_exempt
 def api_dispatch(request, path: str = ""):
     registry = registry_get()
@@ -114,6 +125,10 @@ def api_dispatch(request, path: str = ""):
     op, path_params = registry.route(request.method, path)
     if op is None:
         return _error(404, f"Cannot {request.method} {path}")
+    if op.key in DELEGATED:
+        views = module_optional("sandbox.access.views_oauth")
+        if views is not None:
+            return getattr(views, DELEGATED[op.key])(request)
     gate = gate_module()
     result = None
     if gate is not None:

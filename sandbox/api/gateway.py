@@ -12,7 +12,7 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 
-def _optional(module: str):
+def module_optional(module: str):
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
@@ -22,11 +22,11 @@ def _optional(module: str):
 
 
 def gate_module():
-    return _optional("sandbox.access.gate")
+    return module_optional("sandbox.access.gate")
 
 
 def webhooks_module():
-    return _optional("sandbox.access.webhooks")
+    return module_optional("sandbox.access.webhooks")
 
 
 def event_send(*, location_id: str, event_type: str, payload: dict) -> None:

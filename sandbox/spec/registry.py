@@ -58,6 +58,14 @@ def split_path(path: str) -> tuple[str, ...]:
     return tuple(s for s in path.split("/") if s)
 
 
+def _security(path: str, raw: dict) -> list[dict]:
+    """The spec's ``security``; where it is missing (a defect, DEFECTS.md) any bearer token is
+    required, as HighLevel does, except on the token endpoint itself."""
+    if "security" in raw:
+        return raw["security"]
+    return [] if path.startswith("/oauth/token") else [{"bearer": []}]
+
+
 def _operation(*, method, path, raw, resolver, spec_file) -> Operation:
     params = []
     for p in raw.get("parameters", []):
@@ -81,7 +89,7 @@ def _operation(*, method, path, raw, resolver, spec_file) -> Operation:
     return Operation(
         method=method.upper(), path=path, operation_id=raw.get("operationId", ""),
         spec_file=spec_file, summary=raw.get("summary", ""), scopes=scopes,
-        security_schemes=schemes, security=raw.get("security", []), params=params, body_required=bool(body.get("required")),
+        security_schemes=schemes, security=_security(path, raw), params=params, body_required=bool(body.get("required")),
         body_schemas=body_schemas, responses=responses, segments=split_path(path),
     )
 

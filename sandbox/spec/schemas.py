@@ -23,10 +23,13 @@ def clean(schema):
     """Make a spec schema satisfiable; each repair is a defect listed in specs/highlevel/DEFECTS.md.
 
     - ``type: any`` does not exist in OpenAPI 3.0: the type is dropped (anything goes).
+    - an ``enum`` nested in a list (``enum: [["US", "CA", ...]]``) is flattened;
     - an ``enum`` whose values contradict its ``type`` (country codes typed number): the enum wins.
     """
     if isinstance(schema, dict):
         out = {k: clean(v) for k, v in schema.items() if not (k == "type" and v == "any")}
+        if isinstance(out.get("enum"), list) and len(out["enum"]) == 1 and isinstance(out["enum"][0], list):
+            out["enum"] = out["enum"][0]
         kind, enum = out.get("type"), out.get("enum")
         if enum and kind in _PY_TYPES and not all(
                 isinstance(v, _PY_TYPES[kind]) and not (kind != "boolean" and isinstance(v, bool))

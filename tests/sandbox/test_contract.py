@@ -9,6 +9,7 @@ against the spec's response schema for that status; then requests the spec rejec
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from sandbox.api.dispatch import DELEGATED
 from sandbox.api.handlers.crud import Crud
 from sandbox.api.handlers.routes import ROUTES
 from sandbox.spec import schemas
@@ -181,6 +182,12 @@ def test_operation_answers_as_the_spec_says(key, client, world):
 
     response = send(client, op, path=path, query=query, ctype=ctype, body=body,
                     headers={**version_of(op), **auth})
+    if op.key in DELEGATED:
+        # The OAuth endpoints are sandbox.access's: a spec-made-up client id is refused there,
+        # in HighLevel's shape (their own tests cover the grants).
+        assert 400 <= response.status_code < 500, response.content[:300]
+        assert response.json()
+        return
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:400])
     schema = op.responses.get(response.status_code)
     if schema:

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sandbox.api.gateway import _optional
+from sandbox.api.gateway import module_optional
 from sandbox.state.seed import sandbox_seed
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["locations"] < 1 or opts["contacts"] < 0:
             raise CommandError("--locations must be at least 1 and --contacts at least 0.")
-        registry = _optional("sandbox.access.services.registry")
+        registry = module_optional("sandbox.access.services.registry")
         if opts["demo"]:
             company_id = "demo-company-0001"
             location_ids = ["demo-loc-0001", "demo-loc-0002", "demo-loc-0003"]
