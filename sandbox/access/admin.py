@@ -15,7 +15,7 @@ from sandbox.access.models import (
     WebhookKey,
 )
 from sandbox.access.services.oauth import tokens_expire
-from sandbox.access.services.registry import private_token_create
+from sandbox.access.services.registry import private_token_create, sandbox_app_secret_rotate
 from sandbox.access.webhooks import webhook_deliveries_resend
 
 
@@ -34,6 +34,15 @@ class MarketplaceAppAdmin(admin.ModelAdmin):
     list_display = ["name", "client_id", "webhook_url", "created_at"]
     search_fields = ["name", "client_id"]
     readonly_fields = ["client_secret_hash"]
+    actions = ["rotate_secret"]
+
+    @admin.action(description="Generate a new client secret (shown once)")
+    def rotate_secret(self, request, queryset):
+        for app in queryset:
+            secret = sandbox_app_secret_rotate(app_id=app.pk)
+            messages.success(request, format_html(
+                "New client secret for {}: <code>{}</code> (shown once).", app.client_id, secret
+            ))
 
 
 class SandboxLocationInline(admin.TabularInline):

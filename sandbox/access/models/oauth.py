@@ -82,10 +82,15 @@ class SandboxLocation(models.Model):
 class Installation(models.Model):
     """An app installed on a location (``location`` set) or on the agency itself (blank)."""
 
-    app = models.ForeignKey(MarketplaceApp, on_delete=models.CASCADE, related_name="installations")
-    company = models.ForeignKey(SandboxCompany, on_delete=models.CASCADE, related_name="+")
+    app = models.ForeignKey(
+        MarketplaceApp, on_delete=models.CASCADE, related_name="installations", verbose_name="app"
+    )
+    company = models.ForeignKey(
+        SandboxCompany, on_delete=models.CASCADE, related_name="+", verbose_name="company"
+    )
     location = models.ForeignKey(
         SandboxLocation, null=True, blank=True, on_delete=models.CASCADE, related_name="installations",
+        verbose_name="location",
         help_text="Blank for an installation on the agency itself.",
     )
     user_id = models.CharField("installed by (user id)", max_length=64, blank=True)
@@ -107,8 +112,10 @@ class AuthorizationCode(models.Model):
     """A code the consent page issued; exchanged once at `/oauth/token` within ten minutes."""
 
     code_hash = models.CharField("code (hash)", max_length=64, unique=True, editable=False)
-    app = models.ForeignKey(MarketplaceApp, on_delete=models.CASCADE, related_name="+")
-    company = models.ForeignKey(SandboxCompany, on_delete=models.CASCADE, related_name="+")
+    app = models.ForeignKey(MarketplaceApp, on_delete=models.CASCADE, related_name="+", verbose_name="app")
+    company = models.ForeignKey(
+        SandboxCompany, on_delete=models.CASCADE, related_name="+", verbose_name="company"
+    )
     location_ids = models.JSONField(
         "approved locations", default=list, help_text="Location ids picked on the consent page."
     )
@@ -137,12 +144,15 @@ class Token(models.Model):
     hint = models.CharField("hint", max_length=12, help_text="Last characters, to tell tokens apart.")
     app = models.ForeignKey(
         MarketplaceApp, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens",
-        help_text="Blank for private integration tokens.",
+        verbose_name="app", help_text="Blank for private integration tokens.",
     )
     user_type = models.CharField("user type", max_length=10, choices=USER_TYPES)
-    company = models.ForeignKey(SandboxCompany, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey(
+        SandboxCompany, on_delete=models.CASCADE, related_name="+", verbose_name="company"
+    )
     location = models.ForeignKey(
-        SandboxLocation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        SandboxLocation, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name="location", help_text="Blank for agency (Company) tokens.",
     )
     scopes = models.TextField("scopes", blank=True, help_text="Space-separated.")
     user_id = models.CharField("user id", max_length=64, blank=True)

@@ -45,9 +45,11 @@ class WebhookDelivery(models.Model):
     FAILED = "failed"
     STATUSES = [(PENDING, "pending"), (DELIVERED, "delivered"), (FAILED, "failed")]
 
-    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        WebhookEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name="event"
+    )
     app = models.ForeignKey(
-        "sandbox_access.MarketplaceApp", on_delete=models.CASCADE, related_name="+"
+        "sandbox_access.MarketplaceApp", on_delete=models.CASCADE, related_name="+", verbose_name="app"
     )
     url = models.URLField("URL")
     status = models.CharField("status", max_length=10, choices=STATUSES, default=PENDING)

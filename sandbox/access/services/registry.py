@@ -81,6 +81,13 @@ def sandbox_app_register(
     return RegisteredApp(app=app, client_id=client_id, client_secret=client_secret)
 
 
+def sandbox_app_secret_rotate(*, app_id: int) -> str:
+    """Give the app a new random client secret and return it (shown once; the old one stops working)."""
+    secret = secret_new(prefix="", nbytes=24)
+    MarketplaceApp.objects.filter(pk=app_id).update(client_secret_hash=secret_hash(value=secret))
+    return secret
+
+
 @transaction.atomic
 def sandbox_company_ensure(
     *, company_id: str, name: str, locations: list[dict] = ()

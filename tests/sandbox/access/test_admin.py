@@ -78,3 +78,20 @@ def test_the_admin_expires_tokens_and_sets_faults(admin_client):
     })
     assert response.status_code == 200  # refused: 1.5 is not a rate
     assert not FaultRule.objects.filter(location_id="").exists()
+
+
+@pytest.mark.usefixtures("registered")
+def test_the_admin_rotates_an_apps_client_secret_and_the_old_one_stops_working(admin_client):
+    from tests.sandbox.access.helpers import consent_post, token_post
+
+    app = MarketplaceApp.objects.get()
+    response = admin_client.post(url(MarketplaceApp, "changelist"), {
+        "action": "rotate_secret", "_selected_action": [app.pk],
+    }, follow=True)
+    text = response.content.decode()
+    secret = text[text.index("New client secret"):].split("<code>", 1)[1].split("</code>", 1)[0]
+    old = token_post(admin_client, grant_type="authorization_code", code=consent_post(admin_client)[0]["code"])
+    assert old.status_code == 401
+    new = token_post(admin_client, client_secret=secret, grant_type="authorization_code",
+                     code=consent_post(admin_client)[0]["code"])
+    assert new.status_code == 200
