@@ -179,15 +179,3 @@ def location_token(request):
         return JsonResponse(answer)
 
     return _guarded(request, LOCATION_TOKEN, handler)
-
-
-
-
-# The oauth.json operations as HighLevel serves them on the API host. A dispatcher that wants
-# `/sandbox/api/oauth/...` to be the real thing calls these views *instead of* the gate (the two
-# guarded views run the gate themselves).
-OAUTH_VIEWS = {
-    ("POST", "/oauth/token"): token,
-    ("GET", "/oauth/installedLocations"): installed_locations,
-    ("POST", "/oauth/locationToken"): location_token,
-}
