@@ -5,11 +5,6 @@ and events go nowhere. Any other import error is a real bug and propagates.
 """
 
 import importlib
-import logging
-
-from django.db import transaction
-
-log = logging.getLogger(__name__)
 
 
 def module_optional(module: str):
@@ -30,15 +25,8 @@ def webhooks_module():
 
 
 def event_send(*, location_id: str, event_type: str, payload: dict) -> None:
-    """Hand an event to the webhook sender once the change is committed."""
+    """Hand an event to the webhook sender inside the change's transaction: the event is recorded
+    with the change (or rolled back with it) and ``webhook_emit`` delivers after commit."""
     module = webhooks_module()
-    if module is None:
-        return
-
-    def send():
-        try:
-            module.webhook_emit(location_id=location_id, event_type=event_type, payload=payload)
-        except Exception:  # a webhook problem must never fail the API call that caused it
-            log.exception("sandbox webhook_emit failed for %s", event_type)
-
-    transaction.on_commit(send)
+    if module is not None:
+        module.webhook_emit(location_id=location_id, event_type=event_type, payload=payload)

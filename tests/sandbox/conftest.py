@@ -98,3 +98,22 @@ def api(client, world):
 @pytest.fixture
 def agency_api(client, world):
     return Api(client, world.company_token)
+
+
+@pytest.fixture
+def emitted(monkeypatch):
+    """Webhook events the sandbox hands to sandbox.access, as (event_type, payload)."""
+    import sandbox.access.webhooks as webhooks
+
+    events = []
+    monkeypatch.setattr(webhooks, "webhook_emit",
+                        lambda *, location_id, event_type, payload: events.append((event_type, payload)))
+
+    class Recorder:
+        def types(self):
+            return [e for e, _ in events]
+
+        def of(self, event_type):
+            return [p for e, p in events if e == event_type]
+
+    return Recorder()

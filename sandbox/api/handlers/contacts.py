@@ -33,6 +33,14 @@ def _derived(data: dict) -> dict:
     return out
 
 
+def _merged(data: dict, changes: dict) -> dict:
+    """A contact changed: its name follows new first/last names unless a name is given."""
+    out = {**data, **changes}
+    if ("firstName" in changes or "lastName" in changes) and "name" not in changes:
+        out.pop("name", None)
+    return _derived(out)
+
+
 def _unique(items) -> list:
     seen, out = set(), []
     for item in items:
@@ -80,7 +88,7 @@ def create(call: Call) -> Reply:
 def update(call: Call) -> Reply:
     res = crud.load(call)
     changes = {k: v for k, v in call.body.items() if k != "locationId"}
-    res = store.resource_update(res=res, changes=_derived({**res.data, **changes}))
+    res = store.resource_update(res=res, changes=_merged(res.data, changes))
     events.event_emit(event_type="ContactUpdate", location_id=res.location_id, data=res.data)
     return Reply({"succeded": True, "contact": res.data})
 
@@ -91,7 +99,7 @@ def upsert(call: Call) -> Reply:
     existing, _ = duplicate_find(location_id=location_id, email=body.get("email"),
                                  phone=body.get("phone"))
     if existing:
-        res = store.resource_update(res=existing, changes=_derived({**existing.data, **body}))
+        res = store.resource_update(res=existing, changes=_merged(existing.data, body))
         events.event_emit(event_type="ContactUpdate", location_id=location_id, data=res.data)
         return Reply({"new": False, "contact": res.data, "traceId": store.new_id()})
     res = store.resource_create(kind=KIND, location_id=location_id, data=_derived(body))

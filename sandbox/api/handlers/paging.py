@@ -45,13 +45,14 @@ def _seq_of(resource_id) -> int | None:
 def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
     """The page a request asks for, refusing more than 100 items as HighLevel does."""
     q, b, op = call.query, call.body, call.op
-    limit = None
+    limit, limit_name = None, "limit"
     for name in ("limit", "pageLimit"):
-        limit = limit if limit is not None else _number(q.get(name, b.get(name)), name, op)
+        limit = _number(q.get(name, b.get(name)), name, op)
         if limit is not None:
             limit_name = name
+            break
     if limit is None:
-        limit, limit_name = default, "limit"
+        limit = default
     if limit > MAX_PAGE:
         status = 422 if 422 in op.responses else 400
         message = f"{limit_name} must not be greater than {MAX_PAGE}"
