@@ -43,7 +43,8 @@ def test_it_refuses_more_than_100_per_page(api, seeded):
     assert response.status_code == 422
     assert response.json()["message"] == ["limit must not be greater than 100"]
     search = api.post("/contacts/search", {"locationId": LOCATION, "pageLimit": 500})
-    assert search.status_code == 422
+    assert search.status_code == 400  # search documents 400, not 422
+    assert search.json()["message"] == "pageLimit must not be greater than 100"
 
 
 def test_default_page_is_20(api, seeded):
