@@ -21,7 +21,9 @@ from integrations.ghl.errors import (
     GhlBadResponse, GhlError, GhlInvalid, GhlNotConnected, GhlNotFound, GhlRateLimited,
     GhlScopeError, GhlServerError, GhlTokenExpired,
 )
-from integrations.ghl.ratelimit import ratelimit_acquire, ratelimit_key, ratelimit_observe
+from integrations.ghl.ratelimit import (
+    ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
+)
 from integrations.ghl.redact import text_redact
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.models import Connection
@@ -73,7 +75,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
     error = None
     while attempt < max_attempts:
         attempt += 1
-        ratelimit_acquire(key=key)
+        stamp = ratelimit_acquire(key=key)
         sent_headers = {
             "Accept": "application/json",
             **(headers or {}),
@@ -88,6 +90,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
             attempt=attempt, log=log, path=path,
         )
+        ratelimit_settle(key=key, stamp=stamp)
         retry_after = retry_after_parse(result.headers)
         if result.status is not None:
             ratelimit_observe(key=key, headers=result.headers, status=result.status,

@@ -96,3 +96,16 @@ def test_two_processes_get_no_429_from_a_server_enforcing_the_limit(ghl_app, loc
         assert [r["outcomes"] for r in results] == [[200] * 20] * 2
         assert fake.rejected_429 == 0
         assert _max_in_window(fake.api_arrivals, 1.0) <= 10
+
+
+@pytest.mark.django_db
+@override_settings(GHL_RATE_LIMIT_SAFETY_MS=250)
+def test_a_slow_request_holds_its_slot_from_when_its_answer_came(sleeps):
+    stamp = ratelimit.ratelimit_acquire(key="1:loc")
+    ratelimit._sleep(0.1)  # a quick answer: the stamp stays
+    ratelimit.ratelimit_settle(key="1:loc", stamp=stamp)
+    assert RateBucket.objects.get().stamps == [stamp]
+    ratelimit._sleep(2.0)  # a slow one: it may have reached the server only now
+    ratelimit.ratelimit_settle(key="1:loc", stamp=stamp)
+    (moved,) = RateBucket.objects.get().stamps
+    assert moved == pytest.approx(stamp + 2.1, abs=0.05)
