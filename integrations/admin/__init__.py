@@ -1,1 +1,1 @@
-from integrations.admin import apps, connections, synclog  # noqa: F401  (registers the admins)
+from integrations.admin import apps, batches, connections, synclog  # noqa: F401  (registers the admins)

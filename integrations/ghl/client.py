@@ -102,8 +102,9 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             response.duration_ms = int((time.monotonic() - started) * 1000)
             _record_success(connection)
             return response
-        if (isinstance(error, GhlTokenExpired) and allow_refresh and not refreshed
-                and connection.auth_type != Connection.AuthType.PRIVATE):
+        if isinstance(error, GhlTokenExpired) and allow_refresh and not refreshed:
+            # OAuth: refresh once (or use the token another worker just got). A private token
+            # cannot be refreshed: this marks it needs re-auth and raises.
             connection = oauth.connection_token_refresh(
                 connection_id=connection.pk, seen_access_token=token
             )

@@ -179,6 +179,7 @@ def test_every_integrations_admin_page_opens_for_each_role(client, two_connectio
         f"/admin/integrations/synclog/{SyncLog.objects.filter(connection=mine).first().pk}/change/":
             "integrations.view_synclog",
         "/admin/integrations/highlevelapp/": "integrations.view_highlevelapp",
+        "/admin/integrations/locationmintbatch/": "integrations.view_locationmintbatch",
         "/integrations/connect/?kind=location": "integrations.add_connection",
     }
     for url, perm in urls.items():
