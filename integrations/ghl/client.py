@@ -47,7 +47,9 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
     ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
-    ``json`` or ``data`` (form) to the body.
+    ``json`` or ``data`` (form) to the body. Call it outside ``transaction.atomic()``: a token
+    refresh commits in its own durable transaction (nesting it raises RuntimeError), and the
+    sync log rows should survive the caller's rollback.
     """
     return _request(
         connection_id=connection_id, method=method, path=path, operation_id=operation_id,

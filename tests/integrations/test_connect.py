@@ -179,3 +179,36 @@ def test_an_expired_minted_token_is_renewed_from_the_agency(ghl_app, agency, loc
     ghl_request(connection_id=minted.pk, method="GET", path="/x")
     minted.refresh_from_db()
     assert minted.access_token == "new-minted-xx"
+
+
+@pytest.mark.parametrize("host,expected", [
+    ("standard", "https://marketplace.gohighlevel.com/oauth/chooselocation?"),
+    ("white_label", "https://marketplace.leadconnectorhq.com/oauth/chooselocation?"),
+])
+def test_live_apps_send_users_to_the_marketplace_host(admin_client, ghl_app, location, host, expected):
+    ghl_app.mode, ghl_app.marketplace_host = "live", host
+    ghl_app.save()
+    consent, query = _start(admin_client, ghl_app, kind="location", location=location.pk)
+    assert consent.geturl().startswith(expected)
+    assert query["scope"] == "contacts.readonly contacts.write locations.readonly"
+
+
+def test_the_connections_list_offers_connect_buttons(admin_client):
+    page = admin_client.get("/admin/integrations/connection/")
+    assert b"/integrations/connect/?kind=location" in page.content
+    assert b"/integrations/connect/?kind=agency" in page.content
+
+
+def test_staff_cannot_start_an_agency_connection(client, ghl_app, agency, location):
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user("s", "s@x.test", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="Agency staff"))
+    location.staff.add(user)
+    client.force_login(user)
+    response = client.post("/integrations/connect/", {"app": ghl_app.pk, "kind": "agency",
+                                                      "agency": agency.pk})
+    assert response.status_code == 200 and b"Only users who see every location" in response.content
+    ok = client.post("/integrations/connect/", {"app": ghl_app.pk, "kind": "location",
+                                                "location": location.pk})
+    assert ok.status_code == 302
