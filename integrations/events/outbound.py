@@ -13,7 +13,7 @@ import secrets
 from integrations.catalog.services import operation_run
 from integrations.events.inbound import record_ghl_id_set
 from integrations.events.targets import EventError, location_connection_get, mapping_version_find
-from integrations.ghl.errors import GhlError, GhlNotFound
+from integrations.ghl.errors import GhlError, GhlInvalid, GhlNotFound
 from integrations.models import Job
 from integrations.services.jobs import job_checkpoint
 from mappings.entities import RANKR_TO_GHL
@@ -153,7 +153,11 @@ def user_delete_run(job):
         response = operation_run(
             connection_id=connection.pk, operation_id=DELETE_USER, params=params, job_id=job.pk
         )
-    except GhlNotFound as exc:  # deleted already, by an earlier attempt or by someone in HighLevel
+    except (GhlNotFound, GhlInvalid) as exc:
+        # Deleted already (by an earlier attempt, or in HighLevel). HighLevel answers a missing
+        # resource 400 "... not found" where the operation documents no 404.
+        if isinstance(exc, GhlInvalid) and "not found" not in exc.message.lower():
+            raise
         return {"ghl_id": ghl_id, "already_deleted": True, "status": exc.status}
     return {"ghl_id": ghl_id, "status": response.status, "trace_id": response.trace_id}
 

@@ -94,6 +94,15 @@ def test_deleting_a_rankr_user_deletes_it_in_highlevel_once(events_connection, t
     mocked.replace("DELETE", f"{api_base}/users/u-1", status=404, json={"message": "User not found"})
     job_rerun(job_ids=[job.pk], user_id=None)
     assert run(job).result["already_deleted"] is True
+    # HighLevel answers 400 "not found" where an operation documents no 404: the same.
+    Job.objects.filter(pk=job.pk).update(status="failed")
+    mocked.replace("DELETE", f"{api_base}/users/u-1", status=400, json={"message": "User not found"})
+    job_rerun(job_ids=[job.pk], user_id=None)
+    assert run(job).result["already_deleted"] is True
+    Job.objects.filter(pk=job.pk).update(status="failed")
+    mocked.replace("DELETE", f"{api_base}/users/u-1", status=400, json={"message": "userId is invalid"})
+    job_rerun(job_ids=[job.pk], user_id=None)
+    assert run(job).status == "failed"
 
 
 @pytest.mark.django_db
