@@ -24,3 +24,6 @@ def templates(location):
             "rankr_user_create", "rankr_user_delete", "rankr_lead_create"]
     return {key: mapping_template_apply(template_key=key, location_id=location.pk, user_id=None)[0]
             for key in keys}
+
+
+from tests.integrations.events.sandbox_world import sandbox_world  # noqa: E402,F401  (fixture)
