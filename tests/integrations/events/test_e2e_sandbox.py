@@ -12,7 +12,7 @@ from integrations.events.outbound import event_key
 from integrations.models import Job, WebhookEvent
 from integrations.services.jobs import job_rerun, job_run
 from mappings.models import Mapping
-from mappings.services import mapping_page_apply, mapping_version_latest
+from mappings.services import mapping_page_apply, mapping_template_apply, mapping_version_latest
 from rankr.events import rankr_user_create, rankr_user_delete
 from rankr.models import Contact, RankrUser, Task
 from sandbox.access.services.faults import fault_rule_set, fault_rules_clear
@@ -122,3 +122,27 @@ def test_a_rerun_after_a_lost_response_creates_nothing_twice(world):
     [in_highlevel] = sandbox.users_with_email("lost@northside.test")
     user.refresh_from_db()
     assert user.ghl_id == in_highlevel["id"]
+
+
+def test_a_new_rankr_lead_reaches_highlevel_once_and_its_webhook_does_not_copy_it(world):
+    from rankr.events import rankr_lead_create
+
+    mapping_template_apply(template_key="rankr_lead_create", location_id=world["location"].pk, user_id=None)
+    lead = rankr_lead_create(location_id=world["location"].pk,
+                             values={"email": "walk.in@northside.test", "first_name": "Wally", "last_name": "Walkin"})
+    job = Job.objects.get(idempotency_key=event_key(event="lead_create", record_id=lead.pk))
+    assert job.status == "succeeded", job.error_message
+    settle()  # HighLevel's ContactCreate for it comes back by webhook
+    found = world["sandbox"].call("GET", "/contacts/search/duplicate",
+                                  params={"locationId": LOCATION, "email": "walk.in@northside.test"}).json()
+    lead.refresh_from_db()
+    assert lead.ghl_id == job.result["ghl_id"] == found["contact"]["id"]
+    assert Contact.objects.filter(email="walk.in@northside.test").count() == 1
+    came_back = WebhookEvent.objects.get(event_type="ContactCreate")
+    assert came_back.payload["id"] == lead.ghl_id
+    assert Job.objects.get(idempotency_key=f"webhook:{came_back.webhook_id}").status == "succeeded"
+    # A re-run after the id was recorded sends nothing more and changes nothing.
+    Job.objects.filter(pk=job.pk).update(status="failed")
+    job_rerun(job_ids=[job.pk], user_id=None)
+    job_run(job_id=job.pk)
+    assert Contact.objects.filter(email="walk.in@northside.test").count() == 1
