@@ -116,26 +116,37 @@ def user_create_run(job):
                         status=response.status, trace_id=response.trace_id)
 
 
+NOT_SENT = object()
+
+
 def _created_user_id(job):
-    """The HighLevel id of the user this delete is about, from the delete's input or the create."""
+    """The HighLevel id this delete is about: from its input, or from the user's create job.
+
+    Returns None when only a look-up by email can tell (no create job, or one that failed after
+    perhaps reaching HighLevel), and NOT_SENT when the create finished without sending anything.
+    """
     if job.params.get("ghl_id"):
         return job.params["ghl_id"]
     create = Job.objects.filter(
         idempotency_key=event_key(event=USER_CREATE, record_id=job.params["record_id"])
     ).first()
-    if create is not None and create.status in (Job.Status.QUEUED, Job.Status.RUNNING):
+    if create is None:
+        return None
+    if create.status in (Job.Status.QUEUED, Job.Status.RUNNING):
         raise EventNotReady("The user's Create User job has not finished yet.", retry_after=30)
-    return (create.result.get("ghl_id") if create is not None else None) or None
+    if create.result.get("ghl_id"):
+        return create.result["ghl_id"]
+    return NOT_SENT if create.status == Job.Status.SUCCEEDED else None
 
 
 def user_delete_run(job):
     connection = location_connection_get(location_id=job.location_id)
     Job.objects.filter(pk=job.pk).update(connection=connection)
     ghl_id = _created_user_id(job)
-    if not ghl_id:
+    if ghl_id is None:
         found = _user_find(connection=connection, email=job.params.get("email", ""), job=job)
         ghl_id = found["id"] if found else None
-    if not ghl_id:
+    if ghl_id is None or ghl_id is NOT_SENT:
         return {"skipped": "The user never reached HighLevel: nothing to delete."}
     job_checkpoint(job=job, result={"ghl_id": ghl_id})
     params = {"userId": ghl_id}

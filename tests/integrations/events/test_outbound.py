@@ -113,9 +113,21 @@ def test_a_delete_waits_for_the_create_it_follows(events_connection, templates, 
     assert delete.status == "queued" and delete.error_class == "EventNotReady" and not mocked.calls
     create = run(the_job("user_create"))
     assert create.result["skipped"].startswith("The Rankr user was deleted")
-    mocked.get(f"{api_base}/users/", json={"users": []})
+    # Nothing was sent, so a HighLevel user with the same email is someone else's: left alone.
     Job.objects.filter(pk=delete.pk).update(next_attempt_at=None)
     assert run(delete).result["skipped"] == "The user never reached HighLevel: nothing to delete."
+    assert not mocked.calls
+
+
+@pytest.mark.django_db
+def test_a_delete_after_a_failed_create_finds_the_user_by_email(events_connection, templates, location, mocked, api_base):
+    user = rankr_user_create(location_id=location.pk, email="ada@example.com")
+    Job.objects.filter(pk=the_job("user_create").pk).update(status="dead")  # its answer was lost
+    rankr_user_delete(rankr_user_id=user.pk)
+    mocked.get(f"{api_base}/users/", json={"users": [{"id": "u-7", "email": "ada@example.com"}]})
+    delete = mocked.delete(f"{api_base}/users/u-7", json={"succeded": True})
+    job = run(the_job("user_delete"))
+    assert job.status == "succeeded" and job.result["ghl_id"] == "u-7" and delete.call_count == 1
 
 
 @pytest.mark.django_db
