@@ -106,3 +106,10 @@ def test_blog_slugs_associations_and_course_imports(api, emitted):
     assert [r["id"] for r in api.get(f"/associations/relations/r2?locationId={LOCATION}&skip=0&limit=10").json()["relations"]] == [relation["id"]]
     assert api.post("/courses/courses-exporter/public/import", {"locationId": LOCATION, "products": []}).status_code == 201
     assert emitted.types() == ["RelationCreate"]
+
+
+def test_an_agency_token_lists_only_its_own_companys_resources(agency_api, world):
+    sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=0, users=2)
+    sandbox_seed(company_id="someone-else", location_ids=["loc-elsewhere"], contacts=0, users=4)
+    users = agency_api.get(f"/users/search?companyId={COMPANY}").json()["users"]
+    assert len(users) == 2 and {u["locationId"] for u in users} == {LOCATION}

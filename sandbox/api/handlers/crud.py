@@ -120,6 +120,8 @@ class Crud:
         parent_id = self._parent_id(call) if self.parent_param else None
         qs = store.resources_query(kind=self.kind, location_id=call.location_id or None,
                                    parent_id=parent_id)
+        if not call.location_id and call.company_id:  # an agency token lists its company's
+            qs = qs.filter(company_id=call.company_id)
         window = page_window(call)
         rows, _more = page_rows(qs, window)
         total = qs.count()
