@@ -4,7 +4,7 @@ Every operation not listed here answers from its spec's schema and examples
 (``sandbox.api.dispatch.default_handler``). Grep this table to see what the sandbox remembers.
 """
 
-from sandbox.api.handlers import activity, contacts, content
+from sandbox.api.handlers import activity, contacts, content, search
 from sandbox.api.handlers.crud import Crud
 
 C = contacts.crud
@@ -42,7 +42,7 @@ ROUTES = {
                                               events=contacts.EVENTS),
     ("POST", "/contacts/upsert"): contacts.upsert,
     ("GET", "/contacts/search/duplicate"): contacts.duplicate,
-    ("POST", "/contacts/search"): contacts.search,
+    ("POST", "/contacts/search"): search.search,
     ("POST", "/contacts/{contactId}/tags"): contacts.tags_change,
     ("DELETE", "/contacts/{contactId}/tags"): contacts.tags_change,
     ("POST", "/contacts/bulk/tags/update/{type}"): contacts.bulk_tags,
