@@ -85,6 +85,15 @@ def create(call: Call) -> Reply:
     return Reply({"contact": res.data})
 
 
+def delete(call: Call) -> Reply:
+    """Deleting a contact takes its tasks, notes and enrolments with it, as in HighLevel."""
+    res = crud.load(call)
+    store.resource_delete(res=res)
+    Resource.objects.filter(parent_id=res.resource_id, deleted=False).update(deleted=True)
+    events.event_emit(event_type="ContactDelete", location_id=res.location_id, data=res.data)
+    return Reply({"succeded": True})
+
+
 def update(call: Call) -> Reply:
     res = crud.load(call)
     changes = {k: v for k, v in call.body.items() if k != "locationId"}

@@ -95,7 +95,8 @@ class Crud:
         data = dict(call.body)
         if self.parent_param:
             data.setdefault(self.parent_param, parent_id)
-        location_id = call.location_id or data.get("locationId", "")
+        location_id = call.location_id or data.get("locationId") or next(
+            iter(data.get("locationIds") or []), "")  # users name their locations in a list
         res = store.resource_create(kind=self.kind, location_id=location_id, data=data,
                                     parent_id=parent_id, company_id=call.company_id)
         self._emit("create", res)
