@@ -77,6 +77,16 @@ def _without(schema_key, names: frozenset):
             "required": [n for n in schema.get("required", []) if n not in names]}
 
 
+def company_location_check(*, company_id: str, location_id: str) -> None:
+    """An agency token reaches its own company's locations only (403 as for location tokens)."""
+    models = module_optional("sandbox.access.models")
+    if models is None:
+        return
+    if not models.SandboxLocation.objects.filter(location_id=location_id,
+                                                 company__company_id=company_id).exists():
+        raise ApiError(403, "The token does not have access to this location.")
+
+
 def shape(op, status: int, body):
     """The body fitted to the spec's schema for ``status``; a sandbox bug if it still fails.
 
@@ -151,6 +161,8 @@ def _answer(request, op, path_params, result) -> HttpResponse:
     try:
         named = requested_location(call)
         call.check_location(named)
+        if named and not token_location and call.company_id:
+            company_location_check(company_id=call.company_id, location_id=named)
         call.location_id = token_location or named
         handler = ROUTES.get(op.key, default_handler)
         if op.method == "GET":

@@ -113,3 +113,13 @@ def test_an_agency_token_lists_only_its_own_companys_resources(agency_api, world
     sandbox_seed(company_id="someone-else", location_ids=["loc-elsewhere"], contacts=0, users=4)
     users = agency_api.get(f"/users/search?companyId={COMPANY}").json()["users"]
     assert len(users) == 2 and {u["locationId"] for u in users} == {LOCATION}
+
+
+def test_an_agency_token_cannot_reach_another_companys_location(agency_api):
+    from sandbox.access.services.registry import sandbox_company_ensure
+
+    sandbox_company_ensure(company_id="other-co", name="Other", locations=[
+        {"location_id": "loc-other-co", "name": "Theirs"}])
+    assert agency_api.get(f"/users/search?companyId={COMPANY}&locationId={LOCATION}").status_code == 200
+    refused = agency_api.get(f"/users/search?companyId={COMPANY}&locationId=loc-other-co")
+    assert refused.status_code == 403
