@@ -123,3 +123,15 @@ def test_an_agency_token_cannot_reach_another_companys_location(agency_api):
     assert agency_api.get(f"/users/search?companyId={COMPANY}&locationId={LOCATION}").status_code == 200
     refused = agency_api.get(f"/users/search?companyId={COMPANY}&locationId=loc-other-co")
     assert refused.status_code == 403
+
+
+def test_opportunity_search_filters_and_pages_with_next_page_urls(api):
+    for n in range(5):
+        api.post("/opportunities/", {"pipelineId": "p1" if n % 2 else "p2", "locationId": LOCATION,
+                                     "name": f"Deal {n}", "status": "open", "contactId": f"c{n}"})
+    p1 = api.get(f"/opportunities/search?location_id={LOCATION}&pipeline_id=p1").json()
+    assert [o["name"] for o in p1["opportunities"]] == ["Deal 1", "Deal 3"]
+    page = api.get(f"/opportunities/search?location_id={LOCATION}&limit=2").json()
+    assert page["meta"]["total"] == 5
+    nxt = api.get(page["meta"]["nextPageUrl"].split("/sandbox/api", 1)[1]).json()
+    assert [o["name"] for o in nxt["opportunities"]] == ["Deal 2", "Deal 3"]
