@@ -23,8 +23,11 @@ def test_appointments_are_kept_listed_and_announced(api, emitted):
         "startTime": "2024-05-01T09:00:00Z", "endTime": "2024-05-01T09:30:00Z", "title": "First"}).json()
     assert api.get(f"/calendars/events/appointments/{event['id']}").json()["event"]["title"] == "First"
     assert [e["id"] for e in api.get(f"/contacts/{cid}/appointments").json()["events"]] == [event["id"]]
-    listed = api.get(f"/calendars/events?locationId={LOCATION}&startTime=0&endTime=9999999999999&calendarId={calendar['id']}")
+    may = "startTime=1714521600000&endTime=1717199999000"  # 2024-05-01 .. 2024-05-31
+    listed = api.get(f"/calendars/events?locationId={LOCATION}&{may}&calendarId={calendar['id']}")
     assert [e["id"] for e in listed.json()["events"]] == [event["id"]]
+    june = "startTime=1717200000000&endTime=1719791999000"
+    assert api.get(f"/calendars/events?locationId={LOCATION}&{june}&calendarId={calendar['id']}").json()["events"] == []
     assert emitted.of("AppointmentCreate")[0]["appointment"]["id"] == event["id"]
 
 
