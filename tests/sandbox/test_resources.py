@@ -138,3 +138,10 @@ def test_opportunity_search_filters_and_pages_with_next_page_urls(api):
     assert page["meta"]["total"] == 5
     nxt = api.get(page["meta"]["nextPageUrl"].split("/sandbox/api", 1)[1]).json()
     assert [o["name"] for o in nxt["opportunities"]] == ["Deal 2", "Deal 3"]
+
+
+def test_a_location_known_to_the_oauth_side_is_found_before_any_seed(api):
+    location = api.get(f"/locations/{LOCATION}").json()["location"]
+    assert location["id"] == LOCATION and location["name"] == "Test One"
+    assert location["companyId"] == COMPANY
+    assert api.get("/locations/loc-unknown").status_code == 403  # not the token's location

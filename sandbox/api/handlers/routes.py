@@ -124,7 +124,7 @@ ROUTES = {
                key="field", methods=("create", "get", "update", "delete")),
     # Locations and their tags
     ("POST", "/locations/"): Crud("create", "location", events={"create": "LocationCreate"}),
-    ("GET", "/locations/{locationId}"): Crud("get", "location", id_param="locationId", key="location"),
+    ("GET", "/locations/{locationId}"): content.location_get,
     ("PUT", "/locations/{locationId}"): Crud("update", "location", id_param="locationId",
                                              events={"update": "LocationUpdate"}),
     ("DELETE", "/locations/{locationId}"): Crud("delete", "location", id_param="locationId"),
