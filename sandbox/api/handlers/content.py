@@ -11,8 +11,18 @@ METRICS = ("posts", "likes", "followers", "impressions", "comments")
 
 
 def location_get(call: Call) -> Reply:
-    """GET /locations/{locationId}: the stored location, else the one sandbox.access knows of
-    (every location an app can be installed on exists, seeded or not)."""
+    return Reply({"location": location_resource(call).data})
+
+
+def location_update(call: Call) -> Reply:
+    res = store.resource_update(res=location_resource(call), changes=call.body)
+    events.event_emit(event_type="LocationUpdate", location_id=res.location_id, data=res.data)
+    return Reply(res.data)
+
+
+def location_resource(call: Call):
+    """The stored location, else the one sandbox.access knows of (every location an app can be
+    installed on exists, seeded or not)."""
     location_id = call.path("locationId")
     res = store.resource_get(kind="location", resource_id=location_id)
     if res is None:
@@ -25,7 +35,7 @@ def location_get(call: Call) -> Reply:
                                     company_id=known.company.company_id,
                                     data={"name": known.name, "address": known.address,
                                           "companyId": known.company.company_id})
-    return Reply({"location": res.data})
+    return res
 
 
 def social_tags(call: Call) -> Reply:

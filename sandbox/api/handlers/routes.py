@@ -125,8 +125,7 @@ ROUTES = {
     # Locations and their tags
     ("POST", "/locations/"): Crud("create", "location", events={"create": "LocationCreate"}),
     ("GET", "/locations/{locationId}"): content.location_get,
-    ("PUT", "/locations/{locationId}"): Crud("update", "location", id_param="locationId",
-                                             events={"update": "LocationUpdate"}),
+    ("PUT", "/locations/{locationId}"): content.location_update,
     ("DELETE", "/locations/{locationId}"): Crud("delete", "location", id_param="locationId"),
     ("GET", "/locations/search"): Crud("list", "location", key="locations"),
     **crud_set("location_tag", collection="/locations/{locationId}/tags",
