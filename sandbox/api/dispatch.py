@@ -87,6 +87,10 @@ def company_location_check(*, company_id: str, location_id: str) -> None:
         raise ApiError(403, "The token does not have access to this location.")
 
 
+class AnswerBreaksSpec(Exception):
+    """A sandbox bug: the answer could not be made to validate. Answered as a JSON 500."""
+
+
 def shape(op, status: int, body):
     """The body fitted to the spec's schema for ``status``; a sandbox bug if it still fails.
 
@@ -114,7 +118,7 @@ def shape_envelope(op, status, body, schema):
     if fitted is not body:
         problems = schemas.errors(schema, fitted)
         if problems:
-            raise RuntimeError(f"sandbox answer for {op.method} {op.path} breaks the spec: {problems[:3]}")
+            raise AnswerBreaksSpec(f"sandbox answer for {op.method} {op.path} breaks the spec: {problems[:3]}")
     return fitted
 
 
@@ -174,3 +178,6 @@ def _answer(request, op, path_params, result) -> HttpResponse:
         return _json(shape(op, status, reply.body), status)
     except ApiError as exc:
         return _error(exc.status, exc.message)
+    except AnswerBreaksSpec as exc:
+        log.error("%s", exc)
+        return _error(500, str(exc))
