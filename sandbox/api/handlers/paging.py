@@ -76,13 +76,30 @@ def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
                   after_time=after_time)
 
 
-def page_rows(qs, window: Window) -> tuple[list, bool]:
-    """One page of ``qs`` (already ordered by seq) and whether more follow."""
+@dataclass(frozen=True)
+class Row:
+    """The fields of a listed resource a page needs (cheaper than model instances)."""
+
+    seq: int
+    resource_id: str
+    location_id: str
+    created_at: datetime
+    data: dict
+
+    @property
+    def created_ms(self) -> int:
+        return int(self.created_at.timestamp() * 1000)
+
+
+def page_rows(qs, window: Window) -> tuple[list[Row], bool]:
+    """One page of ``qs`` (already ordered) and whether more follow."""
     if window.after_seq is not None:
         qs = qs.filter(seq__gt=window.after_seq)
     elif window.after_time is not None:
         qs = qs.filter(created_at__gte=window.after_time)
-    rows = list(qs[window.offset:window.offset + window.limit + 1])
+    fields = ("seq", "resource_id", "location_id", "created_at", "data")
+    rows = [Row(*values) for values in
+            qs.values_list(*fields)[window.offset:window.offset + window.limit + 1]]
     return rows[:window.limit], len(rows) > window.limit
 
 
