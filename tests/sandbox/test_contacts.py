@@ -156,3 +156,12 @@ def test_deleting_a_contact_takes_its_tasks_and_notes(api):
     api.delete(base)
     assert not Resource.objects.filter(parent_id=contact["id"], deleted=False).exists()
     assert Resource.objects.get(resource_id=task["id"]).deleted is True
+
+
+def test_a_change_is_recorded_as_a_webhook_event_by_sandbox_access(api):
+    from sandbox.access.models import WebhookEvent
+
+    contact = create(api, email="hook@example.com")
+    event = WebhookEvent.objects.get(event_type="ContactCreate")
+    assert event.location_id == LOCATION
+    assert f'"id":"{contact["id"]}"' in event.body and '"webhookId"' in event.body
