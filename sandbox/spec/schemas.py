@@ -208,7 +208,7 @@ def fit(schema: dict, data, *, depth: int = 0):
 
 
 _fitted_items: dict[tuple, object] = {}
-_ITEM_CACHE_MAX = 200_000
+_ITEM_CACHE_MAX = 100_000
 _UNCHANGED = object()
 
 
