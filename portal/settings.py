@@ -211,6 +211,10 @@ else:
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:  # pragma: no cover - guarded by construction
     raise ImproperlyConfigured("Q_CLUSTER timeout must be lower than retry.")
 
+# Our own retry policy for jobs (HighLevel's transient errors): at most this many attempts per job,
+# whatever a kind of job asks for. 1 means no automatic retry: failures wait for a person.
+JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+
 # --- Authentication (django-allauth with MFA) -------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -50,6 +50,7 @@ def job_enqueue(*, kind, idempotency_key, location_id=None, connection_id=None, 
     """
     if kind not in Job.Kind.values:
         raise JobError(f"Unknown job kind {kind!r}.")
+    max_attempts = min(max_attempts, settings.JOB_MAX_ATTEMPTS)
     job, created = Job.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults=dict(
