@@ -61,6 +61,8 @@ def _body(request, op: Operation):
     if not op.body_schemas:
         return None
     if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        if ctype not in op.body_schemas:  # a form sent to a JSON operation: no JSON body at all
+            return "application/json", None
         data = {k: request.POST.get(k) for k in request.POST}
         data.update({k: f.name for k, f in request.FILES.items()})
         return ctype, data

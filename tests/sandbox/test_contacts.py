@@ -123,7 +123,8 @@ def test_search_filters_sorts_and_pages(api):
     assert sorted(c["firstName"] for c in api.post("/contacts/search", grouped).json()["contacts"]) == ["Abe", "Bea"]
     unknown = api.post("/contacts/search", {"locationId": LOCATION,
                                             "filters": [{"field": "email", "operator": "near", "value": 1}]})
-    assert unknown.status_code == 422
+    assert unknown.status_code == 400  # search documents 400, not 422
+    assert unknown.json()["message"] == "operator near is not supported"
 
 
 def test_search_after_continues_where_the_last_page_ended(api):

@@ -67,3 +67,10 @@ def test_an_operation_without_state_answers_the_specs_example(api):
     response = api.get(f"/funnels/funnel/list?locationId={LOCATION}")
     assert response.status_code == 200
     assert isinstance(response.json(), dict) and response.json()
+
+
+def test_a_form_sent_to_a_json_operation_is_validated_as_no_body(client, world):
+    response = client.post(API + "/contacts/", {"locationId": LOCATION, "firstName": "Form"},
+                           HTTP_VERSION="2021-07-28", HTTP_AUTHORIZATION=f"Bearer {world.location_token}")
+    assert response.status_code == 422
+    assert "locationId should not be empty" in shape(response)["message"]

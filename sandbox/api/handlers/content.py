@@ -2,7 +2,7 @@
 
 from sandbox.api.context import Call, Reply
 from sandbox.api.gateway import module_optional
-from sandbox.api.handlers.crud import wrap_many
+from sandbox.api.handlers.crud import Crud, wrap_many
 from sandbox.api.handlers.paging import page_rows, page_window
 from sandbox.errors import not_found
 from sandbox.state import events, store
@@ -85,9 +85,11 @@ def relations_of_record(call: Call) -> Reply:
     return Reply({"relations": [r.data for r in page], "total": len(rows)})
 
 
+RELATION = Crud("get", "relation", id_param="relationId")
+
+
 def relation_delete(call: Call) -> Reply:
-    from sandbox.api.handlers.crud import Crud
-    res = Crud("get", "relation", id_param="relationId").load(call)
+    res = RELATION.load(call)
     store.resource_delete(res=res)
     events.event_emit(event_type="RelationDelete", location_id=res.location_id, data=res.data)
     return Reply(res.data)

@@ -13,6 +13,7 @@ from sandbox.errors import ApiError
 from sandbox.models import Resource
 
 MAX_PAGE = 100
+MAX_NUMBER = 2**53  # paging numbers beyond this are nonsense (and overflow SQLite's integers)
 DEFAULT_PAGE = 20
 
 
@@ -28,10 +29,13 @@ class Window:
 def _number(value, name, op):
     if value in (None, ""):
         return None
+    status = 422 if 422 in op.responses else 400
     try:
         number = int(float(value))
-    except (TypeError, ValueError):
-        raise ApiError(422 if 422 in op.responses else 400, [f"{name} must be a number"]) from None
+    except (TypeError, ValueError, OverflowError):
+        raise ApiError(status, [f"{name} must be a number"]) from None
+    if not 0 <= number <= MAX_NUMBER:
+        raise ApiError(status, [f"{name} must be a number between 0 and {MAX_NUMBER}"])
     return number
 
 
@@ -66,12 +70,14 @@ def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
         offset = (max(page, 1) - 1) * limit
     after = q.get("startAfterId") or q.get("lastMessageId")
     search_after = b.get("searchAfter")
-    if isinstance(search_after, list) and search_after:
+    if search_after is not None and not isinstance(search_after, list):
+        raise ApiError(422 if 422 in op.responses else 400, ["searchAfter must be an array"])
+    if search_after:
         after = search_after[-1]
     after_time = None
     if not after and q.get("startAfter") not in (None, ""):
-        after_time = datetime.fromtimestamp((_number(q["startAfter"], "startAfter", op) + 1) / 1000,
-                                    tz=timezone.utc)  # after that whole millisecond
+        ms = min(_number(q["startAfter"], "startAfter", op), 253402300799000)  # year 9999
+        after_time = datetime.fromtimestamp((ms + 1) / 1000, tz=timezone.utc)  # after that millisecond
     return Window(limit=limit, offset=max(offset, 0), after_seq=_seq_of(after), page=page,
                   after_time=after_time)
 

@@ -15,14 +15,17 @@ SEARCH_COLUMNS = {"email": "email", "phone": "phone"}
 
 def _filter_q(flt: dict) -> Q:
     if "group" in flt or "filters" in flt:
-        parts = [_filter_q(f) for f in flt.get("filters", [])]
+        inner = flt.get("filters") or []
+        if not isinstance(inner, list) or not all(isinstance(f, dict) for f in inner):
+            raise ApiError(400, "filters must be a list of objects")
+        parts = [_filter_q(f) for f in inner]
         out = Q()
         for part in parts:
             out = (out | part) if str(flt.get("group", "AND")).upper() == "OR" else (out & part)
         return out
     field, op, value = flt.get("field"), flt.get("operator", "eq"), flt.get("value")
     if not isinstance(field, str) or not field:
-        raise ApiError(422, ["filters.field should not be empty"])
+        raise ApiError(400, "filters.field should not be empty")
     if field == "tags":
         values = value if isinstance(value, list) else [value]
         tag_q = Q()
@@ -53,7 +56,7 @@ def _filter_q(flt: dict) -> Q:
 
 
 def _bad_operator(op):
-    raise ApiError(422, [f"operator {op} is not supported"])
+    raise ApiError(400, f"operator {op} is not supported")
 
 
 def search(call: Call) -> Reply:
@@ -61,11 +64,12 @@ def search(call: Call) -> Reply:
     body = call.body
     qs = store.resources_query(kind=KIND, location_id=location_of(call))
     qs = text_query(qs, body.get("query"))
-    for flt in body.get("filters") or []:
-        if not isinstance(flt, dict):
-            raise ApiError(422, ["filters must be a list of objects"])
+    filters, sort = body.get("filters") or [], body.get("sort") or []
+    for name, value in (("filters", filters), ("sort", sort)):
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ApiError(400, f"{name} must be a list of objects")
+    for flt in filters:
         qs = qs.filter(_filter_q(flt))
-    sort = body.get("sort") or []
     if sort:
         order = []
         for item in sort:
@@ -74,7 +78,7 @@ def search(call: Call) -> Reply:
         qs = qs.order_by(*order, "seq")
     window = page_window(call, default=20)
     if sort and window.after_seq is not None:
-        raise ApiError(422, ["searchAfter is only supported with the default sort; use page"])
+        raise ApiError(400, "searchAfter is only supported with the default sort; use page")
     rows, _more = page_rows(qs, window)
     contacts = [{**r.data, "searchAfter": [r.created_ms, r.resource_id]} for r in rows]
     return Reply({"contacts": contacts, "total": qs.count()})
