@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 
+from portal.admin_filters import LocationFilter
+from portal.paginator import NoCountAdminMixin
 from portal.scoping import LocationScopedAdminMixin
 from rankr.models import (
     Appointment,
@@ -15,20 +15,6 @@ from rankr.models import (
     Task,
     Workflow,
 )
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most CAP rows (``COUNT(*)`` over a ``LIMIT`` subquery), never a whole table.
-
-    Past the cap the list says CAP results and offers the pages up to it; search or filter to
-    reach the rest.
-    """
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self):
-        return self.object_list.values("pk")[: self.CAP].count()
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -46,14 +32,11 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class RecordAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
     """Records are written by the sync; roles only read them here."""
 
-    list_filter = [DeletedFilter, "location"]
+    list_filter = [DeletedFilter, LocationFilter]
     list_select_related = ["location"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator
-    list_per_page = 100
     readonly_fields = ["fingerprint", "created_at", "updated_at", "deleted_at"]
     search_fields = ["ghl_id"]
     shown = []
