@@ -97,15 +97,22 @@ class SyncLogAdmin(LogAdmin):
     ]
 
     def get_search_results(self, request, queryset, search_term):
+        """The first kind of exact match that finds rows wins; each is one index lookup (an OR of
+        them would make PostgreSQL read the whole table). Nothing exact: the path, by substring."""
         term = search_term.strip()
         if not term:
             return queryset, False
-        exact = Q(trace_id=term) | Q(operation_id=term) | Q(
-            location_id__in=Location.objects.filter(location_id=term).values("pk")
-        )
+        candidates = [
+            Q(trace_id=term),
+            Q(location_id__in=list(Location.objects.filter(location_id=term).values_list("pk", flat=True))),
+            Q(operation_id=term),
+        ]
         if term.isdigit():
-            exact |= Q(job_id=int(term))
-        found = queryset.filter(exact)
-        if found.exists() or len(term) < 6:
-            return found, False
+            candidates.append(Q(job_id=int(term)))
+        for match in candidates:
+            found = queryset.filter(match)
+            if found.exists():
+                return found, False
+        if len(term) < 6:
+            return queryset.none(), False
         return queryset.filter(path__contains=term), False
