@@ -134,6 +134,8 @@ class TimeRangeFilter(admin.ListFilter):
         for name in ("since", "until"):
             if name in params:
                 raw = params.pop(name)[-1]
+                if not raw.strip():
+                    continue  # an empty box in the form: no bound
                 self.used_parameters[name] = raw
                 moment = moment_parse(raw, end=name == "until")
                 if moment is None and raw.strip():

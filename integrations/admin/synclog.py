@@ -8,7 +8,7 @@ from integrations.models import SyncLog
 from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
 from portal.models import Location
-from portal.export import Column
+from portal.export import CLEANERS, Column
 
 
 class ProblemFilter(admin.SimpleListFilter):
@@ -57,6 +57,12 @@ class MethodFilter(ChoiceFilter):
     options = {m: (m, {"method": m}) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")}
 
 
+# Entries are redacted when written; the admin masks them again, as the export does, in case one
+# was not (a row written before a redaction rule existed).
+MASKED = {"path": "path_shown", "error": "error_shown", "request_summary": "request_shown",
+          "response_summary": "response_shown"}
+
+
 @admin.register(SyncLog)
 class SyncLogAdmin(LogAdmin):
     """Append-only, for everyone (superusers included). Retention is `manage.py prune_sync_logs`.
@@ -66,7 +72,7 @@ class SyncLogAdmin(LogAdmin):
     id), which reads the table and is the one slow search.
     """
 
-    list_display = ["at", "method", "path", "status", "duration_ms", "attempt", "operation_id",
+    list_display = ["at", "method", "path_shown", "status", "duration_ms", "attempt", "operation_id",
                     "location", "trace_id", "job_id"]
     list_filter = [
         ProblemFilter, StatusFilter, MethodFilter, time_range_filter("at"), LocationFilter,
@@ -77,7 +83,7 @@ class SyncLogAdmin(LogAdmin):
     list_select_related = ["location"]
     search_fields = ["=trace_id"]
     search_help_text = "A trace id, HighLevel location id, operation id, job number, or a HighLevel id in the path."
-    readonly_fields = [f.name for f in SyncLog._meta.fields]
+    fields = readonly_fields = [MASKED.get(f.name, f.name) for f in SyncLog._meta.fields]
     export_columns = [
         Column("when", "at"),
         Column("HighLevel location id", "location__location_id"),
@@ -116,3 +122,19 @@ class SyncLogAdmin(LogAdmin):
         if len(term) < 6:
             return queryset.none(), False
         return queryset.filter(path__contains=term), False
+
+    @admin.display(description="path", ordering="path")
+    def path_shown(self, obj):
+        return CLEANERS["path"](obj.path)
+
+    @admin.display(description="error")
+    def error_shown(self, obj):
+        return CLEANERS["text"](obj.error)
+
+    @admin.display(description="request (redacted)")
+    def request_shown(self, obj):
+        return CLEANERS["summary"](obj.request_summary)
+
+    @admin.display(description="response (redacted)")
+    def response_shown(self, obj):
+        return CLEANERS["summary"](obj.response_summary)

@@ -47,4 +47,6 @@ class SyncLog(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.method} {self.path} → {self.status or self.error}"
+        from integrations.ghl.redact import path_redact
+
+        return f"{self.method} {path_redact(self.path)} → {self.status or self.error}"
