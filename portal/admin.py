@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from portal.admin_filters import time_range_filter
 from portal.admin_logs import AppendOnlyAdminMixin
 from portal.models import Agency, AuditEvent, Location
 from portal.paginator import NoCountAdminMixin
@@ -37,7 +38,7 @@ class AuditEventAdmin(AppendOnlyAdminMixin, NoCountAdminMixin, LocationScopedAdm
     """Append-only: nobody adds, edits or deletes audit events here, superusers included."""
 
     list_display = ["at", "actor", "action", "location", "target"]
-    list_filter = ["action"]
+    list_filter = ["action", time_range_filter("at"), "location"]
     list_select_related = ["actor", "location"]
     search_fields = ["target", "action"]
 

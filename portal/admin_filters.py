@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from portal.models import Agency, Location
 from portal.scoping import locations_for_user
 
 
@@ -41,6 +42,39 @@ class LocationFilter(admin.SimpleListFilter):
             messages.error(request, f"Location filter {value!r} is not a location number; ignored.")
             return queryset
         return queryset.filter(**{f"{self.location_path}_id": int(value)})
+
+
+class AgencyFilter(admin.SimpleListFilter):
+    """By agency, offering only the agencies of the locations the user may see."""
+
+    title = "agency"
+    parameter_name = "agency"
+    agency_path = "agency"
+
+    def lookups(self, request, model_admin):
+        agencies = Agency.objects.filter(locations__in=locations_for_user(request.user)).distinct()
+        return [(str(a.pk), str(a)) for a in agencies.order_by("name")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        return queryset.filter(**{f"{self.agency_path}_id": int(value)})
+
+
+def scoped_relation_filter(model, name):
+    """A scoped filter for list_filter entry ``name`` when it is a foreign key to Location or
+    Agency (Django's own would list every row of those tables); None otherwise."""
+    try:
+        field = model._meta.get_field(name)
+    except Exception:
+        return None
+    target = getattr(field, "related_model", None)
+    if not field.many_to_one or target not in (Location, Agency):
+        return None
+    base, path_attr = (LocationFilter, "location_path") if target is Location else (AgencyFilter, "agency_path")
+    return type(f"Scoped_{name}", (base,), {"parameter_name": name, path_attr: name,
+                                            "title": field.verbose_name})
 
 
 class TextFilter(admin.SimpleListFilter):

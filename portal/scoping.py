@@ -59,6 +59,15 @@ class LocationScopedAdminMixin:
             kwargs["queryset"] = locations_for_user(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_list_filter(self, request):
+        """A plain "location" (or "agency") filter lists only what the user may see."""
+        from portal.admin_filters import scoped_relation_filter
+
+        return [
+            (scoped_relation_filter(self.model, f) or f) if isinstance(f, str) else f
+            for f in super().get_list_filter(request)
+        ]
+
     def _in_scope(self, request, obj):
         return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
