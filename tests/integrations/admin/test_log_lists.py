@@ -143,3 +143,26 @@ def test_auditors_and_staff_cannot_re_run(client, role_users, locations, role, m
     job.refresh_from_db()
     assert job.status == "failed" and job.reruns == 0 and sent == []
     assert not AuditEvent.objects.filter(action="job.rerun").exists()
+
+
+@pytest.mark.parametrize("url", [LOGS, JOBS, WEBHOOKS])
+def test_lists_make_no_query_per_row(client, role_users, locations, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(n, start):
+        for i in range(start, start + n):
+            loc = locations["ABC"[i % 3]]
+            _log(loc, trace_id=f"t{i}", job_id=i)
+            _job(loc, f"k{i}", status="failed")
+            WebhookEvent.objects.create(webhook_id=f"wh{i}", location=loc)
+
+    client.force_login(role_users["staff"] if url != LOGS else role_users["auditor"])
+    add(2, 0)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    add(20, 2)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert len(response.context["cl"].result_list) > 2
+    assert len(many) == len(few)
