@@ -6,6 +6,7 @@ Allowed to users with ``<app>.export_<model>``; each export is an ``logs.exporte
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
@@ -62,7 +63,7 @@ class CsvExportAdminMixin:
     @admin.action(description="Export selected as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
         return self._export_response(request, queryset, query=request.GET.urlencode(),
-                                     selected=request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME))
+                                     selected=request.POST.getlist(ACTION_CHECKBOX_NAME))
 
     def _export_response(self, request, queryset, *, query, selected=None, location_id=None):
         if selected is not None and request.POST.get("select_across") == "1":

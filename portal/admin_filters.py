@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -67,7 +67,7 @@ def scoped_relation_filter(model, name):
     Agency (Django's own would list every row of those tables); None otherwise."""
     try:
         field = model._meta.get_field(name)
-    except Exception:
+    except FieldDoesNotExist:  # a path such as "mapping__location": Django's filter stays
         return None
     target = getattr(field, "related_model", None)
     if not field.many_to_one or target not in (Location, Agency):
