@@ -37,6 +37,10 @@ ROLE_PERMISSIONS = {
         "mappings.change_mapping",
         "mappings.view_mappingversion",
         *_RANKR_VIEW,
+        "rankr.add_contact",
+        "rankr.resync_contact",
+        "rankr.add_rankruser",
+        "rankr.delete_rankruser",
     },
     AUDITOR: {
         "portal.view_agency",
@@ -75,6 +79,7 @@ ROLE_PERMISSIONS = {
         "integrations.export_job",
         "integrations.export_webhookevent",
         *_RANKR_VIEW,
+        "rankr.resync_contact",
     },
 }
 

@@ -1,1 +1,1 @@
-from integrations.admin import apps, connections, jobs, synclog, webhooks  # noqa: F401  (registers the admins)
+from integrations.admin import apps, batches, connections, jobs, synclog, webhooks  # noqa: F401  (registers the admins)

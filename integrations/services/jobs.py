@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 JOB_HANDLERS = {
     # kind: "module.function(job) -> dict"
+    "webhook": "integrations.events.webhooks.webhook_job_run",
+    "resync": "integrations.events.resync.resync_job_run",
+    "rankr_event": "integrations.events.outbound.rankr_event_job_run",
+    "action": "integrations.events.actions.action_job_run",
 }
 
 RETRY_BASE_SECONDS = 30
@@ -46,6 +50,7 @@ def job_enqueue(*, kind, idempotency_key, location_id=None, connection_id=None, 
     """
     if kind not in Job.Kind.values:
         raise JobError(f"Unknown job kind {kind!r}.")
+    max_attempts = min(max_attempts, settings.JOB_MAX_ATTEMPTS)
     job, created = Job.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults=dict(

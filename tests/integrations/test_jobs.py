@@ -172,3 +172,11 @@ def test_support_sees_rerun_and_auditor_does_not(client, role_users, locations):
         page = client.get("/admin/integrations/job/")
         assert page.status_code == 200
         assert (b'value="rerun"' in page.content) is offered, role
+
+
+@pytest.mark.django_db
+def test_the_job_attempt_cap_applies_to_every_kind(settings):
+    settings.JOB_MAX_ATTEMPTS = 1
+    job = make(kind="poll", max_attempts=3)
+    assert job.max_attempts == 1
+    assert job_run(job_id=job.pk) == "dead"
