@@ -1,6 +1,9 @@
 from django.contrib import admin
 
+from portal.admin_filters import time_range_filter
+from portal.admin_logs import AppendOnlyAdminMixin
 from portal.models import Agency, AuditEvent, Location
+from portal.paginator import NoCountAdminMixin
 from portal.scoping import LocationScopedAdminMixin, locations_for_user, user_sees_all_locations
 
 
@@ -28,22 +31,12 @@ class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(AppendOnlyAdminMixin, NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
     """Append-only: nobody adds, edits or deletes audit events here, superusers included."""
 
     list_display = ["at", "actor", "action", "location", "target"]
-    list_filter = ["action"]
+    list_filter = ["action", time_range_filter("at"), "location"]
     list_select_related = ["actor", "location"]
     search_fields = ["target", "action"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 from portal import admin_queue  # noqa: E402,F401  (re-registers django-q2's admins)

@@ -1,15 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 
 from integrations.events.forms import ResyncByIdForm
 from integrations.events.resync import resync_enqueue
 from integrations.events.targets import EventError
+from portal.admin_filters import LocationFilter
+from portal.paginator import NoCountAdminMixin
 from portal.scoping import LocationScopedAdminMixin, locations_for_user
 from rankr.events import rankr_lead_create, rankr_user_create, rankr_user_delete
 from rankr.models import (
@@ -28,20 +28,6 @@ from rankr.models import (
 RESYNC_PERMISSION = "rankr.resync_contact"
 
 
-class CappedCountPaginator(Paginator):
-    """Counts at most CAP rows (``COUNT(*)`` over a ``LIMIT`` subquery), never a whole table.
-
-    Past the cap the list says CAP results and offers the pages up to it; search or filter to
-    reach the rest.
-    """
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self):
-        return self.object_list.values("pk")[: self.CAP].count()
-
-
 class DeletedFilter(admin.SimpleListFilter):
     title = "in HighLevel"
     parameter_name = "deleted"
@@ -57,14 +43,11 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class RecordAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
     """Records are written by the sync; roles only read them here."""
 
-    list_filter = [DeletedFilter, "location"]
+    list_filter = [DeletedFilter, LocationFilter]
     list_select_related = ["location"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator
-    list_per_page = 100
     readonly_fields = ["fingerprint", "created_at", "updated_at", "deleted_at"]
     search_fields = ["ghl_id"]
     shown = []

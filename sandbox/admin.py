@@ -4,28 +4,17 @@ permissions). The table holds 100,000s of rows: no COUNT(*), no full result coun
 import json
 
 from django.contrib import admin
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from portal.paginator import NoCountAdminMixin
 from sandbox.models import Resource
 
 
-class NoCountPaginator(Paginator):
-    """Pages without counting the table: admin shows 'next' as long as a page is full."""
-
-    @cached_property
-    def count(self):
-        return 10**9
-
-
 @admin.register(Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(NoCountAdminMixin, admin.ModelAdmin):
     list_display = ["seq", "kind", "resource_id", "location_id", "summary", "deleted", "updated_at"]
     list_filter = ["kind", "deleted"]
     search_fields = ["=resource_id", "=location_id", "=email"]
-    show_full_result_count = False
-    paginator = NoCountPaginator
     list_per_page = 50
     ordering = ["-seq"]
     readonly_fields = ["pretty_data"]

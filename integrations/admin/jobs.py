@@ -1,14 +1,16 @@
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from integrations.admin.synclog import CappedCountPaginator
-from integrations.models import Job
+from integrations.models import Job, SyncLog
 from integrations.services.jobs import job_rerun
-from portal.scoping import LocationScopedAdminMixin
+from portal.admin_filters import LocationFilter, text_filter, time_range_filter
+from portal.admin_logs import LogAdmin
+from portal.export import Column
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -38,29 +40,65 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
-    """Job records are append-only here: the only change anyone makes is *Re-run*."""
+class JobAdmin(LogAdmin):
+    """Job records are append-only here: the only change anyone makes is *Re-run*.
+
+    Search: a HighLevel id (the job's subject), an idempotency key, a job number, or a trace id
+    (the jobs whose sync-log entries carry it); all exact and indexed.
+    """
 
     list_display = ["id", "kind", "status_badge", "location", "operation", "subject", "attempts",
                     "queued_at", "finished_at", "error_short", "sync_log_link"]
-    list_filter = [AttentionFilter, "status", "kind", "location"]
+    list_filter = [
+        AttentionFilter, "status", "kind", time_range_filter("queued_at"), LocationFilter,
+        text_filter(field_path="operation", title="operation", parameter_name="operation",
+                    placeholder='e.g. POST /contacts/'),
+    ]
     list_select_related = ["location"]
-    search_fields = ["=idempotency_key", "=subject", "operation"]
-    date_hierarchy = "queued_at"
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-    list_per_page = 100
-    actions = ["rerun"]
+    search_fields = ["=subject"]
+    search_help_text = "A HighLevel id, an idempotency key, a job number or a trace id."
+    actions = ["rerun", "export_csv"]
     readonly_fields = [f.name for f in Job._meta.fields] + ["sync_log_link"]
+    export_columns = [
+        Column("job", "id"),
+        Column("kind", "kind"),
+        Column("status", "status"),
+        Column("HighLevel location id", "location__location_id"),
+        Column("location", "location__name"),
+        Column("connection", "connection_id"),
+        Column("operation", "operation"),
+        Column("subject", "subject"),
+        Column("idempotency key", "idempotency_key"),
+        Column("mapping version", "mapping_version_id"),
+        Column("attempts", "attempts"),
+        Column("max attempts", "max_attempts"),
+        Column("re-runs", "reruns"),
+        Column("queued", "queued_at"),
+        Column("started", "started_at"),
+        Column("finished", "finished_at"),
+        Column("error class", "error_class"),
+        Column("error", "error_message", "text"),
+        Column("input", "params", "json"),
+        Column("result", "result", "json"),
+        Column("started by", "created_by__username"),
+    ]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def get_search_results(self, request, queryset, search_term):
+        """The first kind of exact match that finds rows wins, each one index lookup (an OR of
+        them, with the sync-log subquery, makes PostgreSQL read the whole table)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        traced = SyncLog.objects.filter(trace_id=term, job_id__isnull=False).values_list("job_id", flat=True)
+        candidates = [Q(subject=term), Q(idempotency_key=term)]
+        if term.isdigit():
+            candidates.append(Q(pk=int(term)))
+        candidates.append(Q(pk__in=list(traced[:1000])))
+        for match in candidates:
+            found = queryset.filter(match)
+            if found.exists():
+                return found, False
+        return queryset.none(), False
 
     def has_rerun_permission(self, request):
         return request.user.has_perm("integrations.rerun_job")

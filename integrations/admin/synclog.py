@@ -1,22 +1,14 @@
 from datetime import timedelta
 
 from django.contrib import admin
-from django.core.paginator import Paginator
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.functional import cached_property
 
 from integrations.models import SyncLog
-from portal.scoping import LocationScopedAdminMixin
-
-
-class CappedCountPaginator(Paginator):
-    """The sync log is big: count at most CAP rows (a bounded scan), never the whole table."""
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self):
-        return self.object_list[: self.CAP].count()
+from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
+from portal.admin_logs import LogAdmin
+from portal.models import Location
+from portal.export import CLEANERS, Column
 
 
 class ProblemFilter(admin.SimpleListFilter):
@@ -32,7 +24,7 @@ class ProblemFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        failed = queryset.filter(status__isnull=True) | queryset.filter(status__gte=400)
+        failed = queryset.filter(Q(status__isnull=True) | Q(status__gte=400))
         if self.value() == "failed_hour":
             return failed.filter(at__gte=timezone.now() - timedelta(hours=1))
         if self.value() == "failed":
@@ -44,28 +36,105 @@ class ProblemFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(SyncLog)
-class SyncLogAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
-    """Append-only: nobody adds, edits or deletes entries here, superusers included.
+class StatusFilter(ChoiceFilter):
+    title = "HTTP status"
+    parameter_name = "status"
+    options = {
+        "2xx": ("2xx success", {"status__gte": 200, "status__lt": 300}),
+        "4xx": ("4xx refused", {"status__gte": 400, "status__lt": 500}),
+        "401": ("401 unauthorised", {"status": 401}),
+        "404": ("404 not found", {"status": 404}),
+        "422": ("422 invalid", {"status": 422}),
+        "429": ("429 rate limited", {"status": 429}),
+        "5xx": ("5xx server error", {"status__gte": 500}),
+        "none": ("No answer (timeout, reset)", {"status__isnull": True}),
+    }
 
-    Retention is `manage.py prune_sync_logs`.
+
+class MethodFilter(ChoiceFilter):
+    title = "method"
+    parameter_name = "method"
+    options = {m: (m, {"method": m}) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+
+
+# Entries are redacted when written; the admin masks them again, as the export does, in case one
+# was not (a row written before a redaction rule existed).
+MASKED = {"path": "path_shown", "error": "error_shown", "request_summary": "request_shown",
+          "response_summary": "response_shown"}
+
+
+@admin.register(SyncLog)
+class SyncLogAdmin(LogAdmin):
+    """Append-only, for everyone (superusers included). Retention is `manage.py prune_sync_logs`.
+
+    Search: a trace id, a HighLevel location id or an operation id match exactly (indexed); a job
+    number matches its entries; any other term looks inside the request path (a HighLevel record
+    id), which reads the table and is the one slow search.
     """
 
-    list_display = ["at", "method", "path", "status", "duration_ms", "attempt", "operation_id",
+    list_display = ["at", "method", "path_shown", "status", "duration_ms", "attempt", "operation_id",
                     "location", "trace_id", "job_id"]
-    list_filter = [ProblemFilter, "method", "status"]
-    list_select_related = ["location", "connection"]
-    search_fields = ["trace_id", "operation_id", "path"]
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-    list_per_page = 100
-    readonly_fields = [f.name for f in SyncLog._meta.fields]
+    list_filter = [
+        ProblemFilter, StatusFilter, MethodFilter, time_range_filter("at"), LocationFilter,
+        text_filter(field_path="operation_id", title="operation", parameter_name="operation",
+                    placeholder="e.g. get-contacts"),
+        text_filter(field_path="job_id", title="job number", parameter_name="job_id"),
+    ]
+    list_select_related = ["location"]
+    search_fields = ["=trace_id"]
+    search_help_text = "A trace id, HighLevel location id, operation id, job number, or a HighLevel id in the path."
+    fields = readonly_fields = [MASKED.get(f.name, f.name) for f in SyncLog._meta.fields]
+    export_columns = [
+        Column("when", "at"),
+        Column("HighLevel location id", "location__location_id"),
+        Column("location", "location__name"),
+        Column("connection", "connection_id"),
+        Column("operation", "operation_id"),
+        Column("method", "method"),
+        Column("path", "path", "path"),
+        Column("HTTP status", "status"),
+        Column("error", "error", "text"),
+        Column("duration ms", "duration_ms"),
+        Column("attempt", "attempt"),
+        Column("trace id", "trace_id"),
+        Column("job", "job_id"),
+        Column("request", "request_summary", "summary"),
+        Column("response", "response_summary", "summary"),
+    ]
 
-    def has_add_permission(self, request):
-        return False
+    def get_search_results(self, request, queryset, search_term):
+        """The first kind of exact match that finds rows wins; each is one index lookup (an OR of
+        them would make PostgreSQL read the whole table). Nothing exact: the path, by substring."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        candidates = [
+            Q(trace_id=term),
+            Q(location_id__in=list(Location.objects.filter(location_id=term).values_list("pk", flat=True))),
+            Q(operation_id=term),
+        ]
+        if term.isdigit():
+            candidates.append(Q(job_id=int(term)))
+        for match in candidates:
+            found = queryset.filter(match)
+            if found.exists():
+                return found, False
+        if len(term) < 6:
+            return queryset.none(), False
+        return queryset.filter(path__contains=term), False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    @admin.display(description="path", ordering="path")
+    def path_shown(self, obj):
+        return CLEANERS["path"](obj.path)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="error")
+    def error_shown(self, obj):
+        return CLEANERS["text"](obj.error)
+
+    @admin.display(description="request (redacted)")
+    def request_shown(self, obj):
+        return CLEANERS["summary"](obj.request_summary)
+
+    @admin.display(description="response (redacted)")
+    def response_shown(self, obj):
+        return CLEANERS["summary"](obj.response_summary)

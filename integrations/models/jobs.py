@@ -73,13 +73,14 @@ class Job(models.Model):
     class Meta:
         verbose_name = "job"
         ordering = ["-queued_at", "-id"]
-        permissions = [("rerun_job", "Can re-run failed jobs")]
+        permissions = [("rerun_job", "Can re-run failed jobs"), ("export_job", "Can export jobs as CSV")]
         indexes = [
             models.Index(fields=["-queued_at", "-id"], name="job_recent"),
             models.Index(fields=["status", "-queued_at"], name="job_status_recent"),
             models.Index(fields=["location", "-queued_at"], name="job_location_recent"),
             models.Index(fields=["kind", "-queued_at"], name="job_kind_recent"),
             models.Index(fields=["status", "next_attempt_at"], name="job_due"),
+            models.Index(fields=["operation", "-queued_at"], name="job_operation_recent"),
         ]
 
     def __str__(self):

@@ -35,7 +35,18 @@ class SyncLog(models.Model):
         verbose_name = "sync log entry"
         verbose_name_plural = "sync log"
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["connection", "-at"], name="synclog_conn_at")]
+        permissions = [("export_synclog", "Can export the sync log as CSV")]
+        # One per list filter, each ending in the list's order, so a filtered first page reads
+        # 100 index entries rather than sorting every match.
+        indexes = [
+            models.Index(fields=["connection", "-at"], name="synclog_conn_at"),
+            models.Index(fields=["-at", "-id"], name="synclog_recent"),
+            models.Index(fields=["location", "-at"], name="synclog_location_recent"),
+            models.Index(fields=["status", "-at"], name="synclog_status_recent"),
+            models.Index(fields=["operation_id", "-at"], name="synclog_operation_recent"),
+        ]
 
     def __str__(self):
-        return f"{self.method} {self.path} → {self.status or self.error}"
+        from integrations.ghl.redact import path_redact
+
+        return f"{self.method} {path_redact(self.path)} → {self.status or self.error}"

@@ -36,6 +36,12 @@ class WebhookEvent(models.Model):
     class Meta:
         verbose_name = "webhook event"
         ordering = ["-received_at", "-id"]
+        permissions = [("export_webhookevent", "Can export webhook events as CSV")]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="webhook_recent"),
+            models.Index(fields=["location", "-received_at"], name="webhook_location_recent"),
+            models.Index(fields=["highlevel_location_id"], name="webhook_hl_location"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["webhook_id"],

@@ -212,4 +212,6 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
         connection.refresh_token_encrypted = ""
         tokens_apply(connection=connection, payload=payload)
         connection.save()
+        AuditEvent.objects.create(actor=user, action="connection.connect", location=location,
+                                  target=str(connection), detail={"minted_by": agency_connection.pk})
     return connection

@@ -71,3 +71,19 @@ def page(browser, live_server):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _role_groups(transactional_db):
+    """Browser tests are transactional: each one ends by flushing the database, which takes the
+    role groups the data migrations made with it. Put them back (from portal.roles) first."""
+    from django.contrib.auth.models import Group, Permission
+
+    from portal.roles import ROLE_PERMISSIONS
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, created = Group.objects.get_or_create(name=role)
+        if created:
+            for perm in perms:
+                app_label, codename = perm.split(".", 1)
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))

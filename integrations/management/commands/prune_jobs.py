@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from integrations.management.commands.prune_sync_logs import age_parse
+from integrations.services.retention import jobs_prune
+
+
+class Command(BaseCommand):
+    help = "Delete finished (succeeded, failed, dead) jobs that finished before the given age."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", required=True, help="e.g. 90d, 12h, 30m")
+
+    def handle(self, *args, older_than, **options):
+        deleted = jobs_prune(before=timezone.now() - age_parse(older_than))
+        self.stdout.write(f"Deleted {deleted} finished jobs older than {older_than}.")
