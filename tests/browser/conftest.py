@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _roles_present
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -77,13 +79,4 @@ def page(browser, live_server):
 def _role_groups(transactional_db):
     """Browser tests are transactional: each one ends by flushing the database, which takes the
     role groups the data migrations made with it. Put them back (from portal.roles) first."""
-    from django.contrib.auth.models import Group, Permission
-
-    from portal.roles import ROLE_PERMISSIONS
-
-    for role, perms in ROLE_PERMISSIONS.items():
-        group, created = Group.objects.get_or_create(name=role)
-        if created:
-            for perm in perms:
-                app_label, codename = perm.split(".", 1)
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    _roles_present()
