@@ -8,7 +8,7 @@ from django.utils import timezone
 from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
 from integrations.ghl.oauth import connection_token_refresh
-from integrations.models import Connection
+from integrations.models import Connection, Job
 from portal.models import AuditEvent
 
 
@@ -59,6 +59,27 @@ def connection_test(*, connection_id: int) -> ConnectionTestReport:
         missing_scopes=missing,
     )
     return report
+
+
+def connection_reauth_message(*, connection: Connection, reason: str = "") -> str:
+    """What a stopped job says: which connection needs re-auth, why, and what to do."""
+    because = f" ({reason.strip()})" if reason.strip() else ""
+    return (
+        f"Stopped: the connection {connection} needs re-auth{because}. Connect it again from "
+        "the admin (Connections, Connect again), then re-run this job."
+    )[:2000]
+
+
+def connection_jobs_stop(*, connection: Connection, reason: str = "") -> int:
+    """Fail every queued job of ``connection`` with a message naming the re-auth; returns how many.
+
+    Called when the connection turns *needs re-auth*: retrying those jobs can only fail again.
+    """
+    return Job.objects.filter(connection_id=connection.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.FAILED, finished_at=timezone.now(), next_attempt_at=None,
+        error_class="GhlReauthRequired",
+        error_message=connection_reauth_message(connection=connection, reason=reason),
+    )
 
 
 def connection_refresh_now(*, connection_id: int, actor=None) -> Connection:

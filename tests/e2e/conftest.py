@@ -67,3 +67,25 @@ def sandbox_world(live_server, settings):
     admin = get_user_model().objects.create_superuser("e2e-admin", "e2e@example.test", "x-e2e-pass-1")
     return World(url=live_server.url, app=portal_app_register(redirect_url=live_server.url + CALLBACK),
                  agency=agency, locations=locations, admin=admin)
+
+
+def location_connect(world: World, location_id: str):
+    """Connect one demo location the way an admin does (Connect, consent page, callback)."""
+    from integrations.models import Connection
+
+    browser = world.browser()
+    answer = browser.post_form("/integrations/connect/?kind=location", {
+        "app": world.app.pk, "kind": "location", "location": world.locations[location_id].pk,
+    }, allow_redirects=False)
+    callback = browser.consent(answer.headers["Location"], locations=[location_id])
+    assert browser.get(callback, allow_redirects=False).status_code == 302
+    return Connection.objects.get(app=world.app, location__location_id=location_id)
+
+
+def fault_set(world: World, **rule):
+    """POST a fault rule to the sandbox's control endpoint, as a tester would."""
+    import requests
+
+    answer = requests.post(f"{world.url}/sandbox/control/faults", json=rule, timeout=20)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
