@@ -3,7 +3,9 @@
 Run from the repo root: `.venv/bin/python bench/sandbox_throughput.py [--contacts N] [--seconds S]`.
 It makes a throw-away SQLite database (or uses DATABASE_URL when --use-database-url), seeds one
 location, issues a private integration token, and walks the contact list page by page through the
-whole stack (gate, validation, handler, response validation) in-process with Django's test client.
+whole stack (gate, validation, handler, response validation): in-process with Django's test
+client (`pages_per_s`; also without the access gate, `pages_per_s_without_gate`) and over real
+HTTP against gunicorn on a free port, stopped after (`http_pages_per_s`).
 The figures come last as `key: value` lines.
 """
 
@@ -68,13 +70,56 @@ def main() -> None:
         _, _, rate_no_gate = walk(client, first, args.seconds / 2)
     finally:
         dispatch.gate_module = real_gate
+    http_rate = http_walk(token=token, location=location, seconds=args.seconds / 2)
     tmp.cleanup()
     print(f"seeded_contacts: {args.contacts}")
     print(f"seed_s: {seed_s:.1f}")
     print(f"pages: {pages}")
     print(f"contacts_per_page: {contacts / pages:.0f}")
     print(f"pages_per_s_without_gate: {rate_no_gate:.0f}")
+    print(f"http_pages_per_s: {http_rate:.0f}")
     print(f"pages_per_s: {rate:.0f}")
+
+
+def http_walk(*, token: str, location: str, seconds: float) -> float:
+    """The same walk over real HTTP against gunicorn (as the demo's Procfile runs the sandbox) on a
+    free port, stopped after."""
+    import socket
+    import subprocess
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", "4", "--log-level", "warning"],
+        cwd=ROOT, env=os.environ.copy())
+    base = f"http://127.0.0.1:{port}"
+    first = f"{base}/sandbox/api/contacts/?locationId={location}&limit=100"
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {token}", "Version": "2021-07-28"})
+    try:
+        for _ in range(100):  # wait up to 10 s for gunicorn to listen
+            try:
+                session.get(first, timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        pages, url = 0, first
+        deadline = time.monotonic() + seconds
+        began = time.monotonic()
+        while time.monotonic() < deadline:
+            response = session.get(url, timeout=10)
+            response.raise_for_status()
+            pages += 1
+            url = response.json()["meta"]["nextPageUrl"] or first
+        return pages / (time.monotonic() - began)
+    finally:
+        session.close()
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def walk(client, first: str, seconds: float) -> tuple[int, int, float]:

@@ -180,6 +180,7 @@ else:
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, opted into now
 
 # --- Work queue (django-q2) -------------------------------------------------------------------
 REDIS_URL = _url("REDIS_URL", ("redis", "rediss", "unix"))

@@ -92,7 +92,16 @@ def _sandbox(model_name):
     return lambda location, users: getattr(_sandbox_world(location, users), model_name).objects.first()
 
 
+def _sandbox_resource(location, users):
+    from sandbox.models import Resource
+    from sandbox.state.seed import sandbox_seed
+
+    sandbox_seed(company_id="demo-company-0001", location_ids=["demo-loc-0001"], contacts=1, users=0)
+    return Resource.objects.first()
+
+
 SAMPLES = {
+    "sandbox.Resource": _sandbox_resource,
     **{
         f"sandbox_access.{name}": _sandbox(name)
         for name in ("MarketplaceApp", "SandboxCompany", "SandboxLocation", "Installation", "Token",

@@ -8,7 +8,7 @@ than the spec.
 
 import copy
 
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from sandbox.spec.fast import fast_is_valid
 
@@ -48,6 +48,18 @@ def validator(schema: dict) -> OAS30Validator:
         hit = (schema, OAS30Validator(schema))
         _validators[key] = hit
     return hit[1]
+
+
+_example_validators: dict[int, tuple[dict, OAS30Validator]] = {}
+
+
+def example_ok(schema: dict, value) -> bool:
+    """Examples must also honour ``format`` (the specs show dates like '10/28/2022, 6:24 PM')."""
+    hit = _example_validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, OAS30Validator(schema, format_checker=oas30_format_checker))
+        _example_validators[id(schema)] = hit
+    return hit[1].is_valid(value)
 
 
 def is_valid(schema: dict, instance) -> bool:
@@ -116,7 +128,7 @@ def sample(schema: dict, *, depth: int = 0, use_examples: bool = True, minimal: 
         return {}
     if use_examples:
         for key in ("example", "default"):
-            if key in schema and is_valid(schema, schema[key]):
+            if key in schema and example_ok(schema, schema[key]):
                 return copy.deepcopy(schema[key])
     if "enum" in schema and schema["enum"]:
         return copy.deepcopy(schema["enum"][0])
@@ -196,7 +208,7 @@ def fit(schema: dict, data, *, depth: int = 0):
 
 
 _fitted_items: dict[tuple, object] = {}
-_ITEM_CACHE_MAX = 200_000
+_ITEM_CACHE_MAX = 100_000
 _UNCHANGED = object()
 
 

@@ -1,7 +1,8 @@
 """Webhook events in the shapes of specs/highlevel/docs/webhook events/*.md.
 
-Each event's payload is the resource's data cut to the properties its documented schema lists,
-plus ``type`` and ``locationId``; extra fields given by the caller (``tags``, ``deleted``) win.
+Each event's payload is the resource's data cut to the properties its documented schema lists
+(under the one key the schema nests it in, for AppointmentCreate and the like), plus ``type`` and
+``locationId``; extra fields given by the caller win.
 """
 
 import json
@@ -16,7 +17,7 @@ _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
 @cache
-def event_properties(event_type: str) -> frozenset[str]:
+def event_properties(event_type: str) -> dict:
     path = SPEC_DIR / "docs" / "webhook events" / f"{event_type}.md"
     try:
         text = path.read_text(encoding="utf-8")
@@ -24,16 +25,23 @@ def event_properties(event_type: str) -> frozenset[str]:
         raise KeyError(f"no documented webhook event {event_type}") from None
     match = _SCHEMA_BLOCK.search(text)
     if not match:
-        return frozenset()
+        return {}
     # Doc defects (DEFECTS.md): RelationDelete's schema has a trailing comma; UserCreate gives a
     # sketch of the payload ({"id": "string", ...}) instead of a JSON schema.
     block = json.loads(_TRAILING_COMMA.sub(r"\1", match.group(1)))
-    return frozenset(block.get("properties") or block)
+    return block.get("properties") or block
 
 
 def event_payload(*, event_type: str, location_id: str, data: dict, extra: dict | None = None) -> dict:
     allowed = event_properties(event_type)
-    payload = {k: v for k, v in data.items() if k in allowed}
+    own = [k for k in allowed if k not in ("type", "locationId")]
+    nested = own[0] if len(own) == 1 and isinstance(allowed[own[0]], dict) \
+        and "properties" in allowed[own[0]] else None
+    if nested:  # AppointmentCreate & co. carry the resource under one key: {"appointment": {...}}
+        inner = allowed[nested]["properties"]
+        payload = {nested: {k: v for k, v in data.items() if k in inner}}
+    else:
+        payload = {k: v for k, v in data.items() if k in allowed}
     payload.update(extra or {})
     payload["type"] = event_type
     payload["locationId"] = location_id

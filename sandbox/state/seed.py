@@ -128,6 +128,12 @@ def sandbox_seed(*, company_id: str, location_ids: list[str], contacts: int, use
                     "profileId": f"profile-{location_id}", "day": day, "posts": rng.randint(0, 5),
                     "likes": rng.randint(0, 300), "followers": rng.randint(0, 40),
                     "impressions": rng.randint(100, 5000), "comments": rng.randint(0, 50)})
+            for name in ("New lead nurture", "Review request", "Appointment reminder"):
+                build("workflow", location_id, {"name": name, "status": "published", "version": 1})
+            for name in ("Spring promo", "Win-back"):
+                build("campaign", location_id, {"name": name, "status": "published"})
+            for name in ("Acme Dental Group", "Northwind Traders"):
+                build("business", location_id, {"name": name})
             for pipeline in ("Sales", "Onboarding"):
                 build("pipeline", location_id, {"name": pipeline, "stages": [
                     {"id": rid(), "name": s, "position": i}

@@ -18,7 +18,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _digits(phone) -> str:
+def phone_digits(phone) -> str:
     return "".join(ch for ch in str(phone or "") if ch.isdigit() or ch == "+")
 
 
@@ -26,7 +26,7 @@ def _index_columns(data: dict) -> dict:
     tags = data.get("tags") if isinstance(data.get("tags"), list) else []
     return {
         "email": str(data.get("email") or "").lower()[:254],
-        "phone": _digits(data.get("phone"))[:40],
+        "phone": phone_digits(data.get("phone"))[:40],
         "tags": "|" + "|".join(str(t).lower() for t in tags) + "|" if tags else "",
     }
 

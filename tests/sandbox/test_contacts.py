@@ -3,6 +3,7 @@ enrolments, search; every change announced as its documented webhook event."""
 
 import pytest
 
+from sandbox.models import Resource
 from tests.sandbox.conftest import LOCATION, OTHER_LOCATION, Api
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +146,22 @@ def test_tasks_and_notes_of_a_contact(api, emitted):
     assert api.get(f"/contacts/nobody/notes/{note['id']}").status_code == 400
     assert emitted.types()[1:] == ["TaskCreate", "TaskComplete", "NoteCreate"]
     assert emitted.of("TaskComplete")[0]["contactId"] == contact["id"]
+
+
+def test_deleting_a_contact_takes_its_tasks_and_notes(api):
+    contact = create(api, email="gone@example.com")
+    base = f"/contacts/{contact['id']}"
+    task = api.post(f"{base}/tasks", {"title": "T", "dueDate": "2024-01-02T00:00:00Z", "completed": False}).json()["task"]
+    api.post(f"{base}/notes", {"body": "N"})
+    api.delete(base)
+    assert not Resource.objects.filter(parent_id=contact["id"], deleted=False).exists()
+    assert Resource.objects.get(resource_id=task["id"]).deleted is True
+
+
+def test_a_change_is_recorded_as_a_webhook_event_by_sandbox_access(api):
+    from sandbox.access.models import WebhookEvent
+
+    contact = create(api, email="hook@example.com")
+    event = WebhookEvent.objects.get(event_type="ContactCreate")
+    assert event.location_id == LOCATION
+    assert f'"id":"{contact["id"]}"' in event.body and '"webhookId"' in event.body

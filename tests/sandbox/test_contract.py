@@ -16,6 +16,7 @@ from sandbox.spec import schemas
 from sandbox.spec.registry import registry_get
 from sandbox.state import store
 from tests.sandbox.conftest import API, LOCATION
+from tests.sandbox.oracle import oracle_request, request_errors, response_errors
 
 OPERATIONS = sorted(registry_get().by_key)
 LOCATION_KEYS = ("locationId", "location_id")
@@ -28,6 +29,16 @@ LOADED_BY = {
     ("PUT", "/opportunities/{id}/status"): ("opportunity", "id"),
 }
 PATH_VALUES = {"type": "add"}
+# DEFECTS.md #4: no request or answer can satisfy these operations' own schemas (country codes
+# in an enum nested in a list, typed number); openapi-core rightly refuses every instance.
+UNSATISFIABLE = {
+    ("GET", "/store/shipping-zone"), ("GET", "/store/shipping-zone/{shippingZoneId}"),
+    ("POST", "/store/shipping-zone"), ("PUT", "/store/shipping-zone/{shippingZoneId}"),
+    ("GET", "/store/store-setting"), ("POST", "/store/store-setting"),
+}
+# DEFECTS.md #17: readOnly request properties with a default; openapi-core fills the default in,
+# then refuses it as a write of a read-only property, whatever the client sends.
+READ_ONLY_DEFAULTS = {("POST", "/calendars/"), ("PUT", "/calendars/{calendarId}")}
 
 
 def _resource(kind, *, parent_id=""):
@@ -95,11 +106,22 @@ def _alt_location(op) -> bool:
     return False
 
 
+def without_read_only(schema, value):
+    """A request body leaves out what the spec marks readOnly (openapi-core refuses it)."""
+    if isinstance(value, dict) and isinstance(schema, dict):
+        props = schema.get("properties", {})
+        return {k: without_read_only(props.get(k, {}), v) for k, v in value.items()
+                if not props.get(k, {}).get("readOnly")}
+    if isinstance(value, list) and isinstance(schema, dict):
+        return [without_read_only(schema.get("items", {}), v) for v in value]
+    return value
+
+
 def accepted_body(op, ids):
     if not op.body_schemas:
         return None, None
     ctype, schema = next(iter(op.body_schemas.items()))
-    body = schemas.sample_valid(schema)
+    body = without_read_only(schema, schemas.sample_valid(schema))
     if isinstance(body, dict):
         for key in LOCATION_KEYS:
             if key in body:
@@ -180,8 +202,12 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     ctype, body = accepted_body(op, ids)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(op, world)}"}
 
-    response = send(client, op, path=path, query=query, ctype=ctype, body=body,
-                    headers={**version_of(op), **auth})
+    headers = {**version_of(op), **auth}
+    judged = oracle_request(op=op, path=path, query=query, headers=headers, ctype=ctype, body=body)
+    # openapi-core cannot judge multipart bodies; the defect lists above it cannot judge at all.
+    if ctype != "multipart/form-data" and op.key not in UNSATISFIABLE | READ_ONLY_DEFAULTS:
+        assert request_errors(op, judged) == [], "openapi-core says the spec rejects this request"
+    response = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers)
     if op.key in DELEGATED:
         # The OAuth endpoints are sandbox.access's: a spec-made-up client id is refused there,
         # in HighLevel's shape (their own tests cover the grants).
@@ -193,20 +219,25 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     if schema:
         payload = response.json()
         assert schemas.oas_is_valid(schema, payload), schemas.errors(schema, payload)[:5]
+        if op.key not in UNSATISFIABLE:
+            assert response_errors(op, judged, response) == []
 
-    # Rejected: no Version header where the spec requires one.
-    if version_of(op):
-        rejected = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=auth)
-        assert_error_shape(op, rejected, {400})
-    # Rejected: a JSON body that is not an object where the spec wants one.
+    # Requests the spec rejects, as openapi-core agrees, get HighLevel's error shape.
+    def rejected(*, query=query, body=body, headers=headers, statuses=(400, 422)):
+        if op.key not in UNSATISFIABLE | READ_ONLY_DEFAULTS and ctype != "multipart/form-data":
+            judged = oracle_request(op=op, path=path, query=query, headers=headers, ctype=ctype, body=body)
+            assert request_errors(op, judged), "openapi-core says the spec accepts this request"
+        answer = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers)
+        assert_error_shape(op, answer, set(statuses))
+
+    if version_of(op):  # no Version header
+        rejected(headers=auth, statuses=(400,))
     if ctype == "application/json" and op.body_schemas[ctype].get("type") == "object":
-        rejected = send(client, op, path=path, query=query, ctype=ctype, body=[1],
-                        headers={**version_of(op), **auth})
-        assert_error_shape(op, rejected, {400, 422})
-    # Rejected: a required query parameter left out.
+        rejected(body=[1])  # not an object
     required = [p.name for p in op.params if p.location == "query" and p.required]
-    if required:
-        partial = {k: v for k, v in query.items() if k != required[0]}
-        rejected = send(client, op, path=path, query=partial, ctype=ctype, body=body,
-                        headers={**version_of(op), **auth})
-        assert_error_shape(op, rejected, {400, 422})
+    if required:  # a required query parameter left out
+        rejected(query={k: v for k, v in query.items() if k != required[0]})
+    numeric = [p.name for p in op.params if p.location == "query"
+               and p.schema.get("type") in ("number", "integer")]
+    if numeric:  # a number parameter that is not a number
+        rejected(query={**query, numeric[0]: "not-a-number"})

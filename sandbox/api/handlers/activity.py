@@ -1,5 +1,7 @@
 """Tasks completion, location task search, conversations and messages, opportunities' status and
-upsert: the stateful operations that are not plain CRUD."""
+upsert, calendar events in a time window: the stateful operations that are not plain CRUD."""
+
+from datetime import datetime, timezone
 
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud
@@ -107,3 +109,26 @@ def opportunity_upsert(call: Call) -> Reply:
     res = store.resource_create(kind="opportunity", location_id=location_id, data=body)
     events.event_emit(event_type="OpportunityCreate", location_id=location_id, data=res.data)
     return Reply({"opportunity": res.data, "new": True})
+
+
+def _iso_from_ms(value) -> str | None:
+    try:
+        moment = datetime.fromtimestamp(int(float(value)) / 1000, tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def calendar_events(call: Call) -> Reply:
+    """GET /calendars/events and /calendars/blocked-slots: the window startTime..endTime (epoch ms)."""
+    kind = "blocked_slot" if call.op.path.endswith("blocked-slots") else "appointment"
+    qs = store.resources_query(kind=kind, location_id=call.location_id)
+    for name in ("calendarId", "userId", "groupId"):
+        if call.query.get(name):
+            field = "assignedUserId" if name == "userId" else name
+            qs = qs.filter(**{f"data__{field}": call.query[name]})
+    start, end = _iso_from_ms(call.query.get("startTime")), _iso_from_ms(call.query.get("endTime"))
+    rows = [r.data for r in qs[:1000]
+            if (not start or str(r.data.get("endTime") or r.data.get("startTime", "")) >= start)
+            and (not end or str(r.data.get("startTime", "")) <= end)]
+    return Reply({"events": rows[:100]})

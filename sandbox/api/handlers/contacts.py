@@ -1,5 +1,5 @@
-"""Contacts: create with duplicate refusal, upsert, duplicate lookup, list, search, tags, followers,
-bulk tags and business, campaign and workflow enrolment."""
+"""Contacts: create with duplicate refusal, upsert, duplicate lookup, list, tags, followers,
+bulk tags and business, campaign and workflow enrolment (search: search.py)."""
 
 from django.db.models import Q
 
@@ -9,7 +9,7 @@ from sandbox.api.handlers.paging import next_page_meta, page_rows, page_window
 from sandbox.errors import ApiError, not_found
 from sandbox.models import Resource
 from sandbox.state import events, store
-from sandbox.state.store import _digits
+from sandbox.state.store import phone_digits
 
 KIND = "contact"
 EVENTS = {"create": "ContactCreate", "update": "ContactUpdate", "delete": "ContactDelete"}
@@ -50,7 +50,7 @@ def _unique(items) -> list:
     return out
 
 
-def _location(call: Call) -> str:
+def location_of(call: Call) -> str:
     location_id = call.location_id or call.body.get("locationId") or call.query.get("locationId")
     if not location_id:
         raise ApiError(422, ["locationId should not be empty"])
@@ -64,7 +64,7 @@ def duplicate_find(*, location_id: str, email: str | None, phone: str | None):
         hit = base.filter(email=str(email).lower()).order_by("seq").first()
         if hit:
             return hit, "email"
-    digits = _digits(phone)
+    digits = phone_digits(phone)
     if digits:
         hit = base.filter(phone=digits).order_by("seq").first()
         if hit:
@@ -73,7 +73,7 @@ def duplicate_find(*, location_id: str, email: str | None, phone: str | None):
 
 
 def create(call: Call) -> Reply:
-    location_id = _location(call)
+    location_id = location_of(call)
     data = _derived({**call.body, "locationId": location_id})
     existing, field = duplicate_find(location_id=location_id, email=data.get("email"),
                                      phone=data.get("phone"))
@@ -85,6 +85,15 @@ def create(call: Call) -> Reply:
     return Reply({"contact": res.data})
 
 
+def delete(call: Call) -> Reply:
+    """Deleting a contact takes its tasks, notes and enrolments with it, as in HighLevel."""
+    res = crud.load(call)
+    store.resource_delete(res=res)
+    Resource.objects.filter(parent_id=res.resource_id, deleted=False).update(deleted=True)
+    events.event_emit(event_type="ContactDelete", location_id=res.location_id, data=res.data)
+    return Reply({"succeded": True})
+
+
 def update(call: Call) -> Reply:
     res = crud.load(call)
     changes = {k: v for k, v in call.body.items() if k != "locationId"}
@@ -94,7 +103,7 @@ def update(call: Call) -> Reply:
 
 
 def upsert(call: Call) -> Reply:
-    location_id = _location(call)
+    location_id = location_of(call)
     body = {**call.body, "locationId": location_id}
     existing, _ = duplicate_find(location_id=location_id, email=body.get("email"),
                                  phone=body.get("phone"))
@@ -108,22 +117,22 @@ def upsert(call: Call) -> Reply:
 
 
 def duplicate(call: Call) -> Reply:
-    existing, _ = duplicate_find(location_id=_location(call), email=call.query.get("email"),
+    existing, _ = duplicate_find(location_id=location_of(call), email=call.query.get("email"),
                                  phone=call.query.get("number"))
     return Reply({"contact": existing.data if existing else None})
 
 
-def _text_query(qs, text: str):
+def text_query(qs, text: str):
     if not text:
         return qs
     text = str(text)
     return qs.filter(Q(data__name__icontains=text) | Q(email__contains=text.lower())
-                     | Q(phone__contains=_digits(text) or text) | Q(data__companyName__icontains=text))
+                     | Q(phone__contains=phone_digits(text) or text) | Q(data__companyName__icontains=text))
 
 
 def list_(call: Call) -> Reply:
     """GET /contacts/ (deprecated but used): startAfterId paging with ``meta.nextPageUrl``."""
-    qs = _text_query(store.resources_query(kind=KIND, location_id=_location(call)),
+    qs = text_query(store.resources_query(kind=KIND, location_id=location_of(call)),
                      call.query.get("query"))
     window = page_window(call)
     rows, more = page_rows(qs, window)
@@ -131,76 +140,6 @@ def list_(call: Call) -> Reply:
     body = {"contacts": [r.data for r in rows], "count": total,
             "meta": next_page_meta(call=call, rows=rows, more=more, total=total)}
     return Reply(body)
-
-
-SEARCH_COLUMNS = {"email": "email", "phone": "phone"}
-
-
-def _filter_q(flt: dict) -> Q:
-    if "group" in flt or "filters" in flt:
-        parts = [_filter_q(f) for f in flt.get("filters", [])]
-        out = Q()
-        for part in parts:
-            out = (out | part) if str(flt.get("group", "AND")).upper() == "OR" else (out & part)
-        return out
-    field, op, value = flt.get("field"), flt.get("operator", "eq"), flt.get("value")
-    if not isinstance(field, str) or not field:
-        raise ApiError(422, ["filters.field should not be empty"])
-    if field == "tags":
-        values = value if isinstance(value, list) else [value]
-        tag_q = Q()
-        for tag in values:
-            tag_q |= Q(tags__contains=f"|{str(tag).lower()}|")
-        return {"eq": tag_q, "contains": tag_q, "not_eq": ~tag_q, "not_contains": ~tag_q,
-                "exists": ~Q(tags=""), "not_exists": Q(tags="")}.get(op) or _bad_operator(op)
-    column = SEARCH_COLUMNS.get(field)
-    if column:
-        value = str(value or "").lower() if column == "email" else _digits(value)
-    else:
-        column = "data__" + field.replace(".", "__")
-    if op == "eq":
-        return Q(**{column: value})
-    if op == "not_eq":
-        return ~Q(**{column: value})
-    if op == "contains":
-        return Q(**{column + "__icontains": value})
-    if op == "not_contains":
-        return ~Q(**{column + "__icontains": value})
-    if op == "exists":
-        return ~Q(**{column + "__isnull": True}) & ~Q(**{column: ""})
-    if op == "not_exists":
-        return Q(**{column + "__isnull": True}) | Q(**{column: ""})
-    if op == "range" and isinstance(value, dict):
-        return Q(**{f"{column}__{k}": v for k, v in value.items() if k in ("gt", "gte", "lt", "lte")})
-    return _bad_operator(op)
-
-
-def _bad_operator(op):
-    raise ApiError(422, [f"operator {op} is not supported"])
-
-
-def search(call: Call) -> Reply:
-    """POST /contacts/search: filters, sort, ``page``/``pageLimit`` or ``searchAfter``."""
-    body = call.body
-    qs = store.resources_query(kind=KIND, location_id=_location(call))
-    qs = _text_query(qs, body.get("query"))
-    for flt in body.get("filters") or []:
-        if not isinstance(flt, dict):
-            raise ApiError(422, ["filters must be a list of objects"])
-        qs = qs.filter(_filter_q(flt))
-    sort = body.get("sort") or []
-    if sort:
-        order = []
-        for item in sort:
-            field = "data__" + str(item.get("field", "dateAdded"))
-            order.append(("-" if str(item.get("direction", "asc")).lower() == "desc" else "") + field)
-        qs = qs.order_by(*order, "seq")
-    window = page_window(call, default=20)
-    if sort and window.after_seq is not None:
-        raise ApiError(422, ["searchAfter is only supported with the default sort; use page"])
-    rows, _more = page_rows(qs, window)
-    contacts = [{**r.data, "searchAfter": [r.created_ms, r.resource_id]} for r in rows]
-    return Reply({"contacts": contacts, "total": qs.count()})
 
 
 def _contact(call: Call):
@@ -225,7 +164,7 @@ def bulk_tags(call: Call) -> Reply:
     kind_of_change = call.path("type")
     if kind_of_change not in ("add", "remove"):
         raise ApiError(422, ["type must be one of the following values: add, remove"])
-    location_id = _location(call)
+    location_id = location_of(call)
     tags = [t for t in call.body.get("tags", []) if isinstance(t, str)]
     responses, errors = [], 0
     for contact_id in call.body.get("contacts", []):
@@ -248,7 +187,7 @@ def bulk_tags(call: Call) -> Reply:
 
 
 def bulk_business(call: Call) -> Reply:
-    location_id = _location(call)
+    location_id = location_of(call)
     ids = [i for i in call.body.get("ids", []) if isinstance(i, str)]
     rows = Resource.objects.filter(kind=KIND, location_id=location_id, deleted=False,
                                    resource_id__in=ids)
@@ -260,9 +199,9 @@ def bulk_business(call: Call) -> Reply:
 
 
 def by_business(call: Call) -> Reply:
-    qs = store.resources_query(kind=KIND, location_id=_location(call)).filter(
+    qs = store.resources_query(kind=KIND, location_id=location_of(call)).filter(
         data__businessId=call.path("businessId"))
-    qs = _text_query(qs, call.query.get("query"))
+    qs = text_query(qs, call.query.get("query"))
     rows, _more = page_rows(qs, page_window(call))
     return Reply(wrap_many(call.op, [r.data for r in rows], total=qs.count(), key="contacts"))
 

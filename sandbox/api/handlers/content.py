@@ -1,11 +1,41 @@
-"""Social planner tags and statistics, course import, associations' relations, blogs."""
+"""Locations, social planner tags and statistics, course import, associations' relations, blogs."""
 
 from sandbox.api.context import Call, Reply
+from sandbox.api.gateway import module_optional
 from sandbox.api.handlers.crud import wrap_many
 from sandbox.api.handlers.paging import page_rows, page_window
+from sandbox.errors import not_found
 from sandbox.state import events, store
 
 METRICS = ("posts", "likes", "followers", "impressions", "comments")
+
+
+def location_get(call: Call) -> Reply:
+    return Reply({"location": location_resource(call).data})
+
+
+def location_update(call: Call) -> Reply:
+    res = store.resource_update(res=location_resource(call), changes=call.body)
+    events.event_emit(event_type="LocationUpdate", location_id=res.location_id, data=res.data)
+    return Reply(res.data)
+
+
+def location_resource(call: Call):
+    """The stored location, else the one sandbox.access knows of (every location an app can be
+    installed on exists, seeded or not)."""
+    location_id = call.path("locationId")
+    res = store.resource_get(kind="location", resource_id=location_id)
+    if res is None:
+        models = module_optional("sandbox.access.models")
+        known = models and models.SandboxLocation.objects.select_related("company").filter(
+            location_id=location_id).first()
+        if not known:
+            raise not_found(op=call.op, what="Location")
+        res = store.resource_create(kind="location", location_id=location_id, resource_id=location_id,
+                                    company_id=known.company.company_id,
+                                    data={"name": known.name, "address": known.address,
+                                          "companyId": known.company.company_id})
+    return res
 
 
 def social_tags(call: Call) -> Reply:

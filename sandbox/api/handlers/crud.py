@@ -9,11 +9,17 @@ property. Flags like ``succeded``/``success`` are set true. ``fit`` then makes t
 from dataclasses import dataclass, field
 
 from sandbox.api.context import Call, Reply
-from sandbox.api.handlers.paging import page_rows, page_window
+from sandbox.api.handlers.paging import next_page_meta, page_rows, page_window
 from sandbox.errors import not_found
 from sandbox.state import events, store
 
 FLAGS = ("succeded", "success", "succeeded", "deleted")
+# Query parameters that filter a listing by the stored field of that name (HighLevel mixes
+# camelCase and snake_case: GET /opportunities/search takes pipeline_id, contact_id, ...).
+FILTERS = {name: name for name in ("calendarId", "groupId", "userId", "contactId", "pipelineId",
+                                   "status", "assignedTo", "role", "model", "blogId")}
+FILTERS.update(pipeline_id="pipelineId", pipeline_stage_id="pipelineStageId",
+               contact_id="contactId", assigned_to="assignedTo")
 COUNTS = ("count", "total", "totalCount")
 
 
@@ -95,7 +101,8 @@ class Crud:
         data = dict(call.body)
         if self.parent_param:
             data.setdefault(self.parent_param, parent_id)
-        location_id = call.location_id or data.get("locationId", "")
+        location_id = call.location_id or data.get("locationId") or next(
+            iter(data.get("locationIds") or []), "")  # users name their locations in a list
         res = store.resource_create(kind=self.kind, location_id=location_id, data=data,
                                     parent_id=parent_id, company_id=call.company_id)
         self._emit("create", res)
@@ -120,7 +127,16 @@ class Crud:
         parent_id = self._parent_id(call) if self.parent_param else None
         qs = store.resources_query(kind=self.kind, location_id=call.location_id or None,
                                    parent_id=parent_id)
+        if not call.location_id and call.company_id:  # an agency token lists its company's
+            qs = qs.filter(company_id=call.company_id)
+        for name, value in call.query.items():
+            field = FILTERS.get(name)
+            if field and value not in (None, ""):
+                qs = qs.filter(**{f"data__{field}": value})
         window = page_window(call)
-        rows, _more = page_rows(qs, window)
+        rows, more = page_rows(qs, window)
         total = qs.count()
-        return Reply(wrap_many(call.op, [r.data for r in rows], total=total, key=self.key))
+        body = wrap_many(call.op, [r.data for r in rows], total=total, key=self.key)
+        if "meta" in success_schema(call.op).get("properties", {}):
+            body["meta"] = next_page_meta(call=call, rows=rows, more=more, total=total)
+        return Reply(body)

@@ -6,6 +6,7 @@ Styles: ``startAfterId``/``startAfter`` with ``meta.nextPageUrl`` (GET /contacts
 """
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from sandbox.errors import ApiError
@@ -20,6 +21,7 @@ class Window:
     limit: int
     offset: int = 0
     after_seq: int | None = None
+    after_time: datetime | None = None  # ``startAfter`` alone (epoch ms): rows created later
     page: int | None = None
 
 
@@ -66,14 +68,38 @@ def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
     search_after = b.get("searchAfter")
     if isinstance(search_after, list) and search_after:
         after = search_after[-1]
-    return Window(limit=limit, offset=max(offset, 0), after_seq=_seq_of(after), page=page)
+    after_time = None
+    if not after and q.get("startAfter") not in (None, ""):
+        after_time = datetime.fromtimestamp((_number(q["startAfter"], "startAfter", op) + 1) / 1000,
+                                    tz=timezone.utc)  # after that whole millisecond
+    return Window(limit=limit, offset=max(offset, 0), after_seq=_seq_of(after), page=page,
+                  after_time=after_time)
 
 
-def page_rows(qs, window: Window) -> tuple[list, bool]:
-    """One page of ``qs`` (already ordered by seq) and whether more follow."""
+@dataclass(frozen=True)
+class Row:
+    """The fields of a listed resource a page needs (cheaper than model instances)."""
+
+    seq: int
+    resource_id: str
+    location_id: str
+    created_at: datetime
+    data: dict
+
+    @property
+    def created_ms(self) -> int:
+        return int(self.created_at.timestamp() * 1000)
+
+
+def page_rows(qs, window: Window) -> tuple[list[Row], bool]:
+    """One page of ``qs`` (already ordered) and whether more follow."""
     if window.after_seq is not None:
         qs = qs.filter(seq__gt=window.after_seq)
-    rows = list(qs[window.offset:window.offset + window.limit + 1])
+    elif window.after_time is not None:
+        qs = qs.filter(created_at__gte=window.after_time)
+    fields = ("seq", "resource_id", "location_id", "created_at", "data")
+    rows = [Row(*values) for values in
+            qs.values_list(*fields)[window.offset:window.offset + window.limit + 1]]
     return rows[:window.limit], len(rows) > window.limit
 
 

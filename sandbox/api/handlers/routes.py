@@ -4,7 +4,7 @@ Every operation not listed here answers from its spec's schema and examples
 (``sandbox.api.dispatch.default_handler``). Grep this table to see what the sandbox remembers.
 """
 
-from sandbox.api.handlers import activity, contacts, content
+from sandbox.api.handlers import activity, contacts, content, search
 from sandbox.api.handlers.crud import Crud
 
 C = contacts.crud
@@ -38,11 +38,10 @@ ROUTES = {
     ("GET", "/contacts/"): contacts.list_,
     ("GET", "/contacts/{contactId}"): C,
     ("PUT", "/contacts/{contactId}"): contacts.update,
-    ("DELETE", "/contacts/{contactId}"): Crud("delete", "contact", id_param="contactId",
-                                              events=contacts.EVENTS),
+    ("DELETE", "/contacts/{contactId}"): contacts.delete,
     ("POST", "/contacts/upsert"): contacts.upsert,
     ("GET", "/contacts/search/duplicate"): contacts.duplicate,
-    ("POST", "/contacts/search"): contacts.search,
+    ("POST", "/contacts/search"): search.search,
     ("POST", "/contacts/{contactId}/tags"): contacts.tags_change,
     ("DELETE", "/contacts/{contactId}/tags"): contacts.tags_change,
     ("POST", "/contacts/bulk/tags/update/{type}"): contacts.bulk_tags,
@@ -77,10 +76,10 @@ ROUTES = {
                                                              key="event"),
     ("DELETE", "/calendars/events/{eventId}"): Crud("delete", "appointment", id_param="eventId",
                                                     events=APPT_EVENTS),
-    ("GET", "/calendars/events"): Crud("list", "appointment", key="events"),
+    ("GET", "/calendars/events"): activity.calendar_events,
     ("POST", "/calendars/events/block-slots"): Crud("create", "blocked_slot"),
     ("PUT", "/calendars/events/block-slots/{eventId}"): Crud("update", "blocked_slot", id_param="eventId"),
-    ("GET", "/calendars/blocked-slots"): Crud("list", "blocked_slot", key="events"),
+    ("GET", "/calendars/blocked-slots"): activity.calendar_events,
     **crud_set("appointment_note", collection="/calendars/appointments/{appointmentId}/notes",
                item="/calendars/appointments/{appointmentId}/notes/{noteId}", id_param="noteId",
                key="note", list_key="notes", parent_param="appointmentId", parent_kind="appointment",
@@ -125,9 +124,8 @@ ROUTES = {
                key="field", methods=("create", "get", "update", "delete")),
     # Locations and their tags
     ("POST", "/locations/"): Crud("create", "location", events={"create": "LocationCreate"}),
-    ("GET", "/locations/{locationId}"): Crud("get", "location", id_param="locationId", key="location"),
-    ("PUT", "/locations/{locationId}"): Crud("update", "location", id_param="locationId",
-                                             events={"update": "LocationUpdate"}),
+    ("GET", "/locations/{locationId}"): content.location_get,
+    ("PUT", "/locations/{locationId}"): content.location_update,
     ("DELETE", "/locations/{locationId}"): Crud("delete", "location", id_param="locationId"),
     ("GET", "/locations/search"): Crud("list", "location", key="locations"),
     **crud_set("location_tag", collection="/locations/{locationId}/tags",
