@@ -19,6 +19,7 @@ from integrations.catalog.calls import response_errors
 from integrations.models import Connection, HighLevelApp
 from integrations.services.onboarding import oauth_finish, oauth_start
 from portal.models import Agency, Location
+from tests.conftest import _roles_present
 from tests.e2e.portal import Browser, query_of
 
 pytestmark = pytest.mark.slow
@@ -86,6 +87,7 @@ def contract(django_db_setup, django_db_blocker):
             limits.disable()
             server.stop()
             call_command("flush", interactive=False, verbosity=0)  # as a transactional test does
+            _roles_present()  # and put the role groups back, as tests/conftest.py does after one
 
 
 def _connect(app, base, *, kind, ticks, **target) -> Connection:
@@ -162,14 +164,19 @@ def test_operation_succeeds_through_the_door_with_a_spec_valid_answer(key, unblo
     assert response_errors(operation=operation, data=answer.data) == []
 
 
-@pytest.mark.django_db  # also makes pytest-django create the test database for this module
-def test_the_module_connects_a_location_and_an_agency_through_consent(contract):
+def test_the_module_connects_a_location_and_an_agency_through_consent(unblocked):
+    contract = unblocked
     location, agency = (Connection.objects.get(pk=contract[k].pk) for k in ("location", "agency"))
     assert (location.kind, location.location.location_id) == (Connection.Kind.LOCATION, LOCATION)
     assert (agency.kind, agency.location_id) == (Connection.Kind.AGENCY, None)
     assert {location.status, agency.status} == {Connection.Status.ACTIVE}
 
 
+# The django_db mark makes pytest-django create the test database even when only this module is
+# selected (the other tests here reach the database through django_db_blocker, outside any
+# test transaction, because a sandbox process shares it). This test must not use `contract`:
+# db tests run first, and the module fixture's teardown flushes the database.
+@pytest.mark.django_db
 def test_every_skip_names_a_real_operation_and_gives_a_reason():
     assert set(SKIPS) <= set(OPERATIONS)
     assert all(isinstance(reason, str) and len(reason.split()) >= 5 for reason in SKIPS.values())
