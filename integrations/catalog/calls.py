@@ -118,7 +118,7 @@ def call_prepare(*, operation, params=None, body=None, connection=None):
         messages = schema_errors(param.schema, value)
         if messages:
             errors[param.name] = [m for _, m in messages]
-        values[param.location][param.name] = value
+        values[param.location][param.name] = query_text(value) if param.location == "query" else value
     for unknown in params:
         errors.setdefault(unknown, []).append(f"{operation.key} has no parameter {unknown!r}.")
     body = body_fill(operation=operation, body=body, filled=filled)
@@ -193,6 +193,15 @@ def schema_errors(schema, value):
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else part)
         found.append((where, message))
     return found
+
+
+def query_text(value):
+    """Booleans as HighLevel reads them in a URL (``true``/``false``, not Python's ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [query_text(v) for v in value]
+    return value
 
 
 def param_coerce(value, schema):

@@ -41,5 +41,8 @@ def request_example(operation):
     Parameters the connection supplies (locationId, altId, ...) are left to ``call_prepare``.
     """
     params = {p.name: schema_example(p.schema) for p in operation.form_params if p.required}
+    for param in operation.form_params:  # an empty list would vanish from the query string
+        if param.name in params and params[param.name] == [] and isinstance(param.schema.get("items"), dict):
+            params[param.name] = [schema_example(param.schema["items"])]
     body = schema_example(operation.body_schema) if operation.body_schema is not None else None
     return params, body

@@ -70,6 +70,7 @@ def operation_pages(
     params, body, limit = paging_start(operation=operation, params=params, body=body, limit=limit)
     pages = 0
     while True:
+        body = _body_paging_typed(operation=operation, body=body)
         response = operation_run(
             connection_id=connection_id, operation_id=operation.key, params=params, body=body,
             job_id=job_id,
@@ -102,6 +103,18 @@ def paging_start(*, operation, params, body, limit):
     elif paging.style == SKIP:
         target.setdefault(paging.cursor_params[0], 0)
     return params, body, limit
+
+
+def _body_paging_typed(*, operation, body):
+    """Page size and offset as the body schema types them (some specs want them as strings)."""
+    if not isinstance(body, dict):
+        return body
+    props = (operation.body_schema or {}).get("properties") or {}
+    return {
+        name: str(value) if isinstance(value, int) and not isinstance(value, bool)
+        and (props.get(name) or {}).get("type") == "string" else value
+        for name, value in body.items()
+    }
 
 
 def _limit_maximum(operation, paging):

@@ -5,14 +5,18 @@ workers refreshing the same connection would leave one of them with a dead token
 happens only under the connection's row lock, in a durable transaction, and re-reads the token
 after the lock: the worker that lost the race uses the winner's token. The transaction commits
 right after the exchange, so a crash cannot lose the new pair once HighLevel has issued it.
+On SQLite a per-connection file lock takes the row lock's place (see :func:`refresh_lock`).
 requests-oauthlib's auto-refresh is deliberately not used (no lock, and it logs secrets at DEBUG).
 """
 
 import base64
+import fcntl
 import hashlib
 import json
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -153,11 +157,8 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
         connection_token_ensure(connection=parent)
 
     failure = None
-    with transaction.atomic(durable=True):
-        connection = (
-            Connection.objects.select_for_update(of=("self",)).select_related("app", "location", "agency")
-            .get(pk=connection_id)
-        )
+    with refresh_lock(connection_id=connection_id) as locked:
+        connection = locked.select_related("app", "location", "agency").get(pk=connection_id)
         if connection.status != Connection.Status.ACTIVE:
             failure = GhlNotConnected(
                 f"The connection is {connection.get_status_display().lower()}; connect again."
@@ -188,6 +189,34 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
     if failure is not None:
         raise failure
     return connection
+
+
+@contextmanager
+def refresh_lock(*, connection_id: int):
+    """Hold the connection's refresh lock; yields the queryset to re-read the row with.
+
+    PostgreSQL: the row lock (``select_for_update``) in a durable transaction that commits right
+    after the exchange. SQLite has no row locks and its write lock covers the whole file, so
+    holding a transaction across the HTTP exchange would block every other writer, the sandbox
+    sharing the file included (a deadlock until the busy timeout). There an exclusive file lock
+    per connection (``flock``: separate per open, so threads and processes both queue) guards the
+    read-exchange-save, and each write commits on its own.
+    """
+    db = transaction.get_connection()
+    if db.vendor != "sqlite":
+        with transaction.atomic(durable=True):
+            yield Connection.objects.select_for_update(of=("self",))
+        return
+    if db.atomic_blocks and not db.atomic_blocks[-1]._from_testcase:  # as atomic(durable=True)
+        raise RuntimeError("A token refresh cannot run inside another transaction.")
+    lock_dir = Path(db.settings_dict["NAME"]).resolve().parent / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"connection-{connection_id}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield Connection.objects.all()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _exchange(connection: Connection) -> dict:
@@ -221,9 +250,13 @@ def _exchange(connection: Connection) -> dict:
 
 
 def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
+    from integrations.services.connections import connection_jobs_stop  # services import the door
+
     connection.status = Connection.Status.NEEDS_REAUTH
     connection.last_error = (
         f"{exc.message} Open the connection and use Connect again ({timezone.now():%Y-%m-%d %H:%M} UTC)."
     )[:2000]
     connection.last_error_at = timezone.now()
-    connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
+    with transaction.atomic():
+        connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
+        connection_jobs_stop(connection=connection, reason=exc.message)

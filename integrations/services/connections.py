@@ -8,7 +8,7 @@ from django.utils import timezone
 from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
 from integrations.ghl.oauth import connection_token_refresh
-from integrations.models import Connection
+from integrations.models import Connection, Job
 from portal.models import AuditEvent
 
 
@@ -22,13 +22,57 @@ class ConnectionTestReport:
     missing_scopes: list = field(default_factory=list)
 
 
-def connection_required_scopes(*, connection: Connection) -> set[str]:
-    """Scopes the enabled triggers and actions need.
+def _mapped_operations(connection: Connection) -> set[str]:
+    """Operations the flows (mappings) of the connection's locations use.
 
-    Triggers and actions arrive with the sync issue; until then the app's requested scopes are
-    what the portal needs. Extend here when they exist.
+    A location connection serves its location's flows; an agency connection serves the flows of
+    its agency's locations that need an agency token.
     """
-    return connection.app.scope_set
+    from django.apps import apps
+
+    from integrations.catalog.registry import AGENCY, registry
+
+    Mapping = apps.get_model("mappings", "Mapping")
+    if connection.location_id:
+        keys = Mapping.objects.filter(location_id=connection.location_id)
+    else:
+        keys = Mapping.objects.filter(location__agency_id=connection.agency_id)
+    keys = set(keys.exclude(operation_key="").values_list("operation_key", flat=True))
+    if not connection.location_id:
+        operations = registry()
+        keys = {k for k in keys if k in operations and operations[k].access == AGENCY}
+    return keys
+
+
+# Where the operations a connection must be able to run come from: callables(connection) ->
+# operation keys. The sync's trigger subscriptions join this table when they exist.
+REQUIRED_OPERATION_SOURCES = (_mapped_operations,)
+
+
+def connection_required_operations(*, connection: Connection) -> dict[str, tuple]:
+    """{operation key: its scopes} for every enabled flow, trigger or action of ``connection``."""
+    from integrations.catalog.registry import registry
+
+    operations = registry()
+    keys = set().union(*(source(connection) for source in REQUIRED_OPERATION_SOURCES))
+    return {key: operations[key].scopes for key in sorted(keys) if key in operations}
+
+
+def connection_required_scopes(*, connection: Connection) -> set[str]:
+    """Scopes the enabled triggers and actions need (the catalog knows each operation's)."""
+    needed = connection_required_operations(connection=connection).values()
+    return set().union(*needed) if needed else set()
+
+
+def connection_missing_scopes(*, connection: Connection) -> list[str]:
+    """Each missing scope with the operations that need it: "contacts.write (POST /contacts/)"."""
+    granted = connection.scope_set
+    needers = {}
+    for key, scopes in connection_required_operations(connection=connection).items():
+        for scope in scopes:
+            if scope not in granted:
+                needers.setdefault(scope, []).append(key)
+    return [f"{scope} ({', '.join(keys)})" for scope, keys in sorted(needers.items())]
 
 
 def connection_test(*, connection_id: int) -> ConnectionTestReport:
@@ -41,7 +85,7 @@ def connection_test(*, connection_id: int) -> ConnectionTestReport:
         path, operation = "/oauth/installedLocations", "get-installed-location"
         params = {"companyId": connection.agency.company_id,
                   "appId": connection.app.marketplace_app_id, "limit": "1"}
-    missing = sorted(connection_required_scopes(connection=connection) - connection.scope_set)
+    missing = connection_missing_scopes(connection=connection)
     if connection.auth_type == Connection.AuthType.PRIVATE:
         missing = []  # private tokens carry no scope list we can read
     try:
@@ -59,6 +103,27 @@ def connection_test(*, connection_id: int) -> ConnectionTestReport:
         missing_scopes=missing,
     )
     return report
+
+
+def connection_reauth_message(*, connection: Connection, reason: str = "") -> str:
+    """What a stopped job says: which connection needs re-auth, why, and what to do."""
+    because = f" ({reason.strip()})" if reason.strip() else ""
+    return (
+        f"Stopped: the connection {connection} needs re-auth{because}. Connect it again from "
+        "the admin (Connections, Connect again), then re-run this job."
+    )[:2000]
+
+
+def connection_jobs_stop(*, connection: Connection, reason: str = "") -> int:
+    """Fail every queued job of ``connection`` with a message naming the re-auth; returns how many.
+
+    Called when the connection turns *needs re-auth*: retrying those jobs can only fail again.
+    """
+    return Job.objects.filter(connection_id=connection.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.FAILED, finished_at=timezone.now(), next_attempt_at=None,
+        error_class="GhlReauthRequired",
+        error_message=connection_reauth_message(connection=connection, reason=reason),
+    )
 
 
 def connection_refresh_now(*, connection_id: int, actor=None) -> Connection:

@@ -59,9 +59,27 @@ def job_enqueue(*, kind, idempotency_key, location_id=None, connection_id=None, 
             max_attempts=max_attempts, mapping_version_id=mapping_version_id,
         ),
     )
-    if created:
+    if created and not _job_refused_for_reauth(job):
         _send_after_commit(job.pk)
     return job
+
+
+def _job_refused_for_reauth(job) -> bool:
+    """A job for a connection that needs re-auth fails at once, saying so (nothing is sent)."""
+    if job.connection_id is None:
+        return False
+    from integrations.models import Connection
+    from integrations.services.connections import connection_reauth_message
+
+    connection = Connection.objects.select_related("app", "agency", "location").get(pk=job.connection_id)
+    if connection.status != Connection.Status.NEEDS_REAUTH:
+        return False
+    job.status = Job.Status.FAILED
+    job.finished_at = timezone.now()
+    job.error_class = "GhlReauthRequired"
+    job.error_message = connection_reauth_message(connection=connection)
+    job.save(update_fields=["status", "finished_at", "error_class", "error_message"])
+    return True
 
 
 def _send_after_commit(job_id):

@@ -89,6 +89,11 @@ def test_the_sync_log_is_append_only_even_for_superusers(superuser_client, two_c
 
 def test_test_connection_reports_latency_headroom_and_missing_scopes(superuser_client, connection,
                                                                      mocked, api_base):
+    from mappings.models import Mapping
+
+    # A flow of this location reads the location record: it needs locations.readonly.
+    Mapping.objects.create(location=connection.location, name="Location details", entity="contact",
+                           direction="ghl_to_rankr", operation_key="GET /locations/{locationId}")
     mocked.add(responses.GET, f"{api_base}/locations/loc-1", json={"location": {"id": "loc-1"}},
                headers={"X-RateLimit-Remaining": "97", "X-RateLimit-Max": "100",
                         "X-RateLimit-Daily-Remaining": "199000", "X-RateLimit-Limit-Daily": "200000"})
@@ -97,7 +102,7 @@ def test_test_connection_reports_latency_headroom_and_missing_scopes(superuser_c
                                  follow=True)
     text = page.content.decode()
     assert "ms; burst left 97 of 100; daily left 199000 of 200000" in text
-    assert "Missing scopes: locations.readonly." in text
+    assert "Missing scopes: locations.readonly (GET /locations/{locationId})." in text
 
 
 def test_refresh_token_now_and_disconnect(superuser_client, connection, mocked, token_url):
