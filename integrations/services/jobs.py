@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 JOB_HANDLERS = {
     # kind: "module.function(job) -> dict"
+    "poll": "integrations.services.subscriptions.run.subscription_job_handle",
+    "backfill": "integrations.services.subscriptions.run.subscription_job_handle",
 }
 
 RETRY_BASE_SECONDS = 30
