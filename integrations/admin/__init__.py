@@ -1,1 +1,3 @@
-from integrations.admin import apps, connections, jobs, synclog, webhooks  # noqa: F401  (registers the admins)
+from integrations.admin import (  # noqa: F401  (registers the admins)
+    apps, connections, jobs, subscriptions, synclog, webhooks,
+)
