@@ -43,7 +43,8 @@ class SubscriptionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     form = SubscriptionForm
     list_display = ["__str__", "interval_minutes", "state", "next_run_at", "outcome_badge",
                     "last_run_at", "last_run_requests", "last_run_changed", "progress"]
-    list_filter = ["enabled", "paused", "last_run_outcome", "trigger", "location"]
+    list_filter = ["enabled", "paused", "last_run_outcome", "trigger",
+                   ("location", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["location"]
     search_fields = ["trigger", "location__name", "location__location_id"]
     paginator = CappedCountPaginator
