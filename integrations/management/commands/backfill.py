@@ -51,18 +51,23 @@ class Command(BaseCommand):
             self.stderr.write(f"{subscription}: a run holds it now; try again when it ends.")
             return False
         self.stdout.write(f"Backfilling {subscription} (job {job.pk})")
-        runner = threading.Thread(target=_run_job, args=(job.pk,), daemon=True)
-        runner.start()
         while True:
-            runner.join(0.5)
-            subscription.refresh_from_db()
-            job.refresh_from_db()
-            self.stdout.write("\r" + progress_text(subscription, bar=True), ending="")
-            self.stdout.flush()
-            if not runner.is_alive() and job.status in DONE:
+            runner = threading.Thread(target=_run_job, args=(job.pk,), daemon=True)
+            runner.start()
+            while True:
+                runner.join(0.5)
+                subscription.refresh_from_db()
+                job.refresh_from_db()
+                self.stdout.write("\r" + progress_text(subscription, bar=True), ending="")
+                self.stdout.flush()
+                if not runner.is_alive() and job.status in DONE:
+                    break
+                if not runner.is_alive():
+                    time.sleep(0.5)  # a worker took the job: follow it
+            following = job.result.get("continuation_job")
+            if job.status != Job.Status.SUCCEEDED or not following:
                 break
-            if not runner.is_alive():
-                time.sleep(0.5)  # a worker took the job: follow it
+            job = Job.objects.get(pk=following)  # a long backfill goes on in a new job
         self.stdout.write("")
         if job.status != Job.Status.SUCCEEDED:
             self.stderr.write(f"{subscription}: {job.status}: {job.error_message}")

@@ -13,9 +13,11 @@ trigger allows it (:mod:`.incremental`), else list everything and skip unchanged
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -27,7 +29,7 @@ from integrations.catalog.registry import operation_get
 from integrations.catalog.services import operation_run, paging_start
 from integrations.ghl.errors import GhlError
 from integrations.models import Subscription, SubscriptionSeen
-from integrations.services.jobs import job_checkpoint
+from integrations.services.jobs import job_checkpoint, job_enqueue
 from integrations.services.subscriptions.dispatch import subscription_lease_s
 from integrations.services.subscriptions.incremental import request_base, request_since
 from mappings.entities import ENTITIES
@@ -46,6 +48,13 @@ class SubscriptionError(Exception):
 
 class Superseded(Exception):
     """Another run holds the subscription now (this one's claim lapsed)."""
+
+
+def run_budget_s():
+    """How long one job pages before handing over to a continuation job: well inside the
+    worker's task timeout, so a long backfill is never killed by it and a dead worker's slice is
+    recovered after one job lease."""
+    return settings.Q_CLUSTER["timeout"] / 2
 
 
 @dataclass
@@ -73,9 +82,11 @@ def subscription_run(*, subscription_id, job, on_page=None):
     if not _claim_for_job(subscription_id=subscription_id, job=job):
         return {"outcome": Subscription.Outcome.SUPERSEDED, "skipped": "another run holds it"}
     subscription = Subscription.objects.select_related("location", "mapping").get(pk=subscription_id)
-    counts = RunCounts()
+    carried = job.params.get("carry") or {}
+    counts = RunCounts(requests=carried.get("requests", 0), records=carried.get("records", 0),
+                       changed=carried.get("changed", 0))
     try:
-        _run(subscription=subscription, job=job, counts=counts, on_page=on_page)
+        continuation = _run(subscription=subscription, job=job, counts=counts, on_page=on_page)
     except Superseded:
         _finish(subscription, job, counts, outcome=Subscription.Outcome.SUPERSEDED, release=False)
         return {"outcome": Subscription.Outcome.SUPERSEDED, **counts.as_result()}
@@ -85,6 +96,8 @@ def subscription_run(*, subscription_id, job, on_page=None):
         _finish(subscription, job, counts, outcome=Subscription.Outcome.FAILED,
                 error=f"{exc.__class__.__name__}: {exc}", release=not retrying)
         raise
+    if continuation is not None:
+        return {"outcome": "continued", "continuation_job": continuation.pk, **counts.as_result()}
     outcome = Subscription.Outcome.PARTIAL if counts.failed else Subscription.Outcome.SUCCEEDED
     error = "; ".join(f"{ghl_id}: {message}" for ghl_id, message in counts.failed[:FAILED_SAMPLE])
     _finish(subscription, job, counts, outcome=outcome, error=error, release=True)
@@ -106,6 +119,8 @@ def _claim_for_job(*, subscription_id, job):
 
 
 def _run(*, subscription, job, counts, on_page):
+    """Page to the end of the pass; or, past the time budget, hand over and return the new job."""
+    started = time.monotonic()
     named = named_get(subscription.trigger)
     plan = poll_plan(named)
     operation = operation_get(plan.operation)
@@ -132,7 +147,22 @@ def _run(*, subscription, job, counts, on_page):
             subscription.refresh_from_db()
             on_page(subscription)
         if not state:
-            return
+            return None
+        if time.monotonic() - started > run_budget_s():
+            return _hand_over(subscription=subscription, job=job, counts=counts)
+
+
+def _hand_over(*, subscription, job, counts):
+    """Give the claim to a continuation job, which resumes from the checkpoint."""
+    with transaction.atomic():
+        following = job_enqueue(
+            kind=job.kind, idempotency_key=f"subscription:{subscription.pk}:continue:{job.pk}",
+            location_id=subscription.location_id, connection_id=subscription.connection_id,
+            operation=subscription.operation, subject=f"subscription {subscription.pk}",
+            params={**job.params, "continues": job.pk, "carry": counts.as_result()},
+        )
+        _fenced_update(subscription, job, claimed_job=following)
+    return following
 
 
 def _pass_start(*, subscription, plan, operation, job):

@@ -125,3 +125,31 @@ def test_a_run_that_lost_its_claim_changes_nothing(fake, make_subscription, loca
     assert fake.requests == [] and not Contact.objects.exists()
     job_run(job_id=second.pk)
     assert rankr_contacts(location) == fake_contacts(fake)
+
+
+@pytest.mark.django_db
+def test_a_long_pass_hands_over_to_a_continuation_job(fake, make_subscription, location, monkeypatch):
+    from integrations.services.subscriptions import run
+
+    fake.add(500)
+    subscription = make_subscription()
+    budget = iter([-1, 1e9])  # the first job stops after one page, the next one finishes
+    current = [None]
+
+    def one_page_then_all():
+        if current[0] is None:
+            current[0] = next(budget)
+        return current[0]
+
+    monkeypatch.setattr(run, "run_budget_s", one_page_then_all)
+    first = run_once(subscription)
+    assert first.result["outcome"] == "continued"
+    following = Job.objects.get(pk=first.result["continuation_job"])
+    assert subscription.claimed_job_id == following.pk and subscription.backfill_pages == 1
+    current[0] = None
+    job_run(job_id=following.pk)
+    subscription.refresh_from_db()
+    # Five full pages, then an empty one says the list ended.
+    assert subscription.backfill_finished_at and subscription.backfill_pages == 6
+    assert subscription.last_run_records == 500 and subscription.last_run_requests == 6
+    assert rankr_contacts(location) == fake_contacts(fake)
