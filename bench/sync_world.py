@@ -120,9 +120,9 @@ class Sandbox(Process):
             if self.proc.poll() is not None:
                 raise SystemExit(f"the sandbox did not start:\n{self.tail()}")
             try:
-                requests.get(self.base + "/api/contacts/", timeout=2)
+                requests.get(self.base + "/api/contacts/", timeout=30)
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.3)
         raise SystemExit(f"the sandbox did not answer within 60 s:\n{self.tail()}")
 
