@@ -87,7 +87,7 @@ def main():
         env.close()
     lags.sort()
     print(f"subscriptions: {total}")
-        print(f"runs_started: {started}")
+    print(f"runs_started: {started}")
     print(f"runs_failed: {failed}")
     print(f"lag_p50_s: {statistics.median(lags):.1f}")
     print(f"lag_p95_s: {lags[int(len(lags) * 0.95) - 1]:.1f}")

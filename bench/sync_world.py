@@ -45,8 +45,9 @@ class BenchEnvironment:
             self.pg_name = f"bench_sync_{uuid.uuid4().hex[:8]}"
             _pg_admin(postgres, f'CREATE DATABASE "{self.pg_name}"')
             env["DATABASE_URL"] = postgres.rsplit("/", 1)[0] + "/" + self.pg_name
-        else:
-            env["DATABASE_URL"] = f"sqlite:///{self.tmp.name}/bench.sqlite3"
+        else:  # through SQLITE_PATH, so the settings' WAL and busy timeout apply
+            os.environ.pop("DATABASE_URL", None)
+            env["SQLITE_PATH"] = f"{self.tmp.name}/bench.sqlite3"
         if limits_off:
             env.update(SANDBOX_RATE_BURST=UNLIMITED, SANDBOX_RATE_DAILY=UNLIMITED,
                        GHL_RATE_LIMIT_BURST=UNLIMITED, GHL_RATE_LIMIT_DAILY=UNLIMITED)

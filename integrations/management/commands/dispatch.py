@@ -1,9 +1,12 @@
+import logging
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from integrations.services.subscriptions import subscriptions_dispatch
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -18,7 +21,12 @@ class Command(BaseCommand):
         while True:
             close_old_connections()
             started = time.monotonic()
-            count = subscriptions_dispatch()
+            try:
+                count = subscriptions_dispatch()
+            except DatabaseError:
+                if not loop:
+                    raise
+                logger.exception("dispatch round failed; trying again next round")
             if not loop:
                 self.stdout.write(f"Dispatched {count} subscription run(s).")
                 return

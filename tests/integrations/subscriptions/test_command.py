@@ -45,3 +45,14 @@ def test_backfill_command_names_what_is_missing(location):
         call_command("backfill", "999")
     with pytest.raises(CommandError, match="has no enabled subscriptions"):
         call_command("backfill", "--location", location.location_id)
+
+
+@pytest.mark.django_db
+def test_dispatch_command_dispatches_due_subscriptions_once(make_subscription):
+    make_subscription()
+    make_subscription(trigger="List Contacts (Deprecated)")
+    out = StringIO()
+    call_command("dispatch", stdout=out)
+    call_command("dispatch", stdout=out)
+    assert out.getvalue().splitlines() == ["Dispatched 2 subscription run(s).",
+                                           "Dispatched 0 subscription run(s)."]
