@@ -19,7 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop=False, every=5.0, **options):
         while True:
-            close_old_connections()
             started = time.monotonic()
             try:
                 count = subscriptions_dispatch()
@@ -31,3 +30,4 @@ class Command(BaseCommand):
                 self.stdout.write(f"Dispatched {count} subscription run(s).")
                 return
             time.sleep(max(every - (time.monotonic() - started), 0.1))
+            close_old_connections()  # a long-running process: no connection kept past its age
