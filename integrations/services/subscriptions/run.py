@@ -26,7 +26,8 @@ from integrations.catalog.named import named_get
 from integrations.catalog.paging import DEFAULT_LIMIT, paging_next
 from integrations.catalog.polling import FINGERPRINT, plan_records, poll_plan
 from integrations.catalog.registry import operation_get
-from integrations.catalog.services import operation_run, paging_start
+from integrations.catalog.connections import connection_info
+from integrations.catalog.services import call_send, operation_check, paging_start
 from integrations.ghl.errors import GhlError
 from integrations.models import Subscription, SubscriptionSeen
 from integrations.services.jobs import job_checkpoint, job_enqueue
@@ -81,7 +82,9 @@ def subscription_run(*, subscription_id, job, on_page=None):
     """
     if not _claim_for_job(subscription_id=subscription_id, job=job):
         return {"outcome": Subscription.Outcome.SUPERSEDED, "skipped": "another run holds it"}
-    subscription = Subscription.objects.select_related("location", "mapping").get(pk=subscription_id)
+    subscription = Subscription.objects.select_related(
+        "location", "mapping", "connection__app", "connection__location", "connection__agency"
+    ).get(pk=subscription_id)
     carried = job.params.get("carry") or {}
     counts = RunCounts(requests=carried.get("requests", 0), records=carried.get("records", 0),
                        changed=carried.get("changed", 0))
@@ -130,11 +133,13 @@ def _run(*, subscription, job, counts, on_page):
     entity = ENTITIES[version.entity]
     state = subscription.cursor or _pass_start(subscription=subscription, plan=plan,
                                                operation=operation, job=job)
+    # The connection as the catalog sees it, read once per run (scopes, token type, locationId);
+    # each page is checked against the spec and sent through the door, as operation_run does.
+    info = connection_info(subscription.connection)
     while True:
-        response = operation_run(
-            connection_id=subscription.connection_id, operation_id=operation.key,
-            params=state["params"], body=state["body"], job_id=job.pk,
-        )
+        call = operation_check(connection=info, operation_id=operation.key,
+                               params=state["params"], body=state["body"])
+        response = call_send(connection_id=subscription.connection_id, call=call, job_id=job.pk)
         counts.requests += 1
         records = plan_records(plan, response.data)
         following = paging_next(paging=operation.paging, params=state["params"],
@@ -142,7 +147,8 @@ def _run(*, subscription, job, counts, on_page):
         state = _page_commit(subscription=subscription, job=job, plan=plan, entity=entity,
                              version=version, state=state, data=response.data, records=records,
                              following=following, counts=counts)
-        job_checkpoint(job=job, result=counts.as_result())
+        if state:  # the job's own record of progress; the last page's goes with the outcome
+            job_checkpoint(job=job, result=counts.as_result())
         if on_page is not None:
             subscription.refresh_from_db()
             on_page(subscription)
@@ -184,12 +190,12 @@ def _pass_start(*, subscription, plan, operation, job):
         "full": full, "since": narrowed is not None, "params": params, "body": body,
         "limit": limit, "high": subscription.watermark, "started_at": now.isoformat(),
     }
-    updates = {"cursor": state}
-    if full:
-        SubscriptionSeen.objects.filter(subscription=subscription).delete()
-        updates.update(backfill_started_at=now, backfill_finished_at=None, backfill_pages=0,
-                       backfill_records=0, backfill_total=None)
-    _fenced_update(subscription, job, **updates)
+    if full:  # an incremental pass is recorded with its first page: a crash before it loses nothing
+        with transaction.atomic():
+            SubscriptionSeen.objects.filter(subscription=subscription).delete()
+            _fenced_update(subscription, job, cursor=state, backfill_started_at=now,
+                           backfill_finished_at=None, backfill_pages=0, backfill_records=0,
+                           backfill_total=None)
     return state
 
 
