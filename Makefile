@@ -26,6 +26,7 @@ browser-deps:
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_seed --url http://127.0.0.1:$(WEB_PORT)/admin/
+	$(BIN)/python manage.py sandbox_seed --demo --contacts 500
 	@echo "Starting web (:$(WEB_PORT)), worker and sandbox (:$(SANDBOX_PORT)). Ctrl-C stops them all."
 	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) \
 	  SANDBOX_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT)/sandbox \

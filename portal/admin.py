@@ -3,9 +3,6 @@ from django.contrib import admin
 from portal.models import Agency, AuditEvent, Location
 from portal.scoping import LocationScopedAdminMixin, locations_for_user, user_sees_all_locations
 
-admin.site.site_header = "Rankr ⇄ HighLevel portal"
-admin.site.site_title = "Rankr ⇄ HighLevel"
-admin.site.index_title = "Control panel"
 
 
 @admin.register(Agency)

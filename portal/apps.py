@@ -12,3 +12,4 @@ class PortalConfig(AppConfig):
 
         # The admin signs in through allauth, so its MFA stage applies there too.
         admin.site.login = secure_admin_login(admin.site.login)
+

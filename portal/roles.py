@@ -40,6 +40,10 @@ ROLE_PERMISSIONS = {
         "mappings.change_mapping",
         "mappings.view_mappingversion",
         *_RANKR_VIEW,
+        "rankr.add_contact",
+        "rankr.resync_contact",
+        "rankr.add_rankruser",
+        "rankr.delete_rankruser",
     },
     AUDITOR: {
         "portal.view_agency",
@@ -74,6 +78,7 @@ ROLE_PERMISSIONS = {
         "integrations.rerun_job",
         "integrations.view_subscription",
         *_RANKR_VIEW,
+        "rankr.resync_contact",
     },
 }
 

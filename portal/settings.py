@@ -103,7 +103,7 @@ CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
 ENCRYPTION_KEYS = _list("ENCRYPTION_KEYS", [] if PRODUCTION else [DEV_ENCRYPTION_KEY])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_config.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "mappings",
     "rankr",
     "sandbox",
+    "sandbox.access",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,7 @@ else:
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, opted into now
 
 # --- Work queue (django-q2) -------------------------------------------------------------------
 REDIS_URL = _url("REDIS_URL", ("redis", "rediss", "unix"))
@@ -269,6 +271,13 @@ SANDBOX_ENABLED = _strict_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_IN_PRODUCTION_OK = _strict_bool("SANDBOX_IN_PRODUCTION_OK", default=False)
 # Where the portal reaches the sandbox over HTTP (a separate process in the demo).
 SANDBOX_BASE_URL = _url("SANDBOX_BASE_URL", ("http", "https")) or "http://127.0.0.1:8001/sandbox"
+# sandbox.access: token lifetime, HighLevel's documented rate limits, the fault control token.
+SANDBOX_ACCESS_TOKEN_TTL = _int("SANDBOX_ACCESS_TOKEN_TTL", 86400, minimum=1)
+SANDBOX_RATE_BURST = _int("SANDBOX_RATE_BURST", 100, minimum=1)
+SANDBOX_RATE_INTERVAL_MS = _int("SANDBOX_RATE_INTERVAL_MS", 10000, minimum=1)
+SANDBOX_RATE_DAILY = _int("SANDBOX_RATE_DAILY", 200000, minimum=1)
+# Protects /sandbox/control/faults; when empty, only DEBUG or test settings allow the endpoint.
+SANDBOX_CONTROL_TOKEN = env.str("SANDBOX_CONTROL_TOKEN", default="")
 
 # --- HighLevel connections (integrations.ghl) ---------------------------------------------------
 # Refresh an OAuth token this many seconds before it expires.

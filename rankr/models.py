@@ -101,6 +101,7 @@ class Contact(RankrRecord):
 
     class Meta(RankrRecord.Meta):
         verbose_name = "contact"
+        permissions = [("resync_contact", "Can resync contacts from HighLevel")]
 
     def __str__(self):
         name = f"{self.first_name} {self.last_name}".strip()

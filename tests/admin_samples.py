@@ -76,7 +76,50 @@ def _rankr_record(model):
     return lambda location, users: model.objects.create(location=location, ghl_id=f"sample-{model.__name__}")
 
 
+def _sandbox_world(location, users):
+    """The sandbox's own records (superuser-only admins), made through its services."""
+    from sandbox.access import models as sm
+    from sandbox.access.services.faults import fault_rule_set
+    from sandbox.access.services.registry import private_token_create, sandbox_demo_ensure
+    from sandbox.access.services.signing import webhook_public_keys
+    from sandbox.access.webhooks import webhook_emit
+
+    if not sm.MarketplaceApp.objects.exists():
+        sandbox_demo_ensure(redirect_uris=["http://testserver/cb/"], webhook_url="http://testserver/wh/")
+        private_token_create(location_id="demo-loc-0001", scopes=["contacts.readonly"])
+        sm.Installation.objects.get_or_create(
+            app=sm.MarketplaceApp.objects.first(),
+            company=sm.SandboxCompany.objects.first(),
+            location=sm.SandboxLocation.objects.first(),
+        )
+        fault_rule_set(location_id="demo-loc-0001", values={"error_rate": 0.5})
+        webhook_public_keys()
+        event = webhook_emit(location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c1"})
+        sm.WebhookDelivery.objects.get_or_create(
+            event=event, app=sm.MarketplaceApp.objects.first(), defaults={"url": "http://testserver/wh/"}
+        )
+    return sm
+
+
+def _sandbox(model_name):
+    return lambda location, users: getattr(_sandbox_world(location, users), model_name).objects.first()
+
+
+def _sandbox_resource(location, users):
+    from sandbox.models import Resource
+    from sandbox.state.seed import sandbox_seed
+
+    sandbox_seed(company_id="demo-company-0001", location_ids=["demo-loc-0001"], contacts=1, users=0)
+    return Resource.objects.first()
+
+
 SAMPLES = {
+    "sandbox.Resource": _sandbox_resource,
+    **{
+        f"sandbox_access.{name}": _sandbox(name)
+        for name in ("MarketplaceApp", "SandboxCompany", "SandboxLocation", "Installation", "Token",
+                     "FaultRule", "WebhookKey", "WebhookEvent", "WebhookDelivery")
+    },
     "mappings.Mapping": _mapping,
     "mappings.MappingVersion": lambda location, users: MappingVersion.objects.filter(
         mapping=_mapping(location, users)

@@ -34,9 +34,26 @@ def _make_user(username, *, group=None, superuser=False):
     return user
 
 
+def _roles_present():
+    """Transactional tests flush the database, data-migration rows included: put the groups back."""
+    from django.contrib.auth.models import Permission
+
+    from portal.roles import ROLE_PERMISSIONS
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, created = Group.objects.get_or_create(name=role)
+        if created:
+            for perm in perms:
+                app_label, codename = perm.split(".", 1)
+                group.permissions.add(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
+
+
 @pytest.fixture
 def role_users(locations):
     """One user per role, keyed by role slug; staff is assigned to locations A and B."""
+    _roles_present()
     users = {
         "superuser": _make_user("root", superuser=True),
         "staff": _make_user("staffer", group=AGENCY_STAFF),

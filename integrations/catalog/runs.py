@@ -20,6 +20,7 @@ class RunResult:
     error: str = ""
     field_errors: dict | None = None
     missing_scopes: tuple = ()
+    job_id: int | None = None  # the "action" job a real run is recorded as
 
     @property
     def ok(self):
@@ -50,21 +51,31 @@ def operation_try(*, user, operation, connection=None, params=None, body=None, d
         return result
     result.request_text = call.as_text()
     if not dry_run:
-        _send(result, connection=connection, call=call)
+        _send(result, connection=connection, call=call, user=user, params=params, body=body)
     _audit(user=user, operation=operation, connection=connection, result=result)
     return result
 
 
-def _send(result, *, connection, call):
+def _send(result, *, connection, call, user, params, body):
+    """Send, recorded as an "action" job (so it shows with the other jobs and can be re-run)."""
+    from integrations.events.actions import action_job_finish, action_job_start
     from integrations.ghl.errors import GhlError
 
+    job = action_job_start(
+        connection=connection, operation_key=call.operation, params=params, body=body,
+        user_id=user.pk if getattr(user, "is_authenticated", False) else None,
+    )
+    result.job_id = job.pk
     try:
-        response = call_send(connection_id=connection.id, call=call)
+        response = call_send(connection_id=connection.id, call=call, job_id=job.pk)
     except GhlError as exc:
         result.status, result.trace_id = exc.status, exc.trace_id or ""
         result.error = f"HighLevel refused the request: {exc}"
+        action_job_finish(job=job, status=exc.status, trace_id=result.trace_id,
+                          error_class=exc.__class__.__name__, error_message=str(exc))
         return
     result.status, result.trace_id = response.status, response.trace_id or ""
+    action_job_finish(job=job, status=response.status, trace_id=result.trace_id)
     text = json.dumps(response.data, indent=2, sort_keys=True, default=str)
     result.body_text = text[:RESULT_TEXT_LIMIT] + ("\n…" if len(text) > RESULT_TEXT_LIMIT else "")
 
@@ -83,5 +94,6 @@ def _audit(*, user, operation, connection, result):
             "status": result.status,
             "trace_id": result.trace_id,
             "error": result.error,
+            "job_id": result.job_id,
         },
     )

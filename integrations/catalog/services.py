@@ -23,26 +23,29 @@ def operation_check(*, connection, operation_id, params=None, body=None):
 
 
 def operation_run(
-    *, connection_id, operation_id, params=None, body=None, job_id=None, dry_run=False, user=None
+    *, connection_id, operation_id, params=None, body=None, job_id=None, dry_run=False, user=None,
+    max_attempts=None,
 ):
     """Run one operation on a connection; return the door's GhlResponse (or, dry, the request).
 
     Raises ``OperationRefused`` (missing scope named first, or wrong token type),
     ``OperationInvalid`` (field errors against the spec), ``ConnectionUnavailable``, and the
     door's ``GhlError`` for HighLevel's own refusals. ``user`` scopes the connection lookup.
+    ``max_attempts`` caps the door's attempts (1 for a create that must not be sent twice).
     """
     connection = connection_info_get(connection_id=connection_id, user=user)
     call = operation_check(connection=connection, operation_id=operation_id, params=params, body=body)
     if dry_run:
         return call
-    return call_send(connection_id=connection_id, call=call, job_id=job_id)
+    return call_send(connection_id=connection_id, call=call, job_id=job_id, max_attempts=max_attempts)
 
 
-def call_send(*, connection_id, call, job_id=None):
+def call_send(*, connection_id, call, job_id=None, max_attempts=None):
     """Hand a prepared call to the HTTP door (imported late: it lives in the connections work)."""
     from integrations.ghl.client import ghl_request
 
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
+    extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(
         connection_id=connection_id,
         method=call.method,
@@ -54,6 +57,7 @@ def call_send(*, connection_id, call, job_id=None):
         data=call.data,
         job_id=job_id,
         headers=headers or None,
+        **extra,
     )
 
 

@@ -21,7 +21,9 @@ from integrations.ghl.errors import (
     GhlBadResponse, GhlError, GhlInvalid, GhlNotConnected, GhlNotFound, GhlRateLimited,
     GhlScopeError, GhlServerError, GhlTokenExpired,
 )
-from integrations.ghl.ratelimit import ratelimit_acquire, ratelimit_key, ratelimit_observe
+from integrations.ghl.ratelimit import (
+    ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
+)
 from integrations.ghl.redact import text_redact
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.models import Connection
@@ -41,21 +43,27 @@ class GhlResponse:
 
 def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str = "",
                 version: str = "2021-07-28", params: dict | None = None, json=None,
-                data=None, job_id: int | None = None, headers: dict | None = None) -> GhlResponse:
+                data=None, job_id: int | None = None, headers: dict | None = None,
+                max_attempts: int | None = None) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
     ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
-    ``json`` or ``data`` (form) to the body.
+    ``json`` or ``data`` (form) to the body. Call it outside ``transaction.atomic()``: a token
+    refresh commits in its own durable transaction (nesting it raises RuntimeError), and the
+    sync log rows should survive the caller's rollback. ``max_attempts`` (default
+    ``GHL_MAX_ATTEMPTS``) is 1 for a create that is not safe to send twice: its caller looks up
+    before trying again.
     """
     return _request(
         connection_id=connection_id, method=method, path=path, operation_id=operation_id,
         version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
-        allow_refresh=True,
+        allow_refresh=True, max_attempts=max_attempts,
     )
 
 
 def _request(*, connection_id, method, path, operation_id="", version="2021-07-28", params=None,
-             json=None, data=None, job_id=None, headers=None, allow_refresh=True) -> GhlResponse:
+             json=None, data=None, job_id=None, headers=None, allow_refresh=True,
+             max_attempts=None) -> GhlResponse:
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
@@ -67,13 +75,13 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
-    max_attempts = settings.GHL_MAX_ATTEMPTS
+    max_attempts = max_attempts or settings.GHL_MAX_ATTEMPTS
     refreshed = False
     attempt = 0
     error = None
     while attempt < max_attempts:
         attempt += 1
-        ratelimit_acquire(key=key)
+        stamp = ratelimit_acquire(key=key)
         sent_headers = {
             "Accept": "application/json",
             **(headers or {}),
@@ -88,6 +96,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
             attempt=attempt, log=log, path=path,
         )
+        ratelimit_settle(key=key, stamp=stamp)
         retry_after = retry_after_parse(result.headers)
         if result.status is not None:
             ratelimit_observe(key=key, headers=result.headers, status=result.status,
@@ -99,8 +108,9 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             response.duration_ms = int((time.monotonic() - started) * 1000)
             _record_success(connection)
             return response
-        if (isinstance(error, GhlTokenExpired) and allow_refresh and not refreshed
-                and connection.auth_type != Connection.AuthType.PRIVATE):
+        if isinstance(error, GhlTokenExpired) and allow_refresh and not refreshed:
+            # OAuth: refresh once (or use the token another worker just got). A private token
+            # cannot be refreshed: this marks it needs re-auth and raises.
             connection = oauth.connection_token_refresh(
                 connection_id=connection.pk, seen_access_token=token
             )

@@ -49,8 +49,8 @@ def _window() -> float:
     return (settings.GHL_RATE_LIMIT_INTERVAL_MS + settings.GHL_RATE_LIMIT_SAFETY_MS) / 1000
 
 
-def _try_take(key: str) -> float:
-    """Record one send and return 0, or return how many seconds to wait before asking again."""
+def _try_take(key: str) -> tuple[float, float]:
+    """Record one send: (0, its stamp), or (seconds to wait before asking again, 0)."""
     with transaction.atomic():
         bucket = _bucket_locked(key)
         now = _now()
@@ -62,29 +62,29 @@ def _try_take(key: str) -> float:
             limit = min(limit, bucket.server_limit)
         stamps = sorted(s for s in bucket.stamps if s > now - _window())
         if bucket.blocked_until > now:
-            return bucket.blocked_until - now
+            return bucket.blocked_until - now, 0
         if bucket.day_count >= settings.GHL_RATE_LIMIT_DAILY or bucket.server_daily_remaining == 0:
-            return _seconds_to_midnight(now)
+            return _seconds_to_midnight(now), 0
         if len(stamps) >= limit:
-            return max(stamps[-limit] + _window() - now, 0.001)
+            return max(stamps[-limit] + _window() - now, 0.001), 0
         stamps.append(now)
         bucket.stamps = stamps
         bucket.day_count += 1
         bucket.save(update_fields=["stamps", "day", "day_count", "server_daily_remaining"])
-        return 0
+        return 0, now
 
 
-def ratelimit_acquire(*, key: str) -> None:
-    """Wait until ``key`` has budget for one request and count it.
+def ratelimit_acquire(*, key: str) -> float:
+    """Wait until ``key`` has budget for one request, count it, and return its stamp.
 
     Raises :class:`GhlRateLimited` (transient, with ``retry_after``) instead of waiting longer
     than GHL_RATE_LIMIT_MAX_WAIT seconds, so a job can be rescheduled rather than hang.
     """
     waited = 0.0
     while True:
-        wait = _try_take(key)
+        wait, stamp = _try_take(key)
         if wait <= 0:
-            return
+            return stamp
         if waited + wait > settings.GHL_RATE_LIMIT_MAX_WAIT:
             raise GhlRateLimited(
                 "The request budget for this location is used up; try again later.",
@@ -92,6 +92,24 @@ def ratelimit_acquire(*, key: str) -> None:
             )
         _sleep(wait)
         waited += wait
+
+
+def ratelimit_settle(*, key: str, stamp: float) -> None:
+    """Call when the answer is in. If the request may have reached the server later than its
+    stamp by more than the safety margin (a slow send, a busy machine), move the stamp to now:
+    the server counted it no later than this, so the budget never frees its slot too early.
+    """
+    now = _now()
+    if now - stamp <= settings.GHL_RATE_LIMIT_SAFETY_MS / 1000:
+        return
+    with transaction.atomic():
+        bucket = _bucket_locked(key)
+        stamps = [s for s in bucket.stamps if s > now - _window()]
+        if stamp in stamps:
+            stamps.remove(stamp)
+        stamps.append(now)
+        bucket.stamps = sorted(stamps)
+        bucket.save(update_fields=["stamps"])
 
 
 def _int_header(headers: dict, name: str):

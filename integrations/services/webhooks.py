@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from integrations.events.webhooks import EVENT_HANDLERS as RECORD_EVENT_HANDLERS
 from integrations.ghl.webhooks import (
     HIGHLEVEL_RSA_PUBLIC_KEY,
     WebhookKeys,
@@ -29,7 +30,9 @@ SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 
 # Event types the sync processes; anything else is stored and marked ignored. The sync (issue 6)
 # registers its handlers here: type -> callable(event) -> None.
-EVENT_HANDLERS = {}
+EVENT_HANDLERS = {
+    **RECORD_EVENT_HANDLERS,  # contacts, tasks, notes, appointments, opportunities, users
+}
 
 
 @dataclass(frozen=True)

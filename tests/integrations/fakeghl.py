@@ -2,7 +2,8 @@
 
 Used where threads or processes must share one server: the refresh race and the shared rate
 budget. Refresh tokens are single-use, as HighLevel's are; the API answers 401 for any access
-token but the current one, and 429 when more than ``limit`` requests arrive within ``window_s``.
+token but the current one, and 429 when more than ``limit`` requests arrive within ``window_s``
+(per value of the ``X-Fake-Budget`` header, standing in for HighLevel's per-location budget).
 The sandbox (issue 3) replaces this in end-to-end tests.
 """
 
@@ -22,6 +23,7 @@ class FakeHighLevel:
         self.refresh_calls = 0
         self.invalid_grants = 0
         self.api_arrivals: list[float] = []
+        self.arrivals_by_budget: dict[str, list[float]] = {}
         self.rejected_429 = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -81,12 +83,15 @@ class FakeHighLevel:
 
             def do_GET(self):
                 now = time.time()
+                budget = self.headers.get("X-Fake-Budget", "")  # one budget per value
                 with fake.lock:
+                    arrivals = fake.arrivals_by_budget.setdefault(budget, [])
                     if fake.limit is not None:
-                        recent = [t for t in fake.api_arrivals if t > now - fake.window_s]
+                        recent = [t for t in arrivals if t > now - fake.window_s]
                         if len(recent) >= fake.limit:
                             fake.rejected_429 += 1
                             return self._send(429, {"message": "Too many requests"})
+                    arrivals.append(now)
                     fake.api_arrivals.append(now)
                     current = fake.access
                 if self.headers.get("Authorization") != f"Bearer {current}":

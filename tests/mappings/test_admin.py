@@ -182,7 +182,7 @@ def test_preview_refuses_a_bad_sample_and_keeps_it(client, staff, mapping, sampl
 def test_preview_fetch_says_no_connection_is_available(client, staff, mapping):
     client.force_login(staff)
     response = client.post(preview_url(mapping), {"fetch": "1"}, follow=True)
-    assert "No HighLevel connection is available" in response.content.decode()
+    assert "has no active HighLevel connection" in response.content.decode()
     assert response.context["result"] is None
 
 

@@ -196,3 +196,10 @@ def test_sync_log_summaries_are_size_capped(connection, mocked, api_base):
     ghl_request(connection_id=connection.pk, method="GET", path="/x")
     summary = SyncLog.objects.get().response_summary
     assert len(summary) < 260 and "more characters" in summary
+
+
+@override_settings(GHL_CONNECT_TIMEOUT=4, GHL_READ_TIMEOUT=25)
+def test_every_request_carries_connect_and_read_timeouts(connection, mocked, api_base):
+    mocked.add(responses.GET, f"{api_base}/x", json={})
+    ghl_request(connection_id=connection.pk, method="GET", path="/x")
+    assert mocked.calls[0].request.req_kwargs["timeout"] == (4, 25)

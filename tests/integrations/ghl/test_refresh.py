@@ -165,3 +165,15 @@ def test_eight_processes_refresh_exactly_once(ghl_app, location):
         connection.refresh_from_db()
         assert connection.status == Connection.Status.ACTIVE
         assert connection.refresh_token == fake.refresh
+
+
+@pytest.mark.django_db
+def test_a_refused_private_token_marks_needs_reauth(connection, mocked, api_base, token_url):
+    Connection.objects.filter(pk=connection.pk).update(auth_type="private", token_expires_at=None,
+                                                       refresh_token_encrypted="")
+    mocked.add(responses.GET, f"{api_base}/x", status=401, json={"message": "Invalid JWT"})
+    with pytest.raises(GhlReauthRequired, match="private integration token"):
+        ghl_request(connection_id=connection.pk, method="GET", path="/x")
+    connection.refresh_from_db()
+    assert connection.status == "needs_reauth"
+    assert not any(call.request.url == token_url for call in mocked.calls)

@@ -1,0 +1,157 @@
+"""The sandbox's control panel: apps, companies, tokens (hints only), faults, webhooks."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from sandbox.access.models import (
+    FaultRule,
+    Installation,
+    MarketplaceApp,
+    SandboxCompany,
+    SandboxLocation,
+    Token,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookKey,
+)
+from sandbox.access.services.oauth import tokens_expire
+from sandbox.access.services.registry import private_token_create, sandbox_app_secret_rotate
+from sandbox.access.webhooks import webhook_deliveries_resend
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MarketplaceApp)
+class MarketplaceAppAdmin(admin.ModelAdmin):
+    list_display = ["name", "client_id", "webhook_url", "created_at"]
+    search_fields = ["name", "client_id"]
+    readonly_fields = ["client_secret_hash"]
+    actions = ["rotate_secret"]
+
+    @admin.action(description="Generate a new client secret (shown once)")
+    def rotate_secret(self, request, queryset):
+        for app in queryset:
+            secret = sandbox_app_secret_rotate(app_id=app.pk)
+            messages.success(request, format_html(
+                "New client secret for {}: <code>{}</code> (shown once).", app.client_id, secret
+            ))
+
+
+class SandboxLocationInline(admin.TabularInline):
+    model = SandboxLocation
+    extra = 0
+
+
+@admin.register(SandboxCompany)
+class SandboxCompanyAdmin(admin.ModelAdmin):
+    list_display = ["company_id", "name"]
+    inlines = [SandboxLocationInline]
+
+
+@admin.register(SandboxLocation)
+class SandboxLocationAdmin(admin.ModelAdmin):
+    list_display = ["location_id", "name", "company"]
+    list_select_related = ["company"]
+    search_fields = ["location_id", "name"]
+    actions = ["create_private_token", "expire_tokens"]
+
+    @admin.action(description="Create a private integration token (all of the location's app scopes)")
+    def create_private_token(self, request, queryset):
+        for location in queryset:
+            scopes = {
+                scope
+                for install in location.installations.select_related("app")
+                for scope in install.app.scope_set
+            }
+            created = private_token_create(location_id=location.location_id, scopes=sorted(scopes))
+            # Shown once, like HighLevel's own "copy your token now" dialog; only its hash is kept.
+            messages.success(request, format_html(
+                "Private integration token for {}: <code>{}</code> (shown once).",
+                location.location_id, created.value,
+            ))
+
+    @admin.action(description="Expire every access token of these locations now")
+    def expire_tokens(self, request, queryset):
+        count = sum(tokens_expire(location_id=loc.location_id) for loc in queryset)
+        messages.success(request, f"{count} tokens expired.")
+
+
+@admin.register(Installation)
+class InstallationAdmin(ReadOnlyAdmin):
+    list_display = ["app", "company", "location", "installed_at"]
+    list_select_related = ["app", "company", "location"]
+
+
+@admin.register(Token)
+class TokenAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "hint", "user_type", "company", "location", "expires_at", "used_at"]
+    list_filter = ["kind", "user_type"]
+    list_select_related = ["company", "location"]
+    exclude = ["token_hash"]
+
+
+@admin.register(FaultRule)
+class FaultRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__", "enabled", "seed", "storm_rate", "error_rate", "latency_ms", "drop_rate",
+        "html_rate", "refuse_refresh", "request_count",
+    ]
+    readonly_fields = ["request_count", "updated_at"]
+    actions = ["expire_tokens", "restart_sequence"]
+
+    @admin.action(description="Expire every access token in these rules' scope now")
+    def expire_tokens(self, request, queryset):
+        count = sum(tokens_expire(location_id=rule.location_id) for rule in queryset)
+        messages.success(request, f"{count} tokens expired.")
+
+    @admin.action(description="Restart the seeded sequence")
+    def restart_sequence(self, request, queryset):
+        queryset.update(request_count=0)
+
+
+@admin.register(WebhookKey)
+class WebhookKeyAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "created_at"]
+    fields = ["kind", "public_pem", "created_at"]  # the private half is never shown
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    readonly_fields = ["app", "url", "status", "attempts", "response_status", "error", "duration_ms", "finished_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "event_type", "location_id", "webhook_id"]
+    list_filter = ["event_type"]
+    search_fields = ["location_id", "webhook_id"]
+    inlines = [WebhookDeliveryInline]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["event", "url", "status", "attempts", "response_status", "duration_ms", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["event"]
+    actions = ["resend"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Deliver again")
+    def resend(self, request, queryset):
+        count = webhook_deliveries_resend(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        messages.success(request, f"{count} deliveries queued.")

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SandboxAccessConfig(AppConfig):
+    name = "sandbox.access"
+    label = "sandbox_access"
+    verbose_name = "HighLevel sandbox: access"
+    default_auto_field = "django.db.models.BigAutoField"

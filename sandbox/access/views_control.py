@@ -1,0 +1,75 @@
+"""`/sandbox/control/faults` (set, read, clear fault rules) and `/sandbox/webhook-keys`."""
+
+import hmac
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from sandbox.access.gate import error_json
+from sandbox.access.models import FaultRule, WebhookKey
+from sandbox.access.services.faults import (
+    fault_rule_describe,
+    fault_rule_set,
+    fault_rules_clear,
+    fault_values_parse,
+)
+from sandbox.access.services.oauth import tokens_expire
+from sandbox.access.services.signing import webhook_public_keys
+
+
+def _control_refusal(request) -> JsonResponse | None:
+    expected = settings.SANDBOX_CONTROL_TOKEN
+    if not expected:
+        if settings.DEBUG or settings.PORTAL_ENV == "test":
+            return None
+        return error_json(status=403, message="Set SANDBOX_CONTROL_TOKEN to use the control endpoint")
+    given = request.headers.get("X-Sandbox-Control-Token", "")
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        given = given or value.strip()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return error_json(status=401, message="Missing or wrong control token")
+    return None
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+def faults(request):
+    refusal = _control_refusal(request)
+    if refusal is not None:
+        return refusal
+    if request.method == "GET":
+        return JsonResponse({"rules": [fault_rule_describe(rule=r) for r in FaultRule.objects.all()]})
+    if request.method == "DELETE":
+        location_id = request.GET.get("locationId")
+        return JsonResponse({"deleted": fault_rules_clear(location_id=location_id)})
+    try:
+        data = json.loads(request.body or b"{}")
+        location_id, values, storm_seconds, expire = fault_values_parse(data=data)
+        answer = {}
+        if values or storm_seconds is not None or not expire:
+            rule = fault_rule_set(location_id=location_id, values=values, storm_seconds=storm_seconds)
+            answer["rule"] = fault_rule_describe(rule=rule)
+    except json.JSONDecodeError as exc:
+        return error_json(status=400, message=f"The body is not JSON: {exc}")
+    except ValidationError as exc:
+        return error_json(status=422, message=exc.messages)
+    if expire:
+        answer["expiredTokens"] = tokens_expire(location_id=location_id)
+    return JsonResponse(answer)
+
+
+@require_GET
+def webhook_keys(request):
+    return JsonResponse(webhook_public_keys())
+
+
+@require_GET
+def webhook_key_pem(request, kind):
+    if kind not in dict(WebhookKey.KINDS):
+        return error_json(status=404, message=f"No key {kind!r}; try ed25519 or rsa")
+    return HttpResponse(webhook_public_keys()[kind], content_type="application/x-pem-file")

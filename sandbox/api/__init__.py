@@ -1,0 +1,1 @@
+"""The HighLevel API v2 emulator's HTTP side: dispatcher, gate calls, handlers."""

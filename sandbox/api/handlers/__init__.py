@@ -1,0 +1,1 @@
+"""Handlers for the stateful operations; ``routes.ROUTES`` is the table that names them."""

@@ -1,0 +1,116 @@
+"""Paging as HighLevel documents it, endpoint by endpoint, over the stable ``seq`` order.
+
+Styles: ``startAfterId``/``startAfter`` with ``meta.nextPageUrl`` (GET /contacts/), ``page``/
+``pageLimit`` and ``searchAfter`` (POST /contacts/search), ``skip``/``limit``, ``offset``/``limit``,
+``lastMessageId``. Every style caps a page at 100 items.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from sandbox.errors import ApiError
+from sandbox.models import Resource
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 20
+
+
+@dataclass
+class Window:
+    limit: int
+    offset: int = 0
+    after_seq: int | None = None
+    after_time: datetime | None = None  # ``startAfter`` alone (epoch ms): rows created later
+    page: int | None = None
+
+
+def _number(value, name, op):
+    if value in (None, ""):
+        return None
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError):
+        raise ApiError(422 if 422 in op.responses else 400, [f"{name} must be a number"]) from None
+    return number
+
+
+def _seq_of(resource_id) -> int | None:
+    if not resource_id:
+        return None
+    row = Resource.objects.filter(resource_id=str(resource_id)).values_list("seq", flat=True).first()
+    if row is None:
+        return 0  # unknown cursor: HighLevel starts over rather than failing
+    return row
+
+
+def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
+    """The page a request asks for, refusing more than 100 items as HighLevel does."""
+    q, b, op = call.query, call.body, call.op
+    limit, limit_name = None, "limit"
+    for name in ("limit", "pageLimit"):
+        limit = _number(q.get(name, b.get(name)), name, op)
+        if limit is not None:
+            limit_name = name
+            break
+    if limit is None:
+        limit = default
+    if limit > MAX_PAGE:
+        status = 422 if 422 in op.responses else 400
+        message = f"{limit_name} must not be greater than {MAX_PAGE}"
+        raise ApiError(status, [message] if status == 422 else message)
+    limit = max(limit, 1)
+    offset = _number(q.get("skip", q.get("offset", b.get("skip", b.get("offset")))), "skip", op) or 0
+    page = _number(q.get("page", b.get("page")), "page", op)
+    if page:
+        offset = (max(page, 1) - 1) * limit
+    after = q.get("startAfterId") or q.get("lastMessageId")
+    search_after = b.get("searchAfter")
+    if isinstance(search_after, list) and search_after:
+        after = search_after[-1]
+    after_time = None
+    if not after and q.get("startAfter") not in (None, ""):
+        after_time = datetime.fromtimestamp((_number(q["startAfter"], "startAfter", op) + 1) / 1000,
+                                    tz=timezone.utc)  # after that whole millisecond
+    return Window(limit=limit, offset=max(offset, 0), after_seq=_seq_of(after), page=page,
+                  after_time=after_time)
+
+
+@dataclass(frozen=True)
+class Row:
+    """The fields of a listed resource a page needs (cheaper than model instances)."""
+
+    seq: int
+    resource_id: str
+    location_id: str
+    created_at: datetime
+    data: dict
+
+    @property
+    def created_ms(self) -> int:
+        return int(self.created_at.timestamp() * 1000)
+
+
+def page_rows(qs, window: Window) -> tuple[list[Row], bool]:
+    """One page of ``qs`` (already ordered) and whether more follow."""
+    if window.after_seq is not None:
+        qs = qs.filter(seq__gt=window.after_seq)
+    elif window.after_time is not None:
+        qs = qs.filter(created_at__gte=window.after_time)
+    fields = ("seq", "resource_id", "location_id", "created_at", "data")
+    rows = [Row(*values) for values in
+            qs.values_list(*fields)[window.offset:window.offset + window.limit + 1]]
+    return rows[:window.limit], len(rows) > window.limit
+
+
+def next_page_meta(*, call, rows: list, more: bool, total: int) -> dict:
+    """``meta`` as GET /contacts/ returns it: a ready ``nextPageUrl`` and the cursor values."""
+    meta = {"total": total, "currentPage": None, "nextPage": None, "prevPage": None,
+            "startAfterId": None, "startAfter": None, "nextPageUrl": None}
+    if rows and more:
+        last = rows[-1]
+        query = {k: v for k, v in call.request.GET.items() if k not in ("startAfterId", "startAfter")}
+        query.update(startAfterId=last.resource_id, startAfter=last.created_ms)
+        meta.update(startAfterId=last.resource_id, startAfter=last.created_ms,
+                    nextPageUrl=call.request.build_absolute_uri(call.request.path) + "?" + urlencode(query))
+    return meta

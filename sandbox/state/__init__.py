@@ -1,0 +1,1 @@
+"""Services over the sandbox's stored resources."""

@@ -1,0 +1,53 @@
+"""Webhook events in the shapes of specs/highlevel/docs/webhook events/*.md.
+
+Each event's payload is the resource's data cut to the properties its documented schema lists
+(under the one key the schema nests it in, for AppointmentCreate and the like), plus ``type`` and
+``locationId``; extra fields given by the caller win.
+"""
+
+import json
+import re
+from functools import cache
+
+from sandbox.api.gateway import event_send
+from sandbox.spec.resolve import SPEC_DIR
+
+_SCHEMA_BLOCK = re.compile(r"```json(?: json_schema)?\s*\n(.*?)```", re.S)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+@cache
+def event_properties(event_type: str) -> dict:
+    path = SPEC_DIR / "docs" / "webhook events" / f"{event_type}.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KeyError(f"no documented webhook event {event_type}") from None
+    match = _SCHEMA_BLOCK.search(text)
+    if not match:
+        return {}
+    # Doc defects (DEFECTS.md): RelationDelete's schema has a trailing comma; UserCreate gives a
+    # sketch of the payload ({"id": "string", ...}) instead of a JSON schema.
+    block = json.loads(_TRAILING_COMMA.sub(r"\1", match.group(1)))
+    return block.get("properties") or block
+
+
+def event_payload(*, event_type: str, location_id: str, data: dict, extra: dict | None = None) -> dict:
+    allowed = event_properties(event_type)
+    own = [k for k in allowed if k not in ("type", "locationId")]
+    nested = own[0] if len(own) == 1 and isinstance(allowed[own[0]], dict) \
+        and "properties" in allowed[own[0]] else None
+    if nested:  # AppointmentCreate & co. carry the resource under one key: {"appointment": {...}}
+        inner = allowed[nested]["properties"]
+        payload = {nested: {k: v for k, v in data.items() if k in inner}}
+    else:
+        payload = {k: v for k, v in data.items() if k in allowed}
+    payload.update(extra or {})
+    payload["type"] = event_type
+    payload["locationId"] = location_id
+    return payload
+
+
+def event_emit(*, event_type: str, location_id: str, data: dict, extra: dict | None = None) -> None:
+    payload = event_payload(event_type=event_type, location_id=location_id, data=data, extra=extra)
+    event_send(location_id=location_id, event_type=event_type, payload=payload)

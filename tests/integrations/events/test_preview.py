@@ -1,0 +1,47 @@
+"""The mapping preview's *Fetch a sample* reads a real record through the catalog."""
+
+import pytest
+from responses import matchers
+
+from mappings.preview import PreviewSampleUnavailable, preview_sample_fetch
+from rankr.models import Contact
+
+
+@pytest.mark.django_db
+def test_a_contact_sample_is_listed_then_read_by_the_mappings_operation(events_connection, templates, mocked, api_base):
+    mocked.get(f"{api_base}/contacts/", match=[matchers.query_param_matcher({"locationId": "loc-1", "limit": "3"})],
+               json={"contacts": [{"id": "c-1", "email": "a@x.io"}], "meta": {}})
+    mocked.get(f"{api_base}/contacts/c-1", json={"contact": {"id": "c-1", "email": "a@x.io", "firstName": "Ada"}})
+    sample = preview_sample_fetch(mapping_id=templates["ghl_contact_upsert"].pk)
+    assert sample == {"id": "c-1", "email": "a@x.io", "firstName": "Ada"}
+
+
+@pytest.mark.django_db
+def test_a_task_sample_tries_the_first_contacts_until_one_has_a_task(events_connection, templates, mocked, api_base):
+    mocked.get(f"{api_base}/contacts/", json={"contacts": [{"id": "c-1"}, {"id": "c-2"}]})
+    mocked.get(f"{api_base}/contacts/c-1/tasks", json={"tasks": []})
+    mocked.get(f"{api_base}/contacts/c-2/tasks", json={"tasks": [{"id": "t-2", "title": "Call"}]})
+    assert preview_sample_fetch(mapping_id=templates["ghl_task_sync"].pk) == {"id": "t-2", "title": "Call"}
+
+
+@pytest.mark.django_db
+def test_an_empty_location_says_there_is_nothing_to_sample(events_connection, templates, mocked, api_base):
+    mocked.get(f"{api_base}/contacts/", json={"contacts": []})
+    with pytest.raises(PreviewSampleUnavailable, match="HighLevel returned no contact record"):
+        preview_sample_fetch(mapping_id=templates["ghl_contact_upsert"].pk)
+
+
+@pytest.mark.django_db
+def test_highlevel_errors_become_a_clear_message(events_connection, templates, mocked, api_base, sleeps):
+    mocked.get(f"{api_base}/contacts/", status=403, json={"message": "The token is not authorized for this scope."})
+    with pytest.raises(PreviewSampleUnavailable, match="not authorized for this scope"):
+        preview_sample_fetch(mapping_id=templates["ghl_contact_upsert"].pk)
+
+
+@pytest.mark.django_db
+def test_a_rankr_to_highlevel_mapping_samples_the_latest_rankr_record(templates, location):
+    with pytest.raises(PreviewSampleUnavailable, match="has no Rankr contact yet"):
+        preview_sample_fetch(mapping_id=templates["rankr_lead_create"].pk)
+    lead = Contact.objects.create(location=location, email="lead@x.io", first_name="Grace")
+    sample = preview_sample_fetch(mapping_id=templates["rankr_lead_create"].pk)
+    assert (sample["id"], sample["email"], sample["first_name"], sample["ghl_id"]) == (lead.pk, "lead@x.io", "Grace", None)

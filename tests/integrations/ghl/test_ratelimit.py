@@ -1,0 +1,111 @@
+import pytest
+import responses
+from django.test import override_settings
+
+from integrations.ghl import ratelimit
+from integrations.ghl.client import ghl_request
+from integrations.ghl.errors import GhlRateLimited
+from integrations.models import RateBucket
+from tests.integrations.childproc import child_env, children_run
+from tests.integrations.fakeghl import FakeHighLevel
+
+
+def _max_in_window(stamps, window):
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, t in enumerate(stamps):
+        while t - stamps[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.django_db
+@override_settings(GHL_RATE_LIMIT_BURST=5, GHL_RATE_LIMIT_INTERVAL_MS=1000, GHL_RATE_LIMIT_SAFETY_MS=0)
+def test_it_waits_when_the_burst_is_spent(sleeps):
+    for _ in range(5):
+        ratelimit.ratelimit_acquire(key="1:loc")
+    assert sleeps == []
+    ratelimit.ratelimit_acquire(key="1:loc")
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 1.0
+
+
+@pytest.mark.django_db
+@override_settings(GHL_RATE_LIMIT_DAILY=3, GHL_RATE_LIMIT_MAX_WAIT=60)
+def test_the_daily_limit_fails_as_retryable_instead_of_hanging(sleeps):
+    for _ in range(3):
+        ratelimit.ratelimit_acquire(key="1:loc")
+    with pytest.raises(GhlRateLimited) as caught:
+        ratelimit.ratelimit_acquire(key="1:loc")
+    assert caught.value.permanent is False and caught.value.retry_after > 0
+
+
+@pytest.mark.django_db
+def test_server_headers_count_requests_we_did_not_send(connection, mocked, api_base, sleeps):
+    mocked.add(responses.GET, f"{api_base}/x", json={}, headers={
+        "X-RateLimit-Max": "100", "X-RateLimit-Remaining": "40",
+        "X-RateLimit-Interval-Milliseconds": "10000", "X-RateLimit-Daily-Remaining": "150000",
+        "X-RateLimit-Limit-Daily": "200000"})
+    ghl_request(connection_id=connection.pk, method="GET", path="/x")
+    bucket = RateBucket.objects.get()
+    assert len(bucket.stamps) == 60  # server counted 60 in this window; we had sent 1
+    assert bucket.server_limit == 100
+
+
+@pytest.mark.django_db
+def test_a_smaller_server_limit_is_adopted(connection, mocked, api_base, sleeps):
+    mocked.add(responses.GET, f"{api_base}/x", json={},
+               headers={"X-RateLimit-Max": "3", "X-RateLimit-Remaining": "2"})
+    for _ in range(4):
+        ghl_request(connection_id=connection.pk, method="GET", path="/x")
+    assert len(sleeps) == 1  # the fourth request waited for the 3-per-window budget
+
+
+@pytest.mark.django_db
+def test_a_429_blocks_the_key_until_retry_after(connection, mocked, api_base, sleeps):
+    mocked.add(responses.GET, f"{api_base}/x", status=429, headers={"Retry-After": "7"})
+    mocked.add(responses.GET, f"{api_base}/x", json={})
+    ghl_request(connection_id=connection.pk, method="GET", path="/x")
+    assert RateBucket.objects.get().blocked_until > 0
+    assert any(6.5 <= s <= 7.01 for s in sleeps)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_two_processes_sharing_one_budget_never_exceed_it():
+    env = child_env(GHL_RATE_LIMIT_BURST=10, GHL_RATE_LIMIT_INTERVAL_MS=1000,
+                    GHL_RATE_LIMIT_SAFETY_MS=50)
+    results = children_run(count=2, args=["acquire", "7", "25"], env=env)
+    sent = [t for r in results for t in r["sent"]]
+    assert len(sent) == 50
+    assert _max_in_window(sent, 1.0) <= 10
+    # and the budget is used, not wasted: 50 sends at 10/s take about 4-5 s
+    assert max(sent) - min(sent) < 6.0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_two_processes_get_no_429_from_a_server_enforcing_the_limit(ghl_app, location):
+    from tests.integrations.conftest import connection_make
+
+    with FakeHighLevel(access="at-live-xxxxxxxxxx", refresh="rt", limit=10, window_s=1.0) as fake:
+        connection = connection_make(app=ghl_app, location=location, access=fake.access)
+        env = child_env(SANDBOX_BASE_URL=fake.base_url, GHL_RATE_LIMIT_BURST=10,
+                        GHL_RATE_LIMIT_INTERVAL_MS=1000, GHL_RATE_LIMIT_SAFETY_MS=50)
+        results = children_run(count=2, args=["door", str(connection.pk), "20"], env=env)
+        assert [r["outcomes"] for r in results] == [[200] * 20] * 2
+        assert fake.rejected_429 == 0
+        assert _max_in_window(fake.api_arrivals, 1.0) <= 10
+
+
+@pytest.mark.django_db
+@override_settings(GHL_RATE_LIMIT_SAFETY_MS=250)
+def test_a_slow_request_holds_its_slot_from_when_its_answer_came(sleeps):
+    stamp = ratelimit.ratelimit_acquire(key="1:loc")
+    ratelimit._sleep(0.1)  # a quick answer: the stamp stays
+    ratelimit.ratelimit_settle(key="1:loc", stamp=stamp)
+    assert RateBucket.objects.get().stamps == [stamp]
+    ratelimit._sleep(2.0)  # a slow one: it may have reached the server only now
+    ratelimit.ratelimit_settle(key="1:loc", stamp=stamp)
+    (moved,) = RateBucket.objects.get().stamps
+    assert moved == pytest.approx(stamp + 2.1, abs=0.05)
