@@ -33,7 +33,7 @@ demo: install
 	@echo "Starting web (:$(WEB_PORT)), worker and sandbox (:$(SANDBOX_PORT)). Ctrl-C stops them all."
 	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) \
 	  SANDBOX_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT)/sandbox \
-	  $(BIN)/honcho start web worker sandbox
+	  $(BIN)/honcho start web worker sandbox dispatcher
 
 test: install browser-deps
 	PORTAL_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
 from integrations.services.jobs import job_run, jobs_dispatch_due
 from integrations.services.onboarding import mint_batch_run
+from integrations.services.subscriptions import subscriptions_dispatch
 from integrations.services.webhooks import webhook_event_process
 
 
@@ -18,5 +19,7 @@ def job_run_task(job_id: int) -> None:
 
 
 def tick_task() -> None:
-    """Every minute (a django-q2 schedule): send due retries and recover dead workers' jobs."""
+    """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
+    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often)."""
     jobs_dispatch_due()
+    subscriptions_dispatch()

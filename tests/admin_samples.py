@@ -10,7 +10,9 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
-from integrations.models import Connection, HighLevelApp, Job, LocationMintBatch, SyncLog, WebhookEvent
+from integrations.models import (
+    Connection, HighLevelApp, Job, LocationMintBatch, Subscription, SyncLog, WebhookEvent,
+)
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion
 from mappings.services import mapping_template_apply
@@ -57,6 +59,17 @@ def _mapping(location, users):
         template_key=next(iter(FLOW_TEMPLATES)), location_id=location.pk, user_id=users["superuser"].pk
     )
     return mapping
+
+
+def _subscription(location, users):
+    connection = _connection(location, users)
+    mapping, _ = mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=location.pk, user_id=users["superuser"].pk
+    )
+    return Subscription.objects.create(
+        location=location, connection=connection, trigger="Search Contacts",
+        operation="POST /contacts/search", mapping=mapping,
+    )
 
 
 def _rankr_record(model):
@@ -117,6 +130,7 @@ SAMPLES = {
         kind="action", status="failed", location=location, idempotency_key=f"sample-{location.pk}",
         error_class="GhlServerError", error_message="HTTP 503",
     ),
+    "integrations.Subscription": _subscription,
     "integrations.LocationMintBatch": lambda location, users: LocationMintBatch.objects.create(
         agency_connection=_connection(location, users), requested=[location.location_id], total=1
     ),

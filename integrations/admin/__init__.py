@@ -1,1 +1,3 @@
-from integrations.admin import apps, batches, connections, jobs, synclog, webhooks  # noqa: F401  (registers the admins)
+from integrations.admin import (  # noqa: F401  (registers the admins)
+    apps, batches, connections, jobs, subscriptions, synclog, webhooks,
+)

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 JOB_HANDLERS = {
     # kind: "module.function(job) -> dict"
+    "poll": "integrations.services.subscriptions.run.subscription_job_handle",
+    "backfill": "integrations.services.subscriptions.run.subscription_job_handle",
     "webhook": "integrations.events.webhooks.webhook_job_run",
     "resync": "integrations.events.resync.resync_job_run",
     "rankr_event": "integrations.events.outbound.rankr_event_job_run",

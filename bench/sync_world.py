@@ -1,0 +1,186 @@
+"""Shared set-up for the sync benchmarks (not a benchmark itself).
+
+``bench_environment`` points Django at a throw-away database (SQLite in a temp directory, or a
+fresh database on the PostgreSQL server given by ``--postgres URL``) and the HighLevel sandbox at a
+free port; ``Sandbox`` runs the sandbox as a gunicorn subprocess of the same project; ``world_make``
+seeds sandbox locations with contacts and gives each a portal location, a private-token connection,
+the contact mapping and subscriptions.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+UNLIMITED = "100000000"
+SCOPES = ["contacts.readonly", "contacts.write"]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BenchEnvironment:
+    def __init__(self, *, limits_off=True, postgres=None):
+        self.tmp = tempfile.TemporaryDirectory(prefix="sync-bench-")
+        self.port = free_port()
+        self.postgres, self.pg_name = postgres, None
+        env = {
+            "PORTAL_ENV": "development", "DEBUG": "false", "SANDBOX_ENABLED": "true",
+            "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "WARNING",
+            "SANDBOX_BASE_URL": f"http://127.0.0.1:{self.port}/sandbox",
+            "Q_CLUSTER_NAME": f"bench{uuid.uuid4().hex[:8]}",
+        }
+        if postgres:
+            self.pg_name = f"bench_sync_{uuid.uuid4().hex[:8]}"
+            _pg_admin(postgres, f'CREATE DATABASE "{self.pg_name}"')
+            env["DATABASE_URL"] = postgres.rsplit("/", 1)[0] + "/" + self.pg_name
+        else:  # through SQLITE_PATH, so the settings' WAL and busy timeout apply
+            os.environ.pop("DATABASE_URL", None)
+            env["SQLITE_PATH"] = f"{self.tmp.name}/bench.sqlite3"
+        if limits_off:
+            env.update(SANDBOX_RATE_BURST=UNLIMITED, SANDBOX_RATE_DAILY=UNLIMITED,
+                       GHL_RATE_LIMIT_BURST=UNLIMITED, GHL_RATE_LIMIT_DAILY=UNLIMITED)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+
+    def close(self):
+        from django.db import connections
+
+        connections.close_all()
+        if self.pg_name:
+            _pg_admin(self.postgres, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        self.tmp.cleanup()
+
+
+def _pg_admin(url, statement):
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+class Process:
+    """A subprocess of this project (same environment), stopped on exit."""
+
+    def __init__(self, args, *, name, env=None):
+        self.name = name
+        self.log = open(Path(tempfile.gettempdir()) / f"{name}-{os.getpid()}.log", "w+")
+        self.proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self, sig=None):
+        if self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def tail(self, chars=3000):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-chars:]
+
+
+class Sandbox(Process):
+    def __init__(self, *, port, workers=2, threads=4):
+        super().__init__(
+            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(workers), "--threads", str(threads), "--timeout", "120"],
+            name="sandbox",
+        )
+        self.base = f"http://127.0.0.1:{port}/sandbox"
+        self._wait()
+
+    def _wait(self):
+        import requests
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the sandbox did not start:\n{self.tail()}")
+            try:
+                requests.get(self.base + "/api/contacts/", timeout=30)
+                return
+            except requests.RequestException:
+                time.sleep(0.3)
+        raise SystemExit(f"the sandbox did not answer within 60 s:\n{self.tail()}")
+
+
+def qcluster(*, workers=2):
+    return Process([PYTHON, "manage.py", "qcluster"], name="qcluster",
+                   env={"Q_WORKERS": str(workers)})
+
+
+def world_make(*, locations, contacts, triggers=("Search Contacts",), seed_prefix="bench-loc-",
+               company="bench-company"):
+    """Seed ``locations`` sandbox locations with ``contacts`` each; one portal subscription per
+    (location, trigger). Returns the subscriptions (bulk-created: no per-row checks)."""
+    from django.core.management import call_command
+
+    from integrations.models import Connection, HighLevelApp, Subscription
+    from integrations.catalog.named import named_get
+    from mappings.services import mapping_template_apply
+    from portal.models import Agency, Location
+    from sandbox.access.services.registry import private_token_create
+
+    with open(os.devnull, "w") as quiet:
+        call_command("sandbox_seed", locations=locations, contacts=contacts, users=0,
+                     prefix=seed_prefix, company=company, stdout=quiet)
+    agency, _ = Agency.objects.get_or_create(company_id=company, defaults={"name": "Bench agency"})
+    app = HighLevelApp(name="Bench app", mode=HighLevelApp.Mode.SANDBOX, client_id="bench-client",
+                       redirect_url="http://127.0.0.1/callback/")
+    app.client_secret = "bench-secret"
+    app.save()
+    subscriptions = []
+    for n in range(1, locations + 1):
+        ghl_id = f"{seed_prefix}{n:04d}"
+        location = Location.objects.create(agency=agency, location_id=ghl_id, name=f"Bench {ghl_id}")
+        connection = Connection(app=app, agency=agency, location=location,
+                                kind=Connection.Kind.LOCATION,
+                                auth_type=Connection.AuthType.PRIVATE, scopes=" ".join(SCOPES))
+        connection.access_token = private_token_create(location_id=ghl_id, scopes=SCOPES).value
+        connection.save()
+        mapping, _ = mapping_template_apply(template_key="ghl_contact_upsert",
+                                            location_id=location.pk, user_id=None)
+        for trigger in triggers:
+            subscriptions.append(Subscription(
+                location=location, connection=connection, mapping=mapping, trigger=trigger,
+                operation=named_get(trigger).key,
+            ))
+    return Subscription.objects.bulk_create(subscriptions, batch_size=500)
+
+
+def run_inline(subscription, *, backfill=False):
+    """Run one job for ``subscription`` in this process. Returns the job."""
+    from integrations.services.jobs import job_run
+    from integrations.services.subscriptions import subscription_run_now
+
+    job = subscription_run_now(subscription_id=subscription.pk, user_id=None, backfill=backfill)
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    if job.status != "succeeded":
+        raise SystemExit(f"the run failed: {job.error_class}: {job.error_message}")
+    subscription.refresh_from_db()
+    return job

@@ -1,0 +1,33 @@
+import logging
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
+
+from integrations.services.subscriptions import subscriptions_dispatch
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = ("Dispatch due polling subscriptions. The scheduler tick does this (and job retries) "
+            "every minute; run with --loop for shorter lag between a subscription's due time and its run.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="Keep dispatching until stopped.")
+        parser.add_argument("--every", type=float, default=5.0, help="Seconds between rounds (--loop).")
+
+    def handle(self, *args, loop=False, every=5.0, **options):
+        while True:
+            started = time.monotonic()
+            try:
+                count = subscriptions_dispatch()
+            except DatabaseError:
+                if not loop:
+                    raise
+                logger.exception("dispatch round failed; trying again next round")
+            if not loop:
+                self.stdout.write(f"Dispatched {count} subscription run(s).")
+                return
+            time.sleep(max(every - (time.monotonic() - started), 0.1))
+            close_old_connections()  # a long-running process: no connection kept past its age

@@ -1,0 +1,57 @@
+"""How a trigger's request is built: the body HighLevel expects, and "only what changed since".
+
+Each table is keyed by catalog operation ("METHOD /path"). A trigger listed in ``INCREMENTAL``
+asks HighLevel only for records modified at or after the last pass's high-water mark, so a run over
+an unchanged location costs one request; other triggers list everything each run and skip unchanged
+records by fingerprint. The mark is inclusive (``gte``): records stamped in the same millisecond as
+the mark are fetched again and skipped by fingerprint, rather than missed.
+"""
+
+
+def _contacts_search_base(*, location_ghl_id):
+    # The spec leaves the body schema empty; HighLevel's Search Contacts docs require locationId.
+    return {"locationId": location_ghl_id}
+
+
+def _contacts_search_since(*, params, body, watermark):
+    # Search Contacts filters: {"field": "dateUpdated", "operator": "range", "value": {"gte": …}}.
+    body = dict(body or {})
+    body["filters"] = [
+        *(body.get("filters") or []),
+        {"field": "dateUpdated", "operator": "range", "value": {"gte": watermark}},
+    ]
+    return params, body
+
+
+BASE_BODY = {
+    "POST /contacts/search": _contacts_search_base,
+}
+
+INCREMENTAL = {
+    "POST /contacts/search": _contacts_search_since,
+}
+
+
+def request_base(*, operation, parameters, location_ghl_id):
+    """``(params, body)`` for a pass's first page from the subscription's parameters.
+
+    Parameters the operation declares (path and query) go to ``params``; the rest go to the body.
+    """
+    declared = {p.name for p in operation.form_params}
+    params = {k: v for k, v in parameters.items() if k in declared}
+    extra = {k: v for k, v in parameters.items() if k not in declared}
+    base = BASE_BODY.get(operation.key)
+    body = None
+    if base is not None:
+        body = base(location_ghl_id=location_ghl_id)
+    if extra or base is not None:
+        body = {**(body or {}), **extra}
+    return params, body
+
+
+def request_since(*, operation, params, body, watermark):
+    """The request narrowed to records changed since ``watermark``, or None if it cannot be."""
+    since = INCREMENTAL.get(operation.key)
+    if since is None or not watermark:
+        return None
+    return since(params=params, body=body, watermark=watermark)

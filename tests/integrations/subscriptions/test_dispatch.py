@@ -1,0 +1,109 @@
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+from django_q.models import Schedule
+
+from integrations import tasks
+from integrations.models import Job, Subscription
+from integrations.services.subscriptions import subscriptions_dispatch
+from integrations.services.subscriptions.dispatch import subscription_lease_s
+
+
+def many(make_subscription, count, **fields):
+    first = make_subscription(**fields)
+    rows = [Subscription(**{
+        f.attname: getattr(first, f.attname) for f in Subscription._meta.concrete_fields
+        if f.name != "id"
+    }) for _ in range(count - 1)]
+    Subscription.objects.bulk_create(rows)
+    return Subscription.objects.order_by("pk")
+
+
+@pytest.mark.django_db
+def test_it_enqueues_one_job_per_due_subscription_and_claims_it(make_subscription):
+    now = timezone.now()
+    subs = many(make_subscription, 30)
+    Subscription.objects.filter(pk__in=[s.pk for s in subs[:10]]).update(
+        next_run_at=now + timedelta(minutes=3))
+    assert subscriptions_dispatch(now=now) == 20
+    assert Job.objects.count() == 20
+    claimed = Subscription.objects.filter(claimed_job__isnull=False)
+    assert claimed.count() == 20
+    for sub in claimed:
+        assert sub.claimed_job.params["subscription_id"] == sub.pk
+        assert sub.claimed_until == now + timedelta(seconds=subscription_lease_s())
+        assert sub.next_run_at == now + timedelta(minutes=sub.interval_minutes)
+    # Claimed subscriptions are not due again while their run holds them.
+    assert subscriptions_dispatch(now=now + timedelta(minutes=6)) == 10
+    assert Job.objects.count() == 30
+
+
+@pytest.mark.django_db
+def test_a_subscription_never_gets_two_runs_at_once(make_subscription):
+    now = timezone.now()
+    subscription = make_subscription()
+    assert subscriptions_dispatch(now=now) == 1
+    # Due again by the clock, but the first run still holds it.
+    for minutes in (5, 10, 15):
+        assert subscriptions_dispatch(now=now + timedelta(minutes=minutes)) == 0
+    # Its lease lapses (the worker died and nobody recovered it): it may run again.
+    later = now + timedelta(seconds=subscription_lease_s() + 1)
+    assert subscriptions_dispatch(now=later) == 1
+    assert Job.objects.filter(subject=f"subscription {subscription.pk}").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_job_key_is_per_subscription_and_due_time(make_subscription):
+    now = timezone.now()
+    subscription = make_subscription()
+    Subscription.objects.filter(pk=subscription.pk).update(next_run_at=now)
+    subscriptions_dispatch(now=now)
+    job = Job.objects.get()
+    assert job.idempotency_key == f"subscription:{subscription.pk}:scheduled:{now.isoformat()}"
+    assert job.kind == Job.Kind.BACKFILL  # never backfilled yet
+    Subscription.objects.filter(pk=subscription.pk).update(
+        claimed_until=None, backfill_finished_at=now)
+    subscriptions_dispatch(now=now + timedelta(minutes=5))
+    assert Job.objects.order_by("-pk").first().kind == Job.Kind.POLL
+
+
+@pytest.mark.django_db
+def test_paused_and_disabled_subscriptions_wait(make_subscription):
+    subs = many(make_subscription, 3)
+    Subscription.objects.filter(pk=subs[0].pk).update(paused=True)
+    Subscription.objects.filter(pk=subs[1].pk).update(enabled=False)
+    assert subscriptions_dispatch() == 1
+    assert Subscription.objects.get(claimed_job__isnull=False).pk == subs[2].pk
+
+
+@pytest.mark.django_db
+def test_a_late_subscription_runs_once_not_once_per_missed_interval(make_subscription):
+    now = timezone.now()
+    subscription = make_subscription(interval_minutes=1)
+    Subscription.objects.filter(pk=subscription.pk).update(next_run_at=now - timedelta(hours=2))
+    assert subscriptions_dispatch(now=now) == 1
+    subscription.refresh_from_db()
+    assert subscription.next_run_at == now + timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_the_tick_dispatches_without_a_schedule_per_subscription(make_subscription):
+    many(make_subscription, 50)
+    schedules = Schedule.objects.count()
+    with mock.patch("integrations.services.jobs._send") as send:
+        tasks.tick_task()
+    assert Job.objects.count() == 50
+    assert Schedule.objects.count() == schedules
+    assert Schedule.objects.filter(func="integrations.tasks.tick_task").count() == 1
+    assert send.call_count == 0  # jobs go to the worker only when the transaction commits
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_reach_the_worker_after_the_claim_commits(make_subscription):
+    many(make_subscription, 3)
+    with mock.patch("integrations.services.jobs._send") as send:
+        subscriptions_dispatch()
+    assert sorted(c.args[0] for c in send.call_args_list) == sorted(
+        Job.objects.values_list("pk", flat=True))
