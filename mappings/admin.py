@@ -11,7 +11,7 @@ from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.forms import MappingForm, PreviewForm, TemplateApplyForm
 from mappings.models import Mapping, MappingVersion
 from mappings.preview import PreviewSampleUnavailable, preview_render, preview_sample_fetch
-from mappings.services import mapping_save, mapping_template_apply
+from mappings.services import mapping_save
 from mappings.transforms import TRANSFORMS
 from portal.scoping import LocationScopedAdminMixin, locations_for_user
 
@@ -126,16 +126,25 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         form = TemplateApplyForm(request.POST or None, locations=locations_for_user(request.user))
         if request.method == "POST" and form.is_valid():
             location = form.cleaned_data["location"]
-            created, kept = [], []
+            # Applying a flow also starts its polling trigger (integrations owns subscriptions).
+            from integrations.services.flows import flow_apply
+
+            created, kept, polling, notes = [], [], [], []
             for key in form.cleaned_data["templates"]:
-                mapping, was_created = mapping_template_apply(
-                    template_key=key, location_id=location.pk, user_id=request.user.pk
-                )
-                (created if was_created else kept).append(mapping.name)
+                applied = flow_apply(template_key=key, location_id=location.pk, user_id=request.user.pk)
+                (created if applied.mapping_created else kept).append(applied.mapping.name)
+                if applied.subscription_created:
+                    polling.append(applied.subscription.trigger)
+                if applied.note:
+                    notes.append(applied.note)
             if created:
                 messages.success(request, f"Created for {location}: {', '.join(created)}.")
             if kept:
                 messages.info(request, f"Already mapped at {location}, left as is: {', '.join(kept)}.")
+            if polling:
+                messages.success(request, f"Now polling every 5 minutes: {', '.join(polling)}.")
+            for note in notes:
+                messages.warning(request, note)
             url = reverse("admin:mappings_mapping_changelist")
             return redirect(f"{url}?location__id__exact={location.pk}")
         context = {

@@ -5,6 +5,9 @@ connection and applies the contact flow template. The portal and the sandbox are
 server over real HTTP; they meet only there, as with the real HighLevel.
 """
 
+import csv
+import io
+import json
 import re
 
 import pyotp
@@ -13,7 +16,8 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from integrations.models import Connection, HighLevelApp
+from integrations.models import Connection, HighLevelApp, Job
+from rankr.models import Contact
 from mappings.models import Mapping
 from portal.models import Agency, Location
 from sandbox.access.services.registry import sandbox_demo_ensure
@@ -44,6 +48,9 @@ def world(live_server, settings):
     User = get_user_model()
     staff = User.objects.create_user("staff", "staff@demo.test", PASSWORD, is_staff=True)
     staff.groups.add(Group.objects.get(name="Agency staff"))
+    for role in ("Support", "Auditor"):
+        user = User.objects.create_user(role.lower(), f"{role.lower()}@demo.test", PASSWORD, is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
     location.staff.add(staff)
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
@@ -67,7 +74,18 @@ def run_action(page, name):
     page.click("button[name=index]")
 
 
-def test_the_whole_story(page, steps, world):
+def new_page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    return page
+
+
+def test_the_whole_story(page, steps, world, browser, live_server, settings, q_sync):
+    # One attempt per call and per job, so an injected fault fails the job at once for support.
+    settings.GHL_MAX_ATTEMPTS = 1
+    settings.JOB_MAX_ATTEMPTS = 1
+
     # Staff signs in with TOTP.
     sign_in(page, "staff", world["staff_totp"])
     steps.shot(page, "staff signed in with TOTP")
@@ -105,3 +123,83 @@ def test_the_whole_story(page, steps, world):
     page.wait_for_selector(".messagelist")
     steps.shot(page, "contact flow applied")
     assert Mapping.objects.filter(location=world["location"], entity="contact").exists()
+
+    # Runs the trigger and sees Rankr contacts.
+    page.goto("/admin/integrations/subscription/")
+    page.check("#result_list tbody input[name=_selected_action]")
+    run_action(page, "run_now")
+    page.wait_for_selector(".messagelist")
+    steps.shot(page, "trigger ran")
+    page.goto("/admin/rankr/contact/")
+    steps.shot(page, "Rankr contacts")
+    assert Contact.objects.filter(location=world["location"]).count() == 30
+    assert page.locator("#result_list tbody tr").count() == 30
+
+    # Resyncs one.
+    contact = Contact.objects.filter(location=world["location"]).order_by("pk").first()
+    page.check(f"input[name=_selected_action][value='{contact.pk}']")
+    run_action(page, "resync")
+    page.wait_for_selector(".messagelist")
+    steps.shot(page, "contact resynced")
+    resync = Job.objects.filter(kind="resync").latest("pk")
+    assert resync.status == "succeeded", resync.error_message
+
+    # A fault is injected in the sandbox: every answer for the location is a 503.
+    answer = page.request.post(
+        "/sandbox/control/faults",
+        data=json.dumps({"locationId": "demo-loc-0001", "errorRate": 1.0, "errorStatus": 503}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.ok, answer.text()
+    page.goto("/admin/rankr/contact/")
+    page.check(f"input[name=_selected_action][value='{contact.pk}']")
+    run_action(page, "resync")
+    page.wait_for_selector(".messagelist")
+    failed = Job.objects.filter(kind="resync").latest("pk")
+    assert failed.status in ("failed", "dead") and "503" in failed.error_message
+    page.goto(f"/admin/integrations/job/{failed.pk}/change/")
+    steps.shot(page, "the job failed")
+
+    # HighLevel recovers.
+    assert page.request.delete("/sandbox/control/faults").ok
+
+    # Support signs in, sees the failure on the dashboard, and re-runs it.
+    support = new_page(browser, live_server)
+    sign_in(support, "support")
+    row = support.locator("#location-health tbody tr").first
+    assert "Northside Dental" in row.inner_text() and "failed job" in row.inner_text()
+    steps.shot(support, "support sees the failure on the dashboard")
+    row.locator("a").first.click()
+    support.wait_for_url("**/admin/integrations/job/**")
+    support.check(f"input[name=_selected_action][value='{failed.pk}']")
+    steps.shot(support, "support selects the failed job")
+    run_action(support, "rerun")
+    support.wait_for_selector(".messagelist")
+    failed.refresh_from_db()
+    assert failed.status == "succeeded" and failed.reruns == 1
+    support.goto(f"/admin/integrations/job/{failed.pk}/change/")
+    steps.shot(support, "re-run succeeded")
+
+    # The auditor filters the log, exports it, and can change nothing.
+    auditor = new_page(browser, live_server)
+    sign_in(auditor, "auditor")
+    auditor.goto("/admin/integrations/synclog/")
+    auditor.click("#changelist-filter >> text=5xx server error")
+    auditor.wait_for_url("**status**")
+    steps.shot(auditor, "auditor filters the sync log to 5xx")
+    text = auditor.inner_text("#result_list")
+    assert "503" in text
+    export = auditor.request.get(auditor.get_attribute("a.export-csv", "href"))
+    assert export.ok and export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text())))
+    assert rows and all(row["status"] == "503" for row in rows)
+    connection.refresh_from_db()
+    assert connection.access_token not in export.text()
+    auditor.click("#result_list tbody tr a")
+    steps.shot(auditor, "a log entry, read-only")
+    assert auditor.locator("input[name=_save]").count() == 0
+    auditor.goto("/admin/integrations/job/")
+    assert auditor.locator("option[value=rerun]").count() == 0
+    auditor.goto(f"/admin/integrations/connection/{connection.pk}/change/")
+    assert auditor.locator("input[name=_save]").count() == 0
+    steps.shot(auditor, "auditor cannot change a connection")
