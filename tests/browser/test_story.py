@@ -192,7 +192,7 @@ def test_the_whole_story(page, steps, world, browser, live_server, settings, q_s
     export = auditor.request.get(auditor.get_attribute("a.export-csv", "href"))
     assert export.ok and export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text())))
-    assert rows and all(row["status"] == "503" for row in rows)
+    assert rows and all(row["HTTP status"] == "503" for row in rows)
     connection.refresh_from_db()
     assert connection.access_token not in export.text()
     auditor.click("#result_list tbody tr a")
