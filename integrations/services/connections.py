@@ -44,9 +44,19 @@ def _mapped_operations(connection: Connection) -> set[str]:
     return keys
 
 
+def _polled_operations(connection: Connection) -> set[str]:
+    """Operations the enabled polling subscriptions run through this connection."""
+    from integrations.models import Subscription
+
+    return set(
+        Subscription.objects.filter(connection=connection, enabled=True)
+        .exclude(operation="").values_list("operation", flat=True)
+    )
+
+
 # Where the operations a connection must be able to run come from: callables(connection) ->
-# operation keys. The sync's trigger subscriptions join this table when they exist.
-REQUIRED_OPERATION_SOURCES = (_mapped_operations,)
+# operation keys.
+REQUIRED_OPERATION_SOURCES = (_mapped_operations, _polled_operations)
 
 
 def connection_required_operations(*, connection: Connection) -> dict[str, tuple]:

@@ -52,3 +52,13 @@ def test_the_admin_action_starts_polling(client, connected, role_users):
                            {"location": connected.pk, "templates": ["ghl_contact_upsert"]}, follow=True)
     assert b"Now polling every 5 minutes: Search Contacts" in response.content
     assert Subscription.objects.filter(location=connected, trigger="Search Contacts").exists()
+
+
+def test_test_connection_counts_the_polled_trigger_among_needed_operations(connected):
+    from integrations.services.connections import connection_required_operations
+
+    applied = flow_apply(template_key="ghl_contact_upsert", location_id=connected.pk, user_id=None)
+    needed = connection_required_operations(connection=applied.subscription.connection)
+    assert "POST /contacts/search" in needed and "GET /contacts/{contactId}" in needed
+    Subscription.objects.update(enabled=False)
+    assert "POST /contacts/search" not in connection_required_operations(connection=applied.subscription.connection)
