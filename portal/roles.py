@@ -131,3 +131,16 @@ def roles_revoke(*, apps, table):
             group.permissions.remove(
                 *group.permissions.filter(content_type__app_label=app_label, codename=codename)
             )
+
+
+def roles_migration(table):
+    """The migration operation that grants ``table`` to the roles (and revokes it backwards)."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        roles_grant(apps=apps, table=table)
+
+    def backwards(apps, schema_editor):
+        roles_revoke(apps=apps, table=table)
+
+    return migrations.RunPython(forwards, backwards)

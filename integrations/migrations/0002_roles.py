@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from portal.roles import roles_grant, roles_revoke
+from portal.roles import roles_migration
 
 TABLE = {
     "Agency staff": {
@@ -23,13 +23,6 @@ TABLE = {
 }
 
 
-def forwards(apps, schema_editor):
-    roles_grant(apps=apps, table=TABLE)
-
-
-def backwards(apps, schema_editor):
-    roles_revoke(apps=apps, table=TABLE)
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -37,4 +30,4 @@ class Migration(migrations.Migration):
         ("portal", "0002_roles"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [roles_migration(TABLE)]

@@ -3,7 +3,7 @@ and webhook events (location scoping decides which rows)."""
 
 from django.db import migrations
 
-from portal.roles import roles_grant, roles_revoke
+from portal.roles import roles_migration
 
 TABLE = {
     "Agency staff": {"integrations.export_job", "integrations.export_webhookevent"},
@@ -16,15 +16,8 @@ TABLE = {
 }
 
 
-def forwards(apps, schema_editor):
-    roles_grant(apps=apps, table=TABLE)
-
-
-def backwards(apps, schema_editor):
-    roles_revoke(apps=apps, table=TABLE)
-
 
 class Migration(migrations.Migration):
     dependencies = [("integrations", "0007_audit_indexes_and_export")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [roles_migration(TABLE)]

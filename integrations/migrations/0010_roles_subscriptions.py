@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from portal.roles import roles_grant, roles_revoke
+from portal.roles import roles_migration
 
 TABLE = {
     "Agency staff": {
@@ -17,15 +17,8 @@ TABLE = {
 }
 
 
-def forwards(apps, schema_editor):
-    roles_grant(apps=apps, table=TABLE)
-
-
-def backwards(apps, schema_editor):
-    roles_revoke(apps=apps, table=TABLE)
-
 
 class Migration(migrations.Migration):
     dependencies = [("integrations", "0009_subscriptions")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [roles_migration(TABLE)]

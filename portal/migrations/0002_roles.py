@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from portal.roles import roles_grant, roles_revoke
+from portal.roles import roles_migration
 
 TABLE = {
     "Agency staff": {"portal.view_agency", "portal.view_location"},
@@ -26,13 +26,6 @@ TABLE = {
 }
 
 
-def forwards(apps, schema_editor):
-    roles_grant(apps=apps, table=TABLE)
-
-
-def backwards(apps, schema_editor):
-    roles_revoke(apps=apps, table=TABLE)
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -42,4 +35,4 @@ class Migration(migrations.Migration):
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [roles_migration(TABLE)]

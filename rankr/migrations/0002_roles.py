@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from portal.roles import roles_grant, roles_revoke
+from portal.roles import roles_migration
 
 VIEW_RECORDS = {
     f"rankr.view_{name}"
@@ -14,15 +14,8 @@ VIEW_RECORDS = {
 TABLE = {"Agency staff": VIEW_RECORDS, "Auditor": VIEW_RECORDS, "Support": VIEW_RECORDS}
 
 
-def forwards(apps, schema_editor):
-    roles_grant(apps=apps, table=TABLE)
-
-
-def backwards(apps, schema_editor):
-    roles_revoke(apps=apps, table=TABLE)
-
 
 class Migration(migrations.Migration):
     dependencies = [("rankr", "0001_initial"), ("portal", "0002_roles")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [roles_migration(TABLE)]

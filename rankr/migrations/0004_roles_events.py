@@ -3,7 +3,7 @@ users, and resync contacts; support resyncs contacts."""
 
 from django.db import migrations
 
-from portal.roles import roles_grant, roles_revoke
+from portal.roles import roles_migration
 
 TABLE = {
     "Agency staff": {
@@ -13,15 +13,8 @@ TABLE = {
 }
 
 
-def forwards(apps, schema_editor):
-    roles_grant(apps=apps, table=TABLE)
-
-
-def backwards(apps, schema_editor):
-    roles_revoke(apps=apps, table=TABLE)
-
 
 class Migration(migrations.Migration):
     dependencies = [("rankr", "0003_resync_permission"), ("rankr", "0002_roles")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [roles_migration(TABLE)]
