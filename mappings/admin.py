@@ -13,6 +13,7 @@ from mappings.models import Mapping, MappingVersion
 from mappings.preview import PreviewSampleUnavailable, preview_render, preview_sample_fetch
 from mappings.services import mapping_save
 from mappings.transforms import TRANSFORMS
+from portal.admin_logs import AppendOnlyAdminMixin
 from portal.scoping import LocationScopedAdminMixin, locations_for_user
 
 
@@ -158,7 +159,7 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MappingVersion)
-class MappingVersionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
+class MappingVersionAdmin(AppendOnlyAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
     """Versions are history: readable, never edited or deleted here."""
 
     location_path = "mapping__location"
@@ -172,11 +173,3 @@ class MappingVersionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     ]
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

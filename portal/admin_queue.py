@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django_q import admin as q_admin
 from django_q.models import Failure, OrmQ, Schedule, Success
 
+from portal.admin_logs import AppendOnlyAdminMixin
 from portal.queue import tasks_resubmit
 
 
@@ -65,15 +66,8 @@ class ScheduleAdmin(SuperuserOnlyEditMixin, q_admin.ScheduleAdmin):
     pass
 
 
-class QueueAdmin(q_admin.QueueAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class QueueAdmin(AppendOnlyAdminMixin, q_admin.QueueAdmin):
+    """The broker's queue: read-only for everyone, superusers included."""
 
 
 REPLACEMENTS = ((Success, SuccessAdmin), (Failure, FailureAdmin), (Schedule, ScheduleAdmin), (OrmQ, QueueAdmin))

@@ -3,11 +3,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from integrations.models import LocationMintBatch
+from portal.admin_logs import AppendOnlyAdminMixin
 from portal.scoping import user_sees_all_locations
 
 
 @admin.register(LocationMintBatch)
-class LocationMintBatchAdmin(admin.ModelAdmin):
+class LocationMintBatchAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     """Read-only record of "connect these installed locations" runs.
 
     Batches belong to an agency connection, not to one location, so only users who see every
@@ -28,11 +29,3 @@ class LocationMintBatchAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and user_sees_all_locations(request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
