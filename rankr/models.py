@@ -25,7 +25,8 @@ class RankrRecord(models.Model):
         related_name="+",
         verbose_name="location",
     )
-    ghl_id = models.CharField(
+    # NULL, not "", so the unique (location, ghl_id) constraint allows many unsent records.
+    ghl_id = models.CharField(  # noqa: DJ001
         "HighLevel id",
         max_length=64,
         null=True,

@@ -22,7 +22,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 LOCATION = "location"
 AGENCY = "agency"
 EITHER = "location_or_agency"
-NO_TOKEN = "none"
+NO_TOKEN = "none"  # noqa: S105 (an access type, not a secret)
 ACCESS_TYPES = (LOCATION, AGENCY, EITHER, NO_TOKEN)
 
 # Headers the door sets itself: never asked for in forms.
@@ -165,7 +165,7 @@ def registry_load(*, root=None):
                         resolver=resolver,
                     )
                 except (KeyError, TypeError, AttributeError) as exc:
-                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).")
+                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).") from exc
                 if op.key in operations:
                     raise SpecError(f"{source}: {op.key} is also defined in {operations[op.key].source}.")
                 operations[op.key] = op

@@ -10,7 +10,7 @@ log, a smaller server limit is adopted, and a 429 blocks the key until ``Retry-A
 """
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -40,7 +40,7 @@ def _bucket_locked(key: str) -> RateBucket:
 
 
 def _seconds_to_midnight(now: float) -> float:
-    moment = datetime.fromtimestamp(now, tz=timezone.utc)
+    moment = datetime.fromtimestamp(now, tz=UTC)
     midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return (midnight - moment).total_seconds()
 
@@ -54,7 +54,7 @@ def _try_take(key: str) -> tuple[float, float]:
     with transaction.atomic():
         bucket = _bucket_locked(key)
         now = _now()
-        today = datetime.fromtimestamp(now, tz=timezone.utc).date()
+        today = datetime.fromtimestamp(now, tz=UTC).date()
         if bucket.day != today:
             bucket.day, bucket.day_count, bucket.server_daily_remaining = today, 0, None
         limit = settings.GHL_RATE_LIMIT_BURST

@@ -166,3 +166,6 @@ class SubscriptionSeen(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscription", "ghl_id"], name="subscription_seen_once")
         ]
+
+    def __str__(self) -> str:
+        return self.ghl_id

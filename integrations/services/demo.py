@@ -10,7 +10,7 @@ from integrations.catalog.registry import registry
 from integrations.models import HighLevelApp
 
 DEMO_CLIENT_ID = "rankr-demo-client"
-DEMO_CLIENT_SECRET = "rankr-demo-secret"  # documented demo credentials, sandbox mode only
+DEMO_CLIENT_SECRET = "rankr-demo-secret"  # noqa: S105 - documented demo credentials, sandbox mode only
 DEMO_APP_NAME = "Rankr (sandbox demo)"
 
 

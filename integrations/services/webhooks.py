@@ -132,7 +132,7 @@ def webhook_event_process(*, event_id: int) -> None:
             handler(event)
             event.status = WebhookEvent.Status.PROCESSED
             event.reason = ""
-        except Exception as exc:  # recorded on the event; re-processing is possible
+        except Exception as exc:  # noqa: BLE001 (recorded on the event; re-processing is possible)
             event.status = WebhookEvent.Status.FAILED
             event.reason = f"{exc.__class__.__name__}: {exc}"[:300]
     event.processed_at = timezone.now()

@@ -31,7 +31,7 @@ def progress_text(subscription, *, now=None, width=30, bar=False):
 
 
 def duration_text(seconds):
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)

@@ -250,7 +250,7 @@ def _fenced_update(subscription, job, **updates):
         claimed_until=lease, **updates
     )
     if done != 1:
-        raise Superseded()
+        raise Superseded
 
 
 def _deletions_sweep(*, subscription, model, now):
