@@ -6,6 +6,8 @@ Every record belongs to a location and carries its HighLevel id, unique per loca
 ``deleted_at`` marks a record HighLevel deleted (kept, not removed, so history and links survive).
 """
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.db import models
 
 from portal.models import Location
@@ -58,8 +60,11 @@ class RankrRecord(models.Model):
             ),
         ]
 
+    if TYPE_CHECKING:  # every concrete record model has Django's default manager
+        objects: ClassVar[models.Manager["RankrRecord"]]
+
     @classmethod
-    def mapped_field_names(cls):
+    def mapped_field_names(cls) -> list[str]:
         return [
             f.name
             for f in cls._meta.concrete_fields
@@ -259,7 +264,7 @@ class Workflow(RankrRecord):
 
 
 # kind -> model: the one registry of Rankr record kinds.
-RECORD_MODELS = {
+RECORD_MODELS: dict[str, type[RankrRecord]] = {
     model.KIND: model
     for model in (
         Contact,

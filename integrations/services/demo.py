@@ -25,7 +25,7 @@ def demo_app_ensure(*, redirect_url: str) -> tuple[HighLevelApp, bool]:
     scopes = " ".join(sorted({scope for op in registry().values() for scope in op.scopes}))
     app = HighLevelApp.objects.filter(client_id=DEMO_CLIENT_ID, mode=HighLevelApp.Mode.SANDBOX).first()
     created = app is None
-    if created:
+    if app is None:
         app = HighLevelApp(client_id=DEMO_CLIENT_ID, mode=HighLevelApp.Mode.SANDBOX)
     app.name = DEMO_APP_NAME
     app.app_id = DEMO_CLIENT_ID  # the sandbox knows the app by its client id
