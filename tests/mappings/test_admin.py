@@ -191,9 +191,9 @@ def test_apply_templates_in_one_action_twice_makes_no_duplicates(client, staff, 
     data = {"location": location.pk, "templates": ["ghl_contact_upsert", "rankr_user_create"]}
     response = client.post(APPLY, data, follow=True)
     assert response.status_code == 200
-    assert "Created for Location 1" in response.content.decode()
+    assert "Created for Northside Dental" in response.content.decode()
     response = client.post(APPLY, data, follow=True)
-    assert "Already mapped at Location 1" in response.content.decode()
+    assert "Already mapped at Northside Dental" in response.content.decode()
     assert sorted(Mapping.objects.values_list("template_key", flat=True)) == [
         "ghl_contact_upsert", "rankr_user_create",
     ]
