@@ -10,15 +10,14 @@ On SQLite a per-connection file lock takes the row lock's place (see :func:`refr
 The protocol steps (consent URL with state and PKCE, code exchange, refresh) are requests-oauthlib's
 ``OAuth2Session``; its HTTP goes through the door's transport (:class:`_DoorAdapter`: timeouts,
 one redacted sync-log row per attempt), and HighLevel's answer is judged before oauthlib parses it.
-Its auto-refresh stays off: it has no lock. Its loggers are held at WARNING: at DEBUG they print
-request bodies and tokens.
+Its auto-refresh stays off: it has no lock. Its loggers are held at WARNING (settings.LOGGING): at
+DEBUG they print request bodies and tokens.
 """
 
 import base64
 import fcntl
 import hashlib
 import json
-import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,9 +42,6 @@ if TYPE_CHECKING:
 USER_TYPES: dict[str, str] = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
 
 TokenAnswer = dict[str, Any]  # the token endpoint's JSON object
-
-for _name in ("requests_oauthlib", "oauthlib"):  # their DEBUG lines carry secrets
-    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def pkce_pair() -> tuple[str, str]:
