@@ -67,6 +67,7 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
     from integrations.ghl.client import ghl_request
 
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
+    extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(
         connection_id=connection_id,
         method=call.method,
@@ -78,7 +79,7 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
         data=call.data,
         job_id=job_id,
         headers=headers or None,
-        max_attempts=max_attempts or None,
+        **extra,
     )
 
 

@@ -19,6 +19,8 @@ from tests.sandbox.conftest import API, LOCATION
 from tests.sandbox.oracle import oracle_request, request_errors, response_errors
 from tests.spec_defects import answers_unjudgeable, as_method_path, requests_unjudgeable
 
+pytestmark = pytest.mark.slow  # the per-operation contract: 576 operations
+
 OPERATIONS = sorted(registry_get().by_key)
 LOCATION_KEYS = ("locationId", "location_id")
 AGENCY_ONLY = {"Agency-Access", "Agency-Access-Only"}
