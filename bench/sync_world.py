@@ -174,8 +174,8 @@ def world_make(*, locations, contacts, triggers=("Search Contacts",), seed_prefi
 
 def run_inline(subscription, *, backfill=False):
     """Run one job for ``subscription`` in this process. Returns the job."""
-    from integrations.services.jobs import job_run
-    from integrations.services.subscriptions import subscription_run_now
+    from integrations.sync.jobs import job_run
+    from integrations.sync.subscriptions import subscription_run_now
 
     job = subscription_run_now(subscription_id=subscription.pk, user_id=None, backfill=backfill)
     job_run(job_id=job.pk)

@@ -9,7 +9,7 @@ from django.contrib import admin
 
 from portal.admin_export import CsvExportAdminMixin
 from portal.paginator import NoCountAdminMixin
-from portal.scoping import LocationScopedAdminMixin
+from portal.admin_scoping import LocationScopedAdminMixin
 
 
 class AppendOnlyAdminMixin:

@@ -24,9 +24,9 @@ from integrations.ghl.errors import (
 from integrations.ghl.ratelimit import (
     ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
 )
-from integrations.ghl.redact import text_redact
+from portal.redact import text_redact
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
-from integrations.models import Connection
+from integrations.ghl.models import Connection
 
 _sleep = time.sleep  # tests replace this to record the backoff
 
@@ -71,7 +71,8 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             "nothing was sent. Connect it again from the admin.",
             operation_id=operation_id,
         )
-    token = oauth.connection_token_ensure(connection=connection) if allow_refresh else connection.access_token
+    token = (oauth.connection_token_ensure(connection=connection, send=_request) if allow_refresh
+             else connection.access_token)
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
@@ -112,7 +113,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             # OAuth: refresh once (or use the token another worker just got). A private token
             # cannot be refreshed: this marks it needs re-auth and raises.
             connection = oauth.connection_token_refresh(
-                connection_id=connection.pk, seen_access_token=token
+                connection_id=connection.pk, seen_access_token=token, send=_request
             )
             token = connection.access_token
             refreshed = True
@@ -127,6 +128,11 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
         _sleep(backoff_delay(attempt=attempt, retry_after=retry_after))
     _record_failure(connection, error)
     raise error
+
+
+def connection_token_refresh(*, connection_id: int, force: bool = False) -> Connection:
+    """Refresh a connection's token now (OAuth, or minted from its agency through this door)."""
+    return oauth.connection_token_refresh(connection_id=connection_id, force=force, send=_request)
 
 
 def backoff_delay(*, attempt: int, retry_after: float | None) -> float:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from integrations.ghl.errors import GhlRateLimited
-from integrations.models import RateBucket
+from integrations.ghl.models import RateBucket
 
 _sleep = time.sleep  # tests replace these two with a fake clock
 _now = time.time

@@ -14,7 +14,7 @@ import requests
 from django.conf import settings
 
 from integrations.ghl.errors import GhlNetworkError
-from integrations.ghl.redact import path_redact, summary_make, text_redact
+from portal.redact import path_redact, summary_make, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 
@@ -64,7 +64,7 @@ def trace_id_find(*, headers, body: bytes) -> str:
 def http_attempt(*, method: str, url: str, headers: dict, params=None, json=None, data=None,
                  attempt: int, log: LogContext, path: str = "") -> Attempt:
     """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
-    from integrations.models import SyncLog
+    from integrations.ghl.models import SyncLog
 
     split = urlsplit(url)
     path = path or split.path + (f"?{split.query}" if split.query else "")

@@ -3,7 +3,7 @@
 import pytest
 
 from integrations.catalog.registry import registry
-from integrations.services.connections import connection_test
+from integrations.sync.connections import connection_test
 from mappings.models import Mapping
 from tests.e2e.conftest import location_connect
 

@@ -17,7 +17,7 @@ from integrations.catalog.registry import AGENCY, registry
 from integrations.catalog.services import operation_pages, operation_run
 from integrations.catalog.calls import response_errors
 from integrations.models import Connection, HighLevelApp
-from integrations.services.onboarding import oauth_finish, oauth_start
+from integrations.sync.onboarding import oauth_finish, oauth_start
 from portal.models import Agency, Location
 from tests.conftest import _roles_present
 from tests.e2e.portal import Browser, query_of

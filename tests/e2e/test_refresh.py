@@ -11,7 +11,7 @@ from django.utils import timezone
 from integrations.catalog.services import operation_run
 from integrations.ghl.errors import GhlReauthRequired
 from integrations.models import Connection, Job, SyncLog
-from integrations.services.jobs import job_enqueue
+from integrations.sync.jobs import job_enqueue
 from tests.e2e.conftest import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, fault_set, location_connect
 from tests.e2e.worker import workers_run
 from tests.integrations.childproc import child_env

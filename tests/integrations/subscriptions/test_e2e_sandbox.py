@@ -21,8 +21,8 @@ pytest.importorskip("sandbox.access.services.registry", reason="the sandbox is n
 from django.core.management import call_command  # noqa: E402
 
 from integrations.models import Connection, HighLevelApp, Job, Subscription  # noqa: E402
-from integrations.services.subscriptions import subscription_save, subscriptions_dispatch  # noqa: E402
-from integrations.tasks import tick_task  # noqa: E402
+from integrations.sync.subscriptions import subscription_save, subscriptions_dispatch  # noqa: E402
+from integrations.interfaces.tasks import tick_task  # noqa: E402
 from mappings.services import mapping_template_apply  # noqa: E402
 from portal.models import Agency, Location  # noqa: E402
 from rankr.models import Contact  # noqa: E402
