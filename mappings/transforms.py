@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from portal.errors import PortalError
 
-class TransformError(ValueError):
+
+class TransformError(PortalError, ValueError):
     """The value cannot be transformed; the message says why, in terms of the value."""
 
 

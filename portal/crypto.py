@@ -9,8 +9,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.errors import PortalError
 
-class SecretUnreadable(Exception):
+
+class SecretUnreadable(PortalError):
     """A stored secret cannot be decrypted with any key in ENCRYPTION_KEYS."""
 
 

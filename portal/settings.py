@@ -242,6 +242,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 if PORTAL_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    INSTALLED_APPS.append("tests.entityapp")  # models tests add (the throwaway entity's)
 
 EMAIL_BACKEND = _str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")

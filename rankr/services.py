@@ -14,10 +14,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from portal.errors import PortalError
 from rankr.models import RECORD_MODELS
 
 
-class RecordError(ValueError):
+class RecordError(PortalError, ValueError):
     """Bad input to a record service: unknown kind or field, missing id."""
 
 
@@ -66,12 +67,17 @@ def _ghl_id_check(ghl_id):
         raise RecordError(f"A HighLevel id is required, got {ghl_id!r}.")
 
 
-def record_upsert(*, kind, location_id, ghl_id, values, fingerprint):
+def _model(kind, model):
+    return model if model is not None else record_model_get(kind=kind)
+
+
+def record_upsert(*, location_id, ghl_id, values, fingerprint, kind=None, model=None):
     """Create or update one record; revives it if it was soft-deleted. Returns (record, created).
 
-    Calling it twice with the same arguments leaves the same single row.
+    Calling it twice with the same arguments leaves the same single row. ``model`` (a
+    ``RankrRecord`` model, as an entity names it) or ``kind`` (one of ``RECORD_MODELS``).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     _values_check(model, values)
     defaults = {**values, "fingerprint": fingerprint, "deleted_at": None}
@@ -80,13 +86,13 @@ def record_upsert(*, kind, location_id, ghl_id, values, fingerprint):
     )
 
 
-def record_upsert_many(*, kind, location_id, items):
+def record_upsert_many(*, location_id, items, kind=None, model=None):
     """Upsert a page of :class:`RecordUpsert` in one transaction; skip unchanged fingerprints.
 
     A record whose stored fingerprint equals the new one (and is not soft-deleted) is left alone.
     Duplicate ids within the page: the last one wins. Returns :class:`UpsertCounts`.
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     latest = {}
     for item in items:
         _ghl_id_check(item.ghl_id)
@@ -133,13 +139,13 @@ def record_upsert_many(*, kind, location_id, items):
     )
 
 
-def record_soft_delete(*, kind, location_id, ghl_id):
+def record_soft_delete(*, location_id, ghl_id, kind=None, model=None):
     """Mark the record deleted in HighLevel. Returns True if a live record was marked.
 
     The fingerprint is cleared so that if HighLevel brings the record back, it is applied again.
     Deleting an unknown or already deleted record is not an error (webhooks repeat).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     marked = model.objects.filter(
         location_id=location_id, ghl_id=ghl_id, deleted_at__isnull=True

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from integrations.interfaces.event_forms import ResyncByIdForm
 from integrations.sync.resync import resync_enqueue
 from integrations.sync.targets import EventError
+from mappings.entities import ENTITIES
 from portal.admin_filters import LocationFilter
 from portal.paginator import NoCountAdminMixin
 from portal.admin_scoping import LocationScopedAdminMixin
@@ -224,3 +225,14 @@ class PostStatisticAdmin(RecordAdmin):
 class WorkflowAdmin(RecordAdmin):
     shown = ["name", "status", "automation_status"]
     search_fields = ["ghl_id", "name"]
+
+
+def entity_admins_register(site=admin.site):
+    """A read-only record admin for every registered entity's Rankr model that has none of its
+    own: an entity added to the registry shows in the admin with nothing else written."""
+    for entity in ENTITIES.values():
+        if entity.rankr_model is not None and not site.is_registered(entity.rankr_model):
+            site.register(entity.rankr_model, RecordAdmin)
+
+
+entity_admins_register()

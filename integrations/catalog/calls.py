@@ -14,12 +14,13 @@ from urllib.parse import quote, urlencode
 from openapi_schema_validator import OAS30Validator
 
 from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN
+from portal.errors import PortalError
 
 DEFAULT_VERSION = "2021-07-28"
 JSON = "application/json"
 
 
-class OperationInvalid(Exception):
+class OperationInvalid(PortalError):
     """The request does not satisfy the spec; ``errors`` maps field names to messages."""
 
     def __init__(self, errors):
@@ -27,7 +28,7 @@ class OperationInvalid(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
-class OperationRefused(Exception):
+class OperationRefused(PortalError):
     """The connection cannot run this operation (missing scope, wrong token type)."""
 
     def __init__(self, message, *, missing_scopes=()):

@@ -16,6 +16,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from portal.errors import PortalError
+
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"
 FRESHNESS = timedelta(minutes=5)
@@ -38,7 +40,7 @@ T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==
 """
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(PortalError):
     """The request is not an authentic, fresh HighLevel webhook. `reason` is safe to log."""
 
     def __init__(self, reason):

@@ -1,7 +1,6 @@
 from django import forms
 
-from integrations.entities.base import FETCH
-from mappings.entities import ENTITIES
+from mappings.entities import ENTITIES, FETCH
 
 
 class ResyncByIdForm(forms.Form):
@@ -9,7 +8,7 @@ class ResyncByIdForm(forms.Form):
 
     location = forms.ModelChoiceField(queryset=None, label="Location")
     entity = forms.ChoiceField(
-        label="Record kind", choices=[(key, ENTITIES[key].label) for key in FETCH]
+        label="Record kind", choices=lambda: [(key, ENTITIES[key].label) for key in FETCH]
     )
     ghl_id = forms.CharField(label="HighLevel id", max_length=64, strip=True)
     contact_ghl_id = forms.CharField(

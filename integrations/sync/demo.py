@@ -8,13 +8,14 @@ from django.conf import settings
 
 from integrations.catalog.registry import registry
 from integrations.ghl.models import HighLevelApp
+from portal.errors import PortalError
 
 DEMO_CLIENT_ID = "rankr-demo-client"
 DEMO_CLIENT_SECRET = "rankr-demo-secret"  # documented demo credentials, sandbox mode only
 DEMO_APP_NAME = "Rankr (sandbox demo)"
 
 
-class DemoAppRefused(Exception):
+class DemoAppRefused(PortalError):
     pass
 
 

@@ -7,9 +7,8 @@ record that arrives by webhook, by resync and again by polling stays one row.
 
 from django.db import IntegrityError, transaction
 
-from integrations.entities.base import FETCH, NATURAL_KEYS
 from integrations.sync.targets import EventError, mapping_version_find
-from mappings.entities import ENTITIES, GHL_TO_RANKR
+from mappings.entities import ENTITIES, FETCH, GHL_TO_RANKR, NATURAL_KEYS
 from mappings.rules import path_get
 from mappings.services import mapping_page_apply
 from rankr.services import record_soft_delete
@@ -86,7 +85,7 @@ def record_natural_claim(*, location_id, entity, ghl_id, record):
 def record_remove(*, location_id, entity, ghl_id):
     """Soft-delete the Rankr record HighLevel deleted; True if a live one was marked."""
     return record_soft_delete(
-        kind=ENTITIES[entity].rankr_kind, location_id=location_id, ghl_id=ghl_id
+        model=ENTITIES[entity].rankr_model, location_id=location_id, ghl_id=ghl_id
     )
 
 

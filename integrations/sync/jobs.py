@@ -20,8 +20,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from integrations.ghl.errors import GhlError
 from integrations.sync.models import Job
+from portal.errors import PortalError, error_permanent, error_retry_after
 from portal.models import AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 3600
 
 
-class JobError(Exception):
+class JobError(PortalError):
     pass
 
 
@@ -125,11 +125,13 @@ def job_run(*, job_id):
         if handler_path is None:
             raise JobError(f"No handler for {job.kind} jobs.")
         result = import_string(handler_path)(job)
-    except GhlError as exc:
-        return _job_record_failure(job, exc, transient=not exc.permanent, retry_after=exc.retry_after)
-    except Exception as exc:  # a bug or bad data: recorded on the job for support, not retried
-        logger.exception("job %s failed", job.pk)
-        return _job_record_failure(job, exc, transient=False)
+    except Exception as exc:
+        # The error says whether to retry and when (portal.errors); one without a word is a bug
+        # or bad data: recorded on the job for support, not retried.
+        if not hasattr(exc, "permanent"):
+            logger.exception("job %s failed", job.pk)
+        return _job_record_failure(job, exc, transient=not error_permanent(exc),
+                                   retry_after=error_retry_after(exc))
     if result:
         job.result = {**job.result, **result}
     Job.objects.filter(pk=job.pk).update(

@@ -15,6 +15,7 @@ from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
 from integrations.ghl.oauth import code_exchange, consent_url_build, pkce_pair, tokens_apply
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch
+from portal.errors import PortalError
 from portal.models import Agency, AuditEvent, Location
 
 SESSION_KEY = "integrations_oauth_pending"
@@ -22,7 +23,7 @@ STATE_TTL_SECONDS = 600
 INSTALLED_PAGE_SIZE = 100
 
 
-class ConnectRefused(Exception):
+class ConnectRefused(PortalError):
     """The callback cannot be accepted; the message says why and what to do."""
 
 

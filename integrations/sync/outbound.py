@@ -13,7 +13,8 @@ import secrets
 from integrations.catalog.services import operation_run
 from integrations.sync.inbound import record_ghl_id_set
 from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
-from integrations.ghl.errors import GhlError, GhlInvalid, GhlNotFound
+from integrations.ghl.errors import GhlInvalid, GhlNotFound
+from portal.errors import PortalError
 from integrations.sync.models import Job
 from integrations.sync.jobs import job_checkpoint
 from mappings.entities import RANKR_TO_GHL
@@ -31,7 +32,7 @@ UPSERT_CONTACT = "POST /contacts/upsert"
 CREATE_CONTACT = "POST /contacts/"
 
 
-class EventNotReady(GhlError):
+class EventNotReady(PortalError):
     """Something this job depends on has not finished yet: try again shortly."""
 
     permanent = False

@@ -11,9 +11,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from mappings.entities import ENTITIES, RANKR_TO_GHL
 from mappings.models import Mapping
 from mappings.services import MappingError, mapping_apply, mapping_version_latest
+from portal.errors import PortalError
 
 
-class PreviewSampleUnavailable(Exception):
+class PreviewSampleUnavailable(PortalError):
     """No sample record could be fetched; the message says why and what to do instead."""
 
 

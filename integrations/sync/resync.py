@@ -7,7 +7,7 @@ a "resync" job (the log of who asked, what came back and what changed in Rankr).
 import uuid
 
 from integrations.catalog.services import operation_run
-from integrations.entities.base import FETCH
+from mappings.entities import FETCH
 from integrations.sync.inbound import record_apply, record_remove
 from integrations.sync.targets import EventError, location_connection_get
 from integrations.ghl.errors import GhlNotFound

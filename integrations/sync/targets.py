@@ -3,10 +3,11 @@
 from integrations.ghl.models import Connection
 from mappings.models import Mapping
 from mappings.services import mapping_version_latest
+from portal.errors import PortalError
 from portal.models import Location
 
 
-class EventError(Exception):
+class EventError(PortalError):
     """An event cannot be processed as configured; the message says what to set up."""
 
 

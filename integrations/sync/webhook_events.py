@@ -6,58 +6,16 @@ and can re-run. The job applies the event's record through ``inbound.record_appl
 path) or soft-deletes it. Payload shapes: specs/highlevel/docs/webhook events/*.md.
 """
 
-from dataclasses import dataclass, field
-
 from integrations.sync.inbound import NoMapping, record_apply, record_ghl_id, record_remove
 from integrations.sync.targets import EventError
 from integrations.sync.models import Job, WebhookEvent
 from integrations.sync.jobs import job_enqueue
+from mappings.entities import DELETE, ROUTES, UPSERT, EventRoute, RegistryView  # noqa: F401
 
-UPSERT = "upsert"
-DELETE = "delete"
 # Delivery fields, not record fields: left out so a re-delivery fingerprints the same.
 ENVELOPE = ("type", "timestamp", "webhookId")
-
-
-@dataclass(frozen=True)
-class EventRoute:
-    entity: str
-    action: str
-    record_key: str = ""  # where the payload keeps the record ("" = the payload is the record)
-    implied: dict = field(default_factory=dict)  # what the event type says that the payload omits
-
-
-_CONTACT = EventRoute("contact", UPSERT)
-_TASK = EventRoute("task", UPSERT)
-_NOTE = EventRoute("note", UPSERT)
-_APPOINTMENT = EventRoute("appointment", UPSERT, "appointment")
-_OPPORTUNITY = EventRoute("opportunity", UPSERT)
-
-ROUTES = {
-    "ContactCreate": _CONTACT,
-    "ContactUpdate": _CONTACT,
-    "ContactTagUpdate": _CONTACT,
-    "ContactDndUpdate": _CONTACT,
-    "ContactDelete": EventRoute("contact", DELETE),
-    "TaskCreate": _TASK,
-    # TaskComplete's payload has no `completed` field: the event itself says it.
-    "TaskComplete": EventRoute("task", UPSERT, implied={"completed": True}),
-    "TaskDelete": EventRoute("task", DELETE),
-    "NoteCreate": _NOTE,
-    "NoteUpdate": _NOTE,
-    "NoteDelete": EventRoute("note", DELETE),
-    "AppointmentCreate": _APPOINTMENT,
-    "AppointmentUpdate": _APPOINTMENT,
-    "AppointmentDelete": EventRoute("appointment", DELETE, "appointment"),
-    "OpportunityCreate": _OPPORTUNITY,
-    "OpportunityUpdate": _OPPORTUNITY,
-    "OpportunityStatusUpdate": _OPPORTUNITY,
-    "OpportunityStageUpdate": _OPPORTUNITY,
-    "OpportunityMonetaryValueUpdate": _OPPORTUNITY,
-    "OpportunityAssignedToUpdate": _OPPORTUNITY,
-    "OpportunityDelete": EventRoute("opportunity", DELETE),
-    "UserCreate": EventRoute("user", UPSERT),
-}
+# Which event types carry which entity, and what they do to it (``ROUTES``), is declared by each
+# entity module's ``events`` (mappings/entities/).
 
 
 def webhook_record(*, event_type, payload):
@@ -91,7 +49,9 @@ def webhook_event_enqueue(event: WebhookEvent) -> None:
     )
 
 
-EVENT_HANDLERS = {event_type: webhook_event_enqueue for event_type in ROUTES}
+EVENT_HANDLERS = RegistryView(
+    lambda entities: {t: webhook_event_enqueue for e in entities.values() for t in e.events}
+)
 
 
 def webhook_job_run(job: Job) -> dict:

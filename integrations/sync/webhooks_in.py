@@ -5,6 +5,7 @@ again: polling stays on as reconciliation, and a stored event can be re-processe
 """
 
 import logging
+from collections import ChainMap
 from dataclasses import dataclass
 
 import requests
@@ -28,11 +29,9 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 
-# Event types the sync processes; anything else is stored and marked ignored. The sync (issue 6)
-# registers its handlers here: type -> callable(event) -> None.
-EVENT_HANDLERS = {
-    **RECORD_EVENT_HANDLERS,  # contacts, tasks, notes, appointments, opportunities, users
-}
+# Event types the sync processes (type -> callable(event) -> None): those the entity modules
+# declare (a live view of the registry), under any set here. Anything else is stored and ignored.
+EVENT_HANDLERS = ChainMap({}, RECORD_EVENT_HANDLERS)
 
 
 @dataclass(frozen=True)

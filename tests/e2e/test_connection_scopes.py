@@ -1,4 +1,4 @@
-"""Issue 4: *Test connection* against the sandbox names the scopes the location's flows miss."""
+"""*Test connection* against the sandbox names the scopes the location's flows miss."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Issue 5's contract test: every operation of the registry, through the door, against the sandbox.
+"""The contract test: every operation of the registry, through the door, against the sandbox.
 
 One sandbox process (gunicorn, its rate limit raised for the test) and one location and one agency
 connection serve the whole module, connected through the sandbox's consent page. Each operation

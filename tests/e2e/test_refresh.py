@@ -1,4 +1,4 @@
-"""Issue 4: racing refreshes and invalid_grant against the sandbox's real token endpoint."""
+"""Racing refreshes and invalid_grant against the sandbox's real token endpoint."""
 
 import threading
 from datetime import timedelta

@@ -1,35 +1,21 @@
 """How a trigger's request is built: the body HighLevel expects, and "only what changed since".
 
-Each table is keyed by catalog operation ("METHOD /path"). A trigger listed in ``INCREMENTAL``
+Each table is keyed by catalog operation ("METHOD /path") and declared by the entity modules
+(``requests``, mappings/entities/). A trigger listed in ``INCREMENTAL``
 asks HighLevel only for records modified at or after the last pass's high-water mark, so a run over
 an unchanged location costs one request; other triggers list everything each run and skip unchanged
 records by fingerprint. The mark is inclusive (``gte``): records stamped in the same millisecond as
 the mark are fetched again and skipped by fingerprint, rather than missed.
 """
 
+from mappings.entities import RegistryView
 
-def _contacts_search_base(*, location_ghl_id):
-    # The spec leaves the body schema empty; HighLevel's Search Contacts docs require locationId.
-    return {"locationId": location_ghl_id}
-
-
-def _contacts_search_since(*, params, body, watermark):
-    # Search Contacts filters: {"field": "dateUpdated", "operator": "range", "value": {"gte": …}}.
-    body = dict(body or {})
-    body["filters"] = [
-        *(body.get("filters") or []),
-        {"field": "dateUpdated", "operator": "range", "value": {"gte": watermark}},
-    ]
-    return params, body
-
-
-BASE_BODY = {
-    "POST /contacts/search": _contacts_search_base,
-}
-
-INCREMENTAL = {
-    "POST /contacts/search": _contacts_search_since,
-}
+BASE_BODY = RegistryView(
+    lambda entities: {op: s.base for e in entities.values() for op, s in e.requests.items() if s.base}
+)
+INCREMENTAL = RegistryView(
+    lambda entities: {op: s.since for e in entities.values() for op, s in e.requests.items() if s.since}
+)
 
 
 def request_base(*, operation, parameters, location_ghl_id):

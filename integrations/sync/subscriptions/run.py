@@ -28,7 +28,6 @@ from integrations.catalog.polling import FINGERPRINT, plan_records, poll_plan
 from integrations.catalog.registry import operation_get
 from integrations.catalog.connections import connection_info
 from integrations.catalog.services import call_send, operation_check, paging_start
-from integrations.ghl.errors import GhlError
 from integrations.sync.models import Subscription, SubscriptionSeen
 from integrations.sync.jobs import job_checkpoint, job_enqueue
 from integrations.sync.subscriptions.dispatch import subscription_lease_s
@@ -36,6 +35,7 @@ from integrations.sync.subscriptions.incremental import request_base, request_si
 from mappings.entities import ENTITIES
 from mappings.rules import path_get
 from mappings.services import mapping_page_apply, mapping_version_latest
+from portal.errors import PortalError, error_permanent
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ RECONCILE_EVERY = timedelta(hours=24)  # a full pass at least this often catches
 FAILED_SAMPLE = 5  # unmappable records named in last_run_error
 
 
-class SubscriptionError(Exception):
+class SubscriptionError(PortalError):
     """The subscription cannot run as configured; the message says what to fix."""
 
 
@@ -94,8 +94,7 @@ def subscription_run(*, subscription_id, job, on_page=None):
         _finish(subscription, job, counts, outcome=Subscription.Outcome.SUPERSEDED, release=False)
         return {"outcome": Subscription.Outcome.SUPERSEDED, **counts.as_result()}
     except Exception as exc:
-        retrying = (isinstance(exc, GhlError) and not exc.permanent
-                    and job.attempts < job.max_attempts)
+        retrying = not error_permanent(exc) and job.attempts < job.max_attempts
         _finish(subscription, job, counts, outcome=Subscription.Outcome.FAILED,
                 error=f"{exc.__class__.__name__}: {exc}", release=not retrying)
         raise

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from integrations.sync.webhook_events import ROUTES, webhook_event_enqueue, webhook_job_run
 from integrations.models import Job, WebhookEvent
-from integrations.sync import webhooks as webhook_services
+from integrations.sync import webhooks_in as webhook_services
 from integrations.sync.jobs import job_run
 from mappings.services import mapping_page_apply, mapping_version_latest
 from rankr.models import Appointment, Contact, Task
