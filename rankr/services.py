@@ -16,10 +16,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from portal.errors import PortalError
 from rankr.models import RECORD_MODELS, RankrRecord
 
 
-class RecordError(ValueError):
+class RecordError(PortalError, ValueError):
     """Bad input to a record service: unknown kind or field, missing id."""
 
 
@@ -68,13 +69,19 @@ def _ghl_id_check(ghl_id: object) -> None:
         raise RecordError(f"A HighLevel id is required, got {ghl_id!r}.")
 
 
-def record_upsert(*, kind: str, location_id: int, ghl_id: str, values: dict[str, Any],
-                  fingerprint: str) -> tuple[RankrRecord, bool]:
+def _model(kind: str | None, model: type[RankrRecord] | None) -> type[RankrRecord]:
+    return model if model is not None else record_model_get(kind=kind or "")
+
+
+def record_upsert(*, location_id: int, ghl_id: str, values: dict[str, Any], fingerprint: str,
+                  kind: str | None = None, model: type[RankrRecord] | None = None
+                  ) -> tuple[RankrRecord, bool]:
     """Create or update one record; revives it if it was soft-deleted. Returns (record, created).
 
-    Calling it twice with the same arguments leaves the same single row.
+    Calling it twice with the same arguments leaves the same single row. ``model`` (a
+    ``RankrRecord`` model, as an entity names it) or ``kind`` (one of ``RECORD_MODELS``).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     _values_check(model, values)
     defaults = {**values, "fingerprint": fingerprint, "deleted_at": None}
@@ -83,14 +90,14 @@ def record_upsert(*, kind: str, location_id: int, ghl_id: str, values: dict[str,
     )
 
 
-def record_upsert_many(*, kind: str, location_id: int,
-                       items: Iterable[RecordUpsert]) -> UpsertCounts:
+def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind: str | None = None,
+                       model: type[RankrRecord] | None = None) -> UpsertCounts:
     """Upsert a page of :class:`RecordUpsert` in one transaction; skip unchanged fingerprints.
 
     A record whose stored fingerprint equals the new one (and is not soft-deleted) is left alone.
     Duplicate ids within the page: the last one wins. Returns :class:`UpsertCounts`.
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     latest: dict[str, RecordUpsert] = {}
     for item in items:
         _ghl_id_check(item.ghl_id)
@@ -137,13 +144,14 @@ def record_upsert_many(*, kind: str, location_id: int,
     )
 
 
-def record_soft_delete(*, kind: str, location_id: int, ghl_id: str) -> bool:
+def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None,
+                       model: type[RankrRecord] | None = None) -> bool:
     """Mark the record deleted in HighLevel. Returns True if a live record was marked.
 
     The fingerprint is cleared so that if HighLevel brings the record back, it is applied again.
     Deleting an unknown or already deleted record is not an error (webhooks repeat).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     marked = model.objects.filter(
         location_id=location_id, ghl_id=ghl_id, deleted_at__isnull=True
