@@ -133,9 +133,10 @@ def typed_share(app: str) -> tuple[int, int]:
 
 
 def duplicates_summary() -> str:
-    if not shutil.which("duplicates"):
+    exe = shutil.which("duplicates")
+    if not exe:
         return "(duplicates not installed)"
-    out = subprocess.run(["duplicates", "--seconds", "120"], cwd=ROOT, capture_output=True,
+    out = subprocess.run([exe, "--seconds", "120"], cwd=ROOT, capture_output=True,
                          text=True).stdout
     return out.splitlines()[0] if out else ""
 

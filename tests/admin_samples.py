@@ -11,10 +11,16 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
 from integrations.models import (
-    Connection, HighLevelApp, Job, LocationMintBatch, Subscription, SyncLog, WebhookEvent,
+    Connection,
+    HighLevelApp,
+    Job,
+    LocationMintBatch,
+    Subscription,
+    SyncLog,
+    WebhookEvent,
 )
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping, MappingVersion
+from mappings.models import MappingVersion
 from mappings.services import mapping_template_apply
 from portal.models import AuditEvent
 from rankr.models import RankrRecord

@@ -7,10 +7,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from integrations.sync.preview import PreviewSampleUnavailable, preview_render, preview_sample_fetch
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.forms import MappingForm, PreviewForm, TemplateApplyForm
 from mappings.models import Mapping, MappingVersion
-from integrations.sync.preview import PreviewSampleUnavailable, preview_render, preview_sample_fetch
 from mappings.services import mapping_save
 from mappings.transforms import TRANSFORMS
 from portal.admin_logs import AppendOnlyAdminMixin

@@ -6,14 +6,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from integrations.interfaces.event_forms import ResyncByIdForm
+from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create, rankr_user_delete
 from integrations.sync.resync import resync_enqueue
 from integrations.sync.targets import EventError
 from mappings.entities import ENTITIES
 from portal.admin_filters import LocationFilter
-from portal.paginator import NoCountAdminMixin
 from portal.admin_scoping import LocationScopedAdminMixin
+from portal.paginator import NoCountAdminMixin
 from portal.scoping import locations_for_user
-from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create, rankr_user_delete
 from rankr.models import (
     Appointment,
     Contact,
@@ -61,7 +61,7 @@ class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin)
 class LeadForm(forms.ModelForm):
     class Meta:
         model = Contact
-        exclude = ["ghl_id"]
+        exclude = ["ghl_id"]  # noqa: DJ006 (every other field is editable; HighLevel sets the id)
 
     def clean(self):
         data = super().clean()
@@ -165,7 +165,7 @@ class AppointmentAdmin(RecordAdmin):
 class RankrUserForm(forms.ModelForm):
     class Meta:
         model = RankrUser
-        exclude = ["ghl_id"]
+        exclude = ["ghl_id"]  # noqa: DJ006 (every other field is editable; HighLevel sets the id)
 
     def clean_email(self):
         email = self.cleaned_data.get("email")

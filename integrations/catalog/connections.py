@@ -5,6 +5,7 @@ This is the only catalog module that reads a Connection row; everything else tak
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from integrations.catalog.registry import AGENCY, LOCATION
 from integrations.ghl.models import Connection
@@ -21,7 +22,7 @@ class ConnectionInfo:
     id: int
     label: str
     access: str  # LOCATION or AGENCY: the kind of token it holds
-    granted_scopes: tuple = ()
+    granted_scopes: tuple[str, ...] = ()
     location_id: str = ""  # HighLevel locationId ("" for an agency connection)
     company_id: str = ""  # HighLevel companyId
     mode: str = "sandbox"
@@ -51,7 +52,7 @@ def connection_info(connection: Connection) -> ConnectionInfo:
     )
 
 
-def connection_info_get(*, connection_id, user=None):
+def connection_info_get(*, connection_id: int, user: Any = None) -> ConnectionInfo:
     """The ConnectionInfo for ``connection_id``, scoped to ``user`` when given."""
     queryset = connections_for_user(user) if user is not None else Connection.objects.all()
     connection = queryset.filter(pk=connection_id).first()

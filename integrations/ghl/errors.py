@@ -11,8 +11,9 @@ from portal.errors import PortalError
 class GhlError(PortalError):
     permanent = False
 
-    def __init__(self, message, *, status=None, permanent=None, retry_after=None, trace_id="",
-                 operation_id=""):
+    def __init__(self, message: str, *, status: int | None = None, permanent: bool | None = None,
+                 retry_after: float | None = None, trace_id: str = "", operation_id: str = ""
+                 ) -> None:
         super().__init__(message, permanent=permanent)
         self.message = message
         self.status = status
@@ -20,7 +21,7 @@ class GhlError(PortalError):
         self.trace_id = trace_id
         self.operation_id = operation_id
 
-    def __str__(self):
+    def __str__(self) -> str:
         parts = [self.message]
         if self.status:
             parts.append(f"HTTP {self.status}")

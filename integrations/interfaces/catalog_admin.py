@@ -19,10 +19,10 @@ from integrations.catalog.connections import (
     connection_info_get,
     connections_for_user,
 )
-from integrations.interfaces.catalog_forms import OperationRunForm
 from integrations.catalog.named import CATEGORIES, KINDS, TRIGGER, named_all
 from integrations.catalog.polling import poll_plan
 from integrations.catalog.registry import ACCESS_TYPES, operation_get
+from integrations.interfaces.catalog_forms import OperationRunForm
 from integrations.sync.runs import operation_try
 
 # Sending for real changes HighLevel data: only people who may change connections may do it.

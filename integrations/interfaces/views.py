@@ -7,11 +7,15 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from integrations.interfaces.forms import ConnectForm
 from integrations.ghl.errors import GhlError
+from integrations.interfaces.forms import ConnectForm
 from integrations.models import Connection, LocationMintBatch
 from integrations.sync.onboarding import (
-    ConnectRefused, installed_locations_list, mint_batch_create, oauth_finish, oauth_start,
+    ConnectRefused,
+    installed_locations_list,
+    mint_batch_create,
+    oauth_finish,
+    oauth_start,
 )
 from portal.scoping import user_sees_all_locations
 
@@ -96,7 +100,7 @@ def agency_locations(request, connection_id):
         return redirect("admin:integrations_connection_change", connection.pk)
     request.session[session_key] = installed
     connected = set(
-        Connection.objects.filter(app=connection.app, location__location_id__in=[l["id"] for l in installed],
+        Connection.objects.filter(app=connection.app, location__location_id__in=[loc["id"] for loc in installed],
                                   status=Connection.Status.ACTIVE)
         .values_list("location__location_id", flat=True)
     )

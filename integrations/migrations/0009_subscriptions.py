@@ -2,8 +2,9 @@
 
 import django.core.validators
 import django.db.models.deletion
-import integrations.sync.models.subscriptions
 from django.db import migrations, models
+
+import integrations.sync.models.subscriptions
 
 
 class Migration(migrations.Migration):

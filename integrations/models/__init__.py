@@ -8,5 +8,14 @@ package would pull the upper layer's tables into the lower one, which the import
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
 from integrations.sync.models import Job, Subscription, SubscriptionSeen, WebhookEvent
 
-__all__ = ["HighLevelApp", "Connection", "Job", "LocationMintBatch", "RateBucket", "Subscription",
-           "SubscriptionSeen", "SyncLog", "WebhookEvent"]
+__all__ = [
+           "Connection",
+           "HighLevelApp",
+           "Job",
+           "LocationMintBatch",
+           "RateBucket",
+           "Subscription",
+           "SubscriptionSeen",
+           "SyncLog",
+           "WebhookEvent",
+]

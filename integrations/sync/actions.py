@@ -11,10 +11,10 @@ import uuid
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
-from integrations.sync.targets import EventError
-from portal.redact import value_redact
 from integrations.sync.models import Job
+from integrations.sync.targets import EventError
 from portal.models import Location
+from portal.redact import value_redact
 
 
 def action_job_start(*, connection, operation_key, params, body, user_id=None) -> Job:

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from integrations.ghl.models import Connection
-
 from integrations.sync.models import Subscription
 from integrations.sync.subscriptions import subscription_save
+from mappings.models import Mapping
 from mappings.services import mapping_template_apply
 
 # Flow template -> the catalog's named polling trigger that feeds it.
@@ -26,7 +26,7 @@ DEFAULT_INTERVAL_MINUTES = 5
 
 @dataclass(frozen=True)
 class FlowApplied:
-    mapping: object
+    mapping: Mapping
     mapping_created: bool
     subscription: Subscription | None = None
     subscription_created: bool = False
@@ -34,7 +34,7 @@ class FlowApplied:
 
 
 @transaction.atomic
-def flow_apply(*, template_key, location_id, user_id) -> FlowApplied:
+def flow_apply(*, template_key: str, location_id: int, user_id: int | None) -> FlowApplied:
     """Apply one template to a location; idempotent like the mapping it creates."""
     mapping, mapping_created = mapping_template_apply(
         template_key=template_key, location_id=location_id, user_id=user_id

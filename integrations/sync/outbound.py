@@ -11,14 +11,14 @@ is acknowledged.
 import secrets
 
 from integrations.catalog.services import operation_run
-from integrations.sync.inbound import record_ghl_id_set
-from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
 from integrations.ghl.errors import GhlInvalid, GhlNotFound
-from portal.errors import PortalError
-from integrations.sync.models import Job
+from integrations.sync.inbound import record_ghl_id_set
 from integrations.sync.jobs import job_checkpoint
+from integrations.sync.models import Job
+from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
 from mappings.entities import RANKR_TO_GHL
 from mappings.services import MappingError, mapping_apply
+from portal.errors import PortalError
 from rankr.models import Contact, RankrUser
 
 USER_CREATE = "user_create"

@@ -26,10 +26,10 @@ def preview_sample_fetch(*, mapping_id):
     as the mapping reads it. Raises :class:`PreviewSampleUnavailable` saying why not.
     """
     from integrations.catalog.calls import OperationInvalid, OperationRefused
+    from integrations.ghl.errors import GhlError
     from integrations.sync.outbound import rankr_record_dict
     from integrations.sync.samples import sample_record_fetch
     from integrations.sync.targets import EventError
-    from integrations.ghl.errors import GhlError
 
     mapping = Mapping.objects.select_related("location").get(pk=mapping_id)
     entity = ENTITIES[mapping.entity]

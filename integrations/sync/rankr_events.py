@@ -10,11 +10,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from integrations.sync.outbound import (
-    CREATE_USER, DELETE_USER, LEAD_CREATE, UPSERT_CONTACT, USER_CREATE, USER_DELETE, event_key,
-)
-from integrations.sync.models import Job
 from integrations.sync.jobs import job_enqueue
+from integrations.sync.models import Job
+from integrations.sync.outbound import (
+    CREATE_USER,
+    DELETE_USER,
+    LEAD_CREATE,
+    UPSERT_CONTACT,
+    USER_CREATE,
+    USER_DELETE,
+    event_key,
+)
 from rankr.models import Contact, RankrUser
 
 

@@ -7,12 +7,12 @@ a "resync" job (the log of who asked, what came back and what changed in Rankr).
 import uuid
 
 from integrations.catalog.services import operation_run
-from mappings.entities import FETCH
-from integrations.sync.inbound import record_apply, record_remove
-from integrations.sync.targets import EventError, location_connection_get
 from integrations.ghl.errors import GhlNotFound
-from integrations.sync.models import Job
+from integrations.sync.inbound import record_apply, record_remove
 from integrations.sync.jobs import job_enqueue
+from integrations.sync.models import Job
+from integrations.sync.targets import EventError, location_connection_get
+from mappings.entities import FETCH
 
 
 def resync_enqueue(*, location_id, entity, ghl_id, contact_ghl_id="", user_id=None):

@@ -58,8 +58,8 @@ def operation_try(*, user, operation, connection=None, params=None, body=None, d
 
 def _send(result, *, connection, call, user, params, body):
     """Send, recorded as an "action" job (so it shows with the other jobs and can be re-run)."""
-    from integrations.sync.actions import action_job_finish, action_job_start
     from integrations.ghl.errors import GhlError
+    from integrations.sync.actions import action_job_finish, action_job_start
 
     job = action_job_start(
         connection=connection, operation_key=call.operation, params=params, body=body,

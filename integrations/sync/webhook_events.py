@@ -7,9 +7,9 @@ path) or soft-deletes it. Payload shapes: specs/highlevel/docs/webhook events/*.
 """
 
 from integrations.sync.inbound import NoMapping, record_apply, record_ghl_id, record_remove
-from integrations.sync.targets import EventError
-from integrations.sync.models import Job, WebhookEvent
 from integrations.sync.jobs import job_enqueue
+from integrations.sync.models import Job, WebhookEvent
+from integrations.sync.targets import EventError
 from mappings.entities import DELETE, ROUTES, UPSERT, EventRoute, RegistryView  # noqa: F401
 
 # Delivery fields, not record fields: left out so a re-delivery fingerprints the same.

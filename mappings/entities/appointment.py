@@ -1,6 +1,15 @@
 """Appointments: HighLevel calendar events, Rankr's appointments."""
 
-from mappings.entities.base import DELETE, GHL_TO_RANKR, DATETIME, Entity, Event, Fetch, FlowTemplate, rule
+from mappings.entities.base import (
+    DATETIME,
+    DELETE,
+    GHL_TO_RANKR,
+    Entity,
+    Event,
+    Fetch,
+    FlowTemplate,
+    rule,
+)
 from rankr.models import Appointment
 
 ENTITY = Entity(

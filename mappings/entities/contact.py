@@ -1,7 +1,16 @@
 """Contacts: HighLevel's contacts, Rankr's contacts and leads."""
 
 from mappings.entities.base import (
-    DELETE, GHL_TO_RANKR, RANKR_TO_GHL, Entity, Event, Fetch, FlowTemplate, RequestShape, rule, step,
+    DELETE,
+    GHL_TO_RANKR,
+    RANKR_TO_GHL,
+    Entity,
+    Event,
+    Fetch,
+    FlowTemplate,
+    RequestShape,
+    rule,
+    step,
 )
 from rankr.models import Contact
 

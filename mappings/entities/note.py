@@ -1,6 +1,15 @@
 """Notes: a contact's HighLevel notes, Rankr's notes."""
 
-from mappings.entities.base import DELETE, GHL_TO_RANKR, DATETIME, Entity, Event, Fetch, FlowTemplate, rule
+from mappings.entities.base import (
+    DATETIME,
+    DELETE,
+    GHL_TO_RANKR,
+    Entity,
+    Event,
+    Fetch,
+    FlowTemplate,
+    rule,
+)
 from rankr.models import Note
 
 ENTITY = Entity(

@@ -1,6 +1,6 @@
 """Social tags: the social planner's tags of a location."""
 
-from mappings.entities.base import GHL_TO_RANKR, DATETIME, Entity, FlowTemplate, rule
+from mappings.entities.base import DATETIME, GHL_TO_RANKR, Entity, FlowTemplate, rule
 from rankr.models import SocialTag
 
 ENTITY = Entity(

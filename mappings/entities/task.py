@@ -1,6 +1,16 @@
 """Tasks: a contact's HighLevel tasks, Rankr's tasks."""
 
-from mappings.entities.base import DELETE, GHL_TO_RANKR, DATETIME, Entity, Event, Fetch, FlowTemplate, rule, step
+from mappings.entities.base import (
+    DATETIME,
+    DELETE,
+    GHL_TO_RANKR,
+    Entity,
+    Event,
+    Fetch,
+    FlowTemplate,
+    rule,
+    step,
+)
 from rankr.models import Task
 
 _STATUS = step("value_map", values={"true": "completed", "false": "open"})

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox.api.context import Call, Reply
 from sandbox.access import gate, views_oauth
 from sandbox.access.models import SandboxLocation
+from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.routes import ROUTES
 from sandbox.errors import ApiError, error_body
 from sandbox.spec import schemas

@@ -11,11 +11,11 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from integrations.catalog.calls import response_errors
 from integrations.catalog.examples import request_example
 from integrations.catalog.named import TRIGGER, named_all
 from integrations.catalog.registry import AGENCY, registry
 from integrations.catalog.services import operation_pages, operation_run
-from integrations.catalog.calls import response_errors
 from integrations.models import Connection, HighLevelApp
 from integrations.sync.onboarding import oauth_finish, oauth_start
 from portal.models import Agency, Location

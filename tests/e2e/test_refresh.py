@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from django.db import connection as db, connections
+from django.db import connection as db
+from django.db import connections
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
@@ -51,7 +52,7 @@ def test_eight_threads_on_an_expired_token_refresh_once_and_all_succeed(sandbox_
             barrier.wait(timeout=30)
             answer = operation_run(connection_id=connection.pk, operation_id="GET /contacts/")
             outcomes.append(answer.status)
-        except Exception as exc:  # recorded: the assertion shows what went wrong
+        except Exception as exc:  # noqa: BLE001 (recorded: the assertion shows what went wrong)
             outcomes.append(f"{type(exc).__name__}: {exc}")
         finally:
             connections.close_all()  # each thread had its own database connection

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db
 CALLBACK = "http://testserver/integrations/oauth/callback/"
 
 
-@pytest.fixture
-def admin_client(client, db):
-    user = get_user_model().objects.create_superuser("boss", "boss@x.test", "pw")
-    client.force_login(user)
-    return client
-
-
 def _start(admin_client, ghl_app, **form):
     response = admin_client.post("/integrations/connect/", {"app": ghl_app.pk, **form})
     assert response.status_code == 302
@@ -160,8 +153,8 @@ def test_agency_consent_then_fifty_installed_locations_are_minted(admin_client, 
 
 
 def test_an_expired_minted_token_is_renewed_from_the_agency(ghl_app, agency, location, mocked, api_base):
-    from tests.integrations.conftest import connection_make
     from integrations.ghl.client import ghl_request
+    from tests.integrations.conftest import connection_make
 
     agency_connection = Connection(app=ghl_app, agency=agency, kind="agency")
     agency_connection.access_token = "agency-at-xxxxxxxx"

@@ -215,8 +215,8 @@ def test_unknown_template_is_a_clear_error(location):
 
 
 def test_a_page_is_mapped_and_upserted_and_unchanged_records_are_skipped(location):
-    from rankr.models import Contact
     from mappings.services import mapping_page_apply
+    from rankr.models import Contact
 
     mapping, _ = mapping_template_apply(
         template_key="ghl_contact_upsert", location_id=location.pk, user_id=None

@@ -5,4 +5,4 @@ from integrations.ghl.models.connections import Connection, LocationMintBatch
 from integrations.ghl.models.ratelimit import RateBucket
 from integrations.ghl.models.synclog import SyncLog
 
-__all__ = ["HighLevelApp", "Connection", "LocationMintBatch", "RateBucket", "SyncLog"]
+__all__ = ["Connection", "HighLevelApp", "LocationMintBatch", "RateBucket", "SyncLog"]

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from portal.crypto import EncryptedSecret
 from integrations.ghl.models.apps import HighLevelApp
+from portal.crypto import EncryptedSecret
 
 
 class Connection(models.Model):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.crypto import SecretUnreadable
 from integrations.sync.secrets import secrets_rotate
+from portal.crypto import SecretUnreadable
 
 
 class Command(BaseCommand):

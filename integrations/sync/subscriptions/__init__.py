@@ -2,7 +2,10 @@
 
 from integrations.sync.subscriptions.dispatch import subscription_claim, subscriptions_dispatch
 from integrations.sync.subscriptions.manage import (
-    subscription_check, subscription_run_now, subscription_save, subscriptions_pause,
+    subscription_check,
+    subscription_run_now,
+    subscription_save,
+    subscriptions_pause,
 )
 from integrations.sync.subscriptions.run import subscription_run
 

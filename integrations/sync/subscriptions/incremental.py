@@ -8,7 +8,13 @@ records by fingerprint. The mark is inclusive (``gte``): records stamped in the 
 the mark are fetched again and skipped by fingerprint, rather than missed.
 """
 
+from typing import Any
+
+from integrations.catalog.registry import Operation
 from mappings.entities import RegistryView
+
+Params = dict[str, Any]
+Body = dict[str, Any] | None
 
 BASE_BODY = RegistryView(
     lambda entities: {op: s.base for e in entities.values() for op, s in e.requests.items() if s.base}
@@ -18,7 +24,8 @@ INCREMENTAL = RegistryView(
 )
 
 
-def request_base(*, operation, parameters, location_ghl_id):
+def request_base(*, operation: Operation, parameters: dict[str, Any],
+                 location_ghl_id: str) -> tuple[Params, Body]:
     """``(params, body)`` for a pass's first page from the subscription's parameters.
 
     Parameters the operation declares (path and query) go to ``params``; the rest go to the body.
@@ -27,7 +34,7 @@ def request_base(*, operation, parameters, location_ghl_id):
     params = {k: v for k, v in parameters.items() if k in declared}
     extra = {k: v for k, v in parameters.items() if k not in declared}
     base = BASE_BODY.get(operation.key)
-    body = None
+    body: Body = None
     if base is not None:
         body = base(location_ghl_id=location_ghl_id)
     if extra or base is not None:
@@ -35,7 +42,8 @@ def request_base(*, operation, parameters, location_ghl_id):
     return params, body
 
 
-def request_since(*, operation, params, body, watermark):
+def request_since(*, operation: Operation, params: Params, body: Body,
+                  watermark: str | None) -> tuple[Params, Body] | None:
     """The request narrowed to records changed since ``watermark``, or None if it cannot be."""
     since = INCREMENTAL.get(operation.key)
     if since is None or not watermark:

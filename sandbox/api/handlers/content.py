@@ -1,7 +1,7 @@
 """Locations, social planner tags and statistics, course import, associations' relations, blogs."""
 
-from sandbox.api.context import Call, Reply
 from sandbox.access.models import SandboxLocation
+from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud, wrap_many
 from sandbox.api.handlers.paging import page_rows, page_window
 from sandbox.errors import not_found

@@ -4,8 +4,8 @@ import pytest
 from django import forms
 
 from integrations.catalog.examples import schema_example
-from integrations.interfaces.catalog_forms import OperationRunForm
 from integrations.catalog.registry import operation_get
+from integrations.interfaces.catalog_forms import OperationRunForm
 from integrations.sync.runs import operation_try
 from portal.models import AuditEvent
 

@@ -10,7 +10,10 @@ from mappings.services import mapping_template_apply
 from portal.models import Agency, Location
 from sandbox.access.models import Installation
 from sandbox.access.services.registry import (
-    private_token_create, sandbox_app_register, sandbox_demo_company_ensure, spec_scopes_all,
+    private_token_create,
+    sandbox_app_register,
+    sandbox_demo_company_ensure,
+    spec_scopes_all,
 )
 from sandbox.access.services.webhooks import webhook_deliveries_wait
 from sandbox.state.seed import sandbox_seed
@@ -36,7 +39,7 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox_world(live_server, settings):
+def events_sandbox(live_server, settings):
     settings.SANDBOX_BASE_URL = live_server.url + "/sandbox"
     settings.SANDBOX_ENABLED = True
     settings.SANDBOX_RATE_BURST = 1_000_000

@@ -13,12 +13,11 @@ import uuid
 
 import pytest
 import requests
-
 from django.core.management import call_command
 
+from integrations.interfaces.tasks import tick_task
 from integrations.models import Connection, HighLevelApp, Job, Subscription
 from integrations.sync.subscriptions import subscription_save, subscriptions_dispatch
-from integrations.interfaces.tasks import tick_task
 from mappings.services import mapping_template_apply
 from portal.models import Agency, Location
 from rankr.models import Contact
