@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from sandbox.api.context import Call, Reply
 from sandbox.api.gateway import gate_module, module_optional
 from sandbox.api.handlers.routes import ROUTES
+from sandbox.api.trace import trace_body, trace_stamp
 from sandbox.errors import ApiError, error_body
 from sandbox.spec import schemas
 from sandbox.spec.registry import registry_get
@@ -32,7 +33,7 @@ LOCATION_FIELDS = ("locationId", "location_id", "altId")
 def _json(body, status: int) -> HttpResponse:
     if status == 204:
         return HttpResponse(status=204)
-    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status,
+    return HttpResponse(json.dumps(trace_body(body), separators=(",", ":")), status=status,
                         content_type="application/json; charset=utf-8")
 
 
@@ -141,13 +142,14 @@ def api_dispatch(request, path: str = ""):
     if op.key in DELEGATED:
         views = module_optional("sandbox.access.views_oauth")
         if views is not None:
-            return getattr(views, DELEGATED[op.key])(request)
+            return trace_stamp(getattr(views, DELEGATED[op.key])(request))
     gate = gate_module()
     result = None
     if gate is not None:
         result = gate.gate_enter(request=request, operation=op)
         if result.response is not None:
-            return gate.gate_leave(request=request, result=result, response=result.response)
+            return gate.gate_leave(request=request, result=result,
+                                   response=trace_stamp(result.response))
     response = _answer(request, op, path_params, result)
     if gate is not None:
         response = gate.gate_leave(request=request, result=result, response=response)
