@@ -126,7 +126,7 @@ ROUTES = {
     **crud_set("object_field", collection="/custom-fields/", item="/custom-fields/{id}", id_param="id",
                key="field", methods=("create", "get", "update", "delete")),
     # Locations and their tags
-    ("POST", "/locations/"): Crud("create", "location", events={"create": "LocationCreate"}),
+    ("POST", "/locations/"): content.location_create,
     ("GET", "/locations/{locationId}"): content.location_get,
     ("PUT", "/locations/{locationId}"): content.location_update,
     ("DELETE", "/locations/{locationId}"): Crud("delete", "location", id_param="locationId"),
