@@ -297,6 +297,11 @@ SANDBOX_ACCESS_TOKEN_TTL = _int("SANDBOX_ACCESS_TOKEN_TTL", 86400, minimum=1)
 SANDBOX_RATE_BURST = _int("SANDBOX_RATE_BURST", 100, minimum=1)
 SANDBOX_RATE_INTERVAL_MS = _int("SANDBOX_RATE_INTERVAL_MS", 10000, minimum=1)
 SANDBOX_RATE_DAILY = _int("SANDBOX_RATE_DAILY", 200000, minimum=1)
+# strict: answer exactly as HighLevel's docs say; lenient: also take what HighLevel's newer
+# clients send (Version: v3, camelCase token fields). See sandbox/mode.py.
+SANDBOX_MODE = _str("SANDBOX_MODE", "strict")
+if SANDBOX_MODE not in ("strict", "lenient"):
+    raise ImproperlyConfigured(f"SANDBOX_MODE must be strict or lenient, got {SANDBOX_MODE!r}.")
 # Protects /sandbox/control/faults; when empty, only DEBUG or test settings allow the endpoint.
 SANDBOX_CONTROL_TOKEN = env.str("SANDBOX_CONTROL_TOKEN", default="")
 

@@ -243,7 +243,7 @@ def _install(app, *, location_ids, agency):
 def test_a_location_install_is_one_install_event_per_location(lifecycle_app):
     app, hook = lifecycle_app
     _install(app, location_ids=[LOCATION], agency=False)
-    payload = check(hook, "INSTALL", appId="lifecycle-client", locationId=LOCATION, companyId=COMPANY,
+    payload = check(hook, "INSTALL", appId="lifecycle", locationId=LOCATION, companyId=COMPANY,
                     userId="user-1", companyName="Test Agency", isWhitelabelCompany=False)
     assert {"planId", "trial", "whitelabelDetails"} <= set(payload)
     assert len(hook.received) == 1
@@ -252,7 +252,7 @@ def test_a_location_install_is_one_install_event_per_location(lifecycle_app):
 def test_an_agency_install_is_one_company_level_install_event(lifecycle_app):
     app, hook = lifecycle_app
     _install(app, location_ids=[], agency=True)
-    payload = check(hook, "INSTALL", appId="lifecycle-client", companyId=COMPANY)
+    payload = check(hook, "INSTALL", appId="lifecycle", companyId=COMPANY)
     assert "locationId" not in payload and "planId" in payload and "trial" in payload
     assert len(hook.received) == 1
     assert Installation.objects.filter(app=app, location__isnull=False).count() == 2
@@ -268,7 +268,7 @@ def test_uninstall_from_the_control_endpoint(lifecycle_app, live_server, level):
     answer = requests.post(f"{live_server.url}/sandbox/control/uninstall", timeout=20,
                            json={"clientId": "lifecycle-client", **where})
     assert answer.status_code == 201, answer.text
-    payload = check(hook, "UNINSTALL", appId="lifecycle-client", **where)
+    payload = check(hook, "UNINSTALL", appId="lifecycle", **where)
     assert set(payload) - ENVELOPE == {"type", "appId", *where}
     assert not Installation.objects.filter(app=app, **({"location__location_id": LOCATION}
                                                         if level == "location" else {})).exists()
@@ -284,7 +284,7 @@ def test_a_plan_change_from_the_control_endpoint(lifecycle_app, live_server):
     answer = requests.post(f"{live_server.url}/sandbox/control/plan", timeout=20, json={
         "clientId": "lifecycle-client", "locationId": LOCATION, "planId": "plan-pro"})
     assert answer.status_code == 201, answer.text
-    check(hook, "PLAN_CHANGE", appId="lifecycle-client", locationId=LOCATION, companyId=COMPANY,
+    check(hook, "PLAN_CHANGE", appId="lifecycle", locationId=LOCATION, companyId=COMPANY,
           userId="user-1", currentPlanId=installed["planId"], newPlanId="plan-pro")
 
 

@@ -25,6 +25,12 @@ class LifecycleRefused(Exception):
     """A lifecycle request that cannot be applied (unknown app, company, location or install)."""
 
 
+def marketplace_app_id(app) -> str:
+    """``appId`` in lifecycle events: the part of the client id before the first dash, as in
+    HighLevel's client ids (``<appId>-<suffix>``; the official SDK compares it that way)."""
+    return app.client_id.split("-", 1)[0]
+
+
 def _iso(moment) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -37,7 +43,7 @@ def _trial(install: Installation) -> dict:
 def install_emit(*, install: Installation) -> None:
     """The INSTALL event of a fresh installation (location or agency level)."""
     company = install.company
-    payload = {"appId": install.app.client_id, "companyId": company.company_id,
+    payload = {"appId": marketplace_app_id(install.app), "companyId": company.company_id,
                "planId": install.plan_id, "trial": _trial(install)}
     if install.location is None:
         webhook_emit(company_id=company.company_id, event_type="INSTALL", payload=payload,
@@ -71,12 +77,12 @@ def app_uninstall(*, client_id: str, company_id: str = "", location_id: str = ""
     now = timezone.now()
     if install.location is not None:  # the event first: it goes to the installed app
         webhook_emit(location_id=location_id, company_id=company.company_id, event_type="UNINSTALL",
-                     payload={"appId": app.client_id}, app_ids=[app.pk])
+                     payload={"appId": marketplace_app_id(app)}, app_ids=[app.pk])
         removed = Installation.objects.filter(pk=install.pk).delete()[0]
         Token.objects.filter(app=app, location=install.location, revoked_at=None).update(revoked_at=now)
         return removed
     webhook_emit(company_id=company.company_id, event_type="UNINSTALL",
-                 payload={"appId": app.client_id, "companyId": company.company_id}, app_ids=[app.pk])
+                 payload={"appId": marketplace_app_id(app), "companyId": company.company_id}, app_ids=[app.pk])
     removed = Installation.objects.filter(app=app, company=company).delete()[0]
     Token.objects.filter(app=app, company=company, revoked_at=None).update(revoked_at=now)
     return removed
@@ -89,7 +95,7 @@ def app_plan_change(*, client_id: str, plan_id: str, company_id: str = "",
     current = install.plan_id
     install.plan_id = plan_id
     install.save(update_fields=["plan_id"])
-    payload = {"appId": install.app.client_id, "companyId": install.company.company_id,
+    payload = {"appId": marketplace_app_id(install.app), "companyId": install.company.company_id,
                "userId": install.user_id, "currentPlanId": current, "newPlanId": plan_id}
     if install.location is not None:
         webhook_emit(location_id=install.location.location_id,

@@ -23,11 +23,12 @@ from sandbox.access.models import (
 )
 from sandbox.access.models.oauth import USER_TYPE_COMPANY, USER_TYPE_LOCATION
 from sandbox.access.services.faults import fault_rule_for
+from sandbox.mode import sandbox_lenient
 from sandbox.access.services.secrets import secret_hash, secret_new
 
 CODE_TTL = timedelta(minutes=10)
 REFRESH_TTL = timedelta(days=365)
-# HighLevel's newer SDKs send camelCase; the spec documents snake_case.
+# HighLevel's newer SDKs send camelCase; the spec documents snake_case (lenient mode only).
 CAMEL_FIELDS = {
     "clientId": "client_id",
     "clientSecret": "client_secret",
@@ -125,8 +126,9 @@ def authorization_code_issue(
 
 def token_form_normalise(*, data) -> dict:
     form = {}
+    lenient = sandbox_lenient()
     for key in data:
-        form[CAMEL_FIELDS.get(key, key)] = data.get(key)
+        form[CAMEL_FIELDS.get(key, key) if lenient else key] = data.get(key)
     return form
 
 
