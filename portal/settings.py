@@ -19,8 +19,9 @@ environ.Env.read_env(BASE_DIR / ".env")  # optional; missing file is fine
 PORTAL_ENVIRONMENTS = ("development", "test", "production")
 
 # A fixed key so a fresh checkout works out of the box. The system check portal.E003 refuses it
-# in production; it is never used to derive anything else.
-DEV_SECRET_KEY = "dev-insecure-0000000000000000000000000000000000000000000000"
+# in production, and its `django-insecure-` prefix makes Django's own deploy check (security.W009)
+# flag it too; it is never used to derive anything else.
+DEV_SECRET_KEY = "django-insecure-dev-only-0000000000000000000000000000000000000000"  # noqa: S105 (refused outside DEBUG: portal.E003)
 # Development-only Fernet key for secrets at rest; portal.E001 refuses it in production.
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS1kby1ub3QtdXNlISE="
 
@@ -92,9 +93,16 @@ if PORTAL_ENV not in PORTAL_ENVIRONMENTS:
     raise ImproperlyConfigured(
         f"PORTAL_ENV={PORTAL_ENV!r} is not one of {', '.join(PORTAL_ENVIRONMENTS)}."
     )
+DEBUG = _strict_bool("DEBUG", default=PORTAL_ENV != "production")
+# Fail closed: with DEBUG off the portal is in production (hardened profile: secure cookies, HTTPS,
+# no sandbox, no development keys) unless PORTAL_ENV=test says it is a test run. Forgetting
+# PORTAL_ENV=production can no longer leave a public portal on the development defaults.
+if not DEBUG and PORTAL_ENV == "development":
+    PORTAL_ENV = "production"
 PRODUCTION = PORTAL_ENV == "production"
-
-DEBUG = _strict_bool("DEBUG", default=not PRODUCTION)
+# The demo commands (fixed logins, the demo app's published secret) run only with DEBUG on. Read
+# once here: pytest-django turns settings.DEBUG off while tests run.
+DEMO_ALLOWED = DEBUG and not PRODUCTION
 SECRET_KEY = _str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
@@ -242,6 +250,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 if PORTAL_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    INSTALLED_APPS.append("tests.entityapp")  # models tests add (the throwaway entity's)
 
 EMAIL_BACKEND = _str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")
@@ -308,6 +317,9 @@ SANDBOX_CONTROL_TOKEN = env.str("SANDBOX_CONTROL_TOKEN", default="")
 # --- HighLevel connections (integrations.ghl) ---------------------------------------------------
 # Refresh an OAuth token this many seconds before it expires.
 GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
+# Called (connection=, reason=) when the door marks a connection "needs re-auth": the sync fails
+# that connection's queued jobs. A path, so the door (a lower layer) never imports the sync.
+GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_jobs_stop"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).

@@ -6,9 +6,9 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("accounts/", include("allauth.urls")),
-    path("admin/catalog/", include("integrations.catalog.urls")),
+    path("admin/catalog/", include("integrations.interfaces.catalog_urls")),
     path("admin/", admin.site.urls),
-    path("integrations/", include("integrations.urls")),
+    path("integrations/", include("integrations.interfaces.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

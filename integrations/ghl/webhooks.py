@@ -8,7 +8,7 @@ Sources of each header and key:
   current key and the announced next one, and either verifies.
 - ``x-ghl-signature``: base64 Ed25519 over the raw body, as verified by HighLevel's official SDK
   (gohighlevel-api-client 3.0.0, ``highlevel/webhook/webhook_manager.py``: preferred over
-  ``x-wh-signature`` when both arrive; key from the app's settings, env
+  ``x-wh-signature`` when both arrive; the key comes from the app's settings, env
   ``WEBHOOK_SIGNATURE_PUBLIC_KEY`` in the SDK). The docs copy publishes no Ed25519 key, so it is
   configured (``GHL_WEBHOOK_ED25519_PUBLIC_KEY`` and ``..._NEXT``).
 
@@ -19,14 +19,19 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from portal.errors import PortalError
 
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"
@@ -48,10 +53,10 @@ def docs_rsa_public_key() -> str:
     return match.group(0) + "\n"
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(PortalError):
     """The request is not an authentic, fresh HighLevel webhook. `reason` is safe to log."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -63,14 +68,14 @@ class WebhookKeys:
     ed25519: tuple[str, ...] = ()
     rsa: tuple[str, ...] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "ed25519", tuple(k for k in self.ed25519 if k))
         object.__setattr__(self, "rsa", tuple(k for k in self.rsa if k))
 
 
 @dataclass(frozen=True)
 class VerifiedWebhook:
-    payload: dict
+    payload: dict[str, Any]
     webhook_id: str
     event_type: str
     location_id: str
@@ -78,26 +83,31 @@ class VerifiedWebhook:
     scheme: str
 
 
-def _load_key(pem, expected_type, name):
+def _load_key(pem: str, name: str) -> PublicKeyTypes:
     try:
-        key = serialization.load_pem_public_key(pem.encode())
+        return serialization.load_pem_public_key(pem.encode())
     except (ValueError, TypeError) as exc:
         raise WebhookRejected(f"the configured {name} public key is not a valid PEM key") from exc
-    if not isinstance(key, expected_type):
-        raise WebhookRejected(f"the configured {name} public key is not an {name} key")
-    return key
 
 
-def _decode_signature(value, header):
+def _wrong_key(name: str) -> WebhookRejected:
+    return WebhookRejected(f"the configured {name} public key is not an {name} key")
+
+
+def _decode_signature(value: str, header: str) -> bytes:
     try:
         return base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise WebhookRejected(f"{header} is not base64") from None
 
 
-def _verifies_with_any(pems, expected_type, name, check) -> bool:
+def _verifies_with_any(pems: Iterable[str], name: str, check: Callable[[Any], None]) -> bool:
+    """True when ``check(key)`` passes for one of ``pems`` (each must be a ``name`` key)."""
+    expected = ed25519.Ed25519PublicKey if name == "Ed25519" else rsa.RSAPublicKey
     for pem in pems:
-        key = _load_key(pem, expected_type, name)
+        key = _load_key(pem, name)
+        if not isinstance(key, expected):
+            raise _wrong_key(name)
         try:
             check(key)
             return True
@@ -106,7 +116,7 @@ def _verifies_with_any(pems, expected_type, name, check) -> bool:
     return False
 
 
-def webhook_signature_verify(*, raw_body: bytes, headers, keys: WebhookKeys) -> str:
+def webhook_signature_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys) -> str:
     """Check the raw body's signature; return the scheme that verified ("ed25519" or "rsa").
 
     Each scheme passes when any of its keys (current or next) verifies. Ed25519 is preferred when
@@ -119,16 +129,16 @@ def webhook_signature_verify(*, raw_body: bytes, headers, keys: WebhookKeys) -> 
         raise WebhookRejected("no signature header (x-ghl-signature or x-wh-signature)")
     verified = None
     if ed_sig and keys.ed25519:
-        signature = _decode_signature(ed_sig, ED25519_HEADER)
-        if not _verifies_with_any(keys.ed25519, ed25519.Ed25519PublicKey, "Ed25519",
-                                  lambda key: key.verify(signature, raw_body)):
+        ed_signature = _decode_signature(ed_sig, ED25519_HEADER)
+        if not _verifies_with_any(keys.ed25519, "Ed25519",
+                                  lambda key: key.verify(ed_signature, raw_body)):
             raise WebhookRejected("x-ghl-signature does not match the body")
         verified = "ed25519"
     if rsa_sig and keys.rsa:
-        signature = _decode_signature(rsa_sig, RSA_HEADER)
+        rsa_signature = _decode_signature(rsa_sig, RSA_HEADER)
         if not _verifies_with_any(
-            keys.rsa, rsa.RSAPublicKey, "RSA",
-            lambda key: key.verify(signature, raw_body, padding.PKCS1v15(), hashes.SHA256()),
+            keys.rsa, "RSA",
+            lambda key: key.verify(rsa_signature, raw_body, padding.PKCS1v15(), hashes.SHA256()),
         ):
             raise WebhookRejected("x-wh-signature does not match the body")
         verified = verified or "rsa"
@@ -137,7 +147,7 @@ def webhook_signature_verify(*, raw_body: bytes, headers, keys: WebhookKeys) -> 
     return verified
 
 
-def _parse_timestamp(value):
+def _parse_timestamp(value: object) -> datetime:
     if not isinstance(value, str) or not value:
         raise WebhookRejected("timestamp is missing")
     try:
@@ -149,7 +159,8 @@ def _parse_timestamp(value):
     return parsed
 
 
-def webhook_verify(*, raw_body: bytes, headers, keys: WebhookKeys, now: datetime) -> VerifiedWebhook:
+def webhook_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys,
+                   now: datetime) -> VerifiedWebhook:
     """Signature, then JSON shape, then freshness (within 5 minutes either way of `now`)."""
     scheme = webhook_signature_verify(raw_body=raw_body, headers=headers, keys=keys)
     try:

@@ -215,7 +215,7 @@ def _sdk_verify(body: bytes, headers: dict, *, ed25519: str, rsa: str):
 
 def test_the_sdks_webhook_verifier_accepts_the_sandboxs_deliveries(sandbox_server):
     from sandbox.access.models import MarketplaceApp
-    from sandbox.access.webhooks import webhook_deliveries_wait
+    from sandbox.access.services.webhooks import webhook_deliveries_wait
     from tests.sandbox.access.test_webhooks import Receiver
 
     receiver = Receiver()

@@ -1,6 +1,6 @@
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,7 +13,7 @@ from integrations.ghl.webhooks import (
     webhook_verify,
 )
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def pem(public_key):
@@ -182,7 +182,7 @@ def test_a_rotation_never_drops_events_current_and_next_keys_both_verify(signers
 def test_the_live_default_rsa_key_is_the_one_the_docs_publish(settings):
     from pathlib import Path
 
-    from integrations.services.webhooks import webhook_live_keys
+    from integrations.sync.webhooks_in import webhook_live_keys
 
     settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = ""
     docs = (Path(__file__).resolve().parents[2] / "specs/highlevel/docs/oauth/WebhookAuthentication.md").read_text()

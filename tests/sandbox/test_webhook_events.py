@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from sandbox.access.models import Installation, MarketplaceApp
-from sandbox.access.webhooks import webhook_deliveries_wait
+from sandbox.access.services.webhooks import webhook_deliveries_wait
 from sandbox.state.events import event_doc_path
 from tests.sandbox.access.test_webhooks import Receiver
 from tests.sandbox.conftest import COMPANY, LOCATION

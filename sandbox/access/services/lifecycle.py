@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sandbox.access.models import Installation, SandboxCompany, SandboxLocation, Token
-from sandbox.access.webhooks import webhook_emit
+from sandbox.access.services.webhooks import webhook_emit
 
 DEFAULT_PLAN_ID = "sandbox-plan-standard"
 TRIAL_DAYS = 0
