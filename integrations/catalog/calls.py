@@ -68,7 +68,10 @@ class PreparedCall:
 
 
 def scopes_missing(*, operation, granted):
-    return [scope for scope in operation.scopes if scope not in set(granted)]
+    """The operation's scopes when none is granted (any one suffices), else []."""
+    if set(operation.scopes) & set(granted):
+        return []
+    return list(operation.scopes)
 
 
 def call_refusal(*, operation: Operation, connection: ConnectionInfo) -> OperationRefused | None:

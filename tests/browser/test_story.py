@@ -96,7 +96,7 @@ def test_the_whole_story(page, steps, story_world, browser, live_server, setting
     page.select_option("select[name=location]", str(story_world["location"].pk))
     steps.shot(page, "connect a location")
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/sandbox/v2/oauth/chooselocation.*"))
+    page.wait_for_url(re.compile(r".*/sandbox/marketplace/v2/oauth/chooselocation.*"))
     page.check("input[name=location][value=demo-loc-0001]")
     steps.shot(page, "sandbox consent page")
     page.click("button[value=approve]")

@@ -64,7 +64,7 @@ class FakeHighLevel:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                if urlsplit(self.path).path != "/sandbox/oauth/token":
+                if urlsplit(self.path).path != "/sandbox/services/oauth/token":
                     return self._send(404, {"message": "Not found"})
                 time.sleep(fake.refresh_delay)  # widen the race window
                 with fake.lock:
