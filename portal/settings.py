@@ -327,8 +327,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"forbidden_one_line": {"()": "portal.errors.ForbiddenOneLine"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # A refused request is one line with its reason, not a stack trace.
+        "django.request": {"filters": ["forbidden_one_line"]},
         # requests-oauthlib and oauthlib log request bodies (tokens) at DEBUG: never let them.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},

@@ -13,3 +13,5 @@ urlpatterns = [
 
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))
+
+handler403 = "portal.errors.permission_denied"
