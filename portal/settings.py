@@ -132,7 +132,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.SuperuserMFAMiddleware",
+    "portal.middleware.UserTimezoneMiddleware",
 ]
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
