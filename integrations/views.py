@@ -25,7 +25,7 @@ def _context(request, **extra):
 @staff_member_required
 def connect_start(request):
     if not request.user.has_perm("integrations.add_connection"):
-        raise PermissionDenied
+        raise PermissionDenied("Connecting needs permission to add connections; your role may only look.")
     kind = request.GET.get("kind") or request.POST.get("kind") or Connection.Kind.LOCATION
     if request.method == "POST":
         form = ConnectForm(request.POST, user=request.user)
@@ -68,7 +68,8 @@ def oauth_callback(request):
 def _agency_connection(request, connection_id):
     if not (request.user.has_perm("integrations.change_connection")
             and user_sees_all_locations(request.user)):
-        raise PermissionDenied
+        raise PermissionDenied("Connecting an agency's locations needs permission to change "
+                               "connections and to see every location.")
     return get_object_or_404(Connection, pk=connection_id, kind=Connection.Kind.AGENCY,
                              status=Connection.Status.ACTIVE)
 
