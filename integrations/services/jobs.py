@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 from integrations.ghl.errors import GhlError
 from integrations.models import Job
 from portal.models import AuditEvent
+from rankr.history import record_history_context
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,8 @@ def job_run(*, job_id):
     try:
         if handler_path is None:
             raise JobError(f"No handler for {job.kind} jobs.")
-        result = import_string(handler_path)(job)
+        with record_history_context(job_id=job.pk):  # records it writes name this job
+            result = import_string(handler_path)(job)
     except GhlError as exc:
         return _job_record_failure(job, exc, transient=not exc.permanent, retry_after=exc.retry_after)
     except Exception as exc:  # a bug or bad data: recorded on the job for support, not retried
