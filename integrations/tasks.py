@@ -4,6 +4,7 @@ from integrations.services.jobs import job_run, jobs_dispatch_due
 from integrations.services.onboarding import mint_batch_run
 from integrations.services.subscriptions import subscriptions_dispatch
 from integrations.services.webhooks import webhook_event_process
+from portal.alerts import alerts_send
 
 
 def mint_batch_task(batch_id: int) -> None:
@@ -20,6 +21,8 @@ def job_run_task(job_id: int) -> None:
 
 def tick_task() -> None:
     """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
-    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often)."""
+    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often), and send
+    the alerts gathered since the last tick."""
     jobs_dispatch_due()
     subscriptions_dispatch()
+    alerts_send()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from integrations.models import Connection, Job, Subscription, SyncLog
 from integrations.services.subscriptions.progress import duration_text
 from portal.dashboard import dashboard_locations
+from portal.models import AlertIncident
 from rankr.models import RECORD_MODELS
 
 RECENT = 10
@@ -139,9 +140,5 @@ def location_overview_get(*, location, user, now=None) -> LocationOverview:
 
 
 def location_alerts(*, location) -> list:
-    """Alerts sent about this location, newest first (empty until alerts are recorded)."""
-    try:
-        from portal.alerts.models import AlertDelivery  # noqa: PLC0415 - optional until built
-    except ImportError:
-        return []
-    return list(AlertDelivery.objects.filter(locations=location).order_by("-sent_at")[:RECENT])
+    """Alert incidents sent about this location, newest first."""
+    return list(AlertIncident.objects.filter(locations=location).order_by("-sent_at")[:RECENT])

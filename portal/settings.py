@@ -256,6 +256,15 @@ if PORTAL_ENV == "test":
 EMAIL_BACKEND = _str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")
 
+# --- Alerts (needs re-auth, dead jobs): email to assigned staff and Support, optional webhook ----
+# The portal's address as people reach it, for the links in alerts.
+PORTAL_BASE_URL = (_url("PORTAL_BASE_URL", ("http", "https")) or "http://127.0.0.1:8000").rstrip("/")
+# A signed JSON POST per incident (Slack, a pager): empty = no webhook.
+ALERT_WEBHOOK_URL = _url("ALERT_WEBHOOK_URL", ("http", "https")) or ""
+ALERT_WEBHOOK_SECRET = _str("ALERT_WEBHOOK_SECRET", "")
+# Signals of one agency and cause are gathered this long into one incident before it is sent.
+ALERT_GROUP_SECONDS = _int("ALERT_GROUP_SECONDS", 60, minimum=0)
+
 # --- Internationalisation, static files ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = _str("TIME_ZONE", "UTC")

@@ -99,7 +99,10 @@ def _site(request):
 def location_urls(site):
     from django.urls import path
 
+    from portal.views_alerts import alert_settings_view
+
     return [
+        path("alerts/settings/", site.admin_view(alert_settings_view), name="alert_settings"),
         path("locations/<int:location_pk>/", site.admin_view(location_view), name="location_overview"),
         path("locations/<int:location_pk>/live/", site.admin_view(location_live_view),
              name="location_overview_live"),

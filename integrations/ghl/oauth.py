@@ -250,7 +250,9 @@ def _exchange(connection: Connection) -> dict:
 
 
 def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
-    from integrations.services.connections import connection_jobs_stop  # services import the door
+    from integrations.services.connections import (  # services import the door
+        connection_jobs_stop, connection_reauth_alert,
+    )
 
     connection.status = Connection.Status.NEEDS_REAUTH
     connection.last_error = (
@@ -260,3 +262,4 @@ def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
     with transaction.atomic():
         connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
         connection_jobs_stop(connection=connection, reason=exc.message)
+        connection_reauth_alert(connection=connection, reason=exc.message)

@@ -22,7 +22,8 @@ from django.utils.module_loading import import_string
 
 from integrations.ghl.errors import GhlError
 from integrations.models import Job
-from portal.models import AuditEvent
+from portal.alerts import alert_raise
+from portal.models import AlertCause, AuditEvent
 from rankr.history import record_history_context
 
 logger = logging.getLogger(__name__)
@@ -162,6 +163,10 @@ def _job_record_failure(job, exc, *, transient, retry_after=None):
         status = Job.Status.DEAD if transient else Job.Status.FAILED
         fields.update(finished_at=now)
     Job.objects.filter(pk=job.pk).update(status=status, **fields)
+    if status == Job.Status.DEAD and job.location_id:
+        alert_raise(cause=AlertCause.JOB_DEAD, location_id=job.location_id,
+                    detail={"job_id": job.pk, "message": f"{job.get_kind_display()} job #{job.pk}: "
+                            f"{fields['error_message'][:200]}"})
     return status
 
 
