@@ -11,7 +11,11 @@ from integrations.forms import ConnectForm
 from integrations.ghl.errors import GhlError
 from integrations.models import Connection, LocationMintBatch
 from integrations.services.onboarding import (
-    ConnectRefused, installed_locations_list, mint_batch_create, oauth_finish, oauth_start,
+    ConnectRefused,
+    installed_locations_list,
+    mint_batch_create,
+    oauth_finish,
+    oauth_start,
 )
 from portal.scoping import user_sees_all_locations
 

@@ -142,7 +142,7 @@ def _deliver(incident):
     ]
     try:
         get_connection().send_messages(messages)
-    except Exception:  # noqa: BLE001 - a mail outage must not stop the tick; logged, recorded
+    except Exception:
         logger.exception("alert %s: email failed", incident.pk)
     incident.recipients = [user.get_username() for user, locs in recipients if locs]
     incident.webhook_status = _webhook_send(incident, signals)

@@ -21,7 +21,7 @@ PORTAL_ENVIRONMENTS = ("development", "test", "production")
 # A fixed key so a fresh checkout works out of the box. The system check portal.E003 refuses it
 # in production, and its `django-insecure-` prefix makes Django's own deploy check (security.W009)
 # flag it too; it is never used to derive anything else.
-DEV_SECRET_KEY = "django-insecure-dev-only-0000000000000000000000000000000000000000"
+DEV_SECRET_KEY = "django-insecure-dev-only-0000000000000000000000000000000000000000"  # noqa: S105 (refused outside DEBUG: portal.E003)
 # Development-only Fernet key for secrets at rest; portal.E001 refuses it in production.
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS1kby1ub3QtdXNlISE="
 

@@ -6,16 +6,18 @@ inside it are recorded with its job id.
 """
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rankr.models import RecordChange
 
 VALUE_LIMIT = 300  # characters of one value kept in the history
-_JOB = contextvars.ContextVar("rankr_history_job", default=None)
+_JOB: contextvars.ContextVar[int | None] = contextvars.ContextVar("rankr_history_job", default=None)
 
 
 @contextmanager
-def record_history_context(*, job_id):
+def record_history_context(*, job_id: int | None) -> Iterator[None]:
     token = _JOB.set(job_id)
     try:
         yield
@@ -23,14 +25,15 @@ def record_history_context(*, job_id):
         _JOB.reset(token)
 
 
-def _short(value):
+def _short(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     text = value if isinstance(value, str) else str(value)
     return text if len(text) <= VALUE_LIMIT else text[:VALUE_LIMIT] + "…"
 
 
-def record_changes_write(*, kind, location_id, before, after, mapping_version_id=None):
+def record_changes_write(*, kind: str, location_id: int, before: dict[str, dict[str, Any]],
+                         after: dict[str, dict[str, Any]], mapping_version_id: int | None = None) -> None:
     """Record one change row per written record.
 
     ``before``: {ghl_id: {field: value}} of the rows as they were (missing: created);
@@ -52,6 +55,6 @@ def record_changes_write(*, kind, location_id, before, after, mapping_version_id
     RecordChange.objects.bulk_create(rows)
 
 
-def record_deletion_write(*, kind, location_id, ghl_id):
+def record_deletion_write(*, kind: str, location_id: int, ghl_id: str) -> None:
     RecordChange.objects.create(location_id=location_id, kind=kind, ghl_id=ghl_id,
                                 action=RecordChange.Action.DELETED, job_id=_JOB.get())

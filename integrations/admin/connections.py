@@ -7,7 +7,10 @@ from django.utils.html import format_html
 from integrations.ghl.errors import GhlError
 from integrations.models import Connection
 from integrations.services.connections import (
-    connection_disconnect, connection_private_token_set, connection_refresh_now, connection_test,
+    connection_disconnect,
+    connection_private_token_set,
+    connection_refresh_now,
+    connection_test,
 )
 from portal.scoping import LocationScopedAdminMixin
 

@@ -12,7 +12,9 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 
 import logging
 import random
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -28,7 +30,9 @@ from rankr.history import record_history_context
 
 logger = logging.getLogger(__name__)
 
-JOB_HANDLERS = {
+JobHandler = Callable[[Job], dict[str, Any] | None]
+
+JOB_HANDLERS: dict[str, str] = {
     # kind: "module.function(job) -> dict"
     "poll": "integrations.services.subscriptions.run.subscription_job_handle",
     "backfill": "integrations.services.subscriptions.run.subscription_job_handle",
@@ -46,8 +50,10 @@ class JobError(Exception):
     pass
 
 
-def job_enqueue(*, kind, idempotency_key, location_id=None, connection_id=None, operation="",
-                subject="", params=None, user_id=None, max_attempts=5, mapping_version_id=None):
+def job_enqueue(*, kind: str, idempotency_key: str, location_id: int | None = None,
+                connection_id: int | None = None, operation: str = "", subject: str = "",
+                params: dict[str, Any] | None = None, user_id: int | None = None,
+                max_attempts: int = 5, mapping_version_id: int | None = None) -> Job:
     """Create the job for ``idempotency_key`` (once) and hand it to the worker after commit.
 
     Asking again with the same key returns the existing job and enqueues nothing new.
@@ -68,7 +74,7 @@ def job_enqueue(*, kind, idempotency_key, location_id=None, connection_id=None, 
     return job
 
 
-def _job_refused_for_reauth(job) -> bool:
+def _job_refused_for_reauth(job: Job) -> bool:
     """A job for a connection that needs re-auth fails at once, saying so (nothing is sent)."""
     if job.connection_id is None:
         return False
@@ -86,17 +92,17 @@ def _job_refused_for_reauth(job) -> bool:
     return True
 
 
-def _send_after_commit(job_id):
+def _send_after_commit(job_id: int) -> None:
     transaction.on_commit(lambda: _send(job_id))
 
 
-def _send(job_id):
+def _send(job_id: int) -> None:
     from django_q.tasks import async_task
 
     async_task("integrations.tasks.job_run_task", job_id, group="jobs")
 
 
-def job_claim(*, job_id, now=None):
+def job_claim(*, job_id: int, now: datetime | None = None) -> bool:
     """Mark a queued job running, atomically: True for exactly one caller."""
     now = now or timezone.now()
     lease = now + timedelta(seconds=settings.Q_CLUSTER["timeout"])
@@ -111,13 +117,13 @@ def job_claim(*, job_id, now=None):
     )
 
 
-def job_checkpoint(*, job, result):
+def job_checkpoint(*, job: Job, result: dict[str, Any]) -> None:
     """Persist what the job has achieved so far, right away (outside any page transaction)."""
     job.result = {**job.result, **result}
     Job.objects.filter(pk=job.pk).update(result=job.result)
 
 
-def job_run(*, job_id):
+def job_run(*, job_id: int) -> str | None:
     """Claim and run one job through its handler; record the outcome on the job."""
     if not job_claim(job_id=job_id):
         return None
@@ -126,8 +132,9 @@ def job_run(*, job_id):
     try:
         if handler_path is None:
             raise JobError(f"No handler for {job.kind} jobs.")
+        handler: JobHandler = import_string(handler_path)
         with record_history_context(job_id=job.pk):  # records it writes name this job
-            result = import_string(handler_path)(job)
+            result = handler(job)
     except GhlError as exc:
         return _job_record_failure(job, exc, transient=not exc.permanent, retry_after=exc.retry_after)
     except Exception as exc:  # a bug or bad data: recorded on the job for support, not retried
@@ -142,7 +149,7 @@ def job_run(*, job_id):
     return Job.Status.SUCCEEDED
 
 
-def job_backoff(*, attempts, retry_after=None):
+def job_backoff(*, attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next attempt: Retry-After when given, else full-jitter exponential."""
     if retry_after:
         return float(retry_after)
@@ -150,9 +157,10 @@ def job_backoff(*, attempts, retry_after=None):
     return random.uniform(ceiling / 2, ceiling)
 
 
-def _job_record_failure(job, exc, *, transient, retry_after=None):
+def _job_record_failure(job: Job, exc: Exception, *, transient: bool,
+                        retry_after: float | None = None) -> str:
     now = timezone.now()
-    fields = dict(
+    fields: dict[str, Any] = dict(
         error_class=exc.__class__.__name__, error_message=str(exc)[:2000], lease_until=None,
     )
     if transient and job.attempts < job.max_attempts:
@@ -170,7 +178,7 @@ def _job_record_failure(job, exc, *, transient, retry_after=None):
     return status
 
 
-def job_rerun(*, job_ids, user_id):
+def job_rerun(*, job_ids: Iterable[int], user_id: int | None) -> int:
     """Queue failed or dead jobs again, same rows and idempotency keys. Returns how many."""
     count = 0
     with transaction.atomic():
@@ -192,7 +200,7 @@ def job_rerun(*, job_ids, user_id):
     return count
 
 
-def jobs_dispatch_due(*, now=None, limit=500):
+def jobs_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Send due retries to the worker and recover jobs whose worker died (lease passed).
 
     Runs from the scheduler tick. A job sent twice is harmless: only one claim succeeds.

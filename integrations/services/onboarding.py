@@ -6,14 +6,23 @@ from another browser, a forged one or a replayed callback finds nothing and is r
 
 import secrets
 import time
+from typing import Any
 
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
-from integrations.ghl.oauth import code_exchange, consent_url_build, pkce_pair, tokens_apply
+from integrations.ghl.oauth import (
+    TokenAnswer,
+    code_exchange,
+    consent_url_build,
+    pkce_pair,
+    tokens_apply,
+)
 from integrations.models import Connection, HighLevelApp, LocationMintBatch
 from portal.models import Agency, AuditEvent, Location
 
@@ -26,7 +35,7 @@ class ConnectRefused(Exception):
     """The callback cannot be accepted; the message says why and what to do."""
 
 
-def oauth_start(*, session, app: HighLevelApp, kind: str, location: Location | None = None,
+def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location: Location | None = None,
                 agency: Agency | None = None) -> str:
     """Remember a one-time state and PKCE verifier in ``session``; return the consent URL."""
     state = secrets.token_urlsafe(32)
@@ -48,7 +57,8 @@ def oauth_start(*, session, app: HighLevelApp, kind: str, location: Location | N
     return consent_url_build(app=app, state=state, code_challenge=challenge)
 
 
-def oauth_finish(*, session, state: str, code: str, callback_url: str, user) -> Connection:
+def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: str,
+                 user: User | None) -> Connection:
     """Check the state and the redirect URL, exchange the code, store the tokens."""
     pending = session.get(SESSION_KEY, {})
     entry = pending.pop(state, None) if state else None
@@ -78,7 +88,8 @@ def oauth_finish(*, session, state: str, code: str, callback_url: str, user) -> 
 
 
 @transaction.atomic
-def _connection_store(*, app, kind, entry, payload, user) -> Connection:
+def _connection_store(*, app: HighLevelApp, kind: str, entry: dict[str, Any], payload: TokenAnswer,
+                      user: User | None) -> Connection:
     company_id = payload.get("companyId") or ""
     if kind == Connection.Kind.AGENCY:
         agency = Agency.objects.filter(pk=entry["agency_id"]).first() if entry["agency_id"] else None
@@ -113,10 +124,11 @@ def _connection_store(*, app, kind, entry, payload, user) -> Connection:
     return connection
 
 
-def installed_locations_list(*, connection_id: int) -> list[dict]:
+def installed_locations_list(*, connection_id: int) -> list[dict[str, str]]:
     """Every location where the app is installed under the agency connection's company."""
     connection = Connection.objects.select_related("app", "agency").get(pk=connection_id)
-    found, skip = [], 0
+    found: list[dict[str, str]] = []
+    skip = 0
     while True:
         response = ghl_request(
             connection_id=connection_id, method="GET", path="/oauth/installedLocations",
@@ -134,7 +146,8 @@ def installed_locations_list(*, connection_id: int) -> list[dict]:
             return found
 
 
-def mint_batch_create(*, connection_id: int, locations: list[dict], user) -> LocationMintBatch:
+def mint_batch_create(*, connection_id: int, locations: list[dict[str, Any]],
+                      user: User | None) -> LocationMintBatch:
     """Queue minting location tokens for ``locations`` ([{id, name}]); the worker does the calls."""
     from django_q.tasks import async_task
 
@@ -196,15 +209,15 @@ class AlreadyConnected(Exception):
     retry_after = None
 
 
-def _live_connection(*, app_id, hl_location_id):
+def _live_connection(*, app_id: int, hl_location_id: str) -> Connection | None:
     return (
         Connection.objects.filter(app_id=app_id, location__location_id=hl_location_id)
         .exclude(status=Connection.Status.DISCONNECTED).select_related("connected_by").first()
     )
 
 
-def location_mint(*, agency_connection: Connection, hl_location_id: str, name: str, user=None,
-                  replace: bool = False) -> Connection:
+def location_mint(*, agency_connection: Connection, hl_location_id: str, name: str,
+                  user: User | None = None, replace: bool = False) -> Connection:
     """Mint one location token from the agency connection and store it as a location connection.
 
     A live connection of the same app to that location (e.g. staff's own OAuth one) is kept, and
@@ -247,7 +260,7 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
     return connection
 
 
-def _kept_check(*, app_id, hl_location_id):
+def _kept_check(*, app_id: int, hl_location_id: str) -> None:
     existing = _live_connection(app_id=app_id, hl_location_id=hl_location_id)
     if existing is not None:
         who = existing.connected_by.get_username() if existing.connected_by else "someone"

@@ -1,6 +1,7 @@
 """A Rankr record's sync history: the writes that changed it, the jobs and the HighLevel calls."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q
 
@@ -14,13 +15,13 @@ LIMIT = 50
 
 @dataclass
 class RecordHistory:
-    changes: list  # RecordChange rows, newest first, each with .mapping_version (or None)
-    jobs: list  # Job rows that wrote or were about the record
-    logs: list  # SyncLog rows of the jobs about this record (empty without the permission)
+    changes: list[RecordChange]  # newest first, each with .mapping_version (or None)
+    jobs: list[Job]  # the jobs that wrote it or were about it
+    logs: list[SyncLog]  # HighLevel calls of the jobs about it (empty without the permission)
     resyncable: bool  # HighLevel can be asked for this kind of record by id
 
 
-def record_history_get(*, record, user) -> RecordHistory:
+def record_history_get(*, record: Any, user: Any) -> RecordHistory:
     kind, ghl_id = record.KIND, record.ghl_id
     if not ghl_id:
         return RecordHistory(changes=[], jobs=[], logs=[], resyncable=False)
@@ -28,7 +29,7 @@ def record_history_get(*, record, user) -> RecordHistory:
     versions = MappingVersion.objects.select_related("mapping").in_bulk(
         {c.mapping_version_id for c in changes if c.mapping_version_id})
     for change in changes:
-        change.mapping_version = versions.get(change.mapping_version_id)
+        change.mapping_version = versions.get(change.mapping_version_id)  # type: ignore[attr-defined]  # shown by the page
     job_ids = {c.job_id for c in changes if c.job_id}
     jobs = list(
         Job.objects.filter(Q(pk__in=job_ids) | Q(location_id=record.location_id, subject=ghl_id))

@@ -5,7 +5,9 @@ again: polling stays on as reconciliation, and a stored event can be re-processe
 """
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import requests
 from django.conf import settings
@@ -17,6 +19,7 @@ from integrations.events.webhooks import EVENT_HANDLERS as RECORD_EVENT_HANDLERS
 from integrations.ghl.webhooks import (
     HIGHLEVEL_RSA_PUBLIC_KEY,
     WebhookKeys,
+    VerifiedWebhook,
     WebhookRejected,
     webhook_verify,
 )
@@ -30,7 +33,7 @@ SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 
 # Event types the sync processes; anything else is stored and marked ignored. The sync (issue 6)
 # registers its handlers here: type -> callable(event) -> None.
-EVENT_HANDLERS = {
+EVENT_HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     **RECORD_EVENT_HANDLERS,  # contacts, tasks, notes, appointments, opportunities, users
 }
 
@@ -42,7 +45,7 @@ class WebhookAnswer:
     event_id: int | None = None
 
 
-def webhook_keysets():
+def webhook_keysets() -> list[WebhookKeys]:
     """Key sets that may sign webhooks: HighLevel's own, plus the sandbox's when it is on."""
     keysets = [
         WebhookKeys(
@@ -57,9 +60,9 @@ def webhook_keysets():
     return keysets
 
 
-def sandbox_webhook_keys():
+def sandbox_webhook_keys() -> WebhookKeys | None:
     """The sandbox publishes its public keys; fetch once and cache them."""
-    keys = cache.get(SANDBOX_KEYS_CACHE)
+    keys: WebhookKeys | None = cache.get(SANDBOX_KEYS_CACHE)
     if keys is None:
         try:
             response = requests.get(f"{settings.SANDBOX_BASE_URL}/webhook-keys", timeout=5)
@@ -73,8 +76,8 @@ def sandbox_webhook_keys():
     return keys
 
 
-def _verify(*, raw_body, headers, now):
-    first_error = None
+def _verify(*, raw_body: bytes, headers: Mapping[str, str], now: datetime) -> VerifiedWebhook:
+    first_error: WebhookRejected | None = None
     for keys in webhook_keysets():
         try:
             return webhook_verify(raw_body=raw_body, headers=headers, keys=keys, now=now)
@@ -83,7 +86,7 @@ def _verify(*, raw_body, headers, now):
     raise first_error or WebhookRejected("no webhook keys configured")
 
 
-def webhook_receive(*, raw_body: bytes, headers) -> WebhookAnswer:
+def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAnswer:
     """Verify and store one delivery. Never processes it inline."""
     if len(raw_body) > MAX_BODY_BYTES:
         return WebhookAnswer(413, "body too large")
@@ -113,7 +116,7 @@ def webhook_receive(*, raw_body: bytes, headers) -> WebhookAnswer:
     return WebhookAnswer(200, "accepted" if handled else "stored; type not handled", event.pk)
 
 
-def _enqueue_processing(event_id):
+def _enqueue_processing(event_id: int) -> None:
     from django_q.tasks import async_task
 
     async_task("integrations.tasks.webhook_event_process_task", event_id)
@@ -132,7 +135,7 @@ def webhook_event_process(*, event_id: int) -> None:
             handler(event)
             event.status = WebhookEvent.Status.PROCESSED
             event.reason = ""
-        except Exception as exc:  # recorded on the event; re-processing is possible
+        except Exception as exc:  # noqa: BLE001 (recorded on the event; re-processing is possible)
             event.status = WebhookEvent.Status.FAILED
             event.reason = f"{exc.__class__.__name__}: {exc}"[:300]
     event.processed_at = timezone.now()

@@ -115,7 +115,7 @@ def test_the_webhook_is_signed_and_the_signature_verifies(settings, role_users, 
     responses.post(settings.ALERT_WEBHOOK_URL, status=200)
     alert_raise(cause=AlertCause.NEEDS_REAUTH, location_id=locations["A"].pk)
     alert_raise(cause=AlertCause.NEEDS_REAUTH, location_id=locations["C"].pk)
-    [incident] = alerts_send(now=timezone.now() + LATER)
+    [_incident] = alerts_send(now=timezone.now() + LATER)
     [call] = responses.calls
     body, header = call.request.body, call.request.headers[SIGNATURE_HEADER]
     assert alert_signature_verify(secret="whsec-test-secret-value", header=header, body=body)

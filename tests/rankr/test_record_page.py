@@ -32,7 +32,7 @@ def synced_contact(locations, role_users):
 
 
 def test_each_write_is_recorded_with_its_job_mapping_version_and_what_changed(synced_contact):
-    contact, version, first, second = synced_contact
+    _contact, version, first, second = synced_contact
     created, updated = RecordChange.objects.filter(ghl_id="ct-1").order_by("at", "id")
     assert (created.action, created.job_id, created.mapping_version_id) == ("created", first.pk, version.pk)
     assert created.changes["first_name"] == [None, "Ada"]
@@ -41,7 +41,7 @@ def test_each_write_is_recorded_with_its_job_mapping_version_and_what_changed(sy
 
 
 def test_an_unchanged_record_writes_no_history(synced_contact, locations):
-    contact, version, *_ = synced_contact
+    _contact, version, *_ = synced_contact
     mapping_page_apply(mapping_version=version, location_id=locations["A"].pk, records=[
         {"id": "ct-1", "firstName": "Augusta", "lastName": "Lovelace", "email": "ada@example.test"}])
     assert RecordChange.objects.filter(ghl_id="ct-1").count() == 2

@@ -8,11 +8,11 @@ job (idempotency key per subscription and due time) and the link between them co
 a crash leaves either all three or none.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection as db_connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from integrations.models import Job, Subscription
@@ -21,19 +21,19 @@ from integrations.services.jobs import job_enqueue
 BATCH = 200  # subscriptions claimed per transaction
 
 
-def subscription_lease_s():
+def subscription_lease_s() -> int:
     """How long a claim holds without news from its run: twice the worker's task timeout, so a
     job recovered after its worker died (its own lease is one timeout) still finds it held."""
-    return 2 * settings.Q_CLUSTER["timeout"]
+    return 2 * int(settings.Q_CLUSTER["timeout"])
 
 
-def subscriptions_due(*, now):
+def subscriptions_due(*, now: datetime) -> QuerySet[Subscription]:
     return Subscription.objects.filter(enabled=True, paused=False).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
 
 
-def subscription_job_kind(subscription):
+def subscription_job_kind(subscription: Subscription) -> str:
     if subscription.backfill_finished_at is None or subscription.full_pass_requested:
         return Job.Kind.BACKFILL
     if subscription.cursor.get("full"):  # a full pass is in progress: finish it as one
@@ -41,7 +41,8 @@ def subscription_job_kind(subscription):
     return Job.Kind.POLL
 
 
-def subscription_claim(*, subscription, now, due, reason="scheduled"):
+def subscription_claim(*, subscription: Subscription, now: datetime, due: datetime,
+                       reason: str = "scheduled") -> Job | None:
     """Claim ``subscription`` (a row read just before) and enqueue its job. Call in a transaction.
 
     Returns the job, or None when the subscription was claimed by someone else meanwhile.
@@ -72,7 +73,7 @@ def subscription_claim(*, subscription, now, due, reason="scheduled"):
     return job
 
 
-def subscriptions_dispatch(*, now=None, limit=10_000):
+def subscriptions_dispatch(*, now: datetime | None = None, limit: int = 10_000) -> int:
     """Claim every due subscription (up to ``limit``) and enqueue its run. Returns how many."""
     now = now or timezone.now()
     skip_locked = db_connection.features.has_select_for_update_skip_locked

@@ -18,15 +18,15 @@ import requests
 
 pytest.importorskip("sandbox.access.services.registry", reason="the sandbox is not merged yet")
 
-from django.core.management import call_command  # noqa: E402
+from django.core.management import call_command
 
-from integrations.models import Connection, HighLevelApp, Job, Subscription  # noqa: E402
-from integrations.services.subscriptions import subscription_save, subscriptions_dispatch  # noqa: E402
-from integrations.tasks import tick_task  # noqa: E402
-from mappings.services import mapping_template_apply  # noqa: E402
-from portal.models import Agency, Location  # noqa: E402
-from rankr.models import Contact  # noqa: E402
-from tests.integrations.childproc import ROOT, child_env  # noqa: E402
+from integrations.models import Connection, HighLevelApp, Job, Subscription
+from integrations.services.subscriptions import subscription_save, subscriptions_dispatch
+from integrations.tasks import tick_task
+from mappings.services import mapping_template_apply
+from portal.models import Agency, Location
+from rankr.models import Contact
+from tests.integrations.childproc import ROOT, child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 COMPANY, LOCATION = "e2e-company", "e2e-loc-0001"
