@@ -1,56 +1,32 @@
-"""The refused-request page: the admin's look, the reason, and a way back.
+"""The one error contract: every error a job can raise says whether retrying can help, and when.
 
-Django calls :func:`permission_denied` (``handler403`` in ``portal.urls``) for every
-``PermissionDenied``; a view that knows why it refuses says so in the exception's message.
+``permanent``: True when the same call can never succeed (bad input, missing mapping, 404, 422,
+needs re-auth); False when a later attempt may (429, 5xx, timeouts, a dependency not done yet).
+``retry_after``: seconds to wait before the next attempt (None: the job runner's own backoff).
+The job runner reads these two attributes and never looks at the class; an exception without them
+(a bug) counts as permanent. Subclasses name the cause.
 """
 
-import logging
 
-from django.contrib import admin
-from django.shortcuts import render
+class PortalError(Exception):
+    permanent: bool = True
+    retry_after: float | None = None
 
-DEFAULT_REASON = "Your role does not allow this page or action."
-
-
-def refusal_reason(*, user, exception=None) -> str:
-    """The exception's own reason, or one naming the user's roles."""
-    text = str(exception or "").strip()
-    if text:
-        return text
-    if not getattr(user, "is_authenticated", False):
-        return "Sign in first."
-    roles = ", ".join(user.groups.values_list("name", flat=True).order_by("name"))
-    return f"{DEFAULT_REASON} (your role: {roles})" if roles else DEFAULT_REASON
+    def __init__(self, *args: object, permanent: bool | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        if permanent is not None:
+            self.permanent = permanent
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
-def permission_denied(request, exception=None):
-    context = {
-        **admin.site.each_context(request),
-        "title": "Not allowed",
-        "reason": refusal_reason(user=request.user, exception=exception),
-    }
-    return render(request, "403.html", context, status=403)
+def error_permanent(exc: BaseException) -> bool:
+    """Whether retrying can never help: the error's word, or True for an error without one."""
+    return bool(getattr(exc, "permanent", True))
 
 
-class ForbiddenOneLine(logging.Filter):
-    """``django.request`` logs each 403 with a full stack trace: make it one line with the reason.
-
-    Attached to the ``django.request`` logger in ``LOGGING``; other records pass unchanged.
-    """
-
-    def filter(self, record):
-        if getattr(record, "status_code", None) != 403:
-            return True
-        request = getattr(record, "request", None)
-        exception = record.exc_info[1] if record.exc_info else None
-        user = getattr(getattr(request, "user", None), "username", "") or "anonymous"
-        record.msg = "Forbidden %s %s (user %s): %s"
-        record.args = (
-            getattr(request, "method", "?"),
-            getattr(request, "path", "?"),
-            user,
-            str(exception or "").strip() or "no permission",
-        )
-        record.exc_info = None
-        record.exc_text = None
-        return True
+def error_retry_after(exc: BaseException) -> float | None:
+    """Seconds the error asks to wait before retrying (None: use the caller's backoff)."""
+    retry_after = getattr(exc, "retry_after", None)
+    return float(retry_after) if isinstance(retry_after, (int, float)) else None

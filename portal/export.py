@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from integrations.ghl.redact import MASK, SECRET_KEYS, path_redact, value_redact
 from portal.models import AuditEvent
+from portal.redact import MASK, SECRET_KEYS, path_redact, value_redact
 
 CHUNK_ROWS = 2000
 

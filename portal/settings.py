@@ -252,6 +252,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 if PORTAL_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    INSTALLED_APPS.append("tests.entityapp")  # models tests add (the throwaway entity's)
 
 EMAIL_BACKEND = _str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")
@@ -305,6 +306,9 @@ SANDBOX_CONTROL_TOKEN = env.str("SANDBOX_CONTROL_TOKEN", default="")
 # --- HighLevel connections (integrations.ghl) ---------------------------------------------------
 # Refresh an OAuth token this many seconds before it expires.
 GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
+# Called (connection=, reason=) when the door marks a connection "needs re-auth": the sync fails
+# that connection's queued jobs. A path, so the door (a lower layer) never imports the sync.
+GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_needs_reauth"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
@@ -346,7 +350,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "filters": {"forbidden_one_line": {"()": "portal.errors.ForbiddenOneLine"}},
+    "filters": {"forbidden_one_line": {"()": "portal.refusals.ForbiddenOneLine"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # A refused request is one line with its reason, not a stack trace.

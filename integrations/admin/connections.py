@@ -6,13 +6,13 @@ from django.utils.html import format_html
 
 from integrations.ghl.errors import GhlError
 from integrations.models import Connection
-from integrations.services.connections import (
+from integrations.sync.connections import (
     connection_disconnect,
     connection_private_token_set,
     connection_refresh_now,
     connection_test,
 )
-from portal.scoping import LocationScopedAdminMixin
+from portal.admin_scoping import LocationScopedAdminMixin
 
 
 class ConnectionForm(forms.ModelForm):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from integrations.models import Job, SyncLog
-from integrations.services.jobs import job_rerun
+from integrations.sync.jobs import job_rerun
 from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
 from portal.export import Column

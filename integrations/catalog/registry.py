@@ -11,8 +11,8 @@ it at start-up so a missing or broken spec copy stops ``runserver``/``migrate`` 
 
 import functools
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from integrations.catalog.paging import Paging, paging_detect
 from integrations.catalog.spec_files import RefResolver, SpecError, spec_files_read

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from portal.errors import PortalError
+
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"
 FRESHNESS = timedelta(minutes=5)
@@ -41,7 +43,7 @@ T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==
 """
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(PortalError):
     """The request is not an authentic, fresh HighLevel webhook. `reason` is safe to log."""
 
     def __init__(self, reason: str) -> None:

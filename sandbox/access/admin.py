@@ -16,7 +16,7 @@ from sandbox.access.models import (
 )
 from sandbox.access.services.oauth import tokens_expire
 from sandbox.access.services.registry import private_token_create, sandbox_app_secret_rotate
-from sandbox.access.webhooks import webhook_deliveries_resend
+from sandbox.access.services.webhooks import webhook_deliveries_resend
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

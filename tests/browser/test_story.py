@@ -17,9 +17,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from integrations.models import Connection, HighLevelApp, Job
-from rankr.models import Contact
 from mappings.models import Mapping
 from portal.models import Agency, Location
+from rankr.models import Contact
 from sandbox.access.services.registry import sandbox_demo_ensure
 from sandbox.state.seed import sandbox_seed
 from tests.conftest import _roles_present

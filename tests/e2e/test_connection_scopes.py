@@ -1,9 +1,9 @@
-"""Issue 4: *Test connection* against the sandbox names the scopes the location's flows miss."""
+"""*Test connection* against the sandbox names the scopes the location's flows miss."""
 
 import pytest
 
 from integrations.catalog.registry import registry
-from integrations.services.connections import connection_test
+from integrations.sync.connections import connection_test
 from mappings.models import Mapping
 from tests.e2e.conftest import location_connect
 

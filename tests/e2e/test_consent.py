@@ -1,4 +1,4 @@
-"""Issue 4: connecting through the sandbox's consent page, over real HTTP, as an admin would."""
+"""Connecting through the sandbox's consent page, over real HTTP, as an admin would."""
 
 import re
 from urllib.parse import urlsplit

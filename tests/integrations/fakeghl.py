@@ -4,7 +4,7 @@ Used where threads or processes must share one server: the refresh race and the 
 budget. Refresh tokens are single-use, as HighLevel's are; the API answers 401 for any access
 token but the current one, and 429 when more than ``limit`` requests arrive within ``window_s``
 (per value of the ``X-Fake-Budget`` header, standing in for HighLevel's per-location budget).
-The sandbox (issue 3) replaces this in end-to-end tests.
+The sandbox replaces this in end-to-end tests.
 """
 
 import json

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from responses import matchers
 
 from integrations.models import Connection, LocationMintBatch
-from integrations.services import onboarding
-from integrations.services.onboarding import SESSION_KEY, mint_batch_run
+from integrations.sync import onboarding
+from integrations.sync.onboarding import SESSION_KEY, mint_batch_run
 from portal.models import Location
 from tests.integrations.conftest import CLIENT_SECRET
 
@@ -140,7 +140,7 @@ def test_agency_consent_then_fifty_installed_locations_are_minted(admin_client, 
         posted = admin_client.post(response["Location"], {"all": "1"})
     batch = LocationMintBatch.objects.get()
     assert posted["Location"] == f"/integrations/batches/{batch.pk}/"
-    assert enqueued == [("integrations.tasks.mint_batch_task", batch.pk)]
+    assert enqueued == [("integrations.interfaces.tasks.mint_batch_task", batch.pk)]
     progress = admin_client.get(posted["Location"])
     assert b"0 connected, 0 failed, of 50" in progress.content and b'http-equiv="refresh"' in progress.content
     mint_batch_run(batch_id=batch.pk)
@@ -153,8 +153,8 @@ def test_agency_consent_then_fifty_installed_locations_are_minted(admin_client, 
 
 
 def test_an_expired_minted_token_is_renewed_from_the_agency(ghl_app, agency, location, mocked, api_base):
-    from tests.integrations.conftest import connection_make
     from integrations.ghl.client import ghl_request
+    from tests.integrations.conftest import connection_make
 
     agency_connection = Connection(app=ghl_app, agency=agency, kind="agency")
     agency_connection.access_token = "agency-at-xxxxxxxx"

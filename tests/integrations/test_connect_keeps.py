@@ -8,7 +8,7 @@ import responses
 from django.contrib.auth import get_user_model
 
 from integrations.models import Connection, LocationMintBatch
-from integrations.services.onboarding import mint_batch_run
+from integrations.sync.onboarding import mint_batch_run
 from tests.integrations.conftest import connection_make
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_replace_ticked_replaces_it(admin_client, agency_connection, staff_conne
 
 
 def test_the_service_refuses_to_replace_without_being_told(agency_connection, staff_connection, location):
-    from integrations.services.onboarding import mint_batch_create
+    from integrations.sync.onboarding import mint_batch_create
 
     batch = mint_batch_create(connection_id=agency_connection.pk,
                               locations=[{"id": location.location_id, "name": "x"}], user=None)

@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from integrations.interfaces.dashboard import chart_svg, dashboard_hourly, dashboard_locations
 from integrations.models import Connection, HighLevelApp, Job, SyncLog
-from portal.dashboard import chart_svg, dashboard_hourly, dashboard_locations
 
 
 @pytest.fixture

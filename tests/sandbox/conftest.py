@@ -116,7 +116,7 @@ def agency_api(client, world):
 @pytest.fixture
 def emitted(monkeypatch):
     """Webhook events the sandbox hands to sandbox.access, as (event_type, payload)."""
-    import sandbox.access.webhooks as webhooks
+    import sandbox.access.services.webhooks as webhooks
 
     events = []
     monkeypatch.setattr(webhooks, "webhook_emit",

@@ -82,7 +82,7 @@ def authorization_code_issue(
     user_id: str = "",
 ) -> str:
     """Install the app where the user approved it and return a fresh authorization code."""
-    from sandbox.access.webhooks import webhook_emit  # webhooks imports nothing from here
+    from sandbox.access.services.webhooks import webhook_emit  # webhooks imports nothing from here
 
     locations = list(SandboxLocation.objects.filter(company=company, location_id__in=location_ids))
     if agency_chosen:

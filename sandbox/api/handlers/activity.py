@@ -1,7 +1,7 @@
 """Tasks completion, location task search, conversations and messages, opportunities' status and
 upsert, calendar events in a time window: the stateful operations that are not plain CRUD."""
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud

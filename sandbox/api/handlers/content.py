@@ -1,7 +1,7 @@
 """Locations, social planner tags and statistics, course import, associations' relations, blogs."""
 
+from sandbox.access.models import SandboxLocation
 from sandbox.api.context import Call, Reply
-from sandbox.api.gateway import module_optional
 from sandbox.api.handlers.crud import Crud, wrap_many
 from sandbox.api.handlers.paging import page_rows, page_window
 from sandbox.errors import not_found
@@ -26,8 +26,7 @@ def location_resource(call: Call):
     location_id = call.path("locationId")
     res = store.resource_get(kind="location", resource_id=location_id)
     if res is None:
-        models = module_optional("sandbox.access.models")
-        known = models and models.SandboxLocation.objects.select_related("company").filter(
+        known = SandboxLocation.objects.select_related("company").filter(
             location_id=location_id).first()
         if not known:
             raise not_found(op=call.op, what="Location")

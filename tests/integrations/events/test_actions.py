@@ -6,7 +6,7 @@ from django.urls import reverse
 from responses import matchers
 
 from integrations.models import Job, SyncLog
-from integrations.services.jobs import job_rerun, job_run
+from integrations.sync.jobs import job_rerun, job_run
 from portal.models import AuditEvent
 from tests.integrations.conftest import ACCESS
 

@@ -9,7 +9,7 @@ subscription polls, paged the way HighLevel documents them.
 import json
 import random
 import string
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import responses
