@@ -142,7 +142,8 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int,
             continue
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
         items.append(RecordUpsert(ghl_id=ghl_id, values=values, fingerprint=fingerprint))
-    counts = record_upsert_many(model=entity.rankr_model, location_id=location_id, items=items)
+    counts = record_upsert_many(model=entity.rankr_model, location_id=location_id, items=items,
+                                mapping_version_id=mapping_version.pk)
     return PageResult(counts=counts, failed=failed)
 
 

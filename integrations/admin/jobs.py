@@ -100,6 +100,22 @@ class JobAdmin(LogAdmin):
                 return found, False
         return queryset.none(), False
 
+    # The sync log is its own permission (staff have none): no link to a page they may not see.
+    def _sees_sync_log(self, request):
+        return request.user.has_perm("integrations.view_synclog")
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if self._sees_sync_log(request) else [f for f in shown if f != "sync_log_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self._sees_sync_log(request) else [f for f in fields if f != "sync_log_link"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if self._sees_sync_log(request) else [f for f in fields if f != "sync_log_link"]
+
     def has_rerun_permission(self, request):
         return request.user.has_perm("integrations.rerun_job")
 

@@ -263,7 +263,7 @@ def _exchange(connection: Connection, *, send: Callable[..., Any] | None) -> Tok
 
 def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
     """Mark the connection needs re-auth and, in the same transaction, hand it to the sync's
-    handler (``GHL_NEEDS_REAUTH_HANDLER``: it fails the connection's queued jobs). The door names
+    handler (``GHL_NEEDS_REAUTH_HANDLER``: it fails the connection's queued jobs and alerts). The door names
     no job: it only announces the transition."""
     connection.status = Connection.Status.NEEDS_REAUTH
     connection.last_error = (

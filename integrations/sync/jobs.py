@@ -22,9 +22,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from integrations.sync.alerts import alert_raise
 from integrations.sync.models import Job
 from portal.errors import PortalError, error_permanent, error_retry_after
-from portal.models import AuditEvent
+from portal.models import AlertCause, AuditEvent
+from rankr.history import record_history_context
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +133,8 @@ def job_run(*, job_id: int) -> str | None:
         if handler_path is None:
             raise JobError(f"No handler for {job.kind} jobs.")
         handler: JobHandler = import_string(handler_path)
-        result = handler(job)
+        with record_history_context(job_id=job.pk):  # records it writes name this job
+            result = handler(job)
     except Exception as exc:
         # The error says whether to retry and when (portal.errors); one without a word is a bug
         # or bad data: recorded on the job for support, not retried.
@@ -170,6 +173,10 @@ def _job_record_failure(job: Job, exc: Exception, *, transient: bool,
         status = Job.Status.DEAD if transient else Job.Status.FAILED
         fields.update(finished_at=now)
     Job.objects.filter(pk=job.pk).update(status=status, **fields)
+    if status == Job.Status.DEAD and job.location_id:
+        alert_raise(cause=AlertCause.JOB_DEAD, location_id=job.location_id,
+                    detail={"job_id": job.pk, "message": f"{job.get_kind_display()} job #{job.pk}: "
+                            f"{fields['error_message'][:200]}"})
     return status
 
 
