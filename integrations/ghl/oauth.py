@@ -34,6 +34,9 @@ from integrations.ghl.transport import LogContext, http_attempt
 USER_TYPES: dict[str, str] = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
 
 TokenAnswer = dict[str, Any]  # the token endpoint's JSON object
+# The door without its own refresh (``integrations.ghl.client._request``), which mints a location
+# token from its agency connection; passed in so this module never imports the door.
+Send = Callable[..., Any]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -138,7 +141,7 @@ def _needs_refresh(connection: Connection) -> bool:
     return connection.token_expires_at <= timezone.now() + margin
 
 
-def connection_token_ensure(*, connection: Connection, send=None) -> str:
+def connection_token_ensure(*, connection: Connection, send: Send | None = None) -> str:
     """The access token to use now, refreshed first if it expires within the margin.
 
     ``send``: the door without its own refresh, which mints an agency-minted location token
@@ -150,7 +153,7 @@ def connection_token_ensure(*, connection: Connection, send=None) -> str:
 
 
 def connection_token_refresh(*, connection_id: int, seen_access_token: str | None = None,
-                             force: bool = False, send=None) -> Connection:
+                             force: bool = False, send: Send | None = None) -> Connection:
     """Refresh a connection's token unless someone else just did; returns the fresh row.
 
     ``seen_access_token``: the token the caller was using when it decided to refresh (a 401).
@@ -230,7 +233,7 @@ def refresh_lock(*, connection_id: int) -> Iterator[QuerySet[Connection]]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _exchange(connection: Connection, *, send: Callable[..., Any] | None) -> TokenAnswer:
+def _exchange(connection: Connection, *, send: Send | None) -> TokenAnswer:
     if connection.auth_type == Connection.AuthType.AGENCY_MINTED:
         if connection.parent_id is None:
             raise GhlReauthRequired("This location token has no agency connection to renew it from.")
