@@ -40,7 +40,9 @@ def sandbox_server(live_server, settings, monkeypatch, transactional_db):
     from highlevel.services.oauth.oauth import Oauth
 
     from sandbox.access.services.registry import (
-        sandbox_app_register, sandbox_demo_company_ensure, spec_scopes_all,
+        sandbox_app_register,
+        sandbox_demo_company_ensure,
+        spec_scopes_all,
     )
     from sandbox.state.seed import sandbox_seed
 

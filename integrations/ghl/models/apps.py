@@ -7,7 +7,7 @@ from portal.crypto import EncryptedSecret
 # HighLevel's own paths, the same under live and sandbox hosts (docs/oauth/Authorization.md;
 # oauth.json's POST /oauth/token on the services host).
 CONSENT_PATH = "/v2/oauth/chooselocation"
-TOKEN_PATH = "/oauth/token"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 (a URL path)
 # Where the sandbox serves each host role under SANDBOX_BASE_URL.
 SANDBOX_ROLE_PATHS = {
     "api": "/services",
