@@ -14,7 +14,6 @@ from portal.models import AlertCause
 from rankr.history import record_history_context
 from rankr.models import Contact
 from tests.admin_samples import _subscription
-from tests.browser.test_control_panel import wide  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +38,7 @@ def world(role_users, locations, settings):
     version = mapping_version_latest(mapping_id=subscription.mapping_id)
     poll = Job.objects.create(kind="backfill", status="succeeded", location=location, idempotency_key="b1",
                               subject=f"subscription {subscription.pk}", operation=subscription.operation)
-    for page in range(3):
+    for _ in range(3):
         SyncLog.objects.create(location=location, method="POST", path="/contacts/search", status=200,
                                job_id=poll.pk, duration_ms=120)
     with record_history_context(job_id=poll.pk):
