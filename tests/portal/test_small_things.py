@@ -67,3 +67,27 @@ def test_sending_a_delete_for_real_needs_the_confirmation_box(client, role_users
     html = client.post(url, {"p_contactId": "c1"}).content.decode()  # dry run box unticked
     assert "tick the box to send it" in html
     assert not AuditEvent.objects.filter(action="catalog.run").exists()
+
+
+def test_read_only_links_lead_only_to_pages_the_viewer_may_open(client, role_users, locations):
+    from integrations.models import Connection, HighLevelApp, Job
+
+    app = HighLevelApp(name="Rankr", client_id="cid-links", redirect_url="http://testserver/cb/")
+    app.client_secret = "secret-value"
+    app.save()
+    connection = Connection(app=app, agency=locations["A"].agency, location=locations["A"],
+                            connected_by=role_users["superuser"])
+    connection.access_token = "token-value"
+    connection.save()
+    job = Job.objects.create(kind="action", location=locations["A"], connection=connection,
+                             idempotency_key="links", created_by=role_users["superuser"])
+    client.force_login(role_users["staff"])
+    page = client.get(f"/admin/integrations/connection/{connection.pk}/change/").content.decode()
+    assert f"/admin/integrations/highlevelapp/{app.pk}/change/" not in page  # staff may not see apps
+    assert f"/admin/auth/user/{role_users['superuser'].pk}/change/" not in page
+    job_page = client.get(f"/admin/integrations/job/{job.pk}/change/").content.decode()
+    assert f"/admin/integrations/connection/{connection.pk}/change/" in job_page  # they may see that
+    assert "/admin/auth/user/" not in job_page and "/admin/integrations/synclog/" not in job_page
+    client.force_login(role_users["superuser"])
+    page = client.get(f"/admin/integrations/connection/{connection.pk}/change/").content.decode()
+    assert f"/admin/integrations/highlevelapp/{app.pk}/change/" in page
