@@ -141,6 +141,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.SuperuserMFAMiddleware",
     "portal.middleware.UserTimezoneMiddleware",
+    "portal.admin_links.AdminRequestMiddleware",
 ]
 FORMAT_MODULE_PATH = ["portal.formats"]
 
