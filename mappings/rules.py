@@ -19,6 +19,7 @@ from typing import Any
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL
 from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
+from portal.errors import PortalError
 
 NULL_SKIP = "skip"
 NULL_DEFAULT = "default"
@@ -33,7 +34,7 @@ PATH = re.compile(r"^(\$|[A-Za-z_][A-Za-z0-9_-]*(\.([A-Za-z_][A-Za-z0-9_-]*|\d+)
 ROOT = "$"  # the source path for the whole record
 
 
-class MappingError(ValueError):
+class MappingError(PortalError, ValueError):
     """A rule could not be applied to a record; names the rule (1-based) and its target field."""
 
     def __init__(self, *, rule_number, target, source, message):

@@ -12,6 +12,7 @@ from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion
 from mappings.rules import MappingError, path_get, rules_apply, rules_check
+from portal.errors import PortalError
 from portal.models import AuditEvent
 from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
 
@@ -141,11 +142,12 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int,
             continue
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
         items.append(RecordUpsert(ghl_id=ghl_id, values=values, fingerprint=fingerprint))
-    counts = record_upsert_many(kind=kind, location_id=location_id, items=items)
+    counts = record_upsert_many(model=entity.rankr_model, location_id=location_id, items=items,
+                                mapping_version_id=mapping_version.pk)
     return PageResult(counts=counts, failed=failed)
 
 
-class TemplateError(ValueError):
+class TemplateError(PortalError, ValueError):
     pass
 
 

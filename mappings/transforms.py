@@ -8,13 +8,15 @@ only on bad data. Nothing here evaluates code from a rule.
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, UTC
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from portal.errors import PortalError
 
-class TransformError(ValueError):
+
+class TransformError(PortalError, ValueError):
     """The value cannot be transformed; the message says why, in terms of the value."""
 
 

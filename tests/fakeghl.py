@@ -12,7 +12,8 @@
 
 In-process tests put it behind ``responses`` (:meth:`FakeHighLevel.install`); tests whose threads
 or processes must share one server serve it over real HTTP (``with FakeHighLevel(...) as fake``,
-then point ``SANDBOX_BASE_URL`` at ``fake.base_url``). The sandbox over HTTP is for end-to-end
+then point ``SANDBOX_BASE_URL`` at ``fake.base_url``; the API and the token endpoint live under
+its ``/services`` host role, as in the sandbox). The sandbox over HTTP is for end-to-end
 tests; this is for the door's and the sync's unit tests.
 """
 
@@ -80,10 +81,10 @@ class FakeHighLevel:
 
     def install(self, rsps: responses.RequestsMock, *, base: str) -> None:
         """Answer ``base`` (settings.SANDBOX_BASE_URL) through ``rsps``, in this process."""
-        self.api_base = base.rstrip("/") + "/api"
+        self.api_base = base.rstrip("/") + "/services"
         for method, url in (("POST", f"{self.api_base}/contacts/search"),
                             ("GET", f"{self.api_base}/contacts/"),
-                            ("POST", base.rstrip("/") + "/oauth/token")):
+                            ("POST", base.rstrip("/") + "/services/oauth/token")):
             rsps.add_callback(method, url, callback=self._responses_callback)
 
     def _responses_callback(self, request):
@@ -103,7 +104,7 @@ class FakeHighLevel:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._http_handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.api_base = self.base_url + "/api"
+        self.api_base = self.base_url + "/services"
         self.thread.start()
         return self
 
@@ -143,7 +144,8 @@ class FakeHighLevel:
         """(status, JSON payload) for one request, whichever way it arrived."""
         if path.endswith("/oauth/token"):
             return self._token(_query(body.decode() if isinstance(body, bytes) else body))
-        api_path = path.split("/api", 1)[1] if "/api/" in path else path
+        prefix = urlsplit(self.api_base).path
+        api_path = path[len(prefix):] if path.startswith(prefix) else path
         now = time.time()
         budget = headers.get("X-Fake-Budget", "")  # one budget per value
         with self.lock:

@@ -17,12 +17,13 @@ from openapi_schema_validator import OAS30Validator
 
 from integrations.catalog.connections import ConnectionInfo
 from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN, Operation
+from portal.errors import PortalError
 
 DEFAULT_VERSION = "2021-07-28"
 JSON = "application/json"
 
 
-class OperationInvalid(Exception):
+class OperationInvalid(PortalError):
     """The request does not satisfy the spec; ``errors`` maps field names to messages."""
 
     def __init__(self, errors):
@@ -30,7 +31,7 @@ class OperationInvalid(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
-class OperationRefused(Exception):
+class OperationRefused(PortalError):
     """The connection cannot run this operation (missing scope, wrong token type)."""
 
     def __init__(self, message, *, missing_scopes=()):
@@ -67,7 +68,10 @@ class PreparedCall:
 
 
 def scopes_missing(*, operation, granted):
-    return [scope for scope in operation.scopes if scope not in set(granted)]
+    """The operation's scopes when none is granted (any one suffices), else []."""
+    if set(operation.scopes) & set(granted):
+        return []
+    return list(operation.scopes)
 
 
 def call_refusal(*, operation: Operation, connection: ConnectionInfo) -> OperationRefused | None:

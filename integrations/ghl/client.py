@@ -20,15 +20,25 @@ from django.utils import timezone
 
 from integrations.ghl import oauth
 from integrations.ghl.errors import (
-    GhlBadResponse, GhlError, GhlInvalid, GhlNotConnected, GhlNotFound, GhlRateLimited,
-    GhlScopeError, GhlServerError, GhlTokenExpired,
+    GhlBadResponse,
+    GhlError,
+    GhlInvalid,
+    GhlNotConnected,
+    GhlNotFound,
+    GhlRateLimited,
+    GhlScopeError,
+    GhlServerError,
+    GhlTokenExpired,
 )
+from integrations.ghl.models import Connection
 from integrations.ghl.ratelimit import (
-    ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
+    ratelimit_acquire,
+    ratelimit_key,
+    ratelimit_observe,
+    ratelimit_settle,
 )
-from integrations.ghl.redact import text_redact
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
-from integrations.models import Connection
+from portal.redact import text_redact
 
 _sleep = time.sleep  # tests replace this to record the backoff
 
@@ -76,7 +86,8 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
             "nothing was sent. Connect it again from the admin.",
             operation_id=operation_id,
         )
-    token = oauth.connection_token_ensure(connection=connection) if allow_refresh else connection.access_token
+    token = (oauth.connection_token_ensure(connection=connection, send=_request) if allow_refresh
+             else connection.access_token)
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
@@ -119,7 +130,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
             # OAuth: refresh once (or use the token another worker just got). A private token
             # cannot be refreshed: this marks it needs re-auth and raises.
             connection = oauth.connection_token_refresh(
-                connection_id=connection.pk, seen_access_token=token
+                connection_id=connection.pk, seen_access_token=token, send=_request
             )
             token = connection.access_token
             refreshed = True
@@ -136,6 +147,11 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
         error = GhlError("No attempt was allowed.", permanent=True, operation_id=operation_id)
     _record_failure(connection, error)
     raise error
+
+
+def connection_token_refresh(*, connection_id: int, force: bool = False) -> Connection:
+    """Refresh a connection's token now (OAuth, or minted from its agency through this door)."""
+    return oauth.connection_token_refresh(connection_id=connection_id, force=force, send=_request)
 
 
 def backoff_delay(*, attempt: int, retry_after: float | None) -> float:

@@ -19,7 +19,7 @@ import fcntl
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -29,12 +29,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from oauthlib.oauth2 import WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
 from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, GhlReauthRequired
+from integrations.ghl.models import Connection, HighLevelApp
 from integrations.ghl.transport import Attempt, DoorAdapter, LogContext
-from integrations.models import Connection, HighLevelApp
 
 if TYPE_CHECKING:
     from requests import Response
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 USER_TYPES: dict[str, str] = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
 
 TokenAnswer = dict[str, Any]  # the token endpoint's JSON object
+# The door without its own refresh (``integrations.ghl.client._request``), which mints a location
+# token from its agency connection; passed in so this module never imports the door.
+Send = Callable[..., Any]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -160,15 +164,19 @@ def _needs_refresh(connection: Connection) -> bool:
     return connection.token_expires_at <= timezone.now() + margin
 
 
-def connection_token_ensure(*, connection: Connection) -> str:
-    """The access token to use now, refreshed first if it expires within the margin."""
+def connection_token_ensure(*, connection: Connection, send: Send | None = None) -> str:
+    """The access token to use now, refreshed first if it expires within the margin.
+
+    ``send``: the door without its own refresh, which mints an agency-minted location token
+    (the door passes it; elsewhere use ``integrations.ghl.client.connection_token_refresh``).
+    """
     if _needs_refresh(connection):
-        connection = connection_token_refresh(connection_id=connection.pk)
+        connection = connection_token_refresh(connection_id=connection.pk, send=send)
     return connection.access_token
 
 
 def connection_token_refresh(*, connection_id: int, seen_access_token: str | None = None,
-                             force: bool = False) -> Connection:
+                             force: bool = False, send: Send | None = None) -> Connection:
     """Refresh a connection's token unless someone else just did; returns the fresh row.
 
     ``seen_access_token``: the token the caller was using when it decided to refresh (a 401).
@@ -203,7 +211,7 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
             _mark_needs_reauth(connection, failure)
         else:
             try:
-                payload = _exchange(connection)
+                payload = _exchange(connection, send=send)
             except GhlReauthRequired as exc:
                 _mark_needs_reauth(connection, exc)
                 failure = exc
@@ -248,13 +256,14 @@ def refresh_lock(*, connection_id: int) -> Iterator[QuerySet[Connection]]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _exchange(connection: Connection) -> TokenAnswer:
+def _exchange(connection: Connection, *, send: Send | None) -> TokenAnswer:
     if connection.auth_type == Connection.AuthType.AGENCY_MINTED:
-        from integrations.ghl.client import _request  # the door, without its own refresh
-
         if connection.parent_id is None:
             raise GhlReauthRequired("This location token has no agency connection to renew it from.")
-        response = _request(
+        if send is None:
+            raise RuntimeError("A location token is minted through the door: use "
+                               "integrations.ghl.client.connection_token_refresh.")
+        response = send(
             connection_id=connection.parent_id, method="POST", path="/oauth/locationToken",
             operation_id="get-location-access-token",
             data={"companyId": connection.agency.company_id,
@@ -277,8 +286,9 @@ def _exchange(connection: Connection) -> TokenAnswer:
 
 
 def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
-    from integrations.services.connections import connection_jobs_stop  # services import the door
-
+    """Mark the connection needs re-auth and, in the same transaction, hand it to the sync's
+    handler (``GHL_NEEDS_REAUTH_HANDLER``: it fails the connection's queued jobs and alerts). The door names
+    no job: it only announces the transition."""
     connection.status = Connection.Status.NEEDS_REAUTH
     connection.last_error = (
         f"{exc.message} Open the connection and use Connect again ({timezone.now():%Y-%m-%d %H:%M} UTC)."
@@ -286,4 +296,4 @@ def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
     connection.last_error_at = timezone.now()
     with transaction.atomic():
         connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
-        connection_jobs_stop(connection=connection, reason=exc.message)
+        import_string(settings.GHL_NEEDS_REAUTH_HANDLER)(connection=connection, reason=exc.message)

@@ -18,7 +18,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from integrations.ghl.errors import GhlNetworkError
-from integrations.ghl.redact import path_redact, summary_make, text_redact
+from portal.redact import path_redact, summary_make, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 
@@ -71,7 +71,7 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
                  params: Mapping[str, Any] | None = None, json: Any = None, data: Any = None,
                  attempt: int, log: LogContext, path: str = "") -> Attempt:
     """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
-    from integrations.models import SyncLog
+    from integrations.ghl.models import SyncLog
 
     split = urlsplit(url)
     path = path or split.path + (f"?{split.query}" if split.query else "")

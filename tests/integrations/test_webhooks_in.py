@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import WebhookEvent
-from integrations.services import webhooks as webhook_services
+from integrations.sync import webhooks_in as webhook_services
 
 URL = "/integrations/webhooks/highlevel/"
 

@@ -2,7 +2,7 @@ import base64
 import json
 import threading
 import time
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from sandbox.access.models import Installation, WebhookDelivery, WebhookEvent, WebhookKey
 from sandbox.access.services.registry import sandbox_app_register, sandbox_demo_company_ensure
-from sandbox.access.webhooks import webhook_deliveries_wait, webhook_emit
+from sandbox.access.services.webhooks import webhook_deliveries_wait, webhook_emit
 
 
 class Receiver:
@@ -179,7 +179,7 @@ def test_an_app_without_the_events_scope_does_not_receive_it(transactional_db, r
 
 @pytest.mark.slow  # a live receiver over HTTP
 def test_a_delivery_can_be_sent_again(transactional_db, receiver):
-    from sandbox.access.webhooks import webhook_deliveries_resend
+    from sandbox.access.services.webhooks import webhook_deliveries_resend
 
     hook = receiver()
     install(hook.url)
