@@ -10,7 +10,7 @@ from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion
 from mappings.rules import MappingError, path_get, rules_apply, rules_check
-from portal.models import AuditEvent
+from portal.models import AuditEvent, Location
 from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "mapping_check",
     "mapping_page_apply",
     "mapping_save",
+    "mapping_time_zone",
     "mapping_template_apply",
     "mapping_version_latest",
 ]
@@ -90,9 +91,22 @@ def mapping_version_latest(*, mapping_id):
     return MappingVersion.objects.filter(mapping_id=mapping_id).order_by("-number").first()
 
 
-def mapping_apply(*, mapping_version, record):
+def mapping_time_zone(*, mapping_version):
+    """The IANA time zone naive HighLevel dates are read in: the mapping's location's."""
+    cached = getattr(mapping_version, "_time_zone", None)
+    if cached is None:
+        cached = (
+            Location.objects.filter(pk=mapping_version.mapping.location_id)
+            .values_list("time_zone", flat=True).first()
+        ) or "UTC"
+        mapping_version._time_zone = cached
+    return cached
+
+
+def mapping_apply(*, mapping_version, record, time_zone=None):
     """The target values of ``record`` (a dict) under ``mapping_version``'s rules.
 
+    Naive dates are read in ``time_zone``, by default the location's (``Location.time_zone``).
     Raises :class:`MappingError` naming the rule and field that could not apply.
     """
     return rules_apply(
@@ -101,6 +115,7 @@ def mapping_apply(*, mapping_version, record):
         null_policy=mapping_version.null_policy,
         rules=mapping_version.rules,
         record=record,
+        time_zone=time_zone or mapping_time_zone(mapping_version=mapping_version),
     )
 
 
@@ -122,13 +137,16 @@ def mapping_page_apply(*, mapping_version, location_id, records):
     if mapping_version.direction != GHL_TO_RANKR or entity.rankr_model is None:
         raise ValueError(f"{mapping_version} does not map HighLevel records into Rankr.")
     items, failed = [], []
+    time_zone = mapping_time_zone(mapping_version=mapping_version)
     for position, record in enumerate(records):
         ghl_id = path_get(record, entity.id_path) if isinstance(record, dict) else None
         if not isinstance(ghl_id, str) or not ghl_id:
             failed.append((f"#{position}", f"the record has no {entity.id_path!r}"))
             continue
         try:
-            values = mapping_apply(mapping_version=mapping_version, record=record)
+            values = mapping_apply(
+                mapping_version=mapping_version, record=record, time_zone=time_zone
+            )
         except MappingError as exc:
             failed.append((ghl_id, str(exc)))
             continue
