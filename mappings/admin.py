@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from mappings import admin_views
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.forms import MappingForm, PreviewForm, TemplateApplyForm
 from mappings.models import Mapping, MappingVersion
@@ -41,6 +42,7 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["location"]
     search_fields = ["name", "operation_key", "location__name"]
     readonly_fields = ["template_key", "created_at", "updated_at", "rule_reference"]
+    save_on_top = False
     fieldsets = [
         (None, {"fields": ["location", "name", "entity", "direction", "operation_key"]}),
         ("Rules", {"fields": ["null_policy", "rules", "rule_reference"]}),
@@ -75,11 +77,43 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             rows,
         )
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from integrations.events.fields import mapping_source_fields
+
+        form = super().get_form(request, obj, change=change, **kwargs)
+        editor_url = (reverse("admin:mappings_mapping_editor", args=[obj.pk]) if obj is not None
+                      else reverse("admin:mappings_mapping_editor_add"))
+        return type(form.__name__, (form,), {
+            "source_fields_provider": staticmethod(mapping_source_fields),
+            "editor_url": editor_url,
+        })
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["preview_url"] = (
+            reverse("admin:mappings_mapping_preview_unsaved", args=[obj.pk]) if obj is not None
+            else reverse("admin:mappings_mapping_preview_unsaved_add")
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def save_model(self, request, obj, form, change):
         mapping_save(mapping=obj, user_id=request.user.pk)
 
     def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(
+                lambda request, *args, **kwargs: function(self, request, *args, **kwargs)
+            )
+
         own = [
+            path("editor/", view(admin_views.editor_view), name="mappings_mapping_editor_add"),
+            path("<int:object_id>/editor/", view(admin_views.editor_view),
+                 name="mappings_mapping_editor"),
+            path("preview/", view(admin_views.preview_unsaved_view),
+                 name="mappings_mapping_preview_unsaved_add"),
+            path("<int:object_id>/preview/unsaved/", view(admin_views.preview_unsaved_view),
+                 name="mappings_mapping_preview_unsaved"),
+            path("<int:object_id>/versions/", view(admin_views.versions_view),
+                 name="mappings_mapping_versions"),
             path(
                 "<int:object_id>/preview/",
                 self.admin_site.admin_view(self.preview_view),
@@ -122,36 +156,43 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/mappings/mapping/preview.html", context)
 
     def template_apply_view(self, request):
+        """Apply flow templates to one or many locations (the Locations list's action lands
+        here with the chosen ones ticked)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = TemplateApplyForm(request.POST or None, locations=locations_for_user(request.user))
+        scoped = locations_for_user(request.user)
+        initial = {"locations": [i for i in request.GET.get("locations", "").split(",") if i.isdigit()]}
+        form = TemplateApplyForm(request.POST or None, initial=initial, locations=scoped)
         if request.method == "POST" and form.is_valid():
-            location = form.cleaned_data["location"]
             # Applying a flow also starts its polling trigger (integrations owns subscriptions).
-            from integrations.services.flows import flow_apply
+            from integrations.services.flows import flows_apply_many
 
-            created, kept, polling, notes = [], [], [], []
-            for key in form.cleaned_data["templates"]:
-                applied = flow_apply(template_key=key, location_id=location.pk, user_id=request.user.pk)
-                (created if applied.mapping_created else kept).append(applied.mapping.name)
-                if applied.subscription_created:
-                    polling.append(applied.subscription.trigger)
-                if applied.note:
-                    notes.append(applied.note)
-            if created:
-                messages.success(request, f"Created for {location}: {', '.join(created)}.")
-            if kept:
-                messages.info(request, f"Already mapped at {location}, left as is: {', '.join(kept)}.")
-            if polling:
-                messages.success(request, f"Now polling every 5 minutes: {', '.join(polling)}.")
-            for note in notes:
+            report = flows_apply_many(
+                template_keys=form.cleaned_data["templates"],
+                location_ids=[loc.pk for loc in form.cleaned_data["locations"]],
+                user_id=request.user.pk,
+            )
+            for line in report.created_lines():
+                messages.success(request, line)
+            for line in report.kept_lines():
+                messages.info(request, line)
+            if report.polling:
+                messages.success(
+                    request, f"Now polling every 5 minutes at {report.polling} location(s)."
+                )
+            for note in report.notes[:20]:
                 messages.warning(request, note)
+            if len(report.notes) > 20:
+                messages.warning(request, f"… and {len(report.notes) - 20} more notes.")
             url = reverse("admin:mappings_mapping_changelist")
-            return redirect(f"{url}?location__id__exact={location.pk}")
+            chosen = form.cleaned_data["locations"]
+            if len(chosen) == 1:
+                return redirect(f"{url}?location__id__exact={chosen[0].pk}")
+            return redirect(url)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Apply flow templates to a location",
+            "title": "Apply flow templates to locations",
             "form": form,
             "templates": FLOW_TEMPLATES,
         }

@@ -40,11 +40,12 @@ def _snapshot(mapping):
 
 
 @transaction.atomic
-def mapping_save(*, mapping, user_id):
+def mapping_save(*, mapping, user_id, reason=""):
     """Validate and save ``mapping``; record a new version and a "mapping.changed" audit event.
 
     A save that changes nothing the rules depend on (entity, direction, null policy, rules) makes
-    no new version. Returns the mapping's latest version. Raises ``ValidationError`` with the
+    no new version. ``reason`` goes into the audit event (e.g. "restored version 2").
+    Returns the mapping's latest version. Raises ``ValidationError`` with the
     rule messages under ``rules`` when the rules do not check.
     """
     problems = mapping_check(
@@ -79,6 +80,8 @@ def mapping_save(*, mapping, user_id):
             "version": version.number,
             "created": adding,
             "template": mapping.template_key,
+            "reason": reason,
+            "previous_version": latest.number if latest else None,
             "previous_rules": latest.rules if latest else None,
             "rules": mapping.rules,
         },
