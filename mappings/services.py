@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping, MappingVersion
+from mappings.models import Mapping, MappingVersion, SourcePayload
 from mappings.rules import MappingError, path_get, rules_apply, rules_check
 from portal.models import AuditEvent, Location
 from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
@@ -156,7 +157,25 @@ def mapping_page_apply(*, mapping_version, location_id, records):
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
         items.append(RecordUpsert(ghl_id=ghl_id, values=values, fingerprint=fingerprint))
     counts = record_upsert_many(kind=entity.rankr_kind, location_id=location_id, items=items)
+    payloads_store(location_id=location_id, entity=mapping_version.entity, records=records,
+                   id_path=entity.id_path)
     return PageResult(counts=counts, failed=failed)
+
+
+def payloads_store(*, location_id, entity, records, id_path):
+    """Keep each record's last HighLevel payload (one row per record, upserted), so a template
+    change can be previewed on what the location really syncs."""
+    rows = {}
+    for record in records:
+        ghl_id = path_get(record, id_path) if isinstance(record, dict) else None
+        if isinstance(ghl_id, str) and ghl_id:
+            rows[ghl_id] = SourcePayload(location_id=location_id, entity=entity, ghl_id=ghl_id,
+                                         payload=record, seen_at=timezone.now())
+    if rows:
+        SourcePayload.objects.bulk_create(
+            rows.values(), update_conflicts=True, unique_fields=["location", "entity", "ghl_id"],
+            update_fields=["payload", "seen_at"],
+        )
 
 
 class TemplateError(ValueError):
