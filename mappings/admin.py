@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import redirect
@@ -12,7 +12,7 @@ from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.forms import MappingForm, PreviewForm, TemplateApplyForm
 from mappings.models import Mapping, MappingVersion
 from mappings.preview import PreviewSampleUnavailable, preview_render, preview_sample_fetch
-from mappings.services import mapping_save
+from mappings.inheritance import mapping_override_drop, mapping_save_inherited
 from mappings.transforms import TRANSFORMS
 from portal.admin_logs import AppendOnlyAdminMixin
 from portal.scoping import LocationScopedAdminMixin, locations_for_user
@@ -41,7 +41,7 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["entity", "direction", "location"]
     list_select_related = ["location"]
     search_fields = ["name", "operation_key", "location__name"]
-    readonly_fields = ["template_key", "created_at", "updated_at", "rule_reference"]
+    readonly_fields = ["template_key", "created_at", "updated_at", "rule_reference", "inheritance"]
     save_on_top = False
     fieldsets = [
         (None, {"fields": ["location", "name", "entity", "direction", "operation_key"]}),
@@ -54,6 +54,35 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(latest_version=Max("versions__number"))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.agency_template_id is None:
+            return fieldsets
+        return [(None, fieldsets[0][1]), ("Agency template", {"fields": ["inheritance"]}),
+                *fieldsets[1:]]
+
+    @admin.display(description="inherits")
+    def inheritance(self, obj):
+        if obj is None or obj.agency_template_id is None:
+            return "—"
+        version = obj.template_version
+        url = reverse("admin:mappings_mapping_override_drop", args=[obj.pk])
+        overrides = format_html_join(
+            "",
+            '<li><code>{}</code>: {} <button type="submit" formaction="{}" name="key" '
+            'value="{}" class="button override-drop">Drop override</button></li>',
+            ((key, "not used here" if rule is None else "this location's own rule", url, key)
+             for key, rule in obj.overrides.items()),
+        )
+        return format_html(
+            '<div id="inheritance">Follows <a href="{}">{}</a>, template version {}. '
+            "Rows that differ from the template are this location's overrides; saving keeps "
+            "them as such.<ul>{}</ul>{}</div>",
+            reverse("admin:mappings_mappingtemplate_change", args=[obj.agency_template_id]),
+            obj.agency_template, version.number if version else "—", overrides,
+            "" if obj.overrides else "No overrides: every rule comes from the template.",
+        )
 
     @admin.display(description="version", ordering="latest_version")
     def version(self, obj):
@@ -96,7 +125,23 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
-        mapping_save(mapping=obj, user_id=request.user.pk)
+        mapping_save_inherited(mapping=obj, user_id=request.user.pk)
+
+    def override_drop_view(self, request, object_id):
+        mapping = self.get_object(request, str(object_id))
+        if mapping is None:
+            raise Http404("No such mapping.")
+        if request.method != "POST" or not self.has_change_permission(request, mapping):
+            raise PermissionDenied
+        key = request.POST.get("key", "")
+        try:
+            version = mapping_override_drop(mapping_id=mapping.pk, key=key, user_id=request.user.pk)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Override {key!r} dropped: the template's rule applies "
+                             f"again (version {version.number}).")
+        return redirect(reverse("admin:mappings_mapping_change", args=[mapping.pk]))
 
     def get_urls(self):
         def view(function):
@@ -114,6 +159,8 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
                  name="mappings_mapping_preview_unsaved"),
             path("<int:object_id>/versions/", view(admin_views.versions_view),
                  name="mappings_mapping_versions"),
+            path("<int:object_id>/overrides/drop/", self.admin_site.admin_view(
+                self.override_drop_view), name="mappings_mapping_override_drop"),
             path(
                 "<int:object_id>/preview/",
                 self.admin_site.admin_view(self.preview_view),
@@ -214,3 +261,6 @@ class MappingVersionAdmin(AppendOnlyAdminMixin, LocationScopedAdminMixin, admin.
     ]
     fields = readonly_fields
 
+
+
+from mappings import admin_templates  # noqa: E402,F401  (registers the template admins)

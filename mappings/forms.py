@@ -4,7 +4,7 @@ from django import forms
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping
+from mappings.models import Mapping, MappingTemplate
 from mappings.rules import rules_check, rules_problems
 from mappings.widgets import TABLE, RulesField
 
@@ -25,19 +25,12 @@ def target_choices(*, entity_key, direction):
     return [(name, name) for name in targets]
 
 
-class MappingForm(forms.ModelForm):
-    rules = RulesField(
-        label="Rules",
-        required=False,
-        help_text="One row per rule, applied top to bottom. The JSON view shows the same rules.",
-    )
+class RulesFormMixin:
+    """A model form with the rules table editor (mappings and agency templates)."""
+
     # Set by the admin: (entity, direction, operation_key, location_id, refresh) -> (choices, note)
     source_fields_provider = None
     editor_url = ""
-
-    class Meta:
-        model = Mapping
-        fields = ["location", "name", "entity", "direction", "operation_key", "null_policy", "rules"]
 
     def __init__(self, *args, refresh_sources=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,6 +49,8 @@ class MappingForm(forms.ModelForm):
             )
 
     def _current(self, name):
+        if name not in self.fields:
+            return ""
         if self.is_bound:
             return self.data.get(self.add_prefix(name)) or ""
         value = self.initial.get(name)
@@ -101,6 +96,26 @@ class MappingForm(forms.ModelForm):
                 f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in "
                 f"{count} rule{'s' if count > 1 else ''}: see the rows marked below."
             ))
+
+
+RULES_HELP = "One row per rule, applied top to bottom. The JSON view shows the same rules."
+
+
+class MappingForm(RulesFormMixin, forms.ModelForm):
+    rules = RulesField(label="Rules", required=False, help_text=RULES_HELP)
+
+    class Meta:
+        model = Mapping
+        fields = ["location", "name", "entity", "direction", "operation_key", "null_policy", "rules"]
+
+
+class MappingTemplateForm(RulesFormMixin, forms.ModelForm):
+    rules = RulesField(label="Rules", required=False, help_text=RULES_HELP + (
+        " Saving makes a new template version; locations get it through a rollout."))
+
+    class Meta:
+        model = MappingTemplate
+        fields = ["agency", "name", "entity", "direction", "operation_key", "null_policy", "rules"]
 
 
 def json_object_clean(text, *, what="sample"):
