@@ -63,7 +63,7 @@ def preview_unsaved_view(model_admin, request, object_id=None):
     form.is_valid()
     result, error = None, ""
     data = dict(getattr(form, "cleaned_data", {}))
-    rules = form["rules"].value()
+    rules = form.fields["rules"].bound_data(form["rules"].data, None)
     if isinstance(rules, str):
         error = json_error_text(rules) or "The rules must be a JSON list."
     data["rules"] = rules

@@ -61,6 +61,11 @@ class Row:
     def number(self):
         return self.index + 1
 
+    @property
+    def invalid(self):
+        return bool(self.errors) or any(
+            step.errors or any(arg.errors for arg in step.args) for step in self.steps)
+
 
 def value_text(value):
     """A value as the text a person edits: strings bare unless they would read as JSON."""

@@ -38,7 +38,7 @@ class RulesEditorWidget(forms.Widget):
             text = data.get(name)
             if self.op == f"mode:{TABLE}" and not json_error_text(text or "null"):
                 value = json.loads(text or "[]")
-                self.mode = TABLE if isinstance(value, list) else JSON
+                self.mode = TABLE if isinstance(value, list) or value is None else JSON
             else:
                 self.mode = JSON
             return text
@@ -56,7 +56,7 @@ class RulesEditorWidget(forms.Widget):
         rules = None
         if not syntax:
             parsed = json.loads(text or "[]")
-            rules = parsed if isinstance(parsed, list) else None
+            rules = [] if parsed is None else parsed if isinstance(parsed, list) else None
         mode = self.mode if rules is not None else JSON
         pretty = json.dumps(rules, indent=2, ensure_ascii=False) if rules is not None else text
         targets = list(self.targets) if self.targets is not None else None

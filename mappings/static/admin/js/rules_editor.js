@@ -19,20 +19,28 @@
       });
   }
 
-  function rerender(op) {
+  // One re-render at a time, each reading the form as the previous one left it.
+  var queue = Promise.resolve();
+
+  function render(op) {
     var box = editor();
-    if (!box || !box.dataset.editorUrl) { return false; }
     var form = box.closest("form");
     var name = box.querySelector("input[name$='-mode']").name.replace(/-mode$/, "");
     var extra = {};
     extra[name + "-op"] = op;
-    post(box.dataset.editorUrl, form, extra).then(function (html) {
+    return post(box.dataset.editorUrl, form, extra).then(function (html) {
       var holder = document.createElement("div");
       holder.innerHTML = html;
       var fresh = holder.querySelector("#rules-editor");
-      if (fresh) { box.replaceWith(fresh); }
+      if (fresh) { editor().replaceWith(fresh); }
       document.dispatchEvent(new CustomEvent("rules-editor:rendered"));
     }).catch(function (error) { window.alert("The editor could not update: " + error.message); });
+  }
+
+  function rerender(op) {
+    var box = editor();
+    if (!box || !box.dataset.editorUrl) { return false; }
+    queue = queue.then(function () { return render(op); });
     return true;
   }
 
@@ -55,5 +63,9 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.matches("#rules-editor select.rule-step-name")) { rerender("refresh"); }
+    // The fields offered depend on what the mapping is about.
+    if (event.target.matches("#id_entity, #id_direction, #id_location, #id_operation_key")) {
+      rerender("refresh");
+    }
   });
 })();
