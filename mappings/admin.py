@@ -101,8 +101,9 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             ),
         )
         return format_html(
+            "<details><summary>Every transform and its arguments</summary>"
             "<table><thead><tr><th>name</th><th>what it does</th><th>args (? optional)</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
+            "</tr></thead><tbody>{}</tbody></table></details>",
             rows,
         )
 

@@ -127,7 +127,7 @@ class MappingTemplateAdmin(admin.ModelAdmin):
                      .select_related("location", "template_version").order_by("location__name"))
         staged = template.rollouts.filter(status=Rollout.Status.STAGED).first()
         behind = Location.objects.filter(pk__in=[m.location_id for m in following
-                                                 if m.template_version_id != (latest and latest.pk)])
+                                                 if not _runs(m, latest)])
         form = LocationsForm(request.POST or None, locations=behind)
         preview = None
         action = request.POST.get("action")
@@ -165,11 +165,21 @@ class MappingTemplateAdmin(admin.ModelAdmin):
         context = self._context(
             request, template, f"Roll out {template}", latest=latest, following=following,
             staged=staged, form=form, preview=preview, behind=behind,
+            behind_mappings=[m for m in following if not _runs(m, latest)],
             rollouts=template.rollouts.select_related("version", "created_by")[:10],
             can_change=self.has_change_permission(request, template),
             media=forms.Media(css={"all": ["admin/css/rules_editor.css"]}),
         )
         return TemplateResponse(request, "admin/mappings/mappingtemplate/rollout.html", context)
+
+
+def _runs(mapping, latest):
+    """Whether the mapping runs the latest template version (or one with the same rules)."""
+    version = mapping.template_version
+    if latest is None or version is None:
+        return latest is None
+    return version.pk == latest.pk or (
+        (version.rules, version.null_policy) == (latest.rules, latest.null_policy))
 
 
 def _fetch(*, location_id, entity, operation_key):
