@@ -152,7 +152,7 @@ class TemplateApplyForm(forms.Form):
     )
     templates = forms.MultipleChoiceField(
         label="Templates",
-        choices=[(key, t.title) for key, t in FLOW_TEMPLATES.items()],
+        choices=lambda: [(key, t.title) for key, t in FLOW_TEMPLATES.items()],
         widget=forms.CheckboxSelectMultiple,
         help_text="Templates a location already has a mapping for are left as they are.",
     )

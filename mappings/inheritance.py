@@ -29,7 +29,7 @@ def rules_effective(*, template_rules, overrides):
     for keys the template lacks come last, in the overrides' order)."""
     keys = rule_keys(template_rules)
     result = []
-    for key, rule in zip(keys, template_rules):
+    for key, rule in zip(keys, template_rules, strict=True):
         if key not in overrides:
             result.append(rule)
         elif overrides[key] is not None:
@@ -40,8 +40,8 @@ def rules_effective(*, template_rules, overrides):
 
 def overrides_from_rules(*, template_rules, rules):
     """The overrides that turn ``template_rules`` into ``rules`` (as edited at a location)."""
-    template = dict(zip(rule_keys(template_rules), template_rules))
-    edited = dict(zip(rule_keys(rules), rules))
+    template = dict(zip(rule_keys(template_rules), template_rules, strict=True))
+    edited = dict(zip(rule_keys(rules), rules, strict=True))
     overrides = {}
     for key, rule in template.items():
         if key not in edited:

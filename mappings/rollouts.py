@@ -62,7 +62,7 @@ def rollout_preview(*, template_id, version_id, location_ids, fetch=None):
             try:
                 record = fetch(location_id=mapping.location_id, entity=mapping.entity,
                                operation_key=mapping.operation_key)
-            except Exception as exc:  # the reason is shown; the rollout can still go ahead
+            except Exception as exc:  # noqa: BLE001  (any reason is shown; the rollout can still go ahead)
                 entry["note"] = f"No stored records and no sample: {exc}"
             else:
                 records = [(str(record.get("id", "sample")), record)]

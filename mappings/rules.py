@@ -16,9 +16,11 @@ it had), ``default`` writes the rule's default, ``clear`` empties the target.
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL
 from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
+from portal.errors import PortalError
 
 NULL_SKIP = "skip"
 NULL_DEFAULT = "default"
@@ -33,7 +35,7 @@ PATH = re.compile(r"^(\$|[A-Za-z_][A-Za-z0-9_-]*(\.([A-Za-z_][A-Za-z0-9_-]*|\d+)
 ROOT = "$"  # the source path for the whole record
 
 
-class MappingError(ValueError):
+class MappingError(PortalError, ValueError):
     """A rule could not be applied to a record; names the rule (1-based) and its target field."""
 
     def __init__(self, *, rule_number, target, source, message):
@@ -142,7 +144,9 @@ def _rule_problems(rule, *, entity, direction, null_policy):
     return problems
 
 
-def rules_problems(*, entity_key, direction, null_policy, rules):
+def rules_problems(
+    *, entity_key: str, direction: str, null_policy: str, rules: Any
+) -> list[RuleProblem]:
     """Every problem with a mapping's rules as :class:`RuleProblem` (number 0: the whole list)."""
     entity = ENTITIES.get(entity_key)
     if entity is None:
@@ -172,7 +176,7 @@ def rules_problems(*, entity_key, direction, null_policy, rules):
     return problems
 
 
-def rules_check(*, entity_key, direction, null_policy, rules):
+def rules_check(*, entity_key: str, direction: str, null_policy: str, rules: Any) -> list[str]:
     """Every problem with a mapping's rules, as messages naming the rule number and field."""
     messages = []
     for problem in rules_problems(
@@ -192,7 +196,7 @@ def rules_check(*, entity_key, direction, null_policy, rules):
 _SKIP = object()
 
 
-def path_get(record, path):
+def path_get(record: Any, path: str) -> Any:
     """The value at a dotted path, or None where any step is missing ("$": the whole record)."""
     if path == ROOT:
         return record
@@ -264,7 +268,8 @@ def _merge(values, target, value):
         values[target] = value
 
 
-def rules_apply(*, entity_key, direction, null_policy, rules, record, time_zone=None):
+def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any,
+                record: Any, time_zone: str | None = None) -> dict[str, Any]:
     """Apply checked rules to ``record`` (a dict); return the target values.
 
     ``time_zone`` (IANA name, normally the location's) is where date transforms place naive
@@ -303,7 +308,8 @@ class RuleOutcome:
     error: str = ""
 
 
-def rules_trace(*, entity_key, direction, null_policy, rules, record, time_zone=None):
+def rules_trace(*, entity_key: str, direction: str, null_policy: str, rules: Any,
+                record: Any, time_zone: str | None = None) -> tuple[dict[str, Any], list[RuleOutcome]]:
     """Apply ``rules`` (checked) to ``record`` rule by rule: (values, [RuleOutcome]).
 
     Unlike :func:`rules_apply` a failing rule does not stop the others: it is reported as an

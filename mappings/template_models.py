@@ -9,7 +9,7 @@ to another in stages, and can roll them back.
 from django.conf import settings
 from django.db import models
 
-from mappings.entities import DIRECTIONS, ENTITY_CHOICES
+from mappings.entities import DIRECTIONS, entity_choices
 from mappings.rules import NULL_POLICIES, NULL_SKIP
 from portal.models import Agency
 
@@ -19,7 +19,7 @@ class MappingTemplate(models.Model):
         Agency, on_delete=models.CASCADE, related_name="mapping_templates", verbose_name="agency"
     )
     name = models.CharField("name", max_length=200)
-    entity = models.CharField("entity", max_length=32, choices=ENTITY_CHOICES)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
     direction = models.CharField("direction", max_length=16, choices=DIRECTIONS)
     operation_key = models.CharField(
         "HighLevel operation", max_length=200, blank=True,
@@ -132,7 +132,7 @@ class SourcePayload(models.Model):
     location = models.ForeignKey(
         "portal.Location", on_delete=models.CASCADE, related_name="+", verbose_name="location"
     )
-    entity = models.CharField("entity", max_length=32, choices=ENTITY_CHOICES)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
     ghl_id = models.CharField("HighLevel id", max_length=64)
     payload = models.JSONField("payload")
     seen_at = models.DateTimeField("last synced", auto_now=True, db_index=True)

@@ -5,7 +5,10 @@ import json
 from django import forms
 
 from mappings.editor import (
-    editor_op, editor_rows_with_problems, editor_rules_from_post, json_error_text,
+    editor_op,
+    editor_rows_with_problems,
+    editor_rules_from_post,
+    json_error_text,
 )
 from mappings.rules import NULL_POLICIES
 from mappings.transforms import TRANSFORMS

@@ -22,7 +22,9 @@ from mappings.models import Mapping, MappingTemplate, MappingVersion
 from mappings.services import mapping_page_apply, mapping_version_latest
 from portal.models import Agency, AuditEvent, Location
 from sandbox.access.services.registry import (
-    private_token_create, sandbox_demo_company_ensure, spec_scopes_all,
+    private_token_create,
+    sandbox_demo_company_ensure,
+    spec_scopes_all,
 )
 from sandbox.state.seed import sandbox_seed
 from tests.conftest import _roles_present
@@ -66,7 +68,7 @@ def sign_in(page, username, totp_secret=None):
 @pytest.fixture
 def sandbox_location(live_server, settings):
     """A location connected to the sandbox (over HTTP, private token) with seeded contacts."""
-    from integrations.services.webhooks import SANDBOX_KEYS_CACHE
+    from integrations.sync.webhooks_in import SANDBOX_KEYS_CACHE
 
     settings.SANDBOX_BASE_URL = live_server.url + "/sandbox"
     settings.SANDBOX_ENABLED = True
@@ -209,7 +211,7 @@ def fleet():
                                direction="ghl_to_rankr", operation_key="GET /contacts/{contactId}",
                                rules=RULES_V1)
     template_save(template=template, user_id=None)
-    template_attach(template_id=template.pk, location_ids=[l.pk for l in locations], user_id=None)
+    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations], user_id=None)
     for n, location in enumerate(locations[:2]):
         mapping = Mapping.objects.get(location=location)
         mapping_page_apply(
@@ -236,7 +238,7 @@ def test_admin_rolls_an_agency_template_out_in_stages_and_back(wide, steps, flee
     steps.shot(page, "admin adds a rule to the agency template")
     page.click("input[name=_continue]")
     page.wait_for_selector("text=Saved as template version 2")
-    assert all(Mapping.objects.get(location=l).rules == RULES_V1 for l in locations)  # not yet
+    assert all(Mapping.objects.get(location=loc).rules == RULES_V1 for loc in locations)  # not yet
 
     page.goto(f"/admin/mappings/mappingtemplate/{template.pk}/rollout/")
     page.check(f"input[name=locations][value='{locations[0].pk}']")
@@ -252,18 +254,18 @@ def test_admin_rolls_an_agency_template_out_in_stages_and_back(wide, steps, flee
     page.click("button[name=action][value=stage]")
     page.wait_for_selector("#staged-rollout")
     steps.shot(page, "version 2 staged at two locations")
-    on_v2 = {l.name for l in locations if len(Mapping.objects.get(location=l).rules) == 3}
+    on_v2 = {loc.name for loc in locations if len(Mapping.objects.get(location=loc).rules) == 3}
     assert on_v2 == {"Harbour Plumbing", "Northside Dental"}
 
     page.click("#staged-rollout button[value=complete]")
     page.wait_for_selector("text=now runs at every location")
-    assert all(len(Mapping.objects.get(location=l).rules) == 3 for l in locations)
+    assert all(len(Mapping.objects.get(location=loc).rules) == 3 for loc in locations)
     steps.shot(page, "version 2 everywhere")
 
     page.click("#rollouts button[value=rollback]")
     page.wait_for_selector("text=Rolled back")
     steps.shot(page, "rolled back everywhere")
-    assert all(Mapping.objects.get(location=l).rules == RULES_V1 for l in locations)
+    assert all(Mapping.objects.get(location=loc).rules == RULES_V1 for loc in locations)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"mapping_template.rollout.staged", "mapping_template.rollout.completed",
             "mapping_template.rollout.rolled_back", "mapping_template.changed"} <= actions

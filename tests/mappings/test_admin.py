@@ -216,7 +216,7 @@ def test_staff_cannot_apply_templates_to_another_location(client, staff, other_l
 def test_the_changelist_links_to_templates_for_those_who_may_add(client, staff, location):
     client.force_login(staff)
     assert APPLY in client.get(CHANGELIST).content.decode()
-    mapping, _ = mapping_template_apply(
+    _mapping, _ = mapping_template_apply(
         template_key="ghl_workflows", location_id=location.pk, user_id=staff.pk
     )
     assert client.get(CHANGELIST).context["cl"].result_list[0].latest_version == 1

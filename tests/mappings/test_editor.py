@@ -1,10 +1,17 @@
 """The table editor: every rule survives rules -> rows -> submitted fields -> rules exactly."""
 
 import json
+import re
 
 import pytest
 
-from mappings.editor import editor_op, editor_rules_from_post, json_error_text, text_value, value_text
+from mappings.editor import (
+    editor_op,
+    editor_rules_from_post,
+    json_error_text,
+    text_value,
+    value_text,
+)
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.forms import MappingForm, target_choices
 from mappings.rules import rules_problems
@@ -112,7 +119,6 @@ def test_the_label_typed_as_a_target_gets_a_hint_naming_the_field():
 
 
 def test_problems_land_on_their_row_step_and_argument():
-    template = FLOW_TEMPLATES["ghl_contact_upsert"]
     rules = [
         {"source": "email", "target": "email"},
         {"source": "phone", "target": "phone",
@@ -128,7 +134,9 @@ def test_problems_land_on_their_row_step_and_argument():
     html = str(form["rules"])
     row2 = html[html.index('id="rule-2"'):html.index('id="rule-3"')]
     row3 = html[html.index('id="rule-3"'):]
-    assert "rule-invalid" not in html[html.index('id="rule-1"'):html.index('id="rule-2"')]
+    classes = dict((m.group(2), m.group(1)) for m in re.finditer(r'<tr class="([^"]*)" id="(rule-\d)"', html))
+    assert classes == {"rule-1": "rule-row", "rule-2": "rule-row rule-invalid",
+                       "rule-3": "rule-row rule-invalid"}
     assert "country &#x27;XX&#x27; is not a two-letter region code" in row2
     assert "unknown target field &#x27;telephone&#x27;" in row3
     assert "source &#x27;email..x&#x27; is not a path" in row3

@@ -4,8 +4,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from mappings.inheritance import (
-    mapping_override_drop, mapping_save_inherited, overrides_from_rules, rules_effective,
-    template_attach, template_save,
+    mapping_override_drop,
+    mapping_save_inherited,
+    overrides_from_rules,
+    rules_effective,
+    template_attach,
+    template_save,
 )
 from mappings.models import Mapping, MappingTemplate, Rollout, SourcePayload
 from mappings.rollouts import rollout_complete, rollout_preview, rollout_rollback, rollout_start
@@ -57,7 +61,7 @@ def test_edited_rules_become_overrides_and_back():
 
 @pytest.mark.django_db
 def test_locations_inherit_the_template_and_keep_their_overrides_through_a_change(template, locations):
-    assert template_attach(template_id=template.pk, location_ids=[l.pk for l in locations],
+    assert template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations],
                            user_id=None) == 4
     first = _mapping(locations[0])
     first.rules = [EMAIL, PHONE_GB]
@@ -92,20 +96,20 @@ def test_an_override_is_dropped_and_the_template_rule_returns_as_a_new_version(t
 
 @pytest.mark.django_db
 def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_back(template, locations):
-    template_attach(template_id=template.pk, location_ids=[l.pk for l in locations], user_id=None)
+    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations], user_id=None)
     v1 = template.versions.get(number=1)
     template.rules = [EMAIL, PHONE, COMPANY]
     v2 = template_save(template=template, user_id=None)
 
     chosen = [locations[0].pk, locations[1].pk]
     rollout = rollout_start(template_id=template.pk, location_ids=chosen, user_id=None)
-    on = {l.pk: _mapping(l).template_version_id for l in locations}
+    on = {loc.pk: _mapping(loc).template_version_id for loc in locations}
     assert on == {locations[0].pk: v2.pk, locations[1].pk: v2.pk,
                   locations[2].pk: v1.pk, locations[3].pk: v1.pk}
     assert _mapping(locations[2]).rules == [EMAIL, PHONE]
 
     rollout_complete(rollout_id=rollout.pk, user_id=None)
-    assert all(_mapping(l).rules == [EMAIL, PHONE, COMPANY] for l in locations)
+    assert all(_mapping(loc).rules == [EMAIL, PHONE, COMPANY] for loc in locations)
 
     rollout_rollback(rollout_id=rollout.pk, user_id=None)
     for location in locations:
@@ -120,7 +124,7 @@ def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_ba
                                        "mapping_template.rollout.completed",
                                        "mapping_template.rollout.rolled_back"]
     assert sorted(actions[0][1]["location_ids"]) == sorted(chosen)
-    assert sorted(actions[1][1]["location_ids"]) == sorted(l.pk for l in locations[2:])
+    assert sorted(actions[1][1]["location_ids"]) == sorted(loc.pk for loc in locations[2:])
     assert Rollout.objects.get().status == Rollout.Status.ROLLED_BACK
 
 
@@ -136,7 +140,7 @@ def test_a_second_rollout_waits_for_the_staged_one(template, locations):
 
 @pytest.mark.django_db
 def test_the_preview_reapplies_both_versions_to_stored_payloads(template, locations):
-    template_attach(template_id=template.pk, location_ids=[l.pk for l in locations[:2]], user_id=None)
+    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations[:2]], user_id=None)
     version = mapping_version_latest(mapping_id=_mapping(locations[0]).pk)
     mapping_page_apply(mapping_version=version, location_id=locations[0].pk, records=[
         {"id": "c-1", "email": " a@x.io ", "phone": "415 555 2671", "companyName": "Acme"}])
@@ -148,7 +152,7 @@ def test_the_preview_reapplies_both_versions_to_stored_payloads(template, locati
         raise RuntimeError("HighLevel is unreachable")
 
     report = {e["location"].pk: e for e in rollout_preview(
-        template_id=template.pk, version_id=v2.pk, location_ids=[l.pk for l in locations[:2]],
+        template_id=template.pk, version_id=v2.pk, location_ids=[loc.pk for loc in locations[:2]],
         fetch=fetch)}
     stored = report[locations[0].pk]
     assert stored["source"] == "stored" and stored["rules_changed"]

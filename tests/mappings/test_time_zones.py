@@ -1,6 +1,6 @@
 """Naive HighLevel dates are read in the location's time zone unless a rule says otherwise."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,8 +8,6 @@ from mappings.models import Mapping
 from mappings.rules import rules_apply
 from mappings.services import mapping_apply, mapping_page_apply, mapping_save
 from rankr.models import Task
-
-UTC = timezone.utc
 
 
 def _apply(rules, record, time_zone):
