@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from openapi_schema_validator import OAS30Validator
 
 from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN
+from integrations.ghl.paths import DOT_SEGMENTS, path_matches_template
 
 DEFAULT_VERSION = "2021-07-28"
 JSON = "application/json"
@@ -179,9 +180,19 @@ def call_prepare(*, operation, params=None, body=None, connection=None):
     errors.update(body_errors(operation=operation, body=body))
     if errors:
         raise OperationInvalid(errors)
+    for name, value in values["path"].items():
+        if str(value) in DOT_SEGMENTS:
+            errors.setdefault(name, []).append(
+                f"{str(value)!r} is not an id: a path parameter cannot be '.' or '..'."
+            )
+    if errors:
+        raise OperationInvalid(errors)
     path = operation.path
     for name, value in values["path"].items():
+        # Every reserved character encoded ('/', '?', '#', '%', ...): a value fills one segment.
         path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    if not path_matches_template(template=operation.path, path=path):
+        raise OperationInvalid({"path": [f"{path!r} does not match {operation.path!r}."]})
     headers = {"Version": operation.version or DEFAULT_VERSION, **values["header"]}
     is_json = operation.body_content_type == JSON
     return PreparedCall(

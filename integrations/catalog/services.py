@@ -7,10 +7,11 @@ sent through the HTTP door ``integrations.ghl.client.ghl_request``, which owns a
 retries and the sync log.
 """
 
-from integrations.catalog.calls import DEFAULT_VERSION, call_prepare, call_refusal
+from integrations.catalog.calls import DEFAULT_VERSION, OperationRefused, call_prepare, call_refusal
 from integrations.catalog.connections import connection_info_get
 from integrations.catalog.paging import DEFAULT_LIMIT, PAGE, SKIP, paging_next
 from integrations.catalog.registry import operation_get
+from integrations.ghl.paths import path_matches_template
 
 
 def operation_check(*, connection, operation_id, params=None, body=None):
@@ -44,6 +45,11 @@ def call_send(*, connection_id, call, job_id=None, max_attempts=None):
     """Hand a prepared call to the HTTP door (imported late: it lives in the connections work)."""
     from integrations.ghl.client import ghl_request
 
+    template = operation_get(call.operation).path
+    if not path_matches_template(template=template, path=call.path):
+        raise OperationRefused(
+            f"{call.method} {call.path} does not match {call.operation}: nothing was sent."
+        )
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
     extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(

@@ -24,6 +24,7 @@ from integrations.ghl.errors import (
 from integrations.ghl.ratelimit import (
     ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
 )
+from integrations.ghl.paths import path_problem
 from integrations.ghl.redact import text_redact
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.models import Connection
@@ -64,6 +65,9 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
 def _request(*, connection_id, method, path, operation_id="", version="2021-07-28", params=None,
              json=None, data=None, job_id=None, headers=None, allow_refresh=True,
              max_attempts=None) -> GhlResponse:
+    problem = path_problem(path)
+    if problem:
+        raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(

@@ -1,6 +1,7 @@
 """Test, refresh, disconnect and private tokens: what the admin's connection actions do."""
 
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.db import transaction
 from django.utils import timezone
@@ -89,7 +90,7 @@ def connection_test(*, connection_id: int) -> ConnectionTestReport:
     """One cheap call: latency, rate-limit headroom and missing scopes."""
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.location_id:
-        path, operation = f"/locations/{connection.location.location_id}", "get-location"
+        path, operation = f"/locations/{quote(connection.location.location_id, safe='')}", "get-location"
         params = None
     else:
         path, operation = "/oauth/installedLocations", "get-installed-location"
