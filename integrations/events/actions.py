@@ -14,12 +14,14 @@ from integrations.catalog.services import operation_run
 from integrations.events.targets import EventError
 from integrations.ghl.redact import value_redact
 from integrations.models import Job
+from integrations.services.secrets import connection_secrets_get
 from portal.models import Location
 
 
 def action_job_start(*, connection, operation_key, params, body, user_id=None) -> Job:
     """A running "action" job for a call about to be sent on ``connection`` (a ConnectionInfo)."""
-    stored_body = value_redact(body) if body is not None else None
+    secrets = connection_secrets_get(connection_id=connection.id)
+    stored_body = value_redact(body, secrets=secrets) if body is not None else None
     location = None
     if connection.location_id:
         location = Location.objects.filter(location_id=connection.location_id).first()
@@ -31,7 +33,7 @@ def action_job_start(*, connection, operation_key, params, body, user_id=None) -
         connection_id=connection.id,
         operation=operation_key,
         params={
-            "params": value_redact(params or {}),
+            "params": value_redact(params or {}, secrets=secrets),
             "body": stored_body,
             "secrets_left_out": stored_body != body,
         },

@@ -25,7 +25,7 @@ from integrations.ghl.ratelimit import (
     ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
 )
 from integrations.ghl.paths import path_problem
-from integrations.ghl.redact import text_redact
+from integrations.ghl.redact import connection_secrets, text_mask
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.models import Connection
 
@@ -76,6 +76,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             operation_id=operation_id,
         )
     token = oauth.connection_token_ensure(connection=connection) if allow_refresh else connection.access_token
+    secrets = (token, *connection_secrets(connection))
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
@@ -94,7 +95,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
         }
         log = LogContext(
             connection_id=connection.pk, location_id=connection.location_id,
-            operation_id=operation_id, job_id=job_id, secrets=(token,),
+            operation_id=operation_id, job_id=job_id, secrets=secrets,
         )
         result = http_attempt(
             method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
@@ -106,7 +107,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             ratelimit_observe(key=key, headers=result.headers, status=result.status,
                               retry_after=retry_after)
         response, error = _classify(result, operation_id=operation_id, retry_after=retry_after,
-                                    secrets=(token,))
+                                    secrets=secrets)
         if response is not None:
             response.attempts = attempt
             response.duration_ms = int((time.monotonic() - started) * 1000)
@@ -119,6 +120,7 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
                 connection_id=connection.pk, seen_access_token=token
             )
             token = connection.access_token
+            secrets = (*secrets, *connection_secrets(connection))
             refreshed = True
             max_attempts += 1  # the refresh retry does not eat a transient attempt
             continue
@@ -163,7 +165,7 @@ def _message(payload, fallback: str, secrets) -> str:
         message = payload.get("message") or payload.get("error") or fallback
         if isinstance(message, list):
             message = "; ".join(str(m) for m in message)
-        return text_redact(str(message), secrets=secrets)[:500]
+        return text_mask(str(message), secrets=secrets)[:500]
     return fallback
 
 

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, GhlReauthRequired
+from integrations.ghl.redact import connection_secrets
 from integrations.ghl.transport import LogContext, http_attempt
 from integrations.models import Connection, HighLevelApp
 
@@ -55,7 +56,7 @@ def token_post(*, app: HighLevelApp, form: dict, connection: Connection | None =
     client_secret = app.client_secret
     known_secrets = tuple(
         s for s in (client_secret, form.get("code"), form.get("refresh_token"),
-                    form.get("code_verifier")) if s
+                    form.get("code_verifier"), *connection_secrets(connection)) if s
     )
     body = {"client_id": app.client_id, "client_secret": client_secret, **form}
     log = LogContext(

@@ -12,6 +12,7 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 
 import logging
 import random
+import traceback
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from integrations.ghl.errors import GhlError
+from integrations.ghl.redact import connection_secrets, text_mask
 from integrations.models import Job
 from portal.models import AuditEvent
 
@@ -128,7 +130,9 @@ def job_run(*, job_id):
     except GhlError as exc:
         return _job_record_failure(job, exc, transient=not exc.permanent, retry_after=exc.retry_after)
     except Exception as exc:  # a bug or bad data: recorded on the job for support, not retried
-        logger.exception("job %s failed", job.pk)
+        secrets = connection_secrets(job.connection) if job.connection_id else ()
+        trace = "".join(traceback.format_exception(exc))
+        logger.error("job %s failed\n%s", job.pk, text_mask(trace, secrets=secrets))
         return _job_record_failure(job, exc, transient=False)
     if result:
         job.result = {**job.result, **result}
@@ -149,8 +153,10 @@ def job_backoff(*, attempts, retry_after=None):
 
 def _job_record_failure(job, exc, *, transient, retry_after=None):
     now = timezone.now()
+    secrets = connection_secrets(job.connection) if job.connection_id else ()
     fields = dict(
-        error_class=exc.__class__.__name__, error_message=str(exc)[:2000], lease_until=None,
+        error_class=exc.__class__.__name__, error_message=text_mask(str(exc), secrets=secrets)[:2000],
+        lease_until=None,
     )
     if transient and job.attempts < job.max_attempts:
         delay = job_backoff(attempts=job.attempts, retry_after=retry_after)

@@ -1,8 +1,9 @@
-"""Key rotation for secrets at rest."""
+"""Key rotation for secrets at rest, and the secrets to redact for a connection."""
 
 from django.db import transaction
 
 from integrations.crypto import secret_rotate
+from integrations.ghl.redact import connection_secrets
 from integrations.models import Connection, HighLevelApp
 
 ENCRYPTED_COLUMNS = {
@@ -33,3 +34,11 @@ def secrets_rotate() -> dict[str, int]:
                 done += 1
         counts[model._meta.verbose_name_plural] = done
     return counts
+
+
+def connection_secrets_get(*, connection_id: int | None) -> tuple[str, ...]:
+    """The values to redact wherever something about ``connection_id`` is shown or stored."""
+    if connection_id is None:
+        return ()
+    connection = Connection.objects.select_related("app").filter(pk=connection_id).first()
+    return connection_secrets(connection)
