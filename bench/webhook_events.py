@@ -67,8 +67,8 @@ def main():
     from django_q.conf import Conf
 
     from integrations.models import Job, WebhookEvent
-    from integrations.services.jobs import job_run
-    from integrations.services.webhooks import webhook_event_process
+    from integrations.sync.jobs import job_run
+    from integrations.sync.webhooks_in import webhook_event_process
     from mappings.services import mapping_template_apply
     from portal.models import Agency, Location
     from rankr.models import Contact

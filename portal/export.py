@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from integrations.ghl.redact import path_redact, text_mask, value_redact
 from portal.models import AuditEvent
+from portal.redact import path_redact, text_mask, value_redact
 
 CHUNK_ROWS = 2000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -84,7 +84,7 @@ def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS, secrets_for=None):
             if row[at] not in known:
                 known[row[at]] = secrets_for(row[at])
             secrets = known[row[at]]
-        yield writer.writerow([_cell(clean(value, secrets)) for clean, value in zip(cleaners, row)])
+        yield writer.writerow([_cell(clean(value, secrets)) for clean, value in zip(cleaners, row, strict=True)])
 
 
 def logs_export_record(*, user_id, model_label, query="", selected=None, location_id=None):

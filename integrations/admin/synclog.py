@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from integrations.models import SyncLog
 from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
-from integrations.services.secrets import connection_secrets_get
+from integrations.sync.secrets import connection_secrets_get
 from portal.admin_logs import LogAdmin
-from portal.models import Location
 from portal.export import CLEANERS, Column
+from portal.models import Location
 
 
 class ProblemFilter(admin.SimpleListFilter):

@@ -7,11 +7,11 @@ from integrations.catalog.calls import OperationInvalid, call_prepare
 from integrations.catalog.connections import ConnectionInfo
 from integrations.catalog.registry import AGENCY, LOCATION, operation_get
 from integrations.models import Job, Subscription
-from integrations.services.jobs import job_run
-from integrations.services.subscriptions.manage import subscription_check
+from integrations.sync.jobs import job_run
+from integrations.sync.rankr_events import rankr_lead_create
+from integrations.sync.subscriptions.manage import subscription_check
 from mappings.models import MappingVersion
 from mappings.services import mapping_template_apply
-from rankr.events import rankr_lead_create
 
 LOCATION_CONNECTION = ConnectionInfo(
     id=7, label="Acme Dental", access=LOCATION, location_id="LOC123", company_id="CO9",

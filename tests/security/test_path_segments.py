@@ -2,7 +2,12 @@
 
 import pytest
 
-from integrations.catalog.calls import OperationInvalid, OperationRefused, PreparedCall, call_prepare
+from integrations.catalog.calls import (
+    OperationInvalid,
+    OperationRefused,
+    PreparedCall,
+    call_prepare,
+)
 from integrations.catalog.connections import ConnectionInfo
 from integrations.catalog.registry import LOCATION, operation_get
 from integrations.catalog.services import call_send, operation_run
@@ -49,7 +54,8 @@ def test_a_prepared_call_that_does_not_match_its_template_is_not_sent(connection
 
 def test_running_an_operation_with_a_dot_id_sends_nothing(connection, mocked, sleeps):
     with pytest.raises(OperationInvalid):
-        operation_run(connection_id=connection.pk, operation_id=DELETE_FIELD, params={"id": ".."})
+        operation_run(connection_id=connection.pk, operation_id="GET /contacts/{contactId}",
+                      params={"contactId": ".."})
     assert len(mocked.calls) == 0
 
 

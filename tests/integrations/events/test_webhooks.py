@@ -4,14 +4,12 @@ import base64
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.utils import timezone
 
-from integrations.events.webhooks import ROUTES, webhook_event_enqueue, webhook_job_run
 from integrations.models import Job, WebhookEvent
-from integrations.services import webhooks as webhook_services
-from integrations.services.jobs import job_run
+from integrations.sync import webhooks_in as webhook_services
+from integrations.sync.jobs import job_run
+from integrations.sync.webhook_events import ROUTES, webhook_event_enqueue, webhook_job_run
 from mappings.services import mapping_page_apply, mapping_version_latest
 from rankr.models import Appointment, Contact, Task
 
@@ -152,16 +150,6 @@ def test_a_lead_rankr_created_is_recognised_by_email_when_highlevel_reports_it(l
     assert lead.ghl_id == "c-1" and Contact.objects.count() == 1
 
 
-@pytest.fixture
-def signing_key(settings):
-    key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    settings.SANDBOX_ENABLED = False
-    return key
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_signed_delivery_is_processed_through_the_worker_into_rankr(client, signing_key, location, templates, q_sync):
     raw = json.dumps({**CONTACT, "timestamp": timezone.now().isoformat(), "webhookId": "wh-9"}).encode()
@@ -175,6 +163,6 @@ def test_a_signed_delivery_is_processed_through_the_worker_into_rankr(client, si
 
 
 def test_the_job_handler_is_the_registered_one():
-    from integrations.services.jobs import JOB_HANDLERS
+    from integrations.sync.jobs import JOB_HANDLERS
 
     assert JOB_HANDLERS["webhook"] == f"{webhook_job_run.__module__}.{webhook_job_run.__name__}"
