@@ -18,7 +18,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from integrations.ghl.errors import GhlNetworkError
-from portal.redact import path_redact, summary_make, text_redact
+from portal.redact import path_redact, summary_make, text_mask, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 
@@ -95,6 +95,14 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
+    except requests.RequestException as exc:
+        # A request that cannot be sent as built (a header value with a line break: a pasted
+        # token). requests quotes the offending value, which may be the token: never repeat it.
+        result.error = GhlNetworkError(
+            f"The request could not be sent ({type(exc).__name__}: "
+            f"{text_mask(str(exc), secrets=log.secrets)[:300]}). Check the connection's token.",
+            permanent=True,
+        )
     result.duration_ms = int((time.monotonic() - started) * 1000)
 
     sent = json if json is not None else data

@@ -115,7 +115,8 @@ class OperationRunForm(forms.Form):
             widget=forms.Textarea(attrs={"rows": 10, "cols": 90, "class": "vLargeTextField"}),
             initial=json.dumps(start, indent=2) if start else "",
             help_text=(f"JSON object. Properties here (* required): {listed}. " if listed else
-                       "JSON. ") + "The connection fills locationId/altId where the spec has them.",
+                       "JSON. ") + "The connection fills locationId/altId/companyId where the spec has them "
+            "and refuses any other location or agency.",
         )
 
     def clean_body(self):
