@@ -73,7 +73,7 @@ def run_view(request):
     except ConnectionUnavailable as exc:
         choices, notice = [], str(exc)
     form = OperationRunForm(
-        request.POST or None, operation=operation, connection_choices=choices,
+        request.POST or None, request.FILES or None, operation=operation, connection_choices=choices,
         initial={"connection": request.GET.get("connection", "")},  # from a connection's page
     )
     result = None
