@@ -8,8 +8,8 @@ from django.utils.html import format_html
 
 from integrations.models import Job, SyncLog
 from integrations.sync.jobs import job_rerun
-from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from integrations.sync.secrets import connection_secrets_get
+from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
 from portal.export import Column, connection_name_expression, location_field_expression
 

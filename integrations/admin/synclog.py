@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import SyncLog
-from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
 from integrations.sync.secrets import connection_secrets_get
+from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
 from portal.export import CLEANERS, Column, connection_name_expression, location_field_expression
 from portal.models import Location

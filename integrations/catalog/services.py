@@ -89,6 +89,7 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
         params=call.query or None,
         json=call.json,
         data=call.data,
+        files=call.files or None,
         job_id=job_id,
         headers=headers or None,
         **extra,
