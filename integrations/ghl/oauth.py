@@ -36,6 +36,7 @@ from requests_oauthlib import OAuth2Session
 from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, GhlReauthRequired
 from integrations.ghl.models import Connection, HighLevelApp
 from integrations.ghl.transport import Attempt, DoorAdapter, LogContext
+from portal.redact import connection_secrets
 
 if TYPE_CHECKING:
     from requests import Response
@@ -92,7 +93,7 @@ def _token_log(*, app: HighLevelApp, connection: Connection | None,
         connection_id=connection.pk if connection else None,
         location_id=connection.location_id if connection else None,
         operation_id="get-access-token",
-        secrets=tuple(s for s in (app.client_secret, *secrets) if s),
+        secrets=tuple(s for s in (app.client_secret, *secrets, *connection_secrets(connection)) if s),
     )
 
 

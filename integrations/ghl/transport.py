@@ -18,7 +18,8 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from integrations.ghl.errors import GhlNetworkError
-from portal.redact import path_redact, summary_make, text_redact
+from integrations.ghl.uploads import UploadFile, files_parts, files_summary
+from portal.redact import path_redact, summary_make, text_mask, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 
@@ -69,8 +70,12 @@ def trace_id_find(*, headers: Mapping[str, str], body: bytes) -> str:
 
 def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
                  params: Mapping[str, Any] | None = None, json: Any = None, data: Any = None,
-                 attempt: int, log: LogContext, path: str = "") -> Attempt:
-    """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
+                 attempt: int, log: LogContext, path: str = "",
+                 files: dict[str, UploadFile] | None = None) -> Attempt:
+    """Send one request; never raises for HTTP statuses, returns network failures in ``error``.
+
+    With ``files`` the body is multipart/form-data: ``data`` as fields, each file as a part.
+    """
     from integrations.ghl.models import SyncLog
 
     split = urlsplit(url)
@@ -82,7 +87,7 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
     try:
         response = _session().request(
             method, url, headers=headers, params=params, json=json, data=data,
-            timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
+            files=files_parts(files), timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
             allow_redirects=False,
         )
         body = response.content  # reads the whole body: a cut-off stream raises here
@@ -95,9 +100,19 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
+    except requests.RequestException as exc:
+        # A request that cannot be sent as built (a header value with a line break: a pasted
+        # token). requests quotes the offending value, which may be the token: never repeat it.
+        result.error = GhlNetworkError(
+            f"The request could not be sent ({type(exc).__name__}: "
+            f"{text_mask(str(exc), secrets=log.secrets)[:300]}). Check the connection's token.",
+            permanent=True,
+        )
     result.duration_ms = int((time.monotonic() - started) * 1000)
 
     sent = json if json is not None else data
+    if files:  # files are logged by name, size and type, never their bytes
+        sent = {**(sent or {}), **files_summary(files)}
     SyncLog.objects.create(
         connection_id=log.connection_id,
         location_id=log.location_id,

@@ -199,14 +199,11 @@ def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
     return batch
 
 
-class AlreadyConnected(Exception):
+class AlreadyConnected(PortalError):
     """The location already has a live connection of this app and replacing it was not asked for.
 
     Permanent for this request: connect again with *Replace* ticked to replace it.
     """
-
-    permanent = True
-    retry_after = None
 
 
 def _live_connection(*, app_id: int, hl_location_id: str) -> Connection | None:

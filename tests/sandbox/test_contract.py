@@ -6,6 +6,8 @@ against the spec's response schema for that status; then requests the spec rejec
 ``Version`` header; a body or query that breaks the schema) and expects HighLevel's error shape.
 """
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -138,7 +140,10 @@ def token_for(op, world):
     return world.location_token
 
 
-def send(client, op, *, path, query, ctype, body, headers):
+UPLOAD = ("rankr-upload.csv", b"id,name\n1,\xc3\xa9t\xc3\xa9\n" + bytes(range(256)), "text/csv")
+
+
+def send(client, op, *, path, query, ctype, body, headers, upload=UPLOAD):
     url = API + path
     if ctype is None:
         return getattr(client, op.method.lower())(url, data=query if op.method == "GET" else None,
@@ -147,7 +152,9 @@ def send(client, op, *, path, query, ctype, body, headers):
         url += "?" + _qs(query)
     if ctype == "multipart/form-data":
         data = {k: v for k, v in (body or {}).items() if isinstance(v, (str, int, float, list))}
-        data["file"] = SimpleUploadedFile("file.txt", b"x")
+        data.pop("hosted", None)  # hosted=true uploads no file: the round trip needs one
+        if upload is not None:
+            data["file"] = SimpleUploadedFile(*upload)
         return client.generic(op.method, url, **_multipart(client, data), **headers)
     if ctype == "application/x-www-form-urlencoded":
         from urllib.parse import urlencode
@@ -175,6 +182,18 @@ def version_of(op) -> dict:
         if param.location == "header" and param.name == "Version":
             return {"HTTP_VERSION": schemas.sample_valid(param.schema)}
     return {}
+
+
+def assert_upload_round_trip(client, op, response):
+    """The answer says where the file went; fetching that gives back the very bytes sent."""
+    payload = response.json() if response.content else {}
+    urls = ([payload["url"]] if "url" in payload else list((payload.get("uploadedFiles") or {}).values())
+            or [(payload.get("results") or {}).get("url")])
+    assert urls and all(urls), (op.key, payload)
+    for url in urls:
+        served = client.get(urlsplit(url).path)
+        assert served.status_code == 200, (op.key, url)
+        assert served.content == UPLOAD[1] and served["Content-Type"].startswith(UPLOAD[2])
 
 
 def assert_error_shape(op, response, statuses):
@@ -212,6 +231,11 @@ def test_operation_answers_as_the_spec_says(key, client, world):
         assert response.json()
         return
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:400])
+    if ctype == "multipart/form-data":
+        assert_upload_round_trip(client, op, response)
+        bodiless = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers,
+                        upload=None)
+        assert_error_shape(op, bodiless, {400, 422})
     schema = op.responses.get(response.status_code)
     if schema:
         payload = response.json()
