@@ -297,6 +297,13 @@ GHL_WHITELABEL_MARKETPLACE_HOST = (
     _url("GHL_WHITELABEL_MARKETPLACE_HOST", ("http", "https"))
     or "https://marketplace.leadconnectorhq.com"
 )
+# Webhook deliveries: the largest body accepted (bytes; larger is 413, unread), how many rejected
+# (unsigned, forged, stale) deliveries a minute are stored as samples (the rest only counted),
+# and how many days stored webhook events are kept (pruned by the scheduler tick; 0 = forever).
+WEBHOOK_MAX_BODY_BYTES = _int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+WEBHOOK_REJECTED_SAMPLES = _int("WEBHOOK_REJECTED_SAMPLES", 5, minimum=0)
+WEBHOOK_EVENT_RETENTION_DAYS = _int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minimum=0)
+
 # Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
 # x-wh-signature (RSA), each a current key and the announced next one (rotation). Empty RSA
 # means the key published in docs/oauth/WebhookAuthentication.md (read from the project's copy).
