@@ -373,6 +373,9 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
     SECURE_HSTS_PRELOAD = PRODUCTION
 
+# The DEBUG error page and error e-mails hide tokens and the credentials in DATABASE_URL/REDIS_URL.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.error_reports.PortalExceptionReporterFilter"
+
 LOG_LEVEL = _str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
