@@ -8,10 +8,10 @@ from django.utils.html import format_html
 
 from integrations.models import Job, SyncLog
 from integrations.sync.jobs import job_rerun
-from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from integrations.sync.secrets import connection_secrets_get
+from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
-from portal.export import Column
+from portal.export import Column, connection_name_expression, location_field_expression
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -65,9 +65,10 @@ class JobAdmin(LogAdmin):
         Column("job", "id"),
         Column("kind", "kind"),
         Column("status", "status"),
-        Column("HighLevel location id", "location__location_id"),
-        Column("location", "location__name"),
-        Column("connection", "connection_id"),
+        Column("HighLevel location id", "export_location_id", expression=location_field_expression("location_id")),
+        Column("location", "export_location", expression=location_field_expression("name")),
+        Column("connection", "export_connection", expression=connection_name_expression()),
+        Column("connection id", "connection_id"),
         Column("operation", "operation"),
         Column("subject", "subject"),
         Column("idempotency key", "idempotency_key"),

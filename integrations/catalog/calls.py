@@ -18,6 +18,7 @@ from openapi_schema_validator import OAS30Validator
 from integrations.catalog.connections import ConnectionInfo
 from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN, Operation
 from integrations.ghl.paths import DOT_SEGMENTS, path_matches_template
+from integrations.ghl.uploads import UploadFile
 from portal.errors import PortalError
 
 DEFAULT_VERSION = "2021-07-28"
@@ -50,6 +51,7 @@ class PreparedCall:
     json: Any = None
     data: dict[str, Any] | None = None
     content_type: str = ""
+    files: dict[str, UploadFile] = field(default_factory=dict)  # multipart/form-data file parts
 
     @property
     def target(self) -> str:
@@ -63,8 +65,10 @@ class PreparedCall:
             lines.append(f"Content-Type: {self.content_type}")
         if self.json is not None:
             lines += ["", json.dumps(self.json, indent=2, sort_keys=True)]
-        elif self.data:
+        elif self.data and not self.files:
             lines += ["", urlencode(self.data, doseq=True)]
+        for name, value in {**(self.data if self.files else {}), **self.files}.items():
+            lines.append(f"  part {name}: {value!r}" if name in self.files else f"  part {name}: {value}")
         return "\n".join(lines)
 
 
@@ -185,7 +189,8 @@ def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = Non
         errors.setdefault(unknown, []).append(f"{operation.key} has no parameter {unknown!r}.")
     errors.update(body_conflicts(body=body, filled=filled))
     body = body_fill(operation=operation, body=body, filled=filled)
-    errors.update(body_errors(operation=operation, body=body))
+    body, files = files_split(operation=operation, body=body)
+    errors.update(body_errors(operation=operation, body=body, files=files))
     if errors:
         raise OperationInvalid(errors)
     for name, value in values["path"].items():
@@ -211,8 +216,31 @@ def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = Non
         headers=headers,
         json=body if is_json and body is not None else None,
         data=body if operation.body_content_type and not is_json and body is not None else None,
-        content_type=operation.body_content_type if body is not None else "",
+        content_type=operation.body_content_type if body is not None or files else "",
+        files=files,
     )
+
+
+MULTIPART = "multipart/form-data"
+
+
+def files_split(*, operation: Operation, body: Any) -> tuple[Any, dict[str, UploadFile]]:
+    """(the body's other fields, its :class:`UploadFile` values) for a multipart operation."""
+    if not isinstance(body, dict):
+        return body, {}
+    files = {k: v for k, v in body.items() if isinstance(v, UploadFile)}
+    if files and operation.body_content_type != MULTIPART:
+        return body, {}  # body_errors names them: only multipart operations take files
+    return {k: v for k, v in body.items() if k not in files}, files
+
+
+def binary_fields(operation: Operation) -> list[str]:
+    """The body properties a multipart operation takes as files (``format: binary``)."""
+    if operation.body_content_type != MULTIPART:
+        return []
+    props = (operation.body_schema or {}).get("properties") or {}
+    binary = [n for n, s in props.items() if s.get("format") == "binary"]
+    return binary or ["file"]  # no schema (forms.json) or none marked: HighLevel's "file"
 
 
 def body_fill(*, operation, body, filled):
@@ -232,7 +260,20 @@ def body_fill(*, operation, body, filled):
     return body
 
 
-def body_errors(*, operation, body):
+def body_errors(*, operation, body, files=None):
+    files = files or {}
+    if operation.body_content_type == MULTIPART:
+        unknown = sorted(set(files) - set(binary_fields(operation)))
+        if unknown:
+            return {"body": [f"{', '.join(unknown)}: not a file field of this operation"]}
+        hosted = isinstance(body, dict) and body.get("hosted") in (True, "true") and body.get("fileUrl")
+        if not files and not hosted:
+            return {"body": [f"Choose a file to upload ({', '.join(binary_fields(operation))})."]}
+        checked = {**(body or {}), **{k: v.name for k, v in files.items()}}
+        return {f"body.{where.split('.')[0]}" if where else "body": [message]
+                for where, message in schema_errors(operation.body_schema or {}, checked)}
+    if isinstance(body, dict) and any(isinstance(v, UploadFile) for v in body.values()):
+        return {"body": ["Files go only to multipart/form-data operations."]}
     if operation.body_schema is None:
         return {"body": ["This operation takes no body."]} if body not in (None, {}) else {}
     if body is None:

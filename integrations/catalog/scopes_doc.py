@@ -51,7 +51,7 @@ def doc_operation_match(*, operations: dict, method: str, path: str):
         if len(have) != len(wanted):
             continue
         literals = 0
-        for mine, theirs in zip(have, wanted):
+        for mine, theirs in zip(have, wanted, strict=True):
             if mine.startswith("{"):
                 continue
             if mine != theirs:

@@ -79,6 +79,7 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
             f"{call.method} {call.path} does not match {call.operation}: nothing was sent."
         )
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
+    extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(
         connection_id=connection_id,
         method=call.method,
@@ -88,9 +89,10 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
         params=call.query or None,
         json=call.json,
         data=call.data,
+        files=call.files or None,
         job_id=job_id,
         headers=headers or None,
-        max_attempts=max_attempts or None,
+        **extra,
     )
 
 

@@ -39,6 +39,7 @@ from integrations.ghl.ratelimit import (
     ratelimit_settle,
 )
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
+from integrations.ghl.uploads import UploadFile
 from portal.redact import connection_secrets, text_mask
 
 _sleep = time.sleep  # tests replace this to record the backoff
@@ -58,11 +59,13 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
                 version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
                 json: Any = None, data: Any = None, job_id: int | None = None,
                 headers: Mapping[str, str] | None = None,
-                max_attempts: int | None = None) -> GhlResponse:
+                max_attempts: int | None = None,
+                files: dict[str, UploadFile] | None = None) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
     ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
-    ``json`` or ``data`` (form) to the body. Call it outside ``transaction.atomic()``: a token
+    ``json`` or ``data`` (form) to the body; ``files`` (field -> :class:`UploadFile`) make it
+    multipart/form-data with ``data`` as the other form fields. Call it outside ``transaction.atomic()``: a token
     refresh commits in its own durable transaction (nesting it raises RuntimeError), and the
     sync log rows should survive the caller's rollback. ``max_attempts`` (default
     ``GHL_MAX_ATTEMPTS``) is 1 for a create that is not safe to send twice: its caller looks up
@@ -71,7 +74,7 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
     return _request(
         connection_id=connection_id, method=method, path=path, operation_id=operation_id,
         version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
-        allow_refresh=True, max_attempts=max_attempts,
+        allow_refresh=True, max_attempts=max_attempts, files=files,
     )
 
 
@@ -79,7 +82,8 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
              version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
              json: Any = None, data: Any = None, job_id: int | None = None,
              headers: Mapping[str, str] | None = None, allow_refresh: bool = True,
-             max_attempts: int | None = None) -> GhlResponse:
+             max_attempts: int | None = None,
+             files: dict[str, UploadFile] | None = None) -> GhlResponse:
     problem = path_problem(path)
     if problem:
         raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
@@ -115,7 +119,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
         )
         result = http_attempt(
             method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
-            attempt=attempt, log=log, path=path,
+            attempt=attempt, log=log, path=path, files=files,
         )
         ratelimit_settle(key=key, stamp=stamp)
         retry_after = retry_after_parse(result.headers)

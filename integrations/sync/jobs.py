@@ -137,7 +137,7 @@ def job_run(*, job_id: int) -> str | None:
         handler: JobHandler = import_string(handler_path)
         with record_history_context(job_id=job.pk):  # records it writes name this job
             result = handler(job)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (every failure is recorded on the job; see below)
         # The error says whether to retry and when (portal.errors); one without a word is a bug
         # or bad data: recorded on the job for support, not retried.
         if not hasattr(exc, "permanent"):

@@ -23,12 +23,12 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from sandbox.mode import sandbox_lenient
 from sandbox.access.models import Token
 from sandbox.access.models.oauth import USER_TYPE_COMPANY, USER_TYPE_LOCATION
 from sandbox.access.services.faults import FaultPlan, fault_plan_draw, fault_rule_for
 from sandbox.access.services.ratelimit import RateState, rate_key, rate_limit_hit
 from sandbox.access.services.secrets import secret_hash
+from sandbox.mode import sandbox_lenient
 
 # `Version` values HighLevel's servers take (the specs list only 2021-07-28 for most routes).
 ACCEPTED_VERSIONS = ("2021-07-28", "2021-04-15", "v3")  # v3: lenient mode only (sandbox/mode.py)

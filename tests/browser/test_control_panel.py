@@ -11,33 +11,9 @@ from django.utils import timezone
 from integrations.models import Connection, HighLevelApp, Job, Subscription, SyncLog
 from portal.models import AuditEvent
 from tests.admin_samples import _subscription
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import location_connect, sandbox_world  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-WIDTH = 1366
-
-
-@pytest.fixture
-def wide(browser, live_server):
-    """A fresh browser context per user, 1366 px wide."""
-    contexts = []
-
-    def open_as(username, password=PASSWORD):
-        context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTH, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        page.goto("/accounts/login/")
-        page.fill("input[name=login]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/admin/")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def _app():

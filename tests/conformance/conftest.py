@@ -12,8 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-pytest.importorskip("highlevel")
-
 COMPANY = "demo-company-0001"
 LOCATION = "demo-loc-0001"
 CLIENT_ID = "6650c0ffee0a1b2c3d4e5f60-conformance"  # HighLevel's shape: <appId>-<suffix>
@@ -40,7 +38,9 @@ def sandbox_server(live_server, settings, monkeypatch, transactional_db):
     from highlevel.services.oauth.oauth import Oauth
 
     from sandbox.access.services.registry import (
-        sandbox_app_register, sandbox_demo_company_ensure, spec_scopes_all,
+        sandbox_app_register,
+        sandbox_demo_company_ensure,
+        spec_scopes_all,
     )
     from sandbox.state.seed import sandbox_seed
 

@@ -7,9 +7,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from integrations.ghl.webhooks import (
-    docs_rsa_public_key,
     WebhookKeys,
     WebhookRejected,
+    docs_rsa_public_key,
     webhook_verify,
 )
 

@@ -7,7 +7,7 @@ from portal.crypto import EncryptedSecret
 # HighLevel's own paths, the same under live and sandbox hosts (docs/oauth/Authorization.md;
 # oauth.json's POST /oauth/token on the services host).
 CONSENT_PATH = "/v2/oauth/chooselocation"
-TOKEN_PATH = "/oauth/token"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 (a URL path)
 # Where the sandbox serves each host role under SANDBOX_BASE_URL.
 SANDBOX_ROLE_PATHS = {
     "api": "/services",
@@ -91,10 +91,10 @@ class HighLevelApp(models.Model):
         verbose_name = "HighLevel app"
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.get_mode_display()})"
 
-    def clean(self):
+    def clean(self) -> None:
         if self.mode == self.Mode.LIVE and not (self.client_id and self.client_secret_encrypted):
             raise ValidationError("A live app needs its client id and client secret.")
 

@@ -23,8 +23,8 @@ from sandbox.access.models import (
 )
 from sandbox.access.models.oauth import USER_TYPE_COMPANY, USER_TYPE_LOCATION
 from sandbox.access.services.faults import fault_rule_for
-from sandbox.mode import sandbox_lenient
 from sandbox.access.services.secrets import secret_hash, secret_new
+from sandbox.mode import sandbox_lenient
 
 CODE_TTL = timedelta(minutes=10)
 REFRESH_TTL = timedelta(days=365)
