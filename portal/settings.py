@@ -5,6 +5,7 @@ lists every variable with its default. With no environment at all the portal run
 the django-q2 ORM broker.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -286,14 +287,35 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- HighLevel --------------------------------------------------------------------------------
+# HighLevel's three host roles (docs/oauth/Authorization.md): the API and token endpoint, the
+# consent page, and the white-label consent page. Live apps use these; sandbox apps use the
+# sandbox's copies of the same roles under SANDBOX_BASE_URL (/services, /marketplace,
+# /marketplace-whitelabel), so both go through one code path.
+GHL_API_HOST = _url("GHL_API_HOST", ("http", "https")) or "https://services.leadconnectorhq.com"
+GHL_MARKETPLACE_HOST = (
+    _url("GHL_MARKETPLACE_HOST", ("http", "https")) or "https://marketplace.gohighlevel.com"
+)
+GHL_WHITELABEL_MARKETPLACE_HOST = (
+    _url("GHL_WHITELABEL_MARKETPLACE_HOST", ("http", "https"))
+    or "https://marketplace.leadconnectorhq.com"
+)
 # Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
-# x-wh-signature (RSA). Empty RSA means the key published in HighLevel's docs.
+# x-wh-signature (RSA), each a current key and the announced next one (rotation). Empty RSA
+# means the key published in docs/oauth/WebhookAuthentication.md (read from the project's copy).
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = _str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "").replace("\\n", "\n")
+GHL_WEBHOOK_ED25519_PUBLIC_KEY_NEXT = _str("GHL_WEBHOOK_ED25519_PUBLIC_KEY_NEXT", "").replace(
+    "\\n", "\n"
+)
 GHL_WEBHOOK_RSA_PUBLIC_KEY = _str("GHL_WEBHOOK_RSA_PUBLIC_KEY", "").replace("\\n", "\n")
+GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT = _str("GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT", "").replace("\\n", "\n")
 
 # --- The sandbox (HighLevel emulator) ---------------------------------------------------------
 SANDBOX_ENABLED = _strict_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_IN_PRODUCTION_OK = _strict_bool("SANDBOX_IN_PRODUCTION_OK", default=False)
+if SANDBOX_ENABLED:
+    # The sandbox serves its consent page and token endpoint over plain HTTP on this machine;
+    # oauthlib refuses that unless told. Without the sandbox (production) HTTPS stays required.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 # Where the portal reaches the sandbox over HTTP (a separate process in the demo).
 SANDBOX_BASE_URL = _url("SANDBOX_BASE_URL", ("http", "https")) or "http://127.0.0.1:8001/sandbox"
 # sandbox.access: token lifetime, HighLevel's documented rate limits, the fault control token.
@@ -301,6 +323,11 @@ SANDBOX_ACCESS_TOKEN_TTL = _int("SANDBOX_ACCESS_TOKEN_TTL", 86400, minimum=1)
 SANDBOX_RATE_BURST = _int("SANDBOX_RATE_BURST", 100, minimum=1)
 SANDBOX_RATE_INTERVAL_MS = _int("SANDBOX_RATE_INTERVAL_MS", 10000, minimum=1)
 SANDBOX_RATE_DAILY = _int("SANDBOX_RATE_DAILY", 200000, minimum=1)
+# strict: answer exactly as HighLevel's docs say; lenient: also take what HighLevel's newer
+# clients send (Version: v3, camelCase token fields). See sandbox/mode.py.
+SANDBOX_MODE = _str("SANDBOX_MODE", "strict")
+if SANDBOX_MODE not in ("strict", "lenient"):
+    raise ImproperlyConfigured(f"SANDBOX_MODE must be strict or lenient, got {SANDBOX_MODE!r}.")
 # Protects /sandbox/control/faults; when empty, only DEBUG or test settings allow the endpoint.
 SANDBOX_CONTROL_TOKEN = env.str("SANDBOX_CONTROL_TOKEN", default="")
 

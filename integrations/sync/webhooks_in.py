@@ -6,7 +6,7 @@ again: polling stays on as reconciliation, and a stored event can be re-processe
 
 import logging
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,10 +17,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integrations.ghl.webhooks import (
-    HIGHLEVEL_RSA_PUBLIC_KEY,
     VerifiedWebhook,
     WebhookKeys,
     WebhookRejected,
+    docs_rsa_public_key,
     webhook_verify,
 )
 from integrations.sync.models import WebhookEvent
@@ -34,7 +34,9 @@ SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 
 # Event types the sync processes (type -> callable(event) -> None): those the entity modules
 # declare (a live view of the registry), under any set here. Anything else is stored and ignored.
-EVENT_HANDLERS = ChainMap({}, RECORD_EVENT_HANDLERS)
+EVENT_HANDLERS: ChainMap[str, Callable[[WebhookEvent], None]] = ChainMap(
+    {}, RECORD_EVENT_HANDLERS  # type: ignore[arg-type]  # ChainMap writes only to maps[0]; the view behind it is read-only
+)
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,18 @@ class WebhookAnswer:
     event_id: int | None = None
 
 
+def webhook_live_keys() -> WebhookKeys:
+    """HighLevel's keys: current then next per scheme; RSA defaults to the docs' published key."""
+    return WebhookKeys(
+        ed25519=(settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY, settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY_NEXT),
+        rsa=(settings.GHL_WEBHOOK_RSA_PUBLIC_KEY or docs_rsa_public_key(),
+             settings.GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT),
+    )
+
+
 def webhook_keysets() -> list[WebhookKeys]:
     """Key sets that may sign webhooks: HighLevel's own, plus the sandbox's when it is on."""
-    keysets = [
-        WebhookKeys(
-            ed25519_pem=settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY,
-            rsa_pem=settings.GHL_WEBHOOK_RSA_PUBLIC_KEY or HIGHLEVEL_RSA_PUBLIC_KEY,
-        )
-    ]
+    keysets = [webhook_live_keys()]
     if settings.SANDBOX_ENABLED:
         sandbox = sandbox_webhook_keys()
         if sandbox:
@@ -67,7 +73,8 @@ def sandbox_webhook_keys() -> WebhookKeys | None:
             response = requests.get(f"{settings.SANDBOX_BASE_URL}/webhook-keys", timeout=5)
             response.raise_for_status()
             data = response.json()
-            keys = WebhookKeys(ed25519_pem=data.get("ed25519", ""), rsa_pem=data.get("rsa", ""))
+            keys = WebhookKeys(ed25519=tuple(data.get("ed25519_keys") or [data.get("ed25519", "")]),
+                               rsa=tuple(data.get("rsa_keys") or [data.get("rsa", "")]))
         except (requests.RequestException, ValueError, AttributeError) as exc:
             logger.warning("sandbox webhook keys unavailable: %s", exc.__class__.__name__)
             return None

@@ -20,6 +20,7 @@ from sandbox.access import gate, views_oauth
 from sandbox.access.models import SandboxLocation
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.routes import ROUTES
+from sandbox.api.trace import trace_body, trace_stamp
 from sandbox.errors import ApiError, error_body
 from sandbox.spec import schemas
 from sandbox.spec.registry import registry_get
@@ -33,7 +34,7 @@ LOCATION_FIELDS = ("locationId", "location_id", "altId")
 def _json(body, status: int) -> HttpResponse:
     if status == 204:
         return HttpResponse(status=204)
-    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status,
+    return HttpResponse(json.dumps(trace_body(body), separators=(",", ":")), status=status,
                         content_type="application/json; charset=utf-8")
 
 
@@ -137,10 +138,10 @@ def api_dispatch(request, path: str = ""):
     if op is None:
         return _error(404, f"Cannot {request.method} {path}")
     if op.key in DELEGATED:
-        return getattr(views_oauth, DELEGATED[op.key])(request)
+        return trace_stamp(getattr(views_oauth, DELEGATED[op.key])(request))
     result = gate.gate_enter(request=request, operation=op)
     if result.response is not None:
-        return gate.gate_leave(request=request, result=result, response=result.response)
+        return gate.gate_leave(request=request, result=result, response=trace_stamp(result.response))
     response = _answer(request, op, path_params, result)
     return gate.gate_leave(request=request, result=result, response=response)
 

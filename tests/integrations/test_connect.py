@@ -40,7 +40,7 @@ def _token_mock(mocked, token_url, *, code, verifier, user_type, payload):
 def test_location_consent_flow_stores_tokens_and_clears_the_code(admin_client, ghl_app, location,
                                                                  mocked, token_url):
     consent, query = _start(admin_client, ghl_app, kind="location", location=location.pk)
-    assert consent.geturl().startswith("http://127.0.0.1:8001/sandbox/v2/oauth/chooselocation?")
+    assert consent.geturl().startswith("http://127.0.0.1:8001/sandbox/marketplace/v2/oauth/chooselocation?")
     assert query["response_type"] == "code" and query["client_id"] == "app123-client"
     assert query["redirect_uri"] == CALLBACK and query["code_challenge_method"] == "S256"
     verifier = admin_client.session[SESSION_KEY][query["state"]]["verifier"]
@@ -175,8 +175,8 @@ def test_an_expired_minted_token_is_renewed_from_the_agency(ghl_app, agency, loc
 
 
 @pytest.mark.parametrize("host,expected", [
-    ("standard", "https://marketplace.gohighlevel.com/oauth/chooselocation?"),
-    ("white_label", "https://marketplace.leadconnectorhq.com/oauth/chooselocation?"),
+    ("standard", "https://marketplace.gohighlevel.com/v2/oauth/chooselocation?"),
+    ("white_label", "https://marketplace.leadconnectorhq.com/v2/oauth/chooselocation?"),
 ])
 def test_live_apps_send_users_to_the_marketplace_host(admin_client, ghl_app, location, host, expected):
     ghl_app.mode, ghl_app.marketplace_host = "live", host

@@ -120,7 +120,7 @@ def emitted(monkeypatch):
 
     events = []
     monkeypatch.setattr(webhooks, "webhook_emit",
-                        lambda *, location_id, event_type, payload: events.append((event_type, payload)))
+                        lambda *, event_type, payload, **where: events.append((event_type, payload)))
 
     class Recorder:
         def types(self):

@@ -52,4 +52,4 @@ def test_odd_search_bodies_are_refused_in_highlevels_shape(client, world):
                                **headers)
         assert response.status_code < 500, (odd, response.content[:200])
         if response.status_code >= 400:
-            assert set(response.json()) == {"statusCode", "message", "error"}
+            assert set(response.json()) == {"statusCode", "message", "error", "traceId"}

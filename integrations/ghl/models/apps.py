@@ -4,11 +4,33 @@ from django.db import models
 
 from portal.crypto import EncryptedSecret
 
-LIVE_API_BASE_URL = "https://services.leadconnectorhq.com"
-MARKETPLACE_HOSTS = {
-    "standard": "https://marketplace.gohighlevel.com",
-    "white_label": "https://marketplace.leadconnectorhq.com",
+# HighLevel's own paths, the same under live and sandbox hosts (docs/oauth/Authorization.md;
+# oauth.json's POST /oauth/token on the services host).
+CONSENT_PATH = "/v2/oauth/chooselocation"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 (a URL path)
+# Where the sandbox serves each host role under SANDBOX_BASE_URL.
+SANDBOX_ROLE_PATHS = {
+    "api": "/services",
+    "standard": "/marketplace",
+    "white_label": "/marketplace-whitelabel",
 }
+
+
+def highlevel_hosts(*, mode: str) -> dict[str, str]:
+    """The three host roles for ``mode``: ``api``, ``standard`` and ``white_label`` consent hosts.
+
+    Live and sandbox differ only here: every URL is a role's host plus HighLevel's own path.
+    """
+    if mode == "live":
+        hosts = {
+            "api": settings.GHL_API_HOST,
+            "standard": settings.GHL_MARKETPLACE_HOST,
+            "white_label": settings.GHL_WHITELABEL_MARKETPLACE_HOST,
+        }
+    else:
+        base = settings.SANDBOX_BASE_URL.rstrip("/")
+        hosts = {role: base + suffix for role, suffix in SANDBOX_ROLE_PATHS.items()}
+    return {role: host.rstrip("/") for role, host in hosts.items()}
 
 
 class HighLevelApp(models.Model):
@@ -69,31 +91,29 @@ class HighLevelApp(models.Model):
         verbose_name = "HighLevel app"
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.get_mode_display()})"
 
-    def clean(self):
+    def clean(self) -> None:
         if self.mode == self.Mode.LIVE and not (self.client_id and self.client_secret_encrypted):
             raise ValidationError("A live app needs its client id and client secret.")
 
-    # --- URLs --------------------------------------------------------------------------------
+    # --- URLs (one code path: a host role plus HighLevel's path) ---------------------------
+    @property
+    def hosts(self) -> dict[str, str]:
+        return highlevel_hosts(mode=self.mode)
+
     @property
     def api_base_url(self) -> str:
-        if self.mode == self.Mode.LIVE:
-            return LIVE_API_BASE_URL
-        return settings.SANDBOX_BASE_URL.rstrip("/") + "/api"
+        return self.hosts["api"]
 
     @property
     def token_url(self) -> str:
-        if self.mode == self.Mode.LIVE:
-            return LIVE_API_BASE_URL + "/oauth/token"
-        return settings.SANDBOX_BASE_URL.rstrip("/") + "/oauth/token"
+        return self.hosts["api"] + TOKEN_PATH
 
     @property
     def consent_url(self) -> str:
-        if self.mode == self.Mode.LIVE:
-            return MARKETPLACE_HOSTS[self.marketplace_host] + "/oauth/chooselocation"
-        return settings.SANDBOX_BASE_URL.rstrip("/") + "/v2/oauth/chooselocation"
+        return self.hosts[self.marketplace_host] + CONSENT_PATH
 
     @property
     def marketplace_app_id(self) -> str:

@@ -38,32 +38,37 @@ def _timestamp() -> str:
 
 
 @transaction.atomic
-def webhook_emit(*, location_id: str, event_type: str, payload: dict) -> WebhookEvent:
-    """Record ``event_type`` for ``location_id`` and deliver it after commit.
+def webhook_emit(*, location_id: str = "", event_type: str, payload: dict, company_id: str = "",
+                 app_ids: list[int] | None = None) -> WebhookEvent:
+    """Record ``event_type`` for ``location_id`` (or, company-level, ``company_id`` alone) and
+    deliver it after commit.
 
     Receivers: apps installed on the location or on its agency, with a webhook URL and the
-    event's scope (services/event_scopes.py).
+    event's scope (services/event_scopes.py); ``app_ids`` narrows them to the apps an event is
+    about (INSTALL, UNINSTALL, PLAN_CHANGE go only to their own app).
 
-    The body is ``payload`` plus HighLevel's envelope: ``type``, ``locationId``, ``timestamp``
-    and ``webhookId`` (docs/webhook events/*.md, docs/oauth/WebhookAuthentication.md).
+    The body is ``payload`` plus HighLevel's envelope: ``type``, ``locationId`` (location events
+    only: the docs' agency-level examples have none), ``timestamp`` and ``webhookId``
+    (docs/webhook events/*.md, docs/oauth/WebhookAuthentication.md).
     """
     webhook_id = str(uuid.uuid4())
-    body = {"type": event_type, "locationId": location_id, **payload,
-            "timestamp": _timestamp(), "webhookId": webhook_id}
+    envelope = {"type": event_type, "locationId": location_id} if location_id else {"type": event_type}
+    body = {**envelope, **payload, "timestamp": _timestamp(), "webhookId": webhook_id}
     event = WebhookEvent.objects.create(
         webhook_id=webhook_id, location_id=location_id, event_type=event_type,
         body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
     )
-    company_id = (
-        SandboxLocation.objects.filter(location_id=location_id).values_list("company_id", flat=True).first()
-    )
-    installs = (
-        Installation.objects.filter(
-            Q(location__location_id=location_id) | Q(location=None, company_id=company_id)
+    if location_id:
+        company_id = company_id or (
+            SandboxLocation.objects.filter(location_id=location_id)
+            .values_list("company__company_id", flat=True).first()
         )
-        .exclude(app__webhook_url="")
-        .select_related("app")
-    )
+        where = Q(location__location_id=location_id) | Q(location=None, company__company_id=company_id)
+    else:
+        where = Q(company__company_id=company_id)
+    installs = Installation.objects.filter(where).exclude(app__webhook_url="").select_related("app")
+    if app_ids is not None:
+        installs = installs.filter(app_id__in=app_ids)
     apps = {
         install.app_id: install.app
         for install in installs

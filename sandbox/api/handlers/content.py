@@ -1,6 +1,7 @@
 """Locations, social planner tags and statistics, course import, associations' relations, blogs."""
 
 from sandbox.access.models import SandboxLocation
+from sandbox.access.services.webhooks import webhook_emit
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud, wrap_many
 from sandbox.api.handlers.paging import page_rows, page_window
@@ -16,8 +17,25 @@ def location_get(call: Call) -> Reply:
 
 def location_update(call: Call) -> Reply:
     res = store.resource_update(res=location_resource(call), changes=call.body)
-    events.event_emit(event_type="LocationUpdate", location_id=res.location_id, data=res.data)
+    location_event(event_type="LocationUpdate", res=res)
     return Reply(res.data)
+
+
+def location_create(call: Call) -> Reply:
+    res = Crud("create", "location")(call)
+    stored = store.resource_get(kind="location", resource_id=res.body["location"]["id"]
+                                if "location" in res.body else res.body["id"])
+    location_event(event_type="LocationCreate", res=stored)
+    return res
+
+
+def location_event(*, event_type: str, res) -> None:
+    """LocationCreate.md / LocationUpdate.md: a company-level event naming the location by ``id``."""
+    data = res.data
+    company_id = data.get("companyId") or res.company_id or ""
+    webhook_emit(company_id=company_id, event_type=event_type,
+                 payload={"id": res.resource_id, "companyId": company_id,
+                          "name": data.get("name", ""), "email": data.get("email", "")})
 
 
 def location_resource(call: Call):
