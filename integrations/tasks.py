@@ -7,10 +7,12 @@ from integrations.services.webhooks import webhook_event_process
 
 
 def mint_batch_task(batch_id: int) -> None:
+    """Kept for batches queued by an earlier release; new batches run as jobs."""
     mint_batch_run(batch_id=batch_id)
 
 
 def webhook_event_process_task(event_id: int) -> None:
+    """Kept for events queued by an earlier release; new events become jobs when received."""
     webhook_event_process(event_id=event_id)
 
 
@@ -19,7 +21,7 @@ def job_run_task(job_id: int) -> None:
 
 
 def tick_task() -> None:
-    """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
-    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often)."""
+    """Every minute (a django-q2 schedule), and every round of ``manage.py dispatch --loop``:
+    recover dead workers' jobs, send due retries and unsent jobs, dispatch due subscriptions."""
     jobs_dispatch_due()
     subscriptions_dispatch()

@@ -8,10 +8,13 @@ path) or soft-deletes it. Payload shapes: specs/highlevel/docs/webhook events/*.
 
 from dataclasses import dataclass, field
 
+from django.db import transaction
+from django.utils import timezone
+
 from integrations.events.inbound import NoMapping, record_apply, record_ghl_id, record_remove
 from integrations.events.targets import EventError
 from integrations.models import Job, WebhookEvent
-from integrations.services.jobs import job_enqueue
+from integrations.services.jobs import job_enqueue, job_fence
 
 UPSERT = "upsert"
 DELETE = "delete"
@@ -72,8 +75,10 @@ def webhook_record(*, event_type, payload):
     return {**record, **route.implied}
 
 
-def webhook_event_enqueue(event: WebhookEvent) -> None:
-    """EVENT_HANDLERS entry: hand a stored event to a "webhook" job (once per webhookId)."""
+def webhook_event_enqueue(event: WebhookEvent) -> Job:
+    """EVENT_HANDLERS entry: make the stored event's "webhook" job (once per webhookId), in the
+    intake's transaction; the intake sends it (``send=False``) and learns whether the broker
+    took it."""
     if event.location_id is None:
         raise EventError(
             f"No portal location has HighLevel id {event.highlevel_location_id!r}: add it, then "
@@ -81,8 +86,9 @@ def webhook_event_enqueue(event: WebhookEvent) -> None:
         )
     record = webhook_record(event_type=event.event_type, payload=event.payload or {})
     entity = ROUTES[event.event_type].entity
-    job_enqueue(
+    return job_enqueue(
         kind=Job.Kind.WEBHOOK,
+        send=False,
         idempotency_key=f"webhook:{event.webhook_id}",
         location_id=event.location_id,
         operation=event.event_type,
@@ -95,8 +101,19 @@ EVENT_HANDLERS = {event_type: webhook_event_enqueue for event_type in ROUTES}
 
 
 def webhook_job_run(job: Job) -> dict:
-    """JOB_HANDLERS "webhook": apply or soft-delete the event's record."""
+    """JOB_HANDLERS "webhook": apply or soft-delete the event's record; the event is marked
+    processed with the result, fenced by the job's lease."""
     event = WebhookEvent.objects.get(pk=job.params["webhook_event_id"])
+    result = _webhook_apply(job, event)
+    with transaction.atomic():
+        job_fence(job=job)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.Status.PROCESSED, reason="", processed_at=timezone.now()
+        )
+    return result
+
+
+def _webhook_apply(job, event):
     route = ROUTES[event.event_type]
     record = webhook_record(event_type=event.event_type, payload=event.payload or {})
     ghl_id = record_ghl_id(entity=route.entity, record=record)

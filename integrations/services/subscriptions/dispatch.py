@@ -5,7 +5,8 @@ subscription is claimed with a lease (``claimed_until``) by a conditional update
 SQLite as well; on PostgreSQL the due rows are also locked with ``SKIP LOCKED`` so two
 dispatchers running at once split the work instead of queueing behind each other. The claim, the
 job (idempotency key per subscription and due time) and the link between them commit together:
-a crash leaves either all three or none.
+a crash leaves either all three or none. Due times and claims are read on the database's clock
+(one reading per round), so dispatchers on hosts whose clocks differ agree.
 """
 
 from datetime import timedelta
@@ -13,17 +14,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection as db_connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from integrations.models import Job, Subscription
 from integrations.services.jobs import job_enqueue
+from integrations.services.leases import db_now
 
 BATCH = 200  # subscriptions claimed per transaction
 
 
 def subscription_lease_s():
-    """How long a claim holds without news from its run: twice the worker's task timeout, so a
-    job recovered after its worker died (its own lease is one timeout) still finds it held."""
+    """How long a dispatcher's claim holds while its job waits in the queue: twice the worker's
+    task timeout. Once the job runs, its heartbeat holds the claim for ``JOB_LEASE_S`` at a time;
+    a job taken up after its worker died finds the claim still its own, or skips, superseded."""
     return 2 * settings.Q_CLUSTER["timeout"]
 
 
@@ -74,7 +76,7 @@ def subscription_claim(*, subscription, now, due, reason="scheduled"):
 
 def subscriptions_dispatch(*, now=None, limit=10_000):
     """Claim every due subscription (up to ``limit``) and enqueue its run. Returns how many."""
-    now = now or timezone.now()
+    now = now or db_now()
     skip_locked = db_connection.features.has_select_for_update_skip_locked
     dispatched = 0
     while dispatched < limit:
