@@ -1,3 +1,3 @@
 from integrations.admin import (  # noqa: F401  (registers the admins)
-    apps, batches, connections, jobs, subscriptions, synclog, webhooks,
+    apps, batches, connections, job_attempts, jobs, subscriptions, synclog, webhooks,
 )
