@@ -65,7 +65,13 @@ class Child:
 
 
 @pytest.fixture
-def stack(monkeypatch):
+def stack_env():
+    """Extra environment for the stack's processes (a test module may override it)."""
+    return {}
+
+
+@pytest.fixture
+def stack(monkeypatch, stack_env):
     """Starts the sandbox; ``stack.worker()`` starts a qcluster. All stopped at the end."""
     from django_q.conf import Conf
 
@@ -79,6 +85,7 @@ def stack(monkeypatch):
         GHL_RATE_LIMIT_BURST=UNLIMITED, GHL_RATE_LIMIT_DAILY=UNLIMITED,
         Q_CLUSTER_NAME=cluster, Q_TIMEOUT=20, Q_WORKERS=2, LOG_LEVEL="WARNING",
     )
+    env.update({k: str(v) for k, v in stack_env.items()})
     children = []
 
     class Stack:
@@ -86,6 +93,11 @@ def stack(monkeypatch):
 
         def worker(self):
             child = Child([sys.executable, "manage.py", "qcluster"], env)
+            children.append(child)
+            return child
+
+        def dispatcher(self, every):
+            child = Child([sys.executable, "manage.py", "dispatch", "--loop", "--every", str(every)], env)
             children.append(child)
             return child
 
