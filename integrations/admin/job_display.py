@@ -25,9 +25,11 @@ def job_status_html(job, last_attempt):
     label = job.get_status_display()
     if job.status == Job.Status.QUEUED and job.attempts:
         label = "waiting to retry"
+    elif job.status == Job.Status.SKIPPED:
+        label = "skipped"
     html = format_html('<strong style="color:{}">{}</strong>',
                        STATUS_COLOURS.get(job.status, "#555"), label)
-    if job.status == Job.Status.SKIPPED and job.superseded_by_id:
+    if job.status == Job.Status.SKIPPED and job.superseded_by_id and last_attempt is not None:
         url = reverse("admin:integrations_job_change", args=[job.superseded_by_id])
         html = format_html('{}: superseded by <a href="{}">job {}</a>', html, url, job.superseded_by_id)
     return html

@@ -19,6 +19,10 @@ from portal.export import Column
 from portal.timefmt import time_show
 
 
+# Shown to the second with the zone on the job page.
+JOB_TIMES = ("queued_at", "next_attempt_at", "started_at", "finished_at", "lease_until", "sent_at")
+
+
 class AttentionFilter(admin.SimpleListFilter):
     title = "needs attention"
     parameter_name = "attention"
@@ -57,8 +61,8 @@ class JobAdmin(LogAdmin):
     """
 
     # Status and error first: what support reads before anything else, visible at 1366 px.
-    list_display = ["status_badge", "error_short", "id", "kind", "location", "operation",
-                    "attempt_shown", "queued_shown", "finished_shown", "sync_log_link"]
+    list_display = ["status_badge", "error_short", "id", "what", "location", "attempt_shown",
+                    "queued_at_shown", "finished_at_shown", "sync_log_link"]
     list_display_links = ["id"]
     list_filter = [
         AttentionFilter, "status", "kind", time_range_filter("queued_at"), LocationFilter,
@@ -69,7 +73,9 @@ class JobAdmin(LogAdmin):
     search_fields = ["=subject"]
     search_help_text = "A HighLevel id, an idempotency key, a job number or a trace id."
     actions = ["rerun", "export_csv"]
-    readonly_fields = [f.name for f in Job._meta.fields] + ["sync_log_link"]
+    readonly_fields = fields = [
+        f"{f.name}_shown" if f.name in JOB_TIMES else f.name for f in Job._meta.fields
+    ] + ["sync_log_link"]
     change_form_template = "integrations/admin/job_change_form.html"
     export_columns = [
         Column("job", "id"),
@@ -199,6 +205,7 @@ class JobAdmin(LogAdmin):
             extra_context.update(
                 job_status=job_status_html(job, last), attempt_line=job_attempt_line(job),
                 attempts=attempts, last_attempt=last, now_shown=time_show(timezone.now()),
+                attempts_total=len(attempts),
                 rerun_url=reverse("admin:integrations_job_rerun", args=[job.pk]),
                 retry_now_url=reverse("admin:integrations_job_retry_now", args=[job.pk]),
                 can_rerun=may_rerun and job.status in (Job.Status.FAILED, Job.Status.DEAD, Job.Status.SKIPPED),
@@ -222,17 +229,37 @@ class JobAdmin(LogAdmin):
         text = f"{obj.error_class}: {obj.error_message}" if obj.error_class else obj.error_message
         return (text[:90] + "…") if len(text) > 90 else text
 
-    @admin.display(description="attempt")
-    def attempt_shown(self, obj):
-        return job_attempt_line(obj)
+    @admin.display(description="job", ordering="kind")
+    def what(self, obj):
+        return f"{obj.get_kind_display()} · {obj.operation}" if obj.operation else obj.get_kind_display()
+
+    @admin.display(description="next attempt")
+    def next_attempt_at_shown(self, obj):
+        return time_show(obj.next_attempt_at)
+
+    @admin.display(description="started")
+    def started_at_shown(self, obj):
+        return time_show(obj.started_at)
+
+    @admin.display(description="lease until (database clock)")
+    def lease_until_shown(self, obj):
+        return time_show(obj.lease_until)
+
+    @admin.display(description="sent to the queue")
+    def sent_at_shown(self, obj):
+        return time_show(obj.sent_at)
 
     @admin.display(description="queued", ordering="queued_at")
-    def queued_shown(self, obj):
+    def queued_at_shown(self, obj):
         return time_show(obj.queued_at)
 
     @admin.display(description="finished", ordering="finished_at")
-    def finished_shown(self, obj):
+    def finished_at_shown(self, obj):
         return time_show(obj.finished_at)
+
+    @admin.display(description="attempt")
+    def attempt_shown(self, obj):
+        return job_attempt_line(obj)
 
     @admin.display(description="sync log")
     def sync_log_link(self, obj):
