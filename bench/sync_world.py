@@ -36,7 +36,7 @@ class BenchEnvironment:
         self.port = free_port()
         self.postgres, self.pg_name = postgres, None
         env = {
-            "PORTAL_ENV": "development", "DEBUG": "false", "SANDBOX_ENABLED": "true",
+            "PORTAL_ENV": "test", "DEBUG": "false", "SANDBOX_ENABLED": "true",
             "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "WARNING",
             "SANDBOX_BASE_URL": f"http://127.0.0.1:{self.port}/sandbox",
             "Q_CLUSTER_NAME": f"bench{uuid.uuid4().hex[:8]}",

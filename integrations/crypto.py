@@ -5,6 +5,8 @@ Encryption always uses the newest key; decryption tries every key. A value no ke
 Keys come from the environment only, never from SECRET_KEY.
 """
 
+from typing import Any, overload
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -14,7 +16,7 @@ class SecretUnreadable(Exception):
     """A stored secret cannot be decrypted with any key in ENCRYPTION_KEYS."""
 
 
-def _fernet():
+def _fernet() -> MultiFernet:
     keys = settings.ENCRYPTION_KEYS
     if not keys:
         raise ImproperlyConfigured("ENCRYPTION_KEYS is empty: secrets at rest cannot be read or written.")
@@ -59,19 +61,23 @@ class EncryptedSecret:
     reading decrypts on demand, so list pages never decrypt anything.
     """
 
-    def __init__(self, column: str):
+    def __init__(self, column: str) -> None:
         self.column = column
 
-    def __set_name__(self, owner, name):
+    def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, instance, owner=None):
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> "EncryptedSecret": ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> str: ...
+    def __get__(self, instance: Any, owner: type | None = None) -> "EncryptedSecret | str":
         if instance is None:
             return self
         return secret_decrypt(
             ciphertext=getattr(instance, self.column),
-            label=f"{owner.__name__}.{self.name} (id {instance.pk})",
+            label=f"{type(instance).__name__}.{self.name} (id {instance.pk})",
         )
 
-    def __set__(self, instance, value):
+    def __set__(self, instance: object, value: str | None) -> None:
         setattr(instance, self.column, secret_encrypt(plaintext=value or ""))

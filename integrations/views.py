@@ -96,7 +96,7 @@ def agency_locations(request, connection_id):
         return redirect("admin:integrations_connection_change", connection.pk)
     request.session[session_key] = installed
     connected = set(
-        Connection.objects.filter(app=connection.app, location__location_id__in=[l["id"] for l in installed],
+        Connection.objects.filter(app=connection.app, location__location_id__in=[loc["id"] for loc in installed],
                                   status=Connection.Status.ACTIVE)
         .values_list("location__location_id", flat=True)
     )

@@ -15,6 +15,7 @@ it had), ``default`` writes the rule's default, ``clear`` empties the target.
 """
 
 import re
+from typing import Any
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL
 from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
@@ -113,7 +114,7 @@ def _rule_problems(rule, *, entity, direction, null_policy):
     return problems
 
 
-def rules_check(*, entity_key, direction, null_policy, rules):
+def rules_check(*, entity_key: str, direction: str, null_policy: str, rules: Any) -> list[str]:
     """Every problem with a mapping's rules, as messages naming the rule number and field."""
     entity = ENTITIES.get(entity_key)
     if entity is None:
@@ -144,7 +145,7 @@ def rules_check(*, entity_key, direction, null_policy, rules):
 _SKIP = object()
 
 
-def path_get(record, path):
+def path_get(record: Any, path: str) -> Any:
     """The value at a dotted path, or None where any step is missing ("$": the whole record)."""
     if path == ROOT:
         return record
@@ -200,7 +201,8 @@ def _rule_value(rule, *, entity, direction, null_policy, record):
     return _SKIP
 
 
-def rules_apply(*, entity_key, direction, null_policy, rules, record):
+def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any,
+                record: Any) -> dict[str, Any]:
     """Apply checked rules to ``record`` (a dict); return the target values.
 
     Raises :class:`MappingError` naming the first rule that cannot apply.

@@ -1,7 +1,9 @@
 """Mapping services: save with a new version and an audit event, apply, apply a template."""
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -24,12 +26,12 @@ __all__ = [
 ]
 
 
-def mapping_check(*, entity, direction, null_policy, rules):
+def mapping_check(*, entity: str, direction: str, null_policy: str, rules: Any) -> list[str]:
     """The rules' problems as messages ("Rule 2 (field 'phone'): …"); empty when fine."""
     return rules_check(entity_key=entity, direction=direction, null_policy=null_policy, rules=rules)
 
 
-def _snapshot(mapping):
+def _snapshot(mapping: Mapping | MappingVersion) -> dict[str, Any]:
     return {
         "entity": mapping.entity,
         "direction": mapping.direction,
@@ -39,7 +41,7 @@ def _snapshot(mapping):
 
 
 @transaction.atomic
-def mapping_save(*, mapping, user_id):
+def mapping_save(*, mapping: Mapping, user_id: int | None) -> MappingVersion:
     """Validate and save ``mapping``; record a new version and a "mapping.changed" audit event.
 
     A save that changes nothing the rules depend on (entity, direction, null policy, rules) makes
@@ -85,12 +87,14 @@ def mapping_save(*, mapping, user_id):
     return version
 
 
-def mapping_version_latest(*, mapping_id):
+def mapping_version_latest(*, mapping_id: int | None) -> MappingVersion | None:
     """The version the sync applies now (None for a mapping never saved through mapping_save)."""
+    if mapping_id is None:
+        return None
     return MappingVersion.objects.filter(mapping_id=mapping_id).order_by("-number").first()
 
 
-def mapping_apply(*, mapping_version, record):
+def mapping_apply(*, mapping_version: MappingVersion, record: Any) -> dict[str, Any]:
     """The target values of ``record`` (a dict) under ``mapping_version``'s rules.
 
     Raises :class:`MappingError` naming the rule and field that could not apply.
@@ -108,10 +112,11 @@ def mapping_apply(*, mapping_version, record):
 class PageResult:
     counts: UpsertCounts
     # (HighLevel id or position, message) for each record that could not be mapped.
-    failed: list = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def mapping_page_apply(*, mapping_version, location_id, records):
+def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int,
+                       records: Iterable[Any]) -> PageResult:
     """Map a page of HighLevel records into Rankr records in one transaction.
 
     Each record's fingerprint covers its data *and* the mapping version, so unchanged data is
@@ -119,9 +124,11 @@ def mapping_page_apply(*, mapping_version, location_id, records):
     MappingError, or no id) is left out and reported in ``failed``; the rest are written.
     """
     entity = ENTITIES[mapping_version.entity]
-    if mapping_version.direction != GHL_TO_RANKR or entity.rankr_model is None:
+    kind = entity.rankr_kind  # an entity without one (payload only) has no Rankr model
+    if mapping_version.direction != GHL_TO_RANKR or not kind:
         raise ValueError(f"{mapping_version} does not map HighLevel records into Rankr.")
-    items, failed = [], []
+    items: list[RecordUpsert] = []
+    failed: list[tuple[str, str]] = []
     for position, record in enumerate(records):
         ghl_id = path_get(record, entity.id_path) if isinstance(record, dict) else None
         if not isinstance(ghl_id, str) or not ghl_id:
@@ -134,7 +141,7 @@ def mapping_page_apply(*, mapping_version, location_id, records):
             continue
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
         items.append(RecordUpsert(ghl_id=ghl_id, values=values, fingerprint=fingerprint))
-    counts = record_upsert_many(kind=entity.rankr_kind, location_id=location_id, items=items)
+    counts = record_upsert_many(kind=kind, location_id=location_id, items=items)
     return PageResult(counts=counts, failed=failed)
 
 
@@ -142,7 +149,8 @@ class TemplateError(ValueError):
     pass
 
 
-def mapping_template_apply(*, template_key, location_id, user_id):
+def mapping_template_apply(*, template_key: str, location_id: int,
+                           user_id: int | None) -> tuple[Mapping, bool]:
     """Give a location the template's mapping. Returns (mapping, created).
 
     Idempotent: when the location already has a mapping for the template's entity, direction and

@@ -83,7 +83,7 @@ def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS):
     yield writer.writerow([c.header for c in columns])
     rows = queryset.values_list(*(c.path for c in columns)).iterator(chunk_size=chunk_size)
     for row in rows:
-        yield writer.writerow([_cell(clean(value)) for clean, value in zip(cleaners, row)])
+        yield writer.writerow([_cell(clean(value)) for clean, value in zip(cleaners, row, strict=True)])
 
 
 def logs_export_record(*, user_id, model_label, query="", selected=None, location_id=None):

@@ -45,8 +45,8 @@ def demo_seed_create():
 
     Refuses in production and does nothing when any user already exists.
     """
-    if settings.PORTAL_ENV == "production":
-        raise DemoSeedRefused("Demo users are never created in production.")
+    if settings.PORTAL_ENV == "production" or not settings.DEMO_ALLOWED:
+        raise DemoSeedRefused("Demo users are never created in production: they need DEBUG on.")
     User = get_user_model()
     if User.objects.exists():
         return []

@@ -19,8 +19,9 @@ environ.Env.read_env(BASE_DIR / ".env")  # optional; missing file is fine
 PORTAL_ENVIRONMENTS = ("development", "test", "production")
 
 # A fixed key so a fresh checkout works out of the box. The system check portal.E003 refuses it
-# in production; it is never used to derive anything else.
-DEV_SECRET_KEY = "dev-insecure-0000000000000000000000000000000000000000000000"
+# in production, and its `django-insecure-` prefix makes Django's own deploy check (security.W009)
+# flag it too; it is never used to derive anything else.
+DEV_SECRET_KEY = "django-insecure-dev-only-0000000000000000000000000000000000000000"  # noqa: S105 (refused outside DEBUG: portal.E003)
 # Development-only Fernet key for secrets at rest; portal.E001 refuses it in production.
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS1kby1ub3QtdXNlISE="
 
@@ -92,9 +93,16 @@ if PORTAL_ENV not in PORTAL_ENVIRONMENTS:
     raise ImproperlyConfigured(
         f"PORTAL_ENV={PORTAL_ENV!r} is not one of {', '.join(PORTAL_ENVIRONMENTS)}."
     )
+DEBUG = _strict_bool("DEBUG", default=PORTAL_ENV != "production")
+# Fail closed: with DEBUG off the portal is in production (hardened profile: secure cookies, HTTPS,
+# no sandbox, no development keys) unless PORTAL_ENV=test says it is a test run. Forgetting
+# PORTAL_ENV=production can no longer leave a public portal on the development defaults.
+if not DEBUG and PORTAL_ENV == "development":
+    PORTAL_ENV = "production"
 PRODUCTION = PORTAL_ENV == "production"
-
-DEBUG = _strict_bool("DEBUG", default=not PRODUCTION)
+# The demo commands (fixed logins, the demo app's published secret) run only with DEBUG on. Read
+# once here: pytest-django turns settings.DEBUG off while tests run.
+DEMO_ALLOWED = DEBUG and not PRODUCTION
 SECRET_KEY = _str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])

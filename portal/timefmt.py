@@ -14,7 +14,7 @@ def time_show(value) -> str:
 
 def seconds_show(seconds: float) -> str:
     """A short duration: ``40 s``, ``3 min 5 s``, ``2 h 4 min``."""
-    seconds = max(int(round(seconds)), 0)
+    seconds = max(round(seconds), 0)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)

@@ -59,7 +59,7 @@ class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin)
 class LeadForm(forms.ModelForm):
     class Meta:
         model = Contact
-        exclude = ["ghl_id"]
+        exclude = ["ghl_id"]  # noqa: DJ006 (every other field is editable; HighLevel sets the id)
 
     def clean(self):
         data = super().clean()
@@ -163,7 +163,7 @@ class AppointmentAdmin(RecordAdmin):
 class RankrUserForm(forms.ModelForm):
     class Meta:
         model = RankrUser
-        exclude = ["ghl_id"]
+        exclude = ["ghl_id"]  # noqa: DJ006 (every other field is editable; HighLevel sets the id)
 
     def clean_email(self):
         email = self.cleaned_data.get("email")

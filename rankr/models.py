@@ -6,6 +6,8 @@ Every record belongs to a location and carries its HighLevel id, unique per loca
 ``deleted_at`` marks a record HighLevel deleted (kept, not removed, so history and links survive).
 """
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.db import models
 
 from portal.models import Location
@@ -25,7 +27,8 @@ class RankrRecord(models.Model):
         related_name="+",
         verbose_name="location",
     )
-    ghl_id = models.CharField(
+    # NULL, not "", so the unique (location, ghl_id) constraint allows many unsent records.
+    ghl_id = models.CharField(  # noqa: DJ001
         "HighLevel id",
         max_length=64,
         null=True,
@@ -57,8 +60,11 @@ class RankrRecord(models.Model):
             ),
         ]
 
+    if TYPE_CHECKING:  # every concrete record model has Django's default manager
+        objects: ClassVar[models.Manager["RankrRecord"]]
+
     @classmethod
-    def mapped_field_names(cls):
+    def mapped_field_names(cls) -> list[str]:
         return [
             f.name
             for f in cls._meta.concrete_fields
@@ -258,7 +264,7 @@ class Workflow(RankrRecord):
 
 
 # kind -> model: the one registry of Rankr record kinds.
-RECORD_MODELS = {
+RECORD_MODELS: dict[str, type[RankrRecord]] = {
     model.KIND: model
     for model in (
         Contact,

@@ -8,13 +8,15 @@ after losing an insert race), the bulk one through ``INSERT … ON CONFLICT DO U
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from rankr.models import RECORD_MODELS
+from rankr.models import RECORD_MODELS, RankrRecord
 
 
 class RecordError(ValueError):
@@ -26,7 +28,7 @@ class RecordUpsert:
     """One record of a page: its HighLevel id, the mapped values, the source's fingerprint."""
 
     ghl_id: str
-    values: dict
+    values: dict[str, Any]
     fingerprint: str
 
 
@@ -37,7 +39,7 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-def record_model_get(*, kind):
+def record_model_get(*, kind: str) -> type[RankrRecord]:
     try:
         return RECORD_MODELS[kind]
     except KeyError:
@@ -45,13 +47,13 @@ def record_model_get(*, kind):
         raise RecordError(f"Unknown Rankr record kind {kind!r}; known kinds: {known}.") from None
 
 
-def record_fingerprint(*, data) -> str:
+def record_fingerprint(*, data: object) -> str:
     """A stable hash of HighLevel data: same content, same fingerprint, whatever the key order."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _values_check(model, values):
+def _values_check(model: type[RankrRecord], values: Iterable[str]) -> None:
     allowed = set(model.mapped_field_names())
     unknown = sorted(set(values) - allowed)
     if unknown:
@@ -61,12 +63,13 @@ def _values_check(model, values):
         )
 
 
-def _ghl_id_check(ghl_id):
+def _ghl_id_check(ghl_id: object) -> None:
     if not isinstance(ghl_id, str) or not ghl_id.strip():
         raise RecordError(f"A HighLevel id is required, got {ghl_id!r}.")
 
 
-def record_upsert(*, kind, location_id, ghl_id, values, fingerprint):
+def record_upsert(*, kind: str, location_id: int, ghl_id: str, values: dict[str, Any],
+                  fingerprint: str) -> tuple[RankrRecord, bool]:
     """Create or update one record; revives it if it was soft-deleted. Returns (record, created).
 
     Calling it twice with the same arguments leaves the same single row.
@@ -80,14 +83,15 @@ def record_upsert(*, kind, location_id, ghl_id, values, fingerprint):
     )
 
 
-def record_upsert_many(*, kind, location_id, items):
+def record_upsert_many(*, kind: str, location_id: int,
+                       items: Iterable[RecordUpsert]) -> UpsertCounts:
     """Upsert a page of :class:`RecordUpsert` in one transaction; skip unchanged fingerprints.
 
     A record whose stored fingerprint equals the new one (and is not soft-deleted) is left alone.
     Duplicate ids within the page: the last one wins. Returns :class:`UpsertCounts`.
     """
     model = record_model_get(kind=kind)
-    latest = {}
+    latest: dict[str, RecordUpsert] = {}
     for item in items:
         _ghl_id_check(item.ghl_id)
         _values_check(model, item.values)
@@ -99,15 +103,15 @@ def record_upsert_many(*, kind, location_id, items):
         rows = model.objects.filter(location_id=location_id, ghl_id__in=list(latest)).values_list(
             "ghl_id", "fingerprint", "deleted_at"
         )
-        existing = set()
-        stored = {}
+        existing: set[str | None] = set()
+        stored: dict[str | None, str] = {}
         for ghl_id, fingerprint, deleted_at in rows:
             existing.add(ghl_id)
             if deleted_at is None:
                 stored[ghl_id] = fingerprint
         to_write = [i for i in latest.values() if stored.get(i.ghl_id) != i.fingerprint]
         # Rows must share one column list per INSERT: group the page by the set of fields.
-        groups = {}
+        groups: dict[tuple[str, ...], list[RecordUpsert]] = {}
         for item in to_write:
             groups.setdefault(tuple(sorted(item.values)), []).append(item)
         for fields, group in groups.items():
@@ -133,7 +137,7 @@ def record_upsert_many(*, kind, location_id, items):
     )
 
 
-def record_soft_delete(*, kind, location_id, ghl_id):
+def record_soft_delete(*, kind: str, location_id: int, ghl_id: str) -> bool:
     """Mark the record deleted in HighLevel. Returns True if a live record was marked.
 
     The fingerprint is cleared so that if HighLevel brings the record back, it is applied again.

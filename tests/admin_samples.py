@@ -14,7 +14,7 @@ from integrations.models import (
     Connection, HighLevelApp, Job, JobAttempt, LocationMintBatch, Subscription, SyncLog, WebhookEvent,
 )
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping, MappingVersion
+from mappings.models import MappingVersion
 from mappings.services import mapping_template_apply
 from portal.models import AuditEvent
 from rankr.models import RankrRecord

@@ -1,3 +1,10 @@
 from integrations.admin import (  # noqa: F401  (registers the admins)
-    apps, batches, connections, job_attempts, jobs, subscriptions, synclog, webhooks,
+    apps,
+    batches,
+    connections,
+    job_attempts,
+    jobs,
+    subscriptions,
+    synclog,
+    webhooks,
 )

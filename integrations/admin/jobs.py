@@ -18,7 +18,6 @@ from portal.admin_logs import LogAdmin
 from portal.export import Column
 from portal.timefmt import time_show
 
-
 # Shown to the second with the zone on the job page.
 JOB_TIMES = ("queued_at", "next_attempt_at", "started_at", "finished_at", "lease_until", "sent_at")
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 from integrations.models import SyncLog
 from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
-from portal.models import Location
 from portal.export import CLEANERS, Column
+from portal.models import Location
 from portal.timefmt import time_show
 
 

@@ -6,6 +6,7 @@ a database row and the model can evolve behind this seam.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 
@@ -22,7 +23,7 @@ class ConnectionInfo:
     id: int
     label: str
     access: str  # LOCATION or AGENCY: the kind of token it holds
-    granted_scopes: tuple = ()
+    granted_scopes: tuple[str, ...] = ()
     location_id: str = ""  # HighLevel locationId ("" for an agency connection)
     company_id: str = ""  # HighLevel companyId
     mode: str = "sandbox"
@@ -52,7 +53,7 @@ def _has_field(model, name):
     return any(f.name == name for f in model._meta.get_fields())
 
 
-def connection_info(connection):
+def connection_info(connection: Any) -> ConnectionInfo:
     """ConnectionInfo from a Connection row (``kind``, ``scopes`` and ``app.mode`` as the
     connections work defines them; ``granted_scopes`` accepted too)."""
     location = getattr(connection, "location", None)
@@ -73,7 +74,7 @@ def connection_info(connection):
     )
 
 
-def connection_info_get(*, connection_id, user=None):
+def connection_info_get(*, connection_id: int, user: Any = None) -> ConnectionInfo:
     """The ConnectionInfo for ``connection_id``, scoped to ``user`` when given."""
     model = connection_model()
     queryset = connections_for_user(user) if user is not None else model.objects.all()

@@ -9,8 +9,9 @@ record (``change_key`` = ``fingerprint``).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from integrations.catalog.named import TRIGGER, named_all
+from integrations.catalog.named import TRIGGER, NamedOperation, named_all
 from integrations.catalog.paging import Paging
 from integrations.catalog.registry import operation_get
 
@@ -34,16 +35,16 @@ POLL_OVERRIDES = {
 class PollPlan:
     trigger: str
     operation: str  # registry key
-    params: tuple  # required parameters the trigger's configuration supplies
-    connection_params: tuple  # filled from the connection
-    window_params: tuple  # filled from the run's time window
+    params: tuple[str, ...]  # required parameters the trigger's configuration supplies
+    connection_params: tuple[str, ...]  # filled from the connection
+    window_params: tuple[str, ...]  # filled from the run's time window
     records: str  # dotted path to the records in the answer ("" = the answer itself)
     record_id: str
     change_key: str
     paging: Paging
 
 
-def poll_plan(named):
+def poll_plan(named: NamedOperation) -> PollPlan:
     """The plan for one named polling trigger."""
     if named.kind != TRIGGER:
         raise ValueError(f"{named.name!r} is an action, not a polling trigger.")
@@ -71,7 +72,7 @@ def poll_plan(named):
     )
 
 
-def poll_plans():
+def poll_plans() -> dict[str, PollPlan]:
     return {n.name: poll_plan(n) for n in named_all() if n.kind == TRIGGER}
 
 
@@ -108,7 +109,7 @@ def _is_record_array(schema):
     return schema.get("type") == "array" and bool((schema.get("items") or {}).get("properties"))
 
 
-def plan_records(plan, data):
+def plan_records(plan: PollPlan, data: Any) -> list[Any]:
     """The records of one answer, found at ``plan.records`` (a single record comes back as [it])."""
     node = data
     for part in plan.records.split(".") if plan.records else []:

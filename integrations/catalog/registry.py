@@ -11,6 +11,7 @@ it at start-up so a missing or broken spec copy stops ``runserver``/``migrate`` 
 
 import functools
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from integrations.catalog.paging import Paging, paging_detect
@@ -22,7 +23,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 LOCATION = "location"
 AGENCY = "agency"
 EITHER = "location_or_agency"
-NO_TOKEN = "none"
+NO_TOKEN = "none"  # noqa: S105 (an access type, not a secret)
 ACCESS_TYPES = (LOCATION, AGENCY, EITHER, NO_TOKEN)
 
 # Headers the door sets itself: never asked for in forms.
@@ -47,11 +48,11 @@ class Operation:
     summary: str
     method: str
     path: str
-    params: tuple
+    params: tuple["Param", ...]
     body_schema: dict | None
     body_required: bool
     body_content_type: str
-    scopes: tuple
+    scopes: tuple[str, ...]
     access: str
     version: str
     deprecated: bool
@@ -59,15 +60,15 @@ class Operation:
     response_schema: dict | None = field(default=None, compare=False, repr=False)
     unresolved_refs: tuple = ()
 
-    def params_in(self, location):
+    def params_in(self, location: str) -> list[Param]:
         return [p for p in self.params if p.location == location]
 
     @property
-    def form_params(self):
+    def form_params(self) -> list[Param]:
         return [p for p in self.params if p.name.lower() not in DOOR_HEADERS]
 
 
-def key_make(method, path):
+def key_make(method: str, path: str) -> str:
     return f"{method.upper()} {path}"
 
 
@@ -149,10 +150,10 @@ def operation_build(*, source, path, method, raw, doc, resolver):
     )
 
 
-def registry_load(*, root=None):
+def registry_load(*, root: Path | None = None) -> dict[str, Operation]:
     """Read every spec file and return ``{key: Operation}``; raise SpecError when broken."""
     docs, common = spec_files_read(root=root)
-    operations = {}
+    operations: dict[str, Operation] = {}
     for source, doc in docs.items():
         for path, item in doc["paths"].items():
             for method in METHODS:
@@ -165,7 +166,7 @@ def registry_load(*, root=None):
                         resolver=resolver,
                     )
                 except (KeyError, TypeError, AttributeError) as exc:
-                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).")
+                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).") from exc
                 if op.key in operations:
                     raise SpecError(f"{source}: {op.key} is also defined in {operations[op.key].source}.")
                 operations[op.key] = op
@@ -173,7 +174,7 @@ def registry_load(*, root=None):
 
 
 @functools.cache
-def registry():
+def registry() -> dict[str, Operation]:
     """The process-wide registry (read once)."""
     operations = registry_load()
     if len(operations) != OPERATION_COUNT:
@@ -183,7 +184,7 @@ def registry():
     return operations
 
 
-def operation_get(key):
+def operation_get(key: str) -> Operation:
     """The operation for ``"METHOD /path"``; KeyError with a hint when unknown."""
     ops = registry()
     method, _, path = key.strip().partition(" ")

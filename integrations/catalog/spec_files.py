@@ -86,8 +86,8 @@ class RefResolver:
     def _lookup(self, base, pointer):
         node = self.docs.get(base)
         for part in pointer.strip("/").split("/") if pointer else []:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or part not in node:
+            key = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or key not in node:
                 return None
-            node = node[part]
+            node = node[key]
         return node

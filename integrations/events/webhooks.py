@@ -97,7 +97,7 @@ def webhook_event_enqueue(event: WebhookEvent) -> Job:
     )
 
 
-EVENT_HANDLERS = {event_type: webhook_event_enqueue for event_type in ROUTES}
+EVENT_HANDLERS = dict.fromkeys(ROUTES, webhook_event_enqueue)
 
 
 def webhook_job_run(job: Job) -> dict:

@@ -8,8 +8,9 @@ when to try again for transient ones. Messages never contain secrets.
 class GhlError(Exception):
     permanent = False
 
-    def __init__(self, message, *, status=None, permanent=None, retry_after=None, trace_id="",
-                 operation_id=""):
+    def __init__(self, message: str, *, status: int | None = None, permanent: bool | None = None,
+                 retry_after: float | None = None, trace_id: str = "", operation_id: str = ""
+                 ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -19,7 +20,7 @@ class GhlError(Exception):
         self.trace_id = trace_id
         self.operation_id = operation_id
 
-    def __str__(self):
+    def __str__(self) -> str:
         parts = [self.message]
         if self.status:
             parts.append(f"HTTP {self.status}")

@@ -14,20 +14,25 @@ import fcntl
 import hashlib
 import json
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, GhlReauthRequired
 from integrations.ghl.transport import LogContext, http_attempt
 from integrations.models import Connection, HighLevelApp
 
-USER_TYPES = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
+USER_TYPES: dict[str, str] = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
+
+TokenAnswer = dict[str, Any]  # the token endpoint's JSON object
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -50,7 +55,8 @@ def consent_url_build(*, app: HighLevelApp, state: str, code_challenge: str) -> 
     return f"{app.consent_url}?{urlencode(query)}"
 
 
-def token_post(*, app: HighLevelApp, form: dict, connection: Connection | None = None) -> dict:
+def token_post(*, app: HighLevelApp, form: dict[str, str],
+               connection: Connection | None = None) -> TokenAnswer:
     """POST the token endpoint once (a grant is single-use: never retried blindly)."""
     client_secret = app.client_secret
     known_secrets = tuple(
@@ -94,7 +100,7 @@ def token_post(*, app: HighLevelApp, form: dict, connection: Connection | None =
     )
 
 
-def tokens_apply(*, connection: Connection, payload: dict) -> None:
+def tokens_apply(*, connection: Connection, payload: TokenAnswer) -> None:
     """Copy a token answer onto ``connection`` (in memory; the caller saves)."""
     now = timezone.now()
     connection.access_token = payload["access_token"]
@@ -111,7 +117,7 @@ def tokens_apply(*, connection: Connection, payload: dict) -> None:
     connection.last_error = ""
 
 
-def code_exchange(*, app: HighLevelApp, code: str, code_verifier: str, kind: str) -> dict:
+def code_exchange(*, app: HighLevelApp, code: str, code_verifier: str, kind: str) -> TokenAnswer:
     return token_post(
         app=app,
         form={
@@ -156,7 +162,7 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
         parent = Connection.objects.select_related("app").get(pk=parent_id[0])
         connection_token_ensure(connection=parent)
 
-    failure = None
+    failure: GhlError | None = None
     with refresh_lock(connection_id=connection_id) as locked:
         connection = locked.select_related("app", "location", "agency").get(pk=connection_id)
         if connection.status != Connection.Status.ACTIVE:
@@ -192,7 +198,7 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
 
 
 @contextmanager
-def refresh_lock(*, connection_id: int):
+def refresh_lock(*, connection_id: int) -> Iterator[QuerySet[Connection]]:
     """Hold the connection's refresh lock; yields the queryset to re-read the row with.
 
     PostgreSQL: the row lock (``select_for_update``) in a durable transaction that commits right
@@ -219,7 +225,7 @@ def refresh_lock(*, connection_id: int):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _exchange(connection: Connection) -> dict:
+def _exchange(connection: Connection) -> TokenAnswer:
     if connection.auth_type == Connection.AuthType.AGENCY_MINTED:
         from integrations.ghl.client import _request  # the door, without its own refresh
 
@@ -229,7 +235,7 @@ def _exchange(connection: Connection) -> dict:
             connection_id=connection.parent_id, method="POST", path="/oauth/locationToken",
             operation_id="get-location-access-token",
             data={"companyId": connection.agency.company_id,
-                  "locationId": connection.location.location_id},
+                  "locationId": connection.location.location_id if connection.location else ""},
             allow_refresh=False,
         )
         if not isinstance(response.data, dict) or not response.data.get("access_token"):

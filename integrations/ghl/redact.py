@@ -1,6 +1,8 @@
 """Strip secrets before anything is written to the sync log, a log line or an error message."""
 
 import json
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -13,7 +15,7 @@ SECRET_KEYS = {
 MASK = "***"
 
 
-def _is_secret_key(key) -> bool:
+def _is_secret_key(key: object) -> bool:
     return str(key).lower().replace("-", "_") in SECRET_KEYS
 
 
@@ -26,7 +28,7 @@ def path_redact(path: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*/")))
 
 
-def value_redact(value, *, secrets=()):
+def value_redact(value: Any, *, secrets: Iterable[str] = ()) -> Any:
     """Deep copy of ``value`` with secret-named keys masked and known secret strings removed."""
     if isinstance(value, dict):
         return {k: (MASK if _is_secret_key(k) else value_redact(v, secrets=secrets)) for k, v in value.items()}
@@ -37,23 +39,24 @@ def value_redact(value, *, secrets=()):
     return value
 
 
-def text_redact(text: str, *, secrets=()) -> str:
+def text_redact(text: str, *, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 6:
             text = text.replace(secret, MASK)
     return text
 
 
-def summary_make(*, body, secrets=(), limit: int | None = None) -> str:
+def summary_make(*, body: object, secrets: Iterable[str] = (), limit: int | None = None) -> str:
     """A size-capped, redacted one-string summary of a request or response body."""
     limit = limit or settings.GHL_SYNC_LOG_SUMMARY_CHARS
     if body is None or body == b"" or body == "":
         return ""
     if isinstance(body, bytes):
+        raw = body
         try:
-            body = json.loads(body)
+            body = json.loads(raw)
         except ValueError:
-            body = body.decode("utf-8", errors="replace")
+            body = raw.decode("utf-8", errors="replace")
     if isinstance(body, (dict, list)):
         text = json.dumps(value_redact(body, secrets=secrets), ensure_ascii=False, default=str)
     else:

@@ -9,12 +9,15 @@ See specs/highlevel/docs/oauth/WebhookAuthentication.md.
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"
@@ -41,7 +44,7 @@ T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==
 class WebhookRejected(Exception):
     """The request is not an authentic, fresh HighLevel webhook. `reason` is safe to log."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -56,7 +59,7 @@ class WebhookKeys:
 
 @dataclass(frozen=True)
 class VerifiedWebhook:
-    payload: dict
+    payload: dict[str, Any]
     webhook_id: str
     event_type: str
     location_id: str
@@ -64,24 +67,25 @@ class VerifiedWebhook:
     scheme: str
 
 
-def _load_key(pem, expected_type, name):
+def _load_key(pem: str, name: str) -> PublicKeyTypes:
     try:
-        key = serialization.load_pem_public_key(pem.encode())
+        return serialization.load_pem_public_key(pem.encode())
     except (ValueError, TypeError) as exc:
         raise WebhookRejected(f"the configured {name} public key is not a valid PEM key") from exc
-    if not isinstance(key, expected_type):
-        raise WebhookRejected(f"the configured {name} public key is not an {name} key")
-    return key
 
 
-def _decode_signature(value, header):
+def _wrong_key(name: str) -> WebhookRejected:
+    return WebhookRejected(f"the configured {name} public key is not an {name} key")
+
+
+def _decode_signature(value: str, header: str) -> bytes:
     try:
         return base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise WebhookRejected(f"{header} is not base64") from None
 
 
-def webhook_signature_verify(*, raw_body: bytes, headers, keys: WebhookKeys) -> str:
+def webhook_signature_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys) -> str:
     """Check the raw body's signature; return the scheme that verified ("ed25519" or "rsa").
 
     Ed25519 is preferred when both headers and keys are present. A present but wrong signature is
@@ -93,16 +97,20 @@ def webhook_signature_verify(*, raw_body: bytes, headers, keys: WebhookKeys) -> 
         raise WebhookRejected("no signature header (x-ghl-signature or x-wh-signature)")
     verified = None
     if ed_sig and keys.ed25519_pem:
-        key = _load_key(keys.ed25519_pem, ed25519.Ed25519PublicKey, "Ed25519")
+        ed_key = _load_key(keys.ed25519_pem, "Ed25519")
+        if not isinstance(ed_key, ed25519.Ed25519PublicKey):
+            raise _wrong_key("Ed25519")
         try:
-            key.verify(_decode_signature(ed_sig, ED25519_HEADER), raw_body)
+            ed_key.verify(_decode_signature(ed_sig, ED25519_HEADER), raw_body)
         except InvalidSignature:
             raise WebhookRejected("x-ghl-signature does not match the body") from None
         verified = "ed25519"
     if rsa_sig and keys.rsa_pem:
-        key = _load_key(keys.rsa_pem, rsa.RSAPublicKey, "RSA")
+        rsa_key = _load_key(keys.rsa_pem, "RSA")
+        if not isinstance(rsa_key, rsa.RSAPublicKey):
+            raise _wrong_key("RSA")
         try:
-            key.verify(
+            rsa_key.verify(
                 _decode_signature(rsa_sig, RSA_HEADER), raw_body, padding.PKCS1v15(), hashes.SHA256()
             )
         except InvalidSignature:
@@ -113,7 +121,7 @@ def webhook_signature_verify(*, raw_body: bytes, headers, keys: WebhookKeys) -> 
     return verified
 
 
-def _parse_timestamp(value):
+def _parse_timestamp(value: object) -> datetime:
     if not isinstance(value, str) or not value:
         raise WebhookRejected("timestamp is missing")
     try:
@@ -125,7 +133,8 @@ def _parse_timestamp(value):
     return parsed
 
 
-def webhook_verify(*, raw_body: bytes, headers, keys: WebhookKeys, now: datetime) -> VerifiedWebhook:
+def webhook_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys,
+                   now: datetime) -> VerifiedWebhook:
     """Signature, then JSON shape, then freshness (within 5 minutes either way of `now`)."""
     scheme = webhook_signature_verify(raw_body=raw_body, headers=headers, keys=keys)
     try:

@@ -6,5 +6,15 @@ from integrations.models.subscriptions import Subscription, SubscriptionSeen
 from integrations.models.synclog import SyncLog
 from integrations.models.webhooks import WebhookEvent
 
-__all__ = ["HighLevelApp", "Connection", "Job", "JobAttempt", "LocationMintBatch", "RateBucket", "Subscription",
-           "SubscriptionSeen", "SyncLog", "WebhookEvent"]
+__all__ = [
+           "Connection",
+           "HighLevelApp",
+           "Job",
+           "JobAttempt",
+           "LocationMintBatch",
+           "RateBucket",
+           "Subscription",
+           "SubscriptionSeen",
+           "SyncLog",
+           "WebhookEvent",
+]

@@ -7,6 +7,8 @@ records, so a run killed midway resumes where it stopped. No django-q2 schedule 
 one "portal tick" dispatches every due subscription (``integrations.services.subscriptions``).
 """
 
+from datetime import datetime
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -131,18 +133,18 @@ class Subscription(models.Model):
         return f"{self.trigger} for {self.location}"
 
     # Progress as the admin and the backfill command show it.
-    def backfill_elapsed_s(self, now):
+    def backfill_elapsed_s(self, now: datetime) -> float:
         if not self.backfill_started_at:
             return 0.0
         end = self.backfill_finished_at or now
         return max((end - self.backfill_started_at).total_seconds(), 0.0)
 
-    def backfill_rate(self, now):
+    def backfill_rate(self, now: datetime) -> float | None:
         """Records per second so far (None before the first page)."""
         elapsed = self.backfill_elapsed_s(now)
         return self.backfill_records / elapsed if elapsed > 0 and self.backfill_records else None
 
-    def backfill_eta_s(self, now):
+    def backfill_eta_s(self, now: datetime) -> float | None:
         rate = self.backfill_rate(now)
         if self.backfill_finished_at or not rate or not self.backfill_total:
             return None
@@ -166,3 +168,6 @@ class SubscriptionSeen(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscription", "ghl_id"], name="subscription_seen_once")
         ]
+
+    def __str__(self) -> str:
+        return self.ghl_id

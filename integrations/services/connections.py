@@ -1,7 +1,9 @@
 """Test, refresh, disconnect and private tokens: what the admin's connection actions do."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +21,7 @@ class ConnectionTestReport:
     latency_ms: int = 0
     rate_remaining: str = ""
     daily_remaining: str = ""
-    missing_scopes: list = field(default_factory=list)
+    missing_scopes: list[str] = field(default_factory=list)
 
 
 def _mapped_operations(connection: Connection) -> set[str]:
@@ -34,10 +36,10 @@ def _mapped_operations(connection: Connection) -> set[str]:
 
     Mapping = apps.get_model("mappings", "Mapping")
     if connection.location_id:
-        keys = Mapping.objects.filter(location_id=connection.location_id)
+        mappings = Mapping.objects.filter(location_id=connection.location_id)
     else:
-        keys = Mapping.objects.filter(location__agency_id=connection.agency_id)
-    keys = set(keys.exclude(operation_key="").values_list("operation_key", flat=True))
+        mappings = Mapping.objects.filter(location__agency_id=connection.agency_id)
+    keys: set[str] = set(mappings.exclude(operation_key="").values_list("operation_key", flat=True))
     if not connection.location_id:
         operations = registry()
         keys = {k for k in keys if k in operations and operations[k].access == AGENCY}
@@ -56,15 +58,17 @@ def _polled_operations(connection: Connection) -> set[str]:
 
 # Where the operations a connection must be able to run come from: callables(connection) ->
 # operation keys.
-REQUIRED_OPERATION_SOURCES = (_mapped_operations, _polled_operations)
+REQUIRED_OPERATION_SOURCES: tuple[Callable[[Connection], set[str]], ...] = (
+    _mapped_operations, _polled_operations,
+)
 
 
-def connection_required_operations(*, connection: Connection) -> dict[str, tuple]:
+def connection_required_operations(*, connection: Connection) -> dict[str, tuple[str, ...]]:
     """{operation key: its scopes} for every enabled flow, trigger or action of ``connection``."""
     from integrations.catalog.registry import registry
 
     operations = registry()
-    keys = set().union(*(source(connection) for source in REQUIRED_OPERATION_SOURCES))
+    keys: set[str] = set().union(*(source(connection) for source in REQUIRED_OPERATION_SOURCES))
     return {key: operations[key].scopes for key in sorted(keys) if key in operations}
 
 
@@ -77,7 +81,7 @@ def connection_required_scopes(*, connection: Connection) -> set[str]:
 def connection_missing_scopes(*, connection: Connection) -> list[str]:
     """Each missing scope with the operations that need it: "contacts.write (POST /contacts/)"."""
     granted = connection.scope_set
-    needers = {}
+    needers: dict[str, list[str]] = {}
     for key, scopes in connection_required_operations(connection=connection).items():
         for scope in scopes:
             if scope not in granted:
@@ -88,9 +92,9 @@ def connection_missing_scopes(*, connection: Connection) -> list[str]:
 def connection_test(*, connection_id: int) -> ConnectionTestReport:
     """One cheap call: latency, rate-limit headroom and missing scopes."""
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
-    if connection.location_id:
+    params: dict[str, str] | None = None
+    if connection.location is not None:
         path, operation = f"/locations/{connection.location.location_id}", "get-location"
-        params = None
     else:
         path, operation = "/oauth/installedLocations", "get-installed-location"
         params = {"companyId": connection.agency.company_id,
@@ -136,14 +140,14 @@ def connection_jobs_stop(*, connection: Connection, reason: str = "") -> int:
     )
 
 
-def connection_refresh_now(*, connection_id: int, actor=None) -> Connection:
+def connection_refresh_now(*, connection_id: int, actor: User | None = None) -> Connection:
     connection = connection_token_refresh(connection_id=connection_id, force=True)
     AuditEvent.objects.create(actor=actor, action="connection.refresh", location=connection.location,
                               target=str(connection))
     return connection
 
 
-def connection_disconnect(*, connection_id: int, actor=None) -> Connection:
+def connection_disconnect(*, connection_id: int, actor: User | None = None) -> Connection:
     """Wipe every secret and mark disconnected; the row and its sync log stay as history."""
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection_id)
@@ -158,7 +162,7 @@ def connection_disconnect(*, connection_id: int, actor=None) -> Connection:
     return connection
 
 
-def connection_private_token_set(*, connection: Connection, token: str, actor=None) -> Connection:
+def connection_private_token_set(*, connection: Connection, token: str, actor: User | None = None) -> Connection:
     """Store a private integration token (saves ``connection``, new or existing)."""
     connection.auth_type = Connection.AuthType.PRIVATE
     connection.access_token = token.strip()

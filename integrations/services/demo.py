@@ -10,7 +10,7 @@ from integrations.catalog.registry import registry
 from integrations.models import HighLevelApp
 
 DEMO_CLIENT_ID = "rankr-demo-client"
-DEMO_CLIENT_SECRET = "rankr-demo-secret"  # documented demo credentials, sandbox mode only
+DEMO_CLIENT_SECRET = "rankr-demo-secret"  # noqa: S105 - documented demo credentials, sandbox mode only
 DEMO_APP_NAME = "Rankr (sandbox demo)"
 
 
@@ -20,12 +20,12 @@ class DemoAppRefused(Exception):
 
 def demo_app_ensure(*, redirect_url: str) -> tuple[HighLevelApp, bool]:
     """Create or update the sandbox-mode demo app; returns (app, created). Never in production."""
-    if settings.PORTAL_ENV == "production":
-        raise DemoAppRefused("The demo HighLevel app is never registered in production.")
+    if settings.PORTAL_ENV == "production" or not settings.DEMO_ALLOWED:
+        raise DemoAppRefused("The demo HighLevel app is never registered in production: it needs DEBUG on.")
     scopes = " ".join(sorted({scope for op in registry().values() for scope in op.scopes}))
     app = HighLevelApp.objects.filter(client_id=DEMO_CLIENT_ID, mode=HighLevelApp.Mode.SANDBOX).first()
     created = app is None
-    if created:
+    if app is None:
         app = HighLevelApp(client_id=DEMO_CLIENT_ID, mode=HighLevelApp.Mode.SANDBOX)
     app.name = DEMO_APP_NAME
     app.app_id = DEMO_CLIENT_ID  # the sandbox knows the app by its client id

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from integrations.models import Connection, Subscription
+from mappings.models import Mapping
 from integrations.services.subscriptions import subscription_save
 from mappings.services import mapping_template_apply
 
@@ -24,7 +25,7 @@ DEFAULT_INTERVAL_MINUTES = 5
 
 @dataclass(frozen=True)
 class FlowApplied:
-    mapping: object
+    mapping: Mapping
     mapping_created: bool
     subscription: Subscription | None = None
     subscription_created: bool = False
@@ -32,7 +33,7 @@ class FlowApplied:
 
 
 @transaction.atomic
-def flow_apply(*, template_key, location_id, user_id) -> FlowApplied:
+def flow_apply(*, template_key: str, location_id: int, user_id: int | None) -> FlowApplied:
     """Apply one template to a location; idempotent like the mapping it creates."""
     mapping, mapping_created = mapping_template_apply(
         template_key=template_key, location_id=location_id, user_id=user_id

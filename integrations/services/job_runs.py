@@ -15,10 +15,12 @@ import os
 import random
 import socket
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
@@ -29,7 +31,9 @@ from integrations.services.leases import lease_end
 
 logger = logging.getLogger(__name__)
 
-JOB_HANDLERS = {
+JobHandler = Callable[[Job], dict[str, Any] | None]
+
+JOB_HANDLERS: dict[str, str] = {
     # kind: "module.function(job) -> dict"
     "poll": "integrations.services.subscriptions.run.subscription_job_handle",
     "backfill": "integrations.services.subscriptions.run.subscription_job_handle",
@@ -40,6 +44,7 @@ JOB_HANDLERS = {
     "mint": "integrations.services.onboarding.mint_batch_job_run",
 }
 
+RENEWALS = "_heartbeat_renewals"  # the running job's extra renewals, set by job_run
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 3600
 
@@ -55,7 +60,8 @@ class LeaseLost(Exception):
 class JobSkipped(Exception):
     """The run did nothing because another run holds the work; not a success, not a failure."""
 
-    def __init__(self, message, *, superseded_by=None, result=None):
+    def __init__(self, message: str, *, superseded_by: int | None = None,
+                 result: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.superseded_by = superseded_by
         self.result = result or {}
@@ -65,12 +71,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _held(job):
+def _held(job: Job) -> "QuerySet[Job]":
     """The job's row, only while this attempt holds it."""
     return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, lease_token=job.lease_token)
 
 
-def job_claim(*, job_id):
+def job_claim(*, job_id: int) -> JobAttempt | None:
     """Claim a due queued job: the opened attempt for exactly one caller, else None."""
     with transaction.atomic():
         claimed = (
@@ -85,6 +91,8 @@ def job_claim(*, job_id):
         if claimed != 1:
             return None
         token, started_at = Job.objects.filter(pk=job_id).values_list("lease_token", "started_at").get()
+        if started_at is None:  # pragma: no cover - the claim just set it
+            raise JobError(f"Job {job_id} was claimed without a start time.")
         number = JobAttempt.objects.filter(job_id=job_id).aggregate(n=Max("number"))["n"] or 0
         return JobAttempt.objects.create(
             job_id=job_id, number=number + 1, lease_token=token, worker=worker_name(),
@@ -92,14 +100,14 @@ def job_claim(*, job_id):
         )
 
 
-def job_fence(*, job):
+def job_fence(*, job: Job) -> None:
     """Renew the lease, or raise :class:`LeaseLost`. Call first inside a write's transaction: on
     PostgreSQL the row stays locked to the commit, on SQLite the write lock is held from here."""
     if _held(job).update(lease_until=lease_end(seconds=settings.JOB_LEASE_S)) != 1:
         raise LeaseLost(f"Job {job.pk}: this worker's lease (token {job.lease_token}) is no longer held.")
 
 
-def job_checkpoint(*, job, result):
+def job_checkpoint(*, job: Job, result: dict[str, Any]) -> None:
     """Persist what the job has achieved so far, right away, fenced by the attempt's token."""
     merged = {**job.result, **result}
     if _held(job).update(result=merged, lease_until=lease_end(seconds=settings.JOB_LEASE_S)) != 1:
@@ -107,9 +115,9 @@ def job_checkpoint(*, job, result):
     job.result = merged
 
 
-def job_on_heartbeat(*, job, renew):
+def job_on_heartbeat(*, job: Job, renew: Callable[[], object]) -> None:
     """Also call ``renew()`` on each heartbeat of this run (e.g. to hold a subscription's claim)."""
-    renewals = getattr(job, "heartbeat_renewals", None)
+    renewals = getattr(job, RENEWALS, None)
     if renewals is not None:
         renewals.append(renew)
 
@@ -117,13 +125,13 @@ def job_on_heartbeat(*, job, renew):
 class Heartbeat(threading.Thread):
     """Renews a running job's lease every ``JOB_HEARTBEAT_S`` seconds until stopped."""
 
-    def __init__(self, job):
+    def __init__(self, job: Job) -> None:
         super().__init__(name=f"job-{job.pk}-heartbeat", daemon=True)
         self.job = job
         self.halt = threading.Event()
         self.lost = False
 
-    def run(self):
+    def run(self) -> None:
         try:
             while not self.halt.wait(settings.JOB_HEARTBEAT_S):
                 try:
@@ -132,26 +140,25 @@ class Heartbeat(threading.Thread):
                     ) != 1:
                         self.lost = True
                         return
-                    for renew in list(self.job.heartbeat_renewals):
+                    for renew in list(getattr(self.job, RENEWALS, [])):
                         renew()
                 except DatabaseError:  # the next beat tries again; the lease covers two misses
                     logger.warning("job %s: heartbeat failed", self.job.pk, exc_info=True)
         finally:
             connection.close()  # this thread's own connection
 
-    def stop(self):
+    def stop(self) -> None:
         self.halt.set()
         self.join(5)
 
 
-def job_run(*, job_id):
+def job_run(*, job_id: int) -> str | None:
     """Claim and run one job through its handler; record the outcome on the job and its attempt."""
     attempt = job_claim(job_id=job_id)
     if attempt is None:
         return None
     job = Job.objects.select_related("connection", "location").get(pk=job_id)
-    job.attempt = attempt
-    job.heartbeat_renewals = []
+    setattr(job, RENEWALS, [])  # what job_on_heartbeat adds, for this run only
     # Inside an outer transaction (tests, inline runs) another connection could not see the job.
     heartbeat = None if connection.in_atomic_block else Heartbeat(job)
     if heartbeat:
@@ -161,7 +168,8 @@ def job_run(*, job_id):
         handler_path = JOB_HANDLERS.get(job.kind)
         if handler_path is None:
             raise JobError(f"No handler for {job.kind} jobs.")
-        result = import_string(handler_path)(job)
+        handler: JobHandler = import_string(handler_path)
+        result = handler(job)
     except LeaseLost as exc:
         logger.warning("%s; its writes stop here", exc)
         return None
@@ -181,7 +189,7 @@ def job_run(*, job_id):
     return _record(job, attempt, status=Job.Status.SUCCEEDED, result=result or {})
 
 
-def job_backoff(*, attempts, retry_after=None):
+def job_backoff(*, attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next attempt: Retry-After when given, else full-jitter exponential."""
     if retry_after:
         return float(retry_after)
@@ -189,28 +197,30 @@ def job_backoff(*, attempts, retry_after=None):
     return random.uniform(ceiling / 2, ceiling)
 
 
-def _error_text(exc):
+def _error_text(exc: BaseException) -> str:
     return str(exc)[:2000]
 
 
-def _record(job, attempt, *, status, result, error=None, superseded_by=None):
+def _record(job: Job, attempt: JobAttempt, *, status: str, result: dict[str, Any],
+            error: BaseException | None = None, superseded_by: int | None = None) -> str | None:
     job.result = {**job.result, **result}
     outcome = JobAttempt.Outcome.SUCCEEDED if status == Job.Status.SUCCEEDED else JobAttempt.Outcome.SKIPPED
-    fields = dict(status=status, result=job.result, finished_at=Now(), lease_until=None,
+    fields: dict[str, Any] = dict(status=status, result=job.result, finished_at=Now(), lease_until=None,
                   next_attempt_at=None, superseded_by_id=superseded_by)
     if status == Job.Status.SUCCEEDED:
         fields.update(error_class="", error_message="")
     else:
-        fields.update(error_class="", error_message=_error_text(error))
+        fields.update(error_class="", error_message=_error_text(error) if error else "")
     return _write(job, attempt, fields, dict(
         outcome=outcome, superseded_by_id=superseded_by,
         error_message=_error_text(error) if error else "",
     ))
 
 
-def _record_failure(job, attempt, exc, *, transient, retry_after=None, trace_id=""):
-    fields = dict(error_class=exc.__class__.__name__, error_message=_error_text(exc), lease_until=None)
-    attempt_fields = dict(outcome=JobAttempt.Outcome.FAILED, error_class=exc.__class__.__name__,
+def _record_failure(job: Job, attempt: JobAttempt, exc: BaseException, *, transient: bool,
+                    retry_after: float | None = None, trace_id: str = "") -> str | None:
+    fields: dict[str, Any] = dict(error_class=exc.__class__.__name__, error_message=_error_text(exc), lease_until=None)
+    attempt_fields: dict[str, Any] = dict(outcome=JobAttempt.Outcome.FAILED, error_class=exc.__class__.__name__,
                           error_message=_error_text(exc), permanent=not transient,
                           trace_id=trace_id[:100])
     if transient and job.attempts < job.max_attempts:
@@ -222,7 +232,8 @@ def _record_failure(job, attempt, exc, *, transient, retry_after=None, trace_id=
     return _write(job, attempt, fields, attempt_fields)
 
 
-def _write(job, attempt, job_fields, attempt_fields):
+def _write(job: Job, attempt: JobAttempt, job_fields: dict[str, Any],
+           attempt_fields: dict[str, Any]) -> str | None:
     """The result write: fenced by the attempt's token, job and attempt together."""
     with transaction.atomic():
         if _held(job).update(**job_fields) != 1:
@@ -231,10 +242,10 @@ def _write(job, attempt, job_fields, attempt_fields):
         JobAttempt.objects.filter(pk=attempt.pk, outcome=JobAttempt.Outcome.RUNNING).update(
             ended_at=Now(), **attempt_fields
         )
-    return job_fields["status"]
+    return str(job_fields["status"])
 
 
-def jobs_recover(*, limit=500):
+def jobs_recover(*, limit: int = 500) -> list[int]:
     """Close the attempts of jobs whose lease passed (on the database's clock) as *worker lost*
     and queue the jobs again, or make them dead when their attempts are spent. Returns the ids
     queued again (the caller sends them)."""

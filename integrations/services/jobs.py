@@ -14,6 +14,7 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 """
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from integrations.models import Job, JobAttempt
-from integrations.services.job_runs import (  # noqa: F401 - the jobs API, in one place
+from integrations.services.job_runs import (  # the jobs API, in one place
     JOB_HANDLERS,
     RETRY_BASE_SECONDS,
     RETRY_CAP_SECONDS,
@@ -40,12 +41,21 @@ from integrations.services.job_runs import (  # noqa: F401 - the jobs API, in on
 from integrations.services.leases import db_ago
 from portal.models import AuditEvent
 
+__all__ = [
+    "JOB_HANDLERS", "RETRY_BASE_SECONDS", "RETRY_CAP_SECONDS", "JobError", "JobSkipped", "LeaseLost",
+    "job_backoff", "job_checkpoint", "job_claim", "job_enqueue", "job_fence", "job_last_permanent_error",
+    "job_on_heartbeat", "job_rerun", "job_retry_now", "job_run", "job_send", "jobs_dispatch_due",
+    "jobs_recover",
+]
+
 logger = logging.getLogger(__name__)
 
 
-def job_enqueue(*, kind, idempotency_key, location_id=None, connection_id=None, operation="",
-                subject="", params=None, user_id=None, max_attempts=5, mapping_version_id=None,
-                send=True):
+def job_enqueue(*, kind: str, idempotency_key: str, location_id: int | None = None,
+                connection_id: int | None = None, operation: str = "", subject: str = "",
+                params: dict[str, Any] | None = None, user_id: int | None = None,
+                max_attempts: int = 5, mapping_version_id: int | None = None,
+                send: bool = True) -> Job:
     """Create the job for ``idempotency_key`` (once) and hand it to the worker after commit.
 
     Asking again with the same key returns the existing job and enqueues nothing new. With
@@ -67,7 +77,7 @@ def job_enqueue(*, kind, idempotency_key, location_id=None, connection_id=None, 
     return job
 
 
-def _job_refused_for_reauth(job) -> bool:
+def _job_refused_for_reauth(job: Job) -> bool:
     """A job for a connection that needs re-auth fails at once, saying so (nothing is sent)."""
     if job.connection_id is None:
         return False
@@ -85,11 +95,11 @@ def _job_refused_for_reauth(job) -> bool:
     return True
 
 
-def _send_after_commit(job_id):
+def _send_after_commit(job_id: int) -> None:
     transaction.on_commit(lambda: job_send(job_id=job_id))
 
 
-def job_send(*, job_id) -> bool:
+def job_send(*, job_id: int) -> bool:
     """Hand a job id to the broker. False (logged, never raised) when the broker is unreachable:
     the job stays queued and unsent, and the tick sends it again later."""
     from django_q.tasks import async_task
@@ -104,7 +114,7 @@ def job_send(*, job_id) -> bool:
     return True
 
 
-def job_rerun(*, job_ids, user_id):
+def job_rerun(*, job_ids: list[int], user_id: int | None) -> int:
     """Queue failed, dead or skipped jobs again: same rows and idempotency keys, a new attempt
     each; earlier attempts stay as they were. Returns how many."""
     count = 0
@@ -127,7 +137,7 @@ def job_rerun(*, job_ids, user_id):
     return count
 
 
-def job_retry_now(*, job_id, user_id) -> bool:
+def job_retry_now(*, job_id: int, user_id: int | None) -> bool:
     """A job waiting to retry is made due now and sent. False when it is not waiting."""
     with transaction.atomic():
         moved = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
@@ -144,7 +154,7 @@ def job_retry_now(*, job_id, user_id) -> bool:
     return True
 
 
-def job_last_permanent_error(*, job):
+def job_last_permanent_error(*, job: Job) -> JobAttempt | None:
     """The last attempt when it failed permanently (a re-run would likely fail again), else None."""
     last = JobAttempt.objects.filter(job=job).order_by("-number").first()
     if last and last.outcome == JobAttempt.Outcome.FAILED and last.permanent:
@@ -155,7 +165,7 @@ def job_last_permanent_error(*, job):
     return None
 
 
-def jobs_dispatch_due(*, limit=500):
+def jobs_dispatch_due(*, limit: int = 500) -> int:
     """The tick: recover jobs whose worker died (lease passed on the database's clock), send due
     retries, and send again jobs the broker never took or lost (``JOB_RESEND_AFTER_S``).
 

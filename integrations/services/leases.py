@@ -5,20 +5,20 @@ database's own ``now()`` (PostgreSQL's ``STATEMENT_TIMESTAMP()``, SQLite's ``'no
 the host's clock: workers whose clocks differ still agree on who holds what.
 """
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import DateTimeField, ExpressionWrapper
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Now
 
 
-def lease_end(*, seconds: float) -> ExpressionWrapper:
+def lease_end(*, seconds: float) -> "ExpressionWrapper[CombinedExpression]":
     """The database's now plus ``seconds``, as an expression for ``update()`` and ``filter()``."""
     return ExpressionWrapper(Now() + timedelta(seconds=seconds), output_field=DateTimeField())
 
 
-def db_ago(*, seconds: float) -> ExpressionWrapper:
+def db_ago(*, seconds: float) -> "ExpressionWrapper[CombinedExpression]":
     """The database's now minus ``seconds``."""
     return ExpressionWrapper(Now() - timedelta(seconds=seconds), output_field=DateTimeField())
 
@@ -33,5 +33,5 @@ def db_now() -> datetime:
             cursor.execute("SELECT STATEMENT_TIMESTAMP()")
             value = cursor.fetchone()[0]
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt_timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value

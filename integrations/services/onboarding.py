@@ -6,15 +6,24 @@ from another browser, a forged one or a replayed callback finds nothing and is r
 
 import secrets
 import time
+from typing import Any
 
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
-from integrations.ghl.oauth import code_exchange, consent_url_build, pkce_pair, tokens_apply
-from integrations.models import Connection, HighLevelApp, LocationMintBatch
+from integrations.ghl.oauth import (
+    TokenAnswer,
+    code_exchange,
+    consent_url_build,
+    pkce_pair,
+    tokens_apply,
+)
+from integrations.models import Connection, HighLevelApp, Job, LocationMintBatch
 from portal.models import Agency, AuditEvent, Location
 
 SESSION_KEY = "integrations_oauth_pending"
@@ -26,7 +35,7 @@ class ConnectRefused(Exception):
     """The callback cannot be accepted; the message says why and what to do."""
 
 
-def oauth_start(*, session, app: HighLevelApp, kind: str, location: Location | None = None,
+def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location: Location | None = None,
                 agency: Agency | None = None) -> str:
     """Remember a one-time state and PKCE verifier in ``session``; return the consent URL."""
     state = secrets.token_urlsafe(32)
@@ -48,7 +57,8 @@ def oauth_start(*, session, app: HighLevelApp, kind: str, location: Location | N
     return consent_url_build(app=app, state=state, code_challenge=challenge)
 
 
-def oauth_finish(*, session, state: str, code: str, callback_url: str, user) -> Connection:
+def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: str,
+                 user: User | None) -> Connection:
     """Check the state and the redirect URL, exchange the code, store the tokens."""
     pending = session.get(SESSION_KEY, {})
     entry = pending.pop(state, None) if state else None
@@ -78,7 +88,8 @@ def oauth_finish(*, session, state: str, code: str, callback_url: str, user) -> 
 
 
 @transaction.atomic
-def _connection_store(*, app, kind, entry, payload, user) -> Connection:
+def _connection_store(*, app: HighLevelApp, kind: str, entry: dict[str, Any], payload: TokenAnswer,
+                      user: User | None) -> Connection:
     company_id = payload.get("companyId") or ""
     if kind == Connection.Kind.AGENCY:
         agency = Agency.objects.filter(pk=entry["agency_id"]).first() if entry["agency_id"] else None
@@ -113,10 +124,11 @@ def _connection_store(*, app, kind, entry, payload, user) -> Connection:
     return connection
 
 
-def installed_locations_list(*, connection_id: int) -> list[dict]:
+def installed_locations_list(*, connection_id: int) -> list[dict[str, str]]:
     """Every location where the app is installed under the agency connection's company."""
     connection = Connection.objects.select_related("app", "agency").get(pk=connection_id)
-    found, skip = [], 0
+    found: list[dict[str, str]] = []
+    skip = 0
     while True:
         response = ghl_request(
             connection_id=connection_id, method="GET", path="/oauth/installedLocations",
@@ -134,10 +146,10 @@ def installed_locations_list(*, connection_id: int) -> list[dict]:
             return found
 
 
-def mint_batch_create(*, connection_id: int, locations: list[dict], user) -> LocationMintBatch:
+def mint_batch_create(*, connection_id: int, locations: list[dict[str, str]],
+                      user: User | None) -> LocationMintBatch:
     """Queue minting location tokens for ``locations`` ([{id, name}]) as one "mint" job: the
     worker does the calls under the job's attempts, heartbeat lease and fence."""
-    from integrations.models import Job
     from integrations.services.jobs import job_enqueue
 
     batch = LocationMintBatch.objects.create(
@@ -158,13 +170,13 @@ def mint_batch_create(*, connection_id: int, locations: list[dict], user) -> Loc
     return batch
 
 
-def mint_batch_job_run(job) -> dict:
+def mint_batch_job_run(job: Job) -> dict[str, int]:
     """JOB_HANDLERS "mint"."""
     batch = mint_batch_run(batch_id=job.params["batch_id"], job=job)
     return {"connected": batch.done, "failed": batch.failed}
 
 
-def mint_batch_run(*, batch_id: int, job=None) -> LocationMintBatch:
+def mint_batch_run(*, batch_id: int, job: Job | None = None) -> LocationMintBatch:
     """Mint a location token for each requested location, recording progress as it goes.
 
     Progress (the counters) moves one location at a time, fenced by the job's lease when run as
@@ -172,9 +184,9 @@ def mint_batch_run(*, batch_id: int, job=None) -> LocationMintBatch:
     one again is harmless: it updates the same connection), and a worker that lost its lease
     counts nothing more.
     """
-    from integrations.services.jobs import job_fence
+    from integrations.services.job_runs import job_fence
 
-    def fenced():
+    def fenced() -> None:
         if job is not None:
             job_fence(job=job)
 
@@ -213,7 +225,8 @@ def mint_batch_run(*, batch_id: int, job=None) -> LocationMintBatch:
     return batch
 
 
-def location_mint(*, agency_connection: Connection, hl_location_id: str, name: str, user=None) -> Connection:
+def location_mint(*, agency_connection: Connection, hl_location_id: str, name: str,
+                  user: User | None = None) -> Connection:
     """Mint one location token from the agency connection and store it as a location connection."""
     response = ghl_request(
         connection_id=agency_connection.pk, method="POST", path="/oauth/locationToken",

@@ -4,13 +4,15 @@ Queued and running jobs are never pruned, whatever their age. Sync log retention
 :func:`integrations.services.synclog.sync_logs_prune`.
 """
 
+from datetime import datetime
+
 from integrations.models import Job
 
 BATCH = 5000
 FINISHED = (Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.DEAD)
 
 
-def jobs_prune(*, before, batch=BATCH) -> int:
+def jobs_prune(*, before: datetime, batch: int = BATCH) -> int:
     """Delete finished jobs that finished before ``before``; returns how many."""
     total = 0
     # queued_at <= finished_at, so the queued_at bound lets the job_recent index find candidates.

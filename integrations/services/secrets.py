@@ -5,7 +5,7 @@ from django.db import transaction
 from integrations.crypto import secret_rotate
 from integrations.models import Connection, HighLevelApp
 
-ENCRYPTED_COLUMNS = {
+ENCRYPTED_COLUMNS: dict[type[HighLevelApp] | type[Connection], list[str]] = {
     HighLevelApp: ["client_secret_encrypted"],
     Connection: ["access_token_encrypted", "refresh_token_encrypted"],
 }
@@ -17,7 +17,7 @@ def secrets_rotate() -> dict[str, int]:
     The lock is the one token refresh takes, and the row is re-read after it, so a refresh that
     commits meanwhile is never overwritten with the older token.
     """
-    counts = {}
+    counts: dict[str, int] = {}
     for model, columns in ENCRYPTED_COLUMNS.items():
         done = 0
         for pk in model.objects.values_list("pk", flat=True).order_by("pk"):
@@ -31,5 +31,5 @@ def secrets_rotate() -> dict[str, int]:
                     ))
                 model.objects.filter(pk=pk).update(**{c: getattr(row, c) for c in columns})
                 done += 1
-        counts[model._meta.verbose_name_plural] = done
+        counts[str(model._meta.verbose_name_plural)] = done
     return counts

@@ -1,9 +1,11 @@
+from datetime import datetime
+
 from integrations.models import SyncLog
 
 BATCH = 5000
 
 
-def sync_logs_prune(*, before) -> int:
+def sync_logs_prune(*, before: datetime) -> int:
     """Delete entries older than ``before`` in batches (short locks on a big table)."""
     total = 0
     while True:

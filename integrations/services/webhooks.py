@@ -5,7 +5,9 @@ again: polling stays on as reconciliation, and a stored event can be re-processe
 """
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import requests
 from django.conf import settings
@@ -13,14 +15,15 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from integrations.events.targets import EventError
 from integrations.events.webhooks import EVENT_HANDLERS as RECORD_EVENT_HANDLERS
 from integrations.ghl.webhooks import (
     HIGHLEVEL_RSA_PUBLIC_KEY,
+    VerifiedWebhook,
     WebhookKeys,
     WebhookRejected,
     webhook_verify,
 )
-from integrations.events.targets import EventError
 from integrations.models import Job, WebhookEvent
 from integrations.services.jobs import job_send
 from portal.models import Location
@@ -34,7 +37,7 @@ SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 # Event types the sync processes; anything else is stored and marked ignored. Each handler is
 # called in the intake's transaction and returns the event's job (not sent) or None:
 # type -> callable(event) -> Job | None.
-EVENT_HANDLERS = {
+EVENT_HANDLERS: dict[str, Callable[[WebhookEvent], Job | None]] = {
     **RECORD_EVENT_HANDLERS,  # contacts, tasks, notes, appointments, opportunities, users
 }
 
@@ -47,7 +50,7 @@ class WebhookAnswer:
     retry_after: int | None = None
 
 
-def webhook_keysets():
+def webhook_keysets() -> list[WebhookKeys]:
     """Key sets that may sign webhooks: HighLevel's own, plus the sandbox's when it is on."""
     keysets = [
         WebhookKeys(
@@ -62,9 +65,9 @@ def webhook_keysets():
     return keysets
 
 
-def sandbox_webhook_keys():
+def sandbox_webhook_keys() -> WebhookKeys | None:
     """The sandbox publishes its public keys; fetch once and cache them."""
-    keys = cache.get(SANDBOX_KEYS_CACHE)
+    keys: WebhookKeys | None = cache.get(SANDBOX_KEYS_CACHE)
     if keys is None:
         try:
             response = requests.get(f"{settings.SANDBOX_BASE_URL}/webhook-keys", timeout=5)
@@ -78,8 +81,8 @@ def sandbox_webhook_keys():
     return keys
 
 
-def _verify(*, raw_body, headers, now):
-    first_error = None
+def _verify(*, raw_body: bytes, headers: Mapping[str, str], now: datetime) -> VerifiedWebhook:
+    first_error: WebhookRejected | None = None
     for keys in webhook_keysets():
         try:
             return webhook_verify(raw_body=raw_body, headers=headers, keys=keys, now=now)
@@ -88,7 +91,7 @@ def _verify(*, raw_body, headers, now):
     raise first_error or WebhookRejected("no webhook keys configured")
 
 
-def webhook_receive(*, raw_body: bytes, headers) -> WebhookAnswer:
+def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAnswer:
     """Verify, store and queue one delivery. Never processes it inline.
 
     HighLevel retries a delivery only when it gets a 429, so whatever keeps us from storing the
@@ -132,7 +135,8 @@ def webhook_receive(*, raw_body: bytes, headers) -> WebhookAnswer:
     return WebhookAnswer(200, "accepted" if handler else "stored; type not handled", event.pk)
 
 
-def _event_hand_over(event, handler):
+def _event_hand_over(event: WebhookEvent,
+                     handler: Callable[[WebhookEvent], Job | None]) -> Job | None:
     """The handler's job for the event, made in the intake's transaction. An event the handler
     refuses (no such location yet, a payload without its record) is kept as failed, with why; one
     it dealt with at once (no job) is processed."""
@@ -156,7 +160,7 @@ def _event_hand_over(event, handler):
     return job
 
 
-def _duplicate_answer(*, webhook_id):
+def _duplicate_answer(*, webhook_id: str) -> WebhookAnswer:
     """A delivery already stored: acknowledged, and its job sent again if the broker never took it."""
     try:
         event = WebhookEvent.objects.exclude(status=WebhookEvent.Status.REJECTED).get(webhook_id=webhook_id)

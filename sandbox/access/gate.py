@@ -31,8 +31,8 @@ from sandbox.access.services.secrets import secret_hash
 
 # `Version` values HighLevel's servers take (the specs list only 2021-07-28 for most routes).
 ACCEPTED_VERSIONS = ("2021-07-28", "2021-04-15", "v3")
-INVALID_TOKEN = "Invalid token: access token is invalid"
-EXPIRED_TOKEN = "Invalid JWT"
+INVALID_TOKEN = "Invalid token: access token is invalid"  # noqa: S105 (an error message)
+EXPIRED_TOKEN = "Invalid JWT"  # noqa: S105 (an error message)
 SCOPE_REFUSED = "The token is not authorized for this scope."
 AUTH_CLASS_REFUSED = (
     "This authClass type is not allowed to access this scope. "

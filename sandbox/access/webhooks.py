@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, UTC
 
 import requests
 from django.db import connection, transaction
@@ -33,7 +33,7 @@ _pending_lock = threading.Lock()
 
 
 def _timestamp() -> str:
-    now = datetime.now(dt_timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
@@ -103,7 +103,7 @@ def webhook_deliveries_wait(*, timeout: float = 30.0) -> bool:
     """Wait for deliveries already submitted in this process (tests, benchmarks). True if all done."""
     with _pending_lock:
         futures = set(_pending)
-    done, not_done = wait(futures, timeout=timeout)
+    _done, not_done = wait(futures, timeout=timeout)
     return not not_done
 
 

@@ -112,7 +112,7 @@ class Registry:
         first = segments[0] if segments else ""
         for op in self._index.get((method, len(segments), first), ()):
             params = {}
-            for want, got in zip(op.segments, segments):
+            for want, got in zip(op.segments, segments, strict=True):
                 if want.startswith("{"):
                     params[want[1:-1]] = got
                 elif want != got:
@@ -147,7 +147,7 @@ _registry: Registry | None = None
 
 def registry_get() -> Registry:
     """The process-wide registry, loaded on first use."""
-    global _registry
+    global _registry  # noqa: PLW0603 (a lazy process-wide singleton, filled once under the lock)
     if _registry is None:
         with _lock:
             if _registry is None:

@@ -71,7 +71,7 @@ def _body(request, op: Operation):
     try:
         return "application/json", json.loads(raw)
     except ValueError as exc:
-        raise RequestInvalid(400, [f"Unexpected token in JSON at position {getattr(exc, 'pos', 0)}"])
+        raise RequestInvalid(400, [f"Unexpected token in JSON at position {getattr(exc, 'pos', 0)}"]) from exc
 
 
 def request_validate(*, request, op: Operation, path_params: dict) -> ValidRequest:

@@ -144,7 +144,7 @@ def test_a_private_integration_token_is_stored_encrypted_and_never_shown(superus
 def test_adding_a_connection_without_a_token_explains_how_to_connect(superuser_client, ghl_app, location):
     response = superuser_client.post("/admin/integrations/connection/add/", {
         "app": ghl_app.pk, "agency": location.agency.pk, "location": location.pk})
-    assert response.status_code == 200 and "Connect location".encode() in response.content
+    assert response.status_code == 200 and b"Connect location" in response.content
     assert not Connection.objects.exists()
 
 

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.django_db
 CALLBACK = "http://testserver/integrations/oauth/callback/"
 
 
-@pytest.fixture
-def admin_client(client, db):
-    user = get_user_model().objects.create_superuser("boss", "boss@x.test", "pw")
-    client.force_login(user)
-    return client
-
-
 def _start(admin_client, ghl_app, **form):
     response = admin_client.post("/integrations/connect/", {"app": ghl_app.pk, **form})
     assert response.status_code == 302

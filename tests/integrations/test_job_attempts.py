@@ -153,7 +153,7 @@ def test_a_job_the_broker_never_took_is_sent_again_once_after_the_threshold(sett
     with mock.patch("integrations.services.jobs.job_send", return_value=False):
         job = job_enqueue(kind="action", idempotency_key="unsent")
     assert Job.objects.get(pk=job.pk).sent_at is None
-    with mock.patch("integrations.services.jobs.job_send") as send:
+    with mock.patch("integrations.services.jobs.job_send"):
         assert jobs_dispatch_due() == 0  # just queued: its own send may be on its way
     Job.objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(seconds=61))
     sent = []

@@ -1,6 +1,6 @@
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,7 +13,7 @@ from integrations.ghl.webhooks import (
     webhook_verify,
 )
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def pem(public_key):

@@ -104,7 +104,7 @@ def test_every_page_of_these_apps_opens_for_every_role(client, location, role):
         reverse("admin:mappings_mapping_preview", args=[mapping.pk]),
         reverse("admin:mappings_mapping_apply_template"),
     ]
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         if model._meta.app_label in ("rankr", "mappings"):
             pages += _admin_urls(model, objects.get(model))
     for url in pages:

@@ -110,7 +110,7 @@ def test_campaign_and_workflow_enrolment(api):
 
 
 def test_search_filters_sorts_and_pages(api):
-    for n, (name, tags) in enumerate([("Cleo", ["vip"]), ("Abe", ["vip", "x"]), ("Bea", [])]):
+    for name, tags in ([("Cleo", ["vip"]), ("Abe", ["vip", "x"]), ("Bea", [])]):
         create(api, firstName=name, email=f"{name.lower()}@example.com", tags=tags)
     body = {"locationId": LOCATION, "filters": [{"field": "tags", "operator": "eq", "value": "VIP"}],
             "sort": [{"field": "firstNameLowerCase", "direction": "asc"}], "pageLimit": 1, "page": 2}

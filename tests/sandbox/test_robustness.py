@@ -39,7 +39,7 @@ def test_odd_paging_values_get_a_4xx_or_a_page(key, client, world):
 @pytest.mark.django_db
 def test_odd_search_bodies_are_refused_in_highlevels_shape(client, world):
     op = registry_get().by_key[("POST", "/contacts/search")]
-    path, query, body, headers = prepared(op, world)
+    path, _query, body, headers = prepared(op, world)
     for odd in ODD_SEARCH:
         response = client.post(API + path, json.dumps({**body, **odd}), content_type="application/json",
                                **headers)

@@ -9,11 +9,12 @@ a crash leaves either all three or none. Due times and claims are read on the da
 (one reading per round), so dispatchers on hosts whose clocks differ agree.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection as db_connection, transaction
-from django.db.models import Q
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from integrations.models import Job, Subscription
 from integrations.services.jobs import job_enqueue
@@ -22,20 +23,20 @@ from integrations.services.leases import db_now
 BATCH = 200  # subscriptions claimed per transaction
 
 
-def subscription_lease_s():
+def subscription_lease_s() -> int:
     """How long a dispatcher's claim holds while its job waits in the queue: twice the worker's
     task timeout. Once the job runs, its heartbeat holds the claim for ``JOB_LEASE_S`` at a time;
     a job taken up after its worker died finds the claim still its own, or skips, superseded."""
-    return 2 * settings.Q_CLUSTER["timeout"]
+    return 2 * int(settings.Q_CLUSTER["timeout"])
 
 
-def subscriptions_due(*, now):
+def subscriptions_due(*, now: datetime) -> QuerySet[Subscription]:
     return Subscription.objects.filter(enabled=True, paused=False).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
 
 
-def subscription_job_kind(subscription):
+def subscription_job_kind(subscription: Subscription) -> str:
     if subscription.backfill_finished_at is None or subscription.full_pass_requested:
         return Job.Kind.BACKFILL
     if subscription.cursor.get("full"):  # a full pass is in progress: finish it as one
@@ -43,7 +44,8 @@ def subscription_job_kind(subscription):
     return Job.Kind.POLL
 
 
-def subscription_claim(*, subscription, now, due, reason="scheduled"):
+def subscription_claim(*, subscription: Subscription, now: datetime, due: datetime,
+                       reason: str = "scheduled") -> Job | None:
     """Claim ``subscription`` (a row read just before) and enqueue its job. Call in a transaction.
 
     Returns the job, or None when the subscription was claimed by someone else meanwhile.
@@ -74,7 +76,7 @@ def subscription_claim(*, subscription, now, due, reason="scheduled"):
     return job
 
 
-def subscriptions_dispatch(*, now=None, limit=10_000):
+def subscriptions_dispatch(*, now: datetime | None = None, limit: int = 10_000) -> int:
     """Claim every due subscription (up to ``limit``) and enqueue its run. Returns how many."""
     now = now or db_now()
     skip_locked = db_connection.features.has_select_for_update_skip_locked

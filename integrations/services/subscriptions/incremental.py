@@ -7,13 +7,21 @@ records by fingerprint. The mark is inclusive (``gte``): records stamped in the 
 the mark are fetched again and skipped by fingerprint, rather than missed.
 """
 
+from collections.abc import Callable
+from typing import Any
 
-def _contacts_search_base(*, location_ghl_id):
+from integrations.catalog.registry import Operation
+
+Params = dict[str, Any]
+Body = dict[str, Any] | None
+
+
+def _contacts_search_base(*, location_ghl_id: str) -> dict[str, Any]:
     # The spec leaves the body schema empty; HighLevel's Search Contacts docs require locationId.
     return {"locationId": location_ghl_id}
 
 
-def _contacts_search_since(*, params, body, watermark):
+def _contacts_search_since(*, params: Params, body: Body, watermark: str) -> tuple[Params, Body]:
     # Search Contacts filters: {"field": "dateUpdated", "operator": "range", "value": {"gte": …}}.
     body = dict(body or {})
     body["filters"] = [
@@ -23,16 +31,17 @@ def _contacts_search_since(*, params, body, watermark):
     return params, body
 
 
-BASE_BODY = {
+BASE_BODY: dict[str, Callable[..., dict[str, Any]]] = {
     "POST /contacts/search": _contacts_search_base,
 }
 
-INCREMENTAL = {
+INCREMENTAL: dict[str, Callable[..., tuple[Params, Body]]] = {
     "POST /contacts/search": _contacts_search_since,
 }
 
 
-def request_base(*, operation, parameters, location_ghl_id):
+def request_base(*, operation: Operation, parameters: dict[str, Any],
+                 location_ghl_id: str) -> tuple[Params, Body]:
     """``(params, body)`` for a pass's first page from the subscription's parameters.
 
     Parameters the operation declares (path and query) go to ``params``; the rest go to the body.
@@ -41,7 +50,7 @@ def request_base(*, operation, parameters, location_ghl_id):
     params = {k: v for k, v in parameters.items() if k in declared}
     extra = {k: v for k, v in parameters.items() if k not in declared}
     base = BASE_BODY.get(operation.key)
-    body = None
+    body: Body = None
     if base is not None:
         body = base(location_ghl_id=location_ghl_id)
     if extra or base is not None:
@@ -49,7 +58,8 @@ def request_base(*, operation, parameters, location_ghl_id):
     return params, body
 
 
-def request_since(*, operation, params, body, watermark):
+def request_since(*, operation: Operation, params: Params, body: Body,
+                  watermark: str | None) -> tuple[Params, Body] | None:
     """The request narrowed to records changed since ``watermark``, or None if it cannot be."""
     since = INCREMENTAL.get(operation.key)
     if since is None or not watermark:

@@ -1,5 +1,8 @@
 """Configure and steer subscriptions: check, save, run now, backfill, pause, resume."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -9,18 +12,18 @@ from integrations.catalog.connections import connection_info
 from integrations.catalog.named import TRIGGER, named_get
 from integrations.catalog.polling import poll_plan
 from integrations.catalog.registry import operation_get
-from integrations.models import Connection, Subscription
+from integrations.models import Connection, Job, Subscription
 from integrations.services.subscriptions.dispatch import subscription_claim
 from integrations.services.subscriptions.incremental import request_base
 from mappings.entities import ENTITIES, GHL_TO_RANKR
 from portal.models import AuditEvent
 
 
-def subscription_check(*, subscription):
+def subscription_check(*, subscription: Subscription) -> dict[str, list[str]]:
     """Every problem with the configuration, as ``{field: [messages]}`` (empty when fine)."""
-    errors = {}
+    errors: dict[str, list[str]] = {}
 
-    def add(name, message):
+    def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
     try:
@@ -32,7 +35,7 @@ def subscription_check(*, subscription):
         return errors
     if not 1 <= (subscription.interval_minutes or 0) <= 15:
         add("interval_minutes", "Choose an interval from 1 to 15 minutes.")
-    parameters = subscription.parameters
+    parameters: Any = subscription.parameters
     if not isinstance(parameters, dict):
         add("parameters", 'Parameters must be a JSON object, e.g. {"query": "smith"}.')
         parameters = {}
@@ -53,7 +56,8 @@ def subscription_check(*, subscription):
     missing = [name for name in plan.params if name not in parameters]
     for name in missing:
         add("parameters", f"The trigger needs the parameter {name!r}.")
-    if connection is not None and not missing and "parameters" not in errors:
+    if (connection is not None and connection.location is not None and not missing
+            and "parameters" not in errors):
         operation = operation_get(plan.operation)
         params, body = request_base(operation=operation, parameters=parameters,
                                     location_ghl_id=connection.location.location_id)
@@ -67,7 +71,7 @@ def subscription_check(*, subscription):
     return errors
 
 
-def subscription_save(*, subscription, user_id):
+def subscription_save(*, subscription: Subscription, user_id: int | None) -> Subscription:
     """Validate and save; a changed trigger, parameters or mapping starts over with a backfill."""
     errors = subscription_check(subscription=subscription)
     if errors:
@@ -87,7 +91,8 @@ def subscription_save(*, subscription, user_id):
     return subscription
 
 
-def subscription_run_now(*, subscription_id, user_id, backfill=False):
+def subscription_run_now(*, subscription_id: int, user_id: int | None,
+                         backfill: bool = False) -> Job | None:
     """Enqueue a run now (a full pass when ``backfill``). Returns the job, or None if one runs."""
     now = timezone.now()
     with transaction.atomic():
@@ -101,7 +106,8 @@ def subscription_run_now(*, subscription_id, user_id, backfill=False):
     return job
 
 
-def subscriptions_pause(*, subscription_ids, user_id, paused):
+def subscriptions_pause(*, subscription_ids: Iterable[int], user_id: int | None,
+                        paused: bool) -> int:
     """Pause or resume; the checkpoint is kept. Returns how many changed."""
     with transaction.atomic():
         rows = list(Subscription.objects.select_for_update().filter(
@@ -112,7 +118,7 @@ def subscriptions_pause(*, subscription_ids, user_id, paused):
     return len(rows)
 
 
-def _audit(user_id, action, subscription, **detail):
+def _audit(user_id: int | None, action: str, subscription: Subscription, **detail: object) -> None:
     AuditEvent.objects.create(
         actor_id=user_id, action=action, location_id=subscription.location_id,
         target=f"subscription {subscription.pk}: {subscription.trigger}"[:255],

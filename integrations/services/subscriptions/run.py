@@ -14,38 +14,46 @@ trigger allows it (:mod:`.incremental`), else list everything and skip unchanged
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from integrations.catalog.connections import connection_info
 from integrations.catalog.named import named_get
 from integrations.catalog.paging import DEFAULT_LIMIT, paging_next
-from integrations.catalog.polling import FINGERPRINT, plan_records, poll_plan
-from integrations.catalog.registry import operation_get
-from integrations.catalog.connections import connection_info
+from integrations.catalog.polling import FINGERPRINT, PollPlan, plan_records, poll_plan
+from integrations.catalog.registry import Operation, operation_get
 from integrations.catalog.services import call_send, operation_check, paging_start
 from integrations.ghl.errors import GhlError
-from integrations.models import Subscription, SubscriptionSeen
-from integrations.services.jobs import (
+from integrations.models import Job, Subscription, SubscriptionSeen
+from integrations.services.job_runs import (
     JobSkipped,
     LeaseLost,
     job_checkpoint,
-    job_enqueue,
     job_fence,
     job_on_heartbeat,
 )
+from integrations.services.jobs import job_enqueue
 from integrations.services.leases import lease_end
 from integrations.services.subscriptions.incremental import request_base, request_since
-from mappings.entities import ENTITIES
+from mappings.entities import ENTITIES, Entity
+from mappings.models import MappingVersion
 from mappings.rules import path_get
 from mappings.services import mapping_page_apply, mapping_version_latest
+from rankr.models import RankrRecord
 
 logger = logging.getLogger(__name__)
+
+State = dict[str, Any]  # a pass's checkpoint as stored in Subscription.cursor ({} when none)
+Result = dict[str, Any]  # what a run reports on its job
 
 RECONCILE_EVERY = timedelta(hours=24)  # a full pass at least this often catches deletions
 FAILED_SAMPLE = 5  # unmappable records named in last_run_error
@@ -59,11 +67,11 @@ class Superseded(Exception):
     """Another run holds the subscription now (this one's claim lapsed)."""
 
 
-def run_budget_s():
+def run_budget_s() -> float:
     """How long one job pages before handing over to a continuation job: well inside the
     worker's task timeout, so a long backfill is never killed by it and a dead worker's slice is
     recovered after one job lease."""
-    return settings.Q_CLUSTER["timeout"] / 2
+    return float(settings.Q_CLUSTER["timeout"]) / 2
 
 
 @dataclass
@@ -71,19 +79,20 @@ class RunCounts:
     requests: int = 0
     records: int = 0
     changed: int = 0
-    failed: list = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
-    def as_result(self):
+    def as_result(self) -> Result:
         return {"requests": self.requests, "records": self.records, "changed": self.changed,
                 "failed": len(self.failed)}
 
 
-def subscription_job_handle(job):
+def subscription_job_handle(job: Job) -> Result:
     """JOB_HANDLERS entry for "poll" and "backfill" jobs."""
     return subscription_run(subscription_id=job.params["subscription_id"], job=job)
 
 
-def subscription_run(*, subscription_id, job, on_page=None):
+def subscription_run(*, subscription_id: int, job: Job,
+                     on_page: Callable[[Subscription], None] | None = None) -> Result:
     """Run the subscription's pass (start or resume it) to its end. Returns the run's counts.
 
     ``on_page(subscription)`` is called after each committed page (the backfill command's bar).
@@ -124,12 +133,12 @@ def subscription_run(*, subscription_id, job, on_page=None):
     return {"outcome": outcome, **counts.as_result()}
 
 
-def _running_lease():
+def _running_lease() -> "ExpressionWrapper[CombinedExpression]":
     """A running job holds its subscription as long as its own lease, renewed by its heartbeat."""
     return lease_end(seconds=settings.JOB_LEASE_S)
 
 
-def _claim_for_job(*, subscription_id, job):
+def _claim_for_job(*, subscription_id: int, job: Job) -> bool:
     """True when ``job`` holds the subscription: it was claimed for it, or is free to take."""
     held = Subscription.objects.filter(pk=subscription_id, claimed_job_id=job.pk).update(
         claimed_until=_running_lease()
@@ -141,7 +150,8 @@ def _claim_for_job(*, subscription_id, job):
     ).update(claimed_until=_running_lease(), claimed_job=job) == 1
 
 
-def _run(*, subscription, job, counts, on_page):
+def _run(*, subscription: Subscription, job: Job, counts: RunCounts,
+         on_page: Callable[[Subscription], None] | None) -> Job | None:
     """Page to the end of the pass; or, past the time budget, hand over and return the new job."""
     started = time.monotonic()
     named = named_get(subscription.trigger)
@@ -178,7 +188,7 @@ def _run(*, subscription, job, counts, on_page):
             return _hand_over(subscription=subscription, job=job, counts=counts)
 
 
-def _hand_over(*, subscription, job, counts):
+def _hand_over(*, subscription: Subscription, job: Job, counts: RunCounts) -> Job:
     """Give the claim to a continuation job, which resumes from the checkpoint."""
     with transaction.atomic():
         following = job_enqueue(
@@ -191,7 +201,8 @@ def _hand_over(*, subscription, job, counts):
     return following
 
 
-def _pass_start(*, subscription, plan, operation, job):
+def _pass_start(*, subscription: Subscription, plan: PollPlan, operation: Operation,
+                job: Job) -> State:
     now = timezone.now()
     reconcile_due = (subscription.backfill_finished_at is not None
                      and now - subscription.backfill_finished_at >= RECONCILE_EVERY)
@@ -219,8 +230,10 @@ def _pass_start(*, subscription, plan, operation, job):
     return state
 
 
-def _page_commit(*, subscription, job, plan, entity, version, state, data, records, following,
-                 counts):
+def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity: Entity,
+                 version: MappingVersion, state: State, data: Any, records: list[Any],
+                 following: tuple[dict[str, Any], dict[str, Any]] | None,
+                 counts: RunCounts) -> State:
     """Apply one page and move the checkpoint past it, in one transaction. Returns the new state."""
     now = timezone.now()
     high = state["high"]
@@ -237,7 +250,8 @@ def _page_commit(*, subscription, job, plan, entity, version, state, data, recor
                  for i in ids if isinstance(i, str) and i],
                 ignore_conflicts=True,
             )
-        updates = {}
+        updates: dict[str, Any] = {}
+        new_state: State
         if following is not None:
             params, body = following
             new_state = {**state, "params": params, "body": body, "high": high}
@@ -264,7 +278,7 @@ def _page_commit(*, subscription, job, plan, entity, version, state, data, recor
     return new_state
 
 
-def _fenced_update(subscription, job, **updates):
+def _fenced_update(subscription: Subscription, job: Job, **updates: Any) -> None:
     """Write the subscription only while ``job`` holds it and this attempt holds ``job`` (its
     fencing token): a worker that lost its lease cannot write over its successor."""
     job_fence(job=job)
@@ -272,10 +286,11 @@ def _fenced_update(subscription, job, **updates):
         claimed_until=_running_lease(), **updates
     )
     if done != 1:
-        raise Superseded()
+        raise Superseded
 
 
-def _deletions_sweep(*, subscription, model, now):
+def _deletions_sweep(*, subscription: Subscription, model: type[RankrRecord],
+                     now: datetime) -> int:
     """Soft-delete the location's live records of this kind that the pass did not list."""
     seen = SubscriptionSeen.objects.filter(subscription=subscription).values("ghl_id")
     return (
@@ -286,20 +301,23 @@ def _deletions_sweep(*, subscription, model, now):
     )
 
 
-def _total(data):
+def _total(data: Any) -> int | None:
     """HighLevel's count of all records, where the answer carries one."""
     if not isinstance(data, dict):
         return None
-    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    meta = data.get("meta")
+    if not isinstance(meta, dict):
+        meta = {}
     for value in (data.get("total"), meta.get("total"), data.get("count")):
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
     return None
 
 
-def _finish(subscription, job, counts, *, outcome, error="", release):
+def _finish(subscription: Subscription, job: Job, counts: RunCounts, *, outcome: str,
+            error: str = "", release: bool) -> None:
     now = timezone.now()
-    updates = dict(
+    updates: dict[str, Any] = dict(
         last_run_at=now, last_run_outcome=outcome, last_run_requests=counts.requests,
         last_run_records=counts.records, last_run_changed=counts.changed,
         last_run_error=error[:4000],

@@ -130,6 +130,9 @@ class AuthorizationCode(models.Model):
     class Meta:
         verbose_name = "authorization code"
 
+    def __str__(self) -> str:
+        return f"authorization code #{self.pk}"
+
 
 class Token(models.Model):
     """An access, refresh or private integration token (hash only)."""

@@ -118,8 +118,8 @@ def sandbox_demo_ensure(*, redirect_uris: list[str], webhook_url: str = "") -> R
 
     Idempotent; the app's credentials are ``DEMO_APP`` (never in production).
     """
-    if settings.PORTAL_ENV == "production":
-        raise DemoRefused("The sandbox demo app is never registered in production.")
+    if settings.PORTAL_ENV == "production" or not settings.DEMO_ALLOWED:
+        raise DemoRefused("The sandbox demo app is never registered in production: it needs DEBUG on.")
     sandbox_demo_company_ensure()
     return sandbox_app_register(
         **DEMO_APP, redirect_uris=redirect_uris, webhook_url=webhook_url, scopes=list(spec_scopes_all())

@@ -1,7 +1,7 @@
 """Tasks completion, location task search, conversations and messages, opportunities' status and
 upsert, calendar events in a time window: the stateful operations that are not plain CRUD."""
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud
@@ -113,7 +113,7 @@ def opportunity_upsert(call: Call) -> Reply:
 
 def _iso_from_ms(value) -> str | None:
     try:
-        moment = datetime.fromtimestamp(int(float(value)) / 1000, tz=timezone.utc)
+        moment = datetime.fromtimestamp(int(float(value)) / 1000, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -75,7 +75,7 @@ def duplicate_find(*, location_id: str, email: str | None, phone: str | None):
 def create(call: Call) -> Reply:
     location_id = location_of(call)
     data = _derived({**call.body, "locationId": location_id})
-    existing, field = duplicate_find(location_id=location_id, email=data.get("email"),
+    existing, _field = duplicate_find(location_id=location_id, email=data.get("email"),
                                      phone=data.get("phone"))
     if existing:
         # HighLevel's answer when the location does not allow duplicated contacts.

@@ -111,7 +111,7 @@ def test_operation_pages_follows_start_after_until_the_last_page():
 @pytest.mark.django_db
 def test_operation_run_refuses_a_missing_scope_before_sending():
     connection = connection_make(scopes=["contacts.readonly"])
-    with pytest.raises(OperationRefused, match="contacts.write"):
+    with pytest.raises(OperationRefused, match=r"contacts\.write"):
         operation_run(
             connection_id=connection.pk, operation_id="DELETE /contacts/{contactId}",
             params={"contactId": "c1"},

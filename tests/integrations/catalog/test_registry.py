@@ -99,5 +99,5 @@ def test_a_missing_spec_file_is_a_clear_error(tmp_path):
 def test_a_broken_spec_file_is_named_in_the_error(tmp_path):
     shutil.copytree(spec_dir(), tmp_path / "specs")
     (tmp_path / "specs" / "apps" / "users.json").write_text('{"paths": ')
-    with pytest.raises(SpecError, match="users.json is not readable JSON"):
+    with pytest.raises(SpecError, match=r"users\.json is not readable JSON"):
         registry_load(root=tmp_path / "specs")

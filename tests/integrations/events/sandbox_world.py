@@ -36,7 +36,7 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox_world(live_server, settings):
+def events_sandbox(live_server, settings):
     settings.SANDBOX_BASE_URL = live_server.url + "/sandbox"
     settings.SANDBOX_ENABLED = True
     settings.SANDBOX_RATE_BURST = 1_000_000

@@ -34,7 +34,7 @@ def wait_for(check, *, timeout=90, what="the worker"):
 
 
 @pytest.fixture
-def worker(sandbox_world, settings, monkeypatch):
+def worker(events_sandbox, settings, monkeypatch):
     name = f"events-e2e-{os.getpid()}"
     monkeypatch.setattr(Conf, "PREFIX", name)  # our tasks go to this cluster's queue only
     monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
@@ -44,7 +44,7 @@ def worker(sandbox_world, settings, monkeypatch):
     process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
-    yield sandbox_world
+    yield events_sandbox
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)

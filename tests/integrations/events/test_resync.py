@@ -1,7 +1,6 @@
 """Resync: GET the record by id through the catalog, re-apply the current mapping, as a job."""
 
 import pytest
-import responses
 from django.urls import reverse
 from responses import matchers
 

@@ -36,7 +36,7 @@ class Redis:
              "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
+        while subprocess.run([shutil.which("redis-cli") or "redis-cli", "-p", str(self.port), "ping"], capture_output=True,
                              text=True).stdout.strip() != "PONG":
             assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.1)
@@ -114,7 +114,7 @@ def test_the_broker_stops_while_webhooks_arrive_and_nothing_is_dropped(world, ke
     refused = [n for n, status in answers.items() if status == 429]
     assert refused, "the broker outage was not seen"
     # HighLevel retries the 429s (same webhookId), with backoff.
-    for attempt in range(5):
+    for _ in range(5):
         time.sleep(2)
         refused = [n for n in refused if deliver(url, key, n) == 429]
         if not refused:

@@ -4,8 +4,6 @@ import base64
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.utils import timezone
 
 from integrations.events.webhooks import ROUTES, webhook_event_enqueue, webhook_job_run
@@ -150,16 +148,6 @@ def test_a_lead_rankr_created_is_recognised_by_email_when_highlevel_reports_it(l
     process(event_make(location, CONTACT))
     lead.refresh_from_db()
     assert lead.ghl_id == "c-1" and Contact.objects.count() == 1
-
-
-@pytest.fixture
-def signing_key(settings):
-    key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    settings.SANDBOX_ENABLED = False
-    return key
 
 
 @pytest.mark.django_db(transaction=True)

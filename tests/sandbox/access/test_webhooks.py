@@ -2,7 +2,7 @@ import base64
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -77,8 +77,8 @@ def test_an_event_arrives_signed_and_both_signatures_verify_with_the_published_k
     body = json.loads(got["body"])
     assert body["type"] == "ContactCreate" and body["locationId"] == "demo-loc-0001"
     assert body["id"] == "c-1" and body["webhookId"] == event.webhook_id
-    sent_at = datetime.strptime(body["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    assert abs(datetime.now(timezone.utc) - sent_at) < timedelta(minutes=1)
+    sent_at = datetime.strptime(body["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - sent_at) < timedelta(minutes=1)
     assert got["body"] == event.body.encode()
 
     keys = client.get("/sandbox/webhook-keys").json()
@@ -151,7 +151,7 @@ def test_an_event_inside_a_rolled_back_transaction_is_never_sent(transactional_d
 
     hook = receiver()
     install(hook.url)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):  # noqa: PT012 (the raise must leave the atomic block)
         with transaction.atomic():
             webhook_emit(location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c-2"})
             raise RuntimeError("the change failed")
