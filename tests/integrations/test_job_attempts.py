@@ -238,3 +238,26 @@ def test_retry_now_is_for_support_only_and_in_scope(client, role_users, location
             django_capture_on_commit_callbacks(execute=True):
         assert client.post(url).status_code == 302
     assert send.called and Job.objects.get(pk=job.pk).next_attempt_at <= timezone.now()
+
+
+def test_a_mint_batch_run_that_lost_its_lease_counts_nothing(ghl_app, agency):
+    from integrations.models import Connection, LocationMintBatch
+    from integrations.services.onboarding import mint_batch_create, mint_batch_run
+
+    agency_connection = Connection(app=ghl_app, agency=agency, kind="agency")
+    agency_connection.access_token = "agency-at-xxxxxxxx"
+    agency_connection.save()
+    with mock.patch("integrations.services.jobs.job_send"):
+        batch = mint_batch_create(connection_id=agency_connection.pk,
+                                  locations=[{"id": "hl-1", "name": "One"}], user=None)
+    job = Job.objects.get(kind="mint", params={"batch_id": batch.pk})
+    job_claim(job_id=job.pk)
+    stale = Job.objects.get(pk=job.pk)
+    Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    with mock.patch("integrations.services.jobs.job_send"):
+        jobs_dispatch_due()  # its worker is taken for dead; the job waits for another
+    with pytest.raises(LeaseLost):
+        mint_batch_run(batch_id=batch.pk, job=stale)
+    batch.refresh_from_db()
+    assert (batch.status, batch.done, batch.failed) == (LocationMintBatch.Status.QUEUED, 0, 0)
+    assert outcomes(job) == ["worker_lost"]
