@@ -67,7 +67,7 @@ def main():
     from django_q.conf import Conf
 
     from integrations.models import Job, WebhookEvent
-    from integrations.services.jobs import job_run
+    from integrations.sync.jobs import job_run
     from mappings.services import mapping_template_apply
     from portal.models import Agency, Location
     from rankr.models import Contact

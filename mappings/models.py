@@ -7,7 +7,7 @@ A ``Mapping`` holds the rules being edited; every saved change is snapshotted in
 from django.conf import settings
 from django.db import models
 
-from mappings.entities import DIRECTIONS, ENTITY_CHOICES
+from mappings.entities import DIRECTIONS, entity_choices
 from mappings.rules import NULL_POLICIES, NULL_SKIP
 from portal.models import Location
 
@@ -17,7 +17,7 @@ class Mapping(models.Model):
         Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
     )
     name = models.CharField("name", max_length=200)
-    entity = models.CharField("entity", max_length=32, choices=ENTITY_CHOICES)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
     direction = models.CharField("direction", max_length=16, choices=DIRECTIONS)
     operation_key = models.CharField(
         "HighLevel operation",
@@ -41,6 +41,21 @@ class Mapping(models.Model):
     )
     template_key = models.CharField(
         "template", max_length=64, blank=True, help_text="The template it was made from, if any."
+    )
+    agency_template = models.ForeignKey(
+        "mappings.MappingTemplate", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="mappings", verbose_name="agency template",
+        help_text="The agency template this location's mapping follows, if any.",
+    )
+    template_version = models.ForeignKey(
+        "mappings.MappingTemplateVersion", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name="template version",
+        help_text="The template version this location runs (changed by rollouts).",
+    )
+    overrides = models.JSONField(
+        "overrides", default=dict, blank=True,
+        help_text="This location's own rules over the template's, by target field: a rule "
+        "replaces the template's rule for that field (or adds one); null drops it here.",
     )
     created_at = models.DateTimeField("created", auto_now_add=True)
     updated_at = models.DateTimeField("updated", auto_now=True)
@@ -68,7 +83,7 @@ class MappingVersion(models.Model):
         Mapping, on_delete=models.CASCADE, related_name="versions", verbose_name="mapping"
     )
     number = models.PositiveIntegerField("version")
-    entity = models.CharField("entity", max_length=32, choices=ENTITY_CHOICES)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
     direction = models.CharField("direction", max_length=16, choices=DIRECTIONS)
     null_policy = models.CharField("null policy", max_length=16, choices=NULL_POLICIES)
     rules = models.JSONField("rules", help_text="The rules exactly as they were saved.")
@@ -100,3 +115,16 @@ class MappingVersion(models.Model):
 
     def __str__(self):
         return f"{self.mapping} v{self.number}"
+
+
+from mappings.template_models import (  # noqa: E402  (one models module for Django)
+    MappingTemplate,
+    MappingTemplateVersion,
+    Rollout,
+    SourcePayload,
+)
+
+__all__ = [
+    "Mapping", "MappingTemplate", "MappingTemplateVersion", "MappingVersion", "Rollout",
+    "SourcePayload",
+]

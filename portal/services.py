@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from portal.errors import PortalError
 from portal.models import Agency, Location
 from portal.roles import AGENCY_STAFF, AUDITOR, SUPPORT
 
@@ -35,7 +36,7 @@ DEMO_LOGINS = [
 ]
 
 
-class DemoSeedRefused(Exception):
+class DemoSeedRefused(PortalError):
     pass
 
 

@@ -16,10 +16,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from portal.errors import PortalError
+from rankr.history import record_changes_write, record_deletion_write
 from rankr.models import RECORD_MODELS, RankrRecord
 
 
-class RecordError(ValueError):
+class RecordError(PortalError, ValueError):
     """Bad input to a record service: unknown kind or field, missing id."""
 
 
@@ -68,13 +70,19 @@ def _ghl_id_check(ghl_id: object) -> None:
         raise RecordError(f"A HighLevel id is required, got {ghl_id!r}.")
 
 
-def record_upsert(*, kind: str, location_id: int, ghl_id: str, values: dict[str, Any],
-                  fingerprint: str) -> tuple[RankrRecord, bool]:
+def _model(kind: str | None, model: type[RankrRecord] | None) -> type[RankrRecord]:
+    return model if model is not None else record_model_get(kind=kind or "")
+
+
+def record_upsert(*, location_id: int, ghl_id: str, values: dict[str, Any], fingerprint: str,
+                  kind: str | None = None, model: type[RankrRecord] | None = None
+                  ) -> tuple[RankrRecord, bool]:
     """Create or update one record; revives it if it was soft-deleted. Returns (record, created).
 
-    Calling it twice with the same arguments leaves the same single row.
+    Calling it twice with the same arguments leaves the same single row. ``model`` (a
+    ``RankrRecord`` model, as an entity names it) or ``kind`` (one of ``RECORD_MODELS``).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     _values_check(model, values)
     defaults = {**values, "fingerprint": fingerprint, "deleted_at": None}
@@ -83,14 +91,16 @@ def record_upsert(*, kind: str, location_id: int, ghl_id: str, values: dict[str,
     )
 
 
-def record_upsert_many(*, kind: str, location_id: int,
-                       items: Iterable[RecordUpsert]) -> UpsertCounts:
+def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind: str | None = None,
+                       model: type[RankrRecord] | None = None,
+                       mapping_version_id: int | None = None) -> UpsertCounts:
     """Upsert a page of :class:`RecordUpsert` in one transaction; skip unchanged fingerprints.
 
     A record whose stored fingerprint equals the new one (and is not soft-deleted) is left alone.
-    Duplicate ids within the page: the last one wins. Returns :class:`UpsertCounts`.
+    Duplicate ids within the page: the last one wins. Each written record gets a history row
+    (what changed, the job, ``mapping_version_id``). Returns :class:`UpsertCounts`.
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     latest: dict[str, RecordUpsert] = {}
     for item in items:
         _ghl_id_check(item.ghl_id)
@@ -110,6 +120,7 @@ def record_upsert_many(*, kind: str, location_id: int,
             if deleted_at is None:
                 stored[ghl_id] = fingerprint
         to_write = [i for i in latest.values() if stored.get(i.ghl_id) != i.fingerprint]
+        before = _values_before(model, location_id, [i for i in to_write if i.ghl_id in existing])
         # Rows must share one column list per INSERT: group the page by the set of fields.
         groups: dict[tuple[str, ...], list[RecordUpsert]] = {}
         for item in to_write:
@@ -131,21 +142,48 @@ def record_upsert_many(*, kind: str, location_id: int,
                 unique_fields=["location", "ghl_id"],
                 update_fields=[*fields, "fingerprint", "deleted_at", "updated_at"],
             )
+        record_changes_write(kind=model.KIND, location_id=location_id, before=before,
+                             after={i.ghl_id: i.values for i in to_write},
+                             mapping_version_id=mapping_version_id)
     created = sum(1 for i in to_write if i.ghl_id not in existing)
     return UpsertCounts(
         created=created, updated=len(to_write) - created, unchanged=len(latest) - len(to_write)
     )
 
 
-def record_soft_delete(*, kind: str, location_id: int, ghl_id: str) -> bool:
+def _values_before(model: type[RankrRecord], location_id: int,
+                   items: list[RecordUpsert]) -> dict[str, dict[str, Any]]:
+    """{ghl_id: {field: value}} of the stored rows about to be overwritten (only their fields)."""
+    fields = sorted({name for item in items for name in item.values})
+    if not items or not fields:
+        return {}
+    rows = model.objects.filter(location_id=location_id, ghl_id__in=[i.ghl_id for i in items])
+    encoder = DjangoJSONEncoder()
+    return {
+        row["ghl_id"]: {k: _plain(v, encoder) for k, v in row.items() if k != "ghl_id"}
+        for row in rows.values("ghl_id", *fields)
+    }
+
+
+def _plain(value: Any, encoder: DjangoJSONEncoder) -> Any:
+    """A stored value comparable with (and storable like) a mapped one: dates as ISO text."""
+    if value is None or isinstance(value, (str, bool, int, float, list, dict)):
+        return value
+    return encoder.default(value)
+
+
+def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None,
+                       model: type[RankrRecord] | None = None) -> bool:
     """Mark the record deleted in HighLevel. Returns True if a live record was marked.
 
     The fingerprint is cleared so that if HighLevel brings the record back, it is applied again.
     Deleting an unknown or already deleted record is not an error (webhooks repeat).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     marked = model.objects.filter(
         location_id=location_id, ghl_id=ghl_id, deleted_at__isnull=True
     ).update(deleted_at=timezone.now(), fingerprint="", updated_at=timezone.now())
+    if marked:
+        record_deletion_write(kind=model.KIND, location_id=location_id, ghl_id=ghl_id)
     return marked == 1

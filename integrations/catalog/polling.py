@@ -1,7 +1,8 @@
 """How each polling trigger polls: operation, parameters, where the records are, what marks a change.
 
 A plan is derived from the operation's spec (its parameters, paging and 200-response schema) so it
-cannot drift from the contract; ``POLL_OVERRIDES`` records the few places a human decided otherwise.
+cannot drift from the contract; ``POLL_OVERRIDES`` records the few places a human decided otherwise:
+each entity module's ``poll`` (mappings/entities/), and below, triggers no synced entity owns.
 
 Change detection: a record whose schema carries a modification time is compared by that field
 (``change_key`` = e.g. ``dateUpdated``); otherwise by ``id`` plus a fingerprint (hash) of the
@@ -14,6 +15,7 @@ from typing import Any
 from integrations.catalog.named import TRIGGER, NamedOperation, named_all
 from integrations.catalog.paging import Paging
 from integrations.catalog.registry import operation_get
+from mappings.entities import POLL_OVERRIDES as ENTITY_POLL_OVERRIDES
 
 FINGERPRINT = "fingerprint"
 CHANGE_FIELDS = ("dateUpdated", "updatedAt", "dateModified", "lastUpdated", "updated_at")
@@ -23,12 +25,15 @@ CONNECTION_PARAMS = {"locationId", "location_id", "altId", "altType", "companyId
 # Time windows a poll run fills from its last run (start) and now (end).
 WINDOW_PARAMS = {"startTime", "endTime", "startDate", "endDate", "startAt", "endAt"}
 
-POLL_OVERRIDES = {
-    # The spec gives no 200 schema; HighLevel answers {"contacts": [...], "total": n}.
-    "Search Contacts": {"records": "contacts", "record_id": "id", "change_key": "dateUpdated"},
+CATALOG_POLL_OVERRIDES = {
     # Messages of a conversation are immutable once sent: new ids are the change.
     "Get Messages by Conversation": {"change_key": FINGERPRINT},
 }
+
+
+def poll_override(trigger: str) -> dict:
+    """What a human decided about a trigger's plan: its entity's word, else the catalog's."""
+    return ENTITY_POLL_OVERRIDES.get(trigger) or CATALOG_POLL_OVERRIDES.get(trigger, {})
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def poll_plan(named: NamedOperation) -> PollPlan:
     props = (item or {}).get("properties") or {}
     change_key = next((f for f in CHANGE_FIELDS if f in props), FINGERPRINT)
     record_id = next((f for f in ID_FIELDS if f in props), "")
-    override = POLL_OVERRIDES.get(named.name, {})
+    override = poll_override(named.name)
     return PollPlan(
         trigger=named.name,
         operation=op.key,
@@ -117,3 +122,15 @@ def plan_records(plan: PollPlan, data: Any) -> list[Any]:
     if node is None:
         return []
     return node if isinstance(node, list) else [node]
+
+
+def response_records(*, operation_key):
+    """(dotted path, item schema) of the records in the operation's 200 answer, from its spec.
+
+    ``POST /contacts/search`` has no 200 schema in the spec: its records are under ``contacts``.
+    """
+    op = operation_get(operation_key)
+    if op.key == "POST /contacts/search":
+        contact = (operation_get("GET /contacts/{contactId}").response_schema or {})
+        return "contacts", _records_path(contact)[1]
+    return _records_path(op.response_schema or {})

@@ -9,10 +9,11 @@ The registry is read once per process (``registry()``), and the ``catalog.E001``
 it at start-up so a missing or broken spec copy stops ``runserver``/``migrate`` with a clear error.
 """
 
+import dataclasses
 import functools
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from integrations.catalog.paging import Paging, paging_detect
 from integrations.catalog.spec_files import RefResolver, SpecError, spec_files_read
@@ -52,7 +53,7 @@ class Operation:
     body_schema: dict | None
     body_required: bool
     body_content_type: str
-    scopes: tuple[str, ...]
+    scopes: tuple[str, ...]  # the union of the spec's security and docs/oauth/Scopes.md: any one suffices
     access: str
     version: str
     deprecated: bool
@@ -170,6 +171,19 @@ def registry_load(*, root: Path | None = None) -> dict[str, Operation]:
                 if op.key in operations:
                     raise SpecError(f"{source}: {op.key} is also defined in {operations[op.key].source}.")
                 operations[op.key] = op
+    return scopes_doc_apply(operations, root=root)
+
+
+def scopes_doc_apply(operations, *, root=None):
+    """Add the scopes docs/oauth/Scopes.md names for each operation to the spec's."""
+    from integrations.catalog.scopes_doc import scopes_union
+
+    found, _unmatched = scopes_union(operations, root=root)
+    for key, scopes in found.items():
+        op = operations[key]
+        merged = tuple(sorted(set(op.scopes) | set(scopes)))
+        if merged != op.scopes:
+            operations[key] = dataclasses.replace(op, scopes=merged)
     return operations
 
 

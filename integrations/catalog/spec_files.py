@@ -10,10 +10,12 @@ from pathlib import Path
 
 from django.conf import settings
 
+from portal.errors import PortalError
+
 SPEC_FILE_COUNT = 41  # apps/*.json in HighLevel's docs repository; fewer means a broken copy
 
 
-class SpecError(Exception):
+class SpecError(PortalError):
     """The spec copy is missing, unreadable or not what the portal expects."""
 
 

@@ -11,13 +11,13 @@ log, a smaller server limit is adopted, and a 429 blocks the key until ``Retry-A
 
 import time
 from collections.abc import Mapping
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from integrations.ghl.errors import GhlRateLimited
-from integrations.models import RateBucket
+from integrations.ghl.models import RateBucket
 
 _sleep = time.sleep  # tests replace these two with a fake clock
 _now = time.time

@@ -1,20 +1,22 @@
-from integrations.models.apps import HighLevelApp
-from integrations.models.connections import Connection, LocationMintBatch
-from integrations.models.jobs import Job, JobAttempt
-from integrations.models.ratelimit import RateBucket
-from integrations.models.subscriptions import Subscription, SubscriptionSeen
-from integrations.models.synclog import SyncLog
-from integrations.models.webhooks import WebhookEvent
+"""Every table of the integrations app, for Django and for the interfaces.
+
+Each model lives with its layer: the door's in ``integrations.ghl.models``, the sync's in
+``integrations.sync.models``. Code inside those layers imports from there (importing this
+package would pull the upper layer's tables into the lower one, which the import contract refuses).
+"""
+
+from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
+from integrations.sync.models import Job, JobAttempt, Subscription, SubscriptionSeen, WebhookEvent
 
 __all__ = [
-           "Connection",
-           "HighLevelApp",
-           "Job",
-           "JobAttempt",
-           "LocationMintBatch",
-           "RateBucket",
-           "Subscription",
-           "SubscriptionSeen",
-           "SyncLog",
-           "WebhookEvent",
+    "Connection",
+    "HighLevelApp",
+    "Job",
+    "JobAttempt",
+    "LocationMintBatch",
+    "RateBucket",
+    "Subscription",
+    "SubscriptionSeen",
+    "SyncLog",
+    "WebhookEvent",
 ]

@@ -8,11 +8,13 @@ spec declares before validation (``limit=20`` is a number).
 import json
 from dataclasses import dataclass, field
 
+from sandbox.mode import sandbox_lenient
 from sandbox.spec import schemas
 from sandbox.spec.registry import Operation
 
 SKIPPED_HEADERS = {"authorization"}  # the gate answers for these (401), not the validator
-# HighLevel's newer clients send `Version: v3`, which its servers take wherever the spec lists a date.
+# HighLevel's newer clients send `Version: v3`, which its servers take wherever the spec lists a
+# date: accepted in lenient mode only (sandbox/mode.py).
 VERSION_ALIASES = {"v3"}
 
 
@@ -63,7 +65,9 @@ def _body(request, op: Operation):
     if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         if ctype not in op.body_schemas:  # a form sent to a JSON operation: no JSON body at all
             return "application/json", None
-        data = {k: request.POST.get(k) for k in request.POST}
+        props = (op.body_schemas.get(ctype) or {}).get("properties") or {}
+        data = {k: request.POST.getlist(k) if props.get(k, {}).get("type") == "array"
+                else request.POST.get(k) for k in request.POST}
         data.update({k: f.name for k, f in request.FILES.items()})
         return ctype, data
     if not raw.strip():
@@ -88,7 +92,7 @@ def request_validate(*, request, op: Operation, path_params: dict) -> ValidReque
                 if param.required:
                     raise RequestInvalid(400, [f"{param.name} header was not found"])
                 continue
-            if param.name == "Version" and value in VERSION_ALIASES:
+            if param.name == "Version" and value in VERSION_ALIASES and sandbox_lenient():
                 continue
             if not schemas.is_valid(param.schema, value):
                 raise RequestInvalid(400, [f"{param.name} header is invalid"])

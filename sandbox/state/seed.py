@@ -7,7 +7,7 @@ fields, tasks, notes, calendars and appointments, users, social-planner tags and
 import random
 import string
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 

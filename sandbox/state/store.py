@@ -2,7 +2,7 @@
 
 import secrets
 import string
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sandbox.models import Resource
 

@@ -6,8 +6,8 @@ import pytest
 
 from integrations.ghl.errors import GhlInvalid, GhlServerError
 from integrations.models import Job, SyncLog
-from integrations.services import job_runs
-from integrations.services.jobs import JobSkipped, job_enqueue, job_run
+from integrations.sync import job_runs
+from integrations.sync.jobs import JobSkipped, job_enqueue, job_run
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

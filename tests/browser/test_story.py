@@ -17,14 +17,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from integrations.models import Connection, HighLevelApp, Job
-from rankr.models import Contact
 from mappings.models import Mapping
 from portal.models import Agency, Location
+from rankr.models import Contact
 from sandbox.access.services.registry import sandbox_demo_ensure
 from sandbox.state.seed import sandbox_seed
 from tests.conftest import _roles_present
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "story-password-42"
 
 
@@ -96,7 +96,7 @@ def test_the_whole_story(page, steps, story_world, browser, live_server, setting
     page.select_option("select[name=location]", str(story_world["location"].pk))
     steps.shot(page, "connect a location")
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/sandbox/v2/oauth/chooselocation.*"))
+    page.wait_for_url(re.compile(r".*/sandbox/marketplace/v2/oauth/chooselocation.*"))
     page.check("input[name=location][value=demo-loc-0001]")
     steps.shot(page, "sandbox consent page")
     page.click("button[value=approve]")

@@ -1,17 +1,18 @@
-"""Issue 4: racing refreshes and invalid_grant against the sandbox's real token endpoint."""
+"""Racing refreshes and invalid_grant against the sandbox's real token endpoint."""
 
 import threading
 from datetime import timedelta
 
 import pytest
 import requests
-from django.db import connection as db, connections
+from django.db import connection as db
+from django.db import connections
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
 from integrations.ghl.errors import GhlReauthRequired
 from integrations.models import Connection, Job, SyncLog
-from integrations.services.jobs import job_enqueue
+from integrations.sync.jobs import job_enqueue
 from tests.e2e.conftest import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, fault_set, location_connect
 from tests.e2e.worker import workers_run
 from tests.integrations.childproc import child_env

@@ -17,12 +17,13 @@ CLIENT_SECRET = "cs-secret-client-0011223344"
 
 @pytest.fixture
 def api_base():
-    return settings.SANDBOX_BASE_URL.rstrip("/") + "/api"
+    """The sandbox's services host role (where HighLevel's API lives)."""
+    return settings.SANDBOX_BASE_URL.rstrip("/") + "/services"
 
 
 @pytest.fixture
 def token_url():
-    return settings.SANDBOX_BASE_URL.rstrip("/") + "/oauth/token"
+    return settings.SANDBOX_BASE_URL.rstrip("/") + "/services/oauth/token"
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def say(**event):
 def stepping_handler(job):
     """Checkpoints one step at a time (resuming after the last one recorded); worker A sleeps
     long, without checkpointing, at ``slow_step``: only its heartbeat keeps its lease then."""
-    from integrations.services.jobs import LeaseLost, job_checkpoint
+    from integrations.sync.jobs import LeaseLost, job_checkpoint
 
     name = os.environ["WORKER_NAME"]
     params = job.params
@@ -56,8 +56,8 @@ def main(mode, arg):
         real_now = timezone.now
         timezone.now = lambda: real_now() + timedelta(seconds=skew)
     from integrations.models import Job
-    from integrations.services import job_runs
-    from integrations.services.jobs import job_run, jobs_dispatch_due
+    from integrations.sync import job_runs
+    from integrations.sync.jobs import job_run, jobs_dispatch_due
 
     job_runs.JOB_HANDLERS["action"] = "tests.integrations.jobs_child.stepping_handler"
     if mode == "run":

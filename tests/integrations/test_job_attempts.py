@@ -10,8 +10,8 @@ from django.utils import timezone
 from integrations.admin.job_display import job_attempt_line
 from integrations.ghl.errors import GhlInvalid, GhlServerError
 from integrations.models import Job, JobAttempt
-from integrations.services import job_runs
-from integrations.services.jobs import (
+from integrations.sync import job_runs
+from integrations.sync.jobs import (
     LeaseLost,
     job_checkpoint,
     job_claim,
@@ -22,7 +22,7 @@ from integrations.services.jobs import (
     job_run,
     jobs_dispatch_due,
 )
-from integrations.services.leases import db_now
+from integrations.sync.leases import db_now
 
 pytestmark = pytest.mark.django_db
 STATE = {"fail": None}
@@ -45,7 +45,7 @@ def handler(monkeypatch):
 
 
 def make(key="k1", **extra):
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         return job_enqueue(kind="action", idempotency_key=key, **extra)
 
 
@@ -58,7 +58,7 @@ def test_a_re_run_adds_an_attempt_and_keeps_the_failed_one(role_users):
     STATE["fail"] = "permanent"
     assert job_run(job_id=job.pk) == "failed"
     STATE["fail"] = None
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         assert job_rerun(job_ids=[job.pk], user_id=role_users["support"].pk) == 1
     assert job_run(job_id=job.pk) == "succeeded"
     first, second = job.attempt_rows.order_by("number")
@@ -81,7 +81,7 @@ def test_a_transient_failure_waits_and_says_attempt_n_of_m_next_in(role_users):
     assert line == "attempt 3 of 5, next in 40 s"
     attempt = job.attempt_rows.get()
     assert attempt.outcome == "failed" and not attempt.permanent and attempt.retry_at
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         assert job_retry_now(job_id=job.pk, user_id=role_users["support"].pk)
     STATE["fail"] = None
     assert job_run(job_id=job.pk) == "succeeded"
@@ -99,7 +99,7 @@ def test_the_lease_is_on_the_database_clock_whatever_the_host_clock_says():
     assert abs((job.lease_until - database).total_seconds() - 30) < 2
     # A tick on a host 20 s ahead does not take the live job.
     with mock.patch("django.utils.timezone.now", return_value=skewed), \
-            mock.patch("integrations.services.jobs.job_send"):
+            mock.patch("integrations.sync.jobs.job_send"):
         assert jobs_dispatch_due() == 0
     job.refresh_from_db()
     assert job.status == "running"
@@ -110,7 +110,7 @@ def test_a_worker_that_lost_its_lease_cannot_write_over_its_successor():
     job_claim(job_id=job.pk)
     stale = Job.objects.get(pk=job.pk)
     Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    with mock.patch("integrations.services.jobs.job_send") as send:
+    with mock.patch("integrations.sync.jobs.job_send") as send:
         assert jobs_dispatch_due() == 1
     assert send.call_args.kwargs == {"job_id": job.pk}
     assert outcomes(job) == ["worker_lost"]
@@ -131,7 +131,7 @@ def test_a_job_whose_worker_keeps_dying_ends_dead_not_forever_queued():
     job = make(max_attempts=1)
     job_claim(job_id=job.pk)
     Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    with mock.patch("integrations.services.jobs.job_send") as send:
+    with mock.patch("integrations.sync.jobs.job_send") as send:
         jobs_dispatch_due()
     job.refresh_from_db()
     assert job.status == "dead" and job.error_class == "WorkerLost" and not send.called
@@ -150,24 +150,24 @@ def test_the_last_permanent_error_is_found_and_a_transient_one_is_not():
 
 def test_a_job_the_broker_never_took_is_sent_again_once_after_the_threshold(settings):
     settings.JOB_RESEND_AFTER_S = 60
-    with mock.patch("integrations.services.jobs.job_send", return_value=False):
+    with mock.patch("integrations.sync.jobs.job_send", return_value=False):
         job = job_enqueue(kind="action", idempotency_key="unsent")
     assert Job.objects.get(pk=job.pk).sent_at is None
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         assert jobs_dispatch_due() == 0  # just queued: its own send may be on its way
     Job.objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(seconds=61))
     sent = []
     with mock.patch("django_q.tasks.async_task", side_effect=lambda *a, **k: sent.append(a)):
         assert jobs_dispatch_due() == 1
         assert jobs_dispatch_due() == 0  # sent now: not again before the threshold
-    assert sent == [("integrations.tasks.job_run_task", job.pk)]
+    assert sent == [("integrations.interfaces.tasks.job_run_task", job.pk)]
     assert Job.objects.get(pk=job.pk).sent_at is not None
 
 
 def test_a_broker_that_refuses_leaves_the_job_queued_and_unsent():
     job = make()
     with mock.patch("django_q.tasks.async_task", side_effect=ConnectionError("redis is down")):
-        from integrations.services.jobs import job_send
+        from integrations.sync.jobs import job_send
 
         assert job_send(job_id=job.pk) is False
     job.refresh_from_db()
@@ -196,7 +196,7 @@ def test_re_running_a_permanent_error_asks_first_and_says_why(client, role_users
     assert asked.status_code == 200 and b"will likely fail" in asked.content
     assert b"HighLevel rejected the request as invalid" in asked.content
     assert Job.objects.get(pk=job.pk).status == "failed"
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         done = client.post(url, {"confirm": "1"})
     assert done.status_code == 302 and Job.objects.get(pk=job.pk).status == "queued"
 
@@ -205,7 +205,7 @@ def test_a_dead_transient_job_is_re_run_without_asking(client, role_users, locat
     job = _failed_job(locations["A"], permanent=False)
     assert job.status == "dead"
     client.force_login(role_users["support"])
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         response = client.post(reverse("admin:integrations_job_rerun", args=[job.pk]))
     assert response.status_code == 302 and Job.objects.get(pk=job.pk).status == "queued"
 
@@ -217,7 +217,7 @@ def test_the_list_action_asks_first_for_permanent_errors(client, role_users, loc
     asked = client.post(url, {"action": "rerun", "_selected_action": [job.pk]})
     assert asked.status_code == 200 and b"will likely fail" in asked.content
     assert Job.objects.get(pk=job.pk).status == "failed"
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         client.post(url, {"action": "rerun", "_selected_action": [job.pk], "confirm": "1"})
     assert Job.objects.get(pk=job.pk).status == "queued"
 
@@ -234,7 +234,7 @@ def test_retry_now_is_for_support_only_and_in_scope(client, role_users, location
     client.force_login(role_users["support"])
     page = client.get(reverse("admin:integrations_job_change", args=[job.pk]))
     assert b"attempt 2 of 5, next in" in page.content and b"Retry now" in page.content
-    with mock.patch("integrations.services.jobs.job_send") as send, \
+    with mock.patch("integrations.sync.jobs.job_send") as send, \
             django_capture_on_commit_callbacks(execute=True):
         assert client.post(url).status_code == 302
     assert send.called and Job.objects.get(pk=job.pk).next_attempt_at <= timezone.now()
@@ -242,19 +242,19 @@ def test_retry_now_is_for_support_only_and_in_scope(client, role_users, location
 
 def test_a_mint_batch_run_that_lost_its_lease_counts_nothing(ghl_app, agency):
     from integrations.models import Connection, LocationMintBatch
-    from integrations.services.onboarding import mint_batch_create, mint_batch_run
+    from integrations.sync.onboarding import mint_batch_create, mint_batch_run
 
     agency_connection = Connection(app=ghl_app, agency=agency, kind="agency")
     agency_connection.access_token = "agency-at-xxxxxxxx"
     agency_connection.save()
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         batch = mint_batch_create(connection_id=agency_connection.pk,
                                   locations=[{"id": "hl-1", "name": "One"}], user=None)
     job = Job.objects.get(kind="mint", params={"batch_id": batch.pk})
     job_claim(job_id=job.pk)
     stale = Job.objects.get(pk=job.pk)
     Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    with mock.patch("integrations.services.jobs.job_send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         jobs_dispatch_due()  # its worker is taken for dead; the job waits for another
     with pytest.raises(LeaseLost):
         mint_batch_run(batch_id=batch.pk, job=stale)

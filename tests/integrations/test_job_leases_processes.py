@@ -12,8 +12,8 @@ import time
 import pytest
 
 from integrations.models import Job
-from integrations.services.jobs import job_enqueue
-from integrations.services.leases import db_now
+from integrations.sync.jobs import job_enqueue
+from integrations.sync.leases import db_now
 from tests.integrations.childproc import ROOT, child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -7,11 +7,11 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.test import override_settings
 
-from integrations.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlInvalid
 from integrations.ghl.oauth import connection_token_refresh
 from integrations.models import Connection, HighLevelApp, SyncLog
+from portal.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from tests.integrations.conftest import ACCESS, CLIENT_SECRET, REFRESH
 
 pytestmark = pytest.mark.django_db

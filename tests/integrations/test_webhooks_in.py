@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import WebhookEvent
-from integrations.services import webhooks as webhook_services
+from integrations.sync import webhooks_in as webhook_services
 
 URL = "/integrations/webhooks/highlevel/"
 
@@ -109,7 +109,7 @@ def test_only_post_is_allowed(client):
 @pytest.fixture
 def contact_events(monkeypatch, locations):
     """ContactCreate makes a real "webhook" job, as the record handler does."""
-    from integrations.events.webhooks import webhook_event_enqueue
+    from integrations.sync.webhook_events import webhook_event_enqueue
 
     monkeypatch.setitem(webhook_services.EVENT_HANDLERS, "ContactCreate", webhook_event_enqueue)
 
@@ -128,7 +128,7 @@ def test_an_event_that_cannot_be_stored_is_answered_429_with_retry_after(client,
 
 @pytest.mark.django_db
 def test_an_unexpected_failure_is_answered_429_not_500(client, signing_key, monkeypatch):
-    monkeypatch.setattr("integrations.views_webhooks.webhook_receive",
+    monkeypatch.setattr("integrations.interfaces.views_webhooks.webhook_receive",
                         lambda **kw: (_ for _ in ()).throw(RuntimeError("bug")))
     assert post(client, signing_key).status_code == 429
 
@@ -155,7 +155,7 @@ def test_an_event_stored_but_not_queued_is_429_then_the_retry_queues_it_once(
     broker.down = False
     again = post(client, signing_key)  # HighLevel's retry, same webhookId
     assert again.status_code == 200 and b"duplicate" in again.content
-    assert sent == [("integrations.tasks.job_run_task", job.pk)]
+    assert sent == [("integrations.interfaces.tasks.job_run_task", job.pk)]
     third = post(client, signing_key)
     assert third.status_code == 200 and len(sent) == 1  # queued already: not sent again
     assert Job.objects.count() == 1 and WebhookEvent.objects.count() == 1

@@ -210,13 +210,13 @@ def test_applied_templates_map_sample_records(location):
 def test_unknown_template_is_a_clear_error(location):
     from mappings.services import TemplateError
 
-    with pytest.raises(TemplateError, match="Unknown template 'nope'; templates: rankr_user_create"):
+    with pytest.raises(TemplateError, match="Unknown template 'nope'; templates: ghl_contact_upsert"):
         mapping_template_apply(template_key="nope", location_id=location.pk, user_id=None)
 
 
 def test_a_page_is_mapped_and_upserted_and_unchanged_records_are_skipped(location):
-    from rankr.models import Contact
     from mappings.services import mapping_page_apply
+    from rankr.models import Contact
 
     mapping, _ = mapping_template_apply(
         template_key="ghl_contact_upsert", location_id=location.pk, user_id=None

@@ -117,7 +117,7 @@ def test_record_lists_never_count_rows(client, location, monkeypatch):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from rankr.admin import ContactAdmin
+    from integrations.admin.rankr import ContactAdmin
 
     monkeypatch.setattr(ContactAdmin, "list_per_page", 2)
     for n in range(5):

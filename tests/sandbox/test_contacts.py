@@ -53,7 +53,7 @@ def test_a_token_cannot_touch_another_locations_contact(client, world, api):
     other = Api(client, world.other_location_token)
     response = other.get(f"/contacts/{contact['id']}")
     assert response.status_code == 403
-    assert response.json() == {"statusCode": 403, "error": "Forbidden",
+    assert {k: v for k, v in response.json().items() if k != "traceId"} == {"statusCode": 403, "error": "Forbidden",
                                "message": "The token does not have access to this location."}
     assert other.post("/contacts/", {"locationId": LOCATION}).status_code == 403
     assert other.post("/contacts/", {"locationId": OTHER_LOCATION}).status_code == 201
@@ -91,9 +91,9 @@ def test_bulk_tags_counts_contacts_it_cannot_find(api):
 def test_followers_are_added_once_and_removed(api):
     contact = create(api)
     added = api.post(f"/contacts/{contact['id']}/followers", {"followers": ["u1", "u2", "u1"]}).json()
-    assert added == {"followers": ["u1", "u2"], "followersAdded": ["u1", "u2"]}
+    assert added.pop("traceId") and added == {"followers": ["u1", "u2"], "followersAdded": ["u1", "u2"]}
     removed = api.delete(f"/contacts/{contact['id']}/followers", {"followers": ["u1"]}).json()
-    assert removed == {"followers": ["u2"], "followersRemoved": ["u1"]}
+    assert removed.pop("traceId") and removed == {"followers": ["u2"], "followersRemoved": ["u1"]}
 
 
 def test_campaign_and_workflow_enrolment(api):

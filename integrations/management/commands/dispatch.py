@@ -4,8 +4,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from integrations.services.jobs import jobs_dispatch_due
-from integrations.services.subscriptions import subscriptions_dispatch
+from integrations.sync.jobs import jobs_dispatch_due
+from integrations.sync.subscriptions import subscriptions_dispatch
 
 logger = logging.getLogger(__name__)
 

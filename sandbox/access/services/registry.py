@@ -31,8 +31,10 @@ SPEC_APPS = settings.BASE_DIR / "specs" / "highlevel" / "apps"
 
 @functools.cache
 def spec_scopes_all() -> tuple[str, ...]:
-    """Every scope any operation of the project's spec copy asks for, sorted."""
-    scopes = set()
+    """Every scope the specs' ``security`` or docs/oauth/Scopes.md names, sorted (the union)."""
+    from sandbox.spec.scopes_doc import doc_scopes_all
+
+    scopes = set(doc_scopes_all())
     for spec in SPEC_APPS.glob("*.json"):
         for methods in json.loads(spec.read_text(encoding="utf-8")).get("paths", {}).values():
             for operation in methods.values():

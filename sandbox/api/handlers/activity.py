@@ -1,7 +1,7 @@
 """Tasks completion, location task search, conversations and messages, opportunities' status and
 upsert, calendar events in a time window: the stateful operations that are not plain CRUD."""
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud
@@ -103,8 +103,11 @@ def opportunity_upsert(call: Call) -> Reply:
             data__contactId=body["contactId"], data__pipelineId=body["pipelineId"]).first()
     if existing:
         call.check_location(existing.location_id)
+        before = dict(existing.data)
         res = store.resource_update(res=existing, changes=body)
         events.event_emit(event_type="OpportunityUpdate", location_id=res.location_id, data=res.data)
+        events.changes_emit(kind="opportunity", before=before, after=res.data,
+                            location_id=res.location_id)
         return Reply({"opportunity": res.data, "new": False})
     res = store.resource_create(kind="opportunity", location_id=location_id, data=body)
     events.event_emit(event_type="OpportunityCreate", location_id=location_id, data=res.data)

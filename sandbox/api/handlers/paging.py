@@ -6,7 +6,7 @@ Styles: ``startAfterId``/``startAfter`` with ``meta.nextPageUrl`` (GET /contacts
 """
 
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from sandbox.errors import ApiError

@@ -4,7 +4,7 @@ Every operation not listed here answers from its spec's schema and examples
 (``sandbox.api.dispatch.default_handler``). Grep this table to see what the sandbox remembers.
 """
 
-from sandbox.api.handlers import activity, contacts, content, search
+from sandbox.api.handlers import activity, contacts, content, search, uploads, users
 from sandbox.api.handlers.crud import Crud
 
 C = contacts.crud
@@ -33,6 +33,12 @@ def crud_set(kind, *, collection, item, id_param, key=None, list_key=None, event
 
 
 ROUTES = {
+    # Multipart uploads: stored and served back (handlers/uploads.py)
+    ("POST", "/medias/upload-file"): uploads.upload,
+    ("POST", "/conversations/messages/upload"): uploads.upload,
+    ("POST", "/locations/{locationId}/customFields/upload"): uploads.upload,
+    ("POST", "/forms/upload-custom-files"): uploads.upload,
+    ("POST", "/social-media-posting/{locationId}/csv"): uploads.upload,
     # Contacts
     ("POST", "/contacts/"): contacts.create,
     ("GET", "/contacts/"): contacts.list_,
@@ -86,7 +92,10 @@ ROUTES = {
                methods=("list", "create", "update", "delete")),
     # Users
     **crud_set("user", collection="/users/", item="/users/{userId}", id_param="userId",
-               list_key="users", events={"create": "UserCreate"}),
+               list_key="users", methods=("list", "delete")),
+    ("POST", "/users/"): users.user_create,
+    ("GET", "/users/{userId}"): users.user_get,
+    ("PUT", "/users/{userId}"): users.user_update,
     ("GET", "/users/search"): Crud("list", "user", key="users"),
     # Opportunities and pipelines
     **crud_set("opportunity", collection="/opportunities/", item="/opportunities/{id}", id_param="id",
@@ -123,7 +132,7 @@ ROUTES = {
     **crud_set("object_field", collection="/custom-fields/", item="/custom-fields/{id}", id_param="id",
                key="field", methods=("create", "get", "update", "delete")),
     # Locations and their tags
-    ("POST", "/locations/"): Crud("create", "location", events={"create": "LocationCreate"}),
+    ("POST", "/locations/"): content.location_create,
     ("GET", "/locations/{locationId}"): content.location_get,
     ("PUT", "/locations/{locationId}"): content.location_update,
     ("DELETE", "/locations/{locationId}"): Crud("delete", "location", id_param="locationId"),

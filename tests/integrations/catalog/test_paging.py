@@ -1,5 +1,13 @@
 from integrations.catalog.paging import (
-    CURSOR, NONE, PAGE, SEARCH_AFTER, SKIP, START_AFTER, Paging, page_items, paging_detect,
+    CURSOR,
+    NONE,
+    PAGE,
+    SEARCH_AFTER,
+    SKIP,
+    START_AFTER,
+    Paging,
+    page_items,
+    paging_detect,
     paging_next,
 )
 from integrations.catalog.registry import operation_get

@@ -5,7 +5,13 @@ import pytest
 
 from integrations.catalog.paging import PAGE, SEARCH_AFTER, SKIP, START_AFTER
 from integrations.catalog.registry import (
-    AGENCY, EITHER, LOCATION, NO_TOKEN, operation_get, registry, registry_load,
+    AGENCY,
+    EITHER,
+    LOCATION,
+    NO_TOKEN,
+    operation_get,
+    registry,
+    registry_load,
 )
 from integrations.catalog.spec_files import SpecError, spec_dir
 

@@ -8,18 +8,18 @@ import pytest
 
 from integrations.catalog.paging import page_items
 from integrations.catalog.services import operation_pages
-from integrations.events.outbound import event_key
 from integrations.models import Job, WebhookEvent
-from integrations.services.jobs import job_rerun, job_run
+from integrations.sync.jobs import job_rerun, job_run
+from integrations.sync.outbound import event_key
+from integrations.sync.rankr_events import rankr_user_create, rankr_user_delete
 from mappings.models import Mapping
 from mappings.services import mapping_page_apply, mapping_template_apply, mapping_version_latest
-from rankr.events import rankr_user_create, rankr_user_delete
 from rankr.models import Contact, RankrUser, Task
 from sandbox.access.services.faults import fault_rule_set, fault_rules_clear
-from sandbox.access.webhooks import webhook_deliveries_wait
+from sandbox.access.services.webhooks import webhook_deliveries_wait
 from tests.integrations.events.sandbox_world import LOCATION
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_a_rerun_after_a_lost_response_creates_nothing_twice(events_world):
 
 
 def test_a_new_rankr_lead_reaches_highlevel_once_and_its_webhook_does_not_copy_it(events_world):
-    from rankr.events import rankr_lead_create
+    from integrations.sync.rankr_events import rankr_lead_create
 
     mapping_template_apply(template_key="rankr_lead_create", location_id=events_world["location"].pk, user_id=None)
     lead = rankr_lead_create(location_id=events_world["location"].pk,

@@ -13,15 +13,15 @@ import time
 import pytest
 from django_q.conf import Conf
 
-from integrations.events.outbound import event_key
 from integrations.models import Job, WebhookEvent
-from rankr.events import rankr_user_create
+from integrations.sync.outbound import event_key
+from integrations.sync.rankr_events import rankr_user_create
 from rankr.models import Contact, RankrUser
-from sandbox.access.webhooks import webhook_deliveries_wait
+from sandbox.access.services.webhooks import webhook_deliveries_wait
 from tests.integrations.childproc import ROOT, child_env
 from tests.integrations.events.sandbox_world import LOCATION
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def wait_for(check, *, timeout=90, what="the worker"):

@@ -6,10 +6,10 @@ import json
 import pytest
 from django.utils import timezone
 
-from integrations.events.webhooks import ROUTES, webhook_event_enqueue, webhook_job_run
 from integrations.models import Job, WebhookEvent
-from integrations.services import webhooks as webhook_services
-from integrations.services.jobs import job_run
+from integrations.sync import webhooks_in as webhook_services
+from integrations.sync.jobs import job_run
+from integrations.sync.webhook_events import ROUTES, webhook_event_enqueue, webhook_job_run
 from mappings.services import mapping_page_apply, mapping_version_latest
 from rankr.models import Appointment, Contact, Task
 
@@ -163,6 +163,6 @@ def test_a_signed_delivery_is_processed_through_the_worker_into_rankr(client, si
 
 
 def test_the_job_handler_is_the_registered_one():
-    from integrations.services.jobs import JOB_HANDLERS
+    from integrations.sync.jobs import JOB_HANDLERS
 
     assert JOB_HANDLERS["webhook"] == f"{webhook_job_run.__module__}.{webhook_job_run.__name__}"

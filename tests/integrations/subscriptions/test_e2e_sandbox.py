@@ -1,7 +1,5 @@
 """End to end: the sandbox over HTTP (gunicorn), a real django-q2 cluster (``manage.py qcluster``)
 against the test database (ORM broker; Redis when REDIS_URL is set), the dispatcher and the tick.
-
-Skipped until the sandbox (issue 3) is installed in the project.
 """
 
 import os
@@ -15,14 +13,11 @@ import uuid
 
 import pytest
 import requests
-
-pytest.importorskip("sandbox.access.services.registry", reason="the sandbox is not merged yet")
-
 from django.core.management import call_command
 
+from integrations.interfaces.tasks import tick_task
 from integrations.models import Connection, HighLevelApp, Job, Subscription, SyncLog
-from integrations.services.subscriptions import subscription_save, subscriptions_dispatch
-from integrations.tasks import tick_task
+from integrations.sync.subscriptions import subscription_save, subscriptions_dispatch
 from mappings.services import mapping_template_apply
 from portal.models import Agency, Location
 from rankr.models import Contact

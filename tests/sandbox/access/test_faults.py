@@ -103,7 +103,7 @@ def test_a_5xx_rate_answers_the_chosen_status(client, agency_token):
     faults_set(client, errorRate=1.0, errorStatus=502)
     response = agency_get(client, agency_token["access_token"])
     assert response.status_code == 502
-    assert response.json() == {"statusCode": 502, "message": "Bad Gateway", "error": "Bad Gateway"}
+    assert {k: v for k, v in response.json().items() if k != "traceId"} == {"statusCode": 502, "message": "Bad Gateway", "error": "Bad Gateway"}
 
 
 def test_latency_is_added_before_the_answer(client, agency_token):
@@ -185,6 +185,7 @@ def _live_setup(client):
     return token
 
 
+@pytest.mark.slow  # a live server
 def test_a_dropped_connection_reaches_the_client_as_a_broken_body(live_server, client):
     token = _live_setup(client)
     _dropped_connection_seen(live_server.url, token)

@@ -1,0 +1,30 @@
+"""django-q2 tasks: thin, receive ids only."""
+
+from integrations.sync.alerts import alerts_send
+from integrations.sync.jobs import job_run, jobs_dispatch_due
+from integrations.sync.onboarding import mint_batch_run
+from integrations.sync.subscriptions import subscriptions_dispatch
+from integrations.sync.webhooks_in import webhook_event_process
+
+
+def mint_batch_task(batch_id: int) -> None:
+    """Kept for batches queued by an earlier release; new batches run as "mint" jobs."""
+    mint_batch_run(batch_id=batch_id)
+
+
+def webhook_event_process_task(event_id: int) -> None:
+    """Kept for events queued by an earlier release; new events get their job when received."""
+    webhook_event_process(event_id=event_id)
+
+
+def job_run_task(job_id: int) -> None:
+    job_run(job_id=job_id)
+
+
+def tick_task() -> None:
+    """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
+    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often), and send
+    the alerts gathered since the last tick."""
+    jobs_dispatch_due()
+    subscriptions_dispatch()
+    alerts_send()

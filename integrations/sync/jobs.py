@@ -1,0 +1,190 @@
+"""Jobs: enqueue, send, retry, re-run, recover.
+
+Every poll, backfill, action, webhook, resync, Rankr event and location-connection batch runs as a
+:class:`Job`; each run of it is a :class:`JobAttempt` (:mod:`.job_runs`: claim, heartbeat lease,
+fenced writes). Our own policy decides what is retried: a transient HighLevel error (429, 5xx,
+network) puts the job back in the queue after a backoff; a permanent one (404, 422, missing scope,
+needs re-auth) fails it; running out of attempts makes it dead. django-q2 only carries job ids;
+the tick (:func:`jobs_dispatch_due`) sends what is due, what the broker never took, and what a
+dead worker left behind.
+
+Handlers live in the code that owns the work and are listed in ``JOB_HANDLERS`` (kind -> dotted
+path), one explicit table. A handler gets the claimed job, may record progress with
+:func:`job_checkpoint` (so a re-run knows what already reached HighLevel), and returns its result.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from integrations.sync.job_runs import (  # the jobs API, in one place
+    JOB_HANDLERS,
+    RETRY_BASE_SECONDS,
+    RETRY_CAP_SECONDS,
+    JobError,
+    JobSkipped,
+    LeaseLost,
+    job_backoff,
+    job_checkpoint,
+    job_claim,
+    job_fence,
+    job_on_heartbeat,
+    job_run,
+    jobs_recover,
+)
+from integrations.sync.leases import db_ago
+from integrations.sync.models import Job, JobAttempt
+from portal.models import AuditEvent
+
+__all__ = [
+    "JOB_HANDLERS", "RETRY_BASE_SECONDS", "RETRY_CAP_SECONDS", "JobError", "JobSkipped", "LeaseLost",
+    "job_backoff", "job_checkpoint", "job_claim", "job_enqueue", "job_fence", "job_last_permanent_error",
+    "job_on_heartbeat", "job_rerun", "job_retry_now", "job_run", "job_send", "jobs_dispatch_due",
+    "jobs_recover",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def job_enqueue(*, kind: str, idempotency_key: str, location_id: int | None = None,
+                connection_id: int | None = None, operation: str = "", subject: str = "",
+                params: dict[str, Any] | None = None, user_id: int | None = None,
+                max_attempts: int = 5, mapping_version_id: int | None = None,
+                send: bool = True) -> Job:
+    """Create the job for ``idempotency_key`` (once) and hand it to the worker after commit.
+
+    Asking again with the same key returns the existing job and enqueues nothing new. With
+    ``send=False`` the caller sends it (:func:`job_send`) and learns whether the broker took it.
+    """
+    if kind not in Job.Kind.values:
+        raise JobError(f"Unknown job kind {kind!r}.")
+    max_attempts = min(max_attempts, settings.JOB_MAX_ATTEMPTS)
+    job, created = Job.objects.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults=dict(
+            kind=kind, location_id=location_id, connection_id=connection_id, operation=operation,
+            subject=subject, params=params or {}, created_by_id=user_id,
+            max_attempts=max_attempts, mapping_version_id=mapping_version_id,
+        ),
+    )
+    if created and not _job_refused_for_reauth(job) and send:
+        _send_after_commit(job.pk)
+    return job
+
+
+def _job_refused_for_reauth(job: Job) -> bool:
+    """A job for a connection that needs re-auth fails at once, saying so (nothing is sent)."""
+    if job.connection_id is None:
+        return False
+    from integrations.ghl.models import Connection
+    from integrations.sync.connections import connection_reauth_message
+
+    connection = Connection.objects.select_related("app", "agency", "location").get(pk=job.connection_id)
+    if connection.status != Connection.Status.NEEDS_REAUTH:
+        return False
+    job.status = Job.Status.FAILED
+    job.finished_at = timezone.now()
+    job.error_class = "GhlReauthRequired"
+    job.error_message = connection_reauth_message(connection=connection)
+    job.save(update_fields=["status", "finished_at", "error_class", "error_message"])
+    return True
+
+
+def _send_after_commit(job_id: int) -> None:
+    transaction.on_commit(lambda: job_send(job_id=job_id))
+
+
+def job_send(*, job_id: int) -> bool:
+    """Hand a job id to the broker. False (logged, never raised) when the broker is unreachable:
+    the job stays queued and unsent, and the tick sends it again later."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs")
+    except Exception:  # redis errors, the ORM broker's database errors: the job row is kept
+        logger.warning("job %s: the broker did not take it; the tick sends it again", job_id,
+                       exc_info=True)
+        return False
+    Job.objects.filter(pk=job_id).update(sent_at=Now())
+    return True
+
+
+def job_rerun(*, job_ids: list[int], user_id: int | None) -> int:
+    """Queue failed, dead or skipped jobs again: same rows and idempotency keys, a new attempt
+    each; earlier attempts stay as they were. Returns how many."""
+    count = 0
+    with transaction.atomic():
+        jobs = list(
+            Job.objects.select_for_update()
+            .filter(pk__in=job_ids, status__in=[Job.Status.FAILED, Job.Status.DEAD, Job.Status.SKIPPED])
+        )
+        for job in jobs:
+            Job.objects.filter(pk=job.pk).update(
+                status=Job.Status.QUEUED, attempts=0, reruns=F("reruns") + 1, next_attempt_at=None,
+                finished_at=None, sent_at=None,
+            )
+            AuditEvent.objects.create(
+                actor_id=user_id, action="job.rerun", location_id=job.location_id,
+                target=f"job {job.pk}", detail={"kind": job.kind, "previous_status": job.status},
+            )
+            _send_after_commit(job.pk)
+            count += 1
+    return count
+
+
+def job_retry_now(*, job_id: int, user_id: int | None) -> bool:
+    """A job waiting to retry is made due now and sent. False when it is not waiting."""
+    with transaction.atomic():
+        moved = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            next_attempt_at=Now(), sent_at=None
+        )
+        if not moved:
+            return False
+        job = Job.objects.get(pk=job_id)
+        AuditEvent.objects.create(
+            actor_id=user_id, action="job.retry_now", location_id=job.location_id,
+            target=f"job {job.pk}", detail={"kind": job.kind, "attempts": job.attempts},
+        )
+        _send_after_commit(job_id)
+    return True
+
+
+def job_last_permanent_error(*, job: Job) -> JobAttempt | None:
+    """The last attempt when it failed permanently (a re-run would likely fail again), else None."""
+    last = JobAttempt.objects.filter(job=job).order_by("-number").first()
+    if last and last.outcome == JobAttempt.Outcome.FAILED and last.permanent:
+        return last
+    if last is None and job.status == Job.Status.FAILED and job.error_class:
+        return JobAttempt(job=job, error_class=job.error_class, error_message=job.error_message,
+                          permanent=True, outcome=JobAttempt.Outcome.FAILED)
+    return None
+
+
+def jobs_dispatch_due(*, limit: int = 500) -> int:
+    """The tick: recover jobs whose worker died (lease passed on the database's clock), send due
+    retries, and send again jobs the broker never took or lost (``JOB_RESEND_AFTER_S``).
+
+    A job sent twice is harmless: only one claim succeeds.
+    """
+    recovered = jobs_recover(limit=limit)
+    resend_before = db_ago(seconds=settings.JOB_RESEND_AFTER_S)
+    never_sent = Q(sent_at__isnull=True) & (
+        Q(next_attempt_at__lte=Now()) | Q(next_attempt_at__isnull=True, queued_at__lt=resend_before)
+    )
+    due = list(
+        Job.objects.filter(status=Job.Status.QUEUED)
+        .filter(never_sent | Q(sent_at__lt=resend_before, next_attempt_at__lte=Now())
+                | Q(sent_at__lt=resend_before, next_attempt_at__isnull=True))
+        .exclude(pk__in=recovered)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for job_id in [*recovered, *due]:
+        if not job_send(job_id=job_id):
+            break  # the broker is down: the next tick tries again
+    return len(recovered) + len(due)
