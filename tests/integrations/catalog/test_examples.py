@@ -5,7 +5,12 @@ This is the request the contract test (against the sandbox, once merged) sends f
 
 import pytest
 
-from integrations.catalog.calls import OperationInvalid, binary_fields, call_prepare, response_errors
+from integrations.catalog.calls import (
+    OperationInvalid,
+    binary_fields,
+    call_prepare,
+    response_errors,
+)
 from integrations.catalog.examples import request_example, schema_example
 from integrations.catalog.registry import registry
 from integrations.ghl.uploads import UploadFile
