@@ -44,7 +44,7 @@ demo: install
 	$(BIN)/python manage.py highlevel_demo_app --redirect-url http://127.0.0.1:$(WEB_PORT)/integrations/oauth/callback/
 	$(BIN)/python manage.py demo_seed --url http://127.0.0.1:$(WEB_PORT)/admin/
 	@echo "Starting web (:$(WEB_PORT)), worker, dispatcher and sandbox (:$(SANDBOX_PORT)). Ctrl-C stops them all."
-	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) \
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) PORTAL_BASE_URL=http://127.0.0.1:$(WEB_PORT) \
 	  SANDBOX_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT)/sandbox \
 	  $(BIN)/honcho start web worker sandbox dispatcher
 

@@ -31,7 +31,7 @@ def child_of(module: str, package: str) -> str | None:
     """The direct child of `package` that `module` lives in (None when outside it)."""
     if not module.startswith(package + "."):
         return None
-    return package + "." + module[len(package) + 1:].split(".")[0]
+    return package + "." + module[len(package) + 1 :].split(".")[0]
 
 
 def components_strong(nodes: set[str], edges: dict[str, set[str]]) -> list[list[str]]:
@@ -86,10 +86,12 @@ def cycles_find(graph) -> list[tuple[str, list[str]]]:
     """Every (package, children in a loop) in the five apps, the apps themselves included."""
     modules = graph.modules
     packages = {m for m in modules if graph.find_children(m)}
-    imports = [(importer, imported)
-               for importer in modules
-               for imported in graph.find_modules_directly_imported_by(importer)
-               if imported in modules]
+    imports = [
+        (importer, imported)
+        for importer in modules
+        for imported in graph.find_modules_directly_imported_by(importer)
+        if imported in modules
+    ]
     cycles = []
     top_edges: dict[str, set[str]] = {}
     for importer, imported in imports:
@@ -127,7 +129,8 @@ def typed_share(app: str) -> tuple[int, int]:
                 params = params[1:]
             params += [a for a in (args.vararg, args.kwarg) if a is not None]
             if all(p.annotation is not None for p in params) and (
-                    node.returns is not None or node.name == "__init__"):
+                node.returns is not None or node.name == "__init__"
+            ):
                 typed += 1
     return typed, total
 
@@ -136,8 +139,7 @@ def duplicates_summary() -> str:
     exe = shutil.which("duplicates")
     if not exe:
         return "(duplicates not installed)"
-    out = subprocess.run([exe, "--seconds", "120"], cwd=ROOT, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run([exe, "--seconds", "120"], cwd=ROOT, capture_output=True, text=True).stdout
     return out.splitlines()[0] if out else ""
 
 

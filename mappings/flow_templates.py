@@ -8,4 +8,6 @@ edit the mapping for a location elsewhere. The sync fills connection-level field
 in its entity's module (``mappings/entities/``); this is the table of them all.
 """
 
-from mappings.entities import FLOW_TEMPLATES, FlowTemplate  # noqa: F401
+from mappings.entities import FLOW_TEMPLATES, FlowTemplate
+
+__all__ = ["FLOW_TEMPLATES", "FlowTemplate"]

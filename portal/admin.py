@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from portal.admin_filters import time_range_filter
 from portal.admin_logs import AppendOnlyAdminMixin
@@ -28,6 +30,16 @@ class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["agency"]
     search_fields = ["name", "location_id"]
     filter_horizontal = ["staff"]
+    actions = ["apply_flow_templates"]
+
+    @admin.action(description="Apply flow templates to the selected locations…",
+                  permissions=["apply_flows"])
+    def apply_flow_templates(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:mappings_mapping_apply_template')}?locations={ids}")
+
+    def has_apply_flows_permission(self, request):
+        return request.user.has_perm("mappings.add_mapping")
 
 
 @admin.register(AuditEvent)

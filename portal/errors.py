@@ -12,8 +12,9 @@ class PortalError(Exception):
     permanent: bool = True
     retry_after: float | None = None
 
-    def __init__(self, *args: object, permanent: bool | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, *args: object, permanent: bool | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(*args)
         if permanent is not None:
             self.permanent = permanent

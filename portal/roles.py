@@ -41,6 +41,7 @@ ROLE_PERMISSIONS = {
         "mappings.add_mapping",
         "mappings.change_mapping",
         "mappings.view_mappingversion",
+        "mappings.view_mappingtemplate",
         *_RANKR_VIEW,
         "rankr.add_contact",
         "rankr.resync_contact",
@@ -68,6 +69,9 @@ ROLE_PERMISSIONS = {
         "integrations.view_subscription",
         "mappings.view_mapping",
         "mappings.view_mappingversion",
+        "mappings.view_mappingtemplate",
+        "mappings.view_mappingtemplateversion",
+        "mappings.view_rollout",
         *_RANKR_VIEW,
     },
     SUPPORT: {

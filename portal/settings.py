@@ -5,6 +5,7 @@ lists every variable with its default. With no environment at all the portal run
 the django-q2 ORM broker.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -140,7 +141,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.SuperuserMFAMiddleware",
+    "portal.middleware.UserTimezoneMiddleware",
+    "portal.admin_links.AdminRequestMiddleware",
 ]
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -255,6 +259,15 @@ if PORTAL_ENV == "test":
 EMAIL_BACKEND = _str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")
 
+# --- Alerts (needs re-auth, dead jobs): email to assigned staff and Support, optional webhook ----
+# The portal's address as people reach it, for the links in alerts.
+PORTAL_BASE_URL = (_url("PORTAL_BASE_URL", ("http", "https")) or "http://127.0.0.1:8000").rstrip("/")
+# A signed JSON POST per incident (Slack, a pager): empty = no webhook.
+ALERT_WEBHOOK_URL = _url("ALERT_WEBHOOK_URL", ("http", "https")) or ""
+ALERT_WEBHOOK_SECRET = _str("ALERT_WEBHOOK_SECRET", "")
+# Signals of one agency and cause are gathered this long into one incident before it is sent.
+ALERT_GROUP_SECONDS = _int("ALERT_GROUP_SECONDS", 60, minimum=0)
+
 # --- Internationalisation, static files ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = _str("TIME_ZONE", "UTC")
@@ -299,6 +312,10 @@ GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT = _str("GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT", "").re
 # --- The sandbox (HighLevel emulator) ---------------------------------------------------------
 SANDBOX_ENABLED = _strict_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_IN_PRODUCTION_OK = _strict_bool("SANDBOX_IN_PRODUCTION_OK", default=False)
+if SANDBOX_ENABLED:
+    # The sandbox serves its consent page and token endpoint over plain HTTP on this machine;
+    # oauthlib refuses that unless told. Without the sandbox (production) HTTPS stays required.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 # Where the portal reaches the sandbox over HTTP (a separate process in the demo).
 SANDBOX_BASE_URL = _url("SANDBOX_BASE_URL", ("http", "https")) or "http://127.0.0.1:8001/sandbox"
 # sandbox.access: token lifetime, HighLevel's documented rate limits, the fault control token.
@@ -319,7 +336,7 @@ SANDBOX_CONTROL_TOKEN = env.str("SANDBOX_CONTROL_TOKEN", default="")
 GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
 # Called (connection=, reason=) when the door marks a connection "needs re-auth": the sync fails
 # that connection's queued jobs. A path, so the door (a lower layer) never imports the sync.
-GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_jobs_stop"
+GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_needs_reauth"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
@@ -361,8 +378,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"forbidden_one_line": {"()": "portal.refusals.ForbiddenOneLine"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # A refused request is one line with its reason, not a stack trace.
+        "django.request": {"filters": ["forbidden_one_line"]},
         # requests-oauthlib and oauthlib log request bodies (tokens) at DEBUG: never let them.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},

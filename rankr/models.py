@@ -279,3 +279,41 @@ RECORD_MODELS: dict[str, type[RankrRecord]] = {
         Workflow,
     )
 }
+
+
+class RecordChange(models.Model):
+    """One write of a Rankr record by the sync: what changed, by which job, under which mapping.
+
+    Append-only history for the record's page. ``changes`` holds ``{field: [before, after]}`` for
+    the fields that changed (values cut to a few hundred characters); a created record has every
+    written field with ``before`` empty.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "created"
+        UPDATED = "updated", "updated"
+        DELETED = "deleted", "deleted in HighLevel"
+
+    at = models.DateTimeField("when", auto_now_add=True)
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
+    )
+    kind = models.CharField("kind", max_length=32, help_text="The Rankr record kind, e.g. contact.")
+    ghl_id = models.CharField("HighLevel id", max_length=64)
+    action = models.CharField("action", max_length=16, choices=Action.choices)
+    changes = models.JSONField("what changed", default=dict, blank=True)
+    job_id = models.BigIntegerField("job", null=True, blank=True, help_text="The job that wrote it.")
+    mapping_version_id = models.BigIntegerField(
+        "mapping version", null=True, blank=True, help_text="The mapping version applied."
+    )
+
+    class Meta:
+        verbose_name = "record change"
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["location", "kind", "ghl_id", "-at"], name="recordchange_record"),
+            models.Index(fields=["-at"], name="recordchange_recent"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.ghl_id} {self.action}"

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.errors import PortalError
+from rankr.history import record_changes_write, record_deletion_write
 from rankr.models import RECORD_MODELS, RankrRecord
 
 
@@ -91,11 +92,13 @@ def record_upsert(*, location_id: int, ghl_id: str, values: dict[str, Any], fing
 
 
 def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind: str | None = None,
-                       model: type[RankrRecord] | None = None) -> UpsertCounts:
+                       model: type[RankrRecord] | None = None,
+                       mapping_version_id: int | None = None) -> UpsertCounts:
     """Upsert a page of :class:`RecordUpsert` in one transaction; skip unchanged fingerprints.
 
     A record whose stored fingerprint equals the new one (and is not soft-deleted) is left alone.
-    Duplicate ids within the page: the last one wins. Returns :class:`UpsertCounts`.
+    Duplicate ids within the page: the last one wins. Each written record gets a history row
+    (what changed, the job, ``mapping_version_id``). Returns :class:`UpsertCounts`.
     """
     model = _model(kind, model)
     latest: dict[str, RecordUpsert] = {}
@@ -117,6 +120,7 @@ def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind:
             if deleted_at is None:
                 stored[ghl_id] = fingerprint
         to_write = [i for i in latest.values() if stored.get(i.ghl_id) != i.fingerprint]
+        before = _values_before(model, location_id, [i for i in to_write if i.ghl_id in existing])
         # Rows must share one column list per INSERT: group the page by the set of fields.
         groups: dict[tuple[str, ...], list[RecordUpsert]] = {}
         for item in to_write:
@@ -138,10 +142,34 @@ def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind:
                 unique_fields=["location", "ghl_id"],
                 update_fields=[*fields, "fingerprint", "deleted_at", "updated_at"],
             )
+        record_changes_write(kind=model.KIND, location_id=location_id, before=before,
+                             after={i.ghl_id: i.values for i in to_write},
+                             mapping_version_id=mapping_version_id)
     created = sum(1 for i in to_write if i.ghl_id not in existing)
     return UpsertCounts(
         created=created, updated=len(to_write) - created, unchanged=len(latest) - len(to_write)
     )
+
+
+def _values_before(model: type[RankrRecord], location_id: int,
+                   items: list[RecordUpsert]) -> dict[str, dict[str, Any]]:
+    """{ghl_id: {field: value}} of the stored rows about to be overwritten (only their fields)."""
+    fields = sorted({name for item in items for name in item.values})
+    if not items or not fields:
+        return {}
+    rows = model.objects.filter(location_id=location_id, ghl_id__in=[i.ghl_id for i in items])
+    encoder = DjangoJSONEncoder()
+    return {
+        row["ghl_id"]: {k: _plain(v, encoder) for k, v in row.items() if k != "ghl_id"}
+        for row in rows.values("ghl_id", *fields)
+    }
+
+
+def _plain(value: Any, encoder: DjangoJSONEncoder) -> Any:
+    """A stored value comparable with (and storable like) a mapped one: dates as ISO text."""
+    if value is None or isinstance(value, (str, bool, int, float, list, dict)):
+        return value
+    return encoder.default(value)
 
 
 def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None,
@@ -156,4 +184,6 @@ def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None
     marked = model.objects.filter(
         location_id=location_id, ghl_id=ghl_id, deleted_at__isnull=True
     ).update(deleted_at=timezone.now(), fingerprint="", updated_at=timezone.now())
+    if marked:
+        record_deletion_write(kind=model.KIND, location_id=location_id, ghl_id=ghl_id)
     return marked == 1

@@ -20,16 +20,21 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def _lint_imports(cwd):
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def _layer_modules():
     config = configparser.ConfigParser()
     config.read(ROOT / ".importlinter")
     lines = config["importlinter:contract:layers"]["layers"].split("\n")
-    return [module.strip() for line in lines for module in line.replace("|", ":").split(":")
-            if module.strip()]
+    return [
+        module.strip()
+        for line in lines
+        for module in line.replace("|", ":").split(":")
+        if module.strip()
+    ]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -12,6 +13,7 @@ from integrations.sync.connections import (
     connection_test,
 )
 from portal.admin_scoping import LocationScopedAdminMixin
+from portal.scoping import user_sees_all_locations
 
 
 class ConnectionForm(forms.ModelForm):
@@ -96,7 +98,10 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             )
         extra_context = {**(extra_context or {}),
                          "connect_url": reverse("integrations:connect_start"),
-                         "can_connect": request.user.has_perm("integrations.add_connection")}
+                         "can_connect": request.user.has_perm("integrations.add_connection"),
+                         # Connecting an agency reaches every one of its locations.
+                         "can_connect_agency": request.user.has_perm("integrations.add_connection")
+                         and user_sees_all_locations(request.user)}
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="status", ordering="status")
@@ -145,6 +150,16 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Disconnect (wipes tokens, keeps history)", permissions=["change"])
     def disconnect(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            # Nothing happens until the user has seen what goes and said yes.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Disconnect these connections?",
+                "opts": self.opts,
+                "connections": list(queryset.select_related("app", "location", "agency")),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "integrations/admin/disconnect_confirm.html", context)
         count = 0
         for connection in queryset:
             connection_disconnect(connection_id=connection.pk, actor=request.user)

@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from integrations.interfaces.event_forms import ResyncByIdForm
 from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create, rankr_user_delete
+from integrations.sync.record_history import record_history_get
 from integrations.sync.resync import resync_enqueue
 from integrations.sync.targets import EventError
 from mappings.entities import ENTITIES
@@ -46,8 +48,11 @@ class DeletedFilter(admin.SimpleListFilter):
 
 
 class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
-    """Records are written by the sync; roles only read them here."""
+    """Records are written by the sync; roles only read them here. A record's page has *Resync*
+    (for who may) and its sync history: the writes that changed it, their jobs and mapping
+    versions, and the HighLevel calls about it."""
 
+    change_form_template = "admin/rankr/record_change_form.html"
     list_filter = [DeletedFilter, LocationFilter]
     list_select_related = ["location"]
     readonly_fields = ["fingerprint", "created_at", "updated_at", "deleted_at"]
@@ -56,6 +61,53 @@ class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin)
 
     def get_list_display(self, request):
         return [*self.shown, "location", "ghl_id", "updated_at", "deleted_at"]
+
+    def has_resync_permission(self, request):
+        return request.user.has_perm(RESYNC_PERMISSION)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        own = [path("<path:object_id>/resync/", self.admin_site.admin_view(self.resync_one_view),
+                    name="%s_%s_resync_one" % info)]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        record = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if record is not None and self.has_view_permission(request, record):
+            history = record_history_get(record=record, user=request.user)
+            extra.update({
+                "history": history,
+                "may_resync": history.resyncable and self.has_resync_permission(request),
+                "may_view_jobs": request.user.has_perm("integrations.view_job"),
+                "may_view_versions": request.user.has_perm("mappings.view_mappingversion"),
+                "may_view_synclog": request.user.has_perm("integrations.view_synclog"),
+                "resync_url": reverse("admin:%s_%s_resync_one" % (self.opts.app_label, self.opts.model_name),
+                                      args=[record.pk]),
+            })
+        return super().change_view(request, object_id, form_url, extra)
+
+    def resync_one_view(self, request, object_id):
+        """POST: queue a resync of this record from HighLevel, then back to its page."""
+        record = self.get_object(request, object_id)
+        if record is None:
+            raise Http404("No such record, or it is not in your locations.")
+        page = reverse("admin:%s_%s_change" % (self.opts.app_label, self.opts.model_name), args=[record.pk])
+        if request.method != "POST":
+            return redirect(page)
+        if not self.has_resync_permission(request):
+            raise PermissionDenied("Resyncing needs the resync permission (agency staff and support have it).")
+        try:
+            job = resync_enqueue(location_id=record.location_id, entity=record.KIND,
+                                 ghl_id=record.ghl_id or "",
+                                 contact_ghl_id=getattr(record, "contact_ghl_id", ""),
+                                 user_id=request.user.pk)
+        except EventError as exc:
+            self.message_user(request, f"Not resynced: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, f"Resync queued as job {job.pk}; its result appears in the "
+                              "history below when it has run.", messages.SUCCESS)
+        return redirect(page)
 
 
 class LeadForm(forms.ModelForm):
@@ -80,9 +132,6 @@ class ContactAdmin(RecordAdmin):
     readonly_fields = ["ghl_id", *RecordAdmin.readonly_fields]
     actions = ["resync"]
     change_list_template = "admin/rankr/contact/change_list.html"
-
-    def has_resync_permission(self, request):
-        return request.user.has_perm(RESYNC_PERMISSION)
 
     @admin.action(description="Resync from HighLevel", permissions=["resync"])
     def resync(self, request, queryset):
@@ -116,7 +165,7 @@ class ContactAdmin(RecordAdmin):
     def get_urls(self):
         own = [path("resync-by-id/", self.admin_site.admin_view(self.resync_by_id_view),
                     name="rankr_contact_resync_by_id")]
-        return own + super().get_urls()
+        return own + super().get_urls()  # RecordAdmin's: the record's own resync
 
     def resync_by_id_view(self, request):
         if not self.has_resync_permission(request):

@@ -31,6 +31,7 @@ from integrations.ghl.errors import (
     GhlTokenExpired,
 )
 from integrations.ghl.models import Connection
+from integrations.ghl.paths import path_problem
 from integrations.ghl.ratelimit import (
     ratelimit_acquire,
     ratelimit_key,
@@ -39,7 +40,7 @@ from integrations.ghl.ratelimit import (
 )
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.ghl.uploads import UploadFile
-from portal.redact import text_redact
+from portal.redact import connection_secrets, text_mask
 
 _sleep = time.sleep  # tests replace this to record the backoff
 
@@ -83,6 +84,9 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
              headers: Mapping[str, str] | None = None, allow_refresh: bool = True,
              max_attempts: int | None = None,
              files: dict[str, UploadFile] | None = None) -> GhlResponse:
+    problem = path_problem(path)
+    if problem:
+        raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
@@ -92,6 +96,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
         )
     token = (oauth.connection_token_ensure(connection=connection, send=_request) if allow_refresh
              else connection.access_token)
+    secrets = (token, *connection_secrets(connection))
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
@@ -110,7 +115,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
         }
         log = LogContext(
             connection_id=connection.pk, location_id=connection.location_id,
-            operation_id=operation_id, job_id=job_id, secrets=(token,),
+            operation_id=operation_id, job_id=job_id, secrets=secrets,
         )
         result = http_attempt(
             method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
@@ -122,7 +127,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
             ratelimit_observe(key=key, headers=result.headers, status=result.status,
                               retry_after=retry_after)
         outcome = _classify(result, operation_id=operation_id, retry_after=retry_after,
-                            secrets=(token,))
+                            secrets=secrets)
         if isinstance(outcome, GhlResponse):
             response = outcome
             response.attempts = attempt
@@ -137,6 +142,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
                 connection_id=connection.pk, seen_access_token=token, send=_request
             )
             token = connection.access_token
+            secrets = (*secrets, *connection_secrets(connection))
             refreshed = True
             max_attempts += 1  # the refresh retry does not eat a transient attempt
             continue
@@ -188,7 +194,7 @@ def _message(payload: object, fallback: str, secrets: Iterable[str]) -> str:
         message = payload.get("message") or payload.get("error") or fallback
         if isinstance(message, list):
             message = "; ".join(str(m) for m in message)
-        return text_redact(str(message), secrets=secrets)[:500]
+        return text_mask(str(message), secrets=secrets)[:500]
     return fallback
 
 

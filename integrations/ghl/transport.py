@@ -10,14 +10,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
 
 from integrations.ghl.errors import GhlNetworkError
 from integrations.ghl.uploads import UploadFile, files_parts, files_summary
-from portal.redact import path_redact, summary_make, text_redact
+from portal.redact import path_redact, summary_make, text_mask, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 
@@ -98,6 +100,14 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
+    except requests.RequestException as exc:
+        # A request that cannot be sent as built (a header value with a line break: a pasted
+        # token). requests quotes the offending value, which may be the token: never repeat it.
+        result.error = GhlNetworkError(
+            f"The request could not be sent ({type(exc).__name__}: "
+            f"{text_mask(str(exc), secrets=log.secrets)[:300]}). Check the connection's token.",
+            permanent=True,
+        )
     result.duration_ms = int((time.monotonic() - started) * 1000)
 
     sent = json if json is not None else data
@@ -119,3 +129,43 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
         response_summary=summary_make(body=result.body, secrets=log.secrets),
     )
     return result
+
+
+class DoorAdapter(BaseAdapter):
+    """requests' transport adapter that sends through :func:`http_attempt` (OAuth2Session's).
+
+    The door's transport sets the timeouts and writes the redacted sync-log row; a network failure
+    comes back as the door's GhlNetworkError. Sent once: a grant is single-use, never retried
+    blindly.
+    """
+
+    def __init__(self, log: LogContext) -> None:
+        super().__init__()
+        self.log = log
+        self.last: Attempt | None = None
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: object = None, verify: object = True, cert: object = None,
+             proxies: object = None) -> requests.Response:
+        data: object = request.body
+        content_type = request.headers.get("Content-Type", "")
+        if isinstance(data, str) and content_type.startswith("application/x-www-form-urlencoded"):
+            data = dict(parse_qsl(data, keep_blank_values=True))  # logged field by field, as a form
+        result = http_attempt(
+            method=request.method or "POST", url=request.url or "",
+            headers=dict(request.headers), data=data, attempt=1, log=self.log,
+        )
+        if result.error is not None:
+            raise result.error
+        self.last = result
+        response = requests.Response()
+        response.status_code = result.status or 0
+        response.headers = CaseInsensitiveDict(result.headers)
+        response._content = result.body
+        response.encoding = "utf-8"
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass

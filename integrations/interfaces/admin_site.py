@@ -12,6 +12,11 @@ class PortalAdminSite(admin.AdminSite):
     index_title = "Control panel"
     index_template = "admin/portal_index.html"
 
+    def get_urls(self):
+        from integrations.interfaces.location_views import location_urls
+
+        return location_urls(self) + super().get_urls()
+
     def index(self, request, extra_context=None):
         now = timezone.now()
         rows = dashboard_locations(user=request.user, now=now)

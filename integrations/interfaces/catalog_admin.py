@@ -4,12 +4,15 @@ The registry is data, not a table, so these are custom admin views (``admin.site
 staff only, admin look) mounted at ``/admin/catalog/`` by ``integrations.interfaces.catalog_urls``.
 """
 
+import dataclasses
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -23,7 +26,8 @@ from integrations.catalog.named import CATEGORIES, KINDS, TRIGGER, named_all
 from integrations.catalog.polling import poll_plan
 from integrations.catalog.registry import ACCESS_TYPES, operation_get
 from integrations.interfaces.catalog_forms import OperationRunForm
-from integrations.sync.runs import operation_try
+from integrations.sync.runs import RunResult, operation_try
+from portal.redact import _is_secret_key, text_redact
 
 # Sending for real changes HighLevel data: only people who may change connections may do it.
 RUN_PERMISSION = "integrations.change_connection"
@@ -62,23 +66,39 @@ def operations_view(request):
     return TemplateResponse(request, "catalog/operations.html", context)
 
 
+RESULTS_SESSION_KEY = "catalog_run_results"
+RESULTS_KEPT = 10  # the latest results a user can come back to (reload, back button)
+
+
 def run_view(request):
+    """GET shows the form (and a stored result); POST runs, stores the result, redirects to it.
+
+    Post, redirect, get: reloading the result page, or going back to it, never sends again.
+    """
     try:
         operation = operation_get(request.GET.get("op", ""))
     except KeyError as exc:
         raise Http404(str(exc.args[0])) from None
+    may_send = request.user.has_perm(RUN_PERMISSION)
     notice = ""
     try:
         choices = [(c.pk, str(c)) for c in connections_for_user(request.user)]
     except ConnectionUnavailable as exc:
         choices, notice = [], str(exc)
+    stored = _result_load(request, request.GET.get("result", ""), operation)
+    initial = {"connection": request.GET.get("connection", "")}  # from a connection's page
+    if stored:
+        initial = stored["data"]
     form = OperationRunForm(
-        request.POST or None, request.FILES or None, operation=operation, connection_choices=choices,
-        initial={"connection": request.GET.get("connection", "")},  # from a connection's page
+        request.POST or None, request.FILES or None, operation=operation,
+        connection_choices=choices, initial=initial, may_send=may_send,
     )
-    result = None
+    result = RunResult(**stored["result"]) if stored else None
     if request.method == "POST" and form.is_valid():
         result = _run(request, form, operation)
+        if result is not None and (result.ok or result.job_id):
+            token = _result_store(request, operation, result, form)
+            return redirect(f"{reverse('catalog:run')}?{urlencode({'op': operation.key, 'result': token})}")
     context = {
         **admin.site.each_context(request),
         "title": f"Run {operation.key}",
@@ -88,14 +108,48 @@ def run_view(request):
         "form": form,
         "result": result,
         "notice": notice,
-        "may_send": request.user.has_perm(RUN_PERMISSION),
+        "may_send": may_send,
         "browser_url": reverse("catalog:operations"),
     }
     return TemplateResponse(request, "catalog/run.html", context)
 
 
+def _secret_values(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _is_secret_key(key) and isinstance(item, str):
+                yield item
+            else:
+                yield from _secret_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_values(item)
+
+
+def _result_store(request, operation, result, form):
+    """Keep the result in the session for the redirect, secrets (e.g. a password) masked."""
+    token = uuid.uuid4().hex
+    kept = [r for r in request.session.get(RESULTS_SESSION_KEY, []) if r.get("token") != token]
+    secrets = [*_secret_values(form.body()), *_secret_values(form.params())]
+    data = {k: text_redact(v, secrets=secrets) for k, v in form.data.items()
+            if k not in ("csrfmiddlewaretoken", "confirm") and not _is_secret_key(k.partition("_")[2])}
+    stored = {k: text_redact(v, secrets=secrets) if isinstance(v, str) else v
+              for k, v in dataclasses.asdict(result).items()}
+    kept.append({"token": token, "op": operation.key, "result": stored, "data": data})
+    request.session[RESULTS_SESSION_KEY] = kept[-RESULTS_KEPT:]
+    return token
+
+
+def _result_load(request, token, operation):
+    for item in request.session.get(RESULTS_SESSION_KEY, []) if token else []:
+        if item.get("token") == token and item.get("op") == operation.key:
+            item["result"]["missing_scopes"] = tuple(item["result"].get("missing_scopes") or ())
+            return item
+    return None
+
+
 def _run(request, form, operation):
-    dry_run = form.cleaned_data["dry_run"]
+    dry_run = form.cleaned_data.get("dry_run", True)
     if not dry_run and not request.user.has_perm(RUN_PERMISSION):
         raise PermissionDenied("You may dry-run operations but not send them.")
     connection = None

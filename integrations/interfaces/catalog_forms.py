@@ -73,9 +73,19 @@ class OperationRunForm(forms.Form):
         help_text="Validate and show the exact request without sending it.",
     )
 
-    def __init__(self, *args, operation, connection_choices=(), **kwargs):
+    def __init__(self, *args, operation, connection_choices=(), may_send=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.operation = operation
+        self.may_send = may_send
+        if not may_send:
+            # Only a dry run is possible: no choice the user could not submit.
+            del self.fields["dry_run"]
+        elif operation.method == "DELETE":
+            self.fields["confirm"] = forms.BooleanField(
+                label="I understand this deletes data in HighLevel",
+                required=False,
+                help_text="Needed to send this request for real (not for a dry run).",
+            )
         self.fields["connection"].choices = [(NO_CONNECTION, "— none (dry run only) —")] + [
             (str(pk), label) for pk, label in connection_choices
         ]
@@ -118,7 +128,8 @@ class OperationRunForm(forms.Form):
             widget=forms.Textarea(attrs={"rows": 10, "cols": 90, "class": "vLargeTextField"}),
             initial=json.dumps(start, indent=2) if start else "",
             help_text=(f"JSON object. Properties here (* required): {listed}. " if listed else
-                       "JSON. ") + "The connection fills locationId/altId where the spec has them.",
+                       "JSON. ") + "The connection fills locationId/altId/companyId where the spec has them "
+            "and refuses any other location or agency.",
         )
 
     def clean_body(self):
@@ -132,6 +143,10 @@ class OperationRunForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if not self.may_send:
+            cleaned["dry_run"] = True
+        if "confirm" in self.fields and not cleaned.get("dry_run") and not cleaned.get("confirm"):
+            self.add_error("confirm", "This request deletes data in HighLevel: tick the box to send it.")
         if "body" not in self.fields or "body" not in cleaned:
             return cleaned
         body = cleaned["body"]

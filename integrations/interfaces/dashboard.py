@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from integrations.ghl.ratelimit import ratelimit_key
-from integrations.models import Connection, Job, RateBucket, SyncLog
+from integrations.models import Connection, Job, RateBucket, Subscription, SyncLog
 from portal.scoping import locations_for_user
 
 STATUS_RANK = {Connection.Status.NEEDS_REAUTH: 0, Connection.Status.DISCONNECTED: 1, Connection.Status.ACTIVE: 2}
@@ -27,6 +27,7 @@ class LocationHealth:
     connection_status: str = "not connected"
     needs_reauth: bool = False
     last_success_at: object = None
+    last_sync_at: object = None  # the newest successful subscription run (poll or backfill)
     failures_24h: int = 0
     calls_24h: int = 0
     errors_24h: int = 0
@@ -36,6 +37,7 @@ class LocationHealth:
     day_used: int = 0
     day_limit: int = 0
     problems: list = field(default_factory=list)
+    connection_ids: list = field(default_factory=list)
 
     @property
     def error_rate(self):
@@ -46,11 +48,15 @@ class LocationHealth:
         return bool(self.problems)
 
 
-def dashboard_locations(*, user, now=None):
-    """Health of every location ``user`` may see, the ones needing attention first."""
+def dashboard_locations(*, user, now=None, location_ids=None):
+    """Health of every location ``user`` may see (or of those in ``location_ids``), the ones
+    needing attention first: not connected, never synced, needing re-auth, or failing."""
     now = now or timezone.now()
     since = now - timedelta(hours=24)
-    locations = list(locations_for_user(user).select_related("agency"))
+    visible = locations_for_user(user)
+    if location_ids is not None:
+        visible = visible.filter(pk__in=location_ids)
+    locations = list(visible.select_related("agency"))
     health = {loc.pk: LocationHealth(location=loc) for loc in locations}
     if not health:
         return []
@@ -61,6 +67,7 @@ def dashboard_locations(*, user, now=None):
     )
     for conn in connections:
         row = health[conn.location_id]
+        row.connection_ids.append(conn.pk)
         current = row.connection_status
         if current == "not connected" or STATUS_RANK.get(conn.status, 9) < STATUS_RANK.get(current, 9):
             row.connection_status = conn.status
@@ -94,9 +101,22 @@ def dashboard_locations(*, user, now=None):
         row = health[item["location_id"]]
         row.queued_jobs, row.failures_24h = item["queued"], item["failed"]
 
+    for item in (
+        Subscription.objects.filter(location_id__in=ids)
+        .values("location_id")
+        .annotate(last=Max("last_success_at"))
+    ):
+        health[item["location_id"]].last_sync_at = item["last"]
+
     _rate_use(health, connections)
 
     for row in health.values():
+        if row.connection_status == "not connected":
+            row.problems.append("not connected")
+        elif row.connection_status == Connection.Status.DISCONNECTED:
+            row.problems.append("disconnected")
+        elif row.connection_status == Connection.Status.ACTIVE and not row.last_sync_at:
+            row.problems.append("never synced")
         if row.needs_reauth:
             row.problems.append("needs re-auth")
         if row.failures_24h:

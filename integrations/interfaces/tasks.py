@@ -1,5 +1,6 @@
 """django-q2 tasks: thin, receive ids only."""
 
+from integrations.sync.alerts import alerts_send
 from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.onboarding import mint_batch_run
 from integrations.sync.subscriptions import subscriptions_dispatch
@@ -20,6 +21,8 @@ def job_run_task(job_id: int) -> None:
 
 def tick_task() -> None:
     """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
-    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often)."""
+    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often), and send
+    the alerts gathered since the last tick."""
     jobs_dispatch_due()
     subscriptions_dispatch()
+    alerts_send()

@@ -29,8 +29,11 @@ def _context(request, **extra):
 @staff_member_required
 def connect_start(request):
     if not request.user.has_perm("integrations.add_connection"):
-        raise PermissionDenied
+        raise PermissionDenied("Connecting needs permission to add connections; your role may only look.")
     kind = request.GET.get("kind") or request.POST.get("kind") or Connection.Kind.LOCATION
+    if kind == Connection.Kind.AGENCY and not user_sees_all_locations(request.user):
+        raise PermissionDenied("Connecting an agency reaches all its locations: only users who see "
+                               "every location may do it.")
     if request.method == "POST":
         form = ConnectForm(request.POST, user=request.user)
         if form.is_valid():
@@ -72,24 +75,44 @@ def oauth_callback(request):
 def _agency_connection(request, connection_id):
     if not (request.user.has_perm("integrations.change_connection")
             and user_sees_all_locations(request.user)):
-        raise PermissionDenied
+        raise PermissionDenied("Connecting an agency's locations needs permission to change "
+                               "connections and to see every location.")
     return get_object_or_404(Connection, pk=connection_id, kind=Connection.Kind.AGENCY,
                              status=Connection.Status.ACTIVE)
 
 
+def _existing_connections(connection, installed_ids):
+    """Live connections (any kind of authorisation) of the same app to these HighLevel locations."""
+    return {
+        c.location.location_id: c
+        for c in Connection.objects.filter(app=connection.app, location__location_id__in=installed_ids)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .select_related("location", "connected_by")
+    }
+
+
 @staff_member_required
 def agency_locations(request, connection_id):
+    """Lists the agency's installed locations, the already-connected ones apart.
+
+    *Connect all* connects only the ones not connected yet; an existing connection (e.g. one a
+    staff member made with their own consent) is replaced only when its *Replace* box is ticked.
+    """
     connection = _agency_connection(request, connection_id)
     session_key = INSTALLED_SESSION_KEY.format(connection.pk)
     if request.method == "POST":
         installed = request.session.get(session_key) or []
+        existing = _existing_connections(connection, [loc["id"] for loc in installed])
         chosen = set(request.POST.getlist("location"))
+        replace = set(request.POST.getlist("replace"))
         if request.POST.get("all"):
-            picked = installed
+            picked = [loc for loc in installed if loc["id"] not in existing]
         else:
-            picked = [loc for loc in installed if loc["id"] in chosen]
+            picked = [loc for loc in installed if loc["id"] in chosen and loc["id"] not in existing]
+        picked += [{**loc, "replace": True} for loc in installed if loc["id"] in replace and loc["id"] in existing]
         if not picked:
-            messages.error(request, "Pick at least one location (or Connect all).")
+            messages.error(request, "Nothing to connect: pick at least one location not connected yet, "
+                           "or tick Replace on a connected one.")
             return redirect("integrations:agency_locations", connection_id=connection.pk)
         batch = mint_batch_create(connection_id=connection.pk, locations=picked, user=request.user)
         return redirect("integrations:mint_progress", batch_id=batch.pk)
@@ -99,15 +122,13 @@ def agency_locations(request, connection_id):
         messages.error(request, f"Could not list the installed locations: {exc}")
         return redirect("admin:integrations_connection_change", connection.pk)
     request.session[session_key] = installed
-    connected = set(
-        Connection.objects.filter(app=connection.app, location__location_id__in=[loc["id"] for loc in installed],
-                                  status=Connection.Status.ACTIVE)
-        .values_list("location__location_id", flat=True)
-    )
-    rows = [{**loc, "connected": loc["id"] in connected} for loc in installed]
+    existing = _existing_connections(connection, [loc["id"] for loc in installed])
+    new_rows = [loc for loc in installed if loc["id"] not in existing]
+    connected_rows = [{**loc, "connection": existing[loc["id"]]} for loc in installed if loc["id"] in existing]
     return render(request, "integrations/agency_locations.html",
                   _context(request, title=f"Locations of {connection.agency.name}",
-                           connection=connection, rows=rows))
+                           connection=connection, new_rows=new_rows, connected_rows=connected_rows,
+                           total=len(installed)))
 
 
 @staff_member_required

@@ -9,13 +9,13 @@ from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch,
 from integrations.sync.models import Job, Subscription, SubscriptionSeen, WebhookEvent
 
 __all__ = [
-           "Connection",
-           "HighLevelApp",
-           "Job",
-           "LocationMintBatch",
-           "RateBucket",
-           "Subscription",
-           "SubscriptionSeen",
-           "SyncLog",
-           "WebhookEvent",
+    "Connection",
+    "HighLevelApp",
+    "Job",
+    "LocationMintBatch",
+    "RateBucket",
+    "Subscription",
+    "SubscriptionSeen",
+    "SyncLog",
+    "WebhookEvent",
 ]

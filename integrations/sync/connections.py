@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -95,7 +96,7 @@ def connection_test(*, connection_id: int) -> ConnectionTestReport:
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     params: dict[str, str] | None = None
     if connection.location is not None:
-        path, operation = f"/locations/{connection.location.location_id}", "get-location"
+        path, operation = f"/locations/{quote(connection.location.location_id, safe='')}", "get-location"
     else:
         path, operation = "/oauth/installedLocations", "get-installed-location"
         params = {"companyId": connection.agency.company_id,
@@ -139,6 +140,30 @@ def connection_jobs_stop(*, connection: Connection, reason: str = "") -> int:
         error_class="GhlReauthRequired",
         error_message=connection_reauth_message(connection=connection, reason=reason),
     )
+
+
+def connection_needs_reauth(*, connection: Connection, reason: str = "") -> None:
+    """The door's ``GHL_NEEDS_REAUTH_HANDLER``: stop the connection's jobs and tell its people."""
+    connection_jobs_stop(connection=connection, reason=reason)
+    connection_reauth_alert(connection=connection, reason=reason)
+
+
+def connection_reauth_alert(*, connection: Connection, reason: str = "") -> int:
+    """Alert the people of the location(s) this connection serves that it needs re-auth.
+
+    An agency connection serves the locations whose tokens it mints. Returns how many signals.
+    """
+    from integrations.sync.alerts import alert_raise
+    from portal.models import AlertCause
+
+    if connection.location_id:
+        location_ids = [connection.location_id]
+    else:
+        location_ids = list(connection.minted.exclude(location=None).values_list("location_id", flat=True))
+    detail = {"connection_id": connection.pk, "message": (reason or "HighLevel refused the token")[:300]}
+    for location_id in location_ids:
+        alert_raise(cause=AlertCause.NEEDS_REAUTH, location_id=location_id, detail=detail)
+    return len(location_ids)
 
 
 def connection_refresh_now(*, connection_id: int, actor: User | None = None) -> Connection:

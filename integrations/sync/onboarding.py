@@ -4,7 +4,6 @@ The pending ``state`` lives only in the user's session and is removed on first u
 from another browser, a forged one or a replayed callback finds nothing and is refused.
 """
 
-import secrets
 import time
 from typing import Any
 
@@ -39,8 +38,8 @@ class ConnectRefused(PortalError):
 def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location: Location | None = None,
                 agency: Agency | None = None) -> str:
     """Remember a one-time state and PKCE verifier in ``session``; return the consent URL."""
-    state = secrets.token_urlsafe(32)
     verifier, challenge = pkce_pair()
+    url, state = consent_url_build(app=app, code_challenge=challenge)
     pending = {
         k: v for k, v in session.get(SESSION_KEY, {}).items()
         if v["created"] > time.time() - STATE_TTL_SECONDS
@@ -55,7 +54,7 @@ def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location:
     }
     session[SESSION_KEY] = pending
     session.modified = True
-    return consent_url_build(app=app, state=state, code_challenge=challenge)
+    return url
 
 
 def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: str,
@@ -147,14 +146,15 @@ def installed_locations_list(*, connection_id: int) -> list[dict[str, str]]:
             return found
 
 
-def mint_batch_create(*, connection_id: int, locations: list[dict[str, str]],
+def mint_batch_create(*, connection_id: int, locations: list[dict[str, Any]],
                       user: User | None) -> LocationMintBatch:
     """Queue minting location tokens for ``locations`` ([{id, name}]); the worker does the calls."""
     from django_q.tasks import async_task
 
     batch = LocationMintBatch.objects.create(
         agency_connection_id=connection_id,
-        requested=[{"id": loc["id"], "name": loc.get("name", "")} for loc in locations],
+        requested=[{"id": loc["id"], "name": loc.get("name", ""), "replace": bool(loc.get("replace"))}
+                   for loc in locations],
         total=len(locations),
         requested_by=user,
     )
@@ -176,7 +176,10 @@ def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
         if not stop_reason:
             try:
                 location_mint(agency_connection=agency_connection, hl_location_id=item["id"],
-                              name=item.get("name") or item["id"], user=batch.requested_by)
+                              name=item.get("name") or item["id"], user=batch.requested_by,
+                              replace=bool(item.get("replace")))
+            except AlreadyConnected as exc:
+                error = str(exc)
             except GhlError as exc:
                 error = str(exc)[:300]
                 if exc.permanent and exc.status in (None, 401, 403):
@@ -196,9 +199,29 @@ def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
     return batch
 
 
+class AlreadyConnected(PortalError):
+    """The location already has a live connection of this app and replacing it was not asked for.
+
+    Permanent for this request: connect again with *Replace* ticked to replace it.
+    """
+
+
+def _live_connection(*, app_id: int, hl_location_id: str) -> Connection | None:
+    return (
+        Connection.objects.filter(app_id=app_id, location__location_id=hl_location_id)
+        .exclude(status=Connection.Status.DISCONNECTED).select_related("connected_by").first()
+    )
+
+
 def location_mint(*, agency_connection: Connection, hl_location_id: str, name: str,
-                  user: User | None = None) -> Connection:
-    """Mint one location token from the agency connection and store it as a location connection."""
+                  user: User | None = None, replace: bool = False) -> Connection:
+    """Mint one location token from the agency connection and store it as a location connection.
+
+    A live connection of the same app to that location (e.g. staff's own OAuth one) is kept, and
+    nothing is minted, unless ``replace`` is true.
+    """
+    if not replace:
+        _kept_check(app_id=agency_connection.app_id, hl_location_id=hl_location_id)
     response = ghl_request(
         connection_id=agency_connection.pk, method="POST", path="/oauth/locationToken",
         operation_id="get-location-access-token",
@@ -220,6 +243,8 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
         if connection is None:
             connection = Connection(app_id=agency_connection.app_id, location=location,
                                     agency=location.agency)
+        elif not replace and connection.status != Connection.Status.DISCONNECTED:
+            _kept_check(app_id=agency_connection.app_id, hl_location_id=hl_location_id)
         connection.kind = Connection.Kind.LOCATION
         connection.auth_type = Connection.AuthType.AGENCY_MINTED
         connection.parent = agency_connection
@@ -230,3 +255,13 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
         AuditEvent.objects.create(actor=user, action="connection.connect", location=location,
                                   target=str(connection), detail={"minted_by": agency_connection.pk})
     return connection
+
+
+def _kept_check(*, app_id: int, hl_location_id: str) -> None:
+    existing = _live_connection(app_id=app_id, hl_location_id=hl_location_id)
+    if existing is not None:
+        who = existing.connected_by.get_username() if existing.connected_by else "someone"
+        raise AlreadyConnected(
+            f"Kept the existing connection ({existing.get_auth_type_display()}, connected by {who}); "
+            "tick Replace to replace it."
+        )

@@ -6,7 +6,7 @@ again: polling stays on as reconciliation, and a stored event can be re-processe
 
 import logging
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +34,9 @@ SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 
 # Event types the sync processes (type -> callable(event) -> None): those the entity modules
 # declare (a live view of the registry), under any set here. Anything else is stored and ignored.
-EVENT_HANDLERS = ChainMap({}, RECORD_EVENT_HANDLERS)
+EVENT_HANDLERS: ChainMap[str, Callable[[WebhookEvent], None]] = ChainMap(
+    {}, RECORD_EVENT_HANDLERS  # type: ignore[arg-type]  # ChainMap writes only to maps[0]; the view behind it is read-only
+)
 
 
 @dataclass(frozen=True)

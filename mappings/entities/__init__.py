@@ -22,7 +22,7 @@ from mappings.entities import (
     user,
     workflow,
 )
-from mappings.entities.base import (  # noqa: F401  (the names other code imports from here)
+from mappings.entities.base import (
     DELETE,
     DIRECTIONS,
     GHL_TO_RANKR,
@@ -35,6 +35,32 @@ from mappings.entities.base import (  # noqa: F401  (the names other code import
     FlowTemplate,
     RequestShape,
 )
+
+__all__ = [
+    "DELETE",
+    "DIRECTIONS",
+    "ENTITIES",
+    "ENTITY_CHOICES",
+    "ENTITY_MODULES",
+    "FETCH",
+    "FLOW_TEMPLATES",
+    "GHL_TO_RANKR",
+    "LIST_TARGETS",
+    "NATURAL_KEYS",
+    "POLL_OVERRIDES",
+    "RANKR_TO_GHL",
+    "REQUEST_SHAPES",
+    "ROUTES",
+    "UPSERT",
+    "Entity",
+    "EventRoute",
+    "Fetch",
+    "FlowTemplate",
+    "RegistryView",
+    "RequestShape",
+    "entities_all",
+    "entity_choices",
+]
 
 ENTITY_MODULES = [
     contact,

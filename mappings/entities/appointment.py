@@ -17,8 +17,15 @@ ENTITY = Entity(
     label="Appointment",
     rankr_model=Appointment,
     highlevel_fields=(
-        "eventId", "calendarId", "contactId", "title", "appointmentStatus", "startTime",
-        "endTime", "assignedUserId", "address",
+        "eventId",
+        "calendarId",
+        "contactId",
+        "title",
+        "appointmentStatus",
+        "startTime",
+        "endTime",
+        "assignedUserId",
+        "address",
     ),
     fetch=Fetch("GET /calendars/events/appointments/{eventId}", "eventId", "event"),
     events={
@@ -29,7 +36,9 @@ ENTITY = Entity(
     flows={
         "ghl_contact_appointments": FlowTemplate(
             "HighLevel meeting scheduled → Rankr appointment",
-            "appointment", GHL_TO_RANKR, "GET /contacts/{contactId}/appointments",
+            "appointment",
+            GHL_TO_RANKR,
+            "GET /contacts/{contactId}/appointments",
             [
                 rule("title", "title", "trim"),
                 rule("startTime", "starts_at", DATETIME),

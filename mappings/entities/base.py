@@ -144,5 +144,7 @@ class Entity:
         return None
 
     def routes(self) -> dict:
-        return {event_type: EventRoute(self.key, event.action, event.record_key, event.implied)
-                for event_type, event in self.events.items()}
+        return {
+            event_type: EventRoute(self.key, event.action, event.record_key, event.implied)
+            for event_type, event in self.events.items()
+        }

@@ -13,7 +13,9 @@ ENTITY = Entity(
     flows={
         "rankr_course_import": FlowTemplate(
             "Rankr course data → HighLevel course import",
-            "course", RANKR_TO_GHL, "POST /courses/courses-exporter/public/import",
+            "course",
+            RANKR_TO_GHL,
+            "POST /courses/courses-exporter/public/import",
             [rule("products", "products"), rule("userId", "userId")],
         ),
     },

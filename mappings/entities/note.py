@@ -22,7 +22,9 @@ ENTITY = Entity(
     flows={
         "ghl_contact_notes": FlowTemplate(
             "HighLevel note added → Rankr note",
-            "note", GHL_TO_RANKR, "GET /contacts/{contactId}/notes",
+            "note",
+            GHL_TO_RANKR,
+            "GET /contacts/{contactId}/notes",
             [
                 rule("body", "content"),
                 rule("title", "title", "trim"),

@@ -12,7 +12,9 @@ ENTITY = Entity(
     flows={
         "ghl_post_statistics": FlowTemplate(
             "HighLevel posts published → Rankr post statistics",
-            "post_statistic", GHL_TO_RANKR, "POST /social-media-posting/statistics",
+            "post_statistic",
+            GHL_TO_RANKR,
+            "POST /social-media-posting/statistics",
             [rule("totals", "metrics", null="default", default={})],
         ),
     },

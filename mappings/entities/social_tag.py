@@ -11,7 +11,9 @@ ENTITY = Entity(
     flows={
         "ghl_social_tags": FlowTemplate(
             "HighLevel social tags (polling) → Rankr",
-            "social_tag", GHL_TO_RANKR, "GET /social-media-posting/{locationId}/tags",
+            "social_tag",
+            GHL_TO_RANKR,
+            "GET /social-media-posting/{locationId}/tags",
             [rule("tag", "name", "trim"), rule("updatedAt", "tagged_at", DATETIME)],
         ),
     },

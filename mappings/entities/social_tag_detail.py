@@ -12,7 +12,8 @@ ENTITY = Entity(
     flows={
         "ghl_social_tag_details": FlowTemplate(
             "HighLevel tag discovered → Rankr tag details",
-            "social_tag_detail", GHL_TO_RANKR,
+            "social_tag_detail",
+            GHL_TO_RANKR,
             "POST /social-media-posting/{locationId}/tags/details",
             [rule("tag", "name", "trim"), rule("$", "details")],
         ),

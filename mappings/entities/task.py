@@ -30,7 +30,9 @@ ENTITY = Entity(
     flows={
         "ghl_task_sync": FlowTemplate(
             "HighLevel task created/updated/completed → Rankr task",
-            "task", GHL_TO_RANKR, "GET /contacts/{contactId}/tasks/{taskId}",
+            "task",
+            GHL_TO_RANKR,
+            "GET /contacts/{contactId}/tasks/{taskId}",
             [
                 rule("title", "title", "trim"),
                 rule("body", "description"),
@@ -41,7 +43,9 @@ ENTITY = Entity(
         ),
         "ghl_contact_task_mirror": FlowTemplate(
             "HighLevel contact task updated → mirror in Rankr",
-            "task", GHL_TO_RANKR, "GET /contacts/{contactId}/tasks",
+            "task",
+            GHL_TO_RANKR,
+            "GET /contacts/{contactId}/tasks",
             [
                 rule("contactId", "contact_ghl_id"),
                 rule("title", "title", "trim"),

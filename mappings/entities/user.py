@@ -8,7 +8,15 @@ ENTITY = Entity(
     label="User",
     rankr_model=RankrUser,
     highlevel_fields=(
-        "userId", "firstName", "lastName", "email", "phone", "type", "role", "permissions", "scopes",
+        "userId",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "type",
+        "role",
+        "permissions",
+        "scopes",
     ),
     fetch=Fetch("GET /users/{userId}", "userId"),
     natural_key="email",
@@ -16,20 +24,27 @@ ENTITY = Entity(
     flows={
         "rankr_user_create": FlowTemplate(
             "New Rankr user → create HighLevel user",
-            "user", RANKR_TO_GHL, "POST /users/",
+            "user",
+            RANKR_TO_GHL,
+            "POST /users/",
             [
                 rule("email", "email", "trim", "lower"),
                 rule("full_name", "firstName", step("name_split", part="first")),
                 rule("full_name", "lastName", step("name_split", part="last")),
-                rule("role", "role", "lower", step(
-                    "value_map", values={"admin": "admin", "user": "user"}, otherwise="user"
-                )),
+                rule(
+                    "role",
+                    "role",
+                    "lower",
+                    step("value_map", values={"admin": "admin", "user": "user"}, otherwise="user"),
+                ),
                 rule(None, "type", null="default", default="account"),
             ],
         ),
         "rankr_user_delete": FlowTemplate(
             "Rankr user deleted → delete HighLevel user",
-            "user", RANKR_TO_GHL, "DELETE /users/{userId}",
+            "user",
+            RANKR_TO_GHL,
+            "DELETE /users/{userId}",
             [rule("ghl_id", "userId")],
         ),
     },

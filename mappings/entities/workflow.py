@@ -11,7 +11,9 @@ ENTITY = Entity(
     flows={
         "ghl_workflows": FlowTemplate(
             "HighLevel workflows → Rankr automations",
-            "workflow", GHL_TO_RANKR, "GET /workflows/",
+            "workflow",
+            GHL_TO_RANKR,
+            "GET /workflows/",
             [rule("name", "name", "trim"), rule("status", "status", "lower")],
         ),
     },

@@ -22,6 +22,7 @@ from integrations.sync.onboarding import oauth_finish, oauth_start
 from portal.models import Agency, Location
 from tests.conftest import _roles_present
 from tests.e2e.portal import Browser, query_of
+from tests.spec_defects import portal_unrunnable
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +34,12 @@ ID_KEYS = ("contactId", "conversationId")
 CONNECTION_KEYS = ("locationId", "location_id", "altId", "altType", "companyId")
 
 # Operations that cannot run as a plain spec-built request, each with the reason (reviewed).
-SHIPPING_COUNTRY = (
-    "spec defect 4 (specs/highlevel/DEFECTS.md): the country enum is nested in a list and typed "
-    "number, so no value validates; the portal checks against the spec as written, so it refuses "
-    "the request (POST/PUT) or finds the answer invalid (GET)"
-)
 SKIPS = {
     "POST /oauth/token": "the token endpoint takes the app's secret and a single-use code or refresh "
                          "token; tests/e2e/test_consent.py and test_refresh.py exercise it for real",
-    "GET /store/shipping-zone": SHIPPING_COUNTRY,
-    "GET /store/shipping-zone/{shippingZoneId}": SHIPPING_COUNTRY,
-    "GET /store/store-setting": SHIPPING_COUNTRY,
-    "POST /store/shipping-zone": SHIPPING_COUNTRY,
-    "POST /store/store-setting": SHIPPING_COUNTRY,
-    "PUT /store/shipping-zone/{shippingZoneId}": SHIPPING_COUNTRY,
+    # The portal checks requests and answers against the spec as written: it refuses the request
+    # (POST/PUT) or finds the answer invalid (GET) where no instance can satisfy the spec.
+    **portal_unrunnable(),
 }
 
 

@@ -16,14 +16,18 @@ ENTITY = Entity(
     natural_key="email",
     poll={
         "List Contacts (Deprecated)": {
-            "records": "contacts", "record_id": "id", "change_key": "dateUpdated",
+            "records": "contacts",
+            "record_id": "id",
+            "change_key": "dateUpdated",
         },
     },
     events={"WidgetUpdate": Event(), "WidgetDelete": Event(DELETE)},
     flows={
         "ghl_widgets": FlowTemplate(
             "HighLevel widgets → Rankr widgets",
-            "widget", GHL_TO_RANKR, "GET /contacts/",
+            "widget",
+            GHL_TO_RANKR,
+            "GET /contacts/",
             [rule("firstName", "name", "trim"), rule("email", "email", "trim", "lower")],
         ),
     },

@@ -73,7 +73,8 @@ def test_auditors_and_support_see_every_connection_and_sync_log_read_only(client
     assert b"/mine" in logs.content and b"/theirs" in logs.content
     assert b"Test connection" not in page.content  # actions need change permission
     mine, _ = two_connections
-    viewer.post("/admin/integrations/connection/", {"action": "disconnect", "_selected_action": [mine.pk]})
+    viewer.post("/admin/integrations/connection/",
+                {"action": "disconnect", "_selected_action": [mine.pk], "confirmed": "yes"})
     assert Connection.objects.get(pk=mine.pk).status == "active"
 
 
@@ -113,8 +114,13 @@ def test_refresh_token_now_and_disconnect(superuser_client, connection, mocked, 
     connection.refresh_from_db()
     assert connection.access_token == "at-now-xxxxxxxx"
     SyncLog.objects.create(connection=connection, method="GET", path="/kept", status=200)
+    asked = superuser_client.post("/admin/integrations/connection/",
+                                  {"action": "disconnect", "_selected_action": [connection.pk]})
+    assert b"Yes, disconnect 1" in asked.content  # the first post only asks
+    connection.refresh_from_db()
+    assert connection.status == "active"
     superuser_client.post("/admin/integrations/connection/",
-                          {"action": "disconnect", "_selected_action": [connection.pk]})
+                          {"action": "disconnect", "_selected_action": [connection.pk], "confirmed": "yes"})
     connection.refresh_from_db()
     assert connection.status == "disconnected"
     assert connection.access_token_encrypted == "" and connection.refresh_token_encrypted == ""

@@ -52,18 +52,26 @@ def fake(api_base, mocked, location):
 
 
 def _webhook(client, key, **payload):
-    raw = json.dumps({"locationId": "loc-1", "timestamp": timezone.now().isoformat(), **payload}).encode()
+    raw = json.dumps(
+        {"locationId": "loc-1", "timestamp": timezone.now().isoformat(), **payload}
+    ).encode()
     signature = base64.b64encode(key.sign(raw)).decode()
-    return client.post("/integrations/webhooks/highlevel/", raw, content_type="application/json",
-                       HTTP_X_GHL_SIGNATURE=signature)
+    return client.post(
+        "/integrations/webhooks/highlevel/",
+        raw,
+        content_type="application/json",
+        HTTP_X_GHL_SIGNATURE=signature,
+    )
 
 
 @pytest.fixture
 def signing_key(settings):
     key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     settings.SANDBOX_ENABLED = False
     return key
 
@@ -77,10 +85,12 @@ def test_an_unregistered_entity_is_unknown_everywhere():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_registered_entity_is_polled_routed_mapped_applied_and_shown(
-        widget_registered, fake, connection, location, client, signing_key, q_sync, django_user_model):
+    widget_registered, fake, connection, location, client, signing_key, q_sync, django_user_model
+):
     # Applied from its flow template: an ordinary mapping of the widget entity.
-    mapping, created = mapping_template_apply(template_key="ghl_widgets", location_id=location.pk,
-                                              user_id=None)
+    mapping, created = mapping_template_apply(
+        template_key="ghl_widgets", location_id=location.pk, user_id=None
+    )
     assert created and (mapping.entity, mapping.operation_key) == ("widget", "GET /contacts/")
 
     # Polled: the trigger's plan takes the entity's override, and the records become widgets.
@@ -88,9 +98,11 @@ def test_a_registered_entity_is_polled_routed_mapped_applied_and_shown(
     fake.add(3)
     fake.rows[0]["firstName"] = "  Spaced  "
     subscription = subscription_save(
-        subscription=Subscription(location=location, connection=connection, trigger=TRIGGER,
-                                  mapping=mapping),
-        user_id=None)
+        subscription=Subscription(
+            location=location, connection=connection, trigger=TRIGGER, mapping=mapping
+        ),
+        user_id=None,
+    )
     job = run_once(subscription)
     assert job.status == Job.Status.SUCCEEDED, job.error_message
     widgets = {w.ghl_id: w for w in Widget.objects.filter(location=location)}
@@ -101,8 +113,15 @@ def test_a_registered_entity_is_polled_routed_mapped_applied_and_shown(
 
     # Routed from a webhook: a signed WidgetUpdate lands on a job that updates the widget.
     ghl_id = fake.rows[1]["id"]
-    response = _webhook(client, signing_key, type="WidgetUpdate", webhookId="wh-widget",
-                        id=ghl_id, firstName="Renamed", email="NEW@example.com")
+    response = _webhook(
+        client,
+        signing_key,
+        type="WidgetUpdate",
+        webhookId="wh-widget",
+        id=ghl_id,
+        firstName="Renamed",
+        email="NEW@example.com",
+    )
     assert response.status_code == 200
     assert WebhookEvent.objects.get(webhook_id="wh-widget").status == WebhookEvent.Status.PROCESSED
     webhook_job = Job.objects.get(idempotency_key="webhook:wh-widget")
@@ -123,7 +142,9 @@ def test_a_registered_entity_is_polled_routed_mapped_applied_and_shown(
 
     entity_admins_register()
     _urls_reload()
-    superuser = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-1234")
+    superuser = django_user_model.objects.create_superuser(
+        "root", "root@example.com", "pw-root-1234"
+    )
     client.force_login(superuser)
     page = client.get("/admin/entityapp/widget/")
     assert page.status_code == 200

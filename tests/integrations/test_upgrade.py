@@ -21,8 +21,13 @@ RELEASE = [
     ("rankr", "0004_roles_events"),
 ]
 PAYLOAD = {
-    "type": "ContactCreate", "locationId": "loc-up", "id": "c-up", "email": " Ada@Example.COM ",
-    "firstName": "Ada", "lastName": "Lovelace", "webhookId": "wh-up",
+    "type": "ContactCreate",
+    "locationId": "loc-up",
+    "id": "c-up",
+    "email": " Ada@Example.COM ",
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "webhookId": "wh-up",
     "timestamp": "2026-01-01T00:00:00Z",
 }
 
@@ -36,36 +41,79 @@ def _migrate(targets):
 
 def _release_data(apps):
     """Rows as the first release wrote them, through its own models."""
-    agency = apps.get_model("portal", "Agency").objects.create(name="Up Agency", company_id="comp-up")
+    agency = apps.get_model("portal", "Agency").objects.create(
+        name="Up Agency", company_id="comp-up"
+    )
     location = apps.get_model("portal", "Location").objects.create(
-        agency=agency, location_id="loc-up", name="Upgrade Dental")
+        agency=agency, location_id="loc-up", name="Upgrade Dental"
+    )
     app = apps.get_model("integrations", "HighLevelApp").objects.create(
-        name="Rankr", mode="sandbox", client_id="up-client",
+        name="Rankr",
+        mode="sandbox",
+        client_id="up-client",
         client_secret_encrypted=secret_encrypt(plaintext="up-secret"),
-        redirect_url="http://testserver/integrations/oauth/callback/", scopes="contacts.readonly")
+        redirect_url="http://testserver/integrations/oauth/callback/",
+        scopes="contacts.readonly",
+    )
     conn = apps.get_model("integrations", "Connection").objects.create(
-        app=app, agency=agency, location=location, kind="location", status="active",
-        scopes="contacts.readonly", access_token_encrypted=secret_encrypt(plaintext="up-access"))
+        app=app,
+        agency=agency,
+        location=location,
+        kind="location",
+        status="active",
+        scopes="contacts.readonly",
+        access_token_encrypted=secret_encrypt(plaintext="up-access"),
+    )
     template = contact.ENTITY.flows["ghl_contact_upsert"]
     mapping = apps.get_model("mappings", "Mapping").objects.create(
-        location=location, name=template.title, entity="contact", direction="ghl_to_rankr",
-        operation_key=template.operation_key, null_policy="skip", rules=template.rules,
-        template_key="ghl_contact_upsert")
+        location=location,
+        name=template.title,
+        entity="contact",
+        direction="ghl_to_rankr",
+        operation_key=template.operation_key,
+        null_policy="skip",
+        rules=template.rules,
+        template_key="ghl_contact_upsert",
+    )
     apps.get_model("mappings", "MappingVersion").objects.create(
-        mapping=mapping, number=1, entity="contact", direction="ghl_to_rankr", null_policy="skip",
-        rules=template.rules)
+        mapping=mapping,
+        number=1,
+        entity="contact",
+        direction="ghl_to_rankr",
+        null_policy="skip",
+        rules=template.rules,
+    )
     event = apps.get_model("integrations", "WebhookEvent").objects.create(
-        webhook_id="wh-up", event_type="ContactCreate", highlevel_location_id="loc-up",
-        location=location, payload=PAYLOAD, status="processed")
+        webhook_id="wh-up",
+        event_type="ContactCreate",
+        highlevel_location_id="loc-up",
+        location=location,
+        payload=PAYLOAD,
+        status="processed",
+    )
     job = apps.get_model("integrations", "Job").objects.create(
-        kind="webhook", idempotency_key="webhook:wh-up", location=location, connection=conn,
-        operation="ContactCreate", subject="c-up", status="queued", max_attempts=5,
-        params={"webhook_event_id": event.pk, "webhook_id": "wh-up"})
+        kind="webhook",
+        idempotency_key="webhook:wh-up",
+        location=location,
+        connection=conn,
+        operation="ContactCreate",
+        subject="c-up",
+        status="queued",
+        max_attempts=5,
+        params={"webhook_event_id": event.pk, "webhook_id": "wh-up"},
+    )
     apps.get_model("integrations", "SyncLog").objects.create(
-        connection=conn, location=location, operation_id="GET /contacts/", method="GET",
-        path="/contacts/", status=200, job_id=job.pk)
+        connection=conn,
+        location=location,
+        operation_id="GET /contacts/",
+        method="GET",
+        path="/contacts/",
+        status=200,
+        job_id=job.pk,
+    )
     apps.get_model("rankr", "Contact").objects.create(
-        location=location, ghl_id="c-old", email="old@example.com")
+        location=location, ghl_id="c-old", email="old@example.com"
+    )
     return job.pk
 
 

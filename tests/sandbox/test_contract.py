@@ -19,6 +19,9 @@ from sandbox.spec.registry import registry_get
 from sandbox.state import store
 from tests.sandbox.conftest import API, LOCATION
 from tests.sandbox.oracle import oracle_request, request_errors, response_errors
+from tests.spec_defects import answers_unjudgeable, as_method_path, requests_unjudgeable
+
+pytestmark = pytest.mark.slow  # the per-operation contract: 576 operations
 
 OPERATIONS = sorted(registry_get().by_key)
 LOCATION_KEYS = ("locationId", "location_id")
@@ -31,16 +34,10 @@ LOADED_BY = {
     ("PUT", "/opportunities/{id}/status"): ("opportunity", "id"),
 }
 PATH_VALUES = {"type": "add"}
-# DEFECTS.md #4: no request or answer can satisfy these operations' own schemas (country codes
-# in an enum nested in a list, typed number); openapi-core rightly refuses every instance.
-UNSATISFIABLE = {
-    ("GET", "/store/shipping-zone"), ("GET", "/store/shipping-zone/{shippingZoneId}"),
-    ("POST", "/store/shipping-zone"), ("PUT", "/store/shipping-zone/{shippingZoneId}"),
-    ("GET", "/store/store-setting"), ("POST", "/store/store-setting"),
-}
-# DEFECTS.md #17: readOnly request properties with a default; openapi-core fills the default in,
-# then refuses it as a write of a read-only property, whatever the client sends.
-READ_ONLY_DEFAULTS = {("POST", "/calendars/"), ("PUT", "/calendars/{calendarId}")}
+# Spec defects no instance can satisfy (tests/spec_defects.py): openapi-core rightly refuses
+# every request (#4, #17) or answer (#4) of these operations.
+REQUESTS_UNJUDGEABLE = as_method_path(requests_unjudgeable())
+ANSWERS_UNJUDGEABLE = as_method_path(answers_unjudgeable())
 
 
 def _resource(kind, *, parent_id=""):
@@ -224,7 +221,7 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     headers = {**version_of(op), **auth}
     judged = oracle_request(op=op, path=path, query=query, headers=headers, ctype=ctype, body=body)
     # openapi-core cannot judge multipart bodies; the defect lists above it cannot judge at all.
-    if ctype != "multipart/form-data" and op.key not in UNSATISFIABLE | READ_ONLY_DEFAULTS:
+    if ctype != "multipart/form-data" and op.key not in REQUESTS_UNJUDGEABLE:
         assert request_errors(op, judged) == [], "openapi-core says the spec rejects this request"
     response = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers)
     if op.key in DELEGATED:
@@ -243,12 +240,12 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     if schema:
         payload = response.json()
         assert schemas.oas_is_valid(schema, payload), schemas.errors(schema, payload)[:5]
-        if op.key not in UNSATISFIABLE:
+        if op.key not in ANSWERS_UNJUDGEABLE:
             assert response_errors(op, judged, response) == []
 
     # Requests the spec rejects, as openapi-core agrees, get HighLevel's error shape.
     def rejected(*, query=query, body=body, headers=headers, statuses=(400, 422)):
-        if op.key not in UNSATISFIABLE | READ_ONLY_DEFAULTS and ctype != "multipart/form-data":
+        if op.key not in REQUESTS_UNJUDGEABLE and ctype != "multipart/form-data":
             judged = oracle_request(op=op, path=path, query=query, headers=headers, ctype=ctype, body=body)
             assert request_errors(op, judged), "openapi-core says the spec accepts this request"
         answer = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers)

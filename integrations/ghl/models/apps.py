@@ -91,10 +91,10 @@ class HighLevelApp(models.Model):
         verbose_name = "HighLevel app"
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.get_mode_display()})"
 
-    def clean(self):
+    def clean(self) -> None:
         if self.mode == self.Mode.LIVE and not (self.client_id and self.client_secret_encrypted):
             raise ValidationError("A live app needs its client id and client secret.")
 

@@ -102,14 +102,14 @@ class Connection(models.Model):
             ),
         ]
 
-    def __str__(self):
-        target = self.location.name if self.location_id else f"{self.agency.name} (agency)"
+    def __str__(self) -> str:
+        target = self.location.name if self.location is not None else f"{self.agency.name} (agency)"
         return f"{target} via {self.app.name}"
 
     @property
     def resource_id(self) -> str:
         """The HighLevel id the rate limit counts against: locationId or companyId."""
-        return self.location.location_id if self.location_id else self.agency.company_id
+        return self.location.location_id if self.location is not None else self.agency.company_id
 
     @property
     def scope_set(self) -> set[str]:
@@ -149,5 +149,5 @@ class LocationMintBatch(models.Model):
         verbose_name_plural = "location connection batches"
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Batch {self.pk}: {self.done + self.failed}/{self.total}"

@@ -25,5 +25,5 @@ class RateBucket(models.Model):
     class Meta:
         verbose_name = "rate-limit bucket"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.key

@@ -46,7 +46,7 @@ class SyncLog(models.Model):
             models.Index(fields=["operation_id", "-at"], name="synclog_operation_recent"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         from portal.redact import path_redact
 
         return f"{self.method} {path_redact(self.path)} → {self.status or self.error}"

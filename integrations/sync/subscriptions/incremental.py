@@ -48,4 +48,5 @@ def request_since(*, operation: Operation, params: Params, body: Body,
     since = INCREMENTAL.get(operation.key)
     if since is None or not watermark:
         return None
-    return since(params=params, body=body, watermark=watermark)
+    narrowed: tuple[Params, Body] = since(params=params, body=body, watermark=watermark)
+    return narrowed

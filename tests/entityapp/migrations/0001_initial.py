@@ -5,32 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0002_roles'),
+        ("portal", "0002_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Widget',
+            name="Widget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('name', models.CharField(blank=True, max_length=200, verbose_name='name')),
-                ('email', models.CharField(blank=True, max_length=254, verbose_name='email')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200, verbose_name="name")),
+                ("email", models.CharField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'widget',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='entityapp_widget_unique_ghl_id')],
+                "verbose_name": "widget",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="entityapp_widget_unique_ghl_id"
+                    )
+                ],
             },
         ),
     ]

@@ -148,7 +148,7 @@ def test_the_admin_sends_and_shows_status_answer_and_trace_id(client):
                  headers={"traceid": "trace-123"})
         html = client.post(
             reverse("catalog:run") + "?op=GET+/contacts/{contactId}",
-            {"connection": connection.pk, "p_contactId": "c1"},
+            {"connection": connection.pk, "p_contactId": "c1"}, follow=True,
         ).content.decode()
     assert "Sent: status 200" in html and "&quot;c1&quot;" in html
     event = AuditEvent.objects.get(action="catalog.run")
