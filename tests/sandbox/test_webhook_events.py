@@ -14,7 +14,7 @@ from sandbox.state.events import event_doc_path
 from tests.sandbox.access.test_webhooks import Receiver
 from tests.sandbox.conftest import COMPANY, LOCATION
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ENVELOPE = {"timestamp", "webhookId"}
 _BLOCK = re.compile(r"```json\s*\n(.*?)```", re.S)
