@@ -7,8 +7,6 @@ import importlib
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.contrib import admin
 from django.urls import clear_url_caches
 from django.utils import timezone
@@ -22,8 +20,9 @@ from integrations.sync.subscriptions import subscription_save
 from mappings.services import mapping_template_apply
 from tests.entityapp import widget
 from tests.entityapp.models import Widget
+from tests.fakeghl import FakeHighLevel
+from tests.integrations.conftest import ACCESS, REFRESH
 from tests.integrations.subscriptions.conftest import run_once
-from tests.integrations.subscriptions.fake import FakeContacts
 
 TRIGGER = "List Contacts (Deprecated)"
 
@@ -45,10 +44,10 @@ def widget_registered(monkeypatch):
 
 
 @pytest.fixture
-def fake(api_base, mocked, location):
-    contacts = FakeContacts(api_base=api_base, location_id=location.location_id)
-    contacts.install(mocked)
-    return contacts
+def fake(mocked, location, settings):
+    highlevel = FakeHighLevel(access=ACCESS, refresh=REFRESH, location_id=location.location_id)
+    highlevel.install(mocked, base=settings.SANDBOX_BASE_URL)
+    return highlevel
 
 
 def _webhook(client, key, **payload):
@@ -62,18 +61,6 @@ def _webhook(client, key, **payload):
         content_type="application/json",
         HTTP_X_GHL_SIGNATURE=signature,
     )
-
-
-@pytest.fixture
-def signing_key(settings):
-    key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    settings.SANDBOX_ENABLED = False
-    return key
 
 
 def test_an_unregistered_entity_is_unknown_everywhere():
