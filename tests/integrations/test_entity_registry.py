@@ -7,8 +7,6 @@ import importlib
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.contrib import admin
 from django.urls import clear_url_caches
 from django.utils import timezone
