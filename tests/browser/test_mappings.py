@@ -29,7 +29,7 @@ from sandbox.access.services.registry import (
 from sandbox.state.seed import sandbox_seed
 from tests.conftest import _roles_present
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "mapping-password-42"
 LOCATION = "demo-loc-0001"
 WIDTH = 1366

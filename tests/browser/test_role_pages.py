@@ -15,7 +15,7 @@ from rankr.history import record_history_context
 from rankr.models import Contact
 from tests.admin_samples import _subscription
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROLES = {  # role -> (username, buttons it must see, buttons it must not see)
     "admin": ("root", ["Test connection", "Disconnect…", "Run now", "Resync from HighLevel"], []),
