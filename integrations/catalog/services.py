@@ -79,7 +79,6 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
             f"{call.method} {call.path} does not match {call.operation}: nothing was sent."
         )
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
-    extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(
         connection_id=connection_id,
         method=call.method,
@@ -92,7 +91,7 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
         files=call.files or None,
         job_id=job_id,
         headers=headers or None,
-        **extra,
+        max_attempts=max_attempts or None,
     )
 
 
