@@ -136,7 +136,7 @@ def test_connect_all_keeps_staffs_connection_unless_told_otherwise(wide, steps, 
     page.select_option("select[name=app]", str(world.app.pk))
     page.select_option("select[name=agency]", str(world.agency.pk))
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/sandbox/v2/oauth/chooselocation.*"))
+    page.wait_for_selector("button[value=approve]")  # the sandbox's consent page
     page.check(f"input[name=agency][value={world.agency.company_id}]")
     page.click("button[value=approve]")
     page.wait_for_url(re.compile(r".*/integrations/agency/\d+/locations/"))
