@@ -227,6 +227,15 @@ if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:  # pragma: no cover - guarded by 
 # Our own retry policy for jobs (HighLevel's transient errors): at most this many attempts per job,
 # whatever a kind of job asks for. 1 means no automatic retry: failures wait for a person.
 JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+# Liveness, not timeouts: a running job's worker renews its lease every JOB_HEARTBEAT_S seconds;
+# a job whose lease (JOB_LEASE_S, on the database's clock) passed is taken up again by the next
+# tick, whatever Q_TIMEOUT is. The heartbeat must fit at least twice in the lease.
+JOB_LEASE_S = _int("JOB_LEASE_S", 30, minimum=2)
+JOB_HEARTBEAT_S = _int("JOB_HEARTBEAT_S", 10, minimum=1)
+if JOB_HEARTBEAT_S * 2 > JOB_LEASE_S:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_S must be at most half of JOB_LEASE_S.")
+# A queued job the broker never took (it was down, or lost it) is sent again after this long.
+JOB_RESEND_AFTER_S = _int("JOB_RESEND_AFTER_S", 300, minimum=1)
 
 # --- Authentication (django-allauth with MFA) -------------------------------------------------
 AUTHENTICATION_BACKENDS = [
