@@ -23,6 +23,7 @@ from integrations.ghl.oauth import (
     pkce_pair,
     tokens_apply,
 )
+from integrations.sync.models import Job
 from portal.errors import PortalError
 from portal.models import Agency, AuditEvent, Location
 
@@ -148,8 +149,9 @@ def installed_locations_list(*, connection_id: int) -> list[dict[str, str]]:
 
 def mint_batch_create(*, connection_id: int, locations: list[dict[str, Any]],
                       user: User | None) -> LocationMintBatch:
-    """Queue minting location tokens for ``locations`` ([{id, name}]); the worker does the calls."""
-    from django_q.tasks import async_task
+    """Queue minting location tokens for ``locations`` ([{id, name}]) as one "mint" job: the
+    worker does the calls under the job's attempts, heartbeat lease and fence."""
+    from integrations.sync.jobs import job_enqueue
 
     batch = LocationMintBatch.objects.create(
         agency_connection_id=connection_id,
@@ -158,20 +160,45 @@ def mint_batch_create(*, connection_id: int, locations: list[dict[str, Any]],
         total=len(locations),
         requested_by=user,
     )
-    transaction.on_commit(
-        lambda: async_task("integrations.interfaces.tasks.mint_batch_task", batch.pk,
-                           task_name=f"mint-locations-{batch.pk}")
-    )
+    job = job_enqueue(kind=Job.Kind.MINT, idempotency_key=f"mint-batch:{batch.pk}",
+                      connection_id=connection_id, operation="POST /oauth/locationToken",
+                      subject=f"batch {batch.pk}", params={"batch_id": batch.pk},
+                      user_id=getattr(user, "pk", None))
+    if job.status == Job.Status.FAILED:  # the agency connection needs re-auth: nothing was sent
+        LocationMintBatch.objects.filter(pk=batch.pk).update(
+            status=LocationMintBatch.Status.FAILED, finished_at=timezone.now(),
+            errors=[{"id": "", "name": "", "error": job.error_message}],
+        )
     return batch
 
 
-def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
-    """Mint a location token for each requested location, recording progress as it goes."""
+def mint_batch_job_run(job: Job) -> dict[str, int]:
+    """JOB_HANDLERS "mint"."""
+    batch = mint_batch_run(batch_id=job.params["batch_id"], job=job)
+    return {"connected": batch.done, "failed": batch.failed}
+
+
+def mint_batch_run(*, batch_id: int, job: Job | None = None) -> LocationMintBatch:
+    """Mint a location token for each requested location, recording progress as it goes.
+
+    Progress (the counters) moves one location at a time, fenced by the job's lease when run as
+    a job: a run taken up after its worker died resumes after the last location counted (minting
+    one again is harmless: it updates the same connection), and a worker that lost its lease
+    counts nothing more.
+    """
+    from integrations.sync.job_runs import job_fence
+
+    def fenced() -> None:
+        if job is not None:
+            job_fence(job=job)
+
     batch = LocationMintBatch.objects.select_related("agency_connection__agency").get(pk=batch_id)
     agency_connection = batch.agency_connection
-    LocationMintBatch.objects.filter(pk=batch_id).update(status=LocationMintBatch.Status.RUNNING)
+    with transaction.atomic():
+        fenced()
+        LocationMintBatch.objects.filter(pk=batch_id).update(status=LocationMintBatch.Status.RUNNING)
     stop_reason = ""
-    for item in batch.requested:
+    for item in batch.requested[batch.done + batch.failed:]:
         error = stop_reason
         if not stop_reason:
             try:
@@ -185,17 +212,21 @@ def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
                 if exc.permanent and exc.status in (None, 401, 403):
                     # The agency connection itself is unusable: stop, say why for the rest.
                     stop_reason = f"Not attempted: the agency connection failed ({error})"
-        if error:
-            batch.errors.append({"id": item["id"], "name": item.get("name", ""), "error": error})
-            LocationMintBatch.objects.filter(pk=batch_id).update(
-                failed=F("failed") + 1, errors=batch.errors
-            )
-        else:
-            LocationMintBatch.objects.filter(pk=batch_id).update(done=F("done") + 1)
+        with transaction.atomic():
+            fenced()
+            if error:
+                batch.errors.append({"id": item["id"], "name": item.get("name", ""), "error": error})
+                LocationMintBatch.objects.filter(pk=batch_id).update(
+                    failed=F("failed") + 1, errors=batch.errors
+                )
+            else:
+                LocationMintBatch.objects.filter(pk=batch_id).update(done=F("done") + 1)
     batch.refresh_from_db()
     batch.status = LocationMintBatch.Status.DONE if not batch.failed else LocationMintBatch.Status.FAILED
     batch.finished_at = timezone.now()
-    batch.save(update_fields=["status", "finished_at"])
+    with transaction.atomic():
+        fenced()
+        batch.save(update_fields=["status", "finished_at"])
     return batch
 
 
