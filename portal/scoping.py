@@ -14,7 +14,7 @@ VIEW_ALL_PERMISSION = "portal.view_all_locations"
 
 
 def user_sees_all_locations(user: Any) -> bool:
-    return bool(user.is_active and (user.is_superuser or user.has_perm(VIEW_ALL_PERMISSION)))
+    return user.is_active and (user.is_superuser or user.has_perm(VIEW_ALL_PERMISSION))
 
 
 def locations_for_user(user: Any) -> QuerySet[Location]:

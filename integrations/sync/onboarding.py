@@ -17,6 +17,7 @@ from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch
 from integrations.ghl.oauth import (
+    USER_TYPES,
     TokenAnswer,
     code_exchange,
     consent_url_build,
@@ -59,8 +60,12 @@ def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location:
 
 
 def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: str,
-                 user: User | None) -> Connection:
-    """Check the state and the redirect URL, exchange the code, store the tokens."""
+                 user: User | None, error: str = "") -> Connection:
+    """Check the state and the redirect URL, exchange the code, store the tokens.
+
+    ``error`` (HighLevel's ``error=`` answer) is shown only after the state proved the answer
+    belongs to a connection started here: a forged link cannot put its text on the page.
+    """
     pending = session.get(SESSION_KEY, {})
     entry = pending.pop(state, None) if state else None
     session[SESSION_KEY] = pending
@@ -72,6 +77,8 @@ def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: s
         )
     if entry["created"] < time.time() - STATE_TTL_SECONDS:
         raise ConnectRefused("The connection attempt expired. Start it again.")
+    if error:
+        raise ConnectRefused(f"HighLevel reported: {error[:200]}. Nothing was connected.")
     app = HighLevelApp.objects.get(pk=entry["app_id"])
     if callback_url != app.redirect_url:
         raise ConnectRefused(
@@ -91,6 +98,15 @@ def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: s
 @transaction.atomic
 def _connection_store(*, app: HighLevelApp, kind: str, entry: dict[str, Any], payload: TokenAnswer,
                       user: User | None) -> Connection:
+    # HighLevel's token answer names what it authorises; one that does not cannot be stored.
+    needed = ["userType", "companyId" if kind == Connection.Kind.AGENCY else "locationId"]
+    missing = [name for name in needed if not payload.get(name)]
+    if missing:
+        raise ConnectRefused(f"HighLevel's token answer lacks {', '.join(missing)}: nothing was "
+                             "connected. Start the connection again.")
+    if payload.get("userType") != USER_TYPES[kind]:
+        raise ConnectRefused(f"HighLevel issued a {payload.get('userType')} token where a "
+                             f"{USER_TYPES[kind]} token was asked for: nothing was connected.")
     company_id = payload.get("companyId") or ""
     if kind == Connection.Kind.AGENCY:
         agency = Agency.objects.filter(pk=entry["agency_id"]).first() if entry["agency_id"] else None

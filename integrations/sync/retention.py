@@ -25,7 +25,7 @@ def jobs_prune(*, before: datetime, batch: int = BATCH) -> int:
         ids = list(old.order_by().values_list("id", flat=True)[:batch])
         if not ids:
             return total
-        total += Job.objects.filter(id__in=ids).delete()[0]
+        total += Job.objects.filter(id__in=ids).delete()[1].get(Job._meta.label, 0)
 
 
 def webhook_events_prune(*, before: datetime, batch: int = BATCH) -> int:
@@ -36,7 +36,7 @@ def webhook_events_prune(*, before: datetime, batch: int = BATCH) -> int:
         ids = list(old.order_by().values_list("id", flat=True)[:batch])
         if not ids:
             return total
-        total += WebhookEvent.objects.filter(id__in=ids).delete()[0]
+        total += WebhookEvent.objects.filter(id__in=ids).delete()[1].get(WebhookEvent._meta.label, 0)
 
 
 RETENTION_GATE = "integrations:retention-ran"

@@ -15,8 +15,10 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from integrations.ghl.models import Connection, HighLevelApp
 from integrations.ghl.webhooks import (
     VerifiedWebhook,
     WebhookKeys,
@@ -93,12 +95,31 @@ def sandbox_webhook_keys() -> WebhookKeys | None:
 
 def _verify(*, raw_body: bytes, headers: Mapping[str, str], now: datetime) -> VerifiedWebhook:
     first_error: WebhookRejected | None = None
-    for keys in webhook_keysets():
+    for position, keys in enumerate(webhook_keysets()):
         try:
-            return webhook_verify(raw_body=raw_body, headers=headers, keys=keys, now=now)
+            verified = webhook_verify(raw_body=raw_body, headers=headers, keys=keys, now=now)
         except WebhookRejected as exc:
             first_error = first_error or exc
+            continue
+        if position > 0 and not sandbox_connected(verified):  # the sandbox's keys, not HighLevel's
+            raise WebhookRejected(
+                "signed by the sandbox, but no sandbox-mode connection holds its location or company"
+            )
+        return verified
     raise first_error or WebhookRejected("no webhook keys configured")
+
+
+def sandbox_connected(verified: VerifiedWebhook) -> bool:
+    """Whether a sandbox-mode connection holds the event's location (or company): the sandbox's
+    signature is trusted for those and nothing else."""
+    company_id = str(verified.payload.get("companyId") or "")
+    holders = Q(location__location_id=verified.location_id) if verified.location_id else Q(pk__in=[])
+    if company_id:
+        holders |= Q(agency__company_id=company_id)
+    try:
+        return Connection.objects.filter(holders, app__mode=HighLevelApp.Mode.SANDBOX).exists()
+    except DatabaseError:  # cannot tell: not trusted (only the sandbox signs with these keys)
+        return False
 
 
 def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAnswer:

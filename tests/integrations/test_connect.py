@@ -96,7 +96,7 @@ def test_the_callback_must_arrive_at_the_exact_redirect_url(admin_client, ghl_ap
 def test_a_token_for_another_location_is_refused(admin_client, ghl_app, location, mocked, token_url):
     _, query = _start(admin_client, ghl_app, kind="location", location=location.pk)
     mocked.add(responses.POST, token_url, json={"access_token": "a-xxxxxxxx", "locationId": "elsewhere",
-                                                "expires_in": 10, "userId": "u"})
+                                                "userType": "Location", "expires_in": 10, "userId": "u"})
     response = admin_client.get(f"/integrations/oauth/callback/?code=c&state={query['state']}")
     assert response.status_code == 400 and b"elsewhere" in response.content
     assert not Connection.objects.exists()

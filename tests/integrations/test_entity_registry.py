@@ -34,10 +34,17 @@ def _urls_reload():
 
 @pytest.fixture
 def widget_registered(monkeypatch):
+    from django.conf import settings as live_settings
+    from django.test import override_settings
+
+    sandbox_enabled = live_settings.SANDBOX_ENABLED  # before signing_key turns it off
     monkeypatch.setattr(registry, "ENTITY_MODULES", [*registry.ENTITY_MODULES, widget])
     yield widget.ENTITY
     if admin.site.is_registered(Widget):
         admin.site.unregister(Widget)
+    # The URLs as every other test expects them (the sandbox served if it was), whatever order
+    # the fixtures' settings are restored in.
+    with override_settings(SANDBOX_ENABLED=sandbox_enabled):
         _urls_reload()
 
 
