@@ -10,7 +10,7 @@ from integrations.sync import job_runs
 from integrations.sync.jobs import JobSkipped, job_enqueue, job_run
 from tests.conftest import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 FAULT = {"on": True}
 
 
