@@ -3,6 +3,7 @@
 from integrations.sync.alerts import alerts_send
 from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.onboarding import mint_batch_run
+from integrations.sync.retention import retention_run_due
 from integrations.sync.subscriptions import subscriptions_dispatch
 from integrations.sync.webhooks_in import webhook_event_process
 
@@ -28,3 +29,4 @@ def tick_task() -> None:
     jobs_dispatch_due()
     subscriptions_dispatch()
     alerts_send()
+    retention_run_due()

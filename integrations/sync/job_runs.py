@@ -58,11 +58,14 @@ class JobError(PortalError):
     pass
 
 
-class LeaseLost(Exception):
-    """This worker no longer holds the job (its lease passed and the job was taken up again)."""
+class LeaseLost(PortalError):
+    """This worker no longer holds the job (its lease passed and the job was taken up again).
+
+    Permanent for this worker: its successor owns the job now.
+    """
 
 
-class JobSkipped(Exception):
+class JobSkipped(PortalError):
     """The run did nothing because another run holds the work; not a success, not a failure."""
 
     def __init__(self, message: str, *, superseded_by: int | None = None,

@@ -32,7 +32,10 @@ from portal.models import Location
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # the default of settings.WEBHOOK_MAX_BODY_BYTES
+# Deliveries that fail verification are counted per minute (in the cache) and only the first
+# WEBHOOK_REJECTED_SAMPLES of each minute are stored: a flood of forged requests cannot fill the table.
+REJECTED_COUNT_KEY = "integrations:webhooks-rejected:{minute}"
 RETRY_AFTER_S = 30  # what a 429 asks HighLevel to wait
 SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 
@@ -106,14 +109,14 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
     500. An event stored whose job the broker did not take is still queued on record: a retried
     delivery (same webhookId) sends it again, and the tick sends it after ``JOB_RESEND_AFTER_S``.
     """
-    if len(raw_body) > MAX_BODY_BYTES:
+    if len(raw_body) > settings.WEBHOOK_MAX_BODY_BYTES:
+        webhook_rejection_count(reason="body too large", store=False)
         return WebhookAnswer(413, "body too large")
     try:
         verified = _verify(raw_body=raw_body, headers=headers, now=timezone.now())
     except WebhookRejected as exc:
-        logger.warning("webhook rejected: %s", exc.reason)
         try:
-            WebhookEvent.objects.create(status=WebhookEvent.Status.REJECTED, reason=exc.reason[:300])
+            webhook_rejection_count(reason=exc.reason)
         except DatabaseError:
             logger.warning("rejected webhook not recorded: the database is unavailable")
         return WebhookAnswer(401, exc.reason)
@@ -140,6 +143,38 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
     if job is not None and not job_send(job_id=job.pk):
         return WebhookAnswer(429, "stored, not queued: try again", event.pk, retry_after=RETRY_AFTER_S)
     return WebhookAnswer(200, "accepted" if handler else "stored; type not handled", event.pk)
+
+
+def webhook_rejection_count(*, reason: str, store: bool = True, now: datetime | None = None) -> int:
+    """Count one rejected delivery in its minute; store it as a sample while the minute has room.
+
+    Returns how many this minute so far. The first rejection of a minute also stores the
+    previous minute's total when it went past the samples, so a flood leaves one row saying how
+    big it was, not one row per request.
+    """
+    now = now or timezone.now()
+    minute = int(now.timestamp() // 60)
+    key = REJECTED_COUNT_KEY.format(minute=minute)
+    cache.add(key, 0, timeout=180)
+    try:
+        seen = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=180)
+        seen = 1
+    samples = settings.WEBHOOK_REJECTED_SAMPLES
+    if seen == 1:
+        before = cache.get(REJECTED_COUNT_KEY.format(minute=minute - 1)) or 0
+        if before > samples:
+            WebhookEvent.objects.create(
+                status=WebhookEvent.Status.REJECTED,
+                reason=f"{before} deliveries rejected in the minute before; {samples} kept as samples."[:300],
+                payload={"rejected_count": before, "samples": samples},
+            )
+            logger.warning("webhooks: %s rejected deliveries in one minute", before)
+    if store and seen <= samples:
+        WebhookEvent.objects.create(status=WebhookEvent.Status.REJECTED, reason=reason[:300])
+        logger.warning("webhook rejected: %s", reason)
+    return seen
 
 
 def _event_hand_over(event: WebhookEvent,

@@ -13,7 +13,7 @@ from portal.models import AuditEvent
 from tests.admin_samples import _subscription
 from tests.e2e.conftest import location_connect, sandbox_world  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _app():

@@ -204,7 +204,8 @@ def test_staff_cannot_start_an_agency_connection(client, ghl_app, agency, locati
     client.force_login(user)
     response = client.post("/integrations/connect/", {"app": ghl_app.pk, "kind": "agency",
                                                       "agency": agency.pk})
-    assert response.status_code == 200 and b"Only users who see every location" in response.content
+    # Refused with the reason before any form: the button is not offered to them either.
+    assert response.status_code == 403 and b"only users who see every location" in response.content
     ok = client.post("/integrations/connect/", {"app": ghl_app.pk, "kind": "location",
                                                 "location": location.pk})
     assert ok.status_code == 302

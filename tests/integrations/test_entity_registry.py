@@ -7,8 +7,6 @@ import importlib
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.contrib import admin
 from django.urls import clear_url_caches
 from django.utils import timezone
@@ -23,7 +21,6 @@ from mappings.services import mapping_template_apply
 from tests.entityapp import widget
 from tests.entityapp.models import Widget
 from tests.integrations.subscriptions.conftest import run_once
-from tests.integrations.subscriptions.fake import FakeContacts
 
 TRIGGER = "List Contacts (Deprecated)"
 
@@ -44,13 +41,6 @@ def widget_registered(monkeypatch):
         _urls_reload()
 
 
-@pytest.fixture
-def fake(api_base, mocked, location):
-    contacts = FakeContacts(api_base=api_base, location_id=location.location_id)
-    contacts.install(mocked)
-    return contacts
-
-
 def _webhook(client, key, **payload):
     raw = json.dumps(
         {"locationId": "loc-1", "timestamp": timezone.now().isoformat(), **payload}
@@ -62,18 +52,6 @@ def _webhook(client, key, **payload):
         content_type="application/json",
         HTTP_X_GHL_SIGNATURE=signature,
     )
-
-
-@pytest.fixture
-def signing_key(settings):
-    key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    settings.SANDBOX_ENABLED = False
-    return key
 
 
 def test_an_unregistered_entity_is_unknown_everywhere():
