@@ -2,7 +2,10 @@
 superseded run shown as skipped with its link, a permanent error that asks before a re-run, a job
 waiting to retry, and the lists leading with status and error."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from integrations.ghl.errors import GhlInvalid, GhlServerError
 from integrations.models import Job, SyncLog
@@ -68,7 +71,8 @@ def test_support_re_runs_a_dead_job_and_sees_skipped_and_permanent_ones(
     invalid = run_until_done(make("invalid", locations["B"], invalid=True))
     waiting = make("waiting", locations["B"])
     job_run(job_id=waiting.pk)  # a transient failure: waits to retry
-    Job.objects.filter(pk=waiting.pk).update(max_attempts=5)
+    Job.objects.filter(pk=waiting.pk).update(  # its backoff outlasts the test on a busy machine
+        max_attempts=5, next_attempt_at=timezone.now() + timedelta(minutes=10))
     SyncLog.objects.create(location=locations["A"], method="POST", path="/contacts/", status=503,
                            error="HighLevel answered 503: upstream unavailable", job_id=dead.pk,
                            operation_id="create-contact", trace_id="tr-503")
