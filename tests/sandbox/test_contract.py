@@ -32,6 +32,8 @@ PARAM_KINDS = {"contactId": "contact", "conversationId": "conversation", "relati
 LOADED_BY = {
     ("PUT", "/contacts/{contactId}/tasks/{taskId}/completed"): ("task", "taskId"),
     ("PUT", "/opportunities/{id}/status"): ("opportunity", "id"),
+    ("GET", "/users/{userId}"): ("user", "userId"),
+    ("PUT", "/users/{userId}"): ("user", "userId"),
 }
 PATH_VALUES = {"type": "add"}
 # Spec defects no instance can satisfy (tests/spec_defects.py): openapi-core rightly refuses
