@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from integrations.catalog.paging import Paging, paging_detect
+from integrations.ghl.retry import operation_retry_safe
 from integrations.catalog.spec_files import RefResolver, SpecError, spec_files_read
 
 OPERATION_COUNT = 576
@@ -58,6 +59,11 @@ class Operation:
     paging: Paging
     response_schema: dict | None = field(default=None, compare=False, repr=False)
     unresolved_refs: tuple = ()
+
+    @property
+    def retry_safe(self) -> bool:
+        """May it be sent again after its answer was lost? (:mod:`integrations.ghl.retry`)"""
+        return operation_retry_safe(method=self.method, path=self.path)
 
     def params_in(self, location):
         return [p for p in self.params if p.location == location]

@@ -45,6 +45,7 @@ def call_send(*, connection_id, call, job_id=None, max_attempts=None):
     from integrations.ghl.client import ghl_request
 
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
+    retry_safe = operation_get(call.operation).retry_safe
     extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(
         connection_id=connection_id,
@@ -57,6 +58,7 @@ def call_send(*, connection_id, call, job_id=None, max_attempts=None):
         data=call.data,
         job_id=job_id,
         headers=headers or None,
+        retry_safe=retry_safe,
         **extra,
     )
 

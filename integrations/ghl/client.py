@@ -18,13 +18,14 @@ from django.utils import timezone
 
 from integrations.ghl import oauth
 from integrations.ghl.errors import (
-    GhlBadResponse, GhlError, GhlInvalid, GhlNotConnected, GhlNotFound, GhlRateLimited,
-    GhlScopeError, GhlServerError, GhlTokenExpired,
+    GhlBadResponse, GhlError, GhlInvalid, GhlNetworkError, GhlNotConnected, GhlNotFound,
+    GhlOutcomeUnknown, GhlRateLimited, GhlScopeError, GhlServerError, GhlTokenExpired,
 )
 from integrations.ghl.ratelimit import (
     ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
 )
 from integrations.ghl.redact import text_redact
+from integrations.ghl.retry import IDEMPOTENT_METHODS
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.models import Connection
 
@@ -44,26 +45,40 @@ class GhlResponse:
 def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str = "",
                 version: str = "2021-07-28", params: dict | None = None, json=None,
                 data=None, job_id: int | None = None, headers: dict | None = None,
-                max_attempts: int | None = None) -> GhlResponse:
+                max_attempts: int | None = None, retry_safe: bool | None = None) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
     ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
     ``json`` or ``data`` (form) to the body. Call it outside ``transaction.atomic()``: a token
     refresh commits in its own durable transaction (nesting it raises RuntimeError), and the
-    sync log rows should survive the caller's rollback. ``max_attempts`` (default
-    ``GHL_MAX_ATTEMPTS``) is 1 for a create that is not safe to send twice: its caller looks up
-    before trying again.
+    sync log rows should survive the caller's rollback. ``max_attempts`` defaults to
+    ``GHL_MAX_ATTEMPTS``.
+
+    ``retry_safe`` (default: by the method, see :mod:`integrations.ghl.retry`) says whether the
+    request may be sent again after its answer was lost. When it may not, a failure after which
+    HighLevel may have acted on it (a dropped or timed-out answer, a 5xx, an HTML page) raises
+    :class:`GhlOutcomeUnknown` at once: never re-sent blind. A 429, a refreshed 401 and a
+    connection never made prove nothing was done, so those are still retried.
     """
+    if retry_safe is None:
+        retry_safe = method.upper() in IDEMPOTENT_METHODS
     return _request(
         connection_id=connection_id, method=method, path=path, operation_id=operation_id,
         version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
-        allow_refresh=True, max_attempts=max_attempts,
+        allow_refresh=True, max_attempts=max_attempts, retry_safe=retry_safe,
     )
+
+
+def _outcome_unknown(error: GhlError) -> bool:
+    """True when HighLevel may have acted on the request although the answer says otherwise."""
+    if isinstance(error, GhlNetworkError):
+        return error.sent
+    return isinstance(error, (GhlServerError, GhlBadResponse))
 
 
 def _request(*, connection_id, method, path, operation_id="", version="2021-07-28", params=None,
              json=None, data=None, job_id=None, headers=None, allow_refresh=True,
-             max_attempts=None) -> GhlResponse:
+             max_attempts=None, retry_safe=True) -> GhlResponse:
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
@@ -119,6 +134,14 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             max_attempts += 1  # the refresh retry does not eat a transient attempt
             continue
         if error.permanent:
+            break
+        if not retry_safe and _outcome_unknown(error):
+            error = GhlOutcomeUnknown(
+                f"{error.message} HighLevel may have acted on it: it is not sent again blind; "
+                "the record is looked up before anything is created again.",
+                status=error.status, trace_id=error.trace_id, operation_id=operation_id,
+                retry_after=error.retry_after,
+            )
             break
         if attempt >= max_attempts:
             break

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 from django.conf import settings
 
 from integrations.ghl.errors import GhlNetworkError
@@ -61,6 +62,19 @@ def trace_id_find(*, headers, body: bytes) -> str:
     return ""
 
 
+def _never_connected(exc: Exception) -> bool:
+    """True when the connection was refused or never made: the request cannot have been read."""
+    seen, cause = set(), exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (NewConnectionError, ConnectionRefusedError)):
+            return True
+        cause = getattr(cause, "reason", None) or cause.__cause__ or cause.__context__ or (
+            cause.args[0] if cause.args and isinstance(cause.args[0], Exception) else None
+        )
+    return False
+
+
 def http_attempt(*, method: str, url: str, headers: dict, params=None, json=None, data=None,
                  attempt: int, log: LogContext, path: str = "") -> Attempt:
     """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
@@ -83,9 +97,16 @@ def http_attempt(*, method: str, url: str, headers: dict, params=None, json=None
         result.headers = dict(response.headers)
         result.body = body
         result.trace_id = trace_id_find(headers=response.headers, body=body)
+    except requests.ConnectTimeout as exc:
+        result.error = GhlNetworkError(f"Timed out connecting ({type(exc).__name__}).", sent=False)
     except requests.Timeout as exc:
         result.error = GhlNetworkError(f"Timed out ({type(exc).__name__}).")
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+    except requests.ConnectionError as exc:
+        result.error = GhlNetworkError(
+            f"Connection failed ({type(exc).__name__}).", sent=not _never_connected(exc)
+        )
+    except ( requests.exceptions.ChunkedEncodingError,
+requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
     result.duration_ms = int((time.monotonic() - started) * 1000)

@@ -163,6 +163,20 @@ def _job_record_failure(job, exc, *, transient, retry_after=None):
     return status
 
 
+def job_retry_later(*, job_id, error, delay_s=0.0):
+    """Put a job (e.g. a Run action whose answer was lost) back in the queue to try again itself.
+
+    Its attempts start over (up to ``JOB_MAX_ATTEMPTS``); the error stays on it until it runs.
+    """
+    now = timezone.now()
+    Job.objects.filter(pk=job_id).update(
+        status=Job.Status.QUEUED, attempts=0, max_attempts=settings.JOB_MAX_ATTEMPTS,
+        next_attempt_at=now + timedelta(seconds=delay_s), finished_at=None, lease_until=None,
+        error_class=error.__class__.__name__[:100], error_message=str(error)[:2000],
+    )
+    _send_after_commit(job_id)
+
+
 def job_rerun(*, job_ids, user_id):
     """Queue failed or dead jobs again, same rows and idempotency keys. Returns how many."""
     count = 0

@@ -14,6 +14,7 @@ from django.utils import timezone
 from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
 from integrations.ghl.oauth import code_exchange, consent_url_build, pkce_pair, tokens_apply
+from integrations.ghl.retry import operation_retry_safe
 from integrations.models import Connection, HighLevelApp, LocationMintBatch
 from portal.models import Agency, AuditEvent, Location
 
@@ -187,6 +188,7 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
     response = ghl_request(
         connection_id=agency_connection.pk, method="POST", path="/oauth/locationToken",
         operation_id="get-location-access-token",
+        retry_safe=operation_retry_safe(method="POST", path="/oauth/locationToken"),
         data={"companyId": agency_connection.agency.company_id, "locationId": hl_location_id},
     )
     payload = response.data if isinstance(response.data, dict) else {}

@@ -4,7 +4,7 @@ Every operation not listed here answers from its spec's schema and examples
 (``sandbox.api.dispatch.default_handler``). Grep this table to see what the sandbox remembers.
 """
 
-from sandbox.api.handlers import activity, contacts, content, search
+from sandbox.api.handlers import activity, contacts, content, search, users
 from sandbox.api.handlers.crud import Crud
 
 C = contacts.crud
@@ -87,7 +87,8 @@ ROUTES = {
     # Users
     **crud_set("user", collection="/users/", item="/users/{userId}", id_param="userId",
                list_key="users", events={"create": "UserCreate"}),
-    ("GET", "/users/search"): Crud("list", "user", key="users"),
+    ("GET", "/users/search"): users.search,
+    ("POST", "/users/search/filter-by-email"): users.filter_by_email,
     # Opportunities and pipelines
     **crud_set("opportunity", collection="/opportunities/", item="/opportunities/{id}", id_param="id",
                key="opportunity", events=OPP_EVENTS, methods=("create", "get", "update", "delete")),
