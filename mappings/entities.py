@@ -27,6 +27,9 @@ class Entity:
     highlevel_fields: tuple = ()
     # Where a HighLevel record of this entity keeps its id.
     id_path: str = "id"
+    # Where it keeps its modification time (the first present wins): what "newer" means when two
+    # versions of a record arrive out of order. Without one, the event's timestamp is used.
+    modified_paths: tuple = ("dateUpdated", "updatedAt")
 
     @property
     def rankr_model(self):

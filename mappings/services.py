@@ -2,9 +2,12 @@
 
 import copy
 from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.dateparse import parse_datetime
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
@@ -111,12 +114,40 @@ class PageResult:
     failed: list = field(default_factory=list)
 
 
-def mapping_page_apply(*, mapping_version, location_id, records):
+def record_changed_at(*, entity, record, event_time=None):
+    """HighLevel's time of this version of ``record``: its modification time, else ``event_time``."""
+    for path in ENTITIES[entity].modified_paths:
+        stamp = time_parse(path_get(record, path))
+        if stamp is not None:
+            return stamp
+    return time_parse(event_time)
+
+
+def time_parse(value):
+    """An aware datetime from HighLevel's ISO 8601 text or epoch milliseconds; None otherwise."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=dt_timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
+
+
+def mapping_page_apply(*, mapping_version, location_id, records, event_time=None):
     """Map a page of HighLevel records into Rankr records in one transaction.
 
     Each record's fingerprint covers its data *and* the mapping version, so unchanged data is
-    skipped but a new mapping version re-applies everything. A record that cannot be mapped (a
-    MappingError, or no id) is left out and reported in ``failed``; the rest are written.
+    skipped but a new mapping version re-applies everything. Each carries its version time
+    (:func:`record_changed_at`; ``event_time`` is the webhook's timestamp), so an older version
+    never overwrites a newer one. A record that cannot be mapped (a MappingError, or no id) is
+    left out and reported in ``failed``; the rest are written.
     """
     entity = ENTITIES[mapping_version.entity]
     if mapping_version.direction != GHL_TO_RANKR or entity.rankr_model is None:
@@ -133,7 +164,12 @@ def mapping_page_apply(*, mapping_version, location_id, records):
             failed.append((ghl_id, str(exc)))
             continue
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
-        items.append(RecordUpsert(ghl_id=ghl_id, values=values, fingerprint=fingerprint))
+        items.append(RecordUpsert(
+            ghl_id=ghl_id, values=values, fingerprint=fingerprint,
+            changed_at=record_changed_at(entity=mapping_version.entity, record=record,
+                                         event_time=event_time),
+            tiebreak=record_fingerprint(data=record),
+        ))
     counts = record_upsert_many(kind=entity.rankr_kind, location_id=location_id, items=items)
     return PageResult(counts=counts, failed=failed)
 

@@ -6,6 +6,8 @@ a "resync" job (the log of who asked, what came back and what changed in Rankr).
 
 import uuid
 
+from django.utils import timezone
+
 from integrations.catalog.services import operation_run
 from integrations.events.entities import FETCH
 from integrations.events.inbound import record_apply, record_remove
@@ -53,7 +55,8 @@ def resync_job_run(job: Job) -> dict:
             connection_id=connection.pk, operation_id=fetch.operation, params=params, job_id=job.pk
         )
     except GhlNotFound as exc:
-        deleted = record_remove(location_id=job.location_id, entity=entity, ghl_id=ghl_id)
+        deleted = record_remove(location_id=job.location_id, entity=entity, ghl_id=ghl_id,
+                                deleted_at=timezone.now())
         return {"ghl_id": ghl_id, "status": exc.status, "trace_id": exc.trace_id,
                 "not_in_highlevel": True, "deleted": deleted}
     record = fetch.record(response.data)

@@ -35,7 +35,8 @@ from integrations.services.subscriptions.dispatch import subscription_lease_s
 from integrations.services.subscriptions.incremental import request_base, request_since
 from mappings.entities import ENTITIES
 from mappings.rules import path_get
-from mappings.services import mapping_page_apply, mapping_version_latest
+from mappings.services import mapping_page_apply, mapping_version_latest, time_parse
+from rankr.services import TOMBSTONE
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,8 @@ def _page_commit(*, subscription, job, plan, entity, version, state, data, recor
             updates.update(cursor={}, watermark=high[:64])
             if state["full"]:
                 if subscription.reconcile_deletions and entity.rankr_model is not None:
-                    _deletions_sweep(subscription=subscription, model=entity.rankr_model, now=now)
+                    _deletions_sweep(subscription=subscription, model=entity.rankr_model, now=now,
+                                     started=time_parse(state.get("started_at")))
                 SubscriptionSeen.objects.filter(subscription=subscription).delete()
                 updates.update(backfill_finished_at=now, full_pass_requested=False)
         if state["full"]:
@@ -253,14 +255,22 @@ def _fenced_update(subscription, job, **updates):
         raise Superseded()
 
 
-def _deletions_sweep(*, subscription, model, now):
-    """Soft-delete the location's live records of this kind that the pass did not list."""
+def _deletions_sweep(*, subscription, model, now, started=None):
+    """Soft-delete the location's live records of this kind that the pass did not list.
+
+    A record whose version is newer than the pass's start (a webhook brought it meanwhile) was
+    not deleted, just not there yet when its page was read: it stays. The tombstones are dated
+    the pass's start, so no older version revives them.
+    """
     seen = SubscriptionSeen.objects.filter(subscription=subscription).values("ghl_id")
+    started = started or now
     return (
         model.objects.filter(location_id=subscription.location_id, deleted_at__isnull=True,
                              ghl_id__isnull=False)
         .exclude(ghl_id__in=seen)
-        .update(deleted_at=now, fingerprint="", updated_at=now)
+        .exclude(source_changed_at__gt=started)
+        .update(deleted_at=now, fingerprint="", updated_at=now, source_changed_at=started,
+                source_tiebreak=TOMBSTONE)
     )
 
 

@@ -1,7 +1,9 @@
 """Webhook events become "webhook" jobs that apply the record through the polled path."""
 
 import base64
+import itertools
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -22,10 +24,15 @@ CONTACT = {
 }
 
 
+_sent = itertools.count(1)
+
+
 def event_make(location, payload, webhook_id="wh-1"):
+    """A stored event; each one sent a second after the one before, as HighLevel would date them."""
+    stamp = (datetime(2026, 1, 1) + timedelta(seconds=next(_sent))).isoformat() + "Z"
     return WebhookEvent.objects.create(
         webhook_id=webhook_id, event_type=payload["type"], highlevel_location_id=location.location_id,
-        location=location, payload={**payload, "webhookId": webhook_id, "timestamp": "2026-01-01T00:00:00Z"},
+        location=location, payload={**payload, "webhookId": webhook_id, "timestamp": stamp},
     )
 
 
