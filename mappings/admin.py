@@ -173,3 +173,5 @@ class MappingVersionAdmin(AppendOnlyAdminMixin, LocationScopedAdminMixin, admin.
     ]
     fields = readonly_fields
 
+
+from mappings import admin_quarantine  # noqa: E402,F401  (registers Quarantined records)

@@ -1,17 +1,18 @@
 """Mapping services: save with a new version and an audit event, apply, apply a template."""
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping, MappingVersion
+from mappings.models import Mapping, MappingVersion, QuarantinedRecord
+from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
 from mappings.rules import MappingError, path_get, rules_apply, rules_check
 from portal.models import AuditEvent
 from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
@@ -71,6 +72,9 @@ def mapping_save(*, mapping, user_id):
         created_by_id=user_id,
         **snapshot,
     )
+    if QuarantinedRecord.objects.filter(mapping=mapping, resolved_at__isnull=True).exists():
+        # What the old rules set aside may fit the new ones: try it again, without a backfill.
+        quarantine_retry_enqueue(mapping_id=mapping.pk)
     AuditEvent.objects.create(
         actor_id=user_id,
         action="mapping.changed",
@@ -107,13 +111,6 @@ def mapping_apply(*, mapping_version, record):
     )
 
 
-@dataclass(frozen=True)
-class PageResult:
-    counts: UpsertCounts
-    # (HighLevel id or position, message) for each record that could not be mapped.
-    failed: list = field(default_factory=list)
-
-
 def record_changed_at(*, entity, record, event_time=None):
     """HighLevel's time of this version of ``record``: its modification time, else ``event_time``."""
     for path in ENTITIES[entity].modified_paths:
@@ -134,25 +131,42 @@ def time_parse(value):
             return None
     if not isinstance(value, str):
         return None
-    parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+    try:
+        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+    except ValueError:  # well-formed but impossible (month 13)
+        return None
     if parsed is None:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
 
 
-def mapping_page_apply(*, mapping_version, location_id, records, event_time=None):
+@dataclass(frozen=True)
+class PageResult:
+    counts: UpsertCounts
+    # (HighLevel id or position, message) for each record that could not even be identified.
+    failed: list = field(default_factory=list)
+    quarantined: int = 0  # records set aside (mappings.quarantine): the rest was written
+
+
+def mapping_page_apply(*, mapping_version, location_id, records, event_time=None, source="",
+                       job_id=None):
     """Map a page of HighLevel records into Rankr records in one transaction.
 
     Each record's fingerprint covers its data *and* the mapping version, so unchanged data is
     skipped but a new mapping version re-applies everything. Each carries its version time
     (:func:`record_changed_at`; ``event_time`` is the webhook's timestamp), so an older version
-    never overwrites a newer one. A record that cannot be mapped (a MappingError, or no id) is
-    left out and reported in ``failed``; the rest are written.
+    never overwrites a newer one. A record that cannot be stored (a rule that cannot apply, a
+    value its Rankr field cannot hold, a database constraint) is quarantined with the rule, field
+    and reason (:mod:`mappings.quarantine`); one without an id is reported in ``failed``; the rest
+    are written.
     """
     entity = ENTITIES[mapping_version.entity]
     if mapping_version.direction != GHL_TO_RANKR or entity.rankr_model is None:
         raise ValueError(f"{mapping_version} does not map HighLevel records into Rankr.")
-    items, failed = [], []
+    items, failed, sources = [], [], {}
+    aside = dict(mapping_version=mapping_version, location_id=location_id, event_time=event_time,
+                 source=source, job_id=job_id)
+    quarantined = 0
     for position, record in enumerate(records):
         ghl_id = path_get(record, entity.id_path) if isinstance(record, dict) else None
         if not isinstance(ghl_id, str) or not ghl_id:
@@ -161,7 +175,9 @@ def mapping_page_apply(*, mapping_version, location_id, records, event_time=None
         try:
             values = mapping_apply(mapping_version=mapping_version, record=record)
         except MappingError as exc:
-            failed.append((ghl_id, str(exc)))
+            quarantine_add(ghl_id=ghl_id, record=record, reason=str(exc), rule_number=exc.rule_number,
+                           field=exc.target, value=exc.value, **aside)
+            quarantined += 1
             continue
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
         items.append(RecordUpsert(
@@ -170,8 +186,35 @@ def mapping_page_apply(*, mapping_version, location_id, records, event_time=None
                                          event_time=event_time),
             tiebreak=record_fingerprint(data=record),
         ))
-    counts = record_upsert_many(kind=entity.rankr_kind, location_id=location_id, items=items)
-    return PageResult(counts=counts, failed=failed)
+        sources[ghl_id] = record
+    try:
+        with transaction.atomic():
+            counts = record_upsert_many(kind=entity.rankr_kind, location_id=location_id, items=items)
+    except (DataError, IntegrityError):
+        # Something only the database could refuse: find which records, one by one.
+        counts, refused = _upsert_one_by_one(kind=entity.rankr_kind, location_id=location_id,
+                                             items=items)
+        for item, reason in refused:
+            quarantine_add(ghl_id=item.ghl_id, record=sources[item.ghl_id],
+                           reason=f"The database refused it: {reason}", **aside)
+        quarantined += len(refused)
+        items = [i for i in items if i.ghl_id not in {r[0].ghl_id for r in refused}]
+    quarantine_resolve(location_id=location_id, entity=mapping_version.entity,
+                       ghl_ids=[item.ghl_id for item in items])
+    return PageResult(counts=counts, failed=failed, quarantined=quarantined)
+
+
+def _upsert_one_by_one(*, kind, location_id, items):
+    totals, refused = UpsertCounts(), []
+    for item in items:
+        try:
+            with transaction.atomic():
+                done = record_upsert_many(kind=kind, location_id=location_id, items=[item])
+        except (DataError, IntegrityError) as exc:
+            refused.append((item, str(exc).strip().splitlines()[0][:500]))
+            continue
+        totals = UpsertCounts(*(a + b for a, b in zip(astuple(totals), astuple(done))))
+    return totals, refused
 
 
 class TemplateError(ValueError):

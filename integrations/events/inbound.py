@@ -28,14 +28,14 @@ def record_ghl_id(*, entity, record):
     return ghl_id
 
 
-def record_apply(*, location_id, entity, record, event_time=None):
+def record_apply(*, location_id, entity, record, event_time=None, source="", job_id=None):
     """Map and upsert one HighLevel record; returns the counts and the mapping version applied.
 
     Applied only if newer than what Rankr holds (the record's modification time, else
     ``event_time``, the webhook's timestamp): ``stale`` says when it was not.
 
-    Raises :class:`NoMapping` when the location has no mapping for the entity, and
-    :class:`EventError` naming the rule when the record cannot be mapped.
+    Raises :class:`NoMapping` when the location has no mapping for the entity. A record that
+    cannot be stored is quarantined (``quarantined`` is 1), not raised: the job succeeds.
     """
     ghl_id = record_ghl_id(entity=entity, record=record)
     fetch = FETCH.get(entity)
@@ -50,13 +50,14 @@ def record_apply(*, location_id, entity, record, event_time=None):
         )
     record_natural_claim(location_id=location_id, entity=entity, ghl_id=ghl_id, record=record)
     result = mapping_page_apply(mapping_version=version, location_id=location_id, records=[record],
-                                event_time=event_time)
+                                event_time=event_time, source=source, job_id=job_id)
     if result.failed:
         raise EventError("; ".join(f"{where}: {message}" for where, message in result.failed))
     counts = result.counts
     return {
         "ghl_id": ghl_id, "created": counts.created, "updated": counts.updated,
-        "unchanged": counts.unchanged, "stale": counts.stale, "mapping_version_id": version.pk,
+        "unchanged": counts.unchanged, "stale": counts.stale, "quarantined": result.quarantined,
+        "mapping_version_id": version.pk,
     }
 
 

@@ -62,6 +62,7 @@ def resync_job_run(job: Job) -> dict:
     record = fetch.record(response.data)
     if record is None:
         raise EventError(f"HighLevel's answer to {fetch.operation} holds no {entity} record.")
-    result = record_apply(location_id=job.location_id, entity=entity, record=record)
+    result = record_apply(location_id=job.location_id, entity=entity, record=record,
+                          source="resync", job_id=job.pk)
     Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
     return {**result, "status": response.status, "trace_id": response.trace_id}

@@ -109,7 +109,7 @@ def webhook_job_run(job: Job) -> dict:
         return {"ghl_id": ghl_id, "deleted": marked}
     try:
         result = record_apply(location_id=job.location_id, entity=route.entity, record=record,
-                              event_time=sent_at)
+                              event_time=sent_at, source="webhook", job_id=job.pk)
     except NoMapping as exc:
         # The location does not sync this entity: nothing to do, and nothing wrong.
         return {"ghl_id": ghl_id, "skipped": str(exc)}

@@ -65,10 +65,11 @@ class RunCounts:
     records: int = 0
     changed: int = 0
     failed: list = field(default_factory=list)
+    quarantined: int = 0  # records set aside (Quarantined records), not blocking the run
 
     def as_result(self):
         return {"requests": self.requests, "records": self.records, "changed": self.changed,
-                "failed": len(self.failed)}
+                "failed": len(self.failed), "quarantined": self.quarantined}
 
 
 def subscription_job_handle(job):
@@ -88,7 +89,8 @@ def subscription_run(*, subscription_id, job, on_page=None):
     ).get(pk=subscription_id)
     carried = job.params.get("carry") or {}
     counts = RunCounts(requests=carried.get("requests", 0), records=carried.get("records", 0),
-                       changed=carried.get("changed", 0))
+                       changed=carried.get("changed", 0),
+                       quarantined=carried.get("quarantined", 0))
     try:
         continuation = _run(subscription=subscription, job=job, counts=counts, on_page=on_page)
     except Superseded:
@@ -102,8 +104,12 @@ def subscription_run(*, subscription_id, job, on_page=None):
         raise
     if continuation is not None:
         return {"outcome": "continued", "continuation_job": continuation.pk, **counts.as_result()}
-    outcome = Subscription.Outcome.PARTIAL if counts.failed else Subscription.Outcome.SUCCEEDED
+    partial = counts.failed or counts.quarantined
+    outcome = Subscription.Outcome.PARTIAL if partial else Subscription.Outcome.SUCCEEDED
     error = "; ".join(f"{ghl_id}: {message}" for ghl_id, message in counts.failed[:FAILED_SAMPLE])
+    if counts.quarantined:
+        error = "; ".join(filter(None, [
+            f"{counts.quarantined} record(s) quarantined: see Quarantined records", error]))
     _finish(subscription, job, counts, outcome=outcome, error=error, release=True)
     return {"outcome": outcome, **counts.as_result()}
 
@@ -210,7 +216,7 @@ def _page_commit(*, subscription, job, plan, entity, version, state, data, recor
         high = max([s for s in stamps if isinstance(s, str) and s] + [high or ""]) or ""
     with transaction.atomic():
         page = mapping_page_apply(mapping_version=version, location_id=subscription.location_id,
-                                  records=records) if records else None
+                                  records=records, source=job.kind, job_id=job.pk) if records else None
         if state["full"] and records:
             ids = {path_get(r, entity.id_path) for r in records if isinstance(r, dict)}
             SubscriptionSeen.objects.bulk_create(
@@ -243,6 +249,7 @@ def _page_commit(*, subscription, job, plan, entity, version, state, data, recor
     if page is not None:
         counts.changed += page.counts.created + page.counts.updated
         counts.failed.extend(page.failed)
+        counts.quarantined += page.quarantined
     return new_state
 
 

@@ -1,0 +1,109 @@
+"""Quarantine: HighLevel records Rankr could not store, set aside so the rest proceeds.
+
+A record that cannot be stored (a value too long or of a type its rule cannot convert — checked
+before the database, :mod:`mappings.limits` — or a database constraint) is recorded here with the
+rule, field, value and reason, by :func:`mappings.services.mapping_page_apply`; the page, the run
+and the checkpoint go on. It is applied again (with the mapping's latest version, from the record
+kept here, without asking HighLevel) automatically when its mapping changes
+(:func:`quarantine_retry_enqueue` from ``mapping_save``) or on demand (the admin's *Retry now*).
+A later version of the record that fits resolves it too.
+
+Services other code calls: ``quarantine_add``, ``quarantine_resolve``, ``quarantine_retry``,
+``quarantine_retry_enqueue``.
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mappings.models import QuarantinedRecord
+
+VALUE_LIMIT = 1000
+RETRY_PAGE = 100
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    return text[:VALUE_LIMIT]
+
+
+def quarantine_add(*, mapping_version, location_id, ghl_id, record, reason, rule_number=None,
+                   field="", value=None, event_time=None, source="", job_id=None):
+    """Set one record aside (or update the entry it already has). Returns the entry."""
+    values = {
+        "mapping_id": mapping_version.mapping_id,
+        "mapping_version_number": mapping_version.number,
+        "rule_number": rule_number or None,
+        "field": (field or "")[:100],
+        "value": _text(value),
+        "reason": reason[:4000],
+        "record": record,
+        "event_time": str(event_time or "")[:40],
+        "source": (source or "")[:16],
+        "job_id": job_id,
+        "resolved_at": None,
+    }
+    key = {"location_id": location_id, "entity": mapping_version.entity, "ghl_id": ghl_id[:64]}
+    updated = QuarantinedRecord.objects.filter(**key).update(
+        **values, attempts=F("attempts") + 1, last_tried_at=timezone.now()
+    )
+    if not updated:
+        with transaction.atomic():
+            QuarantinedRecord.objects.get_or_create(**key, defaults=values)
+    return QuarantinedRecord.objects.get(**key)
+
+
+def quarantine_resolve(*, location_id, entity, ghl_ids) -> int:
+    """Mark the set-aside versions of these records arrived (a version of them was stored)."""
+    if not ghl_ids:
+        return 0
+    return QuarantinedRecord.objects.filter(
+        location_id=location_id, entity=entity, ghl_id__in=list(ghl_ids), resolved_at__isnull=True
+    ).update(resolved_at=timezone.now())
+
+
+def quarantine_retry(*, quarantine_ids=None, mapping_id=None) -> dict:
+    """Apply set-aside records again with their mapping's latest version.
+
+    Returns ``{"arrived": n, "still_quarantined": m}``; those that fail again keep their entry
+    with the new reason.
+    """
+    from mappings.services import mapping_page_apply, mapping_version_latest
+
+    entries = QuarantinedRecord.objects.filter(resolved_at__isnull=True, mapping__isnull=False)
+    if quarantine_ids is not None:
+        entries = entries.filter(pk__in=list(quarantine_ids))
+    if mapping_id is not None:
+        entries = entries.filter(mapping_id=mapping_id)
+    groups = {}
+    for entry in entries.order_by("pk"):
+        groups.setdefault((entry.mapping_id, entry.location_id, entry.event_time), []).append(entry)
+    arrived = still = 0
+    for (mapping_id_, location_id, event_time), group in groups.items():
+        version = mapping_version_latest(mapping_id=mapping_id_)
+        if version is None:
+            still += len(group)
+            continue
+        for start in range(0, len(group), RETRY_PAGE):
+            chunk = group[start:start + RETRY_PAGE]
+            result = mapping_page_apply(
+                mapping_version=version, location_id=location_id,
+                records=[entry.record for entry in chunk], event_time=event_time or None,
+                source="retry",
+            )
+            still += result.quarantined
+            arrived += len(chunk) - result.quarantined - len(result.failed)
+    return {"arrived": arrived, "still_quarantined": still}
+
+
+def quarantine_retry_enqueue(*, mapping_id=None, quarantine_ids=None) -> None:
+    """Retry in the worker, after the caller's transaction commits (mapping save, admin action)."""
+    from django_q.tasks import async_task
+
+    def send():
+        async_task("mappings.tasks.quarantine_retry_task", mapping_id, list(quarantine_ids or []) or None,
+                   group="quarantine")
+
+    transaction.on_commit(send)
