@@ -16,7 +16,7 @@ from mappings.services import mapping_save
 from rankr.models import Contact
 from sandbox.models import Resource
 from sandbox.state.seed import sandbox_seed
-from tests.integrations.events.sandbox_world import COMPANY, LOCATION
+from tests.integrations.events.sandbox_world import COMPANY, LOCATION, sandbox_world  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -26,8 +26,7 @@ LONG_NAME = "Maximiliana " * 25  # 300 characters
 
 @pytest.fixture
 def world(sandbox_world, q_sync):
-    have = Resource.objects.filter(kind="contact", location_id=LOCATION).count()
-    sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=TOTAL - have, users=0, seed=3)
+    sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=TOTAL, users=0, seed=3)
     contacts = Resource.objects.filter(kind="contact", location_id=LOCATION).order_by("seq")
     assert contacts.count() == TOTAL
     # HighLevel answers what it holds: a name longer than Rankr's column, and a company that
