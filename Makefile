@@ -1,21 +1,34 @@
-# The two commands: `make demo` and `make test`. Everything installs into .venv.
+# The commands: `make demo`, `make check` (fast, before every commit) and `make test` (the
+# whole suite). Everything installs into .venv: demo only requirements.txt, check and test
+# requirements-dev.txt on top. Each stamp names the hash of what it installed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# The fast tier: everything but the slow tests (subprocesses, real workers, live servers, the
+# per-operation contract) and the browser ones, on both cores.
+FAST_TESTS := -m "not slow and not browser" -n 2 -p no:cacheprovider
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: install demo test browser-deps clean
+.PHONY: install install-dev demo check test browser-deps clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-run-*
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	rm -f $(VENV)/.installed-dev-*
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser-deps:
@@ -31,11 +44,19 @@ demo: install
 	$(BIN)/python manage.py highlevel_demo_app --redirect-url http://127.0.0.1:$(WEB_PORT)/integrations/oauth/callback/
 	$(BIN)/python manage.py demo_seed --url http://127.0.0.1:$(WEB_PORT)/admin/
 	@echo "Starting web (:$(WEB_PORT)), worker, dispatcher and sandbox (:$(SANDBOX_PORT)). Ctrl-C stops them all."
-	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) \
+	PATH="$(CURDIR)/$(BIN):$$PATH" WEB_PORT=$(WEB_PORT) SANDBOX_PORT=$(SANDBOX_PORT) PORTAL_BASE_URL=http://127.0.0.1:$(WEB_PORT) \
 	  SANDBOX_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT)/sandbox \
 	  $(BIN)/honcho start web worker sandbox dispatcher
 
-test: install browser-deps
+# Lint, format, types, import contracts, then the fast tests. Under 90 s on two cores.
+check: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	PORTAL_ENV=test $(BIN)/mypy
+	$(BIN)/lint-imports
+	PORTAL_ENV=test $(BIN)/python -m pytest -q $(FAST_TESTS) $(PYTEST_ARGS)
+
+test: install-dev browser-deps
 	PORTAL_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

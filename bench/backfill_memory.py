@@ -19,8 +19,9 @@ def child(subscription_id):
     import django
 
     django.setup()
-    from integrations.models import Subscription
     from sync_world import run_inline
+
+    from integrations.models import Subscription
 
     subscription = Subscription.objects.get(pk=subscription_id)
     run_inline(subscription)

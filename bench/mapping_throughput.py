@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 TMP = tempfile.TemporaryDirectory()
 os.environ.setdefault("SQLITE_PATH", str(Path(TMP.name) / "bench.sqlite3"))
 os.environ.setdefault("DEBUG", "false")  # no query log growing in memory
-os.environ.setdefault("PORTAL_ENV", "development")
+os.environ.setdefault("PORTAL_ENV", "test")  # DEBUG off outside a test run is production
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 import django  # noqa: E402

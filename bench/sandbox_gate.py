@@ -46,7 +46,10 @@ def main(n=2000):
     try:
         from sandbox.access.gate import gate_enter, gate_leave
         from sandbox.access.services.faults import fault_rule_set
-        from sandbox.access.services.registry import private_token_create, sandbox_demo_company_ensure
+        from sandbox.access.services.registry import (
+            private_token_create,
+            sandbox_demo_company_ensure,
+        )
 
         sandbox_demo_company_ensure()
         token = private_token_create(location_id="demo-loc-0001", scopes=["contacts.readonly"]).value

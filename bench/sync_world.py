@@ -36,7 +36,7 @@ class BenchEnvironment:
         self.port = free_port()
         self.postgres, self.pg_name = postgres, None
         env = {
-            "PORTAL_ENV": "development", "DEBUG": "false", "SANDBOX_ENABLED": "true",
+            "PORTAL_ENV": "test", "DEBUG": "false", "SANDBOX_ENABLED": "true",
             "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "WARNING",
             "SANDBOX_BASE_URL": f"http://127.0.0.1:{self.port}/sandbox",
             "Q_CLUSTER_NAME": f"bench{uuid.uuid4().hex[:8]}",
@@ -139,8 +139,8 @@ def world_make(*, locations, contacts, triggers=("Search Contacts",), seed_prefi
     (location, trigger). Returns the subscriptions (bulk-created: no per-row checks)."""
     from django.core.management import call_command
 
-    from integrations.models import Connection, HighLevelApp, Subscription
     from integrations.catalog.named import named_get
+    from integrations.models import Connection, HighLevelApp, Subscription
     from mappings.services import mapping_template_apply
     from portal.models import Agency, Location
     from sandbox.access.services.registry import private_token_create
@@ -174,8 +174,8 @@ def world_make(*, locations, contacts, triggers=("Search Contacts",), seed_prefi
 
 def run_inline(subscription, *, backfill=False):
     """Run one job for ``subscription`` in this process. Returns the job."""
-    from integrations.services.jobs import job_run
-    from integrations.services.subscriptions import subscription_run_now
+    from integrations.sync.jobs import job_run
+    from integrations.sync.subscriptions import subscription_run_now
 
     job = subscription_run_now(subscription_id=subscription.pk, user_id=None, backfill=backfill)
     job_run(job_id=job.pk)

@@ -27,7 +27,7 @@ TMP = tempfile.TemporaryDirectory()
 KEY = ed25519.Ed25519PrivateKey.generate()
 os.environ.setdefault("SQLITE_PATH", str(Path(TMP.name) / "bench.sqlite3"))
 os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("PORTAL_ENV", "development")
+os.environ.setdefault("PORTAL_ENV", "test")  # DEBUG off outside a test run is production
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ["SANDBOX_ENABLED"] = "false"
 os.environ["GHL_WEBHOOK_ED25519_PUBLIC_KEY"] = KEY.public_key().public_bytes(
@@ -67,8 +67,8 @@ def main():
     from django_q.conf import Conf
 
     from integrations.models import Job, WebhookEvent
-    from integrations.services.jobs import job_run
-    from integrations.services.webhooks import webhook_event_process
+    from integrations.sync.jobs import job_run
+    from integrations.sync.webhooks_in import webhook_event_process
     from mappings.services import mapping_template_apply
     from portal.models import Agency, Location
     from rankr.models import Contact

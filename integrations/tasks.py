@@ -1,25 +1,13 @@
-"""django-q2 tasks: thin, receive ids only."""
+"""The django-q2 task paths of the first release, kept so nothing queued before an upgrade fails.
 
-from integrations.services.jobs import job_run, jobs_dispatch_due
-from integrations.services.onboarding import mint_batch_run
-from integrations.services.subscriptions import subscriptions_dispatch
-from integrations.services.webhooks import webhook_event_process
+Tasks queued by that release (and its tick Schedule row, which migration 0011 moves) name
+``integrations.tasks.<name>``; the entry points live in :mod:`integrations.interfaces.tasks`.
+New code enqueues those, never these.
+"""
 
-
-def mint_batch_task(batch_id: int) -> None:
-    mint_batch_run(batch_id=batch_id)
-
-
-def webhook_event_process_task(event_id: int) -> None:
-    webhook_event_process(event_id=event_id)
-
-
-def job_run_task(job_id: int) -> None:
-    job_run(job_id=job_id)
-
-
-def tick_task() -> None:
-    """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
-    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often)."""
-    jobs_dispatch_due()
-    subscriptions_dispatch()
+from integrations.interfaces.tasks import (  # noqa: F401  (re-exported for stored task paths)
+    job_run_task,
+    mint_batch_task,
+    tick_task,
+    webhook_event_process_task,
+)

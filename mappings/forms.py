@@ -60,7 +60,7 @@ class TemplateApplyForm(forms.Form):
     location = forms.ModelChoiceField(queryset=None, label="Location")
     templates = forms.MultipleChoiceField(
         label="Templates",
-        choices=[(key, t.title) for key, t in FLOW_TEMPLATES.items()],
+        choices=lambda: [(key, t.title) for key, t in FLOW_TEMPLATES.items()],
         widget=forms.CheckboxSelectMultiple,
         help_text="Templates the location already has a mapping for are left as they are.",
     )

@@ -7,7 +7,7 @@ A ``Mapping`` holds the rules being edited; every saved change is snapshotted in
 from django.conf import settings
 from django.db import models
 
-from mappings.entities import DIRECTIONS, ENTITY_CHOICES
+from mappings.entities import DIRECTIONS, entity_choices
 from mappings.rules import NULL_POLICIES, NULL_SKIP
 from portal.models import Location
 
@@ -17,7 +17,7 @@ class Mapping(models.Model):
         Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
     )
     name = models.CharField("name", max_length=200)
-    entity = models.CharField("entity", max_length=32, choices=ENTITY_CHOICES)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
     direction = models.CharField("direction", max_length=16, choices=DIRECTIONS)
     operation_key = models.CharField(
         "HighLevel operation",
@@ -68,7 +68,7 @@ class MappingVersion(models.Model):
         Mapping, on_delete=models.CASCADE, related_name="versions", verbose_name="mapping"
     )
     number = models.PositiveIntegerField("version")
-    entity = models.CharField("entity", max_length=32, choices=ENTITY_CHOICES)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
     direction = models.CharField("direction", max_length=16, choices=DIRECTIONS)
     null_policy = models.CharField("null policy", max_length=16, choices=NULL_POLICIES)
     rules = models.JSONField("rules", help_text="The rules exactly as they were saved.")
@@ -119,7 +119,7 @@ class QuarantinedRecord(models.Model):
         verbose_name="mapping",
     )
     mapping_version_number = models.PositiveIntegerField("mapping version", null=True, blank=True)
-    entity = models.CharField("entity", max_length=32, choices=ENTITY_CHOICES)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
     ghl_id = models.CharField("HighLevel id", max_length=64)
     rule_number = models.PositiveIntegerField(
         "rule", null=True, blank=True, help_text="The mapping rule that failed (1 = first)."

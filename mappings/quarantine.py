@@ -8,8 +8,9 @@ kept here, without asking HighLevel) automatically when its mapping changes
 (:func:`quarantine_retry_enqueue` from ``mapping_save``) or on demand (the admin's *Retry now*).
 A later version of the record that fits resolves it too.
 
-Services other code calls: ``quarantine_add``, ``quarantine_resolve``, ``quarantine_retry``,
-``quarantine_retry_enqueue``.
+Services other code calls: ``quarantine_add``, ``quarantine_resolve``,
+``quarantine_retry_enqueue``; the retry itself is ``mappings.services.quarantine_retry`` (it applies
+records, which is the services' work).
 """
 
 from django.db import transaction
@@ -19,7 +20,6 @@ from django.utils import timezone
 from mappings.models import QuarantinedRecord
 
 VALUE_LIMIT = 1000
-RETRY_PAGE = 100
 
 
 def _text(value) -> str:
@@ -64,46 +64,12 @@ def quarantine_resolve(*, location_id, entity, ghl_ids) -> int:
     ).update(resolved_at=timezone.now())
 
 
-def quarantine_retry(*, quarantine_ids=None, mapping_id=None) -> dict:
-    """Apply set-aside records again with their mapping's latest version.
-
-    Returns ``{"arrived": n, "still_quarantined": m}``; those that fail again keep their entry
-    with the new reason.
-    """
-    from mappings.services import mapping_page_apply, mapping_version_latest
-
-    entries = QuarantinedRecord.objects.filter(resolved_at__isnull=True, mapping__isnull=False)
-    if quarantine_ids is not None:
-        entries = entries.filter(pk__in=list(quarantine_ids))
-    if mapping_id is not None:
-        entries = entries.filter(mapping_id=mapping_id)
-    groups = {}
-    for entry in entries.order_by("pk"):
-        groups.setdefault((entry.mapping_id, entry.location_id, entry.event_time), []).append(entry)
-    arrived = still = 0
-    for (mapping_id_, location_id, event_time), group in groups.items():
-        version = mapping_version_latest(mapping_id=mapping_id_)
-        if version is None:
-            still += len(group)
-            continue
-        for start in range(0, len(group), RETRY_PAGE):
-            chunk = group[start:start + RETRY_PAGE]
-            result = mapping_page_apply(
-                mapping_version=version, location_id=location_id,
-                records=[entry.record for entry in chunk], event_time=event_time or None,
-                source="retry",
-            )
-            still += result.quarantined
-            arrived += len(chunk) - result.quarantined - len(result.failed)
-    return {"arrived": arrived, "still_quarantined": still}
-
-
 def quarantine_retry_enqueue(*, mapping_id=None, quarantine_ids=None) -> None:
     """Retry in the worker, after the caller's transaction commits (mapping save, admin action)."""
     from django_q.tasks import async_task
 
     def send():
-        async_task("mappings.tasks.quarantine_retry_task", mapping_id, list(quarantine_ids or []) or None,
-                   group="quarantine")
+        async_task("integrations.interfaces.tasks.quarantine_retry_task", mapping_id,
+                   list(quarantine_ids or []) or None, group="quarantine")
 
     transaction.on_commit(send)

@@ -18,11 +18,13 @@ it had), ``default`` writes the rule's default, ``clear`` empties the target.
 """
 
 import re
+from typing import Any
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL
 from mappings.limits import POLICIES as INVALID_POLICIES
 from mappings.limits import REFUSE, TRUNCATE, LimitError, value_fit
 from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
+from portal.errors import PortalError
 
 NULL_SKIP = "skip"
 NULL_DEFAULT = "default"
@@ -37,7 +39,7 @@ PATH = re.compile(r"^(\$|[A-Za-z_][A-Za-z0-9_-]*(\.([A-Za-z_][A-Za-z0-9_-]*|\d+)
 ROOT = "$"  # the source path for the whole record
 
 
-class MappingError(ValueError):
+class MappingError(PortalError, ValueError):
     """A rule could not be applied to a record; names the rule (1-based) and its target field."""
 
     def __init__(self, *, rule_number, target, source, message, value=None):
@@ -124,7 +126,7 @@ def _rule_problems(rule, *, entity, direction, null_policy):
     return problems
 
 
-def rules_check(*, entity_key, direction, null_policy, rules):
+def rules_check(*, entity_key: str, direction: str, null_policy: str, rules: Any) -> list[str]:
     """Every problem with a mapping's rules, as messages naming the rule number and field."""
     entity = ENTITIES.get(entity_key)
     if entity is None:
@@ -155,7 +157,7 @@ def rules_check(*, entity_key, direction, null_policy, rules):
 _SKIP = object()
 
 
-def path_get(record, path):
+def path_get(record: Any, path: str) -> Any:
     """The value at a dotted path, or None where any step is missing ("$": the whole record)."""
     if path == ROOT:
         return record
@@ -211,7 +213,8 @@ def _rule_value(rule, *, entity, direction, null_policy, record):
     return _SKIP
 
 
-def rules_apply(*, entity_key, direction, null_policy, rules, record):
+def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any,
+                record: Any) -> dict[str, Any]:
     """Apply checked rules to ``record`` (a dict); return the target values.
 
     Raises :class:`MappingError` naming the first rule that cannot apply.

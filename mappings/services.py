@@ -1,9 +1,11 @@
 """Mapping services: save with a new version and an audit event, apply, apply a template."""
 
 import copy
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
@@ -14,6 +16,7 @@ from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion, QuarantinedRecord
 from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
 from mappings.rules import MappingError, path_get, rules_apply, rules_check
+from portal.errors import PortalError
 from portal.models import AuditEvent
 from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
 
@@ -28,12 +31,12 @@ __all__ = [
 ]
 
 
-def mapping_check(*, entity, direction, null_policy, rules):
+def mapping_check(*, entity: str, direction: str, null_policy: str, rules: Any) -> list[str]:
     """The rules' problems as messages ("Rule 2 (field 'phone'): …"); empty when fine."""
     return rules_check(entity_key=entity, direction=direction, null_policy=null_policy, rules=rules)
 
 
-def _snapshot(mapping):
+def _snapshot(mapping: Mapping | MappingVersion) -> dict[str, Any]:
     return {
         "entity": mapping.entity,
         "direction": mapping.direction,
@@ -43,7 +46,7 @@ def _snapshot(mapping):
 
 
 @transaction.atomic
-def mapping_save(*, mapping, user_id):
+def mapping_save(*, mapping: Mapping, user_id: int | None) -> MappingVersion:
     """Validate and save ``mapping``; record a new version and a "mapping.changed" audit event.
 
     A save that changes nothing the rules depend on (entity, direction, null policy, rules) makes
@@ -92,12 +95,14 @@ def mapping_save(*, mapping, user_id):
     return version
 
 
-def mapping_version_latest(*, mapping_id):
+def mapping_version_latest(*, mapping_id: int | None) -> MappingVersion | None:
     """The version the sync applies now (None for a mapping never saved through mapping_save)."""
+    if mapping_id is None:
+        return None
     return MappingVersion.objects.filter(mapping_id=mapping_id).order_by("-number").first()
 
 
-def mapping_apply(*, mapping_version, record):
+def mapping_apply(*, mapping_version: MappingVersion, record: Any) -> dict[str, Any]:
     """The target values of ``record`` (a dict) under ``mapping_version``'s rules.
 
     Raises :class:`MappingError` naming the rule and field that could not apply.
@@ -144,12 +149,13 @@ def time_parse(value):
 class PageResult:
     counts: UpsertCounts
     # (HighLevel id or position, message) for each record that could not even be identified.
-    failed: list = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
     quarantined: int = 0  # records set aside (mappings.quarantine): the rest was written
 
 
-def mapping_page_apply(*, mapping_version, location_id, records, event_time=None, source="",
-                       job_id=None):
+def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, records: Iterable[Any],
+                       event_time: object = None, source: str = "",
+                       job_id: int | None = None) -> PageResult:
     """Map a page of HighLevel records into Rankr records in one transaction.
 
     Each record's fingerprint covers its data *and* the mapping version, so unchanged data is
@@ -161,9 +167,12 @@ def mapping_page_apply(*, mapping_version, location_id, records, event_time=None
     are written.
     """
     entity = ENTITIES[mapping_version.entity]
-    if mapping_version.direction != GHL_TO_RANKR or entity.rankr_model is None:
+    kind = entity.rankr_kind  # an entity without one (payload only) has no Rankr model
+    if mapping_version.direction != GHL_TO_RANKR or not kind:
         raise ValueError(f"{mapping_version} does not map HighLevel records into Rankr.")
-    items, failed, sources = [], [], {}
+    items: list[RecordUpsert] = []
+    failed: list[tuple[str, str]] = []
+    sources: dict[str, Any] = {}
     aside = dict(mapping_version=mapping_version, location_id=location_id, event_time=event_time,
                  source=source, job_id=job_id)
     quarantined = 0
@@ -189,10 +198,11 @@ def mapping_page_apply(*, mapping_version, location_id, records, event_time=None
         sources[ghl_id] = record
     try:
         with transaction.atomic():
-            counts = record_upsert_many(kind=entity.rankr_kind, location_id=location_id, items=items)
+            counts = record_upsert_many(model=entity.rankr_model, location_id=location_id,
+                                        items=items, mapping_version_id=mapping_version.pk)
     except (DataError, IntegrityError):
         # Something only the database could refuse: find which records, one by one.
-        counts, refused = _upsert_one_by_one(kind=entity.rankr_kind, location_id=location_id,
+        counts, refused = _upsert_one_by_one(mapping_version=mapping_version, location_id=location_id,
                                              items=items)
         for item, reason in refused:
             quarantine_add(ghl_id=item.ghl_id, record=sources[item.ghl_id],
@@ -204,12 +214,15 @@ def mapping_page_apply(*, mapping_version, location_id, records, event_time=None
     return PageResult(counts=counts, failed=failed, quarantined=quarantined)
 
 
-def _upsert_one_by_one(*, kind, location_id, items):
+def _upsert_one_by_one(*, mapping_version: MappingVersion, location_id: int,
+                       items: list[RecordUpsert]) -> tuple[UpsertCounts, list[tuple[RecordUpsert, str]]]:
+    model = ENTITIES[mapping_version.entity].rankr_model
     totals, refused = UpsertCounts(), []
     for item in items:
         try:
             with transaction.atomic():
-                done = record_upsert_many(kind=kind, location_id=location_id, items=[item])
+                done = record_upsert_many(model=model, location_id=location_id, items=[item],
+                                          mapping_version_id=mapping_version.pk)
         except (DataError, IntegrityError) as exc:
             refused.append((item, str(exc).strip().splitlines()[0][:500]))
             continue
@@ -217,11 +230,47 @@ def _upsert_one_by_one(*, kind, location_id, items):
     return totals, refused
 
 
-class TemplateError(ValueError):
+QUARANTINE_RETRY_PAGE = 100
+
+
+def quarantine_retry(*, quarantine_ids=None, mapping_id=None) -> dict:
+    """Apply set-aside records again with their mapping's latest version.
+
+    Returns ``{"arrived": n, "still_quarantined": m}``; those that fail again keep their entry
+    with the new reason.
+    """
+    entries = QuarantinedRecord.objects.filter(resolved_at__isnull=True, mapping__isnull=False)
+    if quarantine_ids is not None:
+        entries = entries.filter(pk__in=list(quarantine_ids))
+    if mapping_id is not None:
+        entries = entries.filter(mapping_id=mapping_id)
+    groups = {}
+    for entry in entries.order_by("pk"):
+        groups.setdefault((entry.mapping_id, entry.location_id, entry.event_time), []).append(entry)
+    arrived = still = 0
+    for (mapping_id_, location_id, event_time), group in groups.items():
+        version = mapping_version_latest(mapping_id=mapping_id_)
+        if version is None:
+            still += len(group)
+            continue
+        for start in range(0, len(group), QUARANTINE_RETRY_PAGE):
+            chunk = group[start:start + QUARANTINE_RETRY_PAGE]
+            result = mapping_page_apply(
+                mapping_version=version, location_id=location_id,
+                records=[entry.record for entry in chunk], event_time=event_time or None,
+                source="retry",
+            )
+            still += result.quarantined
+            arrived += len(chunk) - result.quarantined - len(result.failed)
+    return {"arrived": arrived, "still_quarantined": still}
+
+
+class TemplateError(PortalError, ValueError):
     pass
 
 
-def mapping_template_apply(*, template_key, location_id, user_id):
+def mapping_template_apply(*, template_key: str, location_id: int,
+                           user_id: int | None) -> tuple[Mapping, bool]:
     """Give a location the template's mapping. Returns (mapping, created).
 
     Idempotent: when the location already has a mapping for the template's entity, direction and

@@ -8,13 +8,15 @@ only on bad data. Nothing here evaluates code from a rule.
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from portal.errors import PortalError
 
-class TransformError(ValueError):
+
+class TransformError(PortalError, ValueError):
     """The value cannot be transformed; the message says why, in terms of the value."""
 
 
@@ -103,7 +105,7 @@ _EPOCH_MS = re.compile(r"^-?\d{10,}$")
 
 def _zone(name):
     if name == "UTC":
-        return timezone.utc
+        return UTC
     return ZoneInfo(name)
 
 
@@ -111,11 +113,11 @@ def _to_datetime(value, assume_tz="UTC"):
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
+        moment = datetime(value.year, value.month, value.day)  # noqa: DTZ001 (assume_tz applies below)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=value)
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
     elif isinstance(value, str) and _EPOCH_MS.match(value.strip()):
-        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(value))
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(value))
     elif isinstance(value, str):
         text = value.strip()
         try:

@@ -5,10 +5,10 @@ from django.utils.html import format_html
 
 from portal.admin_filters import time_range_filter
 from portal.admin_logs import AppendOnlyAdminMixin
+from portal.admin_scoping import LocationScopedAdminMixin
 from portal.models import Agency, AuditEvent, Location
 from portal.paginator import NoCountAdminMixin
-from portal.scoping import LocationScopedAdminMixin, locations_for_user, user_sees_all_locations
-
+from portal.scoping import locations_for_user, user_sees_all_locations
 
 
 @admin.register(Agency)

@@ -8,8 +8,8 @@ command (`prune_sync_logs`, `prune_jobs`), not a button.
 from django.contrib import admin
 
 from portal.admin_export import CsvExportAdminMixin
+from portal.admin_scoping import LocationScopedAdminMixin
 from portal.paginator import NoCountAdminMixin
-from portal.scoping import LocationScopedAdminMixin
 
 
 class AppendOnlyAdminMixin:

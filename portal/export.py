@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from integrations.ghl.redact import MASK, SECRET_KEYS, path_redact, value_redact
 from portal.models import AuditEvent
+from portal.redact import MASK, SECRET_KEYS, path_redact, value_redact
 
 CHUNK_ROWS = 2000
 
@@ -57,8 +57,9 @@ CLEANERS = {
 @dataclass(frozen=True)
 class Column:
     header: str
-    path: str  # ORM path for values_list
+    path: str  # ORM path for values_list (or the name of ``expression``)
     clean: str = "plain"  # a key of CLEANERS
+    expression: object = None  # an ORM expression annotated as ``path`` (e.g. a name built by joins)
 
 
 def _cell(value):
@@ -81,9 +82,12 @@ def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS):
     writer = csv.writer(_Echo())
     cleaners = [CLEANERS[c.clean] for c in columns]
     yield writer.writerow([c.header for c in columns])
+    computed = {c.path: c.expression for c in columns if c.expression is not None}
+    if computed:
+        queryset = queryset.annotate(**computed)
     rows = queryset.values_list(*(c.path for c in columns)).iterator(chunk_size=chunk_size)
     for row in rows:
-        yield writer.writerow([_cell(clean(value)) for clean, value in zip(cleaners, row)])
+        yield writer.writerow([_cell(clean(value)) for clean, value in zip(cleaners, row, strict=True)])
 
 
 def logs_export_record(*, user_id, model_label, query="", selected=None, location_id=None):
@@ -95,3 +99,23 @@ def logs_export_record(*, user_id, model_label, query="", selected=None, locatio
         target=f"{model_label} CSV"[:255],
         detail={"model": model_label, "query": query[:2000], "selected": selected},
     )
+
+
+def connection_name_expression(prefix: str = "connection__"):
+    """A connection's name as its page shows it ("Northside Dental via Rankr", "Acme (agency) via
+    Rankr"), built in SQL so an export names connections, not database ids."""
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Coalesce, Concat
+
+    return Concat(
+        Coalesce(f"{prefix}location__name", Concat(f"{prefix}agency__name", Value(" (agency)"))),
+        Value(" via "), f"{prefix}app__name", output_field=CharField(),
+    )
+
+
+def location_field_expression(field: str):
+    """The row's own location's ``field``, else its connection's (OAuth calls carry no location)."""
+    from django.db.models import CharField
+    from django.db.models.functions import Coalesce
+
+    return Coalesce(f"location__{field}", f"connection__location__{field}", output_field=CharField())

@@ -32,3 +32,33 @@ def user_has_totp(user):
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+TIMEZONE_COOKIE = "portal_tz"
+
+
+class UserTimezoneMiddleware:
+    """Shows times in the user's own time zone: the browser's, sent in the ``portal_tz`` cookie
+    (set by ``portal/tz.js``). An unknown or missing zone falls back to ``TIME_ZONE``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from django.utils import timezone
+
+        name = request.COOKIES.get(TIMEZONE_COOKIE, "")[:64]
+        try:
+            zone = ZoneInfo(name) if name else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        if zone is None:
+            timezone.deactivate()
+        else:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

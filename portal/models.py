@@ -87,3 +87,79 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target}"
+
+
+class AlertCause(models.TextChoices):
+    NEEDS_REAUTH = "needs_reauth", "connection needs re-authorization"
+    JOB_DEAD = "job_dead", "job died (retries exhausted)"
+    # Raised once the whole-location sync measures them (no producer yet).
+    MISMATCH = "mismatch", "verified mismatch rate above threshold"
+    COVERAGE = "coverage", "coverage older than threshold"
+
+
+class AlertSetting(models.Model):
+    """A user's own alert choice: every user may turn alert emails off."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_setting",
+        verbose_name="user",
+    )
+    email_alerts = models.BooleanField(
+        "email me alerts", default=True,
+        help_text="Connections needing re-authorization and dead jobs of my locations.",
+    )
+
+    class Meta:
+        verbose_name = "alert setting"
+
+    def __str__(self):
+        return f"{self.user} alerts {'on' if self.email_alerts else 'off'}"
+
+
+class AlertSignal(models.Model):
+    """Something broke at one location; gathered with others into an :class:`AlertIncident`."""
+
+    at = models.DateTimeField("when", auto_now_add=True, db_index=True)
+    cause = models.CharField("cause", max_length=32, choices=AlertCause.choices)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", verbose_name="agency")
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
+    )
+    detail = models.JSONField("detail", default=dict, blank=True, help_text="e.g. the job id.")
+    incident = models.ForeignKey(
+        "AlertIncident", null=True, blank=True, on_delete=models.SET_NULL, related_name="signals",
+        verbose_name="sent in incident",
+    )
+    suppressed = models.BooleanField(
+        "suppressed", default=False,
+        help_text="Not sent: the location was alerted about this cause less than an hour before.",
+    )
+
+    class Meta:
+        verbose_name = "alert signal"
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["incident", "suppressed", "at"], name="alertsignal_pending")]
+
+    def __str__(self):
+        return f"{self.get_cause_display()} at {self.location}"
+
+
+class AlertIncident(models.Model):
+    """One alert message about one cause at one or more locations of an agency."""
+
+    sent_at = models.DateTimeField("sent", db_index=True)
+    cause = models.CharField("cause", max_length=32, choices=AlertCause.choices)
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", verbose_name="agency")
+    locations = models.ManyToManyField(Location, related_name="alert_incidents", verbose_name="locations")
+    subject = models.CharField("subject", max_length=255)
+    recipients = models.JSONField("emailed to", default=list, blank=True, help_text="Usernames.")
+    webhook_status = models.CharField(
+        "webhook", max_length=200, blank=True, help_text="The webhook's answer, or why it failed."
+    )
+
+    class Meta:
+        verbose_name = "alert incident"
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return self.subject

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from portal.errors import PortalError
 from portal.models import Agency, Location
 from portal.roles import AGENCY_STAFF, AUDITOR, SUPPORT
 
@@ -35,7 +36,7 @@ DEMO_LOGINS = [
 ]
 
 
-class DemoSeedRefused(Exception):
+class DemoSeedRefused(PortalError):
     pass
 
 
@@ -45,8 +46,8 @@ def demo_seed_create():
 
     Refuses in production and does nothing when any user already exists.
     """
-    if settings.PORTAL_ENV == "production":
-        raise DemoSeedRefused("Demo users are never created in production.")
+    if settings.PORTAL_ENV == "production" or not settings.DEMO_ALLOWED:
+        raise DemoSeedRefused("Demo users are never created in production: they need DEBUG on.")
     User = get_user_model()
     if User.objects.exists():
         return []

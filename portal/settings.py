@@ -19,8 +19,9 @@ environ.Env.read_env(BASE_DIR / ".env")  # optional; missing file is fine
 PORTAL_ENVIRONMENTS = ("development", "test", "production")
 
 # A fixed key so a fresh checkout works out of the box. The system check portal.E003 refuses it
-# in production; it is never used to derive anything else.
-DEV_SECRET_KEY = "dev-insecure-0000000000000000000000000000000000000000000000"
+# in production, and its `django-insecure-` prefix makes Django's own deploy check (security.W009)
+# flag it too; it is never used to derive anything else.
+DEV_SECRET_KEY = "django-insecure-dev-only-0000000000000000000000000000000000000000"  # noqa: S105 (refused outside DEBUG: portal.E003)
 # Development-only Fernet key for secrets at rest; portal.E001 refuses it in production.
 DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS1kby1ub3QtdXNlISE="
 
@@ -92,9 +93,16 @@ if PORTAL_ENV not in PORTAL_ENVIRONMENTS:
     raise ImproperlyConfigured(
         f"PORTAL_ENV={PORTAL_ENV!r} is not one of {', '.join(PORTAL_ENVIRONMENTS)}."
     )
+DEBUG = _strict_bool("DEBUG", default=PORTAL_ENV != "production")
+# Fail closed: with DEBUG off the portal is in production (hardened profile: secure cookies, HTTPS,
+# no sandbox, no development keys) unless PORTAL_ENV=test says it is a test run. Forgetting
+# PORTAL_ENV=production can no longer leave a public portal on the development defaults.
+if not DEBUG and PORTAL_ENV == "development":
+    PORTAL_ENV = "production"
 PRODUCTION = PORTAL_ENV == "production"
-
-DEBUG = _strict_bool("DEBUG", default=not PRODUCTION)
+# The demo commands (fixed logins, the demo app's published secret) run only with DEBUG on. Read
+# once here: pytest-django turns settings.DEBUG off while tests run.
+DEMO_ALLOWED = DEBUG and not PRODUCTION
 SECRET_KEY = _str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
@@ -132,7 +140,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.SuperuserMFAMiddleware",
+    "portal.middleware.UserTimezoneMiddleware",
+    "portal.admin_links.AdminRequestMiddleware",
 ]
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -242,9 +253,19 @@ AUTH_PASSWORD_VALIDATORS = [
 
 if PORTAL_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    INSTALLED_APPS.append("tests.entityapp")  # models tests add (the throwaway entity's)
 
 EMAIL_BACKEND = _str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")
+
+# --- Alerts (needs re-auth, dead jobs): email to assigned staff and Support, optional webhook ----
+# The portal's address as people reach it, for the links in alerts.
+PORTAL_BASE_URL = (_url("PORTAL_BASE_URL", ("http", "https")) or "http://127.0.0.1:8000").rstrip("/")
+# A signed JSON POST per incident (Slack, a pager): empty = no webhook.
+ALERT_WEBHOOK_URL = _url("ALERT_WEBHOOK_URL", ("http", "https")) or ""
+ALERT_WEBHOOK_SECRET = _str("ALERT_WEBHOOK_SECRET", "")
+# Signals of one agency and cause are gathered this long into one incident before it is sent.
+ALERT_GROUP_SECONDS = _int("ALERT_GROUP_SECONDS", 60, minimum=0)
 
 # --- Internationalisation, static files ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -265,10 +286,27 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- HighLevel --------------------------------------------------------------------------------
+# HighLevel's three host roles (docs/oauth/Authorization.md): the API and token endpoint, the
+# consent page, and the white-label consent page. Live apps use these; sandbox apps use the
+# sandbox's copies of the same roles under SANDBOX_BASE_URL (/services, /marketplace,
+# /marketplace-whitelabel), so both go through one code path.
+GHL_API_HOST = _url("GHL_API_HOST", ("http", "https")) or "https://services.leadconnectorhq.com"
+GHL_MARKETPLACE_HOST = (
+    _url("GHL_MARKETPLACE_HOST", ("http", "https")) or "https://marketplace.gohighlevel.com"
+)
+GHL_WHITELABEL_MARKETPLACE_HOST = (
+    _url("GHL_WHITELABEL_MARKETPLACE_HOST", ("http", "https"))
+    or "https://marketplace.leadconnectorhq.com"
+)
 # Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
-# x-wh-signature (RSA). Empty RSA means the key published in HighLevel's docs.
+# x-wh-signature (RSA), each a current key and the announced next one (rotation). Empty RSA
+# means the key published in docs/oauth/WebhookAuthentication.md (read from the project's copy).
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = _str("GHL_WEBHOOK_ED25519_PUBLIC_KEY", "").replace("\\n", "\n")
+GHL_WEBHOOK_ED25519_PUBLIC_KEY_NEXT = _str("GHL_WEBHOOK_ED25519_PUBLIC_KEY_NEXT", "").replace(
+    "\\n", "\n"
+)
 GHL_WEBHOOK_RSA_PUBLIC_KEY = _str("GHL_WEBHOOK_RSA_PUBLIC_KEY", "").replace("\\n", "\n")
+GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT = _str("GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT", "").replace("\\n", "\n")
 
 # --- The sandbox (HighLevel emulator) ---------------------------------------------------------
 SANDBOX_ENABLED = _strict_bool("SANDBOX_ENABLED", default=not PRODUCTION)
@@ -280,12 +318,20 @@ SANDBOX_ACCESS_TOKEN_TTL = _int("SANDBOX_ACCESS_TOKEN_TTL", 86400, minimum=1)
 SANDBOX_RATE_BURST = _int("SANDBOX_RATE_BURST", 100, minimum=1)
 SANDBOX_RATE_INTERVAL_MS = _int("SANDBOX_RATE_INTERVAL_MS", 10000, minimum=1)
 SANDBOX_RATE_DAILY = _int("SANDBOX_RATE_DAILY", 200000, minimum=1)
+# strict: answer exactly as HighLevel's docs say; lenient: also take what HighLevel's newer
+# clients send (Version: v3, camelCase token fields). See sandbox/mode.py.
+SANDBOX_MODE = _str("SANDBOX_MODE", "strict")
+if SANDBOX_MODE not in ("strict", "lenient"):
+    raise ImproperlyConfigured(f"SANDBOX_MODE must be strict or lenient, got {SANDBOX_MODE!r}.")
 # Protects /sandbox/control/faults; when empty, only DEBUG or test settings allow the endpoint.
 SANDBOX_CONTROL_TOKEN = env.str("SANDBOX_CONTROL_TOKEN", default="")
 
 # --- HighLevel connections (integrations.ghl) ---------------------------------------------------
 # Refresh an OAuth token this many seconds before it expires.
 GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
+# Called (connection=, reason=) when the door marks a connection "needs re-auth": the sync fails
+# that connection's queued jobs. A path, so the door (a lower layer) never imports the sync.
+GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_needs_reauth"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
@@ -327,8 +373,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"forbidden_one_line": {"()": "portal.refusals.ForbiddenOneLine"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # A refused request is one line with its reason, not a stack trace.
+        "django.request": {"filters": ["forbidden_one_line"]},
         # requests-oauthlib and oauthlib log request bodies (tokens) at DEBUG: never let them.
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},

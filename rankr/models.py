@@ -6,6 +6,8 @@ Every record belongs to a location and carries its HighLevel id, unique per loca
 ``deleted_at`` marks a record HighLevel deleted (kept, not removed, so history and links survive).
 """
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.db import models
 
 from portal.models import Location
@@ -25,7 +27,8 @@ class RankrRecord(models.Model):
         related_name="+",
         verbose_name="location",
     )
-    ghl_id = models.CharField(
+    # NULL, not "", so the unique (location, ghl_id) constraint allows many unsent records.
+    ghl_id = models.CharField(  # noqa: DJ001
         "HighLevel id",
         max_length=64,
         null=True,
@@ -72,8 +75,11 @@ class RankrRecord(models.Model):
             ),
         ]
 
+    if TYPE_CHECKING:  # every concrete record model has Django's default manager
+        objects: ClassVar[models.Manager["RankrRecord"]]
+
     @classmethod
-    def mapped_field_names(cls):
+    def mapped_field_names(cls) -> list[str]:
         return [
             f.name
             for f in cls._meta.concrete_fields
@@ -274,7 +280,7 @@ class Workflow(RankrRecord):
 
 
 # kind -> model: the one registry of Rankr record kinds.
-RECORD_MODELS = {
+RECORD_MODELS: dict[str, type[RankrRecord]] = {
     model.KIND: model
     for model in (
         Contact,
@@ -289,3 +295,41 @@ RECORD_MODELS = {
         Workflow,
     )
 }
+
+
+class RecordChange(models.Model):
+    """One write of a Rankr record by the sync: what changed, by which job, under which mapping.
+
+    Append-only history for the record's page. ``changes`` holds ``{field: [before, after]}`` for
+    the fields that changed (values cut to a few hundred characters); a created record has every
+    written field with ``before`` empty.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "created"
+        UPDATED = "updated", "updated"
+        DELETED = "deleted", "deleted in HighLevel"
+
+    at = models.DateTimeField("when", auto_now_add=True)
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
+    )
+    kind = models.CharField("kind", max_length=32, help_text="The Rankr record kind, e.g. contact.")
+    ghl_id = models.CharField("HighLevel id", max_length=64)
+    action = models.CharField("action", max_length=16, choices=Action.choices)
+    changes = models.JSONField("what changed", default=dict, blank=True)
+    job_id = models.BigIntegerField("job", null=True, blank=True, help_text="The job that wrote it.")
+    mapping_version_id = models.BigIntegerField(
+        "mapping version", null=True, blank=True, help_text="The mapping version applied."
+    )
+
+    class Meta:
+        verbose_name = "record change"
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["location", "kind", "ghl_id", "-at"], name="recordchange_record"),
+            models.Index(fields=["-at"], name="recordchange_recent"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.ghl_id} {self.action}"

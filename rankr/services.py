@@ -14,17 +14,21 @@ its time (:func:`record_soft_delete`), so an older version arriving later never 
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from rankr.models import RECORD_MODELS
+from portal.errors import PortalError
+from rankr.history import record_changes_write, record_deletion_write
+from rankr.models import RECORD_MODELS, RankrRecord
 
 
-class RecordError(ValueError):
+class RecordError(PortalError, ValueError):
     """Bad input to a record service: unknown kind or field, missing id."""
 
 
@@ -33,7 +37,7 @@ class RecordUpsert:
     """One record of a page: its HighLevel id, the mapped values, the source's fingerprint."""
 
     ghl_id: str
-    values: dict
+    values: dict[str, Any]
     fingerprint: str
     changed_at: datetime | None = None  # HighLevel's time of this version (None: unknown)
     tiebreak: str = ""  # orders versions with the same time (a hash of the version)
@@ -50,7 +54,8 @@ class UpsertCounts:
 TOMBSTONE = "~"  # a deletion's tie-break: sorts after every hex hash, so a delete wins a tie
 
 
-def version_newer(*, changed_at, tiebreak, stored_at, stored_tiebreak, stored_deleted) -> bool:
+def version_newer(*, changed_at: datetime | None, tiebreak: str, stored_at: datetime | None,
+                  stored_tiebreak: str, stored_deleted: bool) -> bool:
     """Is the arriving version (``changed_at``, ``tiebreak``) to replace the stored one?
 
     Newer time wins; the same time is ordered by the tie-break (equal: the same version again,
@@ -64,7 +69,7 @@ def version_newer(*, changed_at, tiebreak, stored_at, stored_tiebreak, stored_de
     return (changed_at, tiebreak) >= (stored_at, stored_tiebreak)
 
 
-def record_model_get(*, kind):
+def record_model_get(*, kind: str) -> type[RankrRecord]:
     try:
         return RECORD_MODELS[kind]
     except KeyError:
@@ -72,13 +77,13 @@ def record_model_get(*, kind):
         raise RecordError(f"Unknown Rankr record kind {kind!r}; known kinds: {known}.") from None
 
 
-def record_fingerprint(*, data) -> str:
+def record_fingerprint(*, data: object) -> str:
     """A stable hash of HighLevel data: same content, same fingerprint, whatever the key order."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _values_check(model, values):
+def _values_check(model: type[RankrRecord], values: Iterable[str]) -> None:
     allowed = set(model.mapped_field_names())
     unknown = sorted(set(values) - allowed)
     if unknown:
@@ -88,17 +93,24 @@ def _values_check(model, values):
         )
 
 
-def _ghl_id_check(ghl_id):
+def _ghl_id_check(ghl_id: object) -> None:
     if not isinstance(ghl_id, str) or not ghl_id.strip():
         raise RecordError(f"A HighLevel id is required, got {ghl_id!r}.")
 
 
-def record_upsert(*, kind, location_id, ghl_id, values, fingerprint):
+def _model(kind: str | None, model: type[RankrRecord] | None) -> type[RankrRecord]:
+    return model if model is not None else record_model_get(kind=kind or "")
+
+
+def record_upsert(*, location_id: int, ghl_id: str, values: dict[str, Any], fingerprint: str,
+                  kind: str | None = None, model: type[RankrRecord] | None = None
+                  ) -> tuple[RankrRecord, bool]:
     """Create or update one record; revives it if it was soft-deleted. Returns (record, created).
 
-    Calling it twice with the same arguments leaves the same single row.
+    Calling it twice with the same arguments leaves the same single row. ``model`` (a
+    ``RankrRecord`` model, as an entity names it) or ``kind`` (one of ``RECORD_MODELS``).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     _values_check(model, values)
     defaults = {**values, "fingerprint": fingerprint, "deleted_at": None}
@@ -107,15 +119,18 @@ def record_upsert(*, kind, location_id, ghl_id, values, fingerprint):
     )
 
 
-def record_upsert_many(*, kind, location_id, items):
+def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind: str | None = None,
+                       model: type[RankrRecord] | None = None,
+                       mapping_version_id: int | None = None) -> UpsertCounts:
     """Upsert a page of :class:`RecordUpsert` in one transaction: newest wins, unchanged skipped.
 
     A version older than the one Rankr holds (or than its deletion) is left out (``stale``); a
     record whose stored fingerprint equals the new one (and is not deleted) is left alone.
-    Duplicate ids within the page: the newest one wins. Returns :class:`UpsertCounts`.
+    Duplicate ids within the page: the newest one wins. Each written record gets a history row
+    (what changed, the job, ``mapping_version_id``). Returns :class:`UpsertCounts`.
     """
-    model = record_model_get(kind=kind)
-    latest = {}
+    model = _model(kind, model)
+    latest: dict[str, RecordUpsert] = {}
     for item in items:
         _ghl_id_check(item.ghl_id)
         _values_check(model, item.values)
@@ -142,15 +157,24 @@ def record_upsert_many(*, kind, location_id, items):
                  _rows_locked(model, location_id, [i.ghl_id for i in fresh]).items()
                  if (row.fingerprint, row.source_changed_at) != (latest[ghl_id].fingerprint,
                                                                  latest[ghl_id].changed_at)}
-        counts["created"] = len(fresh) - len(raced)
+        created = [i for i in fresh if i.ghl_id not in raced]
+        counts["created"] = len(created)
         rows.update(raced)
+        newer = [latest[g] for g, row in rows.items() if _is_newer(row, latest[g])]
+        before = _values_before(model, location_id, newer)
+        written = {i.ghl_id: i.values for i in created}
         for ghl_id, row in rows.items():
             outcome = _row_apply(model, row, latest[ghl_id])
             counts[outcome] += 1
+            if outcome == "updated":
+                written[ghl_id] = latest[ghl_id].values
+        record_changes_write(kind=model.KIND, location_id=location_id, before=before,
+                             after=written, mapping_version_id=mapping_version_id)
     return UpsertCounts(**counts)
 
 
-def _rows_locked(model, location_id, ghl_ids):
+def _rows_locked(model: type[RankrRecord], location_id: int,
+                 ghl_ids: list[str]) -> dict[str, RankrRecord]:
     if not ghl_ids:
         return {}
     rows = (
@@ -159,15 +183,19 @@ def _rows_locked(model, location_id, ghl_ids):
         .order_by("pk")
         .only("pk", "ghl_id", "fingerprint", "deleted_at", "source_changed_at", "source_tiebreak")
     )
-    return {row.ghl_id: row for row in rows}
+    return {str(row.ghl_id): row for row in rows}
 
 
-def _row_apply(model, row, item) -> str:
-    """Write ``item`` over the locked ``row`` if it is newer; say what happened."""
-    if not version_newer(
+def _is_newer(row: RankrRecord, item: RecordUpsert) -> bool:
+    return version_newer(
         changed_at=item.changed_at, tiebreak=item.tiebreak, stored_at=row.source_changed_at,
         stored_tiebreak=row.source_tiebreak, stored_deleted=row.deleted_at is not None,
-    ):
+    )
+
+
+def _row_apply(model: type[RankrRecord], row: RankrRecord, item: RecordUpsert) -> str:
+    """Write ``item`` over the locked ``row`` if it is newer; say what happened."""
+    if not _is_newer(row, item):
         return "stale"
     stamps = {"source_changed_at": item.changed_at or row.source_changed_at,
               "source_tiebreak": item.tiebreak if item.changed_at else row.source_tiebreak}
@@ -181,7 +209,30 @@ def _row_apply(model, row, item) -> str:
     return "updated"
 
 
-def record_soft_delete(*, kind, location_id, ghl_id, changed_at=None):
+def _values_before(model: type[RankrRecord], location_id: int,
+                   items: list[RecordUpsert]) -> dict[str, dict[str, Any]]:
+    """{ghl_id: {field: value}} of the stored rows about to be overwritten (only their fields)."""
+    fields = sorted({name for item in items for name in item.values})
+    if not items or not fields:
+        return {}
+    rows = model.objects.filter(location_id=location_id, ghl_id__in=[i.ghl_id for i in items])
+    encoder = DjangoJSONEncoder()
+    return {
+        row["ghl_id"]: {k: _plain(v, encoder) for k, v in row.items() if k != "ghl_id"}
+        for row in rows.values("ghl_id", *fields)
+    }
+
+
+def _plain(value: Any, encoder: DjangoJSONEncoder) -> Any:
+    """A stored value comparable with (and storable like) a mapped one: dates as ISO text."""
+    if value is None or isinstance(value, (str, bool, int, float, list, dict)):
+        return value
+    return encoder.default(value)
+
+
+def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None,
+                       model: type[RankrRecord] | None = None,
+                       changed_at: datetime | None = None) -> bool:
     """Mark the record deleted in HighLevel at ``changed_at``. True if a live record was marked.
 
     The deletion is a tombstone carrying its time: a version of the record older than the
@@ -190,31 +241,35 @@ def record_soft_delete(*, kind, location_id, ghl_id, changed_at=None):
     (``None``) the record is marked deleted now. The fingerprint is cleared so a later revival
     is applied. Deleting an unknown or already deleted record is not an error (webhooks repeat).
     """
-    model = record_model_get(kind=kind)
+    model = _model(kind, model)
     _ghl_id_check(ghl_id)
     now = timezone.now()
     with transaction.atomic():
         row = _rows_locked(model, location_id, [ghl_id]).get(ghl_id)
+        if row is None and changed_at is not None:
+            model.objects.bulk_create(
+                [model(location_id=location_id, ghl_id=ghl_id, deleted_at=now,
+                       source_changed_at=changed_at, source_tiebreak=TOMBSTONE)],
+                ignore_conflicts=True,
+            )
+            row = _rows_locked(model, location_id, [ghl_id]).get(ghl_id)
+            if row is not None and row.source_tiebreak == TOMBSTONE:
+                return False  # a tombstone for a record Rankr never held
         if row is None:
-            if changed_at is not None:
-                model.objects.bulk_create(
-                    [model(location_id=location_id, ghl_id=ghl_id, deleted_at=now,
-                           source_changed_at=changed_at, source_tiebreak=TOMBSTONE)],
-                    ignore_conflicts=True,
-                )
-                row = _rows_locked(model, location_id, [ghl_id]).get(ghl_id)
-                if row is not None and row.source_tiebreak == TOMBSTONE:
-                    return False
-            if row is None:
-                return False
+            return False
         if changed_at is not None and not version_newer(
             changed_at=changed_at, tiebreak=TOMBSTONE, stored_at=row.source_changed_at,
             stored_tiebreak=row.source_tiebreak, stored_deleted=False,
         ):
-            return False
-        stamps = ({"source_changed_at": changed_at, "source_tiebreak": TOMBSTONE}
-                  if changed_at is not None else {})
+            return False  # a newer version than the deletion stands
+        stamps: dict[str, Any] = (
+            {"source_changed_at": changed_at, "source_tiebreak": TOMBSTONE}
+            if changed_at is not None else {}
+        )
         model.objects.filter(pk=row.pk).update(
             deleted_at=row.deleted_at or now, fingerprint="", updated_at=now, **stamps
         )
-        return row.deleted_at is None
+        marked = row.deleted_at is None
+        if marked:
+            record_deletion_write(kind=model.KIND, location_id=location_id, ghl_id=ghl_id)
+        return marked

@@ -11,10 +11,16 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule, Task
 
 from integrations.models import (
-    Connection, HighLevelApp, Job, LocationMintBatch, Subscription, SyncLog, WebhookEvent,
+    Connection,
+    HighLevelApp,
+    Job,
+    LocationMintBatch,
+    Subscription,
+    SyncLog,
+    WebhookEvent,
 )
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping, MappingVersion, QuarantinedRecord
+from mappings.models import MappingVersion, QuarantinedRecord
 from mappings.services import mapping_template_apply
 from portal.models import AuditEvent
 from rankr.models import RankrRecord
@@ -82,7 +88,7 @@ def _sandbox_world(location, users):
     from sandbox.access.services.faults import fault_rule_set
     from sandbox.access.services.registry import private_token_create, sandbox_demo_ensure
     from sandbox.access.services.signing import webhook_public_keys
-    from sandbox.access.webhooks import webhook_emit
+    from sandbox.access.services.webhooks import webhook_emit
 
     if not sm.MarketplaceApp.objects.exists():
         sandbox_demo_ensure(redirect_uris=["http://testserver/cb/"], webhook_url="http://testserver/wh/")

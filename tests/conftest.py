@@ -12,7 +12,19 @@ PASSWORD = "correct-horse-battery-9"
 
 @pytest.fixture
 def agency(db):
-    return Agency.objects.create(name="Acme Agency", company_id="comp-acme")
+    return Agency.objects.create(name="Acme Agency", company_id="comp-1")
+
+
+@pytest.fixture
+def location(agency):
+    """One location of ``agency`` (HighLevel id ``loc-1``), assigned to nobody."""
+    return Location.objects.create(agency=agency, location_id="loc-1", name="Northside Dental")
+
+
+@pytest.fixture
+def other_location(agency):
+    """A second location of the same agency (``loc-2``)."""
+    return Location.objects.create(agency=agency, location_id="loc-2", name="Harbour Plumbing")
 
 
 @pytest.fixture

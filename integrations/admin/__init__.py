@@ -1,3 +1,12 @@
 from integrations.admin import (  # noqa: F401  (registers the admins)
-    apps, batches, connections, jobs, subscriptions, synclog, webhooks,
+    apps,
+    batches,
+    connections,
+    jobs,
+    mappings,
+    quarantine,
+    rankr,
+    subscriptions,
+    synclog,
+    webhooks,
 )

@@ -1,14 +1,18 @@
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from integrations.ghl.errors import GhlError
 from integrations.models import Connection
-from integrations.services.connections import (
-    connection_disconnect, connection_private_token_set, connection_refresh_now, connection_test,
+from integrations.sync.connections import (
+    connection_disconnect,
+    connection_private_token_set,
+    connection_refresh_now,
+    connection_test,
 )
-from portal.scoping import LocationScopedAdminMixin
+from portal.admin_scoping import LocationScopedAdminMixin
 
 
 class ConnectionForm(forms.ModelForm):
@@ -142,6 +146,16 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Disconnect (wipes tokens, keeps history)", permissions=["change"])
     def disconnect(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            # Nothing happens until the user has seen what goes and said yes.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Disconnect these connections?",
+                "opts": self.opts,
+                "connections": list(queryset.select_related("app", "location", "agency")),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "integrations/admin/disconnect_confirm.html", context)
         count = 0
         for connection in queryset:
             connection_disconnect(connection_id=connection.pk, actor=request.user)

@@ -8,13 +8,17 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from integrations.models import Connection, Subscription
-from integrations.services.subscriptions import (
-    subscription_check, subscription_run_now, subscription_save, subscriptions_pause,
+from integrations.sync.subscriptions import (
+    subscription_check,
+    subscription_run_now,
+    subscription_save,
+    subscriptions_pause,
 )
-from integrations.services.subscriptions.progress import progress_text
+from integrations.sync.subscriptions.progress import progress_text
 from mappings.models import Mapping
+from portal.admin_scoping import LocationScopedAdminMixin
 from portal.paginator import NoCountAdminMixin
-from portal.scoping import LocationScopedAdminMixin, queryset_scope
+from portal.scoping import queryset_scope
 
 OUTCOME_COLOURS = {"succeeded": "#2e7d32", "partial": "#b26a00", "failed": "#ba2121"}
 

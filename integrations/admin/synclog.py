@@ -7,8 +7,8 @@ from django.utils import timezone
 from integrations.models import SyncLog
 from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
+from portal.export import CLEANERS, Column, connection_name_expression, location_field_expression
 from portal.models import Location
-from portal.export import CLEANERS, Column
 
 
 class ProblemFilter(admin.SimpleListFilter):
@@ -86,9 +86,10 @@ class SyncLogAdmin(LogAdmin):
     fields = readonly_fields = [MASKED.get(f.name, f.name) for f in SyncLog._meta.fields]
     export_columns = [
         Column("when", "at"),
-        Column("HighLevel location id", "location__location_id"),
-        Column("location", "location__name"),
-        Column("connection", "connection_id"),
+        Column("HighLevel location id", "export_location_id", expression=location_field_expression("location_id")),
+        Column("location", "export_location", expression=location_field_expression("name")),
+        Column("connection", "export_connection", expression=connection_name_expression()),
+        Column("connection id", "connection_id"),
         Column("operation", "operation_id"),
         Column("method", "method"),
         Column("path", "path", "path"),

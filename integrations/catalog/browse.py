@@ -34,16 +34,19 @@ def rows_all():
 
 
 def rows_filter(*, q="", category="", kind="", scope="", access="", deprecated="", source=""):
-    """Rows matching every given filter; ``q`` searches names, path, key, operation id, summary."""
-    needle = q.strip().lower()
+    """Rows matching every given filter; ``q`` searches names, path, key, operation id, summary.
+
+    Every word of ``q`` must appear somewhere, in any order ("courses import" finds
+    "Import Courses").
+    """
+    words = q.lower().split()
     found = []
     for row in rows_all():
         op = row.operation
-        if needle and not any(
-            needle in text.lower()
-            for text in (op.key, op.operation_id, op.summary, row.names)
-        ):
-            continue
+        if words:
+            haystack = " ".join((op.key, op.operation_id, op.summary or "", row.names)).lower()
+            if not all(word in haystack for word in words):
+                continue
         if category and not _matches(category, row.categories, row.named):
             continue
         if kind and not _matches(kind, row.kinds, row.named):

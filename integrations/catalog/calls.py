@@ -8,18 +8,22 @@ flavour, so ``nullable`` is honoured) and reports errors per field:
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from openapi_schema_validator import OAS30Validator
 
-from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN
+from integrations.catalog.connections import ConnectionInfo
+from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN, Operation
+from portal.errors import PortalError
 
 DEFAULT_VERSION = "2021-07-28"
 JSON = "application/json"
 
 
-class OperationInvalid(Exception):
+class OperationInvalid(PortalError):
     """The request does not satisfy the spec; ``errors`` maps field names to messages."""
 
     def __init__(self, errors):
@@ -27,7 +31,7 @@ class OperationInvalid(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
-class OperationRefused(Exception):
+class OperationRefused(PortalError):
     """The connection cannot run this operation (missing scope, wrong token type)."""
 
     def __init__(self, message, *, missing_scopes=()):
@@ -40,17 +44,17 @@ class PreparedCall:
     operation: str  # registry key
     method: str
     path: str  # with path parameters filled in
-    query: dict = field(default_factory=dict)
-    headers: dict = field(default_factory=dict)  # besides Authorization, which the door adds
-    json: object = None
-    data: dict | None = None
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # besides Authorization, which the door adds
+    json: Any = None
+    data: dict[str, Any] | None = None
     content_type: str = ""
 
     @property
-    def target(self):
+    def target(self) -> str:
         return self.path + (f"?{urlencode(self.query, doseq=True)}" if self.query else "")
 
-    def as_text(self):
+    def as_text(self) -> str:
         """The request as HTTP text, the token masked (the door adds it)."""
         lines = [f"{self.method} {self.target}", "Authorization: Bearer ••••••"]
         lines += [f"{k}: {v}" for k, v in self.headers.items()]
@@ -64,10 +68,13 @@ class PreparedCall:
 
 
 def scopes_missing(*, operation, granted):
-    return [scope for scope in operation.scopes if scope not in set(granted)]
+    """The operation's scopes when none is granted (any one suffices), else []."""
+    if set(operation.scopes) & set(granted):
+        return []
+    return list(operation.scopes)
 
 
-def call_refusal(*, operation, connection):
+def call_refusal(*, operation: Operation, connection: ConnectionInfo) -> OperationRefused | None:
     """Why ``connection`` may not run ``operation`` (scopes first), or None."""
     missing = scopes_missing(operation=operation, granted=connection.granted_scopes)
     if missing:
@@ -101,7 +108,8 @@ def connection_values(connection):
     return values
 
 
-def call_prepare(*, operation, params=None, body=None, connection=None):
+def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = None, body: Any = None,
+                 connection: ConnectionInfo | None = None) -> PreparedCall:
     """The validated request for ``operation``; raises OperationInvalid with every field error."""
     params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
     filled = connection_values(connection)

@@ -1,20 +1,20 @@
-"""What the catalog needs to know about a connection, read from ``integrations.models.Connection``.
+"""What the catalog needs to know about a connection, read from the door's ``Connection``.
 
-This is the only catalog module that touches the Connection model (built in the connections
-work); everything else takes a :class:`ConnectionInfo`, so the catalog's logic is testable without
-a database row and the model can evolve behind this seam.
+This is the only catalog module that reads a Connection row; everything else takes a
+:class:`ConnectionInfo`, so the catalog's logic is testable without a database row.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.apps import apps
-
-from portal.scoping import queryset_scope
 from integrations.catalog.registry import AGENCY, LOCATION
+from integrations.ghl.models import Connection
+from portal.errors import PortalError
+from portal.scoping import queryset_scope
 
 
-class ConnectionUnavailable(Exception):
-    """The connection does not exist, or connections are not installed yet."""
+class ConnectionUnavailable(PortalError):
+    """The connection does not exist, or is not the user's."""
 
 
 @dataclass(frozen=True)
@@ -22,19 +22,10 @@ class ConnectionInfo:
     id: int
     label: str
     access: str  # LOCATION or AGENCY: the kind of token it holds
-    granted_scopes: tuple = ()
+    granted_scopes: tuple[str, ...] = ()
     location_id: str = ""  # HighLevel locationId ("" for an agency connection)
     company_id: str = ""  # HighLevel companyId
     mode: str = "sandbox"
-
-
-def connection_model():
-    try:
-        return apps.get_model("integrations", "Connection")
-    except LookupError:
-        raise ConnectionUnavailable(
-            "Connections are not installed (integrations.models.Connection is missing)."
-        ) from None
 
 
 def connections_for_user(user):
@@ -42,41 +33,28 @@ def connections_for_user(user):
 
     Agency connections (no location) are visible only to users who see every location.
     """
-    model = connection_model()
-    related = [f for f in ("location", "agency", "app") if _has_field(model, f)]
-    queryset = model.objects.select_related(*related)
+    queryset = Connection.objects.select_related("location", "agency", "app")
     return queryset_scope(queryset, user=user, location_path="location")
 
 
-def _has_field(model, name):
-    return any(f.name == name for f in model._meta.get_fields())
-
-
-def connection_info(connection):
-    """ConnectionInfo from a Connection row (``kind``, ``scopes`` and ``app.mode`` as the
-    connections work defines them; ``granted_scopes`` accepted too)."""
-    location = getattr(connection, "location", None)
-    agency = getattr(connection, "agency", None) or getattr(location, "agency", None)
-    kind = getattr(connection, "kind", "") or (LOCATION if location is not None else AGENCY)
-    scopes = getattr(connection, "scope_set", None)
-    if scopes is None:
-        scopes = getattr(connection, "granted_scopes", None) or ()
-    app = getattr(connection, "app", None)
+def connection_info(connection: Connection) -> ConnectionInfo:
+    """The ConnectionInfo of a Connection row."""
+    location = connection.location
+    agency = connection.agency if connection.agency_id else getattr(location, "agency", None)
     return ConnectionInfo(
         id=connection.pk,
         label=str(connection),
-        access=AGENCY if kind == AGENCY else LOCATION,
-        granted_scopes=tuple(sorted(scopes)),
+        access=AGENCY if connection.kind == Connection.Kind.AGENCY else LOCATION,
+        granted_scopes=tuple(sorted(connection.scope_set)),
         location_id=getattr(location, "location_id", "") or "",
         company_id=getattr(agency, "company_id", "") or "",
-        mode=getattr(app, "mode", "") or getattr(connection, "mode", "") or "",
+        mode=connection.app.mode,
     )
 
 
-def connection_info_get(*, connection_id, user=None):
+def connection_info_get(*, connection_id: int, user: Any = None) -> ConnectionInfo:
     """The ConnectionInfo for ``connection_id``, scoped to ``user`` when given."""
-    model = connection_model()
-    queryset = connections_for_user(user) if user is not None else model.objects.all()
+    queryset = connections_for_user(user) if user is not None else Connection.objects.all()
     connection = queryset.filter(pk=connection_id).first()
     if connection is None:
         raise ConnectionUnavailable(f"Connection {connection_id} does not exist or is not yours.")

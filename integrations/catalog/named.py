@@ -225,16 +225,16 @@ class NamedOperation:
     origin: str
 
     @property
-    def key(self):
+    def key(self) -> str:
         return f"{self.method} {self.path}"
 
 
-def named_all():
+def named_all() -> list[NamedOperation]:
     """Every named operation, in table order."""
     return [NamedOperation(*row) for row in NAMED]
 
 
-def named_get(name):
+def named_get(name: str) -> NamedOperation:
     for named in named_all():
         if named.name == name:
             return named

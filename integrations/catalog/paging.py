@@ -11,7 +11,9 @@ HighLevel uses several styles (documented per endpoint in the specs):
 - ``none``: one answer holds everything.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 NONE = "none"
@@ -90,7 +92,8 @@ def page_items(data):
     return []
 
 
-def paging_next(*, paging, params, body, data, limit):
+def paging_next(*, paging: Paging, params: Mapping[str, Any] | None, body: Any, data: Any,
+                limit: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(params, body)`` for the page after ``data``, or None when ``data`` was the last page."""
     items = page_items(data)
     if paging.style == NONE or not items:

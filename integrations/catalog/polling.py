@@ -1,7 +1,8 @@
 """How each polling trigger polls: operation, parameters, where the records are, what marks a change.
 
 A plan is derived from the operation's spec (its parameters, paging and 200-response schema) so it
-cannot drift from the contract; ``POLL_OVERRIDES`` records the few places a human decided otherwise.
+cannot drift from the contract; ``POLL_OVERRIDES`` records the few places a human decided otherwise:
+each entity module's ``poll`` (mappings/entities/), and below, triggers no synced entity owns.
 
 Change detection: a record whose schema carries a modification time is compared by that field
 (``change_key`` = e.g. ``dateUpdated``); otherwise by ``id`` plus a fingerprint (hash) of the
@@ -9,10 +10,12 @@ record (``change_key`` = ``fingerprint``).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from integrations.catalog.named import TRIGGER, named_all
+from integrations.catalog.named import TRIGGER, NamedOperation, named_all
 from integrations.catalog.paging import Paging
 from integrations.catalog.registry import operation_get
+from mappings.entities import POLL_OVERRIDES as ENTITY_POLL_OVERRIDES
 
 FINGERPRINT = "fingerprint"
 CHANGE_FIELDS = ("dateUpdated", "updatedAt", "dateModified", "lastUpdated", "updated_at")
@@ -22,28 +25,31 @@ CONNECTION_PARAMS = {"locationId", "location_id", "altId", "altType", "companyId
 # Time windows a poll run fills from its last run (start) and now (end).
 WINDOW_PARAMS = {"startTime", "endTime", "startDate", "endDate", "startAt", "endAt"}
 
-POLL_OVERRIDES = {
-    # The spec gives no 200 schema; HighLevel answers {"contacts": [...], "total": n}.
-    "Search Contacts": {"records": "contacts", "record_id": "id", "change_key": "dateUpdated"},
+CATALOG_POLL_OVERRIDES = {
     # Messages of a conversation are immutable once sent: new ids are the change.
     "Get Messages by Conversation": {"change_key": FINGERPRINT},
 }
+
+
+def poll_override(trigger: str) -> dict:
+    """What a human decided about a trigger's plan: its entity's word, else the catalog's."""
+    return ENTITY_POLL_OVERRIDES.get(trigger) or CATALOG_POLL_OVERRIDES.get(trigger, {})
 
 
 @dataclass(frozen=True)
 class PollPlan:
     trigger: str
     operation: str  # registry key
-    params: tuple  # required parameters the trigger's configuration supplies
-    connection_params: tuple  # filled from the connection
-    window_params: tuple  # filled from the run's time window
+    params: tuple[str, ...]  # required parameters the trigger's configuration supplies
+    connection_params: tuple[str, ...]  # filled from the connection
+    window_params: tuple[str, ...]  # filled from the run's time window
     records: str  # dotted path to the records in the answer ("" = the answer itself)
     record_id: str
     change_key: str
     paging: Paging
 
 
-def poll_plan(named):
+def poll_plan(named: NamedOperation) -> PollPlan:
     """The plan for one named polling trigger."""
     if named.kind != TRIGGER:
         raise ValueError(f"{named.name!r} is an action, not a polling trigger.")
@@ -53,7 +59,7 @@ def poll_plan(named):
     props = (item or {}).get("properties") or {}
     change_key = next((f for f in CHANGE_FIELDS if f in props), FINGERPRINT)
     record_id = next((f for f in ID_FIELDS if f in props), "")
-    override = POLL_OVERRIDES.get(named.name, {})
+    override = poll_override(named.name)
     return PollPlan(
         trigger=named.name,
         operation=op.key,
@@ -71,7 +77,7 @@ def poll_plan(named):
     )
 
 
-def poll_plans():
+def poll_plans() -> dict[str, PollPlan]:
     return {n.name: poll_plan(n) for n in named_all() if n.kind == TRIGGER}
 
 
@@ -108,7 +114,7 @@ def _is_record_array(schema):
     return schema.get("type") == "array" and bool((schema.get("items") or {}).get("properties"))
 
 
-def plan_records(plan, data):
+def plan_records(plan: PollPlan, data: Any) -> list[Any]:
     """The records of one answer, found at ``plan.records`` (a single record comes back as [it])."""
     node = data
     for part in plan.records.split(".") if plan.records else []:

@@ -9,9 +9,11 @@ The registry is read once per process (``registry()``), and the ``catalog.E001``
 it at start-up so a missing or broken spec copy stops ``runserver``/``migrate`` with a clear error.
 """
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from integrations.catalog.paging import Paging, paging_detect
 from integrations.ghl.retry import operation_retry_safe
@@ -23,7 +25,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 LOCATION = "location"
 AGENCY = "agency"
 EITHER = "location_or_agency"
-NO_TOKEN = "none"
+NO_TOKEN = "none"  # noqa: S105 (an access type, not a secret)
 ACCESS_TYPES = (LOCATION, AGENCY, EITHER, NO_TOKEN)
 
 # Headers the door sets itself: never asked for in forms.
@@ -48,11 +50,11 @@ class Operation:
     summary: str
     method: str
     path: str
-    params: tuple
+    params: tuple["Param", ...]
     body_schema: dict | None
     body_required: bool
     body_content_type: str
-    scopes: tuple
+    scopes: tuple[str, ...]  # the union of the spec's security and docs/oauth/Scopes.md: any one suffices
     access: str
     version: str
     deprecated: bool
@@ -65,15 +67,15 @@ class Operation:
         """May it be sent again after its answer was lost? (:mod:`integrations.ghl.retry`)"""
         return operation_retry_safe(method=self.method, path=self.path)
 
-    def params_in(self, location):
+    def params_in(self, location: str) -> list[Param]:
         return [p for p in self.params if p.location == location]
 
     @property
-    def form_params(self):
+    def form_params(self) -> list[Param]:
         return [p for p in self.params if p.name.lower() not in DOOR_HEADERS]
 
 
-def key_make(method, path):
+def key_make(method: str, path: str) -> str:
     return f"{method.upper()} {path}"
 
 
@@ -155,10 +157,10 @@ def operation_build(*, source, path, method, raw, doc, resolver):
     )
 
 
-def registry_load(*, root=None):
+def registry_load(*, root: Path | None = None) -> dict[str, Operation]:
     """Read every spec file and return ``{key: Operation}``; raise SpecError when broken."""
     docs, common = spec_files_read(root=root)
-    operations = {}
+    operations: dict[str, Operation] = {}
     for source, doc in docs.items():
         for path, item in doc["paths"].items():
             for method in METHODS:
@@ -171,15 +173,28 @@ def registry_load(*, root=None):
                         resolver=resolver,
                     )
                 except (KeyError, TypeError, AttributeError) as exc:
-                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).")
+                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).") from exc
                 if op.key in operations:
                     raise SpecError(f"{source}: {op.key} is also defined in {operations[op.key].source}.")
                 operations[op.key] = op
+    return scopes_doc_apply(operations, root=root)
+
+
+def scopes_doc_apply(operations, *, root=None):
+    """Add the scopes docs/oauth/Scopes.md names for each operation to the spec's."""
+    from integrations.catalog.scopes_doc import scopes_union
+
+    found, _unmatched = scopes_union(operations, root=root)
+    for key, scopes in found.items():
+        op = operations[key]
+        merged = tuple(sorted(set(op.scopes) | set(scopes)))
+        if merged != op.scopes:
+            operations[key] = dataclasses.replace(op, scopes=merged)
     return operations
 
 
 @functools.cache
-def registry():
+def registry() -> dict[str, Operation]:
     """The process-wide registry (read once)."""
     operations = registry_load()
     if len(operations) != OPERATION_COUNT:
@@ -189,7 +204,7 @@ def registry():
     return operations
 
 
-def operation_get(key):
+def operation_get(key: str) -> Operation:
     """The operation for ``"METHOD /path"``; KeyError with a hint when unknown."""
     ops = registry()
     method, _, path = key.strip().partition(" ")

@@ -7,13 +7,22 @@ sent through the HTTP door ``integrations.ghl.client.ghl_request``, which owns a
 retries and the sync log.
 """
 
-from integrations.catalog.calls import DEFAULT_VERSION, call_prepare, call_refusal
-from integrations.catalog.connections import connection_info_get
-from integrations.catalog.paging import DEFAULT_LIMIT, PAGE, SKIP, paging_next
-from integrations.catalog.registry import operation_get
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from integrations.catalog.calls import DEFAULT_VERSION, PreparedCall, call_prepare, call_refusal
+from integrations.catalog.connections import ConnectionInfo, connection_info_get
+from integrations.catalog.paging import DEFAULT_LIMIT, PAGE, SKIP, Paging, paging_next
+from integrations.catalog.registry import Operation, operation_get
+
+if TYPE_CHECKING:  # the door imports the catalog's callers; at run time it is imported late
+    from integrations.ghl.client import GhlResponse
+
+Params = Mapping[str, Any] | None
 
 
-def operation_check(*, connection, operation_id, params=None, body=None):
+def operation_check(*, connection: ConnectionInfo, operation_id: str, params: Params = None,
+                    body: Any = None) -> PreparedCall:
     """The validated PreparedCall for ``connection`` (a ConnectionInfo); raises on refusal."""
     operation = operation_get(operation_id)
     refusal = call_refusal(operation=operation, connection=connection)
@@ -22,10 +31,22 @@ def operation_check(*, connection, operation_id, params=None, body=None):
     return call_prepare(operation=operation, params=params, body=body, connection=connection)
 
 
+@overload
 def operation_run(
-    *, connection_id, operation_id, params=None, body=None, job_id=None, dry_run=False, user=None,
-    max_attempts=None,
-):
+    *, connection_id: int, operation_id: str, params: Params = ..., body: Any = ...,
+    job_id: int | None = ..., dry_run: Literal[False] = ..., user: Any = ...,
+    max_attempts: int | None = ...,
+) -> "GhlResponse": ...
+@overload
+def operation_run(
+    *, connection_id: int, operation_id: str, params: Params = ..., body: Any = ...,
+    job_id: int | None = ..., dry_run: bool, user: Any = ..., max_attempts: int | None = ...,
+) -> "GhlResponse | PreparedCall": ...
+def operation_run(
+    *, connection_id: int, operation_id: str, params: Params = None, body: Any = None,
+    job_id: int | None = None, dry_run: bool = False, user: Any = None,
+    max_attempts: int | None = None,
+) -> "GhlResponse | PreparedCall":
     """Run one operation on a connection; return the door's GhlResponse (or, dry, the request).
 
     Raises ``OperationRefused`` (missing scope named first, or wrong token type),
@@ -40,13 +61,13 @@ def operation_run(
     return call_send(connection_id=connection_id, call=call, job_id=job_id, max_attempts=max_attempts)
 
 
-def call_send(*, connection_id, call, job_id=None, max_attempts=None):
+def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = None,
+              max_attempts: int | None = None) -> "GhlResponse":
     """Hand a prepared call to the HTTP door (imported late: it lives in the connections work)."""
     from integrations.ghl.client import ghl_request
 
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
     retry_safe = operation_get(call.operation).retry_safe
-    extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(
         connection_id=connection_id,
         method=call.method,
@@ -59,14 +80,14 @@ def call_send(*, connection_id, call, job_id=None, max_attempts=None):
         job_id=job_id,
         headers=headers or None,
         retry_safe=retry_safe,
-        **extra,
+        max_attempts=max_attempts or None,
     )
 
 
 def operation_pages(
-    *, connection_id, operation_id, params=None, body=None, limit=DEFAULT_LIMIT, max_pages=None,
-    job_id=None,
-):
+    *, connection_id: int, operation_id: str, params: Params = None, body: Any = None,
+    limit: int = DEFAULT_LIMIT, max_pages: int | None = None, job_id: int | None = None,
+) -> Iterator["GhlResponse"]:
     """Yield one GhlResponse per page of a list operation, following its own paging style."""
     operation = operation_get(operation_id)
     params, body, limit = paging_start(operation=operation, params=params, body=body, limit=limit)
@@ -89,7 +110,8 @@ def operation_pages(
         params, body = following
 
 
-def paging_start(*, operation, params, body, limit):
+def paging_start(*, operation: Operation, params: Params, body: Any,
+                 limit: int) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
     """First-page params and body: the page size (capped by the spec), page 1 or offset 0."""
     paging = operation.paging
     params = dict(params or {})
@@ -107,7 +129,7 @@ def paging_start(*, operation, params, body, limit):
     return params, body, limit
 
 
-def _body_paging_typed(*, operation, body):
+def _body_paging_typed(*, operation: Operation, body: Any) -> Any:
     """Page size and offset as the body schema types them (some specs want them as strings)."""
     if not isinstance(body, dict):
         return body
@@ -119,7 +141,7 @@ def _body_paging_typed(*, operation, body):
     }
 
 
-def _limit_maximum(operation, paging):
+def _limit_maximum(operation: Operation, paging: Paging) -> int | None:
     if paging.where == "body":
         schema = ((operation.body_schema or {}).get("properties") or {}).get(paging.limit_param, {})
     else:

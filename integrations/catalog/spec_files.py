@@ -10,10 +10,12 @@ from pathlib import Path
 
 from django.conf import settings
 
+from portal.errors import PortalError
+
 SPEC_FILE_COUNT = 41  # apps/*.json in HighLevel's docs repository; fewer means a broken copy
 
 
-class SpecError(Exception):
+class SpecError(PortalError):
     """The spec copy is missing, unreadable or not what the portal expects."""
 
 
@@ -86,8 +88,8 @@ class RefResolver:
     def _lookup(self, base, pointer):
         node = self.docs.get(base)
         for part in pointer.strip("/").split("/") if pointer else []:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or part not in node:
+            key = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or key not in node:
                 return None
-            node = node[part]
+            node = node[key]
         return node

@@ -11,23 +11,36 @@ import email.utils
 import json as jsonlib
 import random
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from integrations.ghl import oauth
 from integrations.ghl.errors import (
-    GhlBadResponse, GhlError, GhlInvalid, GhlNetworkError, GhlNotConnected, GhlNotFound,
-    GhlOutcomeUnknown, GhlRateLimited, GhlScopeError, GhlServerError, GhlTokenExpired,
+    GhlBadResponse,
+    GhlError,
+    GhlInvalid,
+    GhlNotConnected,
+    GhlNotFound,
+    GhlRateLimited,
+    GhlScopeError,
+    GhlServerError,
+    GhlTokenExpired,
 )
+from integrations.ghl.errors import GhlNetworkError, GhlOutcomeUnknown
+from integrations.ghl.models import Connection
 from integrations.ghl.ratelimit import (
-    ratelimit_acquire, ratelimit_key, ratelimit_observe, ratelimit_settle,
+    ratelimit_acquire,
+    ratelimit_key,
+    ratelimit_observe,
+    ratelimit_settle,
 )
-from integrations.ghl.redact import text_redact
 from integrations.ghl.retry import IDEMPOTENT_METHODS
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
-from integrations.models import Connection
+from portal.redact import text_redact
 
 _sleep = time.sleep  # tests replace this to record the backoff
 
@@ -35,16 +48,17 @@ _sleep = time.sleep  # tests replace this to record the backoff
 @dataclass
 class GhlResponse:
     status: int
-    headers: dict = field(default_factory=dict)
-    data: object = None
+    headers: dict[str, str] = field(default_factory=dict)
+    data: Any = None  # HighLevel's JSON answer: whatever shape the operation documents
     trace_id: str = ""
     attempts: int = 1
     duration_ms: int = 0
 
 
 def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str = "",
-                version: str = "2021-07-28", params: dict | None = None, json=None,
-                data=None, job_id: int | None = None, headers: dict | None = None,
+                version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
+                json: Any = None, data: Any = None, job_id: int | None = None,
+                headers: Mapping[str, str] | None = None,
                 max_attempts: int | None = None, retry_safe: bool | None = None) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
@@ -76,9 +90,11 @@ def _outcome_unknown(error: GhlError) -> bool:
     return isinstance(error, (GhlServerError, GhlBadResponse))
 
 
-def _request(*, connection_id, method, path, operation_id="", version="2021-07-28", params=None,
-             json=None, data=None, job_id=None, headers=None, allow_refresh=True,
-             max_attempts=None, retry_safe=True) -> GhlResponse:
+def _request(*, connection_id: int, method: str, path: str, operation_id: str = "",
+             version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
+             json: Any = None, data: Any = None, job_id: int | None = None,
+             headers: Mapping[str, str] | None = None, allow_refresh: bool = True,
+             max_attempts: int | None = None, retry_safe: bool = True) -> GhlResponse:
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
@@ -86,14 +102,15 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
             "nothing was sent. Connect it again from the admin.",
             operation_id=operation_id,
         )
-    token = oauth.connection_token_ensure(connection=connection) if allow_refresh else connection.access_token
+    token = (oauth.connection_token_ensure(connection=connection, send=_request) if allow_refresh
+             else connection.access_token)
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
-    max_attempts = max_attempts or settings.GHL_MAX_ATTEMPTS
+    max_attempts = max_attempts or int(settings.GHL_MAX_ATTEMPTS)
     refreshed = False
     attempt = 0
-    error = None
+    error: GhlError | None = None
     while attempt < max_attempts:
         attempt += 1
         stamp = ratelimit_acquire(key=key)
@@ -116,18 +133,20 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
         if result.status is not None:
             ratelimit_observe(key=key, headers=result.headers, status=result.status,
                               retry_after=retry_after)
-        response, error = _classify(result, operation_id=operation_id, retry_after=retry_after,
-                                    secrets=(token,))
-        if response is not None:
+        outcome = _classify(result, operation_id=operation_id, retry_after=retry_after,
+                            secrets=(token,))
+        if isinstance(outcome, GhlResponse):
+            response = outcome
             response.attempts = attempt
             response.duration_ms = int((time.monotonic() - started) * 1000)
             _record_success(connection)
             return response
+        error = outcome
         if isinstance(error, GhlTokenExpired) and allow_refresh and not refreshed:
             # OAuth: refresh once (or use the token another worker just got). A private token
             # cannot be refreshed: this marks it needs re-auth and raises.
             connection = oauth.connection_token_refresh(
-                connection_id=connection.pk, seen_access_token=token
+                connection_id=connection.pk, seen_access_token=token, send=_request
             )
             token = connection.access_token
             refreshed = True
@@ -148,8 +167,15 @@ def _request(*, connection_id, method, path, operation_id="", version="2021-07-2
         if retry_after is not None and retry_after > settings.GHL_MAX_RETRY_AFTER:
             break  # let the caller reschedule rather than hold a worker for minutes
         _sleep(backoff_delay(attempt=attempt, retry_after=retry_after))
+    if error is None:  # max_attempts < 1: nothing was sent
+        error = GhlError("No attempt was allowed.", permanent=True, operation_id=operation_id)
     _record_failure(connection, error)
     raise error
+
+
+def connection_token_refresh(*, connection_id: int, force: bool = False) -> Connection:
+    """Refresh a connection's token now (OAuth, or minted from its agency through this door)."""
+    return oauth.connection_token_refresh(connection_id=connection_id, force=force, send=_request)
 
 
 def backoff_delay(*, attempt: int, retry_after: float | None) -> float:
@@ -161,7 +187,7 @@ def backoff_delay(*, attempt: int, retry_after: float | None) -> float:
     return delay
 
 
-def retry_after_parse(headers: dict) -> float | None:
+def retry_after_parse(headers: Mapping[str, str]) -> float | None:
     lowered = {k.lower(): v for k, v in headers.items()}
     raw = lowered.get("retry-after")
     if not raw:
@@ -177,7 +203,7 @@ def retry_after_parse(headers: dict) -> float | None:
     return max((when - timezone.now()).total_seconds(), 0.0)
 
 
-def _message(payload, fallback: str, secrets) -> str:
+def _message(payload: object, fallback: str, secrets: Iterable[str]) -> str:
     if isinstance(payload, dict):
         message = payload.get("message") or payload.get("error") or fallback
         if isinstance(message, list):
@@ -186,12 +212,15 @@ def _message(payload, fallback: str, secrets) -> str:
     return fallback
 
 
-def _classify(result: Attempt, *, operation_id, retry_after, secrets):
-    """(GhlResponse, None) for a usable answer, else (None, the GhlError it amounts to)."""
+def _classify(result: Attempt, *, operation_id: str, retry_after: float | None,
+              secrets: Iterable[str]) -> GhlResponse | GhlError:
+    """A GhlResponse for a usable answer, else the GhlError it amounts to."""
     if result.error is not None:
         result.error.operation_id = operation_id
-        return None, result.error
+        return result.error
     status, body = result.status, result.body
+    if status is None:  # http_attempt sets an error or a status, never neither
+        return GhlBadResponse("HighLevel gave no answer.", operation_id=operation_id)
     content_type = {k.lower(): v for k, v in result.headers.items()}.get("content-type", "")
     payload, parse_error = None, None
     if body.strip():
@@ -202,30 +231,30 @@ def _classify(result: Attempt, *, operation_id, retry_after, secrets):
                 parse_error = "an HTML page instead of JSON"
             elif "json" in content_type:
                 parse_error = "truncated or malformed JSON"
-    common = dict(status=status, trace_id=result.trace_id, operation_id=operation_id)
+    common: dict[str, Any] = dict(status=status, trace_id=result.trace_id, operation_id=operation_id)
     if 200 <= status < 300:
         if parse_error:
-            return None, GhlBadResponse(f"HighLevel answered with {parse_error}.", **common)
+            return GhlBadResponse(f"HighLevel answered with {parse_error}.", **common)
         return GhlResponse(status=status, headers=result.headers, data=payload,
-                           trace_id=result.trace_id), None
+                           trace_id=result.trace_id)
     message = _message(payload, f"HighLevel answered HTTP {status}", secrets)
     if status == 429:
-        return None, GhlRateLimited(message, retry_after=retry_after, **common)
+        return GhlRateLimited(message, retry_after=retry_after, **common)
     if status >= 500 or status == 408:
-        return None, GhlServerError(message, retry_after=retry_after, **common)
+        return GhlServerError(message, retry_after=retry_after, **common)
     if parse_error:  # an HTML 4xx is a proxy or gateway talking, not HighLevel's API
-        return None, GhlBadResponse(f"HighLevel answered HTTP {status} with {parse_error}.", **common)
+        return GhlBadResponse(f"HighLevel answered HTTP {status} with {parse_error}.", **common)
     if status == 401:
         if "scope" in message.lower():
-            return None, GhlScopeError(message, **common)
-        return None, GhlTokenExpired(message, **common)
+            return GhlScopeError(message, **common)
+        return GhlTokenExpired(message, **common)
     if status == 403:
-        return None, GhlScopeError(message, **common)
+        return GhlScopeError(message, **common)
     if status == 404:
-        return None, GhlNotFound(message, **common)
+        return GhlNotFound(message, **common)
     if status in (400, 422):
-        return None, GhlInvalid(message, **common)
-    return None, GhlError(message, permanent=True, **common)
+        return GhlInvalid(message, **common)
+    return GhlError(message, permanent=True, **common)
 
 
 def _record_success(connection: Connection) -> None:

@@ -1,25 +1,27 @@
 """One error type for HighLevel failures, with subclasses by cause.
 
 ``permanent`` says whether retrying the same call can ever help; ``retry_after`` (seconds) says
-when to try again for transient ones. Messages never contain secrets.
+when to try again for transient ones (the contract of :class:`portal.errors.PortalError`).
+Messages never contain secrets.
 """
 
+from portal.errors import PortalError
 
-class GhlError(Exception):
+
+class GhlError(PortalError):
     permanent = False
 
-    def __init__(self, message, *, status=None, permanent=None, retry_after=None, trace_id="",
-                 operation_id=""):
-        super().__init__(message)
+    def __init__(self, message: str, *, status: int | None = None, permanent: bool | None = None,
+                 retry_after: float | None = None, trace_id: str = "", operation_id: str = ""
+                 ) -> None:
+        super().__init__(message, permanent=permanent)
         self.message = message
         self.status = status
-        if permanent is not None:
-            self.permanent = permanent
         self.retry_after = retry_after
         self.trace_id = trace_id
         self.operation_id = operation_id
 
-    def __str__(self):
+    def __str__(self) -> str:
         parts = [self.message]
         if self.status:
             parts.append(f"HTTP {self.status}")

@@ -14,20 +14,29 @@ import fcntl
 import hashlib
 import json
 import secrets
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, GhlReauthRequired
+from integrations.ghl.models import Connection, HighLevelApp
 from integrations.ghl.transport import LogContext, http_attempt
-from integrations.models import Connection, HighLevelApp
 
-USER_TYPES = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
+USER_TYPES: dict[str, str] = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
+
+TokenAnswer = dict[str, Any]  # the token endpoint's JSON object
+# The door without its own refresh (``integrations.ghl.client._request``), which mints a location
+# token from its agency connection; passed in so this module never imports the door.
+Send = Callable[..., Any]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -50,7 +59,8 @@ def consent_url_build(*, app: HighLevelApp, state: str, code_challenge: str) -> 
     return f"{app.consent_url}?{urlencode(query)}"
 
 
-def token_post(*, app: HighLevelApp, form: dict, connection: Connection | None = None) -> dict:
+def token_post(*, app: HighLevelApp, form: dict[str, str],
+               connection: Connection | None = None) -> TokenAnswer:
     """POST the token endpoint once (a grant is single-use: never retried blindly)."""
     client_secret = app.client_secret
     known_secrets = tuple(
@@ -94,7 +104,7 @@ def token_post(*, app: HighLevelApp, form: dict, connection: Connection | None =
     )
 
 
-def tokens_apply(*, connection: Connection, payload: dict) -> None:
+def tokens_apply(*, connection: Connection, payload: TokenAnswer) -> None:
     """Copy a token answer onto ``connection`` (in memory; the caller saves)."""
     now = timezone.now()
     connection.access_token = payload["access_token"]
@@ -111,7 +121,7 @@ def tokens_apply(*, connection: Connection, payload: dict) -> None:
     connection.last_error = ""
 
 
-def code_exchange(*, app: HighLevelApp, code: str, code_verifier: str, kind: str) -> dict:
+def code_exchange(*, app: HighLevelApp, code: str, code_verifier: str, kind: str) -> TokenAnswer:
     return token_post(
         app=app,
         form={
@@ -131,15 +141,19 @@ def _needs_refresh(connection: Connection) -> bool:
     return connection.token_expires_at <= timezone.now() + margin
 
 
-def connection_token_ensure(*, connection: Connection) -> str:
-    """The access token to use now, refreshed first if it expires within the margin."""
+def connection_token_ensure(*, connection: Connection, send: Send | None = None) -> str:
+    """The access token to use now, refreshed first if it expires within the margin.
+
+    ``send``: the door without its own refresh, which mints an agency-minted location token
+    (the door passes it; elsewhere use ``integrations.ghl.client.connection_token_refresh``).
+    """
     if _needs_refresh(connection):
-        connection = connection_token_refresh(connection_id=connection.pk)
+        connection = connection_token_refresh(connection_id=connection.pk, send=send)
     return connection.access_token
 
 
 def connection_token_refresh(*, connection_id: int, seen_access_token: str | None = None,
-                             force: bool = False) -> Connection:
+                             force: bool = False, send: Send | None = None) -> Connection:
     """Refresh a connection's token unless someone else just did; returns the fresh row.
 
     ``seen_access_token``: the token the caller was using when it decided to refresh (a 401).
@@ -156,7 +170,7 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
         parent = Connection.objects.select_related("app").get(pk=parent_id[0])
         connection_token_ensure(connection=parent)
 
-    failure = None
+    failure: GhlError | None = None
     with refresh_lock(connection_id=connection_id) as locked:
         connection = locked.select_related("app", "location", "agency").get(pk=connection_id)
         if connection.status != Connection.Status.ACTIVE:
@@ -174,7 +188,7 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
             _mark_needs_reauth(connection, failure)
         else:
             try:
-                payload = _exchange(connection)
+                payload = _exchange(connection, send=send)
             except GhlReauthRequired as exc:
                 _mark_needs_reauth(connection, exc)
                 failure = exc
@@ -192,7 +206,7 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
 
 
 @contextmanager
-def refresh_lock(*, connection_id: int):
+def refresh_lock(*, connection_id: int) -> Iterator[QuerySet[Connection]]:
     """Hold the connection's refresh lock; yields the queryset to re-read the row with.
 
     PostgreSQL: the row lock (``select_for_update``) in a durable transaction that commits right
@@ -219,17 +233,18 @@ def refresh_lock(*, connection_id: int):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _exchange(connection: Connection) -> dict:
+def _exchange(connection: Connection, *, send: Send | None) -> TokenAnswer:
     if connection.auth_type == Connection.AuthType.AGENCY_MINTED:
-        from integrations.ghl.client import _request  # the door, without its own refresh
-
         if connection.parent_id is None:
             raise GhlReauthRequired("This location token has no agency connection to renew it from.")
-        response = _request(
+        if send is None:
+            raise RuntimeError("A location token is minted through the door: use "
+                               "integrations.ghl.client.connection_token_refresh.")
+        response = send(
             connection_id=connection.parent_id, method="POST", path="/oauth/locationToken",
             operation_id="get-location-access-token",
             data={"companyId": connection.agency.company_id,
-                  "locationId": connection.location.location_id},
+                  "locationId": connection.location.location_id if connection.location else ""},
             allow_refresh=False,
         )
         if not isinstance(response.data, dict) or not response.data.get("access_token"):
@@ -250,8 +265,9 @@ def _exchange(connection: Connection) -> dict:
 
 
 def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
-    from integrations.services.connections import connection_jobs_stop  # services import the door
-
+    """Mark the connection needs re-auth and, in the same transaction, hand it to the sync's
+    handler (``GHL_NEEDS_REAUTH_HANDLER``: it fails the connection's queued jobs and alerts). The door names
+    no job: it only announces the transition."""
     connection.status = Connection.Status.NEEDS_REAUTH
     connection.last_error = (
         f"{exc.message} Open the connection and use Connect again ({timezone.now():%Y-%m-%d %H:%M} UTC)."
@@ -259,4 +275,4 @@ def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:
     connection.last_error_at = timezone.now()
     with transaction.atomic():
         connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
-        connection_jobs_stop(connection=connection, reason=exc.message)
+        import_string(settings.GHL_NEEDS_REAUTH_HANDLER)(connection=connection, reason=exc.message)

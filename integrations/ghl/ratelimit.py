@@ -10,13 +10,14 @@ log, a smaller server limit is adopted, and a 429 blocks the key until ``Retry-A
 """
 
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from integrations.ghl.errors import GhlRateLimited
-from integrations.models import RateBucket
+from integrations.ghl.models import RateBucket
 
 _sleep = time.sleep  # tests replace these two with a fake clock
 _now = time.time
@@ -40,13 +41,13 @@ def _bucket_locked(key: str) -> RateBucket:
 
 
 def _seconds_to_midnight(now: float) -> float:
-    moment = datetime.fromtimestamp(now, tz=timezone.utc)
+    moment = datetime.fromtimestamp(now, tz=UTC)
     midnight = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return (midnight - moment).total_seconds()
 
 
 def _window() -> float:
-    return (settings.GHL_RATE_LIMIT_INTERVAL_MS + settings.GHL_RATE_LIMIT_SAFETY_MS) / 1000
+    return float(settings.GHL_RATE_LIMIT_INTERVAL_MS + settings.GHL_RATE_LIMIT_SAFETY_MS) / 1000
 
 
 def _try_take(key: str) -> tuple[float, float]:
@@ -54,7 +55,7 @@ def _try_take(key: str) -> tuple[float, float]:
     with transaction.atomic():
         bucket = _bucket_locked(key)
         now = _now()
-        today = datetime.fromtimestamp(now, tz=timezone.utc).date()
+        today = datetime.fromtimestamp(now, tz=UTC).date()
         if bucket.day != today:
             bucket.day, bucket.day_count, bucket.server_daily_remaining = today, 0, None
         limit = settings.GHL_RATE_LIMIT_BURST
@@ -112,7 +113,7 @@ def ratelimit_settle(*, key: str, stamp: float) -> None:
         bucket.save(update_fields=["stamps"])
 
 
-def _int_header(headers: dict, name: str):
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
         return int(lowered[name.lower()])
@@ -120,7 +121,8 @@ def _int_header(headers: dict, name: str):
         return None
 
 
-def ratelimit_observe(*, key: str, headers: dict, status: int | None, retry_after: float | None):
+def ratelimit_observe(*, key: str, headers: Mapping[str, str], status: int | None,
+                      retry_after: float | None) -> None:
     """Bring the shared budget in step with what the server said about it."""
     limit = _int_header(headers, "X-RateLimit-Max")
     remaining = _int_header(headers, "X-RateLimit-Remaining")
@@ -144,10 +146,11 @@ def ratelimit_observe(*, key: str, headers: dict, status: int | None, retry_afte
             bucket.save(update_fields=sorted(fields))
 
 
-def _observe_apply(bucket: RateBucket, limit, remaining, daily_remaining) -> set:
+def _observe_apply(bucket: RateBucket, limit: int | None, remaining: int | None,
+                   daily_remaining: int | None) -> set[str]:
     """Update ``bucket`` in memory from the headers; return the names of the fields changed."""
     now = _now()
-    fields = set()
+    fields: set[str] = set()
     if limit and limit != bucket.server_limit:
         bucket.server_limit = limit
         fields.add("server_limit")

@@ -7,7 +7,9 @@ path stripped of secrets and redacted, size-capped summaries of what went and ca
 import json as jsonlib
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -15,7 +17,7 @@ from urllib3.exceptions import NewConnectionError
 from django.conf import settings
 
 from integrations.ghl.errors import GhlNetworkError
-from integrations.ghl.redact import path_redact, summary_make, text_redact
+from portal.redact import path_redact, summary_make, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 
@@ -23,9 +25,10 @@ _local = threading.local()
 
 
 def _session() -> requests.Session:
-    if not hasattr(_local, "session"):
-        _local.session = requests.Session()
-    return _local.session
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
 
 
 @dataclass
@@ -34,37 +37,39 @@ class LogContext:
     location_id: int | None = None
     operation_id: str = ""
     job_id: int | None = None
-    secrets: tuple = ()
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass
 class Attempt:
     status: int | None
-    headers: dict = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     duration_ms: int = 0
     trace_id: str = ""
     error: GhlNetworkError | None = None
 
 
-def trace_id_find(*, headers, body: bytes) -> str:
+def trace_id_find(*, headers: Mapping[str, str], body: bytes) -> str:
     lowered = {k.lower(): v for k, v in headers.items()}
     for name in TRACE_HEADERS:
-        if lowered.get(name):
-            return lowered[name][:100]
+        if value := lowered.get(name):
+            return value[:100]
     if body[:1] == b"{":
         try:
             parsed = jsonlib.loads(body)
         except ValueError:
             return ""
-        if isinstance(parsed, dict) and isinstance(parsed.get("traceId"), str):
-            return parsed["traceId"][:100]
+        trace_id = parsed.get("traceId") if isinstance(parsed, dict) else None
+        if isinstance(trace_id, str):
+            return trace_id[:100]
     return ""
 
 
 def _never_connected(exc: Exception) -> bool:
     """True when the connection was refused or never made: the request cannot have been read."""
-    seen, cause = set(), exc
+    seen: set[int] = set()
+    cause: Any = exc
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         if isinstance(cause, (NewConnectionError, ConnectionRefusedError)):
@@ -75,10 +80,11 @@ def _never_connected(exc: Exception) -> bool:
     return False
 
 
-def http_attempt(*, method: str, url: str, headers: dict, params=None, json=None, data=None,
+def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
+                 params: Mapping[str, Any] | None = None, json: Any = None, data: Any = None,
                  attempt: int, log: LogContext, path: str = "") -> Attempt:
     """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
-    from integrations.models import SyncLog
+    from integrations.ghl.models import SyncLog
 
     split = urlsplit(url)
     path = path or split.path + (f"?{split.query}" if split.query else "")

@@ -1,62 +1,81 @@
 """Verification of HighLevel's webhooks: signature on the raw body, freshness, and shape.
 
-HighLevel signs the raw request body twice: `x-ghl-signature` (Ed25519, the scheme it keeps after
-July 2026) and the legacy `x-wh-signature` (RSA PKCS#1 v1.5 with SHA-256), both base64. The body
-must be verified as received: re-serialising the parsed JSON changes the bytes.
-See specs/highlevel/docs/oauth/WebhookAuthentication.md.
+Sources of each header and key:
+
+- ``x-wh-signature``: base64 RSA PKCS#1 v1.5 / SHA-256 over the raw body, verified with the public
+  key HighLevel publishes in docs/oauth/WebhookAuthentication.md. That page says the key will be
+  rotated (announced by email and in the developer Slack), so the verifier takes a list: the
+  current key and the announced next one, and either verifies.
+- ``x-ghl-signature``: base64 Ed25519 over the raw body, as verified by HighLevel's official SDK
+  (gohighlevel-api-client 3.0.0, ``highlevel/webhook/webhook_manager.py``: preferred over
+  ``x-wh-signature`` when both arrive; the key comes from the app's settings, env
+  ``WEBHOOK_SIGNATURE_PUBLIC_KEY`` in the SDK). The docs copy publishes no Ed25519 key, so it is
+  configured (``GHL_WEBHOOK_ED25519_PUBLIC_KEY`` and ``..._NEXT``).
+
+The body must be verified as received: re-serialising the parsed JSON changes the bytes.
 """
 
 import base64
 import binascii
 import json
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from portal.errors import PortalError
 
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"
 FRESHNESS = timedelta(minutes=5)
 
-# HighLevel's published RSA key for `x-wh-signature` (WebhookAuthentication.md).
-HIGHLEVEL_RSA_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
-MIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEAokvo/r9tVgcfZ5DysOSC
-Frm602qYV0MaAiNnX9O8KxMbiyRKWeL9JpCpVpt4XHIcBOK4u3cLSqJGOLaPuXw6
-dO0t6Q/ZVdAV5Phz+ZtzPL16iCGeK9po6D6JHBpbi989mmzMryUnQJezlYJ3DVfB
-csedpinheNnyYeFXolrJvcsjDtfAeRx5ByHQmTnSdFUzuAnC9/GepgLT9SM4nCpv
-uxmZMxrJt5Rw+VUaQ9B8JSvbMPpez4peKaJPZHBbU3OdeCVx5klVXXZQGNHOs8gF
-3kvoV5rTnXV0IknLBXlcKKAQLZcY/Q9rG6Ifi9c+5vqlvHPCUJFT5XUGG5RKgOKU
-J062fRtN+rLYZUV+BjafxQauvC8wSWeYja63VSUruvmNj8xkx2zE/Juc+yjLjTXp
-IocmaiFeAO6fUtNjDeFVkhf5LNb59vECyrHD2SQIrhgXpO4Q3dVNA5rw576PwTzN
-h/AMfHKIjE4xQA1SZuYJmNnmVZLIZBlQAF9Ntd03rfadZ+yDiOXCCs9FkHibELhC
-HULgCsnuDJHcrGNd5/Ddm5hxGQ0ASitgHeMZ0kcIOwKDOzOU53lDza6/Y09T7sYJ
-PQe7z0cvj7aE4B+Ax1ZoZGPzpJlZtGXCsu9aTEGEnKzmsFqwcSsnw3JB31IGKAyk
-T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==
------END PUBLIC KEY-----
-"""
+DOCS_WEBHOOK_AUTH = (
+    Path(__file__).resolve().parents[2] / "specs" / "highlevel" / "docs" / "oauth"
+    / "WebhookAuthentication.md"
+)
+_PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.S)
 
 
-class WebhookRejected(Exception):
+@cache
+def docs_rsa_public_key() -> str:
+    """The RSA public key HighLevel publishes in WebhookAuthentication.md (the project's copy)."""
+    match = _PEM_BLOCK.search(DOCS_WEBHOOK_AUTH.read_text(encoding="utf-8"))
+    if match is None:
+        raise RuntimeError(f"no public key block in {DOCS_WEBHOOK_AUTH}")
+    return match.group(0) + "\n"
+
+
+class WebhookRejected(PortalError):
     """The request is not an authentic, fresh HighLevel webhook. `reason` is safe to log."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
 @dataclass(frozen=True)
 class WebhookKeys:
-    """Public keys (PEM) that may sign webhooks; either may be absent."""
+    """Public keys (PEM) that may sign webhooks, per scheme: current first, then the next ones."""
 
-    ed25519_pem: str = ""
-    rsa_pem: str = ""
+    ed25519: tuple[str, ...] = ()
+    rsa: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ed25519", tuple(k for k in self.ed25519 if k))
+        object.__setattr__(self, "rsa", tuple(k for k in self.rsa if k))
 
 
 @dataclass(frozen=True)
 class VerifiedWebhook:
-    payload: dict
+    payload: dict[str, Any]
     webhook_id: str
     event_type: str
     location_id: str
@@ -64,56 +83,71 @@ class VerifiedWebhook:
     scheme: str
 
 
-def _load_key(pem, expected_type, name):
+def _load_key(pem: str, name: str) -> PublicKeyTypes:
     try:
-        key = serialization.load_pem_public_key(pem.encode())
+        return serialization.load_pem_public_key(pem.encode())
     except (ValueError, TypeError) as exc:
         raise WebhookRejected(f"the configured {name} public key is not a valid PEM key") from exc
-    if not isinstance(key, expected_type):
-        raise WebhookRejected(f"the configured {name} public key is not an {name} key")
-    return key
 
 
-def _decode_signature(value, header):
+def _wrong_key(name: str) -> WebhookRejected:
+    return WebhookRejected(f"the configured {name} public key is not an {name} key")
+
+
+def _decode_signature(value: str, header: str) -> bytes:
     try:
         return base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise WebhookRejected(f"{header} is not base64") from None
 
 
-def webhook_signature_verify(*, raw_body: bytes, headers, keys: WebhookKeys) -> str:
+def _verifies_with_any(pems: Iterable[str], name: str, check: Callable[[Any], None]) -> bool:
+    """True when ``check(key)`` passes for one of ``pems`` (each must be a ``name`` key)."""
+    expected = ed25519.Ed25519PublicKey if name == "Ed25519" else rsa.RSAPublicKey
+    for pem in pems:
+        key = _load_key(pem, name)
+        if not isinstance(key, expected):
+            raise _wrong_key(name)
+        try:
+            check(key)
+            return True
+        except InvalidSignature:
+            continue
+    return False
+
+
+def webhook_signature_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys) -> str:
     """Check the raw body's signature; return the scheme that verified ("ed25519" or "rsa").
 
-    Ed25519 is preferred when both headers and keys are present. A present but wrong signature is
-    rejected even if the other scheme would pass: a forged header is never ignored.
+    Each scheme passes when any of its keys (current or next) verifies. Ed25519 is preferred when
+    both headers and keys are present. A present but wrong signature is rejected even if the
+    other scheme would pass: a forged header is never ignored.
     """
     ed_sig = headers.get(ED25519_HEADER, "")
     rsa_sig = headers.get(RSA_HEADER, "")
     if not ed_sig and not rsa_sig:
         raise WebhookRejected("no signature header (x-ghl-signature or x-wh-signature)")
     verified = None
-    if ed_sig and keys.ed25519_pem:
-        key = _load_key(keys.ed25519_pem, ed25519.Ed25519PublicKey, "Ed25519")
-        try:
-            key.verify(_decode_signature(ed_sig, ED25519_HEADER), raw_body)
-        except InvalidSignature:
-            raise WebhookRejected("x-ghl-signature does not match the body") from None
+    if ed_sig and keys.ed25519:
+        ed_signature = _decode_signature(ed_sig, ED25519_HEADER)
+        if not _verifies_with_any(keys.ed25519, "Ed25519",
+                                  lambda key: key.verify(ed_signature, raw_body)):
+            raise WebhookRejected("x-ghl-signature does not match the body")
         verified = "ed25519"
-    if rsa_sig and keys.rsa_pem:
-        key = _load_key(keys.rsa_pem, rsa.RSAPublicKey, "RSA")
-        try:
-            key.verify(
-                _decode_signature(rsa_sig, RSA_HEADER), raw_body, padding.PKCS1v15(), hashes.SHA256()
-            )
-        except InvalidSignature:
-            raise WebhookRejected("x-wh-signature does not match the body") from None
+    if rsa_sig and keys.rsa:
+        rsa_signature = _decode_signature(rsa_sig, RSA_HEADER)
+        if not _verifies_with_any(
+            keys.rsa, "RSA",
+            lambda key: key.verify(rsa_signature, raw_body, padding.PKCS1v15(), hashes.SHA256()),
+        ):
+            raise WebhookRejected("x-wh-signature does not match the body")
         verified = verified or "rsa"
     if verified is None:
         raise WebhookRejected("no configured public key for the signature scheme received")
     return verified
 
 
-def _parse_timestamp(value):
+def _parse_timestamp(value: object) -> datetime:
     if not isinstance(value, str) or not value:
         raise WebhookRejected("timestamp is missing")
     try:
@@ -125,7 +159,8 @@ def _parse_timestamp(value):
     return parsed
 
 
-def webhook_verify(*, raw_body: bytes, headers, keys: WebhookKeys, now: datetime) -> VerifiedWebhook:
+def webhook_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys,
+                   now: datetime) -> VerifiedWebhook:
     """Signature, then JSON shape, then freshness (within 5 minutes either way of `now`)."""
     scheme = webhook_signature_verify(raw_body=raw_body, headers=headers, keys=keys)
     try:

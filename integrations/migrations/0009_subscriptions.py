@@ -2,8 +2,9 @@
 
 import django.core.validators
 import django.db.models.deletion
-import integrations.models.subscriptions
 from django.db import migrations, models
+
+import integrations.sync.models.subscriptions
 
 
 class Migration(migrations.Migration):
@@ -19,7 +20,7 @@ class Migration(migrations.Migration):
             name='Subscription',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=integrations.models.subscriptions.trigger_choices, help_text="The catalog's named polling trigger.", max_length=100, verbose_name='polling trigger')),
+                ('trigger', models.CharField(choices=integrations.sync.models.subscriptions.trigger_choices, help_text="The catalog's named polling trigger.", max_length=100, verbose_name='polling trigger')),
                 ('operation', models.CharField(editable=False, help_text='The trigger\'s catalog key, "METHOD /path" (filled in from the trigger).', max_length=300, verbose_name='operation')),
                 ('parameters', models.JSONField(blank=True, default=dict, help_text="The trigger's own parameters as a JSON object (the connection fills in locationId).", verbose_name='parameters')),
                 ('interval_minutes', models.PositiveSmallIntegerField(default=5, help_text='How often it polls: 1 to 15 minutes.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(15)], verbose_name='interval (minutes)')),

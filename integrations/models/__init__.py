@@ -1,10 +1,21 @@
-from integrations.models.apps import HighLevelApp
-from integrations.models.connections import Connection, LocationMintBatch
-from integrations.models.jobs import Job
-from integrations.models.ratelimit import RateBucket
-from integrations.models.subscriptions import Subscription, SubscriptionSeen
-from integrations.models.synclog import SyncLog
-from integrations.models.webhooks import WebhookEvent
+"""Every table of the integrations app, for Django and for the interfaces.
 
-__all__ = ["HighLevelApp", "Connection", "Job", "LocationMintBatch", "RateBucket", "Subscription",
-           "SubscriptionSeen", "SyncLog", "WebhookEvent"]
+Each model lives with its layer: the door's in ``integrations.ghl.models``, the sync's in
+``integrations.sync.models``. Code inside those layers imports from there (importing this
+package would pull the upper layer's tables into the lower one, which the import contract refuses).
+"""
+
+from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
+from integrations.sync.models import Job, Subscription, SubscriptionSeen, WebhookEvent
+
+__all__ = [
+    "Connection",
+    "HighLevelApp",
+    "Job",
+    "LocationMintBatch",
+    "RateBucket",
+    "Subscription",
+    "SubscriptionSeen",
+    "SyncLog",
+    "WebhookEvent",
+]

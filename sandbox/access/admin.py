@@ -14,9 +14,10 @@ from sandbox.access.models import (
     WebhookEvent,
     WebhookKey,
 )
+from sandbox.access.services.lifecycle import LifecycleRefused, app_uninstall, location_create
 from sandbox.access.services.oauth import tokens_expire
 from sandbox.access.services.registry import private_token_create, sandbox_app_secret_rotate
-from sandbox.access.webhooks import webhook_deliveries_resend
+from sandbox.access.services.webhooks import webhook_deliveries_resend
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,6 +55,15 @@ class SandboxLocationInline(admin.TabularInline):
 class SandboxCompanyAdmin(admin.ModelAdmin):
     list_display = ["company_id", "name"]
     inlines = [SandboxLocationInline]
+    actions = ["create_location"]
+
+    @admin.action(description="Create a new location (sends LocationCreate)")
+    def create_location(self, request, queryset):
+        for company in queryset:
+            number = company.locations.count() + 1
+            location = location_create(company_id=company.company_id,
+                                       name=f"{company.name} location {number}")
+            messages.success(request, f"Created {location.location_id} in {company.company_id}.")
 
 
 @admin.register(SandboxLocation)
@@ -62,6 +72,14 @@ class SandboxLocationAdmin(admin.ModelAdmin):
     list_select_related = ["company"]
     search_fields = ["location_id", "name"]
     actions = ["create_private_token", "expire_tokens"]
+
+    def save_model(self, request, obj, form, change):
+        """A location added here is created as HighLevel would: with its LocationCreate event."""
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = location_create(company_id=obj.company.company_id, name=obj.name,
+                                  location_id=obj.location_id, address=obj.address)
+        obj.pk = created.pk
 
     @admin.action(description="Create a private integration token (all of the location's app scopes)")
     def create_private_token(self, request, queryset):
@@ -86,8 +104,21 @@ class SandboxLocationAdmin(admin.ModelAdmin):
 
 @admin.register(Installation)
 class InstallationAdmin(ReadOnlyAdmin):
-    list_display = ["app", "company", "location", "installed_at"]
+    list_display = ["app", "company", "location", "plan_id", "installed_at"]
     list_select_related = ["app", "company", "location"]
+    actions = ["uninstall"]
+
+    @admin.action(description="Uninstall (sends UNINSTALL, revokes the app's tokens there)")
+    def uninstall(self, request, queryset):
+        for install in queryset.select_related("app", "company", "location"):
+            try:
+                removed = app_uninstall(
+                    client_id=install.app.client_id, company_id=install.company.company_id,
+                    location_id=install.location.location_id if install.location else "")
+            except LifecycleRefused as exc:  # already removed with its agency in this batch
+                messages.warning(request, str(exc))
+                continue
+            messages.success(request, f"Uninstalled {install} ({removed} installations removed).")
 
 
 @admin.register(Token)

@@ -28,11 +28,12 @@ from sandbox.access.models.oauth import USER_TYPE_COMPANY, USER_TYPE_LOCATION
 from sandbox.access.services.faults import FaultPlan, fault_plan_draw, fault_rule_for
 from sandbox.access.services.ratelimit import RateState, rate_key, rate_limit_hit
 from sandbox.access.services.secrets import secret_hash
+from sandbox.mode import sandbox_lenient
 
 # `Version` values HighLevel's servers take (the specs list only 2021-07-28 for most routes).
-ACCEPTED_VERSIONS = ("2021-07-28", "2021-04-15", "v3")
-INVALID_TOKEN = "Invalid token: access token is invalid"
-EXPIRED_TOKEN = "Invalid JWT"
+ACCEPTED_VERSIONS = ("2021-07-28", "2021-04-15", "v3")  # v3: lenient mode only (sandbox/mode.py)
+INVALID_TOKEN = "Invalid token: access token is invalid"  # noqa: S105 (an error message)
+EXPIRED_TOKEN = "Invalid JWT"  # noqa: S105 (an error message)
 SCOPE_REFUSED = "The token is not authorized for this scope."
 AUTH_CLASS_REFUSED = (
     "This authClass type is not allowed to access this scope. "
@@ -103,9 +104,10 @@ def token_authenticate(*, request) -> tuple[Token | None, JsonResponse | None]:
 
 def gate_enter(*, request, operation) -> GateResult:
     version = request.headers.get("Version")
-    if version is not None and version not in ACCEPTED_VERSIONS:
+    accepted = ACCEPTED_VERSIONS if sandbox_lenient() else ACCEPTED_VERSIONS[:2]
+    if version is not None and version not in accepted:
         return GateResult(response=error_json(
-            status=400, message=f"Version header must be one of {', '.join(ACCEPTED_VERSIONS)}"
+            status=400, message=f"Version header must be one of {', '.join(accepted)}"
         ))
     security = getattr(operation, "security", _NOT_GIVEN)
     if security is not _NOT_GIVEN and not security and not _bearer(request):

@@ -9,6 +9,9 @@ urlpatterns = [
     path("oauth/installedLocations", views_oauth.installed_locations, name="installed_locations"),
     path("oauth/locationToken", views_oauth.location_token, name="location_token"),
     path("control/faults", views_control.faults, name="faults"),
+    path("control/uninstall", views_control.uninstall, name="uninstall"),
+    path("control/plan", views_control.plan, name="plan"),
+    path("control/locations", views_control.locations, name="locations"),
     path("webhook-keys", views_control.webhook_keys, name="webhook_keys"),
     path("webhook-keys/<str:kind>.pem", views_control.webhook_key_pem, name="webhook_key_pem"),
 ]

@@ -1,4 +1,5 @@
-"""`/sandbox/control/faults` (set, read, clear fault rules) and `/sandbox/webhook-keys`."""
+"""`/sandbox/control/faults` (set, read, clear fault rules), the lifecycle controls
+(`control/uninstall`, `control/plan`, `control/locations`) and `/sandbox/webhook-keys`."""
 
 import hmac
 import json
@@ -16,6 +17,12 @@ from sandbox.access.services.faults import (
     fault_rule_set,
     fault_rules_clear,
     fault_values_parse,
+)
+from sandbox.access.services.lifecycle import (
+    LifecycleRefused,
+    app_plan_change,
+    app_uninstall,
+    location_create,
 )
 from sandbox.access.services.oauth import tokens_expire
 from sandbox.access.services.signing import webhook_public_keys
@@ -61,6 +68,62 @@ def faults(request):
     if expire:
         answer["expiredTokens"] = tokens_expire(location_id=location_id)
     return JsonResponse(answer)
+
+
+def _control_post(request, action):
+    refusal = _control_refusal(request)
+    if refusal is not None:
+        return refusal
+    try:
+        data = json.loads(request.body or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("a JSON object")
+        return JsonResponse(action(data), status=201)
+    except (json.JSONDecodeError, ValueError) as exc:
+        return error_json(status=400, message=f"The body is not a JSON object: {exc}")
+    except KeyError as exc:
+        return error_json(status=422, message=[f"{exc.args[0]} should not be empty"])
+    except LifecycleRefused as exc:
+        return error_json(status=404, message=str(exc))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def uninstall(request):
+    """`{"clientId": ..., "locationId": ...}` or `{"clientId": ..., "companyId": ...}`: UNINSTALL."""
+    return _control_post(request, lambda d: {"removed": app_uninstall(
+        client_id=_need(d, "clientId"), company_id=d.get("companyId", ""),
+        location_id=d.get("locationId", ""))})
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def plan(request):
+    """`{"clientId", "planId", "locationId" or "companyId"}`: PLAN_CHANGE."""
+    def change(d):
+        install = app_plan_change(client_id=_need(d, "clientId"), plan_id=_need(d, "planId"),
+                                  company_id=d.get("companyId", ""), location_id=d.get("locationId", ""))
+        return {"planId": install.plan_id}
+    return _control_post(request, change)
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def locations(request):
+    """`{"companyId", "name", optional "locationId", "address", "email"}`: LocationCreate."""
+    def create(d):
+        location = location_create(company_id=_need(d, "companyId"), name=_need(d, "name"),
+                                   location_id=d.get("locationId", ""), address=d.get("address", ""),
+                                   email=d.get("email", ""))
+        return {"locationId": location.location_id, "companyId": location.company.company_id}
+    return _control_post(request, create)
+
+
+def _need(data: dict, name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise KeyError(name)
+    return value
 
 
 @require_GET

@@ -16,9 +16,11 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from sandbox.access import gate, views_oauth
+from sandbox.access.models import SandboxLocation
 from sandbox.api.context import Call, Reply
-from sandbox.api.gateway import gate_module, module_optional
 from sandbox.api.handlers.routes import ROUTES
+from sandbox.api.trace import trace_body, trace_stamp
 from sandbox.errors import ApiError, error_body
 from sandbox.spec import schemas
 from sandbox.spec.registry import registry_get
@@ -32,7 +34,7 @@ LOCATION_FIELDS = ("locationId", "location_id", "altId")
 def _json(body, status: int) -> HttpResponse:
     if status == 204:
         return HttpResponse(status=204)
-    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status,
+    return HttpResponse(json.dumps(trace_body(body), separators=(",", ":")), status=status,
                         content_type="application/json; charset=utf-8")
 
 
@@ -79,11 +81,8 @@ def _without(schema_key, names: frozenset):
 
 def company_location_check(*, company_id: str, location_id: str) -> None:
     """An agency token reaches its own company's locations only (403 as for location tokens)."""
-    models = module_optional("sandbox.access.models")
-    if models is None:
-        return
-    if not models.SandboxLocation.objects.filter(location_id=location_id,
-                                                 company__company_id=company_id).exists():
+    if not SandboxLocation.objects.filter(location_id=location_id,
+                                          company__company_id=company_id).exists():
         raise ApiError(403, "The token does not have access to this location.")
 
 
@@ -139,19 +138,12 @@ def api_dispatch(request, path: str = ""):
     if op is None:
         return _error(404, f"Cannot {request.method} {path}")
     if op.key in DELEGATED:
-        views = module_optional("sandbox.access.views_oauth")
-        if views is not None:
-            return getattr(views, DELEGATED[op.key])(request)
-    gate = gate_module()
-    result = None
-    if gate is not None:
-        result = gate.gate_enter(request=request, operation=op)
-        if result.response is not None:
-            return gate.gate_leave(request=request, result=result, response=result.response)
+        return trace_stamp(getattr(views_oauth, DELEGATED[op.key])(request))
+    result = gate.gate_enter(request=request, operation=op)
+    if result.response is not None:
+        return gate.gate_leave(request=request, result=result, response=trace_stamp(result.response))
     response = _answer(request, op, path_params, result)
-    if gate is not None:
-        response = gate.gate_leave(request=request, result=result, response=response)
-    return response
+    return gate.gate_leave(request=request, result=result, response=response)
 
 
 def _answer(request, op, path_params, result) -> HttpResponse:

@@ -39,6 +39,7 @@ class Operation:
     body_schemas: dict[str, dict]  # content type -> schema
     responses: dict[int, dict | None]  # status -> schema (None: the spec gives none)
     segments: tuple = field(repr=False, default=())
+    doc_scopes: list[str] = field(default_factory=list)  # what Scopes.md names for it
 
     @property
     def key(self) -> tuple[str, str]:
@@ -99,6 +100,7 @@ class Registry:
         self.operations = operations
         self.by_key = {op.key: op for op in operations}
         self.borrowed_refs = borrowed  # spec file -> names resolved from common (defects)
+        self.doc_unmatched: list = []  # Scopes.md rows naming no operation of the specs
         self._index: dict[tuple, list[Operation]] = {}
         for op in operations:
             first = op.segments[0] if op.segments else ""
@@ -112,7 +114,7 @@ class Registry:
         first = segments[0] if segments else ""
         for op in self._index.get((method, len(segments), first), ()):
             params = {}
-            for want, got in zip(op.segments, segments):
+            for want, got in zip(op.segments, segments, strict=True):
                 if want.startswith("{"):
                     params[want[1:-1]] = got
                 elif want != got:
@@ -138,7 +140,21 @@ def registry_load() -> Registry:
                                                  resolver=resolver, spec_file=spec_path.name))
         if resolver.borrowed:
             borrowed[spec_path.name] = resolver.borrowed
-    return Registry(operations, borrowed)
+    registry = Registry(operations, borrowed)
+    scopes_doc_merge(registry)
+    return registry
+
+
+def scopes_doc_merge(registry: Registry) -> None:
+    """Each operation's scopes become the union of its spec ``security`` and Scopes.md (the docs
+    bind as much as the specs; DEFECTS.md lists where they differ). Holding any one suffices."""
+    from sandbox.spec.scopes_doc import doc_scopes_route
+
+    found, registry.doc_unmatched = doc_scopes_route(registry.route)
+    for key, scopes in found.items():
+        op = registry.by_key[key]
+        op.doc_scopes = scopes
+        op.scopes += [s for s in scopes if s not in op.scopes]
 
 
 _lock = threading.Lock()
@@ -147,7 +163,7 @@ _registry: Registry | None = None
 
 def registry_get() -> Registry:
     """The process-wide registry, loaded on first use."""
-    global _registry
+    global _registry  # noqa: PLW0603 (a lazy process-wide singleton, filled once under the lock)
     if _registry is None:
         with _lock:
             if _registry is None:

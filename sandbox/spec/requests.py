@@ -8,11 +8,13 @@ spec declares before validation (``limit=20`` is a number).
 import json
 from dataclasses import dataclass, field
 
+from sandbox.mode import sandbox_lenient
 from sandbox.spec import schemas
 from sandbox.spec.registry import Operation
 
 SKIPPED_HEADERS = {"authorization"}  # the gate answers for these (401), not the validator
-# HighLevel's newer clients send `Version: v3`, which its servers take wherever the spec lists a date.
+# HighLevel's newer clients send `Version: v3`, which its servers take wherever the spec lists a
+# date: accepted in lenient mode only (sandbox/mode.py).
 VERSION_ALIASES = {"v3"}
 
 
@@ -71,7 +73,7 @@ def _body(request, op: Operation):
     try:
         return "application/json", json.loads(raw)
     except ValueError as exc:
-        raise RequestInvalid(400, [f"Unexpected token in JSON at position {getattr(exc, 'pos', 0)}"])
+        raise RequestInvalid(400, [f"Unexpected token in JSON at position {getattr(exc, 'pos', 0)}"]) from exc
 
 
 def request_validate(*, request, op: Operation, path_params: dict) -> ValidRequest:
@@ -88,7 +90,7 @@ def request_validate(*, request, op: Operation, path_params: dict) -> ValidReque
                 if param.required:
                     raise RequestInvalid(400, [f"{param.name} header was not found"])
                 continue
-            if param.name == "Version" and value in VERSION_ALIASES:
+            if param.name == "Version" and value in VERSION_ALIASES and sandbox_lenient():
                 continue
             if not schemas.is_valid(param.schema, value):
                 raise RequestInvalid(400, [f"{param.name} header is invalid"])

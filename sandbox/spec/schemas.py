@@ -104,8 +104,8 @@ _STRING_BY_FORMAT = {
 def _merge_all_of(schema: dict) -> dict:
     merged = {k: v for k, v in schema.items() if k != "allOf"}
     props, required = dict(merged.get("properties", {})), list(merged.get("required", []))
-    for part in schema["allOf"]:
-        part = _merge_all_of(part) if "allOf" in part else part
+    for raw in schema["allOf"]:
+        part = _merge_all_of(raw) if "allOf" in raw else raw
         props.update(part.get("properties", {}))
         required += part.get("required", [])
         for k, v in part.items():
@@ -130,7 +130,7 @@ def sample(schema: dict, *, depth: int = 0, use_examples: bool = True, minimal: 
         for key in ("example", "default"):
             if key in schema and example_ok(schema, schema[key]):
                 return copy.deepcopy(schema[key])
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return copy.deepcopy(schema["enum"][0])
     if "allOf" in schema:
         return sample(_merge_all_of(schema), depth=depth, use_examples=use_examples,

@@ -9,16 +9,25 @@ import json
 import re
 from functools import cache
 
-from sandbox.api.gateway import event_send
+from sandbox.access.services.webhooks import webhook_emit
 from sandbox.spec.resolve import SPEC_DIR
 
 _SCHEMA_BLOCK = re.compile(r"```json(?: json_schema)?\s*\n(.*?)```", re.S)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
+# Event types whose doc file is named otherwise (DEFECTS.md D10): the type HighLevel sends -> file.
+DOC_FILES = {"ConversationUnreadUpdate": "ConversationUnreadWebhook", "INSTALL": "AppInstall",
+             "UNINSTALL": "AppUninstall", "PLAN_CHANGE": "PlanChange"}
+
+
+def event_doc_path(event_type: str):
+    return SPEC_DIR / "docs" / "webhook events" / f"{DOC_FILES.get(event_type, event_type)}.md"
+
+
 @cache
 def event_properties(event_type: str) -> dict:
-    path = SPEC_DIR / "docs" / "webhook events" / f"{event_type}.md"
+    path = event_doc_path(event_type)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -50,4 +59,30 @@ def event_payload(*, event_type: str, location_id: str, data: dict, extra: dict 
 
 def event_emit(*, event_type: str, location_id: str, data: dict, extra: dict | None = None) -> None:
     payload = event_payload(event_type=event_type, location_id=location_id, data=data, extra=extra)
-    event_send(location_id=location_id, event_type=event_type, payload=payload)
+    # Recorded inside the change's transaction (rolled back with it), delivered after commit.
+    webhook_emit(location_id=location_id, event_type=event_type, payload=payload)
+
+
+# Field changes that HighLevel announces with an event of their own, besides the entity's
+# *Update event (docs/webhook events/ContactDndUpdate.md, OpportunityStageUpdate.md, ...).
+CHANGE_EVENTS = {
+    "contact": (("ContactDndUpdate", ("dnd", "dndSettings")), ("ContactTagUpdate", ("tags",))),
+    "opportunity": (("OpportunityStageUpdate", ("pipelineStageId", "pipelineId")),
+                    ("OpportunityMonetaryValueUpdate", ("monetaryValue",)),
+                    ("OpportunityAssignedToUpdate", ("assignedTo",)),
+                    ("OpportunityStatusUpdate", ("status",))),
+    "conversation": (("ConversationUnreadUpdate", ("unreadCount",)),),
+}
+
+
+def changes_emit(*, kind: str, before: dict, after: dict, location_id: str,
+                 skip: tuple = ()) -> list[str]:
+    """Emit the field-change events a change from ``before`` to ``after`` calls for."""
+    sent = []
+    for event_type, fields in CHANGE_EVENTS.get(kind, ()):
+        if event_type in skip:
+            continue
+        if any(before.get(f) != after.get(f) for f in fields):
+            event_emit(event_type=event_type, location_id=location_id, data=after)
+            sent.append(event_type)
+    return sent

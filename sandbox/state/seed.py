@@ -7,7 +7,7 @@ fields, tasks, notes, calendars and appointments, users, social-planner tags and
 import random
 import string
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
@@ -89,7 +89,7 @@ def sandbox_seed(*, company_id: str, location_ids: list[str], contacts: int, use
     rng = random.Random(seed)
     report = SeedReport(locations=list(location_ids))
     out = _Writer(report)
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
 
     def rid():
         return "".join(rng.choices(_ALPHABET, k=20))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _roles_present
+from tests.conftest import PASSWORD, _roles_present
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -80,3 +80,28 @@ def _role_groups(transactional_db):
     """Browser tests are transactional: each one ends by flushing the database, which takes the
     role groups the data migrations made with it. Put them back (from portal.roles) first."""
     _roles_present()
+
+
+WIDTH = 1366
+
+
+@pytest.fixture
+def wide(browser, live_server):
+    """``wide(username)``: a new browser context 1366 px wide, signed in as that user."""
+    contexts = []
+
+    def open_as(username, password=None):
+        context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTH, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto("/accounts/login/")
+        page.fill("input[name=login]", username)
+        page.fill("input[name=password]", password or PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin/")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -17,9 +17,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from integrations.models import Connection, HighLevelApp, Job
-from rankr.models import Contact
 from mappings.models import Mapping
 from portal.models import Agency, Location
+from rankr.models import Contact
 from sandbox.access.services.registry import sandbox_demo_ensure
 from sandbox.state.seed import sandbox_seed
 from tests.conftest import _roles_present
@@ -29,7 +29,7 @@ PASSWORD = "story-password-42"
 
 
 @pytest.fixture
-def world(live_server, settings):
+def story_world(live_server, settings):
     settings.SANDBOX_BASE_URL = live_server.url + "/sandbox"
     callback = live_server.url + "/integrations/oauth/callback/"
     sandbox_demo_ensure(
@@ -81,29 +81,29 @@ def new_page(browser, live_server):
     return page
 
 
-def test_the_whole_story(page, steps, world, browser, live_server, settings, q_sync):
+def test_the_whole_story(page, steps, story_world, browser, live_server, settings, q_sync):
     # One attempt per call and per job, so an injected fault fails the job at once for support.
     settings.GHL_MAX_ATTEMPTS = 1
     settings.JOB_MAX_ATTEMPTS = 1
 
     # Staff signs in with TOTP.
-    sign_in(page, "staff", world["staff_totp"])
+    sign_in(page, "staff", story_world["staff_totp"])
     steps.shot(page, "staff signed in with TOTP")
 
     # Connects a location through the sandbox consent page.
     page.goto("/integrations/connect/?kind=location")
-    page.select_option("select[name=app]", str(world["app"].pk))
-    page.select_option("select[name=location]", str(world["location"].pk))
+    page.select_option("select[name=app]", str(story_world["app"].pk))
+    page.select_option("select[name=location]", str(story_world["location"].pk))
     steps.shot(page, "connect a location")
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/sandbox/v2/oauth/chooselocation.*"))
+    page.wait_for_url(re.compile(r".*/sandbox/marketplace/v2/oauth/chooselocation.*"))
     page.check("input[name=location][value=demo-loc-0001]")
     steps.shot(page, "sandbox consent page")
     page.click("button[value=approve]")
     page.wait_for_url(re.compile(r".*/admin/integrations/connection/\d+/change/.*"))
     assert "code=" not in page.url
     steps.shot(page, "connected")
-    connection = Connection.objects.get(location=world["location"])
+    connection = Connection.objects.get(location=story_world["location"])
     assert connection.status == Connection.Status.ACTIVE and connection.access_token
 
     # Tests the connection.
@@ -117,12 +117,12 @@ def test_the_whole_story(page, steps, world, browser, live_server, settings, q_s
     # Applies the contact flow template.
     page.goto("/admin/mappings/mapping/apply-template/")
     steps.shot(page, "flow templates")
-    page.select_option("select[name=location]", str(world["location"].pk))
+    page.select_option("select[name=location]", str(story_world["location"].pk))
     page.check("input[value=ghl_contact_upsert]")
     page.click("#content-main input[type=submit]")
     page.wait_for_selector(".messagelist")
     steps.shot(page, "contact flow applied")
-    assert Mapping.objects.filter(location=world["location"], entity="contact").exists()
+    assert Mapping.objects.filter(location=story_world["location"], entity="contact").exists()
 
     # Runs the trigger and sees Rankr contacts.
     page.goto("/admin/integrations/subscription/")
@@ -132,11 +132,11 @@ def test_the_whole_story(page, steps, world, browser, live_server, settings, q_s
     steps.shot(page, "trigger ran")
     page.goto("/admin/rankr/contact/")
     steps.shot(page, "Rankr contacts")
-    assert Contact.objects.filter(location=world["location"]).count() == 30
+    assert Contact.objects.filter(location=story_world["location"]).count() == 30
     assert page.locator("#result_list tbody tr").count() == 30
 
     # Resyncs one.
-    contact = Contact.objects.filter(location=world["location"]).order_by("pk").first()
+    contact = Contact.objects.filter(location=story_world["location"]).order_by("pk").first()
     page.check(f"input[name=_selected_action][value='{contact.pk}']")
     run_action(page, "resync")
     page.wait_for_selector(".messagelist")

@@ -1,9 +1,9 @@
-"""Issue 4: *Test connection* against the sandbox names the scopes the location's flows miss."""
+"""*Test connection* against the sandbox names the scopes the location's flows miss."""
 
 import pytest
 
 from integrations.catalog.registry import registry
-from integrations.services.connections import connection_test
+from integrations.sync.connections import connection_test
 from mappings.models import Mapping
 from tests.e2e.conftest import location_connect
 
@@ -45,3 +45,15 @@ def test_test_connection_is_ok_when_consent_granted_every_needed_scope(sandbox_w
     _flow(connection.location, "POST /contacts/")
     report = connection_test(connection_id=connection.pk)
     assert report.ok and report.missing_scopes == [] and report.message == "Connected."
+
+
+def test_test_connection_names_a_scope_only_the_scopes_doc_gives(sandbox_world):
+    """GET /social-media-posting/{locationId}/tags has no scope in the spec; Scopes.md names one."""
+    world = sandbox_world
+    world.app.scopes = "contacts.readonly locations.readonly"
+    world.app.save()
+    connection = location_connect(world, "demo-loc-0001")
+    _flow(connection.location, "GET /social-media-posting/{locationId}/tags")
+    report = connection_test(connection_id=connection.pk)
+    assert report.missing_scopes == [
+        "socialplanner/tag.readonly (GET /social-media-posting/{locationId}/tags)"]

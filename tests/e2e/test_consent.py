@@ -1,4 +1,4 @@
-"""Issue 4: connecting through the sandbox's consent page, over real HTTP, as an admin would."""
+"""Connecting through the sandbox's consent page, over real HTTP, as an admin would."""
 
 import re
 from urllib.parse import urlsplit
@@ -19,7 +19,7 @@ def _start(browser, world, **form):
                                {"app": world.app.pk, **form}, allow_redirects=False)
     assert answer.status_code == 302, answer.text[:500]
     consent = answer.headers["Location"]
-    assert consent.startswith(world.url + "/sandbox/v2/oauth/chooselocation?")
+    assert consent.startswith(world.url + "/sandbox/marketplace/v2/oauth/chooselocation?")
     query = query_of(consent)
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
     return consent

@@ -1,4 +1,4 @@
-"""Issue 5's contract test: every operation of the registry, through the door, against the sandbox.
+"""The contract test: every operation of the registry, through the door, against the sandbox.
 
 One sandbox process (gunicorn, its rate limit raised for the test) and one location and one agency
 connection serve the whole module, connected through the sandbox's consent page. Each operation
@@ -11,13 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from integrations.catalog.calls import response_errors
 from integrations.catalog.examples import request_example
 from integrations.catalog.named import TRIGGER, named_all
 from integrations.catalog.registry import AGENCY, registry
 from integrations.catalog.services import operation_pages, operation_run
-from integrations.catalog.calls import response_errors
 from integrations.models import Connection, HighLevelApp
-from integrations.services.onboarding import oauth_finish, oauth_start
+from integrations.sync.onboarding import oauth_finish, oauth_start
 from portal.models import Agency, Location
 from tests.conftest import _roles_present
 from tests.e2e.portal import Browser, query_of

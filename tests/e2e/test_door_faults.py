@@ -1,4 +1,4 @@
-"""Issue 4: the door against the sandbox's injected faults retries and recovers."""
+"""The door against the sandbox's injected faults retries and recovers."""
 
 import time
 

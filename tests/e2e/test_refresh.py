@@ -1,17 +1,18 @@
-"""Issue 4: racing refreshes and invalid_grant against the sandbox's real token endpoint."""
+"""Racing refreshes and invalid_grant against the sandbox's real token endpoint."""
 
 import threading
 from datetime import timedelta
 
 import pytest
 import requests
-from django.db import connection as db, connections
+from django.db import connection as db
+from django.db import connections
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
 from integrations.ghl.errors import GhlReauthRequired
 from integrations.models import Connection, Job, SyncLog
-from integrations.services.jobs import job_enqueue
+from integrations.sync.jobs import job_enqueue
 from tests.e2e.conftest import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, fault_set, location_connect
 from tests.e2e.worker import workers_run
 from tests.integrations.childproc import child_env
@@ -51,7 +52,7 @@ def test_eight_threads_on_an_expired_token_refresh_once_and_all_succeed(sandbox_
             barrier.wait(timeout=30)
             answer = operation_run(connection_id=connection.pk, operation_id="GET /contacts/")
             outcomes.append(answer.status)
-        except Exception as exc:  # recorded: the assertion shows what went wrong
+        except Exception as exc:  # noqa: BLE001 (recorded: the assertion shows what went wrong)
             outcomes.append(f"{type(exc).__name__}: {exc}")
         finally:
             connections.close_all()  # each thread had its own database connection

@@ -2,12 +2,13 @@ from datetime import timedelta
 
 import pytest
 import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
 from django.utils import timezone
 
 from integrations.ghl import client, ratelimit
 from integrations.models import Connection, HighLevelApp
-from portal.models import Agency, Location
 
 ACCESS = "at-0123456789abcdef-location-access"
 REFRESH = "rt-fedcba9876543210-location-refresh"
@@ -16,12 +17,13 @@ CLIENT_SECRET = "cs-secret-client-0011223344"
 
 @pytest.fixture
 def api_base():
-    return settings.SANDBOX_BASE_URL.rstrip("/") + "/api"
+    """The sandbox's services host role (where HighLevel's API lives)."""
+    return settings.SANDBOX_BASE_URL.rstrip("/") + "/services"
 
 
 @pytest.fixture
 def token_url():
-    return settings.SANDBOX_BASE_URL.rstrip("/") + "/oauth/token"
+    return settings.SANDBOX_BASE_URL.rstrip("/") + "/services/oauth/token"
 
 
 @pytest.fixture
@@ -59,16 +61,6 @@ def ghl_app(db):
     return app
 
 
-@pytest.fixture
-def agency(db):
-    return Agency.objects.create(name="Acme Agency", company_id="comp-1")
-
-
-@pytest.fixture
-def location(agency):
-    return Location.objects.create(agency=agency, location_id="loc-1", name="Northside Dental")
-
-
 def connection_make(*, app, location, access=ACCESS, refresh=REFRESH, expires_in=3600, **extra):
     connection = Connection(
         app=app, agency=location.agency, location=location, kind=Connection.Kind.LOCATION,
@@ -84,3 +76,13 @@ def connection_make(*, app, location, access=ACCESS, refresh=REFRESH, expires_in
 @pytest.fixture
 def connection(ghl_app, location):
     return connection_make(app=ghl_app, location=location)
+
+
+@pytest.fixture
+def signing_key(settings):
+    key = ed25519.Ed25519PrivateKey.generate()
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    settings.SANDBOX_ENABLED = False
+    return key

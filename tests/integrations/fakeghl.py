@@ -4,7 +4,7 @@ Used where threads or processes must share one server: the refresh race and the 
 budget. Refresh tokens are single-use, as HighLevel's are; the API answers 401 for any access
 token but the current one, and 429 when more than ``limit`` requests arrive within ``window_s``
 (per value of the ``X-Fake-Budget`` header, standing in for HighLevel's per-location budget).
-The sandbox (issue 3) replaces this in end-to-end tests.
+The sandbox replaces this in end-to-end tests.
 """
 
 import json
@@ -64,7 +64,7 @@ class FakeHighLevel:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                if urlsplit(self.path).path != "/sandbox/oauth/token":
+                if urlsplit(self.path).path != "/sandbox/services/oauth/token":
                     return self._send(404, {"message": "Not found"})
                 time.sleep(fake.refresh_delay)  # widen the race window
                 with fake.lock:

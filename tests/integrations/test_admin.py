@@ -73,7 +73,8 @@ def test_auditors_and_support_see_every_connection_and_sync_log_read_only(client
     assert b"/mine" in logs.content and b"/theirs" in logs.content
     assert b"Test connection" not in page.content  # actions need change permission
     mine, _ = two_connections
-    viewer.post("/admin/integrations/connection/", {"action": "disconnect", "_selected_action": [mine.pk]})
+    viewer.post("/admin/integrations/connection/",
+                {"action": "disconnect", "_selected_action": [mine.pk], "confirmed": "yes"})
     assert Connection.objects.get(pk=mine.pk).status == "active"
 
 
@@ -113,8 +114,13 @@ def test_refresh_token_now_and_disconnect(superuser_client, connection, mocked, 
     connection.refresh_from_db()
     assert connection.access_token == "at-now-xxxxxxxx"
     SyncLog.objects.create(connection=connection, method="GET", path="/kept", status=200)
+    asked = superuser_client.post("/admin/integrations/connection/",
+                                  {"action": "disconnect", "_selected_action": [connection.pk]})
+    assert b"Yes, disconnect 1" in asked.content  # the first post only asks
+    connection.refresh_from_db()
+    assert connection.status == "active"
     superuser_client.post("/admin/integrations/connection/",
-                          {"action": "disconnect", "_selected_action": [connection.pk]})
+                          {"action": "disconnect", "_selected_action": [connection.pk], "confirmed": "yes"})
     connection.refresh_from_db()
     assert connection.status == "disconnected"
     assert connection.access_token_encrypted == "" and connection.refresh_token_encrypted == ""
@@ -144,7 +150,7 @@ def test_a_private_integration_token_is_stored_encrypted_and_never_shown(superus
 def test_adding_a_connection_without_a_token_explains_how_to_connect(superuser_client, ghl_app, location):
     response = superuser_client.post("/admin/integrations/connection/add/", {
         "app": ghl_app.pk, "agency": location.agency.pk, "location": location.pk})
-    assert response.status_code == 200 and "Connect location".encode() in response.content
+    assert response.status_code == 200 and b"Connect location" in response.content
     assert not Connection.objects.exists()
 
 

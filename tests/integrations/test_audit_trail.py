@@ -4,9 +4,9 @@ import pytest
 import responses
 
 from integrations.models import Connection, Job
-from integrations.services.connections import connection_disconnect
-from integrations.services.jobs import job_rerun
-from integrations.services.onboarding import location_mint
+from integrations.sync.connections import connection_disconnect
+from integrations.sync.jobs import job_rerun
+from integrations.sync.onboarding import location_mint
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.services import mapping_template_apply
 from portal.models import AuditEvent

@@ -9,21 +9,14 @@ from django.contrib.auth import get_user_model
 from responses import matchers
 
 from integrations.models import Connection, LocationMintBatch
-from integrations.services import onboarding
-from integrations.services.onboarding import SESSION_KEY, mint_batch_run
+from integrations.sync import onboarding
+from integrations.sync.onboarding import SESSION_KEY, mint_batch_run
 from portal.models import Location
 from tests.integrations.conftest import CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db
 
 CALLBACK = "http://testserver/integrations/oauth/callback/"
-
-
-@pytest.fixture
-def admin_client(client, db):
-    user = get_user_model().objects.create_superuser("boss", "boss@x.test", "pw")
-    client.force_login(user)
-    return client
 
 
 def _start(admin_client, ghl_app, **form):
@@ -47,7 +40,7 @@ def _token_mock(mocked, token_url, *, code, verifier, user_type, payload):
 def test_location_consent_flow_stores_tokens_and_clears_the_code(admin_client, ghl_app, location,
                                                                  mocked, token_url):
     consent, query = _start(admin_client, ghl_app, kind="location", location=location.pk)
-    assert consent.geturl().startswith("http://127.0.0.1:8001/sandbox/v2/oauth/chooselocation?")
+    assert consent.geturl().startswith("http://127.0.0.1:8001/sandbox/marketplace/v2/oauth/chooselocation?")
     assert query["response_type"] == "code" and query["client_id"] == "app123-client"
     assert query["redirect_uri"] == CALLBACK and query["code_challenge_method"] == "S256"
     verifier = admin_client.session[SESSION_KEY][query["state"]]["verifier"]
@@ -147,7 +140,7 @@ def test_agency_consent_then_fifty_installed_locations_are_minted(admin_client, 
         posted = admin_client.post(response["Location"], {"all": "1"})
     batch = LocationMintBatch.objects.get()
     assert posted["Location"] == f"/integrations/batches/{batch.pk}/"
-    assert enqueued == [("integrations.tasks.mint_batch_task", batch.pk)]
+    assert enqueued == [("integrations.interfaces.tasks.mint_batch_task", batch.pk)]
     progress = admin_client.get(posted["Location"])
     assert b"0 connected, 0 failed, of 50" in progress.content and b'http-equiv="refresh"' in progress.content
     mint_batch_run(batch_id=batch.pk)
@@ -160,8 +153,8 @@ def test_agency_consent_then_fifty_installed_locations_are_minted(admin_client, 
 
 
 def test_an_expired_minted_token_is_renewed_from_the_agency(ghl_app, agency, location, mocked, api_base):
-    from tests.integrations.conftest import connection_make
     from integrations.ghl.client import ghl_request
+    from tests.integrations.conftest import connection_make
 
     agency_connection = Connection(app=ghl_app, agency=agency, kind="agency")
     agency_connection.access_token = "agency-at-xxxxxxxx"
@@ -182,8 +175,8 @@ def test_an_expired_minted_token_is_renewed_from_the_agency(ghl_app, agency, loc
 
 
 @pytest.mark.parametrize("host,expected", [
-    ("standard", "https://marketplace.gohighlevel.com/oauth/chooselocation?"),
-    ("white_label", "https://marketplace.leadconnectorhq.com/oauth/chooselocation?"),
+    ("standard", "https://marketplace.gohighlevel.com/v2/oauth/chooselocation?"),
+    ("white_label", "https://marketplace.leadconnectorhq.com/v2/oauth/chooselocation?"),
 ])
 def test_live_apps_send_users_to_the_marketplace_host(admin_client, ghl_app, location, host, expected):
     ghl_app.mode, ghl_app.marketplace_host = "live", host

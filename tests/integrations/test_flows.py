@@ -1,7 +1,7 @@
 import pytest
 
 from integrations.models import Connection, HighLevelApp, Subscription
-from integrations.services.flows import FLOW_TRIGGERS, flow_apply
+from integrations.sync.flows import FLOW_TRIGGERS, flow_apply
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping
 
@@ -55,7 +55,7 @@ def test_the_admin_action_starts_polling(client, connected, role_users):
 
 
 def test_test_connection_counts_the_polled_trigger_among_needed_operations(connected):
-    from integrations.services.connections import connection_required_operations
+    from integrations.sync.connections import connection_required_operations
 
     applied = flow_apply(template_key="ghl_contact_upsert", location_id=connected.pk, user_id=None)
     needed = connection_required_operations(connection=applied.subscription.connection)

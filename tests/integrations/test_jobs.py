@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from integrations.ghl.errors import GhlInvalid, GhlServerError
 from integrations.models import Job
-from integrations.services import jobs as job_services
-from integrations.services.jobs import (
+from integrations.sync import jobs as job_services
+from integrations.sync.jobs import (
     job_checkpoint,
     job_claim,
     job_enqueue,

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.models import Job, SyncLog
-from integrations.services import retention, synclog
+from integrations.sync import retention, synclog
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,11 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.test import override_settings
 
-from integrations.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from integrations.ghl.client import ghl_request
+from integrations.ghl.errors import GhlInvalid
 from integrations.ghl.oauth import connection_token_refresh
 from integrations.models import Connection, HighLevelApp, SyncLog
+from portal.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from tests.integrations.conftest import ACCESS, CLIENT_SECRET, REFRESH
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def test_secrets_are_stored_only_as_ciphertext(connection):
 def test_a_wrong_key_fails_loudly_instead_of_returning_ciphertext(connection):
     with override_settings(ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
         with pytest.raises(SecretUnreadable) as caught:
-            Connection.objects.get().access_token
+            _ = Connection.objects.get().access_token
     assert "ENCRYPTION_KEYS" in str(caught.value)
     assert connection.access_token_encrypted not in str(caught.value)
 
@@ -78,7 +79,7 @@ def test_no_token_appears_in_the_dump_the_sync_log_the_logs_or_admin_pages(
     caplog.set_level(logging.DEBUG)
     connection_token_refresh(connection_id=connection.pk, force=True)
     ghl_request(connection_id=connection.pk, method="GET", path="/x")
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(GhlInvalid) as caught:
         ghl_request(connection_id=connection.pk, method="GET", path="/fail")
     user = get_user_model().objects.create_superuser("root", "r@x.test", "pw")
     client.force_login(user)

@@ -1,19 +1,19 @@
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from integrations.ghl.webhooks import (
-    HIGHLEVEL_RSA_PUBLIC_KEY,
     WebhookKeys,
     WebhookRejected,
+    docs_rsa_public_key,
     webhook_verify,
 )
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def pem(public_key):
@@ -26,7 +26,7 @@ def pem(public_key):
 def signers():
     ed = ed25519.Ed25519PrivateKey.generate()
     rs = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    keys = WebhookKeys(ed25519_pem=pem(ed.public_key()), rsa_pem=pem(rs.public_key()))
+    keys = WebhookKeys(ed25519=(pem(ed.public_key()),), rsa=(pem(rs.public_key()),))
 
     def sign(body, *, ed_key=ed, rsa_key=rs):
         return {
@@ -141,7 +141,7 @@ def test_it_rejects_a_signed_body_that_is_not_json(signers):
 def test_it_refuses_when_no_key_matches_the_scheme_received(signers):
     keys, sign = signers
     raw = body()
-    only_rsa = WebhookKeys(rsa_pem=keys.rsa_pem)
+    only_rsa = WebhookKeys(rsa=keys.rsa)
     with pytest.raises(WebhookRejected, match="no configured public key"):
         webhook_verify(raw_body=raw, headers={"x-ghl-signature": sign(raw)["x-ghl-signature"]}, keys=only_rsa, now=NOW)
 
@@ -149,7 +149,7 @@ def test_it_refuses_when_no_key_matches_the_scheme_received(signers):
 def test_highlevels_published_rsa_key_loads_and_refuses_our_signature(signers):
     _, sign = signers
     raw = body()
-    keys = WebhookKeys(rsa_pem=HIGHLEVEL_RSA_PUBLIC_KEY)
+    keys = WebhookKeys(rsa=(docs_rsa_public_key(),))
     with pytest.raises(WebhookRejected, match="x-wh-signature does not match"):
         webhook_verify(raw_body=raw, headers={"x-wh-signature": sign(raw)["x-wh-signature"]}, keys=keys, now=NOW)
 
@@ -158,4 +158,37 @@ def test_a_bad_configured_key_is_a_clear_error(signers):
     _, sign = signers
     raw = body()
     with pytest.raises(WebhookRejected, match="not a valid PEM key"):
-        webhook_verify(raw_body=raw, headers=sign(raw), keys=WebhookKeys(ed25519_pem="garbage"), now=NOW)
+        webhook_verify(raw_body=raw, headers=sign(raw), keys=WebhookKeys(ed25519=("garbage",)), now=NOW)
+
+
+@pytest.mark.parametrize("scheme", ["x-ghl-signature", "x-wh-signature"])
+def test_a_rotation_never_drops_events_current_and_next_keys_both_verify(signers, scheme):
+    """HighLevel announces rotations (WebhookAuthentication.md): both keys verify meanwhile."""
+    keys, sign = signers
+    new_ed = ed25519.Ed25519PrivateKey.generate()
+    new_rs = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rotating = WebhookKeys(ed25519=keys.ed25519 + (pem(new_ed.public_key()),),
+                           rsa=keys.rsa + (pem(new_rs.public_key()),))
+    raw = body()
+    for headers in (sign(raw), sign(raw, ed_key=new_ed, rsa_key=new_rs)):
+        only = {scheme: headers[scheme]}
+        assert webhook_verify(raw_body=raw, headers=only, keys=rotating, now=NOW).webhook_id == "wh-1"
+    stranger = sign(raw, ed_key=ed25519.Ed25519PrivateKey.generate(),
+                    rsa_key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    with pytest.raises(WebhookRejected, match="does not match"):
+        webhook_verify(raw_body=raw, headers={scheme: stranger[scheme]}, keys=rotating, now=NOW)
+
+
+def test_the_live_default_rsa_key_is_the_one_the_docs_publish(settings):
+    from pathlib import Path
+
+    from integrations.sync.webhooks_in import webhook_live_keys
+
+    settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = ""
+    docs = (Path(__file__).resolve().parents[2] / "specs/highlevel/docs/oauth/WebhookAuthentication.md").read_text()
+    published = docs[docs.index("-----BEGIN PUBLIC KEY-----"):docs.index("-----END PUBLIC KEY-----")]
+    live = webhook_live_keys()
+    assert live.rsa[0].startswith(published)
+    assert serialization.load_pem_public_key(live.rsa[0].encode()).key_size == 4096
+    settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = "override"
+    assert webhook_live_keys().rsa == ("override",)

@@ -2,25 +2,14 @@ import base64
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import WebhookEvent
-from integrations.services import webhooks as webhook_services
+from integrations.sync import webhooks_in as webhook_services
 
 URL = "/integrations/webhooks/highlevel/"
-
-
-@pytest.fixture
-def signing_key(settings):
-    key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    settings.SANDBOX_ENABLED = False
-    return key
 
 
 @pytest.fixture

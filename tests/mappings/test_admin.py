@@ -191,9 +191,9 @@ def test_apply_templates_in_one_action_twice_makes_no_duplicates(client, staff, 
     data = {"location": location.pk, "templates": ["ghl_contact_upsert", "rankr_user_create"]}
     response = client.post(APPLY, data, follow=True)
     assert response.status_code == 200
-    assert "Created for Location 1" in response.content.decode()
+    assert "Created for Northside Dental" in response.content.decode()
     response = client.post(APPLY, data, follow=True)
-    assert "Already mapped at Location 1" in response.content.decode()
+    assert "Already mapped at Northside Dental" in response.content.decode()
     assert sorted(Mapping.objects.values_list("template_key", flat=True)) == [
         "ghl_contact_upsert", "rankr_user_create",
     ]
@@ -211,7 +211,7 @@ def test_staff_cannot_apply_templates_to_another_location(client, staff, other_l
 def test_the_changelist_links_to_templates_for_those_who_may_add(client, staff, location):
     client.force_login(staff)
     assert APPLY in client.get(CHANGELIST).content.decode()
-    mapping, _ = mapping_template_apply(
+    _mapping, _ = mapping_template_apply(
         template_key="ghl_workflows", location_id=location.pk, user_id=staff.pk
     )
     assert client.get(CHANGELIST).context["cl"].result_list[0].latest_version == 1

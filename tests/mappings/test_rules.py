@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -138,7 +138,7 @@ def test_clear_uses_the_empty_value_of_the_rankr_field():
                    "transforms": ["datetime_parse"]}]
     assert apply(task_rules, {}, entity="task") == {"due_date": None}
     assert apply(task_rules, {"dueDate": "2024-05-01T08:30:00Z"}, entity="task") == {
-        "due_date": datetime(2024, 5, 1, 8, 30, tzinfo=timezone.utc)
+        "due_date": datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
     }
 
 

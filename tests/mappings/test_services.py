@@ -210,7 +210,7 @@ def test_applied_templates_map_sample_records(location):
 def test_unknown_template_is_a_clear_error(location):
     from mappings.services import TemplateError
 
-    with pytest.raises(TemplateError, match="Unknown template 'nope'; templates: rankr_user_create"):
+    with pytest.raises(TemplateError, match="Unknown template 'nope'; templates: ghl_contact_upsert"):
         mapping_template_apply(template_key="nope", location_id=location.pk, user_id=None)
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,13 +22,13 @@ CASES = {
     "datetime_parse": (
         {"assume_tz": "Europe/Paris"},
         "2024-05-01T09:30:00",
-        datetime(2024, 5, 1, 7, 30, tzinfo=timezone.utc),
+        datetime(2024, 5, 1, 7, 30, tzinfo=UTC),
         "yesterday",
     ),
     "tz_convert": (
         {"tz": "America/New_York"},
         "2024-05-01T12:00:00Z",
-        datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc),
+        datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
         "12 o'clock",
     ),
     "datetime_format": ({"format": "date"}, 1714552200000, "2024-05-01", "soon"),
@@ -80,7 +80,7 @@ def test_tz_convert_lands_in_the_asked_zone():
 
 
 def test_datetime_parse_reads_epoch_milliseconds_as_number_and_text():
-    expected = datetime(2024, 5, 1, 8, 30, tzinfo=timezone.utc)
+    expected = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
     assert run("datetime_parse", 1714552200000) == expected
     assert run("datetime_parse", "1714552200000") == expected
 

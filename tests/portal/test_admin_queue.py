@@ -20,7 +20,7 @@ def failure(db):
 
 @pytest.fixture
 def schedule(db):
-    return Schedule.objects.create(name="portal tick", func="integrations.tasks.tick_task",
+    return Schedule.objects.create(name="portal tick", func="integrations.interfaces.tasks.tick_task",
                                    schedule_type=Schedule.MINUTES, minutes=1, repeats=-1)
 
 
@@ -72,7 +72,7 @@ def test_no_role_edits_adds_or_deletes_a_schedule(client, role_users, schedule, 
     assert client.get(reverse("admin:django_q_schedule_add")).status_code == 403
     assert client.post(reverse("admin:django_q_schedule_delete", args=[schedule.pk]), {"post": "yes"}).status_code == 403
     schedule.refresh_from_db()
-    assert schedule.name == "portal tick" and schedule.func == "integrations.tasks.tick_task"
+    assert schedule.name == "portal tick" and schedule.func == "integrations.interfaces.tasks.tick_task"
 
 
 def test_only_a_superuser_edits_a_schedule(client, role_users, schedule):

@@ -41,7 +41,7 @@ def superuser_request(user):
 
 
 @pytest.fixture
-def world(role_users, locations):
+def smoke_world(role_users, locations):
     """One object of every registered model, in location A (which staff is assigned to)."""
     objects = {}
     for model, _ in registered_admins():
@@ -58,13 +58,13 @@ def client_for(client, role, role_users):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_admin_page_answers_as_the_role_allows(client, role, role_users, world):
+def test_every_admin_page_answers_as_the_role_allows(client, role, role_users, smoke_world):
     client = client_for(client, role, role_users)
     su = superuser_request(role_users["superuser"])
     failures = []
     for model, model_admin in registered_admins():
         info = model._meta.app_label, model._meta.model_name
-        obj = world[model]
+        obj = smoke_world[model]
         can_view = role_has(role, model, "view") or role_has(role, model, "change")
         pages = [
             ("changelist", reverse("admin:%s_%s_changelist" % info), can_view),
@@ -95,7 +95,7 @@ def test_every_admin_page_answers_as_the_role_allows(client, role, role_users, w
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_admin_action_runs_only_for_roles_allowed_to(client, role, role_users, world):
+def test_every_admin_action_runs_only_for_roles_allowed_to(client, role, role_users, smoke_world):
     client = client_for(client, role, role_users)
     su = superuser_request(role_users["superuser"])
     checked = 0
@@ -109,7 +109,7 @@ def test_every_admin_action_runs_only_for_roles_allowed_to(client, role, role_us
             if name == "delete_selected":
                 allowed = allowed and role_has(role, model, "delete")
             url = reverse("admin:%s_%s_changelist" % info)
-            data = {"action": name, "_selected_action": [world[model].pk], "index": 0}
+            data = {"action": name, "_selected_action": [smoke_world[model].pk], "index": 0}
             where = f"{model._meta.label} action {name} as {role}"
             checked += 1
             if role == "anonymous":
@@ -136,12 +136,12 @@ def test_every_admin_action_runs_only_for_roles_allowed_to(client, role, role_us
 
 
 @pytest.mark.django_db
-def test_read_only_roles_can_change_nothing_through_the_admin(client, role_users, world):
+def test_read_only_roles_can_change_nothing_through_the_admin(client, role_users, smoke_world):
     for role in ("auditor", "support"):
         client.force_login(role_users[role])
         for model, _ in registered_admins():
             info = model._meta.app_label, model._meta.model_name
-            obj = world[model]
+            obj = smoke_world[model]
             response = client.post(reverse("admin:%s_%s_change" % info, args=[obj.pk]), {})
             assert response.status_code in (403, 200), (role, model)
             if response.status_code == 200:

@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from integrations.interfaces.dashboard import chart_svg, dashboard_hourly, dashboard_locations
 from integrations.models import Connection, HighLevelApp, Job, SyncLog
-from portal.dashboard import chart_svg, dashboard_hourly, dashboard_locations
 
 
 @pytest.fixture
@@ -22,10 +22,21 @@ def connect(app, location, status=Connection.Status.ACTIVE):
     return conn
 
 
+def synced(location, users):
+    """Give ``location`` a polling subscription that has succeeded."""
+    from tests.admin_samples import _subscription
+
+    subscription = _subscription(location, users)
+    subscription.last_success_at = timezone.now()
+    subscription.save()
+    return subscription
+
+
 @pytest.fixture
-def activity(app, locations):
+def activity(app, locations, role_users):
     now = timezone.now()
     connect(app, locations["A"])
+    synced(locations["A"], role_users)
     connect(app, locations["B"], status=Connection.Status.NEEDS_REAUTH)
     connect(app, locations["C"])
     logs = []
@@ -52,6 +63,18 @@ def test_failing_locations_come_first_with_their_problems(role_users, activity, 
     a = by_name["Location A"]
     assert a.queued_jobs == 1 and a.failures_24h == 0 and not a.failing  # 3-day-old failure ignored
     assert a.last_success_at is not None
+
+
+def test_not_connected_and_never_synced_locations_need_attention(app, role_users, locations):
+    connect(app, locations["B"])  # connected, no subscription has ever succeeded
+    connect(app, locations["C"])
+    synced(locations["C"], role_users)
+    rows = dashboard_locations(user=role_users["auditor"])
+    by_name = {row.location.name: row for row in rows}
+    assert by_name["Location A"].problems == ["not connected"]
+    assert by_name["Location B"].problems == ["never synced"]
+    assert not by_name["Location C"].failing
+    assert [row.location.name for row in rows] == ["Location A", "Location B", "Location C"]
 
 
 def test_staff_dashboard_shows_only_assigned_locations(role_users, activity):

@@ -133,4 +133,4 @@ def test_a_copied_env_example_means_the_defaults(tmp_path):
             name, value = line.split("=", 1)
             empty[name] = value
     assert probe(**empty)["engine"] == "django.db.backends.sqlite3"
-    assert probe(**{name: "" for name in empty})["q"]["orm"] == "default"
+    assert probe(**dict.fromkeys(empty, ""))["q"]["orm"] == "default"

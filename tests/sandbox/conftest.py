@@ -116,11 +116,11 @@ def agency_api(client, world):
 @pytest.fixture
 def emitted(monkeypatch):
     """Webhook events the sandbox hands to sandbox.access, as (event_type, payload)."""
-    import sandbox.access.webhooks as webhooks
+    import sandbox.access.services.webhooks as webhooks
 
     events = []
     monkeypatch.setattr(webhooks, "webhook_emit",
-                        lambda *, location_id, event_type, payload: events.append((event_type, payload)))
+                        lambda *, event_type, payload, **where: events.append((event_type, payload)))
 
     class Recorder:
         def types(self):

@@ -53,7 +53,7 @@ def test_a_token_cannot_touch_another_locations_contact(client, world, api):
     other = Api(client, world.other_location_token)
     response = other.get(f"/contacts/{contact['id']}")
     assert response.status_code == 403
-    assert response.json() == {"statusCode": 403, "error": "Forbidden",
+    assert {k: v for k, v in response.json().items() if k != "traceId"} == {"statusCode": 403, "error": "Forbidden",
                                "message": "The token does not have access to this location."}
     assert other.post("/contacts/", {"locationId": LOCATION}).status_code == 403
     assert other.post("/contacts/", {"locationId": OTHER_LOCATION}).status_code == 201
@@ -110,7 +110,7 @@ def test_campaign_and_workflow_enrolment(api):
 
 
 def test_search_filters_sorts_and_pages(api):
-    for n, (name, tags) in enumerate([("Cleo", ["vip"]), ("Abe", ["vip", "x"]), ("Bea", [])]):
+    for name, tags in ([("Cleo", ["vip"]), ("Abe", ["vip", "x"]), ("Bea", [])]):
         create(api, firstName=name, email=f"{name.lower()}@example.com", tags=tags)
     body = {"locationId": LOCATION, "filters": [{"field": "tags", "operator": "eq", "value": "VIP"}],
             "sort": [{"field": "firstNameLowerCase", "direction": "asc"}], "pageLimit": 1, "page": 2}

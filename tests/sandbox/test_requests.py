@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def shape(response):
     body = response.json()
-    assert set(body) == {"statusCode", "message", "error"}
+    assert set(body) == {"statusCode", "message", "error", "traceId"}
     assert body["statusCode"] == response.status_code
     return body
 
@@ -27,8 +27,10 @@ def test_a_missing_version_header_is_400(api):
     assert shape(response)["message"] == "Version header was not found"
 
 
-def test_a_version_the_operation_does_not_list_is_400_but_v3_passes(api):
+def test_a_version_the_operation_does_not_list_is_400_but_v3_passes_when_lenient(api, settings):
     assert api.get(f"/contacts/?locationId={LOCATION}", version="2021-04-15").status_code == 400
+    assert api.get(f"/contacts/?locationId={LOCATION}", version="v3").status_code == 400  # strict
+    settings.SANDBOX_MODE = "lenient"
     assert api.get(f"/contacts/?locationId={LOCATION}", version="v3").status_code == 200
 
 

@@ -40,6 +40,32 @@ def test_users_are_created_and_announced(api, emitted):
     assert emitted.types()[-1] == "UserCreate"
 
 
+def test_users_answer_in_the_documented_shape_and_never_with_a_password(api, emitted):
+    """users.json: ``roles`` (RoleSchema) holds type/role/locationIds; no password, ever."""
+    secret = "S3cret-never-shown!"
+    created = api.post("/users/", {"companyId": COMPANY, "firstName": "Uma", "lastName": "Ulm",
+                                   "email": "uma@example.com", "password": secret, "type": "account",
+                                   "role": "user", "locationIds": [LOCATION]})
+    user = created.json()
+    roles = {"type": "account", "role": "user", "locationIds": [LOCATION]}
+    assert user["roles"] == roles and user["name"] == "Uma Ulm"
+    updated = api.put(f"/users/{user['id']}", {"role": "admin", "password": secret + "2"}).json()
+    assert updated["roles"] == {**roles, "role": "admin"} and updated["firstName"] == "Uma"
+    answers = [created, api.get(f"/users/{user['id']}"),
+               api.get(f"/users/?locationId={LOCATION}"),
+               api.get(f"/users/search?companyId={COMPANY}&locationId={LOCATION}")]
+    for answer in answers:
+        assert answer.status_code in (200, 201)
+        assert secret not in answer.content.decode() and '"password"' not in answer.content.decode()
+        body = answer.json()
+        found = body.get("users", [body])[0]
+        assert not {"type", "role", "locationIds"} & set(found), found
+    assert api.get(f"/users/search?companyId={COMPANY}&locationId={LOCATION}").json()["users"][0]["roles"]["role"] == "admin"
+    event = emitted.of("UserCreate")[-1]
+    assert (event["id"], event["role"], event["locations"]) == (user["id"], "user", [LOCATION])
+    assert "password" not in event
+
+
 def test_opportunities_status_and_upsert(api, emitted):
     cid = contact(api)
     opp = api.post("/opportunities/", {"pipelineId": "p1", "locationId": LOCATION, "name": "Deal",

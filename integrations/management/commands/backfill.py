@@ -5,9 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 
 from integrations.models import Job, Subscription
-from integrations.services.jobs import job_run
-from integrations.services.subscriptions import subscription_run_now
-from integrations.services.subscriptions.progress import progress_text
+from integrations.sync.jobs import job_run
+from integrations.sync.subscriptions import subscription_run_now
+from integrations.sync.subscriptions.progress import progress_text
 from portal.models import Location
 
 DONE = (Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.DEAD)

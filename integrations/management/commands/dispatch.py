@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from integrations.services.subscriptions import subscriptions_dispatch
+from integrations.sync.subscriptions import subscriptions_dispatch
 
 logger = logging.getLogger(__name__)
 

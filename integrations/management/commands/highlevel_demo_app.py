@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.services.demo import DemoAppRefused, demo_app_ensure
+from integrations.sync.demo import DemoAppRefused, demo_app_ensure
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from integrations.management.commands.prune_sync_logs import age_parse
-from integrations.services.retention import jobs_prune
+from integrations.sync.retention import jobs_prune
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from integrations.services.synclog import sync_logs_prune
+from integrations.sync.synclog import sync_logs_prune
 
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 

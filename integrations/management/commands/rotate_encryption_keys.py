@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.crypto import SecretUnreadable
-from integrations.services.secrets import secrets_rotate
+from integrations.sync.secrets import secrets_rotate
+from portal.crypto import SecretUnreadable
 
 
 class Command(BaseCommand):

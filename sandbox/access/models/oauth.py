@@ -94,6 +94,10 @@ class Installation(models.Model):
         help_text="Blank for an installation on the agency itself.",
     )
     user_id = models.CharField("installed by (user id)", max_length=64, blank=True)
+    plan_id = models.CharField(
+        "plan id", max_length=64, blank=True, default="",
+        help_text="The app plan chosen at install (sent as planId; PLAN_CHANGE changes it).",
+    )
     installed_at = models.DateTimeField("installed", auto_now_add=True)
 
     class Meta:
@@ -129,6 +133,9 @@ class AuthorizationCode(models.Model):
 
     class Meta:
         verbose_name = "authorization code"
+
+    def __str__(self) -> str:
+        return f"authorization code #{self.pk}"
 
 
 class Token(models.Model):

@@ -36,6 +36,10 @@ def event_scopes() -> dict[str, frozenset]:
     return {event: frozenset(scopes) for event, scopes in table.items()}
 
 
+# Scopes.md names ConversationUnreadUpdate by its doc file's name (DEFECTS.md D10).
+SCOPE_NAMES = {"ConversationUnreadUpdate": "ConversationUnreadWebhook"}
+
+
 def event_allowed(*, event_type: str, app_scopes: set) -> bool:
-    needed = event_scopes().get(event_type)
+    needed = event_scopes().get(SCOPE_NAMES.get(event_type, event_type))
     return needed is None or bool(needed & app_scopes)

@@ -54,7 +54,7 @@ def fault_plan_draw(*, rule: FaultRule) -> FaultPlan:
     table = connection.ops.quote_name(FaultRule._meta.db_table)
     with connection.cursor() as cursor:  # one atomic statement: each request gets its own n
         cursor.execute(
-            f"UPDATE {table} SET request_count = request_count + 1 WHERE id = %s RETURNING request_count",
+            f"UPDATE {table} SET request_count = request_count + 1 WHERE id = %s RETURNING request_count",  # noqa: S608 (quoted table name; values are parameters)
             [rule.pk],
         )
         row = cursor.fetchone()
@@ -127,7 +127,7 @@ def fault_values_parse(*, data: dict) -> tuple[str, dict, float | None, bool]:
             continue
         value = data[name]
         expected = bool if field in ("enabled", "refuse_refresh") else (int, float)
-        if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             raise ValidationError(f"{name} must be a {'boolean' if expected is bool else 'number'}.")
         values[field] = value
     storm_seconds = data.get("stormSeconds")

@@ -24,10 +24,11 @@ from sandbox.access.models import (
 from sandbox.access.models.oauth import USER_TYPE_COMPANY, USER_TYPE_LOCATION
 from sandbox.access.services.faults import fault_rule_for
 from sandbox.access.services.secrets import secret_hash, secret_new
+from sandbox.mode import sandbox_lenient
 
 CODE_TTL = timedelta(minutes=10)
 REFRESH_TTL = timedelta(days=365)
-# HighLevel's newer SDKs send camelCase; the spec documents snake_case.
+# HighLevel's newer SDKs send camelCase; the spec documents snake_case (lenient mode only).
 CAMEL_FIELDS = {
     "clientId": "client_id",
     "clientSecret": "client_secret",
@@ -81,25 +82,32 @@ def authorization_code_issue(
     code_challenge: str = "",
     user_id: str = "",
 ) -> str:
-    """Install the app where the user approved it and return a fresh authorization code."""
-    from sandbox.access.webhooks import webhook_emit  # webhooks imports nothing from here
+    """Install the app where the user approved it and return a fresh authorization code.
+
+    The install events follow AppInstall.md: picking the agency is one agency-level ``INSTALL``
+    (its locations are installed with it, silently); picking locations is one location-level
+    ``INSTALL`` for each location newly installed.
+    """
+    from sandbox.access.services.lifecycle import DEFAULT_PLAN_ID, install_emit
 
     locations = list(SandboxLocation.objects.filter(company=company, location_id__in=location_ids))
+    defaults = {"user_id": user_id, "plan_id": DEFAULT_PLAN_ID}
+    fresh = []
     if agency_chosen:
-        Installation.objects.get_or_create(
-            app=app, company=company, location=None, defaults={"user_id": user_id}
-        )
-        locations = list(company.locations.all())
-    for location in locations:
-        _, created = Installation.objects.get_or_create(
-            app=app, company=company, location=location, defaults={"user_id": user_id}
+        agency_install, created = Installation.objects.get_or_create(
+            app=app, company=company, location=None, defaults=defaults
         )
         if created:
-            webhook_emit(
-                location_id=location.location_id,
-                event_type="AppInstall",
-                payload={"appId": app.client_id, "companyId": company.company_id, "userId": user_id},
-            )
+            fresh.append(agency_install)
+        locations = list(company.locations.all())
+    for location in locations:
+        install, created = Installation.objects.get_or_create(
+            app=app, company=company, location=location, defaults=defaults
+        )
+        if created and not agency_chosen:
+            fresh.append(install)
+    for install in fresh:
+        install_emit(install=install)
     code = secret_new(prefix="", nbytes=24)
     AuthorizationCode.objects.create(
         code_hash=secret_hash(value=code),
@@ -118,8 +126,9 @@ def authorization_code_issue(
 
 def token_form_normalise(*, data) -> dict:
     form = {}
+    lenient = sandbox_lenient()
     for key in data:
-        form[CAMEL_FIELDS.get(key, key)] = data.get(key)
+        form[CAMEL_FIELDS.get(key, key) if lenient else key] = data.get(key)
     return form
 
 

@@ -55,7 +55,7 @@ def _bump(*, key: str, burst_start: int, day_start: int) -> dict[str, int]:
     table = connection.ops.quote_name(RateCounter._meta.db_table)
     q = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {table} ({q('key')}, {q('window')}, {q('window_start')}, {q('count')}) "
+        f"INSERT INTO {table} ({q('key')}, {q('window')}, {q('window_start')}, {q('count')}) "  # noqa: S608 (quoted names; values are parameters)
         "VALUES (%s, 'burst', %s, 1), (%s, 'day', %s, 1) "
         f"ON CONFLICT ({q('key')}, {q('window')}, {q('window_start')}) "
         f"DO UPDATE SET {q('count')} = {table}.{q('count')} + 1 "

@@ -31,8 +31,10 @@ SPEC_APPS = settings.BASE_DIR / "specs" / "highlevel" / "apps"
 
 @functools.cache
 def spec_scopes_all() -> tuple[str, ...]:
-    """Every scope any operation of the project's spec copy asks for, sorted."""
-    scopes = set()
+    """Every scope the specs' ``security`` or docs/oauth/Scopes.md names, sorted (the union)."""
+    from sandbox.spec.scopes_doc import doc_scopes_all
+
+    scopes = set(doc_scopes_all())
     for spec in SPEC_APPS.glob("*.json"):
         for methods in json.loads(spec.read_text(encoding="utf-8")).get("paths", {}).values():
             for operation in methods.values():
@@ -118,8 +120,8 @@ def sandbox_demo_ensure(*, redirect_uris: list[str], webhook_url: str = "") -> R
 
     Idempotent; the app's credentials are ``DEMO_APP`` (never in production).
     """
-    if settings.PORTAL_ENV == "production":
-        raise DemoRefused("The sandbox demo app is never registered in production.")
+    if settings.PORTAL_ENV == "production" or not settings.DEMO_ALLOWED:
+        raise DemoRefused("The sandbox demo app is never registered in production: it needs DEBUG on.")
     sandbox_demo_company_ensure()
     return sandbox_app_register(
         **DEMO_APP, redirect_uris=redirect_uris, webhook_url=webhook_url, scopes=list(spec_scopes_all())

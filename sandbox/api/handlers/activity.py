@@ -1,7 +1,7 @@
 """Tasks completion, location task search, conversations and messages, opportunities' status and
 upsert, calendar events in a time window: the stateful operations that are not plain CRUD."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud
@@ -103,8 +103,11 @@ def opportunity_upsert(call: Call) -> Reply:
             data__contactId=body["contactId"], data__pipelineId=body["pipelineId"]).first()
     if existing:
         call.check_location(existing.location_id)
+        before = dict(existing.data)
         res = store.resource_update(res=existing, changes=body)
         events.event_emit(event_type="OpportunityUpdate", location_id=res.location_id, data=res.data)
+        events.changes_emit(kind="opportunity", before=before, after=res.data,
+                            location_id=res.location_id)
         return Reply({"opportunity": res.data, "new": False})
     res = store.resource_create(kind="opportunity", location_id=location_id, data=body)
     events.event_emit(event_type="OpportunityCreate", location_id=location_id, data=res.data)
@@ -113,7 +116,7 @@ def opportunity_upsert(call: Call) -> Reply:
 
 def _iso_from_ms(value) -> str | None:
     try:
-        moment = datetime.fromtimestamp(int(float(value)) / 1000, tz=timezone.utc)
+        moment = datetime.fromtimestamp(int(float(value)) / 1000, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

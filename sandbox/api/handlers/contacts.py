@@ -75,7 +75,7 @@ def duplicate_find(*, location_id: str, email: str | None, phone: str | None):
 def create(call: Call) -> Reply:
     location_id = location_of(call)
     data = _derived({**call.body, "locationId": location_id})
-    existing, field = duplicate_find(location_id=location_id, email=data.get("email"),
+    existing, _field = duplicate_find(location_id=location_id, email=data.get("email"),
                                      phone=data.get("phone"))
     if existing:
         # HighLevel's answer when the location does not allow duplicated contacts.
@@ -96,9 +96,11 @@ def delete(call: Call) -> Reply:
 
 def update(call: Call) -> Reply:
     res = crud.load(call)
+    before = dict(res.data)
     changes = {k: v for k, v in call.body.items() if k != "locationId"}
     res = store.resource_update(res=res, changes=_merged(res.data, changes))
     events.event_emit(event_type="ContactUpdate", location_id=res.location_id, data=res.data)
+    events.changes_emit(kind="contact", before=before, after=res.data, location_id=res.location_id)
     return Reply({"succeded": True, "contact": res.data})
 
 
@@ -108,8 +110,10 @@ def upsert(call: Call) -> Reply:
     existing, _ = duplicate_find(location_id=location_id, email=body.get("email"),
                                  phone=body.get("phone"))
     if existing:
+        before = dict(existing.data)
         res = store.resource_update(res=existing, changes=_merged(existing.data, body))
         events.event_emit(event_type="ContactUpdate", location_id=location_id, data=res.data)
+        events.changes_emit(kind="contact", before=before, after=res.data, location_id=location_id)
         return Reply({"new": False, "contact": res.data, "traceId": store.new_id()})
     res = store.resource_create(kind=KIND, location_id=location_id, data=_derived(body))
     events.event_emit(event_type="ContactCreate", location_id=location_id, data=res.data)

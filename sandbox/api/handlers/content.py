@@ -1,7 +1,8 @@
 """Locations, social planner tags and statistics, course import, associations' relations, blogs."""
 
+from sandbox.access.models import SandboxLocation
+from sandbox.access.services.webhooks import webhook_emit
 from sandbox.api.context import Call, Reply
-from sandbox.api.gateway import module_optional
 from sandbox.api.handlers.crud import Crud, wrap_many
 from sandbox.api.handlers.paging import page_rows, page_window
 from sandbox.errors import not_found
@@ -16,8 +17,25 @@ def location_get(call: Call) -> Reply:
 
 def location_update(call: Call) -> Reply:
     res = store.resource_update(res=location_resource(call), changes=call.body)
-    events.event_emit(event_type="LocationUpdate", location_id=res.location_id, data=res.data)
+    location_event(event_type="LocationUpdate", res=res)
     return Reply(res.data)
+
+
+def location_create(call: Call) -> Reply:
+    res = Crud("create", "location")(call)
+    stored = store.resource_get(kind="location", resource_id=res.body["location"]["id"]
+                                if "location" in res.body else res.body["id"])
+    location_event(event_type="LocationCreate", res=stored)
+    return res
+
+
+def location_event(*, event_type: str, res) -> None:
+    """LocationCreate.md / LocationUpdate.md: a company-level event naming the location by ``id``."""
+    data = res.data
+    company_id = data.get("companyId") or res.company_id or ""
+    webhook_emit(company_id=company_id, event_type=event_type,
+                 payload={"id": res.resource_id, "companyId": company_id,
+                          "name": data.get("name", ""), "email": data.get("email", "")})
 
 
 def location_resource(call: Call):
@@ -26,8 +44,7 @@ def location_resource(call: Call):
     location_id = call.path("locationId")
     res = store.resource_get(kind="location", resource_id=location_id)
     if res is None:
-        models = module_optional("sandbox.access.models")
-        known = models and models.SandboxLocation.objects.select_related("company").filter(
+        known = SandboxLocation.objects.select_related("company").filter(
             location_id=location_id).first()
         if not known:
             raise not_found(op=call.op, what="Location")

@@ -113,8 +113,12 @@ class Crud:
         return Reply(wrap_one(call.op, res.data, kind=self.kind, key=self.key))
 
     def _update(self, call: Call) -> Reply:
-        res = store.resource_update(res=self.load(call), changes=call.body)
+        res = self.load(call)
+        before = dict(res.data)
+        res = store.resource_update(res=res, changes=call.body)
         self._emit("update", res)
+        events.changes_emit(kind=self.kind, before=before, after=res.data,
+                            location_id=res.location_id)
         return Reply(wrap_one(call.op, res.data, kind=self.kind, key=self.key))
 
     def _delete(self, call: Call) -> Reply:

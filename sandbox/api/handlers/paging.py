@@ -6,7 +6,7 @@ Styles: ``startAfterId``/``startAfter`` with ``meta.nextPageUrl`` (GET /contacts
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from sandbox.errors import ApiError
@@ -77,7 +77,7 @@ def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
     after_time = None
     if not after and q.get("startAfter") not in (None, ""):
         ms = min(_number(q["startAfter"], "startAfter", op), 253402300799000)  # year 9999
-        after_time = datetime.fromtimestamp((ms + 1) / 1000, tz=timezone.utc)  # after that millisecond
+        after_time = datetime.fromtimestamp((ms + 1) / 1000, tz=UTC)  # after that millisecond
     return Window(limit=limit, offset=max(offset, 0), after_seq=_seq_of(after), page=page,
                   after_time=after_time)
 

@@ -4,7 +4,7 @@ Every operation not listed here answers from its spec's schema and examples
 (``sandbox.api.dispatch.default_handler``). Grep this table to see what the sandbox remembers.
 """
 
-from sandbox.api.handlers import activity, contacts, content, search, users
+from sandbox.api.handlers import activity, contacts, content, search, user_search, users
 from sandbox.api.handlers.crud import Crud
 
 C = contacts.crud
@@ -86,9 +86,12 @@ ROUTES = {
                methods=("list", "create", "update", "delete")),
     # Users
     **crud_set("user", collection="/users/", item="/users/{userId}", id_param="userId",
-               list_key="users", events={"create": "UserCreate"}),
-    ("GET", "/users/search"): users.search,
-    ("POST", "/users/search/filter-by-email"): users.filter_by_email,
+               list_key="users", methods=("list", "delete")),
+    ("POST", "/users/"): users.user_create,
+    ("GET", "/users/{userId}"): users.user_get,
+    ("PUT", "/users/{userId}"): users.user_update,
+    ("GET", "/users/search"): user_search.search,
+    ("POST", "/users/search/filter-by-email"): user_search.filter_by_email,
     # Opportunities and pipelines
     **crud_set("opportunity", collection="/opportunities/", item="/opportunities/{id}", id_param="id",
                key="opportunity", events=OPP_EVENTS, methods=("create", "get", "update", "delete")),
@@ -124,7 +127,7 @@ ROUTES = {
     **crud_set("object_field", collection="/custom-fields/", item="/custom-fields/{id}", id_param="id",
                key="field", methods=("create", "get", "update", "delete")),
     # Locations and their tags
-    ("POST", "/locations/"): Crud("create", "location", events={"create": "LocationCreate"}),
+    ("POST", "/locations/"): content.location_create,
     ("GET", "/locations/{locationId}"): content.location_get,
     ("PUT", "/locations/{locationId}"): content.location_update,
     ("DELETE", "/locations/{locationId}"): Crud("delete", "location", id_param="locationId"),

@@ -1,69 +1,67 @@
-"""Users: the two documented searches, answered from stored users.
+"""Users in the documented shape (users.json ``UserSuccessfulResponseDto``/``UserSchema``).
 
-``GET /users/search`` matches ``query`` against the user's full name, email or phone (HighLevel:
-"matched based on the user full name, email or phone"), narrowed by ``locationId``, ``role``,
-``type`` and ``ids``; ``POST /users/search/filter-by-email`` takes a comma-separated ``emails`` list
-(exact, case-insensitive) and ``deleted``. Both page with ``skip``/``limit`` (default 25, as the
-spec says) and answer ``{"users": [...], "count": total}``.
+HighLevel takes ``type``, ``role``, ``locationIds`` and ``restrictSubAccount`` flat in the create
+and update bodies but answers them nested in a ``roles`` object (``RoleSchema``), and it never
+answers a password: the sandbox keeps none (a user's password is HighLevel's own business).
 """
 
-from django.db.models import Q
-
 from sandbox.api.context import Call, Reply
-from sandbox.api.handlers.paging import page_rows, page_window
-from sandbox.errors import ApiError
-from sandbox.models import Resource
+from sandbox.api.handlers.crud import Crud, wrap_one
+from sandbox.state import events, store
 
-KIND = "user"
-DEFAULT_LIMIT = 25
-
-
-def _company_scope(call: Call):
-    qs = Resource.objects.filter(kind=KIND)
-    company_id = call.query.get("companyId") or call.body.get("companyId") or call.company_id
-    if call.company_id and company_id and company_id != call.company_id:
-        raise ApiError(403, "The token does not have access to this company.")
-    if call.company_id:
-        qs = qs.filter(company_id=call.company_id)
-    if call.token_location_id:  # a location token sees its location's users
-        qs = qs.filter(location_id=call.token_location_id)
-    return qs
+ROLE_FIELDS = ("type", "role", "locationIds", "restrictSubAccount")
+NEVER_STORED = ("password",)
 
 
-def _answer(call: Call, qs) -> Reply:
-    qs = qs.order_by("seq")
-    window = page_window(call, default=DEFAULT_LIMIT)
-    rows, _ = page_rows(qs, window)
-    return Reply({"users": [row.data for row in rows], "count": qs.count()})
+def user_data(body: dict, current: dict | None = None) -> dict:
+    """Stored user fields from a create/update body, merged into ``current``."""
+    data = dict(current or {})
+    roles = dict(data.get("roles") or {})
+    for name, value in body.items():
+        if name in NEVER_STORED or name == "id":
+            continue
+        if name in ROLE_FIELDS:
+            roles[name] = value
+        elif name == "roles" and isinstance(value, dict):
+            roles.update(value)
+        else:
+            data[name] = value
+    if roles:
+        data["roles"] = roles
+    for name in ROLE_FIELDS + NEVER_STORED:
+        data.pop(name, None)
+    data["name"] = " ".join(p for p in (data.get("firstName"), data.get("lastName")) if p)
+    return data
 
 
-def search(call: Call) -> Reply:
-    qs = _company_scope(call).filter(deleted=False)
-    query = call.query
-    if query.get("locationId"):
-        qs = qs.filter(location_id=query["locationId"])
-    term = str(query.get("query") or "").strip()
-    if term:
-        words = Q(data__firstName__icontains=term) | Q(data__lastName__icontains=term)
-        words |= Q(data__name__icontains=term) | Q(email__icontains=term.lower())
-        digits = "".join(ch for ch in term if ch.isdigit())
-        if digits:
-            words |= Q(phone__contains=digits)
-        qs = qs.filter(words)
-    for name in ("role", "type"):
-        if query.get(name):
-            value = query[name]
-            qs = qs.filter(Q(**{f"data__{name}": value}) | Q(**{f"data__roles__{name}": value}))
-    if query.get("ids"):
-        qs = qs.filter(resource_id__in=[i.strip() for i in str(query["ids"]).split(",") if i.strip()])
-    return _answer(call, qs)
+def user_public(data: dict) -> dict:
+    """What HighLevel answers for a stored user: everything but a password."""
+    return {k: v for k, v in data.items() if k not in NEVER_STORED}
 
 
-def filter_by_email(call: Call) -> Reply:
-    body = call.body
-    emails = [e.strip().lower() for e in str(body.get("emails") or "").split(",") if e.strip()]
-    if not emails:
-        raise ApiError(422, ["emails should not be empty"])
-    qs = _company_scope(call).filter(email__in=emails)
-    qs = qs.filter(deleted=bool(body.get("deleted", False)))
-    return _answer(call, qs)
+def user_event_extra(data: dict) -> dict:
+    """UserCreate.md's flat fields: ``role``, ``type`` (the user's), ``locations``."""
+    roles = data.get("roles") or {}
+    return {"role": roles.get("role", ""), "locations": list(roles.get("locationIds") or [])}
+
+
+def user_create(call: Call) -> Reply:
+    data = user_data(call.body)
+    location_id = call.location_id or next(iter(data.get("roles", {}).get("locationIds") or []), "")
+    res = store.resource_create(kind="user", location_id=location_id, data=data,
+                                company_id=call.company_id)
+    events.event_emit(event_type="UserCreate", location_id=res.location_id, data=res.data,
+                      extra=user_event_extra(res.data))
+    return Reply(wrap_one(call.op, user_public(res.data), kind="user"))
+
+
+def user_update(call: Call) -> Reply:
+    res = Crud("get", "user", id_param="userId").load(call)
+    res.data = user_data(call.body, res.data)
+    res = store.resource_update(res=res, changes={})
+    return Reply(wrap_one(call.op, user_public(res.data), kind="user"))
+
+
+def user_get(call: Call) -> Reply:
+    res = Crud("get", "user", id_param="userId").load(call)
+    return Reply(wrap_one(call.op, user_public(res.data), kind="user"))

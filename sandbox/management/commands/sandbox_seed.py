@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sandbox.api.gateway import module_optional
+from sandbox.access.services import registry
 from sandbox.state.seed import sandbox_seed
 
 
@@ -24,19 +24,17 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["locations"] < 1 or opts["contacts"] < 0:
             raise CommandError("--locations must be at least 1 and --contacts at least 0.")
-        registry = module_optional("sandbox.access.services.registry")
         if opts["demo"]:
             company_id = "demo-company-0001"
             location_ids = ["demo-loc-0001", "demo-loc-0002", "demo-loc-0003"]
-            if registry:
-                registry.sandbox_demo_company_ensure()
+            registry.sandbox_demo_company_ensure()
         else:
             company_id = opts["company"]
             location_ids = [f"{opts['prefix']}{n:04d}" for n in range(1, opts["locations"] + 1)]
-            if registry:  # the OAuth side must know the locations to install apps on them
-                registry.sandbox_company_ensure(
-                    company_id=company_id, name=f"Seed agency {company_id}",
-                    locations=[{"location_id": loc, "name": f"Seed location {loc}"} for loc in location_ids])
+            # The OAuth side must know the locations to install apps on them.
+            registry.sandbox_company_ensure(
+                company_id=company_id, name=f"Seed agency {company_id}",
+                locations=[{"location_id": loc, "name": f"Seed location {loc}"} for loc in location_ids])
         started = time.monotonic()
         report = sandbox_seed(company_id=company_id, location_ids=location_ids,
                               contacts=opts["contacts"], users=opts["users"], seed=opts["seed"])

@@ -36,7 +36,7 @@ def test_superusers_cannot_add_change_or_delete_logs(client, role_users, locatio
 
 
 def test_every_other_admin_inline_of_versions_is_read_only(rf, role_users):
-    from mappings.admin import MappingVersionInline
+    from integrations.admin.mappings import MappingVersionInline
 
     request = rf.get("/")
     request.user = role_users["superuser"]

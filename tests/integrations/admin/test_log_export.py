@@ -130,3 +130,25 @@ def test_the_export_reads_rows_in_chunks(locations, monkeypatch):
     monkeypatch.setattr(QuerySet, "iterator", spy)
     lines = csv_lines(queryset=SyncLog.objects.all(), columns=SyncLogAdmin.export_columns, chunk_size=2)
     assert len(list(lines)) == 6 and chunks == [2]
+
+
+def test_exports_name_the_connection_and_the_location_of_oauth_rows(client, role_users, locations):
+    from integrations.models import Connection, HighLevelApp
+
+    app = HighLevelApp(name="Rankr", client_id="cid-x", redirect_url="http://testserver/cb/")
+    app.client_secret = "secret-value"
+    app.save()
+    connection = Connection(app=app, agency=locations["A"].agency, location=locations["A"])
+    connection.access_token = "token-value"
+    connection.save()
+    # A token refresh: HighLevel's OAuth endpoint names no location, so the row has none of its own.
+    SyncLog.objects.create(connection=connection, location=None, method="POST", path="/oauth/token", status=200)
+    Job.objects.create(kind="action", status="succeeded", location=locations["A"], connection=connection,
+                       idempotency_key="named")
+    client.force_login(role_users["auditor"])
+    [log], _ = _rows(client.get(LOGS_CSV))
+    assert (log["connection"], log["location"], log["HighLevel location id"]) == (
+        "Location A via Rankr", "Location A", "loc-A")
+    assert log["connection id"] == str(connection.pk)
+    [job], _ = _rows(client.get(JOBS_CSV))
+    assert job["connection"] == "Location A via Rankr"

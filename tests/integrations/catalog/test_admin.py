@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(client):
+def staff_signed_in(client):
     user = User.objects.create_user("sam", password="x", is_staff=True)
     client.force_login(user)
     return user
@@ -33,7 +33,7 @@ def run_url(key):
     return reverse("catalog:run") + "?" + urlencode({"op": key})
 
 
-def test_the_browser_lists_every_operation(client, staff):
+def test_the_browser_lists_every_operation(client, staff_signed_in):
     html = browse(client)
     assert shown_total(html) == 576
     assert "page 1 of 6" in html
@@ -54,7 +54,7 @@ def test_the_browser_lists_every_operation(client, staff):
         ({"q": "get-contact"}, None),
     ],
 )
-def test_the_browser_filters(client, staff, filters, expected):
+def test_the_browser_filters(client, staff_signed_in, filters, expected):
     html = browse(client, **filters)
     assert shown_total(html) == (expected if expected is not None else len(rows_filter(**filters)))
 
@@ -79,7 +79,7 @@ def test_the_browser_is_for_staff_only(client):
     assert client.get(reverse("catalog:operations")).status_code == 302
 
 
-def test_the_run_page_shows_the_operation_and_its_form(client, staff):
+def test_the_run_page_shows_the_operation_and_its_form(client, staff_signed_in):
     html = client.get(run_url("GET /contacts/")).content.decode()
     assert "start_after (query: startAfter/startAfterId/limit)" in html
     assert 'name="p_locationId"' in html and 'name="p_startAfterId"' in html
@@ -87,23 +87,24 @@ def test_the_run_page_shows_the_operation_and_its_form(client, staff):
     assert 'name="p_Version"' not in html
 
 
-def test_an_unknown_operation_is_not_found(client, staff):
+def test_an_unknown_operation_is_not_found(client, staff_signed_in):
     assert client.get(run_url("GET /nowhere")).status_code == 404
 
 
-def test_a_dry_run_shows_the_request_and_sends_nothing(client, staff):
+def test_a_dry_run_shows_the_request_and_sends_nothing(client, staff_signed_in):
     response = client.post(run_url("PUT /contacts/{contactId}"), {
         "dry_run": "on", "p_contactId": "c1", "body": '{"firstName": "Ada"}',
     })
-    html = response.content.decode()
+    assert response.status_code == 302  # post, redirect, get: a reload re-sends nothing
+    html = client.get(response["Location"]).content.decode()
     assert "Dry run: nothing was sent" in html
     assert "PUT /contacts/c1" in html and "Version: 2021-07-28" in html
     assert "&quot;firstName&quot;: &quot;Ada&quot;" in html
     event = AuditEvent.objects.get()
-    assert (event.action, event.target, event.actor) == ("catalog.dry_run", "PUT /contacts/{contactId}", staff)
+    assert (event.action, event.target, event.actor) == ("catalog.dry_run", "PUT /contacts/{contactId}", staff_signed_in)
 
 
-def test_validation_errors_are_shown_per_field(client, staff):
+def test_validation_errors_are_shown_per_field(client, staff_signed_in):
     html = client.post(run_url("PUT /contacts/{contactId}"), {
         "dry_run": "on", "body": '{"firstName": 5}', "b_lastName": "Lovelace",
     }).content.decode()
@@ -113,12 +114,15 @@ def test_validation_errors_are_shown_per_field(client, staff):
     assert not AuditEvent.objects.exists()
 
 
-def test_sending_without_permission_is_forbidden(client, staff):
+def test_without_permission_to_send_the_form_offers_only_a_dry_run(client, staff_signed_in):
+    form = client.get(run_url("GET /contacts/{contactId}")).content.decode()
+    assert 'name="dry_run"' not in form and 'value="Dry run"' in form
     response = client.post(run_url("GET /contacts/{contactId}"), {"p_contactId": "c1"})
-    assert response.status_code == 403
+    assert response.status_code == 302
+    assert AuditEvent.objects.get().action == "catalog.dry_run"  # nothing was sent
 
 
-def test_a_connection_chosen_upstream_is_kept_on_run_links(client, staff):
+def test_a_connection_chosen_upstream_is_kept_on_run_links(client, staff_signed_in):
     html = browse(client, connection="12", q="get-contact")
     assert 'op=GET%20%2Fcontacts%2F%7BcontactId%7D&amp;connection=12"' in html
     assert 'connection=x' not in browse(client, connection="x")

@@ -1,7 +1,11 @@
 import pytest
 
 from integrations.catalog.calls import (
-    OperationInvalid, OperationRefused, call_prepare, call_refusal, scopes_missing,
+    OperationInvalid,
+    OperationRefused,
+    call_prepare,
+    call_refusal,
+    scopes_missing,
 )
 from integrations.catalog.registry import operation_get
 from integrations.catalog.services import operation_check

@@ -27,7 +27,7 @@ def test_a_missing_spec_copy_stops_start_up(settings, tmp_path, fresh_registry):
     errors = check_catalog(None)
     assert [e.id for e in errors] == ["catalog.E001"]
     assert "spec folder" in errors[0].msg and "missing" in errors[0].msg
-    with pytest.raises(SystemCheckError, match="catalog.E001"):
+    with pytest.raises(SystemCheckError, match=r"catalog\.E001"):
         call_command("check")
 
 

@@ -57,7 +57,7 @@ def test_a_broken_spec_copy_is_a_command_error(settings, tmp_path):
     settings.GHL_SPEC_DIR = str(tmp_path)
     registry.cache_clear()
     try:
-        with pytest.raises(CommandError, match="spec folder .* is missing"):
+        with pytest.raises(CommandError, match=r"spec folder .* is missing"):
             run("--json")
     finally:
         registry.cache_clear()

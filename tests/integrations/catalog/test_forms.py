@@ -4,9 +4,9 @@ import pytest
 from django import forms
 
 from integrations.catalog.examples import schema_example
-from integrations.catalog.forms import OperationRunForm
 from integrations.catalog.registry import operation_get
-from integrations.catalog.runs import operation_try
+from integrations.interfaces.catalog_forms import OperationRunForm
+from integrations.sync.runs import operation_try
 from portal.models import AuditEvent
 
 

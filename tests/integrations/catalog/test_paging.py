@@ -1,5 +1,13 @@
 from integrations.catalog.paging import (
-    CURSOR, NONE, PAGE, SEARCH_AFTER, SKIP, START_AFTER, Paging, page_items, paging_detect,
+    CURSOR,
+    NONE,
+    PAGE,
+    SEARCH_AFTER,
+    SKIP,
+    START_AFTER,
+    Paging,
+    page_items,
+    paging_detect,
     paging_next,
 )
 from integrations.catalog.registry import operation_get
@@ -33,7 +41,7 @@ def test_start_after_stops_when_there_is_no_next_page_url():
 def test_search_after_takes_the_last_records_sort_key():
     paging = Paging(SEARCH_AFTER, "body", ("searchAfter",), "pageLimit")
     data = {"contacts": contacts(3), "total": 10}
-    params, body = paging_next(paging=paging, params={}, body={"pageLimit": 3, "page": 1}, data=data, limit=3)
+    _params, body = paging_next(paging=paging, params={}, body={"pageLimit": 3, "page": 1}, data=data, limit=3)
     assert body == {"pageLimit": 3, "searchAfter": [1002, "c2"]}
     short = {"contacts": contacts(2)}
     assert paging_next(paging=paging, params={}, body=body, data=short, limit=3) is None

@@ -5,7 +5,13 @@ import pytest
 
 from integrations.catalog.paging import PAGE, SEARCH_AFTER, SKIP, START_AFTER
 from integrations.catalog.registry import (
-    AGENCY, EITHER, LOCATION, NO_TOKEN, operation_get, registry, registry_load,
+    AGENCY,
+    EITHER,
+    LOCATION,
+    NO_TOKEN,
+    operation_get,
+    registry,
+    registry_load,
 )
 from integrations.catalog.spec_files import SpecError, spec_dir
 
@@ -99,5 +105,5 @@ def test_a_missing_spec_file_is_a_clear_error(tmp_path):
 def test_a_broken_spec_file_is_named_in_the_error(tmp_path):
     shutil.copytree(spec_dir(), tmp_path / "specs")
     (tmp_path / "specs" / "apps" / "users.json").write_text('{"paths": ')
-    with pytest.raises(SpecError, match="users.json is not readable JSON"):
+    with pytest.raises(SpecError, match=r"users\.json is not readable JSON"):
         registry_load(root=tmp_path / "specs")

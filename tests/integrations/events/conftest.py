@@ -26,4 +26,4 @@ def templates(location):
             for key in keys}
 
 
-from tests.integrations.events.sandbox_world import sandbox_world  # noqa: E402,F401  (fixture)
+from tests.integrations.events.sandbox_world import events_sandbox  # noqa: E402,F401  (fixture)

@@ -5,14 +5,17 @@ import requests
 from django.core.cache import cache
 
 from integrations.models import Connection, HighLevelApp
-from integrations.services.webhooks import SANDBOX_KEYS_CACHE
+from integrations.sync.webhooks_in import SANDBOX_KEYS_CACHE
 from mappings.services import mapping_template_apply
 from portal.models import Agency, Location
 from sandbox.access.models import Installation
 from sandbox.access.services.registry import (
-    private_token_create, sandbox_app_register, sandbox_demo_company_ensure, spec_scopes_all,
+    private_token_create,
+    sandbox_app_register,
+    sandbox_demo_company_ensure,
+    spec_scopes_all,
 )
-from sandbox.access.webhooks import webhook_deliveries_wait
+from sandbox.access.services.webhooks import webhook_deliveries_wait
 from sandbox.state.seed import sandbox_seed
 
 LOCATION = "demo-loc-0001"
@@ -36,7 +39,7 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox_world(live_server, settings):
+def events_sandbox(live_server, settings):
     settings.SANDBOX_BASE_URL = live_server.url + "/sandbox"
     settings.SANDBOX_ENABLED = True
     settings.SANDBOX_RATE_BURST = 1_000_000

@@ -6,7 +6,7 @@ from django.urls import reverse
 from responses import matchers
 
 from integrations.models import Job, SyncLog
-from integrations.services.jobs import job_rerun, job_run
+from integrations.sync.jobs import job_rerun, job_run
 from portal.models import AuditEvent
 from tests.integrations.conftest import ACCESS
 
@@ -28,7 +28,7 @@ def test_a_real_run_is_recorded_as_a_succeeded_action_job(client, root, events_c
                match=[matchers.header_matcher({"Authorization": f"Bearer {ACCESS}"})],
                headers={"x-trace-id": "tr-5"})
     html = client.post(run_url("GET /contacts/{contactId}"),
-                       {"connection": events_connection.pk, "p_contactId": "c1"}).content.decode()
+                       {"connection": events_connection.pk, "p_contactId": "c1"}, follow=True).content.decode()
     job = Job.objects.get()
     assert (job.kind, job.status, job.operation, job.location, job.connection) == (
         "action", "succeeded", "GET /contacts/{contactId}", location, events_connection)
@@ -69,6 +69,7 @@ def test_secret_fields_are_not_stored_and_such_a_job_is_not_resent(client, root,
     client.post(run_url("POST /users/"), {"connection": events_connection.pk, "body": body})
     job = Job.objects.get()
     assert "hunter2-secret" not in str(job.params) and job.params["secrets_left_out"] is True
+    assert "hunter2-secret" not in str(dict(client.session))  # nor kept for the result page
     job_rerun(job_ids=[job.pk], user_id=root.pk)
     job_run(job_id=job.pk)
     job.refresh_from_db()

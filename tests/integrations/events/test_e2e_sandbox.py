@@ -8,31 +8,31 @@ import pytest
 
 from integrations.catalog.paging import page_items
 from integrations.catalog.services import operation_pages
-from integrations.events.outbound import event_key
 from integrations.models import Job, WebhookEvent
-from integrations.services.jobs import job_rerun, job_run
+from integrations.sync.jobs import job_rerun, job_run
+from integrations.sync.outbound import event_key
+from integrations.sync.rankr_events import rankr_user_create, rankr_user_delete
 from mappings.models import Mapping
 from mappings.services import mapping_page_apply, mapping_template_apply, mapping_version_latest
-from rankr.events import rankr_user_create, rankr_user_delete
 from rankr.models import Contact, RankrUser, Task
 from sandbox.access.services.faults import fault_rule_set, fault_rules_clear
-from sandbox.access.webhooks import webhook_deliveries_wait
+from sandbox.access.services.webhooks import webhook_deliveries_wait
 from tests.integrations.events.sandbox_world import LOCATION
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def world(sandbox_world, q_sync):
-    return sandbox_world
+def events_world(events_sandbox, q_sync):
+    return events_sandbox
 
 
-def poll_contacts(world):
+def poll_contacts(events_world):
     """One reconciliation poll of every contact, the way a polling run applies its pages."""
-    location = world["location"]
+    location = events_world["location"]
     mapping = Mapping.objects.get(location=location, template_key="ghl_contact_upsert")
     version = mapping_version_latest(mapping_id=mapping.pk)
-    for page in operation_pages(connection_id=world["connection"].pk, operation_id="GET /contacts/"):
+    for page in operation_pages(connection_id=events_world["connection"].pk, operation_id="GET /contacts/"):
         mapping_page_apply(mapping_version=version, location_id=location.pk, records=page_items(page.data))
 
 
@@ -40,11 +40,11 @@ def settle():
     assert webhook_deliveries_wait(timeout=60), "the sandbox's webhook deliveries did not finish"
 
 
-def test_a_contact_changed_in_highlevel_arrives_by_webhook_without_duplicating_the_polled_one(world):
-    poll_contacts(world)
+def test_a_contact_changed_in_highlevel_arrives_by_webhook_without_duplicating_the_polled_one(events_world):
+    poll_contacts(events_world)
     assert Contact.objects.count() == 12
     contact = Contact.objects.order_by("ghl_id").first()
-    changed = world["sandbox"].call("PUT", f"/contacts/{contact.ghl_id}",
+    changed = events_world["sandbox"].call("PUT", f"/contacts/{contact.ghl_id}",
                                     json={"firstName": "Renamed", "companyName": "By Webhook Ltd"})
     assert changed.status_code == 200, changed.text
     settle()
@@ -54,13 +54,13 @@ def test_a_contact_changed_in_highlevel_arrives_by_webhook_without_duplicating_t
     assert job.status == "succeeded" and job.result["updated"] == 1, (job.error_message, job.result)
     contact.refresh_from_db()
     assert (contact.first_name, contact.company) == ("Renamed", "By Webhook Ltd")
-    poll_contacts(world)  # polling goes on as reconciliation: still one row per contact
+    poll_contacts(events_world)  # polling goes on as reconciliation: still one row per contact
     assert Contact.objects.count() == 12
     assert Contact.objects.filter(ghl_id=contact.ghl_id).get().first_name == "Renamed"
 
 
-def test_a_task_completed_in_highlevel_is_completed_in_rankr(world):
-    sandbox = world["sandbox"]
+def test_a_task_completed_in_highlevel_is_completed_in_rankr(events_world):
+    sandbox = events_world["sandbox"]
     contact_id = sandbox.call("GET", "/contacts/", params={"locationId": LOCATION, "limit": 1}).json()["contacts"][0]["id"]
     created = sandbox.call("POST", f"/contacts/{contact_id}/tasks",
                            json={"title": "Call back", "dueDate": "2026-12-01T10:00:00Z", "completed": False})
@@ -76,9 +76,9 @@ def test_a_task_completed_in_highlevel_is_completed_in_rankr(world):
     assert Job.objects.filter(kind="webhook", operation="TaskComplete", status="succeeded").count() == 1
 
 
-def test_a_rankr_user_created_and_deleted_appears_and_disappears_in_highlevel_once(world):
-    sandbox = world["sandbox"]
-    user = rankr_user_create(location_id=world["location"].pk, email="nurse@northside.test",
+def test_a_rankr_user_created_and_deleted_appears_and_disappears_in_highlevel_once(events_world):
+    sandbox = events_world["sandbox"]
+    user = rankr_user_create(location_id=events_world["location"].pk, email="nurse@northside.test",
                              full_name="Nora Nurse", role="user")
     create = Job.objects.get(idempotency_key=event_key(event="user_create", record_id=user.pk))
     assert create.status == "succeeded", create.error_message
@@ -102,12 +102,12 @@ def test_a_rankr_user_created_and_deleted_appears_and_disappears_in_highlevel_on
     assert delete.status == "succeeded" and delete.result["already_deleted"] is True
 
 
-def test_a_rerun_after_a_lost_response_creates_nothing_twice(world):
-    sandbox = world["sandbox"]
+def test_a_rerun_after_a_lost_response_creates_nothing_twice(events_world):
+    sandbox = events_world["sandbox"]
     # Seed 0 with half the answers dropped: the look-up (1st request) answers, the create (2nd)
     # reaches the sandbox and its answer is cut off mid-body.
     fault_rule_set(location_id=LOCATION, values={"seed": 0, "drop_rate": 0.5})
-    user = rankr_user_create(location_id=world["location"].pk, email="lost@northside.test",
+    user = rankr_user_create(location_id=events_world["location"].pk, email="lost@northside.test",
                              full_name="Lou Lost", role="user")
     job = Job.objects.get(idempotency_key=event_key(event="user_create", record_id=user.pk))
     assert (job.status, job.error_class) == ("queued", "GhlNetworkError"), job.error_message
@@ -124,16 +124,16 @@ def test_a_rerun_after_a_lost_response_creates_nothing_twice(world):
     assert user.ghl_id == in_highlevel["id"]
 
 
-def test_a_new_rankr_lead_reaches_highlevel_once_and_its_webhook_does_not_copy_it(world):
-    from rankr.events import rankr_lead_create
+def test_a_new_rankr_lead_reaches_highlevel_once_and_its_webhook_does_not_copy_it(events_world):
+    from integrations.sync.rankr_events import rankr_lead_create
 
-    mapping_template_apply(template_key="rankr_lead_create", location_id=world["location"].pk, user_id=None)
-    lead = rankr_lead_create(location_id=world["location"].pk,
+    mapping_template_apply(template_key="rankr_lead_create", location_id=events_world["location"].pk, user_id=None)
+    lead = rankr_lead_create(location_id=events_world["location"].pk,
                              values={"email": "walk.in@northside.test", "first_name": "Wally", "last_name": "Walkin"})
     job = Job.objects.get(idempotency_key=event_key(event="lead_create", record_id=lead.pk))
     assert job.status == "succeeded", job.error_message
     settle()  # HighLevel's ContactCreate for it comes back by webhook
-    found = world["sandbox"].call("GET", "/contacts/search/duplicate",
+    found = events_world["sandbox"].call("GET", "/contacts/search/duplicate",
                                   params={"locationId": LOCATION, "email": "walk.in@northside.test"}).json()
     lead.refresh_from_db()
     assert lead.ghl_id == job.result["ghl_id"] == found["contact"]["id"]

@@ -13,11 +13,11 @@ import time
 import pytest
 from django_q.conf import Conf
 
-from integrations.events.outbound import event_key
 from integrations.models import Job, WebhookEvent
-from rankr.events import rankr_user_create
+from integrations.sync.outbound import event_key
+from integrations.sync.rankr_events import rankr_user_create
 from rankr.models import Contact, RankrUser
-from sandbox.access.webhooks import webhook_deliveries_wait
+from sandbox.access.services.webhooks import webhook_deliveries_wait
 from tests.integrations.childproc import ROOT, child_env
 from tests.integrations.events.sandbox_world import LOCATION
 
@@ -34,7 +34,7 @@ def wait_for(check, *, timeout=90, what="the worker"):
 
 
 @pytest.fixture
-def worker(sandbox_world, settings, monkeypatch):
+def worker(events_sandbox, settings, monkeypatch):
     name = f"events-e2e-{os.getpid()}"
     monkeypatch.setattr(Conf, "PREFIX", name)  # our tasks go to this cluster's queue only
     monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
@@ -44,7 +44,7 @@ def worker(sandbox_world, settings, monkeypatch):
     process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
-    yield sandbox_world
+    yield events_sandbox
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)

@@ -7,8 +7,8 @@ from django.urls import reverse
 from responses import matchers
 
 from integrations.models import Job
-from integrations.services.jobs import job_rerun, job_run
-from rankr.events import rankr_lead_create, rankr_user_create, rankr_user_delete
+from integrations.sync.jobs import job_rerun, job_run
+from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create, rankr_user_delete
 from rankr.models import Contact, RankrUser
 from tests.integrations.conftest import ACCESS
 

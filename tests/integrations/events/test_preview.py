@@ -3,7 +3,7 @@
 import pytest
 from responses import matchers
 
-from mappings.preview import PreviewSampleUnavailable, preview_sample_fetch
+from integrations.sync.preview import PreviewSampleUnavailable, preview_sample_fetch
 from rankr.models import Contact
 
 

@@ -1,14 +1,13 @@
 """Resync: GET the record by id through the catalog, re-apply the current mapping, as a job."""
 
 import pytest
-import responses
 from django.urls import reverse
 from responses import matchers
 
-from integrations.events.resync import resync_enqueue
-from integrations.events.targets import EventError
 from integrations.models import Job, SyncLog
-from integrations.services.jobs import job_run
+from integrations.sync.jobs import job_run
+from integrations.sync.resync import resync_enqueue
+from integrations.sync.targets import EventError
 from rankr.models import Contact, Task
 from tests.integrations.conftest import ACCESS
 

@@ -6,14 +6,12 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.utils import timezone
 
-from integrations.events.webhooks import ROUTES, webhook_event_enqueue, webhook_job_run
 from integrations.models import Job, WebhookEvent
-from integrations.services import webhooks as webhook_services
-from integrations.services.jobs import job_run
+from integrations.sync import webhooks_in as webhook_services
+from integrations.sync.jobs import job_run
+from integrations.sync.webhook_events import ROUTES, webhook_event_enqueue, webhook_job_run
 from mappings.services import mapping_page_apply, mapping_version_latest
 from rankr.models import Appointment, Contact, Task
 
@@ -132,12 +130,17 @@ def test_a_location_without_a_mapping_for_the_entity_skips_the_event(location):
 
 
 @pytest.mark.django_db
-def test_a_record_the_mapping_cannot_apply_fails_the_job_naming_the_rule(location, templates):
+def test_a_record_the_mapping_cannot_apply_is_quarantined_naming_the_rule(location, templates):
+    from mappings.models import QuarantinedRecord
+
     webhook_event_enqueue(event_make(location, {**CONTACT, "phone": "not a phone"}))
     job = Job.objects.get(kind="webhook")
-    assert job_run(job_id=job.pk) == Job.Status.FAILED
+    assert job_run(job_id=job.pk) == Job.Status.SUCCEEDED
     job.refresh_from_db()
-    assert "Rule 4" in job.error_message and "'phone'" in job.error_message
+    assert job.result["quarantined"] == 1
+    aside = QuarantinedRecord.objects.get()
+    assert (aside.rule_number, aside.field, aside.source, aside.job_id) == (4, "phone", "webhook", job.pk)
+    assert "Rule 4" in aside.reason and aside.event_time
     assert not Contact.objects.exists()
 
 
@@ -159,16 +162,6 @@ def test_a_lead_rankr_created_is_recognised_by_email_when_highlevel_reports_it(l
     assert lead.ghl_id == "c-1" and Contact.objects.count() == 1
 
 
-@pytest.fixture
-def signing_key(settings):
-    key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    settings.SANDBOX_ENABLED = False
-    return key
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_signed_delivery_is_processed_through_the_worker_into_rankr(client, signing_key, location, templates, q_sync):
     raw = json.dumps({**CONTACT, "timestamp": timezone.now().isoformat(), "webhookId": "wh-9"}).encode()
@@ -182,6 +175,6 @@ def test_a_signed_delivery_is_processed_through_the_worker_into_rankr(client, si
 
 
 def test_the_job_handler_is_the_registered_one():
-    from integrations.services.jobs import JOB_HANDLERS
+    from integrations.sync.jobs import JOB_HANDLERS
 
     assert JOB_HANDLERS["webhook"] == f"{webhook_job_run.__module__}.{webhook_job_run.__name__}"

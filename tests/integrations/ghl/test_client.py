@@ -6,8 +6,14 @@ from responses import matchers
 
 from integrations.ghl.client import backoff_delay, ghl_request
 from integrations.ghl.errors import (
-    GhlBadResponse, GhlInvalid, GhlNetworkError, GhlNotConnected, GhlNotFound, GhlRateLimited,
-    GhlScopeError, GhlServerError,
+    GhlBadResponse,
+    GhlInvalid,
+    GhlNetworkError,
+    GhlNotConnected,
+    GhlNotFound,
+    GhlRateLimited,
+    GhlScopeError,
+    GhlServerError,
 )
 from integrations.models import Connection, HighLevelApp, SyncLog
 from tests.integrations.conftest import ACCESS

@@ -9,7 +9,7 @@ from django.utils import timezone
 from responses import matchers
 
 from integrations.ghl.client import ghl_request
-from integrations.ghl.errors import GhlReauthRequired
+from integrations.ghl.errors import GhlNotConnected, GhlReauthRequired
 from integrations.ghl.oauth import connection_token_refresh
 from integrations.models import Connection, SyncLog
 from tests.integrations.childproc import child_env, children_run
@@ -94,7 +94,7 @@ def test_invalid_grant_marks_needs_reauth_and_is_not_retried(connection, mocked,
     assert "Connect again" in connection.last_error
     # No further calls go out for this connection.
     before = len(mocked.calls)
-    with pytest.raises(Exception):
+    with pytest.raises(GhlNotConnected):
         ghl_request(connection_id=connection.pk, method="GET", path="/x")
     assert len(mocked.calls) == before
 

@@ -1,8 +1,8 @@
 import pytest
 
 from integrations.models import Subscription
-from integrations.services.jobs import job_run
-from integrations.services.subscriptions import subscription_run_now, subscription_save
+from integrations.sync.jobs import job_run
+from integrations.sync.subscriptions import subscription_run_now, subscription_save
 from mappings.services import mapping_template_apply
 from tests.integrations.subscriptions.fake import FakeContacts
 

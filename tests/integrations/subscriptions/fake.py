@@ -9,7 +9,7 @@ subscription polls, paged the way HighLevel documents them.
 import json
 import random
 import string
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import responses
@@ -24,7 +24,7 @@ class FakeContacts:
         self.api_base = api_base
         self.location_id = location_id
         self.rows = []  # dicts, in creation order
-        self.clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self.clock = datetime(2026, 1, 1, tzinfo=UTC)
         self.requests = []  # (method, path, query or body) of every request
         self.kill_on = None  # raise Killed on this request number (1-based)
 
@@ -56,7 +56,7 @@ class FakeContacts:
     def _count(self, entry):
         self.requests.append(entry)
         if self.kill_on is not None and len(self.requests) == self.kill_on:
-            raise Killed()
+            raise Killed
 
     def _search(self, request):
         body = json.loads(request.body)

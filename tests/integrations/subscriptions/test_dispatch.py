@@ -5,10 +5,10 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from integrations import tasks
+from integrations.interfaces import tasks
 from integrations.models import Job, Subscription
-from integrations.services.subscriptions import subscriptions_dispatch
-from integrations.services.subscriptions.dispatch import subscription_lease_s
+from integrations.sync.subscriptions import subscriptions_dispatch
+from integrations.sync.subscriptions.dispatch import subscription_lease_s
 
 
 def many(make_subscription, count, **fields):
@@ -92,18 +92,18 @@ def test_a_late_subscription_runs_once_not_once_per_missed_interval(make_subscri
 def test_the_tick_dispatches_without_a_schedule_per_subscription(make_subscription):
     many(make_subscription, 50)
     schedules = Schedule.objects.count()
-    with mock.patch("integrations.services.jobs._send") as send:
+    with mock.patch("integrations.sync.jobs._send") as send:
         tasks.tick_task()
     assert Job.objects.count() == 50
     assert Schedule.objects.count() == schedules
-    assert Schedule.objects.filter(func="integrations.tasks.tick_task").count() == 1
+    assert Schedule.objects.filter(func="integrations.interfaces.tasks.tick_task").count() == 1
     assert send.call_count == 0  # jobs go to the worker only when the transaction commits
 
 
 @pytest.mark.django_db(transaction=True)
 def test_jobs_reach_the_worker_after_the_claim_commits(make_subscription):
     many(make_subscription, 3)
-    with mock.patch("integrations.services.jobs._send") as send:
+    with mock.patch("integrations.sync.jobs._send") as send:
         subscriptions_dispatch()
     assert sorted(c.args[0] for c in send.call_args_list) == sorted(
         Job.objects.values_list("pk", flat=True))

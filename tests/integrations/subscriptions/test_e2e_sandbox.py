@@ -1,7 +1,5 @@
 """End to end: the sandbox over HTTP (gunicorn), a real django-q2 cluster (``manage.py qcluster``)
 against the test database (ORM broker; Redis when REDIS_URL is set), the dispatcher and the tick.
-
-Skipped until the sandbox (issue 3) is installed in the project.
 """
 
 import os
@@ -15,18 +13,15 @@ import uuid
 
 import pytest
 import requests
+from django.core.management import call_command
 
-pytest.importorskip("sandbox.access.services.registry", reason="the sandbox is not merged yet")
-
-from django.core.management import call_command  # noqa: E402
-
-from integrations.models import Connection, HighLevelApp, Job, Subscription  # noqa: E402
-from integrations.services.subscriptions import subscription_save, subscriptions_dispatch  # noqa: E402
-from integrations.tasks import tick_task  # noqa: E402
-from mappings.services import mapping_template_apply  # noqa: E402
-from portal.models import Agency, Location  # noqa: E402
-from rankr.models import Contact  # noqa: E402
-from tests.integrations.childproc import ROOT, child_env  # noqa: E402
+from integrations.interfaces.tasks import tick_task
+from integrations.models import Connection, HighLevelApp, Job, Subscription
+from integrations.sync.subscriptions import subscription_save, subscriptions_dispatch
+from mappings.services import mapping_template_apply
+from portal.models import Agency, Location
+from rankr.models import Contact
+from tests.integrations.childproc import ROOT, child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 COMPANY, LOCATION = "e2e-company", "e2e-loc-0001"

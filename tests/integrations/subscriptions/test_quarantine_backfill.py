@@ -9,8 +9,8 @@ import copy
 import pytest
 
 from integrations.models import Job, Subscription
-from integrations.services.subscriptions import subscription_save
-from integrations.services.subscriptions.manage import subscription_run_now
+from integrations.sync.subscriptions import subscription_save
+from integrations.sync.subscriptions.manage import subscription_run_now
 from mappings.models import Mapping, QuarantinedRecord
 from mappings.services import mapping_save
 from rankr.models import Contact

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from integrations.models import Job, Subscription
-from integrations.services.jobs import job_run, jobs_dispatch_due
-from integrations.services.subscriptions import subscription_run_now
+from integrations.sync.jobs import job_run, jobs_dispatch_due
+from integrations.sync.subscriptions import subscription_run_now
 from rankr.models import Contact
 from tests.integrations.subscriptions.conftest import run_once
 from tests.integrations.subscriptions.fake import Killed
@@ -129,7 +129,7 @@ def test_a_run_that_lost_its_claim_changes_nothing(fake, make_subscription, loca
 
 @pytest.mark.django_db
 def test_a_long_pass_hands_over_to_a_continuation_job(fake, make_subscription, location, monkeypatch):
-    from integrations.services.subscriptions import run
+    from integrations.sync.subscriptions import run
 
     fake.add(500)
     subscription = make_subscription()

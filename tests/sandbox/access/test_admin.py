@@ -1,5 +1,4 @@
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,13 +18,6 @@ from tests.sandbox.access.helpers import tokens_for
 
 MODELS = [FaultRule, Installation, MarketplaceApp, SandboxCompany, SandboxLocation, Token,
           WebhookDelivery, WebhookEvent, WebhookKey]
-
-
-@pytest.fixture
-def admin_client(client, db):
-    user = get_user_model().objects.create_superuser("root", "root@x.test", "pw")
-    client.force_login(user)
-    return client
 
 
 def url(model, view, *args):

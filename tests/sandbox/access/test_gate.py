@@ -90,11 +90,20 @@ def test_an_operation_without_security_needs_no_token(db):
     assert result.response is None and result.token_id is None
 
 
-@pytest.mark.parametrize("version", ["2021-07-28", "2021-04-15", "v3"])
-def test_the_versions_highlevel_takes_are_accepted(client, version):
+@pytest.mark.parametrize("version,mode", [("2021-07-28", "strict"), ("2021-04-15", "strict"),
+                                          ("v3", "lenient")])
+def test_the_versions_highlevel_takes_are_accepted(client, settings, version, mode):
+    settings.SANDBOX_MODE = mode
     answer = tokens_for(client)
     _, result = call(answer["access_token"], version=version)
     assert result.response is None
+
+
+def test_version_v3_is_refused_when_strict(client, settings):
+    settings.SANDBOX_MODE = "strict"
+    answer = tokens_for(client)
+    _, result = call(answer["access_token"], version="v3")
+    assert result.response.status_code == 400
 
 
 def test_an_unknown_version_gets_400(client):

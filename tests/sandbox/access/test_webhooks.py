@@ -2,7 +2,7 @@ import base64
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from sandbox.access.models import Installation, WebhookDelivery, WebhookEvent, WebhookKey
 from sandbox.access.services.registry import sandbox_app_register, sandbox_demo_company_ensure
-from sandbox.access.webhooks import webhook_deliveries_wait, webhook_emit
+from sandbox.access.services.webhooks import webhook_deliveries_wait, webhook_emit
 
 
 class Receiver:
@@ -77,8 +77,8 @@ def test_an_event_arrives_signed_and_both_signatures_verify_with_the_published_k
     body = json.loads(got["body"])
     assert body["type"] == "ContactCreate" and body["locationId"] == "demo-loc-0001"
     assert body["id"] == "c-1" and body["webhookId"] == event.webhook_id
-    sent_at = datetime.strptime(body["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    assert abs(datetime.now(timezone.utc) - sent_at) < timedelta(minutes=1)
+    sent_at = datetime.strptime(body["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - sent_at) < timedelta(minutes=1)
     assert got["body"] == event.body.encode()
 
     keys = client.get("/sandbox/webhook-keys").json()
@@ -151,7 +151,7 @@ def test_an_event_inside_a_rolled_back_transaction_is_never_sent(transactional_d
 
     hook = receiver()
     install(hook.url)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):  # noqa: PT012 (the raise must leave the atomic block)
         with transaction.atomic():
             webhook_emit(location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c-2"})
             raise RuntimeError("the change failed")
@@ -172,7 +172,7 @@ def test_an_app_without_the_events_scope_does_not_receive_it(transactional_db, r
 
 
 def test_a_delivery_can_be_sent_again(transactional_db, receiver):
-    from sandbox.access.webhooks import webhook_deliveries_resend
+    from sandbox.access.services.webhooks import webhook_deliveries_resend
 
     hook = receiver()
     install(hook.url)

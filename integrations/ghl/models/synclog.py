@@ -1,0 +1,52 @@
+from django.db import models
+
+
+class SyncLog(models.Model):
+    """One HTTP attempt to HighLevel. Append-only; secrets are stripped before writing."""
+
+    at = models.DateTimeField("when", auto_now_add=True, db_index=True)
+    connection = models.ForeignKey(
+        "integrations.Connection", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="sync_logs", verbose_name="connection",
+    )
+    location = models.ForeignKey(
+        "portal.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="location",
+    )
+    operation_id = models.CharField("operation", max_length=120, blank=True, db_index=True)
+    method = models.CharField("method", max_length=8)
+    path = models.CharField(
+        "path", max_length=1000, help_text="Secrets in the query string are replaced by ***."
+    )
+    status = models.PositiveSmallIntegerField(
+        "HTTP status", null=True, blank=True, help_text="Empty when no answer came (timeout, reset)."
+    )
+    error = models.CharField("error", max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField("duration (ms)", default=0)
+    attempt = models.PositiveSmallIntegerField("attempt", default=1)
+    trace_id = models.CharField("trace id", max_length=100, blank=True, db_index=True)
+    job_id = models.BigIntegerField(
+        "job", null=True, blank=True, db_index=True, help_text="The job this call belongs to."
+    )
+    request_summary = models.TextField("request (redacted)", blank=True)
+    response_summary = models.TextField("response (redacted)", blank=True)
+
+    class Meta:
+        verbose_name = "sync log entry"
+        verbose_name_plural = "sync log"
+        ordering = ["-at", "-id"]
+        permissions = [("export_synclog", "Can export the sync log as CSV")]
+        # One per list filter, each ending in the list's order, so a filtered first page reads
+        # 100 index entries rather than sorting every match.
+        indexes = [
+            models.Index(fields=["connection", "-at"], name="synclog_conn_at"),
+            models.Index(fields=["-at", "-id"], name="synclog_recent"),
+            models.Index(fields=["location", "-at"], name="synclog_location_recent"),
+            models.Index(fields=["status", "-at"], name="synclog_status_recent"),
+            models.Index(fields=["operation_id", "-at"], name="synclog_operation_recent"),
+        ]
+
+    def __str__(self) -> str:
+        from portal.redact import path_redact
+
+        return f"{self.method} {path_redact(self.path)} → {self.status or self.error}"

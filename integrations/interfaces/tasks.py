@@ -1,0 +1,37 @@
+"""django-q2 tasks: thin, receive ids only."""
+
+from integrations.sync.alerts import alerts_send
+from integrations.sync.jobs import job_run, jobs_dispatch_due
+from integrations.sync.onboarding import mint_batch_run
+from integrations.sync.subscriptions import subscriptions_dispatch
+from integrations.sync.webhooks_in import webhook_event_process
+from mappings.services import quarantine_retry
+
+
+def mint_batch_task(batch_id: int) -> None:
+    mint_batch_run(batch_id=batch_id)
+
+
+def webhook_event_process_task(event_id: int) -> None:
+    webhook_event_process(event_id=event_id)
+
+
+def quarantine_retry_task(mapping_id: int | None = None,
+                          quarantine_ids: list[int] | None = None) -> None:
+    """Apply quarantined records again (after a mapping change, or the admin's *Retry now*)."""
+    if mapping_id is None and not quarantine_ids:
+        return
+    quarantine_retry(mapping_id=mapping_id, quarantine_ids=quarantine_ids)
+
+
+def job_run_task(job_id: int) -> None:
+    job_run(job_id=job_id)
+
+
+def tick_task() -> None:
+    """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
+    dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often), and send
+    the alerts gathered since the last tick."""
+    jobs_dispatch_due()
+    subscriptions_dispatch()
+    alerts_send()

@@ -1,0 +1,68 @@
+"""Resync: read one record from HighLevel by id and re-apply the location's current mapping.
+
+For a Rankr contact that drifted, or a HighLevel record Rankr does not have yet. Each request is
+a "resync" job (the log of who asked, what came back and what changed in Rankr).
+"""
+
+import uuid
+
+from django.utils import timezone
+
+from integrations.catalog.services import operation_run
+from integrations.ghl.errors import GhlNotFound
+from integrations.sync.inbound import record_apply, record_remove
+from integrations.sync.jobs import job_enqueue
+from integrations.sync.models import Job
+from integrations.sync.targets import EventError, location_connection_get
+from mappings.entities import FETCH
+
+
+def resync_enqueue(*, location_id, entity, ghl_id, contact_ghl_id="", user_id=None):
+    """Queue a resync of one HighLevel record; returns the job. Bad input raises EventError."""
+    fetch = FETCH.get(entity)
+    if fetch is None:
+        raise EventError(
+            f"Records of kind {entity!r} cannot be resynced by id; kinds: {', '.join(FETCH)}."
+        )
+    ghl_id = (ghl_id or "").strip()
+    contact_ghl_id = (contact_ghl_id or "").strip()
+    if not ghl_id:
+        raise EventError("A HighLevel id is required.")
+    if fetch.contact_param and not contact_ghl_id:
+        raise EventError(f"A {entity} lives under a contact: give the HighLevel contact id too.")
+    return job_enqueue(
+        kind=Job.Kind.RESYNC,
+        # Every request is its own job: resyncing twice means fetching twice.
+        idempotency_key=f"resync:{uuid.uuid4().hex}",
+        location_id=location_id,
+        operation=fetch.operation,
+        subject=ghl_id,
+        params={"entity": entity, "ghl_id": ghl_id, "contact_ghl_id": contact_ghl_id},
+        user_id=user_id,
+        max_attempts=3,
+    )
+
+
+def resync_job_run(job: Job) -> dict:
+    """JOB_HANDLERS "resync": fetch, then map and upsert (or soft-delete if HighLevel lost it)."""
+    entity, ghl_id = job.params["entity"], job.params["ghl_id"]
+    fetch = FETCH[entity]
+    connection = location_connection_get(location_id=job.location_id)
+    Job.objects.filter(pk=job.pk).update(connection=connection)
+    params = fetch.params(ghl_id=ghl_id, contact_ghl_id=job.params.get("contact_ghl_id", ""))
+    try:
+        response = operation_run(
+            connection_id=connection.pk, operation_id=fetch.operation, params=params, job_id=job.pk
+        )
+    except GhlNotFound as exc:
+        deleted = record_remove(location_id=job.location_id, entity=entity, ghl_id=ghl_id,
+                                deleted_at=timezone.now())
+        return {"ghl_id": ghl_id, "status": exc.status, "trace_id": exc.trace_id,
+                "not_in_highlevel": True, "deleted": deleted}
+    record = fetch.record(response.data)
+    if record is None:
+        raise EventError(f"HighLevel's answer to {fetch.operation} holds no {entity} record.")
+    result = record_apply(location_id=job.location_id, entity=entity, record=record,
+                          source="resync", job_id=job.pk)
+    Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
+    return {**result, "status": response.status, "trace_id": response.trace_id}

@@ -1,0 +1,50 @@
+"""Which connection and which mapping serve a location: the lookups every event needs."""
+
+from integrations.ghl.models import Connection
+from mappings.models import Mapping
+from mappings.services import mapping_version_latest
+from portal.errors import PortalError
+from portal.models import Location
+
+
+class EventError(PortalError):
+    """An event cannot be processed as configured; the message says what to set up."""
+
+
+def location_connection_get(*, location_id):
+    """The location's active location-level connection (newest first)."""
+    connection = (
+        Connection.objects.filter(
+            location_id=location_id, kind=Connection.Kind.LOCATION, status=Connection.Status.ACTIVE
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if connection is None:
+        location = Location.objects.filter(pk=location_id).first()
+        raise EventError(
+            f"{location or f'Location {location_id}'} has no active HighLevel connection: "
+            "connect it from the admin."
+        )
+    return connection
+
+
+def mapping_version_find(*, location_id, entity, direction, operation_keys=()):
+    """The latest version of the location's mapping for ``entity`` in ``direction``, or None.
+
+    When several mappings match (e.g. one per HighLevel operation), the first of
+    ``operation_keys`` that has one wins, then the oldest mapping: a stable choice.
+    """
+    mappings = list(
+        Mapping.objects.filter(location_id=location_id, entity=entity, direction=direction)
+        .order_by("pk")
+    )
+    for key in operation_keys:
+        for mapping in mappings:
+            if mapping.operation_key == key:
+                return mapping_version_latest(mapping_id=mapping.pk)
+    for mapping in mappings:
+        version = mapping_version_latest(mapping_id=mapping.pk)
+        if version is not None:
+            return version
+    return None

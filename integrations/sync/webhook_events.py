@@ -1,0 +1,77 @@
+"""Webhook events into Rankr: each one a "webhook" job keyed by its ``webhookId``.
+
+``EVENT_HANDLERS`` (type -> handler) is what ``integrations.sync.webhooks_in`` calls for a stored,
+verified event: the handler only enqueues the job, so a failure lands on a job that support sees
+and can re-run. The job applies the event's record through ``inbound.record_apply`` (the polled
+path) or soft-deletes it. Payload shapes: specs/highlevel/docs/webhook events/*.md.
+"""
+
+from integrations.sync.inbound import NoMapping, record_apply, record_ghl_id, record_remove
+from integrations.sync.jobs import job_enqueue
+from integrations.sync.models import Job, WebhookEvent
+from integrations.sync.targets import EventError
+from mappings.entities import DELETE, ROUTES, UPSERT, EventRoute, RegistryView  # noqa: F401
+
+# Delivery fields, not record fields: left out so a re-delivery fingerprints the same.
+ENVELOPE = ("type", "timestamp", "webhookId")
+# Which event types carry which entity, and what they do to it (``ROUTES``), is declared by each
+# entity module's ``events`` (mappings/entities/).
+
+
+def webhook_record(*, event_type, payload):
+    """The HighLevel record an event carries, without the delivery envelope."""
+    route = ROUTES[event_type]
+    source = payload.get(route.record_key) if route.record_key else payload
+    if not isinstance(source, dict):
+        raise EventError(f"The {event_type} payload has no {route.record_key or 'record'} object.")
+    record = {k: v for k, v in source.items() if k not in ENVELOPE}
+    if route.record_key and "locationId" in payload:
+        record.setdefault("locationId", payload["locationId"])
+    return {**record, **route.implied}
+
+
+def webhook_event_enqueue(event: WebhookEvent) -> None:
+    """EVENT_HANDLERS entry: hand a stored event to a "webhook" job (once per webhookId)."""
+    if event.location_id is None:
+        raise EventError(
+            f"No portal location has HighLevel id {event.highlevel_location_id!r}: add it, then "
+            "re-process the event."
+        )
+    record = webhook_record(event_type=event.event_type, payload=event.payload or {})
+    entity = ROUTES[event.event_type].entity
+    job_enqueue(
+        kind=Job.Kind.WEBHOOK,
+        idempotency_key=f"webhook:{event.webhook_id}",
+        location_id=event.location_id,
+        operation=event.event_type,
+        subject=record_ghl_id(entity=entity, record=record),
+        params={"webhook_event_id": event.pk, "webhook_id": event.webhook_id},
+    )
+
+
+EVENT_HANDLERS = RegistryView(
+    lambda entities: {t: webhook_event_enqueue for e in entities.values() for t in e.events}
+)
+
+
+def webhook_job_run(job: Job) -> dict:
+    """JOB_HANDLERS "webhook": apply or soft-delete the event's record."""
+    event = WebhookEvent.objects.get(pk=job.params["webhook_event_id"])
+    route = ROUTES[event.event_type]
+    record = webhook_record(event_type=event.event_type, payload=event.payload or {})
+    ghl_id = record_ghl_id(entity=route.entity, record=record)
+    # HighLevel's clock: the event's timestamp orders versions that carry no modification time
+    # (ContactUpdate's payload has none), and dates a deletion.
+    sent_at = (event.payload or {}).get("timestamp")
+    if route.action == DELETE:
+        marked = record_remove(location_id=job.location_id, entity=route.entity, ghl_id=ghl_id,
+                               deleted_at=sent_at)
+        return {"ghl_id": ghl_id, "deleted": marked}
+    try:
+        result = record_apply(location_id=job.location_id, entity=route.entity, record=record,
+                              event_time=sent_at, source="webhook", job_id=job.pk)
+    except NoMapping as exc:
+        # The location does not sync this entity: nothing to do, and nothing wrong.
+        return {"ghl_id": ghl_id, "skipped": str(exc)}
+    Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
+    return result

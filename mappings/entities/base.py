@@ -1,0 +1,154 @@
+"""What the portal knows about one synced entity, as one :class:`Entity` value.
+
+Each entity module (``mappings/entities/<name>.py``) defines ``ENTITY``; the registry
+(``mappings/entities/__init__.py``) lists the modules. ``highlevel_fields`` are the HighLevel
+names a Rankr→HighLevel rule may target: the request body properties and path parameters of the
+entity's HighLevel operations (a test checks each against the official specs in
+``specs/highlevel/apps``). HighLevel→Rankr rules target the Rankr record's fields. Fields the sync
+fills from the connection (``locationId``, ``companyId``) are left out: a mapping says how data
+maps, not where it goes.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+GHL_TO_RANKR = "ghl_to_rankr"
+RANKR_TO_GHL = "rankr_to_ghl"
+DIRECTIONS = [(GHL_TO_RANKR, "HighLevel → Rankr"), (RANKR_TO_GHL, "Rankr → HighLevel")]
+
+# Targets several rules may write together: their lists are concatenated, in rule order.
+LIST_TARGETS = {"customFields", "tags"}
+
+UPSERT = "upsert"
+DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """The operation that reads one record by id (for resync): the path parameter that takes the
+    id, where the answer keeps the record, and, for records under a contact, the contact's id."""
+
+    operation: str
+    id_param: str
+    key: str = ""  # the answer's property holding the record ("" = the answer is the record)
+    contact_param: str = ""
+
+    def params(self, *, ghl_id: str, contact_ghl_id: str = "") -> dict:
+        params = {self.id_param: ghl_id}
+        if self.contact_param:
+            params[self.contact_param] = contact_ghl_id
+        return params
+
+    def record(self, data: object) -> dict | None:
+        record = data.get(self.key) if self.key and isinstance(data, dict) else data
+        return record if isinstance(record, dict) else None
+
+
+@dataclass(frozen=True)
+class EventRoute:
+    """What a webhook event type does to its entity's record."""
+
+    entity: str
+    action: str
+    record_key: str = ""  # where the payload keeps the record ("" = the payload is the record)
+    implied: dict = field(default_factory=dict)  # what the event type says that the payload omits
+
+
+@dataclass(frozen=True)
+class Event:
+    """A webhook event type as an entity module declares it (the route gets the entity's key)."""
+
+    action: str = UPSERT
+    record_key: str = ""
+    implied: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestShape:
+    """How a polled operation's request is built: ``base(location_ghl_id=)`` gives the body
+    HighLevel expects; ``since(params=, body=, watermark=)`` narrows it to records changed since
+    the watermark (None: the operation lists everything and unchanged records are skipped)."""
+
+    base: Callable[..., dict] | None = None
+    since: Callable[..., tuple] | None = None
+
+
+@dataclass(frozen=True)
+class FlowTemplate:
+    """A ready mapping for one flow (PRODUCT.md's "Flows the pages promise")."""
+
+    title: str
+    entity: str
+    direction: str
+    operation_key: str
+    rules: list = field(default_factory=list)
+    null_policy: str = "skip"
+
+
+def rule(source, target, *transforms, **extra) -> dict:
+    steps = [t if isinstance(t, dict) else {"name": t} for t in transforms]
+    return {"source": source, "target": target, "transforms": steps, **extra}
+
+
+def step(name: str, **args) -> dict:
+    return {"name": name, "args": args}
+
+
+DATETIME = step("datetime_parse")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Everything the portal knows about one synced entity.
+
+    ``rankr_model``: the Rankr record model (None for payload-only entities, mapped straight into
+    HighLevel). ``id_path``: where a HighLevel record keeps its id. ``fetch``: how one record is
+    read by id. ``natural_key``: the field by which a record Rankr created (no HighLevel id yet)
+    is recognised when HighLevel reports it back. ``poll``: poll-plan overrides per catalog
+    trigger name (``integrations.catalog.polling``). ``requests``: request shapes per operation
+    key. ``events``: webhook event types carrying it. ``flows``: flow templates using it.
+    ``modified_paths``: where a HighLevel record keeps its modification time (the first present
+    wins), what "newer" means when two versions of a record arrive out of order; without one the
+    webhook's timestamp is used (``mappings.services.record_changed_at``).
+    """
+
+    key: str
+    label: str
+    rankr_model: type | None
+    highlevel_fields: tuple = ()
+    id_path: str = "id"
+    fetch: Fetch | None = None
+    natural_key: str = ""
+    poll: dict = field(default_factory=dict)
+    requests: dict = field(default_factory=dict)
+    events: dict = field(default_factory=dict)
+    flows: dict = field(default_factory=dict)
+    modified_paths: tuple = ("dateUpdated", "updatedAt")
+
+    @property
+    def rankr_kind(self) -> str | None:
+        return self.rankr_model.KIND if self.rankr_model is not None else None
+
+    def rankr_fields(self) -> list | None:
+        """Field names of the Rankr side (a record read for Rankr→HighLevel includes its ids)."""
+        if self.rankr_model is None:
+            return None
+        return self.rankr_model.mapped_field_names()
+
+    def targets(self, direction: str) -> list | None:
+        """Allowed target fields, or None when anything goes (payload-only entity)."""
+        if direction == GHL_TO_RANKR:
+            return self.rankr_fields()
+        return list(self.highlevel_fields)
+
+    def source_roots(self, direction: str) -> list | None:
+        """Allowed first segment of a source path, or None when not checkable."""
+        if direction == RANKR_TO_GHL and self.rankr_model is not None:
+            return [*self.rankr_fields(), "id", "ghl_id"]
+        return None
+
+    def routes(self) -> dict:
+        return {
+            event_type: EventRoute(self.key, event.action, event.record_key, event.implied)
+            for event_type, event in self.events.items()
+        }

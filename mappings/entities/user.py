@@ -1,0 +1,51 @@
+"""Users: HighLevel's users, Rankr's users."""
+
+from mappings.entities.base import RANKR_TO_GHL, Entity, Event, Fetch, FlowTemplate, rule, step
+from rankr.models import RankrUser
+
+ENTITY = Entity(
+    key="user",
+    label="User",
+    rankr_model=RankrUser,
+    highlevel_fields=(
+        "userId",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "type",
+        "role",
+        "permissions",
+        "scopes",
+    ),
+    fetch=Fetch("GET /users/{userId}", "userId"),
+    natural_key="email",
+    events={"UserCreate": Event()},
+    flows={
+        "rankr_user_create": FlowTemplate(
+            "New Rankr user → create HighLevel user",
+            "user",
+            RANKR_TO_GHL,
+            "POST /users/",
+            [
+                rule("email", "email", "trim", "lower"),
+                rule("full_name", "firstName", step("name_split", part="first")),
+                rule("full_name", "lastName", step("name_split", part="last")),
+                rule(
+                    "role",
+                    "role",
+                    "lower",
+                    step("value_map", values={"admin": "admin", "user": "user"}, otherwise="user"),
+                ),
+                rule(None, "type", null="default", default="account"),
+            ],
+        ),
+        "rankr_user_delete": FlowTemplate(
+            "Rankr user deleted → delete HighLevel user",
+            "user",
+            RANKR_TO_GHL,
+            "DELETE /users/{userId}",
+            [rule("ghl_id", "userId")],
+        ),
+    },
+)
