@@ -3,8 +3,7 @@
 import copy
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -131,7 +130,7 @@ def time_parse(value):
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(value / 1000, tz=dt_timezone.utc)
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str):
@@ -142,7 +141,7 @@ def time_parse(value):
         return None
     if parsed is None:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -226,7 +225,7 @@ def _upsert_one_by_one(*, mapping_version: MappingVersion, location_id: int,
         except (DataError, IntegrityError) as exc:
             refused.append((item, str(exc).strip().splitlines()[0][:500]))
             continue
-        totals = UpsertCounts(*(a + b for a, b in zip(astuple(totals), astuple(done))))
+        totals = UpsertCounts(*(a + b for a, b in zip(astuple(totals), astuple(done), strict=True)))
     return totals, refused
 
 

@@ -8,8 +8,8 @@ that cannot finish raises the door's error, so the caller tries again later and 
 ``ADOPT`` is the one table: create operation -> how to find what it would have created.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from integrations.catalog.connections import connection_info_get
 from integrations.catalog.registry import AGENCY
@@ -23,7 +23,9 @@ class LookupInconclusive(Exception):
 
 
 def _run(**kwargs):
-    from integrations.catalog.services import operation_run  # services imports this module's callers
+    from integrations.catalog.services import (
+        operation_run,  # services imports this module's callers
+    )
 
     return operation_run(**kwargs)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from integrations.catalog.paging import Paging, paging_detect
-from integrations.ghl.retry import operation_retry_safe
 from integrations.catalog.spec_files import RefResolver, SpecError, spec_files_read
+from integrations.ghl.retry import operation_retry_safe
 
 OPERATION_COUNT = 576
 METHODS = ("get", "post", "put", "patch", "delete")

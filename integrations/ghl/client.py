@@ -23,14 +23,15 @@ from integrations.ghl.errors import (
     GhlBadResponse,
     GhlError,
     GhlInvalid,
+    GhlNetworkError,
     GhlNotConnected,
     GhlNotFound,
+    GhlOutcomeUnknown,
     GhlRateLimited,
     GhlScopeError,
     GhlServerError,
     GhlTokenExpired,
 )
-from integrations.ghl.errors import GhlNetworkError, GhlOutcomeUnknown
 from integrations.ghl.models import Connection
 from integrations.ghl.ratelimit import (
     ratelimit_acquire,

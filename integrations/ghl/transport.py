@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from urllib3.exceptions import NewConnectionError
 from django.conf import settings
+from urllib3.exceptions import NewConnectionError
 
 from integrations.ghl.errors import GhlNetworkError
 from portal.redact import path_redact, summary_make, text_redact
@@ -111,9 +111,7 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
         result.error = GhlNetworkError(
             f"Connection failed ({type(exc).__name__}).", sent=not _never_connected(exc)
         )
-    except ( requests.exceptions.ChunkedEncodingError,
-requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError) as exc:
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
     result.duration_ms = int((time.monotonic() - started) * 1000)
 

@@ -24,8 +24,8 @@ from integrations.ghl.oauth import (
     pkce_pair,
     tokens_apply,
 )
-from portal.errors import PortalError
 from integrations.ghl.retry import operation_retry_safe
+from portal.errors import PortalError
 from portal.models import Agency, AuditEvent, Location
 
 SESSION_KEY = "integrations_oauth_pending"

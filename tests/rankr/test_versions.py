@@ -1,6 +1,6 @@
 """Newest wins by HighLevel's clock, decided under the row lock; deletions leave tombstones."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,7 +8,7 @@ from rankr.models import Contact
 from rankr.services import RecordUpsert, record_soft_delete, record_upsert_many
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def put(location, name, *, at, tiebreak="a", ghl_id="c1"):

@@ -10,8 +10,8 @@ spec says) and answer ``{"users": [...], "count": total}``.
 from django.db.models import Q
 
 from sandbox.api.context import Call, Reply
-from sandbox.api.handlers.users import user_public
 from sandbox.api.handlers.paging import page_rows, page_window
+from sandbox.api.handlers.users import user_public
 from sandbox.errors import ApiError
 from sandbox.models import Resource
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from integrations.catalog.connections import connection_info
 from integrations.catalog.registry import operation_get
-from integrations.sync.runs import operation_try
 from integrations.models import Job
 from integrations.sync.jobs import job_rerun, job_run
+from integrations.sync.runs import operation_try
 from mappings.services import mapping_template_apply
 from rankr.events import rankr_lead_create, rankr_user_create
 from rankr.models import Contact, RankrUser

@@ -3,7 +3,7 @@
 import base64
 import itertools
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -27,7 +27,7 @@ _sent = itertools.count(1)
 
 def event_make(location, payload, webhook_id="wh-1"):
     """A stored event; each one sent a second after the one before, as HighLevel would date them."""
-    stamp = (datetime(2026, 1, 1) + timedelta(seconds=next(_sent))).isoformat() + "Z"
+    stamp = f"{datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_sent)):%Y-%m-%dT%H:%M:%SZ}"
     return WebhookEvent.objects.create(
         webhook_id=webhook_id, event_type=payload["type"], highlevel_location_id=location.location_id,
         location=location, payload={**payload, "webhookId": webhook_id, "timestamp": stamp},

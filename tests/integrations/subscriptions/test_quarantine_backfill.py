@@ -25,7 +25,7 @@ LONG_NAME = "Maximiliana " * 25  # 300 characters
 
 
 @pytest.fixture
-def world(sandbox_world, q_sync):
+def world(sandbox_world, q_sync):  # noqa: F811
     sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=TOTAL, users=0, seed=3)
     contacts = Resource.objects.filter(kind="contact", location_id=LOCATION).order_by("seq")
     assert contacts.count() == TOTAL
