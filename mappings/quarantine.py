@@ -13,6 +13,9 @@ Services other code calls: ``quarantine_add``, ``quarantine_resolve``,
 records, which is the services' work).
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,15 +25,17 @@ from mappings.models import QuarantinedRecord
 VALUE_LIMIT = 1000
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else repr(value)
     return text[:VALUE_LIMIT]
 
 
-def quarantine_add(*, mapping_version, location_id, ghl_id, record, reason, rule_number=None,
-                   field="", value=None, event_time=None, source="", job_id=None):
+def quarantine_add(*, mapping_version: Any, location_id: int, ghl_id: str, record: Any, reason: str,
+                   rule_number: int | None = None, field: str = "", value: object = None,
+                   event_time: object = None, source: str = "",
+                   job_id: int | None = None) -> QuarantinedRecord:
     """Set one record aside (or update the entry it already has). Returns the entry."""
     values = {
         "mapping_id": mapping_version.mapping_id,
@@ -55,7 +60,7 @@ def quarantine_add(*, mapping_version, location_id, ghl_id, record, reason, rule
     return QuarantinedRecord.objects.get(**key)
 
 
-def quarantine_resolve(*, location_id, entity, ghl_ids) -> int:
+def quarantine_resolve(*, location_id: int, entity: str, ghl_ids: Iterable[str]) -> int:
     """Mark the set-aside versions of these records arrived (a version of them was stored)."""
     if not ghl_ids:
         return 0
@@ -64,11 +69,12 @@ def quarantine_resolve(*, location_id, entity, ghl_ids) -> int:
     ).update(resolved_at=timezone.now())
 
 
-def quarantine_retry_enqueue(*, mapping_id=None, quarantine_ids=None) -> None:
+def quarantine_retry_enqueue(*, mapping_id: int | None = None,
+                             quarantine_ids: Iterable[int] | None = None) -> None:
     """Retry in the worker, after the caller's transaction commits (mapping save, admin action)."""
     from django_q.tasks import async_task
 
-    def send():
+    def send() -> None:
         async_task("integrations.interfaces.tasks.quarantine_retry_task", mapping_id,
                    list(quarantine_ids or []) or None, group="quarantine")
 

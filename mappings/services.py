@@ -115,7 +115,7 @@ def mapping_apply(*, mapping_version: MappingVersion, record: Any) -> dict[str, 
     )
 
 
-def record_changed_at(*, entity, record, event_time=None):
+def record_changed_at(*, entity: str, record: Any, event_time: object = None) -> datetime | None:
     """HighLevel's time of this version of ``record``: its modification time, else ``event_time``."""
     for path in ENTITIES[entity].modified_paths:
         stamp = time_parse(path_get(record, path))
@@ -124,7 +124,7 @@ def record_changed_at(*, entity, record, event_time=None):
     return time_parse(event_time)
 
 
-def time_parse(value):
+def time_parse(value: object) -> datetime | None:
     """An aware datetime from HighLevel's ISO 8601 text or epoch milliseconds; None otherwise."""
     if isinstance(value, bool) or value in (None, ""):
         return None
@@ -172,8 +172,8 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, rec
     items: list[RecordUpsert] = []
     failed: list[tuple[str, str]] = []
     sources: dict[str, Any] = {}
-    aside = dict(mapping_version=mapping_version, location_id=location_id, event_time=event_time,
-                 source=source, job_id=job_id)
+    aside: dict[str, Any] = dict(mapping_version=mapping_version, location_id=location_id,
+                                 event_time=event_time, source=source, job_id=job_id)
     quarantined = 0
     for position, record in enumerate(records):
         ghl_id = path_get(record, entity.id_path) if isinstance(record, dict) else None
@@ -232,7 +232,8 @@ def _upsert_one_by_one(*, mapping_version: MappingVersion, location_id: int,
 QUARANTINE_RETRY_PAGE = 100
 
 
-def quarantine_retry(*, quarantine_ids=None, mapping_id=None) -> dict:
+def quarantine_retry(*, quarantine_ids: Iterable[int] | None = None,
+                     mapping_id: int | None = None) -> dict[str, int]:
     """Apply set-aside records again with their mapping's latest version.
 
     Returns ``{"arrived": n, "still_quarantined": m}``; those that fail again keep their entry
@@ -243,7 +244,7 @@ def quarantine_retry(*, quarantine_ids=None, mapping_id=None) -> dict:
         entries = entries.filter(pk__in=list(quarantine_ids))
     if mapping_id is not None:
         entries = entries.filter(mapping_id=mapping_id)
-    groups = {}
+    groups: dict[tuple[int | None, int, str], list[QuarantinedRecord]] = {}
     for entry in entries.order_by("pk"):
         groups.setdefault((entry.mapping_id, entry.location_id, entry.event_time), []).append(entry)
     arrived = still = 0

@@ -87,7 +87,7 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
 def _outcome_unknown(error: GhlError) -> bool:
     """True when HighLevel may have acted on the request although the answer says otherwise."""
     if isinstance(error, GhlNetworkError):
-        return error.sent
+        return bool(error.sent)
     return isinstance(error, (GhlServerError, GhlBadResponse))
 
 

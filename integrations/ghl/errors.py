@@ -5,6 +5,8 @@ when to try again for transient ones (the contract of :class:`portal.errors.Port
 Messages never contain secrets.
 """
 
+from typing import Any
+
 from portal.errors import PortalError
 
 
@@ -80,7 +82,7 @@ class GhlNetworkError(GhlError):
 
     permanent = False
 
-    def __init__(self, message, *, sent=True, **kwargs):
+    def __init__(self, message: str, *, sent: bool = True, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.sent = sent
 

@@ -180,7 +180,7 @@ def _job_record_failure(job: Job, exc: Exception, *, transient: bool,
     return status
 
 
-def job_retry_later(*, job_id, error, delay_s=0.0):
+def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> None:
     """Put a job (e.g. a Run action whose answer was lost) back in the queue to try again itself.
 
     Its attempts start over (up to ``JOB_MAX_ATTEMPTS``); the error stays on it until it runs.
