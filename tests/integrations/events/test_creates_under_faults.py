@@ -17,7 +17,7 @@ from integrations.models import Job
 from integrations.sync.jobs import job_rerun, job_run
 from integrations.sync.runs import operation_try
 from mappings.services import mapping_template_apply
-from rankr.events import rankr_lead_create, rankr_user_create
+from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create
 from rankr.models import Contact, RankrUser
 from sandbox.access.services.faults import fault_rule_set, fault_rules_clear
 from sandbox.models import Resource
@@ -30,10 +30,10 @@ COUNT = 200
 
 
 @pytest.fixture
-def world(sandbox_world, q_sync, settings):
+def world(events_sandbox, q_sync, settings):
     settings.GHL_BACKOFF_BASE = 0.005  # the door's own retries of safe requests: no long sleeps
     settings.GHL_BACKOFF_CAP = 0.02
-    return sandbox_world
+    return events_sandbox
 
 
 def settle_jobs(jobs, *, rounds=40):

@@ -17,7 +17,7 @@ from django.db import connection as db_connection
 from integrations.ghl import webhooks as ghl_webhooks
 from integrations.models import WebhookEvent
 from rankr.models import Contact
-from sandbox.access import webhooks as sandbox_webhooks
+from sandbox.access.services import webhooks as sandbox_webhooks
 from sandbox.access.models import WebhookDelivery
 from sandbox.models import Resource
 from tests.integrations.events.sandbox_world import LOCATION
@@ -28,7 +28,7 @@ UPDATED, CREATED, DELETED = 120, 100, 25
 
 
 @pytest.fixture
-def world_held(sandbox_world, q_sync, monkeypatch):
+def world_held(events_sandbox, q_sync, monkeypatch):
     """The sandbox world with webhook deliveries recorded but not sent.
 
     Making 1,300 changes takes this machine longer than the 5 minutes a webhook stays fresh
@@ -37,7 +37,7 @@ def world_held(sandbox_world, q_sync, monkeypatch):
     held = []
     monkeypatch.setattr(sandbox_webhooks, "_submit", held.append)
     monkeypatch.setattr(ghl_webhooks, "FRESHNESS", timedelta(hours=2))
-    return sandbox_world, held
+    return events_sandbox, held
 
 
 def deliver(delivery_id):

@@ -16,7 +16,7 @@ from mappings.services import mapping_save
 from rankr.models import Contact
 from sandbox.models import Resource
 from sandbox.state.seed import sandbox_seed
-from tests.integrations.events.sandbox_world import COMPANY, LOCATION, sandbox_world  # noqa: F401
+from tests.integrations.events.sandbox_world import COMPANY, LOCATION, events_sandbox  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -25,7 +25,7 @@ LONG_NAME = "Maximiliana " * 25  # 300 characters
 
 
 @pytest.fixture
-def world(sandbox_world, q_sync):  # noqa: F811
+def world(events_sandbox, q_sync):  # noqa: F811
     sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=TOTAL, users=0, seed=3)
     contacts = Resource.objects.filter(kind="contact", location_id=LOCATION).order_by("seq")
     assert contacts.count() == TOTAL
@@ -36,8 +36,8 @@ def world(sandbox_world, q_sync):  # noqa: F811
     long_one.save(update_fields=["data"])
     odd_one.data = {**odd_one.data, "companyName": {"legal": "Acme Dental Ltd"}}
     odd_one.save(update_fields=["data"])
-    sandbox_world.update(long_id=long_one.resource_id, odd_id=odd_one.resource_id)
-    return sandbox_world
+    events_sandbox.update(long_id=long_one.resource_id, odd_id=odd_one.resource_id)
+    return events_sandbox
 
 
 def test_a_backfill_quarantines_the_two_bad_contacts_and_a_mapping_change_brings_them_in(world):
