@@ -63,7 +63,7 @@ def test_a_backfill_quarantines_the_two_bad_contacts_and_a_mapping_change_brings
     assert set(aside) == {world["long_id"], world["odd_id"]}
     long_q, odd_q = aside[world["long_id"]], aside[world["odd_id"]]
     assert (long_q.rule_number, long_q.field, long_q.value) == (2, "first_name", LONG_NAME.strip())
-    assert "at most 200" in long_q.reason and long_q.job_id == last.pk
+    assert "at most 200" in long_q.reason and long_q.job_id in {job.pk for job in jobs}
     assert (odd_q.rule_number, odd_q.field) == (5, "company")
     assert "Acme Dental Ltd" in odd_q.value and "text" in odd_q.reason
     assert long_q.resolved_at is None and odd_q.resolved_at is None
