@@ -42,6 +42,21 @@ class Mapping(models.Model):
     template_key = models.CharField(
         "template", max_length=64, blank=True, help_text="The template it was made from, if any."
     )
+    agency_template = models.ForeignKey(
+        "mappings.MappingTemplate", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="mappings", verbose_name="agency template",
+        help_text="The agency template this location's mapping follows, if any.",
+    )
+    template_version = models.ForeignKey(
+        "mappings.MappingTemplateVersion", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name="template version",
+        help_text="The template version this location runs (changed by rollouts).",
+    )
+    overrides = models.JSONField(
+        "overrides", default=dict, blank=True,
+        help_text="This location's own rules over the template's, by target field: a rule "
+        "replaces the template's rule for that field (or adds one); null drops it here.",
+    )
     created_at = models.DateTimeField("created", auto_now_add=True)
     updated_at = models.DateTimeField("updated", auto_now=True)
 
@@ -155,3 +170,14 @@ class QuarantinedRecord(models.Model):
 
     def __str__(self):
         return f"{self.get_entity_display()} {self.ghl_id}"
+from mappings.template_models import (  # noqa: E402  (one models module for Django)
+    MappingTemplate,
+    MappingTemplateVersion,
+    Rollout,
+    SourcePayload,
+)
+
+__all__ = [
+    "Mapping", "MappingTemplate", "MappingTemplateVersion", "MappingVersion", "Rollout",
+    "SourcePayload",
+]

@@ -18,6 +18,7 @@ it had), ``default`` writes the rule's default, ``clear`` empties the target.
 """
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL
@@ -61,6 +62,16 @@ def _steps(rule):
 
 
 # --- checking -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RuleProblem:
+    """One problem of one rule: ``field`` is the rule's part it concerns (source, target, null,
+    default, transforms, transforms.N) or "" for the rule as a whole; ``number`` is 1-based."""
+
+    number: int
+    field: str
+    message: str
+
+
 def _source_problems(source, roots):
     paths = source if isinstance(source, list) else [source]
     if isinstance(source, list) and not source:
@@ -77,17 +88,30 @@ def _source_problems(source, roots):
     return problems
 
 
+def _target_hint(entity, direction, target):
+    """'Custom field 1' is what the pages call custom_1: say so."""
+    if direction != GHL_TO_RANKR or entity.rankr_model is None:
+        return ""
+    wanted = target.strip().lower()
+    for field in entity.rankr_model._meta.concrete_fields:
+        if str(field.verbose_name).lower() == wanted:
+            return f"; {target!r} is the label of {field.name!r}: write {field.name!r}"
+    return ""
+
+
 def _rule_problems(rule, *, entity, direction, null_policy):
+    """(field, message) pairs for one rule."""
     if not isinstance(rule, dict):
-        return [f"a rule must be an object with source and target, got {rule!r}"]
-    problems = [f"unknown key {k!r} (keys: {', '.join(sorted(RULE_KEYS))})"
+        return [("", f"a rule must be an object with source and target, got {rule!r}")]
+    problems = [("", f"unknown key {k!r} (keys: {', '.join(sorted(RULE_KEYS))})")
                 for k in sorted(set(rule) - RULE_KEYS)]
     target = rule.get("target")
     targets = entity.targets(direction)
     if not isinstance(target, str) or not target:
-        problems.append("target is required")
+        problems.append(("target", "target is required"))
     elif targets is not None and target not in targets:
-        problems.append(f"unknown target field {target!r} (fields: {', '.join(sorted(targets))})")
+        problems.append(("target", f"unknown target field {target!r} (fields: "
+                         f"{', '.join(sorted(targets))}){_target_hint(entity, direction, target)}"))
 
     invalid = rule.get("invalid", REFUSE)
     if invalid not in dict(INVALID_POLICIES):
@@ -96,60 +120,86 @@ def _rule_problems(rule, *, entity, direction, null_policy):
         problems.append("invalid applies to HighLevel → Rankr rules only (Rankr fields' limits)")
     policy = rule.get("null", null_policy)
     if policy not in dict(NULL_POLICIES):
-        problems.append(f"null policy {policy!r} is not one of skip, default, clear")
+        problems.append(("null", f"null policy {policy!r} is not one of skip, default, clear"))
     elif policy == NULL_DEFAULT and "default" not in rule:
-        problems.append("the null policy is default but the rule has no default")
+        problems.append(("default", "the null policy is default but the rule has no default"))
     source = rule.get("source")
     if source in (None, ""):
         if policy != NULL_DEFAULT:
-            problems.append("a rule without source needs the null policy default (a constant)")
+            problems.append(
+                ("source", "a rule without source needs the null policy default (a constant)")
+            )
     else:
-        problems.extend(_source_problems(source, entity.source_roots(direction)))
+        problems.extend(
+            ("source", p) for p in _source_problems(source, entity.source_roots(direction))
+        )
 
     steps = rule.get("transforms") or []
     if not isinstance(steps, list):
-        return problems + [f"transforms must be a list, got {steps!r}"]
+        return problems + [("transforms", f"transforms must be a list, got {steps!r}")]
     for position, step in enumerate(steps, 1):
+        where = f"transforms.{position}"
         if isinstance(step, str):
             name, args = step, {}
         elif isinstance(step, dict) and "name" in step and not set(step) - {"name", "args"}:
             name, args = step["name"], step.get("args") or {}
         else:
-            problems.append(f'transform {position}: write {{"name": …, "args": {{…}}}}, got {step!r}')
+            problems.append(
+                (where, f'transform {position}: write {{"name": …, "args": {{…}}}}, got {step!r}')
+            )
             continue
         problems.extend(
-            f"transform {position}: {p}" for p in transform_args_check(name=name, args=args)
+            (where, f"transform {position}: {p}")
+            for p in transform_args_check(name=name, args=args)
         )
     return problems
-    for position, (name, args) in enumerate(_steps(rule), 1):
-        problems.extend(f"transform {position}: {p}" for p in transform_args_check(name=name, args=args))
+
+
+def rules_problems(
+    *, entity_key: str, direction: str, null_policy: str, rules: Any
+) -> list[RuleProblem]:
+    """Every problem with a mapping's rules as :class:`RuleProblem` (number 0: the whole list)."""
+    entity = ENTITIES.get(entity_key)
+    if entity is None:
+        return [RuleProblem(0, "", f"Unknown entity {entity_key!r}.")]
+    if direction not in (GHL_TO_RANKR, RANKR_TO_GHL):
+        return [RuleProblem(0, "", f"Unknown direction {direction!r}.")]
+    if direction == GHL_TO_RANKR and entity.rankr_model is None:
+        return [RuleProblem(
+            0, "", f"{entity.label} has no Rankr records: it only maps Rankr → HighLevel."
+        )]
+    if not isinstance(rules, list):
+        return [RuleProblem(0, "", "Rules must be a list of rule objects.")]
+    problems = []
+    seen = {}
+    for number, rule in enumerate(rules, 1):
+        field = rule.get("target") if isinstance(rule, dict) else None
+        for where, message in _rule_problems(
+            rule, entity=entity, direction=direction, null_policy=null_policy
+        ):
+            problems.append(RuleProblem(number, where, message))
+        if isinstance(field, str) and field:
+            if field in seen and field not in LIST_TARGETS:
+                problems.append(RuleProblem(
+                    number, "target", f"field {field!r} is already set by rule {seen[field]}"
+                ))
+            seen.setdefault(field, number)
     return problems
 
 
 def rules_check(*, entity_key: str, direction: str, null_policy: str, rules: Any) -> list[str]:
     """Every problem with a mapping's rules, as messages naming the rule number and field."""
-    entity = ENTITIES.get(entity_key)
-    if entity is None:
-        return [f"Unknown entity {entity_key!r}."]
-    if direction not in (GHL_TO_RANKR, RANKR_TO_GHL):
-        return [f"Unknown direction {direction!r}."]
-    if direction == GHL_TO_RANKR and entity.rankr_model is None:
-        return [f"{entity.label} has no Rankr records: it only maps Rankr → HighLevel."]
-    if not isinstance(rules, list):
-        return ["Rules must be a list of rule objects."]
     messages = []
-    seen = {}
-    for number, rule in enumerate(rules, 1):
+    for problem in rules_problems(
+        entity_key=entity_key, direction=direction, null_policy=null_policy, rules=rules
+    ):
+        if problem.number == 0:
+            messages.append(problem.message)
+            continue
+        rule = rules[problem.number - 1]
         field = rule.get("target") if isinstance(rule, dict) else None
-        label = f"Rule {number} (field {field!r})" if field else f"Rule {number}"
-        for problem in _rule_problems(
-            rule, entity=entity, direction=direction, null_policy=null_policy
-        ):
-            messages.append(f"{label}: {problem}")
-        if isinstance(field, str) and field:
-            if field in seen and field not in LIST_TARGETS:
-                messages.append(f"{label}: field {field!r} is already set by rule {seen[field]}")
-            seen.setdefault(field, number)
+        label = f"Rule {problem.number} (field {field!r})" if field else f"Rule {problem.number}"
+        messages.append(f"{label}: {problem.message}")
     return messages
 
 
@@ -186,48 +236,65 @@ def _cleared(entity, direction, target):
     return None if field.null else field.get_default()
 
 
-def _rule_value(rule, *, entity, direction, null_policy, record):
+def _source_value(rule, record):
     source = rule.get("source")
     if source in (None, ""):
-        value = None
-    elif isinstance(source, list):
+        return None
+    if isinstance(source, list):
         value = [path_get(record, p) for p in source]
-        if all(_empty(v) for v in value):
-            value = None
-    else:
-        value = path_get(record, source)
+        return None if all(_empty(v) for v in value) else value
+    return path_get(record, source)
+
+
+def _rule_value(rule, *, entity, direction, null_policy, record, time_zone=None):
+    """(source value, result, outcome); result is _SKIP when the target is left out."""
+    found = value = _source_value(rule, record)
     for name, args in _steps(rule):
         if _empty(value) and not TRANSFORMS[name].accepts_null:
             break
         try:
-            value = transform_run(name=name, args=args, value=value)
+            value = transform_run(name=name, args=args, value=value, time_zone=time_zone)
         except TransformError as exc:
             raise TransformError(f"{name}: {exc}") from None
     if not _empty(value):
-        return value
+        return found, value, "set"
     policy = rule.get("null", null_policy)
     if policy == NULL_DEFAULT:
-        return rule.get("default")
+        return found, rule.get("default"), "default"
     if policy == NULL_CLEAR:
-        return _cleared(entity, direction, rule["target"])
-    return _SKIP
+        return found, _cleared(entity, direction, rule["target"]), "cleared"
+    return found, _SKIP, "skipped"
 
 
-def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any,
-                record: Any) -> dict[str, Any]:
-    """Apply checked rules to ``record`` (a dict); return the target values.
-
-    Raises :class:`MappingError` naming the first rule that cannot apply.
-    """
-    entity = ENTITIES[entity_key]
+def _record_problem(record):
     if not isinstance(record, dict):
         raise MappingError(rule_number=0, target="", source="",
                            message=f"the record must be an object, got {type(record).__name__}")
+
+
+def _merge(values, target, value):
+    if target in LIST_TARGETS and isinstance(values.get(target), list) and isinstance(value, list):
+        values[target] = values[target] + [v for v in value if v not in values[target]]
+    else:
+        values[target] = value
+
+
+def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any,
+                record: Any, time_zone: str | None = None) -> dict[str, Any]:
+    """Apply checked rules to ``record`` (a dict); return the target values.
+
+    ``time_zone`` (IANA name, normally the location's) is where date transforms place naive
+    HighLevel dates unless a rule gives its own ``assume_tz``; None means UTC.
+    Raises :class:`MappingError` naming the first rule that cannot apply.
+    """
+    entity = ENTITIES[entity_key]
+    _record_problem(record)
     values = {}
     for number, rule in enumerate(rules, 1):
         try:
-            value = _rule_value(
-                rule, entity=entity, direction=direction, null_policy=null_policy, record=record
+            _found, value, _outcome = _rule_value(
+                rule, entity=entity, direction=direction, null_policy=null_policy, record=record,
+                time_zone=time_zone,
             )
         except TransformError as exc:
             source = rule.get("source")
@@ -248,8 +315,48 @@ def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any
             except LimitError as exc:
                 raise MappingError(rule_number=number, target=target, source=rule.get("source"),
                                    message=str(exc), value=value) from None
-        if target in LIST_TARGETS and isinstance(values.get(target), list) and isinstance(value, list):
-            values[target] = values[target] + [v for v in value if v not in values[target]]
-        else:
-            values[target] = value
+        _merge(values, target, value)
     return values
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What one rule did to one record, for the preview."""
+
+    number: int
+    source: object
+    target: str
+    found: object  # the value read at the source path(s)
+    value: object  # what the target gets (None when skipped or failed)
+    outcome: str  # set, default, cleared, skipped or error
+    error: str = ""
+
+
+def rules_trace(*, entity_key: str, direction: str, null_policy: str, rules: Any,
+                record: Any, time_zone: str | None = None) -> tuple[dict[str, Any], list[RuleOutcome]]:
+    """Apply ``rules`` (checked) to ``record`` rule by rule: (values, [RuleOutcome]).
+
+    Unlike :func:`rules_apply` a failing rule does not stop the others: it is reported as an
+    ``error`` outcome and leaves its target out, so a preview shows every rule's outcome.
+    """
+    entity = ENTITIES[entity_key]
+    _record_problem(record)
+    values, outcomes = {}, []
+    for number, rule in enumerate(rules, 1):
+        target = rule["target"]
+        try:
+            found, value, outcome = _rule_value(
+                rule, entity=entity, direction=direction, null_policy=null_policy, record=record,
+                time_zone=time_zone,
+            )
+        except TransformError as exc:
+            found = _source_value(rule, record)
+            outcomes.append(RuleOutcome(number, rule.get("source"), target, found, None, "error",
+                                        str(exc)))
+            continue
+        if value is _SKIP:
+            outcomes.append(RuleOutcome(number, rule.get("source"), target, found, None, outcome))
+            continue
+        _merge(values, target, value)
+        outcomes.append(RuleOutcome(number, rule.get("source"), target, found, value, outcome))
+    return values, outcomes

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping, MappingVersion, QuarantinedRecord
+from mappings.models import Mapping, MappingVersion, QuarantinedRecord, SourcePayload
 from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
 from mappings.rules import MappingError, path_get, rules_apply, rules_check
 from portal.errors import PortalError
@@ -26,6 +27,7 @@ __all__ = [
     "mapping_page_apply",
     "mapping_save",
     "mapping_template_apply",
+    "mapping_time_zone",
     "mapping_version_latest",
 ]
 
@@ -45,11 +47,12 @@ def _snapshot(mapping: Mapping | MappingVersion) -> dict[str, Any]:
 
 
 @transaction.atomic
-def mapping_save(*, mapping: Mapping, user_id: int | None) -> MappingVersion:
+def mapping_save(*, mapping: Mapping, user_id: int | None, reason: str = "") -> MappingVersion:
     """Validate and save ``mapping``; record a new version and a "mapping.changed" audit event.
 
     A save that changes nothing the rules depend on (entity, direction, null policy, rules) makes
-    no new version. Returns the mapping's latest version. Raises ``ValidationError`` with the
+    no new version. ``reason`` goes into the audit event (e.g. "restored version 2").
+    Returns the mapping's latest version. Raises ``ValidationError`` with the
     rule messages under ``rules`` when the rules do not check.
     """
     problems = mapping_check(
@@ -87,6 +90,8 @@ def mapping_save(*, mapping: Mapping, user_id: int | None) -> MappingVersion:
             "version": version.number,
             "created": adding,
             "template": mapping.template_key,
+            "reason": reason,
+            "previous_version": latest.number if latest else None,
             "previous_rules": latest.rules if latest else None,
             "rules": mapping.rules,
         },
@@ -101,9 +106,23 @@ def mapping_version_latest(*, mapping_id: int | None) -> MappingVersion | None:
     return MappingVersion.objects.filter(mapping_id=mapping_id).order_by("-number").first()
 
 
-def mapping_apply(*, mapping_version: MappingVersion, record: Any) -> dict[str, Any]:
+def mapping_time_zone(*, mapping_version: MappingVersion) -> str:
+    """The IANA time zone naive HighLevel dates are read in: the mapping's location's."""
+    cached: str | None = getattr(mapping_version, "_time_zone", None)
+    if cached is None:
+        cached = (
+            Mapping.objects.filter(pk=mapping_version.mapping_id)
+            .values_list("location__time_zone", flat=True).first()
+        ) or "UTC"
+        mapping_version._time_zone = cached  # type: ignore[attr-defined]  # per-object cache
+    return cached
+
+
+def mapping_apply(*, mapping_version: MappingVersion, record: Any,
+                  time_zone: str | None = None) -> dict[str, Any]:
     """The target values of ``record`` (a dict) under ``mapping_version``'s rules.
 
+    Naive dates are read in ``time_zone``, by default the location's (``Location.time_zone``).
     Raises :class:`MappingError` naming the rule and field that could not apply.
     """
     return rules_apply(
@@ -112,6 +131,7 @@ def mapping_apply(*, mapping_version: MappingVersion, record: Any) -> dict[str, 
         null_policy=mapping_version.null_policy,
         rules=mapping_version.rules,
         record=record,
+        time_zone=time_zone or mapping_time_zone(mapping_version=mapping_version),
     )
 
 
@@ -175,13 +195,17 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, rec
     aside: dict[str, Any] = dict(mapping_version=mapping_version, location_id=location_id,
                                  event_time=event_time, source=source, job_id=job_id)
     quarantined = 0
+    time_zone = mapping_time_zone(mapping_version=mapping_version)
+    records = list(records)  # read twice: mapped, then stored as the last payloads
     for position, record in enumerate(records):
         ghl_id = path_get(record, entity.id_path) if isinstance(record, dict) else None
         if not isinstance(ghl_id, str) or not ghl_id:
             failed.append((f"#{position}", f"the record has no {entity.id_path!r}"))
             continue
         try:
-            values = mapping_apply(mapping_version=mapping_version, record=record)
+            values = mapping_apply(
+                mapping_version=mapping_version, record=record, time_zone=time_zone
+            )
         except MappingError as exc:
             quarantine_add(ghl_id=ghl_id, record=record, reason=str(exc), rule_number=exc.rule_number,
                            field=exc.target, value=exc.value, **aside)
@@ -210,6 +234,8 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, rec
         items = [i for i in items if i.ghl_id not in {r[0].ghl_id for r in refused}]
     quarantine_resolve(location_id=location_id, entity=mapping_version.entity,
                        ghl_ids=[item.ghl_id for item in items])
+    payloads_store(location_id=location_id, entity=mapping_version.entity, records=records,
+                   id_path=entity.id_path)
     return PageResult(counts=counts, failed=failed, quarantined=quarantined)
 
 
@@ -263,6 +289,23 @@ def quarantine_retry(*, quarantine_ids: Iterable[int] | None = None,
             still += result.quarantined
             arrived += len(chunk) - result.quarantined - len(result.failed)
     return {"arrived": arrived, "still_quarantined": still}
+
+
+def payloads_store(*, location_id: int, entity: str, records: Iterable[Any],
+                   id_path: str) -> None:
+    """Keep each record's last HighLevel payload (one row per record, upserted), so a template
+    change can be previewed on what the location really syncs."""
+    rows: dict[str, SourcePayload] = {}
+    for record in records:
+        ghl_id = path_get(record, id_path) if isinstance(record, dict) else None
+        if isinstance(ghl_id, str) and ghl_id:
+            rows[ghl_id] = SourcePayload(location_id=location_id, entity=entity, ghl_id=ghl_id,
+                                         payload=record, seen_at=timezone.now())
+    if rows:
+        SourcePayload.objects.bulk_create(
+            rows.values(), update_conflicts=True, unique_fields=["location", "entity", "ghl_id"],
+            update_fields=["payload", "seen_at"],
+        )
 
 
 class TemplateError(PortalError, ValueError):

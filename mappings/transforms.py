@@ -36,6 +36,8 @@ class Transform:
     accepts_null: bool = False
     # Extra argument check beyond types: raises ValueError with a message.
     check: object = None
+    # Reads naive dates: takes ``assume_tz`` from the location's time zone unless the rule sets it.
+    zoned: bool = False
 
 
 def _text(value, name):
@@ -138,13 +140,13 @@ def datetime_parse(value, *, assume_tz="UTC"):
     return _to_datetime(value, assume_tz)
 
 
-def tz_convert(value, *, tz):
-    return _to_datetime(value).astimezone(_zone(tz))
+def tz_convert(value, *, tz, assume_tz="UTC"):
+    return _to_datetime(value, assume_tz).astimezone(_zone(tz))
 
 
-def datetime_format(value, *, format="iso"):
+def datetime_format(value, *, format="iso", assume_tz="UTC"):
     """'iso' (2024-05-01T09:30:00+00:00), 'date' (2024-05-01), 'epoch_ms', or a strftime pattern."""
-    moment = _to_datetime(value)
+    moment = _to_datetime(value, assume_tz)
     if format == "iso":
         return moment.isoformat()
     if format == "date":
@@ -167,6 +169,11 @@ def _format_check(args):
     fmt = args.get("format", "iso")
     if fmt not in ("iso", "date", "epoch_ms") and "%" not in fmt:
         raise ValueError(f"format {fmt!r} is not iso, date, epoch_ms or a strftime pattern")
+
+
+def _format_tz_check(args):
+    _format_check(args)
+    _tz_check(args)
 
 
 # --- values ---------------------------------------------------------------------------------------
@@ -288,19 +295,27 @@ TRANSFORMS = {
     ),
     "datetime_parse": Transform(
         datetime_parse,
-        "Read ISO 8601 text or epoch milliseconds; naive times are taken in assume_tz.",
+        "Read ISO 8601 text or epoch milliseconds; naive times are taken in assume_tz "
+        "(default: the location's time zone).",
         {"assume_tz": Arg(TEXT)},
         check=_tz_check,
+        zoned=True,
     ),
     "tz_convert": Transform(
-        tz_convert, "Convert a date/time to the time zone tz.", {"tz": Arg(TEXT, required=True)},
+        tz_convert,
+        "Convert a date/time to the time zone tz (naive ones are in assume_tz, default: the "
+        "location's time zone).",
+        {"tz": Arg(TEXT, required=True), "assume_tz": Arg(TEXT)},
         check=_tz_check,
+        zoned=True,
     ),
     "datetime_format": Transform(
         datetime_format,
-        "Format a date/time: iso, date, epoch_ms or a strftime pattern.",
-        {"format": Arg(TEXT)},
-        check=_format_check,
+        "Format a date/time: iso, date, epoch_ms or a strftime pattern (naive ones are in "
+        "assume_tz, default: the location's time zone).",
+        {"format": Arg(TEXT), "assume_tz": Arg(TEXT)},
+        check=_format_tz_check,
+        zoned=True,
     ),
     "value_map": Transform(
         value_map,
@@ -373,13 +388,25 @@ def transform_args_check(*, name, args):
     return problems
 
 
-def transform_run(*, name, args, value):
+def transform_run(*, name, args, value, time_zone=None):
     """Run one transform step (arguments already checked).
 
-    Any failure on the value comes out as TransformError, so a rule never fails obscurely.
+    ``time_zone`` (the location's IANA name) is where a date transform places naive dates when
+    the step gives no ``assume_tz`` of its own. Any failure on the value comes out as
+    TransformError, so a rule never fails obscurely.
     """
+    transform = TRANSFORMS[name]
+    if transform.zoned and time_zone and "assume_tz" not in args:
+        try:
+            _zone(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise TransformError(
+                f"the location's time zone {time_zone!r} is not an IANA time zone; fix it on the "
+                "location or give the rule assume_tz"
+            ) from None
+        args = {**args, "assume_tz": time_zone}
     try:
-        return TRANSFORMS[name].func(value, **args)
+        return transform.func(value, **args)
     except TransformError:
         raise
     except (ValueError, OverflowError, TypeError, ArithmeticError) as exc:

@@ -1,5 +1,6 @@
 from django.apps import apps
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -43,6 +44,16 @@ class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         url = reverse("admin:mappings_quarantinedrecord_changelist")
         return format_html('<a href="{}?location__id__exact={}&amp;state=open">{} set aside</a>',
                            url, obj.pk, count)
+    actions = ["apply_flow_templates"]
+
+    @admin.action(description="Apply flow templates to the selected locations…",
+                  permissions=["apply_flows"])
+    def apply_flow_templates(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:mappings_mapping_apply_template')}?locations={ids}")
+
+    def has_apply_flows_permission(self, request):
+        return request.user.has_perm("mappings.add_mapping")
 
 
 @admin.register(AuditEvent)

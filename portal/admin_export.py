@@ -20,6 +20,8 @@ from portal.scoping import locations_for_user
 
 class CsvExportAdminMixin:
     export_columns = []  # [portal.export.Column]
+    # f(connection_id) -> the secret values to mask in rows of that connection (a connection_id column).
+    export_secrets_for = None
     change_list_template = "admin/export_change_list.html"
 
     def has_export_permission(self, request):
@@ -75,7 +77,8 @@ class CsvExportAdminMixin:
         )
         filename = f"{self.opts.model_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
         response = StreamingHttpResponse(
-            csv_lines(queryset=queryset, columns=self.export_columns), content_type="text/csv; charset=utf-8"
+            csv_lines(queryset=queryset, columns=self.export_columns, secrets_for=self.export_secrets_for),
+            content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

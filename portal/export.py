@@ -6,49 +6,38 @@ module only turns it into CSV lines without holding more than one chunk of rows 
 
 import csv
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from portal.models import AuditEvent
-from portal.redact import MASK, SECRET_KEYS, path_redact, value_redact
+from portal.redact import path_redact, text_mask, value_redact
 
 CHUNK_ROWS = 2000
-
-_KEY_PATTERN = "|".join(sorted((re.escape(k).replace("_", "[-_]?") for k in SECRET_KEYS), key=len, reverse=True))
-# key=value, key: value, "key": "value" (query strings, form bodies, JSON fragments, error texts)
-_SECRET_PAIR = re.compile(r"""(?i)(\b(?:%s)\b["']?\s*[:=]\s*["']?)([^"'&\s,;}]+)""" % _KEY_PATTERN)
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def text_mask(text: str) -> str:
-    """Mask secret-looking ``key=value`` pairs and bearer tokens in free text."""
-    text = _BEARER.sub(lambda m: m[1] + MASK, text)
-    return _SECRET_PAIR.sub(lambda m: m[1] + MASK, text)
-
-
-def summary_mask(text: str) -> str:
+def summary_mask(text: str, secrets=()) -> str:
     """A stored request/response summary, masked again: JSON by key, anything else by pattern."""
     if not text:
         return ""
     try:
         data = json.loads(text)
     except ValueError:
-        return text_mask(text)
-    return text_mask(json.dumps(value_redact(data), ensure_ascii=False, default=str))
+        return text_mask(text, secrets=secrets)
+    return text_mask(json.dumps(value_redact(data, secrets=secrets), ensure_ascii=False, default=str))
 
 
-def json_mask(value) -> str:
+def json_mask(value, secrets=()) -> str:
     if value in (None, "", {}, []):
         return ""
-    return text_mask(json.dumps(value_redact(value), ensure_ascii=False, default=str))
+    return text_mask(json.dumps(value_redact(value, secrets=secrets), ensure_ascii=False, default=str))
 
 
+# Each cleaner takes the value and the secrets of the row's connection (masked by value too).
 CLEANERS = {
-    "plain": lambda v: v,
-    "text": lambda v: text_mask(v or ""),
-    "path": lambda v: text_mask(path_redact(v or "")),
+    "plain": lambda v, secrets=(): v,
+    "text": lambda v, secrets=(): text_mask(v or "", secrets=secrets),
+    "path": lambda v, secrets=(): text_mask(path_redact(v or ""), secrets=secrets),
     "summary": summary_mask,
     "json": json_mask,
 }
@@ -77,17 +66,29 @@ class _Echo:
         return value
 
 
-def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS):
-    """Yield the CSV header and one line per row, reading ``chunk_size`` rows at a time."""
+def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS, secrets_for=None):
+    """Yield the CSV header and one line per row, reading ``chunk_size`` rows at a time.
+
+    ``secrets_for(connection_id)`` gives the secret values to mask in a row whose ``connection_id``
+    column names a connection (looked up once per connection).
+    """
     writer = csv.writer(_Echo())
     cleaners = [CLEANERS[c.clean] for c in columns]
+    paths = [c.path for c in columns]
+    at = paths.index("connection_id") if secrets_for and "connection_id" in paths else None
+    known = {}
     yield writer.writerow([c.header for c in columns])
     computed = {c.path: c.expression for c in columns if c.expression is not None}
     if computed:
         queryset = queryset.annotate(**computed)
-    rows = queryset.values_list(*(c.path for c in columns)).iterator(chunk_size=chunk_size)
+    rows = queryset.values_list(*paths).iterator(chunk_size=chunk_size)
     for row in rows:
-        yield writer.writerow([_cell(clean(value)) for clean, value in zip(cleaners, row, strict=True)])
+        secrets = ()
+        if at is not None and row[at] is not None:
+            if row[at] not in known:
+                known[row[at]] = secrets_for(row[at])
+            secrets = known[row[at]]
+        yield writer.writerow([_cell(clean(value, secrets)) for clean, value in zip(cleaners, row, strict=True)])
 
 
 def logs_export_record(*, user_id, model_label, query="", selected=None, location_id=None):

@@ -43,6 +43,7 @@ ROLE_PERMISSIONS = {
         "mappings.view_mappingversion",
         "mappings.view_quarantinedrecord",
         "mappings.retry_quarantinedrecord",
+        "mappings.view_mappingtemplate",
         *_RANKR_VIEW,
         "rankr.add_contact",
         "rankr.resync_contact",
@@ -71,6 +72,9 @@ ROLE_PERMISSIONS = {
         "mappings.view_mapping",
         "mappings.view_mappingversion",
         "mappings.view_quarantinedrecord",
+        "mappings.view_mappingtemplate",
+        "mappings.view_mappingtemplateversion",
+        "mappings.view_rollout",
         *_RANKR_VIEW,
     },
     SUPPORT: {

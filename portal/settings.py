@@ -5,6 +5,7 @@ lists every variable with its default. With no environment at all the portal run
 the django-q2 ORM broker.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -311,6 +312,10 @@ GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT = _str("GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT", "").re
 # --- The sandbox (HighLevel emulator) ---------------------------------------------------------
 SANDBOX_ENABLED = _strict_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_IN_PRODUCTION_OK = _strict_bool("SANDBOX_IN_PRODUCTION_OK", default=False)
+if SANDBOX_ENABLED:
+    # The sandbox serves its consent page and token endpoint over plain HTTP on this machine;
+    # oauthlib refuses that unless told. Without the sandbox (production) HTTPS stays required.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 # Where the portal reaches the sandbox over HTTP (a separate process in the demo).
 SANDBOX_BASE_URL = _url("SANDBOX_BASE_URL", ("http", "https")) or "http://127.0.0.1:8001/sandbox"
 # sandbox.access: token lifetime, HighLevel's documented rate limits, the fault control token.

@@ -11,6 +11,7 @@ from django.urls import include, path
 
 from sandbox.access import views_oauth
 from sandbox.api.dispatch import api_dispatch
+from sandbox.api.handlers.uploads import file_serve
 
 app_name = "sandbox"
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("marketplace/v2/oauth/chooselocation", views_oauth.consent, name="marketplace-consent"),
     path("marketplace-whitelabel/v2/oauth/chooselocation", views_oauth.consent,
          name="marketplace-whitelabel-consent"),
+    path("files/<str:file_id>", file_serve, name="file"),
     path("api/", api_dispatch, name="api-root"),
     path("api/<path:path>", api_dispatch, name="api"),
     # OAuth, consent, fault control and webhook keys: sandbox.access (its own namespace).

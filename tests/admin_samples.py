@@ -67,6 +67,38 @@ def _mapping(location, users):
     return mapping
 
 
+def _mapping_template(location, users):
+    from mappings.inheritance import template_attach, template_save
+    from mappings.models import MappingTemplate
+
+    template = MappingTemplate.objects.filter(agency=location.agency).first()
+    if template is None:
+        template = MappingTemplate(
+            agency=location.agency, name="Workflows in", entity="workflow",
+            direction="ghl_to_rankr", operation_key="GET /workflows/",
+            rules=[{"source": "name", "target": "name"}],
+        )
+        template_save(template=template, user_id=users["superuser"].pk)
+        template_attach(template_id=template.pk, location_ids=[location.pk],
+                        user_id=users["superuser"].pk)
+    return template
+
+
+def _rollout(location, users):
+    from mappings.inheritance import template_save
+    from mappings.models import Rollout
+    from mappings.rollouts import rollout_start
+
+    template = _mapping_template(location, users)
+    existing = Rollout.objects.filter(template=template).first()
+    if existing:
+        return existing
+    template.rules = [{"source": "name", "target": "name", "transforms": ["trim"]}]
+    template_save(template=template, user_id=users["superuser"].pk)
+    return rollout_start(template_id=template.pk, location_ids=[location.pk],
+                         user_id=users["superuser"].pk)
+
+
 def _subscription(location, users):
     connection = _connection(location, users)
     mapping, _ = mapping_template_apply(
@@ -135,6 +167,10 @@ SAMPLES = {
         rule_number=2, field="first_name", value="x" * 250, reason="250 characters; at most 200",
         record={"id": "q-sample", "firstName": "x" * 250},
     ),
+    "mappings.MappingTemplate": _mapping_template,
+    "mappings.MappingTemplateVersion": lambda location, users: _mapping_template(
+        location, users).versions.first(),
+    "mappings.Rollout": _rollout,
     "integrations.HighLevelApp": _app,
     "integrations.Connection": _connection,
     "integrations.Job": lambda location, users: Job.objects.create(

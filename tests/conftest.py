@@ -86,3 +86,23 @@ def q_sync(settings):
     Conf.SYNC = True
     yield
     Conf.SYNC = previous
+
+
+# Fixtures that start a real server: a test using one is slow (`make check` leaves it out).
+SERVER_FIXTURES = {"live_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests carry the `slow` marker, consistently: one that starts a live server or drives
+    a browser without it stops the run, named."""
+    unmarked = [
+        item.nodeid for item in items
+        if item.get_closest_marker("slow") is None
+        and (item.get_closest_marker("browser") is not None
+             or SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "Mark these tests @pytest.mark.slow (they start a server or a browser):\n  "
+            + "\n  ".join(unmarked)
+        )

@@ -3,6 +3,7 @@ from integrations.admin import (  # noqa: F401  (registers the admins)
     batches,
     connections,
     jobs,
+    mapping_templates,
     mappings,
     quarantine,
     rankr,

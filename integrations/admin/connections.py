@@ -13,6 +13,7 @@ from integrations.sync.connections import (
     connection_test,
 )
 from portal.admin_scoping import LocationScopedAdminMixin
+from portal.scoping import user_sees_all_locations
 
 
 class ConnectionForm(forms.ModelForm):
@@ -97,7 +98,10 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             )
         extra_context = {**(extra_context or {}),
                          "connect_url": reverse("integrations:connect_start"),
-                         "can_connect": request.user.has_perm("integrations.add_connection")}
+                         "can_connect": request.user.has_perm("integrations.add_connection"),
+                         # Connecting an agency reaches every one of its locations.
+                         "can_connect_agency": request.user.has_perm("integrations.add_connection")
+                         and user_sees_all_locations(request.user)}
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="status", ordering="status")

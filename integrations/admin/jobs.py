@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from integrations.models import Job, SyncLog
 from integrations.sync.jobs import job_rerun
+from integrations.sync.secrets import connection_secrets_get
 from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
 from portal.export import Column, connection_name_expression, location_field_expression
@@ -59,6 +60,7 @@ class JobAdmin(LogAdmin):
     search_help_text = "A HighLevel id, an idempotency key, a job number or a trace id."
     actions = ["rerun", "export_csv"]
     readonly_fields = [f.name for f in Job._meta.fields] + ["sync_log_link"]
+    export_secrets_for = staticmethod(lambda pk: connection_secrets_get(connection_id=pk))
     export_columns = [
         Column("job", "id"),
         Column("kind", "kind"),

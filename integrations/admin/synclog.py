@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import SyncLog
+from integrations.sync.secrets import connection_secrets_get
 from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
 from portal.export import CLEANERS, Column, connection_name_expression, location_field_expression
@@ -84,6 +85,7 @@ class SyncLogAdmin(LogAdmin):
     search_fields = ["=trace_id"]
     search_help_text = "A trace id, HighLevel location id, operation id, job number, or a HighLevel id in the path."
     fields = readonly_fields = [MASKED.get(f.name, f.name) for f in SyncLog._meta.fields]
+    export_secrets_for = staticmethod(lambda pk: connection_secrets_get(connection_id=pk))
     export_columns = [
         Column("when", "at"),
         Column("HighLevel location id", "export_location_id", expression=location_field_expression("location_id")),

@@ -8,7 +8,7 @@ flavour, so ``nullable`` is honoured) and reports errors per field:
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -17,6 +17,8 @@ from openapi_schema_validator import OAS30Validator
 
 from integrations.catalog.connections import ConnectionInfo
 from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN, Operation
+from integrations.ghl.paths import DOT_SEGMENTS, path_matches_template
+from integrations.ghl.uploads import UploadFile
 from portal.errors import PortalError
 
 DEFAULT_VERSION = "2021-07-28"
@@ -34,7 +36,7 @@ class OperationInvalid(PortalError):
 class OperationRefused(PortalError):
     """The connection cannot run this operation (missing scope, wrong token type)."""
 
-    def __init__(self, message, *, missing_scopes=()):
+    def __init__(self, message: str, *, missing_scopes: Iterable[str] = ()) -> None:
         self.missing_scopes = tuple(missing_scopes)
         super().__init__(message)
 
@@ -49,6 +51,7 @@ class PreparedCall:
     json: Any = None
     data: dict[str, Any] | None = None
     content_type: str = ""
+    files: dict[str, UploadFile] = field(default_factory=dict)  # multipart/form-data file parts
 
     @property
     def target(self) -> str:
@@ -62,8 +65,10 @@ class PreparedCall:
             lines.append(f"Content-Type: {self.content_type}")
         if self.json is not None:
             lines += ["", json.dumps(self.json, indent=2, sort_keys=True)]
-        elif self.data:
+        elif self.data and not self.files:
             lines += ["", urlencode(self.data, doseq=True)]
+        for name, value in {**(self.data if self.files else {}), **self.files}.items():
+            lines.append(f"  part {name}: {value!r}" if name in self.files else f"  part {name}: {value}")
         return "\n".join(lines)
 
 
@@ -101,11 +106,58 @@ def connection_values(connection):
     if connection.access == LOCATION and connection.location_id:
         values.update(
             locationId=connection.location_id, location_id=connection.location_id,
-            altId=connection.location_id, altType="location",
+            altId=connection.location_id, altType="location", locationIds=[connection.location_id],
         )
     elif connection.company_id:
         values.update(altId=connection.company_id, altType="company")
     return values
+
+
+def connection_supplied(operation):
+    """Names a connection of the operation's kind fills in (so an example leaves them out)."""
+    names = {"companyId", "altId", "altType"}
+    if operation.access != AGENCY:
+        names |= {"locationId", "location_id", "locationIds"}
+    return names if has_alt_type(operation) else names - {"altId", "altType"}
+
+
+def has_alt_type(operation):
+    props = (operation.body_schema or {}).get("properties") or {}
+    return "altType" in props or any(p.name == "altType" for p in operation.form_params)
+
+
+def authority_conflict(*, name, value, filled):
+    """Why ``value`` may not stand for ``name``, a value the connection decides; None if it may.
+
+    A connection acts for one location (or agency): its locationId, altId, altType and companyId
+    are authoritative, so a run, a subscription or a mapping can never aim it at another one.
+    """
+    if value in (None, "") or str(value) == str(filled[name]):
+        return None
+    return (
+        f"This connection acts for {filled[name]!r} only; {name}={value!r} would aim it at "
+        f"another {'location' if name != 'companyId' else 'agency'}. Leave {name} empty: the "
+        "connection fills it in."
+    )
+
+
+def body_conflicts(*, body, filled):
+    """Field errors for body properties that name another location or agency than ``connection``'s."""
+    if not isinstance(body, dict):
+        return {}
+    errors = {}
+    for name, value in body.items():
+        if name in filled and name != "locationIds":
+            conflict = authority_conflict(name=name, value=value, filled=filled)
+            if conflict:
+                errors[f"body.{name}"] = [conflict]
+    own = filled.get("locationId")
+    others = body.get("locationIds")
+    if own and isinstance(others, list) and any(str(v) != own for v in others):
+        errors["body.locationIds"] = [
+            f"This connection acts for location {own!r} only; locationIds may hold only it."
+        ]
+    return errors
 
 
 def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = None, body: Any = None,
@@ -113,10 +165,16 @@ def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = Non
     """The validated request for ``operation``; raises OperationInvalid with every field error."""
     params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
     filled = connection_values(connection)
+    if not has_alt_type(operation):  # then altId is something else (a provider's message id)
+        filled = {k: v for k, v in filled.items() if k not in ("altId", "altType")}
     errors, values = {}, {"path": {}, "query": {}, "header": {}}
     for param in operation.form_params:
         value = params.pop(param.name, None)
-        if value is None and param.name in filled and param.location != "header":
+        if param.name in filled and param.location != "header":
+            conflict = authority_conflict(name=param.name, value=value, filled=filled)
+            if conflict:
+                errors.setdefault(param.name, []).append(conflict)
+                continue
             value = filled[param.name]
         if value is None:
             if param.required:
@@ -129,13 +187,25 @@ def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = Non
         values[param.location][param.name] = query_text(value) if param.location == "query" else value
     for unknown in params:
         errors.setdefault(unknown, []).append(f"{operation.key} has no parameter {unknown!r}.")
+    errors.update(body_conflicts(body=body, filled=filled))
     body = body_fill(operation=operation, body=body, filled=filled)
-    errors.update(body_errors(operation=operation, body=body))
+    body, files = files_split(operation=operation, body=body)
+    errors.update(body_errors(operation=operation, body=body, files=files))
+    if errors:
+        raise OperationInvalid(errors)
+    for name, value in values["path"].items():
+        if str(value) in DOT_SEGMENTS:
+            errors.setdefault(name, []).append(
+                f"{str(value)!r} is not an id: a path parameter cannot be '.' or '..'."
+            )
     if errors:
         raise OperationInvalid(errors)
     path = operation.path
     for name, value in values["path"].items():
+        # Every reserved character encoded ('/', '?', '#', '%', ...): a value fills one segment.
         path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    if not path_matches_template(template=operation.path, path=path):
+        raise OperationInvalid({"path": [f"{path!r} does not match {operation.path!r}."]})
     headers = {"Version": operation.version or DEFAULT_VERSION, **values["header"]}
     is_json = operation.body_content_type == JSON
     return PreparedCall(
@@ -146,8 +216,31 @@ def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = Non
         headers=headers,
         json=body if is_json and body is not None else None,
         data=body if operation.body_content_type and not is_json and body is not None else None,
-        content_type=operation.body_content_type if body is not None else "",
+        content_type=operation.body_content_type if body is not None or files else "",
+        files=files,
     )
+
+
+MULTIPART = "multipart/form-data"
+
+
+def files_split(*, operation: Operation, body: Any) -> tuple[Any, dict[str, UploadFile]]:
+    """(the body's other fields, its :class:`UploadFile` values) for a multipart operation."""
+    if not isinstance(body, dict):
+        return body, {}
+    files = {k: v for k, v in body.items() if isinstance(v, UploadFile)}
+    if files and operation.body_content_type != MULTIPART:
+        return body, {}  # body_errors names them: only multipart operations take files
+    return {k: v for k, v in body.items() if k not in files}, files
+
+
+def binary_fields(operation: Operation) -> list[str]:
+    """The body properties a multipart operation takes as files (``format: binary``)."""
+    if operation.body_content_type != MULTIPART:
+        return []
+    props = (operation.body_schema or {}).get("properties") or {}
+    binary = [n for n, s in props.items() if s.get("format") == "binary"]
+    return binary or ["file"]  # no schema (forms.json) or none marked: HighLevel's "file"
 
 
 def body_fill(*, operation, body, filled):
@@ -159,13 +252,28 @@ def body_fill(*, operation, body, filled):
         else:
             return body
     body = dict(body)
+    required = set((operation.body_schema or {}).get("required") or [])
     for name, value in filled.items():
-        if name in props and name not in body:
+        # locationIds only where required: on an update it would replace the user's locations.
+        if name in props and name not in body and (name != "locationIds" or name in required):
             body[name] = value
     return body
 
 
-def body_errors(*, operation, body):
+def body_errors(*, operation, body, files=None):
+    files = files or {}
+    if operation.body_content_type == MULTIPART:
+        unknown = sorted(set(files) - set(binary_fields(operation)))
+        if unknown:
+            return {"body": [f"{', '.join(unknown)}: not a file field of this operation"]}
+        hosted = isinstance(body, dict) and body.get("hosted") in (True, "true") and body.get("fileUrl")
+        if not files and not hosted:
+            return {"body": [f"Choose a file to upload ({', '.join(binary_fields(operation))})."]}
+        checked = {**(body or {}), **{k: v.name for k, v in files.items()}}
+        return {f"body.{where.split('.')[0]}" if where else "body": [message]
+                for where, message in schema_errors(operation.body_schema or {}, checked)}
+    if isinstance(body, dict) and any(isinstance(v, UploadFile) for v in body.values()):
+        return {"body": ["Files go only to multipart/form-data operations."]}
     if operation.body_schema is None:
         return {"body": ["This operation takes no body."]} if body not in (None, {}) else {}
     if body is None:

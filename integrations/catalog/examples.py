@@ -1,6 +1,6 @@
 """Requests built from the spec alone: starting values for forms and for contract tests."""
 
-from integrations.catalog.calls import schema_errors
+from integrations.catalog.calls import connection_supplied, schema_errors
 
 
 def schema_example(schema, *, depth=0):
@@ -40,9 +40,16 @@ def request_example(operation):
 
     Parameters the connection supplies (locationId, altId, ...) are left to ``call_prepare``.
     """
-    params = {p.name: schema_example(p.schema) for p in operation.form_params if p.required}
+    supplied = connection_supplied(operation)
+    params = {
+        p.name: schema_example(p.schema)
+        for p in operation.form_params
+        if p.required and not (p.name in supplied and p.location != "header")
+    }
     for param in operation.form_params:  # an empty list would vanish from the query string
         if param.name in params and params[param.name] == [] and isinstance(param.schema.get("items"), dict):
             params[param.name] = [schema_example(param.schema["items"])]
     body = schema_example(operation.body_schema) if operation.body_schema is not None else None
+    if isinstance(body, dict):
+        body = {name: value for name, value in body.items() if name not in supplied}
     return params, body

@@ -122,3 +122,15 @@ def plan_records(plan: PollPlan, data: Any) -> list[Any]:
     if node is None:
         return []
     return node if isinstance(node, list) else [node]
+
+
+def response_records(*, operation_key):
+    """(dotted path, item schema) of the records in the operation's 200 answer, from its spec.
+
+    ``POST /contacts/search`` has no 200 schema in the spec: its records are under ``contacts``.
+    """
+    op = operation_get(operation_key)
+    if op.key == "POST /contacts/search":
+        contact = (operation_get("GET /contacts/{contactId}").response_schema or {})
+        return "contacts", _records_path(contact)[1]
+    return _records_path(op.response_schema or {})

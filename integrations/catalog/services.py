@@ -10,10 +10,17 @@ retries and the sync log.
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from integrations.catalog.calls import DEFAULT_VERSION, PreparedCall, call_prepare, call_refusal
+from integrations.catalog.calls import (
+    DEFAULT_VERSION,
+    OperationRefused,
+    PreparedCall,
+    call_prepare,
+    call_refusal,
+)
 from integrations.catalog.connections import ConnectionInfo, connection_info_get
 from integrations.catalog.paging import DEFAULT_LIMIT, PAGE, SKIP, Paging, paging_next
 from integrations.catalog.registry import Operation, operation_get
+from integrations.ghl.paths import path_matches_template
 
 if TYPE_CHECKING:  # the door imports the catalog's callers; at run time it is imported late
     from integrations.ghl.client import GhlResponse
@@ -66,8 +73,14 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
     """Hand a prepared call to the HTTP door (imported late: it lives in the connections work)."""
     from integrations.ghl.client import ghl_request
 
+    template = operation_get(call.operation).path
+    if not path_matches_template(template=template, path=call.path):
+        raise OperationRefused(
+            f"{call.method} {call.path} does not match {call.operation}: nothing was sent."
+        )
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
     retry_safe = operation_get(call.operation).retry_safe
+    extra = {"max_attempts": max_attempts} if max_attempts else {}
     return ghl_request(
         connection_id=connection_id,
         method=call.method,
@@ -77,10 +90,11 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
         params=call.query or None,
         json=call.json,
         data=call.data,
+        files=call.files or None,
         job_id=job_id,
         headers=headers or None,
         retry_safe=retry_safe,
-        max_attempts=max_attempts or None,
+        **extra,
     )
 
 

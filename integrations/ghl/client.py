@@ -33,6 +33,7 @@ from integrations.ghl.errors import (
     GhlTokenExpired,
 )
 from integrations.ghl.models import Connection
+from integrations.ghl.paths import path_problem
 from integrations.ghl.ratelimit import (
     ratelimit_acquire,
     ratelimit_key,
@@ -41,7 +42,8 @@ from integrations.ghl.ratelimit import (
 )
 from integrations.ghl.retry import IDEMPOTENT_METHODS
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
-from portal.redact import text_redact
+from integrations.ghl.uploads import UploadFile
+from portal.redact import connection_secrets, text_mask
 
 _sleep = time.sleep  # tests replace this to record the backoff
 
@@ -60,11 +62,13 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
                 version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
                 json: Any = None, data: Any = None, job_id: int | None = None,
                 headers: Mapping[str, str] | None = None,
-                max_attempts: int | None = None, retry_safe: bool | None = None) -> GhlResponse:
+                max_attempts: int | None = None, retry_safe: bool | None = None,
+                files: dict[str, UploadFile] | None = None) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
     ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
-    ``json`` or ``data`` (form) to the body. Call it outside ``transaction.atomic()``: a token
+    ``json`` or ``data`` (form) to the body; ``files`` (field -> :class:`UploadFile`) make it
+    multipart/form-data with ``data`` as the other form fields. Call it outside ``transaction.atomic()``: a token
     refresh commits in its own durable transaction (nesting it raises RuntimeError), and the
     sync log rows should survive the caller's rollback. ``max_attempts`` defaults to
     ``GHL_MAX_ATTEMPTS``.
@@ -80,7 +84,7 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
     return _request(
         connection_id=connection_id, method=method, path=path, operation_id=operation_id,
         version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
-        allow_refresh=True, max_attempts=max_attempts, retry_safe=retry_safe,
+        allow_refresh=True, max_attempts=max_attempts, retry_safe=retry_safe, files=files,
     )
 
 
@@ -95,7 +99,11 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
              version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
              json: Any = None, data: Any = None, job_id: int | None = None,
              headers: Mapping[str, str] | None = None, allow_refresh: bool = True,
-             max_attempts: int | None = None, retry_safe: bool = True) -> GhlResponse:
+             max_attempts: int | None = None, retry_safe: bool = True,
+             files: dict[str, UploadFile] | None = None) -> GhlResponse:
+    problem = path_problem(path)
+    if problem:
+        raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
@@ -105,6 +113,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
         )
     token = (oauth.connection_token_ensure(connection=connection, send=_request) if allow_refresh
              else connection.access_token)
+    secrets = (token, *connection_secrets(connection))
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
     started = time.monotonic()
@@ -123,11 +132,11 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
         }
         log = LogContext(
             connection_id=connection.pk, location_id=connection.location_id,
-            operation_id=operation_id, job_id=job_id, secrets=(token,),
+            operation_id=operation_id, job_id=job_id, secrets=secrets,
         )
         result = http_attempt(
             method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
-            attempt=attempt, log=log, path=path,
+            attempt=attempt, log=log, path=path, files=files,
         )
         ratelimit_settle(key=key, stamp=stamp)
         retry_after = retry_after_parse(result.headers)
@@ -135,7 +144,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
             ratelimit_observe(key=key, headers=result.headers, status=result.status,
                               retry_after=retry_after)
         outcome = _classify(result, operation_id=operation_id, retry_after=retry_after,
-                            secrets=(token,))
+                            secrets=secrets)
         if isinstance(outcome, GhlResponse):
             response = outcome
             response.attempts = attempt
@@ -150,6 +159,7 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
                 connection_id=connection.pk, seen_access_token=token, send=_request
             )
             token = connection.access_token
+            secrets = (*secrets, *connection_secrets(connection))
             refreshed = True
             max_attempts += 1  # the refresh retry does not eat a transient attempt
             continue
@@ -209,7 +219,7 @@ def _message(payload: object, fallback: str, secrets: Iterable[str]) -> str:
         message = payload.get("message") or payload.get("error") or fallback
         if isinstance(message, list):
             message = "; ".join(str(m) for m in message)
-        return text_redact(str(message), secrets=secrets)[:500]
+        return text_mask(str(message), secrets=secrets)[:500]
     return fallback
 
 

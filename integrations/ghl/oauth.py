@@ -6,7 +6,12 @@ happens only under the connection's row lock, in a durable transaction, and re-r
 after the lock: the worker that lost the race uses the winner's token. The transaction commits
 right after the exchange, so a crash cannot lose the new pair once HighLevel has issued it.
 On SQLite a per-connection file lock takes the row lock's place (see :func:`refresh_lock`).
-requests-oauthlib's auto-refresh is deliberately not used (no lock, and it logs secrets at DEBUG).
+
+The protocol steps (consent URL with state and PKCE, code exchange, refresh) are requests-oauthlib's
+``OAuth2Session``; its HTTP goes through the door's transport (:class:`_DoorAdapter`: timeouts,
+one redacted sync-log row per attempt), and HighLevel's answer is judged before oauthlib parses it.
+Its auto-refresh stays off: it has no lock. Its loggers are held at WARNING (settings.LOGGING): at
+DEBUG they print request bodies and tokens.
 """
 
 import base64
@@ -18,18 +23,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from oauthlib.oauth2 import WebApplicationClient
+from requests_oauthlib import OAuth2Session
 
 from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, GhlReauthRequired
 from integrations.ghl.models import Connection, HighLevelApp
-from integrations.ghl.transport import LogContext, http_attempt
+from integrations.ghl.transport import Attempt, DoorAdapter, LogContext
+from portal.redact import connection_secrets
+
+if TYPE_CHECKING:
+    from requests import Response
 
 USER_TYPES: dict[str, str] = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
 
@@ -46,40 +56,49 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def consent_url_build(*, app: HighLevelApp, state: str, code_challenge: str) -> str:
-    query = {
-        "response_type": "code",
-        "redirect_uri": app.redirect_url,
-        "client_id": app.client_id,
-        "scope": " ".join(sorted(app.scope_set)),
-        "state": state,
-        "code_challenge": code_challenge,
-        "code_challenge_method": "S256",
-    }
-    return f"{app.consent_url}?{urlencode(query)}"
+def _oauth_session(*, app: HighLevelApp, log: LogContext, scope: list[str] | None = None
+                   ) -> OAuth2Session:
+    """An OAuth2Session for ``app`` whose HTTP goes through the door; auto-refresh off."""
+    session = OAuth2Session(client=WebApplicationClient(app.client_id),
+                            redirect_uri=app.redirect_url, scope=scope)
+    adapter = DoorAdapter(log)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)  # the sandbox (oauthlib refuses plain HTTP outside it)
+
+    def judged(response: "Response") -> "Response":
+        # Before oauthlib parses the answer (it would guess at an HTML page or a cut-off body):
+        # the door's errors, as for every HighLevel answer.
+        if adapter.last is None:  # send() always runs first
+            raise GhlBadResponse("The token endpoint gave no answer.")
+        _token_answer_check(adapter.last)
+        return response
+
+    session.register_compliance_hook("access_token_response", judged)
+    session.register_compliance_hook("refresh_token_response", judged)
+    return session
 
 
-def token_post(*, app: HighLevelApp, form: dict[str, str],
-               connection: Connection | None = None) -> TokenAnswer:
-    """POST the token endpoint once (a grant is single-use: never retried blindly)."""
-    client_secret = app.client_secret
-    known_secrets = tuple(
-        s for s in (client_secret, form.get("code"), form.get("refresh_token"),
-                    form.get("code_verifier")) if s
+def consent_url_build(*, app: HighLevelApp, code_challenge: str) -> tuple[str, str]:
+    """(the consent page URL, its new one-time ``state``), PKCE with S256."""
+    session = _oauth_session(app=app, log=LogContext(), scope=sorted(app.scope_set))
+    url, state = session.authorization_url(
+        app.consent_url, code_challenge=code_challenge, code_challenge_method="S256"
     )
-    body = {"client_id": app.client_id, "client_secret": client_secret, **form}
-    log = LogContext(
+    return str(url), str(state)
+
+
+def _token_log(*, app: HighLevelApp, connection: Connection | None,
+               secrets: tuple[str | None, ...]) -> LogContext:
+    return LogContext(
         connection_id=connection.pk if connection else None,
         location_id=connection.location_id if connection else None,
         operation_id="get-access-token",
-        secrets=known_secrets,
+        secrets=tuple(s for s in (app.client_secret, *secrets, *connection_secrets(connection)) if s),
     )
-    result = http_attempt(
-        method="POST", url=app.token_url, headers={"Accept": "application/json"}, data=body,
-        attempt=1, log=log,
-    )
-    if result.error:
-        raise result.error
+
+
+def _token_answer_check(result: Attempt) -> None:
+    """Raise the door's error unless ``result`` is HighLevel's token answer."""
     try:
         payload = json.loads(result.body) if result.body else {}
     except ValueError:
@@ -88,7 +107,7 @@ def token_post(*, app: HighLevelApp, form: dict[str, str],
             status=result.status, trace_id=result.trace_id,
         ) from None
     if result.status == 200 and isinstance(payload, dict) and payload.get("access_token"):
-        return payload
+        return
     error = payload.get("error", "") if isinstance(payload, dict) else ""
     message = payload.get("error_description") or payload.get("message") if isinstance(payload, dict) else ""
     if error == "invalid_grant":
@@ -102,6 +121,14 @@ def token_post(*, app: HighLevelApp, form: dict[str, str],
         status=result.status, permanent=bool(result.status and 400 <= result.status < 500),
         trace_id=result.trace_id,
     )
+
+
+def _token(token: dict[str, Any]) -> TokenAnswer:
+    """oauthlib's token (scope split into a list, expires_at added) as HighLevel's answer."""
+    answer = dict(token)
+    if isinstance(answer.get("scope"), list):
+        answer["scope"] = " ".join(answer["scope"])
+    return answer
 
 
 def tokens_apply(*, connection: Connection, payload: TokenAnswer) -> None:
@@ -122,16 +149,13 @@ def tokens_apply(*, connection: Connection, payload: TokenAnswer) -> None:
 
 
 def code_exchange(*, app: HighLevelApp, code: str, code_verifier: str, kind: str) -> TokenAnswer:
-    return token_post(
-        app=app,
-        form={
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": code_verifier,
-            "redirect_uri": app.redirect_url,
-            "user_type": USER_TYPES[kind],
-        },
-    )
+    """Exchange the consent's code (once) for the connection's first token pair."""
+    log = _token_log(app=app, connection=None, secrets=(code, code_verifier))
+    session = _oauth_session(app=app, log=log)
+    return _token(session.fetch_token(
+        app.token_url, code=code, code_verifier=code_verifier, client_secret=app.client_secret,
+        include_client_id=True, user_type=USER_TYPES[kind],
+    ))
 
 
 def _needs_refresh(connection: Connection) -> bool:
@@ -253,15 +277,13 @@ def _exchange(connection: Connection, *, send: Send | None) -> TokenAnswer:
     refresh_token = connection.refresh_token
     if not refresh_token:
         raise GhlReauthRequired("No refresh token is stored for this connection.")
-    return token_post(
-        app=connection.app,
-        connection=connection,
-        form={
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "user_type": USER_TYPES[connection.kind],
-        },
-    )
+    app = connection.app
+    log = _token_log(app=app, connection=connection, secrets=(refresh_token,))
+    session = _oauth_session(app=app, log=log)
+    return _token(session.refresh_token(
+        app.token_url, refresh_token=refresh_token, client_id=app.client_id,
+        client_secret=app.client_secret, user_type=USER_TYPES[connection.kind],
+    ))
 
 
 def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:

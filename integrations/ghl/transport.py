@@ -10,14 +10,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
 from integrations.ghl.errors import GhlNetworkError
-from portal.redact import path_redact, summary_make, text_redact
+from integrations.ghl.uploads import UploadFile, files_parts, files_summary
+from portal.redact import path_redact, summary_make, text_mask, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 
@@ -82,8 +85,12 @@ def _never_connected(exc: Exception) -> bool:
 
 def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
                  params: Mapping[str, Any] | None = None, json: Any = None, data: Any = None,
-                 attempt: int, log: LogContext, path: str = "") -> Attempt:
-    """Send one request; never raises for HTTP statuses, returns network failures in ``error``."""
+                 attempt: int, log: LogContext, path: str = "",
+                 files: dict[str, UploadFile] | None = None) -> Attempt:
+    """Send one request; never raises for HTTP statuses, returns network failures in ``error``.
+
+    With ``files`` the body is multipart/form-data: ``data`` as fields, each file as a part.
+    """
     from integrations.ghl.models import SyncLog
 
     split = urlsplit(url)
@@ -95,7 +102,7 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
     try:
         response = _session().request(
             method, url, headers=headers, params=params, json=json, data=data,
-            timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
+            files=files_parts(files), timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
             allow_redirects=False,
         )
         body = response.content  # reads the whole body: a cut-off stream raises here
@@ -113,9 +120,19 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
         )
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
+    except requests.RequestException as exc:
+        # A request that cannot be sent as built (a header value with a line break: a pasted
+        # token). requests quotes the offending value, which may be the token: never repeat it.
+        result.error = GhlNetworkError(
+            f"The request could not be sent ({type(exc).__name__}: "
+            f"{text_mask(str(exc), secrets=log.secrets)[:300]}). Check the connection's token.",
+            permanent=True,
+        )
     result.duration_ms = int((time.monotonic() - started) * 1000)
 
     sent = json if json is not None else data
+    if files:  # files are logged by name, size and type, never their bytes
+        sent = {**(sent or {}), **files_summary(files)}
     SyncLog.objects.create(
         connection_id=log.connection_id,
         location_id=log.location_id,
@@ -132,3 +149,43 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
         response_summary=summary_make(body=result.body, secrets=log.secrets),
     )
     return result
+
+
+class DoorAdapter(BaseAdapter):
+    """requests' transport adapter that sends through :func:`http_attempt` (OAuth2Session's).
+
+    The door's transport sets the timeouts and writes the redacted sync-log row; a network failure
+    comes back as the door's GhlNetworkError. Sent once: a grant is single-use, never retried
+    blindly.
+    """
+
+    def __init__(self, log: LogContext) -> None:
+        super().__init__()
+        self.log = log
+        self.last: Attempt | None = None
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: object = None, verify: object = True, cert: object = None,
+             proxies: object = None) -> requests.Response:
+        data: object = request.body
+        content_type = request.headers.get("Content-Type", "")
+        if isinstance(data, str) and content_type.startswith("application/x-www-form-urlencoded"):
+            data = dict(parse_qsl(data, keep_blank_values=True))  # logged field by field, as a form
+        result = http_attempt(
+            method=request.method or "POST", url=request.url or "",
+            headers=dict(request.headers), data=data, attempt=1, log=self.log,
+        )
+        if result.error is not None:
+            raise result.error
+        self.last = result
+        response = requests.Response()
+        response.status_code = result.status or 0
+        response.headers = CaseInsensitiveDict(result.headers)
+        response._content = result.body
+        response.encoding = "utf-8"
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass

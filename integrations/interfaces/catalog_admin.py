@@ -90,8 +90,8 @@ def run_view(request):
     if stored:
         initial = stored["data"]
     form = OperationRunForm(
-        request.POST or None, operation=operation, connection_choices=choices,
-        initial=initial, may_send=may_send,
+        request.POST or None, request.FILES or None, operation=operation,
+        connection_choices=choices, initial=initial, may_send=may_send,
     )
     result = RunResult(**stored["result"]) if stored else None
     if request.method == "POST" and form.is_valid():

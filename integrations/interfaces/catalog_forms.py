@@ -10,8 +10,9 @@ import json
 
 from django import forms
 
-from integrations.catalog.calls import param_coerce
+from integrations.catalog.calls import binary_fields, param_coerce
 from integrations.catalog.examples import schema_example
+from integrations.ghl.uploads import UploadFile
 
 PARAM_PREFIX = "p_"
 BODY_PREFIX = "b_"
@@ -55,6 +56,10 @@ def value_field(*, label, schema, help_text=""):
     )
 
 
+def file_field_name(name):
+    return f"file__{name}"
+
+
 class OperationRunForm(forms.Form):
     connection = forms.ChoiceField(
         label="Connection",
@@ -91,12 +96,20 @@ class OperationRunForm(forms.Form):
                 label=label, schema=param.schema or {}, help_text=help_text
             )
         self.body_scalars = {}
+        self.body_files = []
         if operation.body_schema is not None:
             self._body_fields(operation.body_schema)
 
     def _body_fields(self, schema):
         props = schema.get("properties") or {}
         required = set(schema.get("required") or [])
+        self.body_files = binary_fields(self.operation)
+        for name in self.body_files:  # multipart/form-data: a real file input per file field
+            self.fields[file_field_name(name)] = forms.FileField(
+                label=f"{name} (file to upload)", required=False,
+                help_text="Sent as a multipart/form-data file part.",
+            )
+        props = {n: s for n, s in props.items() if n not in self.body_files}
         self.body_scalars = {n: s for n, s in props.items() if is_scalar(s)}
         for name, prop in self.body_scalars.items():
             label = f"{name} (body{', required' if name in required else ''})"
@@ -115,7 +128,8 @@ class OperationRunForm(forms.Form):
             widget=forms.Textarea(attrs={"rows": 10, "cols": 90, "class": "vLargeTextField"}),
             initial=json.dumps(start, indent=2) if start else "",
             help_text=(f"JSON object. Properties here (* required): {listed}. " if listed else
-                       "JSON. ") + "The connection fills locationId/altId where the spec has them.",
+                       "JSON. ") + "The connection fills locationId/altId/companyId where the spec has them "
+            "and refuses any other location or agency.",
         )
 
     def clean_body(self):
@@ -141,6 +155,11 @@ class OperationRunForm(forms.Form):
             for name, schema in self.body_scalars.items()
             if cleaned.get(body_field_name(name)) not in (None, "")
         }
+        for name in getattr(self, "body_files", ()):
+            chosen = cleaned.get(file_field_name(name))
+            if chosen:
+                given[name] = UploadFile(name=chosen.name, content=chosen.read(),
+                                         content_type=chosen.content_type or "application/octet-stream")
         if given:
             if body is not None and not isinstance(body, dict):
                 self.add_error("body", "Must be a JSON object to combine with the fields above.")

@@ -31,6 +31,9 @@ def connect_start(request):
     if not request.user.has_perm("integrations.add_connection"):
         raise PermissionDenied("Connecting needs permission to add connections; your role may only look.")
     kind = request.GET.get("kind") or request.POST.get("kind") or Connection.Kind.LOCATION
+    if kind == Connection.Kind.AGENCY and not user_sees_all_locations(request.user):
+        raise PermissionDenied("Connecting an agency reaches all its locations: only users who see "
+                               "every location may do it.")
     if request.method == "POST":
         form = ConnectForm(request.POST, user=request.user)
         if form.is_valid():

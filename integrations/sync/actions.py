@@ -18,6 +18,7 @@ from integrations.catalog.adopt import ADOPT
 from integrations.sync.creates import create_once
 from integrations.sync.jobs import job_retry_later
 from integrations.sync.models import Job
+from integrations.sync.secrets import connection_secrets_get
 from integrations.sync.targets import EventError
 from portal.models import Location
 from portal.redact import value_redact
@@ -25,7 +26,8 @@ from portal.redact import value_redact
 
 def action_job_start(*, connection, operation_key, params, body, user_id=None) -> Job:
     """A running "action" job for a call about to be sent on ``connection`` (a ConnectionInfo)."""
-    stored_body = value_redact(body) if body is not None else None
+    secrets = connection_secrets_get(connection_id=connection.id)
+    stored_body = value_redact(body, secrets=secrets) if body is not None else None
     location = None
     if connection.location_id:
         location = Location.objects.filter(location_id=connection.location_id).first()
@@ -37,7 +39,7 @@ def action_job_start(*, connection, operation_key, params, body, user_id=None) -
         connection_id=connection.id,
         operation=operation_key,
         params={
-            "params": value_redact(params or {}),
+            "params": value_redact(params or {}, secrets=secrets),
             "body": stored_body,
             "secrets_left_out": stored_body != body,
         },

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -95,7 +96,7 @@ def connection_test(*, connection_id: int) -> ConnectionTestReport:
     connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
     params: dict[str, str] | None = None
     if connection.location is not None:
-        path, operation = f"/locations/{connection.location.location_id}", "get-location"
+        path, operation = f"/locations/{quote(connection.location.location_id, safe='')}", "get-location"
     else:
         path, operation = "/oauth/installedLocations", "get-installed-location"
         params = {"companyId": connection.agency.company_id,

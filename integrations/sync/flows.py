@@ -4,7 +4,7 @@ So one action gives a connected location a working flow: the mapping from
 ``mappings.flow_templates`` and a subscription polling the trigger that feeds it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,8 +12,10 @@ from django.db import transaction
 from integrations.ghl.models import Connection
 from integrations.sync.models import Subscription
 from integrations.sync.subscriptions import subscription_save
+from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping
 from mappings.services import mapping_template_apply
+from portal.models import Location
 
 # Flow template -> the catalog's named polling trigger that feeds it.
 FLOW_TRIGGERS = {
@@ -31,6 +33,42 @@ class FlowApplied:
     subscription: Subscription | None = None
     subscription_created: bool = False
     note: str = ""
+
+
+@dataclass
+class FlowsReport:
+    """What applying templates to many locations did, counted per template."""
+
+    created: dict[str, int] = field(default_factory=dict)  # template title -> locations
+    kept: dict[str, int] = field(default_factory=dict)  # template title -> already mapped at
+    polling: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def created_lines(self) -> list[str]:
+        return [f"{title}: created at {n} location{'s' if n > 1 else ''}."
+                for title, n in self.created.items()]
+
+    def kept_lines(self) -> list[str]:
+        return [f"{title}: already mapped at {n} location{'s' if n > 1 else ''}, left as is."
+                for title, n in self.kept.items()]
+
+
+def flows_apply_many(*, template_keys: list[str], location_ids: list[int],
+                     user_id: int | None) -> FlowsReport:
+    """Apply each template to each location (idempotent, one transaction per pair, so one
+    location's failure does not undo the others)."""
+    report = FlowsReport()
+    names = dict(Location.objects.filter(pk__in=location_ids).values_list("pk", "name"))
+    for location_id in location_ids:
+        for key in template_keys:
+            applied = flow_apply(template_key=key, location_id=location_id, user_id=user_id)
+            title = FLOW_TEMPLATES[key].title
+            bucket = report.created if applied.mapping_created else report.kept
+            bucket[title] = bucket.get(title, 0) + 1
+            report.polling += int(applied.subscription_created)
+            if applied.note:
+                report.notes.append(f"{names.get(location_id, location_id)}: {applied.note}")
+    return report
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 
 import logging
 import random
+import traceback
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from integrations.sync.alerts import alert_raise
 from integrations.sync.models import Job
 from portal.errors import PortalError, error_permanent, error_retry_after
 from portal.models import AlertCause, AuditEvent
+from portal.redact import connection_secrets, text_mask
 from rankr.history import record_history_context
 
 logger = logging.getLogger(__name__)
@@ -135,11 +137,13 @@ def job_run(*, job_id: int) -> str | None:
         handler: JobHandler = import_string(handler_path)
         with record_history_context(job_id=job.pk):  # records it writes name this job
             result = handler(job)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (every failure is recorded on the job; see below)
         # The error says whether to retry and when (portal.errors); one without a word is a bug
         # or bad data: recorded on the job for support, not retried.
         if not hasattr(exc, "permanent"):
-            logger.exception("job %s failed", job.pk)
+            secrets = connection_secrets(job.connection) if job.connection_id else ()
+            trace = "".join(traceback.format_exception(exc))
+            logger.error("job %s failed\n%s", job.pk, text_mask(trace, secrets=secrets))
         return _job_record_failure(job, exc, transient=not error_permanent(exc),
                                    retry_after=error_retry_after(exc))
     if result:
@@ -162,8 +166,10 @@ def job_backoff(*, attempts: int, retry_after: float | None = None) -> float:
 def _job_record_failure(job: Job, exc: Exception, *, transient: bool,
                         retry_after: float | None = None) -> str:
     now = timezone.now()
+    secrets = connection_secrets(job.connection) if job.connection_id else ()
     fields: dict[str, Any] = dict(
-        error_class=exc.__class__.__name__, error_message=str(exc)[:2000], lease_until=None,
+        error_class=exc.__class__.__name__, error_message=text_mask(str(exc), secrets=secrets)[:2000],
+        lease_until=None,
     )
     if transient and job.attempts < job.max_attempts:
         delay = job_backoff(attempts=job.attempts, retry_after=retry_after)

@@ -4,7 +4,6 @@ The pending ``state`` lives only in the user's session and is removed on first u
 from another browser, a forged one or a replayed callback finds nothing and is refused.
 """
 
-import secrets
 import time
 from typing import Any
 
@@ -40,8 +39,8 @@ class ConnectRefused(PortalError):
 def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location: Location | None = None,
                 agency: Agency | None = None) -> str:
     """Remember a one-time state and PKCE verifier in ``session``; return the consent URL."""
-    state = secrets.token_urlsafe(32)
     verifier, challenge = pkce_pair()
+    url, state = consent_url_build(app=app, code_challenge=challenge)
     pending = {
         k: v for k, v in session.get(SESSION_KEY, {}).items()
         if v["created"] > time.time() - STATE_TTL_SECONDS
@@ -56,7 +55,7 @@ def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location:
     }
     session[SESSION_KEY] = pending
     session.modified = True
-    return consent_url_build(app=app, state=state, code_challenge=challenge)
+    return url
 
 
 def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: str,
@@ -201,14 +200,11 @@ def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
     return batch
 
 
-class AlreadyConnected(Exception):
+class AlreadyConnected(PortalError):
     """The location already has a live connection of this app and replacing it was not asked for.
 
     Permanent for this request: connect again with *Replace* ticked to replace it.
     """
-
-    permanent = True
-    retry_after = None
 
 
 def _live_connection(*, app_id: int, hl_location_id: str) -> Connection | None:

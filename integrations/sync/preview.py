@@ -1,25 +1,29 @@
-"""Preview: a mapping's before and after for one sample record.
+"""Preview: what rules (saved or not) make of one sample record, rule by rule.
 
 The sample is pasted JSON, or fetched by :func:`preview_sample_fetch` (from HighLevel through the
 operation catalog and the location's connection, or from Rankr for a Rankr → HighLevel mapping).
 """
 
 import json
+from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 from mappings.entities import ENTITIES, RANKR_TO_GHL
 from mappings.models import Mapping
-from mappings.services import MappingError, mapping_apply, mapping_version_latest
+from mappings.rules import MappingError, rules_check, rules_trace
+from mappings.services import mapping_version_latest
 from portal.errors import PortalError
+from portal.models import Location
 
 
 class PreviewSampleUnavailable(PortalError):
     """No sample record could be fetched; the message says why and what to do instead."""
 
 
-def preview_sample_fetch(*, mapping_id):
-    """Fetch one real sample record for the mapping.
+def preview_sample_fetch(*, mapping_id=None, location_id=None, entity="", direction="",
+                         operation_key=""):
+    """Fetch one real sample record for a mapping (saved: ``mapping_id``; unsaved: the rest).
 
     HighLevel → Rankr: a record read from the location's HighLevel connection (through the
     operation catalog). Rankr → HighLevel: the location's most recent Rankr record of the entity,
@@ -31,52 +35,106 @@ def preview_sample_fetch(*, mapping_id):
     from integrations.sync.samples import sample_record_fetch
     from integrations.sync.targets import EventError
 
-    mapping = Mapping.objects.select_related("location").get(pk=mapping_id)
-    entity = ENTITIES[mapping.entity]
-    if mapping.direction == RANKR_TO_GHL:
-        model = entity.rankr_model
+    if mapping_id is not None:
+        mapping = Mapping.objects.get(pk=mapping_id)
+        location_id, entity = mapping.location_id, mapping.entity
+        direction, operation_key = mapping.direction, mapping.operation_key
+    location = Location.objects.get(pk=location_id)
+    spec = ENTITIES[entity]
+    if direction == RANKR_TO_GHL:
+        model = spec.rankr_model
         record = (
-            model.objects.filter(location_id=mapping.location_id).order_by("-updated_at").first()
+            model.objects.filter(location_id=location_id).order_by("-updated_at").first()
             if model is not None else None
         )
         if record is None:
             raise PreviewSampleUnavailable(
-                f"{mapping.location} has no Rankr {entity.label.lower()} yet; paste a sample "
+                f"{location} has no Rankr {spec.label.lower()} yet; paste a sample "
                 "record as JSON instead."
             )
         return rankr_record_dict(record)
     try:
         return sample_record_fetch(
-            location_id=mapping.location_id, entity=mapping.entity,
-            operation_key=mapping.operation_key,
+            location_id=location_id, entity=entity, operation_key=operation_key
         )
     except (EventError, GhlError, OperationRefused, OperationInvalid) as exc:
         raise PreviewSampleUnavailable(
-            f"No sample from HighLevel for {mapping.location}: {exc} Paste a sample record as "
+            f"No sample from HighLevel for {location}: {exc} Paste a sample record as "
             "JSON instead."
         ) from None
 
 
-def preview_render(*, mapping_id, sample):
-    """Before and after for ``sample`` under the mapping's latest version.
+def _pretty(value):
+    return json.dumps(value, indent=2, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
 
-    Returns a dict: ``before`` and ``after`` (pretty JSON text), ``version`` and ``error`` (the
-    MappingError message, with ``after`` empty) — never raises for bad data.
-    """
-    version = mapping_version_latest(mapping_id=mapping_id)
-    result = {
-        "before": json.dumps(sample, indent=2, sort_keys=True, cls=DjangoJSONEncoder),
-        "after": "",
-        "version": version,
-        "error": "",
-    }
-    if version is None:
-        result["error"] = "This mapping has no saved version yet: save it first."
+
+@dataclass
+class Preview:
+    before: str
+    after: str = ""
+    error: str = ""
+    version: object = None
+    time_zone: str = "UTC"
+    outcomes: list = field(default_factory=list)  # [mappings.rules.RuleOutcome], as text
+
+
+def preview_rules(*, entity, direction, null_policy, rules, sample, time_zone="UTC"):
+    """Before and after for ``sample`` under ``rules`` (unsaved ones too), with each rule's
+    outcome. Never raises for bad rules or data: the problems come back in ``error``."""
+    result = Preview(before=_pretty(sample), time_zone=time_zone)
+    problems = rules_check(
+        entity_key=entity, direction=direction, null_policy=null_policy, rules=rules
+    )
+    if problems:
+        result.error = "Fix the rules first: " + " · ".join(problems)
         return result
     try:
-        after = mapping_apply(mapping_version=version, record=sample)
+        after, outcomes = rules_trace(
+            entity_key=entity, direction=direction, null_policy=null_policy, rules=rules,
+            record=sample, time_zone=time_zone,
+        )
     except MappingError as exc:
-        result["error"] = str(exc)
+        result.error = str(exc)
         return result
-    result["after"] = json.dumps(after, indent=2, sort_keys=True, cls=DjangoJSONEncoder)
+    result.outcomes = [
+        {
+            "number": o.number,
+            "source": o.source if o.source not in (None, "") else "(constant)",
+            "target": o.target,
+            "found": json.dumps(o.found, cls=DjangoJSONEncoder, ensure_ascii=False),
+            "value": json.dumps(o.value, cls=DjangoJSONEncoder, ensure_ascii=False)
+            if o.outcome not in ("skipped", "error") else "",
+            "outcome": o.outcome,
+            "error": o.error,
+        }
+        for o in outcomes
+    ]
+    failed = [o for o in outcomes if o.outcome == "error"]
+    if failed:
+        # A sync fails the whole record: there is no "after" to show, only each rule's outcome.
+        first = MappingError(rule_number=failed[0].number, target=failed[0].target,
+                             source=failed[0].source, message=failed[0].error)
+        more = f" ({len(failed) - 1} more rule{'s' if len(failed) > 2 else ''} failed too)" \
+            if len(failed) > 1 else ""
+        result.error = f"{first}{more}. A sync would report this record as failed."
+        return result
+    result.after = _pretty(after)
+    return result
+
+
+def preview_render(*, mapping_id, sample):
+    """Before and after for ``sample`` under the mapping's latest saved version."""
+    version = mapping_version_latest(mapping_id=mapping_id)
+    if version is None:
+        return Preview(before=_pretty(sample),
+                       error="This mapping has no saved version yet: save it first.")
+    time_zone = (
+        Location.objects.filter(pk=version.mapping.location_id)
+        .values_list("time_zone", flat=True).first() or "UTC"
+    )
+    result = preview_rules(
+        entity=version.entity, direction=version.direction, null_policy=version.null_policy,
+        rules=version.rules, sample=sample, time_zone=time_zone,
+    )
+    result.version = version
     return result

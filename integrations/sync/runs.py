@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 from integrations.catalog.calls import OperationInvalid, OperationRefused, call_prepare
 from integrations.catalog.services import call_send, operation_check
+from integrations.sync.secrets import connection_secrets_get
 from portal.models import AuditEvent, Location
+from portal.redact import text_mask, value_redact
 
 RESULT_TEXT_LIMIT = 20_000  # characters of the answer shown on the page
 
@@ -70,6 +72,7 @@ def _send(result, *, connection, call, user, params, body):
         user_id=user.pk if getattr(user, "is_authenticated", False) else None,
     )
     result.job_id = job.pk
+    secrets = connection_secrets_get(connection_id=connection.id)
     try:
         response = call_send(connection_id=connection.id, call=call, job_id=job.pk)
     except GhlOutcomeUnknown as exc:
@@ -79,13 +82,15 @@ def _send(result, *, connection, call, user, params, body):
         return
     except GhlError as exc:
         result.status, result.trace_id = exc.status, exc.trace_id or ""
-        result.error = f"HighLevel refused the request: {exc}"
+        message = text_mask(str(exc), secrets=secrets)
+        result.error = f"HighLevel refused the request: {message}"
         action_job_finish(job=job, status=exc.status, trace_id=result.trace_id,
-                          error_class=exc.__class__.__name__, error_message=str(exc))
+                          error_class=exc.__class__.__name__, error_message=message)
         return
     result.status, result.trace_id = response.status, response.trace_id or ""
     action_job_finish(job=job, status=response.status, trace_id=result.trace_id)
-    text = json.dumps(response.data, indent=2, sort_keys=True, default=str)
+    # HighLevel's answer may echo a token or hold secret-named fields: never on the page.
+    text = json.dumps(value_redact(response.data, secrets=secrets), indent=2, sort_keys=True, default=str)
     result.body_text = text[:RESULT_TEXT_LIMIT] + ("\n…" if len(text) > RESULT_TEXT_LIMIT else "")
 
 
@@ -102,7 +107,7 @@ def _audit(*, user, operation, connection, result):
             "connection_id": connection.id if connection else None,
             "status": result.status,
             "trace_id": result.trace_id,
-            "error": result.error,
+            "error": text_mask(result.error),
             "job_id": result.job_id,
         },
     )

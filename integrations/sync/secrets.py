@@ -1,9 +1,10 @@
-"""Key rotation for secrets at rest."""
+"""Key rotation for secrets at rest, and the secrets to redact for a connection."""
 
 from django.db import transaction
 
 from integrations.ghl.models import Connection, HighLevelApp
 from portal.crypto import secret_rotate
+from portal.redact import connection_secrets
 
 ENCRYPTED_COLUMNS: dict[type[HighLevelApp] | type[Connection], list[str]] = {
     HighLevelApp: ["client_secret_encrypted"],
@@ -33,3 +34,11 @@ def secrets_rotate() -> dict[str, int]:
                 done += 1
         counts[str(model._meta.verbose_name_plural)] = done
     return counts
+
+
+def connection_secrets_get(*, connection_id: int | None) -> tuple[str, ...]:
+    """The values to redact wherever something about ``connection_id`` is shown or stored."""
+    if connection_id is None:
+        return ()
+    connection = Connection.objects.select_related("app").filter(pk=connection_id).first()
+    return connection_secrets(connection)

@@ -65,7 +65,9 @@ def _body(request, op: Operation):
     if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         if ctype not in op.body_schemas:  # a form sent to a JSON operation: no JSON body at all
             return "application/json", None
-        data = {k: request.POST.get(k) for k in request.POST}
+        props = (op.body_schemas.get(ctype) or {}).get("properties") or {}
+        data = {k: request.POST.getlist(k) if props.get(k, {}).get("type") == "array"
+                else request.POST.get(k) for k in request.POST}
         data.update({k: f.name for k, f in request.FILES.items()})
         return ctype, data
     if not raw.strip():

@@ -9,7 +9,7 @@ import json
 import re
 from functools import cache
 
-from sandbox.access.services.webhooks import webhook_emit
+from sandbox.access.services import webhooks
 from sandbox.spec.resolve import SPEC_DIR
 
 _SCHEMA_BLOCK = re.compile(r"```json(?: json_schema)?\s*\n(.*?)```", re.S)
@@ -60,7 +60,7 @@ def event_payload(*, event_type: str, location_id: str, data: dict, extra: dict 
 def event_emit(*, event_type: str, location_id: str, data: dict, extra: dict | None = None) -> None:
     payload = event_payload(event_type=event_type, location_id=location_id, data=data, extra=extra)
     # Recorded inside the change's transaction (rolled back with it), delivered after commit.
-    webhook_emit(location_id=location_id, event_type=event_type, payload=payload)
+    webhooks.webhook_emit(location_id=location_id, event_type=event_type, payload=payload)
 
 
 # Field changes that HighLevel announces with an event of their own, besides the entity's

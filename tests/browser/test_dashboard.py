@@ -4,7 +4,7 @@ from django.utils import timezone
 from integrations.models import Connection, HighLevelApp, Job, SyncLog
 from portal.models import Location
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_failing_location_stands_out_without_scrolling(page, steps, role_users, locations, agency):

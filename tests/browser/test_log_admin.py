@@ -8,7 +8,7 @@ from django.utils import timezone
 from integrations.models import SyncLog
 from tests.conftest import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_auditor_filters_the_sync_log_exports_it_and_cannot_change_it(page, steps, role_users, locations):

@@ -4,7 +4,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from tests.conftest import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_staff_signs_in_with_totp_and_sees_only_their_locations(page, steps, role_users):

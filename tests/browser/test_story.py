@@ -24,7 +24,7 @@ from sandbox.access.services.registry import sandbox_demo_ensure
 from sandbox.state.seed import sandbox_seed
 from tests.conftest import _roles_present
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "story-password-42"
 
 

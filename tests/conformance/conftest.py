@@ -12,8 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-pytest.importorskip("highlevel")
-
 COMPANY = "demo-company-0001"
 LOCATION = "demo-loc-0001"
 CLIENT_ID = "6650c0ffee0a1b2c3d4e5f60-conformance"  # HighLevel's shape: <appId>-<suffix>

@@ -11,16 +11,18 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from integrations.catalog.calls import response_errors
+from integrations.catalog.calls import OperationInvalid, binary_fields, response_errors
 from integrations.catalog.examples import request_example
 from integrations.catalog.named import TRIGGER, named_all
 from integrations.catalog.registry import AGENCY, registry
 from integrations.catalog.services import operation_pages, operation_run
+from integrations.ghl.uploads import UploadFile
 from integrations.models import Connection, HighLevelApp
 from integrations.sync.onboarding import oauth_finish, oauth_start
 from portal.models import Agency, Location
 from tests.conftest import _roles_present
 from tests.e2e.portal import Browser, query_of
+from tests.spec_defects import portal_unrunnable
 
 pytestmark = pytest.mark.slow
 
@@ -32,22 +34,12 @@ ID_KEYS = ("contactId", "conversationId")
 CONNECTION_KEYS = ("locationId", "location_id", "altId", "altType", "companyId")
 
 # Operations that cannot run as a plain spec-built request, each with the reason (reviewed).
-SHIPPING_COUNTRY = (
-    "spec defect 4 (specs/highlevel/DEFECTS.md): the country enum is nested in a list and typed "
-    "number, so no value validates; the portal checks against the spec as written, so it refuses "
-    "the request (POST/PUT) or finds the answer invalid (GET)"
-)
 SKIPS = {
     "POST /oauth/token": "the token endpoint takes the app's secret and a single-use code or refresh "
                          "token; tests/e2e/test_consent.py and test_refresh.py exercise it for real",
-    "POST /conversations/messages/upload": "a multipart file upload: the door sends JSON or form "
-                                           "fields, never files, and the portal uploads none",
-    "GET /store/shipping-zone": SHIPPING_COUNTRY,
-    "GET /store/shipping-zone/{shippingZoneId}": SHIPPING_COUNTRY,
-    "GET /store/store-setting": SHIPPING_COUNTRY,
-    "POST /store/shipping-zone": SHIPPING_COUNTRY,
-    "POST /store/store-setting": SHIPPING_COUNTRY,
-    "PUT /store/shipping-zone/{shippingZoneId}": SHIPPING_COUNTRY,
+    # The portal checks requests and answers against the spec as written: it refuses the request
+    # (POST/PUT) or finds the answer invalid (GET) where no instance can satisfy the spec.
+    **portal_unrunnable(),
 }
 
 
@@ -159,9 +151,45 @@ def test_operation_succeeds_through_the_door_with_a_spec_valid_answer(key, unblo
     operation = registry()[key]
     connection = unblocked["agency" if operation.access == AGENCY else "location"]
     params, body = request_for(operation)
+    upload = None
+    if operation.body_content_type == "multipart/form-data":  # a real file, checked on the way back
+        upload = UploadFile(name="rankr-upload.csv", content=UPLOAD_BYTES, content_type="text/csv")
+        body = {k: v for k, v in (body or {}).items() if k not in ("hosted", "fileUrl")}
+        # A form cannot carry an empty list: a required one gets one value.
+        body = {k: (["https://example.com/attachment.png"] if v == [] else v) for k, v in body.items()}
+        body.update(dict.fromkeys(binary_fields(operation), upload))
     answer = operation_run(connection_id=connection.pk, operation_id=key, params=params, body=body)
     assert 200 <= answer.status < 300
     assert response_errors(operation=operation, data=answer.data) == []
+    if upload is not None:
+        upload_round_trip_check(answer.data)
+
+
+UPLOAD_BYTES = b"id,name\n1,\xc3\xa9t\xc3\xa9\n" + bytes(range(256))
+
+
+def upload_round_trip_check(data):
+    """Where the answer says the file went, the sandbox serves the very bytes the door sent."""
+    import requests
+
+    data = data or {}
+    urls = ([data["url"]] if "url" in data else list((data.get("uploadedFiles") or {}).values())
+            or [(data.get("results") or {}).get("url")])
+    assert urls and all(urls), data
+    for url in urls:
+        served = requests.get(url, timeout=20)
+        assert served.status_code == 200 and served.content == UPLOAD_BYTES, url
+
+
+@pytest.mark.parametrize("key", [k for k in OPERATIONS
+                                 if registry()[k].body_content_type == "multipart/form-data"])
+def test_a_bodiless_upload_is_refused_before_it_is_sent(key, unblocked):
+    operation = registry()[key]
+    connection = unblocked["agency" if operation.access == AGENCY else "location"]
+    params, body = request_for(operation)
+    body = {k: v for k, v in (body or {}).items() if k not in ("hosted", "fileUrl", "file")}
+    with pytest.raises(OperationInvalid, match="Choose a file"):
+        operation_run(connection_id=connection.pk, operation_id=key, params=params, body=body or None)
 
 
 def test_the_module_connects_a_location_and_an_agency_through_consent(unblocked):

@@ -67,7 +67,8 @@ def main(start_at: float, mode: str, connection_id: int, repeat: int = 1):
     outcomes = []
     for _ in range(repeat):
         try:
-            response = ghl_request(connection_id=connection_id, method="GET", path="/contacts/")
+            response = ghl_request(connection_id=connection_id, method="GET", path="/contacts/",
+                                   params={"locationId": "loc-1"})
             outcomes.append(response.status)
         except GhlError as exc:
             outcomes.append(f"{type(exc).__name__}: {exc}")

@@ -75,14 +75,17 @@ def test_bad_rules_get_errors_naming_rule_number_and_field(client, staff, locati
     assert not Mapping.objects.exists()
 
 
-def test_rules_that_are_not_json_are_refused_and_kept(client, staff, location):
+def test_rules_that_are_not_json_are_refused_saying_where_and_kept(client, staff, location):
     client.force_login(staff)
     data = form_data(location, [])
-    data["rules"] = '[{"source": "email",]'
+    data["rules"] = '[\n  {"source": "email",]'
     response = client.post(ADD, data)
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["rules"] == ["Enter a valid JSON."]
-    assert '[{"source": "email",]' in html.unescape(response.content.decode())
+    assert response.context["adminform"].form.errors["rules"] == [
+        "The JSON is not valid at line 2, column 22: Expecting property name enclosed in double "
+        'quotes. Line 2 reads: {"source": "email",]'
+    ]
+    assert '[\n  {"source": "email",]' in html.unescape(response.content.decode())
 
 
 def test_staff_save_makes_a_version_and_an_audit_event(client, staff, location):
@@ -145,8 +148,8 @@ def test_preview_shows_before_and_after_side_by_side(client, staff, mapping):
     sample = {"email": " Ada@Example.com ", "phone": "415-555-2671", "id": "c-1"}
     response = client.post(preview_url(mapping), {"sample": json.dumps(sample), "apply": "1"})
     assert response.status_code == 200
-    before = json.loads(response.context["result"]["before"])
-    after = json.loads(response.context["result"]["after"])
+    before = json.loads(response.context["result"].before)
+    after = json.loads(response.context["result"].after)
     assert before == sample
     assert after == {"email": "ada@example.com", "phone": "+14155552671"}
     page = response.content.decode()
@@ -160,10 +163,10 @@ def test_preview_names_the_rule_that_cannot_apply(client, staff, mapping):
     response = client.post(
         preview_url(mapping), {"sample": json.dumps({"phone": "nope"}), "apply": "1"}
     )
-    assert response.context["result"]["error"].startswith(
+    assert response.context["result"].error.startswith(
         "Rule 2 (source 'phone' → field 'phone'): phone_e164: 'nope' is not a phone number"
     )
-    assert response.context["result"]["after"] == ""
+    assert response.context["result"].after == ""
 
 
 @pytest.mark.parametrize(
@@ -188,12 +191,14 @@ def test_preview_fetch_says_no_connection_is_available(client, staff, mapping):
 
 def test_apply_templates_in_one_action_twice_makes_no_duplicates(client, staff, location):
     client.force_login(staff)
-    data = {"location": location.pk, "templates": ["ghl_contact_upsert", "rankr_user_create"]}
+    data = {"locations": [location.pk], "templates": ["ghl_contact_upsert", "rankr_user_create"]}
     response = client.post(APPLY, data, follow=True)
     assert response.status_code == 200
-    assert "Created for Northside Dental" in response.content.decode()
+    page = html.unescape(response.content.decode())
+    assert "HighLevel contact created/updated → upsert Rankr contact: created at 1 location." in page
     response = client.post(APPLY, data, follow=True)
-    assert "Already mapped at Northside Dental" in response.content.decode()
+    page = html.unescape(response.content.decode())
+    assert "New Rankr user → create HighLevel user: already mapped at 1 location, left as is." in page
     assert sorted(Mapping.objects.values_list("template_key", flat=True)) == [
         "ghl_contact_upsert", "rankr_user_create",
     ]
@@ -202,9 +207,9 @@ def test_apply_templates_in_one_action_twice_makes_no_duplicates(client, staff, 
 
 def test_staff_cannot_apply_templates_to_another_location(client, staff, other_location):
     client.force_login(staff)
-    response = client.post(APPLY, {"location": other_location.pk, "templates": ["ghl_workflows"]})
+    response = client.post(APPLY, {"locations": [other_location.pk], "templates": ["ghl_workflows"]})
     assert response.status_code == 200
-    assert "location" in response.context["form"].errors
+    assert "locations" in response.context["form"].errors
     assert not Mapping.objects.exists()
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts manage.py in a subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, django

@@ -91,3 +91,13 @@ def test_read_only_links_lead_only_to_pages_the_viewer_may_open(client, role_use
     client.force_login(role_users["superuser"])
     page = client.get(f"/admin/integrations/connection/{connection.pk}/change/").content.decode()
     assert f"/admin/integrations/highlevelapp/{app.pk}/change/" in page
+
+
+def test_staff_are_offered_connect_location_but_not_connect_agency(client, role_users):
+    client.force_login(role_users["staff"])
+    page = client.get("/admin/integrations/connection/").content.decode()
+    assert "?kind=location" in page and "?kind=agency" not in page
+    refused = client.get("/integrations/connect/?kind=agency")
+    assert refused.status_code == 403 and "only users who see every location" in refused.content.decode()
+    client.force_login(role_users["superuser"])
+    assert "?kind=agency" in client.get("/admin/integrations/connection/").content.decode()

@@ -6,6 +6,8 @@ against the spec's response schema for that status; then requests the spec rejec
 ``Version`` header; a body or query that breaks the schema) and expects HighLevel's error shape.
 """
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -17,6 +19,9 @@ from sandbox.spec.registry import registry_get
 from sandbox.state import store
 from tests.sandbox.conftest import API, LOCATION
 from tests.sandbox.oracle import oracle_request, request_errors, response_errors
+from tests.spec_defects import answers_unjudgeable, as_method_path, requests_unjudgeable
+
+pytestmark = pytest.mark.slow  # the per-operation contract: 576 operations
 
 OPERATIONS = sorted(registry_get().by_key)
 LOCATION_KEYS = ("locationId", "location_id")
@@ -29,16 +34,10 @@ LOADED_BY = {
     ("PUT", "/opportunities/{id}/status"): ("opportunity", "id"),
 }
 PATH_VALUES = {"type": "add"}
-# DEFECTS.md #4: no request or answer can satisfy these operations' own schemas (country codes
-# in an enum nested in a list, typed number); openapi-core rightly refuses every instance.
-UNSATISFIABLE = {
-    ("GET", "/store/shipping-zone"), ("GET", "/store/shipping-zone/{shippingZoneId}"),
-    ("POST", "/store/shipping-zone"), ("PUT", "/store/shipping-zone/{shippingZoneId}"),
-    ("GET", "/store/store-setting"), ("POST", "/store/store-setting"),
-}
-# DEFECTS.md #17: readOnly request properties with a default; openapi-core fills the default in,
-# then refuses it as a write of a read-only property, whatever the client sends.
-READ_ONLY_DEFAULTS = {("POST", "/calendars/"), ("PUT", "/calendars/{calendarId}")}
+# Spec defects no instance can satisfy (tests/spec_defects.py): openapi-core rightly refuses
+# every request (#4, #17) or answer (#4) of these operations.
+REQUESTS_UNJUDGEABLE = as_method_path(requests_unjudgeable())
+ANSWERS_UNJUDGEABLE = as_method_path(answers_unjudgeable())
 
 
 def _resource(kind, *, parent_id=""):
@@ -141,7 +140,10 @@ def token_for(op, world):
     return world.location_token
 
 
-def send(client, op, *, path, query, ctype, body, headers):
+UPLOAD = ("rankr-upload.csv", b"id,name\n1,\xc3\xa9t\xc3\xa9\n" + bytes(range(256)), "text/csv")
+
+
+def send(client, op, *, path, query, ctype, body, headers, upload=UPLOAD):
     url = API + path
     if ctype is None:
         return getattr(client, op.method.lower())(url, data=query if op.method == "GET" else None,
@@ -150,7 +152,9 @@ def send(client, op, *, path, query, ctype, body, headers):
         url += "?" + _qs(query)
     if ctype == "multipart/form-data":
         data = {k: v for k, v in (body or {}).items() if isinstance(v, (str, int, float, list))}
-        data["file"] = SimpleUploadedFile("file.txt", b"x")
+        data.pop("hosted", None)  # hosted=true uploads no file: the round trip needs one
+        if upload is not None:
+            data["file"] = SimpleUploadedFile(*upload)
         return client.generic(op.method, url, **_multipart(client, data), **headers)
     if ctype == "application/x-www-form-urlencoded":
         from urllib.parse import urlencode
@@ -180,6 +184,18 @@ def version_of(op) -> dict:
     return {}
 
 
+def assert_upload_round_trip(client, op, response):
+    """The answer says where the file went; fetching that gives back the very bytes sent."""
+    payload = response.json() if response.content else {}
+    urls = ([payload["url"]] if "url" in payload else list((payload.get("uploadedFiles") or {}).values())
+            or [(payload.get("results") or {}).get("url")])
+    assert urls and all(urls), (op.key, payload)
+    for url in urls:
+        served = client.get(urlsplit(url).path)
+        assert served.status_code == 200, (op.key, url)
+        assert served.content == UPLOAD[1] and served["Content-Type"].startswith(UPLOAD[2])
+
+
 def assert_error_shape(op, response, statuses):
     assert response.status_code in statuses, (response.status_code, response.content[:300])
     body = response.json()
@@ -205,7 +221,7 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     headers = {**version_of(op), **auth}
     judged = oracle_request(op=op, path=path, query=query, headers=headers, ctype=ctype, body=body)
     # openapi-core cannot judge multipart bodies; the defect lists above it cannot judge at all.
-    if ctype != "multipart/form-data" and op.key not in UNSATISFIABLE | READ_ONLY_DEFAULTS:
+    if ctype != "multipart/form-data" and op.key not in REQUESTS_UNJUDGEABLE:
         assert request_errors(op, judged) == [], "openapi-core says the spec rejects this request"
     response = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers)
     if op.key in DELEGATED:
@@ -215,16 +231,21 @@ def test_operation_answers_as_the_spec_says(key, client, world):
         assert response.json()
         return
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:400])
+    if ctype == "multipart/form-data":
+        assert_upload_round_trip(client, op, response)
+        bodiless = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers,
+                        upload=None)
+        assert_error_shape(op, bodiless, {400, 422})
     schema = op.responses.get(response.status_code)
     if schema:
         payload = response.json()
         assert schemas.oas_is_valid(schema, payload), schemas.errors(schema, payload)[:5]
-        if op.key not in UNSATISFIABLE:
+        if op.key not in ANSWERS_UNJUDGEABLE:
             assert response_errors(op, judged, response) == []
 
     # Requests the spec rejects, as openapi-core agrees, get HighLevel's error shape.
     def rejected(*, query=query, body=body, headers=headers, statuses=(400, 422)):
-        if op.key not in UNSATISFIABLE | READ_ONLY_DEFAULTS and ctype != "multipart/form-data":
+        if op.key not in REQUESTS_UNJUDGEABLE and ctype != "multipart/form-data":
             judged = oracle_request(op=op, path=path, query=query, headers=headers, ctype=ctype, body=body)
             assert request_errors(op, judged), "openapi-core says the spec accepts this request"
         answer = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers)

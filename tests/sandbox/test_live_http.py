@@ -6,6 +6,8 @@ import requests
 from sandbox.state.seed import sandbox_seed
 from tests.sandbox.conftest import COMPANY, LOCATION
 
+pytestmark = pytest.mark.slow  # the sandbox served by gunicorn
+
 RATE_HEADERS = ("X-RateLimit-Limit-Daily", "X-RateLimit-Daily-Remaining",
                 "X-RateLimit-Interval-Milliseconds", "X-RateLimit-Max", "X-RateLimit-Remaining")
 

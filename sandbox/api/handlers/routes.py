@@ -4,7 +4,7 @@ Every operation not listed here answers from its spec's schema and examples
 (``sandbox.api.dispatch.default_handler``). Grep this table to see what the sandbox remembers.
 """
 
-from sandbox.api.handlers import activity, contacts, content, search, user_search, users
+from sandbox.api.handlers import activity, contacts, content, search, uploads, user_search, users
 from sandbox.api.handlers.crud import Crud
 
 C = contacts.crud
@@ -33,6 +33,12 @@ def crud_set(kind, *, collection, item, id_param, key=None, list_key=None, event
 
 
 ROUTES = {
+    # Multipart uploads: stored and served back (handlers/uploads.py)
+    ("POST", "/medias/upload-file"): uploads.upload,
+    ("POST", "/conversations/messages/upload"): uploads.upload,
+    ("POST", "/locations/{locationId}/customFields/upload"): uploads.upload,
+    ("POST", "/forms/upload-custom-files"): uploads.upload,
+    ("POST", "/social-media-posting/{locationId}/csv"): uploads.upload,
     # Contacts
     ("POST", "/contacts/"): contacts.create,
     ("GET", "/contacts/"): contacts.list_,

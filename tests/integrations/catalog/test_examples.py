@@ -8,12 +8,10 @@ import pytest
 from integrations.catalog.calls import call_prepare, response_errors
 from integrations.catalog.examples import request_example, schema_example
 from integrations.catalog.registry import registry
+from tests.spec_defects import example_requests_unsatisfiable
 
-# Operations whose spec no request can satisfy, with the reason (see specs/highlevel/DEFECTS.md).
-UNSATISFIABLE = {
-    "POST /store/store-setting": "shippingOrigin.country is declared a number whose enum holds "
-    "one list of country codes: no value is both",
-}
+# Operations whose spec no request can satisfy, with the reason (tests/spec_defects.py).
+UNSATISFIABLE = example_requests_unsatisfiable()
 
 
 def cases():

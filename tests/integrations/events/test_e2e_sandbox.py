@@ -19,7 +19,7 @@ from sandbox.access.services.faults import fault_rule_set, fault_rules_clear
 from sandbox.access.services.webhooks import webhook_deliveries_wait
 from tests.integrations.events.sandbox_world import LOCATION
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from sandbox.access.services.webhooks import webhook_deliveries_wait
 from tests.integrations.childproc import ROOT, child_env
 from tests.integrations.events.sandbox_world import LOCATION
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def wait_for(check, *, timeout=90, what="the worker"):

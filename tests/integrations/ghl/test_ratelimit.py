@@ -7,7 +7,7 @@ from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlRateLimited
 from integrations.models import RateBucket
 from tests.integrations.childproc import child_env, children_run
-from tests.integrations.fakeghl import FakeHighLevel
+from tests.fakeghl import FakeHighLevel
 
 
 def _max_in_window(stamps, window):

@@ -14,7 +14,7 @@ from integrations.ghl.oauth import connection_token_refresh
 from integrations.models import Connection, SyncLog
 from tests.integrations.childproc import child_env, children_run
 from tests.integrations.conftest import ACCESS, CLIENT_SECRET, REFRESH, connection_make
-from tests.integrations.fakeghl import FakeHighLevel
+from tests.fakeghl import FakeHighLevel
 
 NEW = {"access_token": "at-new-0000000000000000", "refresh_token": "rt-new-000000000000000",
        "expires_in": 86399, "scope": "contacts.readonly contacts.write locations.readonly",
@@ -136,7 +136,7 @@ def test_eight_threads_refresh_exactly_once(ghl_app, location, expired_by):
             try:
                 barrier.wait()
                 results.append(ghl_request(connection_id=connection.pk, method="GET",
-                                           path="/contacts/").status)
+                                           path="/contacts/", params={"locationId": "loc-1"}).status)
             except Exception as exc:  # noqa: BLE001 - reported in the assertion below
                 results.append(repr(exc))
             finally:

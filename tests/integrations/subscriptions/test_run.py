@@ -8,7 +8,7 @@ from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.subscriptions import subscription_run_now
 from rankr.models import Contact
 from tests.integrations.subscriptions.conftest import run_once
-from tests.integrations.subscriptions.fake import Killed
+from tests.fakeghl import Killed
 
 
 def rankr_contacts(location):

@@ -87,3 +87,29 @@ def test_the_admin_rotates_an_apps_client_secret_and_the_old_one_stops_working(a
     new = token_post(admin_client, client_secret=secret, grant_type="authorization_code",
                      code=consent_post(admin_client)[0]["code"])
     assert new.status_code == 200
+
+
+@pytest.mark.usefixtures("registered")
+def test_the_admin_uninstalls_and_creates_locations_with_their_events(admin_client):
+    tokens_for(admin_client)  # installs the app on demo-loc-0001
+    install = Installation.objects.get(location__location_id="demo-loc-0001")
+    answer = admin_client.post(url(Installation, "changelist"), {
+        "action": "uninstall", "_selected_action": [install.pk]}, follow=True)
+    assert answer.status_code == 200 and b"Uninstalled" in answer.content
+    assert not Installation.objects.filter(pk=install.pk).exists()
+    assert WebhookEvent.objects.filter(event_type="UNINSTALL", location_id="demo-loc-0001").exists()
+    assert not Token.objects.filter(location__location_id="demo-loc-0001", kind=Token.ACCESS,
+                                    revoked_at=None).exists()
+
+    company = SandboxCompany.objects.get(company_id="demo-company-0001")
+    before = company.locations.count()
+    answer = admin_client.post(url(SandboxCompany, "changelist"), {
+        "action": "create_location", "_selected_action": [company.pk]}, follow=True)
+    assert answer.status_code == 200 and company.locations.count() == before + 1
+    created = WebhookEvent.objects.filter(event_type="LocationCreate").latest("pk")
+    assert created.location_id == "" and '"companyId":"demo-company-0001"' in created.body
+
+    admin_client.post(url(SandboxLocation, "add"), {"company": company.pk, "location_id": "loc-by-admin",
+                                                    "name": "By admin", "address": ""})
+    assert SandboxLocation.objects.filter(location_id="loc-by-admin").exists()
+    assert WebhookEvent.objects.filter(event_type="LocationCreate", body__contains="loc-by-admin").exists()

@@ -185,6 +185,7 @@ def _live_setup(client):
     return token
 
 
+@pytest.mark.slow  # a live server
 def test_a_dropped_connection_reaches_the_client_as_a_broken_body(live_server, client):
     token = _live_setup(client)
     _dropped_connection_seen(live_server.url, token)

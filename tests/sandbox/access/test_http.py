@@ -5,11 +5,14 @@ import threading
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 from sandbox.access.services.oauth import pkce_challenge
 from sandbox.access.services.registry import sandbox_app_register, sandbox_demo_company_ensure
 from tests.sandbox.access.helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT, SCOPES
+
+pytestmark = pytest.mark.slow  # a live server
 
 
 def test_consent_code_token_refresh_over_http(live_server):

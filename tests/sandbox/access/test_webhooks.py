@@ -64,6 +64,7 @@ def install(url, *, location_id="demo-loc-0001", client_id="hooked-app"):
     return app
 
 
+@pytest.mark.slow  # a live receiver over HTTP
 def test_an_event_arrives_signed_and_both_signatures_verify_with_the_published_keys(
     transactional_db, client, receiver
 ):
@@ -111,6 +112,7 @@ def test_the_public_keys_are_published_as_pem_and_the_private_halves_are_encrypt
     assert client.get("/sandbox/webhook-keys").json()["rsa"].encode() == rsa_pem.content
 
 
+@pytest.mark.slow  # a live receiver over HTTP
 def test_delivery_happens_after_commit_and_does_not_hold_the_caller(transactional_db, receiver):
     hook = receiver(delay=1.5)
     install(hook.url)
@@ -121,6 +123,7 @@ def test_delivery_happens_after_commit_and_does_not_hold_the_caller(transactiona
     assert len(hook.received) == 1
 
 
+@pytest.mark.slow  # a live receiver over HTTP
 def test_only_apps_installed_on_the_location_or_its_agency_receive_it(transactional_db, receiver):
     here, elsewhere, agency = receiver(), receiver(), receiver()
     install(here.url, client_id="here")
@@ -135,6 +138,7 @@ def test_only_apps_installed_on_the_location_or_its_agency_receive_it(transactio
     assert (len(here.received), len(elsewhere.received), len(agency.received)) == (1, 0, 1)
 
 
+@pytest.mark.slow  # a live receiver over HTTP
 def test_a_failing_receiver_is_retried_then_recorded_as_failed(transactional_db, receiver):
     hook = receiver(status=503)
     install(hook.url)
@@ -146,6 +150,7 @@ def test_a_failing_receiver_is_retried_then_recorded_as_failed(transactional_db,
     assert WebhookEvent.objects.get().deliveries.count() == 1
 
 
+@pytest.mark.slow  # a live receiver over HTTP
 def test_an_event_inside_a_rolled_back_transaction_is_never_sent(transactional_db, receiver):
     from django.db import transaction
 
@@ -159,6 +164,7 @@ def test_an_event_inside_a_rolled_back_transaction_is_never_sent(transactional_d
     assert hook.received == [] and not WebhookEvent.objects.exists()
 
 
+@pytest.mark.slow  # a live receiver over HTTP
 def test_an_app_without_the_events_scope_does_not_receive_it(transactional_db, receiver):
     hook = receiver()
     app = install(hook.url)
@@ -171,6 +177,7 @@ def test_an_app_without_the_events_scope_does_not_receive_it(transactional_db, r
     assert [json.loads(r["body"])["type"] for r in hook.received] == ["ContactUpdate"]
 
 
+@pytest.mark.slow  # a live receiver over HTTP
 def test_a_delivery_can_be_sent_again(transactional_db, receiver):
     from sandbox.access.services.webhooks import webhook_deliveries_resend
 

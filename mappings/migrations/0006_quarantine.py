@@ -9,7 +9,7 @@ import mappings.entities
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mappings', '0003_entity_choices_follow_registry'),
+        ('mappings', '0005_roles_templates'),
         ('portal', '0002_roles'),
     ]
 

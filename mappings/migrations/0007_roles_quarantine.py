@@ -12,6 +12,6 @@ TABLE = {
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mappings", "0004_quarantine"), ("portal", "0002_roles")]
+    dependencies = [("mappings", "0006_quarantine"), ("portal", "0002_roles")]
 
     operations = [roles_migration(TABLE)]

@@ -1,0 +1,9 @@
+"""The integrations' fixtures (an app, a connection of location loc-1, `responses`)."""
+
+from tests.integrations.conftest import (  # noqa: F401  (fixtures)
+    api_base,
+    connection,
+    ghl_app,
+    mocked,
+    sleeps,
+)
