@@ -12,7 +12,8 @@ FAST_TESTS := -m "not slow and not browser" -n 2 -p no:cacheprovider
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: install install-dev demo check test browser-deps clean
+.PHONY: install install-dev demo check check-lint check-format check-types check-imports check-tests \
+	test browser-deps clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,12 +49,23 @@ demo: install
 	  SANDBOX_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT)/sandbox \
 	  $(BIN)/honcho start web worker sandbox dispatcher
 
-# Lint, format, types, import contracts, then the fast tests. Under 90 s on two cores.
-check: install-dev
+# Lint, format, types, import contracts, then the fast tests. `make -k check` reports every
+# step's failures, not only the first.
+check: check-lint check-format check-types check-imports check-tests
+
+check-lint: install-dev
 	$(BIN)/ruff check .
+
+check-format: install-dev
 	$(BIN)/ruff format --check .
+
+check-types: install-dev
 	PORTAL_ENV=test $(BIN)/mypy
+
+check-imports: install-dev
 	$(BIN)/lint-imports
+
+check-tests: install-dev
 	PORTAL_ENV=test $(BIN)/python -m pytest -q $(FAST_TESTS) $(PYTEST_ARGS)
 
 test: install-dev browser-deps

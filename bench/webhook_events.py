@@ -68,7 +68,6 @@ def main():
 
     from integrations.models import Job, WebhookEvent
     from integrations.sync.jobs import job_run
-    from integrations.sync.webhooks_in import webhook_event_process
     from mappings.services import mapping_template_apply
     from portal.models import Agency, Location
     from rankr.models import Contact
@@ -90,8 +89,7 @@ def main():
     receive_s = time.perf_counter() - start
 
     start = time.perf_counter()
-    for event_id in WebhookEvent.objects.order_by("pk").values_list("pk", flat=True):
-        webhook_event_process(event_id=event_id)
+    # The intake made each event's job; the worker's work is running them.
     for job_id in Job.objects.order_by("pk").values_list("pk", flat=True):
         job_run(job_id=job_id)
     process_s = time.perf_counter() - start

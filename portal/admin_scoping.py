@@ -2,6 +2,7 @@
 :class:`LocationScopedAdminMixin` (the policy itself is ``portal.scoping``)."""
 
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
 
 from portal.admin_filters import scoped_relation_filter
 from portal.models import Location
@@ -29,9 +30,11 @@ class LocationScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_list_filter(self, request):
-        """A plain "location" (or "agency") filter lists only what the user may see."""
+        """A plain "location" (or "agency") filter lists only what the user may see; a filter on
+        any other relation (an app, a mapping) lists only the values of rows the user may see."""
         return [
-            (scoped_relation_filter(self.model, f) or f) if isinstance(f, str) else f
+            (scoped_relation_filter(self.model, f) or _related_only(self.model, f))
+            if isinstance(f, str) else f
             for f in super().get_list_filter(request)
         ]
 
@@ -46,6 +49,17 @@ class LocationScopedAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._in_scope(request, obj)
+
+
+def _related_only(model, name):
+    """``(name, RelatedOnlyFieldListFilter)`` for a plain relation, else ``name`` unchanged."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    if getattr(field, "many_to_one", False) or getattr(field, "many_to_many", False):
+        return (name, admin.RelatedOnlyFieldListFilter)
+    return name
 
 
 class ScopedModelAdmin(LocationScopedAdminMixin, admin.ModelAdmin):

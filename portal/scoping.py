@@ -4,22 +4,35 @@ Every admin of location-owned data applies it through ``portal.admin_scoping``, 
 assigned to locations A and B never sees, lists, exports or acts on C, page by page or by URL.
 """
 
-from portal.models import Location
+from typing import Any
+
+from django.db.models import QuerySet
+
+from portal.models import Agency, Location
 
 VIEW_ALL_PERMISSION = "portal.view_all_locations"
 
 
-def user_sees_all_locations(user):
+def user_sees_all_locations(user: Any) -> bool:
     return user.is_active and (user.is_superuser or user.has_perm(VIEW_ALL_PERMISSION))
 
 
-def locations_for_user(user):
+def locations_for_user(user: Any) -> QuerySet[Location]:
     """The locations ``user`` may see."""
     if not user.is_authenticated or not user.is_active:
         return Location.objects.none()
     if user_sees_all_locations(user):
         return Location.objects.all()
     return Location.objects.filter(staff=user)
+
+
+def agencies_for_user(user: Any) -> QuerySet[Agency]:
+    """The agencies ``user`` may see: every one, or those of the locations they are assigned to."""
+    if not user.is_authenticated or not user.is_active:
+        return Agency.objects.none()
+    if user_sees_all_locations(user):
+        return Agency.objects.all()
+    return Agency.objects.filter(pk__in=locations_for_user(user).values("agency_id"))
 
 
 def queryset_scope(queryset, *, user, location_path):

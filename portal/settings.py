@@ -140,6 +140,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.SuperuserMFAMiddleware",
     "portal.middleware.UserTimezoneMiddleware",
     "portal.admin_links.AdminRequestMiddleware",
@@ -226,6 +227,15 @@ if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:  # pragma: no cover - guarded by 
 # Our own retry policy for jobs (HighLevel's transient errors): at most this many attempts per job,
 # whatever a kind of job asks for. 1 means no automatic retry: failures wait for a person.
 JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+# Liveness, not timeouts: a running job's worker renews its lease every JOB_HEARTBEAT_S seconds;
+# a job whose lease (JOB_LEASE_S, on the database's clock) passed is taken up again by the next
+# tick, whatever Q_TIMEOUT is. The heartbeat must fit at least twice in the lease.
+JOB_LEASE_S = _int("JOB_LEASE_S", 30, minimum=2)
+JOB_HEARTBEAT_S = _int("JOB_HEARTBEAT_S", 10, minimum=1)
+if JOB_HEARTBEAT_S * 2 > JOB_LEASE_S:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_S must be at most half of JOB_LEASE_S.")
+# A queued job the broker never took (it was down, or lost it) is sent again after this long.
+JOB_RESEND_AFTER_S = _int("JOB_RESEND_AFTER_S", 300, minimum=1)
 
 # --- Authentication (django-allauth with MFA) -------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -240,6 +250,8 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.adapters.StaffOnlyAccountAdapter"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# A password reset for an address no account has sends nothing (allauth would mail it otherwise).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Rankr HighLevel portal"
 # Superusers must enrol TOTP before they can use the admin, except in DEBUG.
@@ -247,7 +259,8 @@ PORTAL_REQUIRE_SUPERUSER_MFA = _strict_bool("PORTAL_REQUIRE_SUPERUSER_MFA", defa
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -299,6 +312,13 @@ GHL_WHITELABEL_MARKETPLACE_HOST = (
     _url("GHL_WHITELABEL_MARKETPLACE_HOST", ("http", "https"))
     or "https://marketplace.leadconnectorhq.com"
 )
+# Webhook deliveries: the largest body accepted (bytes; larger is 413, unread), how many rejected
+# (unsigned, forged, stale) deliveries a minute are stored as samples (the rest only counted),
+# and how many days stored webhook events are kept (pruned by the scheduler tick; 0 = forever).
+WEBHOOK_MAX_BODY_BYTES = _int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+WEBHOOK_REJECTED_SAMPLES = _int("WEBHOOK_REJECTED_SAMPLES", 5, minimum=0)
+WEBHOOK_EVENT_RETENTION_DAYS = _int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minimum=0)
+
 # Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
 # x-wh-signature (RSA), each a current key and the announced next one (rotation). Empty RSA
 # means the key published in docs/oauth/WebhookAuthentication.md (read from the project's copy).
@@ -370,7 +390,25 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = PRODUCTION
     SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
-    SECURE_HSTS_PRELOAD = PRODUCTION
+    # Preloading is a commitment browsers keep for months: only when asked (Django's deploy check
+    # security.W021 would nag about it otherwise, so it is silenced unless preload is on).
+    SECURE_HSTS_PRELOAD = _strict_bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Sign-in lasts 12 hours by default (seconds), however active the session.
+SESSION_COOKIE_AGE = _int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+# Sent on every response; "off" turns it off. The portal's pages use no inline scripts.
+CONTENT_SECURITY_POLICY = _str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+if CONTENT_SECURITY_POLICY.strip().lower() == "off":
+    CONTENT_SECURITY_POLICY = ""
+
+# The DEBUG error page and error e-mails hide tokens and the credentials in DATABASE_URL/REDIS_URL.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.error_reports.PortalExceptionReporterFilter"
 
 LOG_LEVEL = _str("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -14,6 +14,7 @@ from integrations.models import (
     Connection,
     HighLevelApp,
     Job,
+    JobAttempt,
     LocationMintBatch,
     Subscription,
     SyncLog,
@@ -39,6 +40,18 @@ def _task(success):
         )
 
     return make
+
+
+def _job_attempt(location, users):
+    job = Job.objects.create(
+        kind="poll", status="dead", location=location, idempotency_key=f"sample-attempt-{location.pk}",
+        error_class="WorkerLost", error_message="The worker stopped renewing its lease.",
+    )
+    return JobAttempt.objects.create(
+        job=job, number=1, lease_token=1, worker="host-a:4242", started_at=timezone.now(),
+        ended_at=timezone.now(), outcome="worker_lost", error_class="WorkerLost",
+        error_message="The worker stopped renewing its lease.",
+    )
 
 
 def _app(location, users):
@@ -177,6 +190,7 @@ SAMPLES = {
         kind="action", status="failed", location=location, idempotency_key=f"sample-{location.pk}",
         error_class="GhlServerError", error_message="HTTP 503",
     ),
+    "integrations.JobAttempt": _job_attempt,
     "integrations.Subscription": _subscription,
     "integrations.LocationMintBatch": lambda location, users: LocationMintBatch.objects.create(
         agency_connection=_connection(location, users), requested=[location.location_id], total=1

@@ -4,8 +4,13 @@ import pytest
 
 from integrations.catalog.registry import registry
 from tests.spec_defects import (
-    SPEC_DEFECTS, answers_unjudgeable, defect_of, defect_text, example_requests_unsatisfiable,
-    portal_unrunnable, requests_unjudgeable,
+    SPEC_DEFECTS,
+    answers_unjudgeable,
+    defect_of,
+    defect_text,
+    example_requests_unsatisfiable,
+    portal_unrunnable,
+    requests_unjudgeable,
 )
 
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -7,13 +8,14 @@ from django.utils.html import format_html
 from integrations.ghl.errors import GhlError
 from integrations.models import Connection
 from integrations.sync.connections import (
+    apps_for_user,
     connection_disconnect,
     connection_private_token_set,
     connection_refresh_now,
     connection_test,
 )
 from portal.admin_scoping import LocationScopedAdminMixin
-from portal.scoping import user_sees_all_locations
+from portal.scoping import agencies_for_user, locations_for_user, user_sees_all_locations
 
 
 class ConnectionForm(forms.ModelForm):
@@ -28,6 +30,8 @@ class ConnectionForm(forms.ModelForm):
         "leave empty to keep the stored one.",
     )
 
+    user = None  # the signed-in user, set by ConnectionAdmin.get_form
+
     class Meta:
         model = Connection
         fields = ["app", "agency", "location"]
@@ -40,6 +44,13 @@ class ConnectionForm(forms.ModelForm):
                 "“Connect location” or “Connect agency” on the connections list instead."
             )
         location = data.get("location")
+        if self.instance.pk is None and self.user is not None and not user_sees_all_locations(self.user):
+            # Without a location this would be an agency connection: only for those who see all.
+            if location is None:
+                self.add_error("location", "Pick one of your locations: only users who see every "
+                               "location may add an agency connection.")
+            elif not locations_for_user(self.user).filter(pk=location.pk).exists():
+                self.add_error("location", "You may not connect this location.")
         if location and data.get("agency") and location.agency_id != data["agency"].pk:
             self.add_error("location", "This location belongs to another agency.")
         return data
@@ -63,6 +74,29 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
                        "last_error_at", "last_success_at", "connected_by", "created_at",
                        "updated_at", "agency_locations_link"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Scoped staff see only their agencies and the apps connecting them, never the others' names.
+        if db_field.name == "agency":
+            kwargs["queryset"] = agencies_for_user(request.user)
+        elif db_field.name == "app":
+            kwargs["queryset"] = apps_for_user(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change and not user_sees_all_locations(request.user) and not (
+            obj.location_id and locations_for_user(request.user).filter(pk=obj.location_id).exists()
+        ):
+            raise PermissionDenied("You may connect only the locations you are assigned to.")
+        token = form.cleaned_data.get("new_private_token")
+        if token:
+            connection_private_token_set(connection=obj, token=token, actor=request.user)
+        else:
+            obj.save()
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
@@ -79,13 +113,6 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("app", "location", "agency")
-
-    def save_model(self, request, obj, form, change):
-        token = form.cleaned_data.get("new_private_token")
-        if token:
-            connection_private_token_set(connection=obj, token=token, actor=request.user)
-        else:
-            obj.save()
 
     def changelist_view(self, request, extra_context=None):
         stuck = self.get_queryset(request).filter(status=Connection.Status.NEEDS_REAUTH).count()

@@ -184,7 +184,12 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         result = None
         form = PreviewForm(request.POST or None)
+        # Fetching a sample calls HighLevel: only for those who may change the mapping (an
+        # auditor reads; nothing they do leaves the portal).
+        may_fetch = self.has_change_permission(request, mapping)
         if request.method == "POST" and "fetch" in request.POST:
+            if not may_fetch:
+                raise PermissionDenied("Fetching a sample calls HighLevel; you may only preview a pasted one.")
             form = PreviewForm()
             try:
                 sample = preview_sample_fetch(mapping_id=mapping.pk)
@@ -201,6 +206,7 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             "title": f"Preview: {mapping}",
             "form": form,
             "result": result,
+            "may_fetch": may_fetch,
         }
         return TemplateResponse(request, "admin/mappings/mapping/preview.html", context)
 

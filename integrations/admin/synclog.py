@@ -10,6 +10,7 @@ from portal.admin_filters import ChoiceFilter, LocationFilter, text_filter, time
 from portal.admin_logs import LogAdmin
 from portal.export import CLEANERS, Column, connection_name_expression, location_field_expression
 from portal.models import Location
+from portal.timefmt import time_show
 
 
 class ProblemFilter(admin.SimpleListFilter):
@@ -73,13 +74,16 @@ class SyncLogAdmin(LogAdmin):
     id), which reads the table and is the one slow search.
     """
 
-    list_display = ["at", "method", "path_shown", "status", "duration_ms", "attempt", "operation_id",
-                    "location", "trace_id", "job_id"]
+    # Status and error first: what an operator reads before anything else, visible at 1366 px.
+    list_display = ["status", "error_short", "at_shown", "method", "path_shown", "duration_ms",
+                    "attempt", "operation_id", "location", "trace_id", "job_id"]
+    list_display_links = ["at_shown"]
     list_filter = [
         ProblemFilter, StatusFilter, MethodFilter, time_range_filter("at"), LocationFilter,
         text_filter(field_path="operation_id", title="operation", parameter_name="operation",
                     placeholder="e.g. get-contacts"),
         text_filter(field_path="job_id", title="job number", parameter_name="job_id"),
+        text_filter(field_path="job_attempt_id", title="job attempt", parameter_name="attempt"),
     ]
     list_select_related = ["location"]
     search_fields = ["=trace_id"]
@@ -101,6 +105,7 @@ class SyncLogAdmin(LogAdmin):
         Column("attempt", "attempt"),
         Column("trace id", "trace_id"),
         Column("job", "job_id"),
+        Column("job attempt", "job_attempt_id"),
         Column("request", "request_summary", "summary"),
         Column("response", "response_summary", "summary"),
     ]
@@ -125,6 +130,15 @@ class SyncLogAdmin(LogAdmin):
         if len(term) < 6:
             return queryset.none(), False
         return queryset.filter(path__contains=term), False
+
+    @admin.display(description="when", ordering="at")
+    def at_shown(self, obj):
+        return time_show(obj.at)
+
+    @admin.display(description="error")
+    def error_short(self, obj):
+        text = CLEANERS["text"](obj.error)
+        return (text[:70] + "…") if len(text) > 70 else text
 
     @admin.display(description="path", ordering="path")
     def path_shown(self, obj):

@@ -70,7 +70,7 @@ def operation_run(
 
 def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = None,
               max_attempts: int | None = None) -> "GhlResponse":
-    """Hand a prepared call to the HTTP door (imported late: it lives in the connections work)."""
+    """Hand a prepared call to the HTTP door (imported at call time, so a test can stand in)."""
     from integrations.ghl.client import ghl_request
 
     template = operation_get(call.operation).path

@@ -27,6 +27,11 @@ TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
 _local = threading.local()
 
 
+def run_attempt_set(attempt_id: int | None) -> None:
+    """Name the job attempt this thread's calls belong to (their sync-log rows link to it)."""
+    _local.attempt_id = attempt_id
+
+
 def _session() -> requests.Session:
     session: requests.Session | None = getattr(_local, "session", None)
     if session is None:
@@ -145,6 +150,7 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
         attempt=attempt,
         trace_id=result.trace_id,
         job_id=log.job_id,
+        job_attempt_id=getattr(_local, "attempt_id", None) if log.job_id else None,
         request_summary=summary_make(body=sent, secrets=log.secrets),
         response_summary=summary_make(body=result.body, secrets=log.secrets),
     )

@@ -2,7 +2,7 @@ from django import forms
 
 from integrations.models import Connection, HighLevelApp
 from portal.models import Agency
-from portal.scoping import locations_for_user, user_sees_all_locations
+from portal.scoping import agencies_for_user, locations_for_user, user_sees_all_locations
 
 
 class ConnectForm(forms.Form):
@@ -14,6 +14,7 @@ class ConnectForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = locations_for_user(user).select_related("agency")
+        self.fields["agency"].queryset = agencies_for_user(user)
         self.user = user
 
     def clean(self):

@@ -53,14 +53,12 @@ def connect_start(request):
 
 @staff_member_required
 def oauth_callback(request):
-    if request.GET.get("error"):
-        messages.error(request, f"HighLevel reported: {request.GET['error'][:200]}. Nothing was connected.")
-        return redirect("admin:integrations_connection_changelist")
     try:
         connection = oauth_finish(
             session=request.session, state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),
             callback_url=request.build_absolute_uri(request.path), user=request.user,
+            error=request.GET.get("error", ""),
         )
     except ConnectRefused as exc:
         return render(request, "integrations/connect_refused.html",

@@ -2,17 +2,20 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from integrations.ghl.client import connection_token_refresh, ghl_request
 from integrations.ghl.errors import GhlError
-from integrations.ghl.models import Connection
+from integrations.ghl.models import Connection, HighLevelApp
 from integrations.sync.models import Job
 from portal.models import AuditEvent
+from portal.scoping import agencies_for_user, locations_for_user, user_sees_all_locations
 
 
 @dataclass
@@ -202,3 +205,14 @@ def connection_private_token_set(*, connection: Connection, token: str, actor: U
     AuditEvent.objects.create(actor=actor, action="connection.private_token", location=connection.location,
                               target=str(connection))
     return connection
+
+
+def apps_for_user(*, user: Any) -> QuerySet[HighLevelApp]:
+    """The apps ``user`` may connect with: every one for those who see every location, else the
+    apps already connecting their agencies (app names are another agency's business)."""
+    if user_sees_all_locations(user):
+        return HighLevelApp.objects.all()
+    return HighLevelApp.objects.filter(
+        Q(connections__location__in=locations_for_user(user))
+        | Q(connections__agency__in=agencies_for_user(user))
+    ).distinct()

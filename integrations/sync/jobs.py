@@ -1,9 +1,12 @@
-"""Jobs: enqueue, claim, run, retry, re-run.
+"""Jobs: enqueue, send, retry, re-run, recover.
 
-Every poll, backfill, action, webhook, resync and Rankr event runs as a :class:`Job`. Our own policy
-decides what is retried: a transient HighLevel error (429, 5xx, network) puts the job back in the
-queue after a backoff; a permanent one (404, 422, missing scope, needs re-auth) fails it; running
-out of attempts makes it dead. django-q2 only carries job ids; its redelivery is a safety net.
+Every poll, backfill, action, webhook, resync, Rankr event and location-connection batch runs as a
+:class:`Job`; each run of it is a :class:`JobAttempt` (:mod:`.job_runs`: claim, heartbeat lease,
+fenced writes). Our own policy decides what is retried: a transient HighLevel error (429, 5xx,
+network) puts the job back in the queue after a backoff; a permanent one (404, 422, missing scope,
+needs re-auth) fails it; running out of attempts makes it dead. django-q2 only carries job ids;
+the tick (:func:`jobs_dispatch_due`) sends what is due, what the broker never took, and what a
+dead worker left behind.
 
 Handlers live in the code that owns the work and are listed in ``JOB_HANDLERS`` (kind -> dotted
 path), one explicit table. A handler gets the claimed job, may record progress with
@@ -11,54 +14,53 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 """
 
 import logging
-import random
-import traceback
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from integrations.sync.alerts import alert_raise
-from integrations.sync.models import Job
-from portal.errors import PortalError, error_permanent, error_retry_after
-from portal.models import AlertCause, AuditEvent
-from portal.redact import connection_secrets, text_mask
-from rankr.history import record_history_context
+from integrations.sync.job_runs import (  # the jobs API, in one place
+    JOB_HANDLERS,
+    RETRY_BASE_SECONDS,
+    RETRY_CAP_SECONDS,
+    JobError,
+    JobSkipped,
+    LeaseLost,
+    job_backoff,
+    job_checkpoint,
+    job_claim,
+    job_fence,
+    job_on_heartbeat,
+    job_run,
+    jobs_recover,
+)
+from integrations.sync.leases import db_ago
+from integrations.sync.models import Job, JobAttempt
+from portal.models import AuditEvent
+
+__all__ = [
+    "JOB_HANDLERS", "RETRY_BASE_SECONDS", "RETRY_CAP_SECONDS", "JobError", "JobSkipped", "LeaseLost",
+    "job_backoff", "job_checkpoint", "job_claim", "job_enqueue", "job_fence", "job_last_permanent_error",
+    "job_on_heartbeat", "job_rerun", "job_retry_now", "job_run", "job_send", "jobs_dispatch_due",
+    "jobs_recover",
+]
 
 logger = logging.getLogger(__name__)
-
-JobHandler = Callable[[Job], dict[str, Any] | None]
-
-JOB_HANDLERS: dict[str, str] = {
-    # kind: "module.function(job) -> dict"
-    "poll": "integrations.sync.subscriptions.run.subscription_job_handle",
-    "backfill": "integrations.sync.subscriptions.run.subscription_job_handle",
-    "webhook": "integrations.sync.webhook_events.webhook_job_run",
-    "resync": "integrations.sync.resync.resync_job_run",
-    "rankr_event": "integrations.sync.outbound.rankr_event_job_run",
-    "action": "integrations.sync.actions.action_job_run",
-}
-
-RETRY_BASE_SECONDS = 30
-RETRY_CAP_SECONDS = 3600
-
-
-class JobError(PortalError):
-    pass
 
 
 def job_enqueue(*, kind: str, idempotency_key: str, location_id: int | None = None,
                 connection_id: int | None = None, operation: str = "", subject: str = "",
                 params: dict[str, Any] | None = None, user_id: int | None = None,
-                max_attempts: int = 5, mapping_version_id: int | None = None) -> Job:
+                max_attempts: int = 5, mapping_version_id: int | None = None,
+                send: bool = True) -> Job:
     """Create the job for ``idempotency_key`` (once) and hand it to the worker after commit.
 
-    Asking again with the same key returns the existing job and enqueues nothing new.
+    Asking again with the same key returns the existing job and enqueues nothing new. With
+    ``send=False`` the caller sends it (:func:`job_send`) and learns whether the broker took it.
     """
     if kind not in Job.Kind.values:
         raise JobError(f"Unknown job kind {kind!r}.")
@@ -71,7 +73,7 @@ def job_enqueue(*, kind: str, idempotency_key: str, location_id: int | None = No
             max_attempts=max_attempts, mapping_version_id=mapping_version_id,
         ),
     )
-    if created and not _job_refused_for_reauth(job):
+    if created and not _job_refused_for_reauth(job) and send:
         _send_after_commit(job.pk)
     return job
 
@@ -95,95 +97,22 @@ def _job_refused_for_reauth(job: Job) -> bool:
 
 
 def _send_after_commit(job_id: int) -> None:
-    transaction.on_commit(lambda: _send(job_id))
+    transaction.on_commit(lambda: job_send(job_id=job_id))
 
 
-def _send(job_id: int) -> None:
+def job_send(*, job_id: int) -> bool:
+    """Hand a job id to the broker. False (logged, never raised) when the broker is unreachable:
+    the job stays queued and unsent, and the tick sends it again later."""
     from django_q.tasks import async_task
 
-    async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs")
-
-
-def job_claim(*, job_id: int, now: datetime | None = None) -> bool:
-    """Mark a queued job running, atomically: True for exactly one caller."""
-    now = now or timezone.now()
-    lease = now + timedelta(seconds=settings.Q_CLUSTER["timeout"])
-    return (
-        Job.objects.filter(pk=job_id, status=Job.Status.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            status=Job.Status.RUNNING, started_at=now, finished_at=None, lease_until=lease,
-            attempts=F("attempts") + 1,
-        )
-        == 1
-    )
-
-
-def job_checkpoint(*, job: Job, result: dict[str, Any]) -> None:
-    """Persist what the job has achieved so far, right away (outside any page transaction)."""
-    job.result = {**job.result, **result}
-    Job.objects.filter(pk=job.pk).update(result=job.result)
-
-
-def job_run(*, job_id: int) -> str | None:
-    """Claim and run one job through its handler; record the outcome on the job."""
-    if not job_claim(job_id=job_id):
-        return None
-    job = Job.objects.select_related("connection", "location").get(pk=job_id)
-    handler_path = JOB_HANDLERS.get(job.kind)
     try:
-        if handler_path is None:
-            raise JobError(f"No handler for {job.kind} jobs.")
-        handler: JobHandler = import_string(handler_path)
-        with record_history_context(job_id=job.pk):  # records it writes name this job
-            result = handler(job)
-    except Exception as exc:  # noqa: BLE001 (every failure is recorded on the job; see below)
-        # The error says whether to retry and when (portal.errors); one without a word is a bug
-        # or bad data: recorded on the job for support, not retried.
-        if not hasattr(exc, "permanent"):
-            secrets = connection_secrets(job.connection) if job.connection_id else ()
-            trace = "".join(traceback.format_exception(exc))
-            logger.error("job %s failed\n%s", job.pk, text_mask(trace, secrets=secrets))
-        return _job_record_failure(job, exc, transient=not error_permanent(exc),
-                                   retry_after=error_retry_after(exc))
-    if result:
-        job.result = {**job.result, **result}
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.SUCCEEDED, result=job.result, finished_at=timezone.now(),
-        lease_until=None, error_class="", error_message="",
-    )
-    return Job.Status.SUCCEEDED
-
-
-def job_backoff(*, attempts: int, retry_after: float | None = None) -> float:
-    """Seconds before the next attempt: Retry-After when given, else full-jitter exponential."""
-    if retry_after:
-        return float(retry_after)
-    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
-    return random.uniform(ceiling / 2, ceiling)
-
-
-def _job_record_failure(job: Job, exc: Exception, *, transient: bool,
-                        retry_after: float | None = None) -> str:
-    now = timezone.now()
-    secrets = connection_secrets(job.connection) if job.connection_id else ()
-    fields: dict[str, Any] = dict(
-        error_class=exc.__class__.__name__, error_message=text_mask(str(exc), secrets=secrets)[:2000],
-        lease_until=None,
-    )
-    if transient and job.attempts < job.max_attempts:
-        delay = job_backoff(attempts=job.attempts, retry_after=retry_after)
-        status = Job.Status.QUEUED
-        fields.update(next_attempt_at=now + timedelta(seconds=delay))
-    else:
-        status = Job.Status.DEAD if transient else Job.Status.FAILED
-        fields.update(finished_at=now)
-    Job.objects.filter(pk=job.pk).update(status=status, **fields)
-    if status == Job.Status.DEAD and job.location_id:
-        alert_raise(cause=AlertCause.JOB_DEAD, location_id=job.location_id,
-                    detail={"job_id": job.pk, "message": f"{job.get_kind_display()} job #{job.pk}: "
-                            f"{fields['error_message'][:200]}"})
-    return status
+        async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs")
+    except Exception:  # redis errors, the ORM broker's database errors: the job row is kept
+        logger.warning("job %s: the broker did not take it; the tick sends it again", job_id,
+                       exc_info=True)
+        return False
+    Job.objects.filter(pk=job_id).update(sent_at=Now())
+    return True
 
 
 def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> None:
@@ -200,18 +129,19 @@ def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> N
     _send_after_commit(job_id)
 
 
-def job_rerun(*, job_ids: Iterable[int], user_id: int | None) -> int:
-    """Queue failed or dead jobs again, same rows and idempotency keys. Returns how many."""
+def job_rerun(*, job_ids: list[int], user_id: int | None) -> int:
+    """Queue failed, dead or skipped jobs again: same rows and idempotency keys, a new attempt
+    each; earlier attempts stay as they were. Returns how many."""
     count = 0
     with transaction.atomic():
         jobs = list(
             Job.objects.select_for_update()
-            .filter(pk__in=job_ids, status__in=[Job.Status.FAILED, Job.Status.DEAD])
+            .filter(pk__in=job_ids, status__in=[Job.Status.FAILED, Job.Status.DEAD, Job.Status.SKIPPED])
         )
         for job in jobs:
             Job.objects.filter(pk=job.pk).update(
                 status=Job.Status.QUEUED, attempts=0, reruns=F("reruns") + 1, next_attempt_at=None,
-                finished_at=None, error_class="", error_message="",
+                finished_at=None, sent_at=None,
             )
             AuditEvent.objects.create(
                 actor_id=user_id, action="job.rerun", location_id=job.location_id,
@@ -222,22 +152,54 @@ def job_rerun(*, job_ids: Iterable[int], user_id: int | None) -> int:
     return count
 
 
-def jobs_dispatch_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Send due retries to the worker and recover jobs whose worker died (lease passed).
+def job_retry_now(*, job_id: int, user_id: int | None) -> bool:
+    """A job waiting to retry is made due now and sent. False when it is not waiting."""
+    with transaction.atomic():
+        moved = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            next_attempt_at=Now(), sent_at=None
+        )
+        if not moved:
+            return False
+        job = Job.objects.get(pk=job_id)
+        AuditEvent.objects.create(
+            actor_id=user_id, action="job.retry_now", location_id=job.location_id,
+            target=f"job {job.pk}", detail={"kind": job.kind, "attempts": job.attempts},
+        )
+        _send_after_commit(job_id)
+    return True
 
-    Runs from the scheduler tick. A job sent twice is harmless: only one claim succeeds.
+
+def job_last_permanent_error(*, job: Job) -> JobAttempt | None:
+    """The last attempt when it failed permanently (a re-run would likely fail again), else None."""
+    last = JobAttempt.objects.filter(job=job).order_by("-number").first()
+    if last and last.outcome == JobAttempt.Outcome.FAILED and last.permanent:
+        return last
+    if last is None and job.status == Job.Status.FAILED and job.error_class:
+        return JobAttempt(job=job, error_class=job.error_class, error_message=job.error_message,
+                          permanent=True, outcome=JobAttempt.Outcome.FAILED)
+    return None
+
+
+def jobs_dispatch_due(*, limit: int = 500) -> int:
+    """The tick: recover jobs whose worker died (lease passed on the database's clock), send due
+    retries, and send again jobs the broker never took or lost (``JOB_RESEND_AFTER_S``).
+
+    A job sent twice is harmless: only one claim succeeds.
     """
-    now = now or timezone.now()
-    Job.objects.filter(status=Job.Status.RUNNING, lease_until__lt=now).update(
-        status=Job.Status.QUEUED, next_attempt_at=now, lease_until=None
+    recovered = jobs_recover(limit=limit)
+    resend_before = db_ago(seconds=settings.JOB_RESEND_AFTER_S)
+    never_sent = Q(sent_at__isnull=True) & (
+        Q(next_attempt_at__lte=Now()) | Q(next_attempt_at__isnull=True, queued_at__lt=resend_before)
     )
-    stale = now - timedelta(minutes=2)
     due = list(
         Job.objects.filter(status=Job.Status.QUEUED)
-        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, queued_at__lt=stale))
+        .filter(never_sent | Q(sent_at__lt=resend_before, next_attempt_at__lte=Now())
+                | Q(sent_at__lt=resend_before, next_attempt_at__isnull=True))
+        .exclude(pk__in=recovered)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for job_id in due:
-        _send(job_id)
-    return len(due)
+    for job_id in [*recovered, *due]:
+        if not job_send(job_id=job_id):
+            break  # the broker is down: the next tick tries again
+    return len(recovered) + len(due)

@@ -17,6 +17,7 @@ from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlError
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch
 from integrations.ghl.oauth import (
+    USER_TYPES,
     TokenAnswer,
     code_exchange,
     consent_url_build,
@@ -24,6 +25,7 @@ from integrations.ghl.oauth import (
     tokens_apply,
 )
 from integrations.ghl.retry import operation_retry_safe
+from integrations.sync.models import Job
 from portal.errors import PortalError
 from portal.models import Agency, AuditEvent, Location
 
@@ -59,8 +61,12 @@ def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location:
 
 
 def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: str,
-                 user: User | None) -> Connection:
-    """Check the state and the redirect URL, exchange the code, store the tokens."""
+                 user: User | None, error: str = "") -> Connection:
+    """Check the state and the redirect URL, exchange the code, store the tokens.
+
+    ``error`` (HighLevel's ``error=`` answer) is shown only after the state proved the answer
+    belongs to a connection started here: a forged link cannot put its text on the page.
+    """
     pending = session.get(SESSION_KEY, {})
     entry = pending.pop(state, None) if state else None
     session[SESSION_KEY] = pending
@@ -72,6 +78,8 @@ def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: s
         )
     if entry["created"] < time.time() - STATE_TTL_SECONDS:
         raise ConnectRefused("The connection attempt expired. Start it again.")
+    if error:
+        raise ConnectRefused(f"HighLevel reported: {error[:200]}. Nothing was connected.")
     app = HighLevelApp.objects.get(pk=entry["app_id"])
     if callback_url != app.redirect_url:
         raise ConnectRefused(
@@ -91,6 +99,15 @@ def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: s
 @transaction.atomic
 def _connection_store(*, app: HighLevelApp, kind: str, entry: dict[str, Any], payload: TokenAnswer,
                       user: User | None) -> Connection:
+    # HighLevel's token answer names what it authorises; one that does not cannot be stored.
+    needed = ["userType", "companyId" if kind == Connection.Kind.AGENCY else "locationId"]
+    missing = [name for name in needed if not payload.get(name)]
+    if missing:
+        raise ConnectRefused(f"HighLevel's token answer lacks {', '.join(missing)}: nothing was "
+                             "connected. Start the connection again.")
+    if payload.get("userType") != USER_TYPES[kind]:
+        raise ConnectRefused(f"HighLevel issued a {payload.get('userType')} token where a "
+                             f"{USER_TYPES[kind]} token was asked for: nothing was connected.")
     company_id = payload.get("companyId") or ""
     if kind == Connection.Kind.AGENCY:
         agency = Agency.objects.filter(pk=entry["agency_id"]).first() if entry["agency_id"] else None
@@ -149,8 +166,9 @@ def installed_locations_list(*, connection_id: int) -> list[dict[str, str]]:
 
 def mint_batch_create(*, connection_id: int, locations: list[dict[str, Any]],
                       user: User | None) -> LocationMintBatch:
-    """Queue minting location tokens for ``locations`` ([{id, name}]); the worker does the calls."""
-    from django_q.tasks import async_task
+    """Queue minting location tokens for ``locations`` ([{id, name}]) as one "mint" job: the
+    worker does the calls under the job's attempts, heartbeat lease and fence."""
+    from integrations.sync.jobs import job_enqueue
 
     batch = LocationMintBatch.objects.create(
         agency_connection_id=connection_id,
@@ -159,20 +177,45 @@ def mint_batch_create(*, connection_id: int, locations: list[dict[str, Any]],
         total=len(locations),
         requested_by=user,
     )
-    transaction.on_commit(
-        lambda: async_task("integrations.interfaces.tasks.mint_batch_task", batch.pk,
-                           task_name=f"mint-locations-{batch.pk}")
-    )
+    job = job_enqueue(kind=Job.Kind.MINT, idempotency_key=f"mint-batch:{batch.pk}",
+                      connection_id=connection_id, operation="POST /oauth/locationToken",
+                      subject=f"batch {batch.pk}", params={"batch_id": batch.pk},
+                      user_id=getattr(user, "pk", None))
+    if job.status == Job.Status.FAILED:  # the agency connection needs re-auth: nothing was sent
+        LocationMintBatch.objects.filter(pk=batch.pk).update(
+            status=LocationMintBatch.Status.FAILED, finished_at=timezone.now(),
+            errors=[{"id": "", "name": "", "error": job.error_message}],
+        )
     return batch
 
 
-def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
-    """Mint a location token for each requested location, recording progress as it goes."""
+def mint_batch_job_run(job: Job) -> dict[str, int]:
+    """JOB_HANDLERS "mint"."""
+    batch = mint_batch_run(batch_id=job.params["batch_id"], job=job)
+    return {"connected": batch.done, "failed": batch.failed}
+
+
+def mint_batch_run(*, batch_id: int, job: Job | None = None) -> LocationMintBatch:
+    """Mint a location token for each requested location, recording progress as it goes.
+
+    Progress (the counters) moves one location at a time, fenced by the job's lease when run as
+    a job: a run taken up after its worker died resumes after the last location counted (minting
+    one again is harmless: it updates the same connection), and a worker that lost its lease
+    counts nothing more.
+    """
+    from integrations.sync.job_runs import job_fence
+
+    def fenced() -> None:
+        if job is not None:
+            job_fence(job=job)
+
     batch = LocationMintBatch.objects.select_related("agency_connection__agency").get(pk=batch_id)
     agency_connection = batch.agency_connection
-    LocationMintBatch.objects.filter(pk=batch_id).update(status=LocationMintBatch.Status.RUNNING)
+    with transaction.atomic():
+        fenced()
+        LocationMintBatch.objects.filter(pk=batch_id).update(status=LocationMintBatch.Status.RUNNING)
     stop_reason = ""
-    for item in batch.requested:
+    for item in batch.requested[batch.done + batch.failed:]:
         error = stop_reason
         if not stop_reason:
             try:
@@ -186,17 +229,21 @@ def mint_batch_run(*, batch_id: int) -> LocationMintBatch:
                 if exc.permanent and exc.status in (None, 401, 403):
                     # The agency connection itself is unusable: stop, say why for the rest.
                     stop_reason = f"Not attempted: the agency connection failed ({error})"
-        if error:
-            batch.errors.append({"id": item["id"], "name": item.get("name", ""), "error": error})
-            LocationMintBatch.objects.filter(pk=batch_id).update(
-                failed=F("failed") + 1, errors=batch.errors
-            )
-        else:
-            LocationMintBatch.objects.filter(pk=batch_id).update(done=F("done") + 1)
+        with transaction.atomic():
+            fenced()
+            if error:
+                batch.errors.append({"id": item["id"], "name": item.get("name", ""), "error": error})
+                LocationMintBatch.objects.filter(pk=batch_id).update(
+                    failed=F("failed") + 1, errors=batch.errors
+                )
+            else:
+                LocationMintBatch.objects.filter(pk=batch_id).update(done=F("done") + 1)
     batch.refresh_from_db()
     batch.status = LocationMintBatch.Status.DONE if not batch.failed else LocationMintBatch.Status.FAILED
     batch.finished_at = timezone.now()
-    batch.save(update_fields=["status", "finished_at"])
+    with transaction.atomic():
+        fenced()
+        batch.save(update_fields=["status", "finished_at"])
     return batch
 
 

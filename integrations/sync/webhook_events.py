@@ -1,13 +1,16 @@
 """Webhook events into Rankr: each one a "webhook" job keyed by its ``webhookId``.
 
 ``EVENT_HANDLERS`` (type -> handler) is what ``integrations.sync.webhooks_in`` calls for a stored,
-verified event: the handler only enqueues the job, so a failure lands on a job that support sees
-and can re-run. The job applies the event's record through ``inbound.record_apply`` (the polled
+verified event, in the intake's transaction: the handler only makes the job (the intake sends it),
+so a failure lands on a job that support sees and can re-run. The job applies the event's record through ``inbound.record_apply`` (the polled
 path) or soft-deletes it. Payload shapes: specs/highlevel/docs/webhook events/*.md.
 """
 
+from django.db import transaction
+from django.utils import timezone
+
 from integrations.sync.inbound import NoMapping, record_apply, record_ghl_id, record_remove
-from integrations.sync.jobs import job_enqueue
+from integrations.sync.jobs import job_enqueue, job_fence
 from integrations.sync.models import Job, WebhookEvent
 from integrations.sync.targets import EventError
 from mappings.entities import DELETE, ROUTES, UPSERT, EventRoute, RegistryView  # noqa: F401
@@ -30,8 +33,10 @@ def webhook_record(*, event_type, payload):
     return {**record, **route.implied}
 
 
-def webhook_event_enqueue(event: WebhookEvent) -> None:
-    """EVENT_HANDLERS entry: hand a stored event to a "webhook" job (once per webhookId)."""
+def webhook_event_enqueue(event: WebhookEvent) -> Job:
+    """EVENT_HANDLERS entry: make the stored event's "webhook" job (once per webhookId), in the
+    intake's transaction; the intake sends it (``send=False``) and learns whether the broker
+    took it."""
     if event.location_id is None:
         raise EventError(
             f"No portal location has HighLevel id {event.highlevel_location_id!r}: add it, then "
@@ -39,8 +44,9 @@ def webhook_event_enqueue(event: WebhookEvent) -> None:
         )
     record = webhook_record(event_type=event.event_type, payload=event.payload or {})
     entity = ROUTES[event.event_type].entity
-    job_enqueue(
+    return job_enqueue(
         kind=Job.Kind.WEBHOOK,
+        send=False,
         idempotency_key=f"webhook:{event.webhook_id}",
         location_id=event.location_id,
         operation=event.event_type,
@@ -55,8 +61,19 @@ EVENT_HANDLERS = RegistryView(
 
 
 def webhook_job_run(job: Job) -> dict:
-    """JOB_HANDLERS "webhook": apply or soft-delete the event's record."""
+    """JOB_HANDLERS "webhook": apply or soft-delete the event's record; the event is marked
+    processed with the result, fenced by the job's lease."""
     event = WebhookEvent.objects.get(pk=job.params["webhook_event_id"])
+    result = _webhook_apply(job, event)
+    with transaction.atomic():
+        job_fence(job=job)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.Status.PROCESSED, reason="", processed_at=timezone.now()
+        )
+    return result
+
+
+def _webhook_apply(job: Job, event: WebhookEvent) -> dict:
     route = ROUTES[event.event_type]
     record = webhook_record(event_type=event.event_type, payload=event.payload or {})
     ghl_id = record_ghl_id(entity=route.entity, record=record)

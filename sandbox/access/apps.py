@@ -6,3 +6,8 @@ class SandboxAccessConfig(AppConfig):
     label = "sandbox_access"
     verbose_name = "HighLevel sandbox: access"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from sandbox.apps import admin_hide_unless_enabled
+
+        admin_hide_unless_enabled(self)

@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 LOCATION_FIELDS = ("locationId", "location_id", "altId")
 
 
-def _json(body, status: int) -> HttpResponse:
+def _json(body, status: int, schema=None) -> HttpResponse:
     if status == 204:
         return HttpResponse(status=204)
-    return HttpResponse(json.dumps(trace_body(body), separators=(",", ":")), status=status,
+    return HttpResponse(json.dumps(trace_body(body, schema), separators=(",", ":")), status=status,
                         content_type="application/json; charset=utf-8")
 
 
@@ -167,7 +167,7 @@ def _answer(request, op, path_params, result) -> HttpResponse:
             with transaction.atomic():
                 reply = handler(call)
         status = reply.status or op.success_status
-        return _json(shape(op, status, reply.body), status)
+        return _json(shape(op, status, reply.body), status, op.responses.get(status))
     except ApiError as exc:
         return _error(exc.status, exc.message)
     except AnswerBreaksSpec as exc:

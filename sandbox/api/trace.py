@@ -12,9 +12,18 @@ def trace_id_new() -> str:
     return str(uuid.uuid4())
 
 
-def trace_body(body):
-    """``body`` with a fresh ``traceId`` when it is a JSON object without one."""
-    if isinstance(body, dict) and "traceId" not in body:
+def trace_allowed(schema) -> bool:
+    """Whether an answer of ``schema`` may carry a top-level ``traceId`` string: not where the
+    spec types every extra key otherwise (e.g. free slots: date -> object) or forbids extra keys."""
+    if not isinstance(schema, dict) or "traceId" in (schema.get("properties") or {}):
+        return True
+    extra = schema.get("additionalProperties", True)
+    return extra is True or extra == {} or (isinstance(extra, dict) and extra.get("type") == "string")
+
+
+def trace_body(body, schema=None):
+    """``body`` with a fresh ``traceId`` when it is a JSON object without one that may take it."""
+    if isinstance(body, dict) and "traceId" not in body and trace_allowed(schema):
         return {**body, "traceId": trace_id_new()}
     return body
 

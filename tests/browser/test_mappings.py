@@ -29,14 +29,14 @@ from sandbox.access.services.registry import (
 from sandbox.state.seed import sandbox_seed
 from tests.conftest import _roles_present
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "mapping-password-42"
 LOCATION = "demo-loc-0001"
 WIDTH = 1366
 
 
 @pytest.fixture
-def wide(browser, live_server):
+def mappings_page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTH, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -103,9 +103,9 @@ def _wait_rows(page, count):
 
 
 def test_staff_builds_a_contact_mapping_with_the_table_and_previews_and_restores(
-    wide, steps, sandbox_location
+    mappings_page, steps, sandbox_location
 ):
-    page = wide
+    page = mappings_page
     staff = _user("staff", group="Agency staff")
     sandbox_location.staff.add(staff)
     sign_in(page, "staff")
@@ -222,8 +222,8 @@ def fleet():
     return {"template": template, "locations": locations}
 
 
-def test_admin_rolls_an_agency_template_out_in_stages_and_back(wide, steps, fleet):
-    page = wide
+def test_admin_rolls_an_agency_template_out_in_stages_and_back(mappings_page, steps, fleet):
+    page = mappings_page
     admin = _user("admin", superuser=True)
     secret = generate_totp_secret()
     TOTP.activate(admin, secret)

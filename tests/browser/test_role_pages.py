@@ -15,7 +15,7 @@ from rankr.history import record_history_context
 from rankr.models import Contact
 from tests.admin_samples import _subscription
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROLES = {  # role -> (username, buttons it must see, buttons it must not see)
     "admin": ("root", ["Test connection", "Disconnect…", "Run now", "Resync from HighLevel"], []),
@@ -26,7 +26,7 @@ ROLES = {  # role -> (username, buttons it must see, buttons it must not see)
 
 
 @pytest.fixture
-def world(role_users, locations, settings):
+def role_world(role_users, locations, settings):
     settings.ALERT_GROUP_SECONDS = 0
     location = locations["A"]
     subscription = _subscription(location, role_users)
@@ -60,19 +60,19 @@ def world(role_users, locations, settings):
 
 
 @pytest.mark.parametrize("role", list(ROLES))
-def test_each_role_sees_its_pages(wide, steps, world, role):
+def test_each_role_sees_its_pages(wide, steps, role_world, role):
     username, present, absent = ROLES[role]
     page = wide(username)
     steps.shot(page, f"{role} dashboard")
     assert page.locator("#location-health").count() == 1
-    page.goto(f"/admin/locations/{world['location'].pk}/")
+    page.goto(f"/admin/locations/{role_world['location'].pk}/")
     page.wait_for_selector("#subscriptions")
     steps.shot(page, f"{role} location page")
-    page.goto(f"/admin/rankr/contact/{world['contact'].pk}/change/")
+    page.goto(f"/admin/rankr/contact/{role_world['contact'].pk}/change/")
     page.wait_for_selector("#sync-history")
     steps.shot(page, f"{role} record page")
     html = page.content()
-    page.goto(f"/admin/locations/{world['location'].pk}/")
+    page.goto(f"/admin/locations/{role_world['location'].pk}/")
     html += page.content()
     for text in present:
         assert text in html, f"{role} should see {text}"

@@ -117,7 +117,7 @@ def test_the_whole_story(page, steps, story_world, browser, live_server, setting
     # Applies the contact flow template.
     page.goto("/admin/mappings/mapping/apply-template/")
     steps.shot(page, "flow templates")
-    page.select_option("select[name=location]", str(story_world["location"].pk))
+    page.check(f"input[name=locations][value='{story_world['location'].pk}']")
     page.check("input[value=ghl_contact_upsert]")
     page.click("#content-main input[type=submit]")
     page.wait_for_selector(".messagelist")

@@ -86,3 +86,13 @@ def signing_key(settings):
     ).decode()
     settings.SANDBOX_ENABLED = False
     return key
+
+
+@pytest.fixture
+def fake(mocked, location, settings):
+    """The HighLevel fake (tests/fakeghl.py) behind ``responses``, holding the location's contacts."""
+    from tests.fakeghl import FakeHighLevel
+
+    highlevel = FakeHighLevel(access=ACCESS, refresh=REFRESH, location_id=location.location_id)
+    highlevel.install(mocked, base=settings.SANDBOX_BASE_URL)
+    return highlevel

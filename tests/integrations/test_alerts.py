@@ -32,7 +32,7 @@ def _mail(settings):
 
 
 @pytest.fixture
-def app(db):
+def alert_app(db):
     app = HighLevelApp(name="Rankr", client_id="cid", redirect_url="http://testserver/cb/")
     app.client_secret = "secret-value"
     app.save()
@@ -43,10 +43,10 @@ def recipients():
     return sorted(address for message in mail.outbox for address in message.to)
 
 
-def test_a_needs_reauth_connection_alerts_its_staff_and_support_only(app, role_users, locations, monkeypatch):
+def test_a_needs_reauth_connection_alerts_its_staff_and_support_only(alert_app, role_users, locations, monkeypatch):
     from integrations.ghl import oauth
 
-    connection = Connection(app=app, agency=locations["A"].agency, location=locations["A"])
+    connection = Connection(app=alert_app, agency=locations["A"].agency, location=locations["A"])
     connection.access_token = "token-value"
     connection.save()
     oauth._mark_needs_reauth(connection, GhlError("invalid_grant: refresh token revoked", permanent=True))

@@ -8,9 +8,10 @@ import responses
 from django.contrib.auth import get_user_model
 from responses import matchers
 
-from integrations.models import Connection, LocationMintBatch
+from integrations.models import Connection, Job, LocationMintBatch
 from integrations.sync import onboarding
-from integrations.sync.onboarding import SESSION_KEY, mint_batch_run
+from integrations.sync.jobs import job_run
+from integrations.sync.onboarding import SESSION_KEY
 from portal.models import Location
 from tests.integrations.conftest import CLIENT_SECRET
 
@@ -95,7 +96,7 @@ def test_the_callback_must_arrive_at_the_exact_redirect_url(admin_client, ghl_ap
 def test_a_token_for_another_location_is_refused(admin_client, ghl_app, location, mocked, token_url):
     _, query = _start(admin_client, ghl_app, kind="location", location=location.pk)
     mocked.add(responses.POST, token_url, json={"access_token": "a-xxxxxxxx", "locationId": "elsewhere",
-                                                "expires_in": 10, "userId": "u"})
+                                                "userType": "Location", "expires_in": 10, "userId": "u"})
     response = admin_client.get(f"/integrations/oauth/callback/?code=c&state={query['state']}")
     assert response.status_code == 400 and b"elsewhere" in response.content
     assert not Connection.objects.exists()
@@ -140,10 +141,12 @@ def test_agency_consent_then_fifty_installed_locations_are_minted(admin_client, 
         posted = admin_client.post(response["Location"], {"all": "1"})
     batch = LocationMintBatch.objects.get()
     assert posted["Location"] == f"/integrations/batches/{batch.pk}/"
-    assert enqueued == [("integrations.interfaces.tasks.mint_batch_task", batch.pk)]
+    job = Job.objects.get(kind="mint")
+    assert enqueued == [("integrations.interfaces.tasks.job_run_task", job.pk)] and job.params == {"batch_id": batch.pk}
     progress = admin_client.get(posted["Location"])
     assert b"0 connected, 0 failed, of 50" in progress.content and b'http-equiv="refresh"' in progress.content
-    mint_batch_run(batch_id=batch.pk)
+    assert job_run(job_id=job.pk) == Job.Status.SUCCEEDED
+    assert job.attempt_rows.get().outcome == "succeeded"
     progress = admin_client.get(posted["Location"])
     assert b"50 connected, 0 failed, of 50" in progress.content
     minted = Connection.objects.filter(auth_type="agency_minted")
@@ -201,7 +204,8 @@ def test_staff_cannot_start_an_agency_connection(client, ghl_app, agency, locati
     client.force_login(user)
     response = client.post("/integrations/connect/", {"app": ghl_app.pk, "kind": "agency",
                                                       "agency": agency.pk})
-    assert response.status_code == 200 and b"Only users who see every location" in response.content
+    # Refused with the reason before any form: the button is not offered to them either.
+    assert response.status_code == 403 and b"only users who see every location" in response.content
     ok = client.post("/integrations/connect/", {"app": ghl_app.pk, "kind": "location",
                                                 "location": location.pk})
     assert ok.status_code == 302

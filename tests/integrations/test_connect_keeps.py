@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def agency_connection(ghl_app, agency):
+def kept_agency_connection(ghl_app, agency):
     connection = Connection(app=ghl_app, agency=agency, kind="agency")
     connection.access_token = "agency-at-xxxxxxxx"
     connection.refresh_token = "agency-rt-xxxxxxxx"
@@ -42,27 +42,27 @@ def installed(mocked, api_base, location):
     return rows
 
 
-def _connect(admin_client, agency_connection, data, monkeypatch):
+def _connect(admin_client, kept_agency_connection, data, monkeypatch):
     monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: None)
-    url = f"/integrations/agency/{agency_connection.pk}/locations/"
+    url = f"/integrations/agency/{kept_agency_connection.pk}/locations/"
     page = admin_client.get(url).content.decode()
     admin_client.post(url, data)
     mint_batch_run(batch_id=LocationMintBatch.objects.latest("pk").pk)
     return page
 
 
-def test_connect_all_keeps_staffs_own_connection(admin_client, agency_connection, staff_connection,
+def test_connect_all_keeps_staffs_own_connection(admin_client, kept_agency_connection, staff_connection,
                                                  installed, monkeypatch):
-    page = _connect(admin_client, agency_connection, {"all": "1"}, monkeypatch)
+    page = _connect(admin_client, kept_agency_connection, {"all": "1"}, monkeypatch)
     assert "Already connected (1)" in page and "Connect all 1 not connected" in page
     staff_connection.refresh_from_db()
     assert staff_connection.auth_type == "oauth" and staff_connection.access_token == "staff-own-token"
     assert Connection.objects.get(location__location_id="hl-new").access_token == "minted-hl-new-xx"
 
 
-def test_replace_ticked_replaces_it(admin_client, agency_connection, staff_connection, installed,
+def test_replace_ticked_replaces_it(admin_client, kept_agency_connection, staff_connection, installed,
                                     monkeypatch, location):
-    _connect(admin_client, agency_connection, {"selected": "1", "replace": [location.location_id]},
+    _connect(admin_client, kept_agency_connection, {"selected": "1", "replace": [location.location_id]},
              monkeypatch)
     staff_connection.refresh_from_db()
     assert staff_connection.auth_type == "agency_minted"
@@ -70,10 +70,10 @@ def test_replace_ticked_replaces_it(admin_client, agency_connection, staff_conne
     assert not Connection.objects.filter(location__location_id="hl-new").exists()  # not asked for
 
 
-def test_the_service_refuses_to_replace_without_being_told(agency_connection, staff_connection, location):
+def test_the_service_refuses_to_replace_without_being_told(kept_agency_connection, staff_connection, location):
     from integrations.sync.onboarding import mint_batch_create
 
-    batch = mint_batch_create(connection_id=agency_connection.pk,
+    batch = mint_batch_create(connection_id=kept_agency_connection.pk,
                               locations=[{"id": location.location_id, "name": "x"}], user=None)
     batch = mint_batch_run(batch_id=batch.pk)  # no HTTP mocked: nothing may be sent
     assert batch.failed == 1 and "Kept the existing connection" in batch.errors[0]["error"]

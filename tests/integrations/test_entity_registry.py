@@ -7,8 +7,6 @@ import importlib
 import json
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.contrib import admin
 from django.urls import clear_url_caches
 from django.utils import timezone
@@ -23,7 +21,6 @@ from mappings.services import mapping_template_apply
 from tests.entityapp import widget
 from tests.entityapp.models import Widget
 from tests.integrations.subscriptions.conftest import run_once
-from tests.integrations.subscriptions.fake import FakeContacts
 
 TRIGGER = "List Contacts (Deprecated)"
 
@@ -37,18 +34,18 @@ def _urls_reload():
 
 @pytest.fixture
 def widget_registered(monkeypatch):
+    from django.conf import settings as live_settings
+    from django.test import override_settings
+
+    sandbox_enabled = live_settings.SANDBOX_ENABLED  # before signing_key turns it off
     monkeypatch.setattr(registry, "ENTITY_MODULES", [*registry.ENTITY_MODULES, widget])
     yield widget.ENTITY
     if admin.site.is_registered(Widget):
         admin.site.unregister(Widget)
+    # The URLs as every other test expects them (the sandbox served if it was), whatever order
+    # the fixtures' settings are restored in.
+    with override_settings(SANDBOX_ENABLED=sandbox_enabled):
         _urls_reload()
-
-
-@pytest.fixture
-def fake(api_base, mocked, location):
-    contacts = FakeContacts(api_base=api_base, location_id=location.location_id)
-    contacts.install(mocked)
-    return contacts
 
 
 def _webhook(client, key, **payload):
@@ -62,18 +59,6 @@ def _webhook(client, key, **payload):
         content_type="application/json",
         HTTP_X_GHL_SIGNATURE=signature,
     )
-
-
-@pytest.fixture
-def signing_key(settings):
-    key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    settings.SANDBOX_ENABLED = False
-    return key
 
 
 def test_an_unregistered_entity_is_unknown_everywhere():

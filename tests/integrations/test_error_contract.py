@@ -73,7 +73,7 @@ def test_event_not_ready_is_transient_without_posing_as_a_highlevel_error():
 
 
 @pytest.fixture
-def handlers(monkeypatch):
+def contract_handlers(monkeypatch):
     monkeypatch.setitem(
         job_services.JOB_HANDLERS,
         "action",
@@ -87,7 +87,7 @@ def handlers(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_transient_error_of_any_class_is_retried_when_it_says(handlers):
+def test_a_transient_error_of_any_class_is_retried_when_it_says(contract_handlers):
     job = job_enqueue(kind="action", idempotency_key="contract-1")
     before = timezone.now()
     assert job_run(job_id=job.pk) == Job.Status.QUEUED
@@ -97,7 +97,7 @@ def test_a_transient_error_of_any_class_is_retried_when_it_says(handlers):
 
 
 @pytest.mark.django_db
-def test_a_permanent_error_of_any_class_fails_at_once(handlers):
+def test_a_permanent_error_of_any_class_fails_at_once(contract_handlers):
     job = job_enqueue(kind="resync", idempotency_key="contract-2")
     assert job_run(job_id=job.pk) == Job.Status.FAILED
     job.refresh_from_db()

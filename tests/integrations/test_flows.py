@@ -49,8 +49,8 @@ def test_a_flow_without_a_trigger_makes_only_its_mapping(connected):
 def test_the_admin_action_starts_polling(client, connected, role_users):
     client.force_login(role_users["staff"])
     response = client.post("/admin/mappings/mapping/apply-template/",
-                           {"location": connected.pk, "templates": ["ghl_contact_upsert"]}, follow=True)
-    assert b"Now polling every 5 minutes: Search Contacts" in response.content
+                           {"locations": [connected.pk], "templates": ["ghl_contact_upsert"]}, follow=True)
+    assert b"Now polling every 5 minutes at 1 location(s)." in response.content
     assert Subscription.objects.filter(location=connected, trigger="Search Contacts").exists()
 
 

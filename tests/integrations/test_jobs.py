@@ -78,10 +78,12 @@ def test_an_unknown_kind_is_refused():
 @pytest.mark.django_db
 def test_only_one_claim_wins():
     job = make()
-    assert job_claim(job_id=job.pk) is True
-    assert job_claim(job_id=job.pk) is False
+    attempt = job_claim(job_id=job.pk)
+    assert attempt.number == 1 and attempt.outcome == "running" and attempt.worker
+    assert job_claim(job_id=job.pk) is None
     job.refresh_from_db()
     assert job.status == "running" and job.attempts == 1 and job.lease_until
+    assert job.lease_token == attempt.lease_token == 1
 
 
 @pytest.mark.django_db
@@ -146,7 +148,7 @@ def test_rerun_leaves_jobs_that_did_not_fail_alone(role_users):
 @pytest.mark.django_db
 def test_the_tick_recovers_jobs_of_dead_workers_and_sends_due_ones(monkeypatch):
     sent = []
-    monkeypatch.setattr(job_services, "_send", sent.append)
+    monkeypatch.setattr(job_services, "job_send", lambda job_id: sent.append(job_id) or True)
     stuck = make(key="stuck")
     job_claim(job_id=stuck.pk)
     Job.objects.filter(pk=stuck.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
@@ -155,7 +157,8 @@ def test_the_tick_recovers_jobs_of_dead_workers_and_sends_due_ones(monkeypatch):
     assert jobs_dispatch_due() == 1
     assert sent == [stuck.pk]
     stuck.refresh_from_db()
-    assert stuck.status == "queued"
+    assert stuck.status == "queued" and stuck.error_class == "WorkerLost"
+    assert stuck.attempt_rows.get().outcome == "worker_lost"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -101,3 +101,61 @@ def test_a_failing_handler_is_recorded_on_the_event(client, signing_key, monkeyp
 
 def test_only_post_is_allowed(client):
     assert client.get(URL).status_code == 405
+
+
+# --- an intake that never drops: 429 (which HighLevel retries), never 500 -----------------------
+
+
+@pytest.fixture
+def contact_events(monkeypatch, locations):
+    """ContactCreate makes a real "webhook" job, as the record handler does."""
+    from integrations.sync.webhook_events import webhook_event_enqueue
+
+    monkeypatch.setitem(webhook_services.EVENT_HANDLERS, "ContactCreate", webhook_event_enqueue)
+
+
+@pytest.mark.django_db
+def test_an_event_that_cannot_be_stored_is_answered_429_with_retry_after(client, signing_key, monkeypatch):
+    from django.db import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(WebhookEvent.objects, "create", down)
+    response = post(client, signing_key)
+    assert response.status_code == 429 and response["Retry-After"] == "30"
+
+
+@pytest.mark.django_db
+def test_an_unexpected_failure_is_answered_429_not_500(client, signing_key, monkeypatch):
+    monkeypatch.setattr("integrations.interfaces.views_webhooks.webhook_receive",
+                        lambda **kw: (_ for _ in ()).throw(RuntimeError("bug")))
+    assert post(client, signing_key).status_code == 429
+
+
+@pytest.mark.django_db
+def test_an_event_stored_but_not_queued_is_429_then_the_retry_queues_it_once(
+        client, signing_key, contact_events, monkeypatch):
+    from integrations.models import Job
+
+    sent = []
+
+    def broker(*args, **kwargs):
+        if broker.down:
+            raise ConnectionError("redis: connection refused")
+        sent.append(args)
+
+    broker.down = True
+    monkeypatch.setattr("django_q.tasks.async_task", broker)
+    first = post(client, signing_key)
+    assert first.status_code == 429 and b"stored, not queued" in first.content
+    job = Job.objects.get(kind="webhook")
+    assert job.status == "queued" and job.sent_at is None
+    assert WebhookEvent.objects.get().status == "received"
+    broker.down = False
+    again = post(client, signing_key)  # HighLevel's retry, same webhookId
+    assert again.status_code == 200 and b"duplicate" in again.content
+    assert sent == [("integrations.interfaces.tasks.job_run_task", job.pk)]
+    third = post(client, signing_key)
+    assert third.status_code == 200 and len(sent) == 1  # queued already: not sent again
+    assert Job.objects.count() == 1 and WebhookEvent.objects.count() == 1

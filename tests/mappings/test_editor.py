@@ -134,7 +134,8 @@ def test_problems_land_on_their_row_step_and_argument():
     html = str(form["rules"])
     row2 = html[html.index('id="rule-2"'):html.index('id="rule-3"')]
     row3 = html[html.index('id="rule-3"'):]
-    classes = dict((m.group(2), m.group(1)) for m in re.finditer(r'<tr class="([^"]*)" id="(rule-\d)"', html))
+    rows = re.finditer(r'<tr class="([^"]*)" id="(rule-\d)"', html)
+    classes = {m.group(2): m.group(1) for m in rows}
     assert classes == {"rule-1": "rule-row", "rule-2": "rule-row rule-invalid",
                        "rule-3": "rule-row rule-invalid"}
     assert "country &#x27;XX&#x27; is not a two-letter region code" in row2

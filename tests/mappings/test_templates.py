@@ -26,7 +26,7 @@ COMPANY = {"source": "companyName", "target": "company"}
 
 
 @pytest.fixture
-def locations(location):
+def template_locations(location):
     return [location] + [location_make(agency=location.agency, number=n) for n in (2, 3, 4)]
 
 
@@ -60,10 +60,10 @@ def test_edited_rules_become_overrides_and_back():
 
 
 @pytest.mark.django_db
-def test_locations_inherit_the_template_and_keep_their_overrides_through_a_change(template, locations):
-    assert template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations],
+def test_locations_inherit_the_template_and_keep_their_overrides_through_a_change(template, template_locations):
+    assert template_attach(template_id=template.pk, location_ids=[loc.pk for loc in template_locations],
                            user_id=None) == 4
-    first = _mapping(locations[0])
+    first = _mapping(template_locations[0])
     first.rules = [EMAIL, PHONE_GB]
     mapping_save_inherited(mapping=first, user_id=None)
     first.refresh_from_db()
@@ -71,12 +71,12 @@ def test_locations_inherit_the_template_and_keep_their_overrides_through_a_chang
 
     template.rules = [{**EMAIL, "transforms": [{"name": "trim"}, {"name": "lower"}]}, PHONE]
     template_save(template=template, user_id=None)
-    rollout = rollout_start(template_id=template.pk, location_ids=[locations[0].pk], user_id=None)
+    rollout = rollout_start(template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None)
     rollout_complete(rollout_id=rollout.pk, user_id=None)
     first.refresh_from_db()
     # The template's new email rule arrives; the location's own phone rule wins over the template's.
     assert first.rules == [template.rules[0], PHONE_GB]
-    assert _mapping(locations[1]).rules == template.rules
+    assert _mapping(template_locations[1]).rules == template.rules
     assert mapping_version_latest(mapping_id=first.pk).rules == first.rules
 
 
@@ -95,24 +95,24 @@ def test_an_override_is_dropped_and_the_template_rule_returns_as_a_new_version(t
 
 
 @pytest.mark.django_db
-def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_back(template, locations):
-    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations], user_id=None)
+def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_back(template, template_locations):
+    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in template_locations], user_id=None)
     v1 = template.versions.get(number=1)
     template.rules = [EMAIL, PHONE, COMPANY]
     v2 = template_save(template=template, user_id=None)
 
-    chosen = [locations[0].pk, locations[1].pk]
+    chosen = [template_locations[0].pk, template_locations[1].pk]
     rollout = rollout_start(template_id=template.pk, location_ids=chosen, user_id=None)
-    on = {loc.pk: _mapping(loc).template_version_id for loc in locations}
-    assert on == {locations[0].pk: v2.pk, locations[1].pk: v2.pk,
-                  locations[2].pk: v1.pk, locations[3].pk: v1.pk}
-    assert _mapping(locations[2]).rules == [EMAIL, PHONE]
+    on = {loc.pk: _mapping(loc).template_version_id for loc in template_locations}
+    assert on == {template_locations[0].pk: v2.pk, template_locations[1].pk: v2.pk,
+                  template_locations[2].pk: v1.pk, template_locations[3].pk: v1.pk}
+    assert _mapping(template_locations[2]).rules == [EMAIL, PHONE]
 
     rollout_complete(rollout_id=rollout.pk, user_id=None)
-    assert all(_mapping(loc).rules == [EMAIL, PHONE, COMPANY] for loc in locations)
+    assert all(_mapping(loc).rules == [EMAIL, PHONE, COMPANY] for loc in template_locations)
 
     rollout_rollback(rollout_id=rollout.pk, user_id=None)
-    for location in locations:
+    for location in template_locations:
         mapping = _mapping(location)
         assert (mapping.template_version_id, mapping.rules) == (v1.pk, [EMAIL, PHONE])
         assert mapping_version_latest(mapping_id=mapping.pk).rules == [EMAIL, PHONE]
@@ -124,25 +124,25 @@ def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_ba
                                        "mapping_template.rollout.completed",
                                        "mapping_template.rollout.rolled_back"]
     assert sorted(actions[0][1]["location_ids"]) == sorted(chosen)
-    assert sorted(actions[1][1]["location_ids"]) == sorted(loc.pk for loc in locations[2:])
+    assert sorted(actions[1][1]["location_ids"]) == sorted(loc.pk for loc in template_locations[2:])
     assert Rollout.objects.get().status == Rollout.Status.ROLLED_BACK
 
 
 @pytest.mark.django_db
-def test_a_second_rollout_waits_for_the_staged_one(template, locations):
-    template_attach(template_id=template.pk, location_ids=[locations[0].pk], user_id=None)
+def test_a_second_rollout_waits_for_the_staged_one(template, template_locations):
+    template_attach(template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None)
     template.rules = [EMAIL]
     template_save(template=template, user_id=None)
-    rollout_start(template_id=template.pk, location_ids=[locations[0].pk], user_id=None)
+    rollout_start(template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None)
     with pytest.raises(ValidationError, match="still staged"):
-        rollout_start(template_id=template.pk, location_ids=[locations[0].pk], user_id=None)
+        rollout_start(template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None)
 
 
 @pytest.mark.django_db
-def test_the_preview_reapplies_both_versions_to_stored_payloads(template, locations):
-    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations[:2]], user_id=None)
-    version = mapping_version_latest(mapping_id=_mapping(locations[0]).pk)
-    mapping_page_apply(mapping_version=version, location_id=locations[0].pk, records=[
+def test_the_preview_reapplies_both_versions_to_stored_payloads(template, template_locations):
+    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in template_locations[:2]], user_id=None)
+    version = mapping_version_latest(mapping_id=_mapping(template_locations[0]).pk)
+    mapping_page_apply(mapping_version=version, location_id=template_locations[0].pk, records=[
         {"id": "c-1", "email": " a@x.io ", "phone": "415 555 2671", "companyName": "Acme"}])
     assert SourcePayload.objects.get().payload["companyName"] == "Acme"
     template.rules = [EMAIL, PHONE_GB, COMPANY]
@@ -152,14 +152,14 @@ def test_the_preview_reapplies_both_versions_to_stored_payloads(template, locati
         raise RuntimeError("HighLevel is unreachable")
 
     report = {e["location"].pk: e for e in rollout_preview(
-        template_id=template.pk, version_id=v2.pk, location_ids=[loc.pk for loc in locations[:2]],
+        template_id=template.pk, version_id=v2.pk, location_ids=[loc.pk for loc in template_locations[:2]],
         fetch=fetch)}
-    stored = report[locations[0].pk]
+    stored = report[template_locations[0].pk]
     assert stored["source"] == "stored" and stored["rules_changed"]
     assert stored["records"][0]["id"] == "c-1"
     assert ("company", "—", "Acme") in stored["records"][0]["changes"]
     phone = next(c for c in stored["records"][0]["changes"] if c[0] == "phone")
     assert phone[1] == "+14155552671" and phone[2] != phone[1]  # read as a GB number now
     assert stored["records"][0]["error"] == ""
-    assert report[locations[1].pk]["source"] == "none"
-    assert "HighLevel is unreachable" in report[locations[1].pk]["note"]
+    assert report[template_locations[1].pk]["source"] == "none"
+    assert "HighLevel is unreachable" in report[template_locations[1].pk]["note"]

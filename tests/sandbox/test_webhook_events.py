@@ -14,7 +14,7 @@ from sandbox.state.events import event_doc_path
 from tests.sandbox.access.test_webhooks import Receiver
 from tests.sandbox.conftest import COMPANY, LOCATION
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ENVELOPE = {"timestamp", "webhookId"}
 _BLOCK = re.compile(r"```json\s*\n(.*?)```", re.S)
@@ -61,7 +61,7 @@ def hook(world):
 
 
 def delivered(hook, event_type):
-    assert webhook_deliveries_wait(timeout=30)
+    assert webhook_deliveries_wait(timeout=90)
     bodies = [json.loads(r["body"]) for r in hook.received]
     found = [b for b in bodies if b["type"] == event_type]
     assert found, f"no {event_type} among {[b['type'] for b in bodies]}"
@@ -115,7 +115,7 @@ def test_contact_dnd_update(api, hook):
     check(hook, "ContactDndUpdate", id=cid, locationId=LOCATION, dnd=True)
     hook.received.clear()
     api.put(f"/contacts/{cid}", {"firstName": "Same dnd"})
-    assert webhook_deliveries_wait(timeout=30)
+    assert webhook_deliveries_wait(timeout=90)
     assert "ContactDndUpdate" not in [json.loads(r["body"])["type"] for r in hook.received]
 
 
@@ -196,7 +196,7 @@ def test_opportunity_field_changes_have_their_own_event(api, hook, event_type, c
     check(hook, event_type, id=oid, contactId=cid, **{field: change[field]})
     hook.received.clear()
     api.put(f"/opportunities/{oid}", {"name": "Only the name"})
-    assert webhook_deliveries_wait(timeout=30)
+    assert webhook_deliveries_wait(timeout=90)
     assert event_type not in [json.loads(r["body"])["type"] for r in hook.received]
 
 
@@ -262,7 +262,7 @@ def test_an_agency_install_is_one_company_level_install_event(lifecycle_app):
 def test_uninstall_from_the_control_endpoint(lifecycle_app, live_server, level):
     app, hook = lifecycle_app
     _install(app, location_ids=[LOCATION], agency=level == "company")
-    assert webhook_deliveries_wait(timeout=30)
+    assert webhook_deliveries_wait(timeout=90)
     hook.received.clear()
     where = {"locationId": LOCATION} if level == "location" else {"companyId": COMPANY}
     answer = requests.post(f"{live_server.url}/sandbox/control/uninstall", timeout=20,

@@ -6,4 +6,5 @@ from tests.integrations.conftest import (  # noqa: F401  (fixtures)
     ghl_app,
     mocked,
     sleeps,
+    token_url,
 )

@@ -28,6 +28,9 @@ class SyncLog(models.Model):
     job_id = models.BigIntegerField(
         "job", null=True, blank=True, db_index=True, help_text="The job this call belongs to."
     )
+    job_attempt_id = models.BigIntegerField(
+        "job attempt", null=True, blank=True, help_text="The run of the job this call belongs to."
+    )
     request_summary = models.TextField("request (redacted)", blank=True)
     response_summary = models.TextField("response (redacted)", blank=True)
 

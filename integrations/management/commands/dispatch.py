@@ -4,14 +4,16 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
+from integrations.sync.jobs import jobs_dispatch_due
 from integrations.sync.subscriptions import subscriptions_dispatch
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = ("Dispatch due polling subscriptions. The scheduler tick does this (and job retries) "
-            "every minute; run with --loop for shorter lag between a subscription's due time and its run.")
+    help = ("Dispatch due polling subscriptions, send due job retries and recover the jobs of dead "
+            "workers. The scheduler tick does this every minute; run with --loop for shorter lag "
+            "(a dead worker's job is then taken up within its lease plus one round).")
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Keep dispatching until stopped.")
@@ -21,6 +23,7 @@ class Command(BaseCommand):
         while True:
             started = time.monotonic()
             try:
+                jobs_dispatch_due()
                 count = subscriptions_dispatch()
             except DatabaseError:
                 if not loop:

@@ -5,7 +5,8 @@ subscription is claimed with a lease (``claimed_until``) by a conditional update
 SQLite as well; on PostgreSQL the due rows are also locked with ``SKIP LOCKED`` so two
 dispatchers running at once split the work instead of queueing behind each other. The claim, the
 job (idempotency key per subscription and due time) and the link between them commit together:
-a crash leaves either all three or none.
+a crash leaves either all three or none. Due times and claims are read on the database's clock
+(one reading per round), so dispatchers on hosts whose clocks differ agree.
 """
 
 from datetime import datetime, timedelta
@@ -14,17 +15,18 @@ from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from integrations.sync.jobs import job_enqueue
+from integrations.sync.leases import db_now
 from integrations.sync.models import Job, Subscription
 
 BATCH = 200  # subscriptions claimed per transaction
 
 
 def subscription_lease_s() -> int:
-    """How long a claim holds without news from its run: twice the worker's task timeout, so a
-    job recovered after its worker died (its own lease is one timeout) still finds it held."""
+    """How long a dispatcher's claim holds while its job waits in the queue: twice the worker's
+    task timeout. Once the job runs, its heartbeat holds the claim for ``JOB_LEASE_S`` at a time;
+    a job taken up after its worker died finds the claim still its own, or skips, superseded."""
     return 2 * int(settings.Q_CLUSTER["timeout"])
 
 
@@ -76,7 +78,7 @@ def subscription_claim(*, subscription: Subscription, now: datetime, due: dateti
 
 def subscriptions_dispatch(*, now: datetime | None = None, limit: int = 10_000) -> int:
     """Claim every due subscription (up to ``limit``) and enqueue its run. Returns how many."""
-    now = now or timezone.now()
+    now = now or db_now()
     skip_locked = db_connection.features.has_select_for_update_skip_locked
     dispatched = 0
     while dispatched < limit:

@@ -21,7 +21,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from integrations.catalog.connections import connection_info
@@ -30,9 +32,16 @@ from integrations.catalog.paging import DEFAULT_LIMIT, paging_next
 from integrations.catalog.polling import FINGERPRINT, PollPlan, plan_records, poll_plan
 from integrations.catalog.registry import Operation, operation_get
 from integrations.catalog.services import call_send, operation_check, paging_start
-from integrations.sync.jobs import job_checkpoint, job_enqueue
+from integrations.sync.job_runs import (
+    JobSkipped,
+    LeaseLost,
+    job_checkpoint,
+    job_fence,
+    job_on_heartbeat,
+)
+from integrations.sync.jobs import job_enqueue
+from integrations.sync.leases import lease_end
 from integrations.sync.models import Job, Subscription, SubscriptionSeen
-from integrations.sync.subscriptions.dispatch import subscription_lease_s
 from integrations.sync.subscriptions.incremental import request_base, request_since
 from mappings.entities import ENTITIES, Entity
 from mappings.models import MappingVersion
@@ -91,7 +100,12 @@ def subscription_run(*, subscription_id: int, job: Job,
     ``on_page(subscription)`` is called after each committed page (the backfill command's bar).
     """
     if not _claim_for_job(subscription_id=subscription_id, job=job):
-        return {"outcome": Subscription.Outcome.SUPERSEDED, "skipped": "another run holds it"}
+        holder = Subscription.objects.filter(pk=subscription_id).values_list("claimed_job_id", flat=True).first()
+        raise JobSkipped(f"Superseded by job {holder}: it holds this subscription's run, which "
+                         "goes on from the checkpoint.", superseded_by=holder,
+                         result={"outcome": Subscription.Outcome.SUPERSEDED})
+    job_on_heartbeat(job=job, renew=lambda: Subscription.objects.filter(
+        pk=subscription_id, claimed_job_id=job.pk).update(claimed_until=_running_lease()))
     subscription = Subscription.objects.select_related(
         "location", "mapping", "connection__app", "connection__location", "connection__agency"
     ).get(pk=subscription_id)
@@ -102,8 +116,12 @@ def subscription_run(*, subscription_id: int, job: Job,
     try:
         continuation = _run(subscription=subscription, job=job, counts=counts, on_page=on_page)
     except Superseded:
-        _finish(subscription, job, counts, outcome=Subscription.Outcome.SUPERSEDED, release=False)
-        return {"outcome": Subscription.Outcome.SUPERSEDED, **counts.as_result()}
+        holder = Subscription.objects.filter(pk=subscription_id).values_list("claimed_job_id", flat=True).first()
+        raise JobSkipped(f"Superseded by job {holder}: it took this subscription's run over and goes "
+                         "on from the checkpoint.", superseded_by=holder,
+                         result={"outcome": Subscription.Outcome.SUPERSEDED, **counts.as_result()}) from None
+    except LeaseLost:
+        raise
     except Exception as exc:
         retrying = not error_permanent(exc) and job.attempts < job.max_attempts
         _finish(subscription, job, counts, outcome=Subscription.Outcome.FAILED,
@@ -121,18 +139,21 @@ def subscription_run(*, subscription_id: int, job: Job,
     return {"outcome": outcome, **counts.as_result()}
 
 
+def _running_lease() -> "ExpressionWrapper[CombinedExpression]":
+    """A running job holds its subscription as long as its own lease, renewed by its heartbeat."""
+    return lease_end(seconds=settings.JOB_LEASE_S)
+
+
 def _claim_for_job(*, subscription_id: int, job: Job) -> bool:
     """True when ``job`` holds the subscription: it was claimed for it, or is free to take."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=subscription_lease_s())
     held = Subscription.objects.filter(pk=subscription_id, claimed_job_id=job.pk).update(
-        claimed_until=lease
+        claimed_until=_running_lease()
     )
     if held:
         return True
     return Subscription.objects.filter(pk=subscription_id).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    ).update(claimed_until=lease, claimed_job=job) == 1
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=Now())
+    ).update(claimed_until=_running_lease(), claimed_job=job) == 1
 
 
 def _run(*, subscription: Subscription, job: Job, counts: RunCounts,
@@ -266,9 +287,11 @@ def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity
 
 
 def _fenced_update(subscription: Subscription, job: Job, **updates: Any) -> None:
-    lease = timezone.now() + timedelta(seconds=subscription_lease_s())
+    """Write the subscription only while ``job`` holds it and this attempt holds ``job`` (its
+    fencing token): a worker that lost its lease cannot write over its successor."""
+    job_fence(job=job)
     done = Subscription.objects.filter(pk=subscription.pk, claimed_job_id=job.pk).update(
-        claimed_until=lease, **updates
+        claimed_until=_running_lease(), **updates
     )
     if done != 1:
         raise Superseded
@@ -319,4 +342,9 @@ def _finish(subscription: Subscription, job: Job, counts: RunCounts, *, outcome:
         updates["last_success_at"] = now
     if release:
         updates.update(claimed_until=None, claimed_job=None)
-    Subscription.objects.filter(pk=subscription.pk, claimed_job_id=job.pk).update(**updates)
+    with transaction.atomic():
+        try:
+            job_fence(job=job)
+        except LeaseLost:
+            return  # a newer run holds the job: its outcome is its own to write
+        Subscription.objects.filter(pk=subscription.pk, claimed_job_id=job.pk).update(**updates)

@@ -120,7 +120,7 @@ def _rerun(client, job):
 def test_support_re_runs_a_failed_job_and_it_is_audited(client, role_users, locations,
                                                       django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("integrations.sync.jobs._send", sent.append)
+    monkeypatch.setattr("integrations.sync.jobs.job_send", lambda job_id: sent.append(job_id) or True)
     job = _job(locations["A"], "k-rerun", status="failed", error_message="HTTP 503")
     client.force_login(role_users["support"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -134,7 +134,7 @@ def test_support_re_runs_a_failed_job_and_it_is_audited(client, role_users, loca
 @pytest.mark.parametrize("role", ["auditor", "staff"])
 def test_auditors_and_staff_cannot_re_run(client, role_users, locations, role, monkeypatch):
     sent = []
-    monkeypatch.setattr("integrations.sync.jobs._send", sent.append)
+    monkeypatch.setattr("integrations.sync.jobs.job_send", lambda job_id: sent.append(job_id) or True)
     job = _job(locations["A"], "k-norerun", status="failed")
     client.force_login(role_users[role])
     page = client.get(JOBS)

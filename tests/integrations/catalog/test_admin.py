@@ -126,3 +126,20 @@ def test_a_connection_chosen_upstream_is_kept_on_run_links(client, staff_signed_
     html = browse(client, connection="12", q="get-contact")
     assert 'op=GET%20%2Fcontacts%2F%7BcontactId%7D&amp;connection=12"' in html
     assert 'connection=x' not in browse(client, connection="x")
+
+
+def test_an_upload_operation_takes_a_file_from_the_run_form(client, staff_signed_in):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    page = client.get(run_url("POST /medias/upload-file")).content.decode()
+    assert 'type="file"' in page and 'enctype="multipart/form-data"' in page
+    without = client.post(run_url("POST /medias/upload-file"), {"dry_run": "on"}).content.decode()
+    assert "Choose a file to upload" in without
+    response = client.post(run_url("POST /medias/upload-file"), {
+        "dry_run": "on", "file__file": SimpleUploadedFile("logo.png", b"\x89PNG-bytes", "image/png"),
+    })
+    assert response.status_code == 302
+    html = client.get(response["Location"]).content.decode()
+    assert "Dry run: nothing was sent" in html
+    assert "Content-Type: multipart/form-data" in html
+    assert "part file: &lt;file logo.png (10 bytes, image/png)&gt;" in html

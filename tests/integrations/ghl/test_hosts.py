@@ -30,12 +30,14 @@ def _app(mode, host):
 def test_a_live_apps_consent_url_matches_the_docs_template(host, index):
     template = _docs_templates()[index]
     expected = urlsplit(template)
-    built = urlsplit(consent_url_build(app=_app("live", host), state="s", code_challenge="c"))
+    url, state = consent_url_build(app=_app("live", host), code_challenge="c")
+    built = urlsplit(url)
     assert (built.scheme, built.netloc, built.path) == (expected.scheme, expected.netloc, expected.path)
     assert built.path == "/v2/oauth/chooselocation"
     ours, theirs = parse_qs(built.query), parse_qs(expected.query)
     for name in ("response_type", "redirect_uri", "client_id", "scope"):
         assert ours[name] == theirs[name], name
+    assert ours["state"] == [state] and len(state) >= 30  # OAuth2Session's one-time state
 
 
 def test_live_uses_highlevels_hosts_by_default_and_settings_override_them(settings):

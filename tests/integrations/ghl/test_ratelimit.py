@@ -6,8 +6,8 @@ from integrations.ghl import ratelimit
 from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlRateLimited
 from integrations.models import RateBucket
-from tests.integrations.childproc import child_env, children_run
 from tests.fakeghl import FakeHighLevel
+from tests.integrations.childproc import child_env, children_run
 
 
 def _max_in_window(stamps, window):

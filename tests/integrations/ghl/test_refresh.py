@@ -12,9 +12,9 @@ from integrations.ghl.client import ghl_request
 from integrations.ghl.errors import GhlNotConnected, GhlReauthRequired
 from integrations.ghl.oauth import connection_token_refresh
 from integrations.models import Connection, SyncLog
+from tests.fakeghl import FakeHighLevel
 from tests.integrations.childproc import child_env, children_run
 from tests.integrations.conftest import ACCESS, CLIENT_SECRET, REFRESH, connection_make
-from tests.fakeghl import FakeHighLevel
 
 NEW = {"access_token": "at-new-0000000000000000", "refresh_token": "rt-new-000000000000000",
        "expires_in": 86399, "scope": "contacts.readonly contacts.write locations.readonly",

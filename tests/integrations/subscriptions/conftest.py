@@ -4,15 +4,6 @@ from integrations.models import Subscription
 from integrations.sync.jobs import job_run
 from integrations.sync.subscriptions import subscription_run_now, subscription_save
 from mappings.services import mapping_template_apply
-from tests.fakeghl import FakeHighLevel
-from tests.integrations.conftest import ACCESS, REFRESH
-
-
-@pytest.fixture
-def fake(mocked, location, settings):
-    highlevel = FakeHighLevel(access=ACCESS, refresh=REFRESH, location_id=location.location_id)
-    highlevel.install(mocked, base=settings.SANDBOX_BASE_URL)
-    return highlevel
 
 
 @pytest.fixture

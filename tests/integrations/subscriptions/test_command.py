@@ -9,7 +9,7 @@ from rankr.models import Contact
 
 @pytest.fixture
 def no_worker():
-    with mock.patch("integrations.sync.jobs._send"):
+    with mock.patch("integrations.sync.jobs.job_send"):
         yield
 
 

@@ -16,7 +16,7 @@ import requests
 from django.core.management import call_command
 
 from integrations.interfaces.tasks import tick_task
-from integrations.models import Connection, HighLevelApp, Job, Subscription
+from integrations.models import Connection, HighLevelApp, Job, Subscription, SyncLog
 from integrations.sync.subscriptions import subscription_save, subscriptions_dispatch
 from mappings.services import mapping_template_apply
 from portal.models import Agency, Location
@@ -60,7 +60,13 @@ class Child:
 
 
 @pytest.fixture
-def stack(monkeypatch):
+def stack_env():
+    """Extra environment for the stack's processes (a test module may override it)."""
+    return {}
+
+
+@pytest.fixture
+def stack(monkeypatch, stack_env):
     """Starts the sandbox; ``stack.worker()`` starts a qcluster. All stopped at the end."""
     from django_q.conf import Conf
 
@@ -74,6 +80,7 @@ def stack(monkeypatch):
         GHL_RATE_LIMIT_BURST=UNLIMITED, GHL_RATE_LIMIT_DAILY=UNLIMITED,
         Q_CLUSTER_NAME=cluster, Q_TIMEOUT=20, Q_WORKERS=2, LOG_LEVEL="WARNING",
     )
+    env.update({k: str(v) for k, v in stack_env.items()})
     children = []
 
     class Stack:
@@ -81,6 +88,11 @@ def stack(monkeypatch):
 
         def worker(self):
             child = Child([sys.executable, "manage.py", "qcluster"], env)
+            children.append(child)
+            return child
+
+        def dispatcher(self, every):
+            child = Child([sys.executable, "manage.py", "dispatch", "--loop", "--every", str(every)], env)
             children.append(child)
             return child
 
@@ -208,3 +220,45 @@ def test_a_worker_killed_mid_backfill_resumes_from_its_checkpoint(stack, subscri
     assert rankr_contacts(subscription.location_id) == expected
     assert Contact.objects.filter(location_id=subscription.location_id).count() == 19_999
     assert Contact.objects.get(ghl_id=edited).email == "changed-after-sync@example.com"
+
+
+LEASE_S, HEARTBEAT_S, TICK_S = 10, 3, 2
+
+
+@pytest.mark.parametrize("stack_env", [
+    {"Q_TIMEOUT": 600, "JOB_LEASE_S": LEASE_S, "JOB_HEARTBEAT_S": HEARTBEAT_S}])
+def test_a_killed_worker_s_job_resumes_from_its_checkpoint_within_lease_and_a_tick(stack, subscription):
+    """A real ``qcluster`` SIGKILLed mid-backfill, with the task timeout at its default (600 s):
+    the job is taken up again within its lease plus one dispatcher tick, from its checkpoint,
+    with a *worker lost* attempt on record."""
+    seed_contacts(3950)
+    worker = stack.worker()
+    stack.dispatcher(every=TICK_S)  # the Procfile's dispatcher: the tick, every few seconds
+    wait_for(lambda: Subscription.objects.get(pk=subscription.pk).backfill_pages >= 6,
+             timeout=300, tick=False, what="6 pages")
+    job = Job.objects.get(pk=Subscription.objects.get(pk=subscription.pk).claimed_job_id)
+    worker.kill()  # SIGKILL to the cluster's process group, mid-page
+    killed_at = time.time()
+    pages_before = Subscription.objects.get(pk=subscription.pk).backfill_pages
+    assert Job.objects.get(pk=job.pk).status == "running"
+    stack.worker()
+    wait_for(lambda: job.attempt_rows.count() == 2, timeout=120, tick=False, what="the job taken up")
+    first, second = job.attempt_rows.order_by("number")
+    recovery_s = second.started_at.timestamp() - killed_at
+    print(f"recovery_s: {recovery_s:.1f}")
+    # The lease was renewed at most a heartbeat before the kill; one tick later it is seen passed.
+    assert recovery_s <= LEASE_S + TICK_S + 3, recovery_s
+    assert first.outcome == "worker_lost" and first.ended_at and first.error_class == "WorkerLost"
+    wait_for(lambda: Subscription.objects.get(pk=subscription.pk).backfill_finished_at,
+             timeout=300, tick=False, what="the resumed backfill")
+    sub = Subscription.objects.get(pk=subscription.pk)
+    # Every page applied once (counters move in the pages' transactions): 39 of 100 and one of 50.
+    assert (sub.backfill_pages, sub.backfill_records) == (40, 3950)
+    assert rankr_contacts(sub.location_id) == sandbox_contacts()
+    second.refresh_from_db()
+    job.refresh_from_db()
+    assert second.outcome == "succeeded" and job.status == "succeeded"
+    # The second attempt resumed from the checkpoint: it fetched only the pages left (plus at most
+    # the one the kill interrupted), and its calls are on record under it.
+    fetched = SyncLog.objects.filter(job_id=job.pk, job_attempt_id=second.pk).count()
+    assert 40 - pages_before <= fetched <= 40 - pages_before + 1, (fetched, pages_before)

@@ -7,8 +7,8 @@ from integrations.models import Job, Subscription
 from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.subscriptions import subscription_run_now
 from rankr.models import Contact
-from tests.integrations.subscriptions.conftest import run_once
 from tests.fakeghl import Killed
+from tests.integrations.subscriptions.conftest import run_once
 
 
 def rankr_contacts(location):
@@ -93,12 +93,13 @@ def test_a_run_killed_midway_resumes_from_its_checkpoint(fake, make_subscription
     checkpoint = subscription.cursor["params"]["startAfterId"]
     assert checkpoint == fake.rows[399]["id"]
     # The worker is gone: its job's lease passes and the tick sends the job again.
-    later = timezone.now() + timedelta(hours=1)
     fake.kill_on = None
-    assert jobs_dispatch_due(now=later) == 1
     job = Job.objects.get(pk=subscription.claimed_job_id)
-    Job.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    Job.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert jobs_dispatch_due() == 1
     job_run(job_id=job.pk)
+    assert list(job.attempt_rows.order_by("number").values_list("outcome", flat=True)) == [
+        "worker_lost", "succeeded"]
     subscription.refresh_from_db()
     resumed = [q.get("startAfterId") for _, _, q in fake.requests[5:]]
     assert resumed[0] == checkpoint  # the killed page again, nothing before it
@@ -119,9 +120,13 @@ def test_a_run_that_lost_its_claim_changes_nothing(fake, make_subscription, loca
     )
     second = subscription_run_now(subscription_id=subscription.pk, user_id=None, backfill=True)
     assert second is not None and second.pk != first.pk
-    job_run(job_id=first.pk)
+    assert job_run(job_id=first.pk) == Job.Status.SKIPPED
     first.refresh_from_db()
     assert first.result["outcome"] == Subscription.Outcome.SUPERSEDED
+    assert first.status == "skipped" and first.superseded_by_id == second.pk
+    attempt = first.attempt_rows.get()
+    assert attempt.outcome == "skipped" and attempt.superseded_by_id == second.pk
+    assert f"Superseded by job {second.pk}" in attempt.error_message
     assert fake.requests == [] and not Contact.objects.exists()
     job_run(job_id=second.pk)
     assert rankr_contacts(location) == fake_contacts(fake)
