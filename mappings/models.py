@@ -117,6 +117,59 @@ class MappingVersion(models.Model):
         return f"{self.mapping} v{self.number}"
 
 
+class QuarantinedRecord(models.Model):
+    """A HighLevel record Rankr could not store, set aside so the rest of the sync goes on.
+
+    Kept with the rule, field, value and reason that failed and the record as it came, so it can
+    be applied again without asking HighLevel: automatically when its mapping changes, or on
+    demand. One row per record (location, entity, HighLevel id); ``resolved_at`` is set when it
+    arrives in Rankr (by a retry, or a newer version that fits).
+    """
+
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
+    )
+    mapping = models.ForeignKey(
+        Mapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="quarantined",
+        verbose_name="mapping",
+    )
+    mapping_version_number = models.PositiveIntegerField("mapping version", null=True, blank=True)
+    entity = models.CharField("entity", max_length=32, choices=entity_choices)
+    ghl_id = models.CharField("HighLevel id", max_length=64)
+    rule_number = models.PositiveIntegerField(
+        "rule", null=True, blank=True, help_text="The mapping rule that failed (1 = first)."
+    )
+    field = models.CharField("field", max_length=100, blank=True, help_text="The Rankr field.")
+    value = models.TextField("value", blank=True, help_text="The value that failed (cut at 1,000 characters).")
+    reason = models.TextField("reason")
+    record = models.JSONField("record", help_text="The HighLevel record as it came.")
+    event_time = models.CharField(
+        "event time", max_length=40, blank=True,
+        help_text="The webhook's timestamp, for records without a modification time.",
+    )
+    source = models.CharField("came by", max_length=16, blank=True, help_text="poll, webhook, resync…")
+    job_id = models.BigIntegerField("job", null=True, blank=True)
+    attempts = models.PositiveIntegerField("attempts", default=1)
+    first_seen_at = models.DateTimeField("quarantined", auto_now_add=True)
+    last_tried_at = models.DateTimeField("last tried", auto_now=True)
+    resolved_at = models.DateTimeField(
+        "arrived", null=True, blank=True, db_index=True,
+        help_text="When the record reached Rankr after all; empty while it is set aside.",
+    )
+
+    class Meta:
+        verbose_name = "quarantined record"
+        ordering = ["-last_tried_at", "-id"]
+        permissions = [("retry_quarantinedrecord", "Can retry quarantined records")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "entity", "ghl_id"], name="mappings_quarantine_unique_record"
+            ),
+        ]
+        indexes = [models.Index(fields=["mapping", "resolved_at"], name="quarantine_mapping_open")]
+
+    def __str__(self):
+        return f"{self.get_entity_display()} {self.ghl_id}"
 from mappings.template_models import (  # noqa: E402  (one models module for Django)
     MappingTemplate,
     MappingTemplateVersion,

@@ -8,7 +8,10 @@ A rule is a JSON object::
      "target": "phone",                  # a Rankr field or a HighLevel field, by direction
      "transforms": [{"name": "trim"}, {"name": "phone_e164", "args": {"country": "US"}}],
      "null": "skip",                     # optional; the mapping's null policy otherwise
-     "default": null}                    # the value for the "default" null policy
+     "default": null,                    # the value for the "default" null policy
+     "invalid": "refuse"}                # HighLevel → Rankr: a value the Rankr field cannot hold
+                                         # (too long, wrong type) is refused (the record is
+                                         # quarantined) or "truncate"d with a marker (limits.py)
 
 Null policies, for a missing or empty value: ``skip`` leaves the target out (the record keeps what
 it had), ``default`` writes the rule's default, ``clear`` empties the target.
@@ -19,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL
+from mappings.limits import POLICIES as INVALID_POLICIES
+from mappings.limits import REFUSE, TRUNCATE, LimitError, value_fit
 from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
 from portal.errors import PortalError
 
@@ -30,7 +35,7 @@ NULL_POLICIES = [
     (NULL_DEFAULT, "Default: write the rule's default"),
     (NULL_CLEAR, "Clear: empty the target"),
 ]
-RULE_KEYS = {"source", "target", "transforms", "null", "default"}
+RULE_KEYS = {"source", "target", "transforms", "null", "default", "invalid"}
 PATH = re.compile(r"^(\$|[A-Za-z_][A-Za-z0-9_-]*(\.([A-Za-z_][A-Za-z0-9_-]*|\d+))*)$")
 ROOT = "$"  # the source path for the whole record
 
@@ -38,11 +43,12 @@ ROOT = "$"  # the source path for the whole record
 class MappingError(PortalError, ValueError):
     """A rule could not be applied to a record; names the rule (1-based) and its target field."""
 
-    def __init__(self, *, rule_number, target, source, message):
+    def __init__(self, *, rule_number, target, source, message, value=None):
         self.rule_number = rule_number
         self.target = target
         self.source = source
         self.message = message
+        self.value = value  # the value that failed, where there was one
         super().__init__(f"Rule {rule_number} (source {source!r} → field {target!r}): {message}")
 
 
@@ -107,6 +113,11 @@ def _rule_problems(rule, *, entity, direction, null_policy):
         problems.append(("target", f"unknown target field {target!r} (fields: "
                          f"{', '.join(sorted(targets))}){_target_hint(entity, direction, target)}"))
 
+    invalid = rule.get("invalid", REFUSE)
+    if invalid not in dict(INVALID_POLICIES):
+        problems.append(f"invalid {invalid!r} is not one of {', '.join(dict(INVALID_POLICIES))}")
+    elif "invalid" in rule and direction != GHL_TO_RANKR:
+        problems.append("invalid applies to HighLevel → Rankr rules only (Rankr fields' limits)")
     policy = rule.get("null", null_policy)
     if policy not in dict(NULL_POLICIES):
         problems.append(("null", f"null policy {policy!r} is not one of skip, default, clear"))
@@ -286,12 +297,25 @@ def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any
                 time_zone=time_zone,
             )
         except TransformError as exc:
-            raise MappingError(
-                rule_number=number, target=rule["target"], source=rule.get("source"),
-                message=str(exc),
-            ) from None
-        if value is not _SKIP:
-            _merge(values, rule["target"], value)
+            source = rule.get("source")
+            raw = path_get(record, source) if isinstance(source, str) and source else None
+            if not (direction == GHL_TO_RANKR and rule.get("invalid") == TRUNCATE):
+                raise MappingError(
+                    rule_number=number, target=rule["target"], source=source, message=str(exc),
+                    value=raw,
+                ) from None
+            value = raw  # "truncate": a value the rule cannot convert is stored as it came, fitted
+        if value is _SKIP:
+            continue
+        target = rule["target"]
+        if direction == GHL_TO_RANKR and entity.rankr_model is not None:
+            try:
+                value = value_fit(field=entity.rankr_model._meta.get_field(target), value=value,
+                                  policy=rule.get("invalid", REFUSE))
+            except LimitError as exc:
+                raise MappingError(rule_number=number, target=target, source=rule.get("source"),
+                                   message=str(exc), value=value) from None
+        _merge(values, target, value)
     return values
 
 

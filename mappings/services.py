@@ -2,16 +2,19 @@
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import Mapping, MappingVersion, SourcePayload
+from mappings.models import Mapping, MappingVersion, QuarantinedRecord, SourcePayload
+from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
 from mappings.rules import MappingError, path_get, rules_apply, rules_check
 from portal.errors import PortalError
 from portal.models import AuditEvent
@@ -74,6 +77,9 @@ def mapping_save(*, mapping: Mapping, user_id: int | None, reason: str = "") -> 
         created_by_id=user_id,
         **snapshot,
     )
+    if QuarantinedRecord.objects.filter(mapping=mapping, resolved_at__isnull=True).exists():
+        # What the old rules set aside may fit the new ones: try it again, without a backfill.
+        quarantine_retry_enqueue(mapping_id=mapping.pk)
     AuditEvent.objects.create(
         actor_id=user_id,
         action="mapping.changed",
@@ -129,20 +135,55 @@ def mapping_apply(*, mapping_version: MappingVersion, record: Any,
     )
 
 
+def record_changed_at(*, entity: str, record: Any, event_time: object = None) -> datetime | None:
+    """HighLevel's time of this version of ``record``: its modification time, else ``event_time``."""
+    for path in ENTITIES[entity].modified_paths:
+        stamp = time_parse(path_get(record, path))
+        if stamp is not None:
+            return stamp
+    return time_parse(event_time)
+
+
+def time_parse(value: object) -> datetime | None:
+    """An aware datetime from HighLevel's ISO 8601 text or epoch milliseconds; None otherwise."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parse_datetime(value.strip().replace("Z", "+00:00"))
+    except ValueError:  # well-formed but impossible (month 13)
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class PageResult:
     counts: UpsertCounts
-    # (HighLevel id or position, message) for each record that could not be mapped.
+    # (HighLevel id or position, message) for each record that could not even be identified.
     failed: list[tuple[str, str]] = field(default_factory=list)
+    quarantined: int = 0  # records set aside (mappings.quarantine): the rest was written
 
 
-def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int,
-                       records: Iterable[Any]) -> PageResult:
+def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, records: Iterable[Any],
+                       event_time: object = None, source: str = "",
+                       job_id: int | None = None) -> PageResult:
     """Map a page of HighLevel records into Rankr records in one transaction.
 
     Each record's fingerprint covers its data *and* the mapping version, so unchanged data is
-    skipped but a new mapping version re-applies everything. A record that cannot be mapped (a
-    MappingError, or no id) is left out and reported in ``failed``; the rest are written.
+    skipped but a new mapping version re-applies everything. Each carries its version time
+    (:func:`record_changed_at`; ``event_time`` is the webhook's timestamp), so an older version
+    never overwrites a newer one. A record that cannot be stored (a rule that cannot apply, a
+    value its Rankr field cannot hold, a database constraint) is quarantined with the rule, field
+    and reason (:mod:`mappings.quarantine`); one without an id is reported in ``failed``; the rest
+    are written.
     """
     entity = ENTITIES[mapping_version.entity]
     kind = entity.rankr_kind  # an entity without one (payload only) has no Rankr model
@@ -150,6 +191,10 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int,
         raise ValueError(f"{mapping_version} does not map HighLevel records into Rankr.")
     items: list[RecordUpsert] = []
     failed: list[tuple[str, str]] = []
+    sources: dict[str, Any] = {}
+    aside: dict[str, Any] = dict(mapping_version=mapping_version, location_id=location_id,
+                                 event_time=event_time, source=source, job_id=job_id)
+    quarantined = 0
     time_zone = mapping_time_zone(mapping_version=mapping_version)
     records = list(records)  # read twice: mapped, then stored as the last payloads
     for position, record in enumerate(records):
@@ -162,15 +207,88 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int,
                 mapping_version=mapping_version, record=record, time_zone=time_zone
             )
         except MappingError as exc:
-            failed.append((ghl_id, str(exc)))
+            quarantine_add(ghl_id=ghl_id, record=record, reason=str(exc), rule_number=exc.rule_number,
+                           field=exc.target, value=exc.value, **aside)
+            quarantined += 1
             continue
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
-        items.append(RecordUpsert(ghl_id=ghl_id, values=values, fingerprint=fingerprint))
-    counts = record_upsert_many(model=entity.rankr_model, location_id=location_id, items=items,
-                                mapping_version_id=mapping_version.pk)
+        items.append(RecordUpsert(
+            ghl_id=ghl_id, values=values, fingerprint=fingerprint,
+            changed_at=record_changed_at(entity=mapping_version.entity, record=record,
+                                         event_time=event_time),
+            tiebreak=record_fingerprint(data=record),
+        ))
+        sources[ghl_id] = record
+    try:
+        with transaction.atomic():
+            counts = record_upsert_many(model=entity.rankr_model, location_id=location_id,
+                                        items=items, mapping_version_id=mapping_version.pk)
+    except (DataError, IntegrityError):
+        # Something only the database could refuse: find which records, one by one.
+        counts, refused = _upsert_one_by_one(mapping_version=mapping_version, location_id=location_id,
+                                             items=items)
+        for item, reason in refused:
+            quarantine_add(ghl_id=item.ghl_id, record=sources[item.ghl_id],
+                           reason=f"The database refused it: {reason}", **aside)
+        quarantined += len(refused)
+        items = [i for i in items if i.ghl_id not in {r[0].ghl_id for r in refused}]
+    quarantine_resolve(location_id=location_id, entity=mapping_version.entity,
+                       ghl_ids=[item.ghl_id for item in items])
     payloads_store(location_id=location_id, entity=mapping_version.entity, records=records,
                    id_path=entity.id_path)
-    return PageResult(counts=counts, failed=failed)
+    return PageResult(counts=counts, failed=failed, quarantined=quarantined)
+
+
+def _upsert_one_by_one(*, mapping_version: MappingVersion, location_id: int,
+                       items: list[RecordUpsert]) -> tuple[UpsertCounts, list[tuple[RecordUpsert, str]]]:
+    model = ENTITIES[mapping_version.entity].rankr_model
+    totals, refused = UpsertCounts(), []
+    for item in items:
+        try:
+            with transaction.atomic():
+                done = record_upsert_many(model=model, location_id=location_id, items=[item],
+                                          mapping_version_id=mapping_version.pk)
+        except (DataError, IntegrityError) as exc:
+            refused.append((item, str(exc).strip().splitlines()[0][:500]))
+            continue
+        totals = UpsertCounts(*(a + b for a, b in zip(astuple(totals), astuple(done), strict=True)))
+    return totals, refused
+
+
+QUARANTINE_RETRY_PAGE = 100
+
+
+def quarantine_retry(*, quarantine_ids: Iterable[int] | None = None,
+                     mapping_id: int | None = None) -> dict[str, int]:
+    """Apply set-aside records again with their mapping's latest version.
+
+    Returns ``{"arrived": n, "still_quarantined": m}``; those that fail again keep their entry
+    with the new reason.
+    """
+    entries = QuarantinedRecord.objects.filter(resolved_at__isnull=True, mapping__isnull=False)
+    if quarantine_ids is not None:
+        entries = entries.filter(pk__in=list(quarantine_ids))
+    if mapping_id is not None:
+        entries = entries.filter(mapping_id=mapping_id)
+    groups: dict[tuple[int | None, int, str], list[QuarantinedRecord]] = {}
+    for entry in entries.order_by("pk"):
+        groups.setdefault((entry.mapping_id, entry.location_id, entry.event_time), []).append(entry)
+    arrived = still = 0
+    for (mapping_id_, location_id, event_time), group in groups.items():
+        version = mapping_version_latest(mapping_id=mapping_id_)
+        if version is None:
+            still += len(group)
+            continue
+        for start in range(0, len(group), QUARANTINE_RETRY_PAGE):
+            chunk = group[start:start + QUARANTINE_RETRY_PAGE]
+            result = mapping_page_apply(
+                mapping_version=version, location_id=location_id,
+                records=[entry.record for entry in chunk], event_time=event_time or None,
+                source="retry",
+            )
+            still += result.quarantined
+            arrived += len(chunk) - result.quarantined - len(result.failed)
+    return {"arrived": arrived, "still_quarantined": still}
 
 
 def payloads_store(*, location_id: int, entity: str, records: Iterable[Any],

@@ -1,6 +1,8 @@
+from django.apps import apps
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html
 
 from portal.admin_filters import time_range_filter
 from portal.admin_logs import AppendOnlyAdminMixin
@@ -30,6 +32,18 @@ class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["agency"]
     search_fields = ["name", "location_id"]
     filter_horizontal = ["staff"]
+    readonly_fields = ["quarantined_records"]
+
+    @admin.display(description="quarantined records")
+    def quarantined_records(self, obj):
+        """Records of this location the sync set aside (mappings' *Quarantined records*)."""
+        if obj is None or obj.pk is None:
+            return "—"
+        model = apps.get_model("mappings", "QuarantinedRecord")
+        count = model.objects.filter(location=obj, resolved_at__isnull=True).count()
+        url = reverse("admin:mappings_quarantinedrecord_changelist")
+        return format_html('<a href="{}?location__id__exact={}&amp;state=open">{} set aside</a>',
+                           url, obj.pk, count)
     actions = ["apply_flow_templates"]
 
     @admin.action(description="Apply flow templates to the selected locations…",

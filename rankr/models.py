@@ -48,7 +48,22 @@ class RankrRecord(models.Model):
         null=True,
         blank=True,
         db_index=True,
-        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+        help_text="When Rankr learnt HighLevel deleted it. The row is kept as a tombstone: only a "
+        "version newer than the deletion revives it.",
+    )
+    source_changed_at = models.DateTimeField(
+        "HighLevel version time",
+        null=True,
+        blank=True,
+        help_text="HighLevel's time of the version held (the record's modification time, else the "
+        "event's) or of its deletion: an older version arriving later is not applied.",
+    )
+    source_tiebreak = models.CharField(
+        "version tie-break",
+        max_length=64,
+        blank=True,
+        help_text="Orders two versions with the same time the same way whatever order they "
+        "arrive in (a hash of the version; a deletion sorts last).",
     )
 
     class Meta:
@@ -70,6 +85,7 @@ class RankrRecord(models.Model):
             for f in cls._meta.concrete_fields
             if f.name not in ("id", "location", "ghl_id", "fingerprint")
             and f.name not in ("created_at", "updated_at", "deleted_at")
+            and f.name not in ("source_changed_at", "source_tiebreak")
         ]
 
     def __str__(self):

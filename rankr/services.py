@@ -3,13 +3,20 @@
 ``location_id`` is always the portal's ``Location`` primary key; ``ghl_id`` is HighLevel's id.
 Both upserts rest on the (location, ghl_id) unique constraint, so two workers applying the same
 record at once end with one row: the single upsert through ``update_or_create`` (which re-reads
-after losing an insert race), the bulk one through ``INSERT … ON CONFLICT DO UPDATE``.
+after losing an insert race), the page upsert by locking the rows it may change.
+
+Newest wins, by HighLevel's clock: each version a sync applies carries its time (``changed_at``:
+the record's modification time where HighLevel gives one, else the event's) and a tie-break, and
+:func:`record_upsert_many` writes it only over an older version, deciding under the row lock
+(``select_for_update``) in the same transaction as the write. A deletion leaves a tombstone with
+its time (:func:`record_soft_delete`), so an older version arriving later never revives it.
 """
 
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -32,6 +39,8 @@ class RecordUpsert:
     ghl_id: str
     values: dict[str, Any]
     fingerprint: str
+    changed_at: datetime | None = None  # HighLevel's time of this version (None: unknown)
+    tiebreak: str = ""  # orders versions with the same time (a hash of the version)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,25 @@ class UpsertCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    stale: int = 0  # older than the version (or deletion) Rankr already holds: not applied
+
+
+TOMBSTONE = "~"  # a deletion's tie-break: sorts after every hex hash, so a delete wins a tie
+
+
+def version_newer(*, changed_at: datetime | None, tiebreak: str, stored_at: datetime | None,
+                  stored_tiebreak: str, stored_deleted: bool) -> bool:
+    """Is the arriving version (``changed_at``, ``tiebreak``) to replace the stored one?
+
+    Newer time wins; the same time is ordered by the tie-break (equal: the same version again,
+    applied, which a new mapping version needs). A version of unknown time replaces a live row
+    (nothing to compare it with) but never revives a deletion whose time is known.
+    """
+    if changed_at is None:
+        return not (stored_deleted and stored_at is not None)
+    if stored_at is None:
+        return True
+    return (changed_at, tiebreak) >= (stored_at, stored_tiebreak)
 
 
 def record_model_get(*, kind: str) -> type[RankrRecord]:
@@ -94,10 +122,11 @@ def record_upsert(*, location_id: int, ghl_id: str, values: dict[str, Any], fing
 def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind: str | None = None,
                        model: type[RankrRecord] | None = None,
                        mapping_version_id: int | None = None) -> UpsertCounts:
-    """Upsert a page of :class:`RecordUpsert` in one transaction; skip unchanged fingerprints.
+    """Upsert a page of :class:`RecordUpsert` in one transaction: newest wins, unchanged skipped.
 
-    A record whose stored fingerprint equals the new one (and is not soft-deleted) is left alone.
-    Duplicate ids within the page: the last one wins. Each written record gets a history row
+    A version older than the one Rankr holds (or than its deletion) is left out (``stale``); a
+    record whose stored fingerprint equals the new one (and is not deleted) is left alone.
+    Duplicate ids within the page: the newest one wins. Each written record gets a history row
     (what changed, the job, ``mapping_version_id``). Returns :class:`UpsertCounts`.
     """
     model = _model(kind, model)
@@ -105,50 +134,79 @@ def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind:
     for item in items:
         _ghl_id_check(item.ghl_id)
         _values_check(model, item.values)
-        latest[item.ghl_id] = item
+        held = latest.get(item.ghl_id)
+        if held is None or version_newer(
+            changed_at=item.changed_at, tiebreak=item.tiebreak, stored_at=held.changed_at,
+            stored_tiebreak=held.tiebreak, stored_deleted=False,
+        ):
+            latest[item.ghl_id] = item
     if not latest:
         return UpsertCounts()
-
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "stale": 0}
     with transaction.atomic():
-        rows = model.objects.filter(location_id=location_id, ghl_id__in=list(latest)).values_list(
-            "ghl_id", "fingerprint", "deleted_at"
+        rows = _rows_locked(model, location_id, list(latest))
+        fresh = [item for ghl_id, item in latest.items() if ghl_id not in rows]
+        model.objects.bulk_create(
+            [model(location_id=location_id, ghl_id=i.ghl_id, fingerprint=i.fingerprint,
+                   source_changed_at=i.changed_at, source_tiebreak=i.tiebreak, **i.values)
+             for i in fresh],
+            ignore_conflicts=True,
         )
-        existing: set[str | None] = set()
-        stored: dict[str | None, str] = {}
-        for ghl_id, fingerprint, deleted_at in rows:
-            existing.add(ghl_id)
-            if deleted_at is None:
-                stored[ghl_id] = fingerprint
-        to_write = [i for i in latest.values() if stored.get(i.ghl_id) != i.fingerprint]
-        before = _values_before(model, location_id, [i for i in to_write if i.ghl_id in existing])
-        # Rows must share one column list per INSERT: group the page by the set of fields.
-        groups: dict[tuple[str, ...], list[RecordUpsert]] = {}
-        for item in to_write:
-            groups.setdefault(tuple(sorted(item.values)), []).append(item)
-        for fields, group in groups.items():
-            objs = [
-                model(
-                    location_id=location_id,
-                    ghl_id=item.ghl_id,
-                    fingerprint=item.fingerprint,
-                    deleted_at=None,
-                    **item.values,
-                )
-                for item in group
-            ]
-            model.objects.bulk_create(
-                objs,
-                update_conflicts=True,
-                unique_fields=["location", "ghl_id"],
-                update_fields=[*fields, "fingerprint", "deleted_at", "updated_at"],
-            )
+        # Ids another transaction inserted meanwhile were skipped: judge those like the others.
+        raced = {ghl_id: row for ghl_id, row in
+                 _rows_locked(model, location_id, [i.ghl_id for i in fresh]).items()
+                 if (row.fingerprint, row.source_changed_at) != (latest[ghl_id].fingerprint,
+                                                                 latest[ghl_id].changed_at)}
+        created = [i for i in fresh if i.ghl_id not in raced]
+        counts["created"] = len(created)
+        rows.update(raced)
+        newer = [latest[g] for g, row in rows.items() if _is_newer(row, latest[g])]
+        before = _values_before(model, location_id, newer)
+        written = {i.ghl_id: i.values for i in created}
+        for ghl_id, row in rows.items():
+            outcome = _row_apply(model, row, latest[ghl_id])
+            counts[outcome] += 1
+            if outcome == "updated":
+                written[ghl_id] = latest[ghl_id].values
         record_changes_write(kind=model.KIND, location_id=location_id, before=before,
-                             after={i.ghl_id: i.values for i in to_write},
-                             mapping_version_id=mapping_version_id)
-    created = sum(1 for i in to_write if i.ghl_id not in existing)
-    return UpsertCounts(
-        created=created, updated=len(to_write) - created, unchanged=len(latest) - len(to_write)
+                             after=written, mapping_version_id=mapping_version_id)
+    return UpsertCounts(**counts)
+
+
+def _rows_locked(model: type[RankrRecord], location_id: int,
+                 ghl_ids: list[str]) -> dict[str, RankrRecord]:
+    if not ghl_ids:
+        return {}
+    rows = (
+        model.objects.select_for_update()
+        .filter(location_id=location_id, ghl_id__in=ghl_ids)
+        .order_by("pk")
+        .only("pk", "ghl_id", "fingerprint", "deleted_at", "source_changed_at", "source_tiebreak")
     )
+    return {str(row.ghl_id): row for row in rows}
+
+
+def _is_newer(row: RankrRecord, item: RecordUpsert) -> bool:
+    return version_newer(
+        changed_at=item.changed_at, tiebreak=item.tiebreak, stored_at=row.source_changed_at,
+        stored_tiebreak=row.source_tiebreak, stored_deleted=row.deleted_at is not None,
+    )
+
+
+def _row_apply(model: type[RankrRecord], row: RankrRecord, item: RecordUpsert) -> str:
+    """Write ``item`` over the locked ``row`` if it is newer; say what happened."""
+    if not _is_newer(row, item):
+        return "stale"
+    stamps = {"source_changed_at": item.changed_at or row.source_changed_at,
+              "source_tiebreak": item.tiebreak if item.changed_at else row.source_tiebreak}
+    if row.deleted_at is None and row.fingerprint == item.fingerprint:
+        model.objects.filter(pk=row.pk).update(**stamps)
+        return "unchanged"
+    model.objects.filter(pk=row.pk).update(
+        **item.values, **stamps, fingerprint=item.fingerprint, deleted_at=None,
+        updated_at=timezone.now(),
+    )
+    return "updated"
 
 
 def _values_before(model: type[RankrRecord], location_id: int,
@@ -173,17 +231,45 @@ def _plain(value: Any, encoder: DjangoJSONEncoder) -> Any:
 
 
 def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None,
-                       model: type[RankrRecord] | None = None) -> bool:
-    """Mark the record deleted in HighLevel. Returns True if a live record was marked.
+                       model: type[RankrRecord] | None = None,
+                       changed_at: datetime | None = None) -> bool:
+    """Mark the record deleted in HighLevel at ``changed_at``. True if a live record was marked.
 
-    The fingerprint is cleared so that if HighLevel brings the record back, it is applied again.
-    Deleting an unknown or already deleted record is not an error (webhooks repeat).
+    The deletion is a tombstone carrying its time: a version of the record older than the
+    deletion arriving later is not applied (a record Rankr never held gets a tombstone row for
+    that reason). A version newer than the deletion stands: the delete is stale. Without a time
+    (``None``) the record is marked deleted now. The fingerprint is cleared so a later revival
+    is applied. Deleting an unknown or already deleted record is not an error (webhooks repeat).
     """
     model = _model(kind, model)
     _ghl_id_check(ghl_id)
-    marked = model.objects.filter(
-        location_id=location_id, ghl_id=ghl_id, deleted_at__isnull=True
-    ).update(deleted_at=timezone.now(), fingerprint="", updated_at=timezone.now())
-    if marked:
-        record_deletion_write(kind=model.KIND, location_id=location_id, ghl_id=ghl_id)
-    return marked == 1
+    now = timezone.now()
+    with transaction.atomic():
+        row = _rows_locked(model, location_id, [ghl_id]).get(ghl_id)
+        if row is None and changed_at is not None:
+            model.objects.bulk_create(
+                [model(location_id=location_id, ghl_id=ghl_id, deleted_at=now,
+                       source_changed_at=changed_at, source_tiebreak=TOMBSTONE)],
+                ignore_conflicts=True,
+            )
+            row = _rows_locked(model, location_id, [ghl_id]).get(ghl_id)
+            if row is not None and row.source_tiebreak == TOMBSTONE:
+                return False  # a tombstone for a record Rankr never held
+        if row is None:
+            return False
+        if changed_at is not None and not version_newer(
+            changed_at=changed_at, tiebreak=TOMBSTONE, stored_at=row.source_changed_at,
+            stored_tiebreak=row.source_tiebreak, stored_deleted=False,
+        ):
+            return False  # a newer version than the deletion stands
+        stamps: dict[str, Any] = (
+            {"source_changed_at": changed_at, "source_tiebreak": TOMBSTONE}
+            if changed_at is not None else {}
+        )
+        model.objects.filter(pk=row.pk).update(
+            deleted_at=row.deleted_at or now, fingerprint="", updated_at=now, **stamps
+        )
+        marked = row.deleted_at is None
+        if marked:
+            record_deletion_write(kind=model.KIND, location_id=location_id, ghl_id=ghl_id)
+        return marked

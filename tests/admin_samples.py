@@ -21,7 +21,7 @@ from integrations.models import (
     WebhookEvent,
 )
 from mappings.flow_templates import FLOW_TEMPLATES
-from mappings.models import MappingVersion
+from mappings.models import MappingVersion, QuarantinedRecord
 from mappings.services import mapping_template_apply
 from portal.models import AuditEvent
 from rankr.models import RankrRecord
@@ -175,6 +175,11 @@ SAMPLES = {
     "mappings.MappingVersion": lambda location, users: MappingVersion.objects.filter(
         mapping=_mapping(location, users)
     ).first(),
+    "mappings.QuarantinedRecord": lambda location, users: QuarantinedRecord.objects.create(
+        location=location, mapping=_mapping(location, users), entity="contact", ghl_id="q-sample",
+        rule_number=2, field="first_name", value="x" * 250, reason="250 characters; at most 200",
+        record={"id": "q-sample", "firstName": "x" * 250},
+    ),
     "mappings.MappingTemplate": _mapping_template,
     "mappings.MappingTemplateVersion": lambda location, users: _mapping_template(
         location, users).versions.first(),

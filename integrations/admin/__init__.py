@@ -6,6 +6,7 @@ from integrations.admin import (  # noqa: F401  (registers the admins)
     jobs,
     mapping_templates,
     mappings,
+    quarantine,
     rankr,
     subscriptions,
     synclog,

@@ -29,6 +29,7 @@ def operation_dict(op):
         "access": op.access,
         "version": op.version,
         "deprecated": op.deprecated,
+        "retry_safe": op.retry_safe,
         "paging": paging_dict(op.paging),
         "params": [
             {"name": p.name, "in": p.location, "required": p.required} for p in op.form_params

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from integrations.catalog.paging import Paging, paging_detect
 from integrations.catalog.spec_files import RefResolver, SpecError, spec_files_read
+from integrations.ghl.retry import operation_retry_safe
 
 OPERATION_COUNT = 576
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -60,6 +61,11 @@ class Operation:
     paging: Paging
     response_schema: dict | None = field(default=None, compare=False, repr=False)
     unresolved_refs: tuple = ()
+
+    @property
+    def retry_safe(self) -> bool:
+        """May it be sent again after its answer was lost? (:mod:`integrations.ghl.retry`)"""
+        return operation_retry_safe(method=self.method, path=self.path)
 
     def params_in(self, location: str) -> list[Param]:
         return [p for p in self.params if p.location == location]

@@ -79,6 +79,7 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
             f"{call.method} {call.path} does not match {call.operation}: nothing was sent."
         )
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
+    retry_safe = operation_get(call.operation).retry_safe
     return ghl_request(
         connection_id=connection_id,
         method=call.method,
@@ -92,6 +93,7 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
         job_id=job_id,
         headers=headers or None,
         max_attempts=max_attempts or None,
+        retry_safe=retry_safe,
     )
 
 

@@ -23,8 +23,10 @@ from integrations.ghl.errors import (
     GhlBadResponse,
     GhlError,
     GhlInvalid,
+    GhlNetworkError,
     GhlNotConnected,
     GhlNotFound,
+    GhlOutcomeUnknown,
     GhlRateLimited,
     GhlScopeError,
     GhlServerError,
@@ -38,6 +40,7 @@ from integrations.ghl.ratelimit import (
     ratelimit_observe,
     ratelimit_settle,
 )
+from integrations.ghl.retry import IDEMPOTENT_METHODS
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.ghl.uploads import UploadFile
 from portal.redact import connection_secrets, text_mask
@@ -59,7 +62,7 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
                 version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
                 json: Any = None, data: Any = None, job_id: int | None = None,
                 headers: Mapping[str, str] | None = None,
-                max_attempts: int | None = None,
+                max_attempts: int | None = None, retry_safe: bool | None = None,
                 files: dict[str, UploadFile] | None = None) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
@@ -67,22 +70,36 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
     ``json`` or ``data`` (form) to the body; ``files`` (field -> :class:`UploadFile`) make it
     multipart/form-data with ``data`` as the other form fields. Call it outside ``transaction.atomic()``: a token
     refresh commits in its own durable transaction (nesting it raises RuntimeError), and the
-    sync log rows should survive the caller's rollback. ``max_attempts`` (default
-    ``GHL_MAX_ATTEMPTS``) is 1 for a create that is not safe to send twice: its caller looks up
-    before trying again.
+    sync log rows should survive the caller's rollback. ``max_attempts`` defaults to
+    ``GHL_MAX_ATTEMPTS``.
+
+    ``retry_safe`` (default: by the method, see :mod:`integrations.ghl.retry`) says whether the
+    request may be sent again after its answer was lost. When it may not, a failure after which
+    HighLevel may have acted on it (a dropped or timed-out answer, a 5xx, an HTML page) raises
+    :class:`GhlOutcomeUnknown` at once: never re-sent blind. A 429, a refreshed 401 and a
+    connection never made prove nothing was done, so those are still retried.
     """
+    if retry_safe is None:
+        retry_safe = method.upper() in IDEMPOTENT_METHODS
     return _request(
         connection_id=connection_id, method=method, path=path, operation_id=operation_id,
         version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
-        allow_refresh=True, max_attempts=max_attempts, files=files,
+        allow_refresh=True, max_attempts=max_attempts, retry_safe=retry_safe, files=files,
     )
+
+
+def _outcome_unknown(error: GhlError) -> bool:
+    """True when HighLevel may have acted on the request although the answer says otherwise."""
+    if isinstance(error, GhlNetworkError):
+        return bool(error.sent)
+    return isinstance(error, (GhlServerError, GhlBadResponse))
 
 
 def _request(*, connection_id: int, method: str, path: str, operation_id: str = "",
              version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
              json: Any = None, data: Any = None, job_id: int | None = None,
              headers: Mapping[str, str] | None = None, allow_refresh: bool = True,
-             max_attempts: int | None = None,
+             max_attempts: int | None = None, retry_safe: bool = True,
              files: dict[str, UploadFile] | None = None) -> GhlResponse:
     problem = path_problem(path)
     if problem:
@@ -147,6 +164,14 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
             max_attempts += 1  # the refresh retry does not eat a transient attempt
             continue
         if error.permanent:
+            break
+        if not retry_safe and _outcome_unknown(error):
+            error = GhlOutcomeUnknown(
+                f"{error.message} HighLevel may have acted on it: it is not sent again blind; "
+                "the record is looked up before anything is created again.",
+                status=error.status, trace_id=error.trace_id, operation_id=operation_id,
+                retry_after=error.retry_after,
+            )
             break
         if attempt >= max_attempts:
             break

@@ -5,6 +5,8 @@ when to try again for transient ones (the contract of :class:`portal.errors.Port
 Messages never contain secrets.
 """
 
+from typing import Any
+
 from portal.errors import PortalError
 
 
@@ -73,9 +75,27 @@ class GhlServerError(GhlError):
 
 
 class GhlNetworkError(GhlError):
-    """Timeout, connection refused or reset: no (complete) answer came."""
+    """Timeout, connection refused or reset: no (complete) answer came.
+
+    ``sent`` is False only when the request provably never left (no connection was made).
+    """
 
     permanent = False
+
+    def __init__(self, message: str, *, sent: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.sent = sent
+
+
+class GhlOutcomeUnknown(GhlError):
+    """A request that is not safe to send twice may have reached HighLevel, but its answer was lost.
+
+    The door does not send it again. Transient: the caller looks the record up by its natural key
+    (and adopts it) before creating anything; only a look-up that proves absence creates.
+    """
+
+    permanent = False
+    outcome_unknown = True
 
 
 class GhlBadResponse(GhlError):

@@ -16,6 +16,7 @@ import requests
 from django.conf import settings
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import NewConnectionError
 
 from integrations.ghl.errors import GhlNetworkError
 from integrations.ghl.uploads import UploadFile, files_parts, files_summary
@@ -73,6 +74,20 @@ def trace_id_find(*, headers: Mapping[str, str], body: bytes) -> str:
     return ""
 
 
+def _never_connected(exc: Exception) -> bool:
+    """True when the connection was refused or never made: the request cannot have been read."""
+    seen: set[int] = set()
+    cause: Any = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (NewConnectionError, ConnectionRefusedError)):
+            return True
+        cause = getattr(cause, "reason", None) or cause.__cause__ or cause.__context__ or (
+            cause.args[0] if cause.args and isinstance(cause.args[0], Exception) else None
+        )
+    return False
+
+
 def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
                  params: Mapping[str, Any] | None = None, json: Any = None, data: Any = None,
                  attempt: int, log: LogContext, path: str = "",
@@ -100,10 +115,15 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
         result.headers = dict(response.headers)
         result.body = body
         result.trace_id = trace_id_find(headers=response.headers, body=body)
+    except requests.ConnectTimeout as exc:
+        result.error = GhlNetworkError(f"Timed out connecting ({type(exc).__name__}).", sent=False)
     except requests.Timeout as exc:
         result.error = GhlNetworkError(f"Timed out ({type(exc).__name__}).")
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError) as exc:
+    except requests.ConnectionError as exc:
+        result.error = GhlNetworkError(
+            f"Connection failed ({type(exc).__name__}).", sent=not _never_connected(exc)
+        )
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
     except requests.RequestException as exc:
         # A request that cannot be sent as built (a header value with a line break: a pasted

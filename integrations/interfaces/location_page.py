@@ -13,6 +13,7 @@ from django.utils import timezone
 from integrations.interfaces.dashboard import dashboard_locations
 from integrations.models import Connection, Job, Subscription, SyncLog
 from integrations.sync.subscriptions.progress import duration_text
+from mappings.models import QuarantinedRecord
 from portal.models import AlertIncident
 from rankr.models import RECORD_MODELS
 
@@ -46,6 +47,7 @@ class LocationOverview:
     error_logs: list
     calls_last_hour: int = 0
     alerts: list = field(default_factory=list)
+    quarantined: int = 0  # records set aside (mappings' Quarantined records), still open
     # Measured by the whole-location sync (not built yet): None means "not measured".
     coverage_age: object = None
     mismatch_rate: object = None
@@ -136,6 +138,7 @@ def location_overview_get(*, location, user, now=None) -> LocationOverview:
         error_logs=errors,
         calls_last_hour=calls,
         alerts=location_alerts(location=location),
+        quarantined=QuarantinedRecord.objects.filter(location=location, resolved_at__isnull=True).count(),
     )
 
 

@@ -6,6 +6,7 @@ from integrations.sync.onboarding import mint_batch_run
 from integrations.sync.retention import retention_run_due
 from integrations.sync.subscriptions import subscriptions_dispatch
 from integrations.sync.webhooks_in import webhook_event_process
+from mappings.services import quarantine_retry
 
 
 def mint_batch_task(batch_id: int) -> None:
@@ -16,6 +17,14 @@ def mint_batch_task(batch_id: int) -> None:
 def webhook_event_process_task(event_id: int) -> None:
     """Kept for events queued by an earlier release; new events get their job when received."""
     webhook_event_process(event_id=event_id)
+
+
+def quarantine_retry_task(mapping_id: int | None = None,
+                          quarantine_ids: list[int] | None = None) -> None:
+    """Apply quarantined records again (after a mapping change, or the admin's *Retry now*)."""
+    if mapping_id is None and not quarantine_ids:
+        return
+    quarantine_retry(mapping_id=mapping_id, quarantine_ids=quarantine_ids)
 
 
 def job_run_task(job_id: int) -> None:

@@ -4,13 +4,19 @@ The admin sends a real run inline (a deliberate, bounded call) between :func:`ac
 and :func:`action_job_finish`, so its sync-log rows name the job. A failed one can be re-run from
 the jobs admin: :func:`action_job_run` sends the recorded call again — unless its body held
 secret-named fields, which are never stored.
+
+A create that is not safe to send twice and whose answer was lost (``GhlOutcomeUnknown``) is not
+failed: the job is queued with ``outcome_unknown`` and, when it runs, looks the record up by its
+natural key and adopts it, creating only when the look-up proves absence (``creates.create_once``).
 """
 
 import uuid
 
 from django.utils import timezone
 
-from integrations.catalog.services import operation_run
+from integrations.catalog.adopt import ADOPT
+from integrations.sync.creates import create_once
+from integrations.sync.jobs import job_retry_later
 from integrations.sync.models import Job
 from integrations.sync.secrets import connection_secrets_get
 from integrations.sync.targets import EventError
@@ -59,17 +65,59 @@ def action_job_finish(*, job, status=None, trace_id="", error_class="", error_me
     return job
 
 
-def action_job_run(job: Job) -> dict:
-    """JOB_HANDLERS "action": send the recorded call again (a re-run from the jobs admin)."""
+def action_job_outcome_unknown(*, job, error) -> str:
+    """The answer to a create was lost: queue the job to look it up (or say a person must check).
+
+    Returns the message for the person who ran it.
+    """
+    adopt = ADOPT.get(job.operation)
+    Job.objects.filter(pk=job.pk).update(result={"outcome_unknown": True})
+    if adopt is None:
+        action_job_finish(job=job, status=error.status, trace_id=error.trace_id or "",
+                          error_class=error.__class__.__name__, error_message=str(error))
+        Job.objects.filter(pk=job.pk).update(result={"outcome_unknown": True})
+        return (f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
+                "It is not sent again automatically: check in HighLevel before running it again.")
+    job_retry_later(job_id=job.pk, error=error, delay_s=0)
     if job.params.get("secrets_left_out"):
+        return (f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
+                f"Job #{job.pk} looks it up by {adopt.natural_key}; if it is not there, run it "
+                "again here (its secret fields are not stored, so the job cannot send it).")
+    return (f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
+            f"Job #{job.pk} looks it up by {adopt.natural_key} and creates it only if it is "
+            "not there: see the job for the outcome.")
+
+
+def _secret_action_resolve(job):
+    """A call whose secret fields were not stored cannot be sent again; a lost create of one is
+    still looked up (and adopted when found), so a person re-runs it only if it is absent."""
+    adopt = ADOPT.get(job.operation)
+    if adopt is None or not job.result.get("outcome_unknown"):
         raise EventError(
             "This action's body held secret fields, which are not stored: run it again from the "
             "catalog's Run action form."
         )
+    found = adopt.find(connection_id=job.connection_id, body=job.params.get("body"), job_id=job.pk)
+    if found is None:
+        Job.objects.filter(pk=job.pk).update(result={**job.result, "outcome_unknown": False})
+        raise EventError(
+            f"It is not in HighLevel (looked up by {adopt.natural_key}), and its body held secret "
+            "fields, which are not stored: run it again from the catalog's Run action form."
+        )
+    return {"adopted": True, "ghl_id": found.get("id"), "outcome_unknown": False}
+
+
+def action_job_run(job: Job) -> dict:
+    """JOB_HANDLERS "action": send the recorded call again (a re-run from the jobs admin)."""
+    if job.params.get("secrets_left_out"):
+        return _secret_action_resolve(job)
     if job.connection_id is None:
         raise EventError("The action's connection no longer exists.")
-    response = operation_run(
-        connection_id=job.connection_id, operation_id=job.operation,
-        params=job.params.get("params") or None, body=job.params.get("body"), job_id=job.pk,
+    created = create_once(
+        job=job, connection_id=job.connection_id, operation_id=job.operation,
+        params=job.params.get("params") or None, body=job.params.get("body"),
     )
-    return {"status": response.status, "trace_id": response.trace_id}
+    if created.adopted:
+        return {"adopted": True, "ghl_id": created.ghl_id}
+    answer = {"status": created.status, "trace_id": created.trace_id}
+    return {**answer, "ghl_id": created.ghl_id} if created.ghl_id else answer

@@ -5,12 +5,14 @@ it through ``mapping_page_apply`` (fingerprint, then upsert by (location, HighLe
 record that arrives by webhook, by resync and again by polling stays one row.
 """
 
+from datetime import datetime
+
 from django.db import IntegrityError, transaction
 
 from integrations.sync.targets import EventError, mapping_version_find
 from mappings.entities import ENTITIES, FETCH, GHL_TO_RANKR, NATURAL_KEYS
 from mappings.rules import path_get
-from mappings.services import mapping_page_apply
+from mappings.services import mapping_page_apply, time_parse
 from rankr.services import record_soft_delete
 
 
@@ -25,11 +27,14 @@ def record_ghl_id(*, entity, record):
     return ghl_id
 
 
-def record_apply(*, location_id, entity, record):
+def record_apply(*, location_id, entity, record, event_time=None, source="", job_id=None):
     """Map and upsert one HighLevel record; returns the counts and the mapping version applied.
 
-    Raises :class:`NoMapping` when the location has no mapping for the entity, and
-    :class:`EventError` naming the rule when the record cannot be mapped.
+    Applied only if newer than what Rankr holds (the record's modification time, else
+    ``event_time``, the webhook's timestamp): ``stale`` says when it was not.
+
+    Raises :class:`NoMapping` when the location has no mapping for the entity. A record that
+    cannot be stored is quarantined (``quarantined`` is 1), not raised: the job succeeds.
     """
     ghl_id = record_ghl_id(entity=entity, record=record)
     fetch = FETCH.get(entity)
@@ -43,13 +48,15 @@ def record_apply(*, location_id, entity, record):
             "apply a flow template or add a mapping, then re-run."
         )
     record_natural_claim(location_id=location_id, entity=entity, ghl_id=ghl_id, record=record)
-    result = mapping_page_apply(mapping_version=version, location_id=location_id, records=[record])
+    result = mapping_page_apply(mapping_version=version, location_id=location_id, records=[record],
+                                event_time=event_time, source=source, job_id=job_id)
     if result.failed:
         raise EventError("; ".join(f"{where}: {message}" for where, message in result.failed))
     counts = result.counts
     return {
         "ghl_id": ghl_id, "created": counts.created, "updated": counts.updated,
-        "unchanged": counts.unchanged, "mapping_version_id": version.pk,
+        "unchanged": counts.unchanged, "stale": counts.stale, "quarantined": result.quarantined,
+        "mapping_version_id": version.pk,
     }
 
 
@@ -82,10 +89,12 @@ def record_natural_claim(*, location_id, entity, ghl_id, record):
         return False
 
 
-def record_remove(*, location_id, entity, ghl_id):
-    """Soft-delete the Rankr record HighLevel deleted; True if a live one was marked."""
+def record_remove(*, location_id, entity, ghl_id, deleted_at=None):
+    """Soft-delete the Rankr record HighLevel deleted at ``deleted_at`` (a tombstone with that
+    time: older versions arriving later are not applied); True if a live one was marked."""
     return record_soft_delete(
-        model=ENTITIES[entity].rankr_model, location_id=location_id, ghl_id=ghl_id
+        model=ENTITIES[entity].rankr_model, location_id=location_id, ghl_id=ghl_id,
+        changed_at=time_parse(deleted_at) if not isinstance(deleted_at, datetime) else deleted_at,
     )
 
 

@@ -14,6 +14,7 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 """
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -112,6 +113,20 @@ def job_send(*, job_id: int) -> bool:
         return False
     Job.objects.filter(pk=job_id).update(sent_at=Now())
     return True
+
+
+def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> None:
+    """Put a job (e.g. a Run action whose answer was lost) back in the queue to try again itself.
+
+    Its attempts start over (up to ``JOB_MAX_ATTEMPTS``); the error stays on it until it runs.
+    """
+    now = timezone.now()
+    Job.objects.filter(pk=job_id).update(
+        status=Job.Status.QUEUED, attempts=0, max_attempts=settings.JOB_MAX_ATTEMPTS,
+        next_attempt_at=now + timedelta(seconds=delay_s), finished_at=None, lease_until=None,
+        error_class=error.__class__.__name__[:100], error_message=str(error)[:2000],
+    )
+    _send_after_commit(job_id)
 
 
 def job_rerun(*, job_ids: list[int], user_id: int | None) -> int:

@@ -24,6 +24,7 @@ from integrations.ghl.oauth import (
     pkce_pair,
     tokens_apply,
 )
+from integrations.ghl.retry import operation_retry_safe
 from integrations.sync.models import Job
 from portal.errors import PortalError
 from portal.models import Agency, AuditEvent, Location
@@ -272,6 +273,7 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
     response = ghl_request(
         connection_id=agency_connection.pk, method="POST", path="/oauth/locationToken",
         operation_id="get-location-access-token",
+        retry_safe=operation_retry_safe(method="POST", path="/oauth/locationToken"),
         data={"companyId": agency_connection.agency.company_id, "locationId": hl_location_id},
     )
     payload = response.data if isinstance(response.data, dict) else {}

@@ -2,16 +2,19 @@
 
 Each handler is safe to run again after a timeout whose request did reach HighLevel: before
 creating, it uses what an earlier attempt recorded (the job's result, the record's HighLevel id)
-or looks the record up by its natural key (email); a create is sent once per attempt
-(``max_attempts=1``, the door does not resend it blind), or is an upsert by email/phone. The
+or looks the record up by its natural key (email, through the complete user search) and adopts
+it; only a look-up that proves absence creates (``creates.create_once``: the door never re-sends
+the create blind). A lead is an upsert by email/phone, which HighLevel de-duplicates. The
 HighLevel id is recorded on the job (``job_checkpoint``) and on the Rankr record before the job
 is acknowledged.
 """
 
 import secrets
 
+from integrations.catalog.adopt import user_find_by_email
 from integrations.catalog.services import operation_run
 from integrations.ghl.errors import GhlInvalid, GhlNotFound
+from integrations.sync.creates import create_once
 from integrations.sync.inbound import record_ghl_id_set
 from integrations.sync.jobs import job_checkpoint
 from integrations.sync.models import Job
@@ -74,13 +77,7 @@ def _user_find(*, connection, email, job):
     """The HighLevel user of the location with this email (case-insensitive), or None."""
     if not email:
         return None
-    response = operation_run(connection_id=connection.pk, operation_id=LIST_USERS, job_id=job.pk)
-    users = (response.data or {}).get("users") or []
-    wanted = email.strip().lower()
-    return next(
-        (u for u in users if isinstance(u, dict) and str(u.get("email", "")).lower() == wanted),
-        None,
-    )
+    return user_find_by_email(connection_id=connection.pk, email=email, job_id=job.pk)
 
 
 def user_create_run(job):
@@ -97,24 +94,22 @@ def user_create_run(job):
         record=rankr_record_dict(user),
     )
     Job.objects.filter(pk=job.pk).update(mapping_version_id=version.pk)
-    existing = _user_find(connection=connection, email=body.get("email") or user.email, job=job)
-    if existing is not None:
-        return _acknowledge(job, model=RankrUser, record=user, ghl_id=existing["id"], adopted=True)
     body = {
         **body,
+        "email": body.get("email") or user.email,
         "locationIds": [user.location.location_id],
         # HighLevel requires a password; the user sets their own through HighLevel's reset.
         "password": secrets.token_urlsafe(18) + "aA1!",
     }
-    response = operation_run(
-        connection_id=connection.pk, operation_id=CREATE_USER, body=body, job_id=job.pk,
-        max_attempts=1,
-    )
-    ghl_id = (response.data or {}).get("id")
-    if not ghl_id:
+    # HighLevel does not de-duplicate users: look up by email first, every time.
+    created = create_once(job=job, connection_id=connection.pk, operation_id=CREATE_USER,
+                          body=body, look_first=True)
+    if not created.ghl_id:
         raise EventError("HighLevel answered Create User without the user's id.")
-    return _acknowledge(job, model=RankrUser, record=user, ghl_id=ghl_id,
-                        status=response.status, trace_id=response.trace_id)
+    if created.adopted:
+        return _acknowledge(job, model=RankrUser, record=user, ghl_id=created.ghl_id, adopted=True)
+    return _acknowledge(job, model=RankrUser, record=user, ghl_id=created.ghl_id,
+                        status=created.status, trace_id=created.trace_id)
 
 
 NOT_SENT = object()

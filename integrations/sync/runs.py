@@ -60,8 +60,12 @@ def operation_try(*, user, operation, connection=None, params=None, body=None, d
 
 def _send(result, *, connection, call, user, params, body):
     """Send, recorded as an "action" job (so it shows with the other jobs and can be re-run)."""
-    from integrations.ghl.errors import GhlError
-    from integrations.sync.actions import action_job_finish, action_job_start
+    from integrations.ghl.errors import GhlError, GhlOutcomeUnknown
+    from integrations.sync.actions import (
+        action_job_finish,
+        action_job_outcome_unknown,
+        action_job_start,
+    )
 
     job = action_job_start(
         connection=connection, operation_key=call.operation, params=params, body=body,
@@ -71,6 +75,11 @@ def _send(result, *, connection, call, user, params, body):
     secrets = connection_secrets_get(connection_id=connection.id)
     try:
         response = call_send(connection_id=connection.id, call=call, job_id=job.pk)
+    except GhlOutcomeUnknown as exc:
+        # Never re-sent blind: the job looks the record up first and creates only if absent.
+        result.status, result.trace_id = exc.status, exc.trace_id or ""
+        result.error = action_job_outcome_unknown(job=job, error=exc)
+        return
     except GhlError as exc:
         result.status, result.trace_id = exc.status, exc.trace_id or ""
         message = text_mask(str(exc), secrets=secrets)

@@ -107,6 +107,9 @@ class Entity:
     is recognised when HighLevel reports it back. ``poll``: poll-plan overrides per catalog
     trigger name (``integrations.catalog.polling``). ``requests``: request shapes per operation
     key. ``events``: webhook event types carrying it. ``flows``: flow templates using it.
+    ``modified_paths``: where a HighLevel record keeps its modification time (the first present
+    wins), what "newer" means when two versions of a record arrive out of order; without one the
+    webhook's timestamp is used (``mappings.services.record_changed_at``).
     """
 
     key: str
@@ -120,6 +123,7 @@ class Entity:
     requests: dict = field(default_factory=dict)
     events: dict = field(default_factory=dict)
     flows: dict = field(default_factory=dict)
+    modified_paths: tuple = ("dateUpdated", "updatedAt")
 
     @property
     def rankr_kind(self) -> str | None:

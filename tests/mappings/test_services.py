@@ -215,6 +215,7 @@ def test_unknown_template_is_a_clear_error(location):
 
 
 def test_a_page_is_mapped_and_upserted_and_unchanged_records_are_skipped(location):
+    from mappings.models import QuarantinedRecord
     from mappings.services import mapping_page_apply
     from rankr.models import Contact
 
@@ -229,8 +230,10 @@ def test_a_page_is_mapped_and_upserted_and_unchanged_records_are_skipped(locatio
     ]
     result = mapping_page_apply(mapping_version=v1, location_id=location.pk, records=records)
     assert (result.counts.created, result.counts.updated) == (1, 0)
-    assert [f[0] for f in result.failed] == ["c2", "#2"]
-    assert "Rule 4 (source 'phone' → field 'phone')" in result.failed[0][1]
+    assert [f[0] for f in result.failed] == ["#2"] and result.quarantined == 1
+    aside = QuarantinedRecord.objects.get()
+    assert (aside.ghl_id, aside.rule_number, aside.field, aside.value) == ("c2", 4, "phone", "not a phone")
+    assert "Rule 4 (source 'phone' → field 'phone')" in aside.reason
     assert Contact.objects.get().email == "a@x.io"
 
     again = mapping_page_apply(mapping_version=v1, location_id=location.pk, records=records[:1])

@@ -46,9 +46,10 @@ from integrations.sync.subscriptions.incremental import request_base, request_si
 from mappings.entities import ENTITIES, Entity
 from mappings.models import MappingVersion
 from mappings.rules import path_get
-from mappings.services import mapping_page_apply, mapping_version_latest
+from mappings.services import mapping_page_apply, mapping_version_latest, time_parse
 from portal.errors import PortalError, error_permanent
 from rankr.models import RankrRecord
+from rankr.services import TOMBSTONE
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +81,11 @@ class RunCounts:
     records: int = 0
     changed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    quarantined: int = 0  # records set aside (Quarantined records), not blocking the run
 
     def as_result(self) -> Result:
         return {"requests": self.requests, "records": self.records, "changed": self.changed,
-                "failed": len(self.failed)}
+                "failed": len(self.failed), "quarantined": self.quarantined}
 
 
 def subscription_job_handle(job: Job) -> Result:
@@ -109,7 +111,8 @@ def subscription_run(*, subscription_id: int, job: Job,
     ).get(pk=subscription_id)
     carried = job.params.get("carry") or {}
     counts = RunCounts(requests=carried.get("requests", 0), records=carried.get("records", 0),
-                       changed=carried.get("changed", 0))
+                       changed=carried.get("changed", 0),
+                       quarantined=carried.get("quarantined", 0))
     try:
         continuation = _run(subscription=subscription, job=job, counts=counts, on_page=on_page)
     except Superseded:
@@ -126,8 +129,12 @@ def subscription_run(*, subscription_id: int, job: Job,
         raise
     if continuation is not None:
         return {"outcome": "continued", "continuation_job": continuation.pk, **counts.as_result()}
-    outcome = Subscription.Outcome.PARTIAL if counts.failed else Subscription.Outcome.SUCCEEDED
+    partial = counts.failed or counts.quarantined
+    outcome = Subscription.Outcome.PARTIAL if partial else Subscription.Outcome.SUCCEEDED
     error = "; ".join(f"{ghl_id}: {message}" for ghl_id, message in counts.failed[:FAILED_SAMPLE])
+    if counts.quarantined:
+        error = "; ".join(filter(None, [
+            f"{counts.quarantined} record(s) quarantined: see Quarantined records", error]))
     _finish(subscription, job, counts, outcome=outcome, error=error, release=True)
     return {"outcome": outcome, **counts.as_result()}
 
@@ -241,7 +248,7 @@ def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity
         high = max([s for s in stamps if isinstance(s, str) and s] + [high or ""]) or ""
     with transaction.atomic():
         page = mapping_page_apply(mapping_version=version, location_id=subscription.location_id,
-                                  records=records) if records else None
+                                  records=records, source=job.kind, job_id=job.pk) if records else None
         if state["full"] and records:
             ids = {path_get(r, entity.id_path) for r in records if isinstance(r, dict)}
             SubscriptionSeen.objects.bulk_create(
@@ -260,7 +267,8 @@ def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity
             updates.update(cursor={}, watermark=high[:64])
             if state["full"]:
                 if subscription.reconcile_deletions and entity.rankr_model is not None:
-                    _deletions_sweep(subscription=subscription, model=entity.rankr_model, now=now)
+                    _deletions_sweep(subscription=subscription, model=entity.rankr_model, now=now,
+                                     started=time_parse(state.get("started_at")))
                 SubscriptionSeen.objects.filter(subscription=subscription).delete()
                 updates.update(backfill_finished_at=now, full_pass_requested=False)
         if state["full"]:
@@ -274,6 +282,7 @@ def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity
     if page is not None:
         counts.changed += page.counts.created + page.counts.updated
         counts.failed.extend(page.failed)
+        counts.quarantined += page.quarantined
     return new_state
 
 
@@ -289,14 +298,22 @@ def _fenced_update(subscription: Subscription, job: Job, **updates: Any) -> None
 
 
 def _deletions_sweep(*, subscription: Subscription, model: type[RankrRecord],
-                     now: datetime) -> int:
-    """Soft-delete the location's live records of this kind that the pass did not list."""
+                     now: datetime, started: datetime | None = None) -> int:
+    """Soft-delete the location's live records of this kind that the pass did not list.
+
+    A record whose version is newer than the pass's start (a webhook brought it meanwhile) was
+    not deleted, just not there yet when its page was read: it stays. The tombstones are dated
+    the pass's start, so no older version revives them.
+    """
     seen = SubscriptionSeen.objects.filter(subscription=subscription).values("ghl_id")
+    started = started or now
     return (
         model.objects.filter(location_id=subscription.location_id, deleted_at__isnull=True,
                              ghl_id__isnull=False)
         .exclude(ghl_id__in=seen)
-        .update(deleted_at=now, fingerprint="", updated_at=now)
+        .exclude(source_changed_at__gt=started)
+        .update(deleted_at=now, fingerprint="", updated_at=now, source_changed_at=started,
+                source_tiebreak=TOMBSTONE)
     )
 
 

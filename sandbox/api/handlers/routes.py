@@ -4,7 +4,7 @@ Every operation not listed here answers from its spec's schema and examples
 (``sandbox.api.dispatch.default_handler``). Grep this table to see what the sandbox remembers.
 """
 
-from sandbox.api.handlers import activity, contacts, content, search, uploads, users
+from sandbox.api.handlers import activity, contacts, content, search, uploads, user_search, users
 from sandbox.api.handlers.crud import Crud
 
 C = contacts.crud
@@ -96,7 +96,8 @@ ROUTES = {
     ("POST", "/users/"): users.user_create,
     ("GET", "/users/{userId}"): users.user_get,
     ("PUT", "/users/{userId}"): users.user_update,
-    ("GET", "/users/search"): Crud("list", "user", key="users"),
+    ("GET", "/users/search"): user_search.search,
+    ("POST", "/users/search/filter-by-email"): user_search.filter_by_email,
     # Opportunities and pipelines
     **crud_set("opportunity", collection="/opportunities/", item="/opportunities/{id}", id_param="id",
                key="opportunity", events=OPP_EVENTS, methods=("create", "get", "update", "delete")),

@@ -1,7 +1,9 @@
 """Webhook events become "webhook" jobs that apply the record through the polled path."""
 
 import base64
+import itertools
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -20,10 +22,15 @@ CONTACT = {
 }
 
 
+_sent = itertools.count(1)
+
+
 def event_make(location, payload, webhook_id="wh-1"):
+    """A stored event; each one sent a second after the one before, as HighLevel would date them."""
+    stamp = f"{datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_sent)):%Y-%m-%dT%H:%M:%SZ}"
     return WebhookEvent.objects.create(
         webhook_id=webhook_id, event_type=payload["type"], highlevel_location_id=location.location_id,
-        location=location, payload={**payload, "webhookId": webhook_id, "timestamp": "2026-01-01T00:00:00Z"},
+        location=location, payload={**payload, "webhookId": webhook_id, "timestamp": stamp},
     )
 
 
@@ -123,12 +130,17 @@ def test_a_location_without_a_mapping_for_the_entity_skips_the_event(location):
 
 
 @pytest.mark.django_db
-def test_a_record_the_mapping_cannot_apply_fails_the_job_naming_the_rule(location, templates):
+def test_a_record_the_mapping_cannot_apply_is_quarantined_naming_the_rule(location, templates):
+    from mappings.models import QuarantinedRecord
+
     webhook_event_enqueue(event_make(location, {**CONTACT, "phone": "not a phone"}))
     job = Job.objects.get(kind="webhook")
-    assert job_run(job_id=job.pk) == Job.Status.FAILED
+    assert job_run(job_id=job.pk) == Job.Status.SUCCEEDED
     job.refresh_from_db()
-    assert "Rule 4" in job.error_message and "'phone'" in job.error_message
+    assert job.result["quarantined"] == 1
+    aside = QuarantinedRecord.objects.get()
+    assert (aside.rule_number, aside.field, aside.source, aside.job_id) == (4, "phone", "webhook", job.pk)
+    assert "Rule 4" in aside.reason and aside.event_time
     assert not Contact.objects.exists()
 
 
