@@ -115,9 +115,11 @@ def _rule_problems(rule, *, entity, direction, null_policy):
 
     invalid = rule.get("invalid", REFUSE)
     if invalid not in dict(INVALID_POLICIES):
-        problems.append(f"invalid {invalid!r} is not one of {', '.join(dict(INVALID_POLICIES))}")
+        problems.append(("invalid", f"invalid {invalid!r} is not one of "
+                                    f"{', '.join(dict(INVALID_POLICIES))}"))
     elif "invalid" in rule and direction != GHL_TO_RANKR:
-        problems.append("invalid applies to HighLevel → Rankr rules only (Rankr fields' limits)")
+        problems.append(("invalid", "invalid applies to HighLevel → Rankr rules only "
+                                    "(Rankr fields' limits)"))
     policy = rule.get("null", null_policy)
     if policy not in dict(NULL_POLICIES):
         problems.append(("null", f"null policy {policy!r} is not one of skip, default, clear"))

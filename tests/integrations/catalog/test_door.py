@@ -28,7 +28,7 @@ def test_a_prepared_call_maps_onto_the_agreed_door_interface(monkeypatch, locati
     assert sent == [{
         "connection_id": 7, "method": "GET", "path": "/calendars/", "operation_id": "GET /calendars/",
         "version": "2021-04-15", "params": {"locationId": "LOC123"}, "json": None, "data": None,
-        "files": None, "job_id": 42, "headers": None, "retry_safe": True, "max_attempts": None,
+        "files": None, "job_id": 42, "headers": None, "retry_safe": True,
     }]
 
 
