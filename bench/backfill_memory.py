@@ -41,8 +41,11 @@ def main():
     try:
         [subscription] = world_make(locations=1, contacts=args.contacts)
         started = time.monotonic()
-        done = subprocess.run([PYTHON, str(ROOT / "bench" / "backfill_memory.py"), "--child",
-                               str(subscription.pk)], capture_output=True, text=True)
+        done = subprocess.run(
+            [PYTHON, str(ROOT / "bench" / "backfill_memory.py"), "--child", str(subscription.pk)],
+            capture_output=True,
+            text=True,
+        )
         elapsed = time.monotonic() - started
         if done.returncode:
             raise SystemExit(f"the backfill failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")

@@ -33,8 +33,9 @@ def main():
     env = BenchEnvironment(limits_off=False, postgres=args.postgres)
     processes = []
     try:
-        subscriptions = world_make(locations=args.locations, contacts=2,
-                                   triggers=("Search Contacts",) * args.per_location)
+        subscriptions = world_make(
+            locations=args.locations, contacts=2, triggers=("Search Contacts",) * args.per_location
+        )
         from django.utils import timezone
 
         from integrations.models import Job, Subscription
@@ -49,12 +50,18 @@ def main():
             subscription.watermark = "2000-01-01T00:00:00.000Z"
             subscription.interval_minutes = args.interval
         Subscription.objects.bulk_update(
-            subscriptions, ["next_run_at", "backfill_finished_at", "watermark", "interval_minutes"],
-            batch_size=500)
+            subscriptions,
+            ["next_run_at", "backfill_finished_at", "watermark", "interval_minutes"],
+            batch_size=500,
+        )
         processes.append(Sandbox(port=env.port, workers=2, threads=8))
         processes.append(qcluster(workers=args.workers))
-        processes.append(Process([PYTHON, "manage.py", "dispatch", "--loop", "--every",
-                                  str(args.every)], name="dispatcher"))
+        processes.append(
+            Process(
+                [PYTHON, "manage.py", "dispatch", "--loop", "--every", str(args.every)],
+                name="dispatcher",
+            )
+        )
         window_end = window_start + interval
         deadline = window_end + timedelta(seconds=90)
         while timezone.now() < deadline:

@@ -21,8 +21,10 @@ def main():
     sandbox = Sandbox(port=env.port)
     try:
         search, listing = world_make(
-            locations=1, contacts=args.contacts,
-            triggers=("Search Contacts", "List Contacts (Deprecated)"))
+            locations=1,
+            contacts=args.contacts,
+            triggers=("Search Contacts", "List Contacts (Deprecated)"),
+        )
         from integrations.models import SyncLog
 
         counts = {}
@@ -30,8 +32,10 @@ def main():
             run_inline(subscription)  # the backfill
             job = run_inline(subscription)  # nothing changed since
             assert job.kind == "poll", job.kind
-            counts[subscription.trigger] = (SyncLog.objects.filter(job_id=job.pk).count(),
-                                            subscription.last_run_changed)
+            counts[subscription.trigger] = (
+                SyncLog.objects.filter(job_id=job.pk).count(),
+                subscription.last_run_changed,
+            )
     finally:
         sandbox.stop()
         env.close()

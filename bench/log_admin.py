@@ -36,8 +36,18 @@ JOB_ROWS = int(os.environ.get("BENCH_JOB_ROWS", "200000"))
 LOCATIONS = 20
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 SPAN_SECONDS = 90 * 24 * 3600  # the rows cover the last 90 days
-OPERATIONS = ["get-contacts", "get-contact", "create-contact", "update-contact", "search-opportunity",
-              "get-calendar-events", "get-tasks", "create-note", "get-users", "get-location"]
+OPERATIONS = [
+    "get-contacts",
+    "get-contact",
+    "create-contact",
+    "update-contact",
+    "search-opportunity",
+    "get-calendar-events",
+    "get-tasks",
+    "create-note",
+    "get-users",
+    "get-location",
+]
 
 PG_URL = os.environ.get("DATABASE_URL", "")
 BENCH_DB = ""
@@ -77,7 +87,9 @@ def _case(expr, values):
 
 def fill_sqlite(*, loc_ids, conn_id):
     n_loc = len(loc_ids)
-    loc_case = "CASE x % {n} {w} END".format(n=n_loc, w=" ".join(f"WHEN {i} THEN {pk}" for i, pk in enumerate(loc_ids)))
+    loc_case = "CASE x % {n} {w} END".format(
+        n=n_loc, w=" ".join(f"WHEN {i} THEN {pk}" for i, pk in enumerate(loc_ids))
+    )
     step = SPAN_SECONDS / SYNCLOG_ROWS
     with connection.cursor() as cur:
         cur.execute("PRAGMA synchronous=OFF")
@@ -86,7 +98,7 @@ def fill_sqlite(*, loc_ids, conn_id):
             INSERT INTO integrations_synclog (at, connection_id, location_id, operation_id, method, path,
                 status, error, duration_ms, attempt, trace_id, job_id, request_summary, response_summary)
             SELECT strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((x * {step}) ) || ' seconds'),
-                {conn_id}, {loc_case}, {_case('x % 10', OPERATIONS)},
+                {conn_id}, {loc_case}, {_case("x % 10", OPERATIONS)},
                 CASE WHEN x % 10 IN (2, 3, 7) THEN 'POST' ELSE 'GET' END,
                 '/contacts/c' || x,
                 CASE WHEN x % 997 = 0 THEN NULL WHEN x % 97 = 0 THEN 503 WHEN x % 50 = 0 THEN 429
@@ -102,7 +114,7 @@ def fill_sqlite(*, loc_ids, conn_id):
             INSERT INTO integrations_job (kind, status, location_id, connection_id, operation, subject,
                 params, result, idempotency_key, attempts, max_attempts, reruns, queued_at,
                 started_at, finished_at, error_class, error_message)
-            SELECT {_case('x % 6', ['poll', 'backfill', 'action', 'webhook', 'resync', 'rankr_event'])},
+            SELECT {_case("x % 6", ["poll", "backfill", "action", "webhook", "resync", "rankr_event"])},
                 CASE WHEN x % 101 = 0 THEN 'dead' WHEN x % 29 = 0 THEN 'failed' ELSE 'succeeded' END,
                 {loc_case}, {conn_id}, 'GET /contacts/', 'c' || x, '{{}}', '{{}}', 'bench-' || x,
                 1, 5, 0,
@@ -194,10 +206,14 @@ def main():
     call_command("migrate", verbosity=0)
     agency = Agency.objects.create(name="Bench agency", company_id="bench-company")
     locations = [
-        Location.objects.create(agency=agency, location_id=f"bench-loc-{i:02d}", name=f"Bench {i:02d}")
+        Location.objects.create(
+            agency=agency, location_id=f"bench-loc-{i:02d}", name=f"Bench {i:02d}"
+        )
         for i in range(LOCATIONS)
     ]
-    app = HighLevelApp(name="Bench app", client_id="bench-client", redirect_url="http://testserver/cb/")
+    app = HighLevelApp(
+        name="Bench app", client_id="bench-client", redirect_url="http://testserver/cb/"
+    )
     app.client_secret = "bench-secret-value"
     app.save()
     conn = Connection(app=app, agency=agency, location=locations[0])
@@ -212,7 +228,9 @@ def main():
 
     User = get_user_model()
     root = User.objects.create_superuser("bench-root", "root@bench.test", "bench-pass-123")
-    staff = User.objects.create_user("bench-staff", "staff@bench.test", "bench-pass-123", is_staff=True)
+    staff = User.objects.create_user(
+        "bench-staff", "staff@bench.test", "bench-pass-123", is_staff=True
+    )
     staff.groups.add(Group.objects.get(name=AGENCY_STAFF))
     staff.user_permissions.add(*staff_synclog_permissions())
     for loc in locations[:2]:
@@ -224,8 +242,12 @@ def main():
     loc = locations[3].pk
     sl = "/admin/integrations/synclog/"
     jb = "/admin/integrations/job/"
-    figures = {"database": connection.vendor, "synclog_rows": SyncLog.objects.order_by().count(),
-               "job_rows": Job.objects.order_by().count(), "fill_s": fill_s}
+    figures = {
+        "database": connection.vendor,
+        "synclog_rows": SyncLog.objects.order_by().count(),
+        "job_rows": Job.objects.order_by().count(),
+        "fill_s": fill_s,
+    }
     cases = {
         "synclog_ms": (as_root, sl),
         "synclog_filtered_ms": (as_root, f"{sl}?location={loc}&status=5xx&since=7d"),
@@ -254,7 +276,9 @@ def main():
         client, url = cases[key]
         with CaptureQueriesContext(connection) as queries:
             client.get(url)
-        figures[key.replace("_ms", "_sql_ms")] = round(sum(float(q["time"]) for q in queries) * 1000, 1)
+        figures[key.replace("_ms", "_sql_ms")] = round(
+            sum(float(q["time"]) for q in queries) * 1000, 1
+        )
         figures[key.replace("_ms", "_queries")] = len(queries)
     until = locations[0].pk
     rows, seconds, peak = export_measure(as_root, f"{sl}export.csv?location={until}&since=30d")
@@ -269,8 +293,9 @@ def staff_synclog_permissions():
     """Staff do not see the sync log by role; the bench lets one in to time the scoped list."""
     from django.contrib.auth.models import Permission
 
-    return Permission.objects.filter(content_type__app_label="integrations",
-                                     codename__in=["view_synclog", "export_synclog"])
+    return Permission.objects.filter(
+        content_type__app_label="integrations", codename__in=["view_synclog", "export_synclog"]
+    )
 
 
 if __name__ == "__main__":

@@ -77,9 +77,11 @@ def main():
     start = time.perf_counter()
     failed = 0
     for page in pages():
-        failed += len(mapping_page_apply(
-            mapping_version=version, location_id=location.pk, records=page
-        ).failed)
+        failed += len(
+            mapping_page_apply(
+                mapping_version=version, location_id=location.pk, records=page
+            ).failed
+        )
     upsert_s = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -30,8 +30,12 @@ CHILD = sys.argv[1:2] == ["--child"]  # a worker process: the parent's environme
 if not os.environ.get("DATABASE_URL") and not CHILD:
     os.environ["SQLITE_PATH"] = str(Path(tmp.name) / "bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-for name in ("SANDBOX_RATE_BURST", "SANDBOX_RATE_INTERVAL_MS", "GHL_RATE_LIMIT_BURST",
-             "GHL_RATE_LIMIT_INTERVAL_MS"):
+for name in (
+    "SANDBOX_RATE_BURST",
+    "SANDBOX_RATE_INTERVAL_MS",
+    "GHL_RATE_LIMIT_BURST",
+    "GHL_RATE_LIMIT_INTERVAL_MS",
+):
     os.environ.pop(name, None)  # HighLevel's own limits on both sides
 
 import django  # noqa: E402
@@ -64,12 +68,28 @@ def sandbox_start() -> tuple[subprocess.Popen, str]:
     if connection.vendor == "sqlite":
         env["SQLITE_PATH"] = str(db["NAME"])
     else:
-        env["DATABASE_URL"] = (f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-                               f"{db['PORT'] or 5432}/{db['NAME']}")
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "8", "--log-level", "warning"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -94,23 +114,49 @@ def world_make():
     from sandbox.state.seed import sandbox_seed
 
     scopes = ["contacts.readonly", "contacts.write", "locations.readonly"]
-    company = sandbox_company_ensure(company_id=COMPANY, name="Bench Agency", locations=[
-        {"location_id": loc, "name": f"Bench {loc}"} for loc in LOCATIONS])
+    company = sandbox_company_ensure(
+        company_id=COMPANY,
+        name="Bench Agency",
+        locations=[{"location_id": loc, "name": f"Bench {loc}"} for loc in LOCATIONS],
+    )
     sandbox_seed(company_id=COMPANY, location_ids=LOCATIONS, contacts=CONTACTS, users=1)
-    registered = sandbox_app_register(name="Bench", redirect_uris=[REDIRECT], scopes=scopes,
-                                      client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    app = HighLevelApp(name="Bench", mode=HighLevelApp.Mode.SANDBOX, client_id=CLIENT_ID,
-                       redirect_url=REDIRECT, scopes=" ".join(scopes))
+    registered = sandbox_app_register(
+        name="Bench",
+        redirect_uris=[REDIRECT],
+        scopes=scopes,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+    app = HighLevelApp(
+        name="Bench",
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id=CLIENT_ID,
+        redirect_url=REDIRECT,
+        scopes=" ".join(scopes),
+    )
     app.client_secret = CLIENT_SECRET
     app.save()
     agency = Agency.objects.create(name="Bench Agency", company_id=COMPANY)
     ids = {}
     for loc in LOCATIONS:
-        code = authorization_code_issue(app=registered.app, company=company, location_ids=[loc],
-                                        agency_chosen=False, redirect_uri=REDIRECT, scopes=scopes)
-        payload = token_grant(data={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                                    "grant_type": "authorization_code", "code": code,
-                                    "user_type": "Location", "redirect_uri": REDIRECT})
+        code = authorization_code_issue(
+            app=registered.app,
+            company=company,
+            location_ids=[loc],
+            agency_chosen=False,
+            redirect_uri=REDIRECT,
+            scopes=scopes,
+        )
+        payload = token_grant(
+            data={
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "grant_type": "authorization_code",
+                "code": code,
+                "user_type": "Location",
+                "redirect_uri": REDIRECT,
+            }
+        )
         location = Location.objects.create(agency=agency, location_id=loc, name=f"Bench {loc}")
         conn = Connection(app=app, agency=agency, location=location, kind=Connection.Kind.LOCATION)
         tokens_apply(connection=conn, payload=payload)
@@ -119,7 +165,9 @@ def world_make():
     return ids
 
 
-def backfill_until(*, connection_id: int, deadline: float, counts: list, start_at: float = 0) -> None:
+def backfill_until(
+    *, connection_id: int, deadline: float, counts: list, start_at: float = 0
+) -> None:
     """Page through the location's contacts again and again until ``deadline``."""
     from integrations.catalog.services import operation_pages
     from integrations.ghl.errors import GhlError
@@ -128,8 +176,9 @@ def backfill_until(*, connection_id: int, deadline: float, counts: list, start_a
 
     try:
         while time.time() < deadline:
-            for _ in operation_pages(connection_id=connection_id, operation_id="GET /contacts/",
-                                     limit=PAGE):
+            for _ in operation_pages(
+                connection_id=connection_id, operation_id="GET /contacts/", limit=PAGE
+            ):
                 if time.time() > deadline:
                     return  # answered after the measured windows: not counted
                 counts.append(1)
@@ -145,8 +194,9 @@ def child_env(url: str) -> dict:
     if connection.vendor == "sqlite":
         env["SQLITE_PATH"] = str(db["NAME"])
     else:
-        env["DATABASE_URL"] = (f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-                               f"{db['PORT'] or 5432}/{db['NAME']}")
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
     return env
 
 
@@ -159,17 +209,34 @@ def scenario(*, connection_ids: list, windows: int, url: str, processes: bool) -
     start_at = time.time() + (8 if processes else 0.5)  # children import Django first
     deadline = start_at + windows * WINDOW_S
     if processes:
-        children = [subprocess.Popen(
-            [sys.executable, __file__, "--child", str(cid), str(start_at), str(deadline)],
-            cwd=ROOT, env=child_env(url), stdout=subprocess.PIPE, text=True)
-            for cid in connection_ids]
-        achieved = sum(int(child.communicate(timeout=windows * WINDOW_S + 120)[0].split()[-1])
-                       for child in children)
+        children = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--child", str(cid), str(start_at), str(deadline)],
+                cwd=ROOT,
+                env=child_env(url),
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for cid in connection_ids
+        ]
+        achieved = sum(
+            int(child.communicate(timeout=windows * WINDOW_S + 120)[0].split()[-1])
+            for child in children
+        )
     else:
         counts = [[] for _ in connection_ids]
-        threads = [threading.Thread(target=backfill_until, kwargs={
-            "connection_id": cid, "deadline": deadline, "counts": counts[i], "start_at": start_at})
-            for i, cid in enumerate(connection_ids)]
+        threads = [
+            threading.Thread(
+                target=backfill_until,
+                kwargs={
+                    "connection_id": cid,
+                    "deadline": deadline,
+                    "counts": counts[i],
+                    "start_at": start_at,
+                },
+            )
+            for i, cid in enumerate(connection_ids)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -190,9 +257,14 @@ def main():
         child_main(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--windows", type=int, default=3, help="10-second rate windows per run (3).")
-    parser.add_argument("--processes", action="store_true",
-                        help="Ten worker processes instead of ten threads for the second run.")
+    parser.add_argument(
+        "--windows", type=int, default=3, help="10-second rate windows per run (3)."
+    )
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="Ten worker processes instead of ten threads for the second run.",
+    )
     args = parser.parse_args()
     setup_test_environment()
     db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -201,10 +273,15 @@ def main():
         ids = world_make()
         process, url = sandbox_start()
         settings.SANDBOX_BASE_URL = url + "/sandbox"
-        one_pct, one_429 = scenario(connection_ids=[ids[LOCATIONS[0]]], windows=args.windows,
-                                    url=url, processes=False)
-        ten_pct, ten_429 = scenario(connection_ids=[ids[loc] for loc in LOCATIONS], url=url,
-                                    windows=args.windows, processes=args.processes)
+        one_pct, one_429 = scenario(
+            connection_ids=[ids[LOCATIONS[0]]], windows=args.windows, url=url, processes=False
+        )
+        ten_pct, ten_429 = scenario(
+            connection_ids=[ids[loc] for loc in LOCATIONS],
+            url=url,
+            windows=args.windows,
+            processes=args.processes,
+        )
     finally:
         if process is not None:
             process.terminate()

@@ -52,7 +52,9 @@ def main(n=2000):
         )
 
         sandbox_demo_company_ensure()
-        token = private_token_create(location_id="demo-loc-0001", scopes=["contacts.readonly"]).value
+        token = private_token_create(
+            location_id="demo-loc-0001", scopes=["contacts.readonly"]
+        ).value
         factory = RequestFactory()
         headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_VERSION": "2021-07-28"}
 

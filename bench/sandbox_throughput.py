@@ -47,8 +47,14 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     location = "bench-loc-0001"
     started = time.monotonic()
-    call_command("sandbox_seed", locations=1, contacts=args.contacts, prefix="bench-loc-",
-                 company="bench-company", stdout=open(os.devnull, "w"))
+    call_command(
+        "sandbox_seed",
+        locations=1,
+        contacts=args.contacts,
+        prefix="bench-loc-",
+        company="bench-company",
+        stdout=open(os.devnull, "w"),
+    )
     seed_s = time.monotonic() - started
 
     from sandbox.access.services.registry import private_token_create
@@ -64,6 +70,7 @@ def main() -> None:
     # The same walk with the access gate (token lookup, rate-limit counters) switched off, to
     # show which half of the sandbox a slow figure comes from.
     from sandbox.api import dispatch
+
     real_gate = dispatch.gate_module
     dispatch.gate_module = lambda: None
     try:
@@ -93,9 +100,23 @@ def http_walk(*, token: str, location: str, seconds: float) -> float:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--log-level", "warning"],
-        cwd=ROOT, env=os.environ.copy())
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
     base = f"http://127.0.0.1:{port}"
     first = f"{base}/sandbox/api/contacts/?locationId={location}&limit=100"
     session = requests.Session()

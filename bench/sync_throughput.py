@@ -16,7 +16,9 @@ from sync_world import BenchEnvironment, Sandbox, run_inline, world_make
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=20_000)
-    parser.add_argument("--postgres", help="A PostgreSQL server URL; a scratch database is made on it.")
+    parser.add_argument(
+        "--postgres", help="A PostgreSQL server URL; a scratch database is made on it."
+    )
     args = parser.parse_args()
     env = BenchEnvironment(limits_off=True, postgres=args.postgres)
     sandbox = Sandbox(port=env.port)
@@ -27,7 +29,8 @@ def main():
         started = time.monotonic()
         fetched = 0
         for response in operation_pages(
-            connection_id=subscription.connection_id, operation_id="POST /contacts/search",
+            connection_id=subscription.connection_id,
+            operation_id="POST /contacts/search",
             body={"locationId": subscription.location.location_id},
         ):
             fetched += len(response.data["contacts"])

@@ -36,8 +36,11 @@ class BenchEnvironment:
         self.port = free_port()
         self.postgres, self.pg_name = postgres, None
         env = {
-            "PORTAL_ENV": "test", "DEBUG": "false", "SANDBOX_ENABLED": "true",
-            "DJANGO_SETTINGS_MODULE": "portal.settings", "LOG_LEVEL": "WARNING",
+            "PORTAL_ENV": "test",
+            "DEBUG": "false",
+            "SANDBOX_ENABLED": "true",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "LOG_LEVEL": "WARNING",
             "SANDBOX_BASE_URL": f"http://127.0.0.1:{self.port}/sandbox",
             "Q_CLUSTER_NAME": f"bench{uuid.uuid4().hex[:8]}",
         }
@@ -49,8 +52,12 @@ class BenchEnvironment:
             os.environ.pop("DATABASE_URL", None)
             env["SQLITE_PATH"] = f"{self.tmp.name}/bench.sqlite3"
         if limits_off:
-            env.update(SANDBOX_RATE_BURST=UNLIMITED, SANDBOX_RATE_DAILY=UNLIMITED,
-                       GHL_RATE_LIMIT_BURST=UNLIMITED, GHL_RATE_LIMIT_DAILY=UNLIMITED)
+            env.update(
+                SANDBOX_RATE_BURST=UNLIMITED,
+                SANDBOX_RATE_DAILY=UNLIMITED,
+                GHL_RATE_LIMIT_BURST=UNLIMITED,
+                GHL_RATE_LIMIT_DAILY=UNLIMITED,
+            )
         os.environ.update(env)
         import django
 
@@ -81,8 +88,13 @@ class Process:
     def __init__(self, args, *, name, env=None):
         self.name = name
         self.log = open(Path(tempfile.gettempdir()) / f"{name}-{os.getpid()}.log", "w+")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def stop(self, sig=None):
         if self.proc.poll() is None:
@@ -106,8 +118,18 @@ class Process:
 class Sandbox(Process):
     def __init__(self, *, port, workers=2, threads=4):
         super().__init__(
-            [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--threads", str(threads), "--timeout", "120"],
+            [
+                str(BIN / "gunicorn"),
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--timeout",
+                "120",
+            ],
             name="sandbox",
         )
         self.base = f"http://127.0.0.1:{port}/sandbox"
@@ -129,12 +151,19 @@ class Sandbox(Process):
 
 
 def qcluster(*, workers=2):
-    return Process([PYTHON, "manage.py", "qcluster"], name="qcluster",
-                   env={"Q_WORKERS": str(workers)})
+    return Process(
+        [PYTHON, "manage.py", "qcluster"], name="qcluster", env={"Q_WORKERS": str(workers)}
+    )
 
 
-def world_make(*, locations, contacts, triggers=("Search Contacts",), seed_prefix="bench-loc-",
-               company="bench-company"):
+def world_make(
+    *,
+    locations,
+    contacts,
+    triggers=("Search Contacts",),
+    seed_prefix="bench-loc-",
+    company="bench-company",
+):
     """Seed ``locations`` sandbox locations with ``contacts`` each; one portal subscription per
     (location, trigger). Returns the subscriptions (bulk-created: no per-row checks)."""
     from django.core.management import call_command
@@ -146,29 +175,53 @@ def world_make(*, locations, contacts, triggers=("Search Contacts",), seed_prefi
     from sandbox.access.services.registry import private_token_create
 
     with open(os.devnull, "w") as quiet:
-        call_command("sandbox_seed", locations=locations, contacts=contacts, users=0,
-                     prefix=seed_prefix, company=company, stdout=quiet)
+        call_command(
+            "sandbox_seed",
+            locations=locations,
+            contacts=contacts,
+            users=0,
+            prefix=seed_prefix,
+            company=company,
+            stdout=quiet,
+        )
     agency, _ = Agency.objects.get_or_create(company_id=company, defaults={"name": "Bench agency"})
-    app = HighLevelApp(name="Bench app", mode=HighLevelApp.Mode.SANDBOX, client_id="bench-client",
-                       redirect_url="http://127.0.0.1/callback/")
+    app = HighLevelApp(
+        name="Bench app",
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id="bench-client",
+        redirect_url="http://127.0.0.1/callback/",
+    )
     app.client_secret = "bench-secret"
     app.save()
     subscriptions = []
     for n in range(1, locations + 1):
         ghl_id = f"{seed_prefix}{n:04d}"
-        location = Location.objects.create(agency=agency, location_id=ghl_id, name=f"Bench {ghl_id}")
-        connection = Connection(app=app, agency=agency, location=location,
-                                kind=Connection.Kind.LOCATION,
-                                auth_type=Connection.AuthType.PRIVATE, scopes=" ".join(SCOPES))
+        location = Location.objects.create(
+            agency=agency, location_id=ghl_id, name=f"Bench {ghl_id}"
+        )
+        connection = Connection(
+            app=app,
+            agency=agency,
+            location=location,
+            kind=Connection.Kind.LOCATION,
+            auth_type=Connection.AuthType.PRIVATE,
+            scopes=" ".join(SCOPES),
+        )
         connection.access_token = private_token_create(location_id=ghl_id, scopes=SCOPES).value
         connection.save()
-        mapping, _ = mapping_template_apply(template_key="ghl_contact_upsert",
-                                            location_id=location.pk, user_id=None)
+        mapping, _ = mapping_template_apply(
+            template_key="ghl_contact_upsert", location_id=location.pk, user_id=None
+        )
         for trigger in triggers:
-            subscriptions.append(Subscription(
-                location=location, connection=connection, mapping=mapping, trigger=trigger,
-                operation=named_get(trigger).key,
-            ))
+            subscriptions.append(
+                Subscription(
+                    location=location,
+                    connection=connection,
+                    mapping=mapping,
+                    trigger=trigger,
+                    operation=named_get(trigger).key,
+                )
+            )
     return Subscription.objects.bulk_create(subscriptions, batch_size=500)
 
 

@@ -30,9 +30,11 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("PORTAL_ENV", "test")  # DEBUG off outside a test run is production
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ["SANDBOX_ENABLED"] = "false"
-os.environ["GHL_WEBHOOK_ED25519_PUBLIC_KEY"] = KEY.public_key().public_bytes(
-    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-).decode()
+os.environ["GHL_WEBHOOK_ED25519_PUBLIC_KEY"] = (
+    KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
 
 import django  # noqa: E402
 
@@ -50,10 +52,16 @@ def delivery(n):
 
     c = n % CONTACTS
     body = {
-        "type": "ContactCreate" if n < CONTACTS else "ContactUpdate", "locationId": "bench-loc",
-        "id": f"c{c:07d}", "email": f"person{c}@example.com", "firstName": f"First{c}",
-        "lastName": f"Last{n}", "phone": f"(415) 555-{c % 10000:04d}", "tags": ["lead"],
-        "timestamp": timezone.now().isoformat(), "webhookId": str(uuid.uuid4()),
+        "type": "ContactCreate" if n < CONTACTS else "ContactUpdate",
+        "locationId": "bench-loc",
+        "id": f"c{c:07d}",
+        "email": f"person{c}@example.com",
+        "firstName": f"First{c}",
+        "lastName": f"Last{n}",
+        "phone": f"(415) 555-{c % 10000:04d}",
+        "tags": ["lead"],
+        "timestamp": timezone.now().isoformat(),
+        "webhookId": str(uuid.uuid4()),
     }
     raw = json.dumps(body).encode()
     return raw, base64.b64encode(KEY.sign(raw)).decode()
@@ -80,7 +88,9 @@ def main():
     deliveries = [delivery(n) for n in range(EVENTS)]
 
     def send(raw, signature):
-        response = client.post(URL, raw, content_type="application/json", HTTP_X_GHL_SIGNATURE=signature)
+        response = client.post(
+            URL, raw, content_type="application/json", HTTP_X_GHL_SIGNATURE=signature
+        )
         assert response.status_code == 200, response.content
 
     start = time.perf_counter()

@@ -18,10 +18,12 @@ def check_live_apps_have_credentials(app_configs, databases=None, **kwargs):
     try:
         broken = list(
             HighLevelApp.objects.filter(mode=HighLevelApp.Mode.LIVE)
-            .filter(client_id="").values_list("name", flat=True)
+            .filter(client_id="")
+            .values_list("name", flat=True)
         ) + list(
             HighLevelApp.objects.filter(mode=HighLevelApp.Mode.LIVE, client_secret_encrypted="")
-            .exclude(client_id="").values_list("name", flat=True)
+            .exclude(client_id="")
+            .values_list("name", flat=True)
         )
     except DatabaseError:
         return []  # not migrated yet

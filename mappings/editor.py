@@ -64,7 +64,8 @@ class Row:
     @property
     def invalid(self):
         return bool(self.errors) or any(
-            step.errors or any(arg.errors for arg in step.args) for step in self.steps)
+            step.errors or any(arg.errors for arg in step.args) for step in self.steps
+        )
 
 
 def value_text(value):
@@ -119,8 +120,12 @@ def _step_row(position, step):
         for arg, spec in transform.args.items():
             text = _arg_text(spec, args[arg]) if arg in args else ""
             fields.append(ArgField(arg, text, _arg_kind(spec), spec.required, spec.choices))
-    return StepRow(position, name if isinstance(name, str) else "", fields,
-                   json.dumps(step, ensure_ascii=False))
+    return StepRow(
+        position,
+        name if isinstance(name, str) else "",
+        fields,
+        json.dumps(step, ensure_ascii=False),
+    )
 
 
 def editor_rows(rules):
@@ -132,16 +137,22 @@ def editor_rows(rules):
             rows.append(Row(index, "", "", "", "", [], json.dumps(rule, ensure_ascii=False)))
             continue
         raw_steps = rule.get("transforms")
-        steps = [_step_row(p, s) for p, s in enumerate(raw_steps)] if isinstance(raw_steps, list) else []
-        rows.append(Row(
-            index=index,
-            source=_source_text(rule.get("source")),
-            target=rule.get("target") if isinstance(rule.get("target"), str) else "",
-            null=rule.get("null") if isinstance(rule.get("null"), str) else "",
-            default=value_text(rule["default"]) if "default" in rule else "",
-            steps=steps,
-            orig=json.dumps(rule, ensure_ascii=False),
-        ))
+        steps = (
+            [_step_row(p, s) for p, s in enumerate(raw_steps)]
+            if isinstance(raw_steps, list)
+            else []
+        )
+        rows.append(
+            Row(
+                index=index,
+                source=_source_text(rule.get("source")),
+                target=rule.get("target") if isinstance(rule.get("target"), str) else "",
+                null=rule.get("null") if isinstance(rule.get("null"), str) else "",
+                default=value_text(rule["default"]) if "default" in rule else "",
+                steps=steps,
+                orig=json.dumps(rule, ensure_ascii=False),
+            )
+        )
     return rows
 
 
@@ -173,7 +184,7 @@ def _parse_step(data, key):
     if orig_name == name and isinstance(orig_args, dict):
         # Arguments the registry does not know are kept for the checker to name.
         args = {k: v for k, v in orig_args.items() if transform is None or k not in transform.args}
-    for arg, spec in (transform.args.items() if transform else ()):
+    for arg, spec in transform.args.items() if transform else ():
         text = data.get(f"{key}-a-{arg}", "")
         if text == "":
             continue
@@ -194,7 +205,7 @@ def _rule_from_post(data, prefix):
     source_text = data.get(f"{prefix}-source", "")
     steps = []
     if source_text.strip().startswith(CUSTOM_FIELD_PREFIX):
-        field_id = source_text.strip()[len(CUSTOM_FIELD_PREFIX):]
+        field_id = source_text.strip()[len(CUSTOM_FIELD_PREFIX) :]
         source_text = "customFields"
         steps.append({"name": "custom_field", "args": {"id": field_id}})
     rule["source"] = _parse_source(source_text, orig)
@@ -230,7 +241,9 @@ def _int(text):
 
 def editor_rules_from_post(data, *, prefix="rules"):
     """The rules the table's fields describe, in row order."""
-    return [_rule_from_post(data, f"{prefix}-{i}") for i in range(_int(data.get(f"{prefix}-count")))]
+    return [
+        _rule_from_post(data, f"{prefix}-{i}") for i in range(_int(data.get(f"{prefix}-count")))
+    ]
 
 
 def editor_op(rules, op):
@@ -267,7 +280,9 @@ def editor_rows_with_problems(rules, problems):
             position = int(part.split(".")[1]) - 1
             if 0 <= position < len(row.steps):
                 step = row.steps[position]
-                arg = next((a for a in step.args if f"argument {a.name!r}" in problem.message), None)
+                arg = next(
+                    (a for a in step.args if f"argument {a.name!r}" in problem.message), None
+                )
                 (arg.errors if arg else step.errors).append(problem.message)
                 continue
             part = "transforms"
@@ -281,6 +296,8 @@ def json_error_text(text):
         json.loads(text)
     except json.JSONDecodeError as exc:
         line = text.splitlines()[exc.lineno - 1] if text.splitlines() else ""
-        return (f"The JSON is not valid at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
-                f"Line {exc.lineno} reads: {line.strip()[:120]}")
+        return (
+            f"The JSON is not valid at line {exc.lineno}, column {exc.colno}: {exc.msg}. "
+            f"Line {exc.lineno} reads: {line.strip()[:120]}"
+        )
     return ""

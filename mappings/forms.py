@@ -20,8 +20,10 @@ def target_choices(*, entity_key, direction):
         return None
     if direction == GHL_TO_RANKR:
         model = entity.rankr_model
-        return [(name, f"{str(model._meta.get_field(name).verbose_name).capitalize()} ({name})")
-                for name in targets]
+        return [
+            (name, f"{str(model._meta.get_field(name).verbose_name).capitalize()} ({name})")
+            for name in targets
+        ]
     return [(name, name) for name in targets]
 
 
@@ -43,7 +45,9 @@ class RulesFormMixin:
         if provider is not None and entity and direction:
             location_id = self._current("location")
             widget.sources, widget.source_note = provider(
-                entity=entity, direction=direction, operation_key=self._current("operation_key"),
+                entity=entity,
+                direction=direction,
+                operation_key=self._current("operation_key"),
                 location_id=int(location_id) if str(location_id or "").isdigit() else None,
                 refresh=refresh_sources,
             )
@@ -86,16 +90,24 @@ class RulesFormMixin:
         )
         widget.problems = problems
         if problems and widget.mode != TABLE:
-            self.add_error("rules", rules_check(
-                entity_key=data.get("entity"), direction=data.get("direction"),
-                null_policy=data.get("null_policy"), rules=data.get("rules"),
-            ))
+            self.add_error(
+                "rules",
+                rules_check(
+                    entity_key=data.get("entity"),
+                    direction=data.get("direction"),
+                    null_policy=data.get("null_policy"),
+                    rules=data.get("rules"),
+                ),
+            )
         elif problems:
             count = len({p.number for p in problems})
-            self.add_error("rules", (
-                f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in "
-                f"{count} rule{'s' if count > 1 else ''}: see the rows marked below."
-            ))
+            self.add_error(
+                "rules",
+                (
+                    f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in "
+                    f"{count} rule{'s' if count > 1 else ''}: see the rows marked below."
+                ),
+            )
 
 
 RULES_HELP = "One row per rule, applied top to bottom. The JSON view shows the same rules."
@@ -106,12 +118,24 @@ class MappingForm(RulesFormMixin, forms.ModelForm):
 
     class Meta:
         model = Mapping
-        fields = ["location", "name", "entity", "direction", "operation_key", "null_policy", "rules"]
+        fields = [
+            "location",
+            "name",
+            "entity",
+            "direction",
+            "operation_key",
+            "null_policy",
+            "rules",
+        ]
 
 
 class MappingTemplateForm(RulesFormMixin, forms.ModelForm):
-    rules = RulesField(label="Rules", required=False, help_text=RULES_HELP + (
-        " Saving makes a new template version; locations get it through a rollout."))
+    rules = RulesField(
+        label="Rules",
+        required=False,
+        help_text=RULES_HELP
+        + (" Saving makes a new template version; locations get it through a rollout."),
+    )
 
     class Meta:
         model = MappingTemplate
@@ -147,7 +171,9 @@ class PreviewForm(forms.Form):
 
 class TemplateApplyForm(forms.Form):
     locations = forms.ModelMultipleChoiceField(
-        queryset=None, label="Locations", widget=forms.CheckboxSelectMultiple,
+        queryset=None,
+        label="Locations",
+        widget=forms.CheckboxSelectMultiple,
         help_text="Every location chosen gets every template chosen.",
     )
     templates = forms.MultipleChoiceField(

@@ -59,8 +59,12 @@ def template_save(*, template, user_id):
     Locations do not change: a version reaches them through a rollout (or when attached).
     Returns the latest version. Raises ``ValidationError`` with the rule messages.
     """
-    problems = rules_check(entity_key=template.entity, direction=template.direction,
-                           null_policy=template.null_policy, rules=template.rules)
+    problems = rules_check(
+        entity_key=template.entity,
+        direction=template.direction,
+        null_policy=template.null_policy,
+        rules=template.rules,
+    )
     if problems:
         raise ValidationError({"rules": problems})
     adding = template.pk is None
@@ -69,15 +73,24 @@ def template_save(*, template, user_id):
     if latest and (latest.rules, latest.null_policy) == (template.rules, template.null_policy):
         return latest
     version = MappingTemplateVersion.objects.create(
-        template=template, number=(latest.number + 1) if latest else 1,
-        null_policy=template.null_policy, rules=template.rules, created_by_id=user_id,
+        template=template,
+        number=(latest.number + 1) if latest else 1,
+        null_policy=template.null_policy,
+        rules=template.rules,
+        created_by_id=user_id,
     )
     AuditEvent.objects.create(
-        actor_id=user_id, action="mapping_template.changed",
+        actor_id=user_id,
+        action="mapping_template.changed",
         target=f"template {template.pk}: {template.name}"[:255],
-        detail={"template_id": template.pk, "agency_id": template.agency_id,
-                "version": version.number, "created": adding,
-                "previous_rules": latest.rules if latest else None, "rules": template.rules},
+        detail={
+            "template_id": template.pk,
+            "agency_id": template.agency_id,
+            "version": version.number,
+            "created": adding,
+            "previous_rules": latest.rules if latest else None,
+            "rules": template.rules,
+        },
     )
     return version
 
@@ -103,8 +116,12 @@ def template_attach(*, template_id, location_ids, user_id):
         raise ValidationError("Save the template first: it has no version to attach.")
     attached = 0
     for location_id in location_ids:
-        natural = {"location_id": location_id, "entity": template.entity,
-                   "direction": template.direction, "operation_key": template.operation_key}
+        natural = {
+            "location_id": location_id,
+            "entity": template.entity,
+            "direction": template.direction,
+            "operation_key": template.operation_key,
+        }
         mapping = Mapping.objects.select_for_update().filter(**natural).first()
         if mapping is None:
             mapping = Mapping(name=template.name, **natural)
@@ -112,14 +129,18 @@ def template_attach(*, template_id, location_ids, user_id):
             continue
         else:
             # Its own rules so far become its overrides over the template.
-            mapping.overrides = overrides_from_rules(template_rules=version.rules,
-                                                     rules=mapping.rules)
+            mapping.overrides = overrides_from_rules(
+                template_rules=version.rules, rules=mapping.rules
+            )
         mapping.agency_template = template
         try:
             with transaction.atomic():
-                mapping_follow_version(mapping=mapping, version=version, user_id=user_id,
-                                       reason=f"attached to template {template.name} "
-                                       f"v{version.number}")
+                mapping_follow_version(
+                    mapping=mapping,
+                    version=version,
+                    user_id=user_id,
+                    reason=f"attached to template {template.name} v{version.number}",
+                )
         except IntegrityError:
             continue
         attached += 1
@@ -146,5 +167,9 @@ def mapping_override_drop(*, mapping_id, key, user_id):
     if key not in mapping.overrides or mapping.template_version_id is None:
         raise ValidationError(f"{mapping} has no override for {key!r}.")
     mapping.overrides = {k: v for k, v in mapping.overrides.items() if k != key}
-    return mapping_follow_version(mapping=mapping, version=mapping.template_version,
-                                  user_id=user_id, reason=f"dropped override {key}")
+    return mapping_follow_version(
+        mapping=mapping,
+        version=mapping.template_version,
+        user_id=user_id,
+        reason=f"dropped override {key}",
+    )

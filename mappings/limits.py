@@ -40,7 +40,9 @@ def _cut(text: str, limit: int | None) -> str:
 
 
 def _describe(value) -> str:
-    return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
+    return {dict: "an object", list: "a list", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def value_fit(*, field: models.Field, value, policy: str = REFUSE):

@@ -43,17 +43,27 @@ class Mapping(models.Model):
         "template", max_length=64, blank=True, help_text="The template it was made from, if any."
     )
     agency_template = models.ForeignKey(
-        "mappings.MappingTemplate", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="mappings", verbose_name="agency template",
+        "mappings.MappingTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mappings",
+        verbose_name="agency template",
         help_text="The agency template this location's mapping follows, if any.",
     )
     template_version = models.ForeignKey(
-        "mappings.MappingTemplateVersion", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", verbose_name="template version",
+        "mappings.MappingTemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="template version",
         help_text="The template version this location runs (changed by rollouts).",
     )
     overrides = models.JSONField(
-        "overrides", default=dict, blank=True,
+        "overrides",
+        default=dict,
+        blank=True,
         help_text="This location's own rules over the template's, by target field: a rule "
         "replaces the template's rule for that field (or adds one); null drops it here.",
     )
@@ -130,7 +140,11 @@ class QuarantinedRecord(models.Model):
         Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
     )
     mapping = models.ForeignKey(
-        Mapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="quarantined",
+        Mapping,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="quarantined",
         verbose_name="mapping",
     )
     mapping_version_number = models.PositiveIntegerField("mapping version", null=True, blank=True)
@@ -140,20 +154,29 @@ class QuarantinedRecord(models.Model):
         "rule", null=True, blank=True, help_text="The mapping rule that failed (1 = first)."
     )
     field = models.CharField("field", max_length=100, blank=True, help_text="The Rankr field.")
-    value = models.TextField("value", blank=True, help_text="The value that failed (cut at 1,000 characters).")
+    value = models.TextField(
+        "value", blank=True, help_text="The value that failed (cut at 1,000 characters)."
+    )
     reason = models.TextField("reason")
     record = models.JSONField("record", help_text="The HighLevel record as it came.")
     event_time = models.CharField(
-        "event time", max_length=40, blank=True,
+        "event time",
+        max_length=40,
+        blank=True,
         help_text="The webhook's timestamp, for records without a modification time.",
     )
-    source = models.CharField("came by", max_length=16, blank=True, help_text="poll, webhook, resync…")
+    source = models.CharField(
+        "came by", max_length=16, blank=True, help_text="poll, webhook, resync…"
+    )
     job_id = models.BigIntegerField("job", null=True, blank=True)
     attempts = models.PositiveIntegerField("attempts", default=1)
     first_seen_at = models.DateTimeField("quarantined", auto_now_add=True)
     last_tried_at = models.DateTimeField("last tried", auto_now=True)
     resolved_at = models.DateTimeField(
-        "arrived", null=True, blank=True, db_index=True,
+        "arrived",
+        null=True,
+        blank=True,
+        db_index=True,
         help_text="When the record reached Rankr after all; empty while it is set aside.",
     )
 
@@ -170,6 +193,8 @@ class QuarantinedRecord(models.Model):
 
     def __str__(self):
         return f"{self.get_entity_display()} {self.ghl_id}"
+
+
 from mappings.template_models import (  # noqa: E402  (one models module for Django)
     MappingTemplate,
     MappingTemplateVersion,
@@ -178,6 +203,10 @@ from mappings.template_models import (  # noqa: E402  (one models module for Dja
 )
 
 __all__ = [
-    "Mapping", "MappingTemplate", "MappingTemplateVersion", "MappingVersion", "Rollout",
+    "Mapping",
+    "MappingTemplate",
+    "MappingTemplateVersion",
+    "MappingVersion",
+    "Rollout",
     "SourcePayload",
 ]

@@ -32,10 +32,20 @@ def _text(value: object) -> str:
     return text[:VALUE_LIMIT]
 
 
-def quarantine_add(*, mapping_version: Any, location_id: int, ghl_id: str, record: Any, reason: str,
-                   rule_number: int | None = None, field: str = "", value: object = None,
-                   event_time: object = None, source: str = "",
-                   job_id: int | None = None) -> QuarantinedRecord:
+def quarantine_add(
+    *,
+    mapping_version: Any,
+    location_id: int,
+    ghl_id: str,
+    record: Any,
+    reason: str,
+    rule_number: int | None = None,
+    field: str = "",
+    value: object = None,
+    event_time: object = None,
+    source: str = "",
+    job_id: int | None = None,
+) -> QuarantinedRecord:
     """Set one record aside (or update the entry it already has). Returns the entry."""
     values = {
         "mapping_id": mapping_version.mapping_id,
@@ -69,13 +79,18 @@ def quarantine_resolve(*, location_id: int, entity: str, ghl_ids: Iterable[str])
     ).update(resolved_at=timezone.now())
 
 
-def quarantine_retry_enqueue(*, mapping_id: int | None = None,
-                             quarantine_ids: Iterable[int] | None = None) -> None:
+def quarantine_retry_enqueue(
+    *, mapping_id: int | None = None, quarantine_ids: Iterable[int] | None = None
+) -> None:
     """Retry in the worker, after the caller's transaction commits (mapping save, admin action)."""
     from django_q.tasks import async_task
 
     def send() -> None:
-        async_task("integrations.interfaces.tasks.quarantine_retry_task", mapping_id,
-                   list(quarantine_ids or []) or None, group="quarantine")
+        async_task(
+            "integrations.interfaces.tasks.quarantine_retry_task",
+            mapping_id,
+            list(quarantine_ids or []) or None,
+            group="quarantine",
+        )
 
     transaction.on_commit(send)

@@ -103,23 +103,32 @@ def _rule_problems(rule, *, entity, direction, null_policy):
     """(field, message) pairs for one rule."""
     if not isinstance(rule, dict):
         return [("", f"a rule must be an object with source and target, got {rule!r}")]
-    problems = [("", f"unknown key {k!r} (keys: {', '.join(sorted(RULE_KEYS))})")
-                for k in sorted(set(rule) - RULE_KEYS)]
+    problems = [
+        ("", f"unknown key {k!r} (keys: {', '.join(sorted(RULE_KEYS))})")
+        for k in sorted(set(rule) - RULE_KEYS)
+    ]
     target = rule.get("target")
     targets = entity.targets(direction)
     if not isinstance(target, str) or not target:
         problems.append(("target", "target is required"))
     elif targets is not None and target not in targets:
-        problems.append(("target", f"unknown target field {target!r} (fields: "
-                         f"{', '.join(sorted(targets))}){_target_hint(entity, direction, target)}"))
+        problems.append(
+            (
+                "target",
+                f"unknown target field {target!r} (fields: "
+                f"{', '.join(sorted(targets))}){_target_hint(entity, direction, target)}",
+            )
+        )
 
     invalid = rule.get("invalid", REFUSE)
     if invalid not in dict(INVALID_POLICIES):
-        problems.append(("invalid", f"invalid {invalid!r} is not one of "
-                                    f"{', '.join(dict(INVALID_POLICIES))}"))
+        problems.append(
+            ("invalid", f"invalid {invalid!r} is not one of {', '.join(dict(INVALID_POLICIES))}")
+        )
     elif "invalid" in rule and direction != GHL_TO_RANKR:
-        problems.append(("invalid", "invalid applies to HighLevel → Rankr rules only "
-                                    "(Rankr fields' limits)"))
+        problems.append(
+            ("invalid", "invalid applies to HighLevel → Rankr rules only (Rankr fields' limits)")
+        )
     policy = rule.get("null", null_policy)
     if policy not in dict(NULL_POLICIES):
         problems.append(("null", f"null policy {policy!r} is not one of skip, default, clear"))
@@ -167,9 +176,11 @@ def rules_problems(
     if direction not in (GHL_TO_RANKR, RANKR_TO_GHL):
         return [RuleProblem(0, "", f"Unknown direction {direction!r}.")]
     if direction == GHL_TO_RANKR and entity.rankr_model is None:
-        return [RuleProblem(
-            0, "", f"{entity.label} has no Rankr records: it only maps Rankr → HighLevel."
-        )]
+        return [
+            RuleProblem(
+                0, "", f"{entity.label} has no Rankr records: it only maps Rankr → HighLevel."
+            )
+        ]
     if not isinstance(rules, list):
         return [RuleProblem(0, "", "Rules must be a list of rule objects.")]
     problems = []
@@ -182,9 +193,11 @@ def rules_problems(
             problems.append(RuleProblem(number, where, message))
         if isinstance(field, str) and field:
             if field in seen and field not in LIST_TARGETS:
-                problems.append(RuleProblem(
-                    number, "target", f"field {field!r} is already set by rule {seen[field]}"
-                ))
+                problems.append(
+                    RuleProblem(
+                        number, "target", f"field {field!r} is already set by rule {seen[field]}"
+                    )
+                )
             seen.setdefault(field, number)
     return problems
 
@@ -270,8 +283,12 @@ def _rule_value(rule, *, entity, direction, null_policy, record, time_zone=None)
 
 def _record_problem(record):
     if not isinstance(record, dict):
-        raise MappingError(rule_number=0, target="", source="",
-                           message=f"the record must be an object, got {type(record).__name__}")
+        raise MappingError(
+            rule_number=0,
+            target="",
+            source="",
+            message=f"the record must be an object, got {type(record).__name__}",
+        )
 
 
 def _merge(values, target, value):
@@ -281,8 +298,15 @@ def _merge(values, target, value):
         values[target] = value
 
 
-def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any,
-                record: Any, time_zone: str | None = None) -> dict[str, Any]:
+def rules_apply(
+    *,
+    entity_key: str,
+    direction: str,
+    null_policy: str,
+    rules: Any,
+    record: Any,
+    time_zone: str | None = None,
+) -> dict[str, Any]:
     """Apply checked rules to ``record`` (a dict); return the target values.
 
     ``time_zone`` (IANA name, normally the location's) is where date transforms place naive
@@ -295,7 +319,11 @@ def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any
     for number, rule in enumerate(rules, 1):
         try:
             _found, value, _outcome = _rule_value(
-                rule, entity=entity, direction=direction, null_policy=null_policy, record=record,
+                rule,
+                entity=entity,
+                direction=direction,
+                null_policy=null_policy,
+                record=record,
                 time_zone=time_zone,
             )
         except TransformError as exc:
@@ -303,7 +331,10 @@ def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any
             raw = path_get(record, source) if isinstance(source, str) and source else None
             if not (direction == GHL_TO_RANKR and rule.get("invalid") == TRUNCATE):
                 raise MappingError(
-                    rule_number=number, target=rule["target"], source=source, message=str(exc),
+                    rule_number=number,
+                    target=rule["target"],
+                    source=source,
+                    message=str(exc),
                     value=raw,
                 ) from None
             value = raw  # "truncate": a value the rule cannot convert is stored as it came, fitted
@@ -312,11 +343,19 @@ def rules_apply(*, entity_key: str, direction: str, null_policy: str, rules: Any
         target = rule["target"]
         if direction == GHL_TO_RANKR and entity.rankr_model is not None:
             try:
-                value = value_fit(field=entity.rankr_model._meta.get_field(target), value=value,
-                                  policy=rule.get("invalid", REFUSE))
+                value = value_fit(
+                    field=entity.rankr_model._meta.get_field(target),
+                    value=value,
+                    policy=rule.get("invalid", REFUSE),
+                )
             except LimitError as exc:
-                raise MappingError(rule_number=number, target=target, source=rule.get("source"),
-                                   message=str(exc), value=value) from None
+                raise MappingError(
+                    rule_number=number,
+                    target=target,
+                    source=rule.get("source"),
+                    message=str(exc),
+                    value=value,
+                ) from None
         _merge(values, target, value)
     return values
 
@@ -334,8 +373,15 @@ class RuleOutcome:
     error: str = ""
 
 
-def rules_trace(*, entity_key: str, direction: str, null_policy: str, rules: Any,
-                record: Any, time_zone: str | None = None) -> tuple[dict[str, Any], list[RuleOutcome]]:
+def rules_trace(
+    *,
+    entity_key: str,
+    direction: str,
+    null_policy: str,
+    rules: Any,
+    record: Any,
+    time_zone: str | None = None,
+) -> tuple[dict[str, Any], list[RuleOutcome]]:
     """Apply ``rules`` (checked) to ``record`` rule by rule: (values, [RuleOutcome]).
 
     Unlike :func:`rules_apply` a failing rule does not stop the others: it is reported as an
@@ -348,13 +394,18 @@ def rules_trace(*, entity_key: str, direction: str, null_policy: str, rules: Any
         target = rule["target"]
         try:
             found, value, outcome = _rule_value(
-                rule, entity=entity, direction=direction, null_policy=null_policy, record=record,
+                rule,
+                entity=entity,
+                direction=direction,
+                null_policy=null_policy,
+                record=record,
                 time_zone=time_zone,
             )
         except TransformError as exc:
             found = _source_value(rule, record)
-            outcomes.append(RuleOutcome(number, rule.get("source"), target, found, None, "error",
-                                        str(exc)))
+            outcomes.append(
+                RuleOutcome(number, rule.get("source"), target, found, None, "error", str(exc))
+            )
             continue
         if value is _SKIP:
             outcomes.append(RuleOutcome(number, rule.get("source"), target, found, None, outcome))

@@ -112,14 +112,16 @@ def mapping_time_zone(*, mapping_version: MappingVersion) -> str:
     if cached is None:
         cached = (
             Mapping.objects.filter(pk=mapping_version.mapping_id)
-            .values_list("location__time_zone", flat=True).first()
+            .values_list("location__time_zone", flat=True)
+            .first()
         ) or "UTC"
         mapping_version._time_zone = cached  # type: ignore[attr-defined]  # per-object cache
     return cached
 
 
-def mapping_apply(*, mapping_version: MappingVersion, record: Any,
-                  time_zone: str | None = None) -> dict[str, Any]:
+def mapping_apply(
+    *, mapping_version: MappingVersion, record: Any, time_zone: str | None = None
+) -> dict[str, Any]:
     """The target values of ``record`` (a dict) under ``mapping_version``'s rules.
 
     Naive dates are read in ``time_zone``, by default the location's (``Location.time_zone``).
@@ -172,9 +174,15 @@ class PageResult:
     quarantined: int = 0  # records set aside (mappings.quarantine): the rest was written
 
 
-def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, records: Iterable[Any],
-                       event_time: object = None, source: str = "",
-                       job_id: int | None = None) -> PageResult:
+def mapping_page_apply(
+    *,
+    mapping_version: MappingVersion,
+    location_id: int,
+    records: Iterable[Any],
+    event_time: object = None,
+    source: str = "",
+    job_id: int | None = None,
+) -> PageResult:
     """Map a page of HighLevel records into Rankr records in one transaction.
 
     Each record's fingerprint covers its data *and* the mapping version, so unchanged data is
@@ -192,8 +200,13 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, rec
     items: list[RecordUpsert] = []
     failed: list[tuple[str, str]] = []
     sources: dict[str, Any] = {}
-    aside: dict[str, Any] = dict(mapping_version=mapping_version, location_id=location_id,
-                                 event_time=event_time, source=source, job_id=job_id)
+    aside: dict[str, Any] = dict(
+        mapping_version=mapping_version,
+        location_id=location_id,
+        event_time=event_time,
+        source=source,
+        job_id=job_id,
+    )
     quarantined = 0
     time_zone = mapping_time_zone(mapping_version=mapping_version)
     records = list(records)  # read twice: mapped, then stored as the last payloads
@@ -207,47 +220,80 @@ def mapping_page_apply(*, mapping_version: MappingVersion, location_id: int, rec
                 mapping_version=mapping_version, record=record, time_zone=time_zone
             )
         except MappingError as exc:
-            quarantine_add(ghl_id=ghl_id, record=record, reason=str(exc), rule_number=exc.rule_number,
-                           field=exc.target, value=exc.value, **aside)
+            quarantine_add(
+                ghl_id=ghl_id,
+                record=record,
+                reason=str(exc),
+                rule_number=exc.rule_number,
+                field=exc.target,
+                value=exc.value,
+                **aside,
+            )
             quarantined += 1
             continue
         fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
-        items.append(RecordUpsert(
-            ghl_id=ghl_id, values=values, fingerprint=fingerprint,
-            changed_at=record_changed_at(entity=mapping_version.entity, record=record,
-                                         event_time=event_time),
-            tiebreak=record_fingerprint(data=record),
-        ))
+        items.append(
+            RecordUpsert(
+                ghl_id=ghl_id,
+                values=values,
+                fingerprint=fingerprint,
+                changed_at=record_changed_at(
+                    entity=mapping_version.entity, record=record, event_time=event_time
+                ),
+                tiebreak=record_fingerprint(data=record),
+            )
+        )
         sources[ghl_id] = record
     try:
         with transaction.atomic():
-            counts = record_upsert_many(model=entity.rankr_model, location_id=location_id,
-                                        items=items, mapping_version_id=mapping_version.pk)
+            counts = record_upsert_many(
+                model=entity.rankr_model,
+                location_id=location_id,
+                items=items,
+                mapping_version_id=mapping_version.pk,
+            )
     except (DataError, IntegrityError):
         # Something only the database could refuse: find which records, one by one.
-        counts, refused = _upsert_one_by_one(mapping_version=mapping_version, location_id=location_id,
-                                             items=items)
+        counts, refused = _upsert_one_by_one(
+            mapping_version=mapping_version, location_id=location_id, items=items
+        )
         for item, reason in refused:
-            quarantine_add(ghl_id=item.ghl_id, record=sources[item.ghl_id],
-                           reason=f"The database refused it: {reason}", **aside)
+            quarantine_add(
+                ghl_id=item.ghl_id,
+                record=sources[item.ghl_id],
+                reason=f"The database refused it: {reason}",
+                **aside,
+            )
         quarantined += len(refused)
         items = [i for i in items if i.ghl_id not in {r[0].ghl_id for r in refused}]
-    quarantine_resolve(location_id=location_id, entity=mapping_version.entity,
-                       ghl_ids=[item.ghl_id for item in items])
-    payloads_store(location_id=location_id, entity=mapping_version.entity, records=records,
-                   id_path=entity.id_path)
+    quarantine_resolve(
+        location_id=location_id,
+        entity=mapping_version.entity,
+        ghl_ids=[item.ghl_id for item in items],
+    )
+    payloads_store(
+        location_id=location_id,
+        entity=mapping_version.entity,
+        records=records,
+        id_path=entity.id_path,
+    )
     return PageResult(counts=counts, failed=failed, quarantined=quarantined)
 
 
-def _upsert_one_by_one(*, mapping_version: MappingVersion, location_id: int,
-                       items: list[RecordUpsert]) -> tuple[UpsertCounts, list[tuple[RecordUpsert, str]]]:
+def _upsert_one_by_one(
+    *, mapping_version: MappingVersion, location_id: int, items: list[RecordUpsert]
+) -> tuple[UpsertCounts, list[tuple[RecordUpsert, str]]]:
     model = ENTITIES[mapping_version.entity].rankr_model
     totals, refused = UpsertCounts(), []
     for item in items:
         try:
             with transaction.atomic():
-                done = record_upsert_many(model=model, location_id=location_id, items=[item],
-                                          mapping_version_id=mapping_version.pk)
+                done = record_upsert_many(
+                    model=model,
+                    location_id=location_id,
+                    items=[item],
+                    mapping_version_id=mapping_version.pk,
+                )
         except (DataError, IntegrityError) as exc:
             refused.append((item, str(exc).strip().splitlines()[0][:500]))
             continue
@@ -258,8 +304,9 @@ def _upsert_one_by_one(*, mapping_version: MappingVersion, location_id: int,
 QUARANTINE_RETRY_PAGE = 100
 
 
-def quarantine_retry(*, quarantine_ids: Iterable[int] | None = None,
-                     mapping_id: int | None = None) -> dict[str, int]:
+def quarantine_retry(
+    *, quarantine_ids: Iterable[int] | None = None, mapping_id: int | None = None
+) -> dict[str, int]:
     """Apply set-aside records again with their mapping's latest version.
 
     Returns ``{"arrived": n, "still_quarantined": m}``; those that fail again keep their entry
@@ -280,10 +327,12 @@ def quarantine_retry(*, quarantine_ids: Iterable[int] | None = None,
             still += len(group)
             continue
         for start in range(0, len(group), QUARANTINE_RETRY_PAGE):
-            chunk = group[start:start + QUARANTINE_RETRY_PAGE]
+            chunk = group[start : start + QUARANTINE_RETRY_PAGE]
             result = mapping_page_apply(
-                mapping_version=version, location_id=location_id,
-                records=[entry.record for entry in chunk], event_time=event_time or None,
+                mapping_version=version,
+                location_id=location_id,
+                records=[entry.record for entry in chunk],
+                event_time=event_time or None,
                 source="retry",
             )
             still += result.quarantined
@@ -291,19 +340,25 @@ def quarantine_retry(*, quarantine_ids: Iterable[int] | None = None,
     return {"arrived": arrived, "still_quarantined": still}
 
 
-def payloads_store(*, location_id: int, entity: str, records: Iterable[Any],
-                   id_path: str) -> None:
+def payloads_store(*, location_id: int, entity: str, records: Iterable[Any], id_path: str) -> None:
     """Keep each record's last HighLevel payload (one row per record, upserted), so a template
     change can be previewed on what the location really syncs."""
     rows: dict[str, SourcePayload] = {}
     for record in records:
         ghl_id = path_get(record, id_path) if isinstance(record, dict) else None
         if isinstance(ghl_id, str) and ghl_id:
-            rows[ghl_id] = SourcePayload(location_id=location_id, entity=entity, ghl_id=ghl_id,
-                                         payload=record, seen_at=timezone.now())
+            rows[ghl_id] = SourcePayload(
+                location_id=location_id,
+                entity=entity,
+                ghl_id=ghl_id,
+                payload=record,
+                seen_at=timezone.now(),
+            )
     if rows:
         SourcePayload.objects.bulk_create(
-            rows.values(), update_conflicts=True, unique_fields=["location", "entity", "ghl_id"],
+            rows.values(),
+            update_conflicts=True,
+            unique_fields=["location", "entity", "ghl_id"],
             update_fields=["payload", "seen_at"],
         )
 
@@ -312,8 +367,9 @@ class TemplateError(PortalError, ValueError):
     pass
 
 
-def mapping_template_apply(*, template_key: str, location_id: int,
-                           user_id: int | None) -> tuple[Mapping, bool]:
+def mapping_template_apply(
+    *, template_key: str, location_id: int, user_id: int | None
+) -> tuple[Mapping, bool]:
     """Give a location the template's mapping. Returns (mapping, created).
 
     Idempotent: when the location already has a mapping for the template's entity, direction and

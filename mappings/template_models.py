@@ -22,15 +22,22 @@ class MappingTemplate(models.Model):
     entity = models.CharField("entity", max_length=32, choices=entity_choices)
     direction = models.CharField("direction", max_length=16, choices=DIRECTIONS)
     operation_key = models.CharField(
-        "HighLevel operation", max_length=200, blank=True,
+        "HighLevel operation",
+        max_length=200,
+        blank=True,
         help_text='The HighLevel operation the flow uses, as "METHOD /path".',
     )
     null_policy = models.CharField(
-        "null policy", max_length=16, choices=NULL_POLICIES, default=NULL_SKIP,
+        "null policy",
+        max_length=16,
+        choices=NULL_POLICIES,
+        default=NULL_SKIP,
         help_text="What a rule does with a missing or empty value, unless the rule says otherwise.",
     )
     rules = models.JSONField(
-        "rules", default=list, blank=True,
+        "rules",
+        default=list,
+        blank=True,
         help_text="The template's rules. Saving makes a new template version; locations get it "
         "only through a rollout.",
     )
@@ -63,8 +70,12 @@ class MappingTemplateVersion(models.Model):
     null_policy = models.CharField("null policy", max_length=16, choices=NULL_POLICIES)
     rules = models.JSONField("rules")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name="saved by",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="saved by",
     )
     created_at = models.DateTimeField("saved", auto_now_add=True)
 
@@ -98,21 +109,30 @@ class Rollout(models.Model):
         MappingTemplate, on_delete=models.CASCADE, related_name="rollouts", verbose_name="template"
     )
     version = models.ForeignKey(
-        MappingTemplateVersion, on_delete=models.PROTECT, related_name="+",
+        MappingTemplateVersion,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name="version rolled out",
     )
-    status = models.CharField("status", max_length=16, choices=Status.choices,
-                              default=Status.STAGED)
+    status = models.CharField(
+        "status", max_length=16, choices=Status.choices, default=Status.STAGED
+    )
     # {mapping id (text): template version id it ran before (null: none)}, for every mapping
     # moved so far; rollback puts each back.
     previous = models.JSONField("previous versions", default=dict, blank=True)
     staged_location_ids = models.JSONField(
-        "first locations", default=list, blank=True,
+        "first locations",
+        default=list,
+        blank=True,
         help_text="The locations chosen to get the version first.",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name="started by",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="started by",
     )
     created_at = models.DateTimeField("started", auto_now_add=True)
     updated_at = models.DateTimeField("updated", auto_now=True)

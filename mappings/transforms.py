@@ -90,8 +90,10 @@ def phone_e164(value, *, country, strict=False):
         raise TransformError(f"{text!r} is not a phone number ({exc._msg})") from None
     ok = phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number)
     if not ok:
-        raise TransformError(f"{text!r} is not a {'valid' if strict else 'possible'} phone number "
-                             f"for default country {country}")
+        raise TransformError(
+            f"{text!r} is not a {'valid' if strict else 'possible'} phone number "
+            f"for default country {country}"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -342,16 +344,25 @@ TRANSFORMS = {
         check=_one_of_id_key,
     ),
     "tags_add": Transform(
-        tags_add, "Add tags to the list.", {"tags": Arg((list,), required=True)},
-        accepts_null=True, check=_tags_check,
+        tags_add,
+        "Add tags to the list.",
+        {"tags": Arg((list,), required=True)},
+        accepts_null=True,
+        check=_tags_check,
     ),
     "tags_remove": Transform(
-        tags_remove, "Remove tags from the list (any case).", {"tags": Arg((list,), required=True)},
-        accepts_null=True, check=_tags_check,
+        tags_remove,
+        "Remove tags from the list (any case).",
+        {"tags": Arg((list,), required=True)},
+        accepts_null=True,
+        check=_tags_check,
     ),
     "tags_replace": Transform(
-        tags_replace, "Replace the list by tags.", {"tags": Arg((list,), required=True)},
-        accepts_null=True, check=_tags_check,
+        tags_replace,
+        "Replace the list by tags.",
+        {"tags": Arg((list,), required=True)},
+        accepts_null=True,
+        check=_tags_check,
     ),
 }
 

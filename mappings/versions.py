@@ -20,8 +20,9 @@ def mapping_versions_diff(*, mapping_id, old_number, new_number):
     ``same``, ``add``, ``del``, ``skip`` (a run of unchanged lines left out)."""
     versions = {
         v.number: v
-        for v in MappingVersion.objects.filter(mapping_id=mapping_id,
-                                               number__in=[old_number, new_number])
+        for v in MappingVersion.objects.filter(
+            mapping_id=mapping_id, number__in=[old_number, new_number]
+        )
     }
     if old_number not in versions or new_number not in versions:
         raise MappingVersion.DoesNotExist("No such version of this mapping.")

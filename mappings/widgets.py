@@ -66,8 +66,11 @@ class RulesEditorWidget(forms.Widget):
         rows = editor_rows_with_problems(rules or [], self.problems)
         if targets is not None:
             known = {value for value, _ in targets}
-            targets += [(row.target, f"{row.target} (unknown)") for row in rows
-                        if row.target and row.target not in known]
+            targets += [
+                (row.target, f"{row.target} (unknown)")
+                for row in rows
+                if row.target and row.target not in known
+            ]
         context["widget"]["editor"] = {
             "name": name,
             "mode": mode,

@@ -42,12 +42,18 @@ class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         model = apps.get_model("mappings", "QuarantinedRecord")
         count = model.objects.filter(location=obj, resolved_at__isnull=True).count()
         url = reverse("admin:mappings_quarantinedrecord_changelist")
-        return format_html('<a href="{}?location__id__exact={}&amp;state=open">{} set aside</a>',
-                           url, obj.pk, count)
+        return format_html(
+            '<a href="{}?location__id__exact={}&amp;state=open">{} set aside</a>',
+            url,
+            obj.pk,
+            count,
+        )
+
     actions = ["apply_flow_templates"]
 
-    @admin.action(description="Apply flow templates to the selected locations…",
-                  permissions=["apply_flows"])
+    @admin.action(
+        description="Apply flow templates to the selected locations…", permissions=["apply_flows"]
+    )
     def apply_flow_templates(self, request, queryset):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return redirect(f"{reverse('admin:mappings_mapping_apply_template')}?locations={ids}")
@@ -57,12 +63,15 @@ class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(AppendOnlyAdminMixin, NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(
+    AppendOnlyAdminMixin, NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin
+):
     """Append-only: nobody adds, edits or deletes audit events here, superusers included."""
 
     list_display = ["at", "actor", "action", "location", "target"]
     list_filter = ["action", time_range_filter("at"), "location"]
     list_select_related = ["actor", "location"]
     search_fields = ["target", "action"]
+
 
 from portal import admin_queue  # noqa: E402,F401  (re-registers django-q2's admins)

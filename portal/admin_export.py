@@ -31,7 +31,11 @@ class CsvExportAdminMixin:
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("export.csv", self.admin_site.admin_view(self.export_view), name="%s_%s_export" % info),
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="%s_%s_export" % info,
+            ),
             *super().get_urls(),
         ]
 
@@ -48,7 +52,9 @@ class CsvExportAdminMixin:
 
     def export_view(self, request):
         """The changelist's rows as CSV: same filters, search and scoping, all pages."""
-        if not (self.has_view_or_change_permission(request) and self.has_export_permission(request)):
+        if not (
+            self.has_view_or_change_permission(request) and self.has_export_permission(request)
+        ):
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)
@@ -56,7 +62,9 @@ class CsvExportAdminMixin:
             messages.error(request, "The export's filters are not valid; nothing was exported.")
             return redirect("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
         location = request.GET.get("location", "")
-        if not (location.isdigit() and locations_for_user(request.user).filter(pk=location).exists()):
+        if not (
+            location.isdigit() and locations_for_user(request.user).filter(pk=location).exists()
+        ):
             location = None
         return self._export_response(
             request, changelist.queryset, query=request.GET.urlencode(), location_id=location
@@ -64,20 +72,28 @@ class CsvExportAdminMixin:
 
     @admin.action(description="Export selected as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
-        return self._export_response(request, queryset, query=request.GET.urlencode(),
-                                     selected=request.POST.getlist(ACTION_CHECKBOX_NAME))
+        return self._export_response(
+            request,
+            queryset,
+            query=request.GET.urlencode(),
+            selected=request.POST.getlist(ACTION_CHECKBOX_NAME),
+        )
 
     def _export_response(self, request, queryset, *, query, selected=None, location_id=None):
         if selected is not None and request.POST.get("select_across") == "1":
             selected = "all"
         logs_export_record(
-            user_id=request.user.pk, model_label=self.opts.label, query=query,
+            user_id=request.user.pk,
+            model_label=self.opts.label,
+            query=query,
             selected=selected if selected is None or selected == "all" else len(selected),
             location_id=location_id,
         )
         filename = f"{self.opts.model_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
         response = StreamingHttpResponse(
-            csv_lines(queryset=queryset, columns=self.export_columns, secrets_for=self.export_secrets_for),
+            csv_lines(
+                queryset=queryset, columns=self.export_columns, secrets_for=self.export_secrets_for
+            ),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

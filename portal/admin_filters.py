@@ -32,7 +32,9 @@ class LocationFilter(admin.SimpleListFilter):
     location_path = "location"
 
     def lookups(self, request, model_admin):
-        return [(str(loc.pk), str(loc)) for loc in locations_for_user(request.user).order_by("name")]
+        return [
+            (str(loc.pk), str(loc)) for loc in locations_for_user(request.user).order_by("name")
+        ]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -72,9 +74,14 @@ def scoped_relation_filter(model, name):
     target = getattr(field, "related_model", None)
     if not field.many_to_one or target not in (Location, Agency):
         return None
-    base, path_attr = (LocationFilter, "location_path") if target is Location else (AgencyFilter, "agency_path")
-    return type(f"Scoped_{name}", (base,), {"parameter_name": name, path_attr: name,
-                                            "title": field.verbose_name})
+    base, path_attr = (
+        (LocationFilter, "location_path") if target is Location else (AgencyFilter, "agency_path")
+    )
+    return type(
+        f"Scoped_{name}",
+        (base,),
+        {"parameter_name": name, path_attr: name, "title": field.verbose_name},
+    )
 
 
 class TextFilter(admin.SimpleListFilter):
@@ -94,7 +101,9 @@ class TextFilter(admin.SimpleListFilter):
         try:
             return queryset.filter(**{self.field_path: value})
         except (ValueError, ValidationError):
-            messages.error(request, f"{self.title.capitalize()} {value!r} is not a valid value; ignored.")
+            messages.error(
+                request, f"{self.title.capitalize()} {value!r} is not a valid value; ignored."
+            )
             return queryset
 
     def choices(self, changelist):
@@ -111,8 +120,12 @@ def text_filter(*, field_path, title, parameter_name, placeholder=""):
     return type(
         f"{parameter_name.title()}TextFilter",
         (TextFilter,),
-        {"field_path": field_path, "title": title, "parameter_name": parameter_name,
-         "placeholder": placeholder},
+        {
+            "field_path": field_path,
+            "title": title,
+            "parameter_name": parameter_name,
+            "placeholder": placeholder,
+        },
     )
 
 
@@ -160,7 +173,12 @@ class TimeRangeFilter(admin.ListFilter):
     title = "time range"
     template = "admin/filters/time_range.html"
     field_path = None
-    presets = [("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days")]
+    presets = [
+        ("1h", "Last hour"),
+        ("24h", "Last 24 hours"),
+        ("7d", "Last 7 days"),
+        ("30d", "Last 30 days"),
+    ]
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)
@@ -174,8 +192,9 @@ class TimeRangeFilter(admin.ListFilter):
                 moment = moment_parse(raw, end=name == "until")
                 if moment is None and raw.strip():
                     messages.error(
-                        request, f"Time range: {name}={raw!r} is not a date (2026-11-01), a date "
-                        "and time (2026-11-01T08:00) or an age (24h, 7d); it was ignored."
+                        request,
+                        f"Time range: {name}={raw!r} is not a date (2026-11-01), a date "
+                        "and time (2026-11-01T08:00) or an age (24h, 7d); it was ignored.",
                     )
                 elif moment is not None:
                     self.bounds[name] = moment

@@ -29,8 +29,16 @@ class AdminRequestMiddleware:
 class PermittedReadonlyField(helpers.AdminReadonlyField):
     def get_admin_url(self, remote_field, remote_obj):
         request = _REQUEST.get()
-        target = self.model_admin.admin_site._registry.get(remote_field.model) if self.model_admin else None
-        if request is None or target is None or not target.has_view_or_change_permission(request, remote_obj):
+        target = (
+            self.model_admin.admin_site._registry.get(remote_field.model)
+            if self.model_admin
+            else None
+        )
+        if (
+            request is None
+            or target is None
+            or not target.has_view_or_change_permission(request, remote_obj)
+        ):
             return str(remote_obj)
         return super().get_admin_url(remote_field, remote_obj)
 

@@ -23,8 +23,13 @@ class AppendOnlyAdminMixin:
         return False
 
 
-class LogAdmin(AppendOnlyAdminMixin, CsvExportAdminMixin, NoCountAdminMixin, LocationScopedAdminMixin,
-               admin.ModelAdmin):
+class LogAdmin(
+    AppendOnlyAdminMixin,
+    CsvExportAdminMixin,
+    NoCountAdminMixin,
+    LocationScopedAdminMixin,
+    admin.ModelAdmin,
+):
     show_facets = admin.ShowFacets.NEVER  # facet counts are COUNT(*)s over the whole table
     date_hierarchy = None  # its year/month links scan the table for distinct dates
     actions = ["export_csv"]

@@ -70,7 +70,12 @@ class QueueAdmin(AppendOnlyAdminMixin, q_admin.QueueAdmin):
     """The broker's queue: read-only for everyone, superusers included."""
 
 
-REPLACEMENTS = ((Success, SuccessAdmin), (Failure, FailureAdmin), (Schedule, ScheduleAdmin), (OrmQ, QueueAdmin))
+REPLACEMENTS = (
+    (Success, SuccessAdmin),
+    (Failure, FailureAdmin),
+    (Schedule, ScheduleAdmin),
+    (OrmQ, QueueAdmin),
+)
 
 for model, model_admin in REPLACEMENTS:
     # django-q2 registers OrmQ only with the ORM broker (or in tests); keep that choice.

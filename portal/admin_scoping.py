@@ -34,7 +34,8 @@ class LocationScopedAdminMixin:
         any other relation (an app, a mapping) lists only the values of rows the user may see."""
         return [
             (scoped_relation_filter(self.model, f) or _related_only(self.model, f))
-            if isinstance(f, str) else f
+            if isinstance(f, str)
+            else f
             for f in super().get_list_filter(request)
         ]
 

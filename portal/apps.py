@@ -13,4 +13,3 @@ class PortalConfig(AppConfig):
 
         # The admin signs in through allauth, so its MFA stage applies there too.
         admin.site.login = secure_admin_login(admin.site.login)
-

@@ -21,7 +21,9 @@ class SecretUnreadable(PortalError):
 def _fernet() -> MultiFernet:
     keys = settings.ENCRYPTION_KEYS
     if not keys:
-        raise ImproperlyConfigured("ENCRYPTION_KEYS is empty: secrets at rest cannot be read or written.")
+        raise ImproperlyConfigured(
+            "ENCRYPTION_KEYS is empty: secrets at rest cannot be read or written."
+        )
     return MultiFernet([Fernet(key) for key in keys])
 
 

@@ -18,7 +18,9 @@ _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*)(?::[^/@\
 
 def credentials_mask(text: str) -> str:
     """``postgres://bob:pw@db/x`` -> ``postgres://********************@db/x``."""
-    return _URL_CREDENTIALS.sub(lambda m: m[1] + SafeExceptionReporterFilter.cleansed_substitute + "@", text)
+    return _URL_CREDENTIALS.sub(
+        lambda m: m[1] + SafeExceptionReporterFilter.cleansed_substitute + "@", text
+    )
 
 
 class PortalExceptionReporterFilter(SafeExceptionReporterFilter):

@@ -24,13 +24,17 @@ def summary_mask(text: str, secrets=()) -> str:
         data = json.loads(text)
     except ValueError:
         return text_mask(text, secrets=secrets)
-    return text_mask(json.dumps(value_redact(data, secrets=secrets), ensure_ascii=False, default=str))
+    return text_mask(
+        json.dumps(value_redact(data, secrets=secrets), ensure_ascii=False, default=str)
+    )
 
 
 def json_mask(value, secrets=()) -> str:
     if value in (None, "", {}, []):
         return ""
-    return text_mask(json.dumps(value_redact(value, secrets=secrets), ensure_ascii=False, default=str))
+    return text_mask(
+        json.dumps(value_redact(value, secrets=secrets), ensure_ascii=False, default=str)
+    )
 
 
 # Each cleaner takes the value and the secrets of the row's connection (masked by value too).
@@ -48,7 +52,9 @@ class Column:
     header: str
     path: str  # ORM path for values_list (or the name of ``expression``)
     clean: str = "plain"  # a key of CLEANERS
-    expression: object = None  # an ORM expression annotated as ``path`` (e.g. a name built by joins)
+    expression: object = (
+        None  # an ORM expression annotated as ``path`` (e.g. a name built by joins)
+    )
 
 
 def _cell(value):
@@ -88,7 +94,9 @@ def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS, secrets_for=None):
             if row[at] not in known:
                 known[row[at]] = secrets_for(row[at])
             secrets = known[row[at]]
-        yield writer.writerow([_cell(clean(value, secrets)) for clean, value in zip(cleaners, row, strict=True)])
+        yield writer.writerow(
+            [_cell(clean(value, secrets)) for clean, value in zip(cleaners, row, strict=True)]
+        )
 
 
 def logs_export_record(*, user_id, model_label, query="", selected=None, location_id=None):
@@ -110,7 +118,9 @@ def connection_name_expression(prefix: str = "connection__"):
 
     return Concat(
         Coalesce(f"{prefix}location__name", Concat(f"{prefix}agency__name", Value(" (agency)"))),
-        Value(" via "), f"{prefix}app__name", output_field=CharField(),
+        Value(" via "),
+        f"{prefix}app__name",
+        output_field=CharField(),
     )
 
 
@@ -119,4 +129,6 @@ def location_field_expression(field: str):
     from django.db.models import CharField
     from django.db.models.functions import Coalesce
 
-    return Coalesce(f"location__{field}", f"connection__location__{field}", output_field=CharField())
+    return Coalesce(
+        f"location__{field}", f"connection__location__{field}", output_field=CharField()
+    )

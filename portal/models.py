@@ -101,11 +101,14 @@ class AlertSetting(models.Model):
     """A user's own alert choice: every user may turn alert emails off."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_setting",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="alert_setting",
         verbose_name="user",
     )
     email_alerts = models.BooleanField(
-        "email me alerts", default=True,
+        "email me alerts",
+        default=True,
         help_text="Connections needing re-authorization and dead jobs of my locations.",
     )
 
@@ -121,24 +124,33 @@ class AlertSignal(models.Model):
 
     at = models.DateTimeField("when", auto_now_add=True, db_index=True)
     cause = models.CharField("cause", max_length=32, choices=AlertCause.choices)
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", verbose_name="agency")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="+", verbose_name="agency"
+    )
     location = models.ForeignKey(
         Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
     )
     detail = models.JSONField("detail", default=dict, blank=True, help_text="e.g. the job id.")
     incident = models.ForeignKey(
-        "AlertIncident", null=True, blank=True, on_delete=models.SET_NULL, related_name="signals",
+        "AlertIncident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="signals",
         verbose_name="sent in incident",
     )
     suppressed = models.BooleanField(
-        "suppressed", default=False,
+        "suppressed",
+        default=False,
         help_text="Not sent: the location was alerted about this cause less than an hour before.",
     )
 
     class Meta:
         verbose_name = "alert signal"
         ordering = ["-at"]
-        indexes = [models.Index(fields=["incident", "suppressed", "at"], name="alertsignal_pending")]
+        indexes = [
+            models.Index(fields=["incident", "suppressed", "at"], name="alertsignal_pending")
+        ]
 
     def __str__(self):
         return f"{self.get_cause_display()} at {self.location}"
@@ -149,8 +161,12 @@ class AlertIncident(models.Model):
 
     sent_at = models.DateTimeField("sent", db_index=True)
     cause = models.CharField("cause", max_length=32, choices=AlertCause.choices)
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", verbose_name="agency")
-    locations = models.ManyToManyField(Location, related_name="alert_incidents", verbose_name="locations")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="+", verbose_name="agency"
+    )
+    locations = models.ManyToManyField(
+        Location, related_name="alert_incidents", verbose_name="locations"
+    )
     subject = models.CharField("subject", max_length=255)
     recipients = models.JSONField("emailed to", default=list, blank=True, help_text="Usernames.")
     webhook_status = models.CharField(

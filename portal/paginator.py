@@ -20,8 +20,12 @@ class NoCountPaginator(Paginator):
 
     no_count = True
 
-    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, page_hint=1):
-        super().__init__(object_list, per_page, orphans=0, allow_empty_first_page=allow_empty_first_page)
+    def __init__(
+        self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, page_hint=1
+    ):
+        super().__init__(
+            object_list, per_page, orphans=0, allow_empty_first_page=allow_empty_first_page
+        )
         self.page_hint = max(int(page_hint), 1)
 
     @cached_property
@@ -56,5 +60,6 @@ class NoCountAdminMixin:
             page_hint = max(int(request.GET.get(PAGE_VAR, 1)), 1)
         except ValueError:
             page_hint = 1
-        return NoCountPaginator(queryset, per_page, allow_empty_first_page=allow_empty_first_page,
-                                page_hint=page_hint)
+        return NoCountPaginator(
+            queryset, per_page, allow_empty_first_page=allow_empty_first_page, page_hint=page_hint
+        )

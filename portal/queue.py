@@ -24,9 +24,15 @@ def tasks_resubmit(*, tasks, user_id, remove_failures):
                 )
             )
             AuditEvent.objects.create(
-                actor_id=user_id, action="task.resubmitted", target=f"task {task.name}"[:255],
-                detail={"task_id": task.id, "func": task.func, "group": task.group,
-                        "succeeded": task.success},
+                actor_id=user_id,
+                action="task.resubmitted",
+                target=f"task {task.name}"[:255],
+                detail={
+                    "task_id": task.id,
+                    "func": task.func,
+                    "group": task.group,
+                    "succeeded": task.success,
+                },
             )
             if remove_failures and not task.success:
                 task.delete()

@@ -19,8 +19,18 @@ from portal.crypto import SecretUnreadable
 
 # A key is secret when its name, lower-cased without '-' and '_', contains one of these parts...
 SECRET_KEY_PARTS = (
-    "token", "secret", "password", "passwd", "passphrase", "apikey", "authorization",
-    "authentication", "credential", "privatekey", "codeverifier", "cookie",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "apikey",
+    "authorization",
+    "authentication",
+    "credential",
+    "privatekey",
+    "codeverifier",
+    "cookie",
 )
 # ...or is one of these (too short to look for inside longer names).
 SECRET_KEYS = {"code", "auth", "pin", "otp", "sig", "jwt", "bearer", "session", "sessionid"}
@@ -28,8 +38,10 @@ MASK = "***"
 MIN_SECRET_CHARS = 6  # shorter "secrets" would mask ordinary words
 
 _KEY_TEXT = (
-    r"[A-Za-z0-9_.-]*(?:" + "|".join("[-_]?".join(map(re.escape, p)) for p in SECRET_KEY_PARTS)
-    + r")[A-Za-z0-9_.-]*|" + "|".join(sorted(SECRET_KEYS, key=len, reverse=True))
+    r"[A-Za-z0-9_.-]*(?:"
+    + "|".join("[-_]?".join(map(re.escape, p)) for p in SECRET_KEY_PARTS)
+    + r")[A-Za-z0-9_.-]*|"
+    + "|".join(sorted(SECRET_KEYS, key=len, reverse=True))
 )
 # key=value, key: value, "key": "value" (query strings, form bodies, JSON fragments, error texts)
 _SECRET_PAIR = re.compile(r"""(?i)(\b(?:%s)\b["']?\s*[:=]\s*["']?)([^"'&\s,;}]+)""" % _KEY_TEXT)
@@ -59,14 +71,20 @@ def path_redact(path: str) -> str:
     parts = urlsplit(path)
     if not parts.query:
         return path
-    query = [(k, MASK if is_secret_key(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [
+        (k, MASK if is_secret_key(k) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*/")))
 
 
 def value_redact(value: Any, *, secrets: Iterable[str] = ()) -> Any:
     """Deep copy of ``value`` with secret-named keys masked and known secret strings removed."""
     if isinstance(value, dict):
-        return {k: (MASK if is_secret_key(k) else value_redact(v, secrets=secrets)) for k, v in value.items()}
+        return {
+            k: (MASK if is_secret_key(k) else value_redact(v, secrets=secrets))
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [value_redact(v, secrets=secrets) for v in value]
     if isinstance(value, str):
@@ -93,8 +111,11 @@ def connection_secrets(connection: Any) -> tuple[str, ...]:
     if connection is None:
         return ()
     found: list[str] = []
-    for owner, name in ((connection, "access_token"), (connection, "refresh_token"),
-                        (getattr(connection, "app", None), "client_secret")):
+    for owner, name in (
+        (connection, "access_token"),
+        (connection, "refresh_token"),
+        (getattr(connection, "app", None), "client_secret"),
+    ):
         try:
             value = getattr(owner, name, "") if owner is not None else ""
         except (SecretUnreadable, ImproperlyConfigured):  # an unreadable secret cannot leak either
@@ -123,7 +144,9 @@ def summary_make(*, body: object, secrets: Iterable[str] = (), limit: int | None
         if "=" in text and " " not in text.strip():
             try:
                 pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
-                text = urlencode([(k, MASK if is_secret_key(k) else v) for k, v in pairs], safe="*/")
+                text = urlencode(
+                    [(k, MASK if is_secret_key(k) else v) for k, v in pairs], safe="*/"
+                )
             except ValueError:
                 pass
         text = text_mask(text)

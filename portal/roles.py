@@ -15,8 +15,16 @@ ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT)
 _RANKR_VIEW = {
     f"rankr.view_{name}"
     for name in (
-        "appointment", "contact", "note", "opportunity", "poststatistic", "rankruser",
-        "socialtag", "socialtagdetail", "task", "workflow",
+        "appointment",
+        "contact",
+        "note",
+        "opportunity",
+        "poststatistic",
+        "rankruser",
+        "socialtag",
+        "socialtagdetail",
+        "task",
+        "workflow",
     )
 }
 

@@ -55,7 +55,9 @@ def demo_seed_create():
     locations = [Location.objects.create(agency=agency, **loc) for loc in DEMO_LOCATIONS]
     for login in DEMO_LOGINS:
         if login.role == "Superuser":
-            User.objects.create_superuser(login.username, f"{login.username}@demo.test", login.password)
+            User.objects.create_superuser(
+                login.username, f"{login.username}@demo.test", login.password
+            )
             continue
         user = User.objects.create_user(
             login.username, f"{login.username}@demo.test", login.password, is_staff=True

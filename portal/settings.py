@@ -259,8 +259,10 @@ PORTAL_REQUIRE_SUPERUSER_MFA = _strict_bool("PORTAL_REQUIRE_SUPERUSER_MFA", defa
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -274,7 +276,9 @@ DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", "portal@localhost")
 
 # --- Alerts (needs re-auth, dead jobs): email to assigned staff and Support, optional webhook ----
 # The portal's address as people reach it, for the links in alerts.
-PORTAL_BASE_URL = (_url("PORTAL_BASE_URL", ("http", "https")) or "http://127.0.0.1:8000").rstrip("/")
+PORTAL_BASE_URL = (_url("PORTAL_BASE_URL", ("http", "https")) or "http://127.0.0.1:8000").rstrip(
+    "/"
+)
 # A signed JSON POST per incident (Slack, a pager): empty = no webhook.
 ALERT_WEBHOOK_URL = _url("ALERT_WEBHOOK_URL", ("http", "https")) or ""
 ALERT_WEBHOOK_SECRET = _str("ALERT_WEBHOOK_SECRET", "")

@@ -5,7 +5,10 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
-    path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "portal/favicon.svg", permanent=True)),
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=settings.STATIC_URL + "portal/favicon.svg", permanent=True),
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/catalog/", include("integrations.interfaces.catalog_urls")),
     path("admin/", admin.site.urls),

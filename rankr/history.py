@@ -32,8 +32,14 @@ def _short(value: Any) -> Any:
     return text if len(text) <= VALUE_LIMIT else text[:VALUE_LIMIT] + "…"
 
 
-def record_changes_write(*, kind: str, location_id: int, before: dict[str, dict[str, Any]],
-                         after: dict[str, dict[str, Any]], mapping_version_id: int | None = None) -> None:
+def record_changes_write(
+    *,
+    kind: str,
+    location_id: int,
+    before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]],
+    mapping_version_id: int | None = None,
+) -> None:
     """Record one change row per written record.
 
     ``before``: {ghl_id: {field: value}} of the rows as they were (missing: created);
@@ -47,14 +53,25 @@ def record_changes_write(*, kind: str, location_id: int, before: dict[str, dict[
             for name, value in values.items()
             if old is None or old.get(name) != value
         }
-        rows.append(RecordChange(
-            location_id=location_id, kind=kind, ghl_id=ghl_id,
-            action=RecordChange.Action.CREATED if old is None else RecordChange.Action.UPDATED,
-            changes=changes, job_id=_JOB.get(), mapping_version_id=mapping_version_id,
-        ))
+        rows.append(
+            RecordChange(
+                location_id=location_id,
+                kind=kind,
+                ghl_id=ghl_id,
+                action=RecordChange.Action.CREATED if old is None else RecordChange.Action.UPDATED,
+                changes=changes,
+                job_id=_JOB.get(),
+                mapping_version_id=mapping_version_id,
+            )
+        )
     RecordChange.objects.bulk_create(rows)
 
 
 def record_deletion_write(*, kind: str, location_id: int, ghl_id: str) -> None:
-    RecordChange.objects.create(location_id=location_id, kind=kind, ghl_id=ghl_id,
-                                action=RecordChange.Action.DELETED, job_id=_JOB.get())
+    RecordChange.objects.create(
+        location_id=location_id,
+        kind=kind,
+        ghl_id=ghl_id,
+        action=RecordChange.Action.DELETED,
+        job_id=_JOB.get(),
+    )

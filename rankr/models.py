@@ -106,7 +106,9 @@ class Contact(RankrRecord):
     email = models.EmailField("email", max_length=254, blank=True, db_index=True)
     first_name = models.CharField("first name", max_length=200, blank=True)
     last_name = models.CharField("last name", max_length=200, blank=True)
-    phone = models.CharField("phone", max_length=32, blank=True, help_text="E.164, e.g. +14155550100.")
+    phone = models.CharField(
+        "phone", max_length=32, blank=True, help_text="E.164, e.g. +14155550100."
+    )
     company = models.CharField("company", max_length=200, blank=True)
     tags = models.JSONField("tags", default=list, blank=True, help_text="A list of tag names.")
     source = models.CharField("source", max_length=200, blank=True)
@@ -318,7 +320,9 @@ class RecordChange(models.Model):
     ghl_id = models.CharField("HighLevel id", max_length=64)
     action = models.CharField("action", max_length=16, choices=Action.choices)
     changes = models.JSONField("what changed", default=dict, blank=True)
-    job_id = models.BigIntegerField("job", null=True, blank=True, help_text="The job that wrote it.")
+    job_id = models.BigIntegerField(
+        "job", null=True, blank=True, help_text="The job that wrote it."
+    )
     mapping_version_id = models.BigIntegerField(
         "mapping version", null=True, blank=True, help_text="The mapping version applied."
     )

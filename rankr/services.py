@@ -54,8 +54,14 @@ class UpsertCounts:
 TOMBSTONE = "~"  # a deletion's tie-break: sorts after every hex hash, so a delete wins a tie
 
 
-def version_newer(*, changed_at: datetime | None, tiebreak: str, stored_at: datetime | None,
-                  stored_tiebreak: str, stored_deleted: bool) -> bool:
+def version_newer(
+    *,
+    changed_at: datetime | None,
+    tiebreak: str,
+    stored_at: datetime | None,
+    stored_tiebreak: str,
+    stored_deleted: bool,
+) -> bool:
     """Is the arriving version (``changed_at``, ``tiebreak``) to replace the stored one?
 
     Newer time wins; the same time is ordered by the tie-break (equal: the same version again,
@@ -102,9 +108,15 @@ def _model(kind: str | None, model: type[RankrRecord] | None) -> type[RankrRecor
     return model if model is not None else record_model_get(kind=kind or "")
 
 
-def record_upsert(*, location_id: int, ghl_id: str, values: dict[str, Any], fingerprint: str,
-                  kind: str | None = None, model: type[RankrRecord] | None = None
-                  ) -> tuple[RankrRecord, bool]:
+def record_upsert(
+    *,
+    location_id: int,
+    ghl_id: str,
+    values: dict[str, Any],
+    fingerprint: str,
+    kind: str | None = None,
+    model: type[RankrRecord] | None = None,
+) -> tuple[RankrRecord, bool]:
     """Create or update one record; revives it if it was soft-deleted. Returns (record, created).
 
     Calling it twice with the same arguments leaves the same single row. ``model`` (a
@@ -114,14 +126,17 @@ def record_upsert(*, location_id: int, ghl_id: str, values: dict[str, Any], fing
     _ghl_id_check(ghl_id)
     _values_check(model, values)
     defaults = {**values, "fingerprint": fingerprint, "deleted_at": None}
-    return model.objects.update_or_create(
-        location_id=location_id, ghl_id=ghl_id, defaults=defaults
-    )
+    return model.objects.update_or_create(location_id=location_id, ghl_id=ghl_id, defaults=defaults)
 
 
-def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind: str | None = None,
-                       model: type[RankrRecord] | None = None,
-                       mapping_version_id: int | None = None) -> UpsertCounts:
+def record_upsert_many(
+    *,
+    location_id: int,
+    items: Iterable[RecordUpsert],
+    kind: str | None = None,
+    model: type[RankrRecord] | None = None,
+    mapping_version_id: int | None = None,
+) -> UpsertCounts:
     """Upsert a page of :class:`RecordUpsert` in one transaction: newest wins, unchanged skipped.
 
     A version older than the one Rankr holds (or than its deletion) is left out (``stale``); a
@@ -136,8 +151,11 @@ def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind:
         _values_check(model, item.values)
         held = latest.get(item.ghl_id)
         if held is None or version_newer(
-            changed_at=item.changed_at, tiebreak=item.tiebreak, stored_at=held.changed_at,
-            stored_tiebreak=held.tiebreak, stored_deleted=False,
+            changed_at=item.changed_at,
+            tiebreak=item.tiebreak,
+            stored_at=held.changed_at,
+            stored_tiebreak=held.tiebreak,
+            stored_deleted=False,
         ):
             latest[item.ghl_id] = item
     if not latest:
@@ -147,16 +165,26 @@ def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind:
         rows = _rows_locked(model, location_id, list(latest))
         fresh = [item for ghl_id, item in latest.items() if ghl_id not in rows]
         model.objects.bulk_create(
-            [model(location_id=location_id, ghl_id=i.ghl_id, fingerprint=i.fingerprint,
-                   source_changed_at=i.changed_at, source_tiebreak=i.tiebreak, **i.values)
-             for i in fresh],
+            [
+                model(
+                    location_id=location_id,
+                    ghl_id=i.ghl_id,
+                    fingerprint=i.fingerprint,
+                    source_changed_at=i.changed_at,
+                    source_tiebreak=i.tiebreak,
+                    **i.values,
+                )
+                for i in fresh
+            ],
             ignore_conflicts=True,
         )
         # Ids another transaction inserted meanwhile were skipped: judge those like the others.
-        raced = {ghl_id: row for ghl_id, row in
-                 _rows_locked(model, location_id, [i.ghl_id for i in fresh]).items()
-                 if (row.fingerprint, row.source_changed_at) != (latest[ghl_id].fingerprint,
-                                                                 latest[ghl_id].changed_at)}
+        raced = {
+            ghl_id: row
+            for ghl_id, row in _rows_locked(model, location_id, [i.ghl_id for i in fresh]).items()
+            if (row.fingerprint, row.source_changed_at)
+            != (latest[ghl_id].fingerprint, latest[ghl_id].changed_at)
+        }
         created = [i for i in fresh if i.ghl_id not in raced]
         counts["created"] = len(created)
         rows.update(raced)
@@ -168,13 +196,19 @@ def record_upsert_many(*, location_id: int, items: Iterable[RecordUpsert], kind:
             counts[outcome] += 1
             if outcome == "updated":
                 written[ghl_id] = latest[ghl_id].values
-        record_changes_write(kind=model.KIND, location_id=location_id, before=before,
-                             after=written, mapping_version_id=mapping_version_id)
+        record_changes_write(
+            kind=model.KIND,
+            location_id=location_id,
+            before=before,
+            after=written,
+            mapping_version_id=mapping_version_id,
+        )
     return UpsertCounts(**counts)
 
 
-def _rows_locked(model: type[RankrRecord], location_id: int,
-                 ghl_ids: list[str]) -> dict[str, RankrRecord]:
+def _rows_locked(
+    model: type[RankrRecord], location_id: int, ghl_ids: list[str]
+) -> dict[str, RankrRecord]:
     if not ghl_ids:
         return {}
     rows = (
@@ -188,8 +222,11 @@ def _rows_locked(model: type[RankrRecord], location_id: int,
 
 def _is_newer(row: RankrRecord, item: RecordUpsert) -> bool:
     return version_newer(
-        changed_at=item.changed_at, tiebreak=item.tiebreak, stored_at=row.source_changed_at,
-        stored_tiebreak=row.source_tiebreak, stored_deleted=row.deleted_at is not None,
+        changed_at=item.changed_at,
+        tiebreak=item.tiebreak,
+        stored_at=row.source_changed_at,
+        stored_tiebreak=row.source_tiebreak,
+        stored_deleted=row.deleted_at is not None,
     )
 
 
@@ -197,20 +234,26 @@ def _row_apply(model: type[RankrRecord], row: RankrRecord, item: RecordUpsert) -
     """Write ``item`` over the locked ``row`` if it is newer; say what happened."""
     if not _is_newer(row, item):
         return "stale"
-    stamps = {"source_changed_at": item.changed_at or row.source_changed_at,
-              "source_tiebreak": item.tiebreak if item.changed_at else row.source_tiebreak}
+    stamps = {
+        "source_changed_at": item.changed_at or row.source_changed_at,
+        "source_tiebreak": item.tiebreak if item.changed_at else row.source_tiebreak,
+    }
     if row.deleted_at is None and row.fingerprint == item.fingerprint:
         model.objects.filter(pk=row.pk).update(**stamps)
         return "unchanged"
     model.objects.filter(pk=row.pk).update(
-        **item.values, **stamps, fingerprint=item.fingerprint, deleted_at=None,
+        **item.values,
+        **stamps,
+        fingerprint=item.fingerprint,
+        deleted_at=None,
         updated_at=timezone.now(),
     )
     return "updated"
 
 
-def _values_before(model: type[RankrRecord], location_id: int,
-                   items: list[RecordUpsert]) -> dict[str, dict[str, Any]]:
+def _values_before(
+    model: type[RankrRecord], location_id: int, items: list[RecordUpsert]
+) -> dict[str, dict[str, Any]]:
     """{ghl_id: {field: value}} of the stored rows about to be overwritten (only their fields)."""
     fields = sorted({name for item in items for name in item.values})
     if not items or not fields:
@@ -230,9 +273,14 @@ def _plain(value: Any, encoder: DjangoJSONEncoder) -> Any:
     return encoder.default(value)
 
 
-def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None,
-                       model: type[RankrRecord] | None = None,
-                       changed_at: datetime | None = None) -> bool:
+def record_soft_delete(
+    *,
+    location_id: int,
+    ghl_id: str,
+    kind: str | None = None,
+    model: type[RankrRecord] | None = None,
+    changed_at: datetime | None = None,
+) -> bool:
     """Mark the record deleted in HighLevel at ``changed_at``. True if a live record was marked.
 
     The deletion is a tombstone carrying its time: a version of the record older than the
@@ -248,8 +296,15 @@ def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None
         row = _rows_locked(model, location_id, [ghl_id]).get(ghl_id)
         if row is None and changed_at is not None:
             model.objects.bulk_create(
-                [model(location_id=location_id, ghl_id=ghl_id, deleted_at=now,
-                       source_changed_at=changed_at, source_tiebreak=TOMBSTONE)],
+                [
+                    model(
+                        location_id=location_id,
+                        ghl_id=ghl_id,
+                        deleted_at=now,
+                        source_changed_at=changed_at,
+                        source_tiebreak=TOMBSTONE,
+                    )
+                ],
                 ignore_conflicts=True,
             )
             row = _rows_locked(model, location_id, [ghl_id]).get(ghl_id)
@@ -258,13 +313,17 @@ def record_soft_delete(*, location_id: int, ghl_id: str, kind: str | None = None
         if row is None:
             return False
         if changed_at is not None and not version_newer(
-            changed_at=changed_at, tiebreak=TOMBSTONE, stored_at=row.source_changed_at,
-            stored_tiebreak=row.source_tiebreak, stored_deleted=False,
+            changed_at=changed_at,
+            tiebreak=TOMBSTONE,
+            stored_at=row.source_changed_at,
+            stored_tiebreak=row.source_tiebreak,
+            stored_deleted=False,
         ):
             return False  # a newer version than the deletion stands
         stamps: dict[str, Any] = (
             {"source_changed_at": changed_at, "source_tiebreak": TOMBSTONE}
-            if changed_at is not None else {}
+            if changed_at is not None
+            else {}
         )
         model.objects.filter(pk=row.pk).update(
             deleted_at=row.deleted_at or now, fingerprint="", updated_at=now, **stamps

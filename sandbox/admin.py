@@ -46,7 +46,9 @@ class ResourceAdmin(admin.ModelAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         page = request.GET.get(PAGE_VAR, "1")
-        return PeekPaginator(queryset, per_page, page_number=int(page) if page.isdigit() and int(page) > 0 else 1)
+        return PeekPaginator(
+            queryset, per_page, page_number=int(page) if page.isdigit() and int(page) > 0 else 1
+        )
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_superuser

@@ -18,8 +18,11 @@ urlpatterns = [
     path("services/", api_dispatch, name="services-root"),
     path("services/<path:path>", api_dispatch, name="services"),
     path("marketplace/v2/oauth/chooselocation", views_oauth.consent, name="marketplace-consent"),
-    path("marketplace-whitelabel/v2/oauth/chooselocation", views_oauth.consent,
-         name="marketplace-whitelabel-consent"),
+    path(
+        "marketplace-whitelabel/v2/oauth/chooselocation",
+        views_oauth.consent,
+        name="marketplace-whitelabel-consent",
+    ),
     path("files/<str:file_id>", file_serve, name="file"),
     path("api/", api_dispatch, name="api-root"),
     path("api/<path:path>", api_dispatch, name="api"),

@@ -44,12 +44,22 @@ def _task(success):
 
 def _job_attempt(location, users):
     job = Job.objects.create(
-        kind="poll", status="dead", location=location, idempotency_key=f"sample-attempt-{location.pk}",
-        error_class="WorkerLost", error_message="The worker stopped renewing its lease.",
+        kind="poll",
+        status="dead",
+        location=location,
+        idempotency_key=f"sample-attempt-{location.pk}",
+        error_class="WorkerLost",
+        error_message="The worker stopped renewing its lease.",
     )
     return JobAttempt.objects.create(
-        job=job, number=1, lease_token=1, worker="host-a:4242", started_at=timezone.now(),
-        ended_at=timezone.now(), outcome="worker_lost", error_class="WorkerLost",
+        job=job,
+        number=1,
+        lease_token=1,
+        worker="host-a:4242",
+        started_at=timezone.now(),
+        ended_at=timezone.now(),
+        outcome="worker_lost",
+        error_class="WorkerLost",
         error_message="The worker stopped renewing its lease.",
     )
 
@@ -57,7 +67,9 @@ def _job_attempt(location, users):
 def _app(location, users):
     app = HighLevelApp.objects.filter(client_id="sample-client").first()
     if app is None:
-        app = HighLevelApp(name="Sample app", client_id="sample-client", redirect_url="http://testserver/cb/")
+        app = HighLevelApp(
+            name="Sample app", client_id="sample-client", redirect_url="http://testserver/cb/"
+        )
         app.client_secret = "sample-secret-value"
         app.save()
     return app
@@ -75,7 +87,9 @@ def _connection(location, users):
 
 def _mapping(location, users):
     mapping, _ = mapping_template_apply(
-        template_key=next(iter(FLOW_TEMPLATES)), location_id=location.pk, user_id=users["superuser"].pk
+        template_key=next(iter(FLOW_TEMPLATES)),
+        location_id=location.pk,
+        user_id=users["superuser"].pk,
     )
     return mapping
 
@@ -87,13 +101,17 @@ def _mapping_template(location, users):
     template = MappingTemplate.objects.filter(agency=location.agency).first()
     if template is None:
         template = MappingTemplate(
-            agency=location.agency, name="Workflows in", entity="workflow",
-            direction="ghl_to_rankr", operation_key="GET /workflows/",
+            agency=location.agency,
+            name="Workflows in",
+            entity="workflow",
+            direction="ghl_to_rankr",
+            operation_key="GET /workflows/",
             rules=[{"source": "name", "target": "name"}],
         )
         template_save(template=template, user_id=users["superuser"].pk)
-        template_attach(template_id=template.pk, location_ids=[location.pk],
-                        user_id=users["superuser"].pk)
+        template_attach(
+            template_id=template.pk, location_ids=[location.pk], user_id=users["superuser"].pk
+        )
     return template
 
 
@@ -108,8 +126,9 @@ def _rollout(location, users):
         return existing
     template.rules = [{"source": "name", "target": "name", "transforms": ["trim"]}]
     template_save(template=template, user_id=users["superuser"].pk)
-    return rollout_start(template_id=template.pk, location_ids=[location.pk],
-                         user_id=users["superuser"].pk)
+    return rollout_start(
+        template_id=template.pk, location_ids=[location.pk], user_id=users["superuser"].pk
+    )
 
 
 def _subscription(location, users):
@@ -118,13 +137,18 @@ def _subscription(location, users):
         template_key="ghl_contact_upsert", location_id=location.pk, user_id=users["superuser"].pk
     )
     return Subscription.objects.create(
-        location=location, connection=connection, trigger="Search Contacts",
-        operation="POST /contacts/search", mapping=mapping,
+        location=location,
+        connection=connection,
+        trigger="Search Contacts",
+        operation="POST /contacts/search",
+        mapping=mapping,
     )
 
 
 def _rankr_record(model):
-    return lambda location, users: model.objects.create(location=location, ghl_id=f"sample-{model.__name__}")
+    return lambda location, users: model.objects.create(
+        location=location, ghl_id=f"sample-{model.__name__}"
+    )
 
 
 def _sandbox_world(location, users):
@@ -136,7 +160,9 @@ def _sandbox_world(location, users):
     from sandbox.access.services.webhooks import webhook_emit
 
     if not sm.MarketplaceApp.objects.exists():
-        sandbox_demo_ensure(redirect_uris=["http://testserver/cb/"], webhook_url="http://testserver/wh/")
+        sandbox_demo_ensure(
+            redirect_uris=["http://testserver/cb/"], webhook_url="http://testserver/wh/"
+        )
         private_token_create(location_id="demo-loc-0001", scopes=["contacts.readonly"])
         sm.Installation.objects.get_or_create(
             app=sm.MarketplaceApp.objects.first(),
@@ -145,22 +171,30 @@ def _sandbox_world(location, users):
         )
         fault_rule_set(location_id="demo-loc-0001", values={"error_rate": 0.5})
         webhook_public_keys()
-        event = webhook_emit(location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c1"})
+        event = webhook_emit(
+            location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c1"}
+        )
         sm.WebhookDelivery.objects.get_or_create(
-            event=event, app=sm.MarketplaceApp.objects.first(), defaults={"url": "http://testserver/wh/"}
+            event=event,
+            app=sm.MarketplaceApp.objects.first(),
+            defaults={"url": "http://testserver/wh/"},
         )
     return sm
 
 
 def _sandbox(model_name):
-    return lambda location, users: getattr(_sandbox_world(location, users), model_name).objects.first()
+    return lambda location, users: getattr(
+        _sandbox_world(location, users), model_name
+    ).objects.first()
 
 
 def _sandbox_resource(location, users):
     from sandbox.models import Resource
     from sandbox.state.seed import sandbox_seed
 
-    sandbox_seed(company_id="demo-company-0001", location_ids=["demo-loc-0001"], contacts=1, users=0)
+    sandbox_seed(
+        company_id="demo-company-0001", location_ids=["demo-loc-0001"], contacts=1, users=0
+    )
     return Resource.objects.first()
 
 
@@ -168,27 +202,47 @@ SAMPLES = {
     "sandbox.Resource": _sandbox_resource,
     **{
         f"sandbox_access.{name}": _sandbox(name)
-        for name in ("MarketplaceApp", "SandboxCompany", "SandboxLocation", "Installation", "Token",
-                     "FaultRule", "WebhookKey", "WebhookEvent", "WebhookDelivery")
+        for name in (
+            "MarketplaceApp",
+            "SandboxCompany",
+            "SandboxLocation",
+            "Installation",
+            "Token",
+            "FaultRule",
+            "WebhookKey",
+            "WebhookEvent",
+            "WebhookDelivery",
+        )
     },
     "mappings.Mapping": _mapping,
     "mappings.MappingVersion": lambda location, users: MappingVersion.objects.filter(
         mapping=_mapping(location, users)
     ).first(),
     "mappings.QuarantinedRecord": lambda location, users: QuarantinedRecord.objects.create(
-        location=location, mapping=_mapping(location, users), entity="contact", ghl_id="q-sample",
-        rule_number=2, field="first_name", value="x" * 250, reason="250 characters; at most 200",
+        location=location,
+        mapping=_mapping(location, users),
+        entity="contact",
+        ghl_id="q-sample",
+        rule_number=2,
+        field="first_name",
+        value="x" * 250,
+        reason="250 characters; at most 200",
         record={"id": "q-sample", "firstName": "x" * 250},
     ),
     "mappings.MappingTemplate": _mapping_template,
     "mappings.MappingTemplateVersion": lambda location, users: _mapping_template(
-        location, users).versions.first(),
+        location, users
+    ).versions.first(),
     "mappings.Rollout": _rollout,
     "integrations.HighLevelApp": _app,
     "integrations.Connection": _connection,
     "integrations.Job": lambda location, users: Job.objects.create(
-        kind="action", status="failed", location=location, idempotency_key=f"sample-{location.pk}",
-        error_class="GhlServerError", error_message="HTTP 503",
+        kind="action",
+        status="failed",
+        location=location,
+        idempotency_key=f"sample-{location.pk}",
+        error_class="GhlServerError",
+        error_message="HTTP 503",
     ),
     "integrations.JobAttempt": _job_attempt,
     "integrations.Subscription": _subscription,
@@ -204,7 +258,9 @@ SAMPLES = {
         user=users["staff"], email=users["staff"].email, primary=True, verified=True
     ),
     "mfa.Authenticator": lambda location, users: Authenticator.objects.create(
-        user=users["superuser"], type=Authenticator.Type.RECOVERY_CODES, data={"seed": "00" * 20, "used_mask": 0}
+        user=users["superuser"],
+        type=Authenticator.Type.RECOVERY_CODES,
+        data={"seed": "00" * 20, "used_mask": 0},
     ),
     "portal.Agency": lambda location, users: location.agency,
     "portal.Location": lambda location, users: location,
@@ -216,12 +272,12 @@ SAMPLES = {
     ),
     "django_q.Success": _task(True),
     "django_q.Failure": _task(False),
-    "django_q.Schedule": lambda location, users: Schedule.objects.create(func="math.floor", name="sample"),
+    "django_q.Schedule": lambda location, users: Schedule.objects.create(
+        func="math.floor", name="sample"
+    ),
     "django_q.OrmQ": lambda location, users: OrmQ.objects.create(
         key="portal", payload="x", lock=timezone.now()
     ),
 }
 
-SAMPLES.update(
-    {model._meta.label: _rankr_record(model) for model in RankrRecord.__subclasses__()}
-)
+SAMPLES.update({model._meta.label: _rankr_record(model) for model in RankrRecord.__subclasses__()})

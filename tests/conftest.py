@@ -31,7 +31,9 @@ def other_location(agency):
 def locations(agency):
     """Locations A, B and C; the `staff` user is assigned to A and B only."""
     return {
-        key: Location.objects.create(agency=agency, location_id=f"loc-{key}", name=f"Location {key}")
+        key: Location.objects.create(
+            agency=agency, location_id=f"loc-{key}", name=f"Location {key}"
+        )
         for key in "ABC"
     }
 

@@ -34,8 +34,16 @@ class Killed(BaseException):
 
 
 class FakeHighLevel:
-    def __init__(self, *, access: str, refresh: str, location_id: str = "loc-1",
-                 refresh_delay: float = 0.2, limit: int | None = None, window_s: float = 10.0):
+    def __init__(
+        self,
+        *,
+        access: str,
+        refresh: str,
+        location_id: str = "loc-1",
+        refresh_delay: float = 0.2,
+        limit: int | None = None,
+        window_s: float = 10.0,
+    ):
         self.access, self.refresh = access, refresh
         self.location_id = location_id
         self.refresh_delay = refresh_delay
@@ -48,7 +56,9 @@ class FakeHighLevel:
         self.rows: list[dict] = []  # the location's contacts, in creation order
         self.clock = datetime(2026, 1, 1, tzinfo=UTC)
         self.requests: list[tuple] = []  # (method, path, query or body) of every contacts request
-        self.kill_on: int | None = None  # raise Killed on this contacts request (1-based, in-process)
+        self.kill_on: int | None = (
+            None  # raise Killed on this contacts request (1-based, in-process)
+        )
         self.api_base = ""
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
@@ -64,12 +74,18 @@ class FakeHighLevel:
         for _ in range(count):
             n = len(self.rows)
             stamp = self._stamp()
-            self.rows.append({
-                "id": "".join(random.choices(string.ascii_letters, k=20)),
-                "locationId": self.location_id, "firstName": f"First{n}", "lastName": f"Last{n}",
-                "email": f"person{n}@example.com", "tags": ["lead"], "dateAdded": stamp,
-                "dateUpdated": stamp,
-            })
+            self.rows.append(
+                {
+                    "id": "".join(random.choices(string.ascii_letters, k=20)),
+                    "locationId": self.location_id,
+                    "firstName": f"First{n}",
+                    "lastName": f"Last{n}",
+                    "email": f"person{n}@example.com",
+                    "tags": ["lead"],
+                    "dateAdded": stamp,
+                    "dateUpdated": stamp,
+                }
+            )
 
     def change(self, index: int, **fields) -> None:
         self.rows[index].update(fields, dateUpdated=self._stamp())
@@ -82,16 +98,21 @@ class FakeHighLevel:
     def install(self, rsps: responses.RequestsMock, *, base: str) -> None:
         """Answer ``base`` (settings.SANDBOX_BASE_URL) through ``rsps``, in this process."""
         self.api_base = base.rstrip("/") + "/services"
-        for method, url in (("POST", f"{self.api_base}/contacts/search"),
-                            ("GET", f"{self.api_base}/contacts/"),
-                            ("POST", base.rstrip("/") + "/services/oauth/token")):
+        for method, url in (
+            ("POST", f"{self.api_base}/contacts/search"),
+            ("GET", f"{self.api_base}/contacts/"),
+            ("POST", base.rstrip("/") + "/services/oauth/token"),
+        ):
             rsps.add_callback(method, url, callback=self._responses_callback)
 
     def _responses_callback(self, request):
         split = urlsplit(request.url)
         status, payload = self.handle(
-            method=request.method, path=split.path, query=_query(split.query),
-            headers=request.headers, body=request.body or b"",
+            method=request.method,
+            path=split.path,
+            query=_query(split.query),
+            headers=request.headers,
+            body=request.body or b"",
         )
         return status, {}, json.dumps(payload)
 
@@ -124,8 +145,11 @@ class FakeHighLevel:
                 split = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 status, payload = fake.handle(
-                    method=self.command, path=split.path, query=_query(split.query),
-                    headers=self.headers, body=self.rfile.read(length) if length else b"",
+                    method=self.command,
+                    path=split.path,
+                    query=_query(split.query),
+                    headers=self.headers,
+                    body=self.rfile.read(length) if length else b"",
                 )
                 body = json.dumps(payload).encode()
                 self.send_response(status)
@@ -145,7 +169,7 @@ class FakeHighLevel:
         if path.endswith("/oauth/token"):
             return self._token(_query(body.decode() if isinstance(body, bytes) else body))
         prefix = urlsplit(self.api_base).path
-        api_path = path[len(prefix):] if path.startswith(prefix) else path
+        api_path = path[len(prefix) :] if path.startswith(prefix) else path
         now = time.time()
         budget = headers.get("X-Fake-Budget", "")  # one budget per value
         with self.lock:
@@ -170,15 +194,24 @@ class FakeHighLevel:
         time.sleep(self.refresh_delay)  # widen the race window
         with self.lock:
             self.refresh_calls += 1
-            if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh:
+            if (
+                form.get("grant_type") != "refresh_token"
+                or form.get("refresh_token") != self.refresh
+            ):
                 self.invalid_grants += 1
                 return 400, {"error": "invalid_grant", "error_description": "Invalid refresh token"}
             n = self.refresh_calls
             self.access, self.refresh = f"access-after-{n}-xxxxxxxx", f"refresh-after-{n}-xxxxxxxx"
-            return 200, {"access_token": self.access, "refresh_token": self.refresh,
-                         "expires_in": 86399, "token_type": "Bearer",
-                         "scope": "contacts.readonly contacts.write", "userType": "Location",
-                         "locationId": self.location_id, "userId": "u1"}
+            return 200, {
+                "access_token": self.access,
+                "refresh_token": self.refresh,
+                "expires_in": 86399,
+                "token_type": "Bearer",
+                "scope": "contacts.readonly contacts.write",
+                "userType": "Location",
+                "locationId": self.location_id,
+                "userId": "u1",
+            }
 
     def _count(self, entry):
         self.requests.append(entry)
@@ -190,7 +223,10 @@ class FakeHighLevel:
         rows = self.rows
         for flt in body.get("filters") or []:
             if flt.get("field") != "dateUpdated" or flt.get("operator") != "range":
-                return 422, {"message": [f"unsupported filter {flt!r}"], "error": "Unprocessable Entity"}
+                return 422, {
+                    "message": [f"unsupported filter {flt!r}"],
+                    "error": "Unprocessable Entity",
+                }
             rows = [r for r in rows if r["dateUpdated"] >= flt["value"]["gte"]]
         start = 0
         if body.get("searchAfter"):
@@ -199,13 +235,18 @@ class FakeHighLevel:
         limit = int(body.get("pageLimit", 20))
         if limit > 100:
             return 422, {"message": ["pageLimit must not be greater than 100"]}
-        page = [{**r, "searchAfter": [r["dateAdded"], r["id"]]} for r in rows[start:start + limit]]
+        page = [
+            {**r, "searchAfter": [r["dateAdded"], r["id"]]} for r in rows[start : start + limit]
+        ]
         return 200, {"contacts": page, "total": len(rows)}
 
     def _list(self, query):
         self._count(("GET", "/contacts/", query))
         if not query.get("locationId"):
-            return 422, {"message": ["locationId should not be empty"], "error": "Unprocessable Entity"}
+            return 422, {
+                "message": ["locationId should not be empty"],
+                "error": "Unprocessable Entity",
+            }
         if query["locationId"] != self.location_id:
             return 403, {"message": "The token does not have access to this location."}
         limit = int(float(query.get("limit", 20)))
@@ -214,11 +255,18 @@ class FakeHighLevel:
         start = 0
         if query.get("startAfterId"):
             start = next(i for i, r in enumerate(self.rows) if r["id"] == query["startAfterId"]) + 1
-        page = self.rows[start:start + limit]
-        meta = {"total": len(self.rows), "nextPageUrl": None, "startAfterId": None, "startAfter": None}
+        page = self.rows[start : start + limit]
+        meta = {
+            "total": len(self.rows),
+            "nextPageUrl": None,
+            "startAfterId": None,
+            "startAfter": None,
+        }
         if start + limit < len(self.rows):
             after = {"startAfterId": page[-1]["id"], "startAfter": 1700000000000 + start + limit}
-            meta.update(after, nextPageUrl=f"{self.api_base}/contacts/?{urlencode({**query, **after})}")
+            meta.update(
+                after, nextPageUrl=f"{self.api_base}/contacts/?{urlencode({**query, **after})}"
+            )
         return 200, {"contacts": page, "meta": meta}
 
 

@@ -33,18 +33,26 @@ class SpecDefect:
 SPEC_DEFECTS = (
     SpecDefect(
         4,
-        frozenset({
-            "GET /store/shipping-zone", "GET /store/shipping-zone/{shippingZoneId}",
-            "POST /store/shipping-zone", "PUT /store/shipping-zone/{shippingZoneId}",
-            "GET /store/store-setting", "POST /store/store-setting",
-        }),
-        bad_requests=True, bad_answers=True,
+        frozenset(
+            {
+                "GET /store/shipping-zone",
+                "GET /store/shipping-zone/{shippingZoneId}",
+                "POST /store/shipping-zone",
+                "PUT /store/shipping-zone/{shippingZoneId}",
+                "GET /store/store-setting",
+                "POST /store/store-setting",
+            }
+        ),
+        bad_requests=True,
+        bad_answers=True,
         required_in=frozenset({"POST /store/store-setting"}),
     ),
     SpecDefect(
         17,
         frozenset({"POST /calendars/", "PUT /calendars/{calendarId}"}),
-        bad_requests=True, bad_answers=False, strict_tools_only=True,
+        bad_requests=True,
+        bad_answers=False,
+        strict_tools_only=True,
     ),
 )
 

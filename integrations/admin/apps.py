@@ -6,7 +6,9 @@ from integrations.models import HighLevelApp
 
 class HighLevelAppForm(forms.ModelForm):
     redirect_url = forms.URLField(
-        label="redirect URL", max_length=500, assume_scheme="https",
+        label="redirect URL",
+        max_length=500,
+        assume_scheme="https",
         help_text=HighLevelApp._meta.get_field("redirect_url").help_text,
     )
     new_client_secret = forms.CharField(
@@ -19,7 +21,15 @@ class HighLevelAppForm(forms.ModelForm):
 
     class Meta:
         model = HighLevelApp
-        fields = ["name", "mode", "marketplace_host", "client_id", "app_id", "redirect_url", "scopes"]
+        fields = [
+            "name",
+            "mode",
+            "marketplace_host",
+            "client_id",
+            "app_id",
+            "redirect_url",
+            "scopes",
+        ]
 
     def clean(self):
         data = super().clean()

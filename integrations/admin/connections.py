@@ -44,11 +44,18 @@ class ConnectionForm(forms.ModelForm):
                 "“Connect location” or “Connect agency” on the connections list instead."
             )
         location = data.get("location")
-        if self.instance.pk is None and self.user is not None and not user_sees_all_locations(self.user):
+        if (
+            self.instance.pk is None
+            and self.user is not None
+            and not user_sees_all_locations(self.user)
+        ):
             # Without a location this would be an agency connection: only for those who see all.
             if location is None:
-                self.add_error("location", "Pick one of your locations: only users who see every "
-                               "location may add an agency connection.")
+                self.add_error(
+                    "location",
+                    "Pick one of your locations: only users who see every "
+                    "location may add an agency connection.",
+                )
             elif not locations_for_user(self.user).filter(pk=location.pk).exists():
                 self.add_error("location", "You may not connect this location.")
         if location and data.get("agency") and location.agency_id != data["agency"].pk:
@@ -63,16 +70,41 @@ STATUS_COLOURS = {"active": "#2e7d32", "needs_reauth": "#c62828", "disconnected"
 class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     form = ConnectionForm
     change_list_template = "integrations/admin/connection_changelist.html"
-    list_display = ["__str__", "kind", "auth_type", "status_badge", "token_expires_at",
-                    "last_success_at", "last_error_short"]
+    list_display = [
+        "__str__",
+        "kind",
+        "auth_type",
+        "status_badge",
+        "token_expires_at",
+        "last_success_at",
+        "last_error_short",
+    ]
     list_filter = ["status", "kind", "auth_type", "app"]
     list_select_related = ["app", "location", "agency"]
-    search_fields = ["location__name", "location__location_id", "agency__name", "agency__company_id"]
+    search_fields = [
+        "location__name",
+        "location__location_id",
+        "agency__name",
+        "agency__company_id",
+    ]
     actions = ["test_connection", "refresh_token_now", "disconnect"]
-    readonly_fields = ["kind", "auth_type", "status", "scopes", "token_expires_at",
-                       "token_refreshed_at", "highlevel_user_id", "parent", "last_error",
-                       "last_error_at", "last_success_at", "connected_by", "created_at",
-                       "updated_at", "agency_locations_link"]
+    readonly_fields = [
+        "kind",
+        "auth_type",
+        "status",
+        "scopes",
+        "token_expires_at",
+        "token_refreshed_at",
+        "highlevel_user_id",
+        "parent",
+        "last_error",
+        "last_error_at",
+        "last_success_at",
+        "connected_by",
+        "created_at",
+        "updated_at",
+        "agency_locations_link",
+    ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -87,8 +119,13 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if not change and not user_sees_all_locations(request.user) and not (
-            obj.location_id and locations_for_user(request.user).filter(pk=obj.location_id).exists()
+        if (
+            not change
+            and not user_sees_all_locations(request.user)
+            and not (
+                obj.location_id
+                and locations_for_user(request.user).filter(pk=obj.location_id).exists()
+            )
         ):
             raise PermissionDenied("You may connect only the locations you are assigned to.")
         token = form.cleaned_data.get("new_private_token")
@@ -123,18 +160,23 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
                 "re-auth: HighLevel refused the refresh token, so their jobs are stopped. Filter by "
                 "status “Needs re-auth” and use Connect again.",
             )
-        extra_context = {**(extra_context or {}),
-                         "connect_url": reverse("integrations:connect_start"),
-                         "can_connect": request.user.has_perm("integrations.add_connection"),
-                         # Connecting an agency reaches every one of its locations.
-                         "can_connect_agency": request.user.has_perm("integrations.add_connection")
-                         and user_sees_all_locations(request.user)}
+        extra_context = {
+            **(extra_context or {}),
+            "connect_url": reverse("integrations:connect_start"),
+            "can_connect": request.user.has_perm("integrations.add_connection"),
+            # Connecting an agency reaches every one of its locations.
+            "can_connect_agency": request.user.has_perm("integrations.add_connection")
+            and user_sees_all_locations(request.user),
+        }
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<strong style="color:{}">{}</strong>',
-                           STATUS_COLOURS.get(obj.status, "#000"), obj.get_status_display())
+        return format_html(
+            '<strong style="color:{}">{}</strong>',
+            STATUS_COLOURS.get(obj.status, "#000"),
+            obj.get_status_display(),
+        )
 
     @admin.display(description="last error")
     def last_error_short(self, obj):
@@ -144,8 +186,10 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     def agency_locations_link(self, obj):
         if obj.kind != Connection.Kind.AGENCY or obj.status != Connection.Status.ACTIVE:
             return "—"
-        return format_html('<a href="{}">List and connect installed locations</a>',
-                           reverse("integrations:agency_locations", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">List and connect installed locations</a>',
+            reverse("integrations:agency_locations", args=[obj.pk]),
+        )
 
     # --- actions (bounded HighLevel calls the user asked for) --------------------------------
     @admin.action(description="Test connection", permissions=["change"])
@@ -154,8 +198,10 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             report = connection_test(connection_id=connection.pk)
             text = f"{connection}: {report.message}"
             if report.latency_ms:
-                text += (f" {report.latency_ms} ms; burst left {report.rate_remaining}; "
-                         f"daily left {report.daily_remaining}.")
+                text += (
+                    f" {report.latency_ms} ms; burst left {report.rate_remaining}; "
+                    f"daily left {report.daily_remaining}."
+                )
             if report.missing_scopes:
                 text += " Missing scopes: " + ", ".join(report.missing_scopes) + "."
             self.message_user(request, text, messages.SUCCESS if report.ok else messages.WARNING)
@@ -164,16 +210,21 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     def refresh_token_now(self, request, queryset):
         for connection in queryset[:20]:
             if connection.auth_type == Connection.AuthType.PRIVATE:
-                self.message_user(request, f"{connection}: private tokens do not refresh.",
-                                  messages.WARNING)
+                self.message_user(
+                    request, f"{connection}: private tokens do not refresh.", messages.WARNING
+                )
                 continue
             try:
                 fresh = connection_refresh_now(connection_id=connection.pk, actor=request.user)
             except GhlError as exc:
                 self.message_user(request, f"{connection}: {exc}", messages.ERROR)
             else:
-                self.message_user(request, f"{connection}: refreshed, valid until "
-                                  f"{fresh.token_expires_at:%Y-%m-%d %H:%M} UTC.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"{connection}: refreshed, valid until "
+                    f"{fresh.token_expires_at:%Y-%m-%d %H:%M} UTC.",
+                    messages.SUCCESS,
+                )
 
     @admin.action(description="Disconnect (wipes tokens, keeps history)", permissions=["change"])
     def disconnect(self, request, queryset):
@@ -191,5 +242,8 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         for connection in queryset:
             connection_disconnect(connection_id=connection.pk, actor=request.user)
             count += 1
-        self.message_user(request, f"Disconnected {count} connection(s); their tokens are wiped.",
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Disconnected {count} connection(s); their tokens are wiped.",
+            messages.SUCCESS,
+        )

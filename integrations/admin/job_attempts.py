@@ -13,8 +13,15 @@ class JobAttemptAdmin(LogAdmin):
     """Every run of every job, read-only: who ran it, when, and how it ended (e.g. *worker lost*)."""
 
     location_path = "job__location"
-    list_display = ["outcome", "error_short", "job_link", "number", "started_shown", "ended_shown",
-                    "worker"]
+    list_display = [
+        "outcome",
+        "error_short",
+        "job_link",
+        "number",
+        "started_shown",
+        "ended_shown",
+        "worker",
+    ]
     list_display_links = ["number"]
     list_filter = ["outcome", time_range_filter("started_at")]
     list_select_related = ["job"]

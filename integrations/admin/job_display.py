@@ -7,8 +7,13 @@ from django.utils.html import format_html
 from integrations.models import Job
 from portal.timefmt import seconds_show
 
-STATUS_COLOURS = {"failed": "#ba2121", "dead": "#7a0000", "succeeded": "#2e7d32",
-                  "skipped": "#8a6d00", "running": "#1565c0"}
+STATUS_COLOURS = {
+    "failed": "#ba2121",
+    "dead": "#7a0000",
+    "succeeded": "#2e7d32",
+    "skipped": "#8a6d00",
+    "running": "#1565c0",
+}
 
 # Why a permanent error will come back, by error class.
 PERMANENT_CAUSES = {
@@ -27,11 +32,14 @@ def job_status_html(job, last_attempt):
         label = "waiting to retry"
     elif job.status == Job.Status.SKIPPED:
         label = "skipped"
-    html = format_html('<strong style="color:{}">{}</strong>',
-                       STATUS_COLOURS.get(job.status, "#555"), label)
+    html = format_html(
+        '<strong style="color:{}">{}</strong>', STATUS_COLOURS.get(job.status, "#555"), label
+    )
     if job.status == Job.Status.SKIPPED and job.superseded_by_id and last_attempt is not None:
         url = reverse("admin:integrations_job_change", args=[job.superseded_by_id])
-        html = format_html('{}: superseded by <a href="{}">job {}</a>', html, url, job.superseded_by_id)
+        html = format_html(
+            '{}: superseded by <a href="{}">job {}</a>', html, url, job.superseded_by_id
+        )
     return html
 
 
@@ -50,8 +58,12 @@ def job_attempt_line(job, *, now=None):
 
 def permanent_reason(attempt):
     """Why re-running a job whose last error is permanent will likely fail again."""
-    cause = PERMANENT_CAUSES.get(attempt.error_class, "the portal could not process this job's data")
-    return (f"Its last attempt failed with a permanent error ({attempt.error_class}: "
-            f"{attempt.error_message[:300]}): {cause}. A re-run sends the same request again, so it "
-            "will likely fail the same way unless the cause was fixed (the record in HighLevel, the "
-            "mapping, the connection's scopes or consent).")
+    cause = PERMANENT_CAUSES.get(
+        attempt.error_class, "the portal could not process this job's data"
+    )
+    return (
+        f"Its last attempt failed with a permanent error ({attempt.error_class}: "
+        f"{attempt.error_message[:300]}): {cause}. A re-run sends the same request again, so it "
+        "will likely fail the same way unless the cause was fixed (the record in HighLevel, the "
+        "mapping, the connection's scopes or consent)."
+    )

@@ -61,13 +61,30 @@ class JobAdmin(LogAdmin):
     """
 
     # Status and error first: what support reads before anything else, visible at 1366 px.
-    list_display = ["status_badge", "error_short", "id", "what", "location", "attempt_shown",
-                    "queued_at_shown", "finished_at_shown", "sync_log_link"]
+    list_display = [
+        "status_badge",
+        "error_short",
+        "id",
+        "what",
+        "location",
+        "attempt_shown",
+        "queued_at_shown",
+        "finished_at_shown",
+        "sync_log_link",
+    ]
     list_display_links = ["id"]
     list_filter = [
-        AttentionFilter, "status", "kind", time_range_filter("queued_at"), LocationFilter,
-        text_filter(field_path="operation", title="operation", parameter_name="operation",
-                    placeholder='e.g. POST /contacts/'),
+        AttentionFilter,
+        "status",
+        "kind",
+        time_range_filter("queued_at"),
+        LocationFilter,
+        text_filter(
+            field_path="operation",
+            title="operation",
+            parameter_name="operation",
+            placeholder="e.g. POST /contacts/",
+        ),
     ]
     list_select_related = ["location"]
     search_fields = ["=subject"]
@@ -82,7 +99,11 @@ class JobAdmin(LogAdmin):
         Column("job", "id"),
         Column("kind", "kind"),
         Column("status", "status"),
-        Column("HighLevel location id", "export_location_id", expression=location_field_expression("location_id")),
+        Column(
+            "HighLevel location id",
+            "export_location_id",
+            expression=location_field_expression("location_id"),
+        ),
         Column("location", "export_location", expression=location_field_expression("name")),
         Column("connection", "export_connection", expression=connection_name_expression()),
         Column("connection id", "connection_id"),
@@ -109,7 +130,9 @@ class JobAdmin(LogAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        traced = SyncLog.objects.filter(trace_id=term, job_id__isnull=False).values_list("job_id", flat=True)
+        traced = SyncLog.objects.filter(trace_id=term, job_id__isnull=False).values_list(
+            "job_id", flat=True
+        )
         candidates = [Q(subject=term), Q(idempotency_key=term)]
         if term.isdigit():
             candidates.append(Q(pk=int(term)))
@@ -130,11 +153,15 @@ class JobAdmin(LogAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
-        return fields if self._sees_sync_log(request) else [f for f in fields if f != "sync_log_link"]
+        return (
+            fields if self._sees_sync_log(request) else [f for f in fields if f != "sync_log_link"]
+        )
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
-        return fields if self._sees_sync_log(request) else [f for f in fields if f != "sync_log_link"]
+        return (
+            fields if self._sees_sync_log(request) else [f for f in fields if f != "sync_log_link"]
+        )
 
     def has_rerun_permission(self, request):
         return request.user.has_perm("integrations.rerun_job")
@@ -143,7 +170,11 @@ class JobAdmin(LogAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:job_id>/rerun/", view(self.rerun_view), name="integrations_job_rerun"),
-            path("<int:job_id>/retry-now/", view(self.retry_now_view), name="integrations_job_retry_now"),
+            path(
+                "<int:job_id>/retry-now/",
+                view(self.retry_now_view),
+                name="integrations_job_retry_now",
+            ),
             *super().get_urls(),
         ]
 
@@ -153,18 +184,25 @@ class JobAdmin(LogAdmin):
         permanent = [(job, job_last_permanent_error(job=job)) for job in jobs]
         permanent = [(job, attempt) for job, attempt in permanent if attempt]
         if permanent and not request.POST.get("confirm"):
-            return TemplateResponse(request, "integrations/admin/job_rerun_confirm.html", {
-                **self.admin_site.each_context(request), "opts": self.opts,
-                "title": "Re-run jobs whose last error is permanent?",
-                "permanent": [(job, permanent_reason(attempt)) for job, attempt in permanent],
-                "selected": [job.pk for job in jobs], "action": "rerun",
-            })
+            return TemplateResponse(
+                request,
+                "integrations/admin/job_rerun_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": "Re-run jobs whose last error is permanent?",
+                    "permanent": [(job, permanent_reason(attempt)) for job, attempt in permanent],
+                    "selected": [job.pk for job in jobs],
+                    "action": "rerun",
+                },
+            )
         count = job_rerun(job_ids=[job.pk for job in jobs], user_id=request.user.pk)
         skipped = len(jobs) - count
         self.message_user(request, f"Re-queued {count} job(s).", messages.SUCCESS)
         if skipped:
             self.message_user(
-                request, f"{skipped} job(s) were not failed, dead or skipped and were left alone.",
+                request,
+                f"{skipped} job(s) were not failed, dead or skipped and were left alone.",
                 messages.WARNING,
             )
         return None
@@ -172,7 +210,9 @@ class JobAdmin(LogAdmin):
     def _job_for(self, request, job_id):
         if not self.has_rerun_permission(request):
             raise PermissionDenied
-        job = self.get_queryset(request).filter(pk=job_id).first()  # scoped: another location's is 404
+        job = (
+            self.get_queryset(request).filter(pk=job_id).first()
+        )  # scoped: another location's is 404
         if job is None:
             raise Http404("No such job.")
         return job
@@ -186,18 +226,29 @@ class JobAdmin(LogAdmin):
         if request.method != "POST" or (attempt and not request.POST.get("confirm")):
             if attempt is None and request.method != "POST":
                 return redirect(change_url)
-            return TemplateResponse(request, "integrations/admin/job_rerun_confirm.html", {
-                **self.admin_site.each_context(request), "opts": self.opts,
-                "title": f"Re-run job {job.pk}? Its last error is permanent",
-                "permanent": [(job, permanent_reason(attempt))], "single": job,
-                "change_url": change_url,
-            })
+            return TemplateResponse(
+                request,
+                "integrations/admin/job_rerun_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": f"Re-run job {job.pk}? Its last error is permanent",
+                    "permanent": [(job, permanent_reason(attempt))],
+                    "single": job,
+                    "change_url": change_url,
+                },
+            )
         if job_rerun(job_ids=[job.pk], user_id=request.user.pk):
-            self.message_user(request, f"Job {job.pk} re-queued: a new attempt starts shortly.",
-                              messages.SUCCESS)
+            self.message_user(
+                request, f"Job {job.pk} re-queued: a new attempt starts shortly.", messages.SUCCESS
+            )
         else:
-            self.message_user(request, f"Job {job.pk} is {job.get_status_display()}: only failed, "
-                              "dead or skipped jobs are re-run.", messages.WARNING)
+            self.message_user(
+                request,
+                f"Job {job.pk} is {job.get_status_display()}: only failed, "
+                "dead or skipped jobs are re-run.",
+                messages.WARNING,
+            )
         return redirect(change_url)
 
     def retry_now_view(self, request, job_id):
@@ -214,19 +265,30 @@ class JobAdmin(LogAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        job = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        job = (
+            self.get_queryset(request).filter(pk=object_id).first()
+            if str(object_id).isdigit()
+            else None
+        )
         if job is not None:
-            attempts = list(JobAttempt.objects.filter(job=job).select_related("superseded_by")
-                            .order_by("-number"))
+            attempts = list(
+                JobAttempt.objects.filter(job=job)
+                .select_related("superseded_by")
+                .order_by("-number")
+            )
             last = attempts[0] if attempts else None
             may_rerun = self.has_rerun_permission(request)
             extra_context.update(
-                job_status=job_status_html(job, last), attempt_line=job_attempt_line(job),
-                attempts=attempts, last_attempt=last, now_shown=time_show(timezone.now()),
+                job_status=job_status_html(job, last),
+                attempt_line=job_attempt_line(job),
+                attempts=attempts,
+                last_attempt=last,
+                now_shown=time_show(timezone.now()),
                 attempts_total=len(attempts),
                 rerun_url=reverse("admin:integrations_job_rerun", args=[job.pk]),
                 retry_now_url=reverse("admin:integrations_job_retry_now", args=[job.pk]),
-                can_rerun=may_rerun and job.status in (Job.Status.FAILED, Job.Status.DEAD, Job.Status.SKIPPED),
+                can_rerun=may_rerun
+                and job.status in (Job.Status.FAILED, Job.Status.DEAD, Job.Status.SKIPPED),
                 can_retry_now=may_rerun and job.status == Job.Status.QUEUED and job.attempts > 0,
                 permanent=job_last_permanent_error(job=job),
                 synclog_url=reverse("admin:integrations_synclog_changelist"),
@@ -249,7 +311,11 @@ class JobAdmin(LogAdmin):
 
     @admin.display(description="job", ordering="kind")
     def what(self, obj):
-        return f"{obj.get_kind_display()} · {obj.operation}" if obj.operation else obj.get_kind_display()
+        return (
+            f"{obj.get_kind_display()} · {obj.operation}"
+            if obj.operation
+            else obj.get_kind_display()
+        )
 
     @admin.display(description="next attempt")
     def next_attempt_at_shown(self, obj):

@@ -28,7 +28,7 @@ def _mapping_or_none(model_admin, request, object_id, *, change):
     mapping = model_admin.get_object(request, str(object_id))
     if mapping is None:
         raise Http404("No such mapping.")
-    allowed = (model_admin.has_change_permission if change else model_admin.has_view_permission)
+    allowed = model_admin.has_change_permission if change else model_admin.has_view_permission
     if not allowed(request, mapping):
         raise PermissionDenied
     return mapping
@@ -56,8 +56,11 @@ def preview_unsaved_view(model_admin, request, object_id=None):
     """Preview the rules as they are in the form (not saved) against a fetched record or the
     pasted JSON: before and after side by side, each rule's outcome."""
     if request.method != "POST":
-        return redirect(reverse("admin:mappings_mapping_preview", args=[object_id])
-                        if object_id else reverse("admin:mappings_mapping_changelist"))
+        return redirect(
+            reverse("admin:mappings_mapping_preview", args=[object_id])
+            if object_id
+            else reverse("admin:mappings_mapping_changelist")
+        )
     mapping = _mapping_or_none(model_admin, request, object_id, change=False)
     form = _bound_form(model_admin, request, mapping)
     form.is_valid()
@@ -68,7 +71,8 @@ def preview_unsaved_view(model_admin, request, object_id=None):
         error = json_error_text(rules) or "The rules must be a JSON list."
     data["rules"] = rules
     missing = [
-        str(form.fields[name].label) for name in ("location", "entity", "direction", "null_policy")
+        str(form.fields[name].label)
+        for name in ("location", "entity", "direction", "null_policy")
         if name not in data
     ]
     if missing and not error:
@@ -78,7 +82,9 @@ def preview_unsaved_view(model_admin, request, object_id=None):
         try:
             if request.POST.get("_preview") == FETCHED:
                 sample = preview_sample_fetch(
-                    location_id=location.pk, entity=data["entity"], direction=data["direction"],
+                    location_id=location.pk,
+                    entity=data["entity"],
+                    direction=data["direction"],
                     operation_key=data.get("operation_key", ""),
                 )
             else:
@@ -87,8 +93,11 @@ def preview_unsaved_view(model_admin, request, object_id=None):
             error = " ".join(getattr(exc, "messages", [str(exc)]))
         else:
             result = preview_rules(
-                entity=data["entity"], direction=data["direction"],
-                null_policy=data["null_policy"], rules=data["rules"], sample=sample,
+                entity=data["entity"],
+                direction=data["direction"],
+                null_policy=data["null_policy"],
+                rules=data["rules"],
+                sample=sample,
                 time_zone=Location.objects.get(pk=location.pk).time_zone,
             )
     context = {"result": result, "error": error, "source": request.POST.get("_preview")}
@@ -96,8 +105,11 @@ def preview_unsaved_view(model_admin, request, object_id=None):
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return HttpResponse(html)
     page = {
-        **model_admin.admin_site.each_context(request), "opts": model_admin.opts,
-        "original": mapping, "title": "Preview of unsaved rules", "fragment": html,
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "original": mapping,
+        "title": "Preview of unsaved rules",
+        "fragment": html,
     }
     return TemplateResponse(request, "admin/mappings/mapping/preview_unsaved.html", page)
 
@@ -105,16 +117,20 @@ def preview_unsaved_view(model_admin, request, object_id=None):
 def versions_view(model_admin, request, object_id):
     """Compare any two versions of a mapping; restore one (as a new version)."""
     mapping = _mapping_or_none(model_admin, request, object_id, change=False)
-    versions = list(MappingVersion.objects.filter(mapping=mapping).order_by("-number")
-                    .select_related("created_by"))
+    versions = list(
+        MappingVersion.objects.filter(mapping=mapping)
+        .order_by("-number")
+        .select_related("created_by")
+    )
     can_restore = model_admin.has_change_permission(request, mapping)
     if request.method == "POST":
         if not can_restore:
             raise PermissionDenied
         try:
             number = int(request.POST.get("restore", ""))
-            new = mapping_version_restore(mapping_id=mapping.pk, number=number,
-                                          user_id=request.user.pk)
+            new = mapping_version_restore(
+                mapping_id=mapping.pk, number=number, user_id=request.user.pk
+            )
         except (ValueError, MappingVersion.DoesNotExist):
             messages.error(request, "No such version to restore.")
         else:
@@ -130,9 +146,16 @@ def versions_view(model_admin, request, object_id):
         except MappingVersion.DoesNotExist:
             error = "Pick two versions of this mapping."
     context = {
-        **model_admin.admin_site.each_context(request), "opts": model_admin.opts,
-        "original": mapping, "title": f"Versions of {mapping}", "versions": versions,
-        "old": old, "new": new, "diff": diff, "error": error, "can_restore": can_restore,
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "original": mapping,
+        "title": f"Versions of {mapping}",
+        "versions": versions,
+        "old": old,
+        "new": new,
+        "diff": diff,
+        "error": error,
+        "can_restore": can_restore,
         "media": forms.Media(css={"all": ["admin/css/rules_editor.css"]}),
     }
     return TemplateResponse(request, "admin/mappings/mapping/versions.html", context)

@@ -60,8 +60,11 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or obj.agency_template_id is None:
             return fieldsets
-        return [(None, fieldsets[0][1]), ("Agency template", {"fields": ["inheritance"]}),
-                *fieldsets[1:]]
+        return [
+            (None, fieldsets[0][1]),
+            ("Agency template", {"fields": ["inheritance"]}),
+            *fieldsets[1:],
+        ]
 
     @admin.display(description="inherits")
     def inheritance(self, obj):
@@ -73,15 +76,19 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             "",
             '<li><code>{}</code>: {} <button type="submit" formaction="{}" name="key" '
             'value="{}" class="button override-drop">Drop override</button></li>',
-            ((key, "not used here" if rule is None else "this location's own rule", url, key)
-             for key, rule in obj.overrides.items()),
+            (
+                (key, "not used here" if rule is None else "this location's own rule", url, key)
+                for key, rule in obj.overrides.items()
+            ),
         )
         return format_html(
             '<div id="inheritance">Follows <a href="{}">{}</a>, template version {}. '
             "Rows that differ from the template are this location's overrides; saving keeps "
             "them as such.<ul>{}</ul>{}</div>",
             reverse("admin:mappings_mappingtemplate_change", args=[obj.agency_template_id]),
-            obj.agency_template, version.number if version else "—", overrides,
+            obj.agency_template,
+            version.number if version else "—",
+            overrides,
             "" if obj.overrides else "No overrides: every rule comes from the template.",
         )
 
@@ -95,9 +102,14 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
             "",
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             (
-                (name, t.help, ", ".join(
-                    f"{arg}{'' if spec.required else '?'}" for arg, spec in t.args.items()
-                ) or "—")
+                (
+                    name,
+                    t.help,
+                    ", ".join(
+                        f"{arg}{'' if spec.required else '?'}" for arg, spec in t.args.items()
+                    )
+                    or "—",
+                )
                 for name, t in TRANSFORMS.items()
             ),
         )
@@ -112,16 +124,24 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         from integrations.sync.fields import mapping_source_fields
 
         form = super().get_form(request, obj, change=change, **kwargs)
-        editor_url = (reverse("admin:mappings_mapping_editor", args=[obj.pk]) if obj is not None
-                      else reverse("admin:mappings_mapping_editor_add"))
-        return type(form.__name__, (form,), {
-            "source_fields_provider": staticmethod(mapping_source_fields),
-            "editor_url": editor_url,
-        })
+        editor_url = (
+            reverse("admin:mappings_mapping_editor", args=[obj.pk])
+            if obj is not None
+            else reverse("admin:mappings_mapping_editor_add")
+        )
+        return type(
+            form.__name__,
+            (form,),
+            {
+                "source_fields_provider": staticmethod(mapping_source_fields),
+                "editor_url": editor_url,
+            },
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["preview_url"] = (
-            reverse("admin:mappings_mapping_preview_unsaved", args=[obj.pk]) if obj is not None
+            reverse("admin:mappings_mapping_preview_unsaved", args=[obj.pk])
+            if obj is not None
             else reverse("admin:mappings_mapping_preview_unsaved_add")
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -141,8 +161,11 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"Override {key!r} dropped: the template's rule applies "
-                             f"again (version {version.number}).")
+            messages.success(
+                request,
+                f"Override {key!r} dropped: the template's rule applies "
+                f"again (version {version.number}).",
+            )
         return redirect(reverse("admin:mappings_mapping_change", args=[mapping.pk]))
 
     def get_urls(self):
@@ -153,16 +176,31 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
 
         own = [
             path("editor/", view(admin_views.editor_view), name="mappings_mapping_editor_add"),
-            path("<int:object_id>/editor/", view(admin_views.editor_view),
-                 name="mappings_mapping_editor"),
-            path("preview/", view(admin_views.preview_unsaved_view),
-                 name="mappings_mapping_preview_unsaved_add"),
-            path("<int:object_id>/preview/unsaved/", view(admin_views.preview_unsaved_view),
-                 name="mappings_mapping_preview_unsaved"),
-            path("<int:object_id>/versions/", view(admin_views.versions_view),
-                 name="mappings_mapping_versions"),
-            path("<int:object_id>/overrides/drop/", self.admin_site.admin_view(
-                self.override_drop_view), name="mappings_mapping_override_drop"),
+            path(
+                "<int:object_id>/editor/",
+                view(admin_views.editor_view),
+                name="mappings_mapping_editor",
+            ),
+            path(
+                "preview/",
+                view(admin_views.preview_unsaved_view),
+                name="mappings_mapping_preview_unsaved_add",
+            ),
+            path(
+                "<int:object_id>/preview/unsaved/",
+                view(admin_views.preview_unsaved_view),
+                name="mappings_mapping_preview_unsaved",
+            ),
+            path(
+                "<int:object_id>/versions/",
+                view(admin_views.versions_view),
+                name="mappings_mapping_versions",
+            ),
+            path(
+                "<int:object_id>/overrides/drop/",
+                self.admin_site.admin_view(self.override_drop_view),
+                name="mappings_mapping_override_drop",
+            ),
             path(
                 "<int:object_id>/preview/",
                 self.admin_site.admin_view(self.preview_view),
@@ -189,7 +227,9 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         may_fetch = self.has_change_permission(request, mapping)
         if request.method == "POST" and "fetch" in request.POST:
             if not may_fetch:
-                raise PermissionDenied("Fetching a sample calls HighLevel; you may only preview a pasted one.")
+                raise PermissionDenied(
+                    "Fetching a sample calls HighLevel; you may only preview a pasted one."
+                )
             form = PreviewForm()
             try:
                 sample = preview_sample_fetch(mapping_id=mapping.pk)
@@ -216,7 +256,9 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         scoped = locations_for_user(request.user)
-        initial = {"locations": [i for i in request.GET.get("locations", "").split(",") if i.isdigit()]}
+        initial = {
+            "locations": [i for i in request.GET.get("locations", "").split(",") if i.isdigit()]
+        }
         form = TemplateApplyForm(request.POST or None, initial=initial, locations=scoped)
         if request.method == "POST" and form.is_valid():
             # Applying a flow also starts its polling trigger (integrations owns subscriptions).
@@ -264,9 +306,13 @@ class MappingVersionAdmin(AppendOnlyAdminMixin, LocationScopedAdminMixin, admin.
     list_select_related = ["mapping", "mapping__location", "created_by"]
     search_fields = ["mapping__name"]
     readonly_fields = [
-        "mapping", "number", "entity", "direction", "null_policy", "rules", "created_by",
+        "mapping",
+        "number",
+        "entity",
+        "direction",
+        "null_policy",
+        "rules",
+        "created_by",
         "created_at",
     ]
     fields = readonly_fields
-
-

@@ -27,31 +27,63 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(QuarantinedRecord)
 class QuarantinedRecordAdmin(AppendOnlyAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["ghl_id", "location", "entity", "rule_number", "field", "value_short", "reason_short",
-                    "attempts", "last_tried_at", "arrived"]
+    list_display = [
+        "ghl_id",
+        "location",
+        "entity",
+        "rule_number",
+        "field",
+        "value_short",
+        "reason_short",
+        "attempts",
+        "last_tried_at",
+        "arrived",
+    ]
     list_filter = [OpenFilter, "location", "entity", "source"]
     list_select_related = ["location", "mapping"]
     search_fields = ["ghl_id", "field", "reason"]
-    readonly_fields = ["location", "entity", "ghl_id", "mapping_link", "mapping_version_number",
-                       "rule_number", "field", "value", "reason", "record", "event_time", "source",
-                       "job_link", "attempts", "first_seen_at", "last_tried_at", "resolved_at"]
+    readonly_fields = [
+        "location",
+        "entity",
+        "ghl_id",
+        "mapping_link",
+        "mapping_version_number",
+        "rule_number",
+        "field",
+        "value",
+        "reason",
+        "record",
+        "event_time",
+        "source",
+        "job_link",
+        "attempts",
+        "first_seen_at",
+        "last_tried_at",
+        "resolved_at",
+    ]
     fields = readonly_fields
     actions = ["retry"]
 
     def has_retry_permission(self, request):
         return request.user.has_perm("mappings.retry_quarantinedrecord")
 
-    @admin.action(description="Retry selected records now (with the mapping's latest version)",
-                  permissions=["retry"])
+    @admin.action(
+        description="Retry selected records now (with the mapping's latest version)",
+        permissions=["retry"],
+    )
     def retry(self, request, queryset):
         ids = list(queryset.filter(resolved_at__isnull=True).values_list("pk", flat=True))
         if not ids:
-            self.message_user(request, "The selected records have all arrived already.", messages.INFO)
+            self.message_user(
+                request, "The selected records have all arrived already.", messages.INFO
+            )
             return
         quarantine_retry_enqueue(quarantine_ids=ids)
         self.message_user(
-            request, f"Retrying {len(ids)} record(s): those that now fit arrive in Rankr; the rest "
-            "stay here with the new reason.", messages.SUCCESS,
+            request,
+            f"Retrying {len(ids)} record(s): those that now fit arrive in Rankr; the rest "
+            "stay here with the new reason.",
+            messages.SUCCESS,
         )
 
     @admin.display(description="value")

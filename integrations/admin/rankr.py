@@ -67,8 +67,13 @@ class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
-        own = [path("<path:object_id>/resync/", self.admin_site.admin_view(self.resync_one_view),
-                    name="%s_%s_resync_one" % info)]
+        own = [
+            path(
+                "<path:object_id>/resync/",
+                self.admin_site.admin_view(self.resync_one_view),
+                name="%s_%s_resync_one" % info,
+            )
+        ]
         return own + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -76,15 +81,19 @@ class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin)
         extra = dict(extra_context or {})
         if record is not None and self.has_view_permission(request, record):
             history = record_history_get(record=record, user=request.user)
-            extra.update({
-                "history": history,
-                "may_resync": history.resyncable and self.has_resync_permission(request),
-                "may_view_jobs": request.user.has_perm("integrations.view_job"),
-                "may_view_versions": request.user.has_perm("mappings.view_mappingversion"),
-                "may_view_synclog": request.user.has_perm("integrations.view_synclog"),
-                "resync_url": reverse("admin:%s_%s_resync_one" % (self.opts.app_label, self.opts.model_name),
-                                      args=[record.pk]),
-            })
+            extra.update(
+                {
+                    "history": history,
+                    "may_resync": history.resyncable and self.has_resync_permission(request),
+                    "may_view_jobs": request.user.has_perm("integrations.view_job"),
+                    "may_view_versions": request.user.has_perm("mappings.view_mappingversion"),
+                    "may_view_synclog": request.user.has_perm("integrations.view_synclog"),
+                    "resync_url": reverse(
+                        "admin:%s_%s_resync_one" % (self.opts.app_label, self.opts.model_name),
+                        args=[record.pk],
+                    ),
+                }
+            )
         return super().change_view(request, object_id, form_url, extra)
 
     def resync_one_view(self, request, object_id):
@@ -92,21 +101,32 @@ class RecordAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin)
         record = self.get_object(request, object_id)
         if record is None:
             raise Http404("No such record, or it is not in your locations.")
-        page = reverse("admin:%s_%s_change" % (self.opts.app_label, self.opts.model_name), args=[record.pk])
+        page = reverse(
+            "admin:%s_%s_change" % (self.opts.app_label, self.opts.model_name), args=[record.pk]
+        )
         if request.method != "POST":
             return redirect(page)
         if not self.has_resync_permission(request):
-            raise PermissionDenied("Resyncing needs the resync permission (agency staff and support have it).")
+            raise PermissionDenied(
+                "Resyncing needs the resync permission (agency staff and support have it)."
+            )
         try:
-            job = resync_enqueue(location_id=record.location_id, entity=record.KIND,
-                                 ghl_id=record.ghl_id or "",
-                                 contact_ghl_id=getattr(record, "contact_ghl_id", ""),
-                                 user_id=request.user.pk)
+            job = resync_enqueue(
+                location_id=record.location_id,
+                entity=record.KIND,
+                ghl_id=record.ghl_id or "",
+                contact_ghl_id=getattr(record, "contact_ghl_id", ""),
+                user_id=request.user.pk,
+            )
         except EventError as exc:
             self.message_user(request, f"Not resynced: {exc}", messages.ERROR)
         else:
-            self.message_user(request, f"Resync queued as job {job.pk}; its result appears in the "
-                              "history below when it has run.", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Resync queued as job {job.pk}; its result appears in the "
+                "history below when it has run.",
+                messages.SUCCESS,
+            )
         return redirect(page)
 
 
@@ -118,7 +138,9 @@ class LeadForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if self.instance._state.adding and not data.get("email") and not data.get("phone"):
-            raise forms.ValidationError("A lead needs an email or a phone so HighLevel can match it.")
+            raise forms.ValidationError(
+                "A lead needs an email or a phone so HighLevel can match it."
+            )
         return data
 
 
@@ -140,31 +162,54 @@ class ContactAdmin(RecordAdmin):
             if not contact.ghl_id:
                 missing += 1
                 continue
-            job = resync_enqueue(location_id=contact.location_id, entity="contact",
-                                 ghl_id=contact.ghl_id, user_id=request.user.pk)
+            job = resync_enqueue(
+                location_id=contact.location_id,
+                entity="contact",
+                ghl_id=contact.ghl_id,
+                user_id=request.user.pk,
+            )
             queued.append(job.pk)
         if queued:
-            self.message_user(request, f"Resync queued for {len(queued)} contact(s): jobs "
-                              f"{', '.join(map(str, queued))}.", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Resync queued for {len(queued)} contact(s): jobs {', '.join(map(str, queued))}.",
+                messages.SUCCESS,
+            )
         if missing:
-            self.message_user(request, f"{missing} contact(s) have no HighLevel id yet and were "
-                              "left out.", messages.WARNING)
+            self.message_user(
+                request,
+                f"{missing} contact(s) have no HighLevel id yet and were left out.",
+                messages.WARNING,
+            )
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        values = {name: form.cleaned_data[name] for name in Contact.mapped_field_names()
-                  if name in form.cleaned_data}
-        lead = rankr_lead_create(location_id=obj.location_id, values=values, user_id=request.user.pk)
+        values = {
+            name: form.cleaned_data[name]
+            for name in Contact.mapped_field_names()
+            if name in form.cleaned_data
+        }
+        lead = rankr_lead_create(
+            location_id=obj.location_id, values=values, user_id=request.user.pk
+        )
         obj.pk, obj._state.adding = lead.pk, False
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"has_resync_permission": self.has_resync_permission(request), **(extra_context or {})}
+        extra = {
+            "has_resync_permission": self.has_resync_permission(request),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)
 
     def get_urls(self):
-        own = [path("resync-by-id/", self.admin_site.admin_view(self.resync_by_id_view),
-                    name="rankr_contact_resync_by_id")]
+        own = [
+            path(
+                "resync-by-id/",
+                self.admin_site.admin_view(self.resync_by_id_view),
+                name="rankr_contact_resync_by_id",
+            )
+        ]
         return own + super().get_urls()  # RecordAdmin's: the record's own resync
 
     def resync_by_id_view(self, request):
@@ -175,8 +220,11 @@ class ContactAdmin(RecordAdmin):
             data = form.cleaned_data
             try:
                 job = resync_enqueue(
-                    location_id=data["location"].pk, entity=data["entity"], ghl_id=data["ghl_id"],
-                    contact_ghl_id=data["contact_ghl_id"], user_id=request.user.pk,
+                    location_id=data["location"].pk,
+                    entity=data["entity"],
+                    ghl_id=data["ghl_id"],
+                    contact_ghl_id=data["contact_ghl_id"],
+                    user_id=request.user.pk,
                 )
             except EventError as exc:
                 form.add_error(None, str(exc))
@@ -235,8 +283,13 @@ class RankrUserAdmin(RecordAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        user = rankr_user_create(location_id=obj.location_id, email=obj.email,
-                                 full_name=obj.full_name, role=obj.role, user_id=request.user.pk)
+        user = rankr_user_create(
+            location_id=obj.location_id,
+            email=obj.email,
+            full_name=obj.full_name,
+            role=obj.role,
+            user_id=request.user.pk,
+        )
         obj.pk, obj._state.adding = user.pk, False
 
     def delete_model(self, request, obj):

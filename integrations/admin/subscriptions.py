@@ -26,8 +26,16 @@ OUTCOME_COLOURS = {"succeeded": "#2e7d32", "partial": "#b26a00", "failed": "#ba2
 class SubscriptionForm(forms.ModelForm):
     class Meta:
         model = Subscription
-        fields = ["location", "connection", "trigger", "parameters", "interval_minutes", "mapping",
-                  "enabled", "reconcile_deletions"]
+        fields = [
+            "location",
+            "connection",
+            "trigger",
+            "parameters",
+            "interval_minutes",
+            "mapping",
+            "enabled",
+            "reconcile_deletions",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -45,43 +53,130 @@ class SubscriptionForm(forms.ModelForm):
 @admin.register(Subscription)
 class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.ModelAdmin):
     form = SubscriptionForm
-    list_display = ["__str__", "interval_minutes", "state", "next_run_at", "outcome_badge",
-                    "last_run_at", "last_run_requests", "last_run_changed", "progress"]
-    list_filter = ["enabled", "paused", "last_run_outcome", "trigger",
-                   ("location", admin.RelatedOnlyFieldListFilter)]
+    list_display = [
+        "__str__",
+        "interval_minutes",
+        "state",
+        "next_run_at",
+        "outcome_badge",
+        "last_run_at",
+        "last_run_requests",
+        "last_run_changed",
+        "progress",
+    ]
+    list_filter = [
+        "enabled",
+        "paused",
+        "last_run_outcome",
+        "trigger",
+        ("location", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["location"]
     search_fields = ["trigger", "location__name", "location__location_id"]
     actions = ["run_now", "backfill", "pause", "resume"]
-    readonly_fields = ["operation", "paused", "progress", "next_run_at", "claimed_until",
-                       "job_link", "watermark", "cursor", "full_pass_requested",
-                       "backfill_started_at", "backfill_finished_at", "backfill_pages",
-                       "backfill_records", "backfill_total", "last_run_at", "last_run_outcome",
-                       "last_run_requests", "last_run_records", "last_run_changed",
-                       "last_run_error", "last_success_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "operation",
+        "paused",
+        "progress",
+        "next_run_at",
+        "claimed_until",
+        "job_link",
+        "watermark",
+        "cursor",
+        "full_pass_requested",
+        "backfill_started_at",
+        "backfill_finished_at",
+        "backfill_pages",
+        "backfill_records",
+        "backfill_total",
+        "last_run_at",
+        "last_run_outcome",
+        "last_run_requests",
+        "last_run_records",
+        "last_run_changed",
+        "last_run_error",
+        "last_success_at",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["location", "connection", "trigger", "operation", "parameters",
-                           "interval_minutes", "mapping", "enabled", "paused",
-                           "reconcile_deletions"]}),
-        ("Backfill", {"fields": ["progress", "backfill_started_at", "backfill_finished_at",
-                                 "backfill_pages", "backfill_records", "backfill_total",
-                                 "full_pass_requested"]}),
-        ("Last run", {"fields": ["last_run_at", "last_run_outcome", "last_run_requests",
-                                 "last_run_records", "last_run_changed", "last_run_error",
-                                 "last_success_at"]}),
-        ("Schedule and checkpoint", {"classes": ["collapse"], "fields": [
-            "next_run_at", "claimed_until", "job_link", "watermark", "cursor", "created_at",
-            "updated_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "location",
+                    "connection",
+                    "trigger",
+                    "operation",
+                    "parameters",
+                    "interval_minutes",
+                    "mapping",
+                    "enabled",
+                    "paused",
+                    "reconcile_deletions",
+                ]
+            },
+        ),
+        (
+            "Backfill",
+            {
+                "fields": [
+                    "progress",
+                    "backfill_started_at",
+                    "backfill_finished_at",
+                    "backfill_pages",
+                    "backfill_records",
+                    "backfill_total",
+                    "full_pass_requested",
+                ]
+            },
+        ),
+        (
+            "Last run",
+            {
+                "fields": [
+                    "last_run_at",
+                    "last_run_outcome",
+                    "last_run_requests",
+                    "last_run_records",
+                    "last_run_changed",
+                    "last_run_error",
+                    "last_success_at",
+                ]
+            },
+        ),
+        (
+            "Schedule and checkpoint",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "next_run_at",
+                    "claimed_until",
+                    "job_link",
+                    "watermark",
+                    "cursor",
+                    "created_at",
+                    "updated_at",
+                ],
+            },
+        ),
     ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Connection:
             kwargs["queryset"] = queryset_scope(
                 Connection.objects.filter(kind=Connection.Kind.LOCATION).select_related(
-                    "location", "app"), user=request.user, location_path="location")
+                    "location", "app"
+                ),
+                user=request.user,
+                location_path="location",
+            )
         elif db_field.related_model is Mapping:
             kwargs["queryset"] = queryset_scope(
-                Mapping.objects.select_related("location"), user=request.user,
-                location_path="location")
+                Mapping.objects.select_related("location"),
+                user=request.user,
+                location_path="location",
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -104,7 +199,9 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
     def _run(self, request, queryset, *, backfill):
         queued = busy = 0
         for pk in queryset.values_list("pk", flat=True):
-            job = subscription_run_now(subscription_id=pk, user_id=request.user.pk, backfill=backfill)
+            job = subscription_run_now(
+                subscription_id=pk, user_id=request.user.pk, backfill=backfill
+            )
             queued += job is not None
             busy += job is None
         what = "backfill(s)" if backfill else "run(s)"
@@ -112,19 +209,28 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
             self.message_user(request, f"Queued {queued} {what}.", messages.SUCCESS)
         if busy:
             note = " It will be a backfill when it runs next." if backfill else ""
-            self.message_user(request, f"{busy} subscription(s) are running now; left alone.{note}",
-                              messages.WARNING)
+            self.message_user(
+                request,
+                f"{busy} subscription(s) are running now; left alone.{note}",
+                messages.WARNING,
+            )
 
     @admin.action(description="Pause", permissions=["run"])
     def pause(self, request, queryset):
-        count = subscriptions_pause(subscription_ids=list(queryset.values_list("pk", flat=True)),
-                                    user_id=request.user.pk, paused=True)
+        count = subscriptions_pause(
+            subscription_ids=list(queryset.values_list("pk", flat=True)),
+            user_id=request.user.pk,
+            paused=True,
+        )
         self.message_user(request, f"Paused {count} subscription(s).", messages.SUCCESS)
 
     @admin.action(description="Resume", permissions=["run"])
     def resume(self, request, queryset):
-        count = subscriptions_pause(subscription_ids=list(queryset.values_list("pk", flat=True)),
-                                    user_id=request.user.pk, paused=False)
+        count = subscriptions_pause(
+            subscription_ids=list(queryset.values_list("pk", flat=True)),
+            user_id=request.user.pk,
+            paused=False,
+        )
         self.message_user(request, f"Resumed {count} subscription(s).", messages.SUCCESS)
 
     @admin.display(description="state")
@@ -142,8 +248,9 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
         if not obj.last_run_outcome:
             return "–"
         colour = OUTCOME_COLOURS.get(obj.last_run_outcome, "#555")
-        return format_html('<strong style="color:{}">{}</strong>', colour,
-                           obj.get_last_run_outcome_display())
+        return format_html(
+            '<strong style="color:{}">{}</strong>', colour, obj.get_last_run_outcome_display()
+        )
 
     @admin.display(description="backfill progress")
     def progress(self, obj):

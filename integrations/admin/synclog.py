@@ -61,8 +61,12 @@ class MethodFilter(ChoiceFilter):
 
 # Entries are redacted when written; the admin masks them again, as the export does, in case one
 # was not (a row written before a redaction rule existed).
-MASKED = {"path": "path_shown", "error": "error_shown", "request_summary": "request_shown",
-          "response_summary": "response_shown"}
+MASKED = {
+    "path": "path_shown",
+    "error": "error_shown",
+    "request_summary": "request_shown",
+    "response_summary": "response_shown",
+}
 
 
 @admin.register(SyncLog)
@@ -75,13 +79,32 @@ class SyncLogAdmin(LogAdmin):
     """
 
     # Status and error first: what an operator reads before anything else, visible at 1366 px.
-    list_display = ["status", "error_short", "at_shown", "method", "path_shown", "duration_ms",
-                    "attempt", "operation_id", "location", "trace_id", "job_id"]
+    list_display = [
+        "status",
+        "error_short",
+        "at_shown",
+        "method",
+        "path_shown",
+        "duration_ms",
+        "attempt",
+        "operation_id",
+        "location",
+        "trace_id",
+        "job_id",
+    ]
     list_display_links = ["at_shown"]
     list_filter = [
-        ProblemFilter, StatusFilter, MethodFilter, time_range_filter("at"), LocationFilter,
-        text_filter(field_path="operation_id", title="operation", parameter_name="operation",
-                    placeholder="e.g. get-contacts"),
+        ProblemFilter,
+        StatusFilter,
+        MethodFilter,
+        time_range_filter("at"),
+        LocationFilter,
+        text_filter(
+            field_path="operation_id",
+            title="operation",
+            parameter_name="operation",
+            placeholder="e.g. get-contacts",
+        ),
         text_filter(field_path="job_id", title="job number", parameter_name="job_id"),
         text_filter(field_path="job_attempt_id", title="job attempt", parameter_name="attempt"),
     ]
@@ -92,7 +115,11 @@ class SyncLogAdmin(LogAdmin):
     export_secrets_for = staticmethod(lambda pk: connection_secrets_get(connection_id=pk))
     export_columns = [
         Column("when", "at"),
-        Column("HighLevel location id", "export_location_id", expression=location_field_expression("location_id")),
+        Column(
+            "HighLevel location id",
+            "export_location_id",
+            expression=location_field_expression("location_id"),
+        ),
         Column("location", "export_location", expression=location_field_expression("name")),
         Column("connection", "export_connection", expression=connection_name_expression()),
         Column("connection id", "connection_id"),
@@ -118,7 +145,11 @@ class SyncLogAdmin(LogAdmin):
             return queryset, False
         candidates = [
             Q(trace_id=term),
-            Q(location_id__in=list(Location.objects.filter(location_id=term).values_list("pk", flat=True))),
+            Q(
+                location_id__in=list(
+                    Location.objects.filter(location_id=term).values_list("pk", flat=True)
+                )
+            ),
             Q(operation_id=term),
         ]
         if term.isdigit():

@@ -19,9 +19,16 @@ class WebhookEventAdmin(LogAdmin):
 
     list_display = ["received_at", "event_type", "status", "location", "webhook_id", "scheme"]
     list_filter = [
-        "status", time_range_filter("received_at"), LocationFilter, SchemeFilter,
-        text_filter(field_path="event_type", title="type", parameter_name="type",
-                    placeholder="e.g. ContactCreate"),
+        "status",
+        time_range_filter("received_at"),
+        LocationFilter,
+        SchemeFilter,
+        text_filter(
+            field_path="event_type",
+            title="type",
+            parameter_name="type",
+            placeholder="e.g. ContactCreate",
+        ),
     ]
     list_select_related = ["location"]
     search_fields = ["=webhook_id"]

@@ -45,14 +45,21 @@ def user_find_by_email(*, connection_id: int, email: str, job_id: int | None = N
         skip = str(page * LOOKUP_PAGE)
         if info.access == AGENCY:
             response = _run(
-                connection_id=connection_id, operation_id="POST /users/search/filter-by-email",
-                body={"emails": wanted, "skip": skip, "limit": str(LOOKUP_PAGE)}, job_id=job_id,
+                connection_id=connection_id,
+                operation_id="POST /users/search/filter-by-email",
+                body={"emails": wanted, "skip": skip, "limit": str(LOOKUP_PAGE)},
+                job_id=job_id,
             )
         else:
             response = _run(
-                connection_id=connection_id, operation_id="GET /users/search",
-                params={"query": wanted, "locationId": info.location_id, "skip": skip,
-                        "limit": str(LOOKUP_PAGE)},
+                connection_id=connection_id,
+                operation_id="GET /users/search",
+                params={
+                    "query": wanted,
+                    "locationId": info.location_id,
+                    "skip": skip,
+                    "limit": str(LOOKUP_PAGE),
+                },
                 job_id=job_id,
             )
         data = response.data if isinstance(response.data, dict) else {}
@@ -64,11 +71,14 @@ def user_find_by_email(*, connection_id: int, email: str, job_id: int | None = N
         seen = (page + 1) * LOOKUP_PAGE
         if len(users) < LOOKUP_PAGE or (isinstance(count, (int, float)) and seen >= count):
             return None
-    raise LookupInconclusive(f"Searching users for {wanted} did not end after {LOOKUP_MAX_PAGES} pages.")
+    raise LookupInconclusive(
+        f"Searching users for {wanted} did not end after {LOOKUP_MAX_PAGES} pages."
+    )
 
 
-def contact_find_duplicate(*, connection_id: int, email: str = "", phone: str = "",
-                           job_id: int | None = None) -> dict | None:
+def contact_find_duplicate(
+    *, connection_id: int, email: str = "", phone: str = "", job_id: int | None = None
+) -> dict | None:
     """The contact HighLevel's duplicate rule matches (email, else phone), or None."""
     if not (email or phone):
         raise LookupInconclusive("The contact has neither email nor phone to look it up by.")
@@ -78,8 +88,12 @@ def contact_find_duplicate(*, connection_id: int, email: str = "", phone: str = 
         params["email"] = email
     if phone:
         params["number"] = phone
-    response = _run(connection_id=connection_id, operation_id="GET /contacts/search/duplicate",
-                    params=params, job_id=job_id)
+    response = _run(
+        connection_id=connection_id,
+        operation_id="GET /contacts/search/duplicate",
+        params=params,
+        job_id=job_id,
+    )
     contact = (response.data or {}).get("contact") if isinstance(response.data, dict) else None
     return contact if isinstance(contact, dict) and contact.get("id") else None
 
@@ -98,6 +112,7 @@ def _answer_id(key):
         inner = data.get(key) if key else data
         value = inner.get("id") if isinstance(inner, dict) else None
         return value if isinstance(value, str) and value else None
+
     return id_of
 
 
@@ -105,14 +120,18 @@ ADOPT = {
     "POST /users/": Adopt(
         "email",
         lambda *, connection_id, body, job_id: user_find_by_email(
-            connection_id=connection_id, email=str((body or {}).get("email") or ""), job_id=job_id),
+            connection_id=connection_id, email=str((body or {}).get("email") or ""), job_id=job_id
+        ),
         _answer_id(""),
     ),
     "POST /contacts/": Adopt(
         "email or phone",
         lambda *, connection_id, body, job_id: contact_find_duplicate(
-            connection_id=connection_id, email=str((body or {}).get("email") or ""),
-            phone=str((body or {}).get("phone") or ""), job_id=job_id),
+            connection_id=connection_id,
+            email=str((body or {}).get("email") or ""),
+            phone=str((body or {}).get("phone") or ""),
+            job_id=job_id,
+        ),
         _answer_id("contact"),
     ),
 }

@@ -47,7 +47,9 @@ class PreparedCall:
     method: str
     path: str  # with path parameters filled in
     query: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)  # besides Authorization, which the door adds
+    headers: dict[str, str] = field(
+        default_factory=dict
+    )  # besides Authorization, which the door adds
     json: Any = None
     data: dict[str, Any] | None = None
     content_type: str = ""
@@ -68,7 +70,9 @@ class PreparedCall:
         elif self.data and not self.files:
             lines += ["", urlencode(self.data, doseq=True)]
         for name, value in {**(self.data if self.files else {}), **self.files}.items():
-            lines.append(f"  part {name}: {value!r}" if name in self.files else f"  part {name}: {value}")
+            lines.append(
+                f"  part {name}: {value!r}" if name in self.files else f"  part {name}: {value}"
+            )
         return "\n".join(lines)
 
 
@@ -105,8 +109,11 @@ def connection_values(connection):
     values = {"companyId": connection.company_id} if connection.company_id else {}
     if connection.access == LOCATION and connection.location_id:
         values.update(
-            locationId=connection.location_id, location_id=connection.location_id,
-            altId=connection.location_id, altType="location", locationIds=[connection.location_id],
+            locationId=connection.location_id,
+            location_id=connection.location_id,
+            altId=connection.location_id,
+            altType="location",
+            locationIds=[connection.location_id],
         )
     elif connection.company_id:
         values.update(altId=connection.company_id, altType="company")
@@ -160,8 +167,13 @@ def body_conflicts(*, body, filled):
     return errors
 
 
-def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = None, body: Any = None,
-                 connection: ConnectionInfo | None = None) -> PreparedCall:
+def call_prepare(
+    *,
+    operation: Operation,
+    params: Mapping[str, Any] | None = None,
+    body: Any = None,
+    connection: ConnectionInfo | None = None,
+) -> PreparedCall:
     """The validated request for ``operation``; raises OperationInvalid with every field error."""
     params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
     filled = connection_values(connection)
@@ -184,7 +196,9 @@ def call_prepare(*, operation: Operation, params: Mapping[str, Any] | None = Non
         messages = schema_errors(param.schema, value)
         if messages:
             errors[param.name] = [m for _, m in messages]
-        values[param.location][param.name] = query_text(value) if param.location == "query" else value
+        values[param.location][param.name] = (
+            query_text(value) if param.location == "query" else value
+        )
     for unknown in params:
         errors.setdefault(unknown, []).append(f"{operation.key} has no parameter {unknown!r}.")
     errors.update(body_conflicts(body=body, filled=filled))
@@ -266,12 +280,16 @@ def body_errors(*, operation, body, files=None):
         unknown = sorted(set(files) - set(binary_fields(operation)))
         if unknown:
             return {"body": [f"{', '.join(unknown)}: not a file field of this operation"]}
-        hosted = isinstance(body, dict) and body.get("hosted") in (True, "true") and body.get("fileUrl")
+        hosted = (
+            isinstance(body, dict) and body.get("hosted") in (True, "true") and body.get("fileUrl")
+        )
         if not files and not hosted:
             return {"body": [f"Choose a file to upload ({', '.join(binary_fields(operation))})."]}
         checked = {**(body or {}), **{k: v.name for k, v in files.items()}}
-        return {f"body.{where.split('.')[0]}" if where else "body": [message]
-                for where, message in schema_errors(operation.body_schema or {}, checked)}
+        return {
+            f"body.{where.split('.')[0]}" if where else "body": [message]
+            for where, message in schema_errors(operation.body_schema or {}, checked)
+        }
     if isinstance(body, dict) and any(isinstance(v, UploadFile) for v in body.values()):
         return {"body": ["Files go only to multipart/form-data operations."]}
     if operation.body_schema is None:
@@ -289,8 +307,10 @@ def response_errors(*, operation, data):
     """What in a 200/201 answer disagrees with the operation's response schema (``[]`` if none)."""
     if not operation.response_schema:
         return []
-    return [f"{where}: {message}" if where else message
-            for where, message in schema_errors(operation.response_schema, data)]
+    return [
+        f"{where}: {message}" if where else message
+        for where, message in schema_errors(operation.response_schema, data)
+    ]
 
 
 def schema_errors(schema, value):

@@ -47,7 +47,11 @@ def request_example(operation):
         if p.required and not (p.name in supplied and p.location != "header")
     }
     for param in operation.form_params:  # an empty list would vanish from the query string
-        if param.name in params and params[param.name] == [] and isinstance(param.schema.get("items"), dict):
+        if (
+            param.name in params
+            and params[param.name] == []
+            and isinstance(param.schema.get("items"), dict)
+        ):
             params[param.name] = [schema_example(param.schema["items"])]
     body = schema_example(operation.body_schema) if operation.body_schema is not None else None
     if isinstance(body, dict):

@@ -92,8 +92,9 @@ def page_items(data):
     return []
 
 
-def paging_next(*, paging: Paging, params: Mapping[str, Any] | None, body: Any, data: Any,
-                limit: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def paging_next(
+    *, paging: Paging, params: Mapping[str, Any] | None, body: Any, data: Any, limit: int
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(params, body)`` for the page after ``data``, or None when ``data`` was the last page."""
     items = page_items(data)
     if paging.style == NONE or not items:

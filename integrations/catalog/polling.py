@@ -64,9 +64,12 @@ def poll_plan(named: NamedOperation) -> PollPlan:
         trigger=named.name,
         operation=op.key,
         params=tuple(
-            n for n in required
-            if n not in CONNECTION_PARAMS and n not in WINDOW_PARAMS
-            and n not in op.paging.cursor_params and n != op.paging.limit_param
+            n
+            for n in required
+            if n not in CONNECTION_PARAMS
+            and n not in WINDOW_PARAMS
+            and n not in op.paging.cursor_params
+            and n != op.paging.limit_param
         ),
         connection_params=tuple(p.name for p in op.form_params if p.name in CONNECTION_PARAMS),
         window_params=tuple(n for n in required if n in WINDOW_PARAMS),
@@ -131,6 +134,6 @@ def response_records(*, operation_key):
     """
     op = operation_get(operation_key)
     if op.key == "POST /contacts/search":
-        contact = (operation_get("GET /contacts/{contactId}").response_schema or {})
+        contact = operation_get("GET /contacts/{contactId}").response_schema or {}
         return "contacts", _records_path(contact)[1]
     return _records_path(op.response_schema or {})

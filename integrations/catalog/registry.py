@@ -54,7 +54,9 @@ class Operation:
     body_schema: dict | None
     body_required: bool
     body_content_type: str
-    scopes: tuple[str, ...]  # the union of the spec's security and docs/oauth/Scopes.md: any one suffices
+    scopes: tuple[
+        str, ...
+    ]  # the union of the spec's security and docs/oauth/Scopes.md: any one suffices
     access: str
     version: str
     deprecated: bool
@@ -119,7 +121,9 @@ def operation_build(*, source, path, method, raw, doc, resolver):
     declared = {p.name for p in params if p.location == "path"}
     for name in re.findall(r"{(\w+)}", path):
         if name not in declared:  # e.g. GET /conversations/messages/email/{id} declares none
-            params.append(Param(name=name, location="path", required=True, schema={"type": "string"}))
+            params.append(
+                Param(name=name, location="path", required=True, schema={"type": "string"})
+            )
     body_schema, content_type = None, ""
     body = resolver.resolve(raw.get("requestBody") or {})
     if body.get("content"):
@@ -169,13 +173,21 @@ def registry_load(*, root: Path | None = None) -> dict[str, Operation]:
                 resolver = RefResolver(doc, common)
                 try:
                     op = operation_build(
-                        source=source, path=path, method=method, raw=item[method], doc=doc,
+                        source=source,
+                        path=path,
+                        method=method,
+                        raw=item[method],
+                        doc=doc,
                         resolver=resolver,
                     )
                 except (KeyError, TypeError, AttributeError) as exc:
-                    raise SpecError(f"{source}: {method.upper()} {path} is malformed ({exc!r}).") from exc
+                    raise SpecError(
+                        f"{source}: {method.upper()} {path} is malformed ({exc!r})."
+                    ) from exc
                 if op.key in operations:
-                    raise SpecError(f"{source}: {op.key} is also defined in {operations[op.key].source}.")
+                    raise SpecError(
+                        f"{source}: {op.key} is also defined in {operations[op.key].source}."
+                    )
                 operations[op.key] = op
     return scopes_doc_apply(operations, root=root)
 

@@ -28,8 +28,9 @@ if TYPE_CHECKING:  # the door imports the catalog's callers; at run time it is i
 Params = Mapping[str, Any] | None
 
 
-def operation_check(*, connection: ConnectionInfo, operation_id: str, params: Params = None,
-                    body: Any = None) -> PreparedCall:
+def operation_check(
+    *, connection: ConnectionInfo, operation_id: str, params: Params = None, body: Any = None
+) -> PreparedCall:
     """The validated PreparedCall for ``connection`` (a ConnectionInfo); raises on refusal."""
     operation = operation_get(operation_id)
     refusal = call_refusal(operation=operation, connection=connection)
@@ -40,18 +41,37 @@ def operation_check(*, connection: ConnectionInfo, operation_id: str, params: Pa
 
 @overload
 def operation_run(
-    *, connection_id: int, operation_id: str, params: Params = ..., body: Any = ...,
-    job_id: int | None = ..., dry_run: Literal[False] = ..., user: Any = ...,
+    *,
+    connection_id: int,
+    operation_id: str,
+    params: Params = ...,
+    body: Any = ...,
+    job_id: int | None = ...,
+    dry_run: Literal[False] = ...,
+    user: Any = ...,
     max_attempts: int | None = ...,
 ) -> "GhlResponse": ...
 @overload
 def operation_run(
-    *, connection_id: int, operation_id: str, params: Params = ..., body: Any = ...,
-    job_id: int | None = ..., dry_run: bool, user: Any = ..., max_attempts: int | None = ...,
+    *,
+    connection_id: int,
+    operation_id: str,
+    params: Params = ...,
+    body: Any = ...,
+    job_id: int | None = ...,
+    dry_run: bool,
+    user: Any = ...,
+    max_attempts: int | None = ...,
 ) -> "GhlResponse | PreparedCall": ...
 def operation_run(
-    *, connection_id: int, operation_id: str, params: Params = None, body: Any = None,
-    job_id: int | None = None, dry_run: bool = False, user: Any = None,
+    *,
+    connection_id: int,
+    operation_id: str,
+    params: Params = None,
+    body: Any = None,
+    job_id: int | None = None,
+    dry_run: bool = False,
+    user: Any = None,
     max_attempts: int | None = None,
 ) -> "GhlResponse | PreparedCall":
     """Run one operation on a connection; return the door's GhlResponse (or, dry, the request).
@@ -62,14 +82,23 @@ def operation_run(
     ``max_attempts`` caps the door's attempts (1 for a create that must not be sent twice).
     """
     connection = connection_info_get(connection_id=connection_id, user=user)
-    call = operation_check(connection=connection, operation_id=operation_id, params=params, body=body)
+    call = operation_check(
+        connection=connection, operation_id=operation_id, params=params, body=body
+    )
     if dry_run:
         return call
-    return call_send(connection_id=connection_id, call=call, job_id=job_id, max_attempts=max_attempts)
+    return call_send(
+        connection_id=connection_id, call=call, job_id=job_id, max_attempts=max_attempts
+    )
 
 
-def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = None,
-              max_attempts: int | None = None) -> "GhlResponse":
+def call_send(
+    *,
+    connection_id: int,
+    call: PreparedCall,
+    job_id: int | None = None,
+    max_attempts: int | None = None,
+) -> "GhlResponse":
     """Hand a prepared call to the HTTP door (imported at call time, so a test can stand in)."""
     from integrations.ghl.client import ghl_request
 
@@ -98,8 +127,14 @@ def call_send(*, connection_id: int, call: PreparedCall, job_id: int | None = No
 
 
 def operation_pages(
-    *, connection_id: int, operation_id: str, params: Params = None, body: Any = None,
-    limit: int = DEFAULT_LIMIT, max_pages: int | None = None, job_id: int | None = None,
+    *,
+    connection_id: int,
+    operation_id: str,
+    params: Params = None,
+    body: Any = None,
+    limit: int = DEFAULT_LIMIT,
+    max_pages: int | None = None,
+    job_id: int | None = None,
 ) -> Iterator["GhlResponse"]:
     """Yield one GhlResponse per page of a list operation, following its own paging style."""
     operation = operation_get(operation_id)
@@ -108,7 +143,10 @@ def operation_pages(
     while True:
         body = _body_paging_typed(operation=operation, body=body)
         response = operation_run(
-            connection_id=connection_id, operation_id=operation.key, params=params, body=body,
+            connection_id=connection_id,
+            operation_id=operation.key,
+            params=params,
+            body=body,
             job_id=job_id,
         )
         yield response
@@ -123,8 +161,9 @@ def operation_pages(
         params, body = following
 
 
-def paging_start(*, operation: Operation, params: Params, body: Any,
-                 limit: int) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
+def paging_start(
+    *, operation: Operation, params: Params, body: Any, limit: int
+) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
     """First-page params and body: the page size (capped by the spec), page 1 or offset 0."""
     paging = operation.paging
     params = dict(params or {})
@@ -148,8 +187,11 @@ def _body_paging_typed(*, operation: Operation, body: Any) -> Any:
         return body
     props = (operation.body_schema or {}).get("properties") or {}
     return {
-        name: str(value) if isinstance(value, int) and not isinstance(value, bool)
-        and (props.get(name) or {}).get("type") == "string" else value
+        name: str(value)
+        if isinstance(value, int)
+        and not isinstance(value, bool)
+        and (props.get(name) or {}).get("type") == "string"
+        else value
         for name, value in body.items()
     }
 

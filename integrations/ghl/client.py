@@ -58,12 +58,22 @@ class GhlResponse:
     duration_ms: int = 0
 
 
-def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str = "",
-                version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
-                json: Any = None, data: Any = None, job_id: int | None = None,
-                headers: Mapping[str, str] | None = None,
-                max_attempts: int | None = None, retry_safe: bool | None = None,
-                files: dict[str, UploadFile] | None = None) -> GhlResponse:
+def ghl_request(
+    *,
+    connection_id: int,
+    method: str,
+    path: str,
+    operation_id: str = "",
+    version: str = "2021-07-28",
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    data: Any = None,
+    job_id: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_attempts: int | None = None,
+    retry_safe: bool | None = None,
+    files: dict[str, UploadFile] | None = None,
+) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
     ``path`` is already filled in ("/contacts/abc123"); ``params`` go to the query string,
@@ -82,9 +92,20 @@ def ghl_request(*, connection_id: int, method: str, path: str, operation_id: str
     if retry_safe is None:
         retry_safe = method.upper() in IDEMPOTENT_METHODS
     return _request(
-        connection_id=connection_id, method=method, path=path, operation_id=operation_id,
-        version=version, params=params, json=json, data=data, job_id=job_id, headers=headers,
-        allow_refresh=True, max_attempts=max_attempts, retry_safe=retry_safe, files=files,
+        connection_id=connection_id,
+        method=method,
+        path=path,
+        operation_id=operation_id,
+        version=version,
+        params=params,
+        json=json,
+        data=data,
+        job_id=job_id,
+        headers=headers,
+        allow_refresh=True,
+        max_attempts=max_attempts,
+        retry_safe=retry_safe,
+        files=files,
     )
 
 
@@ -95,24 +116,40 @@ def _outcome_unknown(error: GhlError) -> bool:
     return isinstance(error, (GhlServerError, GhlBadResponse))
 
 
-def _request(*, connection_id: int, method: str, path: str, operation_id: str = "",
-             version: str = "2021-07-28", params: Mapping[str, Any] | None = None,
-             json: Any = None, data: Any = None, job_id: int | None = None,
-             headers: Mapping[str, str] | None = None, allow_refresh: bool = True,
-             max_attempts: int | None = None, retry_safe: bool = True,
-             files: dict[str, UploadFile] | None = None) -> GhlResponse:
+def _request(
+    *,
+    connection_id: int,
+    method: str,
+    path: str,
+    operation_id: str = "",
+    version: str = "2021-07-28",
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    data: Any = None,
+    job_id: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    allow_refresh: bool = True,
+    max_attempts: int | None = None,
+    retry_safe: bool = True,
+    files: dict[str, UploadFile] | None = None,
+) -> GhlResponse:
     problem = path_problem(path)
     if problem:
         raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
-    connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
+    connection = Connection.objects.select_related("app", "location", "agency").get(
+        pk=connection_id
+    )
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
             f"The connection is {connection.get_status_display().lower()}: "
             "nothing was sent. Connect it again from the admin.",
             operation_id=operation_id,
         )
-    token = (oauth.connection_token_ensure(connection=connection, send=_request) if allow_refresh
-             else connection.access_token)
+    token = (
+        oauth.connection_token_ensure(connection=connection, send=_request)
+        if allow_refresh
+        else connection.access_token
+    )
     secrets = (token, *connection_secrets(connection))
     key = ratelimit_key(app_id=connection.app_id, resource_id=connection.resource_id)
     url = connection.app.api_base_url + path
@@ -131,20 +168,33 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
             "Version": version,
         }
         log = LogContext(
-            connection_id=connection.pk, location_id=connection.location_id,
-            operation_id=operation_id, job_id=job_id, secrets=secrets,
+            connection_id=connection.pk,
+            location_id=connection.location_id,
+            operation_id=operation_id,
+            job_id=job_id,
+            secrets=secrets,
         )
         result = http_attempt(
-            method=method, url=url, headers=sent_headers, params=params, json=json, data=data,
-            attempt=attempt, log=log, path=path, files=files,
+            method=method,
+            url=url,
+            headers=sent_headers,
+            params=params,
+            json=json,
+            data=data,
+            attempt=attempt,
+            log=log,
+            path=path,
+            files=files,
         )
         ratelimit_settle(key=key, stamp=stamp)
         retry_after = retry_after_parse(result.headers)
         if result.status is not None:
-            ratelimit_observe(key=key, headers=result.headers, status=result.status,
-                              retry_after=retry_after)
-        outcome = _classify(result, operation_id=operation_id, retry_after=retry_after,
-                            secrets=secrets)
+            ratelimit_observe(
+                key=key, headers=result.headers, status=result.status, retry_after=retry_after
+            )
+        outcome = _classify(
+            result, operation_id=operation_id, retry_after=retry_after, secrets=secrets
+        )
         if isinstance(outcome, GhlResponse):
             response = outcome
             response.attempts = attempt
@@ -169,7 +219,9 @@ def _request(*, connection_id: int, method: str, path: str, operation_id: str = 
             error = GhlOutcomeUnknown(
                 f"{error.message} HighLevel may have acted on it: it is not sent again blind; "
                 "the record is looked up before anything is created again.",
-                status=error.status, trace_id=error.trace_id, operation_id=operation_id,
+                status=error.status,
+                trace_id=error.trace_id,
+                operation_id=operation_id,
                 retry_after=error.retry_after,
             )
             break
@@ -223,8 +275,9 @@ def _message(payload: object, fallback: str, secrets: Iterable[str]) -> str:
     return fallback
 
 
-def _classify(result: Attempt, *, operation_id: str, retry_after: float | None,
-              secrets: Iterable[str]) -> GhlResponse | GhlError:
+def _classify(
+    result: Attempt, *, operation_id: str, retry_after: float | None, secrets: Iterable[str]
+) -> GhlResponse | GhlError:
     """A GhlResponse for a usable answer, else the GhlError it amounts to."""
     if result.error is not None:
         result.error.operation_id = operation_id
@@ -242,12 +295,15 @@ def _classify(result: Attempt, *, operation_id: str, retry_after: float | None,
                 parse_error = "an HTML page instead of JSON"
             elif "json" in content_type:
                 parse_error = "truncated or malformed JSON"
-    common: dict[str, Any] = dict(status=status, trace_id=result.trace_id, operation_id=operation_id)
+    common: dict[str, Any] = dict(
+        status=status, trace_id=result.trace_id, operation_id=operation_id
+    )
     if 200 <= status < 300:
         if parse_error:
             return GhlBadResponse(f"HighLevel answered with {parse_error}.", **common)
-        return GhlResponse(status=status, headers=result.headers, data=payload,
-                           trace_id=result.trace_id)
+        return GhlResponse(
+            status=status, headers=result.headers, data=payload, trace_id=result.trace_id
+        )
     message = _message(payload, f"HighLevel answered HTTP {status}", secrets)
     if status == 429:
         return GhlRateLimited(message, retry_after=retry_after, **common)

@@ -13,9 +13,16 @@ from portal.errors import PortalError
 class GhlError(PortalError):
     permanent = False
 
-    def __init__(self, message: str, *, status: int | None = None, permanent: bool | None = None,
-                 retry_after: float | None = None, trace_id: str = "", operation_id: str = ""
-                 ) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        permanent: bool | None = None,
+        retry_after: float | None = None,
+        trace_id: str = "",
+        operation_id: str = "",
+    ) -> None:
         super().__init__(message, permanent=permanent)
         self.message = message
         self.status = status

@@ -41,7 +41,10 @@ from portal.redact import connection_secrets
 if TYPE_CHECKING:
     from requests import Response
 
-USER_TYPES: dict[str, str] = {Connection.Kind.LOCATION: "Location", Connection.Kind.AGENCY: "Company"}
+USER_TYPES: dict[str, str] = {
+    Connection.Kind.LOCATION: "Location",
+    Connection.Kind.AGENCY: "Company",
+}
 
 TokenAnswer = dict[str, Any]  # the token endpoint's JSON object
 # The door without its own refresh (``integrations.ghl.client._request``), which mints a location
@@ -56,11 +59,13 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _oauth_session(*, app: HighLevelApp, log: LogContext, scope: list[str] | None = None
-                   ) -> OAuth2Session:
+def _oauth_session(
+    *, app: HighLevelApp, log: LogContext, scope: list[str] | None = None
+) -> OAuth2Session:
     """An OAuth2Session for ``app`` whose HTTP goes through the door; auto-refresh off."""
-    session = OAuth2Session(client=WebApplicationClient(app.client_id),
-                            redirect_uri=app.redirect_url, scope=scope)
+    session = OAuth2Session(
+        client=WebApplicationClient(app.client_id), redirect_uri=app.redirect_url, scope=scope
+    )
     adapter = DoorAdapter(log)
     session.mount("https://", adapter)
     session.mount("http://", adapter)  # the sandbox (oauthlib refuses plain HTTP outside it)
@@ -87,13 +92,16 @@ def consent_url_build(*, app: HighLevelApp, code_challenge: str) -> tuple[str, s
     return str(url), str(state)
 
 
-def _token_log(*, app: HighLevelApp, connection: Connection | None,
-               secrets: tuple[str | None, ...]) -> LogContext:
+def _token_log(
+    *, app: HighLevelApp, connection: Connection | None, secrets: tuple[str | None, ...]
+) -> LogContext:
     return LogContext(
         connection_id=connection.pk if connection else None,
         location_id=connection.location_id if connection else None,
         operation_id="get-access-token",
-        secrets=tuple(s for s in (app.client_secret, *secrets, *connection_secrets(connection)) if s),
+        secrets=tuple(
+            s for s in (app.client_secret, *secrets, *connection_secrets(connection)) if s
+        ),
     )
 
 
@@ -104,21 +112,28 @@ def _token_answer_check(result: Attempt) -> None:
     except ValueError:
         raise GhlBadResponse(
             "The token endpoint answered with something that is not JSON.",
-            status=result.status, trace_id=result.trace_id,
+            status=result.status,
+            trace_id=result.trace_id,
         ) from None
     if result.status == 200 and isinstance(payload, dict) and payload.get("access_token"):
         return
     error = payload.get("error", "") if isinstance(payload, dict) else ""
-    message = payload.get("error_description") or payload.get("message") if isinstance(payload, dict) else ""
+    message = (
+        payload.get("error_description") or payload.get("message")
+        if isinstance(payload, dict)
+        else ""
+    )
     if error == "invalid_grant":
         raise GhlReauthRequired(
             "HighLevel refused the grant (invalid_grant): the authorisation was revoked or "
             "already used. Connect again.",
-            status=result.status, trace_id=result.trace_id,
+            status=result.status,
+            trace_id=result.trace_id,
         )
     raise GhlError(
         f"The token endpoint refused the request: {error or 'error'} {message or ''}".strip(),
-        status=result.status, permanent=bool(result.status and 400 <= result.status < 500),
+        status=result.status,
+        permanent=bool(result.status and 400 <= result.status < 500),
         trace_id=result.trace_id,
     )
 
@@ -152,10 +167,16 @@ def code_exchange(*, app: HighLevelApp, code: str, code_verifier: str, kind: str
     """Exchange the consent's code (once) for the connection's first token pair."""
     log = _token_log(app=app, connection=None, secrets=(code, code_verifier))
     session = _oauth_session(app=app, log=log)
-    return _token(session.fetch_token(
-        app.token_url, code=code, code_verifier=code_verifier, client_secret=app.client_secret,
-        include_client_id=True, user_type=USER_TYPES[kind],
-    ))
+    return _token(
+        session.fetch_token(
+            app.token_url,
+            code=code,
+            code_verifier=code_verifier,
+            client_secret=app.client_secret,
+            include_client_id=True,
+            user_type=USER_TYPES[kind],
+        )
+    )
 
 
 def _needs_refresh(connection: Connection) -> bool:
@@ -176,8 +197,13 @@ def connection_token_ensure(*, connection: Connection, send: Send | None = None)
     return connection.access_token
 
 
-def connection_token_refresh(*, connection_id: int, seen_access_token: str | None = None,
-                             force: bool = False, send: Send | None = None) -> Connection:
+def connection_token_refresh(
+    *,
+    connection_id: int,
+    seen_access_token: str | None = None,
+    force: bool = False,
+    send: Send | None = None,
+) -> Connection:
     """Refresh a connection's token unless someone else just did; returns the fresh row.
 
     ``seen_access_token``: the token the caller was using when it decided to refresh (a 401).
@@ -188,7 +214,9 @@ def connection_token_refresh(*, connection_id: int, seen_access_token: str | Non
         current = Connection.objects.get(pk=connection_id)
         if not _needs_refresh(current):
             return current
-    parent_id = Connection.objects.filter(pk=connection_id).values_list("parent_id", "auth_type").first()
+    parent_id = (
+        Connection.objects.filter(pk=connection_id).values_list("parent_id", "auth_type").first()
+    )
     if parent_id and parent_id[1] == Connection.AuthType.AGENCY_MINTED and parent_id[0]:
         # The agency token is needed under our lock: make sure it is fresh before taking it.
         parent = Connection.objects.select_related("app").get(pk=parent_id[0])
@@ -260,15 +288,23 @@ def refresh_lock(*, connection_id: int) -> Iterator[QuerySet[Connection]]:
 def _exchange(connection: Connection, *, send: Send | None) -> TokenAnswer:
     if connection.auth_type == Connection.AuthType.AGENCY_MINTED:
         if connection.parent_id is None:
-            raise GhlReauthRequired("This location token has no agency connection to renew it from.")
+            raise GhlReauthRequired(
+                "This location token has no agency connection to renew it from."
+            )
         if send is None:
-            raise RuntimeError("A location token is minted through the door: use "
-                               "integrations.ghl.client.connection_token_refresh.")
+            raise RuntimeError(
+                "A location token is minted through the door: use "
+                "integrations.ghl.client.connection_token_refresh."
+            )
         response = send(
-            connection_id=connection.parent_id, method="POST", path="/oauth/locationToken",
+            connection_id=connection.parent_id,
+            method="POST",
+            path="/oauth/locationToken",
             operation_id="get-location-access-token",
-            data={"companyId": connection.agency.company_id,
-                  "locationId": connection.location.location_id if connection.location else ""},
+            data={
+                "companyId": connection.agency.company_id,
+                "locationId": connection.location.location_id if connection.location else "",
+            },
             allow_refresh=False,
         )
         if not isinstance(response.data, dict) or not response.data.get("access_token"):
@@ -280,10 +316,15 @@ def _exchange(connection: Connection, *, send: Send | None) -> TokenAnswer:
     app = connection.app
     log = _token_log(app=app, connection=connection, secrets=(refresh_token,))
     session = _oauth_session(app=app, log=log)
-    return _token(session.refresh_token(
-        app.token_url, refresh_token=refresh_token, client_id=app.client_id,
-        client_secret=app.client_secret, user_type=USER_TYPES[connection.kind],
-    ))
+    return _token(
+        session.refresh_token(
+            app.token_url,
+            refresh_token=refresh_token,
+            client_id=app.client_id,
+            client_secret=app.client_secret,
+            user_type=USER_TYPES[connection.kind],
+        )
+    )
 
 
 def _mark_needs_reauth(connection: Connection, exc: GhlError) -> None:

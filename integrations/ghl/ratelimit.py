@@ -121,8 +121,9 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def ratelimit_observe(*, key: str, headers: Mapping[str, str], status: int | None,
-                      retry_after: float | None) -> None:
+def ratelimit_observe(
+    *, key: str, headers: Mapping[str, str], status: int | None, retry_after: float | None
+) -> None:
     """Bring the shared budget in step with what the server said about it."""
     limit = _int_header(headers, "X-RateLimit-Max")
     remaining = _int_header(headers, "X-RateLimit-Remaining")
@@ -146,8 +147,9 @@ def ratelimit_observe(*, key: str, headers: Mapping[str, str], status: int | Non
             bucket.save(update_fields=sorted(fields))
 
 
-def _observe_apply(bucket: RateBucket, limit: int | None, remaining: int | None,
-                   daily_remaining: int | None) -> set[str]:
+def _observe_apply(
+    bucket: RateBucket, limit: int | None, remaining: int | None, daily_remaining: int | None
+) -> set[str]:
     """Update ``bucket`` in memory from the headers; return the names of the fields changed."""
     now = _now()
     fields: set[str] = set()

@@ -82,16 +82,28 @@ def _never_connected(exc: Exception) -> bool:
         seen.add(id(cause))
         if isinstance(cause, (NewConnectionError, ConnectionRefusedError)):
             return True
-        cause = getattr(cause, "reason", None) or cause.__cause__ or cause.__context__ or (
-            cause.args[0] if cause.args and isinstance(cause.args[0], Exception) else None
+        cause = (
+            getattr(cause, "reason", None)
+            or cause.__cause__
+            or cause.__context__
+            or (cause.args[0] if cause.args and isinstance(cause.args[0], Exception) else None)
         )
     return False
 
 
-def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
-                 params: Mapping[str, Any] | None = None, json: Any = None, data: Any = None,
-                 attempt: int, log: LogContext, path: str = "",
-                 files: dict[str, UploadFile] | None = None) -> Attempt:
+def http_attempt(
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    data: Any = None,
+    attempt: int,
+    log: LogContext,
+    path: str = "",
+    files: dict[str, UploadFile] | None = None,
+) -> Attempt:
     """Send one request; never raises for HTTP statuses, returns network failures in ``error``.
 
     With ``files`` the body is multipart/form-data: ``data`` as fields, each file as a part.
@@ -106,8 +118,14 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
     result = Attempt(status=None)
     try:
         response = _session().request(
-            method, url, headers=headers, params=params, json=json, data=data,
-            files=files_parts(files), timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
+            method,
+            url,
+            headers=headers,
+            params=params,
+            json=json,
+            data=data,
+            files=files_parts(files),
+            timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
             allow_redirects=False,
         )
         body = response.content  # reads the whole body: a cut-off stream raises here
@@ -123,7 +141,10 @@ def http_attempt(*, method: str, url: str, headers: Mapping[str, str],
         result.error = GhlNetworkError(
             f"Connection failed ({type(exc).__name__}).", sent=not _never_connected(exc)
         )
-    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+    except (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+    ) as exc:
         result.error = GhlNetworkError(f"Connection failed ({type(exc).__name__}).")
     except requests.RequestException as exc:
         # A request that cannot be sent as built (a header value with a line break: a pasted
@@ -170,16 +191,26 @@ class DoorAdapter(BaseAdapter):
         self.log = log
         self.last: Attempt | None = None
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: object = None, verify: object = True, cert: object = None,
-             proxies: object = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: object = None,
+        verify: object = True,
+        cert: object = None,
+        proxies: object = None,
+    ) -> requests.Response:
         data: object = request.body
         content_type = request.headers.get("Content-Type", "")
         if isinstance(data, str) and content_type.startswith("application/x-www-form-urlencoded"):
             data = dict(parse_qsl(data, keep_blank_values=True))  # logged field by field, as a form
         result = http_attempt(
-            method=request.method or "POST", url=request.url or "",
-            headers=dict(request.headers), data=data, attempt=1, log=self.log,
+            method=request.method or "POST",
+            url=request.url or "",
+            headers=dict(request.headers),
+            data=data,
+            attempt=1,
+            log=self.log,
         )
         if result.error is not None:
             raise result.error

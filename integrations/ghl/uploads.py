@@ -18,7 +18,9 @@ class UploadFile:
         return (self.name, self.content, self.content_type)
 
 
-def files_parts(files: dict[str, UploadFile] | None) -> list[tuple[str, tuple[str, bytes, str]]] | None:
+def files_parts(
+    files: dict[str, UploadFile] | None,
+) -> list[tuple[str, tuple[str, bytes, str]]] | None:
     """``requests``' ``files=`` list for ``files`` (None when there are none)."""
     if not files:
         return None

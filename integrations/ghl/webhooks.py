@@ -38,7 +38,11 @@ RSA_HEADER = "x-wh-signature"
 FRESHNESS = timedelta(minutes=5)
 
 DOCS_WEBHOOK_AUTH = (
-    Path(__file__).resolve().parents[2] / "specs" / "highlevel" / "docs" / "oauth"
+    Path(__file__).resolve().parents[2]
+    / "specs"
+    / "highlevel"
+    / "docs"
+    / "oauth"
     / "WebhookAuthentication.md"
 )
 _PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.S)
@@ -116,7 +120,9 @@ def _verifies_with_any(pems: Iterable[str], name: str, check: Callable[[Any], No
     return False
 
 
-def webhook_signature_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys) -> str:
+def webhook_signature_verify(
+    *, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys
+) -> str:
     """Check the raw body's signature; return the scheme that verified ("ed25519" or "rsa").
 
     Each scheme passes when any of its keys (current or next) verifies. Ed25519 is preferred when
@@ -130,14 +136,16 @@ def webhook_signature_verify(*, raw_body: bytes, headers: Mapping[str, str], key
     verified = None
     if ed_sig and keys.ed25519:
         ed_signature = _decode_signature(ed_sig, ED25519_HEADER)
-        if not _verifies_with_any(keys.ed25519, "Ed25519",
-                                  lambda key: key.verify(ed_signature, raw_body)):
+        if not _verifies_with_any(
+            keys.ed25519, "Ed25519", lambda key: key.verify(ed_signature, raw_body)
+        ):
             raise WebhookRejected("x-ghl-signature does not match the body")
         verified = "ed25519"
     if rsa_sig and keys.rsa:
         rsa_signature = _decode_signature(rsa_sig, RSA_HEADER)
         if not _verifies_with_any(
-            keys.rsa, "RSA",
+            keys.rsa,
+            "RSA",
             lambda key: key.verify(rsa_signature, raw_body, padding.PKCS1v15(), hashes.SHA256()),
         ):
             raise WebhookRejected("x-wh-signature does not match the body")
@@ -159,8 +167,9 @@ def _parse_timestamp(value: object) -> datetime:
     return parsed
 
 
-def webhook_verify(*, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys,
-                   now: datetime) -> VerifiedWebhook:
+def webhook_verify(
+    *, raw_body: bytes, headers: Mapping[str, str], keys: WebhookKeys, now: datetime
+) -> VerifiedWebhook:
     """Signature, then JSON shape, then freshness (within 5 minutes either way of `now`)."""
     scheme = webhook_signature_verify(raw_body=raw_body, headers=headers, keys=keys)
     try:

@@ -21,6 +21,10 @@ def alert_settings_view(request):
         form.save()
         messages.success(request, "Alert emails are " + ("on." if setting.email_alerts else "off."))
         return redirect("admin:alert_settings")
-    context = {**admin.site.each_context(request), "title": "Alerts", "form": form,
-               "has_email": bool(request.user.email)}
+    context = {
+        **admin.site.each_context(request),
+        "title": "Alerts",
+        "form": form,
+        "has_email": bool(request.user.email),
+    }
     return TemplateResponse(request, "portal/alert_settings.html", context)

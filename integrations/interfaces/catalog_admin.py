@@ -41,7 +41,11 @@ def operations_view(request):
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     choices = filter_choices()
     filters = [
-        ("category", "Category", [(c, c) for c in CATEGORIES] + [(UNNAMED, "Not in the named catalog")]),
+        (
+            "category",
+            "Category",
+            [(c, c) for c in CATEGORIES] + [(UNNAMED, "Not in the named catalog")],
+        ),
         ("kind", "Kind", [(k, k.replace("_", " ")) for k in KINDS] + [(UNNAMED, "Unnamed")]),
         ("access", "Access type", [(a, a.replace("_", " ")) for a in ACCESS_TYPES]),
         ("deprecated", "Deprecated", [("yes", "Yes"), ("no", "No")]),
@@ -61,7 +65,9 @@ def operations_view(request):
         "query_prefix": urlencode({k: v for k, v in chosen.items() if v}) + "&",
         "run_url": reverse("catalog:run"),
         # Kept on each run link when the browser is opened from a connection's page.
-        "connection": request.GET.get("connection", "") if request.GET.get("connection", "").isdigit() else "",
+        "connection": request.GET.get("connection", "")
+        if request.GET.get("connection", "").isdigit()
+        else "",
     }
     return TemplateResponse(request, "catalog/operations.html", context)
 
@@ -90,21 +96,29 @@ def run_view(request):
     if stored:
         initial = stored["data"]
     form = OperationRunForm(
-        request.POST or None, request.FILES or None, operation=operation,
-        connection_choices=choices, initial=initial, may_send=may_send,
+        request.POST or None,
+        request.FILES or None,
+        operation=operation,
+        connection_choices=choices,
+        initial=initial,
+        may_send=may_send,
     )
     result = RunResult(**stored["result"]) if stored else None
     if request.method == "POST" and form.is_valid():
         result = _run(request, form, operation)
         if result is not None and (result.ok or result.job_id):
             token = _result_store(request, operation, result, form)
-            return redirect(f"{reverse('catalog:run')}?{urlencode({'op': operation.key, 'result': token})}")
+            return redirect(
+                f"{reverse('catalog:run')}?{urlencode({'op': operation.key, 'result': token})}"
+            )
     context = {
         **admin.site.each_context(request),
         "title": f"Run {operation.key}",
         "operation": operation,
         "named": [n for n in named_all() if n.key == operation.key],
-        "plans": [poll_plan(n) for n in named_all() if n.key == operation.key and n.kind == TRIGGER],
+        "plans": [
+            poll_plan(n) for n in named_all() if n.key == operation.key and n.kind == TRIGGER
+        ],
         "form": form,
         "result": result,
         "notice": notice,
@@ -131,10 +145,15 @@ def _result_store(request, operation, result, form):
     token = uuid.uuid4().hex
     kept = [r for r in request.session.get(RESULTS_SESSION_KEY, []) if r.get("token") != token]
     secrets = [*_secret_values(form.body()), *_secret_values(form.params())]
-    data = {k: text_redact(v, secrets=secrets) for k, v in form.data.items()
-            if k not in ("csrfmiddlewaretoken", "confirm") and not _is_secret_key(k.partition("_")[2])}
-    stored = {k: text_redact(v, secrets=secrets) if isinstance(v, str) else v
-              for k, v in dataclasses.asdict(result).items()}
+    data = {
+        k: text_redact(v, secrets=secrets)
+        for k, v in form.data.items()
+        if k not in ("csrfmiddlewaretoken", "confirm") and not _is_secret_key(k.partition("_")[2])
+    }
+    stored = {
+        k: text_redact(v, secrets=secrets) if isinstance(v, str) else v
+        for k, v in dataclasses.asdict(result).items()
+    }
     kept.append({"token": token, "op": operation.key, "result": stored, "data": data})
     request.session[RESULTS_SESSION_KEY] = kept[-RESULTS_KEPT:]
     return token
@@ -160,8 +179,12 @@ def _run(request, form, operation):
             form.add_error("connection", str(exc))
             return None
     result = operation_try(
-        user=request.user, operation=operation, connection=connection,
-        params=form.params(), body=form.body(), dry_run=dry_run,
+        user=request.user,
+        operation=operation,
+        connection=connection,
+        params=form.params(),
+        body=form.body(),
+        dry_run=dry_run,
     )
     if result.error:
         form.add_error(None, result.error)

@@ -106,7 +106,8 @@ class OperationRunForm(forms.Form):
         self.body_files = binary_fields(self.operation)
         for name in self.body_files:  # multipart/form-data: a real file input per file field
             self.fields[file_field_name(name)] = forms.FileField(
-                label=f"{name} (file to upload)", required=False,
+                label=f"{name} (file to upload)",
+                required=False,
                 help_text="Sent as a multipart/form-data file part.",
             )
         props = {n: s for n, s in props.items() if n not in self.body_files}
@@ -117,18 +118,23 @@ class OperationRunForm(forms.Form):
                 label=label, schema=prop, help_text=prop.get("description", "")
             )
         nested = [n for n in props if n not in self.body_scalars]
-        start = {
-            n: schema_example(props[n]) for n in nested if n in required
-        } if props else schema_example(schema)
+        start = (
+            {n: schema_example(props[n]) for n in nested if n in required}
+            if props
+            else schema_example(schema)
+        )
         listed = ", ".join(f"{n}{'*' if n in required else ''}" for n in nested)
         self.fields["body"] = forms.CharField(
-            label="Other body properties (JSON)" if self.body_scalars else
-            f"Body ({self.operation.body_content_type})",
+            label="Other body properties (JSON)"
+            if self.body_scalars
+            else f"Body ({self.operation.body_content_type})",
             required=False,
             widget=forms.Textarea(attrs={"rows": 10, "cols": 90, "class": "vLargeTextField"}),
             initial=json.dumps(start, indent=2) if start else "",
-            help_text=(f"JSON object. Properties here (* required): {listed}. " if listed else
-                       "JSON. ") + "The connection fills locationId/altId/companyId where the spec has them "
+            help_text=(
+                f"JSON object. Properties here (* required): {listed}. " if listed else "JSON. "
+            )
+            + "The connection fills locationId/altId/companyId where the spec has them "
             "and refuses any other location or agency.",
         )
 
@@ -146,7 +152,9 @@ class OperationRunForm(forms.Form):
         if not self.may_send:
             cleaned["dry_run"] = True
         if "confirm" in self.fields and not cleaned.get("dry_run") and not cleaned.get("confirm"):
-            self.add_error("confirm", "This request deletes data in HighLevel: tick the box to send it.")
+            self.add_error(
+                "confirm", "This request deletes data in HighLevel: tick the box to send it."
+            )
         if "body" not in self.fields or "body" not in cleaned:
             return cleaned
         body = cleaned["body"]
@@ -158,8 +166,11 @@ class OperationRunForm(forms.Form):
         for name in getattr(self, "body_files", ()):
             chosen = cleaned.get(file_field_name(name))
             if chosen:
-                given[name] = UploadFile(name=chosen.name, content=chosen.read(),
-                                         content_type=chosen.content_type or "application/octet-stream")
+                given[name] = UploadFile(
+                    name=chosen.name,
+                    content=chosen.read(),
+                    content_type=chosen.content_type or "application/octet-stream",
+                )
         if given:
             if body is not None and not isinstance(body, dict):
                 self.add_error("body", "Must be a JSON object to combine with the fields above.")

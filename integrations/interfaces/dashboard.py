@@ -18,7 +18,11 @@ from integrations.ghl.ratelimit import ratelimit_key
 from integrations.models import Connection, Job, RateBucket, Subscription, SyncLog
 from portal.scoping import locations_for_user
 
-STATUS_RANK = {Connection.Status.NEEDS_REAUTH: 0, Connection.Status.DISCONNECTED: 1, Connection.Status.ACTIVE: 2}
+STATUS_RANK = {
+    Connection.Status.NEEDS_REAUTH: 0,
+    Connection.Status.DISCONNECTED: 1,
+    Connection.Status.ACTIVE: 2,
+}
 
 
 @dataclass
@@ -69,10 +73,14 @@ def dashboard_locations(*, user, now=None, location_ids=None):
         row = health[conn.location_id]
         row.connection_ids.append(conn.pk)
         current = row.connection_status
-        if current == "not connected" or STATUS_RANK.get(conn.status, 9) < STATUS_RANK.get(current, 9):
+        if current == "not connected" or STATUS_RANK.get(conn.status, 9) < STATUS_RANK.get(
+            current, 9
+        ):
             row.connection_status = conn.status
         row.needs_reauth |= conn.status == Connection.Status.NEEDS_REAUTH
-        if conn.last_success_at and (not row.last_success_at or conn.last_success_at > row.last_success_at):
+        if conn.last_success_at and (
+            not row.last_success_at or conn.last_success_at > row.last_success_at
+        ):
             row.last_success_at = conn.last_success_at
 
     for item in (
@@ -91,7 +99,10 @@ def dashboard_locations(*, user, now=None, location_ids=None):
 
     for item in (
         Job.objects.filter(location_id__in=ids)
-        .filter(Q(status=Job.Status.QUEUED) | Q(status__in=[Job.Status.FAILED, Job.Status.DEAD], queued_at__gte=since))
+        .filter(
+            Q(status=Job.Status.QUEUED)
+            | Q(status__in=[Job.Status.FAILED, Job.Status.DEAD], queued_at__gte=since)
+        )
         .values("location_id")
         .annotate(
             queued=Count("id", filter=Q(status=Job.Status.QUEUED)),
@@ -131,7 +142,8 @@ def dashboard_locations(*, user, now=None, location_ids=None):
 
 def _rate_use(health, connections):
     keys = {
-        ratelimit_key(app_id=c.app_id, resource_id=c.resource_id): c.location_id for c in connections
+        ratelimit_key(app_id=c.app_id, resource_id=c.resource_id): c.location_id
+        for c in connections
     }
     window = settings.GHL_RATE_LIMIT_INTERVAL_MS / 1000
     now = time.time()
@@ -152,7 +164,10 @@ def dashboard_hourly(*, user, now=None):
         SyncLog.objects.filter(at__gte=start, location__in=locations_for_user(user))
         .annotate(hour=TruncHour("at"))
         .values("hour")
-        .annotate(calls=Count("id"), errors=Count("id", filter=Q(status__isnull=True) | Q(status__gte=400)))
+        .annotate(
+            calls=Count("id"),
+            errors=Count("id", filter=Q(status__isnull=True) | Q(status__gte=400)),
+        )
     )
     by_hour = {row["hour"]: row for row in rows}
     hours = [start + timedelta(hours=i) for i in range(24)]
@@ -177,7 +192,17 @@ def chart_svg(*, series, width=720, height=160):
         h_calls, h_err = plot * calls / peak, plot * errors / peak
         label = f"{timezone.localtime(hour):%H:00}: {calls} calls, {errors} errors"
         bars.append(
-            (label, _n(x), _n(plot - h_calls), _n(w), _n(h_calls), _n(x), _n(plot - h_err), _n(w), _n(h_err))
+            (
+                label,
+                _n(x),
+                _n(plot - h_calls),
+                _n(w),
+                _n(h_calls),
+                _n(x),
+                _n(plot - h_err),
+                _n(w),
+                _n(h_err),
+            )
         )
         if i % 3 == 0:
             ticks.append((_n(x), height - 6, f"{timezone.localtime(hour):%H}h"))
@@ -192,5 +217,10 @@ def chart_svg(*, series, width=720, height=160):
         '<svg class="portal-chart" viewBox="0 0 {} {}" width="100%" role="img" '
         'aria-label="Sync calls and errors per hour, last 24 hours">{}{}'
         '<text x="{}" y="12" font-size="11" text-anchor="end" fill="#666">peak {} calls/h</text></svg>',
-        width, height, body, labels, width - 4, peak,
+        width,
+        height,
+        body,
+        labels,
+        width - 4,
+        peak,
     )

@@ -12,7 +12,10 @@ class ResyncByIdForm(forms.Form):
     )
     ghl_id = forms.CharField(label="HighLevel id", max_length=64, strip=True)
     contact_ghl_id = forms.CharField(
-        label="HighLevel contact id", max_length=64, required=False, strip=True,
+        label="HighLevel contact id",
+        max_length=64,
+        required=False,
+        strip=True,
         help_text="For tasks and notes: the contact they belong to.",
     )
 

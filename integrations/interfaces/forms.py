@@ -24,7 +24,9 @@ class ConnectForm(forms.Form):
             self.add_error("location", "Pick the location to connect.")
         if kind == Connection.Kind.AGENCY:
             if not user_sees_all_locations(self.user):
-                raise forms.ValidationError("Only users who see every location may connect an agency.")
+                raise forms.ValidationError(
+                    "Only users who see every location may connect an agency."
+                )
             if not data.get("agency"):
                 self.add_error("agency", "Pick the agency to connect.")
         return data

@@ -80,8 +80,13 @@ def subscription_progress(subscription, *, now) -> SubscriptionProgress:
     else:
         eta_text = duration_text(eta) if eta is not None else "unknown (HighLevel gave no total)"
     return SubscriptionProgress(
-        subscription=s, state=subscription_state(s, now), pages=s.backfill_pages,
-        records=s.backfill_records, total=total, percent=percent, rate=s.backfill_rate(now),
+        subscription=s,
+        state=subscription_state(s, now),
+        pages=s.backfill_pages,
+        records=s.backfill_records,
+        total=total,
+        percent=percent,
+        rate=s.backfill_rate(now),
         eta=eta_text,
     )
 
@@ -89,16 +94,21 @@ def subscription_progress(subscription, *, now) -> SubscriptionProgress:
 def location_subscriptions(*, location, now) -> tuple[list, int]:
     """Each subscription's progress and its share of the location's calls in the last hour."""
     since = now - BUDGET_WINDOW
-    rows = [subscription_progress(s, now=now)
-            for s in Subscription.objects.filter(location=location).select_related("mapping")]
+    rows = [
+        subscription_progress(s, now=now)
+        for s in Subscription.objects.filter(location=location).select_related("mapping")
+    ]
     calls = dict(
         SyncLog.objects.filter(location=location, at__gte=since)
-        .values_list("job_id").annotate(n=Count("id")).values_list("job_id", "n")
+        .values_list("job_id")
+        .annotate(n=Count("id"))
+        .values_list("job_id", "n")
     )
     total_calls = sum(calls.values())
     subjects = {f"subscription {row.subscription.pk}": row for row in rows}
-    jobs = Job.objects.filter(location=location, subject__in=list(subjects),
-                              queued_at__gte=since - timedelta(hours=1)).values_list("pk", "subject")
+    jobs = Job.objects.filter(
+        location=location, subject__in=list(subjects), queued_at__gte=since - timedelta(hours=1)
+    ).values_list("pk", "subject")
     for job_id, subject in jobs:
         subjects[subject].calls_last_hour += calls.get(job_id, 0)
     for row in rows:
@@ -109,8 +119,11 @@ def location_subscriptions(*, location, now) -> tuple[list, int]:
 def location_record_counts(*, location) -> list:
     """Live (not deleted in HighLevel) Rankr records per entity: exact counts, one location."""
     return [
-        (model._meta.verbose_name_plural, kind,
-         model.objects.filter(location=location, deleted_at__isnull=True).count())
+        (
+            model._meta.verbose_name_plural,
+            kind,
+            model.objects.filter(location=location, deleted_at__isnull=True).count(),
+        )
         for kind, model in RECORD_MODELS.items()
     ]
 
@@ -124,13 +137,16 @@ def location_overview_get(*, location, user, now=None) -> LocationOverview:
     errors = []
     if user.has_perm("integrations.view_synclog"):
         errors = list(
-            SyncLog.objects.filter(location=location)
-            .filter(Q(status__isnull=True) | Q(status__gte=400))[:RECENT]
+            SyncLog.objects.filter(location=location).filter(
+                Q(status__isnull=True) | Q(status__gte=400)
+            )[:RECENT]
         )
     return LocationOverview(
         location=location,
         health=health,
-        connections=list(Connection.objects.filter(location=location).select_related("app", "connected_by")),
+        connections=list(
+            Connection.objects.filter(location=location).select_related("app", "connected_by")
+        ),
         subscriptions=subscriptions,
         record_counts=location_record_counts(location=location),
         recent_jobs=list(jobs[:RECENT]),
@@ -138,7 +154,9 @@ def location_overview_get(*, location, user, now=None) -> LocationOverview:
         error_logs=errors,
         calls_last_hour=calls,
         alerts=location_alerts(location=location),
-        quarantined=QuarantinedRecord.objects.filter(location=location, resolved_at__isnull=True).count(),
+        quarantined=QuarantinedRecord.objects.filter(
+            location=location, resolved_at__isnull=True
+        ).count(),
     )
 
 

@@ -18,7 +18,9 @@ RUN_PERMISSION = "integrations.run_subscription"
 
 
 def _location(request, location_pk):
-    location = locations_for_user(request.user).select_related("agency").filter(pk=location_pk).first()
+    location = (
+        locations_for_user(request.user).select_related("agency").filter(pk=location_pk).first()
+    )
     if location is None:  # like every other scoped page: another location's URL is a missing one
         raise Http404("No such location, or it is not assigned to you.")
     return location
@@ -41,7 +43,8 @@ def location_view(request, location_pk):
         "may_view_subscriptions": user.has_perm("integrations.view_subscription"),
         "may_view_synclog": user.has_perm("integrations.view_synclog"),
         "active_connections": active,
-        "connect_url": reverse("integrations:connect_start") + f"?kind=location&location={location.pk}",
+        "connect_url": reverse("integrations:connect_start")
+        + f"?kind=location&location={location.pk}",
         "live_url": reverse("admin:location_overview_live", args=[location.pk]),
         "act_url": reverse("admin:location_overview_act", args=[location.pk]),
     }
@@ -52,8 +55,11 @@ def location_live_view(request, location_pk):
     """The live part (health, subscriptions' progress) the page re-fetches every few seconds."""
     location = _location(request, location_pk)
     overview = location_overview_get(location=location, user=request.user)
-    context = {"overview": overview, "may_run": request.user.has_perm(RUN_PERMISSION),
-               "act_url": reverse("admin:location_overview_act", args=[location.pk])}
+    context = {
+        "overview": overview,
+        "may_run": request.user.has_perm(RUN_PERMISSION),
+        "act_url": reverse("admin:location_overview_act", args=[location.pk]),
+    }
     return TemplateResponse(request, "portal/location_live.html", context)
 
 
@@ -68,23 +74,35 @@ def location_act_view(request, location_pk):
         if not request.user.has_perm(TEST_PERMISSION):
             raise PermissionDenied("Testing a connection needs permission to change connections.")
         for connection in Connection.objects.filter(location=location).exclude(
-                status=Connection.Status.DISCONNECTED)[:5]:
+            status=Connection.Status.DISCONNECTED
+        )[:5]:
             report = connection_test(connection_id=connection.pk)
-            messages.add_message(request, messages.SUCCESS if report.ok else messages.WARNING,
-                                 f"{connection}: {report.message}")
+            messages.add_message(
+                request,
+                messages.SUCCESS if report.ok else messages.WARNING,
+                f"{connection}: {report.message}",
+            )
     elif action in ("run", "backfill"):
         if not request.user.has_perm(RUN_PERMISSION):
-            raise PermissionDenied("Running a subscription needs the permission to run subscriptions.")
-        subscription = Subscription.objects.filter(location=location, pk=request.POST.get("subscription") or 0).first()
+            raise PermissionDenied(
+                "Running a subscription needs the permission to run subscriptions."
+            )
+        subscription = Subscription.objects.filter(
+            location=location, pk=request.POST.get("subscription") or 0
+        ).first()
         if subscription is None:
             raise Http404("No such subscription on this location.")
-        job = subscription_run_now(subscription_id=subscription.pk, user_id=request.user.pk,
-                                   backfill=action == "backfill")
+        job = subscription_run_now(
+            subscription_id=subscription.pk, user_id=request.user.pk, backfill=action == "backfill"
+        )
         if job is None:
             messages.warning(request, f"{subscription.trigger} is running now; left alone.")
         else:
-            messages.success(request, f"{'Backfill' if action == 'backfill' else 'Run'} of "
-                             f"{subscription.trigger} queued as job {job.pk}.")
+            messages.success(
+                request,
+                f"{'Backfill' if action == 'backfill' else 'Run'} of "
+                f"{subscription.trigger} queued as job {job.pk}.",
+            )
     else:
         messages.error(request, f"Unknown action {action[:40]!r}; nothing was done.")
     return redirect(page)
@@ -103,9 +121,17 @@ def location_urls(site):
 
     return [
         path("alerts/settings/", site.admin_view(alert_settings_view), name="alert_settings"),
-        path("locations/<int:location_pk>/", site.admin_view(location_view), name="location_overview"),
-        path("locations/<int:location_pk>/live/", site.admin_view(location_live_view),
-             name="location_overview_live"),
-        path("locations/<int:location_pk>/act/", site.admin_view(location_act_view),
-             name="location_overview_act"),
+        path(
+            "locations/<int:location_pk>/", site.admin_view(location_view), name="location_overview"
+        ),
+        path(
+            "locations/<int:location_pk>/live/",
+            site.admin_view(location_live_view),
+            name="location_overview_live",
+        ),
+        path(
+            "locations/<int:location_pk>/act/",
+            site.admin_view(location_act_view),
+            name="location_overview_act",
+        ),
     ]

@@ -19,8 +19,9 @@ def webhook_event_process_task(event_id: int) -> None:
     webhook_event_process(event_id=event_id)
 
 
-def quarantine_retry_task(mapping_id: int | None = None,
-                          quarantine_ids: list[int] | None = None) -> None:
+def quarantine_retry_task(
+    mapping_id: int | None = None, quarantine_ids: list[int] | None = None
+) -> None:
     """Apply quarantined records again (after a mapping change, or the admin's *Retry now*)."""
     if mapping_id is None and not quarantine_ids:
         return

@@ -6,135 +6,480 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0002_roles'),
+        ("portal", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HighLevelApp',
+            name="HighLevelApp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('mode', models.CharField(choices=[('live', 'Live HighLevel'), ('sandbox', 'Sandbox (emulator)')], default='sandbox', help_text="Live talks to services.leadconnectorhq.com; sandbox to the portal's emulator at SANDBOX_BASE_URL.", max_length=16, verbose_name='mode')),
-                ('marketplace_host', models.CharField(choices=[('standard', 'Standard (marketplace.gohighlevel.com)'), ('white_label', 'White-label (marketplace.leadconnectorhq.com)')], default='standard', help_text='Where the live consent page is served; white-label agencies use leadconnectorhq.', max_length=16, verbose_name='marketplace host')),
-                ('client_id', models.CharField(blank=True, help_text="From the app's Auth settings.", max_length=200, verbose_name='client id')),
-                ('client_secret_encrypted', models.TextField(blank=True, editable=False, verbose_name='client secret (encrypted)')),
-                ('app_id', models.CharField(blank=True, help_text='The Marketplace app id (needed to list installed locations). Empty: the part of the client id before the first dash.', max_length=100, verbose_name='app id')),
-                ('redirect_url', models.URLField(help_text='Exactly as registered with the app, e.g. https://portal.example.com/integrations/oauth/callback/', max_length=500, verbose_name='redirect URL')),
-                ('scopes', models.TextField(blank=True, help_text='Space-separated scopes asked for on the consent page.', verbose_name='scopes requested')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("live", "Live HighLevel"), ("sandbox", "Sandbox (emulator)")],
+                        default="sandbox",
+                        help_text="Live talks to services.leadconnectorhq.com; sandbox to the portal's emulator at SANDBOX_BASE_URL.",
+                        max_length=16,
+                        verbose_name="mode",
+                    ),
+                ),
+                (
+                    "marketplace_host",
+                    models.CharField(
+                        choices=[
+                            ("standard", "Standard (marketplace.gohighlevel.com)"),
+                            ("white_label", "White-label (marketplace.leadconnectorhq.com)"),
+                        ],
+                        default="standard",
+                        help_text="Where the live consent page is served; white-label agencies use leadconnectorhq.",
+                        max_length=16,
+                        verbose_name="marketplace host",
+                    ),
+                ),
+                (
+                    "client_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="From the app's Auth settings.",
+                        max_length=200,
+                        verbose_name="client id",
+                    ),
+                ),
+                (
+                    "client_secret_encrypted",
+                    models.TextField(
+                        blank=True, editable=False, verbose_name="client secret (encrypted)"
+                    ),
+                ),
+                (
+                    "app_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The Marketplace app id (needed to list installed locations). Empty: the part of the client id before the first dash.",
+                        max_length=100,
+                        verbose_name="app id",
+                    ),
+                ),
+                (
+                    "redirect_url",
+                    models.URLField(
+                        help_text="Exactly as registered with the app, e.g. https://portal.example.com/integrations/oauth/callback/",
+                        max_length=500,
+                        verbose_name="redirect URL",
+                    ),
+                ),
+                (
+                    "scopes",
+                    models.TextField(
+                        blank=True,
+                        help_text="Space-separated scopes asked for on the consent page.",
+                        verbose_name="scopes requested",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
             ],
             options={
-                'verbose_name': 'HighLevel app',
-                'ordering': ['name'],
+                "verbose_name": "HighLevel app",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='RateBucket',
+            name="RateBucket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200, unique=True, verbose_name='key')),
-                ('stamps', models.JSONField(blank=True, default=list, verbose_name='recent send times')),
-                ('day', models.DateField(blank=True, null=True, verbose_name='day')),
-                ('day_count', models.PositiveIntegerField(default=0, verbose_name='requests today')),
-                ('blocked_until', models.FloatField(default=0, help_text='Unix time before which nothing is sent (429).', verbose_name='blocked until')),
-                ('server_limit', models.PositiveIntegerField(blank=True, help_text='Last X-RateLimit-Max seen.', null=True, verbose_name='server burst limit')),
-                ('server_daily_remaining', models.IntegerField(blank=True, help_text='Last X-RateLimit-Daily-Remaining.', null=True, verbose_name='server daily remaining')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=200, unique=True, verbose_name="key")),
+                (
+                    "stamps",
+                    models.JSONField(blank=True, default=list, verbose_name="recent send times"),
+                ),
+                ("day", models.DateField(blank=True, null=True, verbose_name="day")),
+                (
+                    "day_count",
+                    models.PositiveIntegerField(default=0, verbose_name="requests today"),
+                ),
+                (
+                    "blocked_until",
+                    models.FloatField(
+                        default=0,
+                        help_text="Unix time before which nothing is sent (429).",
+                        verbose_name="blocked until",
+                    ),
+                ),
+                (
+                    "server_limit",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Last X-RateLimit-Max seen.",
+                        null=True,
+                        verbose_name="server burst limit",
+                    ),
+                ),
+                (
+                    "server_daily_remaining",
+                    models.IntegerField(
+                        blank=True,
+                        help_text="Last X-RateLimit-Daily-Remaining.",
+                        null=True,
+                        verbose_name="server daily remaining",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rate-limit bucket',
+                "verbose_name": "rate-limit bucket",
             },
         ),
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('location', 'Location (sub-account)'), ('agency', 'Agency (company)')], default='location', max_length=16, verbose_name='kind')),
-                ('auth_type', models.CharField(choices=[('oauth', 'OAuth'), ('agency_minted', 'Location token from the agency connection'), ('private', 'Private integration token')], default='oauth', max_length=16, verbose_name='authorised by')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('needs_reauth', 'Needs re-auth'), ('disconnected', 'Disconnected')], db_index=True, default='active', max_length=16, verbose_name='status')),
-                ('scopes', models.TextField(blank=True, help_text='Space-separated.', verbose_name='granted scopes')),
-                ('access_token_encrypted', models.TextField(blank=True, editable=False, verbose_name='access token (encrypted)')),
-                ('refresh_token_encrypted', models.TextField(blank=True, editable=False, verbose_name='refresh token (encrypted)')),
-                ('token_expires_at', models.DateTimeField(blank=True, help_text='Empty for private integration tokens.', null=True, verbose_name='token expires')),
-                ('token_refreshed_at', models.DateTimeField(blank=True, null=True, verbose_name='token refreshed')),
-                ('highlevel_user_id', models.CharField(blank=True, help_text='Who approved the install.', max_length=64, verbose_name='HighLevel user id')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('last_error_at', models.DateTimeField(blank=True, null=True, verbose_name='last error at')),
-                ('last_success_at', models.DateTimeField(blank=True, null=True, verbose_name='last success')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='connections', to='portal.agency', verbose_name='agency')),
-                ('connected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='connected by')),
-                ('location', models.ForeignKey(blank=True, help_text='Empty for an agency (company) connection.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='connections', to='portal.location', verbose_name='location')),
-                ('parent', models.ForeignKey(blank=True, help_text='For location tokens minted from an agency connection: that connection.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='minted', to='integrations.connection', verbose_name='agency connection')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='connections', to='integrations.highlevelapp', verbose_name='app')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("location", "Location (sub-account)"),
+                            ("agency", "Agency (company)"),
+                        ],
+                        default="location",
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "auth_type",
+                    models.CharField(
+                        choices=[
+                            ("oauth", "OAuth"),
+                            ("agency_minted", "Location token from the agency connection"),
+                            ("private", "Private integration token"),
+                        ],
+                        default="oauth",
+                        max_length=16,
+                        verbose_name="authorised by",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("needs_reauth", "Needs re-auth"),
+                            ("disconnected", "Disconnected"),
+                        ],
+                        db_index=True,
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "scopes",
+                    models.TextField(
+                        blank=True, help_text="Space-separated.", verbose_name="granted scopes"
+                    ),
+                ),
+                (
+                    "access_token_encrypted",
+                    models.TextField(
+                        blank=True, editable=False, verbose_name="access token (encrypted)"
+                    ),
+                ),
+                (
+                    "refresh_token_encrypted",
+                    models.TextField(
+                        blank=True, editable=False, verbose_name="refresh token (encrypted)"
+                    ),
+                ),
+                (
+                    "token_expires_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Empty for private integration tokens.",
+                        null=True,
+                        verbose_name="token expires",
+                    ),
+                ),
+                (
+                    "token_refreshed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="token refreshed"),
+                ),
+                (
+                    "highlevel_user_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="Who approved the install.",
+                        max_length=64,
+                        verbose_name="HighLevel user id",
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                (
+                    "last_error_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last error at"),
+                ),
+                (
+                    "last_success_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last success"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="connections",
+                        to="portal.agency",
+                        verbose_name="agency",
+                    ),
+                ),
+                (
+                    "connected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="connected by",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for an agency (company) connection.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="connections",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For location tokens minted from an agency connection: that connection.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="minted",
+                        to="integrations.connection",
+                        verbose_name="agency connection",
+                    ),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="connections",
+                        to="integrations.highlevelapp",
+                        verbose_name="app",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'connection',
-                'ordering': ['-created_at'],
+                "verbose_name": "connection",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='LocationMintBatch',
+            name="LocationMintBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested', models.JSONField(default=list, help_text='[{id, name}] of HighLevel locations.', verbose_name='requested locations')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='total')),
-                ('done', models.PositiveIntegerField(default=0, verbose_name='connected')),
-                ('failed', models.PositiveIntegerField(default=0, verbose_name='failed')),
-                ('errors', models.JSONField(blank=True, default=list, verbose_name='errors')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('agency_connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mint_batches', to='integrations.connection', verbose_name='agency connection')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "requested",
+                    models.JSONField(
+                        default=list,
+                        help_text="[{id, name}] of HighLevel locations.",
+                        verbose_name="requested locations",
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="total")),
+                ("done", models.PositiveIntegerField(default=0, verbose_name="connected")),
+                ("failed", models.PositiveIntegerField(default=0, verbose_name="failed")),
+                ("errors", models.JSONField(blank=True, default=list, verbose_name="errors")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                (
+                    "agency_connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mint_batches",
+                        to="integrations.connection",
+                        verbose_name="agency connection",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'location connection batch',
-                'verbose_name_plural': 'location connection batches',
-                'ordering': ['-created_at'],
+                "verbose_name": "location connection batch",
+                "verbose_name_plural": "location connection batches",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SyncLog',
+            name="SyncLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='when')),
-                ('operation_id', models.CharField(blank=True, db_index=True, max_length=120, verbose_name='operation')),
-                ('method', models.CharField(max_length=8, verbose_name='method')),
-                ('path', models.CharField(help_text='Secrets in the query string are replaced by ***.', max_length=1000, verbose_name='path')),
-                ('status', models.PositiveSmallIntegerField(blank=True, help_text='Empty when no answer came (timeout, reset).', null=True, verbose_name='HTTP status')),
-                ('error', models.CharField(blank=True, max_length=500, verbose_name='error')),
-                ('duration_ms', models.PositiveIntegerField(default=0, verbose_name='duration (ms)')),
-                ('attempt', models.PositiveSmallIntegerField(default=1, verbose_name='attempt')),
-                ('trace_id', models.CharField(blank=True, db_index=True, max_length=100, verbose_name='trace id')),
-                ('job_id', models.BigIntegerField(blank=True, db_index=True, help_text='The job this call belongs to.', null=True, verbose_name='job')),
-                ('request_summary', models.TextField(blank=True, verbose_name='request (redacted)')),
-                ('response_summary', models.TextField(blank=True, verbose_name='response (redacted)')),
-                ('connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sync_logs', to='integrations.connection', verbose_name='connection')),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="when")),
+                (
+                    "operation_id",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=120, verbose_name="operation"
+                    ),
+                ),
+                ("method", models.CharField(max_length=8, verbose_name="method")),
+                (
+                    "path",
+                    models.CharField(
+                        help_text="Secrets in the query string are replaced by ***.",
+                        max_length=1000,
+                        verbose_name="path",
+                    ),
+                ),
+                (
+                    "status",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Empty when no answer came (timeout, reset).",
+                        null=True,
+                        verbose_name="HTTP status",
+                    ),
+                ),
+                ("error", models.CharField(blank=True, max_length=500, verbose_name="error")),
+                (
+                    "duration_ms",
+                    models.PositiveIntegerField(default=0, verbose_name="duration (ms)"),
+                ),
+                ("attempt", models.PositiveSmallIntegerField(default=1, verbose_name="attempt")),
+                (
+                    "trace_id",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=100, verbose_name="trace id"
+                    ),
+                ),
+                (
+                    "job_id",
+                    models.BigIntegerField(
+                        blank=True,
+                        db_index=True,
+                        help_text="The job this call belongs to.",
+                        null=True,
+                        verbose_name="job",
+                    ),
+                ),
+                (
+                    "request_summary",
+                    models.TextField(blank=True, verbose_name="request (redacted)"),
+                ),
+                (
+                    "response_summary",
+                    models.TextField(blank=True, verbose_name="response (redacted)"),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sync_logs",
+                        to="integrations.connection",
+                        verbose_name="connection",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sync log entry',
-                'verbose_name_plural': 'sync log',
-                'ordering': ['-at', '-id'],
+                "verbose_name": "sync log entry",
+                "verbose_name_plural": "sync log",
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='connection',
-            constraint=models.UniqueConstraint(condition=models.Q(('location__isnull', False)), fields=('app', 'location'), name='integrations_one_connection_per_app_location'),
+            model_name="connection",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("location__isnull", False)),
+                fields=("app", "location"),
+                name="integrations_one_connection_per_app_location",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='connection',
-            constraint=models.UniqueConstraint(condition=models.Q(('location__isnull', True)), fields=('app', 'agency'), name='integrations_one_agency_connection_per_app'),
+            model_name="connection",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("location__isnull", True)),
+                fields=("app", "agency"),
+                name="integrations_one_agency_connection_per_app",
+            ),
         ),
         migrations.AddIndex(
-            model_name='synclog',
-            index=models.Index(fields=['connection', '-at'], name='synclog_conn_at'),
+            model_name="synclog",
+            index=models.Index(fields=["connection", "-at"], name="synclog_conn_at"),
         ),
     ]

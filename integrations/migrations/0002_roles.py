@@ -23,7 +23,6 @@ TABLE = {
 }
 
 
-
 class Migration(migrations.Migration):
     dependencies = [
         ("integrations", "0001_initial"),

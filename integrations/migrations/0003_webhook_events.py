@@ -5,32 +5,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0002_roles'),
-        ('portal', '0002_roles'),
+        ("integrations", "0002_roles"),
+        ("portal", "0002_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='received')),
-                ('webhook_id', models.CharField(blank=True, db_index=True, max_length=100, verbose_name='webhook id')),
-                ('event_type', models.CharField(blank=True, db_index=True, max_length=80, verbose_name='type')),
-                ('highlevel_location_id', models.CharField(blank=True, max_length=64, verbose_name='HighLevel location id')),
-                ('scheme', models.CharField(blank=True, help_text='ed25519 (x-ghl-signature) or rsa.', max_length=10, verbose_name='signature')),
-                ('payload', models.JSONField(blank=True, null=True, verbose_name='payload')),
-                ('status', models.CharField(choices=[('received', 'received'), ('processed', 'processed'), ('ignored', 'ignored (type not handled)'), ('failed', 'failed'), ('rejected', 'rejected (not authentic)')], db_index=True, default='received', max_length=10, verbose_name='status')),
-                ('reason', models.CharField(blank=True, max_length=300, verbose_name='rejection or failure reason')),
-                ('processed_at', models.DateTimeField(blank=True, null=True, verbose_name='processed')),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "received_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="received"),
+                ),
+                (
+                    "webhook_id",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=100, verbose_name="webhook id"
+                    ),
+                ),
+                (
+                    "event_type",
+                    models.CharField(blank=True, db_index=True, max_length=80, verbose_name="type"),
+                ),
+                (
+                    "highlevel_location_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="HighLevel location id"
+                    ),
+                ),
+                (
+                    "scheme",
+                    models.CharField(
+                        blank=True,
+                        help_text="ed25519 (x-ghl-signature) or rsa.",
+                        max_length=10,
+                        verbose_name="signature",
+                    ),
+                ),
+                ("payload", models.JSONField(blank=True, null=True, verbose_name="payload")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "received"),
+                            ("processed", "processed"),
+                            ("ignored", "ignored (type not handled)"),
+                            ("failed", "failed"),
+                            ("rejected", "rejected (not authentic)"),
+                        ],
+                        db_index=True,
+                        default="received",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="rejection or failure reason"
+                    ),
+                ),
+                (
+                    "processed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="processed"),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'webhook event',
-                'ordering': ['-received_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'rejected'), _negated=True), fields=('webhook_id',), name='webhook_id_once')],
+                "verbose_name": "webhook event",
+                "ordering": ["-received_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "rejected"), _negated=True),
+                        fields=("webhook_id",),
+                        name="webhook_id_once",
+                    )
+                ],
             },
         ),
     ]

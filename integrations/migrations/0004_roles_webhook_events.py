@@ -9,7 +9,6 @@ TABLE = {
 }
 
 
-
 class Migration(migrations.Migration):
     dependencies = [("integrations", "0003_webhook_events")]
 

@@ -6,45 +6,174 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0004_roles_webhook_events'),
-        ('portal', '0002_roles'),
+        ("integrations", "0004_roles_webhook_events"),
+        ("portal", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('poll', 'poll'), ('backfill', 'backfill'), ('action', 'action'), ('webhook', 'webhook'), ('resync', 'resync'), ('rankr_event', 'Rankr event')], db_index=True, max_length=16, verbose_name='kind')),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('succeeded', 'succeeded'), ('failed', 'failed'), ('dead', 'dead (retries exhausted)')], db_index=True, default='queued', max_length=10, verbose_name='status')),
-                ('operation', models.CharField(blank=True, help_text='Catalog key, e.g. "POST /contacts/".', max_length=300, verbose_name='operation')),
-                ('subject', models.CharField(blank=True, db_index=True, help_text='What the job is about: a HighLevel id, a subscription, a Rankr record.', max_length=200, verbose_name='subject')),
-                ('params', models.JSONField(blank=True, default=dict, help_text='Ids and parameters; never secrets.', verbose_name='input')),
-                ('result', models.JSONField(blank=True, default=dict, help_text='What the job achieved so far (e.g. the HighLevel id it created).', verbose_name='result')),
-                ('idempotency_key', models.CharField(max_length=200, unique=True, verbose_name='idempotency key')),
-                ('mapping_version_id', models.BigIntegerField(blank=True, null=True, verbose_name='mapping version')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('max_attempts', models.PositiveSmallIntegerField(default=5, verbose_name='max attempts')),
-                ('reruns', models.PositiveSmallIntegerField(default=0, verbose_name='re-runs')),
-                ('queued_at', models.DateTimeField(auto_now_add=True, verbose_name='queued')),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='next attempt')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('lease_until', models.DateTimeField(blank=True, help_text='A running job whose lease passed is taken to have died with its worker.', null=True, verbose_name='lease until')),
-                ('error_class', models.CharField(blank=True, max_length=100, verbose_name='error class')),
-                ('error_message', models.TextField(blank=True, verbose_name='error')),
-                ('connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to='integrations.connection', verbose_name='connection')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='started by')),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("poll", "poll"),
+                            ("backfill", "backfill"),
+                            ("action", "action"),
+                            ("webhook", "webhook"),
+                            ("resync", "resync"),
+                            ("rankr_event", "Rankr event"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("running", "running"),
+                            ("succeeded", "succeeded"),
+                            ("failed", "failed"),
+                            ("dead", "dead (retries exhausted)"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "operation",
+                    models.CharField(
+                        blank=True,
+                        help_text='Catalog key, e.g. "POST /contacts/".',
+                        max_length=300,
+                        verbose_name="operation",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        help_text="What the job is about: a HighLevel id, a subscription, a Rankr record.",
+                        max_length=200,
+                        verbose_name="subject",
+                    ),
+                ),
+                (
+                    "params",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Ids and parameters; never secrets.",
+                        verbose_name="input",
+                    ),
+                ),
+                (
+                    "result",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="What the job achieved so far (e.g. the HighLevel id it created).",
+                        verbose_name="result",
+                    ),
+                ),
+                (
+                    "idempotency_key",
+                    models.CharField(max_length=200, unique=True, verbose_name="idempotency key"),
+                ),
+                (
+                    "mapping_version_id",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="mapping version"),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "max_attempts",
+                    models.PositiveSmallIntegerField(default=5, verbose_name="max attempts"),
+                ),
+                ("reruns", models.PositiveSmallIntegerField(default=0, verbose_name="re-runs")),
+                ("queued_at", models.DateTimeField(auto_now_add=True, verbose_name="queued")),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="next attempt"),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                (
+                    "lease_until",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="A running job whose lease passed is taken to have died with its worker.",
+                        null=True,
+                        verbose_name="lease until",
+                    ),
+                ),
+                (
+                    "error_class",
+                    models.CharField(blank=True, max_length=100, verbose_name="error class"),
+                ),
+                ("error_message", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="jobs",
+                        to="integrations.connection",
+                        verbose_name="connection",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="started by",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="jobs",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'job',
-                'ordering': ['-queued_at', '-id'],
-                'permissions': [('rerun_job', 'Can re-run failed jobs')],
-                'indexes': [models.Index(fields=['-queued_at', '-id'], name='job_recent'), models.Index(fields=['status', '-queued_at'], name='job_status_recent'), models.Index(fields=['location', '-queued_at'], name='job_location_recent'), models.Index(fields=['kind', '-queued_at'], name='job_kind_recent'), models.Index(fields=['status', 'next_attempt_at'], name='job_due')],
+                "verbose_name": "job",
+                "ordering": ["-queued_at", "-id"],
+                "permissions": [("rerun_job", "Can re-run failed jobs")],
+                "indexes": [
+                    models.Index(fields=["-queued_at", "-id"], name="job_recent"),
+                    models.Index(fields=["status", "-queued_at"], name="job_status_recent"),
+                    models.Index(fields=["location", "-queued_at"], name="job_location_recent"),
+                    models.Index(fields=["kind", "-queued_at"], name="job_kind_recent"),
+                    models.Index(fields=["status", "next_attempt_at"], name="job_due"),
+                ],
             },
         ),
     ]

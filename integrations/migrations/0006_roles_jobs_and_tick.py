@@ -21,7 +21,12 @@ def forwards(apps, schema_editor):
     Schedule = apps.get_model("django_q", "Schedule")
     Schedule.objects.update_or_create(
         name=TICK,
-        defaults={"func": "integrations.tasks.tick_task", "schedule_type": "I", "minutes": 1, "repeats": -1},
+        defaults={
+            "func": "integrations.tasks.tick_task",
+            "schedule_type": "I",
+            "minutes": 1,
+            "repeats": -1,
+        },
     )
 
 

@@ -5,56 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0006_roles_jobs_and_tick'),
-        ('portal', '0002_roles'),
+        ("integrations", "0006_roles_jobs_and_tick"),
+        ("portal", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='job',
-            options={'ordering': ['-queued_at', '-id'], 'permissions': [('rerun_job', 'Can re-run failed jobs'), ('export_job', 'Can export jobs as CSV')], 'verbose_name': 'job'},
+            name="job",
+            options={
+                "ordering": ["-queued_at", "-id"],
+                "permissions": [
+                    ("rerun_job", "Can re-run failed jobs"),
+                    ("export_job", "Can export jobs as CSV"),
+                ],
+                "verbose_name": "job",
+            },
         ),
         migrations.AlterModelOptions(
-            name='synclog',
-            options={'ordering': ['-at', '-id'], 'permissions': [('export_synclog', 'Can export the sync log as CSV')], 'verbose_name': 'sync log entry', 'verbose_name_plural': 'sync log'},
+            name="synclog",
+            options={
+                "ordering": ["-at", "-id"],
+                "permissions": [("export_synclog", "Can export the sync log as CSV")],
+                "verbose_name": "sync log entry",
+                "verbose_name_plural": "sync log",
+            },
         ),
         migrations.AlterModelOptions(
-            name='webhookevent',
-            options={'ordering': ['-received_at', '-id'], 'permissions': [('export_webhookevent', 'Can export webhook events as CSV')], 'verbose_name': 'webhook event'},
+            name="webhookevent",
+            options={
+                "ordering": ["-received_at", "-id"],
+                "permissions": [("export_webhookevent", "Can export webhook events as CSV")],
+                "verbose_name": "webhook event",
+            },
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['operation', '-queued_at'], name='job_operation_recent'),
+            model_name="job",
+            index=models.Index(fields=["operation", "-queued_at"], name="job_operation_recent"),
         ),
         migrations.AddIndex(
-            model_name='synclog',
-            index=models.Index(fields=['-at', '-id'], name='synclog_recent'),
+            model_name="synclog",
+            index=models.Index(fields=["-at", "-id"], name="synclog_recent"),
         ),
         migrations.AddIndex(
-            model_name='synclog',
-            index=models.Index(fields=['location', '-at'], name='synclog_location_recent'),
+            model_name="synclog",
+            index=models.Index(fields=["location", "-at"], name="synclog_location_recent"),
         ),
         migrations.AddIndex(
-            model_name='synclog',
-            index=models.Index(fields=['status', '-at'], name='synclog_status_recent'),
+            model_name="synclog",
+            index=models.Index(fields=["status", "-at"], name="synclog_status_recent"),
         ),
         migrations.AddIndex(
-            model_name='synclog',
-            index=models.Index(fields=['operation_id', '-at'], name='synclog_operation_recent'),
+            model_name="synclog",
+            index=models.Index(fields=["operation_id", "-at"], name="synclog_operation_recent"),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['-received_at', '-id'], name='webhook_recent'),
+            model_name="webhookevent",
+            index=models.Index(fields=["-received_at", "-id"], name="webhook_recent"),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['location', '-received_at'], name='webhook_location_recent'),
+            model_name="webhookevent",
+            index=models.Index(fields=["location", "-received_at"], name="webhook_location_recent"),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['highlevel_location_id'], name='webhook_hl_location'),
+            model_name="webhookevent",
+            index=models.Index(fields=["highlevel_location_id"], name="webhook_hl_location"),
         ),
     ]

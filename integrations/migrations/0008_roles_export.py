@@ -8,13 +8,16 @@ from portal.roles import roles_migration
 TABLE = {
     "Agency staff": {"integrations.export_job", "integrations.export_webhookevent"},
     "Auditor": {
-        "integrations.export_synclog", "integrations.export_job", "integrations.export_webhookevent",
+        "integrations.export_synclog",
+        "integrations.export_job",
+        "integrations.export_webhookevent",
     },
     "Support": {
-        "integrations.export_synclog", "integrations.export_job", "integrations.export_webhookevent",
+        "integrations.export_synclog",
+        "integrations.export_job",
+        "integrations.export_webhookevent",
     },
 }
-
 
 
 class Migration(migrations.Migration):

@@ -8,76 +8,275 @@ import integrations.sync.models.subscriptions
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0008_roles_export'),
-        ('mappings', '0002_roles'),
-        ('portal', '0002_roles'),
+        ("integrations", "0008_roles_export"),
+        ("mappings", "0002_roles"),
+        ("portal", "0002_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=integrations.sync.models.subscriptions.trigger_choices, help_text="The catalog's named polling trigger.", max_length=100, verbose_name='polling trigger')),
-                ('operation', models.CharField(editable=False, help_text='The trigger\'s catalog key, "METHOD /path" (filled in from the trigger).', max_length=300, verbose_name='operation')),
-                ('parameters', models.JSONField(blank=True, default=dict, help_text="The trigger's own parameters as a JSON object (the connection fills in locationId).", verbose_name='parameters')),
-                ('interval_minutes', models.PositiveSmallIntegerField(default=5, help_text='How often it polls: 1 to 15 minutes.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(15)], verbose_name='interval (minutes)')),
-                ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
-                ('paused', models.BooleanField(default=False, help_text='Paused subscriptions keep their checkpoint and wait.', verbose_name='paused')),
-                ('reconcile_deletions', models.BooleanField(default=True, help_text="After a full pass, soft-delete the location's Rankr records of this entity that HighLevel no longer lists. Turn off when the parameters filter the list.", verbose_name='reconcile deletions')),
-                ('next_run_at', models.DateTimeField(blank=True, help_text='Empty: now.', null=True, verbose_name='next run')),
-                ('claimed_until', models.DateTimeField(blank=True, help_text='A run holds the subscription until then; nothing else runs it meanwhile.', null=True, verbose_name='claimed until')),
-                ('cursor', models.JSONField(blank=True, default=dict, help_text="The pass in progress: the next page's request, its kind, its high-water mark.", verbose_name='checkpoint')),
-                ('watermark', models.CharField(blank=True, help_text='The newest modification time seen in the last finished pass.', max_length=64, verbose_name='high-water mark')),
-                ('full_pass_requested', models.BooleanField(default=False, help_text='The next run pages through everything.', verbose_name='backfill requested')),
-                ('backfill_started_at', models.DateTimeField(blank=True, null=True, verbose_name='backfill started')),
-                ('backfill_finished_at', models.DateTimeField(blank=True, null=True, verbose_name='backfill finished')),
-                ('backfill_pages', models.PositiveIntegerField(default=0, verbose_name='backfill pages')),
-                ('backfill_records', models.PositiveIntegerField(default=0, verbose_name='backfill records')),
-                ('backfill_total', models.PositiveIntegerField(blank=True, help_text="HighLevel's total, when it says.", null=True, verbose_name='records expected')),
-                ('last_run_at', models.DateTimeField(blank=True, null=True, verbose_name='last run')),
-                ('last_run_outcome', models.CharField(blank=True, choices=[('succeeded', 'succeeded'), ('partial', 'succeeded; some records could not be mapped'), ('failed', 'failed'), ('superseded', 'stopped: another run took over')], max_length=16, verbose_name='last outcome')),
-                ('last_run_requests', models.PositiveIntegerField(default=0, verbose_name='requests in last run')),
-                ('last_run_records', models.PositiveIntegerField(default=0, verbose_name='records in last run')),
-                ('last_run_changed', models.PositiveIntegerField(default=0, help_text='Created or updated (not unchanged).', verbose_name='records written in last run')),
-                ('last_run_error', models.TextField(blank=True, verbose_name='last error')),
-                ('last_success_at', models.DateTimeField(blank=True, null=True, verbose_name='last success')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('claimed_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='integrations.job', verbose_name='running job')),
-                ('connection', models.ForeignKey(help_text="The location's HighLevel connection it polls through.", on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='integrations.connection', verbose_name='connection')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='portal.location', verbose_name='location')),
-                ('mapping', models.ForeignKey(help_text='A HighLevel → Rankr mapping of this location.', on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='mappings.mapping', verbose_name='mapping')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=integrations.sync.models.subscriptions.trigger_choices,
+                        help_text="The catalog's named polling trigger.",
+                        max_length=100,
+                        verbose_name="polling trigger",
+                    ),
+                ),
+                (
+                    "operation",
+                    models.CharField(
+                        editable=False,
+                        help_text='The trigger\'s catalog key, "METHOD /path" (filled in from the trigger).',
+                        max_length=300,
+                        verbose_name="operation",
+                    ),
+                ),
+                (
+                    "parameters",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="The trigger's own parameters as a JSON object (the connection fills in locationId).",
+                        verbose_name="parameters",
+                    ),
+                ),
+                (
+                    "interval_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="How often it polls: 1 to 15 minutes.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(15),
+                        ],
+                        verbose_name="interval (minutes)",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
+                (
+                    "paused",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Paused subscriptions keep their checkpoint and wait.",
+                        verbose_name="paused",
+                    ),
+                ),
+                (
+                    "reconcile_deletions",
+                    models.BooleanField(
+                        default=True,
+                        help_text="After a full pass, soft-delete the location's Rankr records of this entity that HighLevel no longer lists. Turn off when the parameters filter the list.",
+                        verbose_name="reconcile deletions",
+                    ),
+                ),
+                (
+                    "next_run_at",
+                    models.DateTimeField(
+                        blank=True, help_text="Empty: now.", null=True, verbose_name="next run"
+                    ),
+                ),
+                (
+                    "claimed_until",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="A run holds the subscription until then; nothing else runs it meanwhile.",
+                        null=True,
+                        verbose_name="claimed until",
+                    ),
+                ),
+                (
+                    "cursor",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="The pass in progress: the next page's request, its kind, its high-water mark.",
+                        verbose_name="checkpoint",
+                    ),
+                ),
+                (
+                    "watermark",
+                    models.CharField(
+                        blank=True,
+                        help_text="The newest modification time seen in the last finished pass.",
+                        max_length=64,
+                        verbose_name="high-water mark",
+                    ),
+                ),
+                (
+                    "full_pass_requested",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The next run pages through everything.",
+                        verbose_name="backfill requested",
+                    ),
+                ),
+                (
+                    "backfill_started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="backfill started"),
+                ),
+                (
+                    "backfill_finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="backfill finished"),
+                ),
+                (
+                    "backfill_pages",
+                    models.PositiveIntegerField(default=0, verbose_name="backfill pages"),
+                ),
+                (
+                    "backfill_records",
+                    models.PositiveIntegerField(default=0, verbose_name="backfill records"),
+                ),
+                (
+                    "backfill_total",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="HighLevel's total, when it says.",
+                        null=True,
+                        verbose_name="records expected",
+                    ),
+                ),
+                (
+                    "last_run_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last run"),
+                ),
+                (
+                    "last_run_outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("succeeded", "succeeded"),
+                            ("partial", "succeeded; some records could not be mapped"),
+                            ("failed", "failed"),
+                            ("superseded", "stopped: another run took over"),
+                        ],
+                        max_length=16,
+                        verbose_name="last outcome",
+                    ),
+                ),
+                (
+                    "last_run_requests",
+                    models.PositiveIntegerField(default=0, verbose_name="requests in last run"),
+                ),
+                (
+                    "last_run_records",
+                    models.PositiveIntegerField(default=0, verbose_name="records in last run"),
+                ),
+                (
+                    "last_run_changed",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Created or updated (not unchanged).",
+                        verbose_name="records written in last run",
+                    ),
+                ),
+                ("last_run_error", models.TextField(blank=True, verbose_name="last error")),
+                (
+                    "last_success_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last success"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "claimed_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="integrations.job",
+                        verbose_name="running job",
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        help_text="The location's HighLevel connection it polls through.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subscriptions",
+                        to="integrations.connection",
+                        verbose_name="connection",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscriptions",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
+                (
+                    "mapping",
+                    models.ForeignKey(
+                        help_text="A HighLevel → Rankr mapping of this location.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subscriptions",
+                        to="mappings.mapping",
+                        verbose_name="mapping",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'polling subscription',
-                'ordering': ['location__name', 'trigger'],
-                'permissions': [('run_subscription', 'Can run, backfill, pause and resume subscriptions')],
+                "verbose_name": "polling subscription",
+                "ordering": ["location__name", "trigger"],
+                "permissions": [
+                    ("run_subscription", "Can run, backfill, pause and resume subscriptions")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SubscriptionSeen',
+            name="SubscriptionSeen",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='HighLevel id')),
-                ('subscription', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='integrations.subscription', verbose_name='subscription')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="HighLevel id")),
+                (
+                    "subscription",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="integrations.subscription",
+                        verbose_name="subscription",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'record seen in a full pass',
+                "verbose_name": "record seen in a full pass",
             },
         ),
         migrations.AddIndex(
-            model_name='subscription',
-            index=models.Index(fields=['enabled', 'paused', 'next_run_at'], name='subscription_due'),
+            model_name="subscription",
+            index=models.Index(
+                fields=["enabled", "paused", "next_run_at"], name="subscription_due"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscription',
-            constraint=models.CheckConstraint(condition=models.Q(('interval_minutes__gte', 1), ('interval_minutes__lte', 15)), name='integrations_subscription_interval_range'),
+            model_name="subscription",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("interval_minutes__gte", 1), ("interval_minutes__lte", 15)),
+                name="integrations_subscription_interval_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscriptionseen',
-            constraint=models.UniqueConstraint(fields=('subscription', 'ghl_id'), name='subscription_seen_once'),
+            model_name="subscriptionseen",
+            constraint=models.UniqueConstraint(
+                fields=("subscription", "ghl_id"), name="subscription_seen_once"
+            ),
         ),
     ]

@@ -17,7 +17,6 @@ TABLE = {
 }
 
 
-
 class Migration(migrations.Migration):
     dependencies = [("integrations", "0009_subscriptions")]
 

@@ -5,70 +5,211 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0011_tasks_path_move'),
+        ("integrations", "0011_tasks_path_move"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='lease_token',
-            field=models.PositiveBigIntegerField(default=0, help_text='Raised by every claim; a checkpoint or result write carrying an older token (a worker that lost its lease) is refused.', verbose_name='fencing token'),
+            model_name="job",
+            name="lease_token",
+            field=models.PositiveBigIntegerField(
+                default=0,
+                help_text="Raised by every claim; a checkpoint or result write carrying an older token (a worker that lost its lease) is refused.",
+                verbose_name="fencing token",
+            ),
         ),
         migrations.AddField(
-            model_name='job',
-            name='sent_at',
-            field=models.DateTimeField(blank=True, help_text='When the job was last handed to the broker (empty: never, e.g. the broker was down).', null=True, verbose_name='sent to the queue'),
+            model_name="job",
+            name="sent_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the job was last handed to the broker (empty: never, e.g. the broker was down).",
+                null=True,
+                verbose_name="sent to the queue",
+            ),
         ),
         migrations.AddField(
-            model_name='job',
-            name='superseded_by',
-            field=models.ForeignKey(blank=True, help_text='The job that held the work when this one was skipped.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='integrations.job', verbose_name='superseded by'),
+            model_name="job",
+            name="superseded_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The job that held the work when this one was skipped.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="integrations.job",
+                verbose_name="superseded by",
+            ),
         ),
         migrations.AddField(
-            model_name='synclog',
-            name='job_attempt_id',
-            field=models.BigIntegerField(blank=True, help_text='The run of the job this call belongs to.', null=True, verbose_name='job attempt'),
+            model_name="synclog",
+            name="job_attempt_id",
+            field=models.BigIntegerField(
+                blank=True,
+                help_text="The run of the job this call belongs to.",
+                null=True,
+                verbose_name="job attempt",
+            ),
         ),
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('poll', 'poll'), ('backfill', 'backfill'), ('action', 'action'), ('webhook', 'webhook'), ('resync', 'resync'), ('rankr_event', 'Rankr event'), ('mint', 'location connection batch')], db_index=True, max_length=16, verbose_name='kind'),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("poll", "poll"),
+                    ("backfill", "backfill"),
+                    ("action", "action"),
+                    ("webhook", "webhook"),
+                    ("resync", "resync"),
+                    ("rankr_event", "Rankr event"),
+                    ("mint", "location connection batch"),
+                ],
+                db_index=True,
+                max_length=16,
+                verbose_name="kind",
+            ),
         ),
         migrations.AlterField(
-            model_name='job',
-            name='lease_until',
-            field=models.DateTimeField(blank=True, help_text="On the database's clock. A running job's worker renews it every heartbeat; a running job whose lease passed is taken to have died with its worker.", null=True, verbose_name='lease until'),
+            model_name="job",
+            name="lease_until",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="On the database's clock. A running job's worker renews it every heartbeat; a running job whose lease passed is taken to have died with its worker.",
+                null=True,
+                verbose_name="lease until",
+            ),
         ),
         migrations.AlterField(
-            model_name='job',
-            name='status',
-            field=models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('succeeded', 'succeeded'), ('failed', 'failed'), ('dead', 'dead (retries exhausted)'), ('skipped', 'skipped (another run holds the work)')], db_index=True, default='queued', max_length=10, verbose_name='status'),
+            model_name="job",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "queued"),
+                    ("running", "running"),
+                    ("succeeded", "succeeded"),
+                    ("failed", "failed"),
+                    ("dead", "dead (retries exhausted)"),
+                    ("skipped", "skipped (another run holds the work)"),
+                ],
+                db_index=True,
+                default="queued",
+                max_length=10,
+                verbose_name="status",
+            ),
         ),
         migrations.CreateModel(
-            name='JobAttempt',
+            name="JobAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(help_text="1 for the job's first run, and on.", verbose_name='attempt')),
-                ('lease_token', models.PositiveBigIntegerField(verbose_name='fencing token')),
-                ('worker', models.CharField(blank=True, help_text='host:pid of the process that ran it.', max_length=200, verbose_name='worker')),
-                ('started_at', models.DateTimeField(help_text="On the database's clock.", verbose_name='started')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
-                ('outcome', models.CharField(choices=[('running', 'running'), ('succeeded', 'succeeded'), ('failed', 'failed'), ('skipped', 'skipped'), ('worker_lost', 'worker lost')], db_index=True, default='running', max_length=12, verbose_name='outcome')),
-                ('error_class', models.CharField(blank=True, max_length=100, verbose_name='error class')),
-                ('error_message', models.TextField(blank=True, verbose_name='error')),
-                ('permanent', models.BooleanField(default=False, help_text='The error will not go away by itself: running it again unchanged fails again.', verbose_name='permanent error')),
-                ('retry_at', models.DateTimeField(blank=True, help_text='When a transient failure is tried again.', null=True, verbose_name='retry at')),
-                ('trace_id', models.CharField(blank=True, help_text="HighLevel's trace id of the call that failed, if any.", max_length=100, verbose_name='trace id')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_rows', to='integrations.job', verbose_name='job')),
-                ('superseded_by', models.ForeignKey(blank=True, help_text='The job that held the work (skipped attempts).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='integrations.job', verbose_name='superseded by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveIntegerField(
+                        help_text="1 for the job's first run, and on.", verbose_name="attempt"
+                    ),
+                ),
+                ("lease_token", models.PositiveBigIntegerField(verbose_name="fencing token")),
+                (
+                    "worker",
+                    models.CharField(
+                        blank=True,
+                        help_text="host:pid of the process that ran it.",
+                        max_length=200,
+                        verbose_name="worker",
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        help_text="On the database's clock.", verbose_name="started"
+                    ),
+                ),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("running", "running"),
+                            ("succeeded", "succeeded"),
+                            ("failed", "failed"),
+                            ("skipped", "skipped"),
+                            ("worker_lost", "worker lost"),
+                        ],
+                        db_index=True,
+                        default="running",
+                        max_length=12,
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "error_class",
+                    models.CharField(blank=True, max_length=100, verbose_name="error class"),
+                ),
+                ("error_message", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "permanent",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The error will not go away by itself: running it again unchanged fails again.",
+                        verbose_name="permanent error",
+                    ),
+                ),
+                (
+                    "retry_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When a transient failure is tried again.",
+                        null=True,
+                        verbose_name="retry at",
+                    ),
+                ),
+                (
+                    "trace_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="HighLevel's trace id of the call that failed, if any.",
+                        max_length=100,
+                        verbose_name="trace id",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_rows",
+                        to="integrations.job",
+                        verbose_name="job",
+                    ),
+                ),
+                (
+                    "superseded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The job that held the work (skipped attempts).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="integrations.job",
+                        verbose_name="superseded by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'job attempt',
-                'ordering': ['-started_at', '-id'],
-                'indexes': [models.Index(fields=['outcome', '-started_at'], name='job_attempt_outcome_recent')],
-                'constraints': [models.UniqueConstraint(fields=('job', 'number'), name='job_attempt_once')],
+                "verbose_name": "job attempt",
+                "ordering": ["-started_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["outcome", "-started_at"], name="job_attempt_outcome_recent"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("job", "number"), name="job_attempt_once")
+                ],
             },
         ),
     ]

@@ -73,19 +73,30 @@ def action_job_outcome_unknown(*, job, error) -> str:
     adopt = ADOPT.get(job.operation)
     Job.objects.filter(pk=job.pk).update(result={"outcome_unknown": True})
     if adopt is None:
-        action_job_finish(job=job, status=error.status, trace_id=error.trace_id or "",
-                          error_class=error.__class__.__name__, error_message=str(error))
+        action_job_finish(
+            job=job,
+            status=error.status,
+            trace_id=error.trace_id or "",
+            error_class=error.__class__.__name__,
+            error_message=str(error),
+        )
         Job.objects.filter(pk=job.pk).update(result={"outcome_unknown": True})
-        return (f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
-                "It is not sent again automatically: check in HighLevel before running it again.")
+        return (
+            f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
+            "It is not sent again automatically: check in HighLevel before running it again."
+        )
     job_retry_later(job_id=job.pk, error=error, delay_s=0)
     if job.params.get("secrets_left_out"):
-        return (f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
-                f"Job #{job.pk} looks it up by {adopt.natural_key}; if it is not there, run it "
-                "again here (its secret fields are not stored, so the job cannot send it).")
-    return (f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
-            f"Job #{job.pk} looks it up by {adopt.natural_key} and creates it only if it is "
-            "not there: see the job for the outcome.")
+        return (
+            f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
+            f"Job #{job.pk} looks it up by {adopt.natural_key}; if it is not there, run it "
+            "again here (its secret fields are not stored, so the job cannot send it)."
+        )
+    return (
+        f"HighLevel's answer was lost, so it is unknown whether {job.operation} was done. "
+        f"Job #{job.pk} looks it up by {adopt.natural_key} and creates it only if it is "
+        "not there: see the job for the outcome."
+    )
 
 
 def _secret_action_resolve(job):
@@ -114,8 +125,11 @@ def action_job_run(job: Job) -> dict:
     if job.connection_id is None:
         raise EventError("The action's connection no longer exists.")
     created = create_once(
-        job=job, connection_id=job.connection_id, operation_id=job.operation,
-        params=job.params.get("params") or None, body=job.params.get("body"),
+        job=job,
+        connection_id=job.connection_id,
+        operation_id=job.operation,
+        params=job.params.get("params") or None,
+        body=job.params.get("body"),
     )
     if created.adopted:
         return {"adopted": True, "ghl_id": created.ghl_id}

@@ -43,8 +43,9 @@ SIGNATURE_TOLERANCE_S = 300
 def alert_raise(*, cause: str, location_id: int, detail: dict | None = None) -> AlertSignal:
     """Note that ``cause`` happened at a location; :func:`alerts_send` tells people."""
     location = Location.objects.only("pk", "agency_id").get(pk=location_id)
-    return AlertSignal.objects.create(cause=cause, agency_id=location.agency_id, location_id=location.pk,
-                                      detail=detail or {})
+    return AlertSignal.objects.create(
+        cause=cause, agency_id=location.agency_id, location_id=location.pk, detail=detail or {}
+    )
 
 
 def alerts_send(*, now=None) -> list[AlertIncident]:
@@ -54,7 +55,8 @@ def alerts_send(*, now=None) -> list[AlertIncident]:
     settle = now - timedelta(seconds=settings.ALERT_GROUP_SECONDS)
     groups = (
         AlertSignal.objects.filter(incident__isnull=True, suppressed=False)
-        .values_list("agency_id", "cause").distinct()
+        .values_list("agency_id", "cause")
+        .distinct()
     )
     sent = []
     for agency_id, cause in list(groups):
@@ -76,21 +78,28 @@ def _incident_make(*, agency_id, cause, now, settle):
             return None  # still gathering this burst
         recent = set(
             AlertIncident.locations.through.objects.filter(
-                alertincident__cause=cause, alertincident__sent_at__gt=now - THROTTLE,
+                alertincident__cause=cause,
+                alertincident__sent_at__gt=now - THROTTLE,
                 location_id__in={s.location_id for s in pending},
             ).values_list("location_id", flat=True)
         )
         fresh = [s for s in pending if s.location_id not in recent]
-        AlertSignal.objects.filter(pk__in=[s.pk for s in pending if s.location_id in recent]).update(
-            suppressed=True)
+        AlertSignal.objects.filter(
+            pk__in=[s.pk for s in pending if s.location_id in recent]
+        ).update(suppressed=True)
         if not fresh:
             return None
         locations = Location.objects.filter(pk__in={s.location_id for s in fresh}).order_by("name")
         names = [loc.name for loc in locations]
         label = AlertCause(cause).label
-        subject = (f"{label}: {names[0]}" if len(names) == 1
-                   else f"{label}: {len(names)} locations of {locations[0].agency.name}")[:255]
-        incident = AlertIncident.objects.create(sent_at=now, cause=cause, agency_id=agency_id, subject=subject)
+        subject = (
+            f"{label}: {names[0]}"
+            if len(names) == 1
+            else f"{label}: {len(names)} locations of {locations[0].agency.name}"
+        )[:255]
+        incident = AlertIncident.objects.create(
+            sent_at=now, cause=cause, agency_id=agency_id, subject=subject
+        )
         incident.locations.set(locations)
         AlertSignal.objects.filter(pk__in=[s.pk for s in fresh]).update(incident=incident)
     return incident
@@ -102,11 +111,19 @@ def alert_recipients(*, incident) -> list[tuple[object, list]]:
     locations = list(incident.locations.all().order_by("name"))
     ids = {loc.pk for loc in locations}
     people = {}
-    for user in (User.objects.filter(is_active=True, groups__name=SUPPORT)
-                 .exclude(alert_setting__email_alerts=False).exclude(email="").distinct()):
+    for user in (
+        User.objects.filter(is_active=True, groups__name=SUPPORT)
+        .exclude(alert_setting__email_alerts=False)
+        .exclude(email="")
+        .distinct()
+    ):
         people[user.pk] = (user, locations)
-    assigned = (User.objects.filter(is_active=True, assigned_locations__in=ids)
-                .exclude(alert_setting__email_alerts=False).exclude(email="").distinct())
+    assigned = (
+        User.objects.filter(is_active=True, assigned_locations__in=ids)
+        .exclude(alert_setting__email_alerts=False)
+        .exclude(email="")
+        .distinct()
+    )
     for user in assigned:
         if user.pk not in people:
             theirs = set(user.assigned_locations.filter(pk__in=ids).values_list("pk", flat=True))
@@ -120,15 +137,22 @@ def _location_url(location):
 
 def _body(incident, locations, signals):
     detail = {s.location_id: s.detail for s in signals}
-    lines = [f"{incident.get_cause_display().capitalize()} at {len(locations)} location(s) of "
-             f"{incident.agency.name}:", ""]
+    lines = [
+        f"{incident.get_cause_display().capitalize()} at {len(locations)} location(s) of "
+        f"{incident.agency.name}:",
+        "",
+    ]
     for loc in locations:
         extra = detail.get(loc.pk) or {}
         note = f" ({extra['message']})" if extra.get("message") else ""
         lines.append(f"- {loc.name} [{loc.location_id}]{note}: {_location_url(loc)}")
-    lines += ["", "You get this because you are assigned to these locations or are in Support. "
-              "Turn alerts off under Account → Alerts: " + settings.PORTAL_BASE_URL
-              + reverse("admin:alert_settings")]
+    lines += [
+        "",
+        "You get this because you are assigned to these locations or are in Support. "
+        "Turn alerts off under Account → Alerts: "
+        + settings.PORTAL_BASE_URL
+        + reverse("admin:alert_settings"),
+    ]
     return "\n".join(lines)
 
 
@@ -136,9 +160,13 @@ def _deliver(incident):
     signals = list(incident.signals.all())
     recipients = alert_recipients(incident=incident)
     messages = [
-        EmailMessage(subject=f"[Rankr portal] {incident.subject}", body=_body(incident, locs, signals),
-                     to=[user.email])
-        for user, locs in recipients if locs
+        EmailMessage(
+            subject=f"[Rankr portal] {incident.subject}",
+            body=_body(incident, locs, signals),
+            to=[user.email],
+        )
+        for user, locs in recipients
+        if locs
     ]
     try:
         get_connection().send_messages(messages)
@@ -158,8 +186,12 @@ def alert_payload(*, incident, signals=()) -> dict:
         "agency": {"name": incident.agency.name, "company_id": incident.agency.company_id},
         "sent_at": incident.sent_at.isoformat(),
         "locations": [
-            {"name": loc.name, "location_id": loc.location_id, "url": _location_url(loc),
-             "detail": detail.get(loc.pk) or {}}
+            {
+                "name": loc.name,
+                "location_id": loc.location_id,
+                "url": _location_url(loc),
+                "detail": detail.get(loc.pk) or {},
+            }
             for loc in incident.locations.all().order_by("name")
         ],
     }
@@ -171,7 +203,9 @@ def alert_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def alert_signature_verify(*, secret: str, header: str, body: bytes, now: float | None = None) -> bool:
+def alert_signature_verify(
+    *, secret: str, header: str, body: bytes, now: float | None = None
+) -> bool:
     """For receivers: the signature matches and is at most five minutes old."""
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     try:
@@ -191,9 +225,12 @@ def _webhook_send(incident, signals) -> str:
     headers = {"Content-Type": "application/json"}
     if settings.ALERT_WEBHOOK_SECRET:
         headers[SIGNATURE_HEADER] = alert_signature(
-            secret=settings.ALERT_WEBHOOK_SECRET, timestamp=int(time.time()), body=body)
+            secret=settings.ALERT_WEBHOOK_SECRET, timestamp=int(time.time()), body=body
+        )
     try:
-        answer = requests.post(settings.ALERT_WEBHOOK_URL, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+        answer = requests.post(
+            settings.ALERT_WEBHOOK_URL, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT
+        )
     except requests.RequestException as exc:
         logger.warning("alert %s: webhook failed: %s", incident.pk, exc.__class__.__name__)
         return f"failed: {exc.__class__.__name__}"

@@ -56,14 +56,16 @@ def _polled_operations(connection: Connection) -> set[str]:
 
     return set(
         Subscription.objects.filter(connection=connection, enabled=True)
-        .exclude(operation="").values_list("operation", flat=True)
+        .exclude(operation="")
+        .values_list("operation", flat=True)
     )
 
 
 # Where the operations a connection must be able to run come from: callables(connection) ->
 # operation keys.
 REQUIRED_OPERATION_SOURCES: tuple[Callable[[Connection], set[str]], ...] = (
-    _mapped_operations, _polled_operations,
+    _mapped_operations,
+    _polled_operations,
 )
 
 
@@ -96,20 +98,33 @@ def connection_missing_scopes(*, connection: Connection) -> list[str]:
 
 def connection_test(*, connection_id: int) -> ConnectionTestReport:
     """One cheap call: latency, rate-limit headroom and missing scopes."""
-    connection = Connection.objects.select_related("app", "location", "agency").get(pk=connection_id)
+    connection = Connection.objects.select_related("app", "location", "agency").get(
+        pk=connection_id
+    )
     params: dict[str, str] | None = None
     if connection.location is not None:
-        path, operation = f"/locations/{quote(connection.location.location_id, safe='')}", "get-location"
+        path, operation = (
+            f"/locations/{quote(connection.location.location_id, safe='')}",
+            "get-location",
+        )
     else:
         path, operation = "/oauth/installedLocations", "get-installed-location"
-        params = {"companyId": connection.agency.company_id,
-                  "appId": connection.app.marketplace_app_id, "limit": "1"}
+        params = {
+            "companyId": connection.agency.company_id,
+            "appId": connection.app.marketplace_app_id,
+            "limit": "1",
+        }
     missing = connection_missing_scopes(connection=connection)
     if connection.auth_type == Connection.AuthType.PRIVATE:
         missing = []  # private tokens carry no scope list we can read
     try:
-        response = ghl_request(connection_id=connection.pk, method="GET", path=path,
-                               operation_id=operation, params=params)
+        response = ghl_request(
+            connection_id=connection.pk,
+            method="GET",
+            path=path,
+            operation_id=operation,
+            params=params,
+        )
     except GhlError as exc:
         return ConnectionTestReport(ok=False, message=str(exc), missing_scopes=missing)
     headers = {k.lower(): v for k, v in response.headers.items()}
@@ -139,7 +154,9 @@ def connection_jobs_stop(*, connection: Connection, reason: str = "") -> int:
     Called when the connection turns *needs re-auth*: retrying those jobs can only fail again.
     """
     return Job.objects.filter(connection_id=connection.pk, status=Job.Status.QUEUED).update(
-        status=Job.Status.FAILED, finished_at=timezone.now(), next_attempt_at=None,
+        status=Job.Status.FAILED,
+        finished_at=timezone.now(),
+        next_attempt_at=None,
         error_class="GhlReauthRequired",
         error_message=connection_reauth_message(connection=connection, reason=reason),
     )
@@ -162,8 +179,13 @@ def connection_reauth_alert(*, connection: Connection, reason: str = "") -> int:
     if connection.location_id:
         location_ids = [connection.location_id]
     else:
-        location_ids = list(connection.minted.exclude(location=None).values_list("location_id", flat=True))
-    detail = {"connection_id": connection.pk, "message": (reason or "HighLevel refused the token")[:300]}
+        location_ids = list(
+            connection.minted.exclude(location=None).values_list("location_id", flat=True)
+        )
+    detail = {
+        "connection_id": connection.pk,
+        "message": (reason or "HighLevel refused the token")[:300],
+    }
     for location_id in location_ids:
         alert_raise(cause=AlertCause.NEEDS_REAUTH, location_id=location_id, detail=detail)
     return len(location_ids)
@@ -171,8 +193,12 @@ def connection_reauth_alert(*, connection: Connection, reason: str = "") -> int:
 
 def connection_refresh_now(*, connection_id: int, actor: User | None = None) -> Connection:
     connection = connection_token_refresh(connection_id=connection_id, force=True)
-    AuditEvent.objects.create(actor=actor, action="connection.refresh", location=connection.location,
-                              target=str(connection))
+    AuditEvent.objects.create(
+        actor=actor,
+        action="connection.refresh",
+        location=connection.location,
+        target=str(connection),
+    )
     return connection
 
 
@@ -186,12 +212,18 @@ def connection_disconnect(*, connection_id: int, actor: User | None = None) -> C
         connection.status = Connection.Status.DISCONNECTED
         connection.last_error = ""
         connection.save()
-        AuditEvent.objects.create(actor=actor, action="connection.disconnect",
-                                  location=connection.location, target=str(connection))
+        AuditEvent.objects.create(
+            actor=actor,
+            action="connection.disconnect",
+            location=connection.location,
+            target=str(connection),
+        )
     return connection
 
 
-def connection_private_token_set(*, connection: Connection, token: str, actor: User | None = None) -> Connection:
+def connection_private_token_set(
+    *, connection: Connection, token: str, actor: User | None = None
+) -> Connection:
     """Store a private integration token (saves ``connection``, new or existing)."""
     connection.auth_type = Connection.AuthType.PRIVATE
     connection.access_token = token.strip()
@@ -202,8 +234,12 @@ def connection_private_token_set(*, connection: Connection, token: str, actor: U
     connection.last_error = ""
     connection.kind = Connection.Kind.LOCATION if connection.location_id else Connection.Kind.AGENCY
     connection.save()
-    AuditEvent.objects.create(actor=actor, action="connection.private_token", location=connection.location,
-                              target=str(connection))
+    AuditEvent.objects.create(
+        actor=actor,
+        action="connection.private_token",
+        location=connection.location,
+        target=str(connection),
+    )
     return connection
 
 

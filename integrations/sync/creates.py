@@ -39,8 +39,15 @@ class Created:
     trace_id: str = ""
 
 
-def create_once(*, job: Job, connection_id: int, operation_id: str, params=None, body=None,
-                look_first: bool = False) -> Created:
+def create_once(
+    *,
+    job: Job,
+    connection_id: int,
+    operation_id: str,
+    params=None,
+    body=None,
+    look_first: bool = False,
+) -> Created:
     """Send ``operation_id`` for ``job`` so that it creates at most one record in HighLevel."""
     operation = operation_get(operation_id)
     adopt = ADOPT.get(operation.key)
@@ -56,17 +63,25 @@ def create_once(*, job: Job, connection_id: int, operation_id: str, params=None,
         except LookupInconclusive as exc:
             raise EventError(f"Cannot tell whether it already exists in HighLevel: {exc}") from None
         if found is not None:
-            job_checkpoint(job=job, result={"outcome_unknown": False, "adopted": True,
-                                            "ghl_id": found.get("id")})
+            job_checkpoint(
+                job=job,
+                result={"outcome_unknown": False, "adopted": True, "ghl_id": found.get("id")},
+            )
             return Created(ghl_id=found.get("id"), adopted=True, data=found)
     try:
-        response = operation_run(connection_id=connection_id, operation_id=operation.key,
-                                 params=params, body=body, job_id=job.pk)
+        response = operation_run(
+            connection_id=connection_id,
+            operation_id=operation.key,
+            params=params,
+            body=body,
+            job_id=job.pk,
+        )
     except GhlOutcomeUnknown:
         job_checkpoint(job=job, result={"outcome_unknown": True})
         raise
     if job.result.get("outcome_unknown"):
         job_checkpoint(job=job, result={"outcome_unknown": False})
     ghl_id = adopt.id_of(response.data) if adopt else None
-    return Created(ghl_id=ghl_id, data=response.data, status=response.status,
-                   trace_id=response.trace_id)
+    return Created(
+        ghl_id=ghl_id, data=response.data, status=response.status, trace_id=response.trace_id
+    )

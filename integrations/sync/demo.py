@@ -22,9 +22,13 @@ class DemoAppRefused(PortalError):
 def demo_app_ensure(*, redirect_url: str) -> tuple[HighLevelApp, bool]:
     """Create or update the sandbox-mode demo app; returns (app, created). Never in production."""
     if settings.PORTAL_ENV == "production" or not settings.DEMO_ALLOWED:
-        raise DemoAppRefused("The demo HighLevel app is never registered in production: it needs DEBUG on.")
+        raise DemoAppRefused(
+            "The demo HighLevel app is never registered in production: it needs DEBUG on."
+        )
     scopes = " ".join(sorted({scope for op in registry().values() for scope in op.scopes}))
-    app = HighLevelApp.objects.filter(client_id=DEMO_CLIENT_ID, mode=HighLevelApp.Mode.SANDBOX).first()
+    app = HighLevelApp.objects.filter(
+        client_id=DEMO_CLIENT_ID, mode=HighLevelApp.Mode.SANDBOX
+    ).first()
     created = app is None
     if app is None:
         app = HighLevelApp(client_id=DEMO_CLIENT_ID, mode=HighLevelApp.Mode.SANDBOX)

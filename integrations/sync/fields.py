@@ -40,7 +40,8 @@ def location_custom_fields(*, location_id, refresh=False):
     connection = location_connection_get(location_id=location_id)
     location = Location.objects.get(pk=location_id)
     response = operation_run(
-        connection_id=connection.pk, operation_id=CUSTOM_FIELDS_OPERATION,
+        connection_id=connection.pk,
+        operation_id=CUSTOM_FIELDS_OPERATION,
         params={"locationId": location.location_id},
     )
     data = response.data if isinstance(response.data, dict) else {}
@@ -57,7 +58,10 @@ def _schema_paths(schema, prefix="", depth=0):
     for name, sub in ((schema or {}).get("properties") or {}).items():
         path = f"{prefix}{name}"
         description = (sub.get("description") or "").strip().split("\n")[0][:60]
-        yield path, f"{path} ({sub.get('type', 'value')})" + (f": {description}" if description else "")
+        yield (
+            path,
+            f"{path} ({sub.get('type', 'value')})" + (f": {description}" if description else ""),
+        )
         if sub.get("type") == "object" and depth + 1 < SCHEMA_DEPTH:
             yield from _schema_paths(sub, f"{path}.", depth + 1)
 
@@ -86,8 +90,10 @@ def mapping_source_fields(*, entity, direction, operation_key, location_id, refr
         if spec.rankr_model is None:
             return [], ""
         model = spec.rankr_model
-        choices = [(name, f"{str(model._meta.get_field(name).verbose_name).capitalize()} ({name})")
-                   for name in spec.rankr_fields()]
+        choices = [
+            (name, f"{str(model._meta.get_field(name).verbose_name).capitalize()} ({name})")
+            for name in spec.rankr_fields()
+        ]
         return choices + [("id", "Rankr id (id)"), ("ghl_id", "HighLevel id (ghl_id)")], ""
     choices, used = _operation_fields(entity, operation_key)
     notes = [f"Fields from the response of {used}." if used else "No response schema to list."]
@@ -98,10 +104,14 @@ def mapping_source_fields(*, entity, direction, operation_key, location_id, refr
             notes.append(f"Custom fields could not be read: {exc}")
         else:
             choices += [
-                (f"{CUSTOM_FIELD_PREFIX}{f['id']}",
-                 f"Custom field: {f.get('name') or f.get('fieldKey') or f['id']}")
+                (
+                    f"{CUSTOM_FIELD_PREFIX}{f['id']}",
+                    f"Custom field: {f.get('name') or f.get('fieldKey') or f['id']}",
+                )
                 for f in custom
             ]
-            notes.append(f"{len(custom)} custom field{'s' if len(custom) != 1 else ''} of the "
-                         "location (cached for an hour).")
+            notes.append(
+                f"{len(custom)} custom field{'s' if len(custom) != 1 else ''} of the "
+                "location (cached for an hour)."
+            )
     return choices, " ".join(notes)

@@ -45,16 +45,21 @@ class FlowsReport:
     notes: list[str] = field(default_factory=list)
 
     def created_lines(self) -> list[str]:
-        return [f"{title}: created at {n} location{'s' if n > 1 else ''}."
-                for title, n in self.created.items()]
+        return [
+            f"{title}: created at {n} location{'s' if n > 1 else ''}."
+            for title, n in self.created.items()
+        ]
 
     def kept_lines(self) -> list[str]:
-        return [f"{title}: already mapped at {n} location{'s' if n > 1 else ''}, left as is."
-                for title, n in self.kept.items()]
+        return [
+            f"{title}: already mapped at {n} location{'s' if n > 1 else ''}, left as is."
+            for title, n in self.kept.items()
+        ]
 
 
-def flows_apply_many(*, template_keys: list[str], location_ids: list[int],
-                     user_id: int | None) -> FlowsReport:
+def flows_apply_many(
+    *, template_keys: list[str], location_ids: list[int], user_id: int | None
+) -> FlowsReport:
     """Apply each template to each location (idempotent, one transaction per pair, so one
     location's failure does not undo the others)."""
     report = FlowsReport()
@@ -80,26 +85,38 @@ def flow_apply(*, template_key: str, location_id: int, user_id: int | None) -> F
     trigger = FLOW_TRIGGERS.get(template_key)
     if trigger is None:
         return FlowApplied(mapping, mapping_created)
-    existing = Subscription.objects.filter(location_id=location_id, trigger=trigger, mapping=mapping).first()
+    existing = Subscription.objects.filter(
+        location_id=location_id, trigger=trigger, mapping=mapping
+    ).first()
     if existing is not None:
         return FlowApplied(mapping, mapping_created, existing, False)
     connection = (
-        Connection.objects.filter(location_id=location_id, kind=Connection.Kind.LOCATION,
-                                  status=Connection.Status.ACTIVE)
-        .order_by("pk").first()
+        Connection.objects.filter(
+            location_id=location_id, kind=Connection.Kind.LOCATION, status=Connection.Status.ACTIVE
+        )
+        .order_by("pk")
+        .first()
     )
     if connection is None:
         return FlowApplied(
-            mapping, mapping_created,
+            mapping,
+            mapping_created,
             note=f"No active connection: connect the location, then apply again to poll “{trigger}”.",
         )
     subscription = Subscription(
-        location_id=location_id, connection=connection, trigger=trigger, parameters={},
-        interval_minutes=DEFAULT_INTERVAL_MINUTES, mapping=mapping, enabled=True,
+        location_id=location_id,
+        connection=connection,
+        trigger=trigger,
+        parameters={},
+        interval_minutes=DEFAULT_INTERVAL_MINUTES,
+        mapping=mapping,
+        enabled=True,
     )
     try:
         with transaction.atomic():
             subscription_save(subscription=subscription, user_id=user_id)
     except ValidationError as exc:
-        return FlowApplied(mapping, mapping_created, note=f"“{trigger}” not started: {'; '.join(exc.messages)}")
+        return FlowApplied(
+            mapping, mapping_created, note=f"“{trigger}” not started: {'; '.join(exc.messages)}"
+        )
     return FlowApplied(mapping, mapping_created, subscription, True)

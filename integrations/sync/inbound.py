@@ -23,7 +23,9 @@ class NoMapping(EventError):
 def record_ghl_id(*, entity, record):
     ghl_id = path_get(record, ENTITIES[entity].id_path) if isinstance(record, dict) else None
     if not isinstance(ghl_id, str) or not ghl_id:
-        raise EventError(f"The {entity} record has no {ENTITIES[entity].id_path!r}: nothing to apply.")
+        raise EventError(
+            f"The {entity} record has no {ENTITIES[entity].id_path!r}: nothing to apply."
+        )
     return ghl_id
 
 
@@ -39,7 +41,9 @@ def record_apply(*, location_id, entity, record, event_time=None, source="", job
     ghl_id = record_ghl_id(entity=entity, record=record)
     fetch = FETCH.get(entity)
     version = mapping_version_find(
-        location_id=location_id, entity=entity, direction=GHL_TO_RANKR,
+        location_id=location_id,
+        entity=entity,
+        direction=GHL_TO_RANKR,
         operation_keys=(fetch.operation,) if fetch else (),
     )
     if version is None:
@@ -48,14 +52,24 @@ def record_apply(*, location_id, entity, record, event_time=None, source="", job
             "apply a flow template or add a mapping, then re-run."
         )
     record_natural_claim(location_id=location_id, entity=entity, ghl_id=ghl_id, record=record)
-    result = mapping_page_apply(mapping_version=version, location_id=location_id, records=[record],
-                                event_time=event_time, source=source, job_id=job_id)
+    result = mapping_page_apply(
+        mapping_version=version,
+        location_id=location_id,
+        records=[record],
+        event_time=event_time,
+        source=source,
+        job_id=job_id,
+    )
     if result.failed:
         raise EventError("; ".join(f"{where}: {message}" for where, message in result.failed))
     counts = result.counts
     return {
-        "ghl_id": ghl_id, "created": counts.created, "updated": counts.updated,
-        "unchanged": counts.unchanged, "stale": counts.stale, "quarantined": result.quarantined,
+        "ghl_id": ghl_id,
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "stale": counts.stale,
+        "quarantined": result.quarantined,
         "mapping_version_id": version.pk,
     }
 
@@ -93,7 +107,9 @@ def record_remove(*, location_id, entity, ghl_id, deleted_at=None):
     """Soft-delete the Rankr record HighLevel deleted at ``deleted_at`` (a tombstone with that
     time: older versions arriving later are not applied); True if a live one was marked."""
     return record_soft_delete(
-        model=ENTITIES[entity].rankr_model, location_id=location_id, ghl_id=ghl_id,
+        model=ENTITIES[entity].rankr_model,
+        location_id=location_id,
+        ghl_id=ghl_id,
         changed_at=time_parse(deleted_at) if not isinstance(deleted_at, datetime) else deleted_at,
     )
 

@@ -68,8 +68,13 @@ class LeaseLost(PortalError):
 class JobSkipped(PortalError):
     """The run did nothing because another run holds the work; not a success, not a failure."""
 
-    def __init__(self, message: str, *, superseded_by: int | None = None,
-                 result: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        superseded_by: int | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.superseded_by = superseded_by
         self.result = result or {}
@@ -91,19 +96,28 @@ def job_claim(*, job_id: int) -> JobAttempt | None:
             Job.objects.filter(pk=job_id, status=Job.Status.QUEUED)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=Now()))
             .update(
-                status=Job.Status.RUNNING, started_at=Now(), finished_at=None,
-                lease_until=lease_end(seconds=settings.JOB_LEASE_S), attempts=F("attempts") + 1,
-                lease_token=F("lease_token") + 1, superseded_by=None,
+                status=Job.Status.RUNNING,
+                started_at=Now(),
+                finished_at=None,
+                lease_until=lease_end(seconds=settings.JOB_LEASE_S),
+                attempts=F("attempts") + 1,
+                lease_token=F("lease_token") + 1,
+                superseded_by=None,
             )
         )
         if claimed != 1:
             return None
-        token, started_at = Job.objects.filter(pk=job_id).values_list("lease_token", "started_at").get()
+        token, started_at = (
+            Job.objects.filter(pk=job_id).values_list("lease_token", "started_at").get()
+        )
         if started_at is None:  # pragma: no cover - the claim just set it
             raise JobError(f"Job {job_id} was claimed without a start time.")
         number = JobAttempt.objects.filter(job_id=job_id).aggregate(n=Max("number"))["n"] or 0
         return JobAttempt.objects.create(
-            job_id=job_id, number=number + 1, lease_token=token, worker=worker_name(),
+            job_id=job_id,
+            number=number + 1,
+            lease_token=token,
+            worker=worker_name(),
             started_at=started_at,
         )
 
@@ -112,7 +126,9 @@ def job_fence(*, job: Job) -> None:
     """Renew the lease, or raise :class:`LeaseLost`. Call first inside a write's transaction: on
     PostgreSQL the row stays locked to the commit, on SQLite the write lock is held from here."""
     if _held(job).update(lease_until=lease_end(seconds=settings.JOB_LEASE_S)) != 1:
-        raise LeaseLost(f"Job {job.pk}: this worker's lease (token {job.lease_token}) is no longer held.")
+        raise LeaseLost(
+            f"Job {job.pk}: this worker's lease (token {job.lease_token}) is no longer held."
+        )
 
 
 def job_checkpoint(*, job: Job, result: dict[str, Any]) -> None:
@@ -143,9 +159,10 @@ class Heartbeat(threading.Thread):
         try:
             while not self.halt.wait(settings.JOB_HEARTBEAT_S):
                 try:
-                    if _held(self.job).update(
-                        lease_until=lease_end(seconds=settings.JOB_LEASE_S)
-                    ) != 1:
+                    if (
+                        _held(self.job).update(lease_until=lease_end(seconds=settings.JOB_LEASE_S))
+                        != 1
+                    ):
                         self.lost = True
                         return
                     for renew in list(getattr(self.job, RENEWALS, [])):
@@ -183,17 +200,28 @@ def job_run(*, job_id: int) -> str | None:
         logger.warning("%s; its writes stop here", exc)
         return None
     except JobSkipped as exc:
-        return _record(job, attempt, status=Job.Status.SKIPPED, result=exc.result, error=exc,
-                       superseded_by=exc.superseded_by)
+        return _record(
+            job,
+            attempt,
+            status=Job.Status.SKIPPED,
+            result=exc.result,
+            error=exc,
+            superseded_by=exc.superseded_by,
+        )
     except Exception as exc:  # noqa: BLE001 (every failure is recorded on the attempt; see below)
         # The error says whether to retry and when (portal.errors); one without a word is a bug
         # or bad data: recorded for support, not retried.
         if not hasattr(exc, "permanent"):
             trace = "".join(traceback.format_exception(exc))
             logger.error("job %s failed\n%s", job.pk, text_mask(trace, secrets=_secrets(job)))
-        return _record_failure(job, attempt, exc, transient=not error_permanent(exc),
-                               retry_after=error_retry_after(exc),
-                               trace_id=str(getattr(exc, "trace_id", "") or ""))
+        return _record_failure(
+            job,
+            attempt,
+            exc,
+            transient=not error_permanent(exc),
+            retry_after=error_retry_after(exc),
+            trace_id=str(getattr(exc, "trace_id", "") or ""),
+        )
     finally:
         run_attempt_set(None)
         if heartbeat:
@@ -217,29 +245,64 @@ def _error_text(exc: BaseException, job: Job | None = None) -> str:
     return text_mask(str(exc), secrets=_secrets(job) if job else ())[:2000]
 
 
-def _record(job: Job, attempt: JobAttempt, *, status: str, result: dict[str, Any],
-            error: BaseException | None = None, superseded_by: int | None = None) -> str | None:
+def _record(
+    job: Job,
+    attempt: JobAttempt,
+    *,
+    status: str,
+    result: dict[str, Any],
+    error: BaseException | None = None,
+    superseded_by: int | None = None,
+) -> str | None:
     job.result = {**job.result, **result}
-    outcome = JobAttempt.Outcome.SUCCEEDED if status == Job.Status.SUCCEEDED else JobAttempt.Outcome.SKIPPED
-    fields: dict[str, Any] = dict(status=status, result=job.result, finished_at=Now(), lease_until=None,
-                  next_attempt_at=None, superseded_by_id=superseded_by)
+    outcome = (
+        JobAttempt.Outcome.SUCCEEDED
+        if status == Job.Status.SUCCEEDED
+        else JobAttempt.Outcome.SKIPPED
+    )
+    fields: dict[str, Any] = dict(
+        status=status,
+        result=job.result,
+        finished_at=Now(),
+        lease_until=None,
+        next_attempt_at=None,
+        superseded_by_id=superseded_by,
+    )
     if status == Job.Status.SUCCEEDED:
         fields.update(error_class="", error_message="")
     else:
         fields.update(error_class="", error_message=_error_text(error) if error else "")
-    return _write(job, attempt, fields, dict(
-        outcome=outcome, superseded_by_id=superseded_by,
-        error_message=_error_text(error) if error else "",
-    ))
+    return _write(
+        job,
+        attempt,
+        fields,
+        dict(
+            outcome=outcome,
+            superseded_by_id=superseded_by,
+            error_message=_error_text(error) if error else "",
+        ),
+    )
 
 
-def _record_failure(job: Job, attempt: JobAttempt, exc: BaseException, *, transient: bool,
-                    retry_after: float | None = None, trace_id: str = "") -> str | None:
-    fields: dict[str, Any] = dict(error_class=exc.__class__.__name__,
-                                  error_message=_error_text(exc, job), lease_until=None)
-    attempt_fields: dict[str, Any] = dict(outcome=JobAttempt.Outcome.FAILED, error_class=exc.__class__.__name__,
-                          error_message=_error_text(exc, job), permanent=not transient,
-                          trace_id=trace_id[:100])
+def _record_failure(
+    job: Job,
+    attempt: JobAttempt,
+    exc: BaseException,
+    *,
+    transient: bool,
+    retry_after: float | None = None,
+    trace_id: str = "",
+) -> str | None:
+    fields: dict[str, Any] = dict(
+        error_class=exc.__class__.__name__, error_message=_error_text(exc, job), lease_until=None
+    )
+    attempt_fields: dict[str, Any] = dict(
+        outcome=JobAttempt.Outcome.FAILED,
+        error_class=exc.__class__.__name__,
+        error_message=_error_text(exc, job),
+        permanent=not transient,
+        trace_id=trace_id[:100],
+    )
     if transient and job.attempts < job.max_attempts:
         retry_at = lease_end(seconds=job_backoff(attempts=job.attempts, retry_after=retry_after))
         fields.update(status=Job.Status.QUEUED, next_attempt_at=retry_at, sent_at=None)
@@ -248,14 +311,21 @@ def _record_failure(job: Job, attempt: JobAttempt, exc: BaseException, *, transi
         fields.update(status=Job.Status.DEAD if transient else Job.Status.FAILED, finished_at=Now())
     status = _write(job, attempt, fields, attempt_fields)
     if status == Job.Status.DEAD and job.location_id:
-        alert_raise(cause=AlertCause.JOB_DEAD, location_id=job.location_id,
-                    detail={"job_id": job.pk, "message": f"{job.get_kind_display()} job #{job.pk}: "
-                            f"{fields['error_message'][:200]}"})
+        alert_raise(
+            cause=AlertCause.JOB_DEAD,
+            location_id=job.location_id,
+            detail={
+                "job_id": job.pk,
+                "message": f"{job.get_kind_display()} job #{job.pk}: "
+                f"{fields['error_message'][:200]}",
+            },
+        )
     return status
 
 
-def _write(job: Job, attempt: JobAttempt, job_fields: dict[str, Any],
-           attempt_fields: dict[str, Any]) -> str | None:
+def _write(
+    job: Job, attempt: JobAttempt, job_fields: dict[str, Any], attempt_fields: dict[str, Any]
+) -> str | None:
     """The result write: fenced by the attempt's token, job and attempt together."""
     with transaction.atomic():
         if _held(job).update(**job_fields) != 1:
@@ -272,34 +342,50 @@ def jobs_recover(*, limit: int = 500) -> list[int]:
     and queue the jobs again, or make them dead when their attempts are spent. Returns the ids
     queued again (the caller sends them)."""
     lost = list(
-        Job.objects.filter(status=Job.Status.RUNNING, lease_until__lt=Now())
-        .values_list("pk", "lease_token", "attempts", "max_attempts")[:limit]
+        Job.objects.filter(status=Job.Status.RUNNING, lease_until__lt=Now()).values_list(
+            "pk", "lease_token", "attempts", "max_attempts"
+        )[:limit]
     )
     queued = []
     for pk, token, attempts, max_attempts in lost:
         spent = attempts >= max_attempts
-        message = (f"The worker stopped renewing its lease (no heartbeat for {settings.JOB_LEASE_S} s): "
-                   "it died, hung or lost the database.")
+        message = (
+            f"The worker stopped renewing its lease (no heartbeat for {settings.JOB_LEASE_S} s): "
+            "it died, hung or lost the database."
+        )
         with transaction.atomic():
             taken = Job.objects.filter(
                 pk=pk, status=Job.Status.RUNNING, lease_token=token, lease_until__lt=Now()
             ).update(
-                status=Job.Status.DEAD if spent else Job.Status.QUEUED, lease_until=None,
-                lease_token=F("lease_token") + 1, next_attempt_at=None if spent else Now(),
-                finished_at=Now() if spent else None, sent_at=None,
-                error_class="WorkerLost", error_message=message,
+                status=Job.Status.DEAD if spent else Job.Status.QUEUED,
+                lease_until=None,
+                lease_token=F("lease_token") + 1,
+                next_attempt_at=None if spent else Now(),
+                finished_at=Now() if spent else None,
+                sent_at=None,
+                error_class="WorkerLost",
+                error_message=message,
             )
             if taken != 1:
                 continue
             JobAttempt.objects.filter(
                 job_id=pk, lease_token=token, outcome=JobAttempt.Outcome.RUNNING
-            ).update(outcome=JobAttempt.Outcome.WORKER_LOST, ended_at=Now(),
-                     error_class="WorkerLost", error_message=message)
-        logger.warning("job %s: worker lost, %s", pk, "dead (attempts spent)" if spent else "queued again")
+            ).update(
+                outcome=JobAttempt.Outcome.WORKER_LOST,
+                ended_at=Now(),
+                error_class="WorkerLost",
+                error_message=message,
+            )
+        logger.warning(
+            "job %s: worker lost, %s", pk, "dead (attempts spent)" if spent else "queued again"
+        )
         location_id = Job.objects.filter(pk=pk).values_list("location_id", flat=True).first()
         if spent and location_id:
-            alert_raise(cause=AlertCause.JOB_DEAD, location_id=location_id,
-                        detail={"job_id": pk, "message": f"job #{pk}: {message[:200]}"})
+            alert_raise(
+                cause=AlertCause.JOB_DEAD,
+                location_id=location_id,
+                detail={"job_id": pk, "message": f"job #{pk}: {message[:200]}"},
+            )
         if not spent:
             queued.append(pk)
     return queued

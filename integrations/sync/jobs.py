@@ -43,20 +43,44 @@ from integrations.sync.models import Job, JobAttempt
 from portal.models import AuditEvent
 
 __all__ = [
-    "JOB_HANDLERS", "RETRY_BASE_SECONDS", "RETRY_CAP_SECONDS", "JobError", "JobSkipped", "LeaseLost",
-    "job_backoff", "job_checkpoint", "job_claim", "job_enqueue", "job_fence", "job_last_permanent_error",
-    "job_on_heartbeat", "job_rerun", "job_retry_now", "job_run", "job_send", "jobs_dispatch_due",
+    "JOB_HANDLERS",
+    "RETRY_BASE_SECONDS",
+    "RETRY_CAP_SECONDS",
+    "JobError",
+    "JobSkipped",
+    "LeaseLost",
+    "job_backoff",
+    "job_checkpoint",
+    "job_claim",
+    "job_enqueue",
+    "job_fence",
+    "job_last_permanent_error",
+    "job_on_heartbeat",
+    "job_rerun",
+    "job_retry_now",
+    "job_run",
+    "job_send",
+    "jobs_dispatch_due",
     "jobs_recover",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-def job_enqueue(*, kind: str, idempotency_key: str, location_id: int | None = None,
-                connection_id: int | None = None, operation: str = "", subject: str = "",
-                params: dict[str, Any] | None = None, user_id: int | None = None,
-                max_attempts: int = 5, mapping_version_id: int | None = None,
-                send: bool = True) -> Job:
+def job_enqueue(
+    *,
+    kind: str,
+    idempotency_key: str,
+    location_id: int | None = None,
+    connection_id: int | None = None,
+    operation: str = "",
+    subject: str = "",
+    params: dict[str, Any] | None = None,
+    user_id: int | None = None,
+    max_attempts: int = 5,
+    mapping_version_id: int | None = None,
+    send: bool = True,
+) -> Job:
     """Create the job for ``idempotency_key`` (once) and hand it to the worker after commit.
 
     Asking again with the same key returns the existing job and enqueues nothing new. With
@@ -68,9 +92,15 @@ def job_enqueue(*, kind: str, idempotency_key: str, location_id: int | None = No
     job, created = Job.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults=dict(
-            kind=kind, location_id=location_id, connection_id=connection_id, operation=operation,
-            subject=subject, params=params or {}, created_by_id=user_id,
-            max_attempts=max_attempts, mapping_version_id=mapping_version_id,
+            kind=kind,
+            location_id=location_id,
+            connection_id=connection_id,
+            operation=operation,
+            subject=subject,
+            params=params or {},
+            created_by_id=user_id,
+            max_attempts=max_attempts,
+            mapping_version_id=mapping_version_id,
         ),
     )
     if created and not _job_refused_for_reauth(job) and send:
@@ -85,7 +115,9 @@ def _job_refused_for_reauth(job: Job) -> bool:
     from integrations.ghl.models import Connection
     from integrations.sync.connections import connection_reauth_message
 
-    connection = Connection.objects.select_related("app", "agency", "location").get(pk=job.connection_id)
+    connection = Connection.objects.select_related("app", "agency", "location").get(
+        pk=job.connection_id
+    )
     if connection.status != Connection.Status.NEEDS_REAUTH:
         return False
     job.status = Job.Status.FAILED
@@ -108,8 +140,9 @@ def job_send(*, job_id: int) -> bool:
     try:
         async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs")
     except Exception:  # redis errors, the ORM broker's database errors: the job row is kept
-        logger.warning("job %s: the broker did not take it; the tick sends it again", job_id,
-                       exc_info=True)
+        logger.warning(
+            "job %s: the broker did not take it; the tick sends it again", job_id, exc_info=True
+        )
         return False
     Job.objects.filter(pk=job_id).update(sent_at=Now())
     return True
@@ -122,9 +155,14 @@ def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> N
     """
     now = timezone.now()
     Job.objects.filter(pk=job_id).update(
-        status=Job.Status.QUEUED, attempts=0, max_attempts=settings.JOB_MAX_ATTEMPTS,
-        next_attempt_at=now + timedelta(seconds=delay_s), finished_at=None, lease_until=None,
-        error_class=error.__class__.__name__[:100], error_message=str(error)[:2000],
+        status=Job.Status.QUEUED,
+        attempts=0,
+        max_attempts=settings.JOB_MAX_ATTEMPTS,
+        next_attempt_at=now + timedelta(seconds=delay_s),
+        finished_at=None,
+        lease_until=None,
+        error_class=error.__class__.__name__[:100],
+        error_message=str(error)[:2000],
     )
     _send_after_commit(job_id)
 
@@ -135,17 +173,25 @@ def job_rerun(*, job_ids: list[int], user_id: int | None) -> int:
     count = 0
     with transaction.atomic():
         jobs = list(
-            Job.objects.select_for_update()
-            .filter(pk__in=job_ids, status__in=[Job.Status.FAILED, Job.Status.DEAD, Job.Status.SKIPPED])
+            Job.objects.select_for_update().filter(
+                pk__in=job_ids, status__in=[Job.Status.FAILED, Job.Status.DEAD, Job.Status.SKIPPED]
+            )
         )
         for job in jobs:
             Job.objects.filter(pk=job.pk).update(
-                status=Job.Status.QUEUED, attempts=0, reruns=F("reruns") + 1, next_attempt_at=None,
-                finished_at=None, sent_at=None,
+                status=Job.Status.QUEUED,
+                attempts=0,
+                reruns=F("reruns") + 1,
+                next_attempt_at=None,
+                finished_at=None,
+                sent_at=None,
             )
             AuditEvent.objects.create(
-                actor_id=user_id, action="job.rerun", location_id=job.location_id,
-                target=f"job {job.pk}", detail={"kind": job.kind, "previous_status": job.status},
+                actor_id=user_id,
+                action="job.rerun",
+                location_id=job.location_id,
+                target=f"job {job.pk}",
+                detail={"kind": job.kind, "previous_status": job.status},
             )
             _send_after_commit(job.pk)
             count += 1
@@ -162,8 +208,11 @@ def job_retry_now(*, job_id: int, user_id: int | None) -> bool:
             return False
         job = Job.objects.get(pk=job_id)
         AuditEvent.objects.create(
-            actor_id=user_id, action="job.retry_now", location_id=job.location_id,
-            target=f"job {job.pk}", detail={"kind": job.kind, "attempts": job.attempts},
+            actor_id=user_id,
+            action="job.retry_now",
+            location_id=job.location_id,
+            target=f"job {job.pk}",
+            detail={"kind": job.kind, "attempts": job.attempts},
         )
         _send_after_commit(job_id)
     return True
@@ -175,8 +224,13 @@ def job_last_permanent_error(*, job: Job) -> JobAttempt | None:
     if last and last.outcome == JobAttempt.Outcome.FAILED and last.permanent:
         return last
     if last is None and job.status == Job.Status.FAILED and job.error_class:
-        return JobAttempt(job=job, error_class=job.error_class, error_message=job.error_message,
-                          permanent=True, outcome=JobAttempt.Outcome.FAILED)
+        return JobAttempt(
+            job=job,
+            error_class=job.error_class,
+            error_message=job.error_message,
+            permanent=True,
+            outcome=JobAttempt.Outcome.FAILED,
+        )
     return None
 
 
@@ -193,8 +247,11 @@ def jobs_dispatch_due(*, limit: int = 500) -> int:
     )
     due = list(
         Job.objects.filter(status=Job.Status.QUEUED)
-        .filter(never_sent | Q(sent_at__lt=resend_before, next_attempt_at__lte=Now())
-                | Q(sent_at__lt=resend_before, next_attempt_at__isnull=True))
+        .filter(
+            never_sent
+            | Q(sent_at__lt=resend_before, next_attempt_at__lte=Now())
+            | Q(sent_at__lt=resend_before, next_attempt_at__isnull=True)
+        )
         .exclude(pk__in=recovered)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]

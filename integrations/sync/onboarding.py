@@ -38,13 +38,20 @@ class ConnectRefused(PortalError):
     """The callback cannot be accepted; the message says why and what to do."""
 
 
-def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location: Location | None = None,
-                agency: Agency | None = None) -> str:
+def oauth_start(
+    *,
+    session: SessionBase,
+    app: HighLevelApp,
+    kind: str,
+    location: Location | None = None,
+    agency: Agency | None = None,
+) -> str:
     """Remember a one-time state and PKCE verifier in ``session``; return the consent URL."""
     verifier, challenge = pkce_pair()
     url, state = consent_url_build(app=app, code_challenge=challenge)
     pending = {
-        k: v for k, v in session.get(SESSION_KEY, {}).items()
+        k: v
+        for k, v in session.get(SESSION_KEY, {}).items()
         if v["created"] > time.time() - STATE_TTL_SECONDS
     }
     pending[state] = {
@@ -60,8 +67,15 @@ def oauth_start(*, session: SessionBase, app: HighLevelApp, kind: str, location:
     return url
 
 
-def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: str,
-                 user: User | None, error: str = "") -> Connection:
+def oauth_finish(
+    *,
+    session: SessionBase,
+    state: str,
+    code: str,
+    callback_url: str,
+    user: User | None,
+    error: str = "",
+) -> Connection:
     """Check the state and the redirect URL, exchange the code, store the tokens.
 
     ``error`` (HighLevel's ``error=`` answer) is shown only after the state proved the answer
@@ -97,20 +111,27 @@ def oauth_finish(*, session: SessionBase, state: str, code: str, callback_url: s
 
 
 @transaction.atomic
-def _connection_store(*, app: HighLevelApp, kind: str, entry: dict[str, Any], payload: TokenAnswer,
-                      user: User | None) -> Connection:
+def _connection_store(
+    *, app: HighLevelApp, kind: str, entry: dict[str, Any], payload: TokenAnswer, user: User | None
+) -> Connection:
     # HighLevel's token answer names what it authorises; one that does not cannot be stored.
     needed = ["userType", "companyId" if kind == Connection.Kind.AGENCY else "locationId"]
     missing = [name for name in needed if not payload.get(name)]
     if missing:
-        raise ConnectRefused(f"HighLevel's token answer lacks {', '.join(missing)}: nothing was "
-                             "connected. Start the connection again.")
+        raise ConnectRefused(
+            f"HighLevel's token answer lacks {', '.join(missing)}: nothing was "
+            "connected. Start the connection again."
+        )
     if payload.get("userType") != USER_TYPES[kind]:
-        raise ConnectRefused(f"HighLevel issued a {payload.get('userType')} token where a "
-                             f"{USER_TYPES[kind]} token was asked for: nothing was connected.")
+        raise ConnectRefused(
+            f"HighLevel issued a {payload.get('userType')} token where a "
+            f"{USER_TYPES[kind]} token was asked for: nothing was connected."
+        )
     company_id = payload.get("companyId") or ""
     if kind == Connection.Kind.AGENCY:
-        agency = Agency.objects.filter(pk=entry["agency_id"]).first() if entry["agency_id"] else None
+        agency = (
+            Agency.objects.filter(pk=entry["agency_id"]).first() if entry["agency_id"] else None
+        )
         if agency is None:
             agency = Agency.objects.filter(company_id=company_id).first()
         if agency is None or (company_id and agency.company_id != company_id):
@@ -137,8 +158,9 @@ def _connection_store(*, app: HighLevelApp, kind: str, entry: dict[str, Any], pa
     connection.connected_by = user
     tokens_apply(connection=connection, payload=payload)
     connection.save()
-    AuditEvent.objects.create(actor=user, action="connection.connect", location=location,
-                              target=str(connection))
+    AuditEvent.objects.create(
+        actor=user, action="connection.connect", location=location, target=str(connection)
+    )
     return connection
 
 
@@ -149,41 +171,62 @@ def installed_locations_list(*, connection_id: int) -> list[dict[str, str]]:
     skip = 0
     while True:
         response = ghl_request(
-            connection_id=connection_id, method="GET", path="/oauth/installedLocations",
+            connection_id=connection_id,
+            method="GET",
+            path="/oauth/installedLocations",
             operation_id="get-installed-location",
-            params={"companyId": connection.agency.company_id,
-                    "appId": connection.app.marketplace_app_id, "isInstalled": "true",
-                    "skip": str(skip), "limit": str(INSTALLED_PAGE_SIZE)},
+            params={
+                "companyId": connection.agency.company_id,
+                "appId": connection.app.marketplace_app_id,
+                "isInstalled": "true",
+                "skip": str(skip),
+                "limit": str(INSTALLED_PAGE_SIZE),
+            },
         )
         page = (response.data or {}).get("locations") or []
-        found.extend({"id": loc["_id"], "name": loc.get("name") or loc["_id"],
-                      "address": loc.get("address") or ""} for loc in page)
+        found.extend(
+            {
+                "id": loc["_id"],
+                "name": loc.get("name") or loc["_id"],
+                "address": loc.get("address") or "",
+            }
+            for loc in page
+        )
         skip += len(page)
         total = (response.data or {}).get("count")
         if not page or len(page) < INSTALLED_PAGE_SIZE or (total is not None and skip >= total):
             return found
 
 
-def mint_batch_create(*, connection_id: int, locations: list[dict[str, Any]],
-                      user: User | None) -> LocationMintBatch:
+def mint_batch_create(
+    *, connection_id: int, locations: list[dict[str, Any]], user: User | None
+) -> LocationMintBatch:
     """Queue minting location tokens for ``locations`` ([{id, name}]) as one "mint" job: the
     worker does the calls under the job's attempts, heartbeat lease and fence."""
     from integrations.sync.jobs import job_enqueue
 
     batch = LocationMintBatch.objects.create(
         agency_connection_id=connection_id,
-        requested=[{"id": loc["id"], "name": loc.get("name", ""), "replace": bool(loc.get("replace"))}
-                   for loc in locations],
+        requested=[
+            {"id": loc["id"], "name": loc.get("name", ""), "replace": bool(loc.get("replace"))}
+            for loc in locations
+        ],
         total=len(locations),
         requested_by=user,
     )
-    job = job_enqueue(kind=Job.Kind.MINT, idempotency_key=f"mint-batch:{batch.pk}",
-                      connection_id=connection_id, operation="POST /oauth/locationToken",
-                      subject=f"batch {batch.pk}", params={"batch_id": batch.pk},
-                      user_id=getattr(user, "pk", None))
+    job = job_enqueue(
+        kind=Job.Kind.MINT,
+        idempotency_key=f"mint-batch:{batch.pk}",
+        connection_id=connection_id,
+        operation="POST /oauth/locationToken",
+        subject=f"batch {batch.pk}",
+        params={"batch_id": batch.pk},
+        user_id=getattr(user, "pk", None),
+    )
     if job.status == Job.Status.FAILED:  # the agency connection needs re-auth: nothing was sent
         LocationMintBatch.objects.filter(pk=batch.pk).update(
-            status=LocationMintBatch.Status.FAILED, finished_at=timezone.now(),
+            status=LocationMintBatch.Status.FAILED,
+            finished_at=timezone.now(),
             errors=[{"id": "", "name": "", "error": job.error_message}],
         )
     return batch
@@ -213,15 +256,21 @@ def mint_batch_run(*, batch_id: int, job: Job | None = None) -> LocationMintBatc
     agency_connection = batch.agency_connection
     with transaction.atomic():
         fenced()
-        LocationMintBatch.objects.filter(pk=batch_id).update(status=LocationMintBatch.Status.RUNNING)
+        LocationMintBatch.objects.filter(pk=batch_id).update(
+            status=LocationMintBatch.Status.RUNNING
+        )
     stop_reason = ""
-    for item in batch.requested[batch.done + batch.failed:]:
+    for item in batch.requested[batch.done + batch.failed :]:
         error = stop_reason
         if not stop_reason:
             try:
-                location_mint(agency_connection=agency_connection, hl_location_id=item["id"],
-                              name=item.get("name") or item["id"], user=batch.requested_by,
-                              replace=bool(item.get("replace")))
+                location_mint(
+                    agency_connection=agency_connection,
+                    hl_location_id=item["id"],
+                    name=item.get("name") or item["id"],
+                    user=batch.requested_by,
+                    replace=bool(item.get("replace")),
+                )
             except AlreadyConnected as exc:
                 error = str(exc)
             except GhlError as exc:
@@ -232,14 +281,18 @@ def mint_batch_run(*, batch_id: int, job: Job | None = None) -> LocationMintBatc
         with transaction.atomic():
             fenced()
             if error:
-                batch.errors.append({"id": item["id"], "name": item.get("name", ""), "error": error})
+                batch.errors.append(
+                    {"id": item["id"], "name": item.get("name", ""), "error": error}
+                )
                 LocationMintBatch.objects.filter(pk=batch_id).update(
                     failed=F("failed") + 1, errors=batch.errors
                 )
             else:
                 LocationMintBatch.objects.filter(pk=batch_id).update(done=F("done") + 1)
     batch.refresh_from_db()
-    batch.status = LocationMintBatch.Status.DONE if not batch.failed else LocationMintBatch.Status.FAILED
+    batch.status = (
+        LocationMintBatch.Status.DONE if not batch.failed else LocationMintBatch.Status.FAILED
+    )
     batch.finished_at = timezone.now()
     with transaction.atomic():
         fenced()
@@ -257,12 +310,20 @@ class AlreadyConnected(PortalError):
 def _live_connection(*, app_id: int, hl_location_id: str) -> Connection | None:
     return (
         Connection.objects.filter(app_id=app_id, location__location_id=hl_location_id)
-        .exclude(status=Connection.Status.DISCONNECTED).select_related("connected_by").first()
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .select_related("connected_by")
+        .first()
     )
 
 
-def location_mint(*, agency_connection: Connection, hl_location_id: str, name: str,
-                  user: User | None = None, replace: bool = False) -> Connection:
+def location_mint(
+    *,
+    agency_connection: Connection,
+    hl_location_id: str,
+    name: str,
+    user: User | None = None,
+    replace: bool = False,
+) -> Connection:
     """Mint one location token from the agency connection and store it as a location connection.
 
     A live connection of the same app to that location (e.g. staff's own OAuth one) is kept, and
@@ -271,15 +332,21 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
     if not replace:
         _kept_check(app_id=agency_connection.app_id, hl_location_id=hl_location_id)
     response = ghl_request(
-        connection_id=agency_connection.pk, method="POST", path="/oauth/locationToken",
+        connection_id=agency_connection.pk,
+        method="POST",
+        path="/oauth/locationToken",
         operation_id="get-location-access-token",
         retry_safe=operation_retry_safe(method="POST", path="/oauth/locationToken"),
         data={"companyId": agency_connection.agency.company_id, "locationId": hl_location_id},
     )
     payload = response.data if isinstance(response.data, dict) else {}
     if not payload.get("access_token"):
-        raise GhlError("HighLevel minted no location token.", status=response.status,
-                       permanent=True, trace_id=response.trace_id)
+        raise GhlError(
+            "HighLevel minted no location token.",
+            status=response.status,
+            permanent=True,
+            trace_id=response.trace_id,
+        )
     with transaction.atomic():
         location, _ = Location.objects.get_or_create(
             location_id=hl_location_id,
@@ -287,11 +354,13 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
         )
         connection = (
             Connection.objects.select_for_update()
-            .filter(app_id=agency_connection.app_id, location=location).first()
+            .filter(app_id=agency_connection.app_id, location=location)
+            .first()
         )
         if connection is None:
-            connection = Connection(app_id=agency_connection.app_id, location=location,
-                                    agency=location.agency)
+            connection = Connection(
+                app_id=agency_connection.app_id, location=location, agency=location.agency
+            )
         elif not replace and connection.status != Connection.Status.DISCONNECTED:
             _kept_check(app_id=agency_connection.app_id, hl_location_id=hl_location_id)
         connection.kind = Connection.Kind.LOCATION
@@ -301,8 +370,13 @@ def location_mint(*, agency_connection: Connection, hl_location_id: str, name: s
         connection.refresh_token_encrypted = ""
         tokens_apply(connection=connection, payload=payload)
         connection.save()
-        AuditEvent.objects.create(actor=user, action="connection.connect", location=location,
-                                  target=str(connection), detail={"minted_by": agency_connection.pk})
+        AuditEvent.objects.create(
+            actor=user,
+            action="connection.connect",
+            location=location,
+            target=str(connection),
+            detail={"minted_by": agency_connection.pk},
+        )
     return connection
 
 

@@ -90,7 +90,9 @@ def user_create_run(job):
     connection = location_connection_get(location_id=user.location_id)
     Job.objects.filter(pk=job.pk).update(connection=connection)
     body, version = _mapped(
-        location_id=user.location_id, entity="user", operations=(CREATE_USER,),
+        location_id=user.location_id,
+        entity="user",
+        operations=(CREATE_USER,),
         record=rankr_record_dict(user),
     )
     Job.objects.filter(pk=job.pk).update(mapping_version_id=version.pk)
@@ -102,14 +104,21 @@ def user_create_run(job):
         "password": secrets.token_urlsafe(18) + "aA1!",
     }
     # HighLevel does not de-duplicate users: look up by email first, every time.
-    created = create_once(job=job, connection_id=connection.pk, operation_id=CREATE_USER,
-                          body=body, look_first=True)
+    created = create_once(
+        job=job, connection_id=connection.pk, operation_id=CREATE_USER, body=body, look_first=True
+    )
     if not created.ghl_id:
         raise EventError("HighLevel answered Create User without the user's id.")
     if created.adopted:
         return _acknowledge(job, model=RankrUser, record=user, ghl_id=created.ghl_id, adopted=True)
-    return _acknowledge(job, model=RankrUser, record=user, ghl_id=created.ghl_id,
-                        status=created.status, trace_id=created.trace_id)
+    return _acknowledge(
+        job,
+        model=RankrUser,
+        record=user,
+        ghl_id=created.ghl_id,
+        status=created.status,
+        trace_id=created.trace_id,
+    )
 
 
 NOT_SENT = object()
@@ -147,7 +156,9 @@ def user_delete_run(job):
     job_checkpoint(job=job, result={"ghl_id": ghl_id})
     params = {"userId": ghl_id}
     version = mapping_version_find(
-        location_id=job.location_id, entity="user", direction=RANKR_TO_GHL,
+        location_id=job.location_id,
+        entity="user",
+        direction=RANKR_TO_GHL,
         operation_keys=(DELETE_USER,),
     )
     if version is not None and version.mapping.operation_key == DELETE_USER:
@@ -179,7 +190,9 @@ def lead_create_run(job):
     connection = location_connection_get(location_id=lead.location_id)
     Job.objects.filter(pk=job.pk).update(connection=connection)
     body, version = _mapped(
-        location_id=lead.location_id, entity="contact", operations=(UPSERT_CONTACT, CREATE_CONTACT),
+        location_id=lead.location_id,
+        entity="contact",
+        operations=(UPSERT_CONTACT, CREATE_CONTACT),
         record=rankr_record_dict(lead),
     )
     Job.objects.filter(pk=job.pk).update(mapping_version_id=version.pk)
@@ -195,9 +208,15 @@ def lead_create_run(job):
     contact = (response.data or {}).get("contact") or {}
     if not contact.get("id"):
         raise EventError("HighLevel answered the contact upsert without the contact's id.")
-    return _acknowledge(job, model=Contact, record=lead, ghl_id=contact["id"],
-                        new=bool((response.data or {}).get("new")), status=response.status,
-                        trace_id=response.trace_id)
+    return _acknowledge(
+        job,
+        model=Contact,
+        record=lead,
+        ghl_id=contact["id"],
+        new=bool((response.data or {}).get("new")),
+        status=response.status,
+        trace_id=response.trace_id,
+    )
 
 
 RUNNERS = {USER_CREATE: user_create_run, USER_DELETE: user_delete_run, LEAD_CREATE: lead_create_run}

@@ -21,8 +21,9 @@ class PreviewSampleUnavailable(PortalError):
     """No sample record could be fetched; the message says why and what to do instead."""
 
 
-def preview_sample_fetch(*, mapping_id=None, location_id=None, entity="", direction="",
-                         operation_key=""):
+def preview_sample_fetch(
+    *, mapping_id=None, location_id=None, entity="", direction="", operation_key=""
+):
     """Fetch one real sample record for a mapping (saved: ``mapping_id``; unsaved: the rest).
 
     HighLevel → Rankr: a record read from the location's HighLevel connection (through the
@@ -45,7 +46,8 @@ def preview_sample_fetch(*, mapping_id=None, location_id=None, entity="", direct
         model = spec.rankr_model
         record = (
             model.objects.filter(location_id=location_id).order_by("-updated_at").first()
-            if model is not None else None
+            if model is not None
+            else None
         )
         if record is None:
             raise PreviewSampleUnavailable(
@@ -59,8 +61,7 @@ def preview_sample_fetch(*, mapping_id=None, location_id=None, entity="", direct
         )
     except (EventError, GhlError, OperationRefused, OperationInvalid) as exc:
         raise PreviewSampleUnavailable(
-            f"No sample from HighLevel for {location}: {exc} Paste a sample record as "
-            "JSON instead."
+            f"No sample from HighLevel for {location}: {exc} Paste a sample record as JSON instead."
         ) from None
 
 
@@ -90,8 +91,12 @@ def preview_rules(*, entity, direction, null_policy, rules, sample, time_zone="U
         return result
     try:
         after, outcomes = rules_trace(
-            entity_key=entity, direction=direction, null_policy=null_policy, rules=rules,
-            record=sample, time_zone=time_zone,
+            entity_key=entity,
+            direction=direction,
+            null_policy=null_policy,
+            rules=rules,
+            record=sample,
+            time_zone=time_zone,
         )
     except MappingError as exc:
         result.error = str(exc)
@@ -103,7 +108,8 @@ def preview_rules(*, entity, direction, null_policy, rules, sample, time_zone="U
             "target": o.target,
             "found": json.dumps(o.found, cls=DjangoJSONEncoder, ensure_ascii=False),
             "value": json.dumps(o.value, cls=DjangoJSONEncoder, ensure_ascii=False)
-            if o.outcome not in ("skipped", "error") else "",
+            if o.outcome not in ("skipped", "error")
+            else "",
             "outcome": o.outcome,
             "error": o.error,
         }
@@ -112,10 +118,17 @@ def preview_rules(*, entity, direction, null_policy, rules, sample, time_zone="U
     failed = [o for o in outcomes if o.outcome == "error"]
     if failed:
         # A sync fails the whole record: there is no "after" to show, only each rule's outcome.
-        first = MappingError(rule_number=failed[0].number, target=failed[0].target,
-                             source=failed[0].source, message=failed[0].error)
-        more = f" ({len(failed) - 1} more rule{'s' if len(failed) > 2 else ''} failed too)" \
-            if len(failed) > 1 else ""
+        first = MappingError(
+            rule_number=failed[0].number,
+            target=failed[0].target,
+            source=failed[0].source,
+            message=failed[0].error,
+        )
+        more = (
+            f" ({len(failed) - 1} more rule{'s' if len(failed) > 2 else ''} failed too)"
+            if len(failed) > 1
+            else ""
+        )
         result.error = f"{first}{more}. A sync would report this record as failed."
         return result
     result.after = _pretty(after)
@@ -126,15 +139,22 @@ def preview_render(*, mapping_id, sample):
     """Before and after for ``sample`` under the mapping's latest saved version."""
     version = mapping_version_latest(mapping_id=mapping_id)
     if version is None:
-        return Preview(before=_pretty(sample),
-                       error="This mapping has no saved version yet: save it first.")
+        return Preview(
+            before=_pretty(sample), error="This mapping has no saved version yet: save it first."
+        )
     time_zone = (
         Location.objects.filter(pk=version.mapping.location_id)
-        .values_list("time_zone", flat=True).first() or "UTC"
+        .values_list("time_zone", flat=True)
+        .first()
+        or "UTC"
     )
     result = preview_rules(
-        entity=version.entity, direction=version.direction, null_policy=version.null_policy,
-        rules=version.rules, sample=sample, time_zone=time_zone,
+        entity=version.entity,
+        direction=version.direction,
+        null_policy=version.null_policy,
+        rules=version.rules,
+        sample=sample,
+        time_zone=time_zone,
     )
     result.version = version
     return result

@@ -28,7 +28,9 @@ def _email_clean(email, *, required):
     email = (email or "").strip().lower()
     if not email:
         if required:
-            raise ValidationError({"email": "An email is required: HighLevel identifies users by it."})
+            raise ValidationError(
+                {"email": "An email is required: HighLevel identifies users by it."}
+            )
         return ""
     try:
         validate_email(email)
@@ -41,14 +43,19 @@ def _email_clean(email, *, required):
 def rankr_user_create(*, location_id, email, full_name="", role="", user_id=None) -> RankrUser:
     """Create a Rankr user and queue *Create User* in HighLevel for it."""
     user = RankrUser.objects.create(
-        location_id=location_id, email=_email_clean(email, required=True),
-        full_name=(full_name or "").strip(), role=(role or "").strip(),
+        location_id=location_id,
+        email=_email_clean(email, required=True),
+        full_name=(full_name or "").strip(),
+        role=(role or "").strip(),
     )
     job_enqueue(
         kind=Job.Kind.RANKR_EVENT,
         idempotency_key=event_key(event=USER_CREATE, record_id=user.pk),
-        location_id=location_id, operation=CREATE_USER, subject=f"Rankr user {user.pk}",
-        params={"event": USER_CREATE, "record_id": user.pk}, user_id=user_id,
+        location_id=location_id,
+        operation=CREATE_USER,
+        subject=f"Rankr user {user.pk}",
+        params={"event": USER_CREATE, "record_id": user.pk},
+        user_id=user_id,
     )
     return user
 
@@ -64,10 +71,16 @@ def rankr_user_delete(*, rankr_user_id, user_id=None) -> Job:
     job = job_enqueue(
         kind=Job.Kind.RANKR_EVENT,
         idempotency_key=event_key(event=USER_DELETE, record_id=user.pk),
-        location_id=user.location_id, operation=DELETE_USER,
+        location_id=user.location_id,
+        operation=DELETE_USER,
         subject=user.ghl_id or f"Rankr user {user.pk}",
-        params={"event": USER_DELETE, "record_id": user.pk, "ghl_id": user.ghl_id or "",
-                "email": user.email, "values": values},
+        params={
+            "event": USER_DELETE,
+            "record_id": user.pk,
+            "ghl_id": user.ghl_id or "",
+            "email": user.email,
+            "values": values,
+        },
         user_id=user_id,
     )
     user.delete()
@@ -93,7 +106,10 @@ def rankr_lead_create(*, location_id, values, user_id=None) -> Contact:
     job_enqueue(
         kind=Job.Kind.RANKR_EVENT,
         idempotency_key=event_key(event=LEAD_CREATE, record_id=lead.pk),
-        location_id=location_id, operation=UPSERT_CONTACT, subject=f"Rankr contact {lead.pk}",
-        params={"event": LEAD_CREATE, "record_id": lead.pk}, user_id=user_id,
+        location_id=location_id,
+        operation=UPSERT_CONTACT,
+        subject=f"Rankr contact {lead.pk}",
+        params={"event": LEAD_CREATE, "record_id": lead.pk},
+        user_id=user_id,
     )
     return lead

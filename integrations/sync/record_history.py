@@ -26,15 +26,21 @@ def record_history_get(*, record: Any, user: Any) -> RecordHistory:
     kind, ghl_id = record.KIND, record.ghl_id
     if not ghl_id:
         return RecordHistory(changes=[], jobs=[], logs=[], resyncable=False)
-    changes = list(RecordChange.objects.filter(location_id=record.location_id, kind=kind, ghl_id=ghl_id)[:LIMIT])
+    changes = list(
+        RecordChange.objects.filter(location_id=record.location_id, kind=kind, ghl_id=ghl_id)[
+            :LIMIT
+        ]
+    )
     versions = MappingVersion.objects.select_related("mapping").in_bulk(
-        {c.mapping_version_id for c in changes if c.mapping_version_id})
+        {c.mapping_version_id for c in changes if c.mapping_version_id}
+    )
     for change in changes:
         change.mapping_version = versions.get(change.mapping_version_id)  # type: ignore[attr-defined]  # shown by the page
     job_ids = {c.job_id for c in changes if c.job_id}
     jobs = list(
-        Job.objects.filter(Q(pk__in=job_ids) | Q(location_id=record.location_id, subject=ghl_id))
-        .order_by("-queued_at", "-id")[:LIMIT]
+        Job.objects.filter(
+            Q(pk__in=job_ids) | Q(location_id=record.location_id, subject=ghl_id)
+        ).order_by("-queued_at", "-id")[:LIMIT]
     )
     logs = []
     if user.has_perm("integrations.view_synclog"):

@@ -55,14 +55,21 @@ def resync_job_run(job: Job) -> dict:
             connection_id=connection.pk, operation_id=fetch.operation, params=params, job_id=job.pk
         )
     except GhlNotFound as exc:
-        deleted = record_remove(location_id=job.location_id, entity=entity, ghl_id=ghl_id,
-                                deleted_at=timezone.now())
-        return {"ghl_id": ghl_id, "status": exc.status, "trace_id": exc.trace_id,
-                "not_in_highlevel": True, "deleted": deleted}
+        deleted = record_remove(
+            location_id=job.location_id, entity=entity, ghl_id=ghl_id, deleted_at=timezone.now()
+        )
+        return {
+            "ghl_id": ghl_id,
+            "status": exc.status,
+            "trace_id": exc.trace_id,
+            "not_in_highlevel": True,
+            "deleted": deleted,
+        }
     record = fetch.record(response.data)
     if record is None:
         raise EventError(f"HighLevel's answer to {fetch.operation} holds no {entity} record.")
-    result = record_apply(location_id=job.location_id, entity=entity, record=record,
-                          source="resync", job_id=job.pk)
+    result = record_apply(
+        location_id=job.location_id, entity=entity, record=record, source="resync", job_id=job.pk
+    )
     Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
     return {**result, "status": response.status, "trace_id": response.trace_id}

@@ -31,12 +31,16 @@ def jobs_prune(*, before: datetime, batch: int = BATCH) -> int:
 def webhook_events_prune(*, before: datetime, batch: int = BATCH) -> int:
     """Delete webhook events received before ``before``, except those still waiting to be processed."""
     total = 0
-    old = WebhookEvent.objects.filter(received_at__lt=before).exclude(status=WebhookEvent.Status.RECEIVED)
+    old = WebhookEvent.objects.filter(received_at__lt=before).exclude(
+        status=WebhookEvent.Status.RECEIVED
+    )
     while True:
         ids = list(old.order_by().values_list("id", flat=True)[:batch])
         if not ids:
             return total
-        total += WebhookEvent.objects.filter(id__in=ids).delete()[1].get(WebhookEvent._meta.label, 0)
+        total += (
+            WebhookEvent.objects.filter(id__in=ids).delete()[1].get(WebhookEvent._meta.label, 0)
+        )
 
 
 RETENTION_GATE = "integrations:retention-ran"

@@ -68,7 +68,10 @@ def _send(result, *, connection, call, user, params, body):
     )
 
     job = action_job_start(
-        connection=connection, operation_key=call.operation, params=params, body=body,
+        connection=connection,
+        operation_key=call.operation,
+        params=params,
+        body=body,
         user_id=user.pk if getattr(user, "is_authenticated", False) else None,
     )
     result.job_id = job.pk
@@ -84,13 +87,20 @@ def _send(result, *, connection, call, user, params, body):
         result.status, result.trace_id = exc.status, exc.trace_id or ""
         message = text_mask(str(exc), secrets=secrets)
         result.error = f"HighLevel refused the request: {message}"
-        action_job_finish(job=job, status=exc.status, trace_id=result.trace_id,
-                          error_class=exc.__class__.__name__, error_message=message)
+        action_job_finish(
+            job=job,
+            status=exc.status,
+            trace_id=result.trace_id,
+            error_class=exc.__class__.__name__,
+            error_message=message,
+        )
         return
     result.status, result.trace_id = response.status, response.trace_id or ""
     action_job_finish(job=job, status=response.status, trace_id=result.trace_id)
     # HighLevel's answer may echo a token or hold secret-named fields: never on the page.
-    text = json.dumps(value_redact(response.data, secrets=secrets), indent=2, sort_keys=True, default=str)
+    text = json.dumps(
+        value_redact(response.data, secrets=secrets), indent=2, sort_keys=True, default=str
+    )
     result.body_text = text[:RESULT_TEXT_LIMIT] + ("\n…" if len(text) > RESULT_TEXT_LIMIT else "")
 
 

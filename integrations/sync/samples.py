@@ -61,10 +61,16 @@ def _records(*, connection, key, params):
     operation = operation_get(key)
     body = _search_body(connection) if key == SEARCH_CONTACTS else None
     if operation.paging.style != "none":
-        response = next(operation_pages(
-            connection_id=connection.pk, operation_id=key, params=params, body=body,
-            limit=CONTACTS_TRIED, max_pages=1,
-        ))
+        response = next(
+            operation_pages(
+                connection_id=connection.pk,
+                operation_id=key,
+                params=params,
+                body=body,
+                limit=CONTACTS_TRIED,
+                max_pages=1,
+            )
+        )
     else:
         response = operation_run(
             connection_id=connection.pk, operation_id=key, params=params, body=body
@@ -89,7 +95,10 @@ def sample_record_fetch(*, location_id, entity, operation_key=""):
         except KeyError:
             continue
         needed = {p.name for p in operation.form_params if p.location == "path"} - CONNECTION_FILLS
-        readable = operation.method == "GET" or key in (SEARCH_CONTACTS, "GET /opportunities/search")
+        readable = operation.method == "GET" or key in (
+            SEARCH_CONTACTS,
+            "GET /opportunities/search",
+        )
         if not readable or not needed <= {"contactId"}:
             continue
         tried.append(key)

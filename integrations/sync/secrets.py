@@ -27,9 +27,14 @@ def secrets_rotate() -> dict[str, int]:
                 if row is None:
                     continue
                 for column in columns:
-                    setattr(row, column, secret_rotate(
-                        ciphertext=getattr(row, column), label=f"{model.__name__}.{column} (id {pk})"
-                    ))
+                    setattr(
+                        row,
+                        column,
+                        secret_rotate(
+                            ciphertext=getattr(row, column),
+                            label=f"{model.__name__}.{column} (id {pk})",
+                        ),
+                    )
                 model.objects.filter(pk=pk).update(**{c: getattr(row, c) for c in columns})
                 done += 1
         counts[str(model._meta.verbose_name_plural)] = done

@@ -36,8 +36,9 @@ def mapping_version_find(*, location_id, entity, direction, operation_keys=()):
     ``operation_keys`` that has one wins, then the oldest mapping: a stable choice.
     """
     mappings = list(
-        Mapping.objects.filter(location_id=location_id, entity=entity, direction=direction)
-        .order_by("pk")
+        Mapping.objects.filter(
+            location_id=location_id, entity=entity, direction=direction
+        ).order_by("pk")
     )
     for key in operation_keys:
         for mapping in mappings:

@@ -81,12 +81,19 @@ def _webhook_apply(job: Job, event: WebhookEvent) -> dict:
     # (ContactUpdate's payload has none), and dates a deletion.
     sent_at = (event.payload or {}).get("timestamp")
     if route.action == DELETE:
-        marked = record_remove(location_id=job.location_id, entity=route.entity, ghl_id=ghl_id,
-                               deleted_at=sent_at)
+        marked = record_remove(
+            location_id=job.location_id, entity=route.entity, ghl_id=ghl_id, deleted_at=sent_at
+        )
         return {"ghl_id": ghl_id, "deleted": marked}
     try:
-        result = record_apply(location_id=job.location_id, entity=route.entity, record=record,
-                              event_time=sent_at, source="webhook", job_id=job.pk)
+        result = record_apply(
+            location_id=job.location_id,
+            entity=route.entity,
+            record=record,
+            event_time=sent_at,
+            source="webhook",
+            job_id=job.pk,
+        )
     except NoMapping as exc:
         # The location does not sync this entity: nothing to do, and nothing wrong.
         return {"ghl_id": ghl_id, "skipped": str(exc)}

@@ -45,7 +45,8 @@ SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
 # under any set here. Anything else is stored and ignored. Each handler is called in the intake's
 # transaction and returns the event's job (not sent) or None: type -> callable(event) -> Job | None.
 EVENT_HANDLERS: ChainMap[str, Callable[[WebhookEvent], Job | None]] = ChainMap(
-    {}, RECORD_EVENT_HANDLERS  # type: ignore[arg-type]  # ChainMap writes only to maps[0]; the view behind it is read-only
+    {},
+    RECORD_EVENT_HANDLERS,  # type: ignore[arg-type]  # ChainMap writes only to maps[0]; the view behind it is read-only
 )
 
 
@@ -60,9 +61,14 @@ class WebhookAnswer:
 def webhook_live_keys() -> WebhookKeys:
     """HighLevel's keys: current then next per scheme; RSA defaults to the docs' published key."""
     return WebhookKeys(
-        ed25519=(settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY, settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY_NEXT),
-        rsa=(settings.GHL_WEBHOOK_RSA_PUBLIC_KEY or docs_rsa_public_key(),
-             settings.GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT),
+        ed25519=(
+            settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY,
+            settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY_NEXT,
+        ),
+        rsa=(
+            settings.GHL_WEBHOOK_RSA_PUBLIC_KEY or docs_rsa_public_key(),
+            settings.GHL_WEBHOOK_RSA_PUBLIC_KEY_NEXT,
+        ),
     )
 
 
@@ -84,8 +90,10 @@ def sandbox_webhook_keys() -> WebhookKeys | None:
             response = requests.get(f"{settings.SANDBOX_BASE_URL}/webhook-keys", timeout=5)
             response.raise_for_status()
             data = response.json()
-            keys = WebhookKeys(ed25519=tuple(data.get("ed25519_keys") or [data.get("ed25519", "")]),
-                               rsa=tuple(data.get("rsa_keys") or [data.get("rsa", "")]))
+            keys = WebhookKeys(
+                ed25519=tuple(data.get("ed25519_keys") or [data.get("ed25519", "")]),
+                rsa=tuple(data.get("rsa_keys") or [data.get("rsa", "")]),
+            )
         except (requests.RequestException, ValueError, AttributeError) as exc:
             logger.warning("sandbox webhook keys unavailable: %s", exc.__class__.__name__)
             return None
@@ -113,7 +121,9 @@ def sandbox_connected(verified: VerifiedWebhook) -> bool:
     """Whether a sandbox-mode connection holds the event's location (or company): the sandbox's
     signature is trusted for those and nothing else."""
     company_id = str(verified.payload.get("companyId") or "")
-    holders = Q(location__location_id=verified.location_id) if verified.location_id else Q(pk__in=[])
+    holders = (
+        Q(location__location_id=verified.location_id) if verified.location_id else Q(pk__in=[])
+    )
     if company_id:
         holders |= Q(agency__company_id=company_id)
     try:
@@ -158,11 +168,14 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
     except IntegrityError:
         return _duplicate_answer(webhook_id=verified.webhook_id)
     except DatabaseError as exc:
-        logger.warning("webhook %s not stored (%s): answering 429", verified.webhook_id,
-                       exc.__class__.__name__)
+        logger.warning(
+            "webhook %s not stored (%s): answering 429", verified.webhook_id, exc.__class__.__name__
+        )
         return WebhookAnswer(429, "not stored: try again", retry_after=RETRY_AFTER_S)
     if job is not None and not job_send(job_id=job.pk):
-        return WebhookAnswer(429, "stored, not queued: try again", event.pk, retry_after=RETRY_AFTER_S)
+        return WebhookAnswer(
+            429, "stored, not queued: try again", event.pk, retry_after=RETRY_AFTER_S
+        )
     return WebhookAnswer(200, "accepted" if handler else "stored; type not handled", event.pk)
 
 
@@ -188,7 +201,9 @@ def webhook_rejection_count(*, reason: str, store: bool = True, now: datetime | 
         if before > samples:
             WebhookEvent.objects.create(
                 status=WebhookEvent.Status.REJECTED,
-                reason=f"{before} deliveries rejected in the minute before; {samples} kept as samples."[:300],
+                reason=f"{before} deliveries rejected in the minute before; {samples} kept as samples."[
+                    :300
+                ],
                 payload={"rejected_count": before, "samples": samples},
             )
             logger.warning("webhooks: %s rejected deliveries in one minute", before)
@@ -198,8 +213,9 @@ def webhook_rejection_count(*, reason: str, store: bool = True, now: datetime | 
     return seen
 
 
-def _event_hand_over(event: WebhookEvent,
-                     handler: Callable[[WebhookEvent], Job | None]) -> Job | None:
+def _event_hand_over(
+    event: WebhookEvent, handler: Callable[[WebhookEvent], Job | None]
+) -> Job | None:
     """The handler's job for the event, made in the intake's transaction. An event the handler
     refuses (no such location yet, a payload without its record) is kept as failed, with why; one
     it dealt with at once (no job) is processed."""
@@ -226,14 +242,24 @@ def _event_hand_over(event: WebhookEvent,
 def _duplicate_answer(*, webhook_id: str) -> WebhookAnswer:
     """A delivery already stored: acknowledged, and its job sent again if the broker never took it."""
     try:
-        event = WebhookEvent.objects.exclude(status=WebhookEvent.Status.REJECTED).get(webhook_id=webhook_id)
-        unsent = Job.objects.filter(
-            idempotency_key=f"webhook:{webhook_id}", status=Job.Status.QUEUED, sent_at__isnull=True
-        ).values_list("pk", flat=True).first()
+        event = WebhookEvent.objects.exclude(status=WebhookEvent.Status.REJECTED).get(
+            webhook_id=webhook_id
+        )
+        unsent = (
+            Job.objects.filter(
+                idempotency_key=f"webhook:{webhook_id}",
+                status=Job.Status.QUEUED,
+                sent_at__isnull=True,
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
     except (DatabaseError, WebhookEvent.DoesNotExist):
         return WebhookAnswer(429, "not confirmed: try again", retry_after=RETRY_AFTER_S)
     if unsent is not None and not job_send(job_id=unsent):
-        return WebhookAnswer(429, "stored, not queued: try again", event.pk, retry_after=RETRY_AFTER_S)
+        return WebhookAnswer(
+            429, "stored, not queued: try again", event.pk, retry_after=RETRY_AFTER_S
+        )
     return WebhookAnswer(200, "duplicate webhookId: already received", event.pk)
 
 

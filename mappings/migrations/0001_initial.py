@@ -6,60 +6,212 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0002_roles'),
+        ("portal", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Mapping',
+            name="Mapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('entity', models.CharField(choices=[('contact', 'Contact'), ('task', 'Task'), ('note', 'Note'), ('appointment', 'Appointment'), ('user', 'User'), ('opportunity', 'Opportunity'), ('social_tag', 'Social tag'), ('social_tag_detail', 'Social tag details'), ('post_statistic', 'Post statistics'), ('workflow', 'Workflow'), ('course', 'Course')], max_length=32, verbose_name='entity')),
-                ('direction', models.CharField(choices=[('ghl_to_rankr', 'HighLevel → Rankr'), ('rankr_to_ghl', 'Rankr → HighLevel')], max_length=16, verbose_name='direction')),
-                ('operation_key', models.CharField(blank=True, help_text='The HighLevel operation the flow uses, as "METHOD /path", e.g. GET /contacts/{contactId}.', max_length=200, verbose_name='HighLevel operation')),
-                ('null_policy', models.CharField(choices=[('skip', 'Skip: leave the target unchanged'), ('default', "Default: write the rule's default"), ('clear', 'Clear: empty the target')], default='skip', help_text='What a rule does with a missing or empty value, unless the rule says otherwise.', max_length=16, verbose_name='null policy')),
-                ('rules', models.JSONField(blank=True, default=list, help_text='The ordered field rules, a JSON list; see the rule reference below the form.', verbose_name='rules')),
-                ('template_key', models.CharField(blank=True, help_text='The template it was made from, if any.', max_length=64, verbose_name='template')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[
+                            ("contact", "Contact"),
+                            ("task", "Task"),
+                            ("note", "Note"),
+                            ("appointment", "Appointment"),
+                            ("user", "User"),
+                            ("opportunity", "Opportunity"),
+                            ("social_tag", "Social tag"),
+                            ("social_tag_detail", "Social tag details"),
+                            ("post_statistic", "Post statistics"),
+                            ("workflow", "Workflow"),
+                            ("course", "Course"),
+                        ],
+                        max_length=32,
+                        verbose_name="entity",
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("ghl_to_rankr", "HighLevel → Rankr"),
+                            ("rankr_to_ghl", "Rankr → HighLevel"),
+                        ],
+                        max_length=16,
+                        verbose_name="direction",
+                    ),
+                ),
+                (
+                    "operation_key",
+                    models.CharField(
+                        blank=True,
+                        help_text='The HighLevel operation the flow uses, as "METHOD /path", e.g. GET /contacts/{contactId}.',
+                        max_length=200,
+                        verbose_name="HighLevel operation",
+                    ),
+                ),
+                (
+                    "null_policy",
+                    models.CharField(
+                        choices=[
+                            ("skip", "Skip: leave the target unchanged"),
+                            ("default", "Default: write the rule's default"),
+                            ("clear", "Clear: empty the target"),
+                        ],
+                        default="skip",
+                        help_text="What a rule does with a missing or empty value, unless the rule says otherwise.",
+                        max_length=16,
+                        verbose_name="null policy",
+                    ),
+                ),
+                (
+                    "rules",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="The ordered field rules, a JSON list; see the rule reference below the form.",
+                        verbose_name="rules",
+                    ),
+                ),
+                (
+                    "template_key",
+                    models.CharField(
+                        blank=True,
+                        help_text="The template it was made from, if any.",
+                        max_length=64,
+                        verbose_name="template",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mapping',
-                'ordering': ['location__name', 'entity', 'direction'],
+                "verbose_name": "mapping",
+                "ordering": ["location__name", "entity", "direction"],
             },
         ),
         migrations.CreateModel(
-            name='MappingVersion',
+            name="MappingVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('entity', models.CharField(choices=[('contact', 'Contact'), ('task', 'Task'), ('note', 'Note'), ('appointment', 'Appointment'), ('user', 'User'), ('opportunity', 'Opportunity'), ('social_tag', 'Social tag'), ('social_tag_detail', 'Social tag details'), ('post_statistic', 'Post statistics'), ('workflow', 'Workflow'), ('course', 'Course')], max_length=32, verbose_name='entity')),
-                ('direction', models.CharField(choices=[('ghl_to_rankr', 'HighLevel → Rankr'), ('rankr_to_ghl', 'Rankr → HighLevel')], max_length=16, verbose_name='direction')),
-                ('null_policy', models.CharField(choices=[('skip', 'Skip: leave the target unchanged'), ('default', "Default: write the rule's default"), ('clear', 'Clear: empty the target')], max_length=16, verbose_name='null policy')),
-                ('rules', models.JSONField(help_text='The rules exactly as they were saved.', verbose_name='rules')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='saved')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='saved by')),
-                ('mapping', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='mappings.mapping', verbose_name='mapping')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="version")),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=[
+                            ("contact", "Contact"),
+                            ("task", "Task"),
+                            ("note", "Note"),
+                            ("appointment", "Appointment"),
+                            ("user", "User"),
+                            ("opportunity", "Opportunity"),
+                            ("social_tag", "Social tag"),
+                            ("social_tag_detail", "Social tag details"),
+                            ("post_statistic", "Post statistics"),
+                            ("workflow", "Workflow"),
+                            ("course", "Course"),
+                        ],
+                        max_length=32,
+                        verbose_name="entity",
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("ghl_to_rankr", "HighLevel → Rankr"),
+                            ("rankr_to_ghl", "Rankr → HighLevel"),
+                        ],
+                        max_length=16,
+                        verbose_name="direction",
+                    ),
+                ),
+                (
+                    "null_policy",
+                    models.CharField(
+                        choices=[
+                            ("skip", "Skip: leave the target unchanged"),
+                            ("default", "Default: write the rule's default"),
+                            ("clear", "Clear: empty the target"),
+                        ],
+                        max_length=16,
+                        verbose_name="null policy",
+                    ),
+                ),
+                (
+                    "rules",
+                    models.JSONField(
+                        help_text="The rules exactly as they were saved.", verbose_name="rules"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="saved")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="saved by",
+                    ),
+                ),
+                (
+                    "mapping",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="mappings.mapping",
+                        verbose_name="mapping",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mapping version',
-                'ordering': ['mapping', '-number'],
-                'get_latest_by': 'number',
+                "verbose_name": "mapping version",
+                "ordering": ["mapping", "-number"],
+                "get_latest_by": "number",
             },
         ),
         migrations.AddConstraint(
-            model_name='mapping',
-            constraint=models.UniqueConstraint(fields=('location', 'entity', 'direction', 'operation_key'), name='mappings_mapping_unique_flow', violation_error_message='This location already has a mapping for this entity, direction and operation.'),
+            model_name="mapping",
+            constraint=models.UniqueConstraint(
+                fields=("location", "entity", "direction", "operation_key"),
+                name="mappings_mapping_unique_flow",
+                violation_error_message="This location already has a mapping for this entity, direction and operation.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mappingversion',
-            constraint=models.UniqueConstraint(fields=('mapping', 'number'), name='mappings_mappingversion_unique_number'),
+            model_name="mappingversion",
+            constraint=models.UniqueConstraint(
+                fields=("mapping", "number"), name="mappings_mappingversion_unique_number"
+            ),
         ),
     ]

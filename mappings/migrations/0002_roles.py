@@ -15,7 +15,6 @@ TABLE = {
 }
 
 
-
 class Migration(migrations.Migration):
     dependencies = [("mappings", "0001_initial"), ("portal", "0002_roles")]
 

@@ -6,20 +6,23 @@ import mappings.entities
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mappings', '0002_roles'),
+        ("mappings", "0002_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='mapping',
-            name='entity',
-            field=models.CharField(choices=mappings.entities.entity_choices, max_length=32, verbose_name='entity'),
+            model_name="mapping",
+            name="entity",
+            field=models.CharField(
+                choices=mappings.entities.entity_choices, max_length=32, verbose_name="entity"
+            ),
         ),
         migrations.AlterField(
-            model_name='mappingversion',
-            name='entity',
-            field=models.CharField(choices=mappings.entities.entity_choices, max_length=32, verbose_name='entity'),
+            model_name="mappingversion",
+            name="entity",
+            field=models.CharField(
+                choices=mappings.entities.entity_choices, max_length=32, verbose_name="entity"
+            ),
         ),
     ]

@@ -8,106 +8,304 @@ import mappings.entities
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mappings', '0003_entity_choices_follow_registry'),
-        ('portal', '0003_alerts'),
+        ("mappings", "0003_entity_choices_follow_registry"),
+        ("portal", "0003_alerts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='mapping',
-            name='overrides',
-            field=models.JSONField(blank=True, default=dict, help_text="This location's own rules over the template's, by target field: a rule replaces the template's rule for that field (or adds one); null drops it here.", verbose_name='overrides'),
+            model_name="mapping",
+            name="overrides",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="This location's own rules over the template's, by target field: a rule replaces the template's rule for that field (or adds one); null drops it here.",
+                verbose_name="overrides",
+            ),
         ),
         migrations.CreateModel(
-            name='MappingTemplate',
+            name="MappingTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('entity', models.CharField(choices=mappings.entities.entity_choices, max_length=32, verbose_name='entity')),
-                ('direction', models.CharField(choices=[('ghl_to_rankr', 'HighLevel → Rankr'), ('rankr_to_ghl', 'Rankr → HighLevel')], max_length=16, verbose_name='direction')),
-                ('operation_key', models.CharField(blank=True, help_text='The HighLevel operation the flow uses, as "METHOD /path".', max_length=200, verbose_name='HighLevel operation')),
-                ('null_policy', models.CharField(choices=[('skip', 'Skip: leave the target unchanged'), ('default', "Default: write the rule's default"), ('clear', 'Clear: empty the target')], default='skip', help_text='What a rule does with a missing or empty value, unless the rule says otherwise.', max_length=16, verbose_name='null policy')),
-                ('rules', models.JSONField(blank=True, default=list, help_text="The template's rules. Saving makes a new template version; locations get it only through a rollout.", verbose_name='rules')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mapping_templates', to='portal.agency', verbose_name='agency')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=mappings.entities.entity_choices,
+                        max_length=32,
+                        verbose_name="entity",
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("ghl_to_rankr", "HighLevel → Rankr"),
+                            ("rankr_to_ghl", "Rankr → HighLevel"),
+                        ],
+                        max_length=16,
+                        verbose_name="direction",
+                    ),
+                ),
+                (
+                    "operation_key",
+                    models.CharField(
+                        blank=True,
+                        help_text='The HighLevel operation the flow uses, as "METHOD /path".',
+                        max_length=200,
+                        verbose_name="HighLevel operation",
+                    ),
+                ),
+                (
+                    "null_policy",
+                    models.CharField(
+                        choices=[
+                            ("skip", "Skip: leave the target unchanged"),
+                            ("default", "Default: write the rule's default"),
+                            ("clear", "Clear: empty the target"),
+                        ],
+                        default="skip",
+                        help_text="What a rule does with a missing or empty value, unless the rule says otherwise.",
+                        max_length=16,
+                        verbose_name="null policy",
+                    ),
+                ),
+                (
+                    "rules",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="The template's rules. Saving makes a new template version; locations get it only through a rollout.",
+                        verbose_name="rules",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mapping_templates",
+                        to="portal.agency",
+                        verbose_name="agency",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'agency mapping template',
-                'ordering': ['agency__name', 'name'],
+                "verbose_name": "agency mapping template",
+                "ordering": ["agency__name", "name"],
             },
         ),
         migrations.AddField(
-            model_name='mapping',
-            name='agency_template',
-            field=models.ForeignKey(blank=True, help_text="The agency template this location's mapping follows, if any.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='mappings', to='mappings.mappingtemplate', verbose_name='agency template'),
+            model_name="mapping",
+            name="agency_template",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The agency template this location's mapping follows, if any.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="mappings",
+                to="mappings.mappingtemplate",
+                verbose_name="agency template",
+            ),
         ),
         migrations.CreateModel(
-            name='MappingTemplateVersion',
+            name="MappingTemplateVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('null_policy', models.CharField(choices=[('skip', 'Skip: leave the target unchanged'), ('default', "Default: write the rule's default"), ('clear', 'Clear: empty the target')], max_length=16, verbose_name='null policy')),
-                ('rules', models.JSONField(verbose_name='rules')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='saved')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='saved by')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='mappings.mappingtemplate', verbose_name='template')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="version")),
+                (
+                    "null_policy",
+                    models.CharField(
+                        choices=[
+                            ("skip", "Skip: leave the target unchanged"),
+                            ("default", "Default: write the rule's default"),
+                            ("clear", "Clear: empty the target"),
+                        ],
+                        max_length=16,
+                        verbose_name="null policy",
+                    ),
+                ),
+                ("rules", models.JSONField(verbose_name="rules")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="saved")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="saved by",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="mappings.mappingtemplate",
+                        verbose_name="template",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'agency template version',
-                'ordering': ['template', '-number'],
+                "verbose_name": "agency template version",
+                "ordering": ["template", "-number"],
             },
         ),
         migrations.AddField(
-            model_name='mapping',
-            name='template_version',
-            field=models.ForeignKey(blank=True, help_text='The template version this location runs (changed by rollouts).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mappings.mappingtemplateversion', verbose_name='template version'),
+            model_name="mapping",
+            name="template_version",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The template version this location runs (changed by rollouts).",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="mappings.mappingtemplateversion",
+                verbose_name="template version",
+            ),
         ),
         migrations.CreateModel(
-            name='Rollout',
+            name="Rollout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('staged', 'Staged (chosen locations only)'), ('complete', 'Rolled out everywhere'), ('rolled_back', 'Rolled back')], default='staged', max_length=16, verbose_name='status')),
-                ('previous', models.JSONField(blank=True, default=dict, verbose_name='previous versions')),
-                ('staged_location_ids', models.JSONField(blank=True, default=list, help_text='The locations chosen to get the version first.', verbose_name='first locations')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='started')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='started by')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollouts', to='mappings.mappingtemplate', verbose_name='template')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mappings.mappingtemplateversion', verbose_name='version rolled out')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("staged", "Staged (chosen locations only)"),
+                            ("complete", "Rolled out everywhere"),
+                            ("rolled_back", "Rolled back"),
+                        ],
+                        default="staged",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "previous",
+                    models.JSONField(blank=True, default=dict, verbose_name="previous versions"),
+                ),
+                (
+                    "staged_location_ids",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="The locations chosen to get the version first.",
+                        verbose_name="first locations",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="started")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="started by",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollouts",
+                        to="mappings.mappingtemplate",
+                        verbose_name="template",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="mappings.mappingtemplateversion",
+                        verbose_name="version rolled out",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'template rollout',
-                'ordering': ['-created_at'],
+                "verbose_name": "template rollout",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SourcePayload',
+            name="SourcePayload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(choices=mappings.entities.entity_choices, max_length=32, verbose_name='entity')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='HighLevel id')),
-                ('payload', models.JSONField(verbose_name='payload')),
-                ('seen_at', models.DateTimeField(auto_now=True, db_index=True, verbose_name='last synced')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=mappings.entities.entity_choices,
+                        max_length=32,
+                        verbose_name="entity",
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="HighLevel id")),
+                ("payload", models.JSONField(verbose_name="payload")),
+                (
+                    "seen_at",
+                    models.DateTimeField(auto_now=True, db_index=True, verbose_name="last synced"),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'synced HighLevel payload',
+                "verbose_name": "synced HighLevel payload",
             },
         ),
         migrations.AddConstraint(
-            model_name='mappingtemplate',
-            constraint=models.UniqueConstraint(fields=('agency', 'entity', 'direction', 'operation_key'), name='mappings_template_unique_flow', violation_error_message='This agency already has a template for this entity, direction and operation.'),
+            model_name="mappingtemplate",
+            constraint=models.UniqueConstraint(
+                fields=("agency", "entity", "direction", "operation_key"),
+                name="mappings_template_unique_flow",
+                violation_error_message="This agency already has a template for this entity, direction and operation.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mappingtemplateversion',
-            constraint=models.UniqueConstraint(fields=('template', 'number'), name='mappings_templateversion_unique_number'),
+            model_name="mappingtemplateversion",
+            constraint=models.UniqueConstraint(
+                fields=("template", "number"), name="mappings_templateversion_unique_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sourcepayload',
-            constraint=models.UniqueConstraint(fields=('location', 'entity', 'ghl_id'), name='mappings_sourcepayload_unique'),
+            model_name="sourcepayload",
+            constraint=models.UniqueConstraint(
+                fields=("location", "entity", "ghl_id"), name="mappings_sourcepayload_unique"
+            ),
         ),
     ]

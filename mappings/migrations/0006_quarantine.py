@@ -7,41 +7,138 @@ import mappings.entities
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mappings', '0005_roles_templates'),
-        ('portal', '0002_roles'),
+        ("mappings", "0005_roles_templates"),
+        ("portal", "0002_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QuarantinedRecord',
+            name="QuarantinedRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mapping_version_number', models.PositiveIntegerField(blank=True, null=True, verbose_name='mapping version')),
-                ('entity', models.CharField(choices=mappings.entities.entity_choices, max_length=32, verbose_name='entity')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='HighLevel id')),
-                ('rule_number', models.PositiveIntegerField(blank=True, help_text='The mapping rule that failed (1 = first).', null=True, verbose_name='rule')),
-                ('field', models.CharField(blank=True, help_text='The Rankr field.', max_length=100, verbose_name='field')),
-                ('value', models.TextField(blank=True, help_text='The value that failed (cut at 1,000 characters).', verbose_name='value')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('record', models.JSONField(help_text='The HighLevel record as it came.', verbose_name='record')),
-                ('event_time', models.CharField(blank=True, help_text="The webhook's timestamp, for records without a modification time.", max_length=40, verbose_name='event time')),
-                ('source', models.CharField(blank=True, help_text='poll, webhook, resync…', max_length=16, verbose_name='came by')),
-                ('job_id', models.BigIntegerField(blank=True, null=True, verbose_name='job')),
-                ('attempts', models.PositiveIntegerField(default=1, verbose_name='attempts')),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True, verbose_name='quarantined')),
-                ('last_tried_at', models.DateTimeField(auto_now=True, verbose_name='last tried')),
-                ('resolved_at', models.DateTimeField(blank=True, db_index=True, help_text='When the record reached Rankr after all; empty while it is set aside.', null=True, verbose_name='arrived')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
-                ('mapping', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='quarantined', to='mappings.mapping', verbose_name='mapping')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "mapping_version_number",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="mapping version"
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        choices=mappings.entities.entity_choices,
+                        max_length=32,
+                        verbose_name="entity",
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="HighLevel id")),
+                (
+                    "rule_number",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="The mapping rule that failed (1 = first).",
+                        null=True,
+                        verbose_name="rule",
+                    ),
+                ),
+                (
+                    "field",
+                    models.CharField(
+                        blank=True,
+                        help_text="The Rankr field.",
+                        max_length=100,
+                        verbose_name="field",
+                    ),
+                ),
+                (
+                    "value",
+                    models.TextField(
+                        blank=True,
+                        help_text="The value that failed (cut at 1,000 characters).",
+                        verbose_name="value",
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="reason")),
+                (
+                    "record",
+                    models.JSONField(
+                        help_text="The HighLevel record as it came.", verbose_name="record"
+                    ),
+                ),
+                (
+                    "event_time",
+                    models.CharField(
+                        blank=True,
+                        help_text="The webhook's timestamp, for records without a modification time.",
+                        max_length=40,
+                        verbose_name="event time",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        help_text="poll, webhook, resync…",
+                        max_length=16,
+                        verbose_name="came by",
+                    ),
+                ),
+                ("job_id", models.BigIntegerField(blank=True, null=True, verbose_name="job")),
+                ("attempts", models.PositiveIntegerField(default=1, verbose_name="attempts")),
+                (
+                    "first_seen_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="quarantined"),
+                ),
+                ("last_tried_at", models.DateTimeField(auto_now=True, verbose_name="last tried")),
+                (
+                    "resolved_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When the record reached Rankr after all; empty while it is set aside.",
+                        null=True,
+                        verbose_name="arrived",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
+                (
+                    "mapping",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="quarantined",
+                        to="mappings.mapping",
+                        verbose_name="mapping",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quarantined record',
-                'ordering': ['-last_tried_at', '-id'],
-                'permissions': [('retry_quarantinedrecord', 'Can retry quarantined records')],
-                'indexes': [models.Index(fields=['mapping', 'resolved_at'], name='quarantine_mapping_open')],
-                'constraints': [models.UniqueConstraint(fields=('location', 'entity', 'ghl_id'), name='mappings_quarantine_unique_record')],
+                "verbose_name": "quarantined record",
+                "ordering": ["-last_tried_at", "-id"],
+                "permissions": [("retry_quarantinedrecord", "Can retry quarantined records")],
+                "indexes": [
+                    models.Index(fields=["mapping", "resolved_at"], name="quarantine_mapping_open")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "entity", "ghl_id"),
+                        name="mappings_quarantine_unique_record",
+                    )
+                ],
             },
         ),
     ]

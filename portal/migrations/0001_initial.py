@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,50 +14,127 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Agency',
+            name="Agency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('company_id', models.CharField(help_text="The agency's companyId in HighLevel.", max_length=64, unique=True, verbose_name='HighLevel company id')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "company_id",
+                    models.CharField(
+                        help_text="The agency's companyId in HighLevel.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="HighLevel company id",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
             ],
             options={
-                'verbose_name': 'agency',
-                'verbose_name_plural': 'agencies',
-                'ordering': ['name'],
+                "verbose_name": "agency",
+                "verbose_name_plural": "agencies",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('location_id', models.CharField(help_text='The locationId HighLevel uses for this sub-account.', max_length=64, unique=True, verbose_name='HighLevel location id')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('time_zone', models.CharField(default='UTC', help_text='IANA name, e.g. America/New_York.', max_length=64, verbose_name='time zone')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='locations', to='portal.agency', verbose_name='agency')),
-                ('staff', models.ManyToManyField(blank=True, help_text='Agency staff who may see and work with this location.', related_name='assigned_locations', to=settings.AUTH_USER_MODEL, verbose_name='assigned staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "location_id",
+                    models.CharField(
+                        help_text="The locationId HighLevel uses for this sub-account.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="HighLevel location id",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="UTC",
+                        help_text="IANA name, e.g. America/New_York.",
+                        max_length=64,
+                        verbose_name="time zone",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="locations",
+                        to="portal.agency",
+                        verbose_name="agency",
+                    ),
+                ),
+                (
+                    "staff",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Agency staff who may see and work with this location.",
+                        related_name="assigned_locations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="assigned staff",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'location',
-                'ordering': ['name'],
-                'permissions': [('view_all_locations', 'Can see every location, not only assigned ones')],
+                "verbose_name": "location",
+                "ordering": ["name"],
+                "permissions": [
+                    ("view_all_locations", "Can see every location, not only assigned ones")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='when')),
-                ('action', models.CharField(db_index=True, max_length=64, verbose_name='action')),
-                ('target', models.CharField(blank=True, max_length=255, verbose_name='target')),
-                ('detail', models.JSONField(blank=True, default=dict, verbose_name='detail')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='who')),
-                ('location', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='portal.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="when")),
+                ("action", models.CharField(db_index=True, max_length=64, verbose_name="action")),
+                ("target", models.CharField(blank=True, max_length=255, verbose_name="target")),
+                ("detail", models.JSONField(blank=True, default=dict, verbose_name="detail")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="who",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="portal.location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'ordering': ['-at'],
+                "verbose_name": "audit event",
+                "ordering": ["-at"],
             },
         ),
     ]

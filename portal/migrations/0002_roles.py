@@ -26,7 +26,6 @@ TABLE = {
 }
 
 
-
 class Migration(migrations.Migration):
     dependencies = [
         ("portal", "0001_initial"),

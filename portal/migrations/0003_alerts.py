@@ -6,57 +6,183 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0002_roles'),
+        ("portal", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertIncident',
+            name="AlertIncident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sent_at', models.DateTimeField(db_index=True, verbose_name='sent')),
-                ('cause', models.CharField(choices=[('needs_reauth', 'connection needs re-authorization'), ('job_dead', 'job died (retries exhausted)'), ('mismatch', 'verified mismatch rate above threshold'), ('coverage', 'coverage older than threshold')], max_length=32, verbose_name='cause')),
-                ('subject', models.CharField(max_length=255, verbose_name='subject')),
-                ('recipients', models.JSONField(blank=True, default=list, help_text='Usernames.', verbose_name='emailed to')),
-                ('webhook_status', models.CharField(blank=True, help_text="The webhook's answer, or why it failed.", max_length=200, verbose_name='webhook')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.agency', verbose_name='agency')),
-                ('locations', models.ManyToManyField(related_name='alert_incidents', to='portal.location', verbose_name='locations')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(db_index=True, verbose_name="sent")),
+                (
+                    "cause",
+                    models.CharField(
+                        choices=[
+                            ("needs_reauth", "connection needs re-authorization"),
+                            ("job_dead", "job died (retries exhausted)"),
+                            ("mismatch", "verified mismatch rate above threshold"),
+                            ("coverage", "coverage older than threshold"),
+                        ],
+                        max_length=32,
+                        verbose_name="cause",
+                    ),
+                ),
+                ("subject", models.CharField(max_length=255, verbose_name="subject")),
+                (
+                    "recipients",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Usernames.", verbose_name="emailed to"
+                    ),
+                ),
+                (
+                    "webhook_status",
+                    models.CharField(
+                        blank=True,
+                        help_text="The webhook's answer, or why it failed.",
+                        max_length=200,
+                        verbose_name="webhook",
+                    ),
+                ),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.agency",
+                        verbose_name="agency",
+                    ),
+                ),
+                (
+                    "locations",
+                    models.ManyToManyField(
+                        related_name="alert_incidents",
+                        to="portal.location",
+                        verbose_name="locations",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'alert incident',
-                'ordering': ['-sent_at'],
+                "verbose_name": "alert incident",
+                "ordering": ["-sent_at"],
             },
         ),
         migrations.CreateModel(
-            name='AlertSetting',
+            name="AlertSetting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email_alerts', models.BooleanField(default=True, help_text='Connections needing re-authorization and dead jobs of my locations.', verbose_name='email me alerts')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='alert_setting', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "email_alerts",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Connections needing re-authorization and dead jobs of my locations.",
+                        verbose_name="email me alerts",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_setting",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'alert setting',
+                "verbose_name": "alert setting",
             },
         ),
         migrations.CreateModel(
-            name='AlertSignal',
+            name="AlertSignal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='when')),
-                ('cause', models.CharField(choices=[('needs_reauth', 'connection needs re-authorization'), ('job_dead', 'job died (retries exhausted)'), ('mismatch', 'verified mismatch rate above threshold'), ('coverage', 'coverage older than threshold')], max_length=32, verbose_name='cause')),
-                ('detail', models.JSONField(blank=True, default=dict, help_text='e.g. the job id.', verbose_name='detail')),
-                ('suppressed', models.BooleanField(default=False, help_text='Not sent: the location was alerted about this cause less than an hour before.', verbose_name='suppressed')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.agency', verbose_name='agency')),
-                ('incident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='signals', to='portal.alertincident', verbose_name='sent in incident')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="when")),
+                (
+                    "cause",
+                    models.CharField(
+                        choices=[
+                            ("needs_reauth", "connection needs re-authorization"),
+                            ("job_dead", "job died (retries exhausted)"),
+                            ("mismatch", "verified mismatch rate above threshold"),
+                            ("coverage", "coverage older than threshold"),
+                        ],
+                        max_length=32,
+                        verbose_name="cause",
+                    ),
+                ),
+                (
+                    "detail",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="e.g. the job id.",
+                        verbose_name="detail",
+                    ),
+                ),
+                (
+                    "suppressed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Not sent: the location was alerted about this cause less than an hour before.",
+                        verbose_name="suppressed",
+                    ),
+                ),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.agency",
+                        verbose_name="agency",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="signals",
+                        to="portal.alertincident",
+                        verbose_name="sent in incident",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'alert signal',
-                'ordering': ['-at'],
-                'indexes': [models.Index(fields=['incident', 'suppressed', 'at'], name='alertsignal_pending')],
+                "verbose_name": "alert signal",
+                "ordering": ["-at"],
+                "indexes": [
+                    models.Index(
+                        fields=["incident", "suppressed", "at"], name="alertsignal_pending"
+                    )
+                ],
             },
         ),
     ]

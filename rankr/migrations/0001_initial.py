@@ -5,243 +5,894 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('portal', '0002_roles'),
+        ("portal", "0002_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('contact_ghl_id', models.CharField(blank=True, max_length=64, verbose_name='HighLevel contact id')),
-                ('calendar_ghl_id', models.CharField(blank=True, max_length=64, verbose_name='HighLevel calendar id')),
-                ('title', models.CharField(blank=True, max_length=500, verbose_name='title')),
-                ('status', models.CharField(blank=True, help_text='As HighLevel says, e.g. confirmed.', max_length=32, verbose_name='status')),
-                ('starts_at', models.DateTimeField(blank=True, null=True, verbose_name='starts')),
-                ('ends_at', models.DateTimeField(blank=True, null=True, verbose_name='ends')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                (
+                    "contact_ghl_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="HighLevel contact id"
+                    ),
+                ),
+                (
+                    "calendar_ghl_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="HighLevel calendar id"
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=500, verbose_name="title")),
+                (
+                    "status",
+                    models.CharField(
+                        blank=True,
+                        help_text="As HighLevel says, e.g. confirmed.",
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(blank=True, null=True, verbose_name="starts")),
+                ("ends_at", models.DateTimeField(blank=True, null=True, verbose_name="ends")),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appointment',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_appointment_unique_ghl_id')],
+                "verbose_name": "appointment",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_appointment_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('email', models.EmailField(blank=True, db_index=True, max_length=254, verbose_name='email')),
-                ('first_name', models.CharField(blank=True, max_length=200, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=200, verbose_name='last name')),
-                ('phone', models.CharField(blank=True, help_text='E.164, e.g. +14155550100.', max_length=32, verbose_name='phone')),
-                ('company', models.CharField(blank=True, max_length=200, verbose_name='company')),
-                ('tags', models.JSONField(blank=True, default=list, help_text='A list of tag names.', verbose_name='tags')),
-                ('source', models.CharField(blank=True, max_length=200, verbose_name='source')),
-                ('custom_1', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 1')),
-                ('custom_2', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 2')),
-                ('custom_3', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 3')),
-                ('custom_4', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 4')),
-                ('custom_5', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 5')),
-                ('custom_6', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 6')),
-                ('custom_7', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 7')),
-                ('custom_8', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 8')),
-                ('custom_9', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 9')),
-                ('custom_10', models.TextField(blank=True, help_text='A custom-field slot; which HighLevel custom field fills it is set by the mapping.', verbose_name='custom field 10')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, db_index=True, max_length=254, verbose_name="email"
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="last name"),
+                ),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True,
+                        help_text="E.164, e.g. +14155550100.",
+                        max_length=32,
+                        verbose_name="phone",
+                    ),
+                ),
+                ("company", models.CharField(blank=True, max_length=200, verbose_name="company")),
+                (
+                    "tags",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="A list of tag names.",
+                        verbose_name="tags",
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=200, verbose_name="source")),
+                (
+                    "custom_1",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 1",
+                    ),
+                ),
+                (
+                    "custom_2",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 2",
+                    ),
+                ),
+                (
+                    "custom_3",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 3",
+                    ),
+                ),
+                (
+                    "custom_4",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 4",
+                    ),
+                ),
+                (
+                    "custom_5",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 5",
+                    ),
+                ),
+                (
+                    "custom_6",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 6",
+                    ),
+                ),
+                (
+                    "custom_7",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 7",
+                    ),
+                ),
+                (
+                    "custom_8",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 8",
+                    ),
+                ),
+                (
+                    "custom_9",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 9",
+                    ),
+                ),
+                (
+                    "custom_10",
+                    models.TextField(
+                        blank=True,
+                        help_text="A custom-field slot; which HighLevel custom field fills it is set by the mapping.",
+                        verbose_name="custom field 10",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_contact_unique_ghl_id')],
+                "verbose_name": "contact",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_contact_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('contact_ghl_id', models.CharField(blank=True, max_length=64, verbose_name='HighLevel contact id')),
-                ('title', models.CharField(blank=True, max_length=500, verbose_name='title')),
-                ('content', models.TextField(blank=True, verbose_name='content')),
-                ('noted_at', models.DateTimeField(blank=True, help_text='When it was added.', null=True, verbose_name='date')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                (
+                    "contact_ghl_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="HighLevel contact id"
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=500, verbose_name="title")),
+                ("content", models.TextField(blank=True, verbose_name="content")),
+                (
+                    "noted_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When it was added.", null=True, verbose_name="date"
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'note',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_note_unique_ghl_id')],
+                "verbose_name": "note",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_note_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Opportunity',
+            name="Opportunity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('name', models.CharField(blank=True, max_length=500, verbose_name='name')),
-                ('contact_ghl_id', models.CharField(blank=True, max_length=64, verbose_name='HighLevel contact id')),
-                ('pipeline_ghl_id', models.CharField(blank=True, max_length=64, verbose_name='HighLevel pipeline id')),
-                ('stage_ghl_id', models.CharField(blank=True, max_length=64, verbose_name='HighLevel stage id')),
-                ('status', models.CharField(blank=True, help_text='open, won, lost…', max_length=32, verbose_name='status')),
-                ('monetary_value', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='monetary value')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=500, verbose_name="name")),
+                (
+                    "contact_ghl_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="HighLevel contact id"
+                    ),
+                ),
+                (
+                    "pipeline_ghl_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="HighLevel pipeline id"
+                    ),
+                ),
+                (
+                    "stage_ghl_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="HighLevel stage id"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        blank=True,
+                        help_text="open, won, lost…",
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "monetary_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="monetary value",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'opportunity',
-                'verbose_name_plural': 'opportunities',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_opportunity_unique_ghl_id')],
+                "verbose_name": "opportunity",
+                "verbose_name_plural": "opportunities",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_opportunity_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PostStatistic',
+            name="PostStatistic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('metrics', models.JSONField(blank=True, default=dict, help_text='Likes, impressions, comments and so on.', verbose_name='metrics')),
-                ('measured_at', models.DateTimeField(blank=True, null=True, verbose_name='measured')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                (
+                    "metrics",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Likes, impressions, comments and so on.",
+                        verbose_name="metrics",
+                    ),
+                ),
+                (
+                    "measured_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="measured"),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'post statistic',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_poststatistic_unique_ghl_id')],
+                "verbose_name": "post statistic",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_poststatistic_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RankrUser',
+            name="RankrUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('email', models.EmailField(blank=True, db_index=True, max_length=254, verbose_name='email')),
-                ('full_name', models.CharField(blank=True, max_length=300, verbose_name='full name')),
-                ('role', models.CharField(blank=True, help_text='e.g. admin or user.', max_length=32, verbose_name='role')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, db_index=True, max_length=254, verbose_name="email"
+                    ),
+                ),
+                (
+                    "full_name",
+                    models.CharField(blank=True, max_length=300, verbose_name="full name"),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. admin or user.",
+                        max_length=32,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Rankr user',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_rankruser_unique_ghl_id')],
+                "verbose_name": "Rankr user",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_rankruser_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SocialTag',
+            name="SocialTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('name', models.CharField(blank=True, max_length=300, verbose_name='tag name')),
-                ('tagged_at', models.DateTimeField(blank=True, help_text="HighLevel's last change of the tag.", null=True, verbose_name='timestamp')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=300, verbose_name="tag name")),
+                (
+                    "tagged_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="HighLevel's last change of the tag.",
+                        null=True,
+                        verbose_name="timestamp",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'social tag',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_socialtag_unique_ghl_id')],
+                "verbose_name": "social tag",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_socialtag_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SocialTagDetail',
+            name="SocialTagDetail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('name', models.CharField(blank=True, max_length=300, verbose_name='tag name')),
-                ('details', models.JSONField(blank=True, default=dict, verbose_name='details')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=300, verbose_name="tag name")),
+                ("details", models.JSONField(blank=True, default=dict, verbose_name="details")),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'social tag detail',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_socialtagdetail_unique_ghl_id')],
+                "verbose_name": "social tag detail",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_socialtagdetail_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('contact_ghl_id', models.CharField(blank=True, help_text='The contact the task is on.', max_length=64, verbose_name='HighLevel contact id')),
-                ('title', models.CharField(blank=True, max_length=500, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('due_date', models.DateTimeField(blank=True, null=True, verbose_name='due')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('completed', 'Completed')], default='open', max_length=16, verbose_name='status')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                (
+                    "contact_ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The contact the task is on.",
+                        max_length=64,
+                        verbose_name="HighLevel contact id",
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=500, verbose_name="title")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("due_date", models.DateTimeField(blank=True, null=True, verbose_name="due")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("completed", "Completed")],
+                        default="open",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'task',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_task_unique_ghl_id')],
+                "verbose_name": "task",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_task_unique_ghl_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Workflow',
+            name="Workflow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(blank=True, help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.", max_length=64, null=True, verbose_name='HighLevel id')),
-                ('fingerprint', models.CharField(blank=True, help_text='SHA-256 of the HighLevel data last applied; unchanged data is skipped.', max_length=64, verbose_name='fingerprint')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, help_text='When HighLevel deleted it. The row is kept; a later upsert revives it.', null=True, verbose_name='deleted in HighLevel')),
-                ('name', models.CharField(blank=True, max_length=300, verbose_name='name')),
-                ('status', models.CharField(blank=True, help_text='draft or published.', max_length=32, verbose_name='status')),
-                ('automation_status', models.CharField(blank=True, help_text="What Rankr's automation made of the workflow last time it ran.", max_length=32, verbose_name='Rankr automation status')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ghl_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The record's id in HighLevel; empty until a Rankr-created record reaches it.",
+                        max_length=64,
+                        null=True,
+                        verbose_name="HighLevel id",
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the HighLevel data last applied; unchanged data is skipped.",
+                        max_length=64,
+                        verbose_name="fingerprint",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True,
+                        db_index=True,
+                        help_text="When HighLevel deleted it. The row is kept; a later upsert revives it.",
+                        null=True,
+                        verbose_name="deleted in HighLevel",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=300, verbose_name="name")),
+                (
+                    "status",
+                    models.CharField(
+                        blank=True,
+                        help_text="draft or published.",
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "automation_status",
+                    models.CharField(
+                        blank=True,
+                        help_text="What Rankr's automation made of the workflow last time it ran.",
+                        max_length=32,
+                        verbose_name="Rankr automation status",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'workflow',
-                'ordering': ['-updated_at'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='rankr_workflow_unique_ghl_id')],
+                "verbose_name": "workflow",
+                "ordering": ["-updated_at"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="rankr_workflow_unique_ghl_id"
+                    )
+                ],
             },
         ),
     ]

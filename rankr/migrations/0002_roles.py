@@ -7,12 +7,19 @@ from portal.roles import roles_migration
 VIEW_RECORDS = {
     f"rankr.view_{name}"
     for name in (
-        "appointment", "contact", "note", "opportunity", "poststatistic", "rankruser",
-        "socialtag", "socialtagdetail", "task", "workflow",
+        "appointment",
+        "contact",
+        "note",
+        "opportunity",
+        "poststatistic",
+        "rankruser",
+        "socialtag",
+        "socialtagdetail",
+        "task",
+        "workflow",
     )
 }
 TABLE = {"Agency staff": VIEW_RECORDS, "Auditor": VIEW_RECORDS, "Support": VIEW_RECORDS}
-
 
 
 class Migration(migrations.Migration):

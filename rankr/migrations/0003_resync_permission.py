@@ -4,14 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rankr', '0002_roles'),
+        ("rankr", "0002_roles"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='contact',
-            options={'ordering': ['-updated_at'], 'permissions': [('resync_contact', 'Can resync contacts from HighLevel')], 'verbose_name': 'contact'},
+            name="contact",
+            options={
+                "ordering": ["-updated_at"],
+                "permissions": [("resync_contact", "Can resync contacts from HighLevel")],
+                "verbose_name": "contact",
+            },
         ),
     ]

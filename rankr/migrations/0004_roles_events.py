@@ -7,11 +7,13 @@ from portal.roles import roles_migration
 
 TABLE = {
     "Agency staff": {
-        "rankr.add_contact", "rankr.resync_contact", "rankr.add_rankruser", "rankr.delete_rankruser",
+        "rankr.add_contact",
+        "rankr.resync_contact",
+        "rankr.add_rankruser",
+        "rankr.delete_rankruser",
     },
     "Support": {"rankr.resync_contact"},
 }
-
 
 
 class Migration(migrations.Migration):

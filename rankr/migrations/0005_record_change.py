@@ -5,30 +5,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0002_roles'),
-        ('rankr', '0004_roles_events'),
+        ("portal", "0002_roles"),
+        ("rankr", "0004_roles_events"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RecordChange',
+            name="RecordChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, verbose_name='when')),
-                ('kind', models.CharField(help_text='The Rankr record kind, e.g. contact.', max_length=32, verbose_name='kind')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='HighLevel id')),
-                ('action', models.CharField(choices=[('created', 'created'), ('updated', 'updated'), ('deleted', 'deleted in HighLevel')], max_length=16, verbose_name='action')),
-                ('changes', models.JSONField(blank=True, default=dict, verbose_name='what changed')),
-                ('job_id', models.BigIntegerField(blank=True, help_text='The job that wrote it.', null=True, verbose_name='job')),
-                ('mapping_version_id', models.BigIntegerField(blank=True, help_text='The mapping version applied.', null=True, verbose_name='mapping version')),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.location', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, verbose_name="when")),
+                (
+                    "kind",
+                    models.CharField(
+                        help_text="The Rankr record kind, e.g. contact.",
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="HighLevel id")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("created", "created"),
+                            ("updated", "updated"),
+                            ("deleted", "deleted in HighLevel"),
+                        ],
+                        max_length=16,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "changes",
+                    models.JSONField(blank=True, default=dict, verbose_name="what changed"),
+                ),
+                (
+                    "job_id",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="The job that wrote it.",
+                        null=True,
+                        verbose_name="job",
+                    ),
+                ),
+                (
+                    "mapping_version_id",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="The mapping version applied.",
+                        null=True,
+                        verbose_name="mapping version",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="portal.location",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'record change',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['location', 'kind', 'ghl_id', '-at'], name='recordchange_record'), models.Index(fields=['-at'], name='recordchange_recent')],
+                "verbose_name": "record change",
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "kind", "ghl_id", "-at"], name="recordchange_record"
+                    ),
+                    models.Index(fields=["-at"], name="recordchange_recent"),
+                ],
             },
         ),
     ]

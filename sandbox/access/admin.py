@@ -41,9 +41,12 @@ class MarketplaceAppAdmin(admin.ModelAdmin):
     def rotate_secret(self, request, queryset):
         for app in queryset:
             secret = sandbox_app_secret_rotate(app_id=app.pk)
-            messages.success(request, format_html(
-                "New client secret for {}: <code>{}</code> (shown once).", app.client_id, secret
-            ))
+            messages.success(
+                request,
+                format_html(
+                    "New client secret for {}: <code>{}</code> (shown once).", app.client_id, secret
+                ),
+            )
 
 
 class SandboxLocationInline(admin.TabularInline):
@@ -61,8 +64,9 @@ class SandboxCompanyAdmin(admin.ModelAdmin):
     def create_location(self, request, queryset):
         for company in queryset:
             number = company.locations.count() + 1
-            location = location_create(company_id=company.company_id,
-                                       name=f"{company.name} location {number}")
+            location = location_create(
+                company_id=company.company_id, name=f"{company.name} location {number}"
+            )
             messages.success(request, f"Created {location.location_id} in {company.company_id}.")
 
 
@@ -77,11 +81,17 @@ class SandboxLocationAdmin(admin.ModelAdmin):
         """A location added here is created as HighLevel would: with its LocationCreate event."""
         if change:
             return super().save_model(request, obj, form, change)
-        created = location_create(company_id=obj.company.company_id, name=obj.name,
-                                  location_id=obj.location_id, address=obj.address)
+        created = location_create(
+            company_id=obj.company.company_id,
+            name=obj.name,
+            location_id=obj.location_id,
+            address=obj.address,
+        )
         obj.pk = created.pk
 
-    @admin.action(description="Create a private integration token (all of the location's app scopes)")
+    @admin.action(
+        description="Create a private integration token (all of the location's app scopes)"
+    )
     def create_private_token(self, request, queryset):
         for location in queryset:
             scopes = {
@@ -91,10 +101,14 @@ class SandboxLocationAdmin(admin.ModelAdmin):
             }
             created = private_token_create(location_id=location.location_id, scopes=sorted(scopes))
             # Shown once, like HighLevel's own "copy your token now" dialog; only its hash is kept.
-            messages.success(request, format_html(
-                "Private integration token for {}: <code>{}</code> (shown once).",
-                location.location_id, created.value,
-            ))
+            messages.success(
+                request,
+                format_html(
+                    "Private integration token for {}: <code>{}</code> (shown once).",
+                    location.location_id,
+                    created.value,
+                ),
+            )
 
     @admin.action(description="Expire every access token of these locations now")
     def expire_tokens(self, request, queryset):
@@ -113,8 +127,10 @@ class InstallationAdmin(ReadOnlyAdmin):
         for install in queryset.select_related("app", "company", "location"):
             try:
                 removed = app_uninstall(
-                    client_id=install.app.client_id, company_id=install.company.company_id,
-                    location_id=install.location.location_id if install.location else "")
+                    client_id=install.app.client_id,
+                    company_id=install.company.company_id,
+                    location_id=install.location.location_id if install.location else "",
+                )
             except LifecycleRefused as exc:  # already removed with its agency in this batch
                 messages.warning(request, str(exc))
                 continue
@@ -132,8 +148,16 @@ class TokenAdmin(ReadOnlyAdmin):
 @admin.register(FaultRule)
 class FaultRuleAdmin(admin.ModelAdmin):
     list_display = [
-        "__str__", "enabled", "seed", "storm_rate", "error_rate", "latency_ms", "drop_rate",
-        "html_rate", "refuse_refresh", "request_count",
+        "__str__",
+        "enabled",
+        "seed",
+        "storm_rate",
+        "error_rate",
+        "latency_ms",
+        "drop_rate",
+        "html_rate",
+        "refuse_refresh",
+        "request_count",
     ]
     readonly_fields = ["request_count", "updated_at"]
     actions = ["expire_tokens", "restart_sequence"]
@@ -158,7 +182,16 @@ class WebhookDeliveryInline(admin.TabularInline):
     model = WebhookDelivery
     extra = 0
     can_delete = False
-    readonly_fields = ["app", "url", "status", "attempts", "response_status", "error", "duration_ms", "finished_at"]
+    readonly_fields = [
+        "app",
+        "url",
+        "status",
+        "attempts",
+        "response_status",
+        "error",
+        "duration_ms",
+        "finished_at",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -174,7 +207,15 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["event", "url", "status", "attempts", "response_status", "duration_ms", "finished_at"]
+    list_display = [
+        "event",
+        "url",
+        "status",
+        "attempts",
+        "response_status",
+        "duration_ms",
+        "finished_at",
+    ]
     list_filter = ["status"]
     list_select_related = ["event"]
     actions = ["resend"]

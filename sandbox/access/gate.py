@@ -106,9 +106,11 @@ def gate_enter(*, request, operation) -> GateResult:
     version = request.headers.get("Version")
     accepted = ACCEPTED_VERSIONS if sandbox_lenient() else ACCEPTED_VERSIONS[:2]
     if version is not None and version not in accepted:
-        return GateResult(response=error_json(
-            status=400, message=f"Version header must be one of {', '.join(accepted)}"
-        ))
+        return GateResult(
+            response=error_json(
+                status=400, message=f"Version header must be one of {', '.join(accepted)}"
+            )
+        )
     security = getattr(operation, "security", _NOT_GIVEN)
     if security is not _NOT_GIVEN and not security and not _bearer(request):
         return GateResult()  # the spec asks for no token and none was sent
@@ -131,7 +133,9 @@ def gate_enter(*, request, operation) -> GateResult:
         result.response = error_json(status=401, message=SCOPE_REFUSED)
         return result
     resource = result.location_id or result.company_id
-    result.rate = rate_limit_hit(key=rate_key(app_id=token.app_id, token_id=token.pk, resource=resource))
+    result.rate = rate_limit_hit(
+        key=rate_key(app_id=token.app_id, token_id=token.pk, resource=resource)
+    )
     if result.rate.exceeded:
         result.response = _too_many(retry_after=result.rate.retry_after_s)
         return result
@@ -143,7 +147,9 @@ def gate_enter(*, request, operation) -> GateResult:
         if plan.storm:
             result.response = _too_many(retry_after=plan.retry_after)
         elif plan.error_status:
-            result.response = error_json(status=plan.error_status, message=HTTPStatus(plan.error_status).phrase)
+            result.response = error_json(
+                status=plan.error_status, message=HTTPStatus(plan.error_status).phrase
+            )
         elif plan.html:
             result.response = _html_error_page()
     return result

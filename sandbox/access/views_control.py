@@ -33,7 +33,9 @@ def _control_refusal(request) -> JsonResponse | None:
     if not expected:
         if settings.DEBUG or settings.PORTAL_ENV == "test":
             return None
-        return error_json(status=403, message="Set SANDBOX_CONTROL_TOKEN to use the control endpoint")
+        return error_json(
+            status=403, message="Set SANDBOX_CONTROL_TOKEN to use the control endpoint"
+        )
     given = request.headers.get("X-Sandbox-Control-Token", "")
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
@@ -50,7 +52,9 @@ def faults(request):
     if refusal is not None:
         return refusal
     if request.method == "GET":
-        return JsonResponse({"rules": [fault_rule_describe(rule=r) for r in FaultRule.objects.all()]})
+        return JsonResponse(
+            {"rules": [fault_rule_describe(rule=r) for r in FaultRule.objects.all()]}
+        )
     if request.method == "DELETE":
         location_id = request.GET.get("locationId")
         return JsonResponse({"deleted": fault_rules_clear(location_id=location_id)})
@@ -59,7 +63,9 @@ def faults(request):
         location_id, values, storm_seconds, expire = fault_values_parse(data=data)
         answer = {}
         if values or storm_seconds is not None or not expire:
-            rule = fault_rule_set(location_id=location_id, values=values, storm_seconds=storm_seconds)
+            rule = fault_rule_set(
+                location_id=location_id, values=values, storm_seconds=storm_seconds
+            )
             answer["rule"] = fault_rule_describe(rule=rule)
     except json.JSONDecodeError as exc:
         return error_json(status=400, message=f"The body is not JSON: {exc}")
@@ -91,19 +97,32 @@ def _control_post(request, action):
 @require_http_methods(["POST"])
 def uninstall(request):
     """`{"clientId": ..., "locationId": ...}` or `{"clientId": ..., "companyId": ...}`: UNINSTALL."""
-    return _control_post(request, lambda d: {"removed": app_uninstall(
-        client_id=_need(d, "clientId"), company_id=d.get("companyId", ""),
-        location_id=d.get("locationId", ""))})
+    return _control_post(
+        request,
+        lambda d: {
+            "removed": app_uninstall(
+                client_id=_need(d, "clientId"),
+                company_id=d.get("companyId", ""),
+                location_id=d.get("locationId", ""),
+            )
+        },
+    )
 
 
 @csrf_exempt
 @require_http_methods(["POST"])
 def plan(request):
     """`{"clientId", "planId", "locationId" or "companyId"}`: PLAN_CHANGE."""
+
     def change(d):
-        install = app_plan_change(client_id=_need(d, "clientId"), plan_id=_need(d, "planId"),
-                                  company_id=d.get("companyId", ""), location_id=d.get("locationId", ""))
+        install = app_plan_change(
+            client_id=_need(d, "clientId"),
+            plan_id=_need(d, "planId"),
+            company_id=d.get("companyId", ""),
+            location_id=d.get("locationId", ""),
+        )
         return {"planId": install.plan_id}
+
     return _control_post(request, change)
 
 
@@ -111,11 +130,17 @@ def plan(request):
 @require_http_methods(["POST"])
 def locations(request):
     """`{"companyId", "name", optional "locationId", "address", "email"}`: LocationCreate."""
+
     def create(d):
-        location = location_create(company_id=_need(d, "companyId"), name=_need(d, "name"),
-                                   location_id=d.get("locationId", ""), address=d.get("address", ""),
-                                   email=d.get("email", ""))
+        location = location_create(
+            company_id=_need(d, "companyId"),
+            name=_need(d, "name"),
+            location_id=d.get("locationId", ""),
+            address=d.get("address", ""),
+            email=d.get("email", ""),
+        )
         return {"locationId": location.location_id, "companyId": location.company.company_id}
+
     return _control_post(request, create)
 
 

@@ -40,12 +40,18 @@ class AccessOperation:
 
 
 INSTALLED_LOCATIONS = AccessOperation(
-    "GET", "/oauth/installedLocations", "get-installed-location",
-    ["oauth.readonly"], [{"Agency-Access-Only": ["oauth.readonly"]}],
+    "GET",
+    "/oauth/installedLocations",
+    "get-installed-location",
+    ["oauth.readonly"],
+    [{"Agency-Access-Only": ["oauth.readonly"]}],
 )
 LOCATION_TOKEN = AccessOperation(
-    "POST", "/oauth/locationToken", "get-location-access-token",
-    ["oauth.write"], [{"Agency-Access-Only": ["oauth.write"]}],
+    "POST",
+    "/oauth/locationToken",
+    "get-location-access-token",
+    ["oauth.write"],
+    [{"Agency-Access-Only": ["oauth.write"]}],
 )
 
 
@@ -82,18 +88,36 @@ def consent(request):
     state = params.get("state")
     extra = {"state": state} if state is not None else {}
     if page_error:
-        return render(request, "sandbox_access/consent_error.html", {"message": page_error}, status=400)
+        return render(
+            request, "sandbox_access/consent_error.html", {"message": page_error}, status=400
+        )
     if redirect_error:
         return _redirect(params["redirect_uri"], {"error": redirect_error, **extra})
     companies = SandboxCompany.objects.prefetch_related("locations").order_by("company_id")
     if request.method == "GET":
-        hidden = [(name, params[name]) for name in (
-            "response_type", "client_id", "redirect_uri", "scope", "state",
-            "code_challenge", "code_challenge_method",
-        ) if name in params]
-        return render(request, "sandbox_access/consent.html", {
-            "app": app, "scopes": scopes, "companies": companies, "hidden": hidden,
-        })
+        hidden = [
+            (name, params[name])
+            for name in (
+                "response_type",
+                "client_id",
+                "redirect_uri",
+                "scope",
+                "state",
+                "code_challenge",
+                "code_challenge_method",
+            )
+            if name in params
+        ]
+        return render(
+            request,
+            "sandbox_access/consent.html",
+            {
+                "app": app,
+                "scopes": scopes,
+                "companies": companies,
+                "hidden": hidden,
+            },
+        )
     if request.POST.get("decision") != "approve":
         return _redirect(params["redirect_uri"], {"error": "access_denied", **extra})
     agency_ids = request.POST.getlist("agency")
@@ -102,14 +126,24 @@ def consent(request):
     unknown = [loc for loc in location_ids if loc not in owner_of]
     chosen = set(agency_ids) | {owner_of[loc] for loc in location_ids if loc in owner_of}
     if unknown or len(chosen) != 1 or not {c.company_id for c in companies} >= chosen:
-        return render(request, "sandbox_access/consent_error.html", {
-            "message": "Pick the agency or one or more locations, all of one company.",
-        }, status=400)
+        return render(
+            request,
+            "sandbox_access/consent_error.html",
+            {
+                "message": "Pick the agency or one or more locations, all of one company.",
+            },
+            status=400,
+        )
     company = next(c for c in companies if c.company_id in chosen)
     code = authorization_code_issue(
-        app=app, company=company, location_ids=location_ids, agency_chosen=bool(agency_ids),
-        redirect_uri=params["redirect_uri"], scopes=scopes,
-        code_challenge=params.get("code_challenge", ""), user_id=CONSENT_USER_ID,
+        app=app,
+        company=company,
+        location_ids=location_ids,
+        agency_chosen=bool(agency_ids),
+        redirect_uri=params["redirect_uri"],
+        scopes=scopes,
+        code_challenge=params.get("code_challenge", ""),
+        user_id=CONSENT_USER_ID,
     )
     return _redirect(params["redirect_uri"], {"code": code, **extra})
 
@@ -135,8 +169,11 @@ def _guarded(request, operation, handler):
 @require_GET
 def installed_locations(request):
     def handler(result):
-        missing = [f"{name} should not be empty" for name in ("companyId", "appId")
-                   if not request.GET.get(name)]
+        missing = [
+            f"{name} should not be empty"
+            for name in ("companyId", "appId")
+            if not request.GET.get(name)
+        ]
         if missing:
             return error_json(status=422, message=missing)
         app = Token.objects.select_related("app").get(pk=result.token_id).app
@@ -150,10 +187,16 @@ def installed_locations(request):
         except ValueError:
             return error_json(status=422, message=["skip and limit must be whole numbers"])
         installed = {"true": True, "false": False}.get(request.GET.get("isInstalled", ""))
-        return JsonResponse(installed_locations_list(
-            app=app, company_id=result.company_id, skip=max(skip, 0), limit=max(limit, 0),
-            query=request.GET.get("query", ""), is_installed=installed,
-        ))
+        return JsonResponse(
+            installed_locations_list(
+                app=app,
+                company_id=result.company_id,
+                skip=max(skip, 0),
+                limit=max(limit, 0),
+                query=request.GET.get("query", ""),
+                is_installed=installed,
+            )
+        )
 
     return _guarded(request, INSTALLED_LOCATIONS, handler)
 
@@ -164,14 +207,18 @@ def location_token(request):
     def handler(result):
         if request.content_type != FORM_TYPE:
             return error_json(status=400, message=f"The body must be {FORM_TYPE}")
-        missing = [f"{name} should not be empty" for name in ("companyId", "locationId")
-                   if not request.POST.get(name)]
+        missing = [
+            f"{name} should not be empty"
+            for name in ("companyId", "locationId")
+            if not request.POST.get(name)
+        ]
         if missing:
             return error_json(status=422, message=missing)
         agency_token = Token.objects.select_related("app", "company").get(pk=result.token_id)
         try:
             answer = location_token_issue(
-                agency_token=agency_token, company_id=request.POST["companyId"],
+                agency_token=agency_token,
+                company_id=request.POST["companyId"],
                 location_id=request.POST["locationId"],
             )
         except LocationTokenRefused as refusal:

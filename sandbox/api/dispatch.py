@@ -34,8 +34,11 @@ LOCATION_FIELDS = ("locationId", "location_id", "altId")
 def _json(body, status: int, schema=None) -> HttpResponse:
     if status == 204:
         return HttpResponse(status=204)
-    return HttpResponse(json.dumps(trace_body(body, schema), separators=(",", ":")), status=status,
-                        content_type="application/json; charset=utf-8")
+    return HttpResponse(
+        json.dumps(trace_body(body, schema), separators=(",", ":")),
+        status=status,
+        content_type="application/json; charset=utf-8",
+    )
 
 
 def _error(status: int, message) -> HttpResponse:
@@ -64,7 +67,10 @@ def requested_location(call: Call) -> str:
         for name in LOCATION_FIELDS:
             value = source.get(name)
             if isinstance(value, str) and value:
-                if name == "altId" and (call.body.get("altType") or call.query.get("altType")) != "location":
+                if (
+                    name == "altId"
+                    and (call.body.get("altType") or call.query.get("altType")) != "location"
+                ):
                     continue
                 return value
     return ""
@@ -75,14 +81,18 @@ def _without(schema_key, names: frozenset):
     op_key, status = schema_key
     schema = registry_get().by_key[op_key].responses[status]
     props = {k: v for k, v in schema.get("properties", {}).items() if k not in names}
-    return {**schema, "properties": props,
-            "required": [n for n in schema.get("required", []) if n not in names]}
+    return {
+        **schema,
+        "properties": props,
+        "required": [n for n in schema.get("required", []) if n not in names],
+    }
 
 
 def company_location_check(*, company_id: str, location_id: str) -> None:
     """An agency token reaches its own company's locations only (403 as for location tokens)."""
-    if not SandboxLocation.objects.filter(location_id=location_id,
-                                          company__company_id=company_id).exists():
+    if not SandboxLocation.objects.filter(
+        location_id=location_id, company__company_id=company_id
+    ).exists():
         raise ApiError(403, "The token does not have access to this location.")
 
 
@@ -101,13 +111,22 @@ def shape(op, status: int, body):
         return body
     if isinstance(body, dict):
         props = schema.get("properties", {})
-        lists = frozenset(k for k, v in body.items() if isinstance(v, list) and len(v) > 1
-                          and props.get(k, {}).get("type") == "array"
-                          and props[k].get("items", {}).get("type") == "object")
+        lists = frozenset(
+            k
+            for k, v in body.items()
+            if isinstance(v, list)
+            and len(v) > 1
+            and props.get(k, {}).get("type") == "array"
+            and props[k].get("items", {}).get("type") == "object"
+        )
         if lists:
             items = {k: [schemas.fit_item(props[k]["items"], i) for i in body[k]] for k in lists}
-            rest = shape_envelope(op, status, {k: v for k, v in body.items() if k not in lists},
-                                  _without((op.key, status), lists))
+            rest = shape_envelope(
+                op,
+                status,
+                {k: v for k, v in body.items() if k not in lists},
+                _without((op.key, status), lists),
+            )
             return {**rest, **items}
     return shape_envelope(op, status, body, schema)
 
@@ -117,7 +136,9 @@ def shape_envelope(op, status, body, schema):
     if fitted is not body:
         problems = schemas.errors(schema, fitted)
         if problems:
-            raise AnswerBreaksSpec(f"sandbox answer for {op.method} {op.path} breaks the spec: {problems[:3]}")
+            raise AnswerBreaksSpec(
+                f"sandbox answer for {op.method} {op.path} breaks the spec: {problems[:3]}"
+            )
     return fitted
 
 
@@ -141,7 +162,9 @@ def api_dispatch(request, path: str = ""):
         return trace_stamp(getattr(views_oauth, DELEGATED[op.key])(request))
     result = gate.gate_enter(request=request, operation=op)
     if result.response is not None:
-        return gate.gate_leave(request=request, result=result, response=trace_stamp(result.response))
+        return gate.gate_leave(
+            request=request, result=result, response=trace_stamp(result.response)
+        )
     response = _answer(request, op, path_params, result)
     return gate.gate_leave(request=request, result=result, response=response)
 
@@ -152,8 +175,13 @@ def _answer(request, op, path_params, result) -> HttpResponse:
     except RequestInvalid as exc:
         return _error(exc.status, exc.messages)
     token_location = getattr(result, "location_id", None) or ""
-    call = Call(request=request, op=op, valid=valid, token_location_id=token_location,
-                company_id=getattr(result, "company_id", None) or "")
+    call = Call(
+        request=request,
+        op=op,
+        valid=valid,
+        token_location_id=token_location,
+        company_id=getattr(result, "company_id", None) or "",
+    )
     try:
         named = requested_location(call)
         call.check_location(named)

@@ -18,7 +18,9 @@ def trace_allowed(schema) -> bool:
     if not isinstance(schema, dict) or "traceId" in (schema.get("properties") or {}):
         return True
     extra = schema.get("additionalProperties", True)
-    return extra is True or extra == {} or (isinstance(extra, dict) and extra.get("type") == "string")
+    return (
+        extra is True or extra == {} or (isinstance(extra, dict) and extra.get("type") == "string")
+    )
 
 
 def trace_body(body, schema=None):

@@ -4,33 +4,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Resource',
+            name="Resource",
             fields=[
-                ('seq', models.BigAutoField(help_text='Monotonic; the stable order of every listing.', primary_key=True, serialize=False, verbose_name='sequence')),
-                ('location_id', models.CharField(db_index=True, help_text='HighLevel location (sub-account) owning the resource; blank for company-level resources.', max_length=64, verbose_name='location id')),
-                ('company_id', models.CharField(blank=True, default='', max_length=64, verbose_name='company id')),
-                ('kind', models.CharField(help_text='contact, task, note, calendar, user, ...', max_length=40)),
-                ('resource_id', models.CharField(help_text="HighLevel's id for the resource, unique per kind.", max_length=64, verbose_name='resource id')),
-                ('parent_id', models.CharField(blank=True, db_index=True, default='', help_text='Owning resource (the contact of a task or note).', max_length=64, verbose_name='parent id')),
-                ('email', models.CharField(blank=True, default='', help_text='Lower case.', max_length=254)),
-                ('phone', models.CharField(blank=True, default='', help_text='Digits and +.', max_length=40)),
-                ('tags', models.TextField(blank=True, default='', help_text='Lower-case tags as |a|b|, for portable tag filters.')),
-                ('data', models.JSONField(default=dict, help_text='The resource as HighLevel returns it.')),
-                ('deleted', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "seq",
+                    models.BigAutoField(
+                        help_text="Monotonic; the stable order of every listing.",
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="sequence",
+                    ),
+                ),
+                (
+                    "location_id",
+                    models.CharField(
+                        db_index=True,
+                        help_text="HighLevel location (sub-account) owning the resource; blank for company-level resources.",
+                        max_length=64,
+                        verbose_name="location id",
+                    ),
+                ),
+                (
+                    "company_id",
+                    models.CharField(
+                        blank=True, default="", max_length=64, verbose_name="company id"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        help_text="contact, task, note, calendar, user, ...", max_length=40
+                    ),
+                ),
+                (
+                    "resource_id",
+                    models.CharField(
+                        help_text="HighLevel's id for the resource, unique per kind.",
+                        max_length=64,
+                        verbose_name="resource id",
+                    ),
+                ),
+                (
+                    "parent_id",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        default="",
+                        help_text="Owning resource (the contact of a task or note).",
+                        max_length=64,
+                        verbose_name="parent id",
+                    ),
+                ),
+                (
+                    "email",
+                    models.CharField(
+                        blank=True, default="", help_text="Lower case.", max_length=254
+                    ),
+                ),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True, default="", help_text="Digits and +.", max_length=40
+                    ),
+                ),
+                (
+                    "tags",
+                    models.TextField(
+                        blank=True,
+                        default="",
+                        help_text="Lower-case tags as |a|b|, for portable tag filters.",
+                    ),
+                ),
+                (
+                    "data",
+                    models.JSONField(
+                        default=dict, help_text="The resource as HighLevel returns it."
+                    ),
+                ),
+                ("deleted", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'indexes': [models.Index(fields=['location_id', 'kind', 'deleted', 'seq'], name='sandbox_res_listing'), models.Index(fields=['location_id', 'kind', 'email'], name='sandbox_res_email'), models.Index(fields=['location_id', 'kind', 'phone'], name='sandbox_res_phone')],
-                'constraints': [models.UniqueConstraint(fields=('resource_id', 'kind'), name='sandbox_resource_id_kind')],
+                "indexes": [
+                    models.Index(
+                        fields=["location_id", "kind", "deleted", "seq"], name="sandbox_res_listing"
+                    ),
+                    models.Index(fields=["location_id", "kind", "email"], name="sandbox_res_email"),
+                    models.Index(fields=["location_id", "kind", "phone"], name="sandbox_res_phone"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("resource_id", "kind"), name="sandbox_resource_id_kind"
+                    )
+                ],
             },
         ),
     ]

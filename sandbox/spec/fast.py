@@ -9,8 +9,20 @@ import fastjsonschema
 
 _DRAFT4 = "http://json-schema.org/draft-04/schema#"
 _compiled: dict[int, tuple[dict, object]] = {}
-_DROP = {"example", "examples", "nullable", "discriminator", "readOnly", "writeOnly", "xml",
-         "externalDocs", "deprecated", "description", "title", "format"}
+_DROP = {
+    "example",
+    "examples",
+    "nullable",
+    "discriminator",
+    "readOnly",
+    "writeOnly",
+    "xml",
+    "externalDocs",
+    "deprecated",
+    "description",
+    "title",
+    "format",
+}
 
 
 def to_json_schema(schema):
@@ -32,7 +44,9 @@ def to_json_schema(schema):
             out[key] = value
     if schema.get("nullable"):
         if "type" in out:
-            out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
+            out["type"] = (
+                [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
+            )
         if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
         for key in ("allOf", "anyOf", "oneOf"):

@@ -70,11 +70,19 @@ def _security(path: str, raw: dict) -> list[dict]:
 def _operation(*, method, path, raw, resolver, spec_file) -> Operation:
     params = []
     for p in raw.get("parameters", []):
-        params.append(Param(name=p["name"], location=p["in"], required=bool(p.get("required")),
-                            schema=clean(resolver.resolve(p.get("schema", {})))))
+        params.append(
+            Param(
+                name=p["name"],
+                location=p["in"],
+                required=bool(p.get("required")),
+                schema=clean(resolver.resolve(p.get("schema", {}))),
+            )
+        )
     body = raw.get("requestBody") or {}
-    body_schemas = {ctype: clean(resolver.resolve(media.get("schema", {})))
-                    for ctype, media in body.get("content", {}).items()}
+    body_schemas = {
+        ctype: clean(resolver.resolve(media.get("schema", {})))
+        for ctype, media in body.get("content", {}).items()
+    }
     responses = {}
     for code, resp in raw.get("responses", {}).items():
         if not code.isdigit():
@@ -88,10 +96,19 @@ def _operation(*, method, path, raw, resolver, spec_file) -> Operation:
             schemes.append(scheme)
             scopes += [n for n in names if n not in scopes]
     return Operation(
-        method=method.upper(), path=path, operation_id=raw.get("operationId", ""),
-        spec_file=spec_file, summary=raw.get("summary", ""), scopes=scopes,
-        security_schemes=schemes, security=_security(path, raw), params=params, body_required=bool(body.get("required")),
-        body_schemas=body_schemas, responses=responses, segments=split_path(path),
+        method=method.upper(),
+        path=path,
+        operation_id=raw.get("operationId", ""),
+        spec_file=spec_file,
+        summary=raw.get("summary", ""),
+        scopes=scopes,
+        security_schemes=schemes,
+        security=_security(path, raw),
+        params=params,
+        body_required=bool(body.get("required")),
+        body_schemas=body_schemas,
+        responses=responses,
+        segments=split_path(path),
     )
 
 
@@ -136,8 +153,15 @@ def registry_load() -> Registry:
         for path, item in document.get("paths", {}).items():
             for method in METHODS:
                 if method in item:
-                    operations.append(_operation(method=method, path=path, raw=item[method],
-                                                 resolver=resolver, spec_file=spec_path.name))
+                    operations.append(
+                        _operation(
+                            method=method,
+                            path=path,
+                            raw=item[method],
+                            resolver=resolver,
+                            spec_file=spec_path.name,
+                        )
+                    )
         if resolver.borrowed:
             borrowed[spec_path.name] = resolver.borrowed
     registry = Registry(operations, borrowed)

@@ -66,8 +66,12 @@ def _body(request, op: Operation):
         if ctype not in op.body_schemas:  # a form sent to a JSON operation: no JSON body at all
             return "application/json", None
         props = (op.body_schemas.get(ctype) or {}).get("properties") or {}
-        data = {k: request.POST.getlist(k) if props.get(k, {}).get("type") == "array"
-                else request.POST.get(k) for k in request.POST}
+        data = {
+            k: request.POST.getlist(k)
+            if props.get(k, {}).get("type") == "array"
+            else request.POST.get(k)
+            for k in request.POST
+        }
         data.update({k: f.name for k, f in request.FILES.items()})
         return ctype, data
     if not raw.strip():
@@ -75,7 +79,9 @@ def _body(request, op: Operation):
     try:
         return "application/json", json.loads(raw)
     except ValueError as exc:
-        raise RequestInvalid(400, [f"Unexpected token in JSON at position {getattr(exc, 'pos', 0)}"]) from exc
+        raise RequestInvalid(
+            400, [f"Unexpected token in JSON at position {getattr(exc, 'pos', 0)}"]
+        ) from exc
 
 
 def request_validate(*, request, op: Operation, path_params: dict) -> ValidRequest:
@@ -118,8 +124,11 @@ def request_validate(*, request, op: Operation, path_params: dict) -> ValidReque
             if ctype == "application/json":
                 problems += schemas.errors(schema, body)
             else:
-                problems += [f"{name} should not be empty" for name in schema.get("required", [])
-                             if name not in body]
+                problems += [
+                    f"{name} should not be empty"
+                    for name in schema.get("required", [])
+                    if name not in body
+                ]
         out.body = body
     if problems:
         raise RequestInvalid(bad_status, problems)

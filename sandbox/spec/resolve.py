@@ -34,10 +34,10 @@ class Resolver:
 
     def target(self, ref: str) -> tuple[str, dict]:
         if ref.startswith(COMMON_PREFIX):
-            name = ref[len(COMMON_PREFIX):]
+            name = ref[len(COMMON_PREFIX) :]
             return "common:" + name, common_schemas()[name]
         if ref.startswith(LOCAL_PREFIX):
-            name = ref[len(LOCAL_PREFIX):]
+            name = ref[len(LOCAL_PREFIX) :]
             if name in self.local:
                 return name, self.local[name]
             if name in common_schemas():  # defect: links.json's dangling refs

@@ -28,12 +28,22 @@ def clean(schema):
     """
     if isinstance(schema, dict):
         out = {k: clean(v) for k, v in schema.items() if not (k == "type" and v == "any")}
-        if isinstance(out.get("enum"), list) and len(out["enum"]) == 1 and isinstance(out["enum"][0], list):
+        if (
+            isinstance(out.get("enum"), list)
+            and len(out["enum"]) == 1
+            and isinstance(out["enum"][0], list)
+        ):
             out["enum"] = out["enum"][0]
         kind, enum = out.get("type"), out.get("enum")
-        if enum and kind in _PY_TYPES and not all(
+        if (
+            enum
+            and kind in _PY_TYPES
+            and not all(
                 isinstance(v, _PY_TYPES[kind]) and not (kind != "boolean" and isinstance(v, bool))
-                for v in enum if v is not None):
+                for v in enum
+                if v is not None
+            )
+        ):
             del out["type"]
         return out
     if isinstance(schema, list):
@@ -85,7 +95,9 @@ def errors(schema: dict, instance, *, prefix: str = "") -> list[str]:
         elif err.validator == "type":
             out.append(f"{name} must be a {err.validator_value}")
         elif err.validator == "enum":
-            out.append(f"{name} must be one of the following values: {', '.join(map(str, err.validator_value))}")
+            out.append(
+                f"{name} must be one of the following values: {', '.join(map(str, err.validator_value))}"
+            )
         else:
             out.append(f"{name}: {err.message}")
     return out
@@ -133,12 +145,12 @@ def sample(schema: dict, *, depth: int = 0, use_examples: bool = True, minimal: 
     if schema.get("enum"):
         return copy.deepcopy(schema["enum"][0])
     if "allOf" in schema:
-        return sample(_merge_all_of(schema), depth=depth, use_examples=use_examples,
-                      minimal=minimal)
+        return sample(
+            _merge_all_of(schema), depth=depth, use_examples=use_examples, minimal=minimal
+        )
     for key in ("oneOf", "anyOf"):
         if schema.get(key):
-            return sample(schema[key][0], depth=depth, use_examples=use_examples,
-                          minimal=minimal)
+            return sample(schema[key][0], depth=depth, use_examples=use_examples, minimal=minimal)
     kind = schema.get("type") or ("object" if "properties" in schema else None)
     if kind == "object":
         out = {}
@@ -147,13 +159,21 @@ def sample(schema: dict, *, depth: int = 0, use_examples: bool = True, minimal: 
         names = list(props) if not minimal and depth < MAX_DEPTH else []
         names += [n for n in required if n not in names]
         for name in names:
-            out[name] = sample(props.get(name, {"type": "string"}), depth=depth + 1,
-                               use_examples=use_examples, minimal=minimal)
+            out[name] = sample(
+                props.get(name, {"type": "string"}),
+                depth=depth + 1,
+                use_examples=use_examples,
+                minimal=minimal,
+            )
         return out
     if kind == "array":
         count = max(schema.get("minItems", 0), 1 if depth < MAX_DEPTH and not minimal else 0)
-        return [sample(schema.get("items", {}), depth=depth + 1, use_examples=use_examples,
-                       minimal=minimal) for _ in range(count)]
+        return [
+            sample(
+                schema.get("items", {}), depth=depth + 1, use_examples=use_examples, minimal=minimal
+            )
+            for _ in range(count)
+        ]
     if kind == "string":
         value = _STRING_BY_FORMAT.get(schema.get("format", ""), "string")
         return value.ljust(schema.get("minLength", 0), "x")

@@ -29,7 +29,9 @@ def doc_scope_rows() -> tuple[DocScope, ...]:
     for line in SCOPES_DOC.read_text(encoding="utf-8").splitlines():
         if not line.startswith("|") or set(line) <= set("|- "):
             continue
-        cells = [c.strip().replace("&nbsp;", "").strip() for c in line.strip().strip("|").split("|")]
+        cells = [
+            c.strip().replace("&nbsp;", "").strip() for c in line.strip().strip("|").split("|")
+        ]
         if len(cells) < 2 or cells[0] == "Scope":
             continue
         scope = cells[0] or scope

@@ -17,8 +17,12 @@ _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
 # Event types whose doc file is named otherwise (DEFECTS.md D10): the type HighLevel sends -> file.
-DOC_FILES = {"ConversationUnreadUpdate": "ConversationUnreadWebhook", "INSTALL": "AppInstall",
-             "UNINSTALL": "AppUninstall", "PLAN_CHANGE": "PlanChange"}
+DOC_FILES = {
+    "ConversationUnreadUpdate": "ConversationUnreadWebhook",
+    "INSTALL": "AppInstall",
+    "UNINSTALL": "AppUninstall",
+    "PLAN_CHANGE": "PlanChange",
+}
 
 
 def event_doc_path(event_type: str):
@@ -41,11 +45,16 @@ def event_properties(event_type: str) -> dict:
     return block.get("properties") or block
 
 
-def event_payload(*, event_type: str, location_id: str, data: dict, extra: dict | None = None) -> dict:
+def event_payload(
+    *, event_type: str, location_id: str, data: dict, extra: dict | None = None
+) -> dict:
     allowed = event_properties(event_type)
     own = [k for k in allowed if k not in ("type", "locationId")]
-    nested = own[0] if len(own) == 1 and isinstance(allowed[own[0]], dict) \
-        and "properties" in allowed[own[0]] else None
+    nested = (
+        own[0]
+        if len(own) == 1 and isinstance(allowed[own[0]], dict) and "properties" in allowed[own[0]]
+        else None
+    )
     if nested:  # AppointmentCreate & co. carry the resource under one key: {"appointment": {...}}
         inner = allowed[nested]["properties"]
         payload = {nested: {k: v for k, v in data.items() if k in inner}}
@@ -67,16 +76,19 @@ def event_emit(*, event_type: str, location_id: str, data: dict, extra: dict | N
 # *Update event (docs/webhook events/ContactDndUpdate.md, OpportunityStageUpdate.md, ...).
 CHANGE_EVENTS = {
     "contact": (("ContactDndUpdate", ("dnd", "dndSettings")), ("ContactTagUpdate", ("tags",))),
-    "opportunity": (("OpportunityStageUpdate", ("pipelineStageId", "pipelineId")),
-                    ("OpportunityMonetaryValueUpdate", ("monetaryValue",)),
-                    ("OpportunityAssignedToUpdate", ("assignedTo",)),
-                    ("OpportunityStatusUpdate", ("status",))),
+    "opportunity": (
+        ("OpportunityStageUpdate", ("pipelineStageId", "pipelineId")),
+        ("OpportunityMonetaryValueUpdate", ("monetaryValue",)),
+        ("OpportunityAssignedToUpdate", ("assignedTo",)),
+        ("OpportunityStatusUpdate", ("status",)),
+    ),
     "conversation": (("ConversationUnreadUpdate", ("unreadCount",)),),
 }
 
 
-def changes_emit(*, kind: str, before: dict, after: dict, location_id: str,
-                 skip: tuple = ()) -> list[str]:
+def changes_emit(
+    *, kind: str, before: dict, after: dict, location_id: str, skip: tuple = ()
+) -> list[str]:
     """Emit the field-change events a change from ``before`` to ``after`` calls for."""
     sent = []
     for event_type, fields in CHANGE_EVENTS.get(kind, ()):

@@ -31,8 +31,15 @@ def _index_columns(data: dict) -> dict:
     }
 
 
-def resource_build(*, kind: str, location_id: str, data: dict, parent_id: str = "",
-                   company_id: str = "", resource_id: str | None = None) -> Resource:
+def resource_build(
+    *,
+    kind: str,
+    location_id: str,
+    data: dict,
+    parent_id: str = "",
+    company_id: str = "",
+    resource_id: str | None = None,
+) -> Resource:
     """An unsaved resource with id and timestamps filled in ``data`` (for bulk_create too)."""
     resource_id = resource_id or data.get("id") or new_id()
     stamp = now_iso()
@@ -42,9 +49,15 @@ def resource_build(*, kind: str, location_id: str, data: dict, parent_id: str = 
         data.setdefault("locationId", location_id)
     data.setdefault("dateAdded", stamp)
     data.setdefault("dateUpdated", stamp)
-    return Resource(kind=kind, location_id=location_id or "", company_id=company_id or "",
-                    resource_id=resource_id, parent_id=parent_id or "", data=data,
-                    **_index_columns(data))
+    return Resource(
+        kind=kind,
+        location_id=location_id or "",
+        company_id=company_id or "",
+        resource_id=resource_id,
+        parent_id=parent_id or "",
+        data=data,
+        **_index_columns(data),
+    )
 
 
 def resource_create(**kwargs) -> Resource:

@@ -91,7 +91,9 @@ def wide(browser, live_server):
     contexts = []
 
     def open_as(username, password=None):
-        context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTH, "height": 900})
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": WIDTH, "height": 900}
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)

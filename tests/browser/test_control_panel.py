@@ -24,12 +24,17 @@ def _app():
     return app
 
 
-def test_staff_opens_a_location_page_and_sees_backfill_progress_move(wide, steps, role_users, locations):
+def test_staff_opens_a_location_page_and_sees_backfill_progress_move(
+    wide, steps, role_users, locations
+):
     location = locations["A"]
     subscription = _subscription(location, role_users)
     Subscription.objects.filter(pk=subscription.pk).update(
         backfill_started_at=timezone.now() - timezone.timedelta(seconds=20),
-        backfill_pages=2, backfill_records=200, backfill_total=1000)
+        backfill_pages=2,
+        backfill_records=200,
+        backfill_total=1000,
+    )
     page = wide("staffer")
     steps.shot(page, "staff dashboard")
     page.click(f"a[href='/admin/locations/{location.pk}/']")
@@ -94,7 +99,9 @@ def test_a_reload_of_a_run_result_sends_nothing(wide, steps, sandbox_world, role
     assert AuditEvent.objects.filter(action="catalog.run").count() == 1
 
 
-def test_the_auditor_never_sees_a_form_they_cannot_submit_and_gets_the_reason(wide, steps, role_users, locations):
+def test_the_auditor_never_sees_a_form_they_cannot_submit_and_gets_the_reason(
+    wide, steps, role_users, locations
+):
     app = _app()
     connection = Connection(app=app, agency=locations["A"].agency, location=locations["A"])
     connection.access_token = "token-value"
@@ -109,7 +116,9 @@ def test_the_auditor_never_sees_a_form_they_cannot_submit_and_gets_the_reason(wi
     page.goto("/admin/integrations/connection/")
     steps.shot(page, "auditor connections")
     assert page.locator("text=Connect location").count() == 0
-    assert page.locator("select[name=action]").count() == 0 or "disconnect" not in page.inner_html("select[name=action]")
+    assert page.locator("select[name=action]").count() == 0 or "disconnect" not in page.inner_html(
+        "select[name=action]"
+    )
 
     page.goto(f"/admin/locations/{locations['A'].pk}/")
     steps.shot(page, "auditor location page")
@@ -157,7 +166,10 @@ def test_connect_all_keeps_staffs_connection_unless_told_otherwise(wide, steps, 
     staffs.refresh_from_db()
     assert staffs.auth_type == Connection.AuthType.OAUTH and staffs.access_token == staffs_token
     minted = Connection.objects.filter(auth_type=Connection.AuthType.AGENCY_MINTED)
-    assert set(minted.values_list("location__location_id", flat=True)) == {"demo-loc-0002", "demo-loc-0003"}
+    assert set(minted.values_list("location__location_id", flat=True)) == {
+        "demo-loc-0002",
+        "demo-loc-0003",
+    }
 
     # Told otherwise: Replace ticked.
     page.goto(re.sub(r"/batches/\d+/", "", page.url) or "/")

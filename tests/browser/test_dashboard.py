@@ -7,7 +7,9 @@ from portal.models import Location
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_failing_location_stands_out_without_scrolling(page, steps, role_users, locations, agency):
+def test_a_failing_location_stands_out_without_scrolling(
+    page, steps, role_users, locations, agency
+):
     app = HighLevelApp(name="Rankr", client_id="cid", redirect_url="http://testserver/cb/")
     app.client_secret = "secret-value"
     app.save()
@@ -18,10 +20,17 @@ def test_a_failing_location_stands_out_without_scrolling(page, steps, role_users
         conn = Connection(app=app, agency=agency, location=location)
         conn.access_token = "token-value"
         conn.save()
-        SyncLog.objects.create(location=location, method="GET", path="/contacts/", status=200,
-                               at=timezone.now())
-    Job.objects.create(kind="poll", status="failed", location=zed, idempotency_key="z1",
-                       error_class="GhlServerError", error_message="HTTP 503")
+        SyncLog.objects.create(
+            location=location, method="GET", path="/contacts/", status=200, at=timezone.now()
+        )
+    Job.objects.create(
+        kind="poll",
+        status="failed",
+        location=zed,
+        idempotency_key="z1",
+        error_class="GhlServerError",
+        error_message="HTTP 503",
+    )
 
     page.context.add_cookies([])
     page.goto("/accounts/login/")

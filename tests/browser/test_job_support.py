@@ -19,10 +19,14 @@ FAULT = {"on": True}
 
 def faulty_handler(job):
     if job.params.get("superseded_by"):
-        raise JobSkipped(f"Superseded by job {job.params['superseded_by']}: it holds this "
-                         "subscription's run.", superseded_by=job.params["superseded_by"])
+        raise JobSkipped(
+            f"Superseded by job {job.params['superseded_by']}: it holds this subscription's run.",
+            superseded_by=job.params["superseded_by"],
+        )
     if job.params.get("invalid"):
-        raise GhlInvalid("HighLevel answered 422: email is not valid", status=422, trace_id="tr-422")
+        raise GhlInvalid(
+            "HighLevel answered 422: email is not valid", status=422, trace_id="tr-422"
+        )
     if FAULT["on"]:
         raise GhlServerError("HighLevel answered 503", status=503, trace_id="tr-503")
     return {"created": "hl-77"}
@@ -30,7 +34,9 @@ def faulty_handler(job):
 
 @pytest.fixture
 def support_page(browser, live_server, monkeypatch, role_users):
-    monkeypatch.setitem(job_runs.JOB_HANDLERS, "action", "tests.browser.test_job_support.faulty_handler")
+    monkeypatch.setitem(
+        job_runs.JOB_HANDLERS, "action", "tests.browser.test_job_support.faulty_handler"
+    )
     FAULT["on"] = True
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
     page = context.new_page()
@@ -45,9 +51,16 @@ def support_page(browser, live_server, monkeypatch, role_users):
 
 
 def make(key, location, **params):
-    return job_enqueue(kind="action", idempotency_key=key, location_id=location.pk, send=False,
-                       operation="POST /contacts/", subject=f"subject-{key}", params=params,
-                       max_attempts=2)
+    return job_enqueue(
+        kind="action",
+        idempotency_key=key,
+        location_id=location.pk,
+        send=False,
+        operation="POST /contacts/",
+        subject=f"subject-{key}",
+        params=params,
+        max_attempts=2,
+    )
 
 
 def run_until_done(job):
@@ -63,7 +76,8 @@ def right_edge(page, selector):
 
 
 def test_support_re_runs_a_dead_job_and_sees_skipped_and_permanent_ones(
-        support_page, steps, locations, q_sync):
+    support_page, steps, locations, q_sync
+):
     page = support_page
     holder = make("holder", locations["A"])
     skipped = run_until_done(make("skipped", locations["A"], superseded_by=holder.pk))
@@ -72,10 +86,18 @@ def test_support_re_runs_a_dead_job_and_sees_skipped_and_permanent_ones(
     waiting = make("waiting", locations["B"])
     job_run(job_id=waiting.pk)  # a transient failure: waits to retry
     Job.objects.filter(pk=waiting.pk).update(  # its backoff outlasts the test on a busy machine
-        max_attempts=5, next_attempt_at=timezone.now() + timedelta(minutes=10))
-    SyncLog.objects.create(location=locations["A"], method="POST", path="/contacts/", status=503,
-                           error="HighLevel answered 503: upstream unavailable", job_id=dead.pk,
-                           operation_id="create-contact", trace_id="tr-503")
+        max_attempts=5, next_attempt_at=timezone.now() + timedelta(minutes=10)
+    )
+    SyncLog.objects.create(
+        location=locations["A"],
+        method="POST",
+        path="/contacts/",
+        status=503,
+        error="HighLevel answered 503: upstream unavailable",
+        job_id=dead.pk,
+        operation_id="create-contact",
+        trace_id="tr-503",
+    )
     assert (skipped.status, dead.status, invalid.status) == ("skipped", "dead", "failed")
 
     # The jobs list: status and error first, visible at 1366 px; times to the second, with the zone.
@@ -93,7 +115,9 @@ def test_support_re_runs_a_dead_job_and_sees_skipped_and_permanent_ones(
 
     page.goto(f"/admin/integrations/job/{skipped.pk}/change/")
     steps.shot(page, "a skipped run, superseded")
-    assert "skipped" in page.inner_text(".job-attempts") and f"job {holder.pk}" in page.inner_text(".job-summary")
+    assert "skipped" in page.inner_text(".job-attempts") and f"job {holder.pk}" in page.inner_text(
+        ".job-summary"
+    )
 
     # The dead job: the fault is removed, support re-runs it; a new attempt succeeds and the
     # failed ones stay on record.

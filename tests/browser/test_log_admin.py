@@ -11,13 +11,33 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_auditor_filters_the_sync_log_exports_it_and_cannot_change_it(page, steps, role_users, locations):
-    SyncLog.objects.create(location=locations["A"], method="GET", path="/contacts/?access_token=tok-leak-123",
-                           status=503, trace_id="trace-recent-503", operation_id="get-contacts")
-    SyncLog.objects.create(location=locations["B"], method="GET", path="/contacts/", status=200,
-                           trace_id="trace-recent-200", operation_id="get-contacts")
-    old = SyncLog.objects.create(location=locations["C"], method="POST", path="/contacts/", status=500,
-                                 trace_id="trace-old-500", operation_id="create-contact")
+def test_an_auditor_filters_the_sync_log_exports_it_and_cannot_change_it(
+    page, steps, role_users, locations
+):
+    SyncLog.objects.create(
+        location=locations["A"],
+        method="GET",
+        path="/contacts/?access_token=tok-leak-123",
+        status=503,
+        trace_id="trace-recent-503",
+        operation_id="get-contacts",
+    )
+    SyncLog.objects.create(
+        location=locations["B"],
+        method="GET",
+        path="/contacts/",
+        status=200,
+        trace_id="trace-recent-200",
+        operation_id="get-contacts",
+    )
+    old = SyncLog.objects.create(
+        location=locations["C"],
+        method="POST",
+        path="/contacts/",
+        status=500,
+        trace_id="trace-old-500",
+        operation_id="create-contact",
+    )
     SyncLog.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=3))
 
     page.goto("/admin/")
@@ -35,7 +55,11 @@ def test_an_auditor_filters_the_sync_log_exports_it_and_cannot_change_it(page, s
     page.wait_for_url("**since=24h**")
     steps.shot(page, "filtered: 5xx in the last 24 hours")
     text = page.inner_text("#result_list")
-    assert "trace-recent-503" in text and "trace-old-500" not in text and "trace-recent-200" not in text
+    assert (
+        "trace-recent-503" in text
+        and "trace-old-500" not in text
+        and "trace-recent-200" not in text
+    )
     assert "tok-leak-123" not in text  # masked on screen too
 
     # The button's link, fetched with the browser's session cookies.

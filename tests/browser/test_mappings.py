@@ -37,7 +37,9 @@ WIDTH = 1366
 
 @pytest.fixture
 def mappings_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTH, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": WIDTH, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
@@ -78,16 +80,26 @@ def sandbox_location(live_server, settings):
     sandbox_seed(company_id=company.company_id, location_ids=[LOCATION], contacts=5, users=0)
     _roles_present()
     agency = Agency.objects.create(name="Demo Agency", company_id=company.company_id)
-    location = Location.objects.create(agency=agency, location_id=LOCATION, name="Northside Dental",
-                                       time_zone="America/New_York")
+    location = Location.objects.create(
+        agency=agency, location_id=LOCATION, name="Northside Dental", time_zone="America/New_York"
+    )
     scopes = list(spec_scopes_all())
-    app = HighLevelApp(name="Rankr sandbox", mode=HighLevelApp.Mode.SANDBOX, client_id="rankr-map",
-                       redirect_url=live_server.url + "/integrations/oauth/callback/")
+    app = HighLevelApp(
+        name="Rankr sandbox",
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id="rankr-map",
+        redirect_url=live_server.url + "/integrations/oauth/callback/",
+    )
     app.client_secret = "unused-for-private-tokens"
     app.save()
-    connection = Connection(app=app, agency=agency, location=location,
-                            kind=Connection.Kind.LOCATION, auth_type=Connection.AuthType.PRIVATE,
-                            scopes=" ".join(scopes))
+    connection = Connection(
+        app=app,
+        agency=agency,
+        location=location,
+        kind=Connection.Kind.LOCATION,
+        auth_type=Connection.AuthType.PRIVATE,
+        scopes=" ".join(scopes),
+    )
     connection.access_token = private_token_create(location_id=LOCATION, scopes=scopes).value
     connection.save()
     return location
@@ -99,7 +111,8 @@ def _row(page, number):
 
 def _wait_rows(page, count):
     page.wait_for_function(
-        f"document.querySelectorAll('#rules-editor tr.rule-row').length === {count}")
+        f"document.querySelectorAll('#rules-editor tr.rule-row').length === {count}"
+    )
 
 
 def test_staff_builds_a_contact_mapping_with_the_table_and_previews_and_restores(
@@ -120,7 +133,8 @@ def test_staff_builds_a_contact_mapping_with_the_table_and_previews_and_restores
     page.fill("#id_operation_key", "GET /contacts/{contactId}")
     page.locator("#id_operation_key").dispatch_event("change")
     page.wait_for_function(
-        "document.querySelector('#rules-editor datalist option[value=firstName]') !== null")
+        "document.querySelector('#rules-editor datalist option[value=firstName]') !== null"
+    )
 
     page.click("#rules-editor button.rules-add")
     _wait_rows(page, 1)
@@ -132,7 +146,9 @@ def test_staff_builds_a_contact_mapping_with_the_table_and_previews_and_restores
     _wait_rows(page, 2)
     _row(page, 2).locator("input[name$='-source']").fill("firstName")
     # The target list speaks the pages' labels.
-    assert "Custom field 1 (custom_1)" in _row(page, 2).locator("select[name$='-target']").inner_text()
+    assert (
+        "Custom field 1 (custom_1)" in _row(page, 2).locator("select[name$='-target']").inner_text()
+    )
     _row(page, 2).locator("select[name$='-target']").select_option(label="First name (first_name)")
     page.click("#rules-editor button.rules-add")
     _wait_rows(page, 3)
@@ -159,8 +175,11 @@ def test_staff_builds_a_contact_mapping_with_the_table_and_previews_and_restores
     assert mapping.rules == [
         {"source": "email", "target": "email", "transforms": [{"name": "trim"}]},
         {"source": "firstName", "target": "first_name", "transforms": []},
-        {"source": "phone", "target": "phone",
-         "transforms": [{"name": "phone_e164", "args": {"country": "US"}}]},
+        {
+            "source": "phone",
+            "target": "phone",
+            "transforms": [{"name": "phone_e164", "args": {"country": "US"}}],
+        },
     ]
 
     # Unsaved change, previewed against a contact fetched from HighLevel (the sandbox).
@@ -204,20 +223,37 @@ RULES_V1 = [
 def fleet():
     _roles_present()
     agency = Agency.objects.create(name="Demo Agency", company_id="demo-company-0009")
-    locations = [Location.objects.create(agency=agency, location_id=f"loc-{n}", name=name)
-                 for n, name in enumerate(["Harbour Plumbing", "Lakeside Vets", "Northside Dental",
-                                           "Sunset Yoga"])]
-    template = MappingTemplate(agency=agency, name="Agency contacts", entity="contact",
-                               direction="ghl_to_rankr", operation_key="GET /contacts/{contactId}",
-                               rules=RULES_V1)
+    locations = [
+        Location.objects.create(agency=agency, location_id=f"loc-{n}", name=name)
+        for n, name in enumerate(
+            ["Harbour Plumbing", "Lakeside Vets", "Northside Dental", "Sunset Yoga"]
+        )
+    ]
+    template = MappingTemplate(
+        agency=agency,
+        name="Agency contacts",
+        entity="contact",
+        direction="ghl_to_rankr",
+        operation_key="GET /contacts/{contactId}",
+        rules=RULES_V1,
+    )
     template_save(template=template, user_id=None)
-    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in locations], user_id=None)
+    template_attach(
+        template_id=template.pk, location_ids=[loc.pk for loc in locations], user_id=None
+    )
     for n, location in enumerate(locations[:2]):
         mapping = Mapping.objects.get(location=location)
         mapping_page_apply(
-            mapping_version=mapping_version_latest(mapping_id=mapping.pk), location_id=location.pk,
-            records=[{"id": f"c-{n}", "email": f" Pat{n}@Example.com ", "firstName": "Pat",
-                      "companyName": f"Acme {n}"}],
+            mapping_version=mapping_version_latest(mapping_id=mapping.pk),
+            location_id=location.pk,
+            records=[
+                {
+                    "id": f"c-{n}",
+                    "email": f" Pat{n}@Example.com ",
+                    "firstName": "Pat",
+                    "companyName": f"Acme {n}",
+                }
+            ],
         )
     return {"template": template, "locations": locations}
 
@@ -267,6 +303,10 @@ def test_admin_rolls_an_agency_template_out_in_stages_and_back(mappings_page, st
     steps.shot(page, "rolled back everywhere")
     assert all(Mapping.objects.get(location=loc).rules == RULES_V1 for loc in locations)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"mapping_template.rollout.staged", "mapping_template.rollout.completed",
-            "mapping_template.rollout.rolled_back", "mapping_template.changed"} <= actions
+    assert {
+        "mapping_template.rollout.staged",
+        "mapping_template.rollout.completed",
+        "mapping_template.rollout.rolled_back",
+        "mapping_template.changed",
+    } <= actions
     assert re.search(r"Rolled back", page.content())

@@ -38,10 +38,15 @@ def story_world(live_server, settings):
     sandbox_seed(company_id="demo-company-0001", location_ids=["demo-loc-0001"], contacts=30)
     _roles_present()
     agency = Agency.objects.create(name="Demo Agency", company_id="demo-company-0001")
-    location = Location.objects.create(agency=agency, location_id="demo-loc-0001", name="Northside Dental")
+    location = Location.objects.create(
+        agency=agency, location_id="demo-loc-0001", name="Northside Dental"
+    )
     app = HighLevelApp(
-        name="Rankr sandbox", mode=HighLevelApp.Mode.SANDBOX, client_id="rankr-demo-client",
-        redirect_url=callback, scopes="contacts.readonly contacts.write users.readonly locations.readonly",
+        name="Rankr sandbox",
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id="rankr-demo-client",
+        redirect_url=callback,
+        scopes="contacts.readonly contacts.write users.readonly locations.readonly",
     )
     app.client_secret = "rankr-demo-secret"
     app.save()
@@ -49,7 +54,9 @@ def story_world(live_server, settings):
     staff = User.objects.create_user("staff", "staff@demo.test", PASSWORD, is_staff=True)
     staff.groups.add(Group.objects.get(name="Agency staff"))
     for role in ("Support", "Auditor"):
-        user = User.objects.create_user(role.lower(), f"{role.lower()}@demo.test", PASSWORD, is_staff=True)
+        user = User.objects.create_user(
+            role.lower(), f"{role.lower()}@demo.test", PASSWORD, is_staff=True
+        )
         user.groups.add(Group.objects.get(name=role))
     location.staff.add(staff)
     secret = generate_totp_secret()

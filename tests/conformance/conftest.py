@@ -48,8 +48,13 @@ def sandbox_server(live_server, settings, monkeypatch, transactional_db):
     settings.SANDBOX_RATE_BURST = 100_000
     server = SandboxServer(url=live_server.url + "/sandbox")
     sandbox_demo_company_ensure()
-    sandbox_app_register(name="Conformance", redirect_uris=[REDIRECT], scopes=list(spec_scopes_all()),
-                         client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    sandbox_app_register(
+        name="Conformance",
+        redirect_uris=[REDIRECT],
+        scopes=list(spec_scopes_all()),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
     sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=25, users=2)
     monkeypatch.setattr(HighLevel, "BASE_URL", server.services)
     monkeypatch.setattr(Oauth, "MARKETPLACE_URL", server.marketplace)
@@ -64,6 +69,8 @@ def consent_code(authorization_url: str, *, agency: bool = False) -> str:
         form["agency"] = COMPANY
     else:
         form["location"] = LOCATION
-    answer = requests.post(authorization_url.split("?")[0], data=form, allow_redirects=False, timeout=20)
+    answer = requests.post(
+        authorization_url.split("?")[0], data=form, allow_redirects=False, timeout=20
+    )
     assert answer.status_code == 302, answer.text[:500]
     return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]

@@ -40,8 +40,12 @@ class World:
 
 def portal_app_register(*, redirect_url: str) -> HighLevelApp:
     app = HighLevelApp(
-        name="Rankr (sandbox)", mode=HighLevelApp.Mode.SANDBOX, client_id=DEMO_CLIENT_ID,
-        app_id=DEMO_CLIENT_ID, redirect_url=redirect_url, scopes=spec_scopes(),
+        name="Rankr (sandbox)",
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id=DEMO_CLIENT_ID,
+        app_id=DEMO_CLIENT_ID,
+        redirect_url=redirect_url,
+        scopes=spec_scopes(),
     )
     app.client_secret = DEMO_CLIENT_SECRET
     app.save()
@@ -61,12 +65,21 @@ def sandbox_world(live_server, settings):
     sandbox_seed(company_id=COMPANY_ID, location_ids=list(DEMO_LOCATION_IDS), contacts=5, users=1)
     agency = Agency.objects.create(name="Demo Agency", company_id=COMPANY_ID)
     locations = {
-        loc_id: Location.objects.create(agency=agency, location_id=loc_id, name=f"Demo {loc_id[-1]}")
+        loc_id: Location.objects.create(
+            agency=agency, location_id=loc_id, name=f"Demo {loc_id[-1]}"
+        )
         for loc_id in DEMO_LOCATION_IDS
     }
-    admin = get_user_model().objects.create_superuser("e2e-admin", "e2e@example.test", "x-e2e-pass-1")
-    return World(url=live_server.url, app=portal_app_register(redirect_url=live_server.url + CALLBACK),
-                 agency=agency, locations=locations, admin=admin)
+    admin = get_user_model().objects.create_superuser(
+        "e2e-admin", "e2e@example.test", "x-e2e-pass-1"
+    )
+    return World(
+        url=live_server.url,
+        app=portal_app_register(redirect_url=live_server.url + CALLBACK),
+        agency=agency,
+        locations=locations,
+        admin=admin,
+    )
 
 
 def location_connect(world: World, location_id: str):
@@ -74,9 +87,15 @@ def location_connect(world: World, location_id: str):
     from integrations.models import Connection
 
     browser = world.browser()
-    answer = browser.post_form("/integrations/connect/?kind=location", {
-        "app": world.app.pk, "kind": "location", "location": world.locations[location_id].pk,
-    }, allow_redirects=False)
+    answer = browser.post_form(
+        "/integrations/connect/?kind=location",
+        {
+            "app": world.app.pk,
+            "kind": "location",
+            "location": world.locations[location_id].pk,
+        },
+        allow_redirects=False,
+    )
     callback = browser.consent(answer.headers["Location"], locations=[location_id])
     assert browser.get(callback, allow_redirects=False).status_code == 302
     return Connection.objects.get(app=world.app, location__location_id=location_id)

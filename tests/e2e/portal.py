@@ -26,7 +26,9 @@ class Browser:
         client = Client()
         client.force_login(user)
         session = requests.Session()
-        session.cookies.set(settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value)
+        session.cookies.set(
+            settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value
+        )
         return cls(base=base, session=session)
 
     def get(self, path, **kw):
@@ -39,8 +41,12 @@ class Browser:
         assert page.status_code == 200, page.text[:500]
         token = CSRF.search(page.text).group(1)
         kw.setdefault("timeout", TIMEOUT)
-        return self.session.post(self.base + path, data={**data, "csrfmiddlewaretoken": token},
-                                 headers={"Referer": self.base + path}, **kw)
+        return self.session.post(
+            self.base + path,
+            data={**data, "csrfmiddlewaretoken": token},
+            headers={"Referer": self.base + path},
+            **kw,
+        )
 
     def consent(self, consent_url, *, locations=(), agency=(), decision="approve"):
         """Open the sandbox consent page, tick the boxes, press Approve; returns the redirect."""

@@ -11,8 +11,13 @@ pytestmark = pytest.mark.slow
 
 
 def _flow(location, operation_key):
-    Mapping.objects.create(location=location, name=operation_key, entity="contact",
-                           direction="ghl_to_rankr", operation_key=operation_key)
+    Mapping.objects.create(
+        location=location,
+        name=operation_key,
+        entity="contact",
+        direction="ghl_to_rankr",
+        operation_key=operation_key,
+    )
 
 
 def test_test_connection_names_each_scope_the_flows_need_but_consent_did_not_grant(sandbox_world):
@@ -29,15 +34,20 @@ def test_test_connection_names_each_scope_the_flows_need_but_consent_did_not_gra
 
     report = connection_test(connection_id=connection.pk)
     assert not report.ok and report.message == "Connected, but scopes are missing."
-    assert report.missing_scopes == ["calendars.readonly (GET /calendars/)",
-                                     "contacts.write (POST /contacts/)"]
+    assert report.missing_scopes == [
+        "calendars.readonly (GET /calendars/)",
+        "contacts.write (POST /contacts/)",
+    ]
     assert report.rate_remaining.endswith(" of 100") and report.latency_ms >= 0
 
-    page = world.browser().post_form("/admin/integrations/connection/", {
-        "action": "test_connection", "_selected_action": connection.pk})
+    page = world.browser().post_form(
+        "/admin/integrations/connection/",
+        {"action": "test_connection", "_selected_action": connection.pk},
+    )
     assert page.status_code == 200
-    assert ("Missing scopes: calendars.readonly (GET /calendars/), "
-            "contacts.write (POST /contacts/).") in page.text
+    assert (
+        "Missing scopes: calendars.readonly (GET /calendars/), contacts.write (POST /contacts/)."
+    ) in page.text
 
 
 def test_test_connection_is_ok_when_consent_granted_every_needed_scope(sandbox_world):
@@ -56,4 +66,5 @@ def test_test_connection_names_a_scope_only_the_scopes_doc_gives(sandbox_world):
     _flow(connection.location, "GET /social-media-posting/{locationId}/tags")
     report = connection_test(connection_id=connection.pk)
     assert report.missing_scopes == [
-        "socialplanner/tag.readonly (GET /social-media-posting/{locationId}/tags)"]
+        "socialplanner/tag.readonly (GET /social-media-posting/{locationId}/tags)"
+    ]

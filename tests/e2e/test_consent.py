@@ -15,8 +15,11 @@ pytestmark = pytest.mark.slow
 
 def _start(browser, world, **form):
     """Press Connect on the portal; returns the sandbox consent URL it sends the browser to."""
-    answer = browser.post_form(f"/integrations/connect/?kind={form['kind']}",
-                               {"app": world.app.pk, **form}, allow_redirects=False)
+    answer = browser.post_form(
+        f"/integrations/connect/?kind={form['kind']}",
+        {"app": world.app.pk, **form},
+        allow_redirects=False,
+    )
     assert answer.status_code == 302, answer.text[:500]
     consent = answer.headers["Location"]
     assert consent.startswith(world.url + "/sandbox/marketplace/v2/oauth/chooselocation?")
@@ -25,7 +28,9 @@ def _start(browser, world, **form):
     return consent
 
 
-def test_a_location_connects_through_the_consent_page_and_the_code_leaves_the_address_bar(sandbox_world):
+def test_a_location_connects_through_the_consent_page_and_the_code_leaves_the_address_bar(
+    sandbox_world,
+):
     world, browser = sandbox_world, sandbox_world.browser()
     location = world.locations["demo-loc-0001"]
     consent = _start(browser, world, kind="location", location=location.pk)
@@ -36,15 +41,24 @@ def test_a_location_connects_through_the_consent_page_and_the_code_leaves_the_ad
     assert landed.status_code == 302
     assert "code=" not in landed.headers["Location"]
     connection = Connection.objects.get(location=location)
-    assert urlsplit(landed.headers["Location"]).path == f"/admin/integrations/connection/{connection.pk}/change/"
+    assert (
+        urlsplit(landed.headers["Location"]).path
+        == f"/admin/integrations/connection/{connection.pk}/change/"
+    )
     assert connection.status == Connection.Status.ACTIVE
-    assert connection.kind == Connection.Kind.LOCATION and connection.auth_type == Connection.AuthType.OAUTH
+    assert (
+        connection.kind == Connection.Kind.LOCATION
+        and connection.auth_type == Connection.AuthType.OAUTH
+    )
     assert connection.access_token and connection.refresh_token
     assert "contacts.readonly" in connection.scope_set
 
     # The stored token works against the sandbox's API through the door.
-    answer = operation_run(connection_id=connection.pk, operation_id="GET /locations/{locationId}",
-                           params={"locationId": "demo-loc-0001"})
+    answer = operation_run(
+        connection_id=connection.pk,
+        operation_id="GET /locations/{locationId}",
+        params={"locationId": "demo-loc-0001"},
+    )
     assert answer.status == 200 and answer.data["location"]["id"] == "demo-loc-0001"
 
 
@@ -81,8 +95,13 @@ def test_an_agency_consent_connects_fifty_installed_locations(sandbox_world, q_s
 
     world, browser = sandbox_world, sandbox_world.browser()
     company_id = "e2e-company-50"
-    sandbox_company_ensure(company_id=company_id, name="Fifty Agency", locations=[
-        {"location_id": f"e2e-loc-{n:03d}", "name": f"Clinic {n:03d}"} for n in range(1, 51)])
+    sandbox_company_ensure(
+        company_id=company_id,
+        name="Fifty Agency",
+        locations=[
+            {"location_id": f"e2e-loc-{n:03d}", "name": f"Clinic {n:03d}"} for n in range(1, 51)
+        ],
+    )
     agency = Agency.objects.create(name="Fifty Agency", company_id=company_id)
 
     consent = _start(browser, world, kind="agency", agency=agency.pk)

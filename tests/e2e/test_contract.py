@@ -36,7 +36,7 @@ CONNECTION_KEYS = ("locationId", "location_id", "altId", "altType", "companyId")
 # Operations that cannot run as a plain spec-built request, each with the reason (reviewed).
 SKIPS = {
     "POST /oauth/token": "the token endpoint takes the app's secret and a single-use code or refresh "
-                         "token; tests/e2e/test_consent.py and test_refresh.py exercise it for real",
+    "token; tests/e2e/test_consent.py and test_refresh.py exercise it for real",
     # The portal checks requests and answers against the spec as written: it refuses the request
     # (POST/PUT) or finds the answer invalid (GET) where no instance can satisfy the spec.
     **portal_unrunnable(),
@@ -51,28 +51,55 @@ def contract(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         scopes = sorted({s for op in registry().values() for s in op.scopes})
-        sandbox_company_ensure(company_id=COMPANY, name="Contract Agency", locations=[
-            {"location_id": LOCATION, "name": "Contract One"},
-            {"location_id": OTHER_LOCATION, "name": "Contract Two"}])
-        sandbox_app_register(name="Portal", redirect_uris=[REDIRECT], scopes=scopes,
-                             client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        sandbox_company_ensure(
+            company_id=COMPANY,
+            name="Contract Agency",
+            locations=[
+                {"location_id": LOCATION, "name": "Contract One"},
+                {"location_id": OTHER_LOCATION, "name": "Contract Two"},
+            ],
+        )
+        sandbox_app_register(
+            name="Portal",
+            redirect_uris=[REDIRECT],
+            scopes=scopes,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+        )
         server = Gunicorn(SANDBOX_RATE_BURST=1_000_000, SANDBOX_RATE_DAILY=10_000_000)
-        limits = override_settings(SANDBOX_BASE_URL=server.url + "/sandbox",
-                                   GHL_RATE_LIMIT_BURST=1_000_000, GHL_RATE_LIMIT_DAILY=10_000_000)
+        limits = override_settings(
+            SANDBOX_BASE_URL=server.url + "/sandbox",
+            GHL_RATE_LIMIT_BURST=1_000_000,
+            GHL_RATE_LIMIT_DAILY=10_000_000,
+        )
         limits.enable()
         try:
             server.wait_ready()
-            app = HighLevelApp(name="Contract", mode=HighLevelApp.Mode.SANDBOX, client_id=CLIENT_ID,
-                               app_id=CLIENT_ID, redirect_url=REDIRECT, scopes=" ".join(scopes))
+            app = HighLevelApp(
+                name="Contract",
+                mode=HighLevelApp.Mode.SANDBOX,
+                client_id=CLIENT_ID,
+                app_id=CLIENT_ID,
+                redirect_url=REDIRECT,
+                scopes=" ".join(scopes),
+            )
             app.client_secret = CLIENT_SECRET
             app.save()
             agency = Agency.objects.create(name="Contract Agency", company_id=COMPANY)
-            location = Location.objects.create(agency=agency, location_id=LOCATION, name="Contract One")
+            location = Location.objects.create(
+                agency=agency, location_id=LOCATION, name="Contract One"
+            )
             connections = {
-                "location": _connect(app, server.url, kind="location", location=location,
-                                     ticks={"locations": [LOCATION]}),
-                "agency": _connect(app, server.url, kind="agency", agency=agency,
-                                   ticks={"agency": [COMPANY]}),
+                "location": _connect(
+                    app,
+                    server.url,
+                    kind="location",
+                    location=location,
+                    ticks={"locations": [LOCATION]},
+                ),
+                "agency": _connect(
+                    app, server.url, kind="agency", agency=agency, ticks={"agency": [COMPANY]}
+                ),
             }
             yield connections
         finally:
@@ -90,8 +117,9 @@ def _connect(app, base, *, kind, ticks, **target) -> Connection:
     consent = oauth_start(session=session, app=app, kind=kind, **target)
     redirect = Browser(base=base, session=requests.Session()).consent(consent, **ticks)
     query = query_of(redirect)
-    return oauth_finish(session=session, state=query["state"], code=query["code"],
-                        callback_url=REDIRECT, user=None)
+    return oauth_finish(
+        session=session, state=query["state"], code=query["code"], callback_url=REDIRECT, user=None
+    )
 
 
 class _Session(dict):
@@ -133,7 +161,9 @@ def request_for(operation):
         for param in operation.form_params:
             if param.required and param.name in ("locationId", "location_id"):
                 params[param.name] = LOCATION
-        if isinstance(body, dict) and "locationId" in ((operation.body_schema or {}).get("required") or []):
+        if isinstance(body, dict) and "locationId" in (
+            (operation.body_schema or {}).get("required") or []
+        ):
             body["locationId"] = LOCATION
     if "appId" in params:
         params["appId"] = CLIENT_ID  # the marketplace app the agency connection belongs to
@@ -156,7 +186,9 @@ def test_operation_succeeds_through_the_door_with_a_spec_valid_answer(key, unblo
         upload = UploadFile(name="rankr-upload.csv", content=UPLOAD_BYTES, content_type="text/csv")
         body = {k: v for k, v in (body or {}).items() if k not in ("hosted", "fileUrl")}
         # A form cannot carry an empty list: a required one gets one value.
-        body = {k: (["https://example.com/attachment.png"] if v == [] else v) for k, v in body.items()}
+        body = {
+            k: (["https://example.com/attachment.png"] if v == [] else v) for k, v in body.items()
+        }
         body.update(dict.fromkeys(binary_fields(operation), upload))
     answer = operation_run(connection_id=connection.pk, operation_id=key, params=params, body=body)
     assert 200 <= answer.status < 300
@@ -173,23 +205,30 @@ def upload_round_trip_check(data):
     import requests
 
     data = data or {}
-    urls = ([data["url"]] if "url" in data else list((data.get("uploadedFiles") or {}).values())
-            or [(data.get("results") or {}).get("url")])
+    urls = (
+        [data["url"]]
+        if "url" in data
+        else list((data.get("uploadedFiles") or {}).values())
+        or [(data.get("results") or {}).get("url")]
+    )
     assert urls and all(urls), data
     for url in urls:
         served = requests.get(url, timeout=20)
         assert served.status_code == 200 and served.content == UPLOAD_BYTES, url
 
 
-@pytest.mark.parametrize("key", [k for k in OPERATIONS
-                                 if registry()[k].body_content_type == "multipart/form-data"])
+@pytest.mark.parametrize(
+    "key", [k for k in OPERATIONS if registry()[k].body_content_type == "multipart/form-data"]
+)
 def test_a_bodiless_upload_is_refused_before_it_is_sent(key, unblocked):
     operation = registry()[key]
     connection = unblocked["agency" if operation.access == AGENCY else "location"]
     params, body = request_for(operation)
     body = {k: v for k, v in (body or {}).items() if k not in ("hosted", "fileUrl", "file")}
     with pytest.raises(OperationInvalid, match="Choose a file"):
-        operation_run(connection_id=connection.pk, operation_id=key, params=params, body=body or None)
+        operation_run(
+            connection_id=connection.pk, operation_id=key, params=params, body=body or None
+        )
 
 
 def test_the_module_connects_a_location_and_an_agency_through_consent(unblocked):
@@ -222,8 +261,13 @@ def test_each_polling_trigger_runs_its_first_page(trigger, unblocked):
         params.pop(name, None)
         if isinstance(body, dict):
             body.pop(name, None)
-    pages = operation_pages(connection_id=connection.pk, operation_id=plan.operation,
-                            params=params, body=body, max_pages=1)
+    pages = operation_pages(
+        connection_id=connection.pk,
+        operation_id=plan.operation,
+        params=params,
+        body=body,
+        max_pages=1,
+    )
     first = next(pages)
     assert first.status == 200
     assert response_errors(operation=operation, data=first.data) == []

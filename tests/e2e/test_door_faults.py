@@ -13,14 +13,23 @@ CALLS = 6
 
 
 def _attempts(connection):
-    return list(SyncLog.objects.filter(connection_id=connection.pk, operation_id="GET /contacts/")
-                .order_by("pk").values_list("status", "attempt", "error"))
+    return list(
+        SyncLog.objects.filter(connection_id=connection.pk, operation_id="GET /contacts/")
+        .order_by("pk")
+        .values_list("status", "attempt", "error")
+    )
 
 
 def test_a_429_storm_with_retry_after_is_waited_out(sandbox_world):
     connection = location_connect(sandbox_world, "demo-loc-0001")
-    fault_set(sandbox_world, locationId="demo-loc-0001", seed=1, stormRate=1.0, stormSeconds=2,
-              retryAfter=1)
+    fault_set(
+        sandbox_world,
+        locationId="demo-loc-0001",
+        seed=1,
+        stormRate=1.0,
+        stormSeconds=2,
+        retryAfter=1,
+    )
     started = time.monotonic()
     answer = operation_run(connection_id=connection.pk, operation_id="GET /contacts/")
     elapsed = time.monotonic() - started
@@ -31,17 +40,22 @@ def test_a_429_storm_with_retry_after_is_waited_out(sandbox_world):
     assert elapsed >= 1.9  # Retry-After honoured: no attempt went before the storm could end
 
 
-@pytest.mark.parametrize("knob, seen", [
-    ({"errorRate": 0.4, "errorStatus": 503}, "status 503"),
-    ({"errorRate": 0.4, "errorStatus": 500}, "status 500"),
-    ({"htmlRate": 0.4}, "an HTML page"),
-    ({"dropRate": 0.4}, "a dropped connection"),
-])
+@pytest.mark.parametrize(
+    "knob, seen",
+    [
+        ({"errorRate": 0.4, "errorStatus": 503}, "status 503"),
+        ({"errorRate": 0.4, "errorStatus": 500}, "status 500"),
+        ({"htmlRate": 0.4}, "an HTML page"),
+        ({"dropRate": 0.4}, "a dropped connection"),
+    ],
+)
 def test_transient_faults_are_retried_until_every_call_succeeds(sandbox_world, knob, seen):
     connection = location_connect(sandbox_world, "demo-loc-0001")
     fault_set(sandbox_world, locationId="demo-loc-0001", seed=3, **knob)
-    answers = [operation_run(connection_id=connection.pk, operation_id="GET /contacts/")
-               for _ in range(CALLS)]
+    answers = [
+        operation_run(connection_id=connection.pk, operation_id="GET /contacts/")
+        for _ in range(CALLS)
+    ]
     assert [a.status for a in answers] == [200] * CALLS
     assert all(isinstance(a.data["contacts"], list) for a in answers)
     log = _attempts(connection)

@@ -27,11 +27,15 @@ def _expire(world, connection, where):
     if where == "sandbox":
         fault_set(world, expireTokensNow=True)
     else:
-        Connection.objects.filter(pk=connection.pk).update(token_expires_at=timezone.now() - timedelta(seconds=1))
+        Connection.objects.filter(pk=connection.pk).update(
+            token_expires_at=timezone.now() - timedelta(seconds=1)
+        )
 
 
 def _refresh_calls(connection) -> int:
-    return SyncLog.objects.filter(connection_id=connection.pk, operation_id="get-access-token").count()
+    return SyncLog.objects.filter(
+        connection_id=connection.pk, operation_id="get-access-token"
+    ).count()
 
 
 def _sandbox_refreshes() -> int:
@@ -82,10 +86,16 @@ def test_eight_processes_on_an_expired_token_refresh_once_and_all_succeed(sandbo
 
 def _burn_refresh_token(world, connection):
     """Someone else used the single-use refresh token (a copy of the database, an old worker)."""
-    answer = requests.post(f"{world.url}/sandbox/oauth/token", timeout=20, data={
-        "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
-        "grant_type": "refresh_token", "refresh_token": connection.refresh_token,
-    })
+    answer = requests.post(
+        f"{world.url}/sandbox/oauth/token",
+        timeout=20,
+        data={
+            "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": connection.refresh_token,
+        },
+    )
     assert answer.status_code == 200
 
 
@@ -95,12 +105,21 @@ def test_invalid_grant_needs_reauth_and_stops_the_connections_queued_jobs(sandbo
     connection = location_connect(world, "demo-loc-0001")
     other = location_connect(world, "demo-loc-0002")
     queued = [
-        job_enqueue(kind=Job.Kind.POLL, idempotency_key=f"e2e-poll-{n}", connection_id=connection.pk,
-                    location_id=connection.location_id, operation="GET /contacts/")
+        job_enqueue(
+            kind=Job.Kind.POLL,
+            idempotency_key=f"e2e-poll-{n}",
+            connection_id=connection.pk,
+            location_id=connection.location_id,
+            operation="GET /contacts/",
+        )
         for n in range(3)
     ]
-    bystander = job_enqueue(kind=Job.Kind.POLL, idempotency_key="e2e-poll-other",
-                            connection_id=other.pk, location_id=other.location_id)
+    bystander = job_enqueue(
+        kind=Job.Kind.POLL,
+        idempotency_key="e2e-poll-other",
+        connection_id=other.pk,
+        location_id=other.location_id,
+    )
     if cause == "burnt refresh token":
         _burn_refresh_token(world, connection)
     else:
@@ -120,8 +139,13 @@ def test_invalid_grant_needs_reauth_and_stops_the_connections_queued_jobs(sandbo
         assert job.finished_at is not None
     assert Job.objects.get(pk=bystander.pk).status == Job.Status.QUEUED
 
-    late = job_enqueue(kind=Job.Kind.ACTION, idempotency_key="e2e-late", connection_id=connection.pk,
-                       location_id=connection.location_id, operation="POST /contacts/")
+    late = job_enqueue(
+        kind=Job.Kind.ACTION,
+        idempotency_key="e2e-late",
+        connection_id=connection.pk,
+        location_id=connection.location_id,
+        operation="POST /contacts/",
+    )
     assert late.status == Job.Status.FAILED and "needs re-auth" in late.error_message
     # Nothing more is sent for it until someone connects again.
     sent = SyncLog.objects.filter(connection_id=connection.pk).count()

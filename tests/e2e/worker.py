@@ -35,8 +35,14 @@ def workers_run(*, count: int, connection_id: int, env: dict, timeout: float = 1
 
     start_at = time.time() + 4.0  # every child has imported Django by then
     procs = [
-        subprocess.Popen([sys.executable, __file__, str(start_at), str(connection_id)], cwd=ROOT,
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, __file__, str(start_at), str(connection_id)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(count)
     ]
     outcomes = []

@@ -19,7 +19,9 @@ def child_env(**extra) -> dict:
         env.pop("DATABASE_URL", None)
         env["SQLITE_PATH"] = str(settings_dict["NAME"])
     else:
-        auth = settings_dict["USER"] + (f":{settings_dict['PASSWORD']}" if settings_dict["PASSWORD"] else "")
+        auth = settings_dict["USER"] + (
+            f":{settings_dict['PASSWORD']}" if settings_dict["PASSWORD"] else ""
+        )
         env["DATABASE_URL"] = (
             f"postgres://{auth}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
             f"/{settings_dict['NAME']}"
@@ -33,8 +35,12 @@ def children_run(*, count: int, args: list[str], env: dict, timeout: float = 120
     start_at = time.time() + 3.0  # all of them start their calls together, after Django is up
     procs = [
         subprocess.Popen(
-            [sys.executable, __file__, str(start_at), *args], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, __file__, str(start_at), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(count)
     ]
@@ -67,8 +73,12 @@ def main(start_at: float, mode: str, connection_id: int, repeat: int = 1):
     outcomes = []
     for _ in range(repeat):
         try:
-            response = ghl_request(connection_id=connection_id, method="GET", path="/contacts/",
-                                   params={"locationId": "loc-1"})
+            response = ghl_request(
+                connection_id=connection_id,
+                method="GET",
+                path="/contacts/",
+                params={"locationId": "loc-1"},
+            )
             outcomes.append(response.status)
         except GhlError as exc:
             outcomes.append(f"{type(exc).__name__}: {exc}")
@@ -76,4 +86,9 @@ def main(start_at: float, mode: str, connection_id: int, repeat: int = 1):
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+    main(
+        float(sys.argv[1]),
+        sys.argv[2],
+        int(sys.argv[3]),
+        int(sys.argv[4]) if len(sys.argv) > 4 else 1,
+    )

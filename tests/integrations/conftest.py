@@ -52,7 +52,9 @@ def mocked():
 @pytest.fixture
 def ghl_app(db):
     app = HighLevelApp(
-        name="Rankr", mode=HighLevelApp.Mode.SANDBOX, client_id="app123-client",
+        name="Rankr",
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id="app123-client",
         redirect_url="http://testserver/integrations/oauth/callback/",
         scopes="contacts.readonly contacts.write locations.readonly",
     )
@@ -63,8 +65,12 @@ def ghl_app(db):
 
 def connection_make(*, app, location, access=ACCESS, refresh=REFRESH, expires_in=3600, **extra):
     connection = Connection(
-        app=app, agency=location.agency, location=location, kind=Connection.Kind.LOCATION,
-        scopes="contacts.readonly contacts.write", **extra,
+        app=app,
+        agency=location.agency,
+        location=location,
+        kind=Connection.Kind.LOCATION,
+        scopes="contacts.readonly contacts.write",
+        **extra,
     )
     connection.access_token = access
     connection.refresh_token = refresh
@@ -81,9 +87,11 @@ def connection(ghl_app, location):
 @pytest.fixture
 def signing_key(settings):
     key = ed25519.Ed25519PrivateKey.generate()
-    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     settings.SANDBOX_ENABLED = False
     return key
 

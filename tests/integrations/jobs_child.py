@@ -18,8 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def say(**event):
-    print(json.dumps({"worker": os.environ.get("WORKER_NAME", "?"), "at": time.time(), **event}),
-          flush=True)
+    print(
+        json.dumps({"worker": os.environ.get("WORKER_NAME", "?"), "at": time.time(), **event}),
+        flush=True,
+    )
 
 
 def stepping_handler(job):
@@ -34,8 +36,14 @@ def stepping_handler(job):
             say(event="slow", step=step)
             time.sleep(params["slow_s"])
         try:
-            job_checkpoint(job=job, result={"step": step, "writer": name,
-                                            "trail": [*job.result.get("trail", []), name]})
+            job_checkpoint(
+                job=job,
+                result={
+                    "step": step,
+                    "writer": name,
+                    "trail": [*job.result.get("trail", []), name],
+                },
+            )
         except LeaseLost:
             say(event="refused", step=step)
             raise
@@ -68,7 +76,9 @@ def main(mode, arg):
     while time.monotonic() < deadline:
         jobs_dispatch_due()
         # Only jobs another worker ran before (the ones the tick took up again), not new ones.
-        for job_id in Job.objects.filter(status=Job.Status.QUEUED, attempts__gt=0).values_list("pk", flat=True):
+        for job_id in Job.objects.filter(status=Job.Status.QUEUED, attempts__gt=0).values_list(
+            "pk", flat=True
+        ):
             status = job_run(job_id=job_id)
             if status:
                 say(event="ran", job=job_id, status=status)

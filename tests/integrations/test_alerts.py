@@ -43,13 +43,17 @@ def recipients():
     return sorted(address for message in mail.outbox for address in message.to)
 
 
-def test_a_needs_reauth_connection_alerts_its_staff_and_support_only(alert_app, role_users, locations, monkeypatch):
+def test_a_needs_reauth_connection_alerts_its_staff_and_support_only(
+    alert_app, role_users, locations, monkeypatch
+):
     from integrations.ghl import oauth
 
     connection = Connection(app=alert_app, agency=locations["A"].agency, location=locations["A"])
     connection.access_token = "token-value"
     connection.save()
-    oauth._mark_needs_reauth(connection, GhlError("invalid_grant: refresh token revoked", permanent=True))
+    oauth._mark_needs_reauth(
+        connection, GhlError("invalid_grant: refresh token revoked", permanent=True)
+    )
     assert alerts_send() == []  # still gathering the burst
     [incident] = alerts_send(now=timezone.now() + LATER)
     assert incident.cause == AlertCause.NEEDS_REAUTH
@@ -66,7 +70,9 @@ def test_a_dead_job_alerts_once_per_hour_per_location(role_users, locations, mon
     monkeypatch.setitem(jobs.JOB_HANDLERS, "poll", "tests.integrations.test_alerts.handler_down")
 
     def die(key):
-        job = Job.objects.create(kind="poll", location=locations["B"], idempotency_key=key, max_attempts=1)
+        job = Job.objects.create(
+            kind="poll", location=locations["B"], idempotency_key=key, max_attempts=1
+        )
         assert job_run(job_id=job.pk) == Job.Status.DEAD
 
     die("d1")
@@ -85,12 +91,18 @@ def handler_down(job):
     raise GhlError("HighLevel answered 503", status=503, permanent=False)
 
 
-def test_an_outage_across_many_locations_is_one_incident_listing_them(agency, role_users, locations):
-    many = [Location.objects.create(agency=agency, location_id=f"loc-m{i:03d}", name=f"Clinic {i:03d}")
-            for i in range(300)]
+def test_an_outage_across_many_locations_is_one_incident_listing_them(
+    agency, role_users, locations
+):
+    many = [
+        Location.objects.create(agency=agency, location_id=f"loc-m{i:03d}", name=f"Clinic {i:03d}")
+        for i in range(300)
+    ]
     many[0].staff.add(role_users["staff"])
     for location in many:
-        alert_raise(cause=AlertCause.JOB_DEAD, location_id=location.pk, detail={"message": "HTTP 503"})
+        alert_raise(
+            cause=AlertCause.JOB_DEAD, location_id=location.pk, detail={"message": "HTTP 503"}
+        )
     incidents = alerts_send(now=timezone.now() + LATER)
     assert len(incidents) == 1 and incidents[0].locations.count() == 300
     assert "300 locations of Acme Agency" in incidents[0].subject
@@ -125,7 +137,9 @@ def test_the_webhook_is_signed_and_the_signature_verifies(settings, role_users, 
     body, header = call.request.body, call.request.headers[SIGNATURE_HEADER]
     assert alert_signature_verify(secret="whsec-test-secret-value", header=header, body=body)
     assert not alert_signature_verify(secret="another-secret", header=header, body=body)
-    assert not alert_signature_verify(secret="whsec-test-secret-value", header=header, body=body + b" ")
+    assert not alert_signature_verify(
+        secret="whsec-test-secret-value", header=header, body=body + b" "
+    )
     payload = json.loads(body)
     assert payload["cause"] == "needs_reauth" and len(payload["locations"]) == 2
     assert payload["locations"][0]["url"].endswith(f"/admin/locations/{locations['A'].pk}/")

@@ -40,8 +40,9 @@ def switchable_handler(job):
 @pytest.fixture(autouse=True)
 def handler(monkeypatch):
     STATE["fail"] = None
-    monkeypatch.setitem(job_runs.JOB_HANDLERS, "action",
-                        "tests.integrations.test_job_attempts.switchable_handler")
+    monkeypatch.setitem(
+        job_runs.JOB_HANDLERS, "action", "tests.integrations.test_job_attempts.switchable_handler"
+    )
 
 
 def make(key="k1", **extra):
@@ -98,8 +99,10 @@ def test_the_lease_is_on_the_database_clock_whatever_the_host_clock_says():
     assert abs((attempt.started_at - database).total_seconds()) < 2
     assert abs((job.lease_until - database).total_seconds() - 30) < 2
     # A tick on a host 20 s ahead does not take the live job.
-    with mock.patch("django.utils.timezone.now", return_value=skewed), \
-            mock.patch("integrations.sync.jobs.job_send"):
+    with (
+        mock.patch("django.utils.timezone.now", return_value=skewed),
+        mock.patch("integrations.sync.jobs.job_send"),
+    ):
         assert jobs_dispatch_due() == 0
     job.refresh_from_db()
     assert job.status == "running"
@@ -120,7 +123,9 @@ def test_a_worker_that_lost_its_lease_cannot_write_over_its_successor():
     with pytest.raises(LeaseLost):
         job_checkpoint(job=stale, result={"by": "stale"})
     stale.attempt = JobAttempt.objects.get(job=job, number=1)
-    assert job_runs._record(stale, stale.attempt, status="succeeded", result={"by": "stale"}) is None
+    assert (
+        job_runs._record(stale, stale.attempt, status="succeeded", result={"by": "stale"}) is None
+    )
     fresh.refresh_from_db()
     assert fresh.status == "running" and fresh.result == {"by": "successor"}
     assert fresh.lease_token == successor.lease_token == stale.lease_token + 2
@@ -222,8 +227,9 @@ def test_the_list_action_asks_first_for_permanent_errors(client, role_users, loc
     assert Job.objects.get(pk=job.pk).status == "queued"
 
 
-def test_retry_now_is_for_support_only_and_in_scope(client, role_users, locations,
-                                                     django_capture_on_commit_callbacks):
+def test_retry_now_is_for_support_only_and_in_scope(
+    client, role_users, locations, django_capture_on_commit_callbacks
+):
     job = make(key="waiting", location_id=locations["C"].pk)
     STATE["fail"] = "transient"
     job_run(job_id=job.pk)
@@ -234,8 +240,10 @@ def test_retry_now_is_for_support_only_and_in_scope(client, role_users, location
     client.force_login(role_users["support"])
     page = client.get(reverse("admin:integrations_job_change", args=[job.pk]))
     assert b"attempt 2 of 5, next in" in page.content and b"Retry now" in page.content
-    with mock.patch("integrations.sync.jobs.job_send") as send, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("integrations.sync.jobs.job_send") as send,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert client.post(url).status_code == 302
     assert send.called and Job.objects.get(pk=job.pk).next_attempt_at <= timezone.now()
 
@@ -248,8 +256,9 @@ def test_a_mint_batch_run_that_lost_its_lease_counts_nothing(ghl_app, agency):
     agency_connection.access_token = "agency-at-xxxxxxxx"
     agency_connection.save()
     with mock.patch("integrations.sync.jobs.job_send"):
-        batch = mint_batch_create(connection_id=agency_connection.pk,
-                                  locations=[{"id": "hl-1", "name": "One"}], user=None)
+        batch = mint_batch_create(
+            connection_id=agency_connection.pk, locations=[{"id": "hl-1", "name": "One"}], user=None
+        )
     job = Job.objects.get(kind="mint", params={"batch_id": batch.pk})
     job_claim(job_id=job.pk)
     stale = Job.objects.get(pk=job.pk)

@@ -24,10 +24,20 @@ CHILD = str(ROOT / "tests/integrations/jobs_child.py")
 class Worker:
     def __init__(self, name, args, skew=0):
         self.out = tempfile.TemporaryFile("w+")
-        env = child_env(WORKER_NAME=name, SKEW_S=skew, JOB_LEASE_S=LEASE_S,
-                        JOB_HEARTBEAT_S=HEARTBEAT_S, LOG_LEVEL="ERROR")
-        self.proc = subprocess.Popen([sys.executable, CHILD, *args], cwd=ROOT, env=env,
-                                     stdout=self.out, stderr=subprocess.STDOUT)
+        env = child_env(
+            WORKER_NAME=name,
+            SKEW_S=skew,
+            JOB_LEASE_S=LEASE_S,
+            JOB_HEARTBEAT_S=HEARTBEAT_S,
+            LOG_LEVEL="ERROR",
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, CHILD, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+        )
 
     def events(self):
         self.out.seek(0)
@@ -52,8 +62,12 @@ def wait_for(condition, timeout, what):
 
 
 def test_leases_follow_the_database_clock_and_a_stale_worker_is_fenced():
-    job = job_enqueue(kind="action", idempotency_key="two-clocks", send=False,
-                      params={"steps": 24, "step_s": 0.4, "slow_step": 2, "slow_s": 3 * LEASE_S})
+    job = job_enqueue(
+        kind="action",
+        idempotency_key="two-clocks",
+        send=False,
+        params={"steps": 24, "step_s": 0.4, "slow_step": 2, "slow_s": 3 * LEASE_S},
+    )
     a = Worker("A", ["run", str(job.pk)])
     b = Worker("B", ["reap", "60"], skew=20)  # its clock is 20 s ahead of A's and the database's
     try:
@@ -64,12 +78,18 @@ def test_leases_follow_the_database_clock_and_a_stale_worker_is_fenced():
         live = Job.objects.get(pk=job.pk)
         seconds_left = (live.lease_until - db_now()).total_seconds()
         assert 0 < seconds_left <= LEASE_S + 0.5, seconds_left
-        wait_for(lambda: Job.objects.get(pk=job.pk).result.get("step", 0) >= 4, 60, "A after its slow step")
+        wait_for(
+            lambda: Job.objects.get(pk=job.pk).result.get("step", 0) >= 4,
+            60,
+            "A after its slow step",
+        )
         assert live.status == "running" and live.attempt_rows.count() == 1
         # A stalls (SIGSTOP: no heartbeat, no writes); B takes the job up within lease + tick.
         a.proc.send_signal(signal.SIGSTOP)
         stopped_at = time.time()
-        wait_for(lambda: Job.objects.get(pk=job.pk).attempt_rows.count() == 2, LEASE_S + 10, "B's claim")
+        wait_for(
+            lambda: Job.objects.get(pk=job.pk).attempt_rows.count() == 2, LEASE_S + 10, "B's claim"
+        )
         taken = Job.objects.get(pk=job.pk).attempt_rows.get(number=2)
         # Leases follow the database's clock even in B, whose clock is 20 s ahead.
         current = Job.objects.get(pk=job.pk)
@@ -86,7 +106,7 @@ def test_leases_follow_the_database_clock_and_a_stale_worker_is_fenced():
     first, second = job.attempt_rows.order_by("number")
     assert first.outcome == "worker_lost" and first.error_class == "WorkerLost"
     assert second.outcome == "succeeded" and second.worker != first.worker
-    recovered_after = (taken.started_at.timestamp() - stopped_at)
+    recovered_after = taken.started_at.timestamp() - stopped_at
     assert recovered_after <= LEASE_S + HEARTBEAT_S + TICK_S + 2, recovered_after
     refused = [e for e in a.events() if e["event"] == "refused"]
     assert refused and a.events()[-1] == {**a.events()[-1], "event": "end", "status": None}
@@ -94,4 +114,4 @@ def test_leases_follow_the_database_clock_and_a_stale_worker_is_fenced():
     trail = job.result["trail"]
     assert job.result["writer"] == "B" and job.result["finished_by"] == "B"
     assert trail == ["A"] * trail.count("A") + ["B"] * trail.count("B")
-    assert len(trail) == 24 and "A" not in trail[trail.index("B"):]
+    assert len(trail) == 24 and "A" not in trail[trail.index("B") :]

@@ -51,8 +51,13 @@ def lost_response_handler(job):
 @pytest.fixture(autouse=True)
 def handlers(monkeypatch):
     CALLS.clear()
-    for kind, name in [("action", "ok_handler"), ("poll", "flaky_handler"), ("resync", "invalid_handler"),
-                       ("webhook", "buggy_handler"), ("rankr_event", "lost_response_handler")]:
+    for kind, name in [
+        ("action", "ok_handler"),
+        ("poll", "flaky_handler"),
+        ("resync", "invalid_handler"),
+        ("webhook", "buggy_handler"),
+        ("rankr_event", "lost_response_handler"),
+    ]:
         monkeypatch.setitem(job_services.JOB_HANDLERS, kind, f"tests.integrations.test_jobs.{name}")
 
 

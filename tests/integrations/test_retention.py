@@ -35,15 +35,24 @@ def test_prune_sync_logs_deletes_old_entries_in_batches(monkeypatch, capsys):
 def test_prune_jobs_deletes_only_old_finished_jobs_in_batches(monkeypatch, capsys):
     long_ago = timezone.now() - timedelta(days=100)
     for i, status in enumerate(["succeeded", "failed", "dead", "succeeded", "queued", "running"]):
-        Job.objects.create(kind="poll", status=status, idempotency_key=f"old-{i}",
-                           finished_at=long_ago if status not in ("queued", "running") else None)
+        Job.objects.create(
+            kind="poll",
+            status=status,
+            idempotency_key=f"old-{i}",
+            finished_at=long_ago if status not in ("queued", "running") else None,
+        )
     Job.objects.filter(idempotency_key__startswith="old-").update(queued_at=long_ago)
-    recent = Job.objects.create(kind="poll", status="succeeded", idempotency_key="recent",
-                                finished_at=timezone.now())
+    recent = Job.objects.create(
+        kind="poll", status="succeeded", idempotency_key="recent", finished_at=timezone.now()
+    )
     with CaptureQueriesContext(connection) as queries:
         deleted = retention.jobs_prune(before=timezone.now() - timedelta(days=90), batch=2)
     assert deleted == 4
-    assert set(Job.objects.values_list("idempotency_key", flat=True)) == {"old-4", "old-5", recent.idempotency_key}
+    assert set(Job.objects.values_list("idempotency_key", flat=True)) == {
+        "old-4",
+        "old-5",
+        recent.idempotency_key,
+    }
     assert len(_deletes(queries, "integrations_job")) == 2
     call_command("prune_jobs", "--older-than", "1m")
     assert "finished jobs older than 1m" in capsys.readouterr().out
@@ -51,7 +60,9 @@ def test_prune_jobs_deletes_only_old_finished_jobs_in_batches(monkeypatch, capsy
 
 @pytest.mark.parametrize("command", ["prune_sync_logs", "prune_jobs"])
 def test_a_bad_age_is_refused_with_a_clear_error(command):
-    Job.objects.create(kind="poll", status="succeeded", idempotency_key="keep", finished_at=timezone.now())
+    Job.objects.create(
+        kind="poll", status="succeeded", idempotency_key="keep", finished_at=timezone.now()
+    )
     with pytest.raises(CommandError, match="use a number and d, h or m"):
         call_command(command, "--older-than", "three months")
     assert Job.objects.exists()

@@ -68,12 +68,21 @@ def test_encrypt_uses_the_newest_key():
 
 @pytest.mark.django_db
 def test_no_token_appears_in_the_dump_the_sync_log_the_logs_or_admin_pages(
-        client, connection, mocked, api_base, token_url, caplog):
+    client, connection, mocked, api_base, token_url, caplog
+):
     from django.contrib.auth import get_user_model
 
     new_access, new_refresh = "at-rotated-5555555555", "rt-rotated-6666666666"
-    mocked.add(responses.POST, token_url, json={"access_token": new_access, "refresh_token": new_refresh,
-                                                "expires_in": 86399, "userId": "u"})
+    mocked.add(
+        responses.POST,
+        token_url,
+        json={
+            "access_token": new_access,
+            "refresh_token": new_refresh,
+            "expires_in": 86399,
+            "userId": "u",
+        },
+    )
     mocked.add(responses.GET, f"{api_base}/x", json={"echo": new_access})
     mocked.add(responses.GET, f"{api_base}/fail", status=422, json={"message": f"bad {new_access}"})
     caplog.set_level(logging.DEBUG)
@@ -88,7 +97,10 @@ def test_no_token_appears_in_the_dump_the_sync_log_the_logs_or_admin_pages(
         f"/admin/integrations/connection/{connection.pk}/change/",
         f"/admin/integrations/highlevelapp/{connection.app_id}/change/",
         "/admin/integrations/synclog/",
-    ] + [f"/admin/integrations/synclog/{pk}/change/" for pk in SyncLog.objects.values_list("pk", flat=True)]
+    ] + [
+        f"/admin/integrations/synclog/{pk}/change/"
+        for pk in SyncLog.objects.values_list("pk", flat=True)
+    ]
     pages = []
     for url in urls:
         page = client.get(url)

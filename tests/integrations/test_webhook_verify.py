@@ -56,7 +56,11 @@ def test_it_accepts_both_signatures_and_prefers_ed25519(signers):
     raw = body()
     event = webhook_verify(raw_body=raw, headers=sign(raw), keys=keys, now=NOW)
     assert event.scheme == "ed25519"
-    assert (event.webhook_id, event.event_type, event.location_id) == ("wh-1", "ContactCreate", "loc-A")
+    assert (event.webhook_id, event.event_type, event.location_id) == (
+        "wh-1",
+        "ContactCreate",
+        "loc-A",
+    )
 
 
 @pytest.mark.parametrize("only", ["x-ghl-signature", "x-wh-signature"])
@@ -98,7 +102,9 @@ def test_it_rejects_another_signer(signers):
     raw = body()
     other = sign(raw, ed_key=ed25519.Ed25519PrivateKey.generate())
     with pytest.raises(WebhookRejected, match="x-ghl-signature"):
-        webhook_verify(raw_body=raw, headers={"x-ghl-signature": other["x-ghl-signature"]}, keys=keys, now=NOW)
+        webhook_verify(
+            raw_body=raw, headers={"x-ghl-signature": other["x-ghl-signature"]}, keys=keys, now=NOW
+        )
 
 
 @pytest.mark.parametrize(
@@ -143,7 +149,12 @@ def test_it_refuses_when_no_key_matches_the_scheme_received(signers):
     raw = body()
     only_rsa = WebhookKeys(rsa=keys.rsa)
     with pytest.raises(WebhookRejected, match="no configured public key"):
-        webhook_verify(raw_body=raw, headers={"x-ghl-signature": sign(raw)["x-ghl-signature"]}, keys=only_rsa, now=NOW)
+        webhook_verify(
+            raw_body=raw,
+            headers={"x-ghl-signature": sign(raw)["x-ghl-signature"]},
+            keys=only_rsa,
+            now=NOW,
+        )
 
 
 def test_highlevels_published_rsa_key_loads_and_refuses_our_signature(signers):
@@ -151,14 +162,21 @@ def test_highlevels_published_rsa_key_loads_and_refuses_our_signature(signers):
     raw = body()
     keys = WebhookKeys(rsa=(docs_rsa_public_key(),))
     with pytest.raises(WebhookRejected, match="x-wh-signature does not match"):
-        webhook_verify(raw_body=raw, headers={"x-wh-signature": sign(raw)["x-wh-signature"]}, keys=keys, now=NOW)
+        webhook_verify(
+            raw_body=raw,
+            headers={"x-wh-signature": sign(raw)["x-wh-signature"]},
+            keys=keys,
+            now=NOW,
+        )
 
 
 def test_a_bad_configured_key_is_a_clear_error(signers):
     _, sign = signers
     raw = body()
     with pytest.raises(WebhookRejected, match="not a valid PEM key"):
-        webhook_verify(raw_body=raw, headers=sign(raw), keys=WebhookKeys(ed25519=("garbage",)), now=NOW)
+        webhook_verify(
+            raw_body=raw, headers=sign(raw), keys=WebhookKeys(ed25519=("garbage",)), now=NOW
+        )
 
 
 @pytest.mark.parametrize("scheme", ["x-ghl-signature", "x-wh-signature"])
@@ -167,14 +185,21 @@ def test_a_rotation_never_drops_events_current_and_next_keys_both_verify(signers
     keys, sign = signers
     new_ed = ed25519.Ed25519PrivateKey.generate()
     new_rs = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    rotating = WebhookKeys(ed25519=keys.ed25519 + (pem(new_ed.public_key()),),
-                           rsa=keys.rsa + (pem(new_rs.public_key()),))
+    rotating = WebhookKeys(
+        ed25519=keys.ed25519 + (pem(new_ed.public_key()),),
+        rsa=keys.rsa + (pem(new_rs.public_key()),),
+    )
     raw = body()
     for headers in (sign(raw), sign(raw, ed_key=new_ed, rsa_key=new_rs)):
         only = {scheme: headers[scheme]}
-        assert webhook_verify(raw_body=raw, headers=only, keys=rotating, now=NOW).webhook_id == "wh-1"
-    stranger = sign(raw, ed_key=ed25519.Ed25519PrivateKey.generate(),
-                    rsa_key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        assert (
+            webhook_verify(raw_body=raw, headers=only, keys=rotating, now=NOW).webhook_id == "wh-1"
+        )
+    stranger = sign(
+        raw,
+        ed_key=ed25519.Ed25519PrivateKey.generate(),
+        rsa_key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    )
     with pytest.raises(WebhookRejected, match="does not match"):
         webhook_verify(raw_body=raw, headers={scheme: stranger[scheme]}, keys=rotating, now=NOW)
 
@@ -185,8 +210,12 @@ def test_the_live_default_rsa_key_is_the_one_the_docs_publish(settings):
     from integrations.sync.webhooks_in import webhook_live_keys
 
     settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = ""
-    docs = (Path(__file__).resolve().parents[2] / "specs/highlevel/docs/oauth/WebhookAuthentication.md").read_text()
-    published = docs[docs.index("-----BEGIN PUBLIC KEY-----"):docs.index("-----END PUBLIC KEY-----")]
+    docs = (
+        Path(__file__).resolve().parents[2] / "specs/highlevel/docs/oauth/WebhookAuthentication.md"
+    ).read_text()
+    published = docs[
+        docs.index("-----BEGIN PUBLIC KEY-----") : docs.index("-----END PUBLIC KEY-----")
+    ]
     live = webhook_live_keys()
     assert live.rsa[0].startswith(published)
     assert serialization.load_pem_public_key(live.rsa[0].encode()).key_size == 4096

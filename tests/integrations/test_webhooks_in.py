@@ -15,7 +15,11 @@ URL = "/integrations/webhooks/highlevel/"
 @pytest.fixture
 def handled(monkeypatch):
     seen = []
-    monkeypatch.setitem(webhook_services.EVENT_HANDLERS, "ContactCreate", lambda event: seen.append(event.payload["id"]))
+    monkeypatch.setitem(
+        webhook_services.EVENT_HANDLERS,
+        "ContactCreate",
+        lambda event: seen.append(event.payload["id"]),
+    )
     return seen
 
 
@@ -38,7 +42,9 @@ def test_the_url_is_routed():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_authentic_event_is_stored_acknowledged_and_processed(client, signing_key, handled, locations, q_sync):
+def test_an_authentic_event_is_stored_acknowledged_and_processed(
+    client, signing_key, handled, locations, q_sync
+):
     response = post(client, signing_key)
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
@@ -67,7 +73,9 @@ def test_a_bad_signature_gets_401_and_is_logged_without_processing(client, signi
 
 
 @pytest.mark.django_db
-def test_an_authentic_event_of_an_unknown_type_is_stored_and_answered_200(client, signing_key, handled):
+def test_an_authentic_event_of_an_unknown_type_is_stored_and_answered_200(
+    client, signing_key, handled
+):
     response = post(client, signing_key, type="SomethingNew", webhookId="wh-9")
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
@@ -115,7 +123,9 @@ def contact_events(monkeypatch, locations):
 
 
 @pytest.mark.django_db
-def test_an_event_that_cannot_be_stored_is_answered_429_with_retry_after(client, signing_key, monkeypatch):
+def test_an_event_that_cannot_be_stored_is_answered_429_with_retry_after(
+    client, signing_key, monkeypatch
+):
     from django.db import OperationalError
 
     def down(*args, **kwargs):
@@ -128,14 +138,17 @@ def test_an_event_that_cannot_be_stored_is_answered_429_with_retry_after(client,
 
 @pytest.mark.django_db
 def test_an_unexpected_failure_is_answered_429_not_500(client, signing_key, monkeypatch):
-    monkeypatch.setattr("integrations.interfaces.views_webhooks.webhook_receive",
-                        lambda **kw: (_ for _ in ()).throw(RuntimeError("bug")))
+    monkeypatch.setattr(
+        "integrations.interfaces.views_webhooks.webhook_receive",
+        lambda **kw: (_ for _ in ()).throw(RuntimeError("bug")),
+    )
     assert post(client, signing_key).status_code == 429
 
 
 @pytest.mark.django_db
 def test_an_event_stored_but_not_queued_is_429_then_the_retry_queues_it_once(
-        client, signing_key, contact_events, monkeypatch):
+    client, signing_key, contact_events, monkeypatch
+):
     from integrations.models import Job
 
     sent = []

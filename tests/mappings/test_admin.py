@@ -31,11 +31,17 @@ def staff(location):
 @pytest.fixture
 def mapping(location):
     mapping = Mapping(
-        location=location, name="Contacts in", entity="contact", direction="ghl_to_rankr",
+        location=location,
+        name="Contacts in",
+        entity="contact",
+        direction="ghl_to_rankr",
         rules=[
             {"source": "email", "target": "email", "transforms": ["trim", "lower"]},
-            {"source": "phone", "target": "phone",
-             "transforms": [{"name": "phone_e164", "args": {"country": "US"}}]},
+            {
+                "source": "phone",
+                "target": "phone",
+                "transforms": [{"name": "phone_e164", "args": {"country": "US"}}],
+            },
         ],
     )
     mapping_save(mapping=mapping, user_id=None)
@@ -44,11 +50,17 @@ def mapping(location):
 
 def form_data(location, rules, **extra):
     return {
-        "location": location.pk, "name": "Contacts in", "entity": "contact",
-        "direction": "ghl_to_rankr", "operation_key": "", "null_policy": "skip",
+        "location": location.pk,
+        "name": "Contacts in",
+        "entity": "contact",
+        "direction": "ghl_to_rankr",
+        "operation_key": "",
+        "null_policy": "skip",
         "rules": json.dumps(rules),
-        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0",
-        "versions-MIN_NUM_FORMS": "0", "versions-MAX_NUM_FORMS": "1000",
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+        "versions-MIN_NUM_FORMS": "0",
+        "versions-MAX_NUM_FORMS": "1000",
         **extra,
     }
 
@@ -59,8 +71,11 @@ def test_bad_rules_get_errors_naming_rule_number_and_field(client, staff, locati
         {"source": "email", "target": "email"},
         {"source": "phone", "target": "telephone"},
         {"source": "phone", "target": "phone", "transforms": [{"name": "e164"}]},
-        {"source": "tags", "target": "tags",
-         "transforms": [{"name": "tags_add", "args": {"tag": "vip"}}]},
+        {
+            "source": "tags",
+            "target": "tags",
+            "transforms": [{"name": "tags_add", "args": {"tag": "vip"}}],
+        },
         {"source": "email..address", "target": "custom_1"},
     ]
     response = client.post(ADD, form_data(location, rules))
@@ -68,8 +83,13 @@ def test_bad_rules_get_errors_naming_rule_number_and_field(client, staff, locati
     errors = response.context["adminform"].form.errors["rules"]
     assert errors[0].startswith("Rule 2 (field 'telephone'): unknown target field 'telephone'")
     assert errors[1].startswith("Rule 3 (field 'phone'): transform 1: unknown transform 'e164'")
-    assert errors[2] == "Rule 4 (field 'tags'): transform 1: tags_add: unknown argument 'tag' (allowed: tags)"
-    assert errors[3].startswith("Rule 4 (field 'tags'): transform 1: tags_add: missing argument 'tags'")
+    assert (
+        errors[2]
+        == "Rule 4 (field 'tags'): transform 1: tags_add: unknown argument 'tag' (allowed: tags)"
+    )
+    assert errors[3].startswith(
+        "Rule 4 (field 'tags'): transform 1: tags_add: missing argument 'tags'"
+    )
     assert errors[4].startswith("Rule 5 (field 'custom_1'): source 'email..address' is not a path")
     assert "Rule 2 (field &#x27;telephone&#x27;)" in response.content.decode()
     assert not Mapping.objects.exists()
@@ -99,7 +119,8 @@ def test_staff_save_makes_a_version_and_an_audit_event(client, staff, location):
     assert response.status_code == 302
     versions = list(MappingVersion.objects.order_by("number"))
     assert [(v.number, v.created_by, v.rules[0]["target"]) for v in versions] == [
-        (1, staff, "email"), (2, staff, "company"),
+        (1, staff, "email"),
+        (2, staff, "company"),
     ]
     assert AuditEvent.objects.filter(action="mapping.changed", actor=staff).count() == 2
     page = client.get(change_url(mapping)).content.decode()
@@ -108,8 +129,13 @@ def test_staff_save_makes_a_version_and_an_audit_event(client, staff, location):
 
 
 def test_staff_work_only_with_their_locations(client, staff, location, other_location, mapping):
-    elsewhere = Mapping(location=other_location, name="Elsewhere", entity="contact",
-                        direction="ghl_to_rankr", rules=[])
+    elsewhere = Mapping(
+        location=other_location,
+        name="Elsewhere",
+        entity="contact",
+        direction="ghl_to_rankr",
+        rules=[],
+    )
     mapping_save(mapping=elsewhere, user_id=None)
     client.force_login(staff)
     listing = client.get(CHANGELIST)
@@ -130,9 +156,10 @@ def test_auditor_reads_every_mapping_and_changes_none(client, mapping, other_loc
     assert client.get(ADD).status_code == 403
     assert client.get(APPLY).status_code == 403
     version = mapping.versions.get()
-    assert client.get(
-        reverse("admin:mappings_mappingversion_change", args=[version.pk])
-    ).status_code == 200
+    assert (
+        client.get(reverse("admin:mappings_mappingversion_change", args=[version.pk])).status_code
+        == 200
+    )
     assert Mapping.objects.get().rules == mapping.rules
 
 
@@ -171,7 +198,11 @@ def test_preview_names_the_rule_that_cannot_apply(client, staff, mapping):
 
 @pytest.mark.parametrize(
     "sample, error",
-    [("", "Paste a sample record"), ("{oops", "That is not JSON"), ("[1]", "must be a JSON object")],
+    [
+        ("", "Paste a sample record"),
+        ("{oops", "That is not JSON"),
+        ("[1]", "must be a JSON object"),
+    ],
 )
 def test_preview_refuses_a_bad_sample_and_keeps_it(client, staff, mapping, sample, error):
     client.force_login(staff)
@@ -195,19 +226,26 @@ def test_apply_templates_in_one_action_twice_makes_no_duplicates(client, staff, 
     response = client.post(APPLY, data, follow=True)
     assert response.status_code == 200
     page = html.unescape(response.content.decode())
-    assert "HighLevel contact created/updated → upsert Rankr contact: created at 1 location." in page
+    assert (
+        "HighLevel contact created/updated → upsert Rankr contact: created at 1 location." in page
+    )
     response = client.post(APPLY, data, follow=True)
     page = html.unescape(response.content.decode())
-    assert "New Rankr user → create HighLevel user: already mapped at 1 location, left as is." in page
+    assert (
+        "New Rankr user → create HighLevel user: already mapped at 1 location, left as is." in page
+    )
     assert sorted(Mapping.objects.values_list("template_key", flat=True)) == [
-        "ghl_contact_upsert", "rankr_user_create",
+        "ghl_contact_upsert",
+        "rankr_user_create",
     ]
     assert MappingVersion.objects.count() == 2
 
 
 def test_staff_cannot_apply_templates_to_another_location(client, staff, other_location):
     client.force_login(staff)
-    response = client.post(APPLY, {"locations": [other_location.pk], "templates": ["ghl_workflows"]})
+    response = client.post(
+        APPLY, {"locations": [other_location.pk], "templates": ["ghl_workflows"]}
+    )
     assert response.status_code == 200
     assert "locations" in response.context["form"].errors
     assert not Mapping.objects.exists()

@@ -19,10 +19,15 @@ from tests.mappings.form_fields import form_fields
 
 
 def _round_trip(template, rules, **extra):
-    form = MappingForm(initial={
-        "entity": template.entity, "direction": template.direction, "rules": rules,
-        "null_policy": template.null_policy, "operation_key": template.operation_key,
-    })
+    form = MappingForm(
+        initial={
+            "entity": template.entity,
+            "direction": template.direction,
+            "rules": rules,
+            "null_policy": template.null_policy,
+            "operation_key": template.operation_key,
+        }
+    )
     fields = form_fields(str(form["rules"]))
     fields.update(extra)
     return fields, editor_rules_from_post(fields, prefix="rules")
@@ -39,8 +44,9 @@ def test_every_flow_template_round_trips_through_the_table_exactly(key):
 @pytest.mark.parametrize("key", sorted(FLOW_TEMPLATES))
 def test_every_flow_template_round_trips_through_the_json_view(key):
     template = FLOW_TEMPLATES[key]
-    form = MappingForm(data={"rules": json.dumps(template.rules), "rules-mode": "json",
-                             "rules-op": "mode:table"})
+    form = MappingForm(
+        data={"rules": json.dumps(template.rules), "rules-mode": "json", "rules-op": "mode:table"}
+    )
     rendered = form_fields(str(form["rules"]))
     assert rendered["rules-mode"] == "table"
     assert json.loads(rendered["rules"]) == template.rules
@@ -53,12 +59,26 @@ def test_every_flow_template_round_trips_through_the_json_view(key):
 def test_hand_written_shapes_and_refused_keys_survive_the_table():
     template = FLOW_TEMPLATES["ghl_contact_upsert"]
     rules = [
-        {"target": "email", "source": "email", "transforms": ["trim", {"name": "lower", "args": {}}]},
+        {
+            "target": "email",
+            "source": "email",
+            "transforms": ["trim", {"name": "lower", "args": {}}],
+        },
         {"source": "phone", "target": "phone", "colour": "blue"},
-        {"source": "x", "target": "custom_1", "transforms": [{"name": "value_map", "args": {
-            "values": {"1": "one"}, "otherwise": "123"}}], "null": "default", "default": ""},
-        {"source": ["firstName", "lastName"], "target": "first_name",
-         "transforms": [{"name": "nope", "args": {"a": 1}}]},
+        {
+            "source": "x",
+            "target": "custom_1",
+            "transforms": [
+                {"name": "value_map", "args": {"values": {"1": "one"}, "otherwise": "123"}}
+            ],
+            "null": "default",
+            "default": "",
+        },
+        {
+            "source": ["firstName", "lastName"],
+            "target": "first_name",
+            "transforms": [{"name": "nope", "args": {"a": 1}}],
+        },
         "not a rule",
     ]
     _fields, back = _round_trip(template, rules)
@@ -82,7 +102,8 @@ def test_a_transform_picked_in_the_spare_slot_is_added_and_a_removed_one_dropped
     fields["rules-0-t2-name"] = "upper"  # the spare "add a transform" select after trim, lower
     fields["rules-0-t0-name"] = ""  # "— remove —"
     assert editor_rules_from_post(fields, prefix="rules")[0]["transforms"] == [
-        {"name": "lower"}, {"name": "upper"}
+        {"name": "lower"},
+        {"name": "upper"},
     ]
 
 
@@ -112,32 +133,52 @@ def test_targets_are_offered_by_the_labels_the_pages_use():
 
 
 def test_the_label_typed_as_a_target_gets_a_hint_naming_the_field():
-    problems = rules_problems(entity_key="contact", direction="ghl_to_rankr", null_policy="skip",
-                              rules=[{"source": "x", "target": "Custom field 1"}])
+    problems = rules_problems(
+        entity_key="contact",
+        direction="ghl_to_rankr",
+        null_policy="skip",
+        rules=[{"source": "x", "target": "Custom field 1"}],
+    )
     assert problems[0].field == "target"
-    assert problems[0].message.endswith("'Custom field 1' is the label of 'custom_1': write 'custom_1'")
+    assert problems[0].message.endswith(
+        "'Custom field 1' is the label of 'custom_1': write 'custom_1'"
+    )
 
 
 def test_problems_land_on_their_row_step_and_argument():
     rules = [
         {"source": "email", "target": "email"},
-        {"source": "phone", "target": "phone",
-         "transforms": [{"name": "phone_e164", "args": {"country": "XX"}}]},
+        {
+            "source": "phone",
+            "target": "phone",
+            "transforms": [{"name": "phone_e164", "args": {"country": "XX"}}],
+        },
         {"source": "email..x", "target": "telephone"},
     ]
-    form = MappingForm(data={"rules": json.dumps(rules), "rules-mode": "json",
-                             "rules-op": "mode:table", "entity": "contact",
-                             "direction": "ghl_to_rankr", "null_policy": "skip"})
+    form = MappingForm(
+        data={
+            "rules": json.dumps(rules),
+            "rules-mode": "json",
+            "rules-op": "mode:table",
+            "entity": "contact",
+            "direction": "ghl_to_rankr",
+            "null_policy": "skip",
+        }
+    )
     form.is_valid()
-    form.rules_problems_set({"entity": "contact", "direction": "ghl_to_rankr",
-                             "null_policy": "skip", "rules": rules})
+    form.rules_problems_set(
+        {"entity": "contact", "direction": "ghl_to_rankr", "null_policy": "skip", "rules": rules}
+    )
     html = str(form["rules"])
-    row2 = html[html.index('id="rule-2"'):html.index('id="rule-3"')]
-    row3 = html[html.index('id="rule-3"'):]
+    row2 = html[html.index('id="rule-2"') : html.index('id="rule-3"')]
+    row3 = html[html.index('id="rule-3"') :]
     rows = re.finditer(r'<tr class="([^"]*)" id="(rule-\d)"', html)
     classes = {m.group(2): m.group(1) for m in rows}
-    assert classes == {"rule-1": "rule-row", "rule-2": "rule-row rule-invalid",
-                       "rule-3": "rule-row rule-invalid"}
+    assert classes == {
+        "rule-1": "rule-row",
+        "rule-2": "rule-row rule-invalid",
+        "rule-3": "rule-row rule-invalid",
+    }
     assert "country &#x27;XX&#x27; is not a two-letter region code" in row2
     assert "unknown target field &#x27;telephone&#x27;" in row3
     assert "source &#x27;email..x&#x27; is not a path" in row3

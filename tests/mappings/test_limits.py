@@ -37,16 +37,39 @@ def test_numbers_must_fit_their_digits():
 
 
 def test_a_rule_names_itself_the_field_and_the_value_that_did_not_fit():
-    rules = [{"source": "email", "target": "email"}, {"source": "firstName", "target": "first_name"}]
+    rules = [
+        {"source": "email", "target": "email"},
+        {"source": "firstName", "target": "first_name"},
+    ]
     with pytest.raises(MappingError) as caught:
-        rules_apply(entity_key="contact", direction="ghl_to_rankr", null_policy="skip", rules=rules,
-                    record={"email": "a@b.test", "firstName": "N" * 250})
-    assert (caught.value.rule_number, caught.value.target, caught.value.value) == (2, "first_name", "N" * 250)
+        rules_apply(
+            entity_key="contact",
+            direction="ghl_to_rankr",
+            null_policy="skip",
+            rules=rules,
+            record={"email": "a@b.test", "firstName": "N" * 250},
+        )
+    assert (caught.value.rule_number, caught.value.target, caught.value.value) == (
+        2,
+        "first_name",
+        "N" * 250,
+    )
 
 
 def test_the_invalid_policy_is_checked_on_save():
-    problems = rules_check(entity_key="contact", direction="ghl_to_rankr", null_policy="skip",
-                           rules=[{"source": "firstName", "target": "first_name", "invalid": "chop"}])
+    problems = rules_check(
+        entity_key="contact",
+        direction="ghl_to_rankr",
+        null_policy="skip",
+        rules=[{"source": "firstName", "target": "first_name", "invalid": "chop"}],
+    )
     assert problems and "invalid 'chop'" in problems[0]
-    assert rules_check(entity_key="contact", direction="ghl_to_rankr", null_policy="skip",
-                       rules=[{"source": "firstName", "target": "first_name", "invalid": "truncate"}]) == []
+    assert (
+        rules_check(
+            entity_key="contact",
+            direction="ghl_to_rankr",
+            null_policy="skip",
+            rules=[{"source": "firstName", "target": "first_name", "invalid": "truncate"}],
+        )
+        == []
+    )

@@ -6,9 +6,7 @@ from mappings.rules import MappingError, rules_apply, rules_check
 
 
 def check(rules, *, entity="contact", direction="ghl_to_rankr", null_policy="skip"):
-    return rules_check(
-        entity_key=entity, direction=direction, null_policy=null_policy, rules=rules
-    )
+    return rules_check(entity_key=entity, direction=direction, null_policy=null_policy, rules=rules)
 
 
 def apply(rules, record, *, entity="contact", direction="ghl_to_rankr", null_policy="skip"):
@@ -21,24 +19,54 @@ def apply(rules, record, *, entity="contact", direction="ghl_to_rankr", null_pol
 @pytest.mark.parametrize(
     "rule, message",
     [
-        ({"source": "email", "target": "mail"}, "Rule 2 (field 'mail'): unknown target field 'mail'"),
-        ({"source": "email..x", "target": "email"}, "Rule 2 (field 'email'): source 'email..x' is not a path"),
-        ({"source": "phone", "target": "phone", "transforms": [{"name": "e164"}]},
-         "Rule 2 (field 'phone'): transform 1: unknown transform 'e164'"),
-        ({"source": "phone", "target": "phone",
-          "transforms": ["trim", {"name": "phone_e164", "args": {"country": "Narnia"}}]},
-         "Rule 2 (field 'phone'): transform 2: phone_e164: country 'Narnia'"),
-        ({"source": "phone", "target": "phone", "transforms": [{"args": {}}]},
-         "Rule 2 (field 'phone'): transform 1: write"),
-        ({"source": "phone", "target": "phone", "transforms": "trim"},
-         "Rule 2 (field 'phone'): transforms must be a list"),
-        ({"source": "tags", "target": "tags", "null": "ignore"},
-         "Rule 2 (field 'tags'): null policy 'ignore' is not one of skip, default, clear"),
-        ({"source": "tags", "target": "tags", "null": "default"},
-         "Rule 2 (field 'tags'): the null policy is default but the rule has no default"),
-        ({"target": "source"}, "Rule 2 (field 'source'): a rule without source needs the null policy default"),
-        ({"source": "email", "target": "email"}, "Rule 2 (field 'email'): field 'email' is already set by rule 1"),
-        ({"source": "x", "target": "company", "extra": 1}, "Rule 2 (field 'company'): unknown key 'extra'"),
+        (
+            {"source": "email", "target": "mail"},
+            "Rule 2 (field 'mail'): unknown target field 'mail'",
+        ),
+        (
+            {"source": "email..x", "target": "email"},
+            "Rule 2 (field 'email'): source 'email..x' is not a path",
+        ),
+        (
+            {"source": "phone", "target": "phone", "transforms": [{"name": "e164"}]},
+            "Rule 2 (field 'phone'): transform 1: unknown transform 'e164'",
+        ),
+        (
+            {
+                "source": "phone",
+                "target": "phone",
+                "transforms": ["trim", {"name": "phone_e164", "args": {"country": "Narnia"}}],
+            },
+            "Rule 2 (field 'phone'): transform 2: phone_e164: country 'Narnia'",
+        ),
+        (
+            {"source": "phone", "target": "phone", "transforms": [{"args": {}}]},
+            "Rule 2 (field 'phone'): transform 1: write",
+        ),
+        (
+            {"source": "phone", "target": "phone", "transforms": "trim"},
+            "Rule 2 (field 'phone'): transforms must be a list",
+        ),
+        (
+            {"source": "tags", "target": "tags", "null": "ignore"},
+            "Rule 2 (field 'tags'): null policy 'ignore' is not one of skip, default, clear",
+        ),
+        (
+            {"source": "tags", "target": "tags", "null": "default"},
+            "Rule 2 (field 'tags'): the null policy is default but the rule has no default",
+        ),
+        (
+            {"target": "source"},
+            "Rule 2 (field 'source'): a rule without source needs the null policy default",
+        ),
+        (
+            {"source": "email", "target": "email"},
+            "Rule 2 (field 'email'): field 'email' is already set by rule 1",
+        ),
+        (
+            {"source": "x", "target": "company", "extra": 1},
+            "Rule 2 (field 'company'): unknown key 'extra'",
+        ),
         ({"source": "x"}, "Rule 2: target is required"),
         ("email -> email", "Rule 2: a rule must be an object"),
     ],
@@ -50,7 +78,10 @@ def test_each_problem_names_the_rule_number_and_field(rule, message):
 
 def test_rankr_to_highlevel_checks_targets_against_highlevel_and_sources_against_rankr():
     problems = check(
-        [{"source": "first_name", "target": "firstName"}, {"source": "firstName", "target": "first_name"}],
+        [
+            {"source": "first_name", "target": "firstName"},
+            {"source": "firstName", "target": "first_name"},
+        ],
         direction="rankr_to_ghl",
     )
     assert len(problems) == 2
@@ -68,16 +99,31 @@ def test_mapping_level_problems():
 def test_it_maps_a_highlevel_contact_into_rankr_fields():
     rules = [
         {"source": "email", "target": "email", "transforms": ["trim", "lower"]},
-        {"source": "name", "target": "first_name",
-         "transforms": [{"name": "name_split", "args": {"part": "first"}}]},
-        {"source": "name", "target": "last_name",
-         "transforms": [{"name": "name_split", "args": {"part": "last"}}]},
-        {"source": "phone", "target": "phone",
-         "transforms": [{"name": "phone_e164", "args": {"country": "US"}}]},
-        {"source": "customFields", "target": "custom_1",
-         "transforms": [{"name": "custom_field", "args": {"id": "cf-tier"}}]},
-        {"source": "tags", "target": "tags",
-         "transforms": [{"name": "tags_add", "args": {"tags": ["from-ghl"]}}]},
+        {
+            "source": "name",
+            "target": "first_name",
+            "transforms": [{"name": "name_split", "args": {"part": "first"}}],
+        },
+        {
+            "source": "name",
+            "target": "last_name",
+            "transforms": [{"name": "name_split", "args": {"part": "last"}}],
+        },
+        {
+            "source": "phone",
+            "target": "phone",
+            "transforms": [{"name": "phone_e164", "args": {"country": "US"}}],
+        },
+        {
+            "source": "customFields",
+            "target": "custom_1",
+            "transforms": [{"name": "custom_field", "args": {"id": "cf-tier"}}],
+        },
+        {
+            "source": "tags",
+            "target": "tags",
+            "transforms": [{"name": "tags_add", "args": {"tags": ["from-ghl"]}}],
+        },
     ]
     record = {
         "email": " Ada@Example.COM ",
@@ -99,8 +145,11 @@ def test_it_maps_a_highlevel_contact_into_rankr_fields():
 def test_a_rule_that_cannot_apply_names_rule_and_field():
     rules = [
         {"source": "email", "target": "email"},
-        {"source": "contact.phone", "target": "phone",
-         "transforms": [{"name": "phone_e164", "args": {"country": "US"}}]},
+        {
+            "source": "contact.phone",
+            "target": "phone",
+            "transforms": [{"name": "phone_e164", "args": {"country": "US"}}],
+        },
     ]
     with pytest.raises(MappingError) as exc:
         apply(rules, {"email": "a@b.c", "contact": {"phone": "call me maybe"}})
@@ -121,8 +170,15 @@ def test_a_record_that_is_not_an_object_is_refused_clearly():
     [("skip", {}), ("default", {"company": "n/a"}), ("clear", {"company": ""})],
 )
 def test_null_policies_for_a_missing_value(policy, expected):
-    rules = [{"source": "companyName", "target": "company", "transforms": ["trim"],
-              "null": policy, "default": "n/a"}]
+    rules = [
+        {
+            "source": "companyName",
+            "target": "company",
+            "transforms": ["trim"],
+            "null": policy,
+            "default": "n/a",
+        }
+    ]
     assert apply(rules, {"companyName": None}) == expected
     assert apply(rules, {}) == expected
     assert apply(rules, {"companyName": " Acme "}) == {"company": "Acme"}
@@ -134,8 +190,14 @@ def test_clear_uses_the_empty_value_of_the_rankr_field():
         {"source": "dueDate", "target": "custom_2", "null": "clear"},
     ]
     assert apply(rules, {}) == {"tags": [], "custom_2": ""}
-    task_rules = [{"source": "dueDate", "target": "due_date", "null": "clear",
-                   "transforms": ["datetime_parse"]}]
+    task_rules = [
+        {
+            "source": "dueDate",
+            "target": "due_date",
+            "null": "clear",
+            "transforms": ["datetime_parse"],
+        }
+    ]
     assert apply(task_rules, {}, entity="task") == {"due_date": None}
     assert apply(task_rules, {"dueDate": "2024-05-01T08:30:00Z"}, entity="task") == {
         "due_date": datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
@@ -151,8 +213,15 @@ def test_the_mapping_null_policy_applies_unless_a_rule_overrides_it():
 
 
 def test_a_transform_that_gives_empty_falls_to_the_null_policy():
-    rules = [{"source": "customFields", "target": "custom_3", "null": "default", "default": "none",
-              "transforms": [{"name": "custom_field", "args": {"key": "missing"}}, "upper"]}]
+    rules = [
+        {
+            "source": "customFields",
+            "target": "custom_3",
+            "null": "default",
+            "default": "none",
+            "transforms": [{"name": "custom_field", "args": {"key": "missing"}}, "upper"],
+        }
+    ]
     assert apply(rules, {"customFields": [{"id": "x", "value": "y"}]}) == {"custom_3": "none"}
 
 
@@ -160,10 +229,16 @@ def test_constants_and_joined_sources_for_highlevel():
     rules = [
         {"source": ["first_name", "last_name"], "target": "name", "transforms": ["name_join"]},
         {"source": None, "target": "source", "null": "default", "default": "Rankr"},
-        {"source": "custom_1", "target": "customFields",
-         "transforms": [{"name": "custom_field_wrap", "args": {"id": "cf1"}}]},
-        {"source": "custom_2", "target": "customFields",
-         "transforms": [{"name": "custom_field_wrap", "args": {"key": "tier"}}]},
+        {
+            "source": "custom_1",
+            "target": "customFields",
+            "transforms": [{"name": "custom_field_wrap", "args": {"id": "cf1"}}],
+        },
+        {
+            "source": "custom_2",
+            "target": "customFields",
+            "transforms": [{"name": "custom_field_wrap", "args": {"key": "tier"}}],
+        },
     ]
     record = {"first_name": "Ada", "last_name": "Lovelace", "custom_1": "x", "custom_2": "gold"}
     assert apply(rules, record, direction="rankr_to_ghl") == {
@@ -185,9 +260,19 @@ def test_paths_reach_into_lists_and_the_whole_record():
 
 
 def test_all_problems_of_a_rule_are_reported_at_once():
-    problems = check([{"source": "a..b", "target": "nope", "transforms": [
-        {"name": ["trim"]}, {"name": "trim", "args": "x"}, 7,
-    ]}])
+    problems = check(
+        [
+            {
+                "source": "a..b",
+                "target": "nope",
+                "transforms": [
+                    {"name": ["trim"]},
+                    {"name": "trim", "args": "x"},
+                    7,
+                ],
+            }
+        ]
+    )
     assert [p.split(": ", 1)[1][:30] for p in problems] == [
         "unknown target field 'nope' (f",
         "source 'a..b' is not a path (n",

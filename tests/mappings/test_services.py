@@ -49,7 +49,10 @@ def _fields_of(spec, path, operation):
 
 def contact_mapping(location, rules=None):
     return Mapping(
-        location=location, name="Contacts in", entity="contact", direction="ghl_to_rankr",
+        location=location,
+        name="Contacts in",
+        entity="contact",
+        direction="ghl_to_rankr",
         rules=rules if rules is not None else [{"source": "email", "target": "email"}],
     )
 
@@ -111,9 +114,12 @@ def test_apply_uses_the_version_not_the_draft(location):
 
 
 def test_apply_raises_a_mapping_error_naming_rule_and_field(location):
-    mapping = contact_mapping(location, rules=[
-        {"source": "dateAdded", "target": "custom_1", "transforms": ["datetime_parse"]},
-    ])
+    mapping = contact_mapping(
+        location,
+        rules=[
+            {"source": "dateAdded", "target": "custom_1", "transforms": ["datetime_parse"]},
+        ],
+    )
     version = mapping_save(mapping=mapping, user_id=None)
     with pytest.raises(MappingError, match=r"^Rule 1 \(source 'dateAdded' → field 'custom_1'\)"):
         mapping_apply(mapping_version=version, record={"dateAdded": "last tuesday"})
@@ -122,10 +128,15 @@ def test_apply_raises_a_mapping_error_naming_rule_and_field(location):
 @pytest.mark.parametrize("key", sorted(FLOW_TEMPLATES))
 def test_every_template_checks_and_names_a_real_highlevel_operation(key):
     template = FLOW_TEMPLATES[key]
-    assert mapping_check(
-        entity=template.entity, direction=template.direction,
-        null_policy=template.null_policy, rules=template.rules,
-    ) == []
+    assert (
+        mapping_check(
+            entity=template.entity,
+            direction=template.direction,
+            null_policy=template.null_policy,
+            rules=template.rules,
+        )
+        == []
+    )
     assert template.operation_key in _spec_operations()
 
 
@@ -200,17 +211,31 @@ def test_applied_templates_map_sample_records(location):
     )
     out = mapping_apply(
         mapping_version=mapping_version_latest(mapping_id=lead.pk),
-        record={"first_name": "Ada", "last_name": "Lovelace", "email": "a@x.io", "phone": "",
-                "source": "", "tags": ["lead"]},
+        record={
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "a@x.io",
+            "phone": "",
+            "source": "",
+            "tags": ["lead"],
+        },
     )
-    assert out == {"name": "Ada Lovelace", "firstName": "Ada", "lastName": "Lovelace",
-                   "email": "a@x.io", "tags": ["lead"], "source": "Rankr"}
+    assert out == {
+        "name": "Ada Lovelace",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "email": "a@x.io",
+        "tags": ["lead"],
+        "source": "Rankr",
+    }
 
 
 def test_unknown_template_is_a_clear_error(location):
     from mappings.services import TemplateError
 
-    with pytest.raises(TemplateError, match="Unknown template 'nope'; templates: ghl_contact_upsert"):
+    with pytest.raises(
+        TemplateError, match="Unknown template 'nope'; templates: ghl_contact_upsert"
+    ):
         mapping_template_apply(template_key="nope", location_id=location.pk, user_id=None)
 
 
@@ -232,7 +257,12 @@ def test_a_page_is_mapped_and_upserted_and_unchanged_records_are_skipped(locatio
     assert (result.counts.created, result.counts.updated) == (1, 0)
     assert [f[0] for f in result.failed] == ["#2"] and result.quarantined == 1
     aside = QuarantinedRecord.objects.get()
-    assert (aside.ghl_id, aside.rule_number, aside.field, aside.value) == ("c2", 4, "phone", "not a phone")
+    assert (aside.ghl_id, aside.rule_number, aside.field, aside.value) == (
+        "c2",
+        4,
+        "phone",
+        "not a phone",
+    )
     assert "Rule 4 (source 'phone' → field 'phone')" in aside.reason
     assert Contact.objects.get().email == "a@x.io"
 
@@ -254,5 +284,6 @@ def test_page_apply_refuses_a_rankr_to_highlevel_mapping(location):
     with pytest.raises(ValueError, match="does not map HighLevel records into Rankr"):
         mapping_page_apply(
             mapping_version=mapping_version_latest(mapping_id=mapping.pk),
-            location_id=location.pk, records=[],
+            location_id=location.pk,
+            records=[],
         )

@@ -18,10 +18,16 @@ from portal.models import AuditEvent
 from tests.rankr.helpers import location_make
 
 EMAIL = {"source": "email", "target": "email", "transforms": [{"name": "trim"}]}
-PHONE = {"source": "phone", "target": "phone",
-         "transforms": [{"name": "phone_e164", "args": {"country": "US"}}]}
-PHONE_GB = {"source": "phone", "target": "phone",
-            "transforms": [{"name": "phone_e164", "args": {"country": "GB"}}]}
+PHONE = {
+    "source": "phone",
+    "target": "phone",
+    "transforms": [{"name": "phone_e164", "args": {"country": "US"}}],
+}
+PHONE_GB = {
+    "source": "phone",
+    "target": "phone",
+    "transforms": [{"name": "phone_e164", "args": {"country": "GB"}}],
+}
 COMPANY = {"source": "companyName", "target": "company"}
 
 
@@ -32,9 +38,14 @@ def template_locations(location):
 
 @pytest.fixture
 def template(location):
-    template = MappingTemplate(agency=location.agency, name="Contacts in", entity="contact",
-                               direction="ghl_to_rankr", operation_key="GET /contacts/{contactId}",
-                               rules=[EMAIL, PHONE])
+    template = MappingTemplate(
+        agency=location.agency,
+        name="Contacts in",
+        entity="contact",
+        direction="ghl_to_rankr",
+        operation_key="GET /contacts/{contactId}",
+        rules=[EMAIL, PHONE],
+    )
     template_save(template=template, user_id=None)
     return template
 
@@ -45,10 +56,14 @@ def _mapping(location):
 
 def test_an_override_replaces_the_templates_rule_for_its_field_and_nothing_else():
     assert rules_effective(template_rules=[EMAIL, PHONE], overrides={"phone": PHONE_GB}) == [
-        EMAIL, PHONE_GB]
+        EMAIL,
+        PHONE_GB,
+    ]
     assert rules_effective(template_rules=[EMAIL, PHONE], overrides={"phone": None}) == [EMAIL]
     assert rules_effective(template_rules=[EMAIL], overrides={"company": COMPANY}) == [
-        EMAIL, COMPANY]
+        EMAIL,
+        COMPANY,
+    ]
 
 
 def test_edited_rules_become_overrides_and_back():
@@ -60,9 +75,17 @@ def test_edited_rules_become_overrides_and_back():
 
 
 @pytest.mark.django_db
-def test_locations_inherit_the_template_and_keep_their_overrides_through_a_change(template, template_locations):
-    assert template_attach(template_id=template.pk, location_ids=[loc.pk for loc in template_locations],
-                           user_id=None) == 4
+def test_locations_inherit_the_template_and_keep_their_overrides_through_a_change(
+    template, template_locations
+):
+    assert (
+        template_attach(
+            template_id=template.pk,
+            location_ids=[loc.pk for loc in template_locations],
+            user_id=None,
+        )
+        == 4
+    )
     first = _mapping(template_locations[0])
     first.rules = [EMAIL, PHONE_GB]
     mapping_save_inherited(mapping=first, user_id=None)
@@ -71,7 +94,9 @@ def test_locations_inherit_the_template_and_keep_their_overrides_through_a_chang
 
     template.rules = [{**EMAIL, "transforms": [{"name": "trim"}, {"name": "lower"}]}, PHONE]
     template_save(template=template, user_id=None)
-    rollout = rollout_start(template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None)
+    rollout = rollout_start(
+        template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None
+    )
     rollout_complete(rollout_id=rollout.pk, user_id=None)
     first.refresh_from_db()
     # The template's new email rule arrives; the location's own phone rule wins over the template's.
@@ -95,8 +120,12 @@ def test_an_override_is_dropped_and_the_template_rule_returns_as_a_new_version(t
 
 
 @pytest.mark.django_db
-def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_back(template, template_locations):
-    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in template_locations], user_id=None)
+def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_back(
+    template, template_locations
+):
+    template_attach(
+        template_id=template.pk, location_ids=[loc.pk for loc in template_locations], user_id=None
+    )
     v1 = template.versions.get(number=1)
     template.rules = [EMAIL, PHONE, COMPANY]
     v2 = template_save(template=template, user_id=None)
@@ -104,8 +133,12 @@ def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_ba
     chosen = [template_locations[0].pk, template_locations[1].pk]
     rollout = rollout_start(template_id=template.pk, location_ids=chosen, user_id=None)
     on = {loc.pk: _mapping(loc).template_version_id for loc in template_locations}
-    assert on == {template_locations[0].pk: v2.pk, template_locations[1].pk: v2.pk,
-                  template_locations[2].pk: v1.pk, template_locations[3].pk: v1.pk}
+    assert on == {
+        template_locations[0].pk: v2.pk,
+        template_locations[1].pk: v2.pk,
+        template_locations[2].pk: v1.pk,
+        template_locations[3].pk: v1.pk,
+    }
     assert _mapping(template_locations[2]).rules == [EMAIL, PHONE]
 
     rollout_complete(rollout_id=rollout.pk, user_id=None)
@@ -118,11 +151,16 @@ def test_a_template_change_reaches_chosen_locations_first_then_all_then_rolls_ba
         assert mapping_version_latest(mapping_id=mapping.pk).rules == [EMAIL, PHONE]
     template.refresh_from_db()
     assert template.rules == [EMAIL, PHONE]  # the template is back too, as version 3
-    actions = list(AuditEvent.objects.filter(action__startswith="mapping_template.rollout")
-                   .order_by("at", "pk").values_list("action", "detail"))
-    assert [a for a, _ in actions] == ["mapping_template.rollout.staged",
-                                       "mapping_template.rollout.completed",
-                                       "mapping_template.rollout.rolled_back"]
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="mapping_template.rollout")
+        .order_by("at", "pk")
+        .values_list("action", "detail")
+    )
+    assert [a for a, _ in actions] == [
+        "mapping_template.rollout.staged",
+        "mapping_template.rollout.completed",
+        "mapping_template.rollout.rolled_back",
+    ]
     assert sorted(actions[0][1]["location_ids"]) == sorted(chosen)
     assert sorted(actions[1][1]["location_ids"]) == sorted(loc.pk for loc in template_locations[2:])
     assert Rollout.objects.get().status == Rollout.Status.ROLLED_BACK
@@ -135,15 +173,26 @@ def test_a_second_rollout_waits_for_the_staged_one(template, template_locations)
     template_save(template=template, user_id=None)
     rollout_start(template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None)
     with pytest.raises(ValidationError, match="still staged"):
-        rollout_start(template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None)
+        rollout_start(
+            template_id=template.pk, location_ids=[template_locations[0].pk], user_id=None
+        )
 
 
 @pytest.mark.django_db
 def test_the_preview_reapplies_both_versions_to_stored_payloads(template, template_locations):
-    template_attach(template_id=template.pk, location_ids=[loc.pk for loc in template_locations[:2]], user_id=None)
+    template_attach(
+        template_id=template.pk,
+        location_ids=[loc.pk for loc in template_locations[:2]],
+        user_id=None,
+    )
     version = mapping_version_latest(mapping_id=_mapping(template_locations[0]).pk)
-    mapping_page_apply(mapping_version=version, location_id=template_locations[0].pk, records=[
-        {"id": "c-1", "email": " a@x.io ", "phone": "415 555 2671", "companyName": "Acme"}])
+    mapping_page_apply(
+        mapping_version=version,
+        location_id=template_locations[0].pk,
+        records=[
+            {"id": "c-1", "email": " a@x.io ", "phone": "415 555 2671", "companyName": "Acme"}
+        ],
+    )
     assert SourcePayload.objects.get().payload["companyName"] == "Acme"
     template.rules = [EMAIL, PHONE_GB, COMPANY]
     v2 = template_save(template=template, user_id=None)
@@ -151,9 +200,15 @@ def test_the_preview_reapplies_both_versions_to_stored_payloads(template, templa
     def fetch(**kwargs):
         raise RuntimeError("HighLevel is unreachable")
 
-    report = {e["location"].pk: e for e in rollout_preview(
-        template_id=template.pk, version_id=v2.pk, location_ids=[loc.pk for loc in template_locations[:2]],
-        fetch=fetch)}
+    report = {
+        e["location"].pk: e
+        for e in rollout_preview(
+            template_id=template.pk,
+            version_id=v2.pk,
+            location_ids=[loc.pk for loc in template_locations[:2]],
+            fetch=fetch,
+        )
+    }
     stored = report[template_locations[0].pk]
     assert stored["source"] == "stored" and stored["rules_changed"]
     assert stored["records"][0]["id"] == "c-1"

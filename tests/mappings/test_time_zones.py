@@ -11,8 +11,14 @@ from rankr.models import Task
 
 
 def _apply(rules, record, time_zone):
-    return rules_apply(entity_key="task", direction="ghl_to_rankr", null_policy="skip",
-                       rules=rules, record=record, time_zone=time_zone)
+    return rules_apply(
+        entity_key="task",
+        direction="ghl_to_rankr",
+        null_policy="skip",
+        rules=rules,
+        record=record,
+        time_zone=time_zone,
+    )
 
 
 DUE = [{"source": "dueDate", "target": "due_date", "transforms": [{"name": "datetime_parse"}]}]
@@ -46,35 +52,51 @@ def test_epoch_milliseconds_are_absolute():
 
 
 def test_a_rule_that_names_a_time_zone_wins_over_the_location():
-    rules = [{"source": "dueDate", "target": "due_date",
-              "transforms": [{"name": "datetime_parse", "args": {"assume_tz": "UTC"}}]}]
+    rules = [
+        {
+            "source": "dueDate",
+            "target": "due_date",
+            "transforms": [{"name": "datetime_parse", "args": {"assume_tz": "UTC"}}],
+        }
+    ]
     values = _apply(rules, {"dueDate": "2024-07-01T09:30:00"}, "America/New_York")
     assert values["due_date"] == datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
 
 
 def test_formatting_a_naive_date_as_a_day_uses_the_location_too():
-    rules = [{"source": "when", "target": "title",
-              "transforms": [{"name": "datetime_format", "args": {"format": "epoch_ms"}}]}]
+    rules = [
+        {
+            "source": "when",
+            "target": "title",
+            "transforms": [{"name": "datetime_format", "args": {"format": "epoch_ms"}}],
+        }
+    ]
     values = _apply(rules, {"when": "2024-07-01T00:00:00"}, "Asia/Kolkata")
     assert values["title"] == int(datetime(2024, 6, 30, 18, 30, tzinfo=UTC).timestamp() * 1000)
 
 
 def test_without_a_time_zone_naive_dates_stay_utc():
     assert _apply(DUE, {"dueDate": "2024-07-01T09:30:00"}, None)["due_date"] == datetime(
-        2024, 7, 1, 9, 30, tzinfo=UTC)
+        2024, 7, 1, 9, 30, tzinfo=UTC
+    )
 
 
 @pytest.mark.django_db
 def test_the_sync_reads_naive_dates_in_the_mappings_location(location):
     location.time_zone = "Australia/Sydney"
     location.save()
-    mapping = Mapping(location=location, name="Tasks", entity="task", direction="ghl_to_rankr",
-                      rules=DUE)
+    mapping = Mapping(
+        location=location, name="Tasks", entity="task", direction="ghl_to_rankr", rules=DUE
+    )
     version = mapping_save(mapping=mapping, user_id=None)
     assert mapping_apply(mapping_version=version, record={"dueDate": "2024-07-01T10:00:00"}) == {
-        "due_date": datetime(2024, 7, 1, 0, 0, tzinfo=UTC)}
-    mapping_page_apply(mapping_version=version, location_id=location.pk,
-                       records=[{"id": "t-1", "dueDate": "2024-07-01T10:00:00"}])
+        "due_date": datetime(2024, 7, 1, 0, 0, tzinfo=UTC)
+    }
+    mapping_page_apply(
+        mapping_version=version,
+        location_id=location.pk,
+        records=[{"id": "t-1", "dueDate": "2024-07-01T10:00:00"}],
+    )
     assert Task.objects.get(ghl_id="t-1").due_date == datetime(2024, 7, 1, 0, 0, tzinfo=UTC)
 
 
@@ -82,9 +104,13 @@ def test_the_sync_reads_naive_dates_in_the_mappings_location(location):
 def test_a_location_with_a_broken_time_zone_fails_the_rule_saying_so(location):
     location.time_zone = "Mars/Olympus"
     location.save()
-    mapping = Mapping(location=location, name="Tasks", entity="task", direction="ghl_to_rankr",
-                      rules=DUE)
+    mapping = Mapping(
+        location=location, name="Tasks", entity="task", direction="ghl_to_rankr", rules=DUE
+    )
     version = mapping_save(mapping=mapping, user_id=None)
-    result = mapping_page_apply(mapping_version=version, location_id=location.pk,
-                                records=[{"id": "t-1", "dueDate": "2024-07-01T10:00:00"}])
+    result = mapping_page_apply(
+        mapping_version=version,
+        location_id=location.pk,
+        records=[{"id": "t-1", "dueDate": "2024-07-01T10:00:00"}],
+    )
     assert "time zone 'Mars/Olympus' is not an IANA time zone" in result.failed[0][1]

@@ -14,29 +14,49 @@ FAILURES = reverse("admin:django_q_failure_changelist")
 @pytest.fixture
 def failure(db):
     now = timezone.now()
-    return Task.objects.create(id="f" * 32, name="failed-one", func="math.floor", args=(2.5,),
-                               kwargs={}, started=now, stopped=now, success=False, group="jobs")
+    return Task.objects.create(
+        id="f" * 32,
+        name="failed-one",
+        func="math.floor",
+        args=(2.5,),
+        kwargs={},
+        started=now,
+        stopped=now,
+        success=False,
+        group="jobs",
+    )
 
 
 @pytest.fixture
 def schedule(db):
-    return Schedule.objects.create(name="portal tick", func="integrations.interfaces.tasks.tick_task",
-                                   schedule_type=Schedule.MINUTES, minutes=1, repeats=-1)
+    return Schedule.objects.create(
+        name="portal tick",
+        func="integrations.interfaces.tasks.tick_task",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
+        repeats=-1,
+    )
 
 
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: calls.append((func, args)))
+    monkeypatch.setattr(
+        "django_q.tasks.async_task", lambda func, *args, **kw: calls.append((func, args))
+    )
     return calls
 
 
 def _resubmit(client, failure):
-    return client.post(FAILURES, {"action": "resubmit", "_selected_action": [failure.pk]}, follow=True)
+    return client.post(
+        FAILURES, {"action": "resubmit", "_selected_action": [failure.pk]}, follow=True
+    )
 
 
 @pytest.mark.parametrize("role", ["auditor", "support", "staff"])
-def test_read_only_roles_cannot_resubmit_a_task(client, role_users, failure, sent, role, django_capture_on_commit_callbacks):
+def test_read_only_roles_cannot_resubmit_a_task(
+    client, role_users, failure, sent, role, django_capture_on_commit_callbacks
+):
     client.force_login(role_users[role])
     with django_capture_on_commit_callbacks(execute=True):
         response = _resubmit(client, failure)
@@ -48,8 +68,9 @@ def test_read_only_roles_cannot_resubmit_a_task(client, role_users, failure, sen
     assert not AuditEvent.objects.filter(action="task.resubmitted").exists()
 
 
-def test_a_superuser_resubmits_a_failure_and_it_is_audited(client, role_users, failure, sent,
-                                                          django_capture_on_commit_callbacks):
+def test_a_superuser_resubmits_a_failure_and_it_is_audited(
+    client, role_users, failure, sent, django_capture_on_commit_callbacks
+):
     client.force_login(role_users["superuser"])
     with django_capture_on_commit_callbacks(execute=True):
         response = _resubmit(client, failure)
@@ -67,12 +88,22 @@ def test_no_role_edits_adds_or_deletes_a_schedule(client, role_users, schedule, 
     page = client.get(change)
     if role == "auditor":  # auditors see the schedules, read-only
         assert page.status_code == 200 and b'name="_save"' not in page.content
-    response = client.post(change, {"name": "hijacked", "func": "os.system", "schedule_type": "O", "repeats": -1})
+    response = client.post(
+        change, {"name": "hijacked", "func": "os.system", "schedule_type": "O", "repeats": -1}
+    )
     assert response.status_code == 403
     assert client.get(reverse("admin:django_q_schedule_add")).status_code == 403
-    assert client.post(reverse("admin:django_q_schedule_delete", args=[schedule.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:django_q_schedule_delete", args=[schedule.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     schedule.refresh_from_db()
-    assert schedule.name == "portal tick" and schedule.func == "integrations.interfaces.tasks.tick_task"
+    assert (
+        schedule.name == "portal tick"
+        and schedule.func == "integrations.interfaces.tasks.tick_task"
+    )
 
 
 def test_only_a_superuser_edits_a_schedule(client, role_users, schedule):

@@ -103,9 +103,9 @@ def test_every_admin_action_runs_only_for_roles_allowed_to(client, role, role_us
         info = model._meta.app_label, model._meta.model_name
         for name, (func, _, _) in model_admin.get_actions(su).items():
             needed = getattr(func, "allowed_permissions", ())
-            allowed = (
-                role_has(role, model, "view") or role_has(role, model, "change")
-            ) and all(role_has(role, model, perm) for perm in needed)
+            allowed = (role_has(role, model, "view") or role_has(role, model, "change")) and all(
+                role_has(role, model, perm) for perm in needed
+            )
             if name == "delete_selected":
                 allowed = allowed and role_has(role, model, "delete")
             url = reverse("admin:%s_%s_changelist" % info)

@@ -42,11 +42,20 @@ def activity(app, locations, role_users):
     logs = []
     for i in range(20):
         logs.append(SyncLog(location=locations["A"], method="GET", path="/contacts/", status=200))
-        logs.append(SyncLog(location=locations["C"], method="GET", path="/contacts/", status=500 if i % 2 else 200))
+        logs.append(
+            SyncLog(
+                location=locations["C"],
+                method="GET",
+                path="/contacts/",
+                status=500 if i % 2 else 200,
+            )
+        )
     SyncLog.objects.bulk_create(logs)
     Job.objects.create(kind="poll", status="failed", location=locations["C"], idempotency_key="f1")
     Job.objects.create(kind="poll", status="queued", location=locations["A"], idempotency_key="q1")
-    old = Job.objects.create(kind="poll", status="failed", location=locations["A"], idempotency_key="old")
+    old = Job.objects.create(
+        kind="poll", status="failed", location=locations["A"], idempotency_key="old"
+    )
     Job.objects.filter(pk=old.pk).update(queued_at=now - timedelta(days=3))
     return now
 
@@ -101,7 +110,7 @@ def test_chart_is_inline_svg_with_a_title_per_hour(role_users, activity):
 def test_the_admin_home_shows_the_failing_location_first(client, role_users, activity):
     client.force_login(role_users["support"])
     page = client.get("/admin/").content.decode()
-    table = page[page.index('id="location-health"'):]
+    table = page[page.index('id="location-health"') :]
     assert table.index("Location C") < table.index("Location A")
     assert table.index("Location B") < table.index("Location A")
     assert "need" in page and "attention" in page and "<svg" in page

@@ -17,13 +17,27 @@ def busy_location(locations, role_users):
     subscription = _subscription(location, role_users)
     now = timezone.now()
     subscription.backfill_started_at = now - timezone.timedelta(seconds=10)
-    subscription.backfill_pages, subscription.backfill_records, subscription.backfill_total = 4, 400, 1000
+    subscription.backfill_pages, subscription.backfill_records, subscription.backfill_total = (
+        4,
+        400,
+        1000,
+    )
     subscription.save()
-    job = Job.objects.create(kind="backfill", status="failed", location=location, idempotency_key="b1",
-                             subject=f"subscription {subscription.pk}", error_class="GhlServerError",
-                             error_message="HTTP 503 from HighLevel")
-    SyncLog.objects.create(location=location, method="GET", path="/contacts/", status=503, job_id=job.pk)
-    SyncLog.objects.create(location=location, method="GET", path="/contacts/", status=200, job_id=job.pk)
+    job = Job.objects.create(
+        kind="backfill",
+        status="failed",
+        location=location,
+        idempotency_key="b1",
+        subject=f"subscription {subscription.pk}",
+        error_class="GhlServerError",
+        error_message="HTTP 503 from HighLevel",
+    )
+    SyncLog.objects.create(
+        location=location, method="GET", path="/contacts/", status=503, job_id=job.pk
+    )
+    SyncLog.objects.create(
+        location=location, method="GET", path="/contacts/", status=200, job_id=job.pk
+    )
     Contact.objects.bulk_create(Contact(location=location, ghl_id=f"c{i}") for i in range(7))
     return location
 
@@ -42,13 +56,22 @@ def test_the_page_shows_progress_budget_records_jobs_and_errors(client, role_use
     assert "not measured yet" in html  # coverage: a named place until it is measured
 
 
-@pytest.mark.parametrize("role,buttons,absent", [
-    ("superuser", ["Test connection", "Disconnect…", "Run now", "Backfill", "Sync log"], []),
-    ("staff", ["Test connection", "Disconnect…", "Run now", "Backfill"], ["Sync log", "Recent HighLevel errors"]),
-    ("auditor", ["Sync log"], ["Test connection", "Disconnect…", "Run now", ">Backfill<"]),
-    ("support", ["Sync log"], ["Test connection", "Disconnect…", "Run now", ">Backfill<"]),
-])
-def test_each_role_sees_only_the_buttons_it_may_use(client, role_users, busy_location, role, buttons, absent):
+@pytest.mark.parametrize(
+    "role,buttons,absent",
+    [
+        ("superuser", ["Test connection", "Disconnect…", "Run now", "Backfill", "Sync log"], []),
+        (
+            "staff",
+            ["Test connection", "Disconnect…", "Run now", "Backfill"],
+            ["Sync log", "Recent HighLevel errors"],
+        ),
+        ("auditor", ["Sync log"], ["Test connection", "Disconnect…", "Run now", ">Backfill<"]),
+        ("support", ["Sync log"], ["Test connection", "Disconnect…", "Run now", ">Backfill<"]),
+    ],
+)
+def test_each_role_sees_only_the_buttons_it_may_use(
+    client, role_users, busy_location, role, buttons, absent
+):
     html = page_of(client, role_users[role], busy_location).content.decode()
     for text in buttons:
         assert text in html, text
@@ -60,11 +83,15 @@ def test_staff_cannot_open_a_location_not_assigned_to_them(client, role_users, l
     assert page_of(client, role_users["staff"], locations["C"]).status_code == 404
 
 
-def test_an_action_the_user_may_not_use_is_refused_with_the_reason(client, role_users, busy_location):
+def test_an_action_the_user_may_not_use_is_refused_with_the_reason(
+    client, role_users, busy_location
+):
     client.login(username="auditor", password=PASSWORD)
     response = client.post(f"/admin/locations/{busy_location.pk}/act/", {"do": "test"})
     assert response.status_code == 403
-    assert "Testing a connection needs permission to change connections." in response.content.decode()
+    assert (
+        "Testing a connection needs permission to change connections." in response.content.decode()
+    )
 
 
 def test_the_dashboard_links_each_location_to_its_page(client, role_users, busy_location):

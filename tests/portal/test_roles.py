@@ -64,8 +64,10 @@ def test_staff_cannot_act_on_another_location_by_posting_its_id(client, role_use
     assert Location.objects.filter(pk=locations["C"].pk).exists()
     response = client.post(
         reverse("admin:portal_location_changelist"),
-        {"action": "apply_flow_templates",
-         "_selected_action": [locations["A"].pk, locations["C"].pk]},
+        {
+            "action": "apply_flow_templates",
+            "_selected_action": [locations["A"].pk, locations["C"].pk],
+        },
     )
     assert response.status_code == 302
     assert response.url.endswith(f"?locations={locations['A'].pk}")

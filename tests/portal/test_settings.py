@@ -41,7 +41,12 @@ def run_python(code, env_extra, *args):
         if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))
     }
     env.pop("PORTAL_ENV", None)
-    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "SQLITE_PATH": "/tmp/portal-settings-probe.sqlite3"})
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "SQLITE_PATH": "/tmp/portal-settings-probe.sqlite3",
+        }
+    )
     env.update(env_extra)
     cmd = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -88,7 +93,10 @@ def test_production_turns_on_transport_security():
     [
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"PORTAL_ENV": "staging"}, "PORTAL_ENV='staging' is not one of"),
-        ({"DATABASE_URL": "mysql2://x@y/z"}, "DATABASE_URL must be a URL starting with postgres://"),
+        (
+            {"DATABASE_URL": "mysql2://x@y/z"},
+            "DATABASE_URL must be a URL starting with postgres://",
+        ),
         ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL must be a URL starting with redis://"),
         ({"Q_WORKERS": "two"}, "Q_WORKERS='two' is not a whole number"),
         ({"Q_WORKERS": "0"}, "Q_WORKERS=0 must be at least 1"),

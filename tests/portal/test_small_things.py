@@ -22,8 +22,10 @@ def test_a_refused_request_is_logged_as_one_line_with_its_reason(client, role_us
     assert record.exc_info is None and record.exc_text is None
     line = record.getMessage()
     assert "\n" not in line
-    assert line == ("Forbidden GET /integrations/connect/ (user auditor): Connecting needs permission "
-                    "to add connections; your role may only look.")
+    assert line == (
+        "Forbidden GET /integrations/connect/ (user auditor): Connecting needs permission "
+        "to add connections; your role may only look."
+    )
 
 
 def test_the_refusal_page_is_styled_and_names_the_reason(client, role_users):
@@ -39,7 +41,9 @@ def test_times_show_in_the_browsers_time_zone_to_the_second(client, role_users):
     client.force_login(role_users["superuser"])
     client.cookies["portal_tz"] = "America/New_York"
     html = client.get(reverse("admin:portal_auditevent_changelist")).content.decode()
-    local = timezone.localtime(AuditEvent.objects.get().at, timezone=__import__("zoneinfo").ZoneInfo("America/New_York"))
+    local = timezone.localtime(
+        AuditEvent.objects.get().at, timezone=__import__("zoneinfo").ZoneInfo("America/New_York")
+    )
     assert local.strftime("%Y-%m-%d %H:%M:%S") in html and ("EST" in html or "EDT" in html)
     client.cookies["portal_tz"] = "Not/AZone"  # an unknown zone falls back to TIME_ZONE
     assert client.get(reverse("admin:portal_auditevent_changelist")).status_code == 200
@@ -75,18 +79,31 @@ def test_read_only_links_lead_only_to_pages_the_viewer_may_open(client, role_use
     app = HighLevelApp(name="Rankr", client_id="cid-links", redirect_url="http://testserver/cb/")
     app.client_secret = "secret-value"
     app.save()
-    connection = Connection(app=app, agency=locations["A"].agency, location=locations["A"],
-                            connected_by=role_users["superuser"])
+    connection = Connection(
+        app=app,
+        agency=locations["A"].agency,
+        location=locations["A"],
+        connected_by=role_users["superuser"],
+    )
     connection.access_token = "token-value"
     connection.save()
-    job = Job.objects.create(kind="action", location=locations["A"], connection=connection,
-                             idempotency_key="links", created_by=role_users["superuser"])
+    job = Job.objects.create(
+        kind="action",
+        location=locations["A"],
+        connection=connection,
+        idempotency_key="links",
+        created_by=role_users["superuser"],
+    )
     client.force_login(role_users["staff"])
     page = client.get(f"/admin/integrations/connection/{connection.pk}/change/").content.decode()
-    assert f"/admin/integrations/highlevelapp/{app.pk}/change/" not in page  # staff may not see apps
+    assert (
+        f"/admin/integrations/highlevelapp/{app.pk}/change/" not in page
+    )  # staff may not see apps
     assert f"/admin/auth/user/{role_users['superuser'].pk}/change/" not in page
     job_page = client.get(f"/admin/integrations/job/{job.pk}/change/").content.decode()
-    assert f"/admin/integrations/connection/{connection.pk}/change/" in job_page  # they may see that
+    assert (
+        f"/admin/integrations/connection/{connection.pk}/change/" in job_page
+    )  # they may see that
     assert "/admin/auth/user/" not in job_page and "/admin/integrations/synclog/" not in job_page
     client.force_login(role_users["superuser"])
     page = client.get(f"/admin/integrations/connection/{connection.pk}/change/").content.decode()
@@ -98,6 +115,9 @@ def test_staff_are_offered_connect_location_but_not_connect_agency(client, role_
     page = client.get("/admin/integrations/connection/").content.decode()
     assert "?kind=location" in page and "?kind=agency" not in page
     refused = client.get("/integrations/connect/?kind=agency")
-    assert refused.status_code == 403 and "only users who see every location" in refused.content.decode()
+    assert (
+        refused.status_code == 403
+        and "only users who see every location" in refused.content.decode()
+    )
     client.force_login(role_users["superuser"])
     assert "?kind=agency" in client.get("/admin/integrations/connection/").content.decode()

@@ -13,10 +13,20 @@ CONTACTS = reverse("admin:rankr_contact_changelist")
 
 @pytest.fixture
 def contacts(location, other_location):
-    mine, _ = record_upsert(kind="contact", location_id=location.pk, ghl_id="c1",
-                            values={"email": "mine@x.io"}, fingerprint="f")
-    theirs, _ = record_upsert(kind="contact", location_id=other_location.pk, ghl_id="c2",
-                              values={"email": "theirs@x.io"}, fingerprint="f")
+    mine, _ = record_upsert(
+        kind="contact",
+        location_id=location.pk,
+        ghl_id="c1",
+        values={"email": "mine@x.io"},
+        fingerprint="f",
+    )
+    theirs, _ = record_upsert(
+        kind="contact",
+        location_id=other_location.pk,
+        ghl_id="c2",
+        values={"email": "theirs@x.io"},
+        fingerprint="f",
+    )
     return mine, theirs
 
 
@@ -121,8 +131,9 @@ def test_record_lists_never_count_rows(client, location, monkeypatch):
 
     monkeypatch.setattr(ContactAdmin, "list_per_page", 2)
     for n in range(5):
-        record_upsert(kind="contact", location_id=location.pk, ghl_id=f"c{n}", values={},
-                      fingerprint="")
+        record_upsert(
+            kind="contact", location_id=location.pk, ghl_id=f"c{n}", values={}, fingerprint=""
+        )
     client.force_login(user_make(username="auditor", role=AUDITOR))
     with CaptureQueriesContext(connection) as queries:
         response = client.get(CONTACTS)

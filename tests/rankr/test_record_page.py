@@ -14,27 +14,67 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def synced_contact(locations, role_users):
     location = locations["A"]
-    mapping, _ = mapping_template_apply(template_key="ghl_contact_upsert", location_id=location.pk,
-                                        user_id=role_users["superuser"].pk)
+    mapping, _ = mapping_template_apply(
+        template_key="ghl_contact_upsert",
+        location_id=location.pk,
+        user_id=role_users["superuser"].pk,
+    )
     version = mapping_version_latest(mapping_id=mapping.pk)
-    first = Job.objects.create(kind="poll", status="succeeded", location=location, idempotency_key="p1",
-                               subject="subscription 1")
+    first = Job.objects.create(
+        kind="poll",
+        status="succeeded",
+        location=location,
+        idempotency_key="p1",
+        subject="subscription 1",
+    )
     with record_history_context(job_id=first.pk):
-        mapping_page_apply(mapping_version=version, location_id=location.pk, records=[
-            {"id": "ct-1", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.test"}])
-    second = Job.objects.create(kind="resync", status="succeeded", location=location, idempotency_key="r1",
-                                subject="ct-1", operation="GET /contacts/{contactId}")
-    SyncLog.objects.create(location=location, method="GET", path="/contacts/ct-1", status=200, job_id=second.pk)
+        mapping_page_apply(
+            mapping_version=version,
+            location_id=location.pk,
+            records=[
+                {
+                    "id": "ct-1",
+                    "firstName": "Ada",
+                    "lastName": "Lovelace",
+                    "email": "ada@example.test",
+                }
+            ],
+        )
+    second = Job.objects.create(
+        kind="resync",
+        status="succeeded",
+        location=location,
+        idempotency_key="r1",
+        subject="ct-1",
+        operation="GET /contacts/{contactId}",
+    )
+    SyncLog.objects.create(
+        location=location, method="GET", path="/contacts/ct-1", status=200, job_id=second.pk
+    )
     with record_history_context(job_id=second.pk):
-        mapping_page_apply(mapping_version=version, location_id=location.pk, records=[
-            {"id": "ct-1", "firstName": "Augusta", "lastName": "Lovelace", "email": "ada@example.test"}])
+        mapping_page_apply(
+            mapping_version=version,
+            location_id=location.pk,
+            records=[
+                {
+                    "id": "ct-1",
+                    "firstName": "Augusta",
+                    "lastName": "Lovelace",
+                    "email": "ada@example.test",
+                }
+            ],
+        )
     return Contact.objects.get(ghl_id="ct-1"), version, first, second
 
 
 def test_each_write_is_recorded_with_its_job_mapping_version_and_what_changed(synced_contact):
     _contact, version, first, second = synced_contact
     created, updated = RecordChange.objects.filter(ghl_id="ct-1").order_by("at", "id")
-    assert (created.action, created.job_id, created.mapping_version_id) == ("created", first.pk, version.pk)
+    assert (created.action, created.job_id, created.mapping_version_id) == (
+        "created",
+        first.pk,
+        version.pk,
+    )
     assert created.changes["first_name"] == [None, "Ada"]
     assert (updated.action, updated.job_id) == ("updated", second.pk)
     assert updated.changes == {"first_name": ["Ada", "Augusta"]}  # only what changed
@@ -42,8 +82,18 @@ def test_each_write_is_recorded_with_its_job_mapping_version_and_what_changed(sy
 
 def test_an_unchanged_record_writes_no_history(synced_contact, locations):
     _contact, version, *_ = synced_contact
-    mapping_page_apply(mapping_version=version, location_id=locations["A"].pk, records=[
-        {"id": "ct-1", "firstName": "Augusta", "lastName": "Lovelace", "email": "ada@example.test"}])
+    mapping_page_apply(
+        mapping_version=version,
+        location_id=locations["A"].pk,
+        records=[
+            {
+                "id": "ct-1",
+                "firstName": "Augusta",
+                "lastName": "Lovelace",
+                "email": "ada@example.test",
+            }
+        ],
+    )
     assert RecordChange.objects.filter(ghl_id="ct-1").count() == 2
 
 
@@ -73,7 +123,10 @@ def test_resync_posts_then_redirects_and_queues_one_job(client, synced_contact):
     contact, *_ = synced_contact
     client.login(username="staffer", password=PASSWORD)
     response = client.post(f"/admin/rankr/contact/{contact.pk}/resync/")
-    assert response.status_code == 302 and response["Location"] == f"/admin/rankr/contact/{contact.pk}/change/"
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/admin/rankr/contact/{contact.pk}/change/"
+    )
     job = Job.objects.filter(kind="resync").latest("pk")
     assert job.subject == "ct-1" and job.params["entity"] == "contact" and job.status == "queued"
 
@@ -82,7 +135,10 @@ def test_the_auditor_is_refused_resync_with_the_reason(client, synced_contact):
     contact, *_ = synced_contact
     client.login(username="auditor", password=PASSWORD)
     response = client.post(f"/admin/rankr/contact/{contact.pk}/resync/")
-    assert response.status_code == 403 and "Resyncing needs the resync permission" in response.content.decode()
+    assert (
+        response.status_code == 403
+        and "Resyncing needs the resync permission" in response.content.decode()
+    )
 
 
 def test_staff_cannot_resync_a_record_of_another_location(client, role_users, locations):

@@ -16,7 +16,10 @@ from rankr.services import (
 
 def upsert(location, ghl_id="c1", fingerprint="f1", **values):
     return record_upsert(
-        kind="contact", location_id=location.pk, ghl_id=ghl_id, values=values,
+        kind="contact",
+        location_id=location.pk,
+        ghl_id=ghl_id,
+        values=values,
         fingerprint=fingerprint,
     )
 
@@ -47,8 +50,9 @@ def test_the_database_refuses_a_second_row_for_one_location_and_id(location):
 
 def test_ids_are_unique_per_kind_not_across_kinds(location):
     upsert(location, email="a@x.io")
-    record_upsert(kind="task", location_id=location.pk, ghl_id="c1", values={"title": "Call"},
-                  fingerprint="t")
+    record_upsert(
+        kind="task", location_id=location.pk, ghl_id="c1", values={"title": "Call"}, fingerprint="t"
+    )
     assert Contact.objects.count() == Task.objects.count() == 1
 
 
@@ -60,8 +64,13 @@ def test_upsert_refuses_unknown_kinds_fields_and_missing_ids(location):
     with pytest.raises(RecordError, match="A HighLevel id is required"):
         upsert(location, ghl_id="  ")
     with pytest.raises(RecordError, match="has no field 'fingerprint'"):
-        record_upsert(kind="contact", location_id=location.pk, ghl_id="c",
-                      values={"fingerprint": "x"}, fingerprint="f")
+        record_upsert(
+            kind="contact",
+            location_id=location.pk,
+            ghl_id="c",
+            values={"fingerprint": "x"},
+            fingerprint="f",
+        )
     assert not Contact.objects.exists()
 
 
@@ -81,31 +90,45 @@ def page(*items):
 
 
 def test_bulk_upsert_creates_updates_and_skips_unchanged(location):
-    counts = record_upsert_many(kind="contact", location_id=location.pk, items=page(
-        ("c1", {"email": "a@x.io"}, "f1"),
-        ("c2", {"email": "b@x.io"}, "f2"),
-    ))
+    counts = record_upsert_many(
+        kind="contact",
+        location_id=location.pk,
+        items=page(
+            ("c1", {"email": "a@x.io"}, "f1"),
+            ("c2", {"email": "b@x.io"}, "f2"),
+        ),
+    )
     assert (counts.created, counts.updated, counts.unchanged) == (2, 0, 0)
     created_at = Contact.objects.get(ghl_id="c1").updated_at
 
-    counts = record_upsert_many(kind="contact", location_id=location.pk, items=page(
-        ("c1", {"email": "a@x.io"}, "f1"),
-        ("c2", {"email": "b2@x.io"}, "f2b"),
-        ("c3", {"email": "c@x.io"}, "f3"),
-    ))
+    counts = record_upsert_many(
+        kind="contact",
+        location_id=location.pk,
+        items=page(
+            ("c1", {"email": "a@x.io"}, "f1"),
+            ("c2", {"email": "b2@x.io"}, "f2b"),
+            ("c3", {"email": "c@x.io"}, "f3"),
+        ),
+    )
     assert (counts.created, counts.updated, counts.unchanged) == (1, 1, 1)
     assert Contact.objects.get(ghl_id="c1").updated_at == created_at  # untouched
     assert dict(Contact.objects.values_list("ghl_id", "email")) == {
-        "c1": "a@x.io", "c2": "b2@x.io", "c3": "c@x.io",
+        "c1": "a@x.io",
+        "c2": "b2@x.io",
+        "c3": "c@x.io",
     }
 
 
 def test_bulk_upsert_keeps_fields_a_page_does_not_carry(location):
     upsert(location, email="a@x.io", company="Acme", fingerprint="old")
-    record_upsert_many(kind="contact", location_id=location.pk, items=page(
-        ("c1", {"email": "new@x.io"}, "new"),
-        ("c2", {"company": "Other"}, "x"),
-    ))
+    record_upsert_many(
+        kind="contact",
+        location_id=location.pk,
+        items=page(
+            ("c1", {"email": "new@x.io"}, "new"),
+            ("c2", {"company": "Other"}, "x"),
+        ),
+    )
     c1 = Contact.objects.get(ghl_id="c1")
     assert (c1.email, c1.company) == ("new@x.io", "Acme")
 
@@ -113,10 +136,14 @@ def test_bulk_upsert_keeps_fields_a_page_does_not_carry(location):
 def test_bulk_upsert_takes_the_last_of_duplicate_ids_and_revives_deleted(location):
     upsert(location, email="a@x.io")
     record_soft_delete(kind="contact", location_id=location.pk, ghl_id="c1")
-    counts = record_upsert_many(kind="contact", location_id=location.pk, items=page(
-        ("c1", {"email": "first@x.io"}, "f1"),
-        ("c1", {"email": "last@x.io"}, "f1"),
-    ))
+    counts = record_upsert_many(
+        kind="contact",
+        location_id=location.pk,
+        items=page(
+            ("c1", {"email": "first@x.io"}, "f1"),
+            ("c1", {"email": "last@x.io"}, "f1"),
+        ),
+    )
     assert (counts.created, counts.updated) == (0, 1)
     row = Contact.objects.get()
     assert (row.email, row.deleted_at) == ("last@x.io", None)
@@ -124,10 +151,14 @@ def test_bulk_upsert_takes_the_last_of_duplicate_ids_and_revives_deleted(locatio
 
 def test_bulk_upsert_is_all_or_nothing_when_a_record_is_bad(location):
     with pytest.raises(RecordError, match="no field 'nickname'"):
-        record_upsert_many(kind="contact", location_id=location.pk, items=page(
-            ("c1", {"email": "a@x.io"}, "f1"),
-            ("c2", {"nickname": "Bo"}, "f2"),
-        ))
+        record_upsert_many(
+            kind="contact",
+            location_id=location.pk,
+            items=page(
+                ("c1", {"email": "a@x.io"}, "f1"),
+                ("c2", {"nickname": "Bo"}, "f2"),
+            ),
+        )
     assert not Contact.objects.exists()
 
 
@@ -149,9 +180,13 @@ def test_concurrent_upserts_of_one_record_leave_one_row(location):
             if n % 2:
                 upsert(location, email=f"{n}@x.io", fingerprint=str(n))
             else:
-                record_upsert_many(kind="contact", location_id=location.pk, items=page(
-                    ("c1", {"email": f"{n}@x.io"}, str(n)),
-                ))
+                record_upsert_many(
+                    kind="contact",
+                    location_id=location.pk,
+                    items=page(
+                        ("c1", {"email": f"{n}@x.io"}, str(n)),
+                    ),
+                )
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

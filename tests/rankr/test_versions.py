@@ -12,8 +12,13 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def put(location, name, *, at, tiebreak="a", ghl_id="c1"):
-    item = RecordUpsert(ghl_id=ghl_id, values={"first_name": name}, fingerprint=name, changed_at=at,
-                        tiebreak=tiebreak)
+    item = RecordUpsert(
+        ghl_id=ghl_id,
+        values={"first_name": name},
+        fingerprint=name,
+        changed_at=at,
+        tiebreak=tiebreak,
+    )
     return record_upsert_many(kind="contact", location_id=location.pk, items=[item])
 
 
@@ -39,8 +44,15 @@ def test_two_versions_with_the_same_time_end_the_same_whatever_the_order(locatio
 
 def test_a_delete_leaves_a_tombstone_that_an_older_update_does_not_revive(location):
     put(location, "V1", at=T0)
-    assert record_soft_delete(kind="contact", location_id=location.pk, ghl_id="c1",
-                              changed_at=T0 + timedelta(seconds=5)) is True
+    assert (
+        record_soft_delete(
+            kind="contact",
+            location_id=location.pk,
+            ghl_id="c1",
+            changed_at=T0 + timedelta(seconds=5),
+        )
+        is True
+    )
     assert put(location, "V2", at=T0 + timedelta(seconds=4)).stale == 1
     row = Contact.objects.get()
     assert row.deleted_at is not None and row.first_name == "V1"
@@ -49,14 +61,23 @@ def test_a_delete_leaves_a_tombstone_that_an_older_update_does_not_revive(locati
 
 
 def test_a_delete_that_arrives_before_the_create_still_wins(location):
-    assert record_soft_delete(kind="contact", location_id=location.pk, ghl_id="c9",
-                              changed_at=T0 + timedelta(seconds=9)) is False
+    assert (
+        record_soft_delete(
+            kind="contact",
+            location_id=location.pk,
+            ghl_id="c9",
+            changed_at=T0 + timedelta(seconds=9),
+        )
+        is False
+    )
     assert put(location, "Late create", at=T0, ghl_id="c9").stale == 1
     assert Contact.objects.get(ghl_id="c9").deleted_at is not None
 
 
 def test_a_delete_older_than_the_version_held_is_ignored(location):
     put(location, "Restored", at=T0 + timedelta(seconds=10))
-    assert record_soft_delete(kind="contact", location_id=location.pk, ghl_id="c1",
-                              changed_at=T0) is False
+    assert (
+        record_soft_delete(kind="contact", location_id=location.pk, ghl_id="c1", changed_at=T0)
+        is False
+    )
     assert Contact.objects.get().deleted_at is None

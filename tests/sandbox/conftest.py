@@ -28,12 +28,23 @@ def _token(*, app, company, location_ids, user_type, secret) -> str:
     from sandbox.access.services.oauth import authorization_code_issue, token_grant
 
     code = authorization_code_issue(
-        app=app.app, company=company, location_ids=location_ids,
-        agency_chosen=user_type == "Company", redirect_uri="https://portal.test/cb",
-        scopes=all_scopes())
-    answer = token_grant(data={"client_id": app.client_id, "client_secret": secret,
-                               "grant_type": "authorization_code", "code": code,
-                               "user_type": user_type, "redirect_uri": "https://portal.test/cb"})
+        app=app.app,
+        company=company,
+        location_ids=location_ids,
+        agency_chosen=user_type == "Company",
+        redirect_uri="https://portal.test/cb",
+        scopes=all_scopes(),
+    )
+    answer = token_grant(
+        data={
+            "client_id": app.client_id,
+            "client_secret": secret,
+            "grant_type": "authorization_code",
+            "code": code,
+            "user_type": user_type,
+            "redirect_uri": "https://portal.test/cb",
+        }
+    )
     return answer["access_token"]
 
 
@@ -43,11 +54,20 @@ def world(db, settings):
 
     settings.SANDBOX_RATE_BURST = 1_000_000
     settings.SANDBOX_RATE_DAILY = 10_000_000
-    company = sandbox_company_ensure(company_id=COMPANY, name="Test Agency", locations=[
-        {"location_id": LOCATION, "name": "Test One"},
-        {"location_id": OTHER_LOCATION, "name": "Test Two"}])
-    app = sandbox_app_register(name="Portal", redirect_uris=["https://portal.test/cb"],
-                               scopes=all_scopes(), client_secret="s3cret-for-tests")
+    company = sandbox_company_ensure(
+        company_id=COMPANY,
+        name="Test Agency",
+        locations=[
+            {"location_id": LOCATION, "name": "Test One"},
+            {"location_id": OTHER_LOCATION, "name": "Test Two"},
+        ],
+    )
+    app = sandbox_app_register(
+        name="Portal",
+        redirect_uris=["https://portal.test/cb"],
+        scopes=all_scopes(),
+        client_secret="s3cret-for-tests",
+    )
     kwargs = {"app": app, "company": company, "secret": "s3cret-for-tests"}
     return World(
         location_token=_token(location_ids=[LOCATION], user_type="Location", **kwargs),
@@ -119,8 +139,11 @@ def emitted(monkeypatch):
     import sandbox.access.services.webhooks as webhooks
 
     events = []
-    monkeypatch.setattr(webhooks, "webhook_emit",
-                        lambda *, event_type, payload, **where: events.append((event_type, payload)))
+    monkeypatch.setattr(
+        webhooks,
+        "webhook_emit",
+        lambda *, event_type, payload, **where: events.append((event_type, payload)),
+    )
 
     class Recorder:
         def types(self):

@@ -22,8 +22,9 @@ HOST = "https://services.leadconnectorhq.com"
 
 @cache
 def oracle(spec_file: str) -> OpenAPI:
-    return OpenAPI.from_file_path(str(SPEC_DIR / "apps" / spec_file),
-                                  config=Config(spec_validator_cls=None))
+    return OpenAPI.from_file_path(
+        str(SPEC_DIR / "apps" / spec_file), config=Config(spec_validator_cls=None)
+    )
 
 
 @dataclass
@@ -45,17 +46,24 @@ class OracleResponse:
 
 
 def oracle_request(*, op, path, query, headers, ctype, body) -> OracleRequest:
-    header = Headers({k[5:].replace("_", "-").title(): v for k, v in headers.items()
-                      if k.startswith("HTTP_")})
+    header = Headers(
+        {k[5:].replace("_", "-").title(): v for k, v in headers.items() if k.startswith("HTTP_")}
+    )
     data = None
     if ctype == "application/json":
         data = json.dumps(body).encode()
     elif ctype == "application/x-www-form-urlencoded":
         data = urlencode(body or {}).encode()
-    query_pairs = [(k, str(x)) for k, v in query.items() for x in (v if isinstance(v, list) else [v])]
-    return OracleRequest(method=op.method.lower(), path=path,
-                         parameters=RequestParameters(query=ImmutableMultiDict(query_pairs), header=header),
-                         body=data, content_type=ctype or "application/json")
+    query_pairs = [
+        (k, str(x)) for k, v in query.items() for x in (v if isinstance(v, list) else [v])
+    ]
+    return OracleRequest(
+        method=op.method.lower(),
+        path=path,
+        parameters=RequestParameters(query=ImmutableMultiDict(query_pairs), header=header),
+        body=data,
+        content_type=ctype or "application/json",
+    )
 
 
 def request_errors(op, request: OracleRequest) -> list:
@@ -63,11 +71,19 @@ def request_errors(op, request: OracleRequest) -> list:
     parameters that were not sent (DEFECTS.md: defaults that contradict their own type)."""
     errors = oracle(op.spec_file).unmarshal_request(request).errors
     sent = set(request.parameters.query) | {h.lower() for h in request.parameters.header.keys()}
-    return [e for e in errors if not (type(e).__name__ == "InvalidParameter"
-                                      and e.location == "query" and e.name not in sent)]
+    return [
+        e
+        for e in errors
+        if not (
+            type(e).__name__ == "InvalidParameter" and e.location == "query" and e.name not in sent
+        )
+    ]
 
 
 def response_errors(op, request: OracleRequest, response) -> list:
-    answer = OracleResponse(status_code=response.status_code, data=response.content,
-                            content_type=response.get("Content-Type", "application/json").split(";")[0])
+    answer = OracleResponse(
+        status_code=response.status_code,
+        data=response.content,
+        content_type=response.get("Content-Type", "application/json").split(";")[0],
+    )
     return oracle(op.spec_file).unmarshal_response(request, answer).errors

@@ -5,8 +5,12 @@ import pytest
 
 @pytest.mark.django_db
 def test_a_request_without_a_token_is_refused_by_the_gate(client):
-    response = client.post("/sandbox/api/contacts/", {"locationId": "loc-x", "email": "n@example.com"},
-                           content_type="application/json", HTTP_VERSION="2021-07-28")
+    response = client.post(
+        "/sandbox/api/contacts/",
+        {"locationId": "loc-x", "email": "n@example.com"},
+        content_type="application/json",
+        HTTP_VERSION="2021-07-28",
+    )
     assert response.status_code == 401
 
 

@@ -43,8 +43,12 @@ ANSWERS_UNJUDGEABLE = as_method_path(answers_unjudgeable())
 
 
 def _resource(kind, *, parent_id=""):
-    return store.resource_create(kind=kind, location_id=LOCATION, parent_id=parent_id,
-                                 data={"contactId": parent_id} if parent_id else {}).resource_id
+    return store.resource_create(
+        kind=kind,
+        location_id=LOCATION,
+        parent_id=parent_id,
+        data={"contactId": parent_id} if parent_id else {},
+    ).resource_id
 
 
 def path_values(op) -> dict:
@@ -59,7 +63,9 @@ def path_values(op) -> dict:
         elif name in PARAM_KINDS:
             values[name] = _resource(PARAM_KINDS[name])
     if isinstance(handler, Crud) and handler.id_param and handler.id_param != "locationId":
-        values[handler.id_param] = _resource(handler.kind, parent_id=values.get(handler.parent_param, ""))
+        values[handler.id_param] = _resource(
+            handler.kind, parent_id=values.get(handler.parent_param, "")
+        )
     elif isinstance(handler, Crud) and handler.id_param == "locationId":
         store.resource_create(kind="location", location_id=LOCATION, resource_id=LOCATION, data={})
     if op.key in LOADED_BY:
@@ -68,11 +74,21 @@ def path_values(op) -> dict:
     declared = {p.name: p.schema for p in op.params if p.location == "path"}
     for name in op.path_param_names:
         if name not in values:
-            values[name] = PATH_VALUES.get(name) or str(schemas.sample_valid(declared.get(name, {"type": "string"})))
-    if op.method == "DELETE" and "contactId" in values and ("campaignId" in values or "workflowId" in values):
+            values[name] = PATH_VALUES.get(name) or str(
+                schemas.sample_valid(declared.get(name, {"type": "string"}))
+            )
+    if (
+        op.method == "DELETE"
+        and "contactId" in values
+        and ("campaignId" in values or "workflowId" in values)
+    ):
         kind = "campaign_enrolment" if "campaignId" in values else "workflow_enrolment"
-        store.resource_create(kind=kind, location_id=LOCATION, parent_id=values["contactId"],
-                              data={"targetId": values.get("campaignId") or values.get("workflowId")})
+        store.resource_create(
+            kind=kind,
+            location_id=LOCATION,
+            parent_id=values["contactId"],
+            data={"targetId": values.get("campaignId") or values.get("workflowId")},
+        )
     return values
 
 
@@ -94,8 +110,11 @@ def accepted_query(op, ids) -> dict:
             query[param.name] = ids[param.name]
         else:
             value = schemas.sample_valid(param.schema)
-            query[param.name] = [str(v).lower() if isinstance(v, bool) else v for v in value] \
-                if isinstance(value, list) else (str(value).lower() if isinstance(value, bool) else value)
+            query[param.name] = (
+                [str(v).lower() if isinstance(v, bool) else v for v in value]
+                if isinstance(value, list)
+                else (str(value).lower() if isinstance(value, bool) else value)
+            )
     return query
 
 
@@ -111,8 +130,11 @@ def without_read_only(schema, value):
     """A request body leaves out what the spec marks readOnly (openapi-core refuses it)."""
     if isinstance(value, dict) and isinstance(schema, dict):
         props = schema.get("properties", {})
-        return {k: without_read_only(props.get(k, {}), v) for k, v in value.items()
-                if not props.get(k, {}).get("readOnly")}
+        return {
+            k: without_read_only(props.get(k, {}), v)
+            for k, v in value.items()
+            if not props.get(k, {}).get("readOnly")
+        }
     if isinstance(value, list) and isinstance(schema, dict):
         return [without_read_only(schema.get("items", {}), v) for v in value]
     return value
@@ -148,8 +170,9 @@ UPLOAD = ("rankr-upload.csv", b"id,name\n1,\xc3\xa9t\xc3\xa9\n" + bytes(range(25
 def send(client, op, *, path, query, ctype, body, headers, upload=UPLOAD):
     url = API + path
     if ctype is None:
-        return getattr(client, op.method.lower())(url, data=query if op.method == "GET" else None,
-                                                  QUERY_STRING=_qs(query), **headers)
+        return getattr(client, op.method.lower())(
+            url, data=query if op.method == "GET" else None, QUERY_STRING=_qs(query), **headers
+        )
     if op.method != "GET" and query:
         url += "?" + _qs(query)
     if ctype == "multipart/form-data":
@@ -160,22 +183,26 @@ def send(client, op, *, path, query, ctype, body, headers, upload=UPLOAD):
         return client.generic(op.method, url, **_multipart(client, data), **headers)
     if ctype == "application/x-www-form-urlencoded":
         from urllib.parse import urlencode
+
         return client.generic(op.method, url, urlencode(body or {}), content_type=ctype, **headers)
     return client.generic(op.method, url, _json(body), content_type="application/json", **headers)
 
 
 def _multipart(client, data):
     from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
     return {"data": encode_multipart(BOUNDARY, data), "content_type": MULTIPART_CONTENT}
 
 
 def _json(body):
     import json
+
     return json.dumps(body)
 
 
 def _qs(query):
     from urllib.parse import urlencode
+
     return urlencode(query, doseq=True)
 
 
@@ -189,8 +216,12 @@ def version_of(op) -> dict:
 def assert_upload_round_trip(client, op, response):
     """The answer says where the file went; fetching that gives back the very bytes sent."""
     payload = response.json() if response.content else {}
-    urls = ([payload["url"]] if "url" in payload else list((payload.get("uploadedFiles") or {}).values())
-            or [(payload.get("results") or {}).get("url")])
+    urls = (
+        [payload["url"]]
+        if "url" in payload
+        else list((payload.get("uploadedFiles") or {}).values())
+        or [(payload.get("results") or {}).get("url")]
+    )
     assert urls and all(urls), (op.key, payload)
     for url in urls:
         served = client.get(urlsplit(url).path)
@@ -235,8 +266,9 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     assert 200 <= response.status_code < 300, (response.status_code, response.content[:400])
     if ctype == "multipart/form-data":
         assert_upload_round_trip(client, op, response)
-        bodiless = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers,
-                        upload=None)
+        bodiless = send(
+            client, op, path=path, query=query, ctype=ctype, body=body, headers=headers, upload=None
+        )
         assert_error_shape(op, bodiless, {400, 422})
     schema = op.responses.get(response.status_code)
     if schema:
@@ -248,7 +280,9 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     # Requests the spec rejects, as openapi-core agrees, get HighLevel's error shape.
     def rejected(*, query=query, body=body, headers=headers, statuses=(400, 422)):
         if op.key not in REQUESTS_UNJUDGEABLE and ctype != "multipart/form-data":
-            judged = oracle_request(op=op, path=path, query=query, headers=headers, ctype=ctype, body=body)
+            judged = oracle_request(
+                op=op, path=path, query=query, headers=headers, ctype=ctype, body=body
+            )
             assert request_errors(op, judged), "openapi-core says the spec accepts this request"
         answer = send(client, op, path=path, query=query, ctype=ctype, body=body, headers=headers)
         assert_error_shape(op, answer, set(statuses))
@@ -260,7 +294,10 @@ def test_operation_answers_as_the_spec_says(key, client, world):
     required = [p.name for p in op.params if p.location == "query" and p.required]
     if required:  # a required query parameter left out
         rejected(query={k: v for k, v in query.items() if k != required[0]})
-    numeric = [p.name for p in op.params if p.location == "query"
-               and p.schema.get("type") in ("number", "integer")]
+    numeric = [
+        p.name
+        for p in op.params
+        if p.location == "query" and p.schema.get("type") in ("number", "integer")
+    ]
     if numeric:  # a number parameter that is not a number
         rejected(query={**query, numeric[0]: "not-a-number"})

@@ -53,9 +53,18 @@ def test_default_page_is_20(api, seeded):
 
 def test_skip_and_limit_page_users_in_a_stable_order(api, world):
     sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=0, users=5)
-    everyone = [u["id"] for u in api.get(f"/users/search?companyId={COMPANY}&locationId={LOCATION}&limit=100").json()["users"]]
-    pages = [api.get(f"/users/search?companyId={COMPANY}&locationId={LOCATION}&skip={s}&limit=2").json()["users"]
-             for s in (0, 2, 4)]
+    everyone = [
+        u["id"]
+        for u in api.get(
+            f"/users/search?companyId={COMPANY}&locationId={LOCATION}&limit=100"
+        ).json()["users"]
+    ]
+    pages = [
+        api.get(f"/users/search?companyId={COMPANY}&locationId={LOCATION}&skip={s}&limit=2").json()[
+            "users"
+        ]
+        for s in (0, 2, 4)
+    ]
     assert [u["id"] for page in pages for u in page] == everyone
     assert len(everyone) == 5
 
@@ -65,9 +74,17 @@ def test_start_after_alone_pages_by_creation_time(api, world):
 
     from sandbox.models import Resource
 
-    ids = [api.post("/contacts/", {"locationId": LOCATION, "email": f"t{n}@example.com"}).json()["contact"]["id"]
-           for n in range(3)]
+    ids = [
+        api.post("/contacts/", {"locationId": LOCATION, "email": f"t{n}@example.com"}).json()[
+            "contact"
+        ]["id"]
+        for n in range(3)
+    ]
     first = Resource.objects.get(resource_id=ids[0])
-    Resource.objects.filter(resource_id__in=ids[1:]).update(created_at=first.created_at + timedelta(seconds=5))
-    later = api.get(f"/contacts/?locationId={LOCATION}&startAfter={first.created_ms}").json()["contacts"]
+    Resource.objects.filter(resource_id__in=ids[1:]).update(
+        created_at=first.created_at + timedelta(seconds=5)
+    )
+    later = api.get(f"/contacts/?locationId={LOCATION}&startAfter={first.created_ms}").json()[
+        "contacts"
+    ]
     assert [c["id"] for c in later] == ids[1:]

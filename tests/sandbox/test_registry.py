@@ -18,14 +18,26 @@ def test_every_stateful_route_is_a_spec_operation():
     assert set(ROUTES) <= set(registry_get().by_key)
 
 
-@pytest.mark.parametrize("method, path, template, params", [
-    ("GET", "/contacts/search/duplicate", "/contacts/search/duplicate", {}),
-    ("GET", "/contacts/abc", "/contacts/{contactId}", {"contactId": "abc"}),
-    ("GET", "/contacts", "/contacts/", {}),
-    ("DELETE", "/contacts/c1/campaigns/removeAll", "/contacts/{contactId}/campaigns/removeAll", {"contactId": "c1"}),
-    ("DELETE", "/contacts/c1/campaigns/k9", "/contacts/{contactId}/campaigns/{campaignId}",
-     {"contactId": "c1", "campaignId": "k9"}),
-])
+@pytest.mark.parametrize(
+    "method, path, template, params",
+    [
+        ("GET", "/contacts/search/duplicate", "/contacts/search/duplicate", {}),
+        ("GET", "/contacts/abc", "/contacts/{contactId}", {"contactId": "abc"}),
+        ("GET", "/contacts", "/contacts/", {}),
+        (
+            "DELETE",
+            "/contacts/c1/campaigns/removeAll",
+            "/contacts/{contactId}/campaigns/removeAll",
+            {"contactId": "c1"},
+        ),
+        (
+            "DELETE",
+            "/contacts/c1/campaigns/k9",
+            "/contacts/{contactId}/campaigns/{campaignId}",
+            {"contactId": "c1", "campaignId": "k9"},
+        ),
+    ],
+)
 def test_literal_segments_win_over_parameters(method, path, template, params):
     op, found = registry_get().route(method, path)
     assert op.path == template and found == params

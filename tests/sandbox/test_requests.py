@@ -37,7 +37,10 @@ def test_a_version_the_operation_does_not_list_is_400_but_v3_passes_when_lenient
 def test_body_errors_are_422_with_a_list_of_messages(api):
     response = api.post("/contacts/", {"locationId": LOCATION, "firstName": 5, "tags": "vip"})
     assert response.status_code == 422
-    assert sorted(shape(response)["message"]) == ["firstName must be a string", "tags must be a array"]
+    assert sorted(shape(response)["message"]) == [
+        "firstName must be a string",
+        "tags must be a array",
+    ]
 
 
 def test_query_values_are_typed_before_validation(api):
@@ -47,8 +50,13 @@ def test_query_values_are_typed_before_validation(api):
 
 
 def test_malformed_json_is_400(api, client, world):
-    response = client.post(API + "/contacts/", data="{nope", content_type="application/json",
-                           HTTP_VERSION="2021-07-28", HTTP_AUTHORIZATION=f"Bearer {world.location_token}")
+    response = client.post(
+        API + "/contacts/",
+        data="{nope",
+        content_type="application/json",
+        HTTP_VERSION="2021-07-28",
+        HTTP_AUTHORIZATION=f"Bearer {world.location_token}",
+    )
     assert response.status_code == 400
     assert shape(response)["message"].startswith("Unexpected token in JSON")
 
@@ -72,7 +80,11 @@ def test_an_operation_without_state_answers_the_specs_example(api):
 
 
 def test_a_form_sent_to_a_json_operation_is_validated_as_no_body(client, world):
-    response = client.post(API + "/contacts/", {"locationId": LOCATION, "firstName": "Form"},
-                           HTTP_VERSION="2021-07-28", HTTP_AUTHORIZATION=f"Bearer {world.location_token}")
+    response = client.post(
+        API + "/contacts/",
+        {"locationId": LOCATION, "firstName": "Form"},
+        HTTP_VERSION="2021-07-28",
+        HTTP_AUTHORIZATION=f"Bearer {world.location_token}",
+    )
     assert response.status_code == 422
     assert "locationId should not be empty" in shape(response)["message"]

@@ -19,11 +19,21 @@ from tests.sandbox.test_contract import (
 )
 
 LISTINGS = sorted(k for k in ROUTES if k[0] == "GET")
-ODD_PAGING = [(name, value) for name in ("limit", "skip", "startAfterId", "startAfter", "page", "query")
-              for value in ("-1", "abc", "99999999999999999999")]
-ODD_SEARCH = [{"filters": 5}, {"filters": [{"group": "OR", "filters": "x"}]}, {"sort": ["x"]},
-              {"sort": {"a": 1}}, {"searchAfter": 3}, {"pageLimit": -5}, {"page": "x"},
-              {"filters": [{"field": "dateAdded", "operator": "range", "value": {"gt": "2024"}}]}]
+ODD_PAGING = [
+    (name, value)
+    for name in ("limit", "skip", "startAfterId", "startAfter", "page", "query")
+    for value in ("-1", "abc", "99999999999999999999")
+]
+ODD_SEARCH = [
+    {"filters": 5},
+    {"filters": [{"group": "OR", "filters": "x"}]},
+    {"sort": ["x"]},
+    {"sort": {"a": 1}},
+    {"searchAfter": 3},
+    {"pageLimit": -5},
+    {"page": "x"},
+    {"filters": [{"field": "dateAdded", "operator": "range", "value": {"gt": "2024"}}]},
+]
 
 
 def prepared(op, world):
@@ -48,8 +58,9 @@ def test_odd_search_bodies_are_refused_in_highlevels_shape(client, world):
     op = registry_get().by_key[("POST", "/contacts/search")]
     path, _query, body, headers = prepared(op, world)
     for odd in ODD_SEARCH:
-        response = client.post(API + path, json.dumps({**body, **odd}), content_type="application/json",
-                               **headers)
+        response = client.post(
+            API + path, json.dumps({**body, **odd}), content_type="application/json", **headers
+        )
         assert response.status_code < 500, (odd, response.content[:200])
         if response.status_code >= 400:
             assert set(response.json()) == {"statusCode", "message", "error", "traceId"}

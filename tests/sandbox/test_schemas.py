@@ -3,11 +3,16 @@
 from sandbox.spec import schemas
 from sandbox.spec.fast import fast_is_valid
 
-CONTACT = {"type": "object", "required": ["id"], "properties": {
-    "id": {"type": "string", "example": "abc"},
-    "tags": {"type": "array", "items": {"type": "string"}},
-    "dnd": {"type": "boolean"},
-    "email": {"type": "string", "nullable": True}}}
+CONTACT = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "string", "example": "abc"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "dnd": {"type": "boolean"},
+        "email": {"type": "string", "nullable": True},
+    },
+}
 
 
 def test_fit_keeps_valid_data_untouched():
@@ -39,4 +44,7 @@ def test_the_compiled_validator_agrees_on_nullable_and_types():
 
 
 def test_errors_read_like_highlevels():
-    assert schemas.errors(CONTACT, {"tags": 5}) == ["id should not be empty", "tags must be a array"]
+    assert schemas.errors(CONTACT, {"tags": 5}) == [
+        "id should not be empty",
+        "tags must be a array",
+    ]

@@ -23,7 +23,7 @@ _BLOCK = re.compile(r"```json\s*\n(.*?)```", re.S)
 def doc_examples(event_type: str) -> list[dict]:
     """The JSON example(s) after the doc's "Example" heading."""
     text = event_doc_path(event_type).read_text(encoding="utf-8")
-    after = text[text.index("Example"):]
+    after = text[text.index("Example") :]
     return [json.loads(re.sub(r",(\s*[}\]])", r"\1", block)) for block in _BLOCK.findall(after)]
 
 
@@ -70,7 +70,9 @@ def delivered(hook, event_type):
 
 def check(hook, event_type, **expected):
     payload = delivered(hook, event_type)
-    assert not shape_problems(payload, doc_examples(event_type)), shape_problems(payload, doc_examples(event_type))
+    assert not shape_problems(payload, doc_examples(event_type)), shape_problems(
+        payload, doc_examples(event_type)
+    )
     for path, value in expected.items():
         got = payload
         for part in path.split("__"):
@@ -85,15 +87,26 @@ def contact(api, **fields):
 
 
 def opportunity(api, cid, **fields):
-    body = {"pipelineId": "p1", "pipelineStageId": "s1", "locationId": LOCATION, "name": "Deal",
-            "status": "open", "contactId": cid, "monetaryValue": 100, "assignedTo": "u1", **fields}
+    body = {
+        "pipelineId": "p1",
+        "pipelineStageId": "s1",
+        "locationId": LOCATION,
+        "name": "Deal",
+        "status": "open",
+        "contactId": cid,
+        "monetaryValue": 100,
+        "assignedTo": "u1",
+        **fields,
+    }
     return api.post("/opportunities/", body).json()["opportunity"]["id"]
 
 
 # --- contacts -----------------------------------------------------------------------------------
 def test_contact_create(api, hook):
     cid = contact(api, lastName="Lee")
-    check(hook, "ContactCreate", id=cid, locationId=LOCATION, email="ann@example.com", lastName="Lee")
+    check(
+        hook, "ContactCreate", id=cid, locationId=LOCATION, email="ann@example.com", lastName="Lee"
+    )
 
 
 def test_contact_update(api, hook):
@@ -130,7 +143,9 @@ def test_contact_tag_update(api, hook):
 def test_task_create_complete_delete(api, hook):
     cid = contact(api)
     base = f"/contacts/{cid}/tasks"
-    task = api.post(base, {"title": "Call", "dueDate": "2024-01-02T00:00:00Z", "completed": False}).json()["task"]
+    task = api.post(
+        base, {"title": "Call", "dueDate": "2024-01-02T00:00:00Z", "completed": False}
+    ).json()["task"]
     check(hook, "TaskCreate", id=task["id"], contactId=cid, title="Call", locationId=LOCATION)
     api.put(f"{base}/{task['id']}/completed", {"completed": True})
     check(hook, "TaskComplete", id=task["id"], contactId=cid, title="Call")
@@ -151,12 +166,28 @@ def test_note_create_update_delete(api, hook):
 # --- appointments and users ---------------------------------------------------------------------
 def test_appointment_create_update_delete(api, hook):
     cid = contact(api)
-    calendar = api.post("/calendars/", {"locationId": LOCATION, "name": "Consults"}).json()["calendar"]
-    event = api.post("/calendars/events/appointments", {
-        "calendarId": calendar["id"], "locationId": LOCATION, "contactId": cid,
-        "startTime": "2024-05-01T09:00:00Z", "endTime": "2024-05-01T09:30:00Z", "title": "First"}).json()
-    check(hook, "AppointmentCreate", appointment__id=event["id"], appointment__contactId=cid,
-          appointment__title="First", locationId=LOCATION)
+    calendar = api.post("/calendars/", {"locationId": LOCATION, "name": "Consults"}).json()[
+        "calendar"
+    ]
+    event = api.post(
+        "/calendars/events/appointments",
+        {
+            "calendarId": calendar["id"],
+            "locationId": LOCATION,
+            "contactId": cid,
+            "startTime": "2024-05-01T09:00:00Z",
+            "endTime": "2024-05-01T09:30:00Z",
+            "title": "First",
+        },
+    ).json()
+    check(
+        hook,
+        "AppointmentCreate",
+        appointment__id=event["id"],
+        appointment__contactId=cid,
+        appointment__title="First",
+        locationId=LOCATION,
+    )
     api.put(f"/calendars/events/appointments/{event['id']}", {"title": "Moved"})
     check(hook, "AppointmentUpdate", appointment__id=event["id"], appointment__title="Moved")
     api.delete(f"/calendars/events/{event['id']}", {})
@@ -164,11 +195,28 @@ def test_appointment_create_update_delete(api, hook):
 
 
 def test_user_create(api, hook):
-    user = api.post("/users/", {"companyId": COMPANY, "firstName": "Uma", "lastName": "U",
-                                "email": "uma@example.com", "password": "x" * 12, "type": "account",
-                                "role": "user", "locationIds": [LOCATION]}).json()
-    payload = check(hook, "UserCreate", id=user["id"], firstName="Uma", email="uma@example.com",
-                    role="user", locations=[LOCATION])
+    user = api.post(
+        "/users/",
+        {
+            "companyId": COMPANY,
+            "firstName": "Uma",
+            "lastName": "U",
+            "email": "uma@example.com",
+            "password": "x" * 12,
+            "type": "account",
+            "role": "user",
+            "locationIds": [LOCATION],
+        },
+    ).json()
+    payload = check(
+        hook,
+        "UserCreate",
+        id=user["id"],
+        firstName="Uma",
+        email="uma@example.com",
+        role="user",
+        locations=[LOCATION],
+    )
     assert "password" not in payload
 
 
@@ -183,12 +231,15 @@ def test_opportunity_create_update_delete(api, hook):
     check(hook, "OpportunityDelete", id=oid)
 
 
-@pytest.mark.parametrize("event_type,change,field", [
-    ("OpportunityStageUpdate", {"pipelineStageId": "s2"}, "pipelineStageId"),
-    ("OpportunityMonetaryValueUpdate", {"monetaryValue": 250}, "monetaryValue"),
-    ("OpportunityAssignedToUpdate", {"assignedTo": "u2"}, "assignedTo"),
-    ("OpportunityStatusUpdate", {"status": "won"}, "status"),
-])
+@pytest.mark.parametrize(
+    "event_type,change,field",
+    [
+        ("OpportunityStageUpdate", {"pipelineStageId": "s2"}, "pipelineStageId"),
+        ("OpportunityMonetaryValueUpdate", {"monetaryValue": 250}, "monetaryValue"),
+        ("OpportunityAssignedToUpdate", {"assignedTo": "u2"}, "assignedTo"),
+        ("OpportunityStatusUpdate", {"status": "won"}, "status"),
+    ],
+)
 def test_opportunity_field_changes_have_their_own_event(api, hook, event_type, change, field):
     cid = contact(api)
     oid = opportunity(api, cid)
@@ -203,15 +254,36 @@ def test_opportunity_field_changes_have_their_own_event(api, hook, event_type, c
 # --- conversations and messages -----------------------------------------------------------------
 def test_messages_and_unread_count(api, hook):
     cid = contact(api)
-    sent = api.post("/conversations/messages", {"type": "SMS", "contactId": cid, "message": "Hi",
-                                                "subType": {}, "status": "pending"}).json()
+    sent = api.post(
+        "/conversations/messages",
+        {"type": "SMS", "contactId": cid, "message": "Hi", "subType": {}, "status": "pending"},
+    ).json()
     check(hook, "OutboundMessage", contactId=cid, conversationId=sent["conversationId"], body="Hi")
-    api.post("/conversations/messages/inbound", {
-        "type": "SMS", "conversationId": sent["conversationId"], "contactId": cid,
-        "conversationProviderId": "prov1", "message": "Hello back"})
-    check(hook, "InboundMessage", contactId=cid, conversationId=sent["conversationId"], body="Hello back")
+    api.post(
+        "/conversations/messages/inbound",
+        {
+            "type": "SMS",
+            "conversationId": sent["conversationId"],
+            "contactId": cid,
+            "conversationProviderId": "prov1",
+            "message": "Hello back",
+        },
+    )
+    check(
+        hook,
+        "InboundMessage",
+        contactId=cid,
+        conversationId=sent["conversationId"],
+        body="Hello back",
+    )
     api.put(f"/conversations/{sent['conversationId']}", {"unreadCount": 3, "locationId": LOCATION})
-    check(hook, "ConversationUnreadUpdate", id=sent["conversationId"], unreadCount=3, locationId=LOCATION)
+    check(
+        hook,
+        "ConversationUnreadUpdate",
+        id=sent["conversationId"],
+        unreadCount=3,
+        locationId=LOCATION,
+    )
 
 
 # --- lifecycle: INSTALL, UNINSTALL, PLAN_CHANGE, LocationCreate, LocationUpdate -----------------
@@ -221,10 +293,14 @@ def lifecycle_app(world):
     from sandbox.access.services.registry import sandbox_app_register
 
     receiver = Receiver()
-    app = sandbox_app_register(name="Lifecycle", redirect_uris=["https://portal.test/cb"],
-                               scopes=["contacts.readonly", "locations.readonly"],
-                               webhook_url=receiver.url,
-                               client_id="lifecycle-client", client_secret="lifecycle-secret").app
+    app = sandbox_app_register(
+        name="Lifecycle",
+        redirect_uris=["https://portal.test/cb"],
+        scopes=["contacts.readonly", "locations.readonly"],
+        webhook_url=receiver.url,
+        client_id="lifecycle-client",
+        client_secret="lifecycle-secret",
+    ).app
     yield app, receiver
     receiver.close()
 
@@ -233,18 +309,30 @@ def _install(app, *, location_ids, agency):
     from sandbox.access.models import SandboxCompany
     from sandbox.access.services.oauth import authorization_code_issue
 
-    authorization_code_issue(app=app, company=SandboxCompany.objects.get(company_id=COMPANY),
-                             location_ids=location_ids, agency_chosen=agency,
-                             redirect_uri="https://portal.test/cb",
-                             scopes=["contacts.readonly", "locations.readonly"],
-                             user_id="user-1")
+    authorization_code_issue(
+        app=app,
+        company=SandboxCompany.objects.get(company_id=COMPANY),
+        location_ids=location_ids,
+        agency_chosen=agency,
+        redirect_uri="https://portal.test/cb",
+        scopes=["contacts.readonly", "locations.readonly"],
+        user_id="user-1",
+    )
 
 
 def test_a_location_install_is_one_install_event_per_location(lifecycle_app):
     app, hook = lifecycle_app
     _install(app, location_ids=[LOCATION], agency=False)
-    payload = check(hook, "INSTALL", appId="lifecycle", locationId=LOCATION, companyId=COMPANY,
-                    userId="user-1", companyName="Test Agency", isWhitelabelCompany=False)
+    payload = check(
+        hook,
+        "INSTALL",
+        appId="lifecycle",
+        locationId=LOCATION,
+        companyId=COMPANY,
+        userId="user-1",
+        companyName="Test Agency",
+        isWhitelabelCompany=False,
+    )
     assert {"planId", "trial", "whitelabelDetails"} <= set(payload)
     assert len(hook.received) == 1
 
@@ -265,15 +353,22 @@ def test_uninstall_from_the_control_endpoint(lifecycle_app, live_server, level):
     assert webhook_deliveries_wait(timeout=90)
     hook.received.clear()
     where = {"locationId": LOCATION} if level == "location" else {"companyId": COMPANY}
-    answer = requests.post(f"{live_server.url}/sandbox/control/uninstall", timeout=20,
-                           json={"clientId": "lifecycle-client", **where})
+    answer = requests.post(
+        f"{live_server.url}/sandbox/control/uninstall",
+        timeout=20,
+        json={"clientId": "lifecycle-client", **where},
+    )
     assert answer.status_code == 201, answer.text
     payload = check(hook, "UNINSTALL", appId="lifecycle", **where)
     assert set(payload) - ENVELOPE == {"type", "appId", *where}
-    assert not Installation.objects.filter(app=app, **({"location__location_id": LOCATION}
-                                                        if level == "location" else {})).exists()
-    again = requests.post(f"{live_server.url}/sandbox/control/uninstall", timeout=20,
-                          json={"clientId": "lifecycle-client", **where})
+    assert not Installation.objects.filter(
+        app=app, **({"location__location_id": LOCATION} if level == "location" else {})
+    ).exists()
+    again = requests.post(
+        f"{live_server.url}/sandbox/control/uninstall",
+        timeout=20,
+        json={"clientId": "lifecycle-client", **where},
+    )
     assert again.status_code == 404
 
 
@@ -281,23 +376,53 @@ def test_a_plan_change_from_the_control_endpoint(lifecycle_app, live_server):
     app, hook = lifecycle_app
     _install(app, location_ids=[LOCATION], agency=False)
     installed = check(hook, "INSTALL", locationId=LOCATION)
-    answer = requests.post(f"{live_server.url}/sandbox/control/plan", timeout=20, json={
-        "clientId": "lifecycle-client", "locationId": LOCATION, "planId": "plan-pro"})
+    answer = requests.post(
+        f"{live_server.url}/sandbox/control/plan",
+        timeout=20,
+        json={"clientId": "lifecycle-client", "locationId": LOCATION, "planId": "plan-pro"},
+    )
     assert answer.status_code == 201, answer.text
-    check(hook, "PLAN_CHANGE", appId="lifecycle", locationId=LOCATION, companyId=COMPANY,
-          userId="user-1", currentPlanId=installed["planId"], newPlanId="plan-pro")
+    check(
+        hook,
+        "PLAN_CHANGE",
+        appId="lifecycle",
+        locationId=LOCATION,
+        companyId=COMPANY,
+        userId="user-1",
+        currentPlanId=installed["planId"],
+        newPlanId="plan-pro",
+    )
 
 
-def test_location_create_from_the_control_endpoint_and_location_update(lifecycle_app, live_server, agency_api):
+def test_location_create_from_the_control_endpoint_and_location_update(
+    lifecycle_app, live_server, agency_api
+):
     app, hook = lifecycle_app
     _install(app, location_ids=[], agency=True)
-    answer = requests.post(f"{live_server.url}/sandbox/control/locations", timeout=20, json={
-        "companyId": COMPANY, "name": "Brand New", "email": "new@example.com"})
+    answer = requests.post(
+        f"{live_server.url}/sandbox/control/locations",
+        timeout=20,
+        json={"companyId": COMPANY, "name": "Brand New", "email": "new@example.com"},
+    )
     assert answer.status_code == 201, answer.text
     new_id = answer.json()["locationId"]
-    check(hook, "LocationCreate", id=new_id, companyId=COMPANY, name="Brand New", email="new@example.com")
+    check(
+        hook,
+        "LocationCreate",
+        id=new_id,
+        companyId=COMPANY,
+        name="Brand New",
+        email="new@example.com",
+    )
     assert Installation.objects.filter(app=app, location__location_id=new_id).exists()
-    bad = requests.post(f"{live_server.url}/sandbox/control/locations", timeout=20, json={"name": "x"})
+    bad = requests.post(
+        f"{live_server.url}/sandbox/control/locations", timeout=20, json={"name": "x"}
+    )
     assert bad.status_code == 422 and "companyId" in bad.text
-    assert agency_api.put(f"/locations/{LOCATION}", {"name": "Renamed", "companyId": COMPANY}).status_code == 200
+    assert (
+        agency_api.put(
+            f"/locations/{LOCATION}", {"name": "Renamed", "companyId": COMPANY}
+        ).status_code
+        == 200
+    )
     check(hook, "LocationUpdate", id=LOCATION, companyId=COMPANY, name="Renamed")

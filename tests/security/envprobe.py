@@ -25,15 +25,26 @@ def run(args, *, env_extra, tmp_path, code=None):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("PORTAL_ENV", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        if k
+        not in ("PORTAL_ENV", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
-    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "SQLITE_PATH": str(tmp_path / "probe.sqlite3")})
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "SQLITE_PATH": str(tmp_path / "probe.sqlite3"),
+        }
+    )
     env.update(env_extra)
     cmd = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def settings_of(names, *, env_extra, tmp_path):
-    result = run([], env_extra=env_extra, tmp_path=tmp_path, code=SETTINGS_PROBE.format(names=json.dumps(names)))
+    result = run(
+        [],
+        env_extra=env_extra,
+        tmp_path=tmp_path,
+        code=SETTINGS_PROBE.format(names=json.dumps(names)),
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])

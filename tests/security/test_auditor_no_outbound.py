@@ -11,8 +11,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def mapping(locations):
-    return mapping_template_apply(template_key="ghl_contact_upsert", location_id=locations["A"].pk,
-                                  user_id=None)[0]
+    return mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=locations["A"].pk, user_id=None
+    )[0]
 
 
 def preview_url(mapping):

@@ -11,8 +11,12 @@ ADD = reverse("admin:integrations_connection_add")
 
 
 def make_app(name, client_id):
-    app = HighLevelApp(name=name, mode=HighLevelApp.Mode.SANDBOX, client_id=client_id,
-                       redirect_url="http://testserver/integrations/oauth/callback/")
+    app = HighLevelApp(
+        name=name,
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id=client_id,
+        redirect_url="http://testserver/integrations/oauth/callback/",
+    )
     app.client_secret = "cs-" + client_id
     app.save()
     return app
@@ -31,10 +35,19 @@ def world(role_users, locations):
     return {"rival": rival, "ours": ours, "theirs": theirs, "rival_location": rival_location}
 
 
-def test_staff_cannot_create_an_agency_connection_by_leaving_the_location_empty(client, role_users, world):
+def test_staff_cannot_create_an_agency_connection_by_leaving_the_location_empty(
+    client, role_users, world
+):
     client.force_login(role_users["staff"])
-    response = client.post(ADD, {"app": world["ours"].pk, "agency": world["rival"].pk, "location": "",
-                                 "new_private_token": "pit-sneaky-token-123456"})
+    response = client.post(
+        ADD,
+        {
+            "app": world["ours"].pk,
+            "agency": world["rival"].pk,
+            "location": "",
+            "new_private_token": "pit-sneaky-token-123456",
+        },
+    )
     assert response.status_code == 200  # the form again, with its errors
     assert not Connection.objects.filter(location__isnull=True).exists()
     assert Connection.objects.count() == 2
@@ -43,22 +56,35 @@ def test_staff_cannot_create_an_agency_connection_by_leaving_the_location_empty(
 def test_staff_cannot_connect_another_agencys_location_or_app(client, role_users, world, locations):
     client.force_login(role_users["staff"])
     acme, rival = locations["A"].agency.pk, world["rival"].pk
-    for data in ({"app": world["theirs"].pk, "agency": acme, "location": locations["B"].pk},
-                 {"app": world["ours"].pk, "agency": rival, "location": world["rival_location"].pk},
-                 {"app": world["ours"].pk, "agency": acme, "location": locations["C"].pk}):
+    for data in (
+        {"app": world["theirs"].pk, "agency": acme, "location": locations["B"].pk},
+        {"app": world["ours"].pk, "agency": rival, "location": world["rival_location"].pk},
+        {"app": world["ours"].pk, "agency": acme, "location": locations["C"].pk},
+    ):
         response = client.post(ADD, {**data, "new_private_token": "pit-sneaky-token-123456"})
         assert response.status_code == 200 and "errorlist" in response.content.decode()
     assert Connection.objects.count() == 2
 
 
-def test_staff_can_connect_their_own_location_with_a_private_token(client, role_users, world, locations):
+def test_staff_can_connect_their_own_location_with_a_private_token(
+    client, role_users, world, locations
+):
     client.force_login(role_users["staff"])
-    response = client.post(ADD, {"app": world["ours"].pk, "agency": locations["B"].agency.pk,
-                                 "location": locations["B"].pk,
-                                 "new_private_token": "pit-own-token-123456"})
+    response = client.post(
+        ADD,
+        {
+            "app": world["ours"].pk,
+            "agency": locations["B"].agency.pk,
+            "location": locations["B"].pk,
+            "new_private_token": "pit-own-token-123456",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     connection = Connection.objects.get(location=locations["B"])
-    assert connection.agency == locations["B"].agency and connection.access_token == "pit-own-token-123456"
+    assert (
+        connection.agency == locations["B"].agency
+        and connection.access_token == "pit-own-token-123456"
+    )
 
 
 def test_the_add_form_lists_only_the_staffs_agencies_and_apps(client, role_users, world):

@@ -6,8 +6,10 @@ from django.test import RequestFactory, override_settings
 from django.views.debug import ExceptionReporter
 
 # Built from pieces: the page shows the source around each frame, and must not find them there.
-SECRETS = {name: name + "-" + "Secret" + str(n) for n, name in enumerate(
-    ["db-pass", "redis-pass", "at-frame", "auth-frame", "hdr-token"])}
+SECRETS = {
+    name: name + "-" + "Secret" + str(n)
+    for n, name in enumerate(["db-pass", "redis-pass", "at-frame", "auth-frame", "hdr-token"])
+}
 DB_URL = "postgres://portal:" + SECRETS["db-pass"] + "@db.internal:5432/portal"
 REDIS = "redis://:" + SECRETS["redis-pass"] + "@cache.internal:6379/0"
 
@@ -19,8 +21,9 @@ def failing_view(request):
     raise RuntimeError("boom")
 
 
-@override_settings(DEBUG=True, DATABASE_URL=DB_URL, REDIS_URL=REDIS,
-                   Q_CLUSTER={"name": "portal", "redis": REDIS})
+@override_settings(
+    DEBUG=True, DATABASE_URL=DB_URL, REDIS_URL=REDIS, Q_CLUSTER={"name": "portal", "redis": REDIS}
+)
 def test_the_debug_page_hides_tokens_and_url_passwords():
     request = RequestFactory().get("/boom/")
     try:

@@ -16,8 +16,14 @@ from integrations.ghl.errors import GhlInvalid
 from integrations.models import SyncLog
 
 DELETE_FIELD = "DELETE /locations/{locationId}/customFields/{id}"
-INFO = ConnectionInfo(id=1, label="x", access=LOCATION, location_id="loc-1", company_id="comp-1",
-                      granted_scopes=("contacts.readonly",))
+INFO = ConnectionInfo(
+    id=1,
+    label="x",
+    access=LOCATION,
+    location_id="loc-1",
+    company_id="comp-1",
+    granted_scopes=("contacts.readonly",),
+)
 
 
 @pytest.mark.parametrize("value", ["..", "."])
@@ -28,19 +34,31 @@ def test_a_dot_segment_is_refused_as_a_path_parameter(value):
 
 
 def test_every_reserved_character_is_encoded_inside_its_segment():
-    call = call_prepare(operation=operation_get("GET /contacts/{contactId}"), connection=INFO,
-                        params={"contactId": "a/b?c#d%e f;g"})
+    call = call_prepare(
+        operation=operation_get("GET /contacts/{contactId}"),
+        connection=INFO,
+        params={"contactId": "a/b?c#d%e f;g"},
+    )
     assert call.path == "/contacts/a%2Fb%3Fc%23d%25e%20f%3Bg"
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/locations/loc-1/customFields/..", "/locations/loc-1/customFields/%2e%2E", "/locations/loc-1/./x",
-     "/contacts/a#b", "/contacts/../x?page=1", "//evil.example/contacts", "/contacts//x"],
+    [
+        "/locations/loc-1/customFields/..",
+        "/locations/loc-1/customFields/%2e%2E",
+        "/locations/loc-1/./x",
+        "/contacts/a#b",
+        "/contacts/../x?page=1",
+        "//evil.example/contacts",
+        "/contacts//x",
+    ],
 )
 def test_the_door_sends_nothing_on_a_path_that_could_escape(connection, mocked, sleeps, path):
     with pytest.raises(GhlInvalid) as caught:
-        ghl_request(connection_id=connection.pk, method="DELETE", path=path, operation_id=DELETE_FIELD)
+        ghl_request(
+            connection_id=connection.pk, method="DELETE", path=path, operation_id=DELETE_FIELD
+        )
     assert caught.value.permanent is True
     assert len(mocked.calls) == 0 and not SyncLog.objects.exists()
 
@@ -54,8 +72,11 @@ def test_a_prepared_call_that_does_not_match_its_template_is_not_sent(connection
 
 def test_running_an_operation_with_a_dot_id_sends_nothing(connection, mocked, sleeps):
     with pytest.raises(OperationInvalid):
-        operation_run(connection_id=connection.pk, operation_id="GET /contacts/{contactId}",
-                      params={"contactId": ".."})
+        operation_run(
+            connection_id=connection.pk,
+            operation_id="GET /contacts/{contactId}",
+            params={"contactId": ".."},
+        )
     assert len(mocked.calls) == 0
 
 

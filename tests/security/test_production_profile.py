@@ -16,9 +16,18 @@ def ids(errors):
 
 def test_debug_off_without_portal_env_is_the_hardened_profile(tmp_path):
     s = settings_of(
-        ["PORTAL_ENV", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SANDBOX_ENABLED",
-         "ENCRYPTION_KEYS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "DEMO_ALLOWED"],
-        env_extra=PUBLIC, tmp_path=tmp_path,
+        [
+            "PORTAL_ENV",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+            "SANDBOX_ENABLED",
+            "ENCRYPTION_KEYS",
+            "SECURE_SSL_REDIRECT",
+            "SECURE_HSTS_SECONDS",
+            "DEMO_ALLOWED",
+        ],
+        env_extra=PUBLIC,
+        tmp_path=tmp_path,
     )
     assert s["PORTAL_ENV"] == "production"
     assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
@@ -28,7 +37,9 @@ def test_debug_off_without_portal_env_is_the_hardened_profile(tmp_path):
 
 
 def test_check_deploy_without_portal_env_names_both_development_keys(tmp_path):
-    result = run(["check", "--deploy", "--fail-level", "ERROR"], env_extra=PUBLIC, tmp_path=tmp_path)
+    result = run(
+        ["check", "--deploy", "--fail-level", "ERROR"], env_extra=PUBLIC, tmp_path=tmp_path
+    )
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "portal.E003" in out and "SECRET_KEY" in out
@@ -36,14 +47,20 @@ def test_check_deploy_without_portal_env_names_both_development_keys(tmp_path):
 
 
 def test_real_keys_pass_the_deploy_check_at_warning_level_without_portal_env(tmp_path):
-    result = run(["check", "--deploy", "--fail-level", "WARNING"], env_extra={**PUBLIC, **REAL_KEYS},
-                 tmp_path=tmp_path)
+    result = run(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        env_extra={**PUBLIC, **REAL_KEYS},
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
     "env_extra",
-    [{**PUBLIC, **REAL_KEYS, "ALLOWED_HOSTS": "*"}, {"PORTAL_ENV": "test", "DEBUG": "false", "ALLOWED_HOSTS": "*"}],
+    [
+        {**PUBLIC, **REAL_KEYS, "ALLOWED_HOSTS": "*"},
+        {"PORTAL_ENV": "test", "DEBUG": "false", "ALLOWED_HOSTS": "*"},
+    ],
 )
 def test_allowed_hosts_star_is_refused_outside_debug(tmp_path, env_extra):
     result = run(["check"], env_extra=env_extra, tmp_path=tmp_path)
@@ -56,7 +73,11 @@ def test_allowed_hosts_star_is_refused_outside_debug(tmp_path, env_extra):
     [
         ["demo_seed"],
         ["highlevel_demo_app"],
-        ["sandbox_demo_app", "--redirect-uri", "http://127.0.0.1:8000/integrations/oauth/callback/"],
+        [
+            "sandbox_demo_app",
+            "--redirect-uri",
+            "http://127.0.0.1:8000/integrations/oauth/callback/",
+        ],
     ],
 )
 def test_demo_commands_refuse_to_run_with_debug_off(tmp_path, command):
@@ -82,7 +103,9 @@ def test_the_development_secret_key_is_flagged_by_djangos_own_deploy_check(setti
         {"DEBUG": False, "PORTAL_ENV": "test", "ALLOWED_HOSTS": ["portal.example.com"]},
     ],
 )
-def test_key_sandbox_and_cookie_checks_run_whenever_the_portal_may_face_the_public(settings, overrides):
+def test_key_sandbox_and_cookie_checks_run_whenever_the_portal_may_face_the_public(
+    settings, overrides
+):
     dev = {
         "SECRET_KEY": settings.DEV_SECRET_KEY,
         "ENCRYPTION_KEYS": [settings.DEV_ENCRYPTION_KEY],
@@ -92,11 +115,20 @@ def test_key_sandbox_and_cookie_checks_run_whenever_the_portal_may_face_the_publ
         "CSRF_COOKIE_SECURE": False,
     }
     with override_settings(**dev, **overrides):
-        assert {"portal.E001", "portal.E003", "portal.E006", "portal.E007"} <= ids(check_production_safety(None))
+        assert {"portal.E001", "portal.E003", "portal.E006", "portal.E007"} <= ids(
+            check_production_safety(None)
+        )
 
 
 def test_a_local_development_setup_passes_the_checks(settings):
-    with override_settings(DEBUG=True, PORTAL_ENV="development", ALLOWED_HOSTS=["localhost", "127.0.0.1"],
-                           SECRET_KEY=settings.DEV_SECRET_KEY, ENCRYPTION_KEYS=[settings.DEV_ENCRYPTION_KEY],
-                           SANDBOX_ENABLED=True, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+    with override_settings(
+        DEBUG=True,
+        PORTAL_ENV="development",
+        ALLOWED_HOSTS=["localhost", "127.0.0.1"],
+        SECRET_KEY=settings.DEV_SECRET_KEY,
+        ENCRYPTION_KEYS=[settings.DEV_ENCRYPTION_KEY],
+        SANDBOX_ENABLED=True,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+    ):
         assert check_production_safety(None) == []

@@ -25,8 +25,12 @@ def test_every_page_carries_a_content_security_policy(client):
 def test_hsts_preload_only_when_asked(tmp_path):
     production = {"DEBUG": "false", "ALLOWED_HOSTS": "portal.example.com", **REAL_KEYS}
     names = ["SECURE_HSTS_PRELOAD", "SECURE_HSTS_SECONDS"]
-    assert settings_of(names, env_extra=production, tmp_path=tmp_path)["SECURE_HSTS_PRELOAD"] is False
-    asked = settings_of(names, env_extra={**production, "SECURE_HSTS_PRELOAD": "true"}, tmp_path=tmp_path)
+    assert (
+        settings_of(names, env_extra=production, tmp_path=tmp_path)["SECURE_HSTS_PRELOAD"] is False
+    )
+    asked = settings_of(
+        names, env_extra={**production, "SECURE_HSTS_PRELOAD": "true"}, tmp_path=tmp_path
+    )
     assert asked["SECURE_HSTS_PRELOAD"] is True
 
 
@@ -41,6 +45,8 @@ def test_no_reset_email_goes_to_an_unknown_address(client, django_user_model):
     url = reverse("account_reset_password")
     client.post(url, {"email": "nobody@example.test"})
     assert mail.outbox == []
-    django_user_model.objects.create_user("ada", "ada@example.test", "Xq7!mZp2#Lw9-long", is_staff=True)
+    django_user_model.objects.create_user(
+        "ada", "ada@example.test", "Xq7!mZp2#Lw9-long", is_staff=True
+    )
     client.post(url, {"email": "ada@example.test"})
     assert [m.to for m in mail.outbox] == [["ada@example.test"]]

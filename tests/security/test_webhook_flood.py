@@ -23,8 +23,15 @@ def fresh_counts():
 
 
 def forged(client, n=1):
-    return [client.post(URL, b'{"type": "ContactCreate", "webhookId": "x"}', content_type="application/json",
-                        HTTP_X_GHL_SIGNATURE="Zm9yZ2Vk").status_code for _ in range(n)]
+    return [
+        client.post(
+            URL,
+            b'{"type": "ContactCreate", "webhookId": "x"}',
+            content_type="application/json",
+            HTTP_X_GHL_SIGNATURE="Zm9yZ2Vk",
+        ).status_code
+        for _ in range(n)
+    ]
 
 
 @override_settings(WEBHOOK_REJECTED_SAMPLES=5)
@@ -36,7 +43,10 @@ def test_a_flood_of_unsigned_deliveries_is_counted_and_sampled_not_stored_row_by
 
     webhook_rejection_count(reason="no signature", now=timezone.now() + timedelta(seconds=61))
     summary = WebhookEvent.objects.filter(payload__rejected_count__isnull=False).get()
-    assert summary.payload["rejected_count"] >= 60 and "rejected in the minute before" in summary.reason
+    assert (
+        summary.payload["rejected_count"] >= 60
+        and "rejected in the minute before" in summary.reason
+    )
 
 
 @override_settings(WEBHOOK_MAX_BODY_BYTES=2048)
@@ -48,8 +58,9 @@ def test_a_body_over_the_configured_limit_is_refused_unread_and_not_stored(clien
 def test_old_webhook_events_are_pruned_by_command_and_by_the_tick(settings):
     old = timezone.now() - timedelta(days=40)
     for status in ("processed", "rejected", "ignored", "received"):
-        event = WebhookEvent.objects.create(status=status, event_type="ContactCreate",
-                                            webhook_id=f"wh-{status}")
+        event = WebhookEvent.objects.create(
+            status=status, event_type="ContactCreate", webhook_id=f"wh-{status}"
+        )
         WebhookEvent.objects.filter(pk=event.pk).update(received_at=old)
     fresh = WebhookEvent.objects.create(status="processed", webhook_id="wh-new")
     call_command("prune_webhook_events", "--older-than", "30d")

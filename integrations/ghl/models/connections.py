@@ -59,7 +59,9 @@ class Connection(models.Model):
         "status", max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True
     )
     scopes = models.TextField("granted scopes", blank=True, help_text="Space-separated.")
-    access_token_encrypted = models.TextField("access token (encrypted)", blank=True, editable=False)
+    access_token_encrypted = models.TextField(
+        "access token (encrypted)", blank=True, editable=False
+    )
     refresh_token_encrypted = models.TextField(
         "refresh token (encrypted)", blank=True, editable=False
     )
@@ -126,7 +128,9 @@ class LocationMintBatch(models.Model):
         FAILED = "failed", "Failed"
 
     agency_connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="mint_batches",
+        Connection,
+        on_delete=models.CASCADE,
+        related_name="mint_batches",
         verbose_name="agency connection",
     )
     requested = models.JSONField(
@@ -136,10 +140,16 @@ class LocationMintBatch(models.Model):
     done = models.PositiveIntegerField("connected", default=0)
     failed = models.PositiveIntegerField("failed", default=0)
     errors = models.JSONField("errors", default=list, blank=True)
-    status = models.CharField("status", max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        "status", max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name="requested by",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="requested by",
     )
     created_at = models.DateTimeField("created", auto_now_add=True)
     finished_at = models.DateTimeField("finished", null=True, blank=True)

@@ -19,7 +19,10 @@ class RateBucket(models.Model):
         "server burst limit", null=True, blank=True, help_text="Last X-RateLimit-Max seen."
     )
     server_daily_remaining = models.IntegerField(
-        "server daily remaining", null=True, blank=True, help_text="Last X-RateLimit-Daily-Remaining."
+        "server daily remaining",
+        null=True,
+        blank=True,
+        help_text="Last X-RateLimit-Daily-Remaining.",
     )
 
     class Meta:

@@ -6,11 +6,19 @@ class SyncLog(models.Model):
 
     at = models.DateTimeField("when", auto_now_add=True, db_index=True)
     connection = models.ForeignKey(
-        "integrations.Connection", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="sync_logs", verbose_name="connection",
+        "integrations.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sync_logs",
+        verbose_name="connection",
     )
     location = models.ForeignKey(
-        "portal.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "portal.Location",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name="location",
     )
     operation_id = models.CharField("operation", max_length=120, blank=True, db_index=True)
@@ -19,7 +27,10 @@ class SyncLog(models.Model):
         "path", max_length=1000, help_text="Secrets in the query string are replaced by ***."
     )
     status = models.PositiveSmallIntegerField(
-        "HTTP status", null=True, blank=True, help_text="Empty when no answer came (timeout, reset)."
+        "HTTP status",
+        null=True,
+        blank=True,
+        help_text="Empty when no answer came (timeout, reset).",
     )
     error = models.CharField("error", max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField("duration (ms)", default=0)

@@ -14,8 +14,10 @@ DONE = (Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.DEAD)
 
 
 class Command(BaseCommand):
-    help = ("Backfill subscriptions now, showing progress: one subscription by id, or every enabled "
-            "one of a location. Runs here unless a worker takes the job first (then follows it).")
+    help = (
+        "Backfill subscriptions now, showing progress: one subscription by id, or every enabled "
+        "one of a location. Runs here unless a worker takes the job first (then follows it)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("subscription_id", nargs="?", type=int)
@@ -34,8 +36,11 @@ class Command(BaseCommand):
                 found = Location.objects.filter(pk=int(location)).first()
             if found is None:
                 raise CommandError(f"No location {location!r} (portal id or HighLevel locationId).")
-            ids = list(Subscription.objects.filter(location=found, enabled=True)
-                       .order_by("pk").values_list("pk", flat=True))
+            ids = list(
+                Subscription.objects.filter(location=found, enabled=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
             if not ids:
                 raise CommandError(f"{found} has no enabled subscriptions.")
         failed = 0
@@ -72,10 +77,12 @@ class Command(BaseCommand):
         if job.status != Job.Status.SUCCEEDED:
             self.stderr.write(f"{subscription}: {job.status}: {job.error_message}")
             return False
-        self.stdout.write(self.style.SUCCESS(
-            f"{subscription}: {subscription.last_run_records:,} records, "
-            f"{subscription.last_run_changed:,} written, {subscription.last_run_requests:,} requests"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{subscription}: {subscription.last_run_records:,} records, "
+                f"{subscription.last_run_changed:,} written, {subscription.last_run_requests:,} requests"
+            )
+        )
         return True
 
 

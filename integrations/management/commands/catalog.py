@@ -14,7 +14,9 @@ class Command(BaseCommand):
     help = "Print HighLevel's operations (registry) and the product's named catalog."
 
     def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", help="Registry and named catalog as JSON.")
+        parser.add_argument(
+            "--json", action="store_true", help="Registry and named catalog as JSON."
+        )
         parser.add_argument("--category", help="Only named operations of this category.")
         parser.add_argument("--kind", choices=KINDS, help="Only triggers or only actions.")
 
@@ -24,7 +26,8 @@ class Command(BaseCommand):
         except SpecError as exc:
             raise CommandError(str(exc)) from None
         named = [
-            n for n in data["named"]
+            n
+            for n in data["named"]
             if options["category"] in (None, n["category"]) and options["kind"] in (None, n["kind"])
         ]
         if options["category"] and not named:

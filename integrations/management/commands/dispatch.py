@@ -11,13 +11,17 @@ logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = ("Dispatch due polling subscriptions, send due job retries and recover the jobs of dead "
-            "workers. The scheduler tick does this every minute; run with --loop for shorter lag "
-            "(a dead worker's job is then taken up within its lease plus one round).")
+    help = (
+        "Dispatch due polling subscriptions, send due job retries and recover the jobs of dead "
+        "workers. The scheduler tick does this every minute; run with --loop for shorter lag "
+        "(a dead worker's job is then taken up within its lease plus one round)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Keep dispatching until stopped.")
-        parser.add_argument("--every", type=float, default=5.0, help="Seconds between rounds (--loop).")
+        parser.add_argument(
+            "--every", type=float, default=5.0, help="Seconds between rounds (--loop)."
+        )
 
     def handle(self, *args, loop=False, every=5.0, **options):
         while True:

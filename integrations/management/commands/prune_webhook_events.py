@@ -6,9 +6,11 @@ from integrations.sync.retention import webhook_events_prune
 
 
 class Command(BaseCommand):
-    help = ("Delete webhook events received before the given age (events still waiting to be "
-            "processed are kept). The scheduler tick also does this hourly past "
-            "WEBHOOK_EVENT_RETENTION_DAYS.")
+    help = (
+        "Delete webhook events received before the given age (events still waiting to be "
+        "processed are kept). The scheduler tick also does this hourly past "
+        "WEBHOOK_EVENT_RETENTION_DAYS."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", required=True, help="e.g. 30d, 12h, 30m")

@@ -34,23 +34,38 @@ class Job(models.Model):
         "status", max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     location = models.ForeignKey(
-        "portal.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs",
+        "portal.Location",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
         verbose_name="location",
     )
     connection = models.ForeignKey(
-        "integrations.Connection", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="jobs", verbose_name="connection",
+        "integrations.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        verbose_name="connection",
     )
     operation = models.CharField(
         "operation", max_length=300, blank=True, help_text='Catalog key, e.g. "POST /contacts/".'
     )
     subject = models.CharField(
-        "subject", max_length=200, blank=True, db_index=True,
+        "subject",
+        max_length=200,
+        blank=True,
+        db_index=True,
         help_text="What the job is about: a HighLevel id, a subscription, a Rankr record.",
     )
-    params = models.JSONField("input", default=dict, blank=True, help_text="Ids and parameters; never secrets.")
+    params = models.JSONField(
+        "input", default=dict, blank=True, help_text="Ids and parameters; never secrets."
+    )
     result = models.JSONField(
-        "result", default=dict, blank=True,
+        "result",
+        default=dict,
+        blank=True,
         help_text="What the job achieved so far (e.g. the HighLevel id it created).",
     )
     idempotency_key = models.CharField("idempotency key", max_length=200, unique=True)
@@ -63,34 +78,51 @@ class Job(models.Model):
     started_at = models.DateTimeField("started", null=True, blank=True)
     finished_at = models.DateTimeField("finished", null=True, blank=True)
     lease_until = models.DateTimeField(
-        "lease until", null=True, blank=True,
+        "lease until",
+        null=True,
+        blank=True,
         help_text="On the database's clock. A running job's worker renews it every heartbeat; a "
         "running job whose lease passed is taken to have died with its worker.",
     )
     lease_token = models.PositiveBigIntegerField(
-        "fencing token", default=0,
+        "fencing token",
+        default=0,
         help_text="Raised by every claim; a checkpoint or result write carrying an older token "
         "(a worker that lost its lease) is refused.",
     )
     sent_at = models.DateTimeField(
-        "sent to the queue", null=True, blank=True,
+        "sent to the queue",
+        null=True,
+        blank=True,
         help_text="When the job was last handed to the broker (empty: never, e.g. the broker was down).",
     )
     superseded_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        verbose_name="superseded by", help_text="The job that held the work when this one was skipped.",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="superseded by",
+        help_text="The job that held the work when this one was skipped.",
     )
     error_class = models.CharField("error class", max_length=100, blank=True)
     error_message = models.TextField("error", blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name="started by",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="started by",
     )
 
     class Meta:
         verbose_name = "job"
         ordering = ["-queued_at", "-id"]
-        permissions = [("rerun_job", "Can re-run failed jobs"), ("export_job", "Can export jobs as CSV")]
+        permissions = [
+            ("rerun_job", "Can re-run failed jobs"),
+            ("export_job", "Can export jobs as CSV"),
+        ]
         indexes = [
             models.Index(fields=["-queued_at", "-id"], name="job_recent"),
             models.Index(fields=["status", "-queued_at"], name="job_status_recent"),
@@ -118,36 +150,52 @@ class JobAttempt(models.Model):
         SKIPPED = "skipped", "skipped"
         WORKER_LOST = "worker_lost", "worker lost"
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_rows",
-                            verbose_name="job")
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="attempt_rows", verbose_name="job"
+    )
     number = models.PositiveIntegerField("attempt", help_text="1 for the job's first run, and on.")
     lease_token = models.PositiveBigIntegerField("fencing token")
-    worker = models.CharField("worker", max_length=200, blank=True,
-                              help_text="host:pid of the process that ran it.")
+    worker = models.CharField(
+        "worker", max_length=200, blank=True, help_text="host:pid of the process that ran it."
+    )
     started_at = models.DateTimeField("started", help_text="On the database's clock.")
     ended_at = models.DateTimeField("ended", null=True, blank=True)
-    outcome = models.CharField("outcome", max_length=12, choices=Outcome.choices,
-                               default=Outcome.RUNNING, db_index=True)
+    outcome = models.CharField(
+        "outcome", max_length=12, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True
+    )
     error_class = models.CharField("error class", max_length=100, blank=True)
     error_message = models.TextField("error", blank=True)
     permanent = models.BooleanField(
-        "permanent error", default=False,
+        "permanent error",
+        default=False,
         help_text="The error will not go away by itself: running it again unchanged fails again.",
     )
-    retry_at = models.DateTimeField("retry at", null=True, blank=True,
-                                    help_text="When a transient failure is tried again.")
-    superseded_by = models.ForeignKey(
-        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        verbose_name="superseded by", help_text="The job that held the work (skipped attempts).",
+    retry_at = models.DateTimeField(
+        "retry at", null=True, blank=True, help_text="When a transient failure is tried again."
     )
-    trace_id = models.CharField("trace id", max_length=100, blank=True,
-                                help_text="HighLevel's trace id of the call that failed, if any.")
+    superseded_by = models.ForeignKey(
+        Job,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="superseded by",
+        help_text="The job that held the work (skipped attempts).",
+    )
+    trace_id = models.CharField(
+        "trace id",
+        max_length=100,
+        blank=True,
+        help_text="HighLevel's trace id of the call that failed, if any.",
+    )
 
     class Meta:
         verbose_name = "job attempt"
         ordering = ["-started_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["job", "number"], name="job_attempt_once")]
-        indexes = [models.Index(fields=["outcome", "-started_at"], name="job_attempt_outcome_recent")]
+        indexes = [
+            models.Index(fields=["outcome", "-started_at"], name="job_attempt_outcome_recent")
+        ]
 
     def __str__(self):
         return f"job {self.job_id} attempt {self.number} ({self.outcome})"

@@ -30,41 +30,57 @@ class Subscription(models.Model):
         SUPERSEDED = "superseded", "stopped: another run took over"
 
     location = models.ForeignKey(
-        "portal.Location", on_delete=models.CASCADE, related_name="subscriptions",
+        "portal.Location",
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
         verbose_name="location",
     )
     connection = models.ForeignKey(
-        "integrations.Connection", on_delete=models.PROTECT, related_name="subscriptions",
-        verbose_name="connection", help_text="The location's HighLevel connection it polls through.",
+        "integrations.Connection",
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name="connection",
+        help_text="The location's HighLevel connection it polls through.",
     )
     trigger = models.CharField(
-        "polling trigger", max_length=100, choices=trigger_choices,
+        "polling trigger",
+        max_length=100,
+        choices=trigger_choices,
         help_text="The catalog's named polling trigger.",
     )
     operation = models.CharField(
-        "operation", max_length=300, editable=False,
+        "operation",
+        max_length=300,
+        editable=False,
         help_text='The trigger\'s catalog key, "METHOD /path" (filled in from the trigger).',
     )
     parameters = models.JSONField(
-        "parameters", default=dict, blank=True,
+        "parameters",
+        default=dict,
+        blank=True,
         help_text="The trigger's own parameters as a JSON object (the connection fills in "
         "locationId).",
     )
     interval_minutes = models.PositiveSmallIntegerField(
-        "interval (minutes)", default=5,
+        "interval (minutes)",
+        default=5,
         validators=[MinValueValidator(INTERVAL_MIN), MaxValueValidator(INTERVAL_MAX)],
         help_text=f"How often it polls: {INTERVAL_MIN} to {INTERVAL_MAX} minutes.",
     )
     mapping = models.ForeignKey(
-        "mappings.Mapping", on_delete=models.PROTECT, related_name="subscriptions",
-        verbose_name="mapping", help_text="A HighLevel → Rankr mapping of this location.",
+        "mappings.Mapping",
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name="mapping",
+        help_text="A HighLevel → Rankr mapping of this location.",
     )
     enabled = models.BooleanField("enabled", default=True)
     paused = models.BooleanField(
         "paused", default=False, help_text="Paused subscriptions keep their checkpoint and wait."
     )
     reconcile_deletions = models.BooleanField(
-        "reconcile deletions", default=True,
+        "reconcile deletions",
+        default=True,
         help_text="After a full pass, soft-delete the location's Rankr records of this entity that "
         "HighLevel no longer lists. Turn off when the parameters filter the list.",
     )
@@ -72,21 +88,31 @@ class Subscription(models.Model):
     # Schedule and lease.
     next_run_at = models.DateTimeField("next run", null=True, blank=True, help_text="Empty: now.")
     claimed_until = models.DateTimeField(
-        "claimed until", null=True, blank=True,
+        "claimed until",
+        null=True,
+        blank=True,
         help_text="A run holds the subscription until then; nothing else runs it meanwhile.",
     )
     claimed_job = models.ForeignKey(
-        "integrations.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "integrations.Job",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name="running job",
     )
 
     # Checkpoint.
     cursor = models.JSONField(
-        "checkpoint", default=dict, blank=True,
+        "checkpoint",
+        default=dict,
+        blank=True,
         help_text="The pass in progress: the next page's request, its kind, its high-water mark.",
     )
     watermark = models.CharField(
-        "high-water mark", max_length=64, blank=True,
+        "high-water mark",
+        max_length=64,
+        blank=True,
         help_text="The newest modification time seen in the last finished pass.",
     )
     full_pass_requested = models.BooleanField(
@@ -127,7 +153,9 @@ class Subscription(models.Model):
                 name="integrations_subscription_interval_range",
             ),
         ]
-        indexes = [models.Index(fields=["enabled", "paused", "next_run_at"], name="subscription_due")]
+        indexes = [
+            models.Index(fields=["enabled", "paused", "next_run_at"], name="subscription_due")
+        ]
 
     def __str__(self):
         return f"{self.trigger} for {self.location}"
@@ -166,7 +194,9 @@ class SubscriptionSeen(models.Model):
     class Meta:
         verbose_name = "record seen in a full pass"
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "ghl_id"], name="subscription_seen_once")
+            models.UniqueConstraint(
+                fields=["subscription", "ghl_id"], name="subscription_seen_once"
+            )
         ]
 
     def __str__(self) -> str:

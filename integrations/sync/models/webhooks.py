@@ -20,7 +20,11 @@ class WebhookEvent(models.Model):
     event_type = models.CharField("type", max_length=80, blank=True, db_index=True)
     highlevel_location_id = models.CharField("HighLevel location id", max_length=64, blank=True)
     location = models.ForeignKey(
-        "portal.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "portal.Location",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name="location",
     )
     scheme = models.CharField(

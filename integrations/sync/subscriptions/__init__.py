@@ -10,6 +10,11 @@ from integrations.sync.subscriptions.manage import (
 from integrations.sync.subscriptions.run import subscription_run
 
 __all__ = [
-    "subscription_check", "subscription_claim", "subscription_run", "subscription_run_now",
-    "subscription_save", "subscriptions_dispatch", "subscriptions_pause",
+    "subscription_check",
+    "subscription_claim",
+    "subscription_run",
+    "subscription_run_now",
+    "subscription_save",
+    "subscriptions_dispatch",
+    "subscriptions_pause",
 ]

@@ -31,9 +31,11 @@ def subscription_lease_s() -> int:
 
 
 def subscriptions_due(*, now: datetime) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(enabled=True, paused=False).filter(
-        Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
-    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    return (
+        Subscription.objects.filter(enabled=True, paused=False)
+        .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    )
 
 
 def subscription_job_kind(subscription: Subscription) -> str:
@@ -44,8 +46,9 @@ def subscription_job_kind(subscription: Subscription) -> str:
     return Job.Kind.POLL
 
 
-def subscription_claim(*, subscription: Subscription, now: datetime, due: datetime,
-                       reason: str = "scheduled") -> Job | None:
+def subscription_claim(
+    *, subscription: Subscription, now: datetime, due: datetime, reason: str = "scheduled"
+) -> Job | None:
     """Claim ``subscription`` (a row read just before) and enqueue its job. Call in a transaction.
 
     Returns the job, or None when the subscription was claimed by someone else meanwhile.
@@ -86,10 +89,19 @@ def subscriptions_dispatch(*, now: datetime | None = None, limit: int = 10_000) 
             due = subscriptions_due(now=now).order_by("next_run_at", "pk")
             if skip_locked:
                 due = due.select_for_update(skip_locked=True, of=("self",))
-            rows = list(due.only(
-                "pk", "location_id", "connection_id", "operation", "interval_minutes",
-                "next_run_at", "backfill_finished_at", "full_pass_requested", "cursor",
-            )[: min(BATCH, limit - dispatched)])
+            rows = list(
+                due.only(
+                    "pk",
+                    "location_id",
+                    "connection_id",
+                    "operation",
+                    "interval_minutes",
+                    "next_run_at",
+                    "backfill_finished_at",
+                    "full_pass_requested",
+                    "cursor",
+                )[: min(BATCH, limit - dispatched)]
+            )
             if not rows:
                 break
             for subscription in rows:

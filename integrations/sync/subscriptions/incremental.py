@@ -17,15 +17,20 @@ Params = dict[str, Any]
 Body = dict[str, Any] | None
 
 BASE_BODY = RegistryView(
-    lambda entities: {op: s.base for e in entities.values() for op, s in e.requests.items() if s.base}
+    lambda entities: {
+        op: s.base for e in entities.values() for op, s in e.requests.items() if s.base
+    }
 )
 INCREMENTAL = RegistryView(
-    lambda entities: {op: s.since for e in entities.values() for op, s in e.requests.items() if s.since}
+    lambda entities: {
+        op: s.since for e in entities.values() for op, s in e.requests.items() if s.since
+    }
 )
 
 
-def request_base(*, operation: Operation, parameters: dict[str, Any],
-                 location_ghl_id: str) -> tuple[Params, Body]:
+def request_base(
+    *, operation: Operation, parameters: dict[str, Any], location_ghl_id: str
+) -> tuple[Params, Body]:
     """``(params, body)`` for a pass's first page from the subscription's parameters.
 
     Parameters the operation declares (path and query) go to ``params``; the rest go to the body.
@@ -42,8 +47,9 @@ def request_base(*, operation: Operation, parameters: dict[str, Any],
     return params, body
 
 
-def request_since(*, operation: Operation, params: Params, body: Body,
-                  watermark: str | None) -> tuple[Params, Body] | None:
+def request_since(
+    *, operation: Operation, params: Params, body: Body, watermark: str | None
+) -> tuple[Params, Body] | None:
     """The request narrowed to records changed since ``watermark``, or None if it cannot be."""
     since = INCREMENTAL.get(operation.key)
     if since is None or not watermark:

@@ -57,14 +57,25 @@ def subscription_check(*, subscription: Subscription) -> dict[str, list[str]]:
     missing = [name for name in plan.params if name not in parameters]
     for name in missing:
         add("parameters", f"The trigger needs the parameter {name!r}.")
-    if (connection is not None and connection.location is not None and not missing
-            and "parameters" not in errors):
+    if (
+        connection is not None
+        and connection.location is not None
+        and not missing
+        and "parameters" not in errors
+    ):
         operation = operation_get(plan.operation)
-        params, body = request_base(operation=operation, parameters=parameters,
-                                    location_ghl_id=connection.location.location_id)
+        params, body = request_base(
+            operation=operation,
+            parameters=parameters,
+            location_ghl_id=connection.location.location_id,
+        )
         try:
-            call_prepare(operation=operation, params=params, body=body,
-                         connection=connection_info(connection))
+            call_prepare(
+                operation=operation,
+                params=params,
+                body=body,
+                connection=connection_info(connection),
+            )
         except OperationInvalid as exc:
             for name, messages in exc.errors.items():
                 for message in messages:
@@ -82,7 +93,9 @@ def subscription_save(*, subscription: Subscription, user_id: int | None) -> Sub
     if not adding:
         before = Subscription.objects.get(pk=subscription.pk)
         if (before.trigger, before.parameters, before.mapping_id) != (
-            subscription.trigger, subscription.parameters, subscription.mapping_id
+            subscription.trigger,
+            subscription.parameters,
+            subscription.mapping_id,
         ):
             subscription.cursor, subscription.watermark = {}, ""
             subscription.full_pass_requested = True
@@ -92,36 +105,50 @@ def subscription_save(*, subscription: Subscription, user_id: int | None) -> Sub
     return subscription
 
 
-def subscription_run_now(*, subscription_id: int, user_id: int | None,
-                         backfill: bool = False) -> Job | None:
+def subscription_run_now(
+    *, subscription_id: int, user_id: int | None, backfill: bool = False
+) -> Job | None:
     """Enqueue a run now (a full pass when ``backfill``). Returns the job, or None if one runs."""
     now = timezone.now()
     with transaction.atomic():
         if backfill:
             Subscription.objects.filter(pk=subscription_id).update(full_pass_requested=True)
         subscription = Subscription.objects.get(pk=subscription_id)
-        job = subscription_claim(subscription=subscription, now=now, due=now,
-                                 reason="backfill" if backfill else "manual")
-        _audit(user_id, "subscription.backfill" if backfill else "subscription.run_now",
-               subscription, queued=job is not None)
+        job = subscription_claim(
+            subscription=subscription, now=now, due=now, reason="backfill" if backfill else "manual"
+        )
+        _audit(
+            user_id,
+            "subscription.backfill" if backfill else "subscription.run_now",
+            subscription,
+            queued=job is not None,
+        )
     return job
 
 
-def subscriptions_pause(*, subscription_ids: Iterable[int], user_id: int | None,
-                        paused: bool) -> int:
+def subscriptions_pause(
+    *, subscription_ids: Iterable[int], user_id: int | None, paused: bool
+) -> int:
     """Pause or resume; the checkpoint is kept. Returns how many changed."""
     with transaction.atomic():
-        rows = list(Subscription.objects.select_for_update().filter(
-            pk__in=subscription_ids, paused=not paused))
+        rows = list(
+            Subscription.objects.select_for_update().filter(
+                pk__in=subscription_ids, paused=not paused
+            )
+        )
         for subscription in rows:
-            _audit(user_id, "subscription.paused" if paused else "subscription.resumed", subscription)
+            _audit(
+                user_id, "subscription.paused" if paused else "subscription.resumed", subscription
+            )
         Subscription.objects.filter(pk__in=[s.pk for s in rows]).update(paused=paused)
     return len(rows)
 
 
 def _audit(user_id: int | None, action: str, subscription: Subscription, **detail: object) -> None:
     AuditEvent.objects.create(
-        actor_id=user_id, action=action, location_id=subscription.location_id,
+        actor_id=user_id,
+        action=action,
+        location_id=subscription.location_id,
         target=f"subscription {subscription.pk}: {subscription.trigger}"[:255],
         detail={"subscription_id": subscription.pk, **detail},
     )

@@ -84,8 +84,13 @@ class RunCounts:
     quarantined: int = 0  # records set aside (Quarantined records), not blocking the run
 
     def as_result(self) -> Result:
-        return {"requests": self.requests, "records": self.records, "changed": self.changed,
-                "failed": len(self.failed), "quarantined": self.quarantined}
+        return {
+            "requests": self.requests,
+            "records": self.records,
+            "changed": self.changed,
+            "failed": len(self.failed),
+            "quarantined": self.quarantined,
+        }
 
 
 def subscription_job_handle(job: Job) -> Result:
@@ -93,39 +98,67 @@ def subscription_job_handle(job: Job) -> Result:
     return subscription_run(subscription_id=job.params["subscription_id"], job=job)
 
 
-def subscription_run(*, subscription_id: int, job: Job,
-                     on_page: Callable[[Subscription], None] | None = None) -> Result:
+def subscription_run(
+    *, subscription_id: int, job: Job, on_page: Callable[[Subscription], None] | None = None
+) -> Result:
     """Run the subscription's pass (start or resume it) to its end. Returns the run's counts.
 
     ``on_page(subscription)`` is called after each committed page (the backfill command's bar).
     """
     if not _claim_for_job(subscription_id=subscription_id, job=job):
-        holder = Subscription.objects.filter(pk=subscription_id).values_list("claimed_job_id", flat=True).first()
-        raise JobSkipped(f"Superseded by job {holder}: it holds this subscription's run, which "
-                         "goes on from the checkpoint.", superseded_by=holder,
-                         result={"outcome": Subscription.Outcome.SUPERSEDED})
-    job_on_heartbeat(job=job, renew=lambda: Subscription.objects.filter(
-        pk=subscription_id, claimed_job_id=job.pk).update(claimed_until=_running_lease()))
+        holder = (
+            Subscription.objects.filter(pk=subscription_id)
+            .values_list("claimed_job_id", flat=True)
+            .first()
+        )
+        raise JobSkipped(
+            f"Superseded by job {holder}: it holds this subscription's run, which "
+            "goes on from the checkpoint.",
+            superseded_by=holder,
+            result={"outcome": Subscription.Outcome.SUPERSEDED},
+        )
+    job_on_heartbeat(
+        job=job,
+        renew=lambda: Subscription.objects.filter(pk=subscription_id, claimed_job_id=job.pk).update(
+            claimed_until=_running_lease()
+        ),
+    )
     subscription = Subscription.objects.select_related(
         "location", "mapping", "connection__app", "connection__location", "connection__agency"
     ).get(pk=subscription_id)
     carried = job.params.get("carry") or {}
-    counts = RunCounts(requests=carried.get("requests", 0), records=carried.get("records", 0),
-                       changed=carried.get("changed", 0),
-                       quarantined=carried.get("quarantined", 0))
+    counts = RunCounts(
+        requests=carried.get("requests", 0),
+        records=carried.get("records", 0),
+        changed=carried.get("changed", 0),
+        quarantined=carried.get("quarantined", 0),
+    )
     try:
         continuation = _run(subscription=subscription, job=job, counts=counts, on_page=on_page)
     except Superseded:
-        holder = Subscription.objects.filter(pk=subscription_id).values_list("claimed_job_id", flat=True).first()
-        raise JobSkipped(f"Superseded by job {holder}: it took this subscription's run over and goes "
-                         "on from the checkpoint.", superseded_by=holder,
-                         result={"outcome": Subscription.Outcome.SUPERSEDED, **counts.as_result()}) from None
+        holder = (
+            Subscription.objects.filter(pk=subscription_id)
+            .values_list("claimed_job_id", flat=True)
+            .first()
+        )
+        raise JobSkipped(
+            f"Superseded by job {holder}: it took this subscription's run over and goes "
+            "on from the checkpoint.",
+            superseded_by=holder,
+            result={"outcome": Subscription.Outcome.SUPERSEDED, **counts.as_result()},
+        ) from None
     except LeaseLost:
         raise
     except Exception as exc:
         retrying = not error_permanent(exc) and job.attempts < job.max_attempts
-        _finish(subscription, job, counts, outcome=Subscription.Outcome.FAILED,
-                error=f"{exc.__class__.__name__}: {exc}", release=not retrying)
+        _finish(
+            subscription,
+            job,
+            counts,
+            outcome=Subscription.Outcome.FAILED,
+            error=f"{exc.__class__.__name__}: {exc}",
+            release=not retrying,
+        )
         raise
     if continuation is not None:
         return {"outcome": "continued", "continuation_job": continuation.pk, **counts.as_result()}
@@ -133,8 +166,12 @@ def subscription_run(*, subscription_id: int, job: Job,
     outcome = Subscription.Outcome.PARTIAL if partial else Subscription.Outcome.SUCCEEDED
     error = "; ".join(f"{ghl_id}: {message}" for ghl_id, message in counts.failed[:FAILED_SAMPLE])
     if counts.quarantined:
-        error = "; ".join(filter(None, [
-            f"{counts.quarantined} record(s) quarantined: see Quarantined records", error]))
+        error = "; ".join(
+            filter(
+                None,
+                [f"{counts.quarantined} record(s) quarantined: see Quarantined records", error],
+            )
+        )
     _finish(subscription, job, counts, outcome=outcome, error=error, release=True)
     return {"outcome": outcome, **counts.as_result()}
 
@@ -151,13 +188,21 @@ def _claim_for_job(*, subscription_id: int, job: Job) -> bool:
     )
     if held:
         return True
-    return Subscription.objects.filter(pk=subscription_id).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=Now())
-    ).update(claimed_until=_running_lease(), claimed_job=job) == 1
+    return (
+        Subscription.objects.filter(pk=subscription_id)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=Now()))
+        .update(claimed_until=_running_lease(), claimed_job=job)
+        == 1
+    )
 
 
-def _run(*, subscription: Subscription, job: Job, counts: RunCounts,
-         on_page: Callable[[Subscription], None] | None) -> Job | None:
+def _run(
+    *,
+    subscription: Subscription,
+    job: Job,
+    counts: RunCounts,
+    on_page: Callable[[Subscription], None] | None,
+) -> Job | None:
     """Page to the end of the pass; or, past the time budget, hand over and return the new job."""
     started = time.monotonic()
     named = named_get(subscription.trigger)
@@ -165,24 +210,42 @@ def _run(*, subscription: Subscription, job: Job, counts: RunCounts,
     operation = operation_get(plan.operation)
     version = mapping_version_latest(mapping_id=subscription.mapping_id)
     if version is None:
-        raise SubscriptionError(f"Mapping {subscription.mapping} has no saved version: save it once.")
+        raise SubscriptionError(
+            f"Mapping {subscription.mapping} has no saved version: save it once."
+        )
     entity = ENTITIES[version.entity]
-    state = subscription.cursor or _pass_start(subscription=subscription, plan=plan,
-                                               operation=operation, job=job)
+    state = subscription.cursor or _pass_start(
+        subscription=subscription, plan=plan, operation=operation, job=job
+    )
     # The connection as the catalog sees it, read once per run (scopes, token type, locationId);
     # each page is checked against the spec and sent through the door, as operation_run does.
     info = connection_info(subscription.connection)
     while True:
-        call = operation_check(connection=info, operation_id=operation.key,
-                               params=state["params"], body=state["body"])
+        call = operation_check(
+            connection=info, operation_id=operation.key, params=state["params"], body=state["body"]
+        )
         response = call_send(connection_id=subscription.connection_id, call=call, job_id=job.pk)
         counts.requests += 1
         records = plan_records(plan, response.data)
-        following = paging_next(paging=operation.paging, params=state["params"],
-                                body=state["body"], data=response.data, limit=state["limit"])
-        state = _page_commit(subscription=subscription, job=job, plan=plan, entity=entity,
-                             version=version, state=state, data=response.data, records=records,
-                             following=following, counts=counts)
+        following = paging_next(
+            paging=operation.paging,
+            params=state["params"],
+            body=state["body"],
+            data=response.data,
+            limit=state["limit"],
+        )
+        state = _page_commit(
+            subscription=subscription,
+            job=job,
+            plan=plan,
+            entity=entity,
+            version=version,
+            state=state,
+            data=response.data,
+            records=records,
+            following=following,
+            counts=counts,
+        )
         if state:  # the job's own record of progress; the last page's goes with the outcome
             job_checkpoint(job=job, result=counts.as_result())
         if on_page is not None:
@@ -198,48 +261,87 @@ def _hand_over(*, subscription: Subscription, job: Job, counts: RunCounts) -> Jo
     """Give the claim to a continuation job, which resumes from the checkpoint."""
     with transaction.atomic():
         following = job_enqueue(
-            kind=job.kind, idempotency_key=f"subscription:{subscription.pk}:continue:{job.pk}",
-            location_id=subscription.location_id, connection_id=subscription.connection_id,
-            operation=subscription.operation, subject=f"subscription {subscription.pk}",
+            kind=job.kind,
+            idempotency_key=f"subscription:{subscription.pk}:continue:{job.pk}",
+            location_id=subscription.location_id,
+            connection_id=subscription.connection_id,
+            operation=subscription.operation,
+            subject=f"subscription {subscription.pk}",
             params={**job.params, "continues": job.pk, "carry": counts.as_result()},
         )
         _fenced_update(subscription, job, claimed_job=following)
     return following
 
 
-def _pass_start(*, subscription: Subscription, plan: PollPlan, operation: Operation,
-                job: Job) -> State:
+def _pass_start(
+    *, subscription: Subscription, plan: PollPlan, operation: Operation, job: Job
+) -> State:
     now = timezone.now()
-    reconcile_due = (subscription.backfill_finished_at is not None
-                     and now - subscription.backfill_finished_at >= RECONCILE_EVERY)
-    full = (subscription.backfill_finished_at is None or subscription.full_pass_requested
-            or job.kind == "backfill" or reconcile_due)
-    params, body = request_base(operation=operation, parameters=subscription.parameters or {},
-                                location_ghl_id=subscription.location.location_id)
-    narrowed = None if full else request_since(
-        operation=operation, params=params, body=body, watermark=subscription.watermark
+    reconcile_due = (
+        subscription.backfill_finished_at is not None
+        and now - subscription.backfill_finished_at >= RECONCILE_EVERY
+    )
+    full = (
+        subscription.backfill_finished_at is None
+        or subscription.full_pass_requested
+        or job.kind == "backfill"
+        or reconcile_due
+    )
+    params, body = request_base(
+        operation=operation,
+        parameters=subscription.parameters or {},
+        location_ghl_id=subscription.location.location_id,
+    )
+    narrowed = (
+        None
+        if full
+        else request_since(
+            operation=operation, params=params, body=body, watermark=subscription.watermark
+        )
     )
     if narrowed is not None:
         params, body = narrowed
-    params, body, limit = paging_start(operation=operation, params=params, body=body,
-                                       limit=DEFAULT_LIMIT)
+    params, body, limit = paging_start(
+        operation=operation, params=params, body=body, limit=DEFAULT_LIMIT
+    )
     state = {
-        "full": full, "since": narrowed is not None, "params": params, "body": body,
-        "limit": limit, "high": subscription.watermark, "started_at": now.isoformat(),
+        "full": full,
+        "since": narrowed is not None,
+        "params": params,
+        "body": body,
+        "limit": limit,
+        "high": subscription.watermark,
+        "started_at": now.isoformat(),
     }
     if full:  # an incremental pass is recorded with its first page: a crash before it loses nothing
         with transaction.atomic():
             SubscriptionSeen.objects.filter(subscription=subscription).delete()
-            _fenced_update(subscription, job, cursor=state, backfill_started_at=now,
-                           backfill_finished_at=None, backfill_pages=0, backfill_records=0,
-                           backfill_total=None)
+            _fenced_update(
+                subscription,
+                job,
+                cursor=state,
+                backfill_started_at=now,
+                backfill_finished_at=None,
+                backfill_pages=0,
+                backfill_records=0,
+                backfill_total=None,
+            )
     return state
 
 
-def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity: Entity,
-                 version: MappingVersion, state: State, data: Any, records: list[Any],
-                 following: tuple[dict[str, Any], dict[str, Any]] | None,
-                 counts: RunCounts) -> State:
+def _page_commit(
+    *,
+    subscription: Subscription,
+    job: Job,
+    plan: PollPlan,
+    entity: Entity,
+    version: MappingVersion,
+    state: State,
+    data: Any,
+    records: list[Any],
+    following: tuple[dict[str, Any], dict[str, Any]] | None,
+    counts: RunCounts,
+) -> State:
     """Apply one page and move the checkpoint past it, in one transaction. Returns the new state."""
     now = timezone.now()
     high = state["high"]
@@ -247,13 +349,25 @@ def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity
         stamps = [r.get(plan.change_key) for r in records if isinstance(r, dict)]
         high = max([s for s in stamps if isinstance(s, str) and s] + [high or ""]) or ""
     with transaction.atomic():
-        page = mapping_page_apply(mapping_version=version, location_id=subscription.location_id,
-                                  records=records, source=job.kind, job_id=job.pk) if records else None
+        page = (
+            mapping_page_apply(
+                mapping_version=version,
+                location_id=subscription.location_id,
+                records=records,
+                source=job.kind,
+                job_id=job.pk,
+            )
+            if records
+            else None
+        )
         if state["full"] and records:
             ids = {path_get(r, entity.id_path) for r in records if isinstance(r, dict)}
             SubscriptionSeen.objects.bulk_create(
-                [SubscriptionSeen(subscription_id=subscription.pk, ghl_id=i)
-                 for i in ids if isinstance(i, str) and i],
+                [
+                    SubscriptionSeen(subscription_id=subscription.pk, ghl_id=i)
+                    for i in ids
+                    if isinstance(i, str) and i
+                ],
                 ignore_conflicts=True,
             )
         updates: dict[str, Any] = {}
@@ -267,13 +381,19 @@ def _page_commit(*, subscription: Subscription, job: Job, plan: PollPlan, entity
             updates.update(cursor={}, watermark=high[:64])
             if state["full"]:
                 if subscription.reconcile_deletions and entity.rankr_model is not None:
-                    _deletions_sweep(subscription=subscription, model=entity.rankr_model, now=now,
-                                     started=time_parse(state.get("started_at")))
+                    _deletions_sweep(
+                        subscription=subscription,
+                        model=entity.rankr_model,
+                        now=now,
+                        started=time_parse(state.get("started_at")),
+                    )
                 SubscriptionSeen.objects.filter(subscription=subscription).delete()
                 updates.update(backfill_finished_at=now, full_pass_requested=False)
         if state["full"]:
-            updates.update(backfill_pages=F("backfill_pages") + 1,
-                           backfill_records=F("backfill_records") + len(records))
+            updates.update(
+                backfill_pages=F("backfill_pages") + 1,
+                backfill_records=F("backfill_records") + len(records),
+            )
             total = _total(data)
             if total is not None:
                 updates["backfill_total"] = total
@@ -297,8 +417,13 @@ def _fenced_update(subscription: Subscription, job: Job, **updates: Any) -> None
         raise Superseded
 
 
-def _deletions_sweep(*, subscription: Subscription, model: type[RankrRecord],
-                     now: datetime, started: datetime | None = None) -> int:
+def _deletions_sweep(
+    *,
+    subscription: Subscription,
+    model: type[RankrRecord],
+    now: datetime,
+    started: datetime | None = None,
+) -> int:
     """Soft-delete the location's live records of this kind that the pass did not list.
 
     A record whose version is newer than the pass's start (a webhook brought it meanwhile) was
@@ -308,12 +433,18 @@ def _deletions_sweep(*, subscription: Subscription, model: type[RankrRecord],
     seen = SubscriptionSeen.objects.filter(subscription=subscription).values("ghl_id")
     started = started or now
     return (
-        model.objects.filter(location_id=subscription.location_id, deleted_at__isnull=True,
-                             ghl_id__isnull=False)
+        model.objects.filter(
+            location_id=subscription.location_id, deleted_at__isnull=True, ghl_id__isnull=False
+        )
         .exclude(ghl_id__in=seen)
         .exclude(source_changed_at__gt=started)
-        .update(deleted_at=now, fingerprint="", updated_at=now, source_changed_at=started,
-                source_tiebreak=TOMBSTONE)
+        .update(
+            deleted_at=now,
+            fingerprint="",
+            updated_at=now,
+            source_changed_at=started,
+            source_tiebreak=TOMBSTONE,
+        )
     )
 
 
@@ -330,12 +461,22 @@ def _total(data: Any) -> int | None:
     return None
 
 
-def _finish(subscription: Subscription, job: Job, counts: RunCounts, *, outcome: str,
-            error: str = "", release: bool) -> None:
+def _finish(
+    subscription: Subscription,
+    job: Job,
+    counts: RunCounts,
+    *,
+    outcome: str,
+    error: str = "",
+    release: bool,
+) -> None:
     now = timezone.now()
     updates: dict[str, Any] = dict(
-        last_run_at=now, last_run_outcome=outcome, last_run_requests=counts.requests,
-        last_run_records=counts.records, last_run_changed=counts.changed,
+        last_run_at=now,
+        last_run_outcome=outcome,
+        last_run_requests=counts.requests,
+        last_run_records=counts.records,
+        last_run_changed=counts.changed,
         last_run_error=error[:4000],
     )
     if outcome in (Subscription.Outcome.SUCCEEDED, Subscription.Outcome.PARTIAL):

@@ -6,200 +6,658 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='FaultRule',
+            name="FaultRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('location_id', models.CharField(blank=True, help_text='Blank = global (applies where no rule for the location exists).', max_length=64, unique=True, verbose_name='location id')),
-                ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
-                ('seed', models.BigIntegerField(default=0, help_text='Same seed, same faulted requests.', verbose_name='seed')),
-                ('storm_rate', models.FloatField(default=0.0, help_text='Share of requests (0–1) answered 429 while the storm lasts.', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)], verbose_name='429 storm rate')),
-                ('storm_until', models.DateTimeField(blank=True, help_text='Blank = no time limit.', null=True, verbose_name='429 storm until')),
-                ('retry_after', models.PositiveIntegerField(default=10, help_text='Sent with storm 429s.', verbose_name='Retry-After (s)')),
-                ('error_rate', models.FloatField(default=0.0, help_text='Share of requests answered 5xx.', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)], verbose_name='5xx rate')),
-                ('error_status', models.PositiveSmallIntegerField(default=503, validators=[django.core.validators.MinValueValidator(500), django.core.validators.MaxValueValidator(599)], verbose_name='5xx status')),
-                ('latency_ms', models.PositiveIntegerField(default=0, help_text='Added before every answer.', verbose_name='added latency (ms)')),
-                ('drop_rate', models.FloatField(default=0.0, help_text='Share of answers cut off mid-body (the client sees a connection error).', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)], verbose_name='dropped connection rate')),
-                ('html_rate', models.FloatField(default=0.0, help_text='Share of requests answered with a 502 HTML page instead of JSON.', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)], verbose_name='HTML error page rate')),
-                ('refuse_refresh', models.BooleanField(default=False, help_text='Refresh-token grants for this scope fail with invalid_grant.', verbose_name='refuse refresh')),
-                ('request_count', models.BigIntegerField(default=0, editable=False, help_text='Position in the seeded sequence.', verbose_name='requests seen')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "location_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="Blank = global (applies where no rule for the location exists).",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="location id",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
+                (
+                    "seed",
+                    models.BigIntegerField(
+                        default=0,
+                        help_text="Same seed, same faulted requests.",
+                        verbose_name="seed",
+                    ),
+                ),
+                (
+                    "storm_rate",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Share of requests (0–1) answered 429 while the storm lasts.",
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                        verbose_name="429 storm rate",
+                    ),
+                ),
+                (
+                    "storm_until",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Blank = no time limit.",
+                        null=True,
+                        verbose_name="429 storm until",
+                    ),
+                ),
+                (
+                    "retry_after",
+                    models.PositiveIntegerField(
+                        default=10,
+                        help_text="Sent with storm 429s.",
+                        verbose_name="Retry-After (s)",
+                    ),
+                ),
+                (
+                    "error_rate",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Share of requests answered 5xx.",
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                        verbose_name="5xx rate",
+                    ),
+                ),
+                (
+                    "error_status",
+                    models.PositiveSmallIntegerField(
+                        default=503,
+                        validators=[
+                            django.core.validators.MinValueValidator(500),
+                            django.core.validators.MaxValueValidator(599),
+                        ],
+                        verbose_name="5xx status",
+                    ),
+                ),
+                (
+                    "latency_ms",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Added before every answer.",
+                        verbose_name="added latency (ms)",
+                    ),
+                ),
+                (
+                    "drop_rate",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Share of answers cut off mid-body (the client sees a connection error).",
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                        verbose_name="dropped connection rate",
+                    ),
+                ),
+                (
+                    "html_rate",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Share of requests answered with a 502 HTML page instead of JSON.",
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                        verbose_name="HTML error page rate",
+                    ),
+                ),
+                (
+                    "refuse_refresh",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Refresh-token grants for this scope fail with invalid_grant.",
+                        verbose_name="refuse refresh",
+                    ),
+                ),
+                (
+                    "request_count",
+                    models.BigIntegerField(
+                        default=0,
+                        editable=False,
+                        help_text="Position in the seeded sequence.",
+                        verbose_name="requests seen",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
             ],
             options={
-                'verbose_name': 'fault rule',
-                'ordering': ['location_id'],
+                "verbose_name": "fault rule",
+                "ordering": ["location_id"],
             },
         ),
         migrations.CreateModel(
-            name='MarketplaceApp',
+            name="MarketplaceApp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('client_id', models.CharField(help_text='Public; sent as `client_id`.', max_length=100, unique=True, verbose_name='client id')),
-                ('client_secret_hash', models.CharField(editable=False, help_text='SHA-256 of the client secret; the secret itself is shown once at registration.', max_length=64, verbose_name='client secret (hash)')),
-                ('redirect_uris', models.JSONField(blank=True, default=list, help_text='Exact URIs the consent page may redirect to.', verbose_name='redirect URIs')),
-                ('webhook_url', models.URLField(blank=True, help_text='Where the sandbox POSTs signed events; blank = none.', verbose_name='webhook URL')),
-                ('scopes', models.TextField(blank=True, help_text='Space-separated scopes the app may ask for.', verbose_name='scopes')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "client_id",
+                    models.CharField(
+                        help_text="Public; sent as `client_id`.",
+                        max_length=100,
+                        unique=True,
+                        verbose_name="client id",
+                    ),
+                ),
+                (
+                    "client_secret_hash",
+                    models.CharField(
+                        editable=False,
+                        help_text="SHA-256 of the client secret; the secret itself is shown once at registration.",
+                        max_length=64,
+                        verbose_name="client secret (hash)",
+                    ),
+                ),
+                (
+                    "redirect_uris",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Exact URIs the consent page may redirect to.",
+                        verbose_name="redirect URIs",
+                    ),
+                ),
+                (
+                    "webhook_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="Where the sandbox POSTs signed events; blank = none.",
+                        verbose_name="webhook URL",
+                    ),
+                ),
+                (
+                    "scopes",
+                    models.TextField(
+                        blank=True,
+                        help_text="Space-separated scopes the app may ask for.",
+                        verbose_name="scopes",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
             ],
             options={
-                'verbose_name': 'marketplace app',
-                'ordering': ['name'],
+                "verbose_name": "marketplace app",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SandboxCompany',
+            name="SandboxCompany",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.CharField(max_length=64, unique=True, verbose_name='company id')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "company_id",
+                    models.CharField(max_length=64, unique=True, verbose_name="company id"),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'sandbox company',
-                'verbose_name_plural': 'sandbox companies',
-                'ordering': ['company_id'],
+                "verbose_name": "sandbox company",
+                "verbose_name_plural": "sandbox companies",
+                "ordering": ["company_id"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('webhook_id', models.CharField(max_length=64, unique=True, verbose_name='webhook id')),
-                ('location_id', models.CharField(db_index=True, max_length=64, verbose_name='location id')),
-                ('event_type', models.CharField(max_length=64, verbose_name='type')),
-                ('body', models.TextField(help_text='The exact JSON bytes that were signed and sent.', verbose_name='body')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "webhook_id",
+                    models.CharField(max_length=64, unique=True, verbose_name="webhook id"),
+                ),
+                (
+                    "location_id",
+                    models.CharField(db_index=True, max_length=64, verbose_name="location id"),
+                ),
+                ("event_type", models.CharField(max_length=64, verbose_name="type")),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="The exact JSON bytes that were signed and sent.",
+                        verbose_name="body",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created"),
+                ),
             ],
             options={
-                'verbose_name': 'webhook event',
-                'ordering': ['-created_at'],
+                "verbose_name": "webhook event",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookKey',
+            name="WebhookKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('ed25519', 'Ed25519 (x-ghl-signature)'), ('rsa', 'RSA-SHA256 (x-wh-signature)')], max_length=10, unique=True, verbose_name='kind')),
-                ('public_pem', models.TextField(verbose_name='public key (PEM)')),
-                ('private_encrypted', models.BinaryField(verbose_name='private key (encrypted)')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("ed25519", "Ed25519 (x-ghl-signature)"),
+                            ("rsa", "RSA-SHA256 (x-wh-signature)"),
+                        ],
+                        max_length=10,
+                        unique=True,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("public_pem", models.TextField(verbose_name="public key (PEM)")),
+                ("private_encrypted", models.BinaryField(verbose_name="private key (encrypted)")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
             ],
             options={
-                'verbose_name': 'webhook signing key',
+                "verbose_name": "webhook signing key",
             },
         ),
         migrations.CreateModel(
-            name='RateCounter',
+            name="RateCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='`app:<id>:<resource>`.', max_length=200, verbose_name='key')),
-                ('window', models.CharField(help_text='`burst` or `day`.', max_length=8, verbose_name='window')),
-                ('window_start', models.BigIntegerField(verbose_name='window start (ms since epoch)')),
-                ('count', models.PositiveIntegerField(default=0, verbose_name='requests')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="`app:<id>:<resource>`.", max_length=200, verbose_name="key"
+                    ),
+                ),
+                (
+                    "window",
+                    models.CharField(
+                        help_text="`burst` or `day`.", max_length=8, verbose_name="window"
+                    ),
+                ),
+                (
+                    "window_start",
+                    models.BigIntegerField(verbose_name="window start (ms since epoch)"),
+                ),
+                ("count", models.PositiveIntegerField(default=0, verbose_name="requests")),
             ],
             options={
-                'verbose_name': 'rate counter',
-                'constraints': [models.UniqueConstraint(fields=('key', 'window', 'window_start'), name='sandbox_access_rate_window')],
+                "verbose_name": "rate counter",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("key", "window", "window_start"), name="sandbox_access_rate_window"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuthorizationCode',
+            name="AuthorizationCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code_hash', models.CharField(editable=False, max_length=64, unique=True, verbose_name='code (hash)')),
-                ('location_ids', models.JSONField(default=list, help_text='Location ids picked on the consent page.', verbose_name='approved locations')),
-                ('agency_chosen', models.BooleanField(default=False, verbose_name='agency chosen')),
-                ('redirect_uri', models.CharField(max_length=500, verbose_name='redirect URI')),
-                ('scopes', models.TextField(blank=True, verbose_name='scopes')),
-                ('code_challenge', models.CharField(blank=True, max_length=128, verbose_name='PKCE challenge')),
-                ('user_id', models.CharField(blank=True, max_length=64, verbose_name='approved by (user id)')),
-                ('expires_at', models.DateTimeField(verbose_name='expires')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sandbox_access.marketplaceapp', verbose_name='app')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sandbox_access.sandboxcompany', verbose_name='company')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code_hash",
+                    models.CharField(
+                        editable=False, max_length=64, unique=True, verbose_name="code (hash)"
+                    ),
+                ),
+                (
+                    "location_ids",
+                    models.JSONField(
+                        default=list,
+                        help_text="Location ids picked on the consent page.",
+                        verbose_name="approved locations",
+                    ),
+                ),
+                ("agency_chosen", models.BooleanField(default=False, verbose_name="agency chosen")),
+                ("redirect_uri", models.CharField(max_length=500, verbose_name="redirect URI")),
+                ("scopes", models.TextField(blank=True, verbose_name="scopes")),
+                (
+                    "code_challenge",
+                    models.CharField(blank=True, max_length=128, verbose_name="PKCE challenge"),
+                ),
+                (
+                    "user_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="approved by (user id)"
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(verbose_name="expires")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used")),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sandbox_access.marketplaceapp",
+                        verbose_name="app",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sandbox_access.sandboxcompany",
+                        verbose_name="company",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'authorization code',
+                "verbose_name": "authorization code",
             },
         ),
         migrations.CreateModel(
-            name='SandboxLocation',
+            name="SandboxLocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('location_id', models.CharField(max_length=64, unique=True, verbose_name='location id')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('address', models.CharField(blank=True, max_length=255, verbose_name='address')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='locations', to='sandbox_access.sandboxcompany', verbose_name='company')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "location_id",
+                    models.CharField(max_length=64, unique=True, verbose_name="location id"),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("address", models.CharField(blank=True, max_length=255, verbose_name="address")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="locations",
+                        to="sandbox_access.sandboxcompany",
+                        verbose_name="company",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sandbox location',
-                'ordering': ['location_id'],
+                "verbose_name": "sandbox location",
+                "ordering": ["location_id"],
             },
         ),
         migrations.CreateModel(
-            name='Installation',
+            name="Installation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_id', models.CharField(blank=True, max_length=64, verbose_name='installed by (user id)')),
-                ('installed_at', models.DateTimeField(auto_now_add=True, verbose_name='installed')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='installations', to='sandbox_access.marketplaceapp', verbose_name='app')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sandbox_access.sandboxcompany', verbose_name='company')),
-                ('location', models.ForeignKey(blank=True, help_text='Blank for an installation on the agency itself.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='installations', to='sandbox_access.sandboxlocation', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "user_id",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="installed by (user id)"
+                    ),
+                ),
+                ("installed_at", models.DateTimeField(auto_now_add=True, verbose_name="installed")),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="installations",
+                        to="sandbox_access.marketplaceapp",
+                        verbose_name="app",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sandbox_access.sandboxcompany",
+                        verbose_name="company",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank for an installation on the agency itself.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="installations",
+                        to="sandbox_access.sandboxlocation",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'installation',
-                'constraints': [models.UniqueConstraint(fields=('app', 'company', 'location'), name='sandbox_access_install_once')],
+                "verbose_name": "installation",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("app", "company", "location"), name="sandbox_access_install_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Token',
+            name="Token",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('access', 'access'), ('refresh', 'refresh'), ('private', 'private integration')], max_length=10, verbose_name='kind')),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True, verbose_name='token (hash)')),
-                ('hint', models.CharField(help_text='Last characters, to tell tokens apart.', max_length=12, verbose_name='hint')),
-                ('user_type', models.CharField(choices=[('Company', 'Company (agency)'), ('Location', 'Location (sub-account)')], max_length=10, verbose_name='user type')),
-                ('scopes', models.TextField(blank=True, help_text='Space-separated.', verbose_name='scopes')),
-                ('user_id', models.CharField(blank=True, max_length=64, verbose_name='user id')),
-                ('approved_location_ids', models.JSONField(blank=True, default=list, verbose_name='approved locations')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('expires_at', models.DateTimeField(blank=True, help_text='Blank = never.', null=True, verbose_name='expires')),
-                ('used_at', models.DateTimeField(blank=True, help_text='Refresh tokens: when it was spent (single use).', null=True, verbose_name='used')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked')),
-                ('app', models.ForeignKey(blank=True, help_text='Blank for private integration tokens.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to='sandbox_access.marketplaceapp', verbose_name='app')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sandbox_access.sandboxcompany', verbose_name='company')),
-                ('location', models.ForeignKey(blank=True, help_text='Blank for agency (Company) tokens.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sandbox_access.sandboxlocation', verbose_name='location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("access", "access"),
+                            ("refresh", "refresh"),
+                            ("private", "private integration"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "token_hash",
+                    models.CharField(
+                        editable=False, max_length=64, unique=True, verbose_name="token (hash)"
+                    ),
+                ),
+                (
+                    "hint",
+                    models.CharField(
+                        help_text="Last characters, to tell tokens apart.",
+                        max_length=12,
+                        verbose_name="hint",
+                    ),
+                ),
+                (
+                    "user_type",
+                    models.CharField(
+                        choices=[
+                            ("Company", "Company (agency)"),
+                            ("Location", "Location (sub-account)"),
+                        ],
+                        max_length=10,
+                        verbose_name="user type",
+                    ),
+                ),
+                (
+                    "scopes",
+                    models.TextField(
+                        blank=True, help_text="Space-separated.", verbose_name="scopes"
+                    ),
+                ),
+                ("user_id", models.CharField(blank=True, max_length=64, verbose_name="user id")),
+                (
+                    "approved_location_ids",
+                    models.JSONField(blank=True, default=list, verbose_name="approved locations"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "expires_at",
+                    models.DateTimeField(
+                        blank=True, help_text="Blank = never.", null=True, verbose_name="expires"
+                    ),
+                ),
+                (
+                    "used_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Refresh tokens: when it was spent (single use).",
+                        null=True,
+                        verbose_name="used",
+                    ),
+                ),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked")),
+                (
+                    "app",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank for private integration tokens.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tokens",
+                        to="sandbox_access.marketplaceapp",
+                        verbose_name="app",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sandbox_access.sandboxcompany",
+                        verbose_name="company",
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank for agency (Company) tokens.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sandbox_access.sandboxlocation",
+                        verbose_name="location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'token',
-                'indexes': [models.Index(fields=['kind', 'location'], name='sandbox_acc_token_loc')],
+                "verbose_name": "token",
+                "indexes": [
+                    models.Index(fields=["kind", "location"], name="sandbox_acc_token_loc")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(verbose_name='URL')),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('delivered', 'delivered'), ('failed', 'failed')], default='pending', max_length=10, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='HTTP status')),
-                ('error', models.CharField(blank=True, max_length=500, verbose_name='error')),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True, verbose_name='duration (ms)')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sandbox_access.marketplaceapp', verbose_name='app')),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='sandbox_access.webhookevent', verbose_name='event')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(verbose_name="URL")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("delivered", "delivered"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "response_status",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="HTTP status"
+                    ),
+                ),
+                ("error", models.CharField(blank=True, max_length=500, verbose_name="error")),
+                (
+                    "duration_ms",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="duration (ms)"
+                    ),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sandbox_access.marketplaceapp",
+                        verbose_name="app",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="sandbox_access.webhookevent",
+                        verbose_name="event",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'webhook delivery',
-                'verbose_name_plural': 'webhook deliveries',
-                'constraints': [models.UniqueConstraint(fields=('event', 'app'), name='sandbox_access_deliver_once')],
+                "verbose_name": "webhook delivery",
+                "verbose_name_plural": "webhook deliveries",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("event", "app"), name="sandbox_access_deliver_once"
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sandbox_access', '0001_initial'),
+        ("sandbox_access", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='installation',
-            name='plan_id',
-            field=models.CharField(blank=True, default='', help_text='The app plan chosen at install (sent as planId; PLAN_CHANGE changes it).', max_length=64, verbose_name='plan id'),
+            model_name="installation",
+            name="plan_id",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The app plan chosen at install (sent as planId; PLAN_CHANGE changes it).",
+                max_length=64,
+                verbose_name="plan id",
+            ),
         ),
     ]

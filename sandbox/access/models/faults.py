@@ -13,13 +13,18 @@ class FaultRule(models.Model):
     """
 
     location_id = models.CharField(
-        "location id", max_length=64, blank=True, unique=True,
+        "location id",
+        max_length=64,
+        blank=True,
+        unique=True,
         help_text="Blank = global (applies where no rule for the location exists).",
     )
     enabled = models.BooleanField("enabled", default=True)
     seed = models.BigIntegerField("seed", default=0, help_text="Same seed, same faulted requests.")
     storm_rate = models.FloatField(
-        "429 storm rate", default=0.0, validators=RATE,
+        "429 storm rate",
+        default=0.0,
+        validators=RATE,
         help_text="Share of requests (0–1) answered 429 while the storm lasts.",
     )
     storm_until = models.DateTimeField(
@@ -32,22 +37,28 @@ class FaultRule(models.Model):
         "5xx rate", default=0.0, validators=RATE, help_text="Share of requests answered 5xx."
     )
     error_status = models.PositiveSmallIntegerField(
-        "5xx status", default=503,
+        "5xx status",
+        default=503,
         validators=[MinValueValidator(500), MaxValueValidator(599)],
     )
     latency_ms = models.PositiveIntegerField(
         "added latency (ms)", default=0, help_text="Added before every answer."
     )
     drop_rate = models.FloatField(
-        "dropped connection rate", default=0.0, validators=RATE,
+        "dropped connection rate",
+        default=0.0,
+        validators=RATE,
         help_text="Share of answers cut off mid-body (the client sees a connection error).",
     )
     html_rate = models.FloatField(
-        "HTML error page rate", default=0.0, validators=RATE,
+        "HTML error page rate",
+        default=0.0,
+        validators=RATE,
         help_text="Share of requests answered with a 502 HTML page instead of JSON.",
     )
     refuse_refresh = models.BooleanField(
-        "refuse refresh", default=False,
+        "refuse refresh",
+        default=False,
         help_text="Refresh-token grants for this scope fail with invalid_grant.",
     )
     request_count = models.BigIntegerField(

@@ -8,7 +8,10 @@ from django.db import models
 
 USER_TYPE_COMPANY = "Company"
 USER_TYPE_LOCATION = "Location"
-USER_TYPES = [(USER_TYPE_COMPANY, "Company (agency)"), (USER_TYPE_LOCATION, "Location (sub-account)")]
+USER_TYPES = [
+    (USER_TYPE_COMPANY, "Company (agency)"),
+    (USER_TYPE_LOCATION, "Location (sub-account)"),
+]
 
 
 class MarketplaceApp(models.Model):
@@ -19,11 +22,15 @@ class MarketplaceApp(models.Model):
         "client id", max_length=100, unique=True, help_text="Public; sent as `client_id`."
     )
     client_secret_hash = models.CharField(
-        "client secret (hash)", max_length=64, editable=False,
+        "client secret (hash)",
+        max_length=64,
+        editable=False,
         help_text="SHA-256 of the client secret; the secret itself is shown once at registration.",
     )
     redirect_uris = models.JSONField(
-        "redirect URIs", default=list, blank=True,
+        "redirect URIs",
+        default=list,
+        blank=True,
         help_text="Exact URIs the consent page may redirect to.",
     )
     webhook_url = models.URLField(
@@ -89,13 +96,20 @@ class Installation(models.Model):
         SandboxCompany, on_delete=models.CASCADE, related_name="+", verbose_name="company"
     )
     location = models.ForeignKey(
-        SandboxLocation, null=True, blank=True, on_delete=models.CASCADE, related_name="installations",
+        SandboxLocation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="installations",
         verbose_name="location",
         help_text="Blank for an installation on the agency itself.",
     )
     user_id = models.CharField("installed by (user id)", max_length=64, blank=True)
     plan_id = models.CharField(
-        "plan id", max_length=64, blank=True, default="",
+        "plan id",
+        max_length=64,
+        blank=True,
+        default="",
         help_text="The app plan chosen at install (sent as planId; PLAN_CHANGE changes it).",
     )
     installed_at = models.DateTimeField("installed", auto_now_add=True)
@@ -116,7 +130,9 @@ class AuthorizationCode(models.Model):
     """A code the consent page issued; exchanged once at `/oauth/token` within ten minutes."""
 
     code_hash = models.CharField("code (hash)", max_length=64, unique=True, editable=False)
-    app = models.ForeignKey(MarketplaceApp, on_delete=models.CASCADE, related_name="+", verbose_name="app")
+    app = models.ForeignKey(
+        MarketplaceApp, on_delete=models.CASCADE, related_name="+", verbose_name="app"
+    )
     company = models.ForeignKey(
         SandboxCompany, on_delete=models.CASCADE, related_name="+", verbose_name="company"
     )
@@ -148,18 +164,30 @@ class Token(models.Model):
 
     kind = models.CharField("kind", max_length=10, choices=KINDS)
     token_hash = models.CharField("token (hash)", max_length=64, unique=True, editable=False)
-    hint = models.CharField("hint", max_length=12, help_text="Last characters, to tell tokens apart.")
+    hint = models.CharField(
+        "hint", max_length=12, help_text="Last characters, to tell tokens apart."
+    )
     app = models.ForeignKey(
-        MarketplaceApp, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens",
-        verbose_name="app", help_text="Blank for private integration tokens.",
+        MarketplaceApp,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tokens",
+        verbose_name="app",
+        help_text="Blank for private integration tokens.",
     )
     user_type = models.CharField("user type", max_length=10, choices=USER_TYPES)
     company = models.ForeignKey(
         SandboxCompany, on_delete=models.CASCADE, related_name="+", verbose_name="company"
     )
     location = models.ForeignKey(
-        SandboxLocation, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-        verbose_name="location", help_text="Blank for agency (Company) tokens.",
+        SandboxLocation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="location",
+        help_text="Blank for agency (Company) tokens.",
     )
     scopes = models.TextField("scopes", blank=True, help_text="Space-separated.")
     user_id = models.CharField("user id", max_length=64, blank=True)

@@ -49,7 +49,10 @@ class WebhookDelivery(models.Model):
         WebhookEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name="event"
     )
     app = models.ForeignKey(
-        "sandbox_access.MarketplaceApp", on_delete=models.CASCADE, related_name="+", verbose_name="app"
+        "sandbox_access.MarketplaceApp",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="app",
     )
     url = models.URLField("URL")
     status = models.CharField("status", max_length=10, choices=STATUSES, default=PENDING)

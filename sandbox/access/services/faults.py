@@ -74,7 +74,9 @@ def fault_plan_draw(*, rule: FaultRule) -> FaultPlan:
 
 
 @transaction.atomic
-def fault_rule_set(*, location_id: str = "", values: dict, storm_seconds: float | None = None) -> FaultRule:
+def fault_rule_set(
+    *, location_id: str = "", values: dict, storm_seconds: float | None = None
+) -> FaultRule:
     """Replace the rule for ``location_id`` (blank = global) with ``values`` (model field names).
 
     Fields not given take their defaults, and the sequence restarts at 1, so setting the same
@@ -128,11 +130,15 @@ def fault_values_parse(*, data: dict) -> tuple[str, dict, float | None, bool]:
         value = data[name]
         expected = bool if field in ("enabled", "refuse_refresh") else (int, float)
         if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
-            raise ValidationError(f"{name} must be a {'boolean' if expected is bool else 'number'}.")
+            raise ValidationError(
+                f"{name} must be a {'boolean' if expected is bool else 'number'}."
+            )
         values[field] = value
     storm_seconds = data.get("stormSeconds")
     if storm_seconds is not None and (
-        isinstance(storm_seconds, bool) or not isinstance(storm_seconds, (int, float)) or storm_seconds <= 0
+        isinstance(storm_seconds, bool)
+        or not isinstance(storm_seconds, (int, float))
+        or storm_seconds <= 0
     ):
         raise ValidationError("stormSeconds must be a positive number.")
     expire = data.get("expireTokensNow", False)

@@ -135,8 +135,11 @@ def token_form_normalise(*, data) -> dict:
 def token_grant(*, data) -> dict:
     """`POST /oauth/token`: the answer's JSON for a valid grant, else :class:`OAuthError`."""
     form = token_form_normalise(data=data)
-    missing = [f"{name} should not be empty" for name in ("client_id", "client_secret", "grant_type")
-               if not form.get(name)]
+    missing = [
+        f"{name} should not be empty"
+        for name in ("client_id", "client_secret", "grant_type")
+        if not form.get(name)
+    ]
     if missing:
         raise OAuthUnprocessable(messages=missing)
     if form["grant_type"] not in GRANT_TYPES:
@@ -148,13 +151,16 @@ def token_grant(*, data) -> dict:
     if app is None or not hmac.compare_digest(
         app.client_secret_hash, secret_hash(value=form["client_secret"])
     ):
-        raise OAuthError(status=401, error="invalid_client", description="Invalid client credentials")
+        raise OAuthError(
+            status=401, error="invalid_client", description="Invalid client credentials"
+        )
     if form["grant_type"] == "authorization_code":
         return _grant_code(app=app, form=form, user_type=user_type)
     if form["grant_type"] == "refresh_token":
         return _grant_refresh(app=app, form=form)
     raise OAuthError(
-        status=400, error="unsupported_grant_type",
+        status=400,
+        error="unsupported_grant_type",
         description="client_credentials is not available to marketplace apps",
     )
 
@@ -179,7 +185,9 @@ def _grant_code(*, app, form, user_type) -> dict:
         raise _invalid_grant("Invalid grant: redirect_uri does not match the authorization request")
     if code.code_challenge:
         verifier = form.get("code_verifier") or ""
-        if not verifier or not hmac.compare_digest(pkce_challenge(verifier=verifier), code.code_challenge):
+        if not verifier or not hmac.compare_digest(
+            pkce_challenge(verifier=verifier), code.code_challenge
+        ):
             raise _invalid_grant("Invalid grant: code_verifier does not match the code_challenge")
     # Spend the code exactly once, even when two exchanges race.
     if AuthorizationCode.objects.filter(pk=code.pk, used_at=None).update(used_at=now) != 1:
@@ -191,15 +199,22 @@ def _grant_code(*, app, form, user_type) -> dict:
     if user_type == USER_TYPE_LOCATION:
         if code.agency_chosen or len(code.location_ids) != 1:
             raise OAuthError(
-                status=400, error="invalid_request",
+                status=400,
+                error="invalid_request",
                 description="The installation covers the agency or several locations: ask for "
                 "user_type=Company, then POST /oauth/locationToken per location",
             )
         location = SandboxLocation.objects.get(location_id=code.location_ids[0])
     return _token_pair_issue(
-        app=app, company=code.company, location=location, user_type=user_type,
-        scopes=code.scopes, user_id=code.user_id, approved=code.location_ids,
-        bulk=code.agency_chosen or len(code.location_ids) > 1, agency=code.agency_chosen,
+        app=app,
+        company=code.company,
+        location=location,
+        user_type=user_type,
+        scopes=code.scopes,
+        user_id=code.user_id,
+        approved=code.location_ids,
+        bulk=code.agency_chosen or len(code.location_ids) > 1,
+        agency=code.agency_chosen,
     )
 
 
@@ -223,17 +238,26 @@ def _grant_refresh(*, app, form) -> dict:
     if Token.objects.filter(pk=old.pk, used_at=None).update(used_at=now) != 1:
         raise _invalid_grant("Invalid grant: refresh token is invalid")
     return _token_pair_issue(
-        app=app, company=old.company, location=old.location, user_type=old.user_type,
-        scopes=old.scopes, user_id=old.user_id, approved=old.approved_location_ids,
-        bulk=len(old.approved_location_ids) > 1, agency=False,
+        app=app,
+        company=old.company,
+        location=old.location,
+        user_type=old.user_type,
+        scopes=old.scopes,
+        user_id=old.user_id,
+        approved=old.approved_location_ids,
+        bulk=len(old.approved_location_ids) > 1,
+        agency=False,
     )
 
 
 def _token_new(*, kind, ttl, **fields) -> tuple[Token, str]:
     value = secret_new(prefix="sbx-at-" if kind == Token.ACCESS else "sbx-rt-")
     token = Token.objects.create(
-        kind=kind, token_hash=secret_hash(value=value), hint=value[-6:],
-        expires_at=timezone.now() + ttl, **fields,
+        kind=kind,
+        token_hash=secret_hash(value=value),
+        hint=value[-6:],
+        expires_at=timezone.now() + ttl,
+        **fields,
     )
     return token, value
 
@@ -242,8 +266,12 @@ def _token_pair_issue(
     *, app, company, location, user_type, scopes, user_id, approved, bulk, agency
 ) -> dict:
     fields = {
-        "app": app, "company": company, "location": location, "user_type": user_type,
-        "scopes": scopes, "user_id": user_id,
+        "app": app,
+        "company": company,
+        "location": location,
+        "user_type": user_type,
+        "scopes": scopes,
+        "user_id": user_id,
         "approved_location_ids": approved if user_type == USER_TYPE_COMPANY else [],
     }
     ttl = access_token_ttl()
@@ -286,18 +314,22 @@ def location_token_issue(*, agency_token: Token, company_id: str, location_id: s
     location = SandboxLocation.objects.filter(
         location_id=location_id, company=agency_token.company
     ).first()
-    installed = location is not None and Installation.objects.filter(
-        app=agency_token.app, location=location
-    ).exists()
+    installed = (
+        location is not None
+        and Installation.objects.filter(app=agency_token.app, location=location).exists()
+    )
     if not installed:
-        raise LocationTokenRefused(
-            status=400, message="The app is not installed on this location"
-        )
+        raise LocationTokenRefused(status=400, message="The app is not installed on this location")
     ttl = access_token_ttl()
     _, access = _token_new(
-        kind=Token.ACCESS, ttl=timedelta(seconds=ttl), app=agency_token.app,
-        company=agency_token.company, location=location, user_type=USER_TYPE_LOCATION,
-        scopes=agency_token.scopes, user_id=agency_token.user_id,
+        kind=Token.ACCESS,
+        ttl=timedelta(seconds=ttl),
+        app=agency_token.app,
+        company=agency_token.company,
+        location=location,
+        user_type=USER_TYPE_LOCATION,
+        scopes=agency_token.scopes,
+        user_id=agency_token.user_id,
     )
     return {
         "access_token": access,
@@ -311,24 +343,37 @@ def location_token_issue(*, agency_token: Token, company_id: str, location_id: s
 
 
 def installed_locations_list(
-    *, app: MarketplaceApp, company_id: str, skip: int, limit: int, query: str = "",
+    *,
+    app: MarketplaceApp,
+    company_id: str,
+    skip: int,
+    limit: int,
+    query: str = "",
     is_installed: bool | None = None,
 ) -> dict:
     """`GET /oauth/installedLocations` for ``app`` in one company."""
-    locations = SandboxLocation.objects.filter(company__company_id=company_id).order_by("location_id")
+    locations = SandboxLocation.objects.filter(company__company_id=company_id).order_by(
+        "location_id"
+    )
     if query:
         locations = locations.filter(name__icontains=query)
     installs = {
         i.location_id: i
-        for i in Installation.objects.filter(app=app, company__company_id=company_id, location__isnull=False)
+        for i in Installation.objects.filter(
+            app=app, company__company_id=company_id, location__isnull=False
+        )
     }
     rows = []
     for location in locations:
         install = installs.get(location.pk)
         if is_installed is not None and bool(install) != is_installed:
             continue
-        row = {"_id": location.location_id, "name": location.name, "address": location.address,
-               "isInstalled": bool(install)}
+        row = {
+            "_id": location.location_id,
+            "name": location.name,
+            "address": location.address,
+            "isInstalled": bool(install),
+        }
         if install:
             row["installedAt"] = install.installed_at.isoformat().replace("+00:00", "Z")
         rows.append(row)
@@ -336,7 +381,7 @@ def installed_locations_list(
         app=app, company__company_id=company_id, location__isnull=True
     ).exists()
     return {
-        "locations": rows[skip: skip + limit],
+        "locations": rows[skip : skip + limit],
         "count": len(rows),
         "installToFutureLocations": agency_install,
     }
@@ -345,7 +390,9 @@ def installed_locations_list(
 def tokens_expire(*, location_id: str = "") -> int:
     """Expire every live access token now (for one location, or all when blank). Returns how many."""
     now = timezone.now()
-    tokens = Token.objects.filter(kind__in=[Token.ACCESS, Token.PRIVATE]).exclude(expires_at__lte=now)
+    tokens = Token.objects.filter(kind__in=[Token.ACCESS, Token.PRIVATE]).exclude(
+        expires_at__lte=now
+    )
     if location_id:
         tokens = tokens.filter(location__location_id=location_id)
     return tokens.update(expires_at=now)

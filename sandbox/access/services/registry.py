@@ -19,13 +19,25 @@ from sandbox.access.services.secrets import secret_hash, secret_new
 
 DEMO_COMPANY = {"company_id": "demo-company-0001", "name": "Demo Agency"}
 DEMO_LOCATIONS = [
-    {"location_id": "demo-loc-0001", "name": "Northside Dental", "address": "12 North St, Boston, MA"},
-    {"location_id": "demo-loc-0002", "name": "Harbour Plumbing", "address": "3 Quay Rd, Bristol, UK"},
+    {
+        "location_id": "demo-loc-0001",
+        "name": "Northside Dental",
+        "address": "12 North St, Boston, MA",
+    },
+    {
+        "location_id": "demo-loc-0002",
+        "name": "Harbour Plumbing",
+        "address": "3 Quay Rd, Bristol, UK",
+    },
     {"location_id": "demo-loc-0003", "name": "Sunset Yoga", "address": "8 Beach Pde, Sydney, NSW"},
 ]
 
 # A known client for the demo only (`make demo`): the portal's demo connection uses these.
-DEMO_APP = {"name": "Rankr (demo)", "client_id": "rankr-demo-client", "client_secret": "rankr-demo-secret"}
+DEMO_APP = {
+    "name": "Rankr (demo)",
+    "client_id": "rankr-demo-client",
+    "client_secret": "rankr-demo-secret",
+}
 SPEC_APPS = settings.BASE_DIR / "specs" / "highlevel" / "apps"
 
 
@@ -38,7 +50,9 @@ def spec_scopes_all() -> tuple[str, ...]:
     for spec in SPEC_APPS.glob("*.json"):
         for methods in json.loads(spec.read_text(encoding="utf-8")).get("paths", {}).values():
             for operation in methods.values():
-                for alternative in (operation.get("security") or []) if isinstance(operation, dict) else []:
+                for alternative in (
+                    (operation.get("security") or []) if isinstance(operation, dict) else []
+                ):
                     for names in alternative.values():
                         scopes.update(names)
     return tuple(sorted(scopes))
@@ -121,10 +135,15 @@ def sandbox_demo_ensure(*, redirect_uris: list[str], webhook_url: str = "") -> R
     Idempotent; the app's credentials are ``DEMO_APP`` (never in production).
     """
     if settings.PORTAL_ENV == "production" or not settings.DEMO_ALLOWED:
-        raise DemoRefused("The sandbox demo app is never registered in production: it needs DEBUG on.")
+        raise DemoRefused(
+            "The sandbox demo app is never registered in production: it needs DEBUG on."
+        )
     sandbox_demo_company_ensure()
     return sandbox_app_register(
-        **DEMO_APP, redirect_uris=redirect_uris, webhook_url=webhook_url, scopes=list(spec_scopes_all())
+        **DEMO_APP,
+        redirect_uris=redirect_uris,
+        webhook_url=webhook_url,
+        scopes=list(spec_scopes_all()),
     )
 
 

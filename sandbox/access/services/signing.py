@@ -31,16 +31,20 @@ def _key_ensure(kind: str) -> WebhookKey:
     if key is not None:
         return key
     private = _generate(kind)
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     private_pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     try:
         with transaction.atomic():
             return WebhookKey.objects.create(
-                kind=kind, public_pem=public_pem, private_encrypted=secret_encrypt(value=private_pem)
+                kind=kind,
+                public_pem=public_pem,
+                private_encrypted=secret_encrypt(value=private_pem),
             )
     except IntegrityError:  # another process generated it first: use theirs
         return WebhookKey.objects.get(kind=kind)

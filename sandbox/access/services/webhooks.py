@@ -38,8 +38,14 @@ def _timestamp() -> str:
 
 
 @transaction.atomic
-def webhook_emit(*, location_id: str = "", event_type: str, payload: dict, company_id: str = "",
-                 app_ids: list[int] | None = None) -> WebhookEvent:
+def webhook_emit(
+    *,
+    location_id: str = "",
+    event_type: str,
+    payload: dict,
+    company_id: str = "",
+    app_ids: list[int] | None = None,
+) -> WebhookEvent:
     """Record ``event_type`` for ``location_id`` (or, company-level, ``company_id`` alone) and
     deliver it after commit.
 
@@ -52,18 +58,25 @@ def webhook_emit(*, location_id: str = "", event_type: str, payload: dict, compa
     (docs/webhook events/*.md, docs/oauth/WebhookAuthentication.md).
     """
     webhook_id = str(uuid.uuid4())
-    envelope = {"type": event_type, "locationId": location_id} if location_id else {"type": event_type}
+    envelope = (
+        {"type": event_type, "locationId": location_id} if location_id else {"type": event_type}
+    )
     body = {**envelope, **payload, "timestamp": _timestamp(), "webhookId": webhook_id}
     event = WebhookEvent.objects.create(
-        webhook_id=webhook_id, location_id=location_id, event_type=event_type,
+        webhook_id=webhook_id,
+        location_id=location_id,
+        event_type=event_type,
         body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
     )
     if location_id:
         company_id = company_id or (
             SandboxLocation.objects.filter(location_id=location_id)
-            .values_list("company__company_id", flat=True).first()
+            .values_list("company__company_id", flat=True)
+            .first()
         )
-        where = Q(location__location_id=location_id) | Q(location=None, company__company_id=company_id)
+        where = Q(location__location_id=location_id) | Q(
+            location=None, company__company_id=company_id
+        )
     else:
         where = Q(company__company_id=company_id)
     installs = Installation.objects.filter(where).exclude(app__webhook_url="").select_related("app")

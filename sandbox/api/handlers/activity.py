@@ -25,8 +25,11 @@ def location_tasks_search(call: Call) -> Reply:
     qs = store.resources_query(kind="task", location_id=call.location_id)
     body = call.body
     if body.get("contactId"):
-        qs = qs.filter(parent_id__in=body["contactId"] if isinstance(body["contactId"], list)
-                       else [body["contactId"]])
+        qs = qs.filter(
+            parent_id__in=body["contactId"]
+            if isinstance(body["contactId"], list)
+            else [body["contactId"]]
+        )
     if body.get("completed") is not None:
         qs = qs.filter(data__completed=bool(body["completed"]))
     rows, _ = page_rows(qs, page_window(call))
@@ -35,13 +38,22 @@ def location_tasks_search(call: Call) -> Reply:
 
 def _conversation_for(*, location_id: str, contact_id: str, kind: str = "TYPE_PHONE"):
     qs = store.resources_query(kind="conversation", location_id=location_id).filter(
-        data__contactId=contact_id)
+        data__contactId=contact_id
+    )
     found = qs.first()
     if found:
         return found
-    return store.resource_create(kind="conversation", location_id=location_id,
-                                 data={"contactId": contact_id, "type": kind, "unreadCount": 0,
-                                       "inbox": True, "deleted": False})
+    return store.resource_create(
+        kind="conversation",
+        location_id=location_id,
+        data={
+            "contactId": contact_id,
+            "type": kind,
+            "unreadCount": 0,
+            "inbox": True,
+            "deleted": False,
+        },
+    )
 
 
 def message_send(call: Call) -> Reply:
@@ -62,15 +74,30 @@ def message_send(call: Call) -> Reply:
     call.check_location(conversation.location_id)
     direction = "inbound" if call.op.path.endswith("inbound") else "outbound"
     message = store.resource_create(
-        kind="message", location_id=conversation.location_id, parent_id=conversation.resource_id,
-        data={"conversationId": conversation.resource_id, "contactId": conversation.data.get("contactId"),
-              "body": body.get("message") or body.get("html") or "", "messageType": body.get("type", "SMS"),
-              "direction": direction, "status": "delivered" if direction == "inbound" else "sent"})
+        kind="message",
+        location_id=conversation.location_id,
+        parent_id=conversation.resource_id,
+        data={
+            "conversationId": conversation.resource_id,
+            "contactId": conversation.data.get("contactId"),
+            "body": body.get("message") or body.get("html") or "",
+            "messageType": body.get("type", "SMS"),
+            "direction": direction,
+            "status": "delivered" if direction == "inbound" else "sent",
+        },
+    )
     event = "InboundMessage" if direction == "inbound" else "OutboundMessage"
     events.event_emit(event_type=event, location_id=message.location_id, data=message.data)
-    return Reply({"success": True, "conversationId": conversation.resource_id,
-                  "messageId": message.resource_id, "contactId": message.data["contactId"],
-                  "message": "Message queued", "dateAdded": message.data["dateAdded"]})
+    return Reply(
+        {
+            "success": True,
+            "conversationId": conversation.resource_id,
+            "messageId": message.resource_id,
+            "contactId": message.data["contactId"],
+            "message": "Message queued",
+            "dateAdded": message.data["dateAdded"],
+        }
+    )
 
 
 def conversation_messages(call: Call) -> Reply:
@@ -80,16 +107,25 @@ def conversation_messages(call: Call) -> Reply:
     call.check_location(conversation.location_id)
     qs = store.resources_query(kind="message", parent_id=conversation.resource_id)
     rows, more = page_rows(qs, page_window(call))
-    return Reply({"lastMessageId": rows[-1].resource_id if rows else "", "nextPage": more,
-                  "messages": [r.data for r in rows]})
+    return Reply(
+        {
+            "lastMessageId": rows[-1].resource_id if rows else "",
+            "nextPage": more,
+            "messages": [r.data for r in rows],
+        }
+    )
 
 
 opportunity = Crud("get", "opportunity", id_param="id", key="opportunity")
 
 
 def opportunity_status(call: Call) -> Reply:
-    res = store.resource_update(res=opportunity.load(call), changes={"status": call.body.get("status")})
-    events.event_emit(event_type="OpportunityStatusUpdate", location_id=res.location_id, data=res.data)
+    res = store.resource_update(
+        res=opportunity.load(call), changes={"status": call.body.get("status")}
+    )
+    events.event_emit(
+        event_type="OpportunityStatusUpdate", location_id=res.location_id, data=res.data
+    )
     return Reply({"succeded": True})
 
 
@@ -99,15 +135,21 @@ def opportunity_upsert(call: Call) -> Reply:
     if body.get("id"):
         existing = store.resource_get(kind="opportunity", resource_id=body["id"])
     elif body.get("contactId") and body.get("pipelineId"):
-        existing = store.resources_query(kind="opportunity", location_id=location_id).filter(
-            data__contactId=body["contactId"], data__pipelineId=body["pipelineId"]).first()
+        existing = (
+            store.resources_query(kind="opportunity", location_id=location_id)
+            .filter(data__contactId=body["contactId"], data__pipelineId=body["pipelineId"])
+            .first()
+        )
     if existing:
         call.check_location(existing.location_id)
         before = dict(existing.data)
         res = store.resource_update(res=existing, changes=body)
-        events.event_emit(event_type="OpportunityUpdate", location_id=res.location_id, data=res.data)
-        events.changes_emit(kind="opportunity", before=before, after=res.data,
-                            location_id=res.location_id)
+        events.event_emit(
+            event_type="OpportunityUpdate", location_id=res.location_id, data=res.data
+        )
+        events.changes_emit(
+            kind="opportunity", before=before, after=res.data, location_id=res.location_id
+        )
         return Reply({"opportunity": res.data, "new": False})
     res = store.resource_create(kind="opportunity", location_id=location_id, data=body)
     events.event_emit(event_type="OpportunityCreate", location_id=location_id, data=res.data)
@@ -131,7 +173,10 @@ def calendar_events(call: Call) -> Reply:
             field = "assignedUserId" if name == "userId" else name
             qs = qs.filter(**{f"data__{field}": call.query[name]})
     start, end = _iso_from_ms(call.query.get("startTime")), _iso_from_ms(call.query.get("endTime"))
-    rows = [r.data for r in qs[:1000]
-            if (not start or str(r.data.get("endTime") or r.data.get("startTime", "")) >= start)
-            and (not end or str(r.data.get("startTime", "")) <= end)]
+    rows = [
+        r.data
+        for r in qs[:1000]
+        if (not start or str(r.data.get("endTime") or r.data.get("startTime", "")) >= start)
+        and (not end or str(r.data.get("startTime", "")) <= end)
+    ]
     return Reply({"events": rows[:100]})

@@ -75,8 +75,9 @@ def duplicate_find(*, location_id: str, email: str | None, phone: str | None):
 def create(call: Call) -> Reply:
     location_id = location_of(call)
     data = _derived({**call.body, "locationId": location_id})
-    existing, _field = duplicate_find(location_id=location_id, email=data.get("email"),
-                                     phone=data.get("phone"))
+    existing, _field = duplicate_find(
+        location_id=location_id, email=data.get("email"), phone=data.get("phone")
+    )
     if existing:
         # HighLevel's answer when the location does not allow duplicated contacts.
         raise ApiError(400, "This location does not allow duplicated contacts.")
@@ -107,8 +108,9 @@ def update(call: Call) -> Reply:
 def upsert(call: Call) -> Reply:
     location_id = location_of(call)
     body = {**call.body, "locationId": location_id}
-    existing, _ = duplicate_find(location_id=location_id, email=body.get("email"),
-                                 phone=body.get("phone"))
+    existing, _ = duplicate_find(
+        location_id=location_id, email=body.get("email"), phone=body.get("phone")
+    )
     if existing:
         before = dict(existing.data)
         res = store.resource_update(res=existing, changes=_merged(existing.data, body))
@@ -121,8 +123,9 @@ def upsert(call: Call) -> Reply:
 
 
 def duplicate(call: Call) -> Reply:
-    existing, _ = duplicate_find(location_id=location_of(call), email=call.query.get("email"),
-                                 phone=call.query.get("number"))
+    existing, _ = duplicate_find(
+        location_id=location_of(call), email=call.query.get("email"), phone=call.query.get("number")
+    )
     return Reply({"contact": existing.data if existing else None})
 
 
@@ -130,19 +133,27 @@ def text_query(qs, text: str):
     if not text:
         return qs
     text = str(text)
-    return qs.filter(Q(data__name__icontains=text) | Q(email__contains=text.lower())
-                     | Q(phone__contains=phone_digits(text) or text) | Q(data__companyName__icontains=text))
+    return qs.filter(
+        Q(data__name__icontains=text)
+        | Q(email__contains=text.lower())
+        | Q(phone__contains=phone_digits(text) or text)
+        | Q(data__companyName__icontains=text)
+    )
 
 
 def list_(call: Call) -> Reply:
     """GET /contacts/ (deprecated but used): startAfterId paging with ``meta.nextPageUrl``."""
-    qs = text_query(store.resources_query(kind=KIND, location_id=location_of(call)),
-                     call.query.get("query"))
+    qs = text_query(
+        store.resources_query(kind=KIND, location_id=location_of(call)), call.query.get("query")
+    )
     window = page_window(call)
     rows, more = page_rows(qs, window)
     total = qs.count()
-    body = {"contacts": [r.data for r in rows], "count": total,
-            "meta": next_page_meta(call=call, rows=rows, more=more, total=total)}
+    body = {
+        "contacts": [r.data for r in rows],
+        "count": total,
+        "meta": next_page_meta(call=call, rows=rows, more=more, total=total),
+    }
     return Reply(body)
 
 
@@ -175,7 +186,9 @@ def bulk_tags(call: Call) -> Reply:
         res = store.resource_get(kind=KIND, resource_id=contact_id)
         if res is None or res.location_id != location_id:
             errors += 1
-            responses.append({"contactId": contact_id, "message": "Contact not found", "type": "error"})
+            responses.append(
+                {"contactId": contact_id, "message": "Contact not found", "type": "error"}
+            )
             continue
         current = list(res.data.get("tags") or [])
         if kind_of_change == "add":
@@ -193,8 +206,9 @@ def bulk_tags(call: Call) -> Reply:
 def bulk_business(call: Call) -> Reply:
     location_id = location_of(call)
     ids = [i for i in call.body.get("ids", []) if isinstance(i, str)]
-    rows = Resource.objects.filter(kind=KIND, location_id=location_id, deleted=False,
-                                   resource_id__in=ids)
+    rows = Resource.objects.filter(
+        kind=KIND, location_id=location_id, deleted=False, resource_id__in=ids
+    )
     done = []
     for res in rows:
         store.resource_update(res=res, changes={"businessId": call.body.get("businessId")})
@@ -204,7 +218,8 @@ def bulk_business(call: Call) -> Reply:
 
 def by_business(call: Call) -> Reply:
     qs = store.resources_query(kind=KIND, location_id=location_of(call)).filter(
-        data__businessId=call.path("businessId"))
+        data__businessId=call.path("businessId")
+    )
     qs = text_query(qs, call.query.get("query"))
     rows, _more = page_rows(qs, page_window(call))
     return Reply(wrap_many(call.op, [r.data for r in rows], total=qs.count(), key="contacts"))
@@ -229,16 +244,22 @@ def followers_change(call: Call) -> Reply:
 def enrolment(call: Call) -> Reply:
     """Campaign and workflow enrolment: rows of kind ``campaign_enrolment``/``workflow_enrolment``."""
     res = _contact(call)
-    kind, target = ("workflow_enrolment", call.path("workflowId")) if "workflowId" in call.valid.path \
+    kind, target = (
+        ("workflow_enrolment", call.path("workflowId"))
+        if "workflowId" in call.valid.path
         else ("campaign_enrolment", call.path("campaignId"))
+    )
     existing = store.resources_query(kind=kind, parent_id=res.resource_id)
     if call.op.path.endswith("removeAll"):
         existing.update(deleted=True)
     elif call.op.method == "POST":
         if not existing.filter(data__targetId=target).exists():
-            store.resource_create(kind=kind, location_id=res.location_id, parent_id=res.resource_id,
-                                  data={"targetId": target, "contactId": res.resource_id,
-                                        **call.body})
+            store.resource_create(
+                kind=kind,
+                location_id=res.location_id,
+                parent_id=res.resource_id,
+                data={"targetId": target, "contactId": res.resource_id, **call.body},
+            )
     else:
         if not existing.filter(data__targetId=target).update(deleted=True):
             raise not_found(op=call.op, what="Enrolment")

@@ -23,8 +23,10 @@ def location_update(call: Call) -> Reply:
 
 def location_create(call: Call) -> Reply:
     res = Crud("create", "location")(call)
-    stored = store.resource_get(kind="location", resource_id=res.body["location"]["id"]
-                                if "location" in res.body else res.body["id"])
+    stored = store.resource_get(
+        kind="location",
+        resource_id=res.body["location"]["id"] if "location" in res.body else res.body["id"],
+    )
     location_event(event_type="LocationCreate", res=stored)
     return res
 
@@ -33,9 +35,16 @@ def location_event(*, event_type: str, res) -> None:
     """LocationCreate.md / LocationUpdate.md: a company-level event naming the location by ``id``."""
     data = res.data
     company_id = data.get("companyId") or res.company_id or ""
-    webhook_emit(company_id=company_id, event_type=event_type,
-                 payload={"id": res.resource_id, "companyId": company_id,
-                          "name": data.get("name", ""), "email": data.get("email", "")})
+    webhook_emit(
+        company_id=company_id,
+        event_type=event_type,
+        payload={
+            "id": res.resource_id,
+            "companyId": company_id,
+            "name": data.get("name", ""),
+            "email": data.get("email", ""),
+        },
+    )
 
 
 def location_resource(call: Call):
@@ -44,14 +53,24 @@ def location_resource(call: Call):
     location_id = call.path("locationId")
     res = store.resource_get(kind="location", resource_id=location_id)
     if res is None:
-        known = SandboxLocation.objects.select_related("company").filter(
-            location_id=location_id).first()
+        known = (
+            SandboxLocation.objects.select_related("company")
+            .filter(location_id=location_id)
+            .first()
+        )
         if not known:
             raise not_found(op=call.op, what="Location")
-        res = store.resource_create(kind="location", location_id=location_id, resource_id=location_id,
-                                    company_id=known.company.company_id,
-                                    data={"name": known.name, "address": known.address,
-                                          "companyId": known.company.company_id})
+        res = store.resource_create(
+            kind="location",
+            location_id=location_id,
+            resource_id=location_id,
+            company_id=known.company.company_id,
+            data={
+                "name": known.name,
+                "address": known.address,
+                "companyId": known.company.company_id,
+            },
+        )
     return res
 
 
@@ -60,10 +79,23 @@ def social_tags(call: Call) -> Reply:
     if call.query.get("searchText"):
         qs = qs.filter(data__tag__icontains=call.query["searchText"])
     rows, _ = page_rows(qs, page_window(call, default=10))
-    tags = [{"_id": r.resource_id, "tag": r.data.get("tag", ""), "locationId": r.location_id,
-             **{k: v for k, v in r.data.items() if k not in ("id",)}} for r in rows]
-    return Reply({"success": True, "statusCode": 200, "message": "Fetched Tags by Location ID",
-                  "results": {"tags": tags, "count": qs.count()}})
+    tags = [
+        {
+            "_id": r.resource_id,
+            "tag": r.data.get("tag", ""),
+            "locationId": r.location_id,
+            **{k: v for k, v in r.data.items() if k not in ("id",)},
+        }
+        for r in rows
+    ]
+    return Reply(
+        {
+            "success": True,
+            "statusCode": 200,
+            "message": "Fetched Tags by Location ID",
+            "results": {"tags": tags, "count": qs.count()},
+        }
+    )
 
 
 def social_statistics(call: Call) -> Reply:
@@ -76,14 +108,23 @@ def social_statistics(call: Call) -> Reply:
             continue
         for metric in METRICS:
             totals[metric] += row.data.get(metric, 0) or 0
-    return Reply({"success": True, "statusCode": 201, "message": "Fetched statistics",
-                  "results": {"dayRange": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-                              "totals": totals}})
+    return Reply(
+        {
+            "success": True,
+            "statusCode": 201,
+            "message": "Fetched statistics",
+            "results": {
+                "dayRange": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                "totals": totals,
+            },
+        }
+    )
 
 
 def course_import(call: Call) -> Reply:
-    res = store.resource_create(kind="course_import", location_id=call.location_id,
-                                data=dict(call.body))
+    res = store.resource_create(
+        kind="course_import", location_id=call.location_id, data=dict(call.body)
+    )
     return Reply({"success": True, "id": res.resource_id}, status=201)
 
 
@@ -98,7 +139,7 @@ def relations_of_record(call: Call) -> Reply:
     qs = store.resources_query(kind="relation", location_id=call.location_id)
     rows = [r for r in qs if record in (r.data.get("firstRecordId"), r.data.get("secondRecordId"))]
     window = page_window(call)
-    page = rows[window.offset:window.offset + window.limit]
+    page = rows[window.offset : window.offset + window.limit]
     return Reply({"relations": [r.data for r in page], "total": len(rows)})
 
 
@@ -115,7 +156,8 @@ def relation_delete(call: Call) -> Reply:
 def blog_slug_exists(call: Call) -> Reply:
     slug = call.query.get("urlSlug")
     qs = store.resources_query(kind="blog_post", location_id=call.location_id).filter(
-        data__urlSlug=slug)
+        data__urlSlug=slug
+    )
     if call.query.get("postId"):
         qs = qs.exclude(resource_id=call.query["postId"])
     return Reply({"exists": qs.exists()})

@@ -16,10 +16,27 @@ from sandbox.state import events, store
 FLAGS = ("succeded", "success", "succeeded", "deleted")
 # Query parameters that filter a listing by the stored field of that name (HighLevel mixes
 # camelCase and snake_case: GET /opportunities/search takes pipeline_id, contact_id, ...).
-FILTERS = {name: name for name in ("calendarId", "groupId", "userId", "contactId", "pipelineId",
-                                   "status", "assignedTo", "role", "model", "blogId")}
-FILTERS.update(pipeline_id="pipelineId", pipeline_stage_id="pipelineStageId",
-               contact_id="contactId", assigned_to="assignedTo")
+FILTERS = {
+    name: name
+    for name in (
+        "calendarId",
+        "groupId",
+        "userId",
+        "contactId",
+        "pipelineId",
+        "status",
+        "assignedTo",
+        "role",
+        "model",
+        "blogId",
+    )
+}
+FILTERS.update(
+    pipeline_id="pipelineId",
+    pipeline_stage_id="pipelineStageId",
+    contact_id="contactId",
+    assigned_to="assignedTo",
+)
 COUNTS = ("count", "total", "totalCount")
 
 
@@ -39,8 +56,9 @@ def wrap_one(op, obj: dict, *, kind: str, key: str | None = None) -> dict:
     if key is None and ("id" in props or "_id" in props or not props):
         return {**obj, **body}
     if key is None:
-        key = next((k for k, s in props.items() if s.get("type") == "object"
-                    or "properties" in s), None)
+        key = next(
+            (k for k, s in props.items() if s.get("type") == "object" or "properties" in s), None
+        )
     if key is None:
         return {**obj, **body}
     body[key] = obj
@@ -93,18 +111,27 @@ class Crud:
 
     def _emit(self, action: str, res) -> None:
         if action in self.events:
-            events.event_emit(event_type=self.events[action], location_id=res.location_id,
-                              data=res.data)
+            events.event_emit(
+                event_type=self.events[action], location_id=res.location_id, data=res.data
+            )
 
     def _create(self, call: Call) -> Reply:
         parent_id = self._parent_id(call)
         data = dict(call.body)
         if self.parent_param:
             data.setdefault(self.parent_param, parent_id)
-        location_id = call.location_id or data.get("locationId") or next(
-            iter(data.get("locationIds") or []), "")  # users name their locations in a list
-        res = store.resource_create(kind=self.kind, location_id=location_id, data=data,
-                                    parent_id=parent_id, company_id=call.company_id)
+        location_id = (
+            call.location_id
+            or data.get("locationId")
+            or next(iter(data.get("locationIds") or []), "")
+        )  # users name their locations in a list
+        res = store.resource_create(
+            kind=self.kind,
+            location_id=location_id,
+            data=data,
+            parent_id=parent_id,
+            company_id=call.company_id,
+        )
         self._emit("create", res)
         return Reply(wrap_one(call.op, res.data, kind=self.kind, key=self.key))
 
@@ -117,8 +144,9 @@ class Crud:
         before = dict(res.data)
         res = store.resource_update(res=res, changes=call.body)
         self._emit("update", res)
-        events.changes_emit(kind=self.kind, before=before, after=res.data,
-                            location_id=res.location_id)
+        events.changes_emit(
+            kind=self.kind, before=before, after=res.data, location_id=res.location_id
+        )
         return Reply(wrap_one(call.op, res.data, kind=self.kind, key=self.key))
 
     def _delete(self, call: Call) -> Reply:
@@ -129,8 +157,9 @@ class Crud:
 
     def _list(self, call: Call) -> Reply:
         parent_id = self._parent_id(call) if self.parent_param else None
-        qs = store.resources_query(kind=self.kind, location_id=call.location_id or None,
-                                   parent_id=parent_id)
+        qs = store.resources_query(
+            kind=self.kind, location_id=call.location_id or None, parent_id=parent_id
+        )
         if not call.location_id and call.company_id:  # an agency token lists its company's
             qs = qs.filter(company_id=call.company_id)
         for name, value in call.query.items():

@@ -42,7 +42,9 @@ def _number(value, name, op):
 def _seq_of(resource_id) -> int | None:
     if not resource_id:
         return None
-    row = Resource.objects.filter(resource_id=str(resource_id)).values_list("seq", flat=True).first()
+    row = (
+        Resource.objects.filter(resource_id=str(resource_id)).values_list("seq", flat=True).first()
+    )
     if row is None:
         return 0  # unknown cursor: HighLevel starts over rather than failing
     return row
@@ -64,7 +66,9 @@ def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
         message = f"{limit_name} must not be greater than {MAX_PAGE}"
         raise ApiError(status, [message] if status == 422 else message)
     limit = max(limit, 1)
-    offset = _number(q.get("skip", q.get("offset", b.get("skip", b.get("offset")))), "skip", op) or 0
+    offset = (
+        _number(q.get("skip", q.get("offset", b.get("skip", b.get("offset")))), "skip", op) or 0
+    )
     page = _number(q.get("page", b.get("page")), "page", op)
     if page:
         offset = (max(page, 1) - 1) * limit
@@ -78,8 +82,13 @@ def page_window(call, *, default: int = DEFAULT_PAGE) -> Window:
     if not after and q.get("startAfter") not in (None, ""):
         ms = min(_number(q["startAfter"], "startAfter", op), 253402300799000)  # year 9999
         after_time = datetime.fromtimestamp((ms + 1) / 1000, tz=UTC)  # after that millisecond
-    return Window(limit=limit, offset=max(offset, 0), after_seq=_seq_of(after), page=page,
-                  after_time=after_time)
+    return Window(
+        limit=limit,
+        offset=max(offset, 0),
+        after_seq=_seq_of(after),
+        page=page,
+        after_time=after_time,
+    )
 
 
 @dataclass(frozen=True)
@@ -104,19 +113,33 @@ def page_rows(qs, window: Window) -> tuple[list[Row], bool]:
     elif window.after_time is not None:
         qs = qs.filter(created_at__gte=window.after_time)
     fields = ("seq", "resource_id", "location_id", "created_at", "data")
-    rows = [Row(*values) for values in
-            qs.values_list(*fields)[window.offset:window.offset + window.limit + 1]]
-    return rows[:window.limit], len(rows) > window.limit
+    rows = [
+        Row(*values)
+        for values in qs.values_list(*fields)[window.offset : window.offset + window.limit + 1]
+    ]
+    return rows[: window.limit], len(rows) > window.limit
 
 
 def next_page_meta(*, call, rows: list, more: bool, total: int) -> dict:
     """``meta`` as GET /contacts/ returns it: a ready ``nextPageUrl`` and the cursor values."""
-    meta = {"total": total, "currentPage": None, "nextPage": None, "prevPage": None,
-            "startAfterId": None, "startAfter": None, "nextPageUrl": None}
+    meta = {
+        "total": total,
+        "currentPage": None,
+        "nextPage": None,
+        "prevPage": None,
+        "startAfterId": None,
+        "startAfter": None,
+        "nextPageUrl": None,
+    }
     if rows and more:
         last = rows[-1]
-        query = {k: v for k, v in call.request.GET.items() if k not in ("startAfterId", "startAfter")}
+        query = {
+            k: v for k, v in call.request.GET.items() if k not in ("startAfterId", "startAfter")
+        }
         query.update(startAfterId=last.resource_id, startAfter=last.created_ms)
-        meta.update(startAfterId=last.resource_id, startAfter=last.created_ms,
-                    nextPageUrl=call.request.build_absolute_uri(call.request.path) + "?" + urlencode(query))
+        meta.update(
+            startAfterId=last.resource_id,
+            startAfter=last.created_ms,
+            nextPageUrl=call.request.build_absolute_uri(call.request.path) + "?" + urlencode(query),
+        )
     return meta

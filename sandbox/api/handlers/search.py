@@ -31,8 +31,14 @@ def _filter_q(flt: dict) -> Q:
         tag_q = Q()
         for tag in values:
             tag_q |= Q(tags__contains=f"|{str(tag).lower()}|")
-        return {"eq": tag_q, "contains": tag_q, "not_eq": ~tag_q, "not_contains": ~tag_q,
-                "exists": ~Q(tags=""), "not_exists": Q(tags="")}.get(op) or _bad_operator(op)
+        return {
+            "eq": tag_q,
+            "contains": tag_q,
+            "not_eq": ~tag_q,
+            "not_contains": ~tag_q,
+            "exists": ~Q(tags=""),
+            "not_exists": Q(tags=""),
+        }.get(op) or _bad_operator(op)
     column = SEARCH_COLUMNS.get(field)
     if column:
         value = str(value or "").lower() if column == "email" else phone_digits(value)
@@ -51,7 +57,9 @@ def _filter_q(flt: dict) -> Q:
     if op == "not_exists":
         return Q(**{column + "__isnull": True}) | Q(**{column: ""})
     if op == "range" and isinstance(value, dict):
-        return Q(**{f"{column}__{k}": v for k, v in value.items() if k in ("gt", "gte", "lt", "lte")})
+        return Q(
+            **{f"{column}__{k}": v for k, v in value.items() if k in ("gt", "gte", "lt", "lte")}
+        )
     return _bad_operator(op)
 
 
@@ -74,7 +82,9 @@ def search(call: Call) -> Reply:
         order = []
         for item in sort:
             field = "data__" + str(item.get("field", "dateAdded"))
-            order.append(("-" if str(item.get("direction", "asc")).lower() == "desc" else "") + field)
+            order.append(
+                ("-" if str(item.get("direction", "asc")).lower() == "desc" else "") + field
+            )
         qs = qs.order_by(*order, "seq")
     window = page_window(call, default=20)
     if sort and window.after_seq is not None:

@@ -21,18 +21,29 @@ KIND = "upload"
 
 
 def _hosted(call: Call) -> bool:
-    return (call.op.path == "/medias/upload-file"
-            and str(call.body.get("hosted", "")).lower() == "true" and bool(call.body.get("fileUrl")))
+    return (
+        call.op.path == "/medias/upload-file"
+        and str(call.body.get("hosted", "")).lower() == "true"
+        and bool(call.body.get("fileUrl"))
+    )
 
 
 def _store(call: Call, field: str, upload) -> tuple[str, str]:
     content = upload.read()
     if len(content) > MAX_BYTES:
         raise ApiError(413, f"{upload.name} is larger than {MAX_BYTES} bytes")
-    res = store.resource_create(kind=KIND, location_id=call.location_id, data={
-        "name": upload.name, "field": field, "contentType": upload.content_type or "application/octet-stream",
-        "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
-        "content": base64.b64encode(content).decode("ascii")})
+    res = store.resource_create(
+        kind=KIND,
+        location_id=call.location_id,
+        data={
+            "name": upload.name,
+            "field": field,
+            "contentType": upload.content_type or "application/octet-stream",
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "content": base64.b64encode(content).decode("ascii"),
+        },
+    )
     url = call.request.build_absolute_uri(f"/sandbox/files/{res.resource_id}")
     return res.resource_id, url
 
@@ -50,8 +61,14 @@ def upload(call: Call) -> Reply:
             return Reply({"fileId": store.new_id(), "url": call.body["fileUrl"]})
         return Reply({"fileId": stored[0][1], "url": stored[0][2]})
     if path == "/social-media-posting/{locationId}/csv":
-        return Reply({"success": True, "statusCode": 201, "message": "Uploaded CSV",
-                      "results": {"id": stored[0][1], "fileName": stored[0][0], "url": stored[0][2]}})
+        return Reply(
+            {
+                "success": True,
+                "statusCode": 201,
+                "message": "Uploaded CSV",
+                "results": {"id": stored[0][1], "fileName": stored[0][0], "url": stored[0][2]},
+            }
+        )
     return Reply({"uploadedFiles": uploaded})
 
 
@@ -60,6 +77,8 @@ def file_serve(request, file_id: str) -> HttpResponse:
     res = store.resource_get(kind=KIND, resource_id=file_id)
     if res is None:
         raise Http404("No such file")
-    response = HttpResponse(base64.b64decode(res.data["content"]), content_type=res.data["contentType"])
+    response = HttpResponse(
+        base64.b64decode(res.data["content"]), content_type=res.data["contentType"]
+    )
     response["Content-Disposition"] = f'inline; filename="{res.data["name"]}"'
     return response

@@ -56,7 +56,9 @@ def search(call: Call) -> Reply:
             value = query[name]
             qs = qs.filter(Q(**{f"data__{name}": value}) | Q(**{f"data__roles__{name}": value}))
     if query.get("ids"):
-        qs = qs.filter(resource_id__in=[i.strip() for i in str(query["ids"]).split(",") if i.strip()])
+        qs = qs.filter(
+            resource_id__in=[i.strip() for i in str(query["ids"]).split(",") if i.strip()]
+        )
     return _answer(call, qs)
 
 

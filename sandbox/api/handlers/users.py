@@ -48,10 +48,15 @@ def user_event_extra(data: dict) -> dict:
 def user_create(call: Call) -> Reply:
     data = user_data(call.body)
     location_id = call.location_id or next(iter(data.get("roles", {}).get("locationIds") or []), "")
-    res = store.resource_create(kind="user", location_id=location_id, data=data,
-                                company_id=call.company_id)
-    events.event_emit(event_type="UserCreate", location_id=res.location_id, data=res.data,
-                      extra=user_event_extra(res.data))
+    res = store.resource_create(
+        kind="user", location_id=location_id, data=data, company_id=call.company_id
+    )
+    events.event_emit(
+        event_type="UserCreate",
+        location_id=res.location_id,
+        data=res.data,
+        extra=user_event_extra(res.data),
+    )
     return Reply(wrap_one(call.op, user_public(res.data), kind="user"))
 
 

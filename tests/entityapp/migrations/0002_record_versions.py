@@ -4,25 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('entityapp', '0001_initial'),
+        ("entityapp", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='widget',
-            name='source_changed_at',
-            field=models.DateTimeField(blank=True, help_text="HighLevel's time of the version held (the record's modification time, else the event's) or of its deletion: an older version arriving later is not applied.", null=True, verbose_name='HighLevel version time'),
+            model_name="widget",
+            name="source_changed_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="HighLevel's time of the version held (the record's modification time, else the event's) or of its deletion: an older version arriving later is not applied.",
+                null=True,
+                verbose_name="HighLevel version time",
+            ),
         ),
         migrations.AddField(
-            model_name='widget',
-            name='source_tiebreak',
-            field=models.CharField(blank=True, help_text='Orders two versions with the same time the same way whatever order they arrive in (a hash of the version; a deletion sorts last).', max_length=64, verbose_name='version tie-break'),
+            model_name="widget",
+            name="source_tiebreak",
+            field=models.CharField(
+                blank=True,
+                help_text="Orders two versions with the same time the same way whatever order they arrive in (a hash of the version; a deletion sorts last).",
+                max_length=64,
+                verbose_name="version tie-break",
+            ),
         ),
         migrations.AlterField(
-            model_name='widget',
-            name='deleted_at',
-            field=models.DateTimeField(blank=True, db_index=True, help_text='When Rankr learnt HighLevel deleted it. The row is kept as a tombstone: only a version newer than the deletion revives it.', null=True, verbose_name='deleted in HighLevel'),
+            model_name="widget",
+            name="deleted_at",
+            field=models.DateTimeField(
+                blank=True,
+                db_index=True,
+                help_text="When Rankr learnt HighLevel deleted it. The row is kept as a tombstone: only a version newer than the deletion revives it.",
+                null=True,
+                verbose_name="deleted in HighLevel",
+            ),
         ),
     ]

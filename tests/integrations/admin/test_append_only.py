@@ -22,7 +22,12 @@ def test_superusers_cannot_add_change_or_delete_logs(client, role_users, locatio
 
     assert client.get(reverse("admin:%s_%s_add" % info)).status_code == 403
     assert client.get(reverse("admin:%s_%s_delete" % info, args=[obj.pk])).status_code == 403
-    assert client.post(reverse("admin:%s_%s_delete" % info, args=[obj.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:%s_%s_delete" % info, args=[obj.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     page = client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
     assert page.status_code == 200 and b'name="_save"' not in page.content
     client.post(reverse("admin:%s_%s_change" % info, args=[obj.pk]), {})

@@ -34,25 +34,33 @@ def logs(locations):
     return {
         "old": old,
         "ok": _log(locations["A"], trace_id="trace-ok", job_id=41),
-        "limited": _log(locations["B"], status=429, operation_id="create-contact", trace_id="trace-429"),
+        "limited": _log(
+            locations["B"], status=429, operation_id="create-contact", trace_id="trace-429"
+        ),
         "other": _log(locations["C"], status=500, trace_id="trace-c"),
     }
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"status": "5xx"}, {"old", "other"}),
-    ({"status": "429"}, {"limited"}),
-    ({"operation": "create-contact"}, {"limited"}),
-    ({"since": "24h"}, {"ok", "limited", "other"}),
-    ({"until": "2d"}, {"old"}),
-    ({"since": (timezone.now() - timedelta(days=11)).date().isoformat(), "status": "5xx"}, {"old", "other"}),
-    ({"job_id": "41"}, {"ok"}),
-    ({"problem": "failed"}, {"old", "limited", "other"}),
-    ({"q": "trace-429"}, {"limited"}),
-    ({"q": "loc-B"}, {"limited"}),
-    ({"q": "abc123def"}, {"old"}),
-    ({"q": "get-contacts"}, {"old", "ok", "other"}),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"status": "5xx"}, {"old", "other"}),
+        ({"status": "429"}, {"limited"}),
+        ({"operation": "create-contact"}, {"limited"}),
+        ({"since": "24h"}, {"ok", "limited", "other"}),
+        ({"until": "2d"}, {"old"}),
+        (
+            {"since": (timezone.now() - timedelta(days=11)).date().isoformat(), "status": "5xx"},
+            {"old", "other"},
+        ),
+        ({"job_id": "41"}, {"ok"}),
+        ({"problem": "failed"}, {"old", "limited", "other"}),
+        ({"q": "trace-429"}, {"limited"}),
+        ({"q": "loc-B"}, {"limited"}),
+        ({"q": "abc123def"}, {"old"}),
+        ({"q": "get-contacts"}, {"old", "ok", "other"}),
+    ],
+)
 def test_the_sync_log_filters_and_searches(client, role_users, logs, params, expected):
     client.force_login(role_users["auditor"])
     response = client.get(LOGS, params)
@@ -60,7 +68,9 @@ def test_the_sync_log_filters_and_searches(client, role_users, logs, params, exp
     assert _shown(response) == {logs[name].pk for name in expected}
 
 
-def test_the_location_filter_offers_and_applies_only_the_users_locations(client, role_users, locations, logs):
+def test_the_location_filter_offers_and_applies_only_the_users_locations(
+    client, role_users, locations, logs
+):
     from django.contrib.auth.models import Permission
 
     staff = role_users["staff"]
@@ -84,8 +94,12 @@ def test_a_bad_time_range_is_reported_and_ignored(client, role_users, logs):
     assert response.status_code == 200 and "not a valid value" in response.content.decode()
 
 
-def test_job_list_filters_and_searches_by_highlevel_id_and_trace_id(client, role_users, locations, logs):
-    failed = _job(locations["A"], "k1", status="failed", subject="hl-contact-9", operation="POST /contacts/")
+def test_job_list_filters_and_searches_by_highlevel_id_and_trace_id(
+    client, role_users, locations, logs
+):
+    failed = _job(
+        locations["A"], "k1", status="failed", subject="hl-contact-9", operation="POST /contacts/"
+    )
     done = _job(locations["B"], "k2", status="succeeded", kind="webhook", subject="hl-contact-8")
     _log(locations["A"], trace_id="trace-for-job", job_id=failed.pk)
     client.force_login(role_users["support"])
@@ -101,10 +115,20 @@ def test_job_list_filters_and_searches_by_highlevel_id_and_trace_id(client, role
 
 
 def test_webhook_list_filters_and_searches(client, role_users, locations):
-    a = WebhookEvent.objects.create(webhook_id="wh-1", event_type="ContactCreate", location=locations["A"],
-                                    highlevel_location_id="loc-A", scheme="ed25519")
-    c = WebhookEvent.objects.create(webhook_id="wh-2", event_type="TaskCreate", location=locations["C"],
-                                    highlevel_location_id="loc-C", scheme="rsa")
+    a = WebhookEvent.objects.create(
+        webhook_id="wh-1",
+        event_type="ContactCreate",
+        location=locations["A"],
+        highlevel_location_id="loc-A",
+        scheme="ed25519",
+    )
+    c = WebhookEvent.objects.create(
+        webhook_id="wh-2",
+        event_type="TaskCreate",
+        location=locations["C"],
+        highlevel_location_id="loc-C",
+        scheme="rsa",
+    )
     client.force_login(role_users["auditor"])
     assert _shown(client.get(WEBHOOKS, {"type": "TaskCreate"})) == {c.pk}
     assert _shown(client.get(WEBHOOKS, {"scheme": "ed25519"})) == {a.pk}
@@ -117,10 +141,13 @@ def _rerun(client, job):
     return client.post(JOBS, {"action": "rerun", "_selected_action": [job.pk]}, follow=True)
 
 
-def test_support_re_runs_a_failed_job_and_it_is_audited(client, role_users, locations,
-                                                      django_capture_on_commit_callbacks, monkeypatch):
+def test_support_re_runs_a_failed_job_and_it_is_audited(
+    client, role_users, locations, django_capture_on_commit_callbacks, monkeypatch
+):
     sent = []
-    monkeypatch.setattr("integrations.sync.jobs.job_send", lambda job_id: sent.append(job_id) or True)
+    monkeypatch.setattr(
+        "integrations.sync.jobs.job_send", lambda job_id: sent.append(job_id) or True
+    )
     job = _job(locations["A"], "k-rerun", status="failed", error_message="HTTP 503")
     client.force_login(role_users["support"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -134,7 +161,9 @@ def test_support_re_runs_a_failed_job_and_it_is_audited(client, role_users, loca
 @pytest.mark.parametrize("role", ["auditor", "staff"])
 def test_auditors_and_staff_cannot_re_run(client, role_users, locations, role, monkeypatch):
     sent = []
-    monkeypatch.setattr("integrations.sync.jobs.job_send", lambda job_id: sent.append(job_id) or True)
+    monkeypatch.setattr(
+        "integrations.sync.jobs.job_send", lambda job_id: sent.append(job_id) or True
+    )
     job = _job(locations["A"], "k-norerun", status="failed")
     client.force_login(role_users[role])
     page = client.get(JOBS)

@@ -13,7 +13,11 @@ PAGE_CATALOG = json.loads((Path(__file__).parent / "data" / "catalog.json").read
 @pytest.fixture
 def location_connection():
     return ConnectionInfo(
-        id=7, label="Acme Dental", access=LOCATION, location_id="LOC123", company_id="CO9",
+        id=7,
+        label="Acme Dental",
+        access=LOCATION,
+        location_id="LOC123",
+        company_id="CO9",
         granted_scopes=("contacts.readonly", "contacts.write", "calendars.readonly"),
     )
 
@@ -21,6 +25,9 @@ def location_connection():
 @pytest.fixture
 def agency_connection():
     return ConnectionInfo(
-        id=8, label="Acme Agency", access=AGENCY, company_id="CO9",
+        id=8,
+        label="Acme Agency",
+        access=AGENCY,
+        company_id="CO9",
         granted_scopes=("locations.readonly", "companies.readonly", "snapshots.readonly"),
     )

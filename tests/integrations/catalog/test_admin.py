@@ -65,10 +65,14 @@ def test_filters_select_what_they_claim():
     assert {r.operation.key for r in rows_filter(category="Contacts")} == contacts
     named_keys = {n.key for n in named_all()}
     assert len(rows_filter(kind="unnamed")) == 576 - len(named_keys)
-    assert [r.operation.key for r in rows_filter(q="Remove Tags from")] == ["DELETE /contacts/{contactId}/tags"]
+    assert [r.operation.key for r in rows_filter(q="Remove Tags from")] == [
+        "DELETE /contacts/{contactId}/tags"
+    ]
     assert {r.operation.key for r in rows_filter(q="/contacts/{contactId}/tasks/{taskId}")} == {
-        "GET /contacts/{contactId}/tasks/{taskId}", "PUT /contacts/{contactId}/tasks/{taskId}",
-        "DELETE /contacts/{contactId}/tasks/{taskId}", "PUT /contacts/{contactId}/tasks/{taskId}/completed",
+        "GET /contacts/{contactId}/tasks/{taskId}",
+        "PUT /contacts/{contactId}/tasks/{taskId}",
+        "DELETE /contacts/{contactId}/tasks/{taskId}",
+        "PUT /contacts/{contactId}/tasks/{taskId}/completed",
     }
 
 
@@ -92,22 +96,36 @@ def test_an_unknown_operation_is_not_found(client, staff_signed_in):
 
 
 def test_a_dry_run_shows_the_request_and_sends_nothing(client, staff_signed_in):
-    response = client.post(run_url("PUT /contacts/{contactId}"), {
-        "dry_run": "on", "p_contactId": "c1", "body": '{"firstName": "Ada"}',
-    })
+    response = client.post(
+        run_url("PUT /contacts/{contactId}"),
+        {
+            "dry_run": "on",
+            "p_contactId": "c1",
+            "body": '{"firstName": "Ada"}',
+        },
+    )
     assert response.status_code == 302  # post, redirect, get: a reload re-sends nothing
     html = client.get(response["Location"]).content.decode()
     assert "Dry run: nothing was sent" in html
     assert "PUT /contacts/c1" in html and "Version: 2021-07-28" in html
     assert "&quot;firstName&quot;: &quot;Ada&quot;" in html
     event = AuditEvent.objects.get()
-    assert (event.action, event.target, event.actor) == ("catalog.dry_run", "PUT /contacts/{contactId}", staff_signed_in)
+    assert (event.action, event.target, event.actor) == (
+        "catalog.dry_run",
+        "PUT /contacts/{contactId}",
+        staff_signed_in,
+    )
 
 
 def test_validation_errors_are_shown_per_field(client, staff_signed_in):
-    html = client.post(run_url("PUT /contacts/{contactId}"), {
-        "dry_run": "on", "body": '{"firstName": 5}', "b_lastName": "Lovelace",
-    }).content.decode()
+    html = client.post(
+        run_url("PUT /contacts/{contactId}"),
+        {
+            "dry_run": "on",
+            "body": '{"firstName": 5}',
+            "b_lastName": "Lovelace",
+        },
+    ).content.decode()
     assert "This parameter is required." in html
     assert "firstName: 5 is not of type" in html
     assert "Dry run: nothing was sent" not in html
@@ -125,7 +143,7 @@ def test_without_permission_to_send_the_form_offers_only_a_dry_run(client, staff
 def test_a_connection_chosen_upstream_is_kept_on_run_links(client, staff_signed_in):
     html = browse(client, connection="12", q="get-contact")
     assert 'op=GET%20%2Fcontacts%2F%7BcontactId%7D&amp;connection=12"' in html
-    assert 'connection=x' not in browse(client, connection="x")
+    assert "connection=x" not in browse(client, connection="x")
 
 
 def test_an_upload_operation_takes_a_file_from_the_run_form(client, staff_signed_in):
@@ -135,9 +153,13 @@ def test_an_upload_operation_takes_a_file_from_the_run_form(client, staff_signed
     assert 'type="file"' in page and 'enctype="multipart/form-data"' in page
     without = client.post(run_url("POST /medias/upload-file"), {"dry_run": "on"}).content.decode()
     assert "Choose a file to upload" in without
-    response = client.post(run_url("POST /medias/upload-file"), {
-        "dry_run": "on", "file__file": SimpleUploadedFile("logo.png", b"\x89PNG-bytes", "image/png"),
-    })
+    response = client.post(
+        run_url("POST /medias/upload-file"),
+        {
+            "dry_run": "on",
+            "file__file": SimpleUploadedFile("logo.png", b"\x89PNG-bytes", "image/png"),
+        },
+    )
     assert response.status_code == 302
     html = client.get(response["Location"]).content.decode()
     assert "Dry run: nothing was sent" in html

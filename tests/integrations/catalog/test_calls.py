@@ -23,21 +23,33 @@ def test_good_input_becomes_the_exact_request(location_connection):
     assert call.headers == {"Version": "2021-07-28"}
     assert call.json == {"firstName": "Ada", "tags": ["vip"]}
     text = call.as_text()
-    assert text.startswith("PUT /contacts/abc%2F1\nAuthorization: Bearer ••••••\nVersion: 2021-07-28")
+    assert text.startswith(
+        "PUT /contacts/abc%2F1\nAuthorization: Bearer ••••••\nVersion: 2021-07-28"
+    )
     assert '"firstName": "Ada"' in text
 
 
 def test_the_connection_fills_its_location_in_query_and_body(location_connection):
-    listed = call_prepare(operation=operation_get("GET /contacts/"), params={"limit": "20"}, connection=location_connection)
+    listed = call_prepare(
+        operation=operation_get("GET /contacts/"),
+        params={"limit": "20"},
+        connection=location_connection,
+    )
     assert listed.query == {"locationId": "LOC123", "limit": 20}
     assert listed.target == "/contacts/?locationId=LOC123&limit=20"
-    created = call_prepare(operation=operation_get("POST /contacts/"), body={"firstName": "Ada"}, connection=location_connection)
+    created = call_prepare(
+        operation=operation_get("POST /contacts/"),
+        body={"firstName": "Ada"},
+        connection=location_connection,
+    )
     assert created.json == {"firstName": "Ada", "locationId": "LOC123"}
 
 
 def test_alt_id_and_alt_type_come_from_the_connection(location_connection, agency_connection):
     op = operation_get("GET /invoices/")
-    call = call_prepare(operation=op, params={"limit": 10, "offset": 0}, connection=location_connection)
+    call = call_prepare(
+        operation=op, params={"limit": 10, "offset": 0}, connection=location_connection
+    )
     assert call.query["altId"] == "LOC123" and call.query["altType"] == "location"
 
 
@@ -75,7 +87,9 @@ def test_parameter_values_are_checked_against_their_schema():
             params={"resourceType": "tables", "id": "r1"},
         )
     assert list(caught.value.errors) == ["resourceType"]
-    assert "'tables' is not one of ['equipments', 'rooms']" in caught.value.errors["resourceType"][0]
+    assert (
+        "'tables' is not one of ['equipments', 'rooms']" in caught.value.errors["resourceType"][0]
+    )
     with pytest.raises(OperationInvalid) as caught:
         call_prepare(
             operation=operation_get("GET /calendars/{calendarId}/free-slots"),
@@ -94,16 +108,24 @@ def test_text_from_forms_gets_the_type_the_schema_declares():
 
 def test_a_body_is_required_or_refused_as_the_spec_says(location_connection):
     with pytest.raises(OperationInvalid) as caught:
-        call_prepare(operation=operation_get("PUT /contacts/{contactId}"), params={"contactId": "c1"})
+        call_prepare(
+            operation=operation_get("PUT /contacts/{contactId}"), params={"contactId": "c1"}
+        )
     assert caught.value.errors == {"body": ["A request body is required."]}
     with pytest.raises(OperationInvalid) as caught:
-        call_prepare(operation=operation_get("GET /contacts/{contactId}"), params={"contactId": "c1"}, body={"x": 1})
+        call_prepare(
+            operation=operation_get("GET /contacts/{contactId}"),
+            params={"contactId": "c1"},
+            body={"x": 1},
+        )
     assert caught.value.errors == {"body": ["This operation takes no body."]}
 
 
 def test_missing_scopes_are_named_before_anything_else(location_connection):
     op = operation_get("POST /opportunities/")
-    assert scopes_missing(operation=op, granted=location_connection.granted_scopes) == ["opportunities.write"]
+    assert scopes_missing(operation=op, granted=location_connection.granted_scopes) == [
+        "opportunities.write"
+    ]
     with pytest.raises(OperationRefused) as caught:
         # The body is invalid too: the scope refusal still comes first.
         operation_check(connection=location_connection, operation_id=op.key, body={"name": 1})
@@ -113,12 +135,18 @@ def test_missing_scopes_are_named_before_anything_else(location_connection):
 
 def test_an_agency_operation_is_refused_on_a_location_token(location_connection, agency_connection):
     op = operation_get("GET /companies/{companyId}")
-    scoped = location_connection.__class__(**{**location_connection.__dict__, "granted_scopes": ("companies.readonly",)})
+    scoped = location_connection.__class__(
+        **{**location_connection.__dict__, "granted_scopes": ("companies.readonly",)}
+    )
     refusal = call_refusal(operation=op, connection=scoped)
     assert refusal is not None and "needs an agency token" in str(refusal)
     assert call_refusal(operation=op, connection=agency_connection) is None
 
 
 def test_operation_check_accepts_the_key_with_extra_spaces(location_connection):
-    call = operation_check(connection=location_connection, operation_id=" GET  /contacts/{contactId} ", params={"contactId": "c1"})
+    call = operation_check(
+        connection=location_connection,
+        operation_id=" GET  /contacts/{contactId} ",
+        params={"contactId": "c1"},
+    )
     assert call.path == "/contacts/c1"

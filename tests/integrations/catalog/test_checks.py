@@ -40,7 +40,9 @@ def test_a_corrupt_spec_file_is_named(settings, tmp_path, fresh_registry):
 
 
 def test_a_named_row_pointing_nowhere_is_reported(monkeypatch):
-    monkeypatch.setattr(named, "NAMED", named.NAMED + (("Ghost", "Contacts", "action", "GET", "/ghost", "spec"),))
+    monkeypatch.setattr(
+        named, "NAMED", named.NAMED + (("Ghost", "Contacts", "action", "GET", "/ghost", "spec"),)
+    )
     errors = check_catalog(None)
     assert [e.id for e in errors] == ["catalog.E002"] and "Ghost" in errors[0].msg
 

@@ -21,9 +21,15 @@ def test_json_holds_the_registry_and_the_named_catalog():
     assert len(data["named"]) == len(named_all())
     first = data["named"][0]
     assert first == {
-        "name": "Get Contact", "category": "Contacts", "kind": "polling_trigger", "origin": "page",
-        "operation": "GET /contacts/{contactId}", "operation_id": "get-contact", "method": "GET",
-        "path": "/contacts/{contactId}", "scopes": ["contacts.readonly"],
+        "name": "Get Contact",
+        "category": "Contacts",
+        "kind": "polling_trigger",
+        "origin": "page",
+        "operation": "GET /contacts/{contactId}",
+        "operation_id": "get-contact",
+        "method": "GET",
+        "path": "/contacts/{contactId}",
+        "scopes": ["contacts.readonly"],
         "paging": {"style": "none", "where": "query", "cursor_params": [], "limit_param": ""},
         "poll": first["poll"],
     }

@@ -22,14 +22,26 @@ def test_a_prepared_call_maps_onto_the_agreed_door_interface(monkeypatch, locati
     door.ghl_request = lambda **kwargs: sent.append(kwargs) or "answer"
     monkeypatch.setitem(__import__("sys").modules, "integrations.ghl.client", door)
     call = operation_check(
-        connection=location_connection, operation_id="GET /calendars/",
+        connection=location_connection,
+        operation_id="GET /calendars/",
     )
     assert call_send(connection_id=7, call=call, job_id=42) == "answer"
-    assert sent == [{
-        "connection_id": 7, "method": "GET", "path": "/calendars/", "operation_id": "GET /calendars/",
-        "version": "2021-04-15", "params": {"locationId": "LOC123"}, "json": None, "data": None,
-        "files": None, "job_id": 42, "headers": None, "retry_safe": True,
-    }]
+    assert sent == [
+        {
+            "connection_id": 7,
+            "method": "GET",
+            "path": "/calendars/",
+            "operation_id": "GET /calendars/",
+            "version": "2021-04-15",
+            "params": {"locationId": "LOC123"},
+            "json": None,
+            "data": None,
+            "files": None,
+            "job_id": 42,
+            "headers": None,
+            "retry_safe": True,
+        }
+    ]
 
 
 def connection_make(*, scopes, location=None):
@@ -43,13 +55,21 @@ def connection_make(*, scopes, location=None):
     Connection = apps.get_model("integrations", "Connection")
     HighLevelApp = apps.get_model("integrations", "HighLevelApp")
     app = HighLevelApp.objects.first() or HighLevelApp.objects.create(
-        name="Rankr", mode="sandbox", client_id="app123-client",
+        name="Rankr",
+        mode="sandbox",
+        client_id="app123-client",
         redirect_url="http://testserver/integrations/oauth/callback/",
     )
     agency = Agency.objects.get_or_create(company_id="CO9", defaults={"name": "Acme"})[0]
-    location = location or Location.objects.create(agency=agency, location_id="LOC123", name="Dental")
+    location = location or Location.objects.create(
+        agency=agency, location_id="LOC123", name="Dental"
+    )
     connection = Connection(
-        app=app, agency=location.agency, location=location, kind="location", scopes=" ".join(scopes),
+        app=app,
+        agency=location.agency,
+        location=location,
+        kind="location",
+        scopes=" ".join(scopes),
     )
     connection.access_token = "at-catalog-test"
     connection.refresh_token = "rt-catalog-test"
@@ -71,7 +91,8 @@ def test_operation_run_sends_the_validated_request_through_the_door():
             match=[matchers.header_matcher({"Version": "2021-07-28"}, strict_match=False)],
         )
         response = operation_run(
-            connection_id=connection.pk, operation_id="GET /contacts/{contactId}",
+            connection_id=connection.pk,
+            operation_id="GET /contacts/{contactId}",
             params={"contactId": "c1"},
         )
     assert response.status == 200 and response.data == {"contact": {"id": "c1"}}
@@ -82,13 +103,17 @@ def test_operation_pages_follows_start_after_until_the_last_page():
     import responses
 
     connection = connection_make(scopes=["contacts.readonly"])
-    first = {"contacts": [{"id": "a"}, {"id": "b"}], "meta": {
-        "nextPageUrl": "https://x/contacts/?startAfter=2&startAfterId=b"}}
+    first = {
+        "contacts": [{"id": "a"}, {"id": "b"}],
+        "meta": {"nextPageUrl": "https://x/contacts/?startAfter=2&startAfterId=b"},
+    }
     last = {"contacts": [{"id": "c"}], "meta": {"nextPageUrl": None}}
     with responses.RequestsMock() as mock:
         mock.get(re.compile(r".*/contacts/\?.*startAfterId=b.*"), json=last)
         mock.get(re.compile(r".*/contacts/\?.*"), json=first)
-        pages = list(operation_pages(connection_id=connection.pk, operation_id="GET /contacts/", limit=2))
+        pages = list(
+            operation_pages(connection_id=connection.pk, operation_id="GET /contacts/", limit=2)
+        )
     assert [p.data for p in pages] == [first, last]
 
 
@@ -97,7 +122,8 @@ def test_operation_run_refuses_a_missing_scope_before_sending():
     connection = connection_make(scopes=["contacts.readonly"])
     with pytest.raises(OperationRefused, match=r"contacts\.write"):
         operation_run(
-            connection_id=connection.pk, operation_id="DELETE /contacts/{contactId}",
+            connection_id=connection.pk,
+            operation_id="DELETE /contacts/{contactId}",
             params={"contactId": "c1"},
         )
 
@@ -118,7 +144,9 @@ def test_the_run_form_offers_only_connections_the_user_may_see(client):
     assert f'value="{visible.pk}"' in html and f'value="{hidden.pk}"' not in html
     chosen = client.get(reverse("catalog:run") + f"?op=GET+/contacts/&connection={visible.pk}")
     assert f'value="{visible.pk}" selected' in chosen.content.decode()
-    response = client.post(reverse("catalog:run") + "?op=GET+/contacts/", {"connection": hidden.pk, "dry_run": "on"})
+    response = client.post(
+        reverse("catalog:run") + "?op=GET+/contacts/", {"connection": hidden.pk, "dry_run": "on"}
+    )
     assert "Select a valid choice" in response.content.decode()
 
 
@@ -134,7 +162,6 @@ def test_the_admin_names_a_missing_scope(client):
     assert "lacks the scope opportunities.write" in html
 
 
-
 @pytest.mark.django_db
 def test_the_admin_sends_and_shows_status_answer_and_trace_id(client):
     import responses
@@ -144,11 +171,15 @@ def test_the_admin_sends_and_shows_status_answer_and_trace_id(client):
     connection = connection_make(scopes=["contacts.readonly"])
     client.force_login(User.objects.create_superuser("root", password="x"))
     with responses.RequestsMock() as mock:
-        mock.get(re.compile(r".*/contacts/c1$"), json={"contact": {"id": "c1"}},
-                 headers={"traceid": "trace-123"})
+        mock.get(
+            re.compile(r".*/contacts/c1$"),
+            json={"contact": {"id": "c1"}},
+            headers={"traceid": "trace-123"},
+        )
         html = client.post(
             reverse("catalog:run") + "?op=GET+/contacts/{contactId}",
-            {"connection": connection.pk, "p_contactId": "c1"}, follow=True,
+            {"connection": connection.pk, "p_contactId": "c1"},
+            follow=True,
         ).content.decode()
     assert "Sent: status 200" in html and "&quot;c1&quot;" in html
     event = AuditEvent.objects.get(action="catalog.run")

@@ -22,12 +22,18 @@ UNSATISFIABLE = example_requests_unsatisfiable()
 
 def cases():
     for key, op in registry().items():
-        marks = [pytest.mark.xfail(strict=True, reason=UNSATISFIABLE[key])] if key in UNSATISFIABLE else []
+        marks = (
+            [pytest.mark.xfail(strict=True, reason=UNSATISFIABLE[key])]
+            if key in UNSATISFIABLE
+            else []
+        )
         yield pytest.param(op, id=key, marks=marks)
 
 
 @pytest.mark.parametrize("operation", cases())
-def test_the_spec_accepts_a_request_built_from_it(operation, location_connection, agency_connection):
+def test_the_spec_accepts_a_request_built_from_it(
+    operation, location_connection, agency_connection
+):
     connection = agency_connection if operation.access == "agency" else location_connection
     params, body = request_example(operation)
     upload = None
@@ -41,18 +47,33 @@ def test_the_spec_accepts_a_request_built_from_it(operation, location_connection
         assert set(call.files.values()) == {upload} and upload not in (call.data or {}).values()
 
 
-def test_a_multipart_operation_without_a_file_is_refused_and_a_file_elsewhere_too(location_connection):
+def test_a_multipart_operation_without_a_file_is_refused_and_a_file_elsewhere_too(
+    location_connection,
+):
     with pytest.raises(OperationInvalid, match="Choose a file"):
-        call_prepare(operation=registry()["POST /medias/upload-file"], params={}, body={"name": "x"},
-                     connection=location_connection)
+        call_prepare(
+            operation=registry()["POST /medias/upload-file"],
+            params={},
+            body={"name": "x"},
+            connection=location_connection,
+        )
     upload = UploadFile(name="a.txt", content=b"a")
     with pytest.raises(OperationInvalid, match="Files go only to multipart"):
-        call_prepare(operation=registry()["POST /contacts/"], params={},
-                     body={"firstName": "A", "file": upload}, connection=location_connection)
+        call_prepare(
+            operation=registry()["POST /contacts/"],
+            params={},
+            body={"firstName": "A", "file": upload},
+            connection=location_connection,
+        )
 
 
 def test_examples_that_contradict_their_schema_are_not_used():
-    schema = {"type": "object", "example": "a string", "required": ["n"], "properties": {"n": {"type": "integer", "minimum": 3}}}
+    schema = {
+        "type": "object",
+        "example": "a string",
+        "required": ["n"],
+        "properties": {"n": {"type": "integer", "minimum": 3}},
+    }
     assert schema_example(schema) == {"n": 3}
     assert schema_example({"type": "string", "example": "ok"}) == "ok"
     assert schema_example({"anyOf": [{"type": "boolean"}, {"type": "string"}]}) is False
@@ -62,5 +83,9 @@ def test_answers_are_checked_against_the_response_schema():
     op = registry()["GET /contacts/{contactId}"]
     good = schema_example(op.response_schema)
     assert response_errors(operation=op, data=good) == []
-    assert response_errors(operation=op, data={"contact": {"id": 5}}) == ["contact.id: 5 is not of type 'string'"]
-    assert response_errors(operation=registry()["POST /contacts/search"], data={"anything": 1}) == []
+    assert response_errors(operation=op, data={"contact": {"id": 5}}) == [
+        "contact.id: 5 is not of type 'string'"
+    ]
+    assert (
+        response_errors(operation=registry()["POST /contacts/search"], data={"anything": 1}) == []
+    )

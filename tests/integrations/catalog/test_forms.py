@@ -42,18 +42,25 @@ def test_scalar_body_properties_get_their_own_fields_and_the_rest_a_json_box():
 def test_the_json_box_starts_from_the_specs_required_nested_properties():
     form = form_for("POST /contacts/bulk/tags/update/{type}")
     start = json.loads(form.fields["body"].initial)
-    assert set(start) == {"contacts", "tags"} and start["tags"] == ["tag-1", "tag-2"]  # spec example
+    assert set(start) == {"contacts", "tags"} and start["tags"] == [
+        "tag-1",
+        "tag-2",
+    ]  # spec example
     free = form_for("POST /contacts/search")  # the spec gives it no properties
     assert free.fields["body"].label == "Body (application/json)"
     schema = {
-        "type": "object", "required": ["n", "f"],
+        "type": "object",
+        "required": ["n", "f"],
         "properties": {"n": {"type": "integer"}, "f": {"type": "boolean"}},
     }
     assert schema_example(schema) == {"n": 0, "f": False}
 
 
 def test_fields_and_json_combine_into_one_typed_body():
-    form = form_for("POST /contacts/", {"dry_run": "on", "b_firstName": "Ada", "b_dnd": "true", "body": '{"tags": ["vip"]}'})
+    form = form_for(
+        "POST /contacts/",
+        {"dry_run": "on", "b_firstName": "Ada", "b_dnd": "true", "body": '{"tags": ["vip"]}'},
+    )
     assert form.is_valid(), form.errors
     assert form.body() == {"tags": ["vip"], "firstName": "Ada", "dnd": True}
     form = form_for("POST /contacts/", {"dry_run": "on", "b_firstName": "Ada", "body": '["x"]'})
@@ -68,10 +75,19 @@ def test_invalid_json_is_a_body_error():
 
 @pytest.mark.django_db
 def test_good_input_dry_runs_to_the_exact_request(location_connection):
-    form = form_for("PUT /contacts/{contactId}", {"dry_run": "on", "connection": "7", "p_contactId": "c1", "b_firstName": "Ada"})
+    form = form_for(
+        "PUT /contacts/{contactId}",
+        {"dry_run": "on", "connection": "7", "p_contactId": "c1", "b_firstName": "Ada"},
+    )
     assert form.is_valid()
-    result = operation_try(user=None, operation=form.operation, connection=location_connection,
-                           params=form.params(), body=form.body(), dry_run=True)
+    result = operation_try(
+        user=None,
+        operation=form.operation,
+        connection=location_connection,
+        params=form.params(),
+        body=form.body(),
+        dry_run=True,
+    )
     assert result.ok and result.status is None
     assert result.request_text.splitlines()[0] == "PUT /contacts/c1"
     assert '"firstName": "Ada"' in result.request_text
@@ -80,9 +96,14 @@ def test_good_input_dry_runs_to_the_exact_request(location_connection):
 
 @pytest.mark.django_db
 def test_spec_errors_land_on_their_fields(location_connection):
-    form = form_for("GET /calendars/{calendarId}/free-slots", {"dry_run": "on", "p_calendarId": "c1", "p_startDate": "soon"})
+    form = form_for(
+        "GET /calendars/{calendarId}/free-slots",
+        {"dry_run": "on", "p_calendarId": "c1", "p_startDate": "soon"},
+    )
     assert form.is_valid()
-    result = operation_try(user=None, operation=form.operation, connection=None, params=form.params(), dry_run=True)
+    result = operation_try(
+        user=None, operation=form.operation, connection=None, params=form.params(), dry_run=True
+    )
     form.errors_apply(result.field_errors)
     assert "is not of type 'number'" in form.errors["p_startDate"][0]
     assert form.errors["p_endDate"] == ["This parameter is required."]
@@ -91,7 +112,9 @@ def test_spec_errors_land_on_their_fields(location_connection):
 
 @pytest.mark.django_db
 def test_body_errors_land_on_the_property_fields():
-    form = form_for("POST /contacts/", {"dry_run": "on", "b_dnd": "true", "body": '{"tags": "vip"}'})
+    form = form_for(
+        "POST /contacts/", {"dry_run": "on", "b_dnd": "true", "body": '{"tags": "vip"}'}
+    )
     assert form.is_valid()
     result = operation_try(user=None, operation=form.operation, body=form.body(), dry_run=True)
     form.errors_apply(result.field_errors)
@@ -101,10 +124,17 @@ def test_body_errors_land_on_the_property_fields():
 
 @pytest.mark.django_db
 def test_a_missing_scope_is_named_first(location_connection):
-    form = form_for("POST /opportunities/", {"dry_run": "on", "connection": "7", "body": '{"name": 5}'})
+    form = form_for(
+        "POST /opportunities/", {"dry_run": "on", "connection": "7", "body": '{"name": 5}'}
+    )
     assert form.is_valid()
-    result = operation_try(user=None, operation=form.operation, connection=location_connection,
-                           body=form.body(), dry_run=True)
+    result = operation_try(
+        user=None,
+        operation=form.operation,
+        connection=location_connection,
+        body=form.body(),
+        dry_run=True,
+    )
     assert result.missing_scopes == ("opportunities.write",)
     assert result.field_errors is None and "opportunities.write" in result.error
     assert not AuditEvent.objects.exists()
@@ -112,6 +142,10 @@ def test_a_missing_scope_is_named_first(location_connection):
 
 @pytest.mark.django_db
 def test_sending_needs_a_connection():
-    result = operation_try(user=None, operation=operation_get("GET /contacts/{contactId}"),
-                           params={"contactId": "c1"}, dry_run=False)
+    result = operation_try(
+        user=None,
+        operation=operation_get("GET /contacts/{contactId}"),
+        params={"contactId": "c1"},
+        dry_run=False,
+    )
     assert result.error == "Choose a connection to send the request."

@@ -43,7 +43,9 @@ def test_method_and_path_agree_with_the_spec(named):
     assert (op.method, op.path) == (named.method, named.path)
 
 
-@pytest.mark.parametrize("named", [n for n in named_all() if n.kind == TRIGGER], ids=lambda n: n.name)
+@pytest.mark.parametrize(
+    "named", [n for n in named_all() if n.kind == TRIGGER], ids=lambda n: n.name
+)
 def test_polling_triggers_only_read(named):
     assert named.method == "GET" or "search" in named.path
 

@@ -31,7 +31,9 @@ def test_it_reads_everything_an_operation_needs_from_the_spec():
     assert op.scopes == ("contacts.readonly",)
     assert op.access == LOCATION
     assert op.version == "2021-07-28"
-    assert [(p.name, p.location, p.required) for p in op.form_params] == [("contactId", "path", True)]
+    assert [(p.name, p.location, p.required) for p in op.form_params] == [
+        ("contactId", "path", True)
+    ]
     assert op.body_schema is None and not op.deprecated
 
 

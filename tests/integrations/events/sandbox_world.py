@@ -49,27 +49,42 @@ def events_sandbox(live_server, settings):
     sandbox_seed(company_id=COMPANY, location_ids=[LOCATION], contacts=12, users=1)
     scopes = list(spec_scopes_all())
     registered = sandbox_app_register(
-        name="Rankr portal", redirect_uris=["https://portal.test/cb"], scopes=scopes,
-        webhook_url=live_server.url + "/integrations/webhooks/highlevel/", client_id="rankr-e2e",
+        name="Rankr portal",
+        redirect_uris=["https://portal.test/cb"],
+        scopes=scopes,
+        webhook_url=live_server.url + "/integrations/webhooks/highlevel/",
+        client_id="rankr-e2e",
     )
-    Installation.objects.create(app=registered.app, company=company,
-                                location=company.locations.get(location_id=LOCATION))
+    Installation.objects.create(
+        app=registered.app, company=company, location=company.locations.get(location_id=LOCATION)
+    )
     token = private_token_create(location_id=LOCATION, scopes=scopes).value
 
     agency = Agency.objects.create(name="Demo Agency", company_id=COMPANY)
     location = Location.objects.create(agency=agency, location_id=LOCATION, name="Northside Dental")
-    app = HighLevelApp(name="Rankr sandbox", mode=HighLevelApp.Mode.SANDBOX, client_id="rankr-e2e",
-                       redirect_url=live_server.url + "/integrations/oauth/callback/")
+    app = HighLevelApp(
+        name="Rankr sandbox",
+        mode=HighLevelApp.Mode.SANDBOX,
+        client_id="rankr-e2e",
+        redirect_url=live_server.url + "/integrations/oauth/callback/",
+    )
     app.client_secret = "unused-for-private-tokens"
     app.save()
-    connection = Connection(app=app, agency=agency, location=location, kind=Connection.Kind.LOCATION,
-                            auth_type=Connection.AuthType.PRIVATE, scopes=" ".join(scopes))
+    connection = Connection(
+        app=app,
+        agency=agency,
+        location=location,
+        kind=Connection.Kind.LOCATION,
+        auth_type=Connection.AuthType.PRIVATE,
+        scopes=" ".join(scopes),
+    )
     connection.access_token = token
     connection.save()
     for key in TEMPLATES:
         mapping_template_apply(template_key=key, location_id=location.pk, user_id=None)
-    yield {"location": location, "connection": connection,
-           "sandbox": Sandbox(settings.SANDBOX_BASE_URL + "/api", token)}
+    yield {
+        "location": location,
+        "connection": connection,
+        "sandbox": Sandbox(settings.SANDBOX_BASE_URL + "/api", token),
+    }
     webhook_deliveries_wait(timeout=30)
-
-

@@ -15,9 +15,9 @@ from integrations.catalog.connections import connection_info
 from integrations.catalog.registry import operation_get
 from integrations.models import Job
 from integrations.sync.jobs import job_rerun, job_run
+from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create
 from integrations.sync.runs import operation_try
 from mappings.services import mapping_template_apply
-from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create
 from rankr.models import Contact, RankrUser
 from sandbox.access.services.faults import fault_rule_set, fault_rules_clear
 from sandbox.models import Resource
@@ -43,10 +43,15 @@ def settle_jobs(jobs, *, rounds=40):
         pending = Job.objects.filter(pk__in=ids).exclude(status=Job.Status.SUCCEEDED)
         if not pending.exists():
             return
-        job_rerun(job_ids=list(pending.filter(status__in=["failed", "dead"]).values_list("pk", flat=True)),
-                  user_id=None)
+        job_rerun(
+            job_ids=list(
+                pending.filter(status__in=["failed", "dead"]).values_list("pk", flat=True)
+            ),
+            user_id=None,
+        )
         Job.objects.filter(pk__in=ids, status=Job.Status.QUEUED).update(
-            next_attempt_at=timezone.now() - timedelta(seconds=1))
+            next_attempt_at=timezone.now() - timedelta(seconds=1)
+        )
         for job_id in pending.filter(status=Job.Status.QUEUED).values_list("pk", flat=True):
             job_run(job_id=job_id)
     stuck = Job.objects.filter(pk__in=ids).exclude(status=Job.Status.SUCCEEDED)
@@ -54,7 +59,9 @@ def settle_jobs(jobs, *, rounds=40):
 
 
 def copies_by_email(kind):
-    rows = Resource.objects.filter(kind=kind, location_id=LOCATION, deleted=False).values_list("email", flat=True)
+    rows = Resource.objects.filter(kind=kind, location_id=LOCATION, deleted=False).values_list(
+        "email", flat=True
+    )
     counts = {}
     for email in rows:
         counts[email] = counts.get(email, 0) + 1
@@ -64,8 +71,15 @@ def copies_by_email(kind):
 def test_200_rankr_users_under_dropped_answers_each_exist_once_in_highlevel(world):
     location = world["location"]
     fault_rule_set(location_id=LOCATION, values=DROP)
-    users = [rankr_user_create(location_id=location.pk, email=f"staff{n:03d}@northside.test",
-                               full_name=f"Staff Member{n:03d}", role="user") for n in range(COUNT)]
+    users = [
+        rankr_user_create(
+            location_id=location.pk,
+            email=f"staff{n:03d}@northside.test",
+            full_name=f"Staff Member{n:03d}",
+            role="user",
+        )
+        for n in range(COUNT)
+    ]
     jobs = list(Job.objects.filter(kind="rankr_event", params__event="user_create"))
     assert len(jobs) == COUNT
     lost = Job.objects.filter(pk__in=[j.pk for j in jobs], error_class="GhlOutcomeUnknown").count()
@@ -85,9 +99,17 @@ def test_200_rankr_leads_under_dropped_answers_each_exist_once_in_highlevel(worl
     location = world["location"]
     mapping_template_apply(template_key="rankr_lead_create", location_id=location.pk, user_id=None)
     fault_rule_set(location_id=LOCATION, values=DROP)
-    leads = [rankr_lead_create(location_id=location.pk,
-                               values={"email": f"lead{n:03d}@walkin.test", "first_name": "Lead",
-                                       "last_name": f"Number{n:03d}"}) for n in range(COUNT)]
+    leads = [
+        rankr_lead_create(
+            location_id=location.pk,
+            values={
+                "email": f"lead{n:03d}@walkin.test",
+                "first_name": "Lead",
+                "last_name": f"Number{n:03d}",
+            },
+        )
+        for n in range(COUNT)
+    ]
     jobs = list(Job.objects.filter(kind="rankr_event", params__event="lead_create"))
     assert len(jobs) == COUNT
     settle_jobs(jobs)
@@ -104,8 +126,11 @@ def test_200_rankr_leads_under_dropped_answers_each_exist_once_in_highlevel(worl
 def run_due(job_ids):
     """Play the worker: run every queued job now (retries the jobs scheduled themselves)."""
     Job.objects.filter(pk__in=job_ids, status=Job.Status.QUEUED).update(
-        next_attempt_at=timezone.now() - timedelta(seconds=1))
-    for job_id in Job.objects.filter(pk__in=job_ids, status=Job.Status.QUEUED).values_list("pk", flat=True):
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    for job_id in Job.objects.filter(pk__in=job_ids, status=Job.Status.QUEUED).values_list(
+        "pk", flat=True
+    ):
         job_run(job_id=job_id)
 
 
@@ -117,22 +142,31 @@ def test_run_action_creates_under_dropped_answers_each_exist_once_in_highlevel(w
     operation = operation_get("POST /users/")
     bodies = {
         f"run{n:02d}@northside.test": {
-            "companyId": "demo-company-0001", "firstName": "Run", "lastName": f"Action{n:02d}",
-            "email": f"run{n:02d}@northside.test", "password": "Sandbox-pass-1!", "type": "account",
-            "role": "user", "locationIds": [LOCATION]}
+            "companyId": "demo-company-0001",
+            "firstName": "Run",
+            "lastName": f"Action{n:02d}",
+            "email": f"run{n:02d}@northside.test",
+            "password": "Sandbox-pass-1!",
+            "type": "account",
+            "role": "user",
+            "locationIds": [LOCATION],
+        }
         for n in range(60)
     }
     fault_rule_set(location_id=LOCATION, values=DROP)
     to_run, handled, lost = list(bodies), set(), 0
     for _ in range(30):
         for email in to_run:
-            answer = operation_try(user=root, operation=operation, connection=info,
-                                   body=bodies[email], dry_run=False)
+            answer = operation_try(
+                user=root, operation=operation, connection=info, body=bodies[email], dry_run=False
+            )
             assert not answer.field_errors, answer.field_errors
             lost += "answer was lost" in answer.error
         jobs = Job.objects.filter(kind="action", operation="POST /users/")
         run_due(list(jobs.values_list("pk", flat=True)))
-        absent = jobs.filter(status="failed", error_message__contains="run it again").exclude(pk__in=handled)
+        absent = jobs.filter(status="failed", error_message__contains="run it again").exclude(
+            pk__in=handled
+        )
         handled |= set(absent.values_list("pk", flat=True))
         to_run = [job.params["body"]["email"] for job in absent]
         if not to_run and not jobs.filter(status="queued").exists():

@@ -32,20 +32,29 @@ def poll_contacts(events_world):
     location = events_world["location"]
     mapping = Mapping.objects.get(location=location, template_key="ghl_contact_upsert")
     version = mapping_version_latest(mapping_id=mapping.pk)
-    for page in operation_pages(connection_id=events_world["connection"].pk, operation_id="GET /contacts/"):
-        mapping_page_apply(mapping_version=version, location_id=location.pk, records=page_items(page.data))
+    for page in operation_pages(
+        connection_id=events_world["connection"].pk, operation_id="GET /contacts/"
+    ):
+        mapping_page_apply(
+            mapping_version=version, location_id=location.pk, records=page_items(page.data)
+        )
 
 
 def settle():
     assert webhook_deliveries_wait(timeout=60), "the sandbox's webhook deliveries did not finish"
 
 
-def test_a_contact_changed_in_highlevel_arrives_by_webhook_without_duplicating_the_polled_one(events_world):
+def test_a_contact_changed_in_highlevel_arrives_by_webhook_without_duplicating_the_polled_one(
+    events_world,
+):
     poll_contacts(events_world)
     assert Contact.objects.count() == 12
     contact = Contact.objects.order_by("ghl_id").first()
-    changed = events_world["sandbox"].call("PUT", f"/contacts/{contact.ghl_id}",
-                                    json={"firstName": "Renamed", "companyName": "By Webhook Ltd"})
+    changed = events_world["sandbox"].call(
+        "PUT",
+        f"/contacts/{contact.ghl_id}",
+        json={"firstName": "Renamed", "companyName": "By Webhook Ltd"},
+    )
     assert changed.status_code == 200, changed.text
     settle()
     event = WebhookEvent.objects.get(event_type="ContactUpdate")
@@ -61,25 +70,39 @@ def test_a_contact_changed_in_highlevel_arrives_by_webhook_without_duplicating_t
 
 def test_a_task_completed_in_highlevel_is_completed_in_rankr(events_world):
     sandbox = events_world["sandbox"]
-    contact_id = sandbox.call("GET", "/contacts/", params={"locationId": LOCATION, "limit": 1}).json()["contacts"][0]["id"]
-    created = sandbox.call("POST", f"/contacts/{contact_id}/tasks",
-                           json={"title": "Call back", "dueDate": "2026-12-01T10:00:00Z", "completed": False})
+    contact_id = sandbox.call(
+        "GET", "/contacts/", params={"locationId": LOCATION, "limit": 1}
+    ).json()["contacts"][0]["id"]
+    created = sandbox.call(
+        "POST",
+        f"/contacts/{contact_id}/tasks",
+        json={"title": "Call back", "dueDate": "2026-12-01T10:00:00Z", "completed": False},
+    )
     assert created.status_code in (200, 201), created.text
     task_id = created.json()["task"]["id"]
     settle()
     assert Task.objects.get(ghl_id=task_id).status == "open"
-    done = sandbox.call("PUT", f"/contacts/{contact_id}/tasks/{task_id}/completed", json={"completed": True})
+    done = sandbox.call(
+        "PUT", f"/contacts/{contact_id}/tasks/{task_id}/completed", json={"completed": True}
+    )
     assert done.status_code == 200, done.text
     settle()
     task = Task.objects.get(ghl_id=task_id)
     assert (task.status, task.title, task.contact_ghl_id) == ("completed", "Call back", contact_id)
-    assert Job.objects.filter(kind="webhook", operation="TaskComplete", status="succeeded").count() == 1
+    assert (
+        Job.objects.filter(kind="webhook", operation="TaskComplete", status="succeeded").count()
+        == 1
+    )
 
 
 def test_a_rankr_user_created_and_deleted_appears_and_disappears_in_highlevel_once(events_world):
     sandbox = events_world["sandbox"]
-    user = rankr_user_create(location_id=events_world["location"].pk, email="nurse@northside.test",
-                             full_name="Nora Nurse", role="user")
+    user = rankr_user_create(
+        location_id=events_world["location"].pk,
+        email="nurse@northside.test",
+        full_name="Nora Nurse",
+        role="user",
+    )
     create = Job.objects.get(idempotency_key=event_key(event="user_create", record_id=user.pk))
     assert create.status == "succeeded", create.error_message
     [in_highlevel] = sandbox.users_with_email("nurse@northside.test")
@@ -91,9 +114,14 @@ def test_a_rankr_user_created_and_deleted_appears_and_disappears_in_highlevel_on
 
     rankr_user_delete(rankr_user_id=user.pk)
     delete = Job.objects.get(idempotency_key=event_key(event="user_delete", record_id=user.pk))
-    assert delete.status == "succeeded" and delete.result["ghl_id"] == user.ghl_id, delete.error_message
+    assert delete.status == "succeeded" and delete.result["ghl_id"] == user.ghl_id, (
+        delete.error_message
+    )
     assert sandbox.users_with_email("nurse@northside.test") == []
-    assert sandbox.call("GET", f"/users/{user.ghl_id}").status_code in (400, 404)  # "User not found"
+    assert sandbox.call("GET", f"/users/{user.ghl_id}").status_code in (
+        400,
+        404,
+    )  # "User not found"
     # Deleting again (a re-run) finds it gone and deletes nothing else.
     Job.objects.filter(pk=delete.pk).update(status="failed")
     job_rerun(job_ids=[delete.pk], user_id=None)
@@ -107,8 +135,12 @@ def test_a_rerun_after_a_lost_response_creates_nothing_twice(events_world):
     # Seed 0 with half the answers dropped: the look-up (1st request) answers, the create (2nd)
     # reaches the sandbox and its answer is cut off mid-body.
     fault_rule_set(location_id=LOCATION, values={"seed": 0, "drop_rate": 0.5})
-    user = rankr_user_create(location_id=events_world["location"].pk, email="lost@northside.test",
-                             full_name="Lou Lost", role="user")
+    user = rankr_user_create(
+        location_id=events_world["location"].pk,
+        email="lost@northside.test",
+        full_name="Lou Lost",
+        role="user",
+    )
     job = Job.objects.get(idempotency_key=event_key(event="user_create", record_id=user.pk))
     assert (job.status, job.error_class) == ("queued", "GhlNetworkError"), job.error_message
     fault_rules_clear(location_id=LOCATION)
@@ -127,14 +159,25 @@ def test_a_rerun_after_a_lost_response_creates_nothing_twice(events_world):
 def test_a_new_rankr_lead_reaches_highlevel_once_and_its_webhook_does_not_copy_it(events_world):
     from integrations.sync.rankr_events import rankr_lead_create
 
-    mapping_template_apply(template_key="rankr_lead_create", location_id=events_world["location"].pk, user_id=None)
-    lead = rankr_lead_create(location_id=events_world["location"].pk,
-                             values={"email": "walk.in@northside.test", "first_name": "Wally", "last_name": "Walkin"})
+    mapping_template_apply(
+        template_key="rankr_lead_create", location_id=events_world["location"].pk, user_id=None
+    )
+    lead = rankr_lead_create(
+        location_id=events_world["location"].pk,
+        values={"email": "walk.in@northside.test", "first_name": "Wally", "last_name": "Walkin"},
+    )
     job = Job.objects.get(idempotency_key=event_key(event="lead_create", record_id=lead.pk))
     assert job.status == "succeeded", job.error_message
     settle()  # HighLevel's ContactCreate for it comes back by webhook
-    found = events_world["sandbox"].call("GET", "/contacts/search/duplicate",
-                                  params={"locationId": LOCATION, "email": "walk.in@northside.test"}).json()
+    found = (
+        events_world["sandbox"]
+        .call(
+            "GET",
+            "/contacts/search/duplicate",
+            params={"locationId": LOCATION, "email": "walk.in@northside.test"},
+        )
+        .json()
+    )
     lead.refresh_from_db()
     assert lead.ghl_id == job.result["ghl_id"] == found["contact"]["id"]
     assert Contact.objects.filter(email="walk.in@northside.test").count() == 1

@@ -41,9 +41,15 @@ def worker(events_sandbox, settings, monkeypatch):
     env = child_env(Q_CLUSTER_NAME=name, Q_WORKERS=1, SANDBOX_BASE_URL=settings.SANDBOX_BASE_URL)
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
-    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     yield events_sandbox
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -55,21 +61,42 @@ def worker(events_sandbox, settings, monkeypatch):
 
 def test_a_webhook_and_a_rankr_user_are_processed_by_a_real_worker(worker):
     sandbox = worker["sandbox"]
-    contact_id = sandbox.call("GET", "/contacts/", params={"locationId": LOCATION, "limit": 1}).json()["contacts"][0]["id"]
-    assert sandbox.call("PUT", f"/contacts/{contact_id}", json={"lastName": "Worker"}).status_code == 200
+    contact_id = sandbox.call(
+        "GET", "/contacts/", params={"locationId": LOCATION, "limit": 1}
+    ).json()["contacts"][0]["id"]
+    assert (
+        sandbox.call("PUT", f"/contacts/{contact_id}", json={"lastName": "Worker"}).status_code
+        == 200
+    )
     assert webhook_deliveries_wait(timeout=60)
     event = WebhookEvent.objects.get(event_type="ContactUpdate")
-    wait_for(lambda: Job.objects.filter(idempotency_key=f"webhook:{event.webhook_id}",
-                                        status="succeeded").exists(), what="the webhook job")
+    wait_for(
+        lambda: Job.objects.filter(
+            idempotency_key=f"webhook:{event.webhook_id}", status="succeeded"
+        ).exists(),
+        what="the webhook job",
+    )
     assert Contact.objects.get(ghl_id=contact_id).last_name == "Worker"
     assert Contact.objects.count() == 1
 
-    user = rankr_user_create(location_id=worker["location"].pk, email="worker@northside.test",
-                             full_name="Wanda Worker", role="user")
+    user = rankr_user_create(
+        location_id=worker["location"].pk,
+        email="worker@northside.test",
+        full_name="Wanda Worker",
+        role="user",
+    )
     key = event_key(event="user_create", record_id=user.pk)
-    wait_for(lambda: Job.objects.filter(idempotency_key=key).exclude(status__in=["queued", "running"]).exists(),
-             what="the Create User job")
+    wait_for(
+        lambda: (
+            Job.objects.filter(idempotency_key=key)
+            .exclude(status__in=["queued", "running"])
+            .exists()
+        ),
+        what="the Create User job",
+    )
     job = Job.objects.get(idempotency_key=key)
     assert job.status == "succeeded", job.error_message
-    assert [u["id"] for u in sandbox.users_with_email("worker@northside.test")] == [job.result["ghl_id"]]
+    assert [u["id"] for u in sandbox.users_with_email("worker@northside.test")] == [
+        job.result["ghl_id"]
+    ]
     assert RankrUser.objects.get(pk=user.pk).ghl_id == job.result["ghl_id"]

@@ -17,8 +17,8 @@ from django.db import connection as db_connection
 from integrations.ghl import webhooks as ghl_webhooks
 from integrations.models import WebhookEvent
 from rankr.models import Contact
-from sandbox.access.services import webhooks as sandbox_webhooks
 from sandbox.access.models import WebhookDelivery
+from sandbox.access.services import webhooks as sandbox_webhooks
 from sandbox.models import Resource
 from tests.integrations.events.sandbox_world import LOCATION
 
@@ -52,15 +52,25 @@ def test_shuffled_webhooks_leave_every_contact_at_its_latest_version_and_deletes
     sandbox = world["sandbox"]
 
     def create(n, prefix):
-        answer = sandbox.call("POST", "/contacts/", json={
-            "locationId": LOCATION, "firstName": f"V0-{prefix}{n}", "lastName": "Order",
-            "email": f"{prefix}{n}@order.test"})
+        answer = sandbox.call(
+            "POST",
+            "/contacts/",
+            json={
+                "locationId": LOCATION,
+                "firstName": f"V0-{prefix}{n}",
+                "lastName": "Order",
+                "email": f"{prefix}{n}@order.test",
+            },
+        )
         assert answer.status_code in (200, 201), answer.text
         return answer.json()["contact"]["id"]
 
     def update(contact_id, version, label):
-        answer = sandbox.call("PUT", f"/contacts/{contact_id}", json={
-            "firstName": f"V{version}-{label}", "companyName": f"Company V{version}"})
+        answer = sandbox.call(
+            "PUT",
+            f"/contacts/{contact_id}",
+            json={"firstName": f"V{version}-{label}", "companyName": f"Company V{version}"},
+        )
         assert answer.status_code == 200, answer.text
 
     updated = [create(n, "u") for n in range(UPDATED)]
@@ -90,7 +100,11 @@ def test_shuffled_webhooks_leave_every_contact_at_its_latest_version_and_deletes
                 revived.append((resource.resource_id, row.first_name))
             continue
         latest = resource.data
-        if (row.deleted_at, row.first_name, row.company) != (None, latest["firstName"], latest["companyName"]):
+        if (row.deleted_at, row.first_name, row.company) != (
+            None,
+            latest["firstName"],
+            latest["companyName"],
+        ):
             wrong.append((resource.resource_id, row.first_name, latest["firstName"]))
     assert revived == [] and wrong == [], (len(revived), len(wrong), revived[:3], wrong[:3])
     assert Contact.objects.filter(ghl_id__in=updated + fresh).count() == UPDATED + CREATED

@@ -32,12 +32,29 @@ class Redis:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
-        while subprocess.run([shutil.which("redis-cli") or "redis-cli", "-p", str(self.port), "ping"], capture_output=True,
-                             text=True).stdout.strip() != "PONG":
+        while (
+            subprocess.run(
+                [shutil.which("redis-cli") or "redis-cli", "-p", str(self.port), "ping"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            != "PONG"
+        ):
             assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.1)
 
@@ -59,15 +76,35 @@ def world(key, location, templates):
     redis = Redis()
     redis.start()
     web_port = free_port()
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    env = child_env(REDIS_URL=f"redis://127.0.0.1:{redis.port}/0", SANDBOX_ENABLED="false",
-                    GHL_WEBHOOK_ED25519_PUBLIC_KEY=pem.replace("\n", "\\n"), JOB_RESEND_AFTER_S=5,
-                    Q_CLUSTER_NAME="webhooks-broker-lost", Q_WORKERS=2, LOG_LEVEL="ERROR")
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    env = child_env(
+        REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+        SANDBOX_ENABLED="false",
+        GHL_WEBHOOK_ED25519_PUBLIC_KEY=pem.replace("\n", "\\n"),
+        JOB_RESEND_AFTER_S=5,
+        Q_CLUSTER_NAME="webhooks-broker-lost",
+        Q_WORKERS=2,
+        LOG_LEVEL="ERROR",
+    )
     gunicorn = str(ROOT / ".venv/bin/gunicorn")
     children = [
-        Child([gunicorn, "portal.wsgi", "--bind", f"127.0.0.1:{web_port}", "--workers", "2",
-               "--threads", "4"], env),
+        Child(
+            [
+                gunicorn,
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+            ],
+            env,
+        ),
         Child([sys.executable, "manage.py", "qcluster"], env),
         Child([sys.executable, "manage.py", "dispatch", "--loop", "--every", "1"], env),
     ]
@@ -88,14 +125,25 @@ def world(key, location, templates):
 
 
 def deliver(url, key, n):
-    raw = json.dumps({
-        "type": "ContactCreate", "locationId": "loc-1", "id": f"c-{n}", "email": f"p{n}@example.com",
-        "firstName": f"P{n}", "timestamp": timezone.now().isoformat(), "webhookId": f"wh-{n}",
-    }).encode()
+    raw = json.dumps(
+        {
+            "type": "ContactCreate",
+            "locationId": "loc-1",
+            "id": f"c-{n}",
+            "email": f"p{n}@example.com",
+            "firstName": f"P{n}",
+            "timestamp": timezone.now().isoformat(),
+            "webhookId": f"wh-{n}",
+        }
+    ).encode()
     signature = base64.b64encode(key.sign(raw)).decode()
     try:
-        return requests.post(url, data=raw, timeout=30, headers={
-            "content-type": "application/json", "x-ghl-signature": signature}).status_code
+        return requests.post(
+            url,
+            data=raw,
+            timeout=30,
+            headers={"content-type": "application/json", "x-ghl-signature": signature},
+        ).status_code
     except requests.ConnectionError:
         return "no answer"
 
@@ -122,8 +170,11 @@ def test_the_broker_stops_while_webhooks_arrive_and_nothing_is_dropped(world, ke
     assert not refused
     deadline = time.monotonic() + 120
     while WebhookEvent.objects.filter(status="processed").count() < EVENTS:
-        assert time.monotonic() < deadline, list(Job.objects.exclude(status="succeeded").values(
-            "pk", "status", "sent_at", "error_message"))
+        assert time.monotonic() < deadline, list(
+            Job.objects.exclude(status="succeeded").values(
+                "pk", "status", "sent_at", "error_message"
+            )
+        )
         time.sleep(1)
     # Every event stored once, processed once: one job each, one successful attempt each.
     assert WebhookEvent.objects.exclude(status="rejected").count() == EVENTS

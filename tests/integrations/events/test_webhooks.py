@@ -16,9 +16,16 @@ from mappings.services import mapping_page_apply, mapping_version_latest
 from rankr.models import Appointment, Contact, Task
 
 CONTACT = {
-    "type": "ContactCreate", "locationId": "loc-1", "id": "c-1", "email": " Ada@Example.COM ",
-    "firstName": "Ada", "lastName": "Lovelace", "phone": "(415) 555-0100", "tags": ["vip"],
-    "companyName": "Engines", "source": "form",
+    "type": "ContactCreate",
+    "locationId": "loc-1",
+    "id": "c-1",
+    "email": " Ada@Example.COM ",
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "phone": "(415) 555-0100",
+    "tags": ["vip"],
+    "companyName": "Engines",
+    "source": "form",
 }
 
 
@@ -27,10 +34,15 @@ _sent = itertools.count(1)
 
 def event_make(location, payload, webhook_id="wh-1"):
     """A stored event; each one sent a second after the one before, as HighLevel would date them."""
-    stamp = f"{datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_sent)):%Y-%m-%dT%H:%M:%SZ}"
+    stamp = (
+        f"{datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_sent)):%Y-%m-%dT%H:%M:%SZ}"
+    )
     return WebhookEvent.objects.create(
-        webhook_id=webhook_id, event_type=payload["type"], highlevel_location_id=location.location_id,
-        location=location, payload={**payload, "webhookId": webhook_id, "timestamp": stamp},
+        webhook_id=webhook_id,
+        event_type=payload["type"],
+        highlevel_location_id=location.location_id,
+        location=location,
+        payload={**payload, "webhookId": webhook_id, "timestamp": stamp},
     )
 
 
@@ -43,10 +55,22 @@ def process(event):
 
 
 def test_every_record_event_type_is_registered_with_the_webhook_service():
-    for event_type in ["ContactCreate", "ContactUpdate", "ContactDelete", "ContactTagUpdate",
-                       "TaskCreate", "TaskComplete", "TaskDelete", "NoteCreate", "NoteUpdate",
-                       "NoteDelete", "AppointmentCreate", "AppointmentUpdate", "AppointmentDelete",
-                       "UserCreate"]:
+    for event_type in [
+        "ContactCreate",
+        "ContactUpdate",
+        "ContactDelete",
+        "ContactTagUpdate",
+        "TaskCreate",
+        "TaskComplete",
+        "TaskDelete",
+        "NoteCreate",
+        "NoteUpdate",
+        "NoteDelete",
+        "AppointmentCreate",
+        "AppointmentUpdate",
+        "AppointmentDelete",
+        "UserCreate",
+    ]:
         assert webhook_services.EVENT_HANDLERS[event_type] is webhook_event_enqueue
     assert set(ROUTES) <= set(webhook_services.EVENT_HANDLERS)
 
@@ -56,9 +80,16 @@ def test_a_contact_event_is_a_job_keyed_by_webhook_id_that_maps_and_upserts(loca
     job = process(event_make(location, CONTACT))
     assert (job.kind, job.subject, job.operation) == ("webhook", "c-1", "ContactCreate")
     contact = Contact.objects.get(location=location, ghl_id="c-1")
-    assert (contact.email, contact.phone, contact.tags) == ("ada@example.com", "+14155550100", ["vip"])
+    assert (contact.email, contact.phone, contact.tags) == (
+        "ada@example.com",
+        "+14155550100",
+        ["vip"],
+    )
     assert job.result["created"] == 1
-    assert job.mapping_version_id == mapping_version_latest(mapping_id=templates["ghl_contact_upsert"].pk).pk
+    assert (
+        job.mapping_version_id
+        == mapping_version_latest(mapping_id=templates["ghl_contact_upsert"].pk).pk
+    )
 
 
 @pytest.mark.django_db
@@ -90,8 +121,15 @@ def test_a_redelivered_event_with_a_new_webhook_id_changes_nothing(location, tem
 
 @pytest.mark.django_db
 def test_a_task_completed_in_highlevel_is_completed_in_rankr(location, templates):
-    task = {"type": "TaskCreate", "locationId": "loc-1", "id": "t-1", "contactId": "c-1",
-            "title": " Call back ", "body": "about the quote", "dueDate": "2026-12-01T10:00:00Z"}
+    task = {
+        "type": "TaskCreate",
+        "locationId": "loc-1",
+        "id": "t-1",
+        "contactId": "c-1",
+        "title": " Call back ",
+        "body": "about the quote",
+        "dueDate": "2026-12-01T10:00:00Z",
+    }
     process(event_make(location, task))
     assert Task.objects.get(ghl_id="t-1").status == "open"
     process(event_make(location, {**task, "type": "TaskComplete"}, "wh-2"))
@@ -111,10 +149,19 @@ def test_a_delete_event_soft_deletes_and_a_repeat_is_harmless(location, template
 
 @pytest.mark.django_db
 def test_an_appointment_event_takes_the_nested_record(location, templates):
-    payload = {"type": "AppointmentCreate", "locationId": "loc-1", "appointment": {
-        "id": "a-1", "title": "Cleaning", "calendarId": "cal-1", "contactId": "c-1",
-        "appointmentStatus": "Confirmed", "startTime": "2026-12-01T10:00:00+00:00",
-        "endTime": "2026-12-01T10:30:00+00:00"}}
+    payload = {
+        "type": "AppointmentCreate",
+        "locationId": "loc-1",
+        "appointment": {
+            "id": "a-1",
+            "title": "Cleaning",
+            "calendarId": "cal-1",
+            "contactId": "c-1",
+            "appointmentStatus": "Confirmed",
+            "startTime": "2026-12-01T10:00:00+00:00",
+            "endTime": "2026-12-01T10:30:00+00:00",
+        },
+    }
     process(event_make(location, payload))
     row = Appointment.objects.get(ghl_id="a-1")
     assert (row.status, row.calendar_ghl_id, row.starts_at.minute) == ("confirmed", "cal-1", 0)
@@ -139,15 +186,24 @@ def test_a_record_the_mapping_cannot_apply_is_quarantined_naming_the_rule(locati
     job.refresh_from_db()
     assert job.result["quarantined"] == 1
     aside = QuarantinedRecord.objects.get()
-    assert (aside.rule_number, aside.field, aside.source, aside.job_id) == (4, "phone", "webhook", job.pk)
+    assert (aside.rule_number, aside.field, aside.source, aside.job_id) == (
+        4,
+        "phone",
+        "webhook",
+        job.pk,
+    )
     assert "Rule 4" in aside.reason and aside.event_time
     assert not Contact.objects.exists()
 
 
 @pytest.mark.django_db
 def test_an_event_for_an_unknown_location_fails_the_event_with_a_reason(location, templates):
-    event = WebhookEvent.objects.create(webhook_id="wh-x", event_type="ContactCreate",
-                                        highlevel_location_id="loc-nowhere", payload=CONTACT)
+    event = WebhookEvent.objects.create(
+        webhook_id="wh-x",
+        event_type="ContactCreate",
+        highlevel_location_id="loc-nowhere",
+        payload=CONTACT,
+    )
     webhook_services.webhook_event_process(event_id=event.pk)
     event.refresh_from_db()
     assert event.status == "failed" and "loc-nowhere" in event.reason
@@ -163,11 +219,19 @@ def test_a_lead_rankr_created_is_recognised_by_email_when_highlevel_reports_it(l
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_signed_delivery_is_processed_through_the_worker_into_rankr(client, signing_key, location, templates, q_sync):
-    raw = json.dumps({**CONTACT, "timestamp": timezone.now().isoformat(), "webhookId": "wh-9"}).encode()
+def test_a_signed_delivery_is_processed_through_the_worker_into_rankr(
+    client, signing_key, location, templates, q_sync
+):
+    raw = json.dumps(
+        {**CONTACT, "timestamp": timezone.now().isoformat(), "webhookId": "wh-9"}
+    ).encode()
     signature = base64.b64encode(signing_key.sign(raw)).decode()
-    response = client.post("/integrations/webhooks/highlevel/", raw, content_type="application/json",
-                           HTTP_X_GHL_SIGNATURE=signature)
+    response = client.post(
+        "/integrations/webhooks/highlevel/",
+        raw,
+        content_type="application/json",
+        HTTP_X_GHL_SIGNATURE=signature,
+    )
     assert response.status_code == 200
     assert WebhookEvent.objects.get().status == "processed"
     job = Job.objects.get(idempotency_key="webhook:wh-9")

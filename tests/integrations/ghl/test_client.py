@@ -28,25 +28,59 @@ def _get(mocked, url, *statuses, **kw):
 
 def test_it_sends_auth_version_and_json_body_to_the_sandbox_base(connection, mocked, api_base):
     mocked.add(
-        responses.POST, f"{api_base}/contacts/",
+        responses.POST,
+        f"{api_base}/contacts/",
         match=[
-            matchers.header_matcher({"Authorization": f"Bearer {ACCESS}", "Version": "2021-04-15",
-                                     "Accept": "application/json"}),
+            matchers.header_matcher(
+                {
+                    "Authorization": f"Bearer {ACCESS}",
+                    "Version": "2021-04-15",
+                    "Accept": "application/json",
+                }
+            ),
             matchers.json_params_matcher({"firstName": "Ada", "locationId": "loc-1"}),
         ],
-        json={"contact": {"id": "c1"}}, status=201,
+        json={"contact": {"id": "c1"}},
+        status=201,
         headers={"X-Trace-Id": "trace-abc"},
     )
-    response = ghl_request(connection_id=connection.pk, method="POST", path="/contacts/",
-                           operation_id="create-contact", version="2021-04-15",
-                           json={"firstName": "Ada", "locationId": "loc-1"}, job_id=77)
+    response = ghl_request(
+        connection_id=connection.pk,
+        method="POST",
+        path="/contacts/",
+        operation_id="create-contact",
+        version="2021-04-15",
+        json={"firstName": "Ada", "locationId": "loc-1"},
+        job_id=77,
+    )
     assert (response.status, response.data, response.trace_id, response.attempts) == (
-        201, {"contact": {"id": "c1"}}, "trace-abc", 1)
+        201,
+        {"contact": {"id": "c1"}},
+        "trace-abc",
+        1,
+    )
     log = SyncLog.objects.get()
-    assert (log.connection_id, log.location_id, log.operation_id, log.method, log.path, log.status,
-            log.attempt, log.trace_id, log.job_id) == (
-        connection.pk, connection.location_id, "create-contact", "POST", "/contacts/", 201, 1,
-        "trace-abc", 77)
+    assert (
+        log.connection_id,
+        log.location_id,
+        log.operation_id,
+        log.method,
+        log.path,
+        log.status,
+        log.attempt,
+        log.trace_id,
+        log.job_id,
+    ) == (
+        connection.pk,
+        connection.location_id,
+        "create-contact",
+        "POST",
+        "/contacts/",
+        201,
+        1,
+        "trace-abc",
+        77,
+    )
     assert '"firstName": "Ada"' in log.request_summary
     connection.refresh_from_db()
     assert connection.last_success_at is not None
@@ -55,10 +89,18 @@ def test_it_sends_auth_version_and_json_body_to_the_sandbox_base(connection, moc
 def test_it_uses_the_live_base_url_for_live_apps(connection, mocked):
     connection.app.mode = HighLevelApp.Mode.LIVE
     connection.app.save()
-    mocked.add(responses.GET, "https://services.leadconnectorhq.com/locations/loc-1",
-               match=[matchers.query_param_matcher({"a": "1"})], json={"location": {}})
-    assert ghl_request(connection_id=connection.pk, method="GET", path="/locations/loc-1",
-                       params={"a": "1"}).status == 200
+    mocked.add(
+        responses.GET,
+        "https://services.leadconnectorhq.com/locations/loc-1",
+        match=[matchers.query_param_matcher({"a": "1"})],
+        json={"location": {}},
+    )
+    assert (
+        ghl_request(
+            connection_id=connection.pk, method="GET", path="/locations/loc-1", params={"a": "1"}
+        ).status
+        == 200
+    )
 
 
 def test_it_backs_off_on_429_honouring_retry_after(connection, mocked, api_base, sleeps):
@@ -70,12 +112,16 @@ def test_it_backs_off_on_429_honouring_retry_after(connection, mocked, api_base,
     backoff = [s for s in sleeps if s >= 3]
     assert len(backoff) >= 2  # each retry waited at least Retry-After (the limiter may wait too)
     assert list(SyncLog.objects.order_by("id").values_list("attempt", "status")) == [
-        (1, 429), (2, 429), (3, 200)]
+        (1, 429),
+        (2, 429),
+        (3, 200),
+    ]
 
 
 @override_settings(GHL_BACKOFF_BASE=1.0, GHL_BACKOFF_CAP=4.0, GHL_MAX_ATTEMPTS=4)
-def test_it_backs_off_with_full_jitter_on_429_without_retry_after(connection, mocked, api_base,
-                                                                  sleeps, monkeypatch):
+def test_it_backs_off_with_full_jitter_on_429_without_retry_after(
+    connection, mocked, api_base, sleeps, monkeypatch
+):
     from integrations.ghl import client
 
     backoffs = []
@@ -113,12 +159,15 @@ def test_it_gives_up_after_the_bounded_attempts_on_5xx(connection, mocked, api_b
     assert "down" in connection.last_error and caught.value.status == 503
 
 
-@pytest.mark.parametrize("failure", [
-    requests.exceptions.ConnectTimeout("connect timed out"),
-    requests.exceptions.ReadTimeout("read timed out"),
-    requests.exceptions.ConnectionError("Connection reset by peer"),
-    requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.exceptions.ConnectTimeout("connect timed out"),
+        requests.exceptions.ReadTimeout("read timed out"),
+        requests.exceptions.ConnectionError("Connection reset by peer"),
+        requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"),
+    ],
+)
 def test_it_retries_timeouts_and_resets(connection, mocked, api_base, sleeps, failure):
     mocked.add(responses.GET, f"{api_base}/x", body=failure)
     mocked.add(responses.GET, f"{api_base}/x", json={"ok": True})
@@ -136,13 +185,17 @@ def test_a_timeout_that_persists_raises_a_network_error(connection, mocked, api_
     assert SyncLog.objects.count() == 2
 
 
-@pytest.mark.parametrize("status,body,content_type", [
-    (502, "<html><body>Bad gateway</body></html>", "text/html"),
-    (200, "<!DOCTYPE html><html>Cloudflare</html>", "text/html"),
-    (200, '{"contacts": [{"id": "c1"', "application/json"),
-])
-def test_it_retries_html_pages_and_truncated_json(connection, mocked, api_base, sleeps, status,
-                                                  body, content_type):
+@pytest.mark.parametrize(
+    "status,body,content_type",
+    [
+        (502, "<html><body>Bad gateway</body></html>", "text/html"),
+        (200, "<!DOCTYPE html><html>Cloudflare</html>", "text/html"),
+        (200, '{"contacts": [{"id": "c1"', "application/json"),
+    ],
+)
+def test_it_retries_html_pages_and_truncated_json(
+    connection, mocked, api_base, sleeps, status, body, content_type
+):
     mocked.add(responses.GET, f"{api_base}/x", status=status, body=body, content_type=content_type)
     mocked.add(responses.GET, f"{api_base}/x", json={"ok": True})
     response = ghl_request(connection_id=connection.pk, method="GET", path="/x")
@@ -151,29 +204,44 @@ def test_it_retries_html_pages_and_truncated_json(connection, mocked, api_base, 
 
 @override_settings(GHL_MAX_ATTEMPTS=2)
 def test_html_forever_raises_bad_response(connection, mocked, api_base, sleeps):
-    mocked.add(responses.GET, f"{api_base}/x", status=200, body="<html></html>", content_type="text/html")
+    mocked.add(
+        responses.GET, f"{api_base}/x", status=200, body="<html></html>", content_type="text/html"
+    )
     with pytest.raises(GhlBadResponse) as caught:
         ghl_request(connection_id=connection.pk, method="GET", path="/x")
     assert "HTML" in str(caught.value)
 
 
-@pytest.mark.parametrize("status,error", [(404, GhlNotFound), (422, GhlInvalid), (400, GhlInvalid),
-                                          (403, GhlScopeError)])
+@pytest.mark.parametrize(
+    "status,error", [(404, GhlNotFound), (422, GhlInvalid), (400, GhlInvalid), (403, GhlScopeError)]
+)
 def test_permanent_errors_are_not_retried(connection, mocked, api_base, sleeps, status, error):
-    mocked.add(responses.GET, f"{api_base}/x", status=status,
-               json={"statusCode": status, "message": ["locationId must be a string"]},
-               headers={"X-Trace-Id": "t-1"})
+    mocked.add(
+        responses.GET,
+        f"{api_base}/x",
+        status=status,
+        json={"statusCode": status, "message": ["locationId must be a string"]},
+        headers={"X-Trace-Id": "t-1"},
+    )
     with pytest.raises(error) as caught:
         ghl_request(connection_id=connection.pk, method="GET", path="/x", operation_id="op")
     assert caught.value.permanent is True
-    assert (caught.value.status, caught.value.trace_id, caught.value.operation_id) == (status, "t-1", "op")
+    assert (caught.value.status, caught.value.trace_id, caught.value.operation_id) == (
+        status,
+        "t-1",
+        "op",
+    )
     assert "locationId must be a string" in caught.value.message
     assert SyncLog.objects.count() == 1 and sleeps == []
 
 
 def test_a_scope_401_is_not_refreshed(connection, mocked, api_base, token_url, sleeps):
-    mocked.add(responses.GET, f"{api_base}/x", status=401,
-               json={"message": "The token is not authorized for this scope."})
+    mocked.add(
+        responses.GET,
+        f"{api_base}/x",
+        status=401,
+        json={"message": "The token is not authorized for this scope."},
+    )
     with pytest.raises(GhlScopeError):
         ghl_request(connection_id=connection.pk, method="GET", path="/x")
     assert not any(call.request.url == token_url for call in mocked.calls)
@@ -188,8 +256,12 @@ def test_nothing_is_sent_for_a_disconnected_connection(connection, mocked):
 
 def test_the_sync_log_strips_secrets_from_query_strings_and_bodies(connection, mocked, api_base):
     mocked.add(responses.GET, f"{api_base}/x", json={"echo": ACCESS, "refresh_token": "zzz-secret"})
-    ghl_request(connection_id=connection.pk, method="GET", path="/x?access_token=leak123&page=2",
-                params={"client_secret": "leak456", "q": "ok"})
+    ghl_request(
+        connection_id=connection.pk,
+        method="GET",
+        path="/x?access_token=leak123&page=2",
+        params={"client_secret": "leak456", "q": "ok"},
+    )
     log = SyncLog.objects.get()
     assert "leak123" not in log.path and "leak456" not in log.path
     assert "page=2" in log.path and "q=ok" in log.path
@@ -198,7 +270,9 @@ def test_the_sync_log_strips_secrets_from_query_strings_and_bodies(connection, m
 
 @override_settings(GHL_SYNC_LOG_SUMMARY_CHARS=200)
 def test_sync_log_summaries_are_size_capped(connection, mocked, api_base):
-    mocked.add(responses.GET, f"{api_base}/x", json={"contacts": [{"id": str(i)} for i in range(500)]})
+    mocked.add(
+        responses.GET, f"{api_base}/x", json={"contacts": [{"id": str(i)} for i in range(500)]}
+    )
     ghl_request(connection_id=connection.pk, method="GET", path="/x")
     summary = SyncLog.objects.get().response_summary
     assert len(summary) < 260 and "more characters" in summary

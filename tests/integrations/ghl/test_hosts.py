@@ -20,9 +20,14 @@ def _docs_templates():
 
 
 def _app(mode, host):
-    app = HighLevelApp(name="x", mode=mode, marketplace_host=host, client_id="CLIENT_ID",
-                       redirect_url="https://myapp.com/oauth/callback/gohighlevel",
-                       scopes="conversations/message.readonly conversations/message.write")
+    app = HighLevelApp(
+        name="x",
+        mode=mode,
+        marketplace_host=host,
+        client_id="CLIENT_ID",
+        redirect_url="https://myapp.com/oauth/callback/gohighlevel",
+        scopes="conversations/message.readonly conversations/message.write",
+    )
     return app
 
 
@@ -32,7 +37,11 @@ def test_a_live_apps_consent_url_matches_the_docs_template(host, index):
     expected = urlsplit(template)
     url, state = consent_url_build(app=_app("live", host), code_challenge="c")
     built = urlsplit(url)
-    assert (built.scheme, built.netloc, built.path) == (expected.scheme, expected.netloc, expected.path)
+    assert (built.scheme, built.netloc, built.path) == (
+        expected.scheme,
+        expected.netloc,
+        expected.path,
+    )
     assert built.path == "/v2/oauth/chooselocation"
     ours, theirs = parse_qs(built.query), parse_qs(expected.query)
     for name in ("response_type", "redirect_uri", "client_id", "scope"):
@@ -57,5 +66,8 @@ def test_a_sandbox_app_differs_only_in_hosts(settings):
         live_path = urlsplit(getattr(live, attr)).path
         sandbox_path = urlsplit(getattr(sandbox, attr)).path
         assert sandbox_path.endswith(live_path), attr
-    assert sandbox.consent_url == "http://127.0.0.1:9/sandbox/marketplace-whitelabel/v2/oauth/chooselocation"
+    assert (
+        sandbox.consent_url
+        == "http://127.0.0.1:9/sandbox/marketplace-whitelabel/v2/oauth/chooselocation"
+    )
     assert sandbox.token_url == "http://127.0.0.1:9/sandbox/services/oauth/token"

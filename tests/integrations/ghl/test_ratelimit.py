@@ -21,7 +21,9 @@ def _max_in_window(stamps, window):
 
 
 @pytest.mark.django_db
-@override_settings(GHL_RATE_LIMIT_BURST=5, GHL_RATE_LIMIT_INTERVAL_MS=1000, GHL_RATE_LIMIT_SAFETY_MS=0)
+@override_settings(
+    GHL_RATE_LIMIT_BURST=5, GHL_RATE_LIMIT_INTERVAL_MS=1000, GHL_RATE_LIMIT_SAFETY_MS=0
+)
 def test_it_waits_when_the_burst_is_spent(sleeps):
     for _ in range(5):
         ratelimit.ratelimit_acquire(key="1:loc")
@@ -42,10 +44,18 @@ def test_the_daily_limit_fails_as_retryable_instead_of_hanging(sleeps):
 
 @pytest.mark.django_db
 def test_server_headers_count_requests_we_did_not_send(connection, mocked, api_base, sleeps):
-    mocked.add(responses.GET, f"{api_base}/x", json={}, headers={
-        "X-RateLimit-Max": "100", "X-RateLimit-Remaining": "40",
-        "X-RateLimit-Interval-Milliseconds": "10000", "X-RateLimit-Daily-Remaining": "150000",
-        "X-RateLimit-Limit-Daily": "200000"})
+    mocked.add(
+        responses.GET,
+        f"{api_base}/x",
+        json={},
+        headers={
+            "X-RateLimit-Max": "100",
+            "X-RateLimit-Remaining": "40",
+            "X-RateLimit-Interval-Milliseconds": "10000",
+            "X-RateLimit-Daily-Remaining": "150000",
+            "X-RateLimit-Limit-Daily": "200000",
+        },
+    )
     ghl_request(connection_id=connection.pk, method="GET", path="/x")
     bucket = RateBucket.objects.get()
     assert len(bucket.stamps) == 60  # server counted 60 in this window; we had sent 1
@@ -54,8 +64,12 @@ def test_server_headers_count_requests_we_did_not_send(connection, mocked, api_b
 
 @pytest.mark.django_db
 def test_a_smaller_server_limit_is_adopted(connection, mocked, api_base, sleeps):
-    mocked.add(responses.GET, f"{api_base}/x", json={},
-               headers={"X-RateLimit-Max": "3", "X-RateLimit-Remaining": "2"})
+    mocked.add(
+        responses.GET,
+        f"{api_base}/x",
+        json={},
+        headers={"X-RateLimit-Max": "3", "X-RateLimit-Remaining": "2"},
+    )
     for _ in range(4):
         ghl_request(connection_id=connection.pk, method="GET", path="/x")
     assert len(sleeps) == 1  # the fourth request waited for the 3-per-window budget
@@ -73,8 +87,9 @@ def test_a_429_blocks_the_key_until_retry_after(connection, mocked, api_base, sl
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_two_processes_sharing_one_budget_never_exceed_it():
-    env = child_env(GHL_RATE_LIMIT_BURST=10, GHL_RATE_LIMIT_INTERVAL_MS=1000,
-                    GHL_RATE_LIMIT_SAFETY_MS=50)
+    env = child_env(
+        GHL_RATE_LIMIT_BURST=10, GHL_RATE_LIMIT_INTERVAL_MS=1000, GHL_RATE_LIMIT_SAFETY_MS=50
+    )
     results = children_run(count=2, args=["acquire", "7", "25"], env=env)
     sent = [t for r in results for t in r["sent"]]
     assert len(sent) == 50
@@ -90,8 +105,12 @@ def test_two_processes_get_no_429_from_a_server_enforcing_the_limit(ghl_app, loc
 
     with FakeHighLevel(access="at-live-xxxxxxxxxx", refresh="rt", limit=10, window_s=1.0) as fake:
         connection = connection_make(app=ghl_app, location=location, access=fake.access)
-        env = child_env(SANDBOX_BASE_URL=fake.base_url, GHL_RATE_LIMIT_BURST=10,
-                        GHL_RATE_LIMIT_INTERVAL_MS=1000, GHL_RATE_LIMIT_SAFETY_MS=50)
+        env = child_env(
+            SANDBOX_BASE_URL=fake.base_url,
+            GHL_RATE_LIMIT_BURST=10,
+            GHL_RATE_LIMIT_INTERVAL_MS=1000,
+            GHL_RATE_LIMIT_SAFETY_MS=50,
+        )
         results = children_run(count=2, args=["door", str(connection.pk), "20"], env=env)
         assert [r["outcomes"] for r in results] == [[200] * 20] * 2
         assert fake.rejected_429 == 0

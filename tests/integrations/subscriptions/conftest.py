@@ -18,8 +18,11 @@ def contact_mapping(location):
 def make_subscription(connection, contact_mapping):
     def make(trigger="Search Contacts", **fields):
         subscription = Subscription(
-            location=connection.location, connection=connection, trigger=trigger,
-            mapping=contact_mapping, **fields,
+            location=connection.location,
+            connection=connection,
+            trigger=trigger,
+            mapping=contact_mapping,
+            **fields,
         )
         return subscription_save(subscription=subscription, user_id=None)
 

@@ -19,19 +19,30 @@ def setup(ghl_app, locations, role_users):
         location = locations[key]
         connection = connection_make(app=ghl_app, location=location)
         mapping, _ = mapping_template_apply(
-            template_key="ghl_contact_upsert", location_id=location.pk, user_id=None)
+            template_key="ghl_contact_upsert", location_id=location.pk, user_id=None
+        )
         subscription = Subscription.objects.create(
-            location=location, connection=connection, mapping=mapping, trigger="Search Contacts",
-            operation="POST /contacts/search")
+            location=location,
+            connection=connection,
+            mapping=mapping,
+            trigger="Search Contacts",
+            operation="POST /contacts/search",
+        )
         made[key] = (connection, mapping, subscription)
     return made
 
 
 def form_data(connection, mapping, **overrides):
     return {
-        "location": connection.location_id, "connection": connection.pk,
-        "trigger": "Search Contacts", "parameters": "{}", "interval_minutes": 5,
-        "mapping": mapping.pk, "enabled": "on", "reconcile_deletions": "on", **overrides,
+        "location": connection.location_id,
+        "connection": connection.pk,
+        "trigger": "Search Contacts",
+        "parameters": "{}",
+        "interval_minutes": 5,
+        "mapping": mapping.pk,
+        "enabled": "on",
+        "reconcile_deletions": "on",
+        **overrides,
     }
 
 
@@ -57,14 +68,18 @@ def test_staff_add_a_subscription_that_checks(client, role_users, setup):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"interval_minutes": 20}, "interval_minutes", "from 1 to 15 minutes"),
-    ({"interval_minutes": 0}, "interval_minutes", "from 1 to 15 minutes"),
-    ({"trigger": "Get Contacts by Business"}, "parameters", "needs the parameter 'businessId'"),
-    ({"parameters": "[1]"}, "parameters", "must be a JSON object"),
-])
-def test_a_bad_configuration_is_refused_with_the_field_named(client, role_users, setup, overrides,
-                                                              field, message):
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"interval_minutes": 20}, "interval_minutes", "from 1 to 15 minutes"),
+        ({"interval_minutes": 0}, "interval_minutes", "from 1 to 15 minutes"),
+        ({"trigger": "Get Contacts by Business"}, "parameters", "needs the parameter 'businessId'"),
+        ({"parameters": "[1]"}, "parameters", "must be a JSON object"),
+    ],
+)
+def test_a_bad_configuration_is_refused_with_the_field_named(
+    client, role_users, setup, overrides, field, message
+):
     client.force_login(role_users["superuser"])
     connection, mapping, _ = setup["A"]
     response = client.post(ADD, form_data(connection, mapping, **overrides))
@@ -96,7 +111,8 @@ def test_run_now_and_backfill_queue_a_job_each(client, role_users, setup):
     assert "are running now" in response.content.decode()
     assert Job.objects.count() == 1
     Subscription.objects.filter(pk=subscription.pk).update(
-        claimed_until=None, backfill_finished_at=timezone.now(), full_pass_requested=False)
+        claimed_until=None, backfill_finished_at=timezone.now(), full_pass_requested=False
+    )
     client.post(CHANGELIST, {**data, "action": "backfill"})
     subscription.refresh_from_db()
     assert subscription.full_pass_requested and subscription.claimed_job.kind == Job.Kind.BACKFILL
@@ -120,8 +136,11 @@ def test_pause_and_resume_keep_the_checkpoint(client, role_users, setup):
 def test_the_auditor_sees_progress_but_cannot_run(client, role_users, setup):
     subscription = setup["A"][2]
     Subscription.objects.filter(pk=subscription.pk).update(
-        backfill_started_at=timezone.now() - timezone.timedelta(seconds=10), backfill_records=400,
-        backfill_pages=4, backfill_total=1000)
+        backfill_started_at=timezone.now() - timezone.timedelta(seconds=10),
+        backfill_records=400,
+        backfill_pages=4,
+        backfill_total=1000,
+    )
     client.force_login(role_users["auditor"])
     page = client.get(CHANGELIST).content.decode()
     assert "400 / 1,000 records · 4 pages" in page and "ETA" in page

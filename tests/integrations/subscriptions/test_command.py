@@ -14,7 +14,9 @@ def no_worker():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_backfill_command_shows_progress_and_fills_rankr(fake, make_subscription, location, no_worker):
+def test_backfill_command_shows_progress_and_fills_rankr(
+    fake, make_subscription, location, no_worker
+):
     fake.add(230)
     subscription = make_subscription()
     out = StringIO()
@@ -26,8 +28,9 @@ def test_backfill_command_shows_progress_and_fills_rankr(fake, make_subscription
 
 
 @pytest.mark.django_db(transaction=True)
-def test_backfill_by_location_runs_each_enabled_subscription(fake, make_subscription, location,
-                                                               no_worker):
+def test_backfill_by_location_runs_each_enabled_subscription(
+    fake, make_subscription, location, no_worker
+):
     fake.add(20)
     make_subscription()
     make_subscription(trigger="List Contacts (Deprecated)")
@@ -54,5 +57,7 @@ def test_dispatch_command_dispatches_due_subscriptions_once(make_subscription):
     out = StringIO()
     call_command("dispatch", stdout=out)
     call_command("dispatch", stdout=out)
-    assert out.getvalue().splitlines() == ["Dispatched 2 subscription run(s).",
-                                           "Dispatched 0 subscription run(s)."]
+    assert out.getvalue().splitlines() == [
+        "Dispatched 2 subscription run(s).",
+        "Dispatched 0 subscription run(s).",
+    ]

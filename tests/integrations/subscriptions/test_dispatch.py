@@ -13,10 +13,16 @@ from integrations.sync.subscriptions.dispatch import subscription_lease_s
 
 def many(make_subscription, count, **fields):
     first = make_subscription(**fields)
-    rows = [Subscription(**{
-        f.attname: getattr(first, f.attname) for f in Subscription._meta.concrete_fields
-        if f.name != "id"
-    }) for _ in range(count - 1)]
+    rows = [
+        Subscription(
+            **{
+                f.attname: getattr(first, f.attname)
+                for f in Subscription._meta.concrete_fields
+                if f.name != "id"
+            }
+        )
+        for _ in range(count - 1)
+    ]
     Subscription.objects.bulk_create(rows)
     return Subscription.objects.order_by("pk")
 
@@ -26,7 +32,8 @@ def test_it_enqueues_one_job_per_due_subscription_and_claims_it(make_subscriptio
     now = timezone.now()
     subs = many(make_subscription, 30)
     Subscription.objects.filter(pk__in=[s.pk for s in subs[:10]]).update(
-        next_run_at=now + timedelta(minutes=3))
+        next_run_at=now + timedelta(minutes=3)
+    )
     assert subscriptions_dispatch(now=now) == 20
     assert Job.objects.count() == 20
     claimed = Subscription.objects.filter(claimed_job__isnull=False)
@@ -64,7 +71,8 @@ def test_the_job_key_is_per_subscription_and_due_time(make_subscription):
     assert job.idempotency_key == f"subscription:{subscription.pk}:scheduled:{now.isoformat()}"
     assert job.kind == Job.Kind.BACKFILL  # never backfilled yet
     Subscription.objects.filter(pk=subscription.pk).update(
-        claimed_until=None, backfill_finished_at=now)
+        claimed_until=None, backfill_finished_at=now
+    )
     subscriptions_dispatch(now=now + timedelta(minutes=5))
     assert Job.objects.order_by("-pk").first().kind == Job.Kind.POLL
 
@@ -106,4 +114,5 @@ def test_jobs_reach_the_worker_after_the_claim_commits(make_subscription):
     with mock.patch("integrations.sync.jobs.job_send") as send:
         subscriptions_dispatch()
     assert sorted(c.kwargs["job_id"] for c in send.call_args_list) == sorted(
-        Job.objects.values_list("pk", flat=True))
+        Job.objects.values_list("pk", flat=True)
+    )

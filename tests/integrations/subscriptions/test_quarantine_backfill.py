@@ -43,13 +43,21 @@ def world(events_sandbox, q_sync):  # noqa: F811
 def test_a_backfill_quarantines_the_two_bad_contacts_and_a_mapping_change_brings_them_in(world):
     location = world["location"]
     mapping = Mapping.objects.get(location=location, template_key="ghl_contact_upsert")
-    subscription = subscription_save(subscription=Subscription(
-        location=location, connection=world["connection"], mapping=mapping, trigger="Search Contacts",
-    ), user_id=None)
+    subscription = subscription_save(
+        subscription=Subscription(
+            location=location,
+            connection=world["connection"],
+            mapping=mapping,
+            trigger="Search Contacts",
+        ),
+        user_id=None,
+    )
     subscription_run_now(subscription_id=subscription.pk, user_id=None, backfill=True)
 
     jobs = Job.objects.filter(kind__in=["poll", "backfill"]).order_by("pk")
-    assert {job.status for job in jobs} == {"succeeded"}, [(j.status, j.error_message) for j in jobs]
+    assert {job.status for job in jobs} == {"succeeded"}, [
+        (j.status, j.error_message) for j in jobs
+    ]
     last = jobs.last()
     assert last.result["quarantined"] == 2 and last.result["records"] == TOTAL, last.result
     subscription.refresh_from_db()

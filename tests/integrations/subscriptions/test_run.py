@@ -51,8 +51,9 @@ def test_an_incremental_run_over_an_unchanged_location_costs_one_request(fake, m
     assert job.kind == Job.Kind.POLL
     assert len(fake.requests) == 1
     sent = fake.requests[0][2]
-    assert sent["filters"] == [{"field": "dateUpdated", "operator": "range",
-                                "value": {"gte": subscription.watermark}}]
+    assert sent["filters"] == [
+        {"field": "dateUpdated", "operator": "range", "value": {"gte": subscription.watermark}}
+    ]
     assert subscription.last_run_changed == 0
 
 
@@ -99,7 +100,9 @@ def test_a_run_killed_midway_resumes_from_its_checkpoint(fake, make_subscription
     assert jobs_dispatch_due() == 1
     job_run(job_id=job.pk)
     assert list(job.attempt_rows.order_by("number").values_list("outcome", flat=True)) == [
-        "worker_lost", "succeeded"]
+        "worker_lost",
+        "succeeded",
+    ]
     subscription.refresh_from_db()
     resumed = [q.get("startAfterId") for _, _, q in fake.requests[5:]]
     assert resumed[0] == checkpoint  # the killed page again, nothing before it
@@ -133,7 +136,9 @@ def test_a_run_that_lost_its_claim_changes_nothing(fake, make_subscription, loca
 
 
 @pytest.mark.django_db
-def test_a_long_pass_hands_over_to_a_continuation_job(fake, make_subscription, location, monkeypatch):
+def test_a_long_pass_hands_over_to_a_continuation_job(
+    fake, make_subscription, location, monkeypatch
+):
     from integrations.sync.subscriptions import run
 
     fake.add(500)

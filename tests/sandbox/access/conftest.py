@@ -12,6 +12,9 @@ def company(db):
 @pytest.fixture
 def registered(company):
     return sandbox_app_register(
-        name="Rankr", redirect_uris=[REDIRECT], scopes=SCOPES,
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+        name="Rankr",
+        redirect_uris=[REDIRECT],
+        scopes=SCOPES,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
     )

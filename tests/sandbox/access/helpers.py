@@ -14,7 +14,13 @@ from django.db import connection
 CLIENT_ID = "rankr-app"
 CLIENT_SECRET = "rankr-secret"
 REDIRECT = "https://portal.test/oauth/callback?from=sandbox"
-SCOPES = ["contacts.readonly", "contacts.write", "locations.readonly", "oauth.readonly", "oauth.write"]
+SCOPES = [
+    "contacts.readonly",
+    "contacts.write",
+    "locations.readonly",
+    "oauth.readonly",
+    "oauth.write",
+]
 CONSENT = "/sandbox/v2/oauth/chooselocation"
 TOKEN = "/sandbox/oauth/token"
 INSTALLED = "/sandbox/oauth/installedLocations"
@@ -23,8 +29,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def consent_params(*, scopes=SCOPES, state="state-1", **extra):
     params = {
-        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT,
-        "scope": " ".join(scopes), "state": state,
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT,
+        "scope": " ".join(scopes),
+        "state": state,
     }
     params.update(extra)
     return params
@@ -38,7 +47,6 @@ def consent_post(client, *, decision="approve", locations=("demo-loc-0001",), ag
     assert response.status_code == 302, response.content
     target = urlsplit(response["Location"])
     return {k: v[0] for k, v in parse_qs(target.query, keep_blank_values=True).items()}, target
-
 
 
 def token_post(client, **form):
@@ -92,9 +100,22 @@ class Gunicorn:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "1", "--threads", "4", "--log-level", "warning"],
-            cwd=ROOT, env=subprocess_env(**env),
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=subprocess_env(**env),
         )
 
     def wait_ready(self, timeout=60):

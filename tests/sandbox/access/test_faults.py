@@ -51,13 +51,16 @@ def test_the_control_endpoint_sets_reads_and_clears_rules(client, db):
     assert not FaultRule.objects.exists()
 
 
-@pytest.mark.parametrize("data, status, fragment", [
-    ({"stormRat": 1}, 422, "Unknown keys: stormRat"),
-    ({"errorRate": 2}, 422, "less than or equal to 1"),
-    ({"latencyMs": "slow"}, 422, "latencyMs must be a number"),
-    ({"refuseRefresh": 1}, 422, "refuseRefresh must be a boolean"),
-    ({"errorStatus": 404}, 422, "greater than or equal to 500"),
-])
+@pytest.mark.parametrize(
+    "data, status, fragment",
+    [
+        ({"stormRat": 1}, 422, "Unknown keys: stormRat"),
+        ({"errorRate": 2}, 422, "less than or equal to 1"),
+        ({"latencyMs": "slow"}, 422, "latencyMs must be a number"),
+        ({"refuseRefresh": 1}, 422, "refuseRefresh must be a boolean"),
+        ({"errorStatus": 404}, 422, "greater than or equal to 500"),
+    ],
+)
 def test_bad_fault_settings_are_refused_with_the_reason(client, db, data, status, fragment):
     response = client.post(FAULTS, json.dumps(data), content_type="application/json")
     assert response.status_code == status
@@ -103,7 +106,11 @@ def test_a_5xx_rate_answers_the_chosen_status(client, agency_token):
     faults_set(client, errorRate=1.0, errorStatus=502)
     response = agency_get(client, agency_token["access_token"])
     assert response.status_code == 502
-    assert {k: v for k, v in response.json().items() if k != "traceId"} == {"statusCode": 502, "message": "Bad Gateway", "error": "Bad Gateway"}
+    assert {k: v for k, v in response.json().items() if k != "traceId"} == {
+        "statusCode": 502,
+        "message": "Bad Gateway",
+        "error": "Bad Gateway",
+    }
 
 
 def test_latency_is_added_before_the_answer(client, agency_token):
@@ -136,7 +143,12 @@ def test_refuse_refresh_fails_refreshes_until_cleared(client, registered):
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     client.delete(FAULTS)
     # A refused refresh does not spend the token.
-    assert token_post(client, grant_type="refresh_token", refresh_token=answer["refresh_token"]).status_code == 200
+    assert (
+        token_post(
+            client, grant_type="refresh_token", refresh_token=answer["refresh_token"]
+        ).status_code
+        == 200
+    )
 
 
 def _pattern(token, n=40):
@@ -165,12 +177,20 @@ def test_a_location_rule_overrides_the_global_one(client, registered):
 
 def _dropped_connection_seen(base_url, token):
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        requests.get(f"{base_url}{INSTALLED}", params=QUERY, timeout=10,
-                     headers={"Authorization": f"Bearer {token}", "Version": "2021-07-28"})
+        requests.get(
+            f"{base_url}{INSTALLED}",
+            params=QUERY,
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}", "Version": "2021-07-28"},
+        )
     # The server is fine afterwards: the next request (drop rate now 0) gets a whole answer.
     FaultRule.objects.all().update(drop_rate=0.0)
-    after = requests.get(f"{base_url}{INSTALLED}", params=QUERY, timeout=10,
-                         headers={"Authorization": f"Bearer {token}", "Version": "2021-07-28"})
+    after = requests.get(
+        f"{base_url}{INSTALLED}",
+        params=QUERY,
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "Version": "2021-07-28"},
+    )
     assert after.status_code == 200 and after.json()["count"] == 3
 
 
@@ -178,8 +198,13 @@ def _live_setup(client):
     from sandbox.access.services.registry import sandbox_app_register, sandbox_demo_company_ensure
 
     sandbox_demo_company_ensure()
-    sandbox_app_register(name="Rankr", redirect_uris=[REDIRECT], scopes=SCOPES,
-                         client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    sandbox_app_register(
+        name="Rankr",
+        redirect_uris=[REDIRECT],
+        scopes=SCOPES,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
     token = tokens_for(client, locations=(), agency=("demo-company-0001",))["access_token"]
     faults_set(client, dropRate=1.0)
     return token

@@ -42,7 +42,9 @@ def test_a_request_without_a_token_gets_highlevels_401(db):
     _, result = call()
     assert result.response.status_code == 401
     assert body(result.response) == {
-        "statusCode": 401, "message": "Invalid token: access token is invalid", "error": "Unauthorized"
+        "statusCode": 401,
+        "message": "Invalid token: access token is invalid",
+        "error": "Unauthorized",
     }
 
 
@@ -56,7 +58,9 @@ def test_a_valid_token_tells_who_is_calling(client):
     _, result = call(answer["access_token"])
     assert result.response is None
     assert (result.location_id, result.company_id, result.user_type) == (
-        "demo-loc-0001", "demo-company-0001", "Location"
+        "demo-loc-0001",
+        "demo-company-0001",
+        "Location",
     )
     assert result.token_id and "contacts.readonly" in result.scopes
 
@@ -70,7 +74,9 @@ def test_a_call_outside_the_tokens_scopes_gets_401_not_authorized_for_this_scope
 
 def test_any_one_of_the_operations_scopes_suffices(client):
     answer = tokens_for(client, scopes=["contacts.readonly"])
-    _, result = call(answer["access_token"], Operation(scopes=["contacts.write", "contacts.readonly"]))
+    _, result = call(
+        answer["access_token"], Operation(scopes=["contacts.write", "contacts.readonly"])
+    )
     assert result.response is None
 
 
@@ -90,8 +96,9 @@ def test_an_operation_without_security_needs_no_token(db):
     assert result.response is None and result.token_id is None
 
 
-@pytest.mark.parametrize("version,mode", [("2021-07-28", "strict"), ("2021-04-15", "strict"),
-                                          ("v3", "lenient")])
+@pytest.mark.parametrize(
+    "version,mode", [("2021-07-28", "strict"), ("2021-04-15", "strict"), ("v3", "lenient")]
+)
 def test_the_versions_highlevel_takes_are_accepted(client, settings, version, mode):
     settings.SANDBOX_MODE = mode
     answer = tokens_for(client)

@@ -24,7 +24,14 @@ def test_consent_page_offers_the_agency_and_its_locations(client):
     response = client.get(CONSENT, consent_params())
     assert response.status_code == 200
     page = response.content.decode()
-    for value in ("demo-company-0001", "demo-loc-0001", "demo-loc-0002", "demo-loc-0003", "Approve", "Deny"):
+    for value in (
+        "demo-company-0001",
+        "demo-loc-0001",
+        "demo-loc-0002",
+        "demo-loc-0003",
+        "Approve",
+        "Deny",
+    ):
         assert value in page
 
 
@@ -64,7 +71,11 @@ def test_code_exchange_answers_like_oauth_json(client):
     assert answer["companyId"] == "demo-company-0001"
     assert answer["userId"]
     assert set(answer["scope"].split()) == {
-        "contacts.readonly", "contacts.write", "locations.readonly", "oauth.readonly", "oauth.write"
+        "contacts.readonly",
+        "contacts.write",
+        "locations.readonly",
+        "oauth.readonly",
+        "oauth.write",
     }
     assert answer["access_token"] != answer["refresh_token"]
     # Only hashes are stored.
@@ -108,7 +119,9 @@ def test_missing_fields_get_highlevels_422_shape(client):
 
 def test_a_wrong_client_secret_is_refused(client):
     query, _ = consent_post(client)
-    response = token_post(client, client_secret="nope", grant_type="authorization_code", code=query["code"])
+    response = token_post(
+        client, client_secret="nope", grant_type="authorization_code", code=query["code"]
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
 
@@ -133,7 +146,12 @@ def test_a_refresh_token_works_once_and_then_fails_with_invalid_grant(client):
     assert reused.status_code == 400
     assert reused.json()["error"] == "invalid_grant"
     # The new refresh token is good, once.
-    assert token_post(client, grant_type="refresh_token", refresh_token=second["refresh_token"]).status_code == 200
+    assert (
+        token_post(
+            client, grant_type="refresh_token", refresh_token=second["refresh_token"]
+        ).status_code
+        == 200
+    )
 
 
 def test_pkce_s256_is_checked_at_the_token_endpoint(client):
@@ -145,14 +163,20 @@ def test_pkce_s256_is_checked_at_the_token_endpoint(client):
     ]
     no_verifier = token_post(client, grant_type="authorization_code", code=codes[0])
     assert no_verifier.status_code == 400 and no_verifier.json()["error"] == "invalid_grant"
-    wrong = token_post(client, grant_type="authorization_code", code=codes[1], code_verifier="x" * 43)
+    wrong = token_post(
+        client, grant_type="authorization_code", code=codes[1], code_verifier="x" * 43
+    )
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
-    right = token_post(client, grant_type="authorization_code", code=codes[2], code_verifier=verifier)
+    right = token_post(
+        client, grant_type="authorization_code", code=codes[2], code_verifier=verifier
+    )
     assert right.status_code == 200
 
 
 def test_pkce_plain_method_is_refused(client):
-    response = client.get(CONSENT, consent_params(code_challenge="abc", code_challenge_method="plain"))
+    response = client.get(
+        CONSENT, consent_params(code_challenge="abc", code_challenge_method="plain")
+    )
     assert response.status_code == 302
     assert "error=invalid_request" in response["Location"]
 
@@ -166,7 +190,11 @@ def test_access_tokens_expire_after_the_configured_seconds(client):
     time.sleep(1.1)
     expired = client.get(INSTALLED, query, **bearer(answer["access_token"]))
     assert expired.status_code == 401
-    assert {k: v for k, v in expired.json().items() if k != "traceId"} == {"statusCode": 401, "message": "Invalid JWT", "error": "Unauthorized"}
+    assert {k: v for k, v in expired.json().items() if k != "traceId"} == {
+        "statusCode": 401,
+        "message": "Invalid JWT",
+        "error": "Unauthorized",
+    }
 
 
 def test_agency_install_gives_a_company_token_and_location_tokens_from_it(client):
@@ -176,8 +204,10 @@ def test_agency_install_gives_a_company_token_and_location_tokens_from_it(client
     assert answer["approvedLocations"] == ["demo-loc-0001", "demo-loc-0002", "demo-loc-0003"]
     assert answer["isBulkInstallation"] is True
     response = client.post(
-        "/sandbox/oauth/locationToken", "companyId=demo-company-0001&locationId=demo-loc-0002",
-        content_type="application/x-www-form-urlencoded", **bearer(answer["access_token"]),
+        "/sandbox/oauth/locationToken",
+        "companyId=demo-company-0001&locationId=demo-loc-0002",
+        content_type="application/x-www-form-urlencoded",
+        **bearer(answer["access_token"]),
     )
     assert response.status_code == 200, response.content
     location = response.json()
@@ -191,8 +221,10 @@ def test_agency_install_gives_a_company_token_and_location_tokens_from_it(client
 def test_location_token_needs_an_agency_token(client):
     answer = tokens_for(client)
     response = client.post(
-        "/sandbox/oauth/locationToken", "companyId=demo-company-0001&locationId=demo-loc-0001",
-        content_type="application/x-www-form-urlencoded", **bearer(answer["access_token"]),
+        "/sandbox/oauth/locationToken",
+        "companyId=demo-company-0001&locationId=demo-loc-0001",
+        content_type="application/x-www-form-urlencoded",
+        **bearer(answer["access_token"]),
     )
     assert response.status_code == 401
     assert "authClass" in response.json()["message"]
@@ -200,7 +232,9 @@ def test_location_token_needs_an_agency_token(client):
 
 def test_location_user_type_for_several_locations_is_refused(client):
     query, _ = consent_post(client, locations=("demo-loc-0001", "demo-loc-0002"))
-    response = token_post(client, grant_type="authorization_code", code=query["code"], user_type="Location")
+    response = token_post(
+        client, grant_type="authorization_code", code=query["code"], user_type="Location"
+    )
     assert response.status_code == 400
     assert "locationToken" in response.json()["error_description"]
 
@@ -208,7 +242,8 @@ def test_location_user_type_for_several_locations_is_refused(client):
 def test_installed_locations_lists_where_the_app_is_installed(client):
     answer = tokens_for(client, locations=("demo-loc-0001", "demo-loc-0003"), user_type="Company")
     response = client.get(
-        INSTALLED, {"companyId": "demo-company-0001", "appId": "rankr-app", "isInstalled": "true"},
+        INSTALLED,
+        {"companyId": "demo-company-0001", "appId": "rankr-app", "isInstalled": "true"},
         **bearer(answer["access_token"]),
     )
     assert response.status_code == 200

@@ -9,8 +9,11 @@ from sandbox.access.services.ratelimit import rate_limit_hit
 from tests.sandbox.access.helpers import INSTALLED, Gunicorn, bearer, tokens_for
 
 HEADERS = (
-    "X-RateLimit-Limit-Daily", "X-RateLimit-Daily-Remaining", "X-RateLimit-Interval-Milliseconds",
-    "X-RateLimit-Max", "X-RateLimit-Remaining",
+    "X-RateLimit-Limit-Daily",
+    "X-RateLimit-Daily-Remaining",
+    "X-RateLimit-Interval-Milliseconds",
+    "X-RateLimit-Max",
+    "X-RateLimit-Remaining",
 )
 QUERY = {"companyId": "demo-company-0001", "appId": "rankr-app"}
 
@@ -30,7 +33,11 @@ def test_it_answers_429_with_retry_after_once_the_burst_is_spent(client):
         assert all(name in answer for name in HEADERS)
         assert answer["X-RateLimit-Max"] == "3"
         assert answer["X-RateLimit-Interval-Milliseconds"] == "60000"
-    assert {k: v for k, v in answers[3].json().items() if k != "traceId"} == {"statusCode": 429, "message": "Too Many Requests", "error": "Too Many Requests"}
+    assert {k: v for k, v in answers[3].json().items() if k != "traceId"} == {
+        "statusCode": 429,
+        "message": "Too Many Requests",
+        "error": "Too Many Requests",
+    }
     assert 1 <= int(answers[3]["Retry-After"]) <= 60
 
 
@@ -65,7 +72,9 @@ def test_a_new_window_starts_fresh_and_old_windows_are_dropped(db):
     fresh = rate_limit_hit(key="k", now_ms=11_000)
     assert fresh.burst_remaining == 1 and not fresh.exceeded
     assert fresh.daily_remaining == 200_000 - 4
-    assert list(RateCounter.objects.filter(window="burst").values_list("window_start", flat=True)) == [11_000]
+    assert list(
+        RateCounter.objects.filter(window="burst").values_list("window_start", flat=True)
+    ) == [11_000]
 
 
 @pytest.mark.slow
@@ -74,8 +83,13 @@ def test_two_processes_share_one_limit_and_count_every_request_once(transactiona
     from tests.sandbox.access.helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT, SCOPES
 
     sandbox_demo_company_ensure()
-    sandbox_app_register(name="Rankr", redirect_uris=[REDIRECT], scopes=SCOPES,
-                         client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    sandbox_app_register(
+        name="Rankr",
+        redirect_uris=[REDIRECT],
+        scopes=SCOPES,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
     token = agency_token(client)
     limits = {"SANDBOX_RATE_BURST": 30, "SANDBOX_RATE_INTERVAL_MS": 3_600_000}
     servers = [Gunicorn(**limits), Gunicorn(**limits)]
@@ -88,8 +102,12 @@ def test_two_processes_share_one_limit_and_count_every_request_once(transactiona
         def hammer(server):
             with requests.Session() as session:
                 for _ in range(25):
-                    r = session.get(f"{server.url}{INSTALLED}", params=QUERY, timeout=30,
-                                    headers={"Authorization": f"Bearer {token}", "Version": "2021-07-28"})
+                    r = session.get(
+                        f"{server.url}{INSTALLED}",
+                        params=QUERY,
+                        timeout=30,
+                        headers={"Authorization": f"Bearer {token}", "Version": "2021-07-28"},
+                    )
                     with lock:
                         answers.append(r)
 

@@ -18,7 +18,9 @@ def test_the_demo_agency_and_app_are_created_once(db):
     assert first.client_secret == DEMO_APP["client_secret"]
     assert MarketplaceApp.objects.count() == 1
     assert list(SandboxLocation.objects.values_list("location_id", flat=True)) == [
-        "demo-loc-0001", "demo-loc-0002", "demo-loc-0003"
+        "demo-loc-0001",
+        "demo-loc-0002",
+        "demo-loc-0003",
     ]
     assert {"contacts.readonly", "contacts.write", "oauth.write"} <= first.app.scope_set
 

@@ -57,8 +57,13 @@ def receiver():
 
 def install(url, *, location_id="demo-loc-0001", client_id="hooked-app"):
     company = sandbox_demo_company_ensure()
-    app = sandbox_app_register(name=client_id, redirect_uris=["https://x.test/cb"], scopes=["contacts.readonly"],
-                               webhook_url=url, client_id=client_id).app
+    app = sandbox_app_register(
+        name=client_id,
+        redirect_uris=["https://x.test/cb"],
+        scopes=["contacts.readonly"],
+        webhook_url=url,
+        client_id=client_id,
+    ).app
     location = company.locations.get(location_id=location_id)
     Installation.objects.create(app=app, company=company, location=location)
     return app
@@ -70,8 +75,11 @@ def test_an_event_arrives_signed_and_both_signatures_verify_with_the_published_k
 ):
     hook = receiver()
     install(hook.url)
-    event = webhook_emit(location_id="demo-loc-0001", event_type="ContactCreate",
-                         payload={"id": "c-1", "email": "ann@example.com", "tags": ["vip"]})
+    event = webhook_emit(
+        location_id="demo-loc-0001",
+        event_type="ContactCreate",
+        payload={"id": "c-1", "email": "ann@example.com", "tags": ["vip"]},
+    )
     assert webhook_deliveries_wait(timeout=30)
     assert len(hook.received) == 1
     got = hook.received[0]
@@ -86,15 +94,23 @@ def test_an_event_arrives_signed_and_both_signatures_verify_with_the_published_k
     rsa_public = serialization.load_pem_public_key(keys["rsa"].encode())
     ed_public = serialization.load_pem_public_key(keys["ed25519"].encode())
     # x-wh-signature: RSA-SHA256 (PKCS#1 v1.5) over the raw body, base64 (WebhookAuthentication.md).
-    rsa_public.verify(base64.b64decode(got["headers"]["x-wh-signature"]), got["body"],
-                      padding.PKCS1v15(), hashes.SHA256())
+    rsa_public.verify(
+        base64.b64decode(got["headers"]["x-wh-signature"]),
+        got["body"],
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
     ed_public.verify(base64.b64decode(got["headers"]["x-ghl-signature"]), got["body"])
     # A changed body no longer verifies.
     with pytest.raises(InvalidSignature):
         ed_public.verify(base64.b64decode(got["headers"]["x-ghl-signature"]), got["body"] + b" ")
     with pytest.raises(InvalidSignature):
-        rsa_public.verify(base64.b64decode(got["headers"]["x-wh-signature"]), got["body"][:-1] + b" ",
-                          padding.PKCS1v15(), hashes.SHA256())
+        rsa_public.verify(
+            base64.b64decode(got["headers"]["x-wh-signature"]),
+            got["body"][:-1] + b" ",
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.response_status) == ("delivered", 1, 200)
 
@@ -104,7 +120,9 @@ def test_the_public_keys_are_published_as_pem_and_the_private_halves_are_encrypt
     assert rsa_pem["Content-Type"] == "application/x-pem-file"
     assert rsa_pem.content.startswith(b"-----BEGIN PUBLIC KEY-----")
     assert serialization.load_pem_public_key(rsa_pem.content).key_size == 4096
-    assert client.get("/sandbox/webhook-keys/ed25519.pem").content.startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert client.get("/sandbox/webhook-keys/ed25519.pem").content.startswith(
+        b"-----BEGIN PUBLIC KEY-----"
+    )
     assert client.get("/sandbox/webhook-keys/dsa.pem").status_code == 404
     for key in WebhookKey.objects.all():
         assert b"PRIVATE" not in bytes(key.private_encrypted)
@@ -129,9 +147,13 @@ def test_only_apps_installed_on_the_location_or_its_agency_receive_it(transactio
     install(here.url, client_id="here")
     install(elsewhere.url, location_id="demo-loc-0002", client_id="elsewhere")
     company = sandbox_demo_company_ensure()
-    agency_app = sandbox_app_register(name="agency", redirect_uris=[], scopes=["contacts.readonly"],
-                                      webhook_url=agency.url,
-                                      client_id="agency").app
+    agency_app = sandbox_app_register(
+        name="agency",
+        redirect_uris=[],
+        scopes=["contacts.readonly"],
+        webhook_url=agency.url,
+        client_id="agency",
+    ).app
     Installation.objects.create(app=agency_app, company=company, location=None)
     webhook_emit(location_id="demo-loc-0001", event_type="NoteCreate", payload={"id": "n-1"})
     assert webhook_deliveries_wait(timeout=30)
@@ -158,7 +180,9 @@ def test_an_event_inside_a_rolled_back_transaction_is_never_sent(transactional_d
     install(hook.url)
     with pytest.raises(RuntimeError):  # noqa: PT012 (the raise must leave the atomic block)
         with transaction.atomic():
-            webhook_emit(location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c-2"})
+            webhook_emit(
+                location_id="demo-loc-0001", event_type="ContactCreate", payload={"id": "c-2"}
+            )
             raise RuntimeError("the change failed")
     assert webhook_deliveries_wait(timeout=5)
     assert hook.received == [] and not WebhookEvent.objects.exists()
