@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_datetime
 
+from portal.errors import PortalError
+
 REFUSE = "refuse"
 TRUNCATE = "truncate"
 POLICIES = [
@@ -29,8 +31,9 @@ MARKER = "…"
 _TEXT = (models.CharField, models.TextField)
 
 
-class LimitError(ValueError):
-    """The value does not fit the Rankr field (refused); the message says how."""
+class LimitError(PortalError, ValueError):
+    """The value does not fit the Rankr field (refused); the message says how. Permanent: the
+    same record fails the same way until the mapping or HighLevel's data changes."""
 
 
 def _cut(text: str, limit: int | None) -> str:

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 
 from integrations.catalog.connections import connection_info_get
 from integrations.catalog.registry import AGENCY
+from portal.errors import PortalError
 
 LOOKUP_PAGE = 100  # users per page asked of the user searches (HighLevel caps pages at 100)
 LOOKUP_MAX_PAGES = 50  # a search by one email that pages this far is not a search: stop
 
 
-class LookupInconclusive(Exception):
-    """The look-up could not prove presence or absence (e.g. the create body has no key)."""
+class LookupInconclusive(PortalError):
+    """The look-up could not prove presence or absence (e.g. the create body has no key):
+    permanent, since asking again proves nothing more; a person decides."""
+
+    permanent = True
 
 
 def _run(**kwargs):

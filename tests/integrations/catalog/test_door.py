@@ -39,6 +39,7 @@ def test_a_prepared_call_maps_onto_the_agreed_door_interface(monkeypatch, locati
             "files": None,
             "job_id": 42,
             "headers": None,
+            "max_attempts": None,
             "retry_safe": True,
         }
     ]
