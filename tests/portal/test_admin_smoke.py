@@ -16,6 +16,10 @@ from portal.models import AuditEvent
 from portal.roles import ROLE_PERMISSIONS
 from tests.admin_samples import SAMPLES
 
+pytestmark = (
+    pytest.mark.slow
+)  # every admin page and action for every role: the whole admin, tens of seconds
+
 ROLES = ["anonymous", "superuser", "staff", "auditor", "support"]
 LOGIN_URLS = ("/admin/login/", "/accounts/login/")  # the first forwards to the second
 ROLE_GROUP = {"staff": "Agency staff", "auditor": "Auditor", "support": "Support"}

@@ -92,6 +92,7 @@ def _admin_urls(model, obj):
     return urls
 
 
+@pytest.mark.slow  # every page of the Rankr apps for every role
 @pytest.mark.parametrize("role", [AGENCY_STAFF, AUDITOR, SUPPORT, "superuser"])
 def test_every_page_of_these_apps_opens_for_every_role(client, location, role):
     """Smoke: no page of the rankr and mappings admins errors, whoever opens it."""

@@ -44,6 +44,7 @@ def prepared(op, world):
     return path, accepted_query(op, ids), accepted_body(op, ids)[1], headers
 
 
+@pytest.mark.slow  # per listing operation of the specs
 @pytest.mark.parametrize("key", LISTINGS, ids=[f"{m} {p}" for m, p in LISTINGS])
 def test_odd_paging_values_get_a_4xx_or_a_page(key, client, world):
     op = registry_get().by_key[key]

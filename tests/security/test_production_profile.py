@@ -7,6 +7,8 @@ from django.test import override_settings
 from portal.checks import check_production_safety
 from tests.security.envprobe import REAL_KEYS, run, settings_of
 
+pytestmark = pytest.mark.slow  # each case starts `manage.py check` in a subprocess
+
 PUBLIC = {"DEBUG": "false", "ALLOWED_HOSTS": "portal.example.com"}
 
 

@@ -10,6 +10,8 @@ from mappings.models import MappingVersion
 from portal.models import AuditEvent
 from tests.admin_samples import SAMPLES
 
+pytestmark = pytest.mark.slow  # every log model through the admin as a superuser
+
 APPEND_ONLY = [SyncLog, Job, WebhookEvent, AuditEvent, MappingVersion]
 
 

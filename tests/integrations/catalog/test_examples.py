@@ -16,6 +16,8 @@ from integrations.catalog.registry import registry
 from integrations.ghl.uploads import UploadFile
 from tests.spec_defects import example_requests_unsatisfiable
 
+pytestmark = pytest.mark.slow  # per operation: 576 requests built from the spec and validated
+
 # Operations whose spec no request can satisfy, with the reason (tests/spec_defects.py).
 UNSATISFIABLE = example_requests_unsatisfiable()
 

@@ -6,6 +6,8 @@ from integrations.catalog.named import ACTION, CATEGORIES, PAGE, SPEC, TRIGGER, 
 from integrations.catalog.registry import registry
 from tests.integrations.catalog.conftest import PAGE_CATALOG
 
+pytestmark = pytest.mark.slow  # per named trigger and action, over the whole catalog
+
 # What the product pages print above each category ("10 Triggers 18 Actions", ...).
 PAGE_CLAIMS = {
     "Contacts": (10, 18),
