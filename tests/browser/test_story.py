@@ -176,7 +176,10 @@ def test_the_whole_story(page, steps, story_world, browser, live_server, setting
     row = support.locator("#location-health tbody tr").first
     assert "Northside Dental" in row.inner_text() and "failed job" in row.inner_text()
     steps.shot(support, "support sees the failure on the dashboard")
-    row.locator("a").first.click()
+    row.locator("a").first.click()  # the location's page, which lists its failed jobs
+    support.wait_for_url("**/admin/locations/**")
+    assert support.locator("#failed-jobs a").count() >= 1  # the failure is listed there
+    support.click("text=All jobs")
     support.wait_for_url("**/admin/integrations/job/**")
     support.check(f"input[name=_selected_action][value='{failed.pk}']")
     steps.shot(support, "support selects the failed job")

@@ -17,7 +17,7 @@ from sandbox.api.handlers.routes import ROUTES
 from sandbox.spec import schemas
 from sandbox.spec.registry import registry_get
 from sandbox.state import store
-from tests.sandbox.conftest import API, LOCATION
+from tests.sandbox.conftest import API, COMPANY, LOCATION
 from tests.sandbox.oracle import oracle_request, request_errors, response_errors
 from tests.spec_defects import answers_unjudgeable, as_method_path, requests_unjudgeable
 
@@ -106,6 +106,8 @@ def accepted_query(op, ids) -> dict:
             continue
         if param.name in LOCATION_KEYS or (param.name == "altId" and _alt_location(op)):
             query[param.name] = LOCATION
+        elif param.name == "companyId":  # the company the test's tokens belong to
+            query[param.name] = COMPANY
         elif param.name in ids:
             query[param.name] = ids[param.name]
         else:
@@ -149,6 +151,8 @@ def accepted_body(op, ids):
         for key in LOCATION_KEYS:
             if key in body:
                 body[key] = LOCATION
+        if "companyId" in body:
+            body["companyId"] = COMPANY
         for key in ("contactId", "conversationId"):
             if isinstance(body.get(key), str) and key in ids:
                 body[key] = ids[key]
