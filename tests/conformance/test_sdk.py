@@ -2,6 +2,7 @@
 marked xfail (strict) with the reason, so they stay visible and flag the day they are fixed."""
 
 import asyncio
+import concurrent.futures
 import json
 import os
 from types import SimpleNamespace
@@ -28,7 +29,10 @@ SCOPES = (
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """Run one of the SDK's coroutines to its end, in a thread of its own: the browser tests'
+    Playwright keeps an event loop running in the main thread, where asyncio.run refuses."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _tokens(user_type="Location"):
