@@ -142,7 +142,7 @@ def test_a_rerun_after_a_lost_response_creates_nothing_twice(events_world):
         role="user",
     )
     job = Job.objects.get(idempotency_key=event_key(event="user_create", record_id=user.pk))
-    assert (job.status, job.error_class) == ("queued", "GhlNetworkError"), job.error_message
+    assert (job.status, job.error_class) == ("queued", "GhlOutcomeUnknown"), job.error_message
     fault_rules_clear(location_id=LOCATION)
     assert len(sandbox.users_with_email("lost@northside.test")) == 1  # it did reach HighLevel
 
