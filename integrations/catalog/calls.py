@@ -125,12 +125,23 @@ def connection_supplied(operation):
     names = {"companyId", "altId", "altType"}
     if operation.access != AGENCY:
         names |= {"locationId", "location_id", "locationIds"}
-    return names if has_alt_type(operation) else names - {"altId", "altType"}
+    if has_alt_type(operation):
+        return names
+    return names - {"altType"} if alt_id_names_location(operation) else names - {"altId", "altType"}
 
 
 def has_alt_type(operation):
     props = (operation.body_schema or {}).get("properties") or {}
     return "altType" in props or any(p.name == "altType" for p in operation.form_params)
+
+
+def alt_id_names_location(operation):
+    """altId is the location (or agency) also where the spec gives no altType beside it (e.g.
+    List Orders), except in conversations, where altId is a message provider's own id."""
+    if has_alt_type(operation):
+        return True
+    declared = any(p.name == "altId" for p in operation.form_params)
+    return declared and not operation.path.startswith("/conversations")
 
 
 def authority_conflict(*, name, value, filled):
@@ -177,8 +188,9 @@ def call_prepare(
     """The validated request for ``operation``; raises OperationInvalid with every field error."""
     params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
     filled = connection_values(connection)
-    if not has_alt_type(operation):  # then altId is something else (a provider's message id)
-        filled = {k: v for k, v in filled.items() if k not in ("altId", "altType")}
+    if not has_alt_type(operation):  # no altType to send; altId may still name the location
+        dropped = ("altType",) if alt_id_names_location(operation) else ("altId", "altType")
+        filled = {k: v for k, v in filled.items() if k not in dropped}
     errors, values = {}, {"path": {}, "query": {}, "header": {}}
     for param in operation.form_params:
         value = params.pop(param.name, None)
