@@ -7,13 +7,19 @@ only on bad data. Nothing here evaluates code from a rule.
 """
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
 from portal.errors import PortalError
+
+
+# A transform step's arguments as saved on the rule (JSON: text, numbers, lists, objects).
+Args = Mapping[str, Any]
 
 
 class TransformError(PortalError, ValueError):
@@ -22,48 +28,48 @@ class TransformError(PortalError, ValueError):
 
 @dataclass(frozen=True)
 class Arg:
-    types: tuple
+    types: tuple[type, ...]
     required: bool = False
-    choices: tuple = ()
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Transform:
-    func: object
+    func: Callable[..., Any]  # (value, **args) -> the new value; arguments differ per transform
     help: str
-    args: dict = field(default_factory=dict)
+    args: dict[str, Arg] = field(default_factory=dict)
     # Whether the transform runs on a missing value (None); others leave it to the null policy.
     accepts_null: bool = False
     # Extra argument check beyond types: raises ValueError with a message.
-    check: object = None
+    check: Callable[[Args], None] | None = None
     # Reads naive dates: takes ``assume_tz`` from the location's time zone unless the rule sets it.
     zoned: bool = False
 
 
-def _text(value, name):
+def _text(value: object, name: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise TransformError(f"{name} needs text, got {type(value).__name__} {value!r}")
     return str(value)
 
 
 # --- text --------------------------------------------------------------------------------------
-def trim(value):
+def trim(value: object) -> str:
     return _text(value, "trim").strip()
 
 
-def upper(value):
+def upper(value: object) -> str:
     return _text(value, "upper").upper()
 
 
-def lower(value):
+def lower(value: object) -> str:
     return _text(value, "lower").lower()
 
 
-def title(value):
+def title(value: object) -> str:
     return _text(value, "title").title()
 
 
-def name_split(value, *, part):
+def name_split(value: object, *, part: str) -> str:
     """'Ada King Lovelace' -> first 'Ada', last 'King Lovelace'."""
     words = _text(value, "name_split").split()
     if not words:
@@ -71,7 +77,7 @@ def name_split(value, *, part):
     return words[0] if part == "first" else " ".join(words[1:])
 
 
-def name_join(value, *, separator=" "):
+def name_join(value: object, *, separator: str = " ") -> str:
     """['Ada', 'Lovelace'] -> 'Ada Lovelace'; empty parts are left out."""
     if not isinstance(value, (list, tuple)):
         raise TransformError(
@@ -82,7 +88,7 @@ def name_join(value, *, separator=" "):
 
 
 # --- phone ----------------------------------------------------------------------------------------
-def phone_e164(value, *, country, strict=False):
+def phone_e164(value: object, *, country: str, strict: bool = False) -> str:
     text = _text(value, "phone_e164").strip()
     try:
         number = phonenumbers.parse(text, country)
@@ -97,7 +103,7 @@ def phone_e164(value, *, country, strict=False):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _country_check(args):
+def _country_check(args: Args) -> None:
     country = args["country"]
     if country not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"country {country!r} is not a two-letter region code phonenumbers knows")
@@ -107,13 +113,13 @@ def _country_check(args):
 _EPOCH_MS = re.compile(r"^-?\d{10,}$")
 
 
-def _zone(name):
+def _zone(name: str) -> tzinfo:
     if name == "UTC":
         return UTC
     return ZoneInfo(name)
 
 
-def _to_datetime(value, assume_tz="UTC"):
+def _to_datetime(value: object, assume_tz: str = "UTC") -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -137,16 +143,16 @@ def _to_datetime(value, assume_tz="UTC"):
     return moment
 
 
-def datetime_parse(value, *, assume_tz="UTC"):
+def datetime_parse(value: object, *, assume_tz: str = "UTC") -> datetime:
     """ISO 8601 text or epoch milliseconds -> an aware datetime (naive ones are in assume_tz)."""
     return _to_datetime(value, assume_tz)
 
 
-def tz_convert(value, *, tz, assume_tz="UTC"):
+def tz_convert(value: object, *, tz: str, assume_tz: str = "UTC") -> datetime:
     return _to_datetime(value, assume_tz).astimezone(_zone(tz))
 
 
-def datetime_format(value, *, format="iso", assume_tz="UTC"):
+def datetime_format(value: object, *, format: str = "iso", assume_tz: str = "UTC") -> str | int:
     """'iso' (2024-05-01T09:30:00+00:00), 'date' (2024-05-01), 'epoch_ms', or a strftime pattern."""
     moment = _to_datetime(value, assume_tz)
     if format == "iso":
@@ -158,7 +164,7 @@ def datetime_format(value, *, format="iso", assume_tz="UTC"):
     return moment.strftime(format)
 
 
-def _tz_check(args):
+def _tz_check(args: Args) -> None:
     for key in ("tz", "assume_tz"):
         if key in args:
             try:
@@ -167,19 +173,19 @@ def _tz_check(args):
                 raise ValueError(f"{key} {args[key]!r} is not an IANA time zone") from None
 
 
-def _format_check(args):
+def _format_check(args: Args) -> None:
     fmt = args.get("format", "iso")
     if fmt not in ("iso", "date", "epoch_ms") and "%" not in fmt:
         raise ValueError(f"format {fmt!r} is not iso, date, epoch_ms or a strftime pattern")
 
 
-def _format_tz_check(args):
+def _format_tz_check(args: Args) -> None:
     _format_check(args)
     _tz_check(args)
 
 
 # --- values ---------------------------------------------------------------------------------------
-def _map_key(value):
+def _map_key(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -188,7 +194,7 @@ def _map_key(value):
 _NO_FALLBACK = object()
 
 
-def value_map(value, *, values, otherwise=_NO_FALLBACK):
+def value_map(value: object, *, values: Mapping[str, Any], otherwise: Any = _NO_FALLBACK) -> Any:
     """Look the value up in ``values`` (keys are text: true/false for booleans)."""
     if not isinstance(value, (str, int, float, bool)):
         raise TransformError(f"value_map needs a single value, got {value!r}")
@@ -200,12 +206,12 @@ def value_map(value, *, values, otherwise=_NO_FALLBACK):
     raise TransformError(f"{value!r} is not in the value map ({', '.join(map(repr, values))})")
 
 
-def default(value, *, value_if_empty):
+def default(value: Any, *, value_if_empty: Any) -> Any:
     return value_if_empty if value in (None, "", []) else value
 
 
 # --- custom fields ------------------------------------------------------------------------------
-def custom_field(value, *, id="", key=""):
+def custom_field(value: object, *, id: str = "", key: str = "") -> Any:
     """Pick one custom field's value from a HighLevel record's custom fields.
 
     Accepts ``customFields: [{"id", "value"}]`` (items may also carry ``key``/``fieldKey`` and
@@ -227,20 +233,20 @@ def custom_field(value, *, id="", key=""):
     return None
 
 
-def custom_field_wrap(value, *, id="", key=""):
+def custom_field_wrap(value: object, *, id: str = "", key: str = "") -> list[dict[str, object]]:
     """A value -> HighLevel's write form ``[{"id" or "key": …, "field_value": value}]``."""
-    entry = {"id": id} if id else {"key": key}
+    entry: dict[str, object] = {"id": id} if id else {"key": key}
     entry["field_value"] = value
     return [entry]
 
 
-def _one_of_id_key(args):
+def _one_of_id_key(args: Args) -> None:
     if bool(args.get("id")) == bool(args.get("key")):
         raise ValueError("give exactly one of id or key")
 
 
 # --- tags -----------------------------------------------------------------------------------------
-def _tag_list(value):
+def _tag_list(value: object) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -250,22 +256,22 @@ def _tag_list(value):
     raise TransformError(f"tags must be a list of text or comma-separated text, got {value!r}")
 
 
-def tags_add(value, *, tags):
+def tags_add(value: object, *, tags: list[str]) -> list[str]:
     current = _tag_list(value)
     return current + [t for t in tags if t not in current]
 
 
-def tags_remove(value, *, tags):
+def tags_remove(value: object, *, tags: list[str]) -> list[str]:
     drop = {t.lower() for t in tags}
     return [t for t in _tag_list(value) if t.lower() not in drop]
 
 
-def tags_replace(value, *, tags):
+def tags_replace(value: object, *, tags: list[str]) -> list[str]:
     _tag_list(value)  # still refuse garbage input
     return list(tags)
 
 
-def _tags_check(args):
+def _tags_check(args: Args) -> None:
     if not all(isinstance(t, str) and t.strip() for t in args["tags"]):
         raise ValueError("tags must be a list of non-empty text")
 
@@ -367,7 +373,7 @@ TRANSFORMS = {
 }
 
 
-def transform_args_check(*, name, args):
+def transform_args_check(*, name: object, args: object) -> list[str]:
     """Problems with a transform step's name and arguments, as a list of messages."""
     transform = TRANSFORMS.get(name) if isinstance(name, str) else None
     if transform is None:
@@ -399,7 +405,9 @@ def transform_args_check(*, name, args):
     return problems
 
 
-def transform_run(*, name, args, value, time_zone=None):
+def transform_run(
+    *, name: str, args: Args, value: Any, time_zone: str | None = None
+) -> Any:
     """Run one transform step (arguments already checked).
 
     ``time_zone`` (the location's IANA name) is where a date transform places naive dates when

@@ -8,6 +8,7 @@ code reads (``ENTITIES``, ``FETCH``, ``ROUTES``, ...) are views of this list, co
 """
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import TypeVar
 
 from mappings.entities import (
     appointment,
@@ -82,24 +83,27 @@ def entities_all() -> dict[str, Entity]:
     return {module.ENTITY.key: module.ENTITY for module in ENTITY_MODULES}
 
 
-class RegistryView(Mapping):
+V = TypeVar("V")
+
+
+class RegistryView(Mapping[str, V]):
     """A read-only table derived from the registry, rebuilt when the registry changes."""
 
-    def __init__(self, build: Callable[[dict[str, Entity]], dict]):
+    def __init__(self, build: Callable[[dict[str, Entity]], dict[str, V]]):
         self._build = build
-        self._seen: tuple = ()
-        self._table: dict = {}
+        self._seen: tuple[object, ...] = ()
+        self._table: dict[str, V] = {}
 
-    def _current(self) -> dict:
+    def _current(self) -> dict[str, V]:
         seen = tuple(ENTITY_MODULES)
         if seen != self._seen:
             self._table, self._seen = self._build(entities_all()), seen
         return self._table
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> V:
         return self._current()[key]
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[str]:
         return iter(self._current())
 
     def __len__(self) -> int:

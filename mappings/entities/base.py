@@ -9,8 +9,11 @@ fills from the connection (``locationId``, ``companyId``) are left out: a mappin
 maps, not where it goes.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from rankr.models import RankrRecord
 
 GHL_TO_RANKR = "ghl_to_rankr"
 RANKR_TO_GHL = "rankr_to_ghl"
@@ -21,6 +24,25 @@ LIST_TARGETS = {"customFields", "tags"}
 
 UPSERT = "upsert"
 DELETE = "delete"
+
+Rule = dict[str, Any]  # one mapping rule as stored (JSON; mappings.rules checks its shape)
+Params = dict[str, Any]  # a HighLevel request's path and query parameters
+Body = dict[str, Any] | None  # a HighLevel request's JSON body (None: no body)
+PollOverride = dict[
+    str, Any
+]  # a catalog poll plan's fields a human set (integrations.catalog.polling)
+
+
+class BaseBody(Protocol):
+    """Builds a polled operation's body for one location."""
+
+    def __call__(self, *, location_ghl_id: str) -> dict[str, Any]: ...
+
+
+class NarrowSince(Protocol):
+    """Narrows a polled operation's request to records changed since the watermark."""
+
+    def __call__(self, *, params: Params, body: Body, watermark: str) -> tuple[Params, Body]: ...
 
 
 @dataclass(frozen=True)
@@ -33,13 +55,13 @@ class Fetch:
     key: str = ""  # the answer's property holding the record ("" = the answer is the record)
     contact_param: str = ""
 
-    def params(self, *, ghl_id: str, contact_ghl_id: str = "") -> dict:
+    def params(self, *, ghl_id: str, contact_ghl_id: str = "") -> dict[str, str]:
         params = {self.id_param: ghl_id}
         if self.contact_param:
             params[self.contact_param] = contact_ghl_id
         return params
 
-    def record(self, data: object) -> dict | None:
+    def record(self, data: object) -> dict[str, Any] | None:
         record = data.get(self.key) if self.key and isinstance(data, dict) else data
         return record if isinstance(record, dict) else None
 
@@ -51,7 +73,8 @@ class EventRoute:
     entity: str
     action: str
     record_key: str = ""  # where the payload keeps the record ("" = the payload is the record)
-    implied: dict = field(default_factory=dict)  # what the event type says that the payload omits
+    # what the event type says that the payload omits
+    implied: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,7 @@ class Event:
 
     action: str = UPSERT
     record_key: str = ""
-    implied: dict = field(default_factory=dict)
+    implied: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,8 +92,8 @@ class RequestShape:
     HighLevel expects; ``since(params=, body=, watermark=)`` narrows it to records changed since
     the watermark (None: the operation lists everything and unchanged records are skipped)."""
 
-    base: Callable[..., dict] | None = None
-    since: Callable[..., tuple] | None = None
+    base: BaseBody | None = None
+    since: NarrowSince | None = None
 
 
 @dataclass(frozen=True)
@@ -81,16 +104,18 @@ class FlowTemplate:
     entity: str
     direction: str
     operation_key: str
-    rules: list = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
     null_policy: str = "skip"
 
 
-def rule(source, target, *transforms, **extra) -> dict:
+def rule(
+    source: str | list[str] | None, target: str, *transforms: str | dict[str, Any], **extra: Any
+) -> Rule:
     steps = [t if isinstance(t, dict) else {"name": t} for t in transforms]
     return {"source": source, "target": target, "transforms": steps, **extra}
 
 
-def step(name: str, **args) -> dict:
+def step(name: str, **args: Any) -> dict[str, Any]:
     return {"name": name, "args": args}
 
 
@@ -114,40 +139,40 @@ class Entity:
 
     key: str
     label: str
-    rankr_model: type | None
-    highlevel_fields: tuple = ()
+    rankr_model: "type[RankrRecord] | None"
+    highlevel_fields: tuple[str, ...] = ()
     id_path: str = "id"
     fetch: Fetch | None = None
     natural_key: str = ""
-    poll: dict = field(default_factory=dict)
-    requests: dict = field(default_factory=dict)
-    events: dict = field(default_factory=dict)
-    flows: dict = field(default_factory=dict)
-    modified_paths: tuple = ("dateUpdated", "updatedAt")
+    poll: dict[str, PollOverride] = field(default_factory=dict)
+    requests: dict[str, RequestShape] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    flows: dict[str, FlowTemplate] = field(default_factory=dict)
+    modified_paths: tuple[str, ...] = ("dateUpdated", "updatedAt")
 
     @property
     def rankr_kind(self) -> str | None:
         return self.rankr_model.KIND if self.rankr_model is not None else None
 
-    def rankr_fields(self) -> list | None:
+    def rankr_fields(self) -> list[str] | None:
         """Field names of the Rankr side (a record read for Rankr→HighLevel includes its ids)."""
         if self.rankr_model is None:
             return None
         return self.rankr_model.mapped_field_names()
 
-    def targets(self, direction: str) -> list | None:
+    def targets(self, direction: str) -> list[str] | None:
         """Allowed target fields, or None when anything goes (payload-only entity)."""
         if direction == GHL_TO_RANKR:
             return self.rankr_fields()
         return list(self.highlevel_fields)
 
-    def source_roots(self, direction: str) -> list | None:
+    def source_roots(self, direction: str) -> list[str] | None:
         """Allowed first segment of a source path, or None when not checkable."""
         if direction == RANKR_TO_GHL and self.rankr_model is not None:
-            return [*self.rankr_fields(), "id", "ghl_id"]
+            return [*self.rankr_model.mapped_field_names(), "id", "ghl_id"]
         return None
 
-    def routes(self) -> dict:
+    def routes(self) -> dict[str, EventRoute]:
         return {
             event_type: EventRoute(self.key, event.action, event.record_key, event.implied)
             for event_type, event in self.events.items()

@@ -1,13 +1,17 @@
 """Contacts: HighLevel's contacts, Rankr's contacts and leads."""
 
+from typing import Any
+
 from mappings.entities.base import (
     DELETE,
     GHL_TO_RANKR,
     RANKR_TO_GHL,
+    Body,
     Entity,
     Event,
     Fetch,
     FlowTemplate,
+    Params,
     RequestShape,
     rule,
     step,
@@ -15,12 +19,12 @@ from mappings.entities.base import (
 from rankr.models import Contact
 
 
-def _search_base(*, location_ghl_id):
+def _search_base(*, location_ghl_id: str) -> dict[str, Any]:
     # The spec leaves the body schema empty; HighLevel's Search Contacts docs require locationId.
     return {"locationId": location_ghl_id}
 
 
-def _search_since(*, params, body, watermark):
+def _search_since(*, params: Params, body: Body, watermark: str) -> tuple[Params, Body]:
     # Search Contacts filters: {"field": "dateUpdated", "operator": "range", "value": {"gte": …}}.
     # The mark is inclusive: records stamped in its millisecond come again and are skipped by
     # fingerprint, rather than missed.
