@@ -17,7 +17,6 @@ import phonenumbers
 
 from portal.errors import PortalError
 
-
 # A transform step's arguments as saved on the rule (JSON: text, numbers, lists, objects).
 Args = Mapping[str, Any]
 
@@ -405,9 +404,7 @@ def transform_args_check(*, name: object, args: object) -> list[str]:
     return problems
 
 
-def transform_run(
-    *, name: str, args: Args, value: Any, time_zone: str | None = None
-) -> Any:
+def transform_run(*, name: str, args: Args, value: Any, time_zone: str | None = None) -> Any:
     """Run one transform step (arguments already checked).
 
     ``time_zone`` (the location's IANA name) is where a date transform places naive dates when
