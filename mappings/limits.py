@@ -14,8 +14,9 @@ does not enforce lengths, stores the same as PostgreSQL.
 import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils.dateparse import parse_datetime
 
@@ -36,19 +37,27 @@ class LimitError(PortalError, ValueError):
     same record fails the same way until the mapping or HighLevel's data changes."""
 
 
+def rankr_field(model: type[models.Model], name: str) -> "models.Field[Any, Any]":
+    """The model's own field ``name`` (a mapping targets fields, never reverse relations)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise FieldDoesNotExist(f"{model.__name__}.{name} is a reverse relation, not a field")
+    return field
+
+
 def _cut(text: str, limit: int | None) -> str:
     if limit is None or len(text) <= limit:
         return text
     return text[: max(limit - len(MARKER), 0)] + MARKER
 
 
-def _describe(value) -> str:
+def _describe(value: object) -> str:
     return {dict: "an object", list: "a list", bool: "a boolean"}.get(
         type(value), type(value).__name__
     )
 
 
-def value_fit(*, field: models.Field, value, policy: str = REFUSE):
+def value_fit(*, field: "models.Field[Any, Any]", value: Any, policy: str = REFUSE) -> Any:
     """``value`` as ``field`` can store it, or :class:`LimitError` (policy ``refuse``)."""
     truncate = policy == TRUNCATE
     if value is None:

@@ -18,12 +18,14 @@ it had), ``default`` writes the rule's default, ``clear`` empties the target.
 """
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL
+from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL, Entity
+from mappings.entities.base import Rule
 from mappings.limits import POLICIES as INVALID_POLICIES
-from mappings.limits import REFUSE, TRUNCATE, LimitError, value_fit
+from mappings.limits import REFUSE, TRUNCATE, LimitError, rankr_field, value_fit
 from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
 from portal.errors import PortalError
 
@@ -43,7 +45,9 @@ ROOT = "$"  # the source path for the whole record
 class MappingError(PortalError, ValueError):
     """A rule could not be applied to a record; names the rule (1-based) and its target field."""
 
-    def __init__(self, *, rule_number, target, source, message, value=None):
+    def __init__(
+        self, *, rule_number: int, target: str, source: object, message: str, value: object = None
+    ) -> None:
         self.rule_number = rule_number
         self.target = target
         self.source = source
@@ -52,7 +56,7 @@ class MappingError(PortalError, ValueError):
         super().__init__(f"Rule {rule_number} (source {source!r} → field {target!r}): {message}")
 
 
-def _steps(rule):
+def _steps(rule: Rule) -> Iterator[tuple[str, dict[str, Any]]]:
     """The rule's transform steps as (name, args) pairs; a bare string is a step without args."""
     for step in rule.get("transforms") or []:
         if isinstance(step, str):
@@ -72,7 +76,7 @@ class RuleProblem:
     message: str
 
 
-def _source_problems(source, roots):
+def _source_problems(source: object, roots: list[str] | None) -> list[str]:
     paths = source if isinstance(source, list) else [source]
     if isinstance(source, list) and not source:
         return ["source: an empty list of paths"]
@@ -88,7 +92,7 @@ def _source_problems(source, roots):
     return problems
 
 
-def _target_hint(entity, direction, target):
+def _target_hint(entity: Entity, direction: str, target: str) -> str:
     """'Custom field 1' is what the pages call custom_1: say so."""
     if direction != GHL_TO_RANKR or entity.rankr_model is None:
         return ""
@@ -99,7 +103,9 @@ def _target_hint(entity, direction, target):
     return ""
 
 
-def _rule_problems(rule, *, entity, direction, null_policy):
+def _rule_problems(
+    rule: object, *, entity: Entity, direction: str, null_policy: str
+) -> list[tuple[str, str]]:
     """(field, message) pairs for one rule."""
     if not isinstance(rule, dict):
         return [("", f"a rule must be an object with source and target, got {rule!r}")]
@@ -150,6 +156,7 @@ def _rule_problems(rule, *, entity, direction, null_policy):
         return problems + [("transforms", f"transforms must be a list, got {steps!r}")]
     for position, step in enumerate(steps, 1):
         where = f"transforms.{position}"
+        args: object
         if isinstance(step, str):
             name, args = step, {}
         elif isinstance(step, dict) and "name" in step and not set(step) - {"name", "args"}:
@@ -184,7 +191,7 @@ def rules_problems(
     if not isinstance(rules, list):
         return [RuleProblem(0, "", "Rules must be a list of rule objects.")]
     problems = []
-    seen = {}
+    seen: dict[str, int] = {}
     for number, rule in enumerate(rules, 1):
         field = rule.get("target") if isinstance(rule, dict) else None
         for where, message in _rule_problems(
@@ -240,18 +247,18 @@ def path_get(record: Any, path: str) -> Any:
     return value
 
 
-def _empty(value):
+def _empty(value: object) -> bool:
     return value is None or value == ""
 
 
-def _cleared(entity, direction, target):
-    if direction == RANKR_TO_GHL:
+def _cleared(entity: Entity, direction: str, target: str) -> object:
+    if direction == RANKR_TO_GHL or entity.rankr_model is None:
         return None
-    field = entity.rankr_model._meta.get_field(target)
+    field = rankr_field(entity.rankr_model, target)
     return None if field.null else field.get_default()
 
 
-def _source_value(rule, record):
+def _source_value(rule: Rule, record: object) -> Any:
     source = rule.get("source")
     if source in (None, ""):
         return None
@@ -261,7 +268,15 @@ def _source_value(rule, record):
     return path_get(record, source)
 
 
-def _rule_value(rule, *, entity, direction, null_policy, record, time_zone=None):
+def _rule_value(
+    rule: Rule,
+    *,
+    entity: Entity,
+    direction: str,
+    null_policy: str,
+    record: object,
+    time_zone: str | None = None,
+) -> tuple[Any, Any, str]:
     """(source value, result, outcome); result is _SKIP when the target is left out."""
     found = value = _source_value(rule, record)
     for name, args in _steps(rule):
@@ -281,7 +296,7 @@ def _rule_value(rule, *, entity, direction, null_policy, record, time_zone=None)
     return found, _SKIP, "skipped"
 
 
-def _record_problem(record):
+def _record_problem(record: object) -> None:
     if not isinstance(record, dict):
         raise MappingError(
             rule_number=0,
@@ -291,7 +306,7 @@ def _record_problem(record):
         )
 
 
-def _merge(values, target, value):
+def _merge(values: dict[str, Any], target: str, value: object) -> None:
     if target in LIST_TARGETS and isinstance(values.get(target), list) and isinstance(value, list):
         values[target] = values[target] + [v for v in value if v not in values[target]]
     else:
@@ -315,7 +330,7 @@ def rules_apply(
     """
     entity = ENTITIES[entity_key]
     _record_problem(record)
-    values = {}
+    values: dict[str, Any] = {}
     for number, rule in enumerate(rules, 1):
         try:
             _found, value, _outcome = _rule_value(
@@ -344,7 +359,7 @@ def rules_apply(
         if direction == GHL_TO_RANKR and entity.rankr_model is not None:
             try:
                 value = value_fit(
-                    field=entity.rankr_model._meta.get_field(target),
+                    field=rankr_field(entity.rankr_model, target),
                     value=value,
                     policy=rule.get("invalid", REFUSE),
                 )
@@ -389,7 +404,8 @@ def rules_trace(
     """
     entity = ENTITIES[entity_key]
     _record_problem(record)
-    values, outcomes = {}, []
+    values: dict[str, Any] = {}
+    outcomes: list[RuleOutcome] = []
     for number, rule in enumerate(rules, 1):
         target = rule["target"]
         try:
