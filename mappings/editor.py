@@ -14,12 +14,15 @@ picked from the list) becomes source ``customFields`` with a ``custom_field`` st
 """
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from mappings.rules import _steps
-from mappings.transforms import TRANSFORMS
+from mappings.rules import RuleProblem, _steps
+from mappings.transforms import TRANSFORMS, Arg
 
 TEXT_ONLY = (str,)
+FormData = Mapping[str, str]  # the submitted form (a QueryDict reads as one)
 CUSTOM_FIELD_PREFIX = "cf:"
 
 
@@ -29,20 +32,20 @@ class ArgField:
     text: str
     kind: str  # text, json, bool or choice
     required: bool
-    choices: tuple = ()
-    errors: list = field(default_factory=list)
+    choices: tuple[str, ...] = ()
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
 class StepRow:
     position: int
     name: str
-    args: list
+    args: list[ArgField]
     orig: str
-    errors: list = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     @property
-    def unknown(self):
+    def unknown(self) -> bool:
         return bool(self.name) and self.name not in TRANSFORMS
 
 
@@ -53,22 +56,23 @@ class Row:
     target: str
     null: str
     default: str
-    steps: list
+    steps: list[StepRow]
     orig: str
-    errors: dict = field(default_factory=dict)  # rule part -> messages ("" for the whole rule)
+    # rule part -> messages ("" for the whole rule)
+    errors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
-    def number(self):
+    def number(self) -> int:
         return self.index + 1
 
     @property
-    def invalid(self):
+    def invalid(self) -> bool:
         return bool(self.errors) or any(
             step.errors or any(arg.errors for arg in step.args) for step in self.steps
         )
 
 
-def value_text(value):
+def value_text(value: object) -> str:
     """A value as the text a person edits: strings bare unless they would read as JSON."""
     if isinstance(value, str):
         if value == "":
@@ -80,7 +84,7 @@ def value_text(value):
     return json.dumps(value, ensure_ascii=False)
 
 
-def text_value(text):
+def text_value(text: str) -> Any:
     """The value a person's text means (inverse of :func:`value_text`)."""
     try:
         return json.loads(text)
@@ -88,7 +92,7 @@ def text_value(text):
         return text
 
 
-def _source_text(source):
+def _source_text(source: object) -> str:
     if source is None:
         return ""
     if isinstance(source, list):
@@ -96,7 +100,7 @@ def _source_text(source):
     return str(source)
 
 
-def _arg_kind(spec):
+def _arg_kind(spec: Arg) -> str:
     if spec.choices:
         return "choice"
     if spec.types == (bool,):
@@ -106,13 +110,13 @@ def _arg_kind(spec):
     return "json"
 
 
-def _arg_text(spec, value):
+def _arg_text(spec: Arg, value: object) -> str:
     if _arg_kind(spec) in ("text", "choice") and isinstance(value, str):
         return value
     return value_text(value)
 
 
-def _step_row(position, step):
+def _step_row(position: int, step: object) -> StepRow:
     name, args = next(_steps({"transforms": [step]}), (None, {}))
     transform = TRANSFORMS.get(name) if isinstance(name, str) else None
     fields = []
@@ -128,15 +132,16 @@ def _step_row(position, step):
     )
 
 
-def editor_rows(rules):
+def editor_rows(rules: Iterable[object]) -> list[Row]:
     """One :class:`Row` per rule (rules that are not objects are shown as an empty row that
     keeps the original in ``orig``)."""
-    rows = []
+    rows: list[Row] = []
     for index, rule in enumerate(rules):
         if not isinstance(rule, dict):
             rows.append(Row(index, "", "", "", "", [], json.dumps(rule, ensure_ascii=False)))
             continue
         raw_steps = rule.get("transforms")
+        target, null = rule.get("target"), rule.get("null")
         steps = (
             [_step_row(p, s) for p, s in enumerate(raw_steps)]
             if isinstance(raw_steps, list)
@@ -146,8 +151,8 @@ def editor_rows(rules):
             Row(
                 index=index,
                 source=_source_text(rule.get("source")),
-                target=rule.get("target") if isinstance(rule.get("target"), str) else "",
-                null=rule.get("null") if isinstance(rule.get("null"), str) else "",
+                target=target if isinstance(target, str) else "",
+                null=null if isinstance(null, str) else "",
                 default=value_text(rule["default"]) if "default" in rule else "",
                 steps=steps,
                 orig=json.dumps(rule, ensure_ascii=False),
@@ -157,14 +162,14 @@ def editor_rows(rules):
 
 
 # --- back from the form ----------------------------------------------------------------------
-def _loads(text, fallback):
+def _loads(text: str, fallback: object) -> Any:
     try:
         return json.loads(text) if text else fallback
     except ValueError:
         return fallback
 
 
-def _parse_source(text, orig):
+def _parse_source(text: str, orig: dict[str, Any]) -> str | list[str] | None:
     text = text.strip()
     if not text:
         return orig.get("source") if orig.get("source") in (None, "") else None
@@ -173,14 +178,14 @@ def _parse_source(text, orig):
     return text
 
 
-def _parse_step(data, key):
+def _parse_step(data: FormData, key: str) -> object:
     name = (data.get(f"{key}-name") or "").strip()
     if not name:
         return None
     orig = _loads(data.get(f"{key}-orig", ""), None)
     transform = TRANSFORMS.get(name)
     orig_name, orig_args = next(_steps({"transforms": [orig]}), (None, {})) if orig else (None, {})
-    args = {}
+    args: dict[str, Any] = {}
     if orig_name == name and isinstance(orig_args, dict):
         # Arguments the registry does not know are kept for the checker to name.
         args = {k: v for k, v in orig_args.items() if transform is None or k not in transform.args}
@@ -195,7 +200,7 @@ def _parse_step(data, key):
     return {"name": name, "args": args} if args else {"name": name}
 
 
-def _rule_from_post(data, prefix):
+def _rule_from_post(data: FormData, prefix: str) -> object:
     orig = _loads(data.get(f"{prefix}-orig", ""), {})
     if not isinstance(orig, dict):
         if not any(data.get(f"{prefix}-{part}") for part in ("source", "target")):
@@ -203,7 +208,7 @@ def _rule_from_post(data, prefix):
         orig = {}
     rule = dict(orig) if orig else {"source": None, "target": ""}
     source_text = data.get(f"{prefix}-source", "")
-    steps = []
+    steps: list[object] = []
     if source_text.strip().startswith(CUSTOM_FIELD_PREFIX):
         field_id = source_text.strip()[len(CUSTOM_FIELD_PREFIX) :]
         source_text = "customFields"
@@ -232,21 +237,21 @@ def _rule_from_post(data, prefix):
     return rule
 
 
-def _int(text):
+def _int(text: str | None) -> int:
     try:
         return max(0, int(text or 0))
     except ValueError:
         return 0
 
 
-def editor_rules_from_post(data, *, prefix="rules"):
+def editor_rules_from_post(data: FormData, *, prefix: str = "rules") -> list[object]:
     """The rules the table's fields describe, in row order."""
     return [
         _rule_from_post(data, f"{prefix}-{i}") for i in range(_int(data.get(f"{prefix}-count")))
     ]
 
 
-def editor_op(rules, op):
+def editor_op(rules: Iterable[object], op: str | None) -> list[object]:
     """Apply a table operation: ``add``, ``delete:<i>``, ``up:<i>``, ``down:<i>`` (0-based)."""
     rules = list(rules)
     name, _, arg = (op or "").partition(":")
@@ -268,7 +273,9 @@ def editor_op(rules, op):
     return rules
 
 
-def editor_rows_with_problems(rules, problems):
+def editor_rows_with_problems(
+    rules: Iterable[object], problems: Iterable[RuleProblem]
+) -> list[Row]:
     """Rows with each :class:`~mappings.rules.RuleProblem` put on its row, step and argument."""
     rows = editor_rows(rules)
     for problem in problems:
@@ -290,7 +297,7 @@ def editor_rows_with_problems(rules, problems):
     return rows
 
 
-def json_error_text(text):
+def json_error_text(text: str) -> str:
     """Where a JSON text breaks, in words ("line 3, column 14: Expecting ',' delimiter"), or ""."""
     try:
         json.loads(text)

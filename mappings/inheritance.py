@@ -5,17 +5,24 @@ A location's ``overrides`` map keys to a rule that replaces the template's rule 
 is added after the template's rules), or to ``None``, which drops the template's rule there.
 """
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from mappings.models import Mapping, MappingTemplate, MappingTemplateVersion
+from mappings.entities.base import Rule
+from mappings.models import Mapping, MappingTemplate, MappingTemplateVersion, MappingVersion
 from mappings.rules import rules_check
 from portal.models import AuditEvent
 
+# A location's overrides by rule key: the rule replacing the template's, or None (dropped).
+Overrides = dict[str, Rule | None]
 
-def rule_keys(rules):
+
+def rule_keys(rules: Iterable[object]) -> list[str]:
     """The key of each rule: its target, with ``#n`` from the second rule on the same target."""
-    seen, keys = {}, []
+    seen: dict[str, int] = {}
+    keys: list[str] = []
     for rule in rules:
         target = rule.get("target") if isinstance(rule, dict) else ""
         target = target if isinstance(target, str) else ""
@@ -24,7 +31,7 @@ def rule_keys(rules):
     return keys
 
 
-def rules_effective(*, template_rules, overrides):
+def rules_effective(*, template_rules: list[Rule], overrides: Overrides) -> list[Rule]:
     """The template's rules with the location's overrides applied (template order kept; rules
     for keys the template lacks come last, in the overrides' order)."""
     keys = rule_keys(template_rules)
@@ -32,17 +39,17 @@ def rules_effective(*, template_rules, overrides):
     for key, rule in zip(keys, template_rules, strict=True):
         if key not in overrides:
             result.append(rule)
-        elif overrides[key] is not None:
-            result.append(overrides[key])
+        elif (override := overrides[key]) is not None:
+            result.append(override)
     result.extend(rule for key, rule in overrides.items() if key not in keys and rule is not None)
     return result
 
 
-def overrides_from_rules(*, template_rules, rules):
+def overrides_from_rules(*, template_rules: list[Rule], rules: list[Rule]) -> Overrides:
     """The overrides that turn ``template_rules`` into ``rules`` (as edited at a location)."""
     template = dict(zip(rule_keys(template_rules), template_rules, strict=True))
     edited = dict(zip(rule_keys(rules), rules, strict=True))
-    overrides = {}
+    overrides: Overrides = {}
     for key, rule in template.items():
         if key not in edited:
             overrides[key] = None
@@ -53,7 +60,7 @@ def overrides_from_rules(*, template_rules, rules):
 
 
 @transaction.atomic
-def template_save(*, template, user_id):
+def template_save(*, template: MappingTemplate, user_id: int | None) -> MappingTemplateVersion:
     """Validate and save an agency template; a changed one gets a new template version.
 
     Locations do not change: a version reaches them through a rollout (or when attached).
@@ -95,7 +102,9 @@ def template_save(*, template, user_id):
     return version
 
 
-def mapping_follow_version(*, mapping, version, user_id, reason):
+def mapping_follow_version(
+    *, mapping: Mapping, version: MappingTemplateVersion, user_id: int | None, reason: str
+) -> MappingVersion:
     """Make ``mapping`` run template ``version`` with its own overrides; saves a new mapping
     version when the effective rules change. Returns the mapping's latest version."""
     from mappings.services import mapping_save
@@ -107,7 +116,7 @@ def mapping_follow_version(*, mapping, version, user_id, reason):
 
 
 @transaction.atomic
-def template_attach(*, template_id, location_ids, user_id):
+def template_attach(*, template_id: int, location_ids: Iterable[int], user_id: int | None) -> int:
     """Make each location's mapping follow the template's latest version (creating the mapping
     where the location has none for the flow). Returns the number of mappings attached."""
     template = MappingTemplate.objects.get(pk=template_id)
@@ -147,12 +156,12 @@ def template_attach(*, template_id, location_ids, user_id):
     return attached
 
 
-def mapping_save_inherited(*, mapping, user_id):
+def mapping_save_inherited(*, mapping: Mapping, user_id: int | None) -> MappingVersion:
     """Save a location's mapping edited in the editor: what differs from its template version
     becomes its overrides; the rules saved are the effective ones."""
     from mappings.services import mapping_save
 
-    if mapping.template_version_id is None:
+    if mapping.template_version is None:
         return mapping_save(mapping=mapping, user_id=user_id)
     template_rules = mapping.template_version.rules
     mapping.overrides = overrides_from_rules(template_rules=template_rules, rules=mapping.rules)
@@ -161,10 +170,10 @@ def mapping_save_inherited(*, mapping, user_id):
 
 
 @transaction.atomic
-def mapping_override_drop(*, mapping_id, key, user_id):
+def mapping_override_drop(*, mapping_id: int, key: str, user_id: int | None) -> MappingVersion:
     """Drop one override: the location takes the template's rule for ``key`` again."""
     mapping = Mapping.objects.select_for_update().get(pk=mapping_id)
-    if key not in mapping.overrides or mapping.template_version_id is None:
+    if key not in mapping.overrides or mapping.template_version is None:
         raise ValidationError(f"{mapping} has no override for {key!r}.")
     mapping.overrides = {k: v for k, v in mapping.overrides.items() if k != key}
     return mapping_follow_version(

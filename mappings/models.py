@@ -4,6 +4,8 @@ A ``Mapping`` holds the rules being edited; every saved change is snapshotted in
 ``MappingVersion``, which is what the sync applies and what log entries name.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -82,7 +84,7 @@ class Mapping(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -117,13 +119,13 @@ class MappingVersion(models.Model):
             ),
         ]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Log entries name the version they applied: a version that changed would make them lie.
         if not self._state.adding:
             raise ValueError("Mapping versions are immutable; save the mapping to make a new one.")
         super().save(*args, **kwargs)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.mapping} v{self.number}"
 
 
@@ -191,7 +193,7 @@ class QuarantinedRecord(models.Model):
         ]
         indexes = [models.Index(fields=["mapping", "resolved_at"], name="quarantine_mapping_open")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_entity_display()} {self.ghl_id}"
 
 

@@ -3,19 +3,48 @@ it would change there, then every location on confirmation; rollback puts each l
 the version it ran before. Every step is an audit event."""
 
 from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Protocol, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from mappings.entities.base import Rule
 from mappings.inheritance import mapping_follow_version, rules_effective, template_save
 from mappings.models import Mapping, MappingTemplate, MappingTemplateVersion, Rollout, SourcePayload
 from mappings.rules import MappingError, rules_apply
-from portal.models import AuditEvent
+from portal.models import AuditEvent, Location
 
 PREVIEW_RECORDS = 5  # stored payloads re-applied per location
 
 
-def _audit(*, rollout, user_id, action, detail):
+class SampleFetch(Protocol):
+    """Reads one sample HighLevel record for a location's flow; raises saying why it cannot."""
+
+    def __call__(self, *, location_id: int, entity: str, operation_key: str) -> dict[str, Any]: ...
+
+
+class RecordPreview(TypedDict):
+    """One record re-applied: (field, before, after) per changed field, or the error."""
+
+    id: str
+    changes: list[tuple[str, Any, Any]]
+    error: str
+
+
+class LocationPreview(TypedDict):
+    """What the rollout would change at one location."""
+
+    location: Location
+    mapping: Mapping
+    source: str  # stored, fetched or none
+    note: str
+    records: list[RecordPreview]
+    rules_changed: bool
+    from_version: int | None
+
+
+def _audit(*, rollout: Rollout, user_id: int | None, action: str, detail: dict[str, Any]) -> None:
     AuditEvent.objects.create(
         actor_id=user_id,
         action=f"mapping_template.rollout.{action}",
@@ -31,7 +60,9 @@ def _audit(*, rollout, user_id, action, detail):
     )
 
 
-def _values(*, mapping, rules, null_policy, record):
+def _values(
+    *, mapping: Mapping, rules: list[Rule], null_policy: str, record: object
+) -> tuple[dict[str, Any] | None, str]:
     try:
         return rules_apply(
             entity_key=mapping.entity,
@@ -45,7 +76,13 @@ def _values(*, mapping, rules, null_policy, record):
         return None, str(exc)
 
 
-def rollout_preview(*, template_id, version_id, location_ids, fetch=None):
+def rollout_preview(
+    *,
+    template_id: int,
+    version_id: int,
+    location_ids: Iterable[int],
+    fetch: SampleFetch | None = None,
+) -> list[LocationPreview]:
     """What moving each location's mapping to ``version_id`` would change, per location.
 
     Re-applies the current and the new effective rules to the location's last stored HighLevel
@@ -58,10 +95,10 @@ def rollout_preview(*, template_id, version_id, location_ids, fetch=None):
     mappings = Mapping.objects.filter(
         agency_template_id=template_id, location_id__in=location_ids
     ).select_related("location", "template_version")
-    report = []
+    report: list[LocationPreview] = []
     for mapping in mappings:
         new_rules = rules_effective(template_rules=version.rules, overrides=mapping.overrides)
-        entry = {
+        entry: LocationPreview = {
             "location": mapping.location,
             "mapping": mapping,
             "source": "none",
@@ -76,7 +113,7 @@ def rollout_preview(*, template_id, version_id, location_ids, fetch=None):
                 "-seen_at"
             )[:PREVIEW_RECORDS]
         )
-        records = [(p.ghl_id, p.payload) for p in payloads]
+        records: list[tuple[str, Any]] = [(p.ghl_id, p.payload) for p in payloads]
         if records:
             entry["source"] = "stored"
         elif fetch is not None:
@@ -110,7 +147,9 @@ def rollout_preview(*, template_id, version_id, location_ids, fetch=None):
     return report
 
 
-def _move(*, rollout, mappings, user_id, reason):
+def _move(
+    *, rollout: Rollout, mappings: Iterable[Mapping], user_id: int | None, reason: str
+) -> list[int]:
     previous = dict(rollout.previous)
     moved = []
     for mapping in mappings:
@@ -125,7 +164,7 @@ def _move(*, rollout, mappings, user_id, reason):
 
 
 @transaction.atomic
-def rollout_start(*, template_id, location_ids, user_id):
+def rollout_start(*, template_id: int, location_ids: Iterable[int], user_id: int | None) -> Rollout:
     """Put the template's latest version on the chosen locations only. Returns the Rollout."""
     template = MappingTemplate.objects.select_for_update().get(pk=template_id)
     version = template.versions.order_by("-number").first()
@@ -160,7 +199,7 @@ def rollout_start(*, template_id, location_ids, user_id):
 
 
 @transaction.atomic
-def rollout_complete(*, rollout_id, user_id):
+def rollout_complete(*, rollout_id: int, user_id: int | None) -> Rollout:
     """Put the rollout's version on every location following the template."""
     rollout = (
         Rollout.objects.select_for_update().select_related("template", "version").get(pk=rollout_id)
@@ -186,7 +225,7 @@ def rollout_complete(*, rollout_id, user_id):
 
 
 @transaction.atomic
-def rollout_rollback(*, rollout_id, user_id):
+def rollout_rollback(*, rollout_id: int, user_id: int | None) -> Rollout:
     """Put every location the rollout moved back on the template version it ran before."""
     rollout = (
         Rollout.objects.select_for_update().select_related("template", "version").get(pk=rollout_id)
@@ -196,7 +235,7 @@ def rollout_rollback(*, rollout_id, user_id):
     versions = MappingTemplateVersion.objects.in_bulk(
         [v for v in rollout.previous.values() if v is not None]
     )
-    restored = []
+    restored: list[int] = []
     for mapping in (
         Mapping.objects.select_for_update()
         .filter(pk__in=[int(pk) for pk in rollout.previous])

@@ -6,6 +6,8 @@ saved as ordinary ``MappingVersion``s. A ``Rollout`` moves locations from one te
 to another in stages, and can roll them back.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -56,7 +58,7 @@ class MappingTemplate(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -88,12 +90,12 @@ class MappingTemplateVersion(models.Model):
             ),
         ]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise ValueError("Template versions are immutable; save the template to make one.")
         super().save(*args, **kwargs)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.template} v{self.number}"
 
 
@@ -141,7 +143,7 @@ class Rollout(models.Model):
         verbose_name = "template rollout"
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.version} ({self.get_status_display()})"
 
 
@@ -165,5 +167,5 @@ class SourcePayload(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.entity} {self.ghl_id}"

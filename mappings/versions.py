@@ -8,14 +8,16 @@ from django.db import transaction
 from mappings.models import Mapping, MappingVersion
 
 
-def _lines(version):
+def _lines(version: MappingVersion) -> list[str]:
     text = json.dumps(
         {"null_policy": version.null_policy, "rules": version.rules}, indent=2, ensure_ascii=False
     )
     return text.splitlines()
 
 
-def mapping_versions_diff(*, mapping_id, old_number, new_number):
+def mapping_versions_diff(
+    *, mapping_id: int, old_number: int, new_number: int
+) -> list[tuple[str, str]]:
     """Line diff of two versions' rules and null policy: a list of (kind, text) with kind one of
     ``same``, ``add``, ``del``, ``skip`` (a run of unchanged lines left out)."""
     versions = {
@@ -27,7 +29,7 @@ def mapping_versions_diff(*, mapping_id, old_number, new_number):
     if old_number not in versions or new_number not in versions:
         raise MappingVersion.DoesNotExist("No such version of this mapping.")
     old, new = _lines(versions[old_number]), _lines(versions[new_number])
-    lines = []
+    lines: list[tuple[str, str]] = []
     for group in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_grouped_opcodes(3):
         if lines:
             lines.append(("skip", "…"))
@@ -41,7 +43,7 @@ def mapping_versions_diff(*, mapping_id, old_number, new_number):
 
 
 @transaction.atomic
-def mapping_version_restore(*, mapping_id, number, user_id):
+def mapping_version_restore(*, mapping_id: int, number: int, user_id: int | None) -> MappingVersion:
     """Make version ``number``'s rules the mapping's rules again, as a new version.
 
     Returns the new version (or the latest one, when it already has those rules).
