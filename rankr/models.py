@@ -9,6 +9,7 @@ Every record belongs to a location and carries its HighLevel id, unique per loca
 from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
+from django.db.models.expressions import Combinable
 
 from portal.models import Location
 
@@ -88,11 +89,11 @@ class RankrRecord(models.Model):
             and f.name not in ("source_changed_at", "source_tiebreak")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self._meta.verbose_name} {self.ghl_id or self.pk}"
 
 
-def _custom_slot(number):
+def _custom_slot(number: int) -> "models.TextField[str | Combinable, str]":
     return models.TextField(
         f"custom field {number}",
         blank=True,
@@ -127,7 +128,7 @@ class Contact(RankrRecord):
         verbose_name = "contact"
         permissions = [("resync_contact", "Can resync contacts from HighLevel")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or super().__str__()
 
@@ -153,7 +154,7 @@ class Task(RankrRecord):
     class Meta(RankrRecord.Meta):
         verbose_name = "task"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title or super().__str__()
 
 
@@ -184,7 +185,7 @@ class Appointment(RankrRecord):
     class Meta(RankrRecord.Meta):
         verbose_name = "appointment"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title or super().__str__()
 
 
@@ -200,7 +201,7 @@ class RankrUser(RankrRecord):
     class Meta(RankrRecord.Meta):
         verbose_name = "Rankr user"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.full_name or self.email or super().__str__()
 
 
@@ -220,7 +221,7 @@ class Opportunity(RankrRecord):
         verbose_name = "opportunity"
         verbose_name_plural = "opportunities"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or super().__str__()
 
 
@@ -235,7 +236,7 @@ class SocialTag(RankrRecord):
     class Meta(RankrRecord.Meta):
         verbose_name = "social tag"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or super().__str__()
 
 
@@ -335,5 +336,5 @@ class RecordChange(models.Model):
             models.Index(fields=["-at"], name="recordchange_recent"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} {self.ghl_id} {self.action}"
