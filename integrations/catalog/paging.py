@@ -11,7 +11,7 @@ HighLevel uses several styles (documented per endpoint in the specs):
 - ``none``: one answer holds everything.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,11 +33,11 @@ DEFAULT_LIMIT = 100  # HighLevel's usual maximum page size
 class Paging:
     style: str = NONE
     where: str = "query"  # "query" or "body": where the paging parameters go
-    cursor_params: tuple = ()
+    cursor_params: tuple[str, ...] = ()
     limit_param: str = ""
     item_field: str = ""  # cursor taken from this field of the last record (else from the answer)
 
-    def describe(self):
+    def describe(self) -> str:
         if self.style == NONE:
             return "none"
         names = "/".join(self.cursor_params + ((self.limit_param,) if self.limit_param else ()))
@@ -53,7 +53,7 @@ PAGING_OVERRIDES = {
 }
 
 
-def paging_detect(*, key, query_names, body_names):
+def paging_detect(*, key: str, query_names: Iterable[str], body_names: Iterable[str]) -> Paging:
     """The paging style of an operation, from its query parameter and body property names."""
     if key in PAGING_OVERRIDES:
         return PAGING_OVERRIDES[key]
@@ -75,7 +75,7 @@ def paging_detect(*, key, query_names, body_names):
     return Paging()
 
 
-def page_items(data):
+def page_items(data: object) -> list[Any]:
     """The records of one answer: the first list of objects at the top or one level down."""
     if isinstance(data, list):
         return data
@@ -136,7 +136,7 @@ def paging_next(
     return params, body
 
 
-def _start_after_cursor(data):
+def _start_after_cursor(data: object) -> dict[str, str] | None:
     meta = data.get("meta") if isinstance(data, dict) else None
     if not isinstance(meta, dict):
         return None
@@ -148,7 +148,7 @@ def _start_after_cursor(data):
     return None
 
 
-def _find_cursor(data, name):
+def _find_cursor(data: object, name: str) -> tuple[Any, bool]:
     """(cursor value, more pages?) from the answer, at the top or one level down."""
     if not isinstance(data, dict):
         return None, False

@@ -12,11 +12,13 @@ it at start-up so a missing or broken spec copy stops ``runserver``/``migrate`` 
 import dataclasses
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from integrations.catalog.paging import Paging, paging_detect
-from integrations.catalog.spec_files import RefResolver, SpecError, spec_files_read
+from integrations.catalog.spec_files import RefResolver, SpecDoc, SpecError, spec_files_read
 from integrations.ghl.retry import operation_retry_safe
 
 OPERATION_COUNT = 576
@@ -37,7 +39,7 @@ class Param:
     name: str
     location: str  # "path", "query" or "header"
     required: bool
-    schema: dict
+    schema: SpecDoc
     description: str = ""
 
 
@@ -51,7 +53,7 @@ class Operation:
     method: str
     path: str
     params: tuple["Param", ...]
-    body_schema: dict | None
+    body_schema: SpecDoc | None
     body_required: bool
     body_content_type: str
     scopes: tuple[
@@ -61,8 +63,8 @@ class Operation:
     version: str
     deprecated: bool
     paging: Paging
-    response_schema: dict | None = field(default=None, compare=False, repr=False)
-    unresolved_refs: tuple = ()
+    response_schema: SpecDoc | None = field(default=None, compare=False, repr=False)
+    unresolved_refs: tuple[str, ...] = ()
 
     @property
     def retry_safe(self) -> bool:
@@ -81,13 +83,13 @@ def key_make(method: str, path: str) -> str:
     return f"{method.upper()} {path}"
 
 
-def access_type(*, scheme_names, schemes):
+def access_type(*, scheme_names: Iterable[str], schemes: SpecDoc) -> str:
     """Location or agency token, from the security schemes an operation accepts.
 
     HighLevel names its schemes ``Location-Access(-Only)`` and ``Agency-Access(-Only)``; plain
     ``bearer`` is described per file ("...user type as Sub-Account" in all but one).
     """
-    kinds = set()
+    kinds: set[str] = set()
     for name in scheme_names:
         description = (schemes.get(name) or {}).get("description", "")
         if name.startswith("Agency") or (name == "bearer" and "Agency" in description):
@@ -99,12 +101,15 @@ def access_type(*, scheme_names, schemes):
     return EITHER if len(kinds) == 2 else kinds.pop()
 
 
-def operation_build(*, source, path, method, raw, doc, resolver):
+def operation_build(
+    *, source: str, path: str, method: str, raw: SpecDoc, doc: SpecDoc, resolver: RefResolver
+) -> Operation:
     schemes = doc.get("components", {}).get("securitySchemes", {})
     security = raw.get("security") or []
     scheme_names = [name for req in security for name in req]
     scopes = sorted({scope for req in security for scopes in req.values() for scope in scopes})
-    params, version = [], ""
+    params: list[Param] = []
+    version = ""
     for raw_param in resolver.resolve(raw.get("parameters") or []):
         schema = raw_param.get("schema") or {}
         if raw_param["in"] == "header" and raw_param["name"] == "Version":
@@ -124,13 +129,14 @@ def operation_build(*, source, path, method, raw, doc, resolver):
             params.append(
                 Param(name=name, location="path", required=True, schema={"type": "string"})
             )
-    body_schema, content_type = None, ""
+    body_schema: SpecDoc | None = None
+    content_type = ""
     body = resolver.resolve(raw.get("requestBody") or {})
     if body.get("content"):
         content_type = next(iter(body["content"]))
         body_schema = body["content"][content_type].get("schema") or {}
     responses = raw.get("responses") or {}
-    ok = next((responses[c] for c in ("200", "201") if c in responses), {})
+    ok: Any = next((responses[c] for c in ("200", "201") if c in responses), {})
     response_schema = resolver.resolve(
         (ok.get("content") or {}).get("application/json", {}).get("schema")
     )
@@ -192,7 +198,9 @@ def registry_load(*, root: Path | None = None) -> dict[str, Operation]:
     return scopes_doc_apply(operations, root=root)
 
 
-def scopes_doc_apply(operations, *, root=None):
+def scopes_doc_apply(
+    operations: dict[str, Operation], *, root: Path | None = None
+) -> dict[str, Operation]:
     """Add the scopes docs/oauth/Scopes.md names for each operation to the spec's."""
     from integrations.catalog.scopes_doc import scopes_union
 

@@ -6,19 +6,25 @@ catalog takes their union per operation (holding any one of an operation's scope
 """
 
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from integrations.catalog.spec_files import spec_dir
+
+if TYPE_CHECKING:
+    from integrations.catalog.registry import Operation
 
 _ENDPOINT = re.compile(r"^(GET|POST|PUT|PATCH|DELETE)\s+(\S+)$")
 
 
-def doc_endpoint_scopes(*, root=None) -> list[tuple[str, str, str]]:
+def doc_endpoint_scopes(*, root: Path | None = None) -> list[tuple[str, str, str]]:
     """(scope, METHOD, /path/{param}) for each endpoint row of Scopes.md, in table order."""
-    path = (root or spec_dir()) / "docs" / "oauth" / "Scopes.md"
-    if not path.exists():  # a bare spec copy (tests): the specs' scopes alone
+    doc_path = (root or spec_dir()) / "docs" / "oauth" / "Scopes.md"
+    if not doc_path.exists():  # a bare spec copy (tests): the specs' scopes alone
         return []
-    text = path.read_text(encoding="utf-8")
-    rows, scope = [], ""
+    text = doc_path.read_text(encoding="utf-8")
+    rows: list[tuple[str, str, str]] = []
+    scope = ""
     for line in text.splitlines():
         cells = [c.replace("&nbsp;", "").strip() for c in line.strip().strip("|").split("|")]
         if not line.startswith("|") or len(cells) < 2 or cells[0] == "Scope" or "---" in line:
@@ -31,11 +37,13 @@ def doc_endpoint_scopes(*, root=None) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _segments(path):
+def _segments(path: str) -> list[str]:
     return [s for s in path.split("/") if s]
 
 
-def doc_operation_match(*, operations: dict, method: str, path: str):
+def doc_operation_match(
+    *, operations: "dict[str, Operation]", method: str, path: str
+) -> str | None:
     """The operation key a Scopes.md endpoint names, or None, routed as a request path would be.
 
     An operation's parameter matches any segment, its literal segments must be equal (a doc's
@@ -43,7 +51,8 @@ def doc_operation_match(*, operations: dict, method: str, path: str):
     segments wins, so ``GET /contacts/search`` never lands on ``GET /contacts/{contactId}``.
     """
     wanted = _segments(path)
-    best, best_literals = None, -1
+    best: str | None = None
+    best_literals = -1
     for key, op in operations.items():
         if op.method != method:
             continue
@@ -63,9 +72,12 @@ def doc_operation_match(*, operations: dict, method: str, path: str):
     return best
 
 
-def scopes_union(operations: dict, *, root=None) -> tuple[dict, list]:
+def scopes_union(
+    operations: "dict[str, Operation]", *, root: Path | None = None
+) -> tuple[dict[str, list[str]], list[tuple[str, str, str]]]:
     """({key: doc scopes}, [unmatched rows]) for ``operations``."""
-    found, unmatched = {}, []
+    found: dict[str, list[str]] = {}
+    unmatched: list[tuple[str, str, str]] = []
     for scope, method, path in doc_endpoint_scopes(root=root):
         key = doc_operation_match(operations=operations, method=method, path=path)
         if key is None:

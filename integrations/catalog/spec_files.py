@@ -7,6 +7,7 @@ resolve references ourselves: local ``#/components/...`` and ``../common/common-
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -15,22 +16,26 @@ from portal.errors import PortalError
 SPEC_FILE_COUNT = 41  # apps/*.json in HighLevel's docs repository; fewer means a broken copy
 
 
+# An OpenAPI document or any part of it, as read from JSON.
+SpecDoc = dict[str, Any]
+
+
 class SpecError(PortalError):
     """The spec copy is missing, unreadable or not what the portal expects."""
 
 
-def spec_dir():
+def spec_dir() -> Path:
     default = Path(settings.BASE_DIR) / "specs" / "highlevel"
     return Path(getattr(settings, "GHL_SPEC_DIR", default))
 
 
-def spec_files_read(*, root=None):
+def spec_files_read(*, root: Path | str | None = None) -> tuple[dict[str, SpecDoc], SpecDoc]:
     """Return ``({file name: document}, common document)``; raise SpecError naming the bad file."""
     root = Path(root or spec_dir())
     apps_dir = root / "apps"
     if not apps_dir.is_dir():
         raise SpecError(f"HighLevel spec folder {apps_dir} is missing.")
-    docs = {}
+    docs: dict[str, SpecDoc] = {}
     for path in sorted(apps_dir.glob("*.json")):
         docs[path.name] = _json_read(path)
         if not isinstance(docs[path.name].get("paths"), dict):
@@ -44,7 +49,7 @@ def spec_files_read(*, root=None):
     return docs, common
 
 
-def _json_read(path):
+def _json_read(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -62,11 +67,11 @@ class RefResolver:
     ``specs/highlevel/DEFECTS.md``) become ``{}`` too and are recorded in ``unresolved``.
     """
 
-    def __init__(self, doc, common):
+    def __init__(self, doc: SpecDoc, common: SpecDoc) -> None:
         self.docs = {"": doc, "../common/common-schemas.json": common}
-        self.unresolved = set()
+        self.unresolved: set[str] = set()
 
-    def resolve(self, node, *, base="", seen=()):
+    def resolve(self, node: Any, *, base: str = "", seen: tuple[tuple[str, str], ...] = ()) -> Any:
         if isinstance(node, list):
             return [self.resolve(item, base=base, seen=seen) for item in node]
         if not isinstance(node, dict):
@@ -85,8 +90,8 @@ class RefResolver:
             return self.resolve(target, base=target_base, seen=seen + (key,))
         return {k: self.resolve(v, base=base, seen=seen) for k, v in node.items()}
 
-    def _lookup(self, base, pointer):
-        node = self.docs.get(base)
+    def _lookup(self, base: str, pointer: str) -> Any:
+        node: Any = self.docs.get(base)
         for part in pointer.strip("/").split("/") if pointer else []:
             key = part.replace("~1", "/").replace("~0", "~")
             if not isinstance(node, dict) or key not in node:
