@@ -4,13 +4,15 @@ Every admin of location-owned data applies it through ``portal.admin_scoping``, 
 assigned to locations A and B never sees, lists, exports or acts on C, page by page or by URL.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from portal.models import Agency, Location
 
 VIEW_ALL_PERMISSION = "portal.view_all_locations"
+
+M = TypeVar("M", bound=Model)
 
 
 def user_sees_all_locations(user: Any) -> bool:
@@ -35,7 +37,7 @@ def agencies_for_user(user: Any) -> QuerySet[Agency]:
     return Agency.objects.filter(pk__in=locations_for_user(user).values("agency_id"))
 
 
-def queryset_scope(queryset, *, user, location_path):
+def queryset_scope(queryset: QuerySet[M], *, user: Any, location_path: str) -> QuerySet[M]:
     """Restrict ``queryset`` to rows whose location (reached by ``location_path``) ``user`` may see.
 
     ``location_path`` is the ORM path from the model to its ``Location`` ("" for Location itself).

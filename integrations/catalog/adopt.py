@@ -8,12 +8,18 @@ that cannot finish raises the door's error, so the caller tries again later and 
 ``ADOPT`` is the one table: create operation -> how to find what it would have created.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from integrations.catalog.connections import connection_info_get
 from integrations.catalog.registry import AGENCY
 from portal.errors import PortalError
+
+if TYPE_CHECKING:
+    from integrations.ghl.client import GhlResponse
+
+Record = dict[str, Any]  # a HighLevel record as its answer holds it
 
 LOOKUP_PAGE = 100  # users per page asked of the user searches (HighLevel caps pages at 100)
 LOOKUP_MAX_PAGES = 50  # a search by one email that pages this far is not a search: stop
@@ -26,15 +32,30 @@ class LookupInconclusive(PortalError):
     permanent = True
 
 
-def _run(**kwargs):
+def _run(
+    *,
+    connection_id: int,
+    operation_id: str,
+    params: Mapping[str, Any] | None = None,
+    body: Mapping[str, Any] | None = None,
+    job_id: int | None,
+) -> "GhlResponse":
     from integrations.catalog.services import (
         operation_run,  # services imports this module's callers
     )
 
-    return operation_run(**kwargs)
+    return operation_run(
+        connection_id=connection_id,
+        operation_id=operation_id,
+        params=params,
+        body=body,
+        job_id=job_id,
+    )
 
 
-def user_find_by_email(*, connection_id: int, email: str, job_id: int | None = None) -> dict | None:
+def user_find_by_email(
+    *, connection_id: int, email: str, job_id: int | None = None
+) -> Record | None:
     """The HighLevel user with ``email`` (case-insensitive) the connection can see, or None.
 
     A location connection uses *Search Users* narrowed to its location and the email as the
@@ -82,7 +103,7 @@ def user_find_by_email(*, connection_id: int, email: str, job_id: int | None = N
 
 def contact_find_duplicate(
     *, connection_id: int, email: str = "", phone: str = "", job_id: int | None = None
-) -> dict | None:
+) -> Record | None:
     """The contact HighLevel's duplicate rule matches (email, else phone), or None."""
     if not (email or phone):
         raise LookupInconclusive("The contact has neither email nor phone to look it up by.")
@@ -102,15 +123,23 @@ def contact_find_duplicate(
     return contact if isinstance(contact, dict) and contact.get("id") else None
 
 
+class AdoptFind(Protocol):
+    """The record a create's body would have made, or None when proved absent."""
+
+    def __call__(
+        self, *, connection_id: int, body: Mapping[str, Any] | None, job_id: int | None
+    ) -> Record | None: ...
+
+
 @dataclass(frozen=True)
 class Adopt:
     natural_key: str  # for messages: what the record is recognised by
-    find: Callable[..., dict | None]  # (connection_id, body, job_id) -> record or None
+    find: AdoptFind
     id_of: Callable[[object], str | None]  # the new record's id in the create's answer
 
 
-def _answer_id(key):
-    def id_of(data):
+def _answer_id(key: str) -> Callable[[object], str | None]:
+    def id_of(data: object) -> str | None:
         if not isinstance(data, dict):
             return None
         inner = data.get(key) if key else data

@@ -2,38 +2,47 @@
 
 from dataclasses import dataclass
 
-from integrations.catalog.named import named_all
-from integrations.catalog.registry import registry
+from integrations.catalog.named import NamedOperation, named_all
+from integrations.catalog.registry import Operation, registry
 
 UNNAMED = "unnamed"  # kind/category filter value: operations the named catalog does not list
 
 
 @dataclass(frozen=True)
 class Row:
-    operation: object
-    named: tuple  # NamedOperation entries mapped to this operation
+    operation: Operation
+    named: tuple[NamedOperation, ...]  # the named entries mapped to this operation
 
     @property
-    def names(self):
+    def names(self) -> str:
         return ", ".join(n.name for n in self.named)
 
     @property
-    def categories(self):
+    def categories(self) -> list[str]:
         return sorted({n.category for n in self.named})
 
     @property
-    def kinds(self):
+    def kinds(self) -> list[str]:
         return sorted({n.kind for n in self.named})
 
 
-def rows_all():
-    by_key = {}
+def rows_all() -> list[Row]:
+    by_key: dict[str, list[NamedOperation]] = {}
     for named in named_all():
         by_key.setdefault(named.key, []).append(named)
     return [Row(op, tuple(by_key.get(key, ()))) for key, op in registry().items()]
 
 
-def rows_filter(*, q="", category="", kind="", scope="", access="", deprecated="", source=""):
+def rows_filter(
+    *,
+    q: str = "",
+    category: str = "",
+    kind: str = "",
+    scope: str = "",
+    access: str = "",
+    deprecated: str = "",
+    source: str = "",
+) -> list[Row]:
     """Rows matching every given filter; ``q`` searches names, path, key, operation id, summary.
 
     Every word of ``q`` must appear somewhere, in any order ("courses import" finds
@@ -63,11 +72,11 @@ def rows_filter(*, q="", category="", kind="", scope="", access="", deprecated="
     return found
 
 
-def _matches(wanted, values, named):
+def _matches(wanted: str, values: list[str], named: tuple[NamedOperation, ...]) -> bool:
     return (not named) if wanted == UNNAMED else wanted in values
 
 
-def filter_choices():
+def filter_choices() -> dict[str, list[str]]:
     ops = registry().values()
     return {
         "scope": sorted({s for op in ops for s in op.scopes}),

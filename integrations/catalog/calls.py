@@ -17,6 +17,7 @@ from openapi_schema_validator import OAS30Validator
 
 from integrations.catalog.connections import ConnectionInfo
 from integrations.catalog.registry import AGENCY, EITHER, LOCATION, NO_TOKEN, Operation
+from integrations.catalog.spec_files import SpecDoc
 from integrations.ghl.paths import DOT_SEGMENTS, path_matches_template
 from integrations.ghl.uploads import UploadFile
 from portal.errors import PortalError
@@ -24,11 +25,13 @@ from portal.errors import PortalError
 DEFAULT_VERSION = "2021-07-28"
 JSON = "application/json"
 
+FieldErrors = dict[str, list[str]]  # field name ("body", "body.email", a parameter) -> messages
+
 
 class OperationInvalid(PortalError):
     """The request does not satisfy the spec; ``errors`` maps field names to messages."""
 
-    def __init__(self, errors):
+    def __init__(self, errors: FieldErrors) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
@@ -69,14 +72,15 @@ class PreparedCall:
             lines += ["", json.dumps(self.json, indent=2, sort_keys=True)]
         elif self.data and not self.files:
             lines += ["", urlencode(self.data, doseq=True)]
-        for name, value in {**(self.data if self.files else {}), **self.files}.items():
+        parts: dict[str, Any] = {**(self.data or {} if self.files else {}), **self.files}
+        for name, value in parts.items():
             lines.append(
                 f"  part {name}: {value!r}" if name in self.files else f"  part {name}: {value}"
             )
         return "\n".join(lines)
 
 
-def scopes_missing(*, operation, granted):
+def scopes_missing(*, operation: Operation, granted: Iterable[str]) -> list[str]:
     """The operation's scopes when none is granted (any one suffices), else []."""
     if set(operation.scopes) & set(granted):
         return []
@@ -102,11 +106,11 @@ def call_refusal(*, operation: Operation, connection: ConnectionInfo) -> Operati
     return None
 
 
-def connection_values(connection):
+def connection_values(connection: ConnectionInfo | None) -> dict[str, Any]:
     """Parameter values a connection supplies (its location or company)."""
     if connection is None:
         return {}
-    values = {"companyId": connection.company_id} if connection.company_id else {}
+    values: dict[str, Any] = {"companyId": connection.company_id} if connection.company_id else {}
     if connection.access == LOCATION and connection.location_id:
         values.update(
             locationId=connection.location_id,
@@ -120,7 +124,7 @@ def connection_values(connection):
     return values
 
 
-def connection_supplied(operation):
+def connection_supplied(operation: Operation) -> set[str]:
     """Names a connection of the operation's kind fills in (so an example leaves them out)."""
     names = {"companyId", "altId", "altType"}
     if operation.access != AGENCY:
@@ -130,12 +134,12 @@ def connection_supplied(operation):
     return names - {"altType"} if alt_id_names_location(operation) else names - {"altId", "altType"}
 
 
-def has_alt_type(operation):
+def has_alt_type(operation: Operation) -> bool:
     props = (operation.body_schema or {}).get("properties") or {}
     return "altType" in props or any(p.name == "altType" for p in operation.form_params)
 
 
-def alt_id_names_location(operation):
+def alt_id_names_location(operation: Operation) -> bool:
     """altId is the location (or agency) also where the spec gives no altType beside it (e.g.
     List Orders), except in conversations, where altId is a message provider's own id."""
     if has_alt_type(operation):
@@ -144,7 +148,7 @@ def alt_id_names_location(operation):
     return declared and not operation.path.startswith("/conversations")
 
 
-def authority_conflict(*, name, value, filled):
+def authority_conflict(*, name: str, value: object, filled: Mapping[str, Any]) -> str | None:
     """Why ``value`` may not stand for ``name``, a value the connection decides; None if it may.
 
     A connection acts for one location (or agency): its locationId, altId, altType and companyId
@@ -159,11 +163,11 @@ def authority_conflict(*, name, value, filled):
     )
 
 
-def body_conflicts(*, body, filled):
+def body_conflicts(*, body: object, filled: Mapping[str, Any]) -> FieldErrors:
     """Field errors for body properties that name another location or agency than ``connection``'s."""
     if not isinstance(body, dict):
         return {}
-    errors = {}
+    errors: FieldErrors = {}
     for name, value in body.items():
         if name in filled and name != "locationIds":
             conflict = authority_conflict(name=name, value=value, filled=filled)
@@ -191,7 +195,8 @@ def call_prepare(
     if not has_alt_type(operation):  # no altType to send; altId may still name the location
         dropped = ("altType",) if alt_id_names_location(operation) else ("altId", "altType")
         filled = {k: v for k, v in filled.items() if k not in dropped}
-    errors, values = {}, {"path": {}, "query": {}, "header": {}}
+    errors: FieldErrors = {}
+    values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
     for param in operation.form_params:
         value = params.pop(param.name, None)
         if param.name in filled and param.location != "header":
@@ -269,7 +274,7 @@ def binary_fields(operation: Operation) -> list[str]:
     return binary or ["file"]  # no schema (forms.json) or none marked: HighLevel's "file"
 
 
-def body_fill(*, operation, body, filled):
+def body_fill(*, operation: Operation, body: Any, filled: Mapping[str, Any]) -> Any:
     """Add the connection's ``locationId``/``altId``/``altType`` where the body schema has them."""
     props = (operation.body_schema or {}).get("properties") or {}
     if body is None or not isinstance(body, dict):
@@ -286,7 +291,9 @@ def body_fill(*, operation, body, filled):
     return body
 
 
-def body_errors(*, operation, body, files=None):
+def body_errors(
+    *, operation: Operation, body: Any, files: Mapping[str, UploadFile] | None = None
+) -> FieldErrors:
     files = files or {}
     if operation.body_content_type == MULTIPART:
         unknown = sorted(set(files) - set(binary_fields(operation)))
@@ -308,14 +315,14 @@ def body_errors(*, operation, body, files=None):
         return {"body": ["This operation takes no body."]} if body not in (None, {}) else {}
     if body is None:
         return {"body": ["A request body is required."]} if operation.body_required else {}
-    errors = {}
+    errors: FieldErrors = {}
     for where, message in schema_errors(operation.body_schema, body):
         name = f"body.{where.split('.')[0].split('[')[0]}" if where else "body"
         errors.setdefault(name, []).append(f"{where}: {message}" if where else message)
     return errors
 
 
-def response_errors(*, operation, data):
+def response_errors(*, operation: Operation, data: object) -> list[str]:
     """What in a 200/201 answer disagrees with the operation's response schema (``[]`` if none)."""
     if not operation.response_schema:
         return []
@@ -325,10 +332,10 @@ def response_errors(*, operation, data):
     ]
 
 
-def schema_errors(schema, value):
+def schema_errors(schema: SpecDoc, value: object) -> list[tuple[str, str]]:
     """``[(dotted location, message)]`` for ``value`` against an OpenAPI 3.0 schema."""
     validator = OAS30Validator(schema)
-    found = []
+    found: list[tuple[str, str]] = []
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
         where, message = "", error.message
         path = list(error.absolute_path)
@@ -343,7 +350,7 @@ def schema_errors(schema, value):
     return found
 
 
-def query_text(value):
+def query_text(value: Any) -> Any:
     """Booleans as HighLevel reads them in a URL (``true``/``false``, not Python's ``True``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -352,7 +359,7 @@ def query_text(value):
     return value
 
 
-def param_coerce(value, schema):
+def param_coerce(value: Any, schema: SpecDoc) -> Any:
     """Form and query values arrive as text; give them the type the schema declares."""
     kind = schema.get("type")
     if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):

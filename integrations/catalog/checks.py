@@ -1,6 +1,10 @@
 """Start-up checks: the spec copy loads and the named catalog points at real operations."""
 
-from django.core.checks import Error, register
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.checks import CheckMessage, Error, register
 
 from integrations.catalog.named import named_all
 from integrations.catalog.registry import registry
@@ -8,7 +12,7 @@ from integrations.catalog.spec_files import SpecError, spec_dir
 
 
 @register("catalog")
-def check_catalog(app_configs, **kwargs):
+def check_catalog(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     try:
         operations = registry()
     except SpecError as exc:

@@ -7,6 +7,10 @@ This is the only catalog module that reads a Connection row; everything else tak
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+
 from integrations.catalog.registry import AGENCY, LOCATION
 from integrations.ghl.models import Connection
 from portal.errors import PortalError
@@ -28,7 +32,7 @@ class ConnectionInfo:
     mode: str = "sandbox"
 
 
-def connections_for_user(user):
+def connections_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Connection]:
     """Connections ``user`` may run operations on: those of locations they may see.
 
     Agency connections (no location) are visible only to users who see every location.

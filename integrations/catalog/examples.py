@@ -1,9 +1,12 @@
 """Requests built from the spec alone: starting values for forms and for contract tests."""
 
+from typing import Any
+
 from integrations.catalog.calls import connection_supplied, schema_errors
+from integrations.catalog.registry import Operation
 
 
-def schema_example(schema, *, depth=0):
+def schema_example(schema: object, *, depth: int = 0) -> Any:
     """A value the schema accepts: its own example when valid, else built from the required parts.
 
     The specs' examples sometimes contradict their schemas (an example string for an object), so
@@ -35,7 +38,7 @@ def schema_example(schema, *, depth=0):
     return "x" * int(schema.get("minLength") or 1) if kind == "string" else ""
 
 
-def request_example(operation):
+def request_example(operation: Operation) -> tuple[dict[str, Any], Any]:
     """``(params, body)`` for ``operation`` from its schemas: every required part, spec-valid.
 
     Parameters the connection supplies (locationId, altId, ...) are left to ``call_prepare``.

@@ -1,13 +1,15 @@
 """The registry and the named catalog as plain data (for `manage.py catalog --json` and scripts)."""
 
 from dataclasses import asdict
+from typing import Any
 
-from integrations.catalog.named import TRIGGER, named_all
+from integrations.catalog.named import TRIGGER, NamedOperation, named_all
+from integrations.catalog.paging import Paging
 from integrations.catalog.polling import poll_plan
-from integrations.catalog.registry import operation_get, registry
+from integrations.catalog.registry import Operation, operation_get, registry
 
 
-def paging_dict(paging):
+def paging_dict(paging: Paging) -> dict[str, Any]:
     return {
         "style": paging.style,
         "where": paging.where,
@@ -16,7 +18,7 @@ def paging_dict(paging):
     }
 
 
-def operation_dict(op):
+def operation_dict(op: Operation) -> dict[str, Any]:
     return {
         "key": op.key,
         "operation_id": op.operation_id,
@@ -38,9 +40,9 @@ def operation_dict(op):
     }
 
 
-def named_dict(named):
+def named_dict(named: NamedOperation) -> dict[str, Any]:
     op = operation_get(named.key)
-    entry = {
+    entry: dict[str, Any] = {
         "name": named.name,
         "category": named.category,
         "kind": named.kind,
@@ -59,7 +61,7 @@ def named_dict(named):
     return entry
 
 
-def catalog_export():
+def catalog_export() -> dict[str, list[dict[str, Any]]]:
     return {
         "operations": [operation_dict(op) for op in registry().values()],
         "named": [named_dict(named) for named in named_all()],

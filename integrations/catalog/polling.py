@@ -15,7 +15,9 @@ from typing import Any
 from integrations.catalog.named import TRIGGER, NamedOperation, named_all
 from integrations.catalog.paging import Paging
 from integrations.catalog.registry import operation_get
+from integrations.catalog.spec_files import SpecDoc
 from mappings.entities import POLL_OVERRIDES as ENTITY_POLL_OVERRIDES
+from mappings.entities.base import PollOverride
 
 FINGERPRINT = "fingerprint"
 CHANGE_FIELDS = ("dateUpdated", "updatedAt", "dateModified", "lastUpdated", "updated_at")
@@ -25,13 +27,13 @@ CONNECTION_PARAMS = {"locationId", "location_id", "altId", "altType", "companyId
 # Time windows a poll run fills from its last run (start) and now (end).
 WINDOW_PARAMS = {"startTime", "endTime", "startDate", "endDate", "startAt", "endAt"}
 
-CATALOG_POLL_OVERRIDES = {
+CATALOG_POLL_OVERRIDES: dict[str, PollOverride] = {
     # Messages of a conversation are immutable once sent: new ids are the change.
     "Get Messages by Conversation": {"change_key": FINGERPRINT},
 }
 
 
-def poll_override(trigger: str) -> dict:
+def poll_override(trigger: str) -> PollOverride:
     """What a human decided about a trigger's plan: its entity's word, else the catalog's."""
     return ENTITY_POLL_OVERRIDES.get(trigger) or CATALOG_POLL_OVERRIDES.get(trigger, {})
 
@@ -84,7 +86,7 @@ def poll_plans() -> dict[str, PollPlan]:
     return {n.name: poll_plan(n) for n in named_all() if n.kind == TRIGGER}
 
 
-def _records_path(schema):
+def _records_path(schema: SpecDoc) -> tuple[str, SpecDoc]:
     """(dotted path, item schema) of the records in a 200 answer.
 
     A list answer's records are its first array of objects, at the top or inside a wrapper object
@@ -97,7 +99,7 @@ def _records_path(schema):
     for name, sub in props.items():
         if _is_record_array(sub):
             return name, sub["items"]
-    singles = []
+    singles: list[tuple[str, SpecDoc]] = []
     for name, sub in props.items():
         inner = sub.get("properties") or {}
         if name == "meta" or not inner:
@@ -113,7 +115,7 @@ def _records_path(schema):
     return "", schema
 
 
-def _is_record_array(schema):
+def _is_record_array(schema: SpecDoc) -> bool:
     return schema.get("type") == "array" and bool((schema.get("items") or {}).get("properties"))
 
 
@@ -127,7 +129,7 @@ def plan_records(plan: PollPlan, data: Any) -> list[Any]:
     return node if isinstance(node, list) else [node]
 
 
-def response_records(*, operation_key):
+def response_records(*, operation_key: str) -> tuple[str, SpecDoc]:
     """(dotted path, item schema) of the records in the operation's 200 answer, from its spec.
 
     ``POST /contacts/search`` has no 200 schema in the spec: its records are under ``contacts``.
