@@ -19,11 +19,14 @@ import hmac
 import json
 import logging
 import time
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.urls import reverse
@@ -40,7 +43,9 @@ SIGNATURE_HEADER = "X-Portal-Signature"
 SIGNATURE_TOLERANCE_S = 300
 
 
-def alert_raise(*, cause: str, location_id: int, detail: dict | None = None) -> AlertSignal:
+def alert_raise(
+    *, cause: str, location_id: int, detail: dict[str, Any] | None = None
+) -> AlertSignal:
     """Note that ``cause`` happened at a location; :func:`alerts_send` tells people."""
     location = Location.objects.only("pk", "agency_id").get(pk=location_id)
     return AlertSignal.objects.create(
@@ -48,7 +53,7 @@ def alert_raise(*, cause: str, location_id: int, detail: dict | None = None) -> 
     )
 
 
-def alerts_send(*, now=None) -> list[AlertIncident]:
+def alerts_send(*, now: datetime | None = None) -> list[AlertIncident]:
     """Send one incident per (agency, cause) whose first pending signal has waited
     ``ALERT_GROUP_SECONDS``; returns the incidents sent."""
     now = now or timezone.now()
@@ -67,7 +72,9 @@ def alerts_send(*, now=None) -> list[AlertIncident]:
     return sent
 
 
-def _incident_make(*, agency_id, cause, now, settle):
+def _incident_make(
+    *, agency_id: int, cause: str, now: datetime, settle: datetime
+) -> AlertIncident | None:
     with transaction.atomic():
         pending = list(
             AlertSignal.objects.select_for_update(skip_locked=True)
@@ -105,12 +112,12 @@ def _incident_make(*, agency_id, cause, now, settle):
     return incident
 
 
-def alert_recipients(*, incident) -> list[tuple[object, list]]:
+def alert_recipients(*, incident: AlertIncident) -> list[tuple[AbstractUser, list[Location]]]:
     """(user, the incident's locations they may see) for each person to email."""
     User = get_user_model()
     locations = list(incident.locations.all().order_by("name"))
     ids = {loc.pk for loc in locations}
-    people = {}
+    people: dict[int, tuple[AbstractUser, list[Location]]] = {}
     for user in (
         User.objects.filter(is_active=True, groups__name=SUPPORT)
         .exclude(alert_setting__email_alerts=False)
@@ -131,11 +138,13 @@ def alert_recipients(*, incident) -> list[tuple[object, list]]:
     return sorted(people.values(), key=lambda pair: pair[0].get_username())
 
 
-def _location_url(location):
+def _location_url(location: Location) -> str:
     return settings.PORTAL_BASE_URL + reverse("admin:location_overview", args=[location.pk])
 
 
-def _body(incident, locations, signals):
+def _body(
+    incident: AlertIncident, locations: Sequence[Location], signals: Iterable[AlertSignal]
+) -> str:
     detail = {s.location_id: s.detail for s in signals}
     lines = [
         f"{incident.get_cause_display().capitalize()} at {len(locations)} location(s) of "
@@ -156,7 +165,7 @@ def _body(incident, locations, signals):
     return "\n".join(lines)
 
 
-def _deliver(incident):
+def _deliver(incident: AlertIncident) -> None:
     signals = list(incident.signals.all())
     recipients = alert_recipients(incident=incident)
     messages = [
@@ -177,7 +186,9 @@ def _deliver(incident):
     incident.save(update_fields=["recipients", "webhook_status"])
 
 
-def alert_payload(*, incident, signals=()) -> dict:
+def alert_payload(
+    *, incident: AlertIncident, signals: Iterable[AlertSignal] = ()
+) -> dict[str, Any]:
     detail = {s.location_id: s.detail for s in signals}
     return {
         "incident": incident.pk,
@@ -218,7 +229,7 @@ def alert_signature_verify(
     return hmac.compare_digest(expected, header.strip())
 
 
-def _webhook_send(incident, signals) -> str:
+def _webhook_send(incident: AlertIncident, signals: Iterable[AlertSignal]) -> str:
     if not settings.ALERT_WEBHOOK_URL:
         return ""
     body = json.dumps(alert_payload(incident=incident, signals=signals), sort_keys=True).encode()
