@@ -6,7 +6,7 @@ Every record belongs to a location and carries its HighLevel id, unique per loca
 ``deleted_at`` marks a record HighLevel deleted (kept, not removed, so history and links survive).
 """
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.db import models
 from django.db.models.expressions import Combinable
@@ -77,7 +77,7 @@ class RankrRecord(models.Model):
         ]
 
     if TYPE_CHECKING:  # every concrete record model has Django's default manager
-        objects: ClassVar[models.Manager["RankrRecord"]]
+        objects: ClassVar[models.Manager[Self]]
 
     @classmethod
     def mapped_field_names(cls) -> list[str]:
