@@ -6,6 +6,7 @@ record that arrives by webhook, by resync and again by polling stays one row.
 """
 
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -13,6 +14,7 @@ from integrations.sync.targets import EventError, mapping_version_find
 from mappings.entities import ENTITIES, FETCH, GHL_TO_RANKR, NATURAL_KEYS
 from mappings.rules import path_get
 from mappings.services import mapping_page_apply, time_parse
+from rankr.models import RankrRecord
 from rankr.services import record_soft_delete
 
 
@@ -20,7 +22,7 @@ class NoMapping(EventError):
     """The location maps no HighLevel records of this entity into Rankr."""
 
 
-def record_ghl_id(*, entity, record):
+def record_ghl_id(*, entity: str, record: object) -> str:
     ghl_id = path_get(record, ENTITIES[entity].id_path) if isinstance(record, dict) else None
     if not isinstance(ghl_id, str) or not ghl_id:
         raise EventError(
@@ -29,7 +31,15 @@ def record_ghl_id(*, entity, record):
     return ghl_id
 
 
-def record_apply(*, location_id, entity, record, event_time=None, source="", job_id=None):
+def record_apply(
+    *,
+    location_id: int,
+    entity: str,
+    record: dict[str, Any],
+    event_time: object = None,
+    source: str = "",
+    job_id: int | None = None,
+) -> dict[str, Any]:
     """Map and upsert one HighLevel record; returns the counts and the mapping version applied.
 
     Applied only if newer than what Rankr holds (the record's modification time, else
@@ -74,7 +84,9 @@ def record_apply(*, location_id, entity, record, event_time=None, source="", job
     }
 
 
-def record_natural_claim(*, location_id, entity, ghl_id, record):
+def record_natural_claim(
+    *, location_id: int, entity: str, ghl_id: str, record: dict[str, Any]
+) -> bool:
     """Give a Rankr-created record (no HighLevel id yet) the id HighLevel reports for it.
 
     A Rankr lead or user reaches HighLevel, and HighLevel's webhook may come back before the job
@@ -85,6 +97,8 @@ def record_natural_claim(*, location_id, entity, ghl_id, record):
     if not isinstance(value, str) or not value.strip():
         return False
     model = ENTITIES[entity].rankr_model
+    if model is None:  # a payload-only entity keeps no Rankr records to claim
+        return False
     if model.objects.filter(location_id=location_id, ghl_id=ghl_id).exists():
         return False
     pending = (
@@ -103,7 +117,7 @@ def record_natural_claim(*, location_id, entity, ghl_id, record):
         return False
 
 
-def record_remove(*, location_id, entity, ghl_id, deleted_at=None):
+def record_remove(*, location_id: int, entity: str, ghl_id: str, deleted_at: object = None) -> bool:
     """Soft-delete the Rankr record HighLevel deleted at ``deleted_at`` (a tombstone with that
     time: older versions arriving later are not applied); True if a live one was marked."""
     return record_soft_delete(
@@ -114,7 +128,7 @@ def record_remove(*, location_id, entity, ghl_id, deleted_at=None):
     )
 
 
-def record_ghl_id_set(*, model, pk, location_id, ghl_id):
+def record_ghl_id_set(*, model: type[RankrRecord], pk: int, location_id: int, ghl_id: str) -> None:
     """Record the HighLevel id of a record Rankr created.
 
     If a webhook or poll already copied that HighLevel record into a second row (it came back

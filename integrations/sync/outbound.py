@@ -9,20 +9,25 @@ HighLevel id is recorded on the job (``job_checkpoint``) and on the Rankr record
 is acknowledged.
 """
 
+import enum
 import secrets
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from integrations.catalog.adopt import user_find_by_email
 from integrations.catalog.services import operation_run
 from integrations.ghl.errors import GhlInvalid, GhlNotFound
+from integrations.ghl.models import Connection
 from integrations.sync.creates import create_once
 from integrations.sync.inbound import record_ghl_id_set
 from integrations.sync.jobs import job_checkpoint
 from integrations.sync.models import Job
 from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
 from mappings.entities import RANKR_TO_GHL
+from mappings.models import MappingVersion
 from mappings.services import MappingError, mapping_apply
 from portal.errors import PortalError
-from rankr.models import Contact, RankrUser
+from rankr.models import Contact, RankrRecord, RankrUser
 
 USER_CREATE = "user_create"
 USER_DELETE = "user_delete"
@@ -41,17 +46,19 @@ class EventNotReady(PortalError):
     permanent = False
 
 
-def event_key(*, event, record_id):
+def event_key(*, event: str, record_id: int) -> str:
     return f"rankr_event:{event}:{record_id}"
 
 
-def rankr_record_dict(record):
+def rankr_record_dict(record: RankrRecord) -> dict[str, Any]:
     """A Rankr record as the source of a Rankr → HighLevel mapping."""
     values = {name: getattr(record, name) for name in record.mapped_field_names()}
     return {**values, "id": record.pk, "ghl_id": record.ghl_id}
 
 
-def _mapped(*, location_id, entity, operations, record):
+def _mapped(
+    *, location_id: int, entity: str, operations: Sequence[str], record: dict[str, Any]
+) -> tuple[dict[str, Any], MappingVersion]:
     version = mapping_version_find(
         location_id=location_id, entity=entity, direction=RANKR_TO_GHL, operation_keys=operations
     )
@@ -66,21 +73,23 @@ def _mapped(*, location_id, entity, operations, record):
         raise EventError(str(exc)) from None
 
 
-def _acknowledge(job, *, model, record, ghl_id, **more):
+def _acknowledge(
+    job: Job, *, model: type[RankrRecord], record: RankrRecord, ghl_id: str, **more: Any
+) -> dict[str, Any]:
     """Record the HighLevel id on the job, then on the Rankr record: only then is it done."""
     job_checkpoint(job=job, result={"ghl_id": ghl_id, **more})
     record_ghl_id_set(model=model, pk=record.pk, location_id=record.location_id, ghl_id=ghl_id)
     return {"ghl_id": ghl_id, **more}
 
 
-def _user_find(*, connection, email, job):
+def _user_find(*, connection: Connection, email: str, job: Job) -> dict[str, Any] | None:
     """The HighLevel user of the location with this email (case-insensitive), or None."""
     if not email:
         return None
     return user_find_by_email(connection_id=connection.pk, email=email, job_id=job.pk)
 
 
-def user_create_run(job):
+def user_create_run(job: Job) -> dict[str, Any]:
     user = RankrUser.objects.select_related("location").filter(pk=job.params["record_id"]).first()
     if user is None:
         return {"skipped": "The Rankr user was deleted before it reached HighLevel."}
@@ -121,17 +130,21 @@ def user_create_run(job):
     )
 
 
-NOT_SENT = object()
+class _NotSent(enum.Enum):
+    NOT_SENT = "not sent"
 
 
-def _created_user_id(job):
+NOT_SENT = _NotSent.NOT_SENT  # the create finished without sending anything
+
+
+def _created_user_id(job: Job) -> str | Literal[_NotSent.NOT_SENT] | None:
     """The HighLevel id this delete is about: from its input, or from the user's create job.
 
     Returns None when only a look-up by email can tell (no create job, or one that failed after
     perhaps reaching HighLevel), and NOT_SENT when the create finished without sending anything.
     """
     if job.params.get("ghl_id"):
-        return job.params["ghl_id"]
+        return str(job.params["ghl_id"])
     create = Job.objects.filter(
         idempotency_key=event_key(event=USER_CREATE, record_id=job.params["record_id"])
     ).first()
@@ -140,11 +153,13 @@ def _created_user_id(job):
     if create.status in (Job.Status.QUEUED, Job.Status.RUNNING):
         raise EventNotReady("The user's Create User job has not finished yet.", retry_after=30)
     if create.result.get("ghl_id"):
-        return create.result["ghl_id"]
+        return str(create.result["ghl_id"])
     return NOT_SENT if create.status == Job.Status.SUCCEEDED else None
 
 
-def user_delete_run(job):
+def user_delete_run(job: Job) -> dict[str, Any]:
+    if job.location_id is None:  # rankr_user_delete always names the user's location
+        raise EventError("The Delete User job names no location.")
     connection = location_connection_get(location_id=job.location_id)
     Job.objects.filter(pk=job.pk).update(connection=connection)
     ghl_id = _created_user_id(job)
@@ -180,7 +195,7 @@ def user_delete_run(job):
     return {"ghl_id": ghl_id, "status": response.status, "trace_id": response.trace_id}
 
 
-def lead_create_run(job):
+def lead_create_run(job: Job) -> dict[str, Any]:
     lead = Contact.objects.filter(pk=job.params["record_id"]).first()
     if lead is None:
         return {"skipped": "The Rankr lead was deleted before it reached HighLevel."}
@@ -219,10 +234,14 @@ def lead_create_run(job):
     )
 
 
-RUNNERS = {USER_CREATE: user_create_run, USER_DELETE: user_delete_run, LEAD_CREATE: lead_create_run}
+RUNNERS: dict[str, Callable[[Job], dict[str, Any]]] = {
+    USER_CREATE: user_create_run,
+    USER_DELETE: user_delete_run,
+    LEAD_CREATE: lead_create_run,
+}
 
 
-def rankr_event_job_run(job: Job) -> dict:
+def rankr_event_job_run(job: Job) -> dict[str, Any]:
     """JOB_HANDLERS "rankr_event"."""
     runner = RUNNERS.get(job.params.get("event"))
     if runner is None:

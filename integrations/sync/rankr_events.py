@@ -6,6 +6,9 @@ side. Call these from every place that creates or deletes such records (the admi
 are no signals behind ``save()``.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -24,7 +27,7 @@ from integrations.sync.outbound import (
 from rankr.models import Contact, RankrUser
 
 
-def _email_clean(email, *, required):
+def _email_clean(email: str | None, *, required: bool) -> str:
     email = (email or "").strip().lower()
     if not email:
         if required:
@@ -40,7 +43,14 @@ def _email_clean(email, *, required):
 
 
 @transaction.atomic
-def rankr_user_create(*, location_id, email, full_name="", role="", user_id=None) -> RankrUser:
+def rankr_user_create(
+    *,
+    location_id: int,
+    email: str,
+    full_name: str = "",
+    role: str = "",
+    user_id: int | None = None,
+) -> RankrUser:
     """Create a Rankr user and queue *Create User* in HighLevel for it."""
     user = RankrUser.objects.create(
         location_id=location_id,
@@ -61,7 +71,7 @@ def rankr_user_create(*, location_id, email, full_name="", role="", user_id=None
 
 
 @transaction.atomic
-def rankr_user_delete(*, rankr_user_id, user_id=None) -> Job:
+def rankr_user_delete(*, rankr_user_id: int, user_id: int | None = None) -> Job:
     """Delete a Rankr user and queue *Delete User* in HighLevel for it.
 
     The job keeps what it needs (HighLevel id, or the email to find the user by) in its input.
@@ -88,7 +98,9 @@ def rankr_user_delete(*, rankr_user_id, user_id=None) -> Job:
 
 
 @transaction.atomic
-def rankr_lead_create(*, location_id, values, user_id=None) -> Contact:
+def rankr_lead_create(
+    *, location_id: int, values: Mapping[str, Any], user_id: int | None = None
+) -> Contact:
     """Create a Rankr contact on the Rankr side (a lead) and queue its upsert into HighLevel.
 
     ``values`` are Contact fields; an email or a phone is required, since HighLevel's upsert

@@ -1,7 +1,9 @@
 """Which connection and which mapping serve a location: the lookups every event needs."""
 
+from collections.abc import Sequence
+
 from integrations.ghl.models import Connection
-from mappings.models import Mapping
+from mappings.models import Mapping, MappingVersion
 from mappings.services import mapping_version_latest
 from portal.errors import PortalError
 from portal.models import Location
@@ -11,7 +13,7 @@ class EventError(PortalError):
     """An event cannot be processed as configured; the message says what to set up."""
 
 
-def location_connection_get(*, location_id):
+def location_connection_get(*, location_id: int) -> Connection:
     """The location's active location-level connection (newest first)."""
     connection = (
         Connection.objects.filter(
@@ -29,7 +31,9 @@ def location_connection_get(*, location_id):
     return connection
 
 
-def mapping_version_find(*, location_id, entity, direction, operation_keys=()):
+def mapping_version_find(
+    *, location_id: int, entity: str, direction: str, operation_keys: Sequence[str] = ()
+) -> MappingVersion | None:
     """The latest version of the location's mapping for ``entity`` in ``direction``, or None.
 
     When several mappings match (e.g. one per HighLevel operation), the first of
