@@ -22,7 +22,12 @@ from integrations.sync.creates import create_once
 from integrations.sync.inbound import record_ghl_id_set
 from integrations.sync.jobs import job_checkpoint
 from integrations.sync.models import Job
-from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
+from integrations.sync.targets import (
+    EventError,
+    job_location_id,
+    location_connection_get,
+    mapping_version_find,
+)
 from mappings.entities import RANKR_TO_GHL
 from mappings.models import MappingVersion
 from mappings.services import MappingError, mapping_apply
@@ -158,9 +163,8 @@ def _created_user_id(job: Job) -> str | Literal[_NotSent.NOT_SENT] | None:
 
 
 def user_delete_run(job: Job) -> dict[str, Any]:
-    if job.location_id is None:  # rankr_user_delete always names the user's location
-        raise EventError("The Delete User job names no location.")
-    connection = location_connection_get(location_id=job.location_id)
+    location_id = job_location_id(job)
+    connection = location_connection_get(location_id=location_id)
     Job.objects.filter(pk=job.pk).update(connection=connection)
     ghl_id = _created_user_id(job)
     if ghl_id is None:
@@ -171,7 +175,7 @@ def user_delete_run(job: Job) -> dict[str, Any]:
     job_checkpoint(job=job, result={"ghl_id": ghl_id})
     params = {"userId": ghl_id}
     version = mapping_version_find(
-        location_id=job.location_id,
+        location_id=location_id,
         entity="user",
         direction=RANKR_TO_GHL,
         operation_keys=(DELETE_USER,),

@@ -5,6 +5,7 @@ a "resync" job (the log of who asked, what came back and what changed in Rankr).
 """
 
 import uuid
+from typing import Any
 
 from django.utils import timezone
 
@@ -13,11 +14,18 @@ from integrations.ghl.errors import GhlNotFound
 from integrations.sync.inbound import record_apply, record_remove
 from integrations.sync.jobs import job_enqueue
 from integrations.sync.models import Job
-from integrations.sync.targets import EventError, location_connection_get
+from integrations.sync.targets import EventError, job_location_id, location_connection_get
 from mappings.entities import FETCH
 
 
-def resync_enqueue(*, location_id, entity, ghl_id, contact_ghl_id="", user_id=None):
+def resync_enqueue(
+    *,
+    location_id: int,
+    entity: str,
+    ghl_id: str,
+    contact_ghl_id: str = "",
+    user_id: int | None = None,
+) -> Job:
     """Queue a resync of one HighLevel record; returns the job. Bad input raises EventError."""
     fetch = FETCH.get(entity)
     if fetch is None:
@@ -43,11 +51,12 @@ def resync_enqueue(*, location_id, entity, ghl_id, contact_ghl_id="", user_id=No
     )
 
 
-def resync_job_run(job: Job) -> dict:
+def resync_job_run(job: Job) -> dict[str, Any]:
     """JOB_HANDLERS "resync": fetch, then map and upsert (or soft-delete if HighLevel lost it)."""
     entity, ghl_id = job.params["entity"], job.params["ghl_id"]
     fetch = FETCH[entity]
-    connection = location_connection_get(location_id=job.location_id)
+    location_id = job_location_id(job)
+    connection = location_connection_get(location_id=location_id)
     Job.objects.filter(pk=job.pk).update(connection=connection)
     params = fetch.params(ghl_id=ghl_id, contact_ghl_id=job.params.get("contact_ghl_id", ""))
     try:
@@ -56,7 +65,7 @@ def resync_job_run(job: Job) -> dict:
         )
     except GhlNotFound as exc:
         deleted = record_remove(
-            location_id=job.location_id, entity=entity, ghl_id=ghl_id, deleted_at=timezone.now()
+            location_id=location_id, entity=entity, ghl_id=ghl_id, deleted_at=timezone.now()
         )
         return {
             "ghl_id": ghl_id,
@@ -69,7 +78,7 @@ def resync_job_run(job: Job) -> dict:
     if record is None:
         raise EventError(f"HighLevel's answer to {fetch.operation} holds no {entity} record.")
     result = record_apply(
-        location_id=job.location_id, entity=entity, record=record, source="resync", job_id=job.pk
+        location_id=location_id, entity=entity, record=record, source="resync", job_id=job.pk
     )
     Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
     return {**result, "status": response.status, "trace_id": response.trace_id}

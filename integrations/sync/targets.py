@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 from integrations.ghl.models import Connection
+from integrations.sync.models import Job
 from mappings.models import Mapping, MappingVersion
 from mappings.services import mapping_version_latest
 from portal.errors import PortalError
@@ -11,6 +12,13 @@ from portal.models import Location
 
 class EventError(PortalError):
     """An event cannot be processed as configured; the message says what to set up."""
+
+
+def job_location_id(job: Job) -> int:
+    """The location a location-scoped job runs for (every such job is made with one)."""
+    if job.location_id is None:
+        raise EventError(f"Job {job.pk} ({job.kind}) names no location.")
+    return job.location_id
 
 
 def location_connection_get(*, location_id: int) -> Connection:

@@ -6,13 +6,15 @@ so a failure lands on a job that support sees and can re-run. The job applies th
 path) or soft-deletes it. Payload shapes: specs/highlevel/docs/webhook events/*.md.
 """
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.sync.inbound import NoMapping, record_apply, record_ghl_id, record_remove
 from integrations.sync.jobs import job_enqueue, job_fence
 from integrations.sync.models import Job, WebhookEvent
-from integrations.sync.targets import EventError
+from integrations.sync.targets import EventError, job_location_id
 from mappings.entities import DELETE, ROUTES, UPSERT, EventRoute, RegistryView  # noqa: F401
 
 # Delivery fields, not record fields: left out so a re-delivery fingerprints the same.
@@ -21,7 +23,7 @@ ENVELOPE = ("type", "timestamp", "webhookId")
 # entity module's ``events`` (mappings/entities/).
 
 
-def webhook_record(*, event_type, payload):
+def webhook_record(*, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The HighLevel record an event carries, without the delivery envelope."""
     route = ROUTES[event_type]
     source = payload.get(route.record_key) if route.record_key else payload
@@ -60,7 +62,7 @@ EVENT_HANDLERS = RegistryView(
 )
 
 
-def webhook_job_run(job: Job) -> dict:
+def webhook_job_run(job: Job) -> dict[str, Any]:
     """JOB_HANDLERS "webhook": apply or soft-delete the event's record; the event is marked
     processed with the result, fenced by the job's lease."""
     event = WebhookEvent.objects.get(pk=job.params["webhook_event_id"])
@@ -73,21 +75,22 @@ def webhook_job_run(job: Job) -> dict:
     return result
 
 
-def _webhook_apply(job: Job, event: WebhookEvent) -> dict:
+def _webhook_apply(job: Job, event: WebhookEvent) -> dict[str, Any]:
     route = ROUTES[event.event_type]
     record = webhook_record(event_type=event.event_type, payload=event.payload or {})
     ghl_id = record_ghl_id(entity=route.entity, record=record)
     # HighLevel's clock: the event's timestamp orders versions that carry no modification time
     # (ContactUpdate's payload has none), and dates a deletion.
     sent_at = (event.payload or {}).get("timestamp")
+    location_id = job_location_id(job)
     if route.action == DELETE:
         marked = record_remove(
-            location_id=job.location_id, entity=route.entity, ghl_id=ghl_id, deleted_at=sent_at
+            location_id=location_id, entity=route.entity, ghl_id=ghl_id, deleted_at=sent_at
         )
         return {"ghl_id": ghl_id, "deleted": marked}
     try:
         result = record_apply(
-            location_id=job.location_id,
+            location_id=location_id,
             entity=route.entity,
             record=record,
             event_time=sent_at,

@@ -132,7 +132,7 @@ class Job(models.Model):
             models.Index(fields=["operation", "-queued_at"], name="job_operation_recent"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
 
 
@@ -197,5 +197,5 @@ class JobAttempt(models.Model):
             models.Index(fields=["outcome", "-started_at"], name="job_attempt_outcome_recent")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"job {self.job_id} attempt {self.number} ({self.outcome})"

@@ -157,7 +157,7 @@ class Subscription(models.Model):
             models.Index(fields=["enabled", "paused", "next_run_at"], name="subscription_due")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.trigger} for {self.location}"
 
     # Progress as the admin and the backfill command show it.

@@ -54,5 +54,5 @@ class WebhookEvent(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.event_type or 'webhook'} {self.webhook_id} ({self.status})"
