@@ -10,7 +10,7 @@ record (``change_key`` = ``fingerprint``).
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from integrations.catalog.named import TRIGGER, NamedOperation, named_all
 from integrations.catalog.paging import Paging
@@ -119,7 +119,14 @@ def _is_record_array(schema: SpecDoc) -> bool:
     return schema.get("type") == "array" and bool((schema.get("items") or {}).get("properties"))
 
 
-def plan_records(plan: PollPlan, data: Any) -> list[Any]:
+class RecordsAt(Protocol):
+    """Anything saying where an answer keeps its records (a :class:`PollPlan`, a sample)."""
+
+    @property
+    def records(self) -> str: ...
+
+
+def plan_records(plan: RecordsAt, data: Any) -> list[Any]:
     """The records of one answer, found at ``plan.records`` (a single record comes back as [it])."""
     node = data
     for part in plan.records.split(".") if plan.records else []:

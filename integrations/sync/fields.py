@@ -5,16 +5,21 @@ The mapping editor offers these as the source-field list. A custom field is offe
 ``cf:<id>``, which the editor turns into source ``customFields`` with a ``custom_field`` step.
 """
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.core.cache import cache
 
 from integrations.catalog.calls import OperationInvalid, OperationRefused
 from integrations.catalog.polling import response_records
 from integrations.catalog.services import operation_run
+from integrations.catalog.spec_files import SpecDoc
 from integrations.ghl.errors import GhlError
 from integrations.sync.samples import SAMPLE_LISTS
 from integrations.sync.targets import EventError, location_connection_get
 from mappings.editor import CUSTOM_FIELD_PREFIX
 from mappings.entities import ENTITIES, RANKR_TO_GHL
+from mappings.limits import rankr_field
 from portal.models import Location
 
 CUSTOM_FIELDS_OPERATION = "GET /locations/{locationId}/customFields"
@@ -22,11 +27,11 @@ CUSTOM_FIELDS_TTL = 60 * 60  # an hour; "Refresh HighLevel fields" reads them ag
 SCHEMA_DEPTH = 2
 
 
-def _cache_key(location_id):
+def _cache_key(location_id: int) -> str:
     return f"mappings:custom-fields:{location_id}"
 
 
-def location_custom_fields(*, location_id, refresh=False):
+def location_custom_fields(*, location_id: int, refresh: bool = False) -> list[dict[str, Any]]:
     """The location's HighLevel custom fields as ``[{"id", "name", "fieldKey", "dataType"}]``.
 
     Cached for an hour per location; ``refresh`` reads them again. Raises the catalog's and the
@@ -36,7 +41,7 @@ def location_custom_fields(*, location_id, refresh=False):
     if not refresh:
         cached = cache.get(key)
         if cached is not None:
-            return cached
+            return list(cached)
     connection = location_connection_get(location_id=location_id)
     location = Location.objects.get(pk=location_id)
     response = operation_run(
@@ -54,7 +59,9 @@ def location_custom_fields(*, location_id, refresh=False):
     return fields
 
 
-def _schema_paths(schema, prefix="", depth=0):
+def _schema_paths(
+    schema: SpecDoc | None, prefix: str = "", depth: int = 0
+) -> Iterator[tuple[str, str]]:
     for name, sub in ((schema or {}).get("properties") or {}).items():
         path = f"{prefix}{name}"
         description = (sub.get("description") or "").strip().split("\n")[0][:60]
@@ -66,7 +73,7 @@ def _schema_paths(schema, prefix="", depth=0):
             yield from _schema_paths(sub, f"{path}.", depth + 1)
 
 
-def _operation_fields(entity, operation_key):
+def _operation_fields(entity: str, operation_key: str) -> tuple[list[tuple[str, str]], str]:
     for key in (operation_key, *SAMPLE_LISTS.get(entity, ())):
         if not key:
             continue
@@ -80,7 +87,14 @@ def _operation_fields(entity, operation_key):
     return [], ""
 
 
-def mapping_source_fields(*, entity, direction, operation_key, location_id, refresh=False):
+def mapping_source_fields(
+    *,
+    entity: str,
+    direction: str,
+    operation_key: str,
+    location_id: int | None,
+    refresh: bool = False,
+) -> tuple[list[tuple[str, str]], str]:
     """(choices, note): the source fields a rule may read, as (value, label) pairs, and a line
     saying where they came from (or why custom fields are missing)."""
     spec = ENTITIES.get(entity)
@@ -91,8 +105,8 @@ def mapping_source_fields(*, entity, direction, operation_key, location_id, refr
             return [], ""
         model = spec.rankr_model
         choices = [
-            (name, f"{str(model._meta.get_field(name).verbose_name).capitalize()} ({name})")
-            for name in spec.rankr_fields()
+            (name, f"{str(rankr_field(model, name).verbose_name).capitalize()} ({name})")
+            for name in model.mapped_field_names()
         ]
         return choices + [("id", "Rankr id (id)"), ("ghl_id", "HighLevel id (ghl_id)")], ""
     choices, used = _operation_fields(entity, operation_key)

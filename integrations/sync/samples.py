@@ -9,14 +9,17 @@ schema puts them (``contact``, ``tasks``, ...), never in a list nested inside a 
 contact's ``customFields``). At most a handful of calls, all through the catalog.
 """
 
+from typing import Any
+
 from integrations.catalog.polling import plan_records, response_records
 from integrations.catalog.registry import operation_get
 from integrations.catalog.services import operation_pages, operation_run
+from integrations.ghl.models import Connection
 from integrations.sync.targets import EventError, location_connection_get
 
 SEARCH_CONTACTS = "POST /contacts/search"
 CONTACTS_TRIED = 3
-SAMPLE_LISTS = {
+SAMPLE_LISTS: dict[str, tuple[str, ...]] = {
     "contact": (SEARCH_CONTACTS,),
     "task": ("GET /contacts/{contactId}/tasks",),
     "note": ("GET /contacts/{contactId}/notes",),
@@ -33,11 +36,11 @@ class SampleUnavailable(EventError):
 
 
 class _Where:
-    def __init__(self, records):
+    def __init__(self, records: str) -> None:
         self.records = records
 
 
-def answer_records(*, operation_key, data):
+def answer_records(*, operation_key: str, data: object) -> list[dict[str, Any]]:
     """The records of one answer of ``operation_key``, found where its response schema says."""
     path, _item = response_records(operation_key=operation_key)
     if not path and isinstance(data, list):
@@ -53,11 +56,13 @@ def answer_records(*, operation_key, data):
     return [r for r in found if isinstance(r, dict)]
 
 
-def _search_body(connection):
+def _search_body(connection: Connection) -> dict[str, Any]:
+    if connection.location is None:  # location_connection_get gives location connections only
+        raise SampleUnavailable(f"Connection {connection.pk} is not a location's.")
     return {"locationId": connection.location.location_id}
 
 
-def _records(*, connection, key, params):
+def _records(*, connection: Connection, key: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     operation = operation_get(key)
     body = _search_body(connection) if key == SEARCH_CONTACTS else None
     if operation.paging.style != "none":
@@ -78,17 +83,19 @@ def _records(*, connection, key, params):
     return answer_records(operation_key=key, data=response.data)
 
 
-def _contact_ids(connection):
+def _contact_ids(connection: Connection) -> list[str]:
     found = _records(connection=connection, key=SEARCH_CONTACTS, params={})
     return [c["id"] for c in found if isinstance(c.get("id"), str) and c["id"]]
 
 
-def sample_record_fetch(*, location_id, entity, operation_key=""):
+def sample_record_fetch(
+    *, location_id: int, entity: str, operation_key: str = ""
+) -> dict[str, Any]:
     """One HighLevel record of ``entity`` at the location; raises SampleUnavailable saying why."""
     connection = location_connection_get(location_id=location_id)
     keys = list(dict.fromkeys(k for k in (operation_key, *SAMPLE_LISTS.get(entity, ())) if k))
-    contact_ids = None
-    tried = []
+    contact_ids: list[str] | None = None
+    tried: list[str] = []
     for key in keys:
         try:
             operation = operation_get(key)
