@@ -11,10 +11,14 @@ natural key and adopts it, creating only when the look-up proves absence (``crea
 """
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.utils import timezone
 
 from integrations.catalog.adopt import ADOPT
+from integrations.catalog.connections import ConnectionInfo
+from integrations.ghl.errors import GhlOutcomeUnknown
 from integrations.sync.creates import create_once
 from integrations.sync.jobs import job_retry_later
 from integrations.sync.models import Job
@@ -24,7 +28,14 @@ from portal.models import Location
 from portal.redact import value_redact
 
 
-def action_job_start(*, connection, operation_key, params, body, user_id=None) -> Job:
+def action_job_start(
+    *,
+    connection: ConnectionInfo,
+    operation_key: str,
+    params: Mapping[str, Any] | None,
+    body: Any,
+    user_id: int | None = None,
+) -> Job:
     """A running "action" job for a call about to be sent on ``connection`` (a ConnectionInfo)."""
     secrets = connection_secrets_get(connection_id=connection.id)
     stored_body = value_redact(body, secrets=secrets) if body is not None else None
@@ -51,7 +62,14 @@ def action_job_start(*, connection, operation_key, params, body, user_id=None) -
     )
 
 
-def action_job_finish(*, job, status=None, trace_id="", error_class="", error_message=""):
+def action_job_finish(
+    *,
+    job: Job,
+    status: int | None = None,
+    trace_id: str = "",
+    error_class: str = "",
+    error_message: str = "",
+) -> Job:
     """Record the outcome: succeeded with the answer's status, or failed with HighLevel's error."""
     result = {"status": status, "trace_id": trace_id}
     Job.objects.filter(pk=job.pk).update(
@@ -65,7 +83,7 @@ def action_job_finish(*, job, status=None, trace_id="", error_class="", error_me
     return job
 
 
-def action_job_outcome_unknown(*, job, error) -> str:
+def action_job_outcome_unknown(*, job: Job, error: GhlOutcomeUnknown) -> str:
     """The answer to a create was lost: queue the job to look it up (or say a person must check).
 
     Returns the message for the person who ran it.
@@ -99,7 +117,7 @@ def action_job_outcome_unknown(*, job, error) -> str:
     )
 
 
-def _secret_action_resolve(job):
+def _secret_action_resolve(job: Job) -> dict[str, Any]:
     """A call whose secret fields were not stored cannot be sent again; a lost create of one is
     still looked up (and adopted when found), so a person re-runs it only if it is absent."""
     adopt = ADOPT.get(job.operation)
@@ -108,6 +126,8 @@ def _secret_action_resolve(job):
             "This action's body held secret fields, which are not stored: run it again from the "
             "catalog's Run action form."
         )
+    if job.connection_id is None:
+        raise EventError("The action's connection no longer exists.")
     found = adopt.find(connection_id=job.connection_id, body=job.params.get("body"), job_id=job.pk)
     if found is None:
         Job.objects.filter(pk=job.pk).update(result={**job.result, "outcome_unknown": False})
@@ -118,7 +138,7 @@ def _secret_action_resolve(job):
     return {"adopted": True, "ghl_id": found.get("id"), "outcome_unknown": False}
 
 
-def action_job_run(job: Job) -> dict:
+def action_job_run(job: Job) -> dict[str, Any]:
     """JOB_HANDLERS "action": send the recorded call again (a re-run from the jobs admin)."""
     if job.params.get("secrets_left_out"):
         return _secret_action_resolve(job)

@@ -15,7 +15,9 @@ the create through :func:`create_once`:
   checks HighLevel first (the error says so).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from integrations.catalog.adopt import ADOPT, LookupInconclusive
 from integrations.catalog.registry import operation_get
@@ -44,8 +46,8 @@ def create_once(
     job: Job,
     connection_id: int,
     operation_id: str,
-    params=None,
-    body=None,
+    params: Mapping[str, Any] | None = None,
+    body: Any = None,
     look_first: bool = False,
 ) -> Created:
     """Send ``operation_id`` for ``job`` so that it creates at most one record in HighLevel."""

@@ -6,11 +6,12 @@ operation catalog and the location's connection, or from Rankr for a Rankr → H
 
 import json
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 from mappings.entities import ENTITIES, RANKR_TO_GHL
-from mappings.models import Mapping
+from mappings.models import Mapping, MappingVersion
 from mappings.rules import MappingError, rules_check, rules_trace
 from mappings.services import mapping_version_latest
 from portal.errors import PortalError
@@ -22,8 +23,13 @@ class PreviewSampleUnavailable(PortalError):
 
 
 def preview_sample_fetch(
-    *, mapping_id=None, location_id=None, entity="", direction="", operation_key=""
-):
+    *,
+    mapping_id: int | None = None,
+    location_id: int | None = None,
+    entity: str = "",
+    direction: str = "",
+    operation_key: str = "",
+) -> dict[str, Any]:
     """Fetch one real sample record for a mapping (saved: ``mapping_id``; unsaved: the rest).
 
     HighLevel → Rankr: a record read from the location's HighLevel connection (through the
@@ -40,6 +46,8 @@ def preview_sample_fetch(
         mapping = Mapping.objects.get(pk=mapping_id)
         location_id, entity = mapping.location_id, mapping.entity
         direction, operation_key = mapping.direction, mapping.operation_key
+    if location_id is None:
+        raise PreviewSampleUnavailable("Choose a location to fetch a sample from.")
     location = Location.objects.get(pk=location_id)
     spec = ENTITIES[entity]
     if direction == RANKR_TO_GHL:
@@ -65,8 +73,20 @@ def preview_sample_fetch(
         ) from None
 
 
-def _pretty(value):
+def _pretty(value: object) -> str:
     return json.dumps(value, indent=2, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+
+class OutcomeText(TypedDict):
+    """One rule's outcome (:class:`mappings.rules.RuleOutcome`) as the page shows it."""
+
+    number: int
+    source: object
+    target: str
+    found: str  # JSON
+    value: str  # JSON, "" when skipped or failed
+    outcome: str
+    error: str
 
 
 @dataclass
@@ -74,12 +94,20 @@ class Preview:
     before: str
     after: str = ""
     error: str = ""
-    version: object = None
+    version: MappingVersion | None = None
     time_zone: str = "UTC"
-    outcomes: list = field(default_factory=list)  # [mappings.rules.RuleOutcome], as text
+    outcomes: list[OutcomeText] = field(default_factory=list)
 
 
-def preview_rules(*, entity, direction, null_policy, rules, sample, time_zone="UTC"):
+def preview_rules(
+    *,
+    entity: str,
+    direction: str,
+    null_policy: str,
+    rules: Any,
+    sample: Any,
+    time_zone: str = "UTC",
+) -> Preview:
     """Before and after for ``sample`` under ``rules`` (unsaved ones too), with each rule's
     outcome. Never raises for bad rules or data: the problems come back in ``error``."""
     result = Preview(before=_pretty(sample), time_zone=time_zone)
@@ -135,7 +163,7 @@ def preview_rules(*, entity, direction, null_policy, rules, sample, time_zone="U
     return result
 
 
-def preview_render(*, mapping_id, sample):
+def preview_render(*, mapping_id: int, sample: Any) -> Preview:
     """Before and after for ``sample`` under the mapping's latest saved version."""
     version = mapping_version_latest(mapping_id=mapping_id)
     if version is None:

@@ -1,9 +1,21 @@
 """Running one operation from the admin: check, dry-run or send, and record who did it."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from integrations.catalog.calls import OperationInvalid, OperationRefused, call_prepare
+from django.contrib.auth.models import AnonymousUser, User
+
+from integrations.catalog.calls import (
+    FieldErrors,
+    OperationInvalid,
+    OperationRefused,
+    PreparedCall,
+    call_prepare,
+)
+from integrations.catalog.connections import ConnectionInfo
+from integrations.catalog.registry import Operation
 from integrations.catalog.services import call_send, operation_check
 from integrations.sync.secrets import connection_secrets_get
 from portal.models import AuditEvent, Location
@@ -20,16 +32,24 @@ class RunResult:
     trace_id: str = ""
     body_text: str = ""
     error: str = ""
-    field_errors: dict | None = None
-    missing_scopes: tuple = ()
+    field_errors: FieldErrors | None = None
+    missing_scopes: tuple[str, ...] = ()
     job_id: int | None = None  # the "action" job a real run is recorded as
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.error and not self.field_errors
 
 
-def operation_try(*, user, operation, connection=None, params=None, body=None, dry_run=True):
+def operation_try(
+    *,
+    user: User | AnonymousUser,
+    operation: Operation,
+    connection: ConnectionInfo | None = None,
+    params: Mapping[str, Any] | None = None,
+    body: Any = None,
+    dry_run: bool = True,
+) -> RunResult:
     """Check, then dry-run or send ``operation`` on ``connection`` (a ConnectionInfo or None).
 
     Without a connection only a dry run is possible (no scopes to check, nothing to fill in).
@@ -52,13 +72,21 @@ def operation_try(*, user, operation, connection=None, params=None, body=None, d
         result.field_errors = exc.errors
         return result
     result.request_text = call.as_text()
-    if not dry_run:
+    if not dry_run and connection is not None:  # (no connection: refused above)
         _send(result, connection=connection, call=call, user=user, params=params, body=body)
     _audit(user=user, operation=operation, connection=connection, result=result)
     return result
 
 
-def _send(result, *, connection, call, user, params, body):
+def _send(
+    result: RunResult,
+    *,
+    connection: ConnectionInfo,
+    call: PreparedCall,
+    user: User | AnonymousUser,
+    params: Mapping[str, Any] | None,
+    body: Any,
+) -> None:
     """Send, recorded as an "action" job (so it shows with the other jobs and can be re-run)."""
     from integrations.ghl.errors import GhlError, GhlOutcomeUnknown
     from integrations.sync.actions import (
@@ -72,7 +100,7 @@ def _send(result, *, connection, call, user, params, body):
         operation_key=call.operation,
         params=params,
         body=body,
-        user_id=user.pk if getattr(user, "is_authenticated", False) else None,
+        user_id=user.pk if isinstance(user, User) else None,
     )
     result.job_id = job.pk
     secrets = connection_secrets_get(connection_id=connection.id)
@@ -104,12 +132,18 @@ def _send(result, *, connection, call, user, params, body):
     result.body_text = text[:RESULT_TEXT_LIMIT] + ("\n…" if len(text) > RESULT_TEXT_LIMIT else "")
 
 
-def _audit(*, user, operation, connection, result):
+def _audit(
+    *,
+    user: User | AnonymousUser,
+    operation: Operation,
+    connection: ConnectionInfo | None,
+    result: RunResult,
+) -> None:
     location = None
     if connection is not None and connection.location_id:
         location = Location.objects.filter(location_id=connection.location_id).first()
     AuditEvent.objects.create(
-        actor=user if getattr(user, "is_authenticated", False) else None,
+        actor=user if isinstance(user, User) else None,
         action="catalog.dry_run" if result.dry_run else "catalog.run",
         location=location,
         target=operation.key,
