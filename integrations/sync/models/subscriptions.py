@@ -18,7 +18,7 @@ from integrations.catalog.named import TRIGGER, named_all
 INTERVAL_MIN, INTERVAL_MAX = 1, 15
 
 
-def trigger_choices():
+def trigger_choices() -> list[tuple[str, str]]:
     return [(n.name, f"{n.name} ({n.key})") for n in named_all() if n.kind == TRIGGER]
 
 
