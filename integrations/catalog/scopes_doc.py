@@ -6,15 +6,23 @@ catalog takes their union per operation (holding any one of an operation's scope
 """
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from integrations.catalog.spec_files import spec_dir
 
-if TYPE_CHECKING:
-    from integrations.catalog.registry import Operation
-
 _ENDPOINT = re.compile(r"^(GET|POST|PUT|PATCH|DELETE)\s+(\S+)$")
+
+
+class Routed(Protocol):
+    """What matching reads of an operation (the registry's ``Operation``, which imports this)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
 
 
 def doc_endpoint_scopes(*, root: Path | None = None) -> list[tuple[str, str, str]]:
@@ -41,9 +49,7 @@ def _segments(path: str) -> list[str]:
     return [s for s in path.split("/") if s]
 
 
-def doc_operation_match(
-    *, operations: "dict[str, Operation]", method: str, path: str
-) -> str | None:
+def doc_operation_match(*, operations: Mapping[str, Routed], method: str, path: str) -> str | None:
     """The operation key a Scopes.md endpoint names, or None, routed as a request path would be.
 
     An operation's parameter matches any segment, its literal segments must be equal (a doc's
@@ -73,7 +79,7 @@ def doc_operation_match(
 
 
 def scopes_union(
-    operations: "dict[str, Operation]", *, root: Path | None = None
+    operations: Mapping[str, Routed], *, root: Path | None = None
 ) -> tuple[dict[str, list[str]], list[tuple[str, str, str]]]:
     """({key: doc scopes}, [unmatched rows]) for ``operations``."""
     found: dict[str, list[str]] = {}
