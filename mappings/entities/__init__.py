@@ -89,7 +89,7 @@ V = TypeVar("V")
 class RegistryView(Mapping[str, V]):
     """A read-only table derived from the registry, rebuilt when the registry changes."""
 
-    def __init__(self, build: Callable[[dict[str, Entity]], dict[str, V]]):
+    def __init__(self, build: Callable[[dict[str, Entity]], dict[str, V]]) -> None:
         self._build = build
         self._seen: tuple[object, ...] = ()
         self._table: dict[str, V] = {}
