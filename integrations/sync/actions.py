@@ -15,6 +15,7 @@ import uuid
 from django.utils import timezone
 
 from integrations.catalog.adopt import ADOPT
+from integrations.ghl.uploads import uploads_described
 from integrations.sync.creates import create_once
 from integrations.sync.jobs import job_retry_later
 from integrations.sync.models import Job
@@ -27,7 +28,8 @@ from portal.redact import value_redact
 def action_job_start(*, connection, operation_key, params, body, user_id=None) -> Job:
     """A running "action" job for a call about to be sent on ``connection`` (a ConnectionInfo)."""
     secrets = connection_secrets_get(connection_id=connection.id)
-    stored_body = value_redact(body, secrets=secrets) if body is not None else None
+    described = uploads_described(body)  # files are kept as name, size and type only
+    stored_body = value_redact(described, secrets=secrets) if body is not None else None
     location = None
     if connection.location_id:
         location = Location.objects.filter(location_id=connection.location_id).first()
@@ -41,7 +43,7 @@ def action_job_start(*, connection, operation_key, params, body, user_id=None) -
         params={
             "params": value_redact(params or {}, secrets=secrets),
             "body": stored_body,
-            "secrets_left_out": stored_body != body,
+            "secrets_left_out": stored_body != described,
         },
         idempotency_key=f"action:{uuid.uuid4().hex}",
         attempts=1,
