@@ -35,7 +35,11 @@ def png(width=3, height=2):
 
 
 def test_a_file_uploaded_from_the_run_page_is_stored_and_served_by_the_sandbox(
-    wide, steps, sandbox_world, role_users, tmp_path
+    wide,
+    steps,
+    sandbox_world,  # noqa: F811 - the fixture imported above
+    role_users,
+    tmp_path,
 ):
     world = sandbox_world
     connection = location_connect(world, "demo-loc-0001")
