@@ -24,8 +24,9 @@ def spec_dir():
     return Path(getattr(settings, "GHL_SPEC_DIR", default))
 
 
-def spec_files_read(*, root=None):
-    """Return ``({file name: document}, common document)``; raise SpecError naming the bad file."""
+def spec_files_read(*, root=None, any_count=False):
+    """Return ``({file name: document}, common document)``; raise SpecError naming the bad file.
+    ``any_count`` reads a copy with another number of files (a newer release, for spec_diff)."""
     root = Path(root or spec_dir())
     apps_dir = root / "apps"
     if not apps_dir.is_dir():
@@ -35,7 +36,7 @@ def spec_files_read(*, root=None):
         docs[path.name] = _json_read(path)
         if not isinstance(docs[path.name].get("paths"), dict):
             raise SpecError(f"{path} has no 'paths' object: not an OpenAPI file.")
-    if len(docs) != SPEC_FILE_COUNT:
+    if len(docs) != SPEC_FILE_COUNT and not any_count:
         raise SpecError(
             f"{apps_dir} holds {len(docs)} spec files, expected {SPEC_FILE_COUNT}: "
             "restore the copy from HighLevel's docs."
