@@ -14,7 +14,14 @@ from sandbox.access.models import (
     WebhookEvent,
     WebhookKey,
 )
-from sandbox.access.services.lifecycle import LifecycleRefused, app_uninstall, location_create
+from sandbox.access.services.lifecycle import (
+    DEFAULT_PLAN_ID,
+    PRO_PLAN_ID,
+    LifecycleRefused,
+    app_plan_change,
+    app_uninstall,
+    location_create,
+)
 from sandbox.access.services.oauth import tokens_expire
 from sandbox.access.services.registry import private_token_create, sandbox_app_secret_rotate
 from sandbox.access.services.signing import (
@@ -126,7 +133,19 @@ class SandboxLocationAdmin(admin.ModelAdmin):
 class InstallationAdmin(ReadOnlyAdmin):
     list_display = ["app", "company", "location", "plan_id", "installed_at"]
     list_select_related = ["app", "company", "location"]
-    actions = ["uninstall"]
+    actions = ["uninstall", "switch_plan"]
+
+    @admin.action(description="Switch plan, standard ⇄ pro (sends PLAN_CHANGE)")
+    def switch_plan(self, request, queryset):
+        for install in queryset.select_related("app", "company", "location"):
+            plan_id = PRO_PLAN_ID if install.plan_id != PRO_PLAN_ID else DEFAULT_PLAN_ID
+            app_plan_change(
+                client_id=install.app.client_id,
+                plan_id=plan_id,
+                company_id=install.company.company_id,
+                location_id=install.location.location_id if install.location else "",
+            )
+            messages.success(request, f"{install}: plan {install.plan_id or '(none)'} → {plan_id}.")
 
     @admin.action(description="Uninstall (sends UNINSTALL, revokes the app's tokens there)")
     def uninstall(self, request, queryset):

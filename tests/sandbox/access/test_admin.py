@@ -192,3 +192,20 @@ def test_the_admin_rotates_the_signing_keys_announce_promote_retire(admin_client
     act("retire_previous")
     assert webhook_public_keys()["rsa_keys"] == [published["rsa"]]
     assert not WebhookKey.objects.filter(pk=rsa.pk).exists()
+
+
+@pytest.mark.usefixtures("registered")
+def test_the_admin_switches_an_installs_plan_with_a_plan_change_event(admin_client):
+    tokens_for(admin_client)  # installs the app on demo-loc-0001
+    install = Installation.objects.get(location__location_id="demo-loc-0001")
+    before = install.plan_id
+    answer = admin_client.post(
+        url(Installation, "changelist"),
+        {"action": "switch_plan", "_selected_action": [install.pk]},
+        follow=True,
+    )
+    assert answer.status_code == 200 and b"sandbox-plan-pro" in answer.content
+    install.refresh_from_db()
+    assert install.plan_id == "sandbox-plan-pro" != before
+    event = WebhookEvent.objects.get(event_type="PLAN_CHANGE", location_id="demo-loc-0001")
+    assert f'"currentPlanId":"{before}","newPlanId":"sandbox-plan-pro"' in event.body
