@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from sandbox.access.models import Installation, MarketplaceApp, WebhookEvent
+from sandbox.access.models import Installation, MarketplaceApp, WebhookDelivery, WebhookEvent
 from sandbox.access.services.webhooks import webhook_deliveries_wait
 from sandbox.state.events import event_doc_path
 from tests.sandbox.access.test_webhooks import Receiver
@@ -69,7 +69,11 @@ def delivered(hook, event_type):
         == event_type
     ]
     bodies = [json.loads(r["body"]) for r in hook.received]
-    assert found, f"no {event_type} among {[b['type'] for b in bodies]}"
+    sent = [
+        (d.event.event_type, d.status, d.attempts, d.error[:80])
+        for d in WebhookDelivery.objects.select_related("event").order_by("pk")
+    ]
+    assert found, f"no {event_type} among {[b['type'] for b in bodies]}; deliveries: {sent}"
     return found[-1]
 
 
