@@ -167,9 +167,10 @@ def operation_build(
     )
 
 
-def registry_load(*, root: Path | None = None) -> dict[str, Operation]:
-    """Read every spec file and return ``{key: Operation}``; raise SpecError when broken."""
-    docs, common = spec_files_read(root=root)
+def registry_load(*, root: Path | None = None, any_count: bool = False) -> dict[str, Operation]:
+    """Read every spec file and return ``{key: Operation}``; raise SpecError when broken.
+    ``any_count``: a copy with another number of spec files is read too (spec_diff)."""
+    docs, common = spec_files_read(root=root, any_count=any_count)
     operations: dict[str, Operation] = {}
     for source, doc in docs.items():
         for path, item in doc["paths"].items():

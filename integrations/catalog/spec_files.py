@@ -29,8 +29,11 @@ def spec_dir() -> Path:
     return Path(getattr(settings, "GHL_SPEC_DIR", default))
 
 
-def spec_files_read(*, root: Path | str | None = None) -> tuple[dict[str, SpecDoc], SpecDoc]:
-    """Return ``({file name: document}, common document)``; raise SpecError naming the bad file."""
+def spec_files_read(
+    *, root: Path | str | None = None, any_count: bool = False
+) -> tuple[dict[str, SpecDoc], SpecDoc]:
+    """Return ``({file name: document}, common document)``; raise SpecError naming the bad file.
+    ``any_count`` reads a copy with another number of files (a newer release, for spec_diff)."""
     root = Path(root or spec_dir())
     apps_dir = root / "apps"
     if not apps_dir.is_dir():
@@ -40,7 +43,7 @@ def spec_files_read(*, root: Path | str | None = None) -> tuple[dict[str, SpecDo
         docs[path.name] = _json_read(path)
         if not isinstance(docs[path.name].get("paths"), dict):
             raise SpecError(f"{path} has no 'paths' object: not an OpenAPI file.")
-    if len(docs) != SPEC_FILE_COUNT:
+    if len(docs) != SPEC_FILE_COUNT and not any_count:
         raise SpecError(
             f"{apps_dir} holds {len(docs)} spec files, expected {SPEC_FILE_COUNT}: "
             "restore the copy from HighLevel's docs."

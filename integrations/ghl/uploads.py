@@ -1,6 +1,7 @@
 """A file for a multipart/form-data operation (e.g. ``POST /medias/upload-file``)."""
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,15 @@ def files_parts(
 
 def files_summary(files: dict[str, UploadFile] | None) -> dict[str, str]:
     return {field: repr(upload) for field, upload in (files or {}).items()}
+
+
+def uploads_described(value: Any) -> Any:
+    """``value`` with each file replaced by its description (name, size, type): what a job's stored
+    input keeps of an upload (JSON, and never the file's bytes)."""
+    if isinstance(value, UploadFile):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: uploads_described(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [uploads_described(item) for item in value]
+    return value

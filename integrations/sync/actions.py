@@ -19,6 +19,7 @@ from django.utils import timezone
 from integrations.catalog.adopt import ADOPT
 from integrations.catalog.connections import ConnectionInfo
 from integrations.ghl.errors import GhlOutcomeUnknown
+from integrations.ghl.uploads import uploads_described
 from integrations.sync.creates import create_once
 from integrations.sync.jobs import job_retry_later
 from integrations.sync.models import Job
@@ -38,7 +39,8 @@ def action_job_start(
 ) -> Job:
     """A running "action" job for a call about to be sent on ``connection`` (a ConnectionInfo)."""
     secrets = connection_secrets_get(connection_id=connection.id)
-    stored_body = value_redact(body, secrets=secrets) if body is not None else None
+    described = uploads_described(body)  # files are kept as name, size and type only
+    stored_body = value_redact(described, secrets=secrets) if body is not None else None
     location = None
     if connection.location_id:
         location = Location.objects.filter(location_id=connection.location_id).first()
@@ -52,7 +54,7 @@ def action_job_start(
         params={
             "params": value_redact(params or {}, secrets=secrets),
             "body": stored_body,
-            "secrets_left_out": stored_body != body,
+            "secrets_left_out": stored_body != described,
         },
         idempotency_key=f"action:{uuid.uuid4().hex}",
         attempts=1,

@@ -40,6 +40,8 @@ MAX_BODY_BYTES = 1024 * 1024  # the default of settings.WEBHOOK_MAX_BODY_BYTES
 REJECTED_COUNT_KEY = "integrations:webhooks-rejected:{minute}"
 RETRY_AFTER_S = 30  # what a 429 asks HighLevel to wait
 SANDBOX_KEYS_CACHE = "integrations:sandbox-webhook-keys"
+SANDBOX_KEYS_REFETCHED = "integrations:sandbox-webhook-keys-refetched"
+SANDBOX_KEYS_REFETCH_S = 30
 
 # Event types the sync processes: those the entity modules declare (a live view of the registry),
 # under any set here. Anything else is stored and ignored. Each handler is called in the intake's
@@ -102,8 +104,31 @@ def sandbox_webhook_keys() -> WebhookKeys | None:
 
 
 def _verify(*, raw_body: bytes, headers: Mapping[str, str], now: datetime) -> VerifiedWebhook:
+    try:
+        return _verify_with(webhook_keysets(), raw_body=raw_body, headers=headers, now=now)
+    except WebhookRejected:
+        # The sandbox may have rotated its key since we cached its list: fetch the list again,
+        # at most once per SANDBOX_KEYS_REFETCH_S (a flood of forgeries cannot make us fetch more),
+        # and verify again only if it changed.
+        if not settings.SANDBOX_ENABLED or not cache.add(
+            SANDBOX_KEYS_REFETCHED, True, SANDBOX_KEYS_REFETCH_S
+        ):
+            raise
+        cached = cache.get(SANDBOX_KEYS_CACHE)
+        cache.delete(SANDBOX_KEYS_CACHE)
+        fresh = sandbox_webhook_keys()
+        if fresh is None or fresh == cached:
+            if cached is not None:
+                cache.set(SANDBOX_KEYS_CACHE, cached, 600)
+            raise
+        return _verify_with(webhook_keysets(), raw_body=raw_body, headers=headers, now=now)
+
+
+def _verify_with(
+    keysets: list[WebhookKeys], *, raw_body: bytes, headers: Mapping[str, str], now: datetime
+) -> VerifiedWebhook:
     first_error: WebhookRejected | None = None
-    for position, keys in enumerate(webhook_keysets()):
+    for position, keys in enumerate(keysets):
         try:
             verified = webhook_verify(raw_body=raw_body, headers=headers, keys=keys, now=now)
         except WebhookRejected as exc:

@@ -14,9 +14,22 @@ from sandbox.access.models import (
     WebhookEvent,
     WebhookKey,
 )
-from sandbox.access.services.lifecycle import LifecycleRefused, app_uninstall, location_create
+from sandbox.access.services.lifecycle import (
+    DEFAULT_PLAN_ID,
+    PRO_PLAN_ID,
+    LifecycleRefused,
+    app_plan_change,
+    app_uninstall,
+    location_create,
+)
 from sandbox.access.services.oauth import tokens_expire
 from sandbox.access.services.registry import private_token_create, sandbox_app_secret_rotate
+from sandbox.access.services.signing import (
+    KeyRotationRefused,
+    webhook_key_announce,
+    webhook_key_promote,
+    webhook_keys_retire,
+)
 from sandbox.access.services.webhooks import webhook_deliveries_resend
 
 
@@ -120,7 +133,19 @@ class SandboxLocationAdmin(admin.ModelAdmin):
 class InstallationAdmin(ReadOnlyAdmin):
     list_display = ["app", "company", "location", "plan_id", "installed_at"]
     list_select_related = ["app", "company", "location"]
-    actions = ["uninstall"]
+    actions = ["uninstall", "switch_plan"]
+
+    @admin.action(description="Switch plan, standard ⇄ pro (sends PLAN_CHANGE)")
+    def switch_plan(self, request, queryset):
+        for install in queryset.select_related("app", "company", "location"):
+            plan_id = PRO_PLAN_ID if install.plan_id != PRO_PLAN_ID else DEFAULT_PLAN_ID
+            app_plan_change(
+                client_id=install.app.client_id,
+                plan_id=plan_id,
+                company_id=install.company.company_id,
+                location_id=install.location.location_id if install.location else "",
+            )
+            messages.success(request, f"{install}: plan {install.plan_id or '(none)'} → {plan_id}.")
 
     @admin.action(description="Uninstall (sends UNINSTALL, revokes the app's tokens there)")
     def uninstall(self, request, queryset):
@@ -174,8 +199,34 @@ class FaultRuleAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookKey)
 class WebhookKeyAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "created_at"]
-    fields = ["kind", "public_pem", "created_at"]  # the private half is never shown
+    """Rotation, per kind of the selected keys: announce a next key, sign with it, then remove
+    the previous one once receivers have the new key (the control endpoint does the same)."""
+
+    list_display = ["kind", "state", "created_at"]
+    list_filter = ["kind", "state"]
+    fields = ["kind", "state", "public_pem", "created_at"]  # the private half is never shown
+    actions = ["announce_next", "promote_next", "retire_previous"]
+
+    def _rotate(self, request, queryset, step, done):
+        for kind in sorted(set(queryset.values_list("kind", flat=True))):
+            try:
+                step(kind=kind)
+            except KeyRotationRefused as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"{kind}: {done}")
+
+    @admin.action(description="Announce a next key (published, not signing yet)")
+    def announce_next(self, request, queryset):
+        self._rotate(request, queryset, webhook_key_announce, "next key published")
+
+    @admin.action(description="Sign with the next key (the old one stays published)")
+    def promote_next(self, request, queryset):
+        self._rotate(request, queryset, webhook_key_promote, "signing with the next key")
+
+    @admin.action(description="Remove the previous keys")
+    def retire_previous(self, request, queryset):
+        self._rotate(request, queryset, webhook_keys_retire, "previous keys removed")
 
 
 class WebhookDeliveryInline(admin.TabularInline):

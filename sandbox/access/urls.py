@@ -12,6 +12,7 @@ urlpatterns = [
     path("control/uninstall", views_control.uninstall, name="uninstall"),
     path("control/plan", views_control.plan, name="plan"),
     path("control/locations", views_control.locations, name="locations"),
+    path("control/webhook-keys", views_control.key_rotation, name="key_rotation"),
     path("webhook-keys", views_control.webhook_keys, name="webhook_keys"),
     path("webhook-keys/<str:kind>.pem", views_control.webhook_key_pem, name="webhook_key_pem"),
 ]

@@ -1,5 +1,6 @@
 """`/sandbox/control/faults` (set, read, clear fault rules), the lifecycle controls
-(`control/uninstall`, `control/plan`, `control/locations`) and `/sandbox/webhook-keys`."""
+(`control/uninstall`, `control/plan`, `control/locations`), the signing-key rotation
+(`control/webhook-keys`) and `/sandbox/webhook-keys`."""
 
 import hmac
 import json
@@ -25,7 +26,13 @@ from sandbox.access.services.lifecycle import (
     location_create,
 )
 from sandbox.access.services.oauth import tokens_expire
-from sandbox.access.services.signing import webhook_public_keys
+from sandbox.access.services.signing import (
+    KeyRotationRefused,
+    webhook_key_announce,
+    webhook_key_promote,
+    webhook_keys_retire,
+    webhook_public_keys,
+)
 
 
 def _control_refusal(request) -> JsonResponse | None:
@@ -91,6 +98,8 @@ def _control_post(request, action):
         return error_json(status=422, message=[f"{exc.args[0]} should not be empty"])
     except LifecycleRefused as exc:
         return error_json(status=404, message=str(exc))
+    except KeyRotationRefused as exc:
+        return error_json(status=409, message=str(exc))
 
 
 @csrf_exempt
@@ -142,6 +151,30 @@ def locations(request):
         return {"locationId": location.location_id, "companyId": location.company.company_id}
 
     return _control_post(request, create)
+
+
+ROTATION_STEPS = {
+    "announce": webhook_key_announce,
+    "promote": webhook_key_promote,
+    "retire": webhook_keys_retire,
+}
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def key_rotation(request):
+    """`{"step": "announce" | "promote" | "retire", optional "kind": "rsa" | "ed25519"}`: one
+    step of a signing-key rotation (both kinds unless one is named); answers the published keys."""
+
+    def rotate(d):
+        step = _need(d, "step")
+        if step not in ROTATION_STEPS:
+            raise ValueError(f"step must be one of {', '.join(ROTATION_STEPS)}")
+        kind = d.get("kind")
+        ROTATION_STEPS[step](kind=kind if isinstance(kind, str) and kind else None)
+        return webhook_public_keys()
+
+    return _control_post(request, rotate)
 
 
 def _need(data: dict, name: str) -> str:

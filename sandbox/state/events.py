@@ -98,3 +98,113 @@ def changes_emit(
             event_emit(event_type=event_type, location_id=location_id, data=after)
             sent.append(event_type)
     return sent
+
+
+# --- Events whose payload is not the resource cut to a schema -----------------------------------
+def provider_outbound_emit(*, message, contact: dict, body: dict) -> None:
+    """``ProviderOutboundMessage`` (docs/webhook events/ProviderOutboundMessage.md): sent when a
+    message goes out through a custom conversation provider. Its ``type`` is the channel (``SMS``
+    or ``Email``), not the event's name, and it has no ``timestamp`` beyond the envelope's: "differs
+    from the structure of our other webhooks" (the doc). The email example's ``emailTo`` is a list
+    though the schema says string (DEFECTS.md D14): the sandbox sends the example's list."""
+    data = message.data
+    channel = "Email" if data.get("messageType") == "Email" else "SMS"
+    payload = {
+        "contactId": data["contactId"],
+        "locationId": message.location_id,
+        "messageId": message.resource_id,
+        "type": channel,
+        "attachments": list(body.get("attachments") or []),
+    }
+    if channel == "Email":
+        payload.update(
+            emailMessageId=message.resource_id,
+            emailTo=list(body.get("emailTo") or [contact.get("email") or ""]),
+            emailFrom=body.get("emailFrom") or "Sandbox <no-reply@sandbox.test>",
+            html=body.get("html") or data["body"],
+            subject=body.get("subject") or "",
+        )
+    else:
+        payload.update(
+            phone=body.get("toNumber") or contact.get("phone") or "", message=data["body"]
+        )
+    if body.get("userId"):
+        payload["userId"] = body["userId"]
+    webhooks.webhook_emit(
+        location_id=message.location_id, event_type="ProviderOutboundMessage", payload=payload
+    )
+
+
+def email_stats_emit(*, message, contact: dict, company_id: str, sent_from: str) -> None:
+    """``LCEmailStats`` (docs/webhook events/LCEmailStats.md) for an email sent: the delivery's
+    statistics under ``webhookPayload``, in the mail provider's kebab-case keys."""
+    recipient = contact.get("email") or ""
+    location_id = message.location_id
+    payload = {
+        "companyId": company_id,
+        "webhookPayload": {
+            "event": "delivered",
+            "id": message.resource_id,
+            "timestamp": int(message.created_at.timestamp()),
+            "flags": {
+                "is-authenticated": True,
+                "is-routed": False,
+                "is-big": False,
+                "is-system-test": False,
+                "is-test-mode": False,
+            },
+            "message": {
+                "attachments": [],
+                "headers": {
+                    "message-id": f"<{message.resource_id}@sandbox.test>",
+                    "from": sent_from,
+                    "to": recipient,
+                },
+                "size": len(message.data["body"].encode()),
+            },
+            "log-level": "info",
+            "recipient": recipient,
+            "recipient-domain": recipient.rpartition("@")[2],
+            "tags": [f"loc_{location_id}", f"com_{company_id}", "et_other"],
+            "recipient-provider": "Other",
+            "campaigns": [],
+            "delivery-status": {
+                "attempt-no": 1,
+                "code": 250,
+                "message": "OK",
+                "description": "",
+                "session-seconds": 0.01,
+                "enhanced-code": "",
+                "mx-host": "mx.sandbox.test",
+                "utf8": True,
+                "i-first-delivery-attempt-seconds": 0.01,
+            },
+            "envelope": {
+                "sender": sent_from,
+                "targets": recipient,
+                "transport": "smtp",
+                "sending-ip": "127.0.0.1",
+                "i-ip-pool-id": "",
+                "i-ip-pool-name": "sandbox",
+            },
+        },
+    }
+    webhooks.webhook_emit(location_id=location_id, event_type="LCEmailStats", payload=payload)
+
+
+def campaign_status_emit(*, enrolment, status: str) -> None:
+    """``CampaignStatusUpdate`` (docs/webhook events/CampaignStatusUpdate.md) when a contact's
+    enrolment in a campaign changes: ``id`` is the enrolment, ``templateId`` the campaign (the doc
+    does not say what ``id`` names; DEFECTS.md D15)."""
+    data = enrolment.data
+    event_emit(
+        event_type="CampaignStatusUpdate",
+        location_id=enrolment.location_id,
+        data={
+            "id": enrolment.resource_id,
+            "contactId": data["contactId"],
+            "status": status,
+            "templateId": data["targetId"],
+            "dateAdded": data.get("dateAdded") or "",
+        },
+    )

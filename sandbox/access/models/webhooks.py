@@ -2,22 +2,56 @@ from django.db import models
 
 
 class WebhookKey(models.Model):
-    """The sandbox's own signing keys, generated once. The private half is Fernet-encrypted."""
+    """The sandbox's own signing keys. The private half is Fernet-encrypted.
+
+    Rotation as HighLevel announces it (docs/oauth/WebhookAuthentication.md: the key will be
+    rotated, announced beforehand): a *next* key is published beside the *current* one, then
+    signing moves to it and the old key stays published as *previous* until it is removed, so a
+    receiver that verifies against every published key drops no event.
+    """
 
     ED25519 = "ed25519"
     RSA = "rsa"
     KINDS = [(ED25519, "Ed25519 (x-ghl-signature)"), (RSA, "RSA-SHA256 (x-wh-signature)")]
+    NEXT = "next"
+    CURRENT = "current"
+    PREVIOUS = "previous"
+    STATES = [
+        (CURRENT, "current (signs)"),
+        (NEXT, "next (published, not signing yet)"),
+        (PREVIOUS, "previous (published until removed)"),
+    ]
 
-    kind = models.CharField("kind", max_length=10, choices=KINDS, unique=True)
+    kind = models.CharField("kind", max_length=10, choices=KINDS)
+    state = models.CharField(
+        "state",
+        max_length=10,
+        choices=STATES,
+        default=CURRENT,
+        help_text="Only the current key signs; every key is published at /sandbox/webhook-keys.",
+    )
     public_pem = models.TextField("public key (PEM)")
     private_encrypted = models.BinaryField("private key (encrypted)", editable=False)
     created_at = models.DateTimeField("created", auto_now_add=True)
 
     class Meta:
         verbose_name = "webhook signing key"
+        ordering = ["kind", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(state="current"),
+                name="sandbox_access_one_current_key",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(state="next"),
+                name="sandbox_access_one_next_key",
+            ),
+        ]
 
     def __str__(self):
-        return self.get_kind_display()
+        return f"{self.get_kind_display()}, {self.state}"
 
 
 class WebhookEvent(models.Model):

@@ -18,6 +18,7 @@ from sandbox.access.models import Installation, SandboxCompany, SandboxLocation,
 from sandbox.access.services.webhooks import webhook_emit
 
 DEFAULT_PLAN_ID = "sandbox-plan-standard"
+PRO_PLAN_ID = "sandbox-plan-pro"  # the admin's plan switch goes between these two
 TRIAL_DAYS = 0
 
 

@@ -3,6 +3,7 @@ upsert, calendar events in a time window: the stateful operations that are not p
 
 from datetime import UTC, datetime
 
+from sandbox.access.models import SandboxLocation
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud
 from sandbox.api.handlers.paging import page_rows, page_window
@@ -88,6 +89,8 @@ def message_send(call: Call) -> Reply:
     )
     event = "InboundMessage" if direction == "inbound" else "OutboundMessage"
     events.event_emit(event_type=event, location_id=message.location_id, data=message.data)
+    if direction == "outbound":
+        _outbound_events(message=message, body=body)
     return Reply(
         {
             "success": True,
@@ -98,6 +101,27 @@ def message_send(call: Call) -> Reply:
             "dateAdded": message.data["dateAdded"],
         }
     )
+
+
+def _outbound_events(*, message, body: dict) -> None:
+    """The events an outgoing message causes beside ``OutboundMessage``: ``ProviderOutboundMessage``
+    when it goes through a custom conversation provider, ``LCEmailStats`` when it is an email."""
+    contact = store.resource_get(kind="contact", resource_id=message.data["contactId"])
+    contact_data = contact.data if contact is not None else {}
+    if body.get("conversationProviderId"):
+        events.provider_outbound_emit(message=message, contact=contact_data, body=body)
+    if message.data["messageType"] == "Email":
+        company_id = (
+            SandboxLocation.objects.filter(location_id=message.location_id)
+            .values_list("company__company_id", flat=True)
+            .first()
+        )
+        events.email_stats_emit(
+            message=message,
+            contact=contact_data,
+            company_id=company_id or "",
+            sent_from=body.get("emailFrom") or "Sandbox <no-reply@sandbox.test>",
+        )
 
 
 def conversation_messages(call: Call) -> Reply:

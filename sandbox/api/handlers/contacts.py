@@ -251,18 +251,26 @@ def enrolment(call: Call) -> Reply:
     )
     existing = store.resources_query(kind=kind, parent_id=res.resource_id)
     if call.op.path.endswith("removeAll"):
+        ended = list(existing)
         existing.update(deleted=True)
     elif call.op.method == "POST":
+        ended = []
         if not existing.filter(data__targetId=target).exists():
-            store.resource_create(
+            started = store.resource_create(
                 kind=kind,
                 location_id=res.location_id,
                 parent_id=res.resource_id,
                 data={"targetId": target, "contactId": res.resource_id, **call.body},
             )
+            if kind == "campaign_enrolment":
+                events.campaign_status_emit(enrolment=started, status="active")
     else:
+        ended = list(existing.filter(data__targetId=target))
         if not existing.filter(data__targetId=target).update(deleted=True):
             raise not_found(op=call.op, what="Enrolment")
+    if kind == "campaign_enrolment":
+        for enrolment in ended:
+            events.campaign_status_emit(enrolment=enrolment, status="removed")
     return Reply(flags_for(call.op) or {"succeded": True})
 
 

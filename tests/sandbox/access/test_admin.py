@@ -164,3 +164,48 @@ def test_the_admin_uninstalls_and_creates_locations_with_their_events(admin_clie
     assert WebhookEvent.objects.filter(
         event_type="LocationCreate", body__contains="loc-by-admin"
     ).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_rotates_the_signing_keys_announce_promote_retire(admin_client):
+    webhook_public_keys()
+    rsa = WebhookKey.objects.get(kind=WebhookKey.RSA)
+
+    def act(action, follow=True):
+        return admin_client.post(
+            url(WebhookKey, "changelist"),
+            {"action": action, "_selected_action": [rsa.pk]},
+            follow=follow,
+        ).content.decode()
+
+    assert "announce one first" in act("promote_next")
+    act("announce_next")
+    published = webhook_public_keys()
+    assert published["rsa_keys"] == [
+        rsa.public_pem,
+        WebhookKey.objects.get(state="next").public_pem,
+    ]
+    assert len(published["ed25519_keys"]) == 1  # only the selected key's kind rotates
+    act("promote_next")
+    published = webhook_public_keys()
+    assert published["rsa"] != rsa.public_pem and published["rsa_keys"][-1] == rsa.public_pem
+    act("retire_previous")
+    assert webhook_public_keys()["rsa_keys"] == [published["rsa"]]
+    assert not WebhookKey.objects.filter(pk=rsa.pk).exists()
+
+
+@pytest.mark.usefixtures("registered")
+def test_the_admin_switches_an_installs_plan_with_a_plan_change_event(admin_client):
+    tokens_for(admin_client)  # installs the app on demo-loc-0001
+    install = Installation.objects.get(location__location_id="demo-loc-0001")
+    before = install.plan_id
+    answer = admin_client.post(
+        url(Installation, "changelist"),
+        {"action": "switch_plan", "_selected_action": [install.pk]},
+        follow=True,
+    )
+    assert answer.status_code == 200 and b"sandbox-plan-pro" in answer.content
+    install.refresh_from_db()
+    assert install.plan_id == "sandbox-plan-pro" != before
+    event = WebhookEvent.objects.get(event_type="PLAN_CHANGE", location_id="demo-loc-0001")
+    assert f'"currentPlanId":"{before}","newPlanId":"sandbox-plan-pro"' in event.body
