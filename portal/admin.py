@@ -1,3 +1,4 @@
+from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.contrib import admin
 from django.shortcuts import redirect
@@ -73,5 +74,26 @@ class AuditEventAdmin(
     list_select_related = ["actor", "location"]
     search_fields = ["target", "action"]
 
+
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """Two-factor devices: who has which kind, since when. The secrets (TOTP key, recovery-code
+    seed) are never shown nor editable; a superuser may delete a lost device, and its user enrols
+    again at the next sign-in."""
+
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__username", "user__email"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Authenticator)
+admin.site.register(Authenticator, AuthenticatorAdmin)
 
 from portal import admin_queue  # noqa: E402,F401  (re-registers django-q2's admins)

@@ -1,14 +1,21 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.urls import reverse
+
+# Set in the session by a single sign-on whose identity provider is trusted to have asked for a
+# second factor (the agency's SSO setting "MFA by the provider").
+MFA_BY_PROVIDER_SESSION_KEY = "portal_mfa_by_provider"
 
 
-class SuperuserMFAMiddleware:
-    """Outside DEBUG a superuser must enrol TOTP before using the admin.
-
-    allauth's MFA stage then asks every superuser for a code at each sign-in.
+class MFARequiredMiddleware:
+    """With ``PORTAL_REQUIRE_MFA`` on, every signed-in user (staff, auditor, support, superuser)
+    must have TOTP before any page of the portal opens: a user without one is sent to TOTP
+    enrolment (and then shown their recovery codes). allauth's MFA stage then asks for a code at
+    every sign-in. Only the account pages (sign-out, enrolment, recovery codes), static files
+    and the sandbox emulator stay reachable before enrolment.
     """
+
+    EXEMPT_PREFIXES = ("/accounts/", "/static/", "/sandbox/", "/favicon.ico")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -16,14 +23,14 @@ class SuperuserMFAMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (
-            settings.PORTAL_REQUIRE_SUPERUSER_MFA
+            settings.PORTAL_REQUIRE_MFA
             and user is not None
             and user.is_authenticated
-            and user.is_superuser
-            and request.path.startswith(reverse("admin:index"))
+            and not request.path.startswith(self.EXEMPT_PREFIXES)
+            and not request.session.get(MFA_BY_PROVIDER_SESSION_KEY)
             and not user_has_totp(user)
         ):
-            messages.warning(request, "Superusers must set up two-factor authentication first.")
+            messages.warning(request, "Set up two-factor authentication to continue.")
             return redirect("mfa_activate_totp")
         return self.get_response(request)
 

@@ -141,7 +141,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
-    "portal.middleware.SuperuserMFAMiddleware",
+    "portal.middleware.MFARequiredMiddleware",
     "portal.middleware.UserTimezoneMiddleware",
     "portal.admin_links.AdminRequestMiddleware",
 ]
@@ -254,8 +254,12 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Rankr HighLevel portal"
-# Superusers must enrol TOTP before they can use the admin, except in DEBUG.
-PORTAL_REQUIRE_SUPERUSER_MFA = _strict_bool("PORTAL_REQUIRE_SUPERUSER_MFA", default=not DEBUG)
+MFA_ADAPTER = "portal.adapters.PortalMFAAdapter"  # TOTP secrets encrypted at rest
+# Recovery codes stay viewable (allauth's default) so a user can print them again after enrolment.
+# Every user (staff, auditor, support, superuser) must enrol TOTP at their first sign-in and give
+# a code at every sign-in after it. On by default outside DEBUG; the demo (DEBUG) leaves it off so
+# its printed logins work at once (`PORTAL_REQUIRE_MFA=true make demo` to try it).
+PORTAL_REQUIRE_MFA = _strict_bool("PORTAL_REQUIRE_MFA", default=not DEBUG)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
