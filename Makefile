@@ -44,6 +44,7 @@ browser-deps:
 
 demo: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py sandbox_seed --demo --contacts 500
 	$(BIN)/python manage.py sandbox_demo_app --redirect-uri http://127.0.0.1:$(WEB_PORT)/integrations/oauth/callback/ \
 	  --webhook-url http://127.0.0.1:$(WEB_PORT)/integrations/webhooks/highlevel/

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core.internal.ratelimit import get_ip
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
@@ -16,6 +17,11 @@ class StaffOnlyAccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request):
         return False
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """Failed sign-ins are counted per account *and* client address (see ACCOUNT_RATE_LIMITS):
+        failures from one address never lock the account for another."""
+        return f"{super()._get_login_attempts_cache_key(request, **credentials)}@{get_ip(request)}"
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
         """Enrolling the first two-factor device right after signing in (the portal sends every
