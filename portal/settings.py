@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "django_q",
     "portal",
     "integrations",
@@ -290,6 +292,12 @@ ALLAUTH_TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Rankr HighLevel portal"
+# Single sign-on: each agency's OpenID Connect provider (portal.models.AgencySingleSignOn). No
+# sign-up through it, no provider tokens kept, users matched by the provider's verified e-mail.
+SOCIALACCOUNT_ADAPTER = "portal.adapters.PortalSocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = _int("SOCIALACCOUNT_REQUESTS_TIMEOUT", 10, minimum=1)
 MFA_ADAPTER = "portal.adapters.PortalMFAAdapter"  # TOTP secrets encrypted at rest
 # Recovery codes stay viewable (allauth's default) so a user can print them again after enrolment.
 # Every user (staff, auditor, support, superuser) must enrol TOTP at their first sign-in and give
