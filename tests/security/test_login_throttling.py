@@ -20,6 +20,7 @@ def attempt(client, username, password, **extra):
     return response
 
 
+@pytest.mark.slow  # child processes
 def test_the_cache_is_shared_by_every_process(tmp_path):
     default = settings_of(["CACHES"], env_extra={}, tmp_path=tmp_path)["CACHES"]["default"]
     assert default["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
@@ -91,6 +92,7 @@ def test_behind_a_proxy_the_client_address_comes_from_the_named_header(
     assert other.status_code == 302
 
 
+@pytest.mark.slow  # child processes
 def test_the_proxy_header_and_limits_are_settings(tmp_path):
     values = settings_of(
         ["ALLAUTH_TRUSTED_CLIENT_IP_HEADER", "ALLAUTH_TRUSTED_PROXY_COUNT", "ACCOUNT_RATE_LIMITS"],

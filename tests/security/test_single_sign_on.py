@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from portal.models import Agency, AgencySingleSignOn, AuditEvent, Location
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, enrol_totp
 from tests.oidc_provider import OidcProvider
 
 
@@ -165,3 +165,21 @@ def test_the_client_secret_is_encrypted_and_never_shown(client, idp, sso, role_u
     body = page.content.decode()
     assert idp.client_secret not in body and stored.client_secret_encrypted not in body
     assert "/accounts/oidc/acme/login/callback/" in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("by_provider", [True, False])
+def test_an_enrolled_user_gives_a_code_unless_the_provider_asked_for_one(
+    client, idp, sso, role_users, settings, by_provider
+):
+    settings.PORTAL_REQUIRE_MFA = True
+    sso.mfa_by_provider = by_provider
+    sso.save()
+    enrol_totp(role_users["staff"])
+    done = sso_sign_in(client, "acme", idp)
+    if by_provider:
+        assert done.url == reverse("admin:index")
+        assert signed_in_user(client) == role_users["staff"]
+    else:
+        assert done.url == reverse("mfa_authenticate")
+        assert signed_in_user(client) is None
