@@ -2,6 +2,8 @@
 shared cache (the database's table by default, Redis when configured), per client address and per
 account *and* address, the address taken from a proxy header only when the settings name one."""
 
+import secrets
+
 import pytest
 from django.core.cache import caches
 from django.db import connection
@@ -11,6 +13,11 @@ from tests.conftest import PASSWORD
 from tests.security.envprobe import settings_of
 
 TOO_MANY = "Too many failed login attempts"
+
+
+def fresh_address() -> str:
+    """A client address no earlier run counted (a Redis cache outlives the test's transaction)."""
+    return f"2001:db8:{secrets.randbits(16):x}:{secrets.randbits(16):x}::1"
 
 
 def attempt(client, username, password, **extra):
@@ -45,18 +52,18 @@ def test_failed_sign_ins_are_counted_in_the_database_cache(client, role_users, s
 
 @pytest.mark.django_db
 def test_failures_from_one_address_do_not_lock_the_account_for_another(client, role_users):
-    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    attacker = {"REMOTE_ADDR": fresh_address()}
     for _ in range(5):
         assert TOO_MANY not in attempt(client, "staffer", "guess", **attacker).content.decode()
     assert TOO_MANY in attempt(client, "staffer", PASSWORD, **attacker).content.decode()
 
-    real_user = attempt(client, "staffer", PASSWORD, REMOTE_ADDR="198.51.100.20")
+    real_user = attempt(client, "staffer", PASSWORD, REMOTE_ADDR=fresh_address())
     assert real_user.status_code == 302 and real_user.url == reverse("admin:index")
 
 
 @pytest.mark.django_db
 def test_one_address_is_limited_across_accounts(client, role_users):
-    attacker = {"REMOTE_ADDR": "203.0.113.8"}
+    attacker = {"REMOTE_ADDR": fresh_address()}
     refused = [
         TOO_MANY in attempt(client, f"user{n}", "guess", **attacker).content.decode()
         for n in range(25)
@@ -66,12 +73,13 @@ def test_one_address_is_limited_across_accounts(client, role_users):
 
 @pytest.mark.django_db
 def test_a_spoofed_forwarding_header_is_ignored_unless_a_proxy_is_configured(client, role_users):
+    address = fresh_address()
     for n in range(25):
         last = attempt(
             client,
             f"user{n}",
             "guess",
-            REMOTE_ADDR="203.0.113.9",
+            REMOTE_ADDR=address,
             HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
             HTTP_X_REAL_IP=f"10.0.1.{n}",
         )
@@ -84,11 +92,12 @@ def test_behind_a_proxy_the_client_address_comes_from_the_named_header(
 ):
     settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = "X-Real-IP"
     proxy = {"REMOTE_ADDR": "10.9.9.9"}  # every request arrives from the proxy
+    attacker, real_user = fresh_address(), fresh_address()
     for _ in range(5):
-        attempt(client, "staffer", "guess", HTTP_X_REAL_IP="203.0.113.10", **proxy)
-    blocked = attempt(client, "staffer", PASSWORD, HTTP_X_REAL_IP="203.0.113.10", **proxy)
+        attempt(client, "staffer", "guess", HTTP_X_REAL_IP=attacker, **proxy)
+    blocked = attempt(client, "staffer", PASSWORD, HTTP_X_REAL_IP=attacker, **proxy)
     assert TOO_MANY in blocked.content.decode()
-    other = attempt(client, "staffer", PASSWORD, HTTP_X_REAL_IP="198.51.100.21", **proxy)
+    other = attempt(client, "staffer", PASSWORD, HTTP_X_REAL_IP=real_user, **proxy)
     assert other.status_code == 302
 
 

@@ -60,13 +60,17 @@ def test_enrolment_shows_recovery_codes_then_every_sign_in_asks_for_a_code(
     assert client.get(reverse("admin:index")).status_code == 200
 
 
-def test_totp_cannot_be_switched_off_while_required(client, role_users, mfa_required):
+@pytest.mark.parametrize("required", [True, False])
+def test_totp_cannot_be_switched_off_while_required(client, role_users, settings, required):
+    settings.PORTAL_REQUIRE_MFA = required
     staff = role_users["staff"]
     secret = enrol_totp(staff)
     sign_in(client, staff)
     client.post(reverse("mfa_authenticate"), {"code": totp_code(secret)})
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
     client.post(reverse("mfa_deactivate_totp"), {"code": totp_code(secret)})
-    assert Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists()
+    still = Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists()
+    assert still is required
 
 
 def test_totp_secrets_and_recovery_seeds_are_encrypted_at_rest(role_users):
