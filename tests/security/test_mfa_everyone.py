@@ -119,3 +119,19 @@ def test_a_public_portal_without_required_mfa_is_warned_about(settings):
     settings.ALLOWED_HOSTS = ["portal.example.com"]
     ids = {message.id for message in check_production_safety(None)}
     assert "portal.W010" in ids
+
+
+def test_secrets_stored_before_encryption_are_encrypted_by_the_migration(role_users):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("portal.migrations.0004_encrypt_mfa_secrets")
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    plain = Authenticator.objects.create(
+        user=role_users["staff"], type=Authenticator.Type.TOTP, data={"secret": secret}
+    )
+    migration.encrypt_mfa_secrets(apps, None)
+    migration.encrypt_mfa_secrets(apps, None)  # twice: an encrypted value is left alone
+    plain.refresh_from_db()
+    assert secret_decrypt(ciphertext=plain.data["secret"]) == secret
