@@ -1,6 +1,9 @@
 # The commands: `make demo`, `make check` (fast, before every commit) and `make test` (the
-# whole suite). Everything installs into .venv: demo only requirements.txt, check and test
-# requirements-dev.txt on top. Each stamp names the hash of what it installed.
+# whole suite). Everything installs into .venv from the locks, every package pinned with its
+# hashes (pip --require-hashes): demo the runtime's requirements.txt, check and test
+# requirements-dev.txt (the runtime plus tests and checkers). `make lock` remakes both locks
+# from requirements.in / requirements-dev.in; `make audit` runs pip-audit over them (CI does).
+# Each stamp names the hash of what it installed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,24 +20,37 @@ FAST_TESTS := -m "not slow and not browser" -n 2 -p no:cacheprovider \
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: install install-dev demo check check-lint check-format check-types check-imports check-tests \
+.PHONY: install install-dev lock audit demo check check-lint check-format check-types check-imports check-tests \
 	test browser-deps clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.txt
 	rm -f $(VENV)/.installed-run-*
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.txt
 	rm -f $(VENV)/.installed-dev-*
 	touch $(DEV_STAMP)
 
 install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
+
+# The locks, remade from the .in files. uv keeps every version the lock already has unless a pin
+# in a .in file changed (`make lock UV_ARGS=--upgrade` upgrades everything).
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --universal \
+  --custom-compile-command "make lock" $(UV_ARGS)
+lock: install-dev
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
+
+# Known vulnerabilities (PyPI's advisory data) in any locked package: fails if there is one.
+audit: install-dev
+	$(BIN)/pip-audit --disable-pip --require-hashes --progress-spinner off $(AUDIT_ARGS) \
+	  -r requirements.txt -r requirements-dev.txt
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser-deps:
@@ -44,6 +60,7 @@ browser-deps:
 
 demo: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py sandbox_seed --demo --contacts 500
 	$(BIN)/python manage.py sandbox_demo_app --redirect-uri http://127.0.0.1:$(WEB_PORT)/integrations/oauth/callback/ \
 	  --webhook-url http://127.0.0.1:$(WEB_PORT)/integrations/webhooks/highlevel/

@@ -28,7 +28,7 @@ TMP = tempfile.TemporaryDirectory()
 os.environ["SQLITE_PATH"] = str(Path(TMP.name) / "log_bench.sqlite3")
 os.environ.setdefault("DEBUG", "false")  # no query log growing in memory
 os.environ.setdefault("PORTAL_ENV", "test")
-os.environ.setdefault("PORTAL_REQUIRE_SUPERUSER_MFA", "false")  # the bench superuser has no TOTP
+os.environ.setdefault("PORTAL_REQUIRE_MFA", "false")  # the bench superuser has no TOTP
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 SYNCLOG_ROWS = int(os.environ.get("BENCH_SYNCLOG_ROWS", "1000000"))

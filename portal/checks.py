@@ -7,7 +7,7 @@ PORTAL_ENV says.
 
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
 # Mirrors django.core.checks.security.base: Django's own test for a usable SECRET_KEY.
@@ -98,6 +98,14 @@ def check_production_safety(app_configs, **kwargs):
                 "Session and CSRF cookies must be Secure (HTTPS only) on a portal that faces the public.",
                 hint="Run with DEBUG off (production sets SESSION_COOKIE_SECURE and CSRF_COOKIE_SECURE).",
                 id="portal.E007",
+            )
+        )
+    if public and not settings.PORTAL_REQUIRE_MFA:
+        errors.append(
+            Warning(
+                "Two-factor authentication is not required on a portal that faces the public.",
+                hint="Unset PORTAL_REQUIRE_MFA (it defaults to true outside DEBUG).",
+                id="portal.W010",
             )
         )
     if not settings.DEBUG and "*" in settings.ALLOWED_HOSTS:

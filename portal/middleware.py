@@ -1,29 +1,35 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.urls import reverse
 
 
-class SuperuserMFAMiddleware:
-    """Outside DEBUG a superuser must enrol TOTP before using the admin.
-
-    allauth's MFA stage then asks every superuser for a code at each sign-in.
+class MFARequiredMiddleware:
+    """With ``PORTAL_REQUIRE_MFA`` on, every signed-in user (staff, auditor, support, superuser)
+    must have TOTP before any page of the portal opens: a user without one is sent to TOTP
+    enrolment (and then shown their recovery codes). allauth's MFA stage then asks for a code at
+    every sign-in. A single sign-on through a provider the agency trusts for the second factor
+    needs no TOTP of the portal's. Only the account pages (sign-out, enrolment, recovery codes), static files
+    and the sandbox emulator stay reachable before enrolment.
     """
+
+    EXEMPT_PREFIXES = ("/accounts/", "/static/", "/sandbox/", "/favicon.ico")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        from portal.adapters import session_mfa_by_provider
+
         user = getattr(request, "user", None)
         if (
-            settings.PORTAL_REQUIRE_SUPERUSER_MFA
+            settings.PORTAL_REQUIRE_MFA
             and user is not None
             and user.is_authenticated
-            and user.is_superuser
-            and request.path.startswith(reverse("admin:index"))
+            and not request.path.startswith(self.EXEMPT_PREFIXES)
             and not user_has_totp(user)
+            and not session_mfa_by_provider(request)
         ):
-            messages.warning(request, "Superusers must set up two-factor authentication first.")
+            messages.warning(request, "Set up two-factor authentication to continue.")
             return redirect("mfa_activate_totp")
         return self.get_response(request)
 
@@ -74,5 +80,34 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         policy = settings.CONTENT_SECURITY_POLICY
         if policy and "Content-Security-Policy" not in response:
+            if request.path.startswith("/accounts/"):
+                policy = _with_sso_form_actions(policy)
             response["Content-Security-Policy"] = policy
         return response
+
+
+def _with_sso_form_actions(policy: str) -> str:
+    """The sign-in pages' "Sign in with <agency>" forms post to the portal, which redirects to the
+    agency's identity provider: browsers check that redirect against form-action too, so the
+    enabled providers' origins are added to it there (and only there)."""
+    from urllib.parse import urlsplit
+
+    from portal.models import AgencySingleSignOn
+
+    origins = sorted(
+        {
+            f"{parts.scheme}://{parts.netloc}"
+            for parts in map(
+                urlsplit,
+                AgencySingleSignOn.objects.filter(enabled=True).values_list("issuer", flat=True),
+            )
+            if parts.scheme in ("http", "https") and parts.netloc
+        }
+    )
+    if not origins:
+        return policy
+    directives = [d.strip() for d in policy.split(";")]
+    for i, directive in enumerate(directives):
+        if directive.split(" ", 1)[0] == "form-action":
+            directives[i] = " ".join([directive, *origins])
+    return "; ".join(d for d in directives if d)

@@ -179,3 +179,69 @@ class AlertIncident(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class AgencySingleSignOn(models.Model):
+    """An agency's OpenID Connect identity provider: its people sign in there, without a portal
+    password. Users are matched by the e-mail address the provider says it verified; only the
+    agency's own people (assigned to one of its locations) sign in this way, never superusers."""
+
+    agency = models.OneToOneField(
+        Agency, on_delete=models.CASCADE, related_name="single_sign_on", verbose_name="agency"
+    )
+    slug = models.SlugField(
+        "short name",
+        max_length=40,
+        unique=True,
+        help_text="In the sign-in address: /accounts/oidc/<short name>/login/ (and the provider's "
+        "redirect URI /accounts/oidc/<short name>/login/callback/).",
+    )
+    enabled = models.BooleanField("enabled", default=True)
+    issuer = models.URLField(
+        "issuer",
+        max_length=500,
+        help_text="The provider's issuer URL; its /.well-known/openid-configuration is read.",
+    )
+    client_id = models.CharField("client id", max_length=255)
+    client_secret_encrypted = models.TextField("client secret (encrypted)", blank=True, default="")
+    mfa_by_provider = models.BooleanField(
+        "two-factor by the provider",
+        default=False,
+        help_text="The provider asks for a second factor: the portal does not ask again for "
+        "sign-ins through it.",
+    )
+    password_sign_in = models.BooleanField(
+        "password sign-in allowed",
+        default=True,
+        help_text="Off: the agency's people can only sign in through this provider.",
+    )
+    active_claim = models.CharField(
+        "active claim",
+        max_length=100,
+        blank=True,
+        help_text="A claim the provider must send as true (e.g. 'active'). When it is missing or "
+        "false at a sign-in, the portal user is deactivated and the sign-in refused.",
+    )
+    created_at = models.DateTimeField("created", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "agency single sign-on"
+        verbose_name_plural = "agency single sign-on"
+        ordering = ["agency__name"]
+
+    def __str__(self):
+        return f"{self.agency.name} ({self.issuer})"
+
+    @property
+    def client_secret(self) -> str:
+        from portal.crypto import secret_decrypt
+
+        return secret_decrypt(
+            ciphertext=self.client_secret_encrypted, label=f"single sign-on secret of {self.slug}"
+        )
+
+    @client_secret.setter
+    def client_secret(self, value: str) -> None:
+        from portal.crypto import secret_encrypt
+
+        self.client_secret_encrypted = secret_encrypt(plaintext=value)

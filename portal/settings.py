@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "django_q",
     "portal",
     "integrations",
@@ -141,7 +143,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
-    "portal.middleware.SuperuserMFAMiddleware",
+    "portal.middleware.MFARequiredMiddleware",
     "portal.middleware.UserTimezoneMiddleware",
     "portal.admin_links.AdminRequestMiddleware",
 ]
@@ -237,6 +239,29 @@ if JOB_HEARTBEAT_S * 2 > JOB_LEASE_S:
 # A queued job the broker never took (it was down, or lost it) is sent again after this long.
 JOB_RESEND_AFTER_S = _int("JOB_RESEND_AFTER_S", 300, minimum=1)
 
+# --- Cache: shared by every process (sign-in throttling, webhook counters) --------------------------
+# Redis when REDIS_URL is set, otherwise a table of the database (`migrate` creates it; so does
+# `manage.py createcachetable`). Never a per-process memory cache: a limit counted per process is
+# multiplied by the number of processes. Entries are not culled early (an attacker filling the
+# cache must not wipe the counters).
+CACHE_TABLE = "portal_cache"
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            "OPTIONS": {"MAX_ENTRIES": _int("CACHE_MAX_ENTRIES", 1_000_000, minimum=1000)},
+        }
+    }
+
 # --- Authentication (django-allauth with MFA) -------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -249,13 +274,36 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.adapters.StaffOnlyAccountAdapter"
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Failed sign-ins, counted in the shared cache (CACHES below) so every web process sees them:
+# per client address (LOGIN_FAILED_PER_IP) and per account *and* address (LOGIN_FAILED_PER_ACCOUNT;
+# portal.adapters keys it so), never per account alone: someone guessing a password from one
+# address cannot lock the real user, signing in from another, out of their account.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{_str('LOGIN_FAILED_PER_IP', '20/m')}/ip,"
+    f"{_str('LOGIN_FAILED_PER_ACCOUNT', '5/5m')}/key",
+}
+# The client's address: REMOTE_ADDR, unless the portal runs behind a proxy that is named here.
+# TRUSTED_CLIENT_IP_HEADER: a header the proxy sets to the client's address (e.g. X-Real-IP);
+# TRUSTED_PROXY_COUNT: how many proxies append to X-Forwarded-For (the address they saw is
+# taken, counted from the right). Neither is read unless set: a client cannot pick its address.
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = _str("TRUSTED_CLIENT_IP_HEADER", "") or None
+ALLAUTH_TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # A password reset for an address no account has sends nothing (allauth would mail it otherwise).
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Rankr HighLevel portal"
-# Superusers must enrol TOTP before they can use the admin, except in DEBUG.
-PORTAL_REQUIRE_SUPERUSER_MFA = _strict_bool("PORTAL_REQUIRE_SUPERUSER_MFA", default=not DEBUG)
+# Single sign-on: each agency's OpenID Connect provider (portal.models.AgencySingleSignOn). No
+# sign-up through it, no provider tokens kept, users matched by the provider's verified e-mail.
+SOCIALACCOUNT_ADAPTER = "portal.adapters.PortalSocialAccountAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = _int("SOCIALACCOUNT_REQUESTS_TIMEOUT", 10, minimum=1)
+MFA_ADAPTER = "portal.adapters.PortalMFAAdapter"  # TOTP secrets encrypted at rest
+# Recovery codes stay viewable (allauth's default) so a user can print them again after enrolment.
+# Every user (staff, auditor, support, superuser) must enrol TOTP at their first sign-in and give
+# a code at every sign-in after it. On by default outside DEBUG; the demo (DEBUG) leaves it off so
+# its printed logins work at once (`PORTAL_REQUIRE_MFA=true make demo` to try it).
+PORTAL_REQUIRE_MFA = _strict_bool("PORTAL_REQUIRE_MFA", default=not DEBUG)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -23,7 +23,7 @@ from integrations.models import (
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import MappingVersion, QuarantinedRecord
 from mappings.services import mapping_template_apply
-from portal.models import AuditEvent
+from portal.models import AgencySingleSignOn, AuditEvent
 from rankr.models import RankrRecord
 
 
@@ -73,6 +73,17 @@ def _app(location, users):
         app.client_secret = "sample-secret-value"
         app.save()
     return app
+
+
+def _single_sign_on(location, users):
+    sso = AgencySingleSignOn.objects.filter(agency=location.agency).first()
+    if sso is None:
+        sso = AgencySingleSignOn(
+            agency=location.agency, slug="sample", issuer="https://idp.example.test", client_id="c"
+        )
+        sso.client_secret = "sample-sso-secret"
+        sso.save()
+    return sso
 
 
 def _connection(location, users):
@@ -263,6 +274,7 @@ SAMPLES = {
         data={"seed": "00" * 20, "used_mask": 0},
     ),
     "portal.Agency": lambda location, users: location.agency,
+    "portal.AgencySingleSignOn": _single_sign_on,
     "portal.Location": lambda location, users: location,
     "portal.AuditEvent": lambda location, users: AuditEvent.objects.create(
         actor=users["superuser"], action="sample", location=location, target="sample"

@@ -48,6 +48,24 @@ def _make_user(username, *, group=None, superuser=False):
     return user
 
 
+def enrol_totp(user):
+    """Give ``user`` a TOTP device (and recovery codes) as enrolment would; returns the secret.
+    ``totp_code(secret)`` is then the code an authenticator app would show."""
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    return secret
+
+
+def totp_code(secret):
+    import pyotp
+
+    return pyotp.TOTP(secret).now()
+
+
 def _roles_present():
     """Transactional tests flush the database, data-migration rows included: put the groups back."""
     from django.contrib.auth.models import Permission

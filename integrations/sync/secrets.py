@@ -1,5 +1,6 @@
 """Key rotation for secrets at rest, and the secrets to redact for a connection."""
 
+from allauth.mfa.models import Authenticator
 from django.db import transaction
 
 from integrations.ghl.models import Connection, HighLevelApp
@@ -38,7 +39,30 @@ def secrets_rotate() -> dict[str, int]:
                 model.objects.filter(pk=pk).update(**{c: getattr(row, c) for c in columns})
                 done += 1
         counts[str(model._meta.verbose_name_plural)] = done
+    counts["two-factor authenticators"] = _authenticators_rotate()
     return counts
+
+
+def _authenticators_rotate() -> int:
+    """TOTP secrets and recovery-code seeds (encrypted by portal.adapters.PortalMFAAdapter)."""
+    done = 0
+    for pk in Authenticator.objects.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            row = Authenticator.objects.select_for_update().filter(pk=pk).first()
+            if row is None:
+                continue
+            data = dict(row.data)
+            label = f"two-factor authenticator (id {pk})"
+            for key in ("secret", "seed"):
+                if data.get(key):
+                    data[key] = secret_rotate(ciphertext=data[key], label=label)
+            if data.get("migrated_codes"):
+                data["migrated_codes"] = [
+                    secret_rotate(ciphertext=code, label=label) for code in data["migrated_codes"]
+                ]
+            Authenticator.objects.filter(pk=pk).update(data=data)
+            done += 1
+    return done
 
 
 def connection_secrets_get(*, connection_id: int | None) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, _roles_present
+from tests.conftest import PASSWORD, _roles_present, totp_code
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -87,10 +87,11 @@ WIDTH = 1366
 
 @pytest.fixture
 def wide(browser, live_server):
-    """``wide(username)``: a new browser context 1366 px wide, signed in as that user."""
+    """``wide(username)``: a new browser context 1366 px wide, signed in as that user (giving
+    the current code of ``totp_secret`` when the sign-in asks for one)."""
     contexts = []
 
-    def open_as(username, password=None):
+    def open_as(username, password=None, totp_secret=None):
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": WIDTH, "height": 900}
         )
@@ -101,6 +102,10 @@ def wide(browser, live_server):
         page.fill("input[name=login]", username)
         page.fill("input[name=password]", password or PASSWORD)
         page.click("button[type=submit]")
+        if totp_secret:
+            page.wait_for_url("**/2fa/authenticate/**")
+            page.fill("input[name=code]", totp_code(totp_secret))
+            page.click("button[type=submit]")
         page.wait_for_url("**/admin/")
         return page
 
