@@ -285,6 +285,15 @@ ALERT_WEBHOOK_SECRET = _str("ALERT_WEBHOOK_SECRET", "")
 # Signals of one agency and cause are gathered this long into one incident before it is sent.
 ALERT_GROUP_SECONDS = _int("ALERT_GROUP_SECONDS", 60, minimum=0)
 
+# --- The verifier: a daily random sample per location and entity, re-read and compared ----------
+# Records per location and entity (Rankr's sample; HighLevel's own page is as large).
+VERIFY_SAMPLE_SIZE = _int("VERIFY_SAMPLE_SIZE", 50, minimum=1)
+# The share of a location's daily HighLevel budget (200,000 requests) the verifier may spend.
+VERIFY_BUDGET_SHARE = _float("VERIFY_BUDGET_SHARE", 0.02)
+# Alerts: a location's verified mismatch rate (0 to 1) or coverage age (hours) past these.
+VERIFY_ALERT_MISMATCH_RATE = _float("VERIFY_ALERT_MISMATCH_RATE", 0.05)
+VERIFY_ALERT_COVERAGE_HOURS = _float("VERIFY_ALERT_COVERAGE_HOURS", 48.0)
+
 # --- Internationalisation, static files ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = _str("TIME_ZONE", "UTC")

@@ -5,6 +5,7 @@ from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.onboarding import mint_batch_run
 from integrations.sync.retention import retention_run_due
 from integrations.sync.subscriptions import subscriptions_dispatch
+from integrations.sync.verify import verifications_schedule
 from integrations.sync.webhooks_in import webhook_event_process
 from mappings.services import quarantine_retry
 
@@ -40,3 +41,8 @@ def tick_task() -> None:
     subscriptions_dispatch()
     alerts_send()
     retention_run_due()
+
+
+def verify_all_task() -> None:
+    """Daily (a django-q2 schedule): queue one verification job per connected location."""
+    verifications_schedule()

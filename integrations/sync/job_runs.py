@@ -47,6 +47,7 @@ JOB_HANDLERS: dict[str, str] = {
     "rankr_event": "integrations.sync.outbound.rankr_event_job_run",
     "action": "integrations.sync.actions.action_job_run",
     "mint": "integrations.sync.onboarding.mint_batch_job_run",
+    "verify": "integrations.sync.verify.verify_job_run",
 }
 
 RENEWALS = "_heartbeat_renewals"  # the running job's extra renewals, set by job_run

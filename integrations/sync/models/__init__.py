@@ -2,6 +2,15 @@
 
 from integrations.sync.models.jobs import Job, JobAttempt
 from integrations.sync.models.subscriptions import Subscription, SubscriptionSeen
+from integrations.sync.models.verification import SpecDeviation, Verification
 from integrations.sync.models.webhooks import WebhookEvent
 
-__all__ = ["Job", "JobAttempt", "Subscription", "SubscriptionSeen", "WebhookEvent"]
+__all__ = [
+    "Job",
+    "JobAttempt",
+    "SpecDeviation",
+    "Subscription",
+    "SubscriptionSeen",
+    "Verification",
+    "WebhookEvent",
+]

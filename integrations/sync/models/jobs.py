@@ -20,6 +20,7 @@ class Job(models.Model):
         RESYNC = "resync", "resync"
         RANKR_EVENT = "rankr_event", "Rankr event"
         MINT = "mint", "location connection batch"
+        VERIFY = "verify", "verification"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
