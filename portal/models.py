@@ -12,6 +12,13 @@ class Agency(models.Model):
         unique=True,
         help_text="The agency's companyId in HighLevel.",
     )
+    auto_connect_new_locations = models.BooleanField(
+        "connect new sub-accounts automatically",
+        default=False,
+        help_text="When HighLevel reports a new sub-account of this agency (LocationCreate), "
+        "connect it at once through the agency connection; otherwise it is listed, not "
+        "connected, for someone to connect.",
+    )
     created_at = models.DateTimeField("created", auto_now_add=True)
 
     class Meta:

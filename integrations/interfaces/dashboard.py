@@ -20,8 +20,9 @@ from portal.scoping import locations_for_user
 
 STATUS_RANK = {
     Connection.Status.NEEDS_REAUTH: 0,
-    Connection.Status.DISCONNECTED: 1,
-    Connection.Status.ACTIVE: 2,
+    Connection.Status.UNINSTALLED: 1,
+    Connection.Status.DISCONNECTED: 2,
+    Connection.Status.ACTIVE: 3,
 }
 
 
@@ -126,6 +127,8 @@ def dashboard_locations(*, user, now=None, location_ids=None):
             row.problems.append("not connected")
         elif row.connection_status == Connection.Status.DISCONNECTED:
             row.problems.append("disconnected")
+        elif row.connection_status == Connection.Status.UNINSTALLED:
+            row.problems.append("app uninstalled in HighLevel")
         elif row.connection_status == Connection.Status.ACTIVE and not row.last_sync_at:
             row.problems.append("never synced")
         if row.needs_reauth:

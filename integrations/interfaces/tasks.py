@@ -6,7 +6,7 @@ from integrations.sync.onboarding import mint_batch_run
 from integrations.sync.retention import retention_run_due
 from integrations.sync.subscriptions import subscriptions_dispatch
 from integrations.sync.verify import verifications_schedule
-from integrations.sync.webhooks_in import webhook_event_process
+from integrations.sync.webhooks_in import webhook_event_process, webhook_events_release
 from mappings.services import quarantine_retry
 
 
@@ -36,11 +36,13 @@ def job_run_task(job_id: int) -> None:
 def tick_task() -> None:
     """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
     dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often), and send
-    the alerts gathered since the last tick."""
+    the alerts gathered since the last tick, and apply the webhook events that waited for their
+    location to be connected."""
     jobs_dispatch_due()
     subscriptions_dispatch()
     alerts_send()
     retention_run_due()
+    webhook_events_release()
 
 
 def verify_all_task() -> None:

@@ -26,6 +26,7 @@ class Connection(models.Model):
         ACTIVE = "active", "Active"
         NEEDS_REAUTH = "needs_reauth", "Needs re-auth"
         DISCONNECTED = "disconnected", "Disconnected"
+        UNINSTALLED = "uninstalled", "Uninstalled in HighLevel"
 
     app = models.ForeignKey(
         HighLevelApp, on_delete=models.PROTECT, related_name="connections", verbose_name="app"
