@@ -6,10 +6,18 @@ package would pull the upper layer's tables into the lower one, which the import
 """
 
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
-from integrations.sync.models import Job, JobAttempt, Subscription, SubscriptionSeen, WebhookEvent
+from integrations.sync.models import (
+    EntityCoverage,
+    Job,
+    JobAttempt,
+    Subscription,
+    SubscriptionSeen,
+    WebhookEvent,
+)
 
 __all__ = [
     "Connection",
+    "EntityCoverage",
     "HighLevelApp",
     "Job",
     "JobAttempt",
