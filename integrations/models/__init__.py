@@ -7,6 +7,7 @@ package would pull the upper layer's tables into the lower one, which the import
 
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
 from integrations.sync.models import (
+    EntityCoverage,
     Job,
     JobAttempt,
     SpecDeviation,
@@ -18,6 +19,7 @@ from integrations.sync.models import (
 
 __all__ = [
     "Connection",
+    "EntityCoverage",
     "HighLevelApp",
     "Job",
     "JobAttempt",

@@ -3,11 +3,13 @@
 from mappings.entities.base import (
     DELETE,
     GHL_TO_RANKR,
+    INCREMENTAL,
     RANKR_TO_GHL,
     Entity,
     Event,
     Fetch,
     FlowTemplate,
+    LocationPlan,
     RequestShape,
     rule,
     step,
@@ -65,6 +67,16 @@ ENTITY = Entity(
         # The spec gives no 200 schema; HighLevel answers {"contacts": [...], "total": n}.
         "Search Contacts": {"records": "contacts", "record_id": "id", "change_key": "dateUpdated"},
     },
+    location_plan=LocationPlan(
+        INCREMENTAL,
+        "Search Contacts",
+        "POST /contacts/search",
+        "contacts",
+        overlap_s=60,
+        walk_share=0.01,
+        why="Search Contacts filters and sorts by dateUpdated: ask only for what changed since "
+        "the mark (a minute of overlap); the walk lists every page to find deletions.",
+    ),
     requests={"POST /contacts/search": RequestShape(base=_search_base, since=_search_since)},
     events={
         "ContactCreate": Event(),

@@ -16,7 +16,7 @@ from integrations.ghl.models import Connection
 from integrations.sync.models import Job, Subscription
 from integrations.sync.subscriptions.dispatch import subscription_claim
 from integrations.sync.subscriptions.incremental import request_base
-from mappings.entities import ENTITIES, GHL_TO_RANKR
+from mappings.entities import ENTITIES, GHL_TO_RANKR, LOCATION_PLANS
 from portal.models import AuditEvent
 
 
@@ -53,6 +53,12 @@ def subscription_check(*, subscription: Subscription) -> dict[str, list[str]]:
         entity = ENTITIES.get(mapping.entity)
         if mapping.direction != GHL_TO_RANKR or entity is None or entity.rankr_model is None:
             add("mapping", "Choose a HighLevel → Rankr mapping of an entity Rankr keeps.")
+    if subscription.plan:  # a location-wide plan builds its own requests
+        if subscription.plan not in LOCATION_PLANS:
+            add("plan", f"{subscription.plan!r} has no location-wide plan.")
+        elif mapping is not None and mapping.entity != subscription.plan:
+            add("mapping", "Choose a mapping of the plan's entity.")
+        return errors
     plan = poll_plan(named)
     missing = [name for name in plan.params if name not in parameters]
     for name in missing:

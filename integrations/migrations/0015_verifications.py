@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0013_roles_job_attempts"),
+        ("integrations", "0014_location_plans_and_coverage"),
         ("portal", "0003_alerts"),
     ]
 
