@@ -383,6 +383,9 @@ GHL_MAX_RETRY_AFTER = _float("GHL_MAX_RETRY_AFTER", 60.0)
 GHL_RATE_LIMIT_BURST = _int("GHL_RATE_LIMIT_BURST", 100, minimum=1)
 GHL_RATE_LIMIT_INTERVAL_MS = _int("GHL_RATE_LIMIT_INTERVAL_MS", 10000, minimum=1)
 GHL_RATE_LIMIT_DAILY = _int("GHL_RATE_LIMIT_DAILY", 200000, minimum=1)
+# The share of the burst window and of the day that bulk work (backfills, reconciliation walks,
+# the verifier) leaves to incremental polls and resyncs.
+GHL_RATE_LIMIT_RESERVE = _float("GHL_RATE_LIMIT_RESERVE", 0.2)
 # Added to the interval so clock skew and network delay never push a burst over the limit.
 GHL_RATE_LIMIT_SAFETY_MS = _int("GHL_RATE_LIMIT_SAFETY_MS", 250, minimum=0)
 # Longest a request waits for budget before failing with a retryable GhlRateLimited.

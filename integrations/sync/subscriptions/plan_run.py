@@ -34,6 +34,7 @@ from integrations.catalog.connections import connection_info
 from integrations.catalog.paging import DEFAULT_LIMIT, paging_next
 from integrations.catalog.registry import operation_get
 from integrations.catalog.services import call_send, operation_check, paging_start
+from integrations.ghl.ratelimit import ratelimit_bulk
 from integrations.sync.models import EntityCoverage, Job, Subscription, SubscriptionSeen
 from integrations.sync.subscriptions.counts import RunCounts
 from integrations.sync.subscriptions.incremental import request_base, request_since
@@ -78,9 +79,10 @@ class _Run:
         call = operation_check(
             connection=info, operation_id=operation_key, params=params, body=body
         )
-        response = call_send(
-            connection_id=self.subscription.connection_id, call=call, job_id=self.job.pk
-        )
+        with ratelimit_bulk(walk):  # the walk leaves the rate limit's reserve to polls
+            response = call_send(
+                connection_id=self.subscription.connection_id, call=call, job_id=self.job.pk
+            )
         self.counts.requests += 1
         if walk:
             self.walk_requests += 1
