@@ -386,6 +386,9 @@ GHL_RATE_LIMIT_DAILY = _int("GHL_RATE_LIMIT_DAILY", 200000, minimum=1)
 # The share of the burst window and of the day that bulk work (backfills, reconciliation walks,
 # the verifier) leaves to incremental polls and resyncs.
 GHL_RATE_LIMIT_RESERVE = _float("GHL_RATE_LIMIT_RESERVE", 0.2)
+# The share of a location's (or company's) daily budget its subscriptions may be planned to spend:
+# a set estimated above it is refused when saved or resumed, and paused when the location grows.
+BUDGET_MAX_SHARE = _float("BUDGET_MAX_SHARE", 0.5)
 # Added to the interval so clock skew and network delay never push a burst over the limit.
 GHL_RATE_LIMIT_SAFETY_MS = _int("GHL_RATE_LIMIT_SAFETY_MS", 250, minimum=0)
 # Longest a request waits for budget before failing with a retryable GhlRateLimited.
