@@ -99,7 +99,7 @@ class AuditEvent(models.Model):
 class AlertCause(models.TextChoices):
     NEEDS_REAUTH = "needs_reauth", "connection needs re-authorization"
     JOB_DEAD = "job_dead", "job died (retries exhausted)"
-    # Raised once the whole-location sync measures them (no producer yet).
+    # Raised by the verifier (integrations.sync.verify) past VERIFY_ALERT_* thresholds.
     MISMATCH = "mismatch", "verified mismatch rate above threshold"
     COVERAGE = "coverage", "coverage older than threshold"
 

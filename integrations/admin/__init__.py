@@ -10,5 +10,6 @@ from integrations.admin import (  # noqa: F401  (registers the admins)
     rankr,
     subscriptions,
     synclog,
+    verifications,
     webhooks,
 )

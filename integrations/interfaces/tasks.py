@@ -5,6 +5,7 @@ from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.onboarding import mint_batch_run
 from integrations.sync.retention import retention_run_due
 from integrations.sync.subscriptions import subscriptions_dispatch
+from integrations.sync.subscriptions.budget import budgets_enforce
 from integrations.sync.verify import verifications_schedule
 from integrations.sync.webhooks_in import webhook_event_process, webhook_events_release
 from mappings.services import quarantine_retry
@@ -46,5 +47,7 @@ def tick_task() -> None:
 
 
 def verify_all_task() -> None:
-    """Daily (a django-q2 schedule): queue one verification job per connected location."""
+    """Daily (a django-q2 schedule): queue one verification job per connected location, and
+    pause the subscriptions of a location (or company) that outgrew its budget share."""
     verifications_schedule()
+    budgets_enforce()

@@ -34,14 +34,16 @@ from django.utils import timezone
 from integrations.catalog.services import operation_run
 from integrations.ghl.errors import GhlError, GhlNotFound
 from integrations.ghl.models import Connection
+from integrations.sync.alerts import alert_raise
 from integrations.sync.inbound import record_remove
 from integrations.sync.jobs import job_enqueue
-from integrations.sync.models import Job, Verification
+from integrations.sync.models import EntityCoverage, Job, Verification
 from integrations.sync.samples import answer_records
 from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
 from mappings.entities import ENTITIES, FETCH, GHL_TO_RANKR
 from mappings.rules import MappingError, path_get
 from mappings.services import mapping_apply, mapping_page_apply
+from portal.models import AlertCause
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +209,7 @@ def verification_run(
         requests=tally.requests,
         details=details,
     )
+    verification_alerts(verification=verification)
     logger.info(
         "verified %s at location %s: %s of %s differed, %s repaired",
         entity,
@@ -218,9 +221,50 @@ def verification_run(
     return verification
 
 
+def verification_alerts(*, verification: Verification) -> list[str]:
+    """Raise the alerts a measurement calls for: the verified mismatch rate or the coverage age
+    past its threshold (``VERIFY_ALERT_MISMATCH_RATE``, ``VERIFY_ALERT_COVERAGE_HOURS``). The
+    alerts machinery groups them by agency and cause and sends each at most hourly per location.
+    """
+    raised = []
+    label = ENTITIES[verification.entity].label.lower()
+    if verification.sample_size and (
+        verification.mismatch_rate > settings.VERIFY_ALERT_MISMATCH_RATE
+    ):
+        alert_raise(
+            cause=AlertCause.MISMATCH,
+            location_id=verification.location_id,
+            detail={
+                "entity": verification.entity,
+                "mismatch_rate": round(verification.mismatch_rate, 4),
+                "message": f"{label}s: {verification.mismatched} of {verification.sample_size} "
+                f"sampled differed ({verification.mismatch_rate:.1%}), "
+                f"{verification.repaired} repaired",
+            },
+        )
+        raised.append(AlertCause.MISMATCH)
+    limit_s = settings.VERIFY_ALERT_COVERAGE_HOURS * 3600
+    if verification.coverage_age_s is not None and verification.coverage_age_s > limit_s:
+        alert_raise(
+            cause=AlertCause.COVERAGE,
+            location_id=verification.location_id,
+            detail={
+                "entity": verification.entity,
+                "coverage_age_s": verification.coverage_age_s,
+                "message": f"{label}s: every record last confirmed "
+                f"{verification.coverage_age_s / 3600:.0f} h ago",
+            },
+        )
+        raised.append(AlertCause.COVERAGE)
+    return raised
+
+
 def coverage_age_seconds(*, location_id: int, entity: str) -> int | None:
-    """How long since every record of the entity was last confirmed (None: not measured yet)."""
-    return None
+    """How long since every record of the entity was last confirmed by a complete reconciliation
+    walk (``EntityCoverage``); None while no walk has completed."""
+    coverage = EntityCoverage.objects.filter(location_id=location_id, entity=entity).first()
+    age = coverage.age_s(timezone.now()) if coverage is not None else None
+    return None if age is None else int(age)
 
 
 def _fetch(connection_id, operation, params, job_id, tally) -> Any:

@@ -65,6 +65,14 @@ class BudgetPlan:
         return self.per_day / self.limit_per_day if self.limit_per_day else 0.0
 
     @property
+    def share_percent(self) -> float:
+        return 100.0 * self.share
+
+    @property
+    def allowed_percent(self) -> float:
+        return 100.0 * self.max_share
+
+    @property
     def allowed_per_day(self) -> float:
         return self.limit_per_day * self.max_share
 
