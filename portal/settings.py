@@ -370,6 +370,11 @@ GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
 # Called (connection=, reason=) when the door marks a connection "needs re-auth": the sync fails
 # that connection's queued jobs. A path, so the door (a lower layer) never imports the sync.
 GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_needs_reauth"
+# The share of HighLevel's successful answers validated against the spec's response schema; the
+# deviations found are recorded per operation (admin: Spec deviations) by this handler.
+# (Off by default under tests, which turn it on where they check it: no random side effects.)
+SPEC_CHECK_SAMPLE_RATE = _float("SPEC_CHECK_SAMPLE_RATE", 0.0 if PORTAL_ENV == "test" else 0.02)
+SPEC_DEVIATION_HANDLER = "integrations.sync.spec_checks.spec_deviations_record"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).

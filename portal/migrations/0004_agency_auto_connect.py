@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0003_alerts'),
+        ("portal", "0003_alerts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agency',
-            name='auto_connect_new_locations',
-            field=models.BooleanField(default=False, help_text='When HighLevel reports a new sub-account of this agency (LocationCreate), connect it at once through the agency connection; otherwise it is listed, not connected, for someone to connect.', verbose_name='connect new sub-accounts automatically'),
+            model_name="agency",
+            name="auto_connect_new_locations",
+            field=models.BooleanField(
+                default=False,
+                help_text="When HighLevel reports a new sub-account of this agency (LocationCreate), connect it at once through the agency connection; otherwise it is listed, not connected, for someone to connect.",
+                verbose_name="connect new sub-accounts automatically",
+            ),
         ),
     ]
