@@ -169,3 +169,23 @@ def test_the_location_page_shows_coverage_mismatch_and_budget_per_entity(
         assert "HighLevel budget plan" in text and "of 200000" in text
         exported = reverse("admin:integrations_verification_export")
         assert (exported in text) == (role == "auditor")
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_and_flags_a_verified_mismatch_and_an_old_coverage(
+    client, role_users, locations, settings
+):
+    settings.VERIFY_ALERT_COVERAGE_HOURS = 24
+    place = locations["A"]
+    Verification.objects.create(
+        location=place, entity="contact", sample_size=40, mismatched=4, mismatch_rate=0.1
+    )
+    Verification.objects.create(location=place, entity="task", sample_size=40, mismatch_rate=0.0)
+    EntityCoverage.objects.create(
+        location=place, entity="note", last_full_pass_at=timezone.now() - timedelta(hours=30)
+    )
+    client.force_login(role_users["staff"])
+    text = client.get(reverse("admin:index")).content.decode()
+    assert "10.0% mismatched (verified)" in text
+    assert "coverage 30 h old" in text
+    assert "Verified mismatch" in text
