@@ -166,7 +166,7 @@ def test_the_location_page_shows_coverage_mismatch_and_budget_per_entity(
         assert "Coverage and verified equality" in text
         assert "5.0%" in text and "2 of 40" in text
         assert "3 h 00 min" in text
-        assert "HighLevel budget plan" in text and "of 200000" in text
+        assert "HighLevel budget plan" in text and "of 200,000" in text
         exported = reverse("admin:integrations_verification_export")
         assert (exported in text) == (role == "auditor")
 
