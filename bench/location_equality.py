@@ -60,9 +60,7 @@ def sandbox_counted():
 
     rows = RateCounter.objects.filter(window="day")
     return sum(
-        r.count
-        for r in rows
-        if r.key.endswith(f":{LOCATION}") or r.key.endswith(f":{COMPANY}")
+        r.count for r in rows if r.key.endswith(f":{LOCATION}") or r.key.endswith(f":{COMPANY}")
     )
 
 
@@ -287,8 +285,7 @@ def compare(location):
         version = mapping_version_latest(mapping_id=subscription.mapping_id)
         model = entity.rankr_model
         rankr = {
-            r.ghl_id: r
-            for r in model.objects.filter(location=location, deleted_at__isnull=True)
+            r.ghl_id: r for r in model.objects.filter(location=location, deleted_at__isnull=True)
         }
         expected = {}
         for res in store.resources_query(kind=kind, location_id=LOCATION):
