@@ -298,10 +298,11 @@ def compare(location):
                 bad += 1
                 samples.setdefault(kind, f"missing {ghl_id}")
                 continue
-            for name, value in values.items():
+            for name, wanted in values.items():
                 have = getattr(row, name)
-                if isinstance(have, Decimal) and value not in (None, ""):
-                    value = Decimal(str(value))
+                value = wanted
+                if isinstance(have, Decimal) and wanted not in (None, ""):
+                    value = Decimal(str(wanted))
                 if (have or None) != (value or None) and str(have) != str(value):
                     bad += 1
                     samples.setdefault(kind, f"{ghl_id}.{name}: {have!r} != {value!r}")
@@ -328,7 +329,7 @@ def main():
         from integrations.models import EntityCoverage, Subscription
 
         location = world(volumes)
-        keys, report = flows_apply(location)
+        keys, _report = flows_apply(location)
         subscriptions = list(Subscription.objects.filter(location=location).exclude(plan=""))
         started = time.monotonic()
         for subscription in subscriptions:
@@ -365,14 +366,14 @@ def main():
             found_at[(kind, ghl_id)] = row.timestamp() if row else None
         coverage = {c.entity: c for c in EntityCoverage.objects.filter(location=location)}
         daily = sum(poll_requests.values()) * (86400 / INTERVAL_S)
-        for kind, c in coverage.items():
+        for c in coverage.values():
             window = max(c.window_s, INTERVAL_S)
             daily += c.last_full_pass_requests * 86400 / window
         freshness = {"parent_changing": [], "other": []}
-        for (kind, ghl_id), (at, _action) in changed.items():
+        for (kind, ghl_id), (_at, action) in changed.items():
             found = found_at.get((kind, ghl_id))
             by_poll = found is not None and found <= poll_end
-            edit = kind in PARENT_CHANGING and _action != "delete"
+            edit = kind in PARENT_CHANGING and action != "delete"
             cls = "parent_changing" if edit else "other"
             if by_poll:
                 freshness[cls].append(INTERVAL_S + max(found - poll_start, 0.0))

@@ -81,7 +81,6 @@ def test_the_horizon_is_whole_days_in_the_location_time_zone():
     now = datetime(2026, 3, 10, 3, 30, tzinfo=UTC)  # still 9 March in New York
     tz = ZoneInfo("America/New_York")
     lower, upper = horizon_window(plan=plan, now=now, tz=tz, since=None)
-    past, future = plan.horizon_days
     assert lower == datetime(2026, 2, 7, tzinfo=tz)  # 30 days before 9 March, local midnight
     assert upper.date().isoformat() == "2026-06-08"  # the day after 9 March + 90 days
     assert (lower.hour, upper.hour) == (0, 0)
