@@ -372,7 +372,7 @@ def main():
         freshness = {"parent_changing": [], "other": []}
         for (kind, ghl_id), (_at, action) in changed.items():
             found = found_at.get((kind, ghl_id))
-            by_poll = found is not None and found <= poll_end
+            by_poll = found is not None and poll_start <= found <= poll_end
             edit = kind in PARENT_CHANGING and action != "delete"
             cls = "parent_changing" if edit else "other"
             if by_poll:
