@@ -1,6 +1,6 @@
 """Location-wide plans: the choice per entity, scope fallback, windows, pacing, flows starting them."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -184,3 +184,69 @@ def test_coverage_age(location):
 
 def test_connection_reconsent_field_exists():
     assert Connection._meta.get_field("reconsent_scopes")
+
+
+@pytest.fixture
+def superuser_client(client):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("root", "root@x.test", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_reconsent_sends_many_locations_at_once(ghl_app, location, superuser_client):
+    from integrations.ghl.oauth import tokens_apply
+    from integrations.sync.connections import connections_reconsent
+    from portal.models import Location
+
+    agency_connection = Connection.objects.create(
+        app=ghl_app, agency=location.agency, kind=Connection.Kind.AGENCY, scopes="locations.write"
+    )
+    minted = connection_make(app=ghl_app, location=location)
+    Connection.objects.filter(pk=minted.pk).update(
+        parent=agency_connection, reconsent_scopes="locations/tasks.readonly"
+    )
+    other = Location.objects.create(agency=location.agency, location_id="loc-9", name="Own")
+    own = connection_make(app=ghl_app, location=other)
+    Connection.objects.filter(pk=own.pk).update(reconsent_scopes="opportunities.readonly")
+    fine = connection_make(
+        app=ghl_app,
+        location=Location.objects.create(agency=location.agency, location_id="l-3", name="Ok"),
+    )
+    report = connections_reconsent(connection_ids=[minted.pk, own.pk, fine.pk], user=None)
+    assert report.agencies == {agency_connection.pk: [location.name]}
+    assert report.locations == [other.pk]
+    assert report.skipped == 1
+    ghl_app.refresh_from_db()
+    assert {"locations/tasks.readonly", "opportunities.readonly"} <= ghl_app.scope_set
+    # The admin action says whom to ask.
+    page = superuser_client.post(
+        "/admin/integrations/connection/",
+        {"action": "reconsent", "_selected_action": [minted.pk, own.pk]},
+        follow=True,
+    )
+    text = page.content.decode()
+    assert "connect the agency" in text and f"Connect location {other.pk} again" in text
+    # Once the scope is granted, the flag clears.
+    own.refresh_from_db()
+    tokens_apply(
+        connection=own,
+        payload={"access_token": "a", "scope": "contacts.readonly opportunities.readonly"},
+    )
+    assert own.reconsent_scopes == ""
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_coverage_age(location, superuser_client):
+    EntityCoverage.objects.create(
+        location=location,
+        entity="note",
+        last_full_pass_at=datetime.now(UTC) - timedelta(hours=3),
+        window_s=DAY_S,
+    )
+    page = superuser_client.get("/admin/integrations/entitycoverage/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "3.0 h" in text and "24.0 h" in text
