@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from integrations.sync.models import Subscription
@@ -121,7 +121,9 @@ def _line(subscription: Subscription) -> BudgetLine:
     )
 
 
-def _spending(queryset, candidate: Subscription | None) -> list[Subscription]:
+def _spending(
+    queryset: "QuerySet[Subscription]", candidate: Subscription | None
+) -> list[Subscription]:
     """The active subscriptions of ``queryset``, with ``candidate`` in place of its saved self."""
     active = list(
         queryset.filter(enabled=True, paused=False).select_related(
@@ -130,7 +132,7 @@ def _spending(queryset, candidate: Subscription | None) -> list[Subscription]:
     )
     if candidate is None:
         return active
-    active = [s for s in active if candidate.pk is None or s.pk != candidate.pk]
+    active = [s for s in active if s.pk != candidate.pk]  # an unsaved one (pk None) replaces none
     if candidate.enabled and not candidate.paused:
         active.append(candidate)
     return active
@@ -215,6 +217,8 @@ def _enforce(plan: BudgetPlan) -> int:
     for line in sorted(plan.lines, key=lambda line: -line.per_day):
         if not plan.over:
             break
+        if line.subscription_id is None:  # only saved subscriptions are paused
+            continue
         Subscription.objects.filter(pk=line.subscription_id).update(
             paused=True, last_run_error=message, updated_at=timezone.now()
         )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0014_location_plans_and_coverage"),
+        ("integrations", "0015_roles_entity_coverage"),
         ("portal", "0003_alerts"),
     ]
 

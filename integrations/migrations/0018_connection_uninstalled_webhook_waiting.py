@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0016_roles_verifications_and_schedule"),
+        ("integrations", "0017_roles_verifications_and_schedule"),
     ]
 
     operations = [
