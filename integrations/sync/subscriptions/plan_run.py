@@ -290,7 +290,7 @@ def _children(run: _Run, *, contact_id: str, walk: bool) -> None:
             if isinstance(r, dict)
         )
     run.apply(records, seen=walk)
-    model = run.entity.rankr_model
+    model: Any = run.entity.rankr_model  # a concrete record model (its own fields) or None
     if model is None or not hasattr(model, "contact_ghl_id"):
         return
     listed = {path_get(r, run.entity.id_path) for r in records}
@@ -475,7 +475,7 @@ def _listing_base(
 
 def _walk_end(run: _Run, *, coverage: EntityCoverage) -> None:
     """Soft-delete what the walk did not see (and nothing changed since it began); record it."""
-    model = run.entity.rankr_model
+    model: Any = run.entity.rankr_model  # a concrete record model (its own fields) or None
     started = coverage.walk_started_at or timezone.now()
     deleted = 0
     with transaction.atomic():
