@@ -60,8 +60,9 @@ def answer_deviations(*, operation_key: str, data: Any) -> list[tuple[str, str]]
     return list(found)
 
 
-def answer_sample_check(*, operation_key: str, status: int, data: Any) -> int:
-    """Validate the answer when it falls in the sample; hand deviations on. Returns how many.
+def answer_sample_check(*, operation_key: str, response: Any) -> int:
+    """Validate the door's answer (``status``, ``data``) when it falls in the sample; hand
+    deviations on. Returns how many.
 
     Never raises: the check is evidence, not a gate on the sync.
     """
@@ -69,10 +70,10 @@ def answer_sample_check(*, operation_key: str, status: int, data: Any) -> int:
     if rate <= 0 or random.random() >= rate:
         return 0
     try:
-        deviations = answer_deviations(operation_key=operation_key, data=data)
+        deviations = answer_deviations(operation_key=operation_key, data=response.data)
         if deviations:
             import_string(settings.SPEC_DEVIATION_HANDLER)(
-                operation_key=operation_key, status=status, deviations=deviations
+                operation_key=operation_key, status=response.status, deviations=deviations
             )
     except Exception:
         logger.exception("spec check of %s failed", operation_key)

@@ -125,7 +125,7 @@ def call_send(
         max_attempts=max_attempts or None,
         retry_safe=retry_safe,
     )
-    answer_sample_check(operation_key=call.operation, status=response.status, data=response.data)
+    answer_sample_check(operation_key=call.operation, response=response)
     return response
 
 
