@@ -116,3 +116,45 @@ def test_the_company_budget_is_shared_by_the_agency_s_locations(
     assert company_budget(agency_id=location.agency_id).per_day == pytest.approx(288)
     with pytest.raises(BudgetExceeded, match="company budget of Acme Agency"):
         subscription_save(subscription=made[1], user_id=None)
+
+
+def test_the_subscription_admin_refuses_past_the_budget_and_shows_the_plan(
+    client, role_users, locations, ghl_app, small_day
+):
+    from django.urls import reverse
+
+    place = locations["A"]
+    connection = connection_make(app=ghl_app, location=place)
+    mapping = mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=place.pk, user_id=None
+    )[0]
+    contacts_add(place, 1_000)
+    first = subscription_save(
+        subscription=Subscription(
+            location=place,
+            connection=connection,
+            trigger="Search Contacts",
+            mapping=mapping,
+            interval_minutes=2,
+        ),
+        user_id=None,
+    )
+    client.force_login(role_users["superuser"])
+    answer = client.post(
+        reverse("admin:integrations_subscription_add"),
+        {
+            "location": place.pk,
+            "connection": connection.pk,
+            "trigger": "Search Contacts",
+            "parameters": "{}",
+            "interval_minutes": 3,
+            "mapping": mapping.pk,
+            "enabled": "on",
+            "reconcile_deletions": "on",
+        },
+    )
+    assert answer.status_code == 200  # the form again, with why
+    assert "Refused: the location budget of Location A" in answer.content.decode()
+    assert Subscription.objects.count() == 1
+    page = client.get(reverse("admin:integrations_subscription_change", args=[first.pk]))
+    assert "≈ 7,200 (10.0 a run)" in page.content.decode()
