@@ -102,3 +102,33 @@ def test_a_record_highlevel_deleted_but_rankr_kept_counts_as_gone_and_is_soft_de
     assert (measured.gone, measured.mismatched, measured.repaired) == (1, 1, 1)
     ghost.refresh_from_db()
     assert ghost.deleted_at is not None
+
+
+def test_tasks_rankr_never_received_are_found_through_their_contacts_and_repaired(
+    events_sandbox,
+):
+    from rankr.models import Task
+
+    world = events_sandbox
+    location, connection = world["location"], world["connection"]
+    contact_id = backfill_contacts(world).order_by("pk").first().ghl_id
+    made = world["sandbox"].call(
+        "POST",
+        f"/contacts/{contact_id}/tasks",
+        json={"title": "Call back", "dueDate": "2026-01-09T10:00:00Z", "completed": False},
+    )
+    assert made.status_code in (200, 201), made.text
+    first = verification_run(
+        location_id=location.pk,
+        entity="task",
+        connection_id=connection.pk,
+        sample_size=50,
+        rng=random.Random(3),
+    )
+    held = Task.objects.filter(location=location, deleted_at__isnull=True)
+    assert first.missing >= 1 and first.repaired == first.missing == held.count()
+    assert held.filter(title="Call back").exists()
+    again = verification_run(
+        location_id=location.pk, entity="task", connection_id=connection.pk, sample_size=50
+    )
+    assert again.mismatched == 0 and again.sample_size >= held.count()
