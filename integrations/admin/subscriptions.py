@@ -55,6 +55,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
     form = SubscriptionForm
     list_display = [
         "__str__",
+        "plan",
         "interval_minutes",
         "state",
         "next_run_at",
@@ -65,6 +66,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
         "progress",
     ]
     list_filter = [
+        "plan",
         "enabled",
         "paused",
         "last_run_outcome",
@@ -75,6 +77,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
     search_fields = ["trigger", "location__name", "location__location_id"]
     actions = ["run_now", "backfill", "pause", "resume"]
     readonly_fields = [
+        "plan",
         "operation",
         "paused",
         "progress",
@@ -107,6 +110,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
                     "location",
                     "connection",
                     "trigger",
+                    "plan",
                     "operation",
                     "parameters",
                     "interval_minutes",
