@@ -13,8 +13,10 @@ future), users and opportunities. Then one cycle:
 
 Time is compressed: a 5-minute interval takes one run, a reconciliation window (24 h for up to
 20,000 contacts, shorter for cheap listings, as each plan computes it) takes one run. The figures
-printed are scaled back: ``daily_budget_pct`` = (poll requests × runs per day + each entity's
-complete walk × walks per day in its uncompressed window) / 200,000. ``freshness_p95_s`` per
+printed are scaled back: ``daily_budget_pct`` = (a poll of the unchanged location × 288 runs a
+day + the change-driven requests of the cycle's poll once, the day's 1 % + each entity's complete
+walk × walks per day in its uncompressed window) / 200,000; ``daily_budget_pct_if_every_poll_
+met_these_changes`` counts the cycle's whole poll 288 times instead (a pessimistic bound). ``freshness_p95_s`` per
 class (``parent_changing``: creates and edits of contacts, opportunities, users and appointments
 moved; ``other``: deletions, tasks, notes): for a change found by the poll, one interval (its
 worst wait) plus the measured time to write it; for one found only by the walk, its entity's
@@ -353,6 +355,11 @@ def main():
                 job = run_inline(subscription)
                 walk_requests[subscription.plan] += job.result.get("walk_requests", 0)
         counted = sandbox_counted() - before
+        # A poll of an unchanged location: what every 5-minute run spends without changes.
+        base_requests = {}
+        for subscription in subscriptions:
+            job = run_inline(subscription)
+            base_requests[subscription.plan] = job.result.get("poll_requests", 0)
         # When each change reached Rankr.
         from rankr.models import RECORD_MODELS
 
@@ -365,10 +372,17 @@ def main():
             )
             found_at[(kind, ghl_id)] = row.timestamp() if row else None
         coverage = {c.entity: c for c in EntityCoverage.objects.filter(location=location)}
-        daily = sum(poll_requests.values()) * (86400 / INTERVAL_S)
+        # A day: every run's unchanged poll, the change-driven requests once (the day's 1 %),
+        # each entity's complete walk as often as its window; and, for contrast, as if every
+        # 5-minute poll met that many changes.
+        runs = 86400 / INTERVAL_S
+        driven = sum(max(poll_requests[k] - base_requests.get(k, 0), 0) for k in poll_requests)
+        daily = sum(base_requests.values()) * runs + driven
+        daily_every_poll = sum(poll_requests.values()) * runs
         for c in coverage.values():
             window = max(c.window_s, INTERVAL_S)
             daily += c.last_full_pass_requests * 86400 / window
+            daily_every_poll += c.last_full_pass_requests * 86400 / window
         freshness = {"parent_changing": [], "other": []}
         for (kind, ghl_id), (_at, action) in changed.items():
             found = found_at.get((kind, ghl_id))
@@ -394,12 +408,16 @@ def main():
         print(f"window_s_{kind}: {c.window_s}")
         print(f"walk_requests_{kind}: {c.last_full_pass_requests}")
         print(f"poll_requests_{kind}: {poll_requests.get(kind, 0)}")
+        print(f"unchanged_poll_requests_{kind}: {base_requests.get(kind, 0)}")
     for kind, sample in sorted(samples.items()):
         print(f"mismatch_sample_{kind}: {sample}")
     for kind, n in sorted(mismatches.items()):
         print(f"mismatches_{kind}: {n}")
     print(f"mismatches: {sum(mismatches.values())}")
     print(f"requests_counted: {counted}")
+    print(
+        f"daily_budget_pct_if_every_poll_met_these_changes: {100 * daily_every_poll / 200_000:.1f}"
+    )
     print(f"daily_budget_pct: {100 * daily / 200_000:.1f}")
     for cls, values in freshness.items():
         print(f"freshness_p95_s_{cls}: {p95(values):.0f}")

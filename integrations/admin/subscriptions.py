@@ -66,6 +66,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
     form = SubscriptionForm
     list_display = [
         "__str__",
+        "plan",
         "interval_minutes",
         "state",
         "next_run_at",
@@ -76,6 +77,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
         "progress",
     ]
     list_filter = [
+        "plan",
         "enabled",
         "paused",
         "last_run_outcome",
@@ -86,6 +88,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
     search_fields = ["trigger", "location__name", "location__location_id"]
     actions = ["run_now", "backfill", "pause", "resume"]
     readonly_fields = [
+        "plan",
         "operation",
         "budget",
         "paused",
@@ -119,6 +122,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
                     "location",
                     "connection",
                     "trigger",
+                    "plan",
                     "operation",
                     "parameters",
                     "interval_minutes",

@@ -154,8 +154,17 @@ def _plan_start(
     existing = Subscription.objects.filter(location_id=location_id, plan=entity).first()
     if existing is not None:
         return FlowApplied(mapping, mapping_created, existing, False)
-    connection = _connection(location_id)
     plan = LOCATION_PLANS[entity]
+    # A subscription an earlier version started for the flow (its trigger's own pass) becomes
+    # the plan's: one subscription per entity, its checkpoint and history kept.
+    earlier = Subscription.objects.filter(
+        location_id=location_id, plan="", trigger=plan.trigger, mapping=mapping
+    ).first()
+    if earlier is not None:
+        Subscription.objects.filter(pk=earlier.pk).update(plan=entity, cursor={})
+        earlier.plan = entity
+        return FlowApplied(mapping, mapping_created, earlier, False)
+    connection = _connection(location_id)
     if connection is None:
         return FlowApplied(
             mapping,

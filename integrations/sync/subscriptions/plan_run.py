@@ -52,6 +52,9 @@ from rankr.services import TOMBSTONE
 
 CONTACTS_SEARCH = "POST /contacts/search"
 CONTACT_PARAM = "contactId"
+# Fields of the child record models (not of every Rankr record: filtered by name).
+CONTACT_FIELD = "contact_ghl_id"
+STARTS_FIELD = "starts_at"
 
 Commit = Callable[..., None]
 
@@ -290,17 +293,17 @@ def _children(run: _Run, *, contact_id: str, walk: bool) -> None:
             if isinstance(r, dict)
         )
     run.apply(records, seen=walk)
-    model: Any = run.entity.rankr_model  # a concrete record model (its own fields) or None
-    if model is None or not hasattr(model, "contact_ghl_id"):
+    model = RECORD_MODELS.get(run.entity.key)
+    if model is None or not hasattr(model, CONTACT_FIELD):
         return
     listed = {path_get(r, run.entity.id_path) for r in records}
     stale = (
         model.objects.filter(
             location_id=run.subscription.location_id,
-            contact_ghl_id=contact_id,
             deleted_at__isnull=True,
             ghl_id__isnull=False,
         )
+        .filter(**{CONTACT_FIELD: contact_id})
         .exclude(ghl_id__in=[i for i in listed if isinstance(i, str)])
         .exclude(source_changed_at__gt=read_at)
     )
@@ -475,7 +478,7 @@ def _listing_base(
 
 def _walk_end(run: _Run, *, coverage: EntityCoverage) -> None:
     """Soft-delete what the walk did not see (and nothing changed since it began); record it."""
-    model: Any = run.entity.rankr_model  # a concrete record model (its own fields) or None
+    model = RECORD_MODELS.get(run.entity.key)
     started = coverage.walk_started_at or timezone.now()
     deleted = 0
     with transaction.atomic():
@@ -490,11 +493,13 @@ def _walk_end(run: _Run, *, coverage: EntityCoverage) -> None:
                 .exclude(ghl_id__in=seen)
                 .exclude(source_changed_at__gt=started)
             )
-            if run.plan.kind == HORIZON and hasattr(model, "starts_at"):
+            if run.plan.kind == HORIZON and hasattr(model, STARTS_FIELD):
                 lower = time_parse((coverage.walk_cursor or {}).get("lower"))
                 upper = time_parse((coverage.walk_cursor or {}).get("upper"))
                 if lower and upper:
-                    stale = stale.filter(starts_at__gte=lower, starts_at__lt=upper)
+                    stale = stale.filter(
+                        **{f"{STARTS_FIELD}__gte": lower, f"{STARTS_FIELD}__lt": upper}
+                    )
             deleted = _soft_delete(stale, at=started)
         records = SubscriptionSeen.objects.filter(subscription=run.subscription).count()
         SubscriptionSeen.objects.filter(subscription=run.subscription).delete()

@@ -250,3 +250,26 @@ def test_the_admin_shows_coverage_age(location, superuser_client):
     text = page.content.decode()
     assert page.status_code == 200
     assert "3.0 h" in text and "24.0 h" in text
+
+
+@pytest.mark.django_db
+def test_a_subscription_started_before_plans_becomes_the_plan(connection):
+    from mappings.services import mapping_template_apply
+
+    location_id = connection.location_id
+    mapping, _ = mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=location_id, user_id=None
+    )
+    earlier = Subscription.objects.create(
+        location_id=location_id,
+        connection=connection,
+        trigger="Search Contacts",
+        operation="POST /contacts/search",
+        mapping=mapping,
+        watermark="2026-01-01T00:00:00.000Z",
+    )
+    applied = flow_apply(template_key="ghl_contact_upsert", location_id=location_id, user_id=None)
+    assert applied.subscription.pk == earlier.pk and not applied.subscription_created
+    earlier.refresh_from_db()
+    assert earlier.plan == "contact" and earlier.watermark == "2026-01-01T00:00:00.000Z"
+    assert Subscription.objects.filter(location_id=location_id).count() == 1
