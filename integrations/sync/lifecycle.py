@@ -13,21 +13,26 @@ agency the portal does not know) raises :class:`EventError`, kept on the event w
 - ``LocationCreate``: the sub-account is added to its agency as a location, not connected
   (offered on the dashboard as "not connected"), or connected at once through the agency
   connection when the agency chose so (``Agency.auto_connect_new_locations``).
-- ``LocationUpdate``: the location's name follows HighLevel's.
+- ``LocationUpdate``: the location's name follows HighLevel's at once; its time zone (which the
+  payload does not carry) is read with ``GET /locations/{locationId}`` by a "location" job.
 """
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.catalog.services import operation_run
 from integrations.ghl.models import Connection, HighLevelApp
+from integrations.sync.jobs import job_enqueue
 from integrations.sync.models import Job, Subscription, WebhookEvent
 from integrations.sync.onboarding import mint_batch_create
-from integrations.sync.targets import EventError
+from integrations.sync.targets import EventError, location_connection_get
 from portal.models import Agency, AuditEvent, Location
 
 UNINSTALLED_ERROR = "AppUninstalled"
+LOCATION_GET = "GET /locations/{locationId}"
 
 
 def _apps(app_id: str) -> list[int]:
@@ -193,7 +198,7 @@ def app_install_handle(event: WebhookEvent) -> Job | None:
 
 
 def location_update_handle(event: WebhookEvent) -> Job | None:
-    """LocationUpdate: the location's name follows HighLevel's."""
+    """LocationUpdate: the location's name follows HighLevel's; a job reads its time zone."""
     payload = event.payload or {}
     location = Location.objects.filter(location_id=str(payload.get("id") or "")).first()
     if location is None:
@@ -210,7 +215,54 @@ def location_update_handle(event: WebhookEvent) -> Job | None:
             detail={"webhook_id": event.webhook_id, "before": location.name},
         )
     WebhookEvent.objects.filter(pk=event.pk).update(location=location)
+    if Connection.objects.filter(location=location, status=Connection.Status.ACTIVE).exists():
+        job_enqueue(
+            kind=Job.Kind.LOCATION,
+            idempotency_key=f"location:{event.webhook_id}",
+            location_id=location.pk,
+            operation=LOCATION_GET,
+            subject=location.location_id,
+            params={"webhook_id": event.webhook_id},
+            max_attempts=3,
+        )
     return None
+
+
+def location_refresh_job_run(job: Job) -> dict[str, Any]:
+    """JOB_HANDLERS "location": read the location from HighLevel; its name and time zone follow."""
+    connection = location_connection_get(location_id=job.location_id)
+    Job.objects.filter(pk=job.pk).update(connection=connection)
+    location = Location.objects.get(pk=job.location_id)
+    response = operation_run(
+        connection_id=connection.pk,
+        operation_id=LOCATION_GET,
+        params={"locationId": location.location_id},
+        job_id=job.pk,
+    )
+    data = response.data.get("location") if isinstance(response.data, dict) else None
+    if not isinstance(data, dict):
+        raise EventError(f"HighLevel's answer to {LOCATION_GET} holds no location.")
+    changes: dict[str, str] = {}
+    name = str(data.get("name") or "").strip()[:200]
+    if name and name != location.name:
+        changes["name"] = name
+    zone = str(data.get("timezone") or "").strip()
+    if zone and zone != location.time_zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise EventError(f"HighLevel's time zone {zone[:60]!r} is not an IANA zone.") from None
+        changes["time_zone"] = zone[:64]
+    if changes:
+        Location.objects.filter(pk=location.pk).update(**changes)
+        AuditEvent.objects.create(
+            actor=None,
+            action="location.updated",
+            location=location,
+            target=str(location),
+            detail={"changes": changes, "job_id": job.pk},
+        )
+    return {"changed": sorted(changes), "trace_id": response.trace_id}
 
 
 LIFECYCLE_HANDLERS = {

@@ -21,6 +21,7 @@ class Job(models.Model):
         RANKR_EVENT = "rankr_event", "Rankr event"
         MINT = "mint", "location connection batch"
         VERIFY = "verify", "verification"
+        LOCATION = "location", "location details from HighLevel"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"

@@ -216,3 +216,26 @@ def test_an_event_for_a_location_not_known_yet_waits_and_is_applied_once_it_is_c
     assert event.status == WebhookEvent.Status.PROCESSED and event.location == later
     assert Contact.objects.get(location=later).ghl_id == "c-9"
     assert Job.objects.get(idempotency_key=f"webhook:{event.webhook_id}").status == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_location_update_reads_the_time_zone_highlevel_keeps_for_the_location(
+    client, signing_key, ghl_app, location, q_sync, mocked, api_base
+):
+    connection = connection_make(app=ghl_app, location=location)
+    connection.scopes += " locations.readonly"
+    connection.save(update_fields=["scopes"])
+    mocked.get(
+        f"{api_base}/locations/{location.location_id}",
+        json={"location": {"id": location.location_id, "name": "New", "timezone": "Europe/Paris"}},
+    )
+    deliver(
+        client,
+        signing_key,
+        {**LOCATION_CREATE, "type": "LocationUpdate", "id": location.location_id, "name": "New"},
+    )
+    job = Job.objects.get(kind=Job.Kind.LOCATION)
+    assert job.status == Job.Status.SUCCEEDED, (job.status, job.error_message)
+    location.refresh_from_db()
+    assert (location.name, location.time_zone) == ("New", "Europe/Paris")
+    assert job.status == Job.Status.SUCCEEDED and job.result["changed"] == ["time_zone"]
