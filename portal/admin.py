@@ -18,7 +18,7 @@ from portal.scoping import locations_for_user, user_sees_all_locations
 
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
-    list_display = ["name", "company_id", "created_at"]
+    list_display = ["name", "company_id", "auto_connect_new_locations", "created_at"]
     search_fields = ["name", "company_id"]
 
     def get_queryset(self, request):

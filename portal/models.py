@@ -12,6 +12,13 @@ class Agency(models.Model):
         unique=True,
         help_text="The agency's companyId in HighLevel.",
     )
+    auto_connect_new_locations = models.BooleanField(
+        "connect new sub-accounts automatically",
+        default=False,
+        help_text="When HighLevel reports a new sub-account of this agency (LocationCreate), "
+        "connect it at once through the agency connection; otherwise it is listed, not "
+        "connected, for someone to connect.",
+    )
     created_at = models.DateTimeField("created", auto_now_add=True)
 
     class Meta:
@@ -92,7 +99,7 @@ class AuditEvent(models.Model):
 class AlertCause(models.TextChoices):
     NEEDS_REAUTH = "needs_reauth", "connection needs re-authorization"
     JOB_DEAD = "job_dead", "job died (retries exhausted)"
-    # Raised once the whole-location sync measures them (no producer yet).
+    # Raised by the verifier (integrations.sync.verify) past VERIFY_ALERT_* thresholds.
     MISMATCH = "mismatch", "verified mismatch rate above threshold"
     COVERAGE = "coverage", "coverage older than threshold"
 

@@ -333,6 +333,15 @@ ALERT_WEBHOOK_SECRET = _str("ALERT_WEBHOOK_SECRET", "")
 # Signals of one agency and cause are gathered this long into one incident before it is sent.
 ALERT_GROUP_SECONDS = _int("ALERT_GROUP_SECONDS", 60, minimum=0)
 
+# --- The verifier: a daily random sample per location and entity, re-read and compared ----------
+# Records per location and entity (Rankr's sample; HighLevel's own page is as large).
+VERIFY_SAMPLE_SIZE = _int("VERIFY_SAMPLE_SIZE", 50, minimum=1)
+# The share of a location's daily HighLevel budget (200,000 requests) the verifier may spend.
+VERIFY_BUDGET_SHARE = _float("VERIFY_BUDGET_SHARE", 0.02)
+# Alerts: a location's verified mismatch rate (0 to 1) or coverage age (hours) past these.
+VERIFY_ALERT_MISMATCH_RATE = _float("VERIFY_ALERT_MISMATCH_RATE", 0.05)
+VERIFY_ALERT_COVERAGE_HOURS = _float("VERIFY_ALERT_COVERAGE_HOURS", 48.0)
+
 # --- Internationalisation, static files ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = _str("TIME_ZONE", "UTC")
@@ -409,6 +418,11 @@ GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
 # Called (connection=, reason=) when the door marks a connection "needs re-auth": the sync fails
 # that connection's queued jobs. A path, so the door (a lower layer) never imports the sync.
 GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_needs_reauth"
+# The share of HighLevel's successful answers validated against the spec's response schema; the
+# deviations found are recorded per operation (admin: Spec deviations) by this handler.
+# (Off by default under tests, which turn it on where they check it: no random side effects.)
+SPEC_CHECK_SAMPLE_RATE = _float("SPEC_CHECK_SAMPLE_RATE", 0.0 if PORTAL_ENV == "test" else 0.02)
+SPEC_DEVIATION_HANDLER = "integrations.sync.spec_checks.spec_deviations_record"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
@@ -422,6 +436,12 @@ GHL_MAX_RETRY_AFTER = _float("GHL_MAX_RETRY_AFTER", 60.0)
 GHL_RATE_LIMIT_BURST = _int("GHL_RATE_LIMIT_BURST", 100, minimum=1)
 GHL_RATE_LIMIT_INTERVAL_MS = _int("GHL_RATE_LIMIT_INTERVAL_MS", 10000, minimum=1)
 GHL_RATE_LIMIT_DAILY = _int("GHL_RATE_LIMIT_DAILY", 200000, minimum=1)
+# The share of the burst window and of the day that bulk work (backfills, reconciliation walks,
+# the verifier) leaves to incremental polls and resyncs.
+GHL_RATE_LIMIT_RESERVE = _float("GHL_RATE_LIMIT_RESERVE", 0.2)
+# The share of a location's (or company's) daily budget its subscriptions may be planned to spend:
+# a set estimated above it is refused when saved or resumed, and paused when the location grows.
+BUDGET_MAX_SHARE = _float("BUDGET_MAX_SHARE", 0.5)
 # Added to the interval so clock skew and network delay never push a burst over the limit.
 GHL_RATE_LIMIT_SAFETY_MS = _int("GHL_RATE_LIMIT_SAFETY_MS", 250, minimum=0)
 # Longest a request waits for budget before failing with a retryable GhlRateLimited.

@@ -16,8 +16,10 @@ from integrations.models import (
     Job,
     JobAttempt,
     LocationMintBatch,
+    SpecDeviation,
     Subscription,
     SyncLog,
+    Verification,
     WebhookEvent,
 )
 from mappings.flow_templates import FLOW_TEMPLATES
@@ -278,6 +280,12 @@ SAMPLES = {
     "portal.Location": lambda location, users: location,
     "portal.AuditEvent": lambda location, users: AuditEvent.objects.create(
         actor=users["superuser"], action="sample", location=location, target="sample"
+    ),
+    "integrations.Verification": lambda location, users: Verification.objects.create(
+        location=location, entity="contact", sample_size=10, mismatched=1, mismatch_rate=0.1
+    ),
+    "integrations.SpecDeviation": lambda location, users: SpecDeviation.objects.create(
+        operation="GET /contacts/{contactId}", message="'id' is a required property"
     ),
     "integrations.WebhookEvent": lambda location, users: WebhookEvent.objects.create(
         webhook_id="wh-sample", event_type="ContactCreate", location=location, payload={}

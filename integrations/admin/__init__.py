@@ -2,6 +2,7 @@ from integrations.admin import (  # noqa: F401  (registers the admins)
     apps,
     batches,
     connections,
+    coverage,
     job_attempts,
     jobs,
     mapping_templates,
@@ -10,5 +11,6 @@ from integrations.admin import (  # noqa: F401  (registers the admins)
     rankr,
     subscriptions,
     synclog,
+    verifications,
     webhooks,
 )

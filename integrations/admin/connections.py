@@ -13,6 +13,7 @@ from integrations.sync.connections import (
     connection_private_token_set,
     connection_refresh_now,
     connection_test,
+    connections_reconsent,
 )
 from portal.admin_scoping import LocationScopedAdminMixin
 from portal.scoping import agencies_for_user, locations_for_user, user_sees_all_locations
@@ -66,6 +67,21 @@ class ConnectionForm(forms.ModelForm):
 STATUS_COLOURS = {"active": "#2e7d32", "needs_reauth": "#c62828", "disconnected": "#757575"}
 
 
+class ReconsentFilter(admin.SimpleListFilter):
+    title = "re-consent"
+    parameter_name = "reconsent"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "needed"), ("no", "not needed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(reconsent_scopes="")
+        if self.value() == "no":
+            return queryset.filter(reconsent_scopes="")
+        return queryset
+
+
 @admin.register(Connection)
 class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     form = ConnectionForm
@@ -78,8 +94,9 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         "token_expires_at",
         "last_success_at",
         "last_error_short",
+        "reconsent_short",
     ]
-    list_filter = ["status", "kind", "auth_type", "app"]
+    list_filter = ["status", "kind", "auth_type", "app", ReconsentFilter]
     list_select_related = ["app", "location", "agency"]
     search_fields = [
         "location__name",
@@ -87,12 +104,13 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
         "agency__name",
         "agency__company_id",
     ]
-    actions = ["test_connection", "refresh_token_now", "disconnect"]
+    actions = ["test_connection", "refresh_token_now", "reconsent", "disconnect"]
     readonly_fields = [
         "kind",
         "auth_type",
         "status",
         "scopes",
+        "reconsent_scopes",
         "token_expires_at",
         "token_refreshed_at",
         "highlevel_user_id",
@@ -225,6 +243,48 @@ class ConnectionAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
                     f"{fresh.token_expires_at:%Y-%m-%d %H:%M} UTC.",
                     messages.SUCCESS,
                 )
+
+    @admin.display(description="re-consent")
+    def reconsent_short(self, obj):
+        return obj.reconsent_scopes or "—"
+
+    @admin.action(description="Send through re-consent (missing scopes)", permissions=["change"])
+    def reconsent(self, request, queryset):
+        report = connections_reconsent(
+            connection_ids=list(queryset.values_list("pk", flat=True)), user=request.user
+        )
+        for app, scopes in report.scopes_added.items():
+            self.message_user(
+                request, f"{app}: consent now asks for {', '.join(scopes)}.", messages.INFO
+            )
+        connect = reverse("integrations:connect_start")
+        for _parent, names in report.agencies.items():
+            self.message_user(
+                request,
+                format_html(
+                    'Approve once for the agency (<a href="{}?kind=agency">connect the agency '
+                    "again</a>), then mint location tokens: {}.",
+                    connect,
+                    ", ".join(names),
+                ),
+                messages.WARNING,
+            )
+        for location_id in report.locations:
+            self.message_user(
+                request,
+                format_html(
+                    '<a href="{}?kind=location&amp;location={}">Connect location {} again</a> '
+                    "to approve the new scopes.",
+                    connect,
+                    location_id,
+                    location_id,
+                ),
+                messages.WARNING,
+            )
+        if report.skipped:
+            self.message_user(
+                request, f"{report.skipped} connection(s) need no re-consent.", messages.INFO
+            )
 
     @admin.action(description="Disconnect (wipes tokens, keeps history)", permissions=["change"])
     def disconnect(self, request, queryset):

@@ -14,6 +14,12 @@ from integrations.sync.subscriptions import (
     subscription_save,
     subscriptions_pause,
 )
+from integrations.sync.subscriptions.budget import (
+    BudgetExceeded,
+    budget_check,
+    company_budget,
+    location_budget,
+)
 from integrations.sync.subscriptions.progress import progress_text
 from mappings.models import Mapping
 from portal.admin_scoping import LocationScopedAdminMixin
@@ -47,6 +53,11 @@ class SubscriptionForm(forms.ModelForm):
         for name, messages_ in subscription_check(subscription=candidate).items():
             for message in messages_:
                 self.add_error(name if name in self.fields else None, message)
+        if not self.errors and candidate.location_id and candidate.mapping_id:
+            try:
+                budget_check(subscription=candidate)
+            except BudgetExceeded as exc:
+                self.add_error(None, exc.messages[0])
         return data
 
 
@@ -55,6 +66,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
     form = SubscriptionForm
     list_display = [
         "__str__",
+        "plan",
         "interval_minutes",
         "state",
         "next_run_at",
@@ -65,6 +77,7 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
         "progress",
     ]
     list_filter = [
+        "plan",
         "enabled",
         "paused",
         "last_run_outcome",
@@ -75,7 +88,9 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
     search_fields = ["trigger", "location__name", "location__location_id"]
     actions = ["run_now", "backfill", "pause", "resume"]
     readonly_fields = [
+        "plan",
         "operation",
+        "budget",
         "paused",
         "progress",
         "next_run_at",
@@ -107,9 +122,11 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
                     "location",
                     "connection",
                     "trigger",
+                    "plan",
                     "operation",
                     "parameters",
                     "interval_minutes",
+                    "budget",
                     "mapping",
                     "enabled",
                     "paused",
@@ -226,12 +243,34 @@ class SubscriptionAdmin(NoCountAdminMixin, LocationScopedAdminMixin, admin.Model
 
     @admin.action(description="Resume", permissions=["run"])
     def resume(self, request, queryset):
-        count = subscriptions_pause(
-            subscription_ids=list(queryset.values_list("pk", flat=True)),
-            user_id=request.user.pk,
-            paused=False,
-        )
+        ids = list(queryset.filter(paused=True).values_list("pk", flat=True))
+        count = subscriptions_pause(subscription_ids=ids, user_id=request.user.pk, paused=False)
         self.message_user(request, f"Resumed {count} subscription(s).", messages.SUCCESS)
+        if count < len(ids):
+            refused = Subscription.objects.filter(pk__in=ids, paused=True).first()
+            self.message_user(
+                request,
+                f"{len(ids) - count} left paused: {refused.last_run_error if refused else ''}",
+                messages.ERROR,
+            )
+
+    @admin.display(description="planned requests a day")
+    def budget(self, obj):
+        if obj.pk is None:
+            return "–"
+        plan = location_budget(location_id=obj.location_id)
+        mine = next((line for line in plan.lines if line.subscription_id == obj.pk), None)
+        company = company_budget(agency_id=obj.location.agency_id)
+        mine = mine or next(
+            (line for line in company.lines if line.subscription_id == obj.pk), None
+        )
+        if mine is None:
+            return "– (not running)"
+        return (
+            f"≈ {mine.per_day:,.0f} ({mine.per_run:,.1f} a run) · the location's subscriptions "
+            f"{plan.per_day:,.0f} of {plan.limit_per_day:,} ({plan.share:.1%}, allowed "
+            f"{plan.max_share:.0%}) · the company's {company.per_day:,.0f} ({company.share:.1%})"
+        )
 
     @admin.display(description="state")
     def state(self, obj):

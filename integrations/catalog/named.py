@@ -60,6 +60,8 @@ NAMED = (
     ("Get Contact Tasks",           CONTACTS, T, "GET",    "/contacts/{contactId}/tasks", PAGE),
     ("Get Contact Task by ID",      CONTACTS, T, "GET",    "/contacts/{contactId}/tasks/{taskId}", PAGE),
     ("Get Contact Notes",           CONTACTS, T, "GET",    "/contacts/{contactId}/notes", PAGE),
+    # A location's tasks, location-wide (the task plan lists them: no per-contact walk).
+    ("Search Location Tasks",       CONTACTS, T, "POST",   "/locations/{locationId}/tasks/search", SPEC),
     ("Get Contact Note by ID",      CONTACTS, T, "GET",    "/contacts/{contactId}/notes/{id}", PAGE),
     ("List Contacts (Deprecated)",  CONTACTS, T, "GET",    "/contacts/", PAGE),
     ("Create Contact",              CONTACTS, A, "POST",   "/contacts/", PAGE),

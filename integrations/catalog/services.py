@@ -10,6 +10,7 @@ retries and the sync log.
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from integrations.catalog.answers import answer_sample_check
 from integrations.catalog.calls import (
     DEFAULT_VERSION,
     OperationRefused,
@@ -109,7 +110,7 @@ def call_send(
         )
     headers = {k: v for k, v in call.headers.items() if k != "Version"}
     retry_safe = operation_get(call.operation).retry_safe
-    return ghl_request(
+    response = ghl_request(
         connection_id=connection_id,
         method=call.method,
         path=call.path,
@@ -124,6 +125,8 @@ def call_send(
         max_attempts=max_attempts or None,
         retry_safe=retry_safe,
     )
+    answer_sample_check(operation_key=call.operation, response=response)
+    return response
 
 
 def operation_pages(

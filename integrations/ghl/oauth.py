@@ -156,6 +156,11 @@ def tokens_apply(*, connection: Connection, payload: TokenAnswer) -> None:
         connection.token_expires_at = now + timedelta(seconds=int(payload["expires_in"]))
     if payload.get("scope"):
         connection.scopes = " ".join(sorted(set(payload["scope"].replace(",", " ").split())))
+        # Scopes a plan waited for that are granted now need no re-consent any more.
+        granted = connection.scope_set
+        connection.reconsent_scopes = " ".join(
+            s for s in connection.reconsent_scopes.split() if s not in granted
+        )
     if payload.get("userId"):
         connection.highlevel_user_id = str(payload["userId"])[:64]
     connection.token_refreshed_at = now

@@ -7,10 +7,16 @@ SQLite's IMMEDIATE transactions serialise writers the same way), so no window of
 ``interval + safety`` ever holds more than the limit. Answers' ``X-RateLimit-*`` headers keep it
 in step with the server: usage we did not see (another client of the same app) is added to the
 log, a smaller server limit is adopted, and a 429 blocks the key until ``Retry-After``.
+
+Bulk work (backfills, reconciliation walks, the verifier) runs inside :func:`ratelimit_bulk` and
+may use only what the reserve leaves: ``GHL_RATE_LIMIT_RESERVE`` of the burst window and of the
+day stay for incremental polls and resyncs, so a big backfill never starves them.
 """
 
+import contextvars
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -21,6 +27,27 @@ from integrations.ghl.models import RateBucket
 
 _sleep = time.sleep  # tests replace these two with a fake clock
 _now = time.time
+
+
+_BULK: contextvars.ContextVar[bool] = contextvars.ContextVar("ghl_ratelimit_bulk", default=False)
+
+
+@contextmanager
+def ratelimit_bulk(active: bool = True) -> Iterator[None]:
+    """Requests sent inside count as bulk work: they leave the reserve to incremental ones."""
+    token = _BULK.set(active or _BULK.get())
+    try:
+        yield
+    finally:
+        _BULK.reset(token)
+
+
+def _reserved(limit: int) -> int:
+    """How many of ``limit`` bulk work may not use (at least one when a reserve is set)."""
+    share = float(settings.GHL_RATE_LIMIT_RESERVE)
+    if not _BULK.get() or share <= 0:
+        return 0
+    return min(max(1, int(limit * share)), limit - 1)
 
 
 def ratelimit_key(*, app_id: int, resource_id: str) -> str:
@@ -64,8 +91,10 @@ def _try_take(key: str) -> tuple[float, float]:
         stamps = sorted(s for s in bucket.stamps if s > now - _window())
         if bucket.blocked_until > now:
             return bucket.blocked_until - now, 0
-        if bucket.day_count >= settings.GHL_RATE_LIMIT_DAILY or bucket.server_daily_remaining == 0:
+        daily = settings.GHL_RATE_LIMIT_DAILY
+        if bucket.day_count >= daily - _reserved(daily) or bucket.server_daily_remaining == 0:
             return _seconds_to_midnight(now), 0
+        limit -= _reserved(limit)
         if len(stamps) >= limit:
             return max(stamps[-limit] + _window() - now, 0.001), 0
         stamps.append(now)

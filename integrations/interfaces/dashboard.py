@@ -15,13 +15,22 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from integrations.ghl.ratelimit import ratelimit_key
-from integrations.models import Connection, Job, RateBucket, Subscription, SyncLog
+from integrations.models import (
+    Connection,
+    EntityCoverage,
+    Job,
+    RateBucket,
+    Subscription,
+    SyncLog,
+    Verification,
+)
 from portal.scoping import locations_for_user
 
 STATUS_RANK = {
     Connection.Status.NEEDS_REAUTH: 0,
-    Connection.Status.DISCONNECTED: 1,
-    Connection.Status.ACTIVE: 2,
+    Connection.Status.UNINSTALLED: 1,
+    Connection.Status.DISCONNECTED: 2,
+    Connection.Status.ACTIVE: 3,
 }
 
 
@@ -42,6 +51,16 @@ class LocationHealth:
     day_limit: int = 0
     problems: list = field(default_factory=list)
     connection_ids: list = field(default_factory=list)
+    mismatch_rate: float | None = None  # the worst entity's latest verification (None: none)
+    coverage_age_s: float | None = None  # the oldest entity coverage (None: never measured)
+
+    @property
+    def mismatch_percent(self):
+        return None if self.mismatch_rate is None else 100.0 * self.mismatch_rate
+
+    @property
+    def coverage_age_hours(self):
+        return None if self.coverage_age_s is None else self.coverage_age_s / 3600
 
     @property
     def error_rate(self):
@@ -120,12 +139,15 @@ def dashboard_locations(*, user, now=None, location_ids=None):
         health[item["location_id"]].last_sync_at = item["last"]
 
     _rate_use(health, connections)
+    _verified(health, ids, now)
 
     for row in health.values():
         if row.connection_status == "not connected":
             row.problems.append("not connected")
         elif row.connection_status == Connection.Status.DISCONNECTED:
             row.problems.append("disconnected")
+        elif row.connection_status == Connection.Status.UNINSTALLED:
+            row.problems.append("app uninstalled in HighLevel")
         elif row.connection_status == Connection.Status.ACTIVE and not row.last_sync_at:
             row.problems.append("never synced")
         if row.needs_reauth:
@@ -134,10 +156,37 @@ def dashboard_locations(*, user, now=None, location_ids=None):
             row.problems.append(f"{row.failures_24h} failed job(s)")
         if row.calls_24h >= 10 and row.error_rate >= 20:
             row.problems.append(f"{row.error_rate:.0f}% errors")
+        if (row.mismatch_rate or 0) > settings.VERIFY_ALERT_MISMATCH_RATE:
+            row.problems.append(f"{row.mismatch_percent:.1f}% mismatched (verified)")
+        if (row.coverage_age_s or 0) > settings.VERIFY_ALERT_COVERAGE_HOURS * 3600:
+            row.problems.append(f"coverage {row.coverage_age_hours:.0f} h old")
     return sorted(
         health.values(),
         key=lambda r: (not r.failing, not r.needs_reauth, -r.failures_24h, r.location.name),
     )
+
+
+VERIFIED_WITHIN = timedelta(days=3)
+
+
+def _verified(health, ids, now):
+    """The worst entity's latest verified mismatch rate, and the oldest coverage, per location."""
+    seen = set()
+    for location_id, entity, rate in (
+        Verification.objects.filter(location_id__in=ids, measured_at__gte=now - VERIFIED_WITHIN)
+        .order_by("-measured_at", "-pk")
+        .values_list("location_id", "entity", "mismatch_rate")
+    ):
+        if (location_id, entity) in seen:
+            continue
+        seen.add((location_id, entity))
+        row = health[location_id]
+        row.mismatch_rate = max(row.mismatch_rate or 0.0, rate)
+    for coverage in EntityCoverage.objects.filter(location_id__in=ids):
+        age = coverage.age_s(now)
+        if age is not None:
+            row = health[coverage.location_id]
+            row.coverage_age_s = max(row.coverage_age_s or 0.0, age)
 
 
 def _rate_use(health, connections):

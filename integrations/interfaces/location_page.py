@@ -11,9 +11,18 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from integrations.interfaces.dashboard import dashboard_locations
-from integrations.models import Connection, Job, Subscription, SyncLog
+from integrations.models import (
+    Connection,
+    EntityCoverage,
+    Job,
+    Subscription,
+    SyncLog,
+    Verification,
+)
+from integrations.sync.subscriptions.budget import company_budget, location_budget
 from integrations.sync.subscriptions.progress import duration_text
-from mappings.models import QuarantinedRecord
+from mappings.entities import ENTITIES, GHL_TO_RANKR
+from mappings.models import Mapping, QuarantinedRecord
 from portal.models import AlertIncident
 from rankr.models import RECORD_MODELS
 
@@ -48,9 +57,31 @@ class LocationOverview:
     calls_last_hour: int = 0
     alerts: list = field(default_factory=list)
     quarantined: int = 0  # records set aside (mappings' Quarantined records), still open
-    # Measured by the whole-location sync (not built yet): None means "not measured".
+    # Per entity: coverage age (reconciliation) and the verifier's latest measurement.
+    coverage: list = field(default_factory=list)
+    budgets: list = field(default_factory=list)  # the location's and its company's BudgetPlan
+    # The worst entity's (None: not measured).
     coverage_age: object = None
     mismatch_rate: object = None
+
+
+@dataclass
+class EntityCoverageRow:
+    entity: str
+    label: str
+    records: int
+    coverage_age_s: float | None  # since every record was last confirmed (None: never)
+    last_full_pass_at: object
+    verification: object  # the latest Verification, or None
+
+    @property
+    def coverage_age(self) -> str:
+        return duration_text(self.coverage_age_s) if self.coverage_age_s is not None else ""
+
+    @property
+    def mismatch_percent(self) -> float | None:
+        v = self.verification
+        return 100.0 * v.mismatch_rate if v is not None else None
 
 
 def subscription_state(subscription, now):
@@ -128,6 +159,47 @@ def location_record_counts(*, location) -> list:
     ]
 
 
+def location_coverage(*, location, now) -> list[EntityCoverageRow]:
+    """Per entity the location syncs from HighLevel: coverage age and the latest verification."""
+    coverage = {c.entity: c for c in EntityCoverage.objects.filter(location=location)}
+    latest: dict = {}
+    for verification in Verification.objects.filter(location=location).order_by("-measured_at")[
+        :200
+    ]:
+        latest.setdefault(verification.entity, verification)
+    mapped = set(
+        Mapping.objects.filter(location=location, direction=GHL_TO_RANKR).values_list(
+            "entity", flat=True
+        )
+    )
+    rows = []
+    for key, entity in ENTITIES.items():
+        if entity.rankr_model is None or not ({key} & (mapped | set(coverage) | set(latest))):
+            continue
+        held = coverage.get(key)
+        rows.append(
+            EntityCoverageRow(
+                entity=key,
+                label=entity.label,
+                records=entity.rankr_model.objects.filter(
+                    location=location, deleted_at__isnull=True
+                ).count(),
+                coverage_age_s=held.age_s(now) if held is not None else None,
+                last_full_pass_at=held.last_full_pass_at if held is not None else None,
+                verification=latest.get(key),
+            )
+        )
+    return rows
+
+
+def location_budgets(*, location) -> list:
+    """The location's budget plan and its company's (subscriptions' estimated requests a day)."""
+    return [
+        location_budget(location_id=location.pk),
+        company_budget(agency_id=location.agency_id),
+    ]
+
+
 def location_overview_get(*, location, user, now=None) -> LocationOverview:
     now = now or timezone.now()
     health = dashboard_locations(user=user, now=now, location_ids=[location.pk])[0]
@@ -141,7 +213,7 @@ def location_overview_get(*, location, user, now=None) -> LocationOverview:
                 Q(status__isnull=True) | Q(status__gte=400)
             )[:RECENT]
         )
-    return LocationOverview(
+    overview = LocationOverview(
         location=location,
         health=health,
         connections=list(
@@ -158,6 +230,13 @@ def location_overview_get(*, location, user, now=None) -> LocationOverview:
             location=location, resolved_at__isnull=True
         ).count(),
     )
+    overview.coverage = location_coverage(location=location, now=now)
+    overview.budgets = location_budgets(location=location)
+    ages = [r.coverage_age_s for r in overview.coverage if r.coverage_age_s is not None]
+    rates = [r.verification.mismatch_rate for r in overview.coverage if r.verification]
+    overview.coverage_age = max(ages) if ages else None
+    overview.mismatch_rate = max(rates) if rates else None
+    return overview
 
 
 def location_alerts(*, location) -> list:

@@ -1,5 +1,7 @@
 """The location page: a thin view over :mod:`integrations.interfaces.location_page` and the services it acts by."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -11,6 +13,7 @@ from integrations.interfaces.location_page import location_overview_get
 from integrations.models import Connection, Subscription
 from integrations.sync.connections import connection_test
 from integrations.sync.subscriptions import subscription_run_now
+from integrations.sync.verify import verify_enqueue
 from portal.scoping import locations_for_user
 
 TEST_PERMISSION = "integrations.change_connection"
@@ -30,7 +33,8 @@ def location_view(request, location_pk):
     location = _location(request, location_pk)
     overview = location_overview_get(location=location, user=request.user)
     user = request.user
-    active = [c for c in overview.connections if c.status != Connection.Status.DISCONNECTED]
+    gone = (Connection.Status.DISCONNECTED, Connection.Status.UNINSTALLED)
+    active = [c for c in overview.connections if c.status not in gone]
     context = {
         **_site(request),
         "title": location.name,
@@ -42,6 +46,9 @@ def location_view(request, location_pk):
         "may_view_jobs": user.has_perm("integrations.view_job"),
         "may_view_subscriptions": user.has_perm("integrations.view_subscription"),
         "may_view_synclog": user.has_perm("integrations.view_synclog"),
+        "may_view_verifications": user.has_perm("integrations.view_verification"),
+        "may_export_verifications": user.has_perm("integrations.export_verification"),
+        "may_verify": user.has_perm(RUN_PERMISSION) and bool(active),
         "active_connections": active,
         "connect_url": reverse("integrations:connect_start")
         + f"?kind=location&location={location.pk}",
@@ -103,6 +110,13 @@ def location_act_view(request, location_pk):
                 f"{'Backfill' if action == 'backfill' else 'Run'} of "
                 f"{subscription.trigger} queued as job {job.pk}.",
             )
+    elif action == "verify":
+        if not request.user.has_perm(RUN_PERMISSION):
+            raise PermissionDenied("Verifying needs the permission to run subscriptions.")
+        job = verify_enqueue(
+            location_id=location.pk, user_id=request.user.pk, label=uuid.uuid4().hex
+        )
+        messages.success(request, f"Verification of {location.name} queued as job {job.pk}.")
     else:
         messages.error(request, f"Unknown action {action[:40]!r}; nothing was done.")
     return redirect(page)

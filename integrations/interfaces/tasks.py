@@ -5,7 +5,9 @@ from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.onboarding import mint_batch_run
 from integrations.sync.retention import retention_run_due
 from integrations.sync.subscriptions import subscriptions_dispatch
-from integrations.sync.webhooks_in import webhook_event_process
+from integrations.sync.subscriptions.budget import budgets_enforce
+from integrations.sync.verify import verifications_schedule
+from integrations.sync.webhooks_in import webhook_event_process, webhook_events_release
 from mappings.services import quarantine_retry
 
 
@@ -35,8 +37,17 @@ def job_run_task(job_id: int) -> None:
 def tick_task() -> None:
     """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
     dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often), and send
-    the alerts gathered since the last tick."""
+    the alerts gathered since the last tick, and apply the webhook events that waited for their
+    location to be connected."""
     jobs_dispatch_due()
     subscriptions_dispatch()
     alerts_send()
     retention_run_due()
+    webhook_events_release()
+
+
+def verify_all_task() -> None:
+    """Daily (a django-q2 schedule): queue one verification job per connected location, and
+    pause the subscriptions of a location (or company) that outgrew its budget share."""
+    verifications_schedule()
+    budgets_enforce()

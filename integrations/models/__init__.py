@@ -6,17 +6,29 @@ package would pull the upper layer's tables into the lower one, which the import
 """
 
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
-from integrations.sync.models import Job, JobAttempt, Subscription, SubscriptionSeen, WebhookEvent
+from integrations.sync.models import (
+    EntityCoverage,
+    Job,
+    JobAttempt,
+    SpecDeviation,
+    Subscription,
+    SubscriptionSeen,
+    Verification,
+    WebhookEvent,
+)
 
 __all__ = [
     "Connection",
+    "EntityCoverage",
     "HighLevelApp",
     "Job",
     "JobAttempt",
     "LocationMintBatch",
     "RateBucket",
+    "SpecDeviation",
     "Subscription",
     "SubscriptionSeen",
     "SyncLog",
+    "Verification",
     "WebhookEvent",
 ]

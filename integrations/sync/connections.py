@@ -252,3 +252,54 @@ def apps_for_user(*, user: Any) -> QuerySet[HighLevelApp]:
         Q(connections__location__in=locations_for_user(user))
         | Q(connections__agency__in=agencies_for_user(user))
     ).distinct()
+
+
+@dataclass
+class ReconsentReport:
+    """What re-consent asks of whom: one approval per agency for the locations its connection
+    minted, one per location connected on its own; the scopes added to the apps' consent."""
+
+    agencies: dict[int, list[str]] = field(default_factory=dict)  # agency connection -> locations
+    locations: list[int] = field(default_factory=list)  # location ids to connect again
+    scopes_added: dict[str, list[str]] = field(default_factory=dict)  # app name -> scopes
+    skipped: int = 0  # selected connections that need nothing
+
+
+def connections_reconsent(*, connection_ids: list[int], user: User | None) -> ReconsentReport:
+    """Send many locations through re-consent at once.
+
+    Each selected connection flagged for re-consent gets its missing scopes added to its app's
+    consent; locations minted from an agency connection are grouped under it (the agency
+    approves once, then their tokens are minted again), the others are listed for their own
+    approval. Audited; sends nothing to HighLevel (consent happens in the approver's browser).
+    """
+    report = ReconsentReport()
+    rows = Connection.objects.filter(pk__in=connection_ids).select_related(
+        "app", "location", "parent"
+    )
+    apps: dict[int, HighLevelApp] = {}  # one instance per app: its scopes accumulate
+    with transaction.atomic():
+        for connection in rows:
+            missing = connection.reconsent_scopes.split()
+            if not missing:
+                report.skipped += 1
+                continue
+            app = apps.setdefault(connection.app_id, connection.app)
+            added = [s for s in missing if s not in app.scope_set]
+            if added:
+                app.scopes = " ".join(sorted(app.scope_set | set(added)))
+                app.save(update_fields=["scopes"])
+                report.scopes_added.setdefault(app.name, []).extend(added)
+            name = connection.location.name if connection.location else str(connection)
+            if connection.parent_id is not None:
+                report.agencies.setdefault(connection.parent_id, []).append(name)
+            elif connection.location_id is not None:
+                report.locations.append(connection.location_id)
+            AuditEvent.objects.create(
+                actor=user,
+                action="connection.reconsent",
+                location_id=connection.location_id,
+                target=f"connection {connection.pk}"[:255],
+                detail={"scopes": missing},
+            )
+    return report

@@ -25,6 +25,7 @@ from django.db.models import F, Max, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
+from integrations.ghl.ratelimit import ratelimit_bulk
 from integrations.ghl.transport import run_attempt_set
 from integrations.sync.alerts import alert_raise
 from integrations.sync.leases import lease_end
@@ -47,8 +48,13 @@ JOB_HANDLERS: dict[str, str] = {
     "rankr_event": "integrations.sync.outbound.rankr_event_job_run",
     "action": "integrations.sync.actions.action_job_run",
     "mint": "integrations.sync.onboarding.mint_batch_job_run",
+    "verify": "integrations.sync.verify.verify_job_run",
+    "location": "integrations.sync.lifecycle.location_refresh_job_run",
 }
 
+# Kinds of bulk work: their requests leave the rate limit's reserve (GHL_RATE_LIMIT_RESERVE) to
+# incremental polls, resyncs and webhooks' look-ups.
+BULK_KINDS = frozenset({"backfill", "verify"})
 RENEWALS = "_heartbeat_renewals"  # the running job's extra renewals, set by job_run
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 3600
@@ -194,7 +200,10 @@ def job_run(*, job_id: int) -> str | None:
         if handler_path is None:
             raise JobError(f"No handler for {job.kind} jobs.")
         handler: JobHandler = import_string(handler_path)
-        with record_history_context(job_id=job.pk):  # records it writes name this job
+        with (
+            record_history_context(job_id=job.pk),  # records it writes name this job
+            ratelimit_bulk(job.kind in BULK_KINDS),  # leaves the rate limit's reserve to polls
+        ):
             result = handler(job)
     except LeaseLost as exc:
         logger.warning("%s; its writes stop here", exc)

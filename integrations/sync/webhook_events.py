@@ -17,6 +17,11 @@ from integrations.sync.models import Job, WebhookEvent
 from integrations.sync.targets import EventError, job_location_id
 from mappings.entities import DELETE, ROUTES, UPSERT, EventRoute, RegistryView  # noqa: F401
 
+
+class LocationUnknown(EventError):
+    """The event's location is not (yet) one of the portal's: the event waits for it."""
+
+
 # Delivery fields, not record fields: left out so a re-delivery fingerprints the same.
 ENVELOPE = ("type", "timestamp", "webhookId")
 # Which event types carry which entity, and what they do to it (``ROUTES``), is declared by each
@@ -40,9 +45,9 @@ def webhook_event_enqueue(event: WebhookEvent) -> Job:
     intake's transaction; the intake sends it (``send=False``) and learns whether the broker
     took it."""
     if event.location_id is None:
-        raise EventError(
-            f"No portal location has HighLevel id {event.highlevel_location_id!r}: add it, then "
-            "re-process the event."
+        raise LocationUnknown(
+            f"No portal location has HighLevel id {event.highlevel_location_id!r} yet: the event "
+            "waits and is applied once that location is connected."
         )
     record = webhook_record(event_type=event.event_type, payload=event.payload or {})
     entity = ROUTES[event.event_type].entity

@@ -27,9 +27,11 @@ from integrations.ghl.webhooks import (
     webhook_verify,
 )
 from integrations.sync.jobs import job_send
+from integrations.sync.lifecycle import LIFECYCLE_HANDLERS
 from integrations.sync.models import Job, WebhookEvent
 from integrations.sync.targets import EventError
 from integrations.sync.webhook_events import EVENT_HANDLERS as RECORD_EVENT_HANDLERS
+from integrations.sync.webhook_events import LocationUnknown
 from portal.models import Location
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ SANDBOX_KEYS_REFETCH_S = 30
 # transaction and returns the event's job (not sent) or None: type -> callable(event) -> Job | None.
 EVENT_HANDLERS: ChainMap[str, Callable[[WebhookEvent], Job | None]] = ChainMap(
     {},
+    LIFECYCLE_HANDLERS,  # type: ignore[arg-type]  # read-only here, like the registry view below
     RECORD_EVENT_HANDLERS,  # type: ignore[arg-type]  # ChainMap writes only to maps[0]; the view behind it is read-only
 )
 
@@ -249,6 +252,11 @@ def _event_hand_over(
             job = handler(event)
     except DatabaseError:
         raise  # nothing stored: the delivery is answered 429 and comes again
+    except LocationUnknown as exc:  # kept until its location is connected (webhook_events_release)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.Status.WAITING, reason=str(exc)[:300]
+        )
+        return None
     except Exception as exc:  # EventError, or a bug: kept on the event, with why
         reason = str(exc) if isinstance(exc, EventError) else f"{exc.__class__.__name__}: {exc}"
         if not isinstance(exc, EventError):
@@ -304,3 +312,27 @@ def webhook_event_process(*, event_id: int) -> None:
         job = _event_hand_over(event, handler)
     if job is not None:
         job_send(job_id=job.pk)
+
+
+def webhook_events_release(*, limit: int = 500) -> int:
+    """Apply the events that waited for their location, now that it is connected (the tick).
+
+    An event for a location the portal did not know is kept *waiting*; once a location with that
+    HighLevel id has an active connection, its events are handed to their handlers in the order
+    they arrived. Returns how many were released.
+    """
+    connected = Connection.objects.filter(
+        status=Connection.Status.ACTIVE, location__isnull=False
+    ).values_list("location__location_id", flat=True)
+    waiting = list(
+        WebhookEvent.objects.filter(
+            status=WebhookEvent.Status.WAITING, highlevel_location_id__in=connected
+        ).order_by("received_at", "pk")[:limit]
+    )
+    for event in waiting:
+        location = Location.objects.filter(location_id=event.highlevel_location_id).first()
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            location=location, status=WebhookEvent.Status.RECEIVED, reason=""
+        )
+        webhook_event_process(event_id=event.pk)
+    return len(waiting)

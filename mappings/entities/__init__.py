@@ -26,14 +26,20 @@ from mappings.entities import (
 from mappings.entities.base import (
     DELETE,
     DIRECTIONS,
+    FANOUT,
     GHL_TO_RANKR,
+    HORIZON,
+    INCREMENTAL,
     LIST_TARGETS,
+    LISTING,
+    PLAN_KINDS,
     RANKR_TO_GHL,
     UPSERT,
     Entity,
     EventRoute,
     Fetch,
     FlowTemplate,
+    LocationPlan,
     RequestShape,
 )
 
@@ -43,11 +49,17 @@ __all__ = [
     "ENTITIES",
     "ENTITY_CHOICES",
     "ENTITY_MODULES",
+    "FANOUT",
     "FETCH",
     "FLOW_TEMPLATES",
     "GHL_TO_RANKR",
+    "HORIZON",
+    "INCREMENTAL",
+    "LISTING",
     "LIST_TARGETS",
+    "LOCATION_PLANS",
     "NATURAL_KEYS",
+    "PLAN_KINDS",
     "POLL_OVERRIDES",
     "RANKR_TO_GHL",
     "REQUEST_SHAPES",
@@ -57,6 +69,7 @@ __all__ = [
     "EventRoute",
     "Fetch",
     "FlowTemplate",
+    "LocationPlan",
     "RegistryView",
     "RequestShape",
     "entities_all",
@@ -134,5 +147,8 @@ REQUEST_SHAPES = RegistryView(
 )
 FLOW_TEMPLATES = RegistryView(
     lambda entities: {k: t for e in entities.values() for k, t in e.flows.items()}
+)
+LOCATION_PLANS = RegistryView(
+    lambda entities: {k: e.location_plan for k, e in entities.items() if e.location_plan}
 )
 ENTITY_CHOICES = entity_choices  # the old name: a callable now

@@ -3,11 +3,14 @@
 from mappings.entities.base import (
     DATETIME,
     DELETE,
+    FANOUT,
     GHL_TO_RANKR,
+    HORIZON,
     Entity,
     Event,
     Fetch,
     FlowTemplate,
+    LocationPlan,
     rule,
 )
 from rankr.models import Appointment
@@ -28,6 +31,23 @@ ENTITY = Entity(
         "address",
     ),
     fetch=Fetch("GET /calendars/events/appointments/{eventId}", "eventId", "event"),
+    location_plan=LocationPlan(
+        HORIZON,
+        "List Calendar Events",
+        "GET /calendars/events",
+        "events",
+        overlap_s=3600,
+        walk_share=0.01,
+        horizon_days=(30, 90),
+        calendars="GET /calendars/",
+        fallback=LocationPlan(
+            FANOUT, "Get Contact Appointments", "GET /contacts/{contactId}/appointments", "events"
+        ),
+        why="Calendar events need a calendar and a window by start time, and edits to future "
+        "appointments move no mark: every run re-lists the calendars and asks each for the "
+        "horizon from the checkpoint's day to the future bound; the walk asks for the whole "
+        "horizon (past and future days, in the location's time zone).",
+    ),
     events={
         "AppointmentCreate": Event(record_key="appointment"),
         "AppointmentUpdate": Event(record_key="appointment"),

@@ -96,6 +96,43 @@ class RequestShape:
     since: NarrowSince | None = None
 
 
+# How a location-wide plan learns what changed (see integrations.sync.subscriptions.plans).
+INCREMENTAL = "incremental"  # the listing filters by modification time: ask since the mark
+LISTING = "listing"  # no modified-since: list location-wide, skip unchanged by fingerprint
+FANOUT = "fanout"  # listed only per contact: the contacts changed since the mark, then theirs
+HORIZON = "horizon"  # listed per calendar and time window: a rolling horizon, calendars re-listed
+PLAN_KINDS = (INCREMENTAL, LISTING, FANOUT, HORIZON)
+
+
+@dataclass(frozen=True)
+class LocationPlan:
+    """How one entity is kept equal to HighLevel for a whole location (facts from its docs).
+
+    ``operation``: the listing the plan reads (for ``FANOUT`` the per-contact child listing);
+    ``trigger``: the catalog's named trigger a plan subscription carries; ``records``: where the
+    answer keeps the records. ``overlap_s``: how far before the mark an incremental ask starts
+    (clock skew, same-millisecond writes). ``walk_share``: the share of the day's budget the
+    reconciliation walk may spend (it is paced over a longer window rather than exceed it).
+    ``fallback``: the plan used while the connection lacks a scope this one needs (per-contact
+    polling), with its own operation and records. ``budget``: whose daily budget it spends
+    ("location", or "company" for operations keyed by companyId). ``horizon_days``: (past,
+    future) days of the rolling horizon. ``calendars``: the operation re-listing calendars.
+    """
+
+    kind: str
+    trigger: str
+    operation: str
+    records: str
+    overlap_s: int = 0
+    walk_share: float = 0.02
+    budget: str = "location"
+    fallback: "LocationPlan | None" = None
+    horizon_days: tuple[int, int] = (30, 90)
+    calendars: str = ""
+    calendars_records: str = "calendars"
+    why: str = ""
+
+
 @dataclass(frozen=True)
 class FlowTemplate:
     """A ready mapping for one flow (PRODUCT.md's "Flows the pages promise")."""
@@ -132,6 +169,7 @@ class Entity:
     is recognised when HighLevel reports it back. ``poll``: poll-plan overrides per catalog
     trigger name (``integrations.catalog.polling``). ``requests``: request shapes per operation
     key. ``events``: webhook event types carrying it. ``flows``: flow templates using it.
+    ``location_plan``: how the whole location's records of it are polled and reconciled.
     ``modified_paths``: where a HighLevel record keeps its modification time (the first present
     wins), what "newer" means when two versions of a record arrive out of order; without one the
     webhook's timestamp is used (``mappings.services.record_changed_at``).
@@ -149,6 +187,7 @@ class Entity:
     events: dict[str, Event] = field(default_factory=dict)
     flows: dict[str, FlowTemplate] = field(default_factory=dict)
     modified_paths: tuple[str, ...] = ("dateUpdated", "updatedAt")
+    location_plan: LocationPlan | None = None
 
     @property
     def rankr_kind(self) -> str | None:

@@ -5,6 +5,7 @@ from typing import Any
 from mappings.entities.base import (
     DELETE,
     GHL_TO_RANKR,
+    INCREMENTAL,
     RANKR_TO_GHL,
     Body,
     Entity,
@@ -12,6 +13,7 @@ from mappings.entities.base import (
     Fetch,
     FlowTemplate,
     Params,
+    LocationPlan,
     RequestShape,
     rule,
     step,
@@ -69,6 +71,16 @@ ENTITY = Entity(
         # The spec gives no 200 schema; HighLevel answers {"contacts": [...], "total": n}.
         "Search Contacts": {"records": "contacts", "record_id": "id", "change_key": "dateUpdated"},
     },
+    location_plan=LocationPlan(
+        INCREMENTAL,
+        "Search Contacts",
+        "POST /contacts/search",
+        "contacts",
+        overlap_s=60,
+        walk_share=0.01,
+        why="Search Contacts filters and sorts by dateUpdated: ask only for what changed since "
+        "the mark (a minute of overlap); the walk lists every page to find deletions.",
+    ),
     requests={"POST /contacts/search": RequestShape(base=_search_base, since=_search_since)},
     events={
         "ContactCreate": Event(),

@@ -3,11 +3,13 @@
 from mappings.entities.base import (
     DATETIME,
     DELETE,
+    FANOUT,
     GHL_TO_RANKR,
     Entity,
     Event,
     Fetch,
     FlowTemplate,
+    LocationPlan,
     rule,
 )
 from rankr.models import Note
@@ -18,6 +20,16 @@ ENTITY = Entity(
     rankr_model=Note,
     highlevel_fields=("contactId", "id", "userId", "body"),
     fetch=Fetch("GET /contacts/{contactId}/notes/{id}", "id", "note", "contactId"),
+    location_plan=LocationPlan(
+        FANOUT,
+        "Get Contact Notes",
+        "GET /contacts/{contactId}/notes",
+        "notes",
+        overlap_s=60,
+        walk_share=0.15,
+        why="Notes are listed only per contact: the contacts changed since the mark, then their "
+        "notes; the walk visits every contact (notes added to unchanged contacts, deletions).",
+    ),
     events={"NoteCreate": Event(), "NoteUpdate": Event(), "NoteDelete": Event(DELETE)},
     flows={
         "ghl_contact_notes": FlowTemplate(

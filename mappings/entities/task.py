@@ -3,11 +3,14 @@
 from mappings.entities.base import (
     DATETIME,
     DELETE,
+    FANOUT,
     GHL_TO_RANKR,
+    LISTING,
     Entity,
     Event,
     Fetch,
     FlowTemplate,
+    LocationPlan,
     rule,
     step,
 )
@@ -21,6 +24,19 @@ ENTITY = Entity(
     rankr_model=Task,
     highlevel_fields=("contactId", "taskId", "title", "body", "dueDate", "completed", "assignedTo"),
     fetch=Fetch("GET /contacts/{contactId}/tasks/{taskId}", "taskId", "task", "contactId"),
+    location_plan=LocationPlan(
+        LISTING,
+        "Search Location Tasks",
+        "POST /locations/{locationId}/tasks/search",
+        "tasks",
+        walk_share=0.03,
+        fallback=LocationPlan(
+            FANOUT, "Get Contact Tasks", "GET /contacts/{contactId}/tasks", "tasks"
+        ),
+        why="Task search lists a location's tasks but has no modified-since filter and no sort "
+        "(and no webhook for task edits): list location-wide, skip unchanged by fingerprint, "
+        "paced over the window.",
+    ),
     events={
         "TaskCreate": Event(),
         # TaskComplete's payload has no `completed` field: the event itself says it.

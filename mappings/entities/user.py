@@ -1,6 +1,17 @@
 """Users: HighLevel's users, Rankr's users."""
 
-from mappings.entities.base import RANKR_TO_GHL, Entity, Event, Fetch, FlowTemplate, rule, step
+from mappings.entities.base import (
+    GHL_TO_RANKR,
+    LISTING,
+    RANKR_TO_GHL,
+    Entity,
+    Event,
+    Fetch,
+    FlowTemplate,
+    LocationPlan,
+    rule,
+    step,
+)
 from rankr.models import RankrUser
 
 ENTITY = Entity(
@@ -21,7 +32,29 @@ ENTITY = Entity(
     fetch=Fetch("GET /users/{userId}", "userId"),
     natural_key="email",
     events={"UserCreate": Event()},
+    location_plan=LocationPlan(
+        LISTING,
+        "Search Users",
+        "GET /users/search",
+        "users",
+        walk_share=0.01,
+        budget="company",
+        why="GET /users/ is deprecated; Search Users needs companyId (the company's budget, shared "
+        "by the agency's locations) and filters by locationId; a location has few users: list "
+        "them each run.",
+    ),
     flows={
+        "ghl_users": FlowTemplate(
+            "HighLevel users → Rankr users",
+            "user",
+            GHL_TO_RANKR,
+            "GET /users/search",
+            [
+                rule("email", "email", "trim", "lower"),
+                rule(["firstName", "lastName"], "full_name", "name_join"),
+                rule("roles.role", "role", "lower"),
+            ],
+        ),
         "rankr_user_create": FlowTemplate(
             "New Rankr user → create HighLevel user",
             "user",

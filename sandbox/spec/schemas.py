@@ -25,6 +25,10 @@ def clean(schema):
     - ``type: any`` does not exist in OpenAPI 3.0: the type is dropped (anything goes).
     - an ``enum`` nested in a list (``enum: [["US", "CA", ...]]``) is flattened;
     - an ``enum`` whose values contradict its ``type`` (country codes typed number): the enum wins.
+    - an array whose items are arrays without ``items`` (``POST /locations/{locationId}/tasks/
+      search``'s ``tasks``): any items (HighLevel answers the task objects).
+    - ``type: object`` without properties whose example is a string (calendar events'
+      ``startTime``, ``endTime``, ``dateAdded``, ``dateUpdated``): the type is dropped.
     """
     if isinstance(schema, dict):
         out = {k: clean(v) for k, v in schema.items() if not (k == "type" and v == "any")}
@@ -34,6 +38,20 @@ def clean(schema):
             and isinstance(out["enum"][0], list)
         ):
             out["enum"] = out["enum"][0]
+        items = out.get("items")
+        if (
+            out.get("type") == "array"
+            and isinstance(items, dict)
+            and items.get("type") == "array"
+            and "items" not in items
+        ):
+            out["items"] = {}  # an array of untyped arrays: HighLevel answers objects there
+        if (
+            out.get("type") == "object"
+            and "properties" not in out
+            and isinstance(out.get("example"), str)
+        ):
+            del out["type"]  # "object" with a string example: HighLevel answers the string
         kind, enum = out.get("type"), out.get("enum")
         if (
             enum

@@ -140,10 +140,20 @@ def sandbox_seed(
     note_ratio: float = 0.2,
     appointment_ratio: float = 0.05,
     seed: int = 1,
+    tasks: int | None = None,
+    notes: int | None = None,
+    appointments: int | None = None,
+    calendars: int = 1,
+    opportunities: int = 0,
+    now: datetime | None = None,
 ) -> SeedReport:
     """Seed ``contacts`` contacts (and their activity) in each of ``location_ids``.
 
-    A location's earlier sandbox data is replaced, so seeding twice gives the same state.
+    Activity per contact follows the ratios; ``tasks``, ``notes`` and ``appointments`` instead
+    give exact volumes per location, spread over random contacts (appointments over
+    ``calendars`` calendars, from 30 days before ``now`` to 60 days after, in working hours), and
+    ``opportunities`` adds that many to the two pipelines. A location's earlier sandbox data is
+    replaced, so seeding twice gives the same state.
     """
     rng = random.Random(seed)
     report = SeedReport(locations=list(location_ids))
@@ -217,9 +227,19 @@ def sandbox_seed(
                         },
                     ).resource_id
                 )
-            calendar_id = build(
-                "calendar", location_id, {"name": "Consultations", "isActive": True}
-            ).resource_id
+            calendar_ids = [
+                build(
+                    "calendar",
+                    location_id,
+                    {"name": name, "isActive": True},
+                ).resource_id
+                for name in ["Consultations", "Check-ups", "Follow-ups", "Cleanings", "Surgery"][
+                    : max(calendars, 1)
+                ]
+                + [f"Calendar {n}" for n in range(6, calendars + 1)]
+            ]
+            calendar_id = calendar_ids[0]
+            contact_ids: list[str] = []
             for tag in SOCIAL_TAGS:
                 build("social_tag", location_id, {"tag": tag})
             for day in range(7):
@@ -242,17 +262,20 @@ def sandbox_seed(
                 build("campaign", location_id, {"name": name, "status": "published"})
             for name in ("Acme Dental Group", "Northwind Traders"):
                 build("business", location_id, {"name": name})
+            pipelines = []
             for pipeline in ("Sales", "Onboarding"):
-                build(
-                    "pipeline",
-                    location_id,
-                    {
-                        "name": pipeline,
-                        "stages": [
-                            {"id": rid(), "name": s, "position": i}
-                            for i, s in enumerate(("New", "Qualified", "Won"))
-                        ],
-                    },
+                pipelines.append(
+                    build(
+                        "pipeline",
+                        location_id,
+                        {
+                            "name": pipeline,
+                            "stages": [
+                                {"id": rid(), "name": s, "position": i}
+                                for i, s in enumerate(("New", "Qualified", "Won"))
+                            ],
+                        },
+                    )
                 )
             for n in range(contacts):
                 country = rng.choice(list(COUNTRIES))
@@ -284,7 +307,8 @@ def sandbox_seed(
                     },
                 )
                 contact.data["emailLowerCase"] = contact.email
-                if rng.random() < task_ratio:
+                contact_ids.append(contact.resource_id)
+                if tasks is None and rng.random() < task_ratio:
                     build(
                         "task",
                         location_id,
@@ -298,14 +322,14 @@ def sandbox_seed(
                         },
                         parent_id=contact.resource_id,
                     )
-                if rng.random() < note_ratio:
+                if notes is None and rng.random() < note_ratio:
                     build(
                         "note",
                         location_id,
                         {"body": f"{first} prefers email.", "contactId": contact.resource_id},
                         parent_id=contact.resource_id,
                     )
-                if rng.random() < appointment_ratio:
+                if appointments is None and rng.random() < appointment_ratio:
                     begin = added + timedelta(days=7, hours=9)
                     build(
                         "appointment",
@@ -320,5 +344,92 @@ def sandbox_seed(
                             "assignedUserId": rng.choice(user_ids) if user_ids else "",
                         },
                     )
+            _volumes(
+                build=build,
+                rng=rng,
+                location_id=location_id,
+                contact_ids=contact_ids,
+                user_ids=user_ids,
+                calendar_ids=calendar_ids,
+                pipelines=pipelines,
+                volumes={"task": tasks, "note": notes, "appointment": appointments},
+                opportunities=opportunities,
+                now=now or datetime.now(UTC),
+            )
         out.flush()
     return report
+
+
+def _volumes(
+    *,
+    build,
+    rng,
+    location_id,
+    contact_ids,
+    user_ids,
+    calendar_ids,
+    pipelines,
+    volumes,
+    opportunities,
+    now,
+):
+    """Exact volumes of activity for one location, spread over random contacts."""
+    if not contact_ids:
+        return
+    day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for n in range(volumes["task"] or 0):
+        contact_id = rng.choice(contact_ids)
+        build(
+            "task",
+            location_id,
+            {
+                "title": rng.choice(["Follow up", "Send quote", "Call back", "Ask for review"]),
+                "body": f"Task {n} for {contact_id}",
+                "contactId": contact_id,
+                "assignedTo": rng.choice(user_ids) if user_ids else "",
+                "dueDate": _iso(day0 + timedelta(days=rng.randint(-60, 60), hours=17)),
+                "completed": rng.random() < 0.4,
+            },
+            parent_id=contact_id,
+        )
+    for n in range(volumes["note"] or 0):
+        contact_id = rng.choice(contact_ids)
+        build(
+            "note",
+            location_id,
+            {"body": f"Note {n}: prefers email.", "contactId": contact_id},
+            parent_id=contact_id,
+        )
+    for n in range(volumes["appointment"] or 0):
+        begin = day0 + timedelta(
+            days=rng.randint(-29, 59), hours=rng.randint(8, 17), minutes=rng.choice([0, 30])
+        )
+        build(
+            "appointment",
+            location_id,
+            {
+                "calendarId": calendar_ids[n % len(calendar_ids)],
+                "contactId": rng.choice(contact_ids),
+                "title": f"Appointment {n}",
+                "appointmentStatus": rng.choice(["confirmed", "confirmed", "showed", "noshow"]),
+                "startTime": _iso(begin),
+                "endTime": _iso(begin + timedelta(minutes=30)),
+                "assignedUserId": rng.choice(user_ids) if user_ids else "",
+            },
+        )
+    for n in range(opportunities):
+        pipeline = rng.choice(pipelines)
+        stage = rng.choice(pipeline.data["stages"])
+        build(
+            "opportunity",
+            location_id,
+            {
+                "name": f"Deal {n}",
+                "pipelineId": pipeline.resource_id,
+                "pipelineStageId": stage["id"],
+                "status": rng.choice(["open", "open", "won", "lost"]),
+                "contactId": rng.choice(contact_ids),
+                "monetaryValue": rng.randint(1, 200) * 50,
+                "assignedTo": rng.choice(user_ids) if user_ids else "",
+            },
+        )

@@ -141,7 +141,9 @@ def test_every_template_checks_and_names_a_real_highlevel_operation(key):
 
 
 def test_there_is_a_template_for_each_flow_of_the_product_table():
-    assert len(FLOW_TEMPLATES) == 13  # 12 table rows; "note added / meeting scheduled" is two
+    # 12 table rows ("note added / meeting scheduled" is two), and the catalog's users and
+    # opportunities HighLevel → Rankr
+    assert len(FLOW_TEMPLATES) == 15
 
 
 @pytest.mark.parametrize("key", sorted(ENTITIES))

@@ -53,7 +53,7 @@ def test_the_page_shows_progress_budget_records_jobs_and_errors(client, role_use
     assert "records/s" in html and "100% <small>(2 calls)</small>" in html  # its share of the hour
     assert "<td>Contacts</td><td>7</td>" in html
     assert "HTTP 503 from HighLevel" in html
-    assert "not measured yet" in html  # coverage: a named place until it is measured
+    assert "not verified yet" in html and "no complete reconciliation yet" in html
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ class Connection(models.Model):
         ACTIVE = "active", "Active"
         NEEDS_REAUTH = "needs_reauth", "Needs re-auth"
         DISCONNECTED = "disconnected", "Disconnected"
+        UNINSTALLED = "uninstalled", "Uninstalled in HighLevel"
 
     app = models.ForeignKey(
         HighLevelApp, on_delete=models.PROTECT, related_name="connections", verbose_name="app"
@@ -59,6 +60,12 @@ class Connection(models.Model):
         "status", max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True
     )
     scopes = models.TextField("granted scopes", blank=True, help_text="Space-separated.")
+    reconsent_scopes = models.TextField(
+        "re-consent needed for",
+        blank=True,
+        help_text="Space-separated scopes a location-wide plan needs that were not granted: the "
+        "flows fall back to what the granted scopes allow until the location approves them.",
+    )
     access_token_encrypted = models.TextField(
         "access token (encrypted)", blank=True, editable=False
     )

@@ -20,6 +20,8 @@ class Job(models.Model):
         RESYNC = "resync", "resync"
         RANKR_EVENT = "rankr_event", "Rankr event"
         MINT = "mint", "location connection batch"
+        VERIFY = "verify", "verification"
+        LOCATION = "location", "location details from HighLevel"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"

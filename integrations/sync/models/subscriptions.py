@@ -74,6 +74,14 @@ class Subscription(models.Model):
         verbose_name="mapping",
         help_text="A HighLevel → Rankr mapping of this location.",
     )
+    plan = models.CharField(
+        "location-wide plan",
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="The entity whose location-wide plan this subscription runs (one per location "
+        "and entity, shared by the flows that use it); empty: the trigger's own pass.",
+    )
     enabled = models.BooleanField("enabled", default=True)
     paused = models.BooleanField(
         "paused", default=False, help_text="Paused subscriptions keep their checkpoint and wait."
@@ -152,6 +160,11 @@ class Subscription(models.Model):
                 condition=Q(interval_minutes__gte=INTERVAL_MIN, interval_minutes__lte=INTERVAL_MAX),
                 name="integrations_subscription_interval_range",
             ),
+            models.UniqueConstraint(
+                fields=["location", "plan"],
+                condition=~Q(plan=""),
+                name="integrations_one_plan_per_location_entity",
+            ),
         ]
         indexes = [
             models.Index(fields=["enabled", "paused", "next_run_at"], name="subscription_due")
@@ -201,3 +214,58 @@ class SubscriptionSeen(models.Model):
 
     def __str__(self) -> str:
         return self.ghl_id
+
+
+class EntityCoverage(models.Model):
+    """How completely one location's copy of one entity is confirmed against HighLevel.
+
+    The reconciliation walk of a location-wide plan visits every parent (every contact for notes,
+    every page of tasks, every calendar's horizon for appointments) over its window; when a walk
+    ends, every record it did not see is gone from HighLevel, and ``last_full_pass_at`` (the
+    walk's start: every record was confirmed at or after it) moves on. *Coverage age* is how long
+    ago that was. The walk in progress is ``walk_started_at`` and ``walk_cursor``.
+    """
+
+    location = models.ForeignKey(
+        "portal.Location", on_delete=models.CASCADE, related_name="+", verbose_name="location"
+    )
+    entity = models.CharField("entity", max_length=32)
+    last_full_pass_at = models.DateTimeField(
+        "every record confirmed since",
+        null=True,
+        blank=True,
+        help_text="The start of the last complete reconciliation walk (empty: none yet).",
+    )
+    last_full_pass_records = models.PositiveIntegerField("records in the last walk", default=0)
+    last_full_pass_requests = models.PositiveIntegerField("requests of the last walk", default=0)
+    last_full_pass_deleted = models.PositiveIntegerField(
+        "deletions found by the last walk", default=0
+    )
+    walk_started_at = models.DateTimeField("walk in progress since", null=True, blank=True)
+    walk_cursor = models.JSONField(
+        "walk position", default=dict, blank=True, help_text="Where the walk in progress is."
+    )
+    walk_requests = models.PositiveIntegerField("requests of the walk in progress", default=0)
+    window_s = models.PositiveIntegerField(
+        "reconciliation window (s)",
+        default=0,
+        help_text="How long one complete walk is paced over (from the location's size and budget).",
+    )
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    class Meta:
+        verbose_name = "entity coverage"
+        verbose_name_plural = "entity coverage"
+        ordering = ["location_id", "entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "entity"], name="entity_coverage_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} at {self.location_id}"
+
+    def age_s(self, now: datetime) -> float | None:
+        """Seconds since every record was last confirmed (None: never)."""
+        if self.last_full_pass_at is None:
+            return None
+        return max((now - self.last_full_pass_at).total_seconds(), 0.0)

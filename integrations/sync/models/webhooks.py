@@ -13,6 +13,7 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", "processed"
         IGNORED = "ignored", "ignored (type not handled)"
         FAILED = "failed", "failed"
+        WAITING = "waiting", "waiting for its location to be connected"
         REJECTED = "rejected", "rejected (not authentic)"
 
     received_at = models.DateTimeField("received", auto_now_add=True, db_index=True)

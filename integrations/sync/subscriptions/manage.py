@@ -14,9 +14,10 @@ from integrations.catalog.polling import poll_plan
 from integrations.catalog.registry import operation_get
 from integrations.ghl.models import Connection
 from integrations.sync.models import Job, Subscription
+from integrations.sync.subscriptions.budget import BudgetExceeded, budget_check
 from integrations.sync.subscriptions.dispatch import subscription_claim
 from integrations.sync.subscriptions.incremental import request_base
-from mappings.entities import ENTITIES, GHL_TO_RANKR
+from mappings.entities import ENTITIES, GHL_TO_RANKR, LOCATION_PLANS
 from portal.models import AuditEvent
 
 
@@ -53,6 +54,12 @@ def subscription_check(*, subscription: Subscription) -> dict[str, list[str]]:
         entity = ENTITIES.get(mapping.entity)
         if mapping.direction != GHL_TO_RANKR or entity is None or entity.rankr_model is None:
             add("mapping", "Choose a HighLevel → Rankr mapping of an entity Rankr keeps.")
+    if subscription.plan:  # a location-wide plan builds its own requests
+        if subscription.plan not in LOCATION_PLANS:
+            add("plan", f"{subscription.plan!r} has no location-wide plan.")
+        elif mapping is not None and mapping.entity != subscription.plan:
+            add("mapping", "Choose a mapping of the plan's entity.")
+        return errors
     plan = poll_plan(named)
     missing = [name for name in plan.params if name not in parameters]
     for name in missing:
@@ -88,6 +95,7 @@ def subscription_save(*, subscription: Subscription, user_id: int | None) -> Sub
     errors = subscription_check(subscription=subscription)
     if errors:
         raise ValidationError(errors)
+    budget_check(subscription=subscription)  # BudgetExceeded names the budget and the spenders
     subscription.operation = named_get(subscription.trigger).key
     adding = subscription.pk is None
     if not adding:
@@ -129,7 +137,12 @@ def subscription_run_now(
 def subscriptions_pause(
     *, subscription_ids: Iterable[int], user_id: int | None, paused: bool
 ) -> int:
-    """Pause or resume; the checkpoint is kept. Returns how many changed."""
+    """Pause or resume; the checkpoint is kept. Returns how many changed.
+
+    A subscription whose resumption would take its budget past the allowed share stays paused,
+    the refusal (naming the budget and the spenders) in its last error.
+    """
+    changed = 0
     with transaction.atomic():
         rows = list(
             Subscription.objects.select_for_update().filter(
@@ -137,11 +150,21 @@ def subscriptions_pause(
             )
         )
         for subscription in rows:
+            if not paused:
+                subscription.paused = False
+                try:
+                    budget_check(subscription=subscription)
+                except BudgetExceeded as exc:
+                    Subscription.objects.filter(pk=subscription.pk).update(
+                        last_run_error=exc.messages[0]
+                    )
+                    continue
             _audit(
                 user_id, "subscription.paused" if paused else "subscription.resumed", subscription
             )
-        Subscription.objects.filter(pk__in=[s.pk for s in rows]).update(paused=paused)
-    return len(rows)
+            Subscription.objects.filter(pk=subscription.pk).update(paused=paused)
+            changed += 1
+    return changed
 
 
 def _audit(user_id: int | None, action: str, subscription: Subscription, **detail: object) -> None:

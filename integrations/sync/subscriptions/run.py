@@ -15,7 +15,6 @@ trigger allows it (:mod:`.incremental`), else list everything and skip unchanged
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,7 +41,9 @@ from integrations.sync.job_runs import (
 from integrations.sync.jobs import job_enqueue
 from integrations.sync.leases import lease_end
 from integrations.sync.models import Job, Subscription, SubscriptionSeen
+from integrations.sync.subscriptions.counts import RunCounts
 from integrations.sync.subscriptions.incremental import request_base, request_since
+from integrations.sync.subscriptions.plan_run import plan_run
 from mappings.entities import ENTITIES, Entity
 from mappings.models import MappingVersion
 from mappings.rules import path_get
@@ -73,24 +74,6 @@ def run_budget_s() -> float:
     worker's task timeout, so a long backfill is never killed by it and a dead worker's slice is
     recovered after one job lease."""
     return float(settings.Q_CLUSTER["timeout"]) / 2
-
-
-@dataclass
-class RunCounts:
-    requests: int = 0
-    records: int = 0
-    changed: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    quarantined: int = 0  # records set aside (Quarantined records), not blocking the run
-
-    def as_result(self) -> Result:
-        return {
-            "requests": self.requests,
-            "records": self.records,
-            "changed": self.changed,
-            "failed": len(self.failed),
-            "quarantined": self.quarantined,
-        }
 
 
 def subscription_job_handle(job: Job) -> Result:
@@ -214,6 +197,17 @@ def _run(
             f"Mapping {subscription.mapping} has no saved version: save it once."
         )
     entity = ENTITIES[version.entity]
+    if subscription.plan:  # a location-wide plan: its poll and its walk's share
+        plan_run(
+            subscription=subscription,
+            job=job,
+            version=version,
+            entity=entity,
+            counts=counts,
+            commit=lambda **updates: _fenced_update(subscription, job, **updates),
+            time_budget_s=run_budget_s(),
+        )
+        return None
     state = subscription.cursor or _pass_start(
         subscription=subscription, plan=plan, operation=operation, job=job
     )

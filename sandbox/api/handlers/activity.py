@@ -189,7 +189,10 @@ def _iso_from_ms(value) -> str | None:
 
 
 def calendar_events(call: Call) -> Reply:
-    """GET /calendars/events and /calendars/blocked-slots: the window startTime..endTime (epoch ms)."""
+    """GET /calendars/events and /calendars/blocked-slots: the window startTime..endTime (epoch ms).
+
+    HighLevel documents no paging here: every event of the window comes in one answer.
+    """
     kind = "blocked_slot" if call.op.path.endswith("blocked-slots") else "appointment"
     qs = store.resources_query(kind=kind, location_id=call.location_id)
     for name in ("calendarId", "userId", "groupId"):
@@ -198,9 +201,9 @@ def calendar_events(call: Call) -> Reply:
             qs = qs.filter(**{f"data__{field}": call.query[name]})
     start, end = _iso_from_ms(call.query.get("startTime")), _iso_from_ms(call.query.get("endTime"))
     rows = [
-        r.data
-        for r in qs[:1000]
-        if (not start or str(r.data.get("endTime") or r.data.get("startTime", "")) >= start)
-        and (not end or str(r.data.get("startTime", "")) <= end)
+        data
+        for data in qs.order_by("seq").values_list("data", flat=True)
+        if (not start or str(data.get("endTime") or data.get("startTime", "")) >= start)
+        and (not end or str(data.get("startTime", "")) <= end)
     ]
-    return Reply({"events": rows[:100]})
+    return Reply({"events": rows})

@@ -170,6 +170,15 @@ class Crud:
         rows, more = page_rows(qs, window)
         total = qs.count()
         body = wrap_many(call.op, [r.data for r in rows], total=total, key=self.key)
-        if "meta" in success_schema(call.op).get("properties", {}):
-            body["meta"] = next_page_meta(call=call, rows=rows, more=more, total=total)
+        meta_schema = success_schema(call.op).get("properties", {}).get("meta")
+        if meta_schema is not None:
+            meta = next_page_meta(call=call, rows=rows, more=more, total=total)
+            # A value the schema does not let be null is left out, not answered with the
+            # spec's example (an example cursor on the last page would never end the paging).
+            props = meta_schema.get("properties") or {}
+            body["meta"] = {
+                k: v
+                for k, v in meta.items()
+                if v is not None or k not in props or props[k].get("nullable")
+            }
         return Reply(body)

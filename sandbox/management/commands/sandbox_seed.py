@@ -19,6 +19,16 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=3, help="Users per location.")
         parser.add_argument("--company", default="seed-company-0001", help="Company (agency) id.")
         parser.add_argument("--prefix", default="seed-loc-", help="Location id prefix.")
+        for name, what in (
+            ("tasks", "Tasks per location (exact; default: about one per five contacts)."),
+            ("notes", "Notes per location (exact; default: about one per five contacts)."),
+            ("appointments", "Appointments per location (exact; default: one per 20 contacts)."),
+        ):
+            parser.add_argument(f"--{name}", type=int, default=None, help=what)
+        parser.add_argument("--calendars", type=int, default=1, help="Calendars per location.")
+        parser.add_argument(
+            "--opportunities", type=int, default=0, help="Opportunities per location."
+        )
         parser.add_argument(
             "--seed", type=int, default=1, help="Random seed (same seed, same data)."
         )
@@ -53,6 +63,11 @@ class Command(BaseCommand):
             contacts=opts["contacts"],
             users=opts["users"],
             seed=opts["seed"],
+            tasks=opts["tasks"],
+            notes=opts["notes"],
+            appointments=opts["appointments"],
+            calendars=opts["calendars"],
+            opportunities=opts["opportunities"],
         )
         elapsed = time.monotonic() - started
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.counts.items()))

@@ -197,7 +197,7 @@ def test_a_record_the_mapping_cannot_apply_is_quarantined_naming_the_rule(locati
 
 
 @pytest.mark.django_db
-def test_an_event_for_an_unknown_location_fails_the_event_with_a_reason(location, templates):
+def test_an_event_for_an_unknown_location_waits_with_a_reason(location, templates):
     event = WebhookEvent.objects.create(
         webhook_id="wh-x",
         event_type="ContactCreate",
@@ -206,7 +206,7 @@ def test_an_event_for_an_unknown_location_fails_the_event_with_a_reason(location
     )
     webhook_services.webhook_event_process(event_id=event.pk)
     event.refresh_from_db()
-    assert event.status == "failed" and "loc-nowhere" in event.reason
+    assert event.status == "waiting" and "loc-nowhere" in event.reason
     assert not Job.objects.exists()
 
 

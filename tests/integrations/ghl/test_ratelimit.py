@@ -128,3 +128,37 @@ def test_a_slow_request_holds_its_slot_from_when_its_answer_came(sleeps):
     ratelimit.ratelimit_settle(key="1:loc", stamp=stamp)
     (moved,) = RateBucket.objects.get().stamps
     assert moved == pytest.approx(stamp + 2.1, abs=0.05)
+
+
+@pytest.mark.django_db
+@override_settings(
+    GHL_RATE_LIMIT_BURST=10,
+    GHL_RATE_LIMIT_INTERVAL_MS=1000,
+    GHL_RATE_LIMIT_SAFETY_MS=0,
+    GHL_RATE_LIMIT_RESERVE=0.2,
+)
+def test_bulk_work_leaves_the_reserve_of_the_burst_to_incremental_polls(sleeps):
+    with ratelimit.ratelimit_bulk():
+        for _ in range(8):
+            ratelimit.ratelimit_acquire(key="1:loc")
+        with override_settings(GHL_RATE_LIMIT_MAX_WAIT=0.0001), pytest.raises(GhlRateLimited):
+            ratelimit.ratelimit_acquire(key="1:loc")  # a ninth bulk request must wait
+    for _ in range(2):  # an incremental poll still finds the reserve at once
+        ratelimit.ratelimit_acquire(key="1:loc")
+    assert sleeps == []
+    ratelimit.ratelimit_acquire(key="1:loc")  # the window is full now, for everyone
+    assert len(sleeps) == 1
+
+
+@pytest.mark.django_db
+@override_settings(GHL_RATE_LIMIT_DAILY=10, GHL_RATE_LIMIT_MAX_WAIT=60, GHL_RATE_LIMIT_RESERVE=0.2)
+def test_bulk_work_stops_short_of_the_day_s_reserve_while_polls_go_on(sleeps):
+    with ratelimit.ratelimit_bulk():
+        for _ in range(8):
+            ratelimit.ratelimit_acquire(key="1:loc")
+        with pytest.raises(GhlRateLimited):
+            ratelimit.ratelimit_acquire(key="1:loc")
+    ratelimit.ratelimit_acquire(key="1:loc")
+    ratelimit.ratelimit_acquire(key="1:loc")
+    with pytest.raises(GhlRateLimited):
+        ratelimit.ratelimit_acquire(key="1:loc")
