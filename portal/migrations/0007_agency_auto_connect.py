@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0003_alerts"),
+        ("portal", "0006_agency_single_sign_on"),
     ]
 
     operations = [
