@@ -14,7 +14,11 @@ from integrations.sync.inbound import record_apply, record_remove
 from integrations.sync.jobs import job_enqueue
 from integrations.sync.models import Job
 from integrations.sync.targets import EventError, location_connection_get
-from mappings.entities import FETCH
+from mappings.entities import ENTITIES, FETCH
+
+
+class ResyncPairingError(EventError):
+    """The record and contact ids given do not go together: nothing is deleted (permanent)."""
 
 
 def resync_enqueue(*, location_id, entity, ghl_id, contact_ghl_id="", user_id=None):
@@ -55,6 +59,9 @@ def resync_job_run(job: Job) -> dict:
             connection_id=connection.pk, operation_id=fetch.operation, params=params, job_id=job.pk
         )
     except GhlNotFound as exc:
+        contact_ghl_id = job.params.get("contact_ghl_id", "")
+        if fetch.contact_param:
+            _contact_pairing_check(entity=entity, job=job, contact_ghl_id=contact_ghl_id)
         deleted = record_remove(
             location_id=job.location_id, entity=entity, ghl_id=ghl_id, deleted_at=timezone.now()
         )
@@ -73,3 +80,28 @@ def resync_job_run(job: Job) -> dict:
     )
     Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
     return {**result, "status": response.status, "trace_id": response.trace_id}
+
+
+def _contact_pairing_check(*, entity: str, job: Job, contact_ghl_id: str) -> None:
+    """A record under a contact is "not found" also when the contact id given is wrong: it is
+    removed from Rankr only when Rankr files it under that same contact. Otherwise nothing is
+    deleted and the job fails saying which contact Rankr has."""
+    model = ENTITIES[entity].rankr_model
+    live = model.objects.filter(
+        location_id=job.location_id, ghl_id=job.params["ghl_id"], deleted_at__isnull=True
+    ).first()
+    if live is None:
+        return  # nothing live to delete
+    filed_under = getattr(live, "contact_ghl_id", "")
+    if filed_under and filed_under == contact_ghl_id:
+        return
+    raise ResyncPairingError(
+        f"HighLevel has no {entity} {job.params['ghl_id']} under contact {contact_ghl_id}, but "
+        + (
+            f"Rankr files it under contact {filed_under}: resync with that contact id."
+            if filed_under
+            else "Rankr does not know its contact, so it cannot tell a deletion from a wrong "
+            "contact id."
+        )
+        + " Nothing was deleted."
+    )
