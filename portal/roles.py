@@ -3,14 +3,18 @@
 Groups are created and granted by data migrations (`portal/migrations/0002_roles.py`, and later
 apps' own migrations as they add models), which call :func:`roles_grant` with a frozen table.
 ``ROLE_PERMISSIONS`` is the current whole table; a test checks the database matches it exactly.
-Location scoping (which locations a staff member sees) is not a permission: it lives in
-:mod:`portal.scoping`.
+Scoping (which agencies and locations a user sees) lives in :mod:`portal.scoping`: auditors and
+support hold ``portal.view_agency_locations`` (every location of the agencies they are members
+of); only the platform operator holds ``portal.view_all_locations`` (every agency), and the django-q2
+task pages, which do not say whose task a row is, are theirs alone.
 """
 
 AGENCY_STAFF = "Agency staff"
 AUDITOR = "Auditor"
 SUPPORT = "Support"
-ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT)
+# Spans agencies (read-only), and only while PLATFORM_OPERATORS_ENABLED is on: nobody by default.
+PLATFORM_OPERATOR = "Platform operator"
+ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT, PLATFORM_OPERATOR)
 
 _RANKR_VIEW = {
     f"rankr.view_{name}"
@@ -62,12 +66,8 @@ ROLE_PERMISSIONS = {
     AUDITOR: {
         "portal.view_agency",
         "portal.view_location",
-        "portal.view_all_locations",
+        "portal.view_agency_locations",
         "portal.view_auditevent",
-        "django_q.view_success",
-        "django_q.view_failure",
-        "django_q.view_schedule",
-        "django_q.view_ormq",
         "integrations.view_highlevelapp",
         "integrations.view_connection",
         "integrations.view_locationmintbatch",
@@ -90,9 +90,7 @@ ROLE_PERMISSIONS = {
     SUPPORT: {
         "portal.view_agency",
         "portal.view_location",
-        "portal.view_all_locations",
-        "django_q.view_failure",
-        "django_q.view_success",
+        "portal.view_agency_locations",
         "integrations.view_connection",
         "integrations.view_synclog",
         "integrations.view_webhookevent",
@@ -108,6 +106,16 @@ ROLE_PERMISSIONS = {
         *_RANKR_VIEW,
         "rankr.resync_contact",
     },
+}
+
+ROLE_PERMISSIONS[PLATFORM_OPERATOR] = (
+    ROLE_PERMISSIONS[AUDITOR] - {"portal.view_agency_locations"}
+) | {
+    "portal.view_all_locations",
+    "django_q.view_success",
+    "django_q.view_failure",
+    "django_q.view_schedule",
+    "django_q.view_ormq",
 }
 
 

@@ -104,6 +104,9 @@ PRODUCTION = PORTAL_ENV == "production"
 # The demo commands (fixed logins, the demo app's published secret) run only with DEBUG on. Read
 # once here: pytest-django turns settings.DEBUG off while tests run.
 DEMO_ALLOWED = DEBUG and not PRODUCTION
+# The agency is the tenant: only superusers see across agencies, unless this turns on the
+# "Platform operator" role (users in it then see every agency's locations, read-only).
+PLATFORM_OPERATORS_ENABLED = _strict_bool("PLATFORM_OPERATORS_ENABLED", default=False)
 SECRET_KEY = _str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])

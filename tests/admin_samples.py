@@ -268,7 +268,10 @@ SAMPLES = {
         actor=users["superuser"], action="sample", location=location, target="sample"
     ),
     "integrations.WebhookEvent": lambda location, users: WebhookEvent.objects.create(
-        webhook_id="wh-sample", event_type="ContactCreate", location=location, payload={}
+        webhook_id=f"wh-sample-{location.pk}",
+        event_type="ContactCreate",
+        location=location,
+        payload={},
     ),
     "django_q.Success": _task(True),
     "django_q.Failure": _task(False),

@@ -60,6 +60,8 @@ class JobAdmin(LogAdmin):
     (the jobs whose sync-log entries carry it); all exact and indexed.
     """
 
+    location_fallback_path = "connection__location"
+
     # Status and error first: what support reads before anything else, visible at 1366 px.
     list_display = [
         "status_badge",
