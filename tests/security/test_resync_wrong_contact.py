@@ -9,7 +9,6 @@ import pytest
 from integrations.sync.jobs import job_run
 from integrations.sync.resync import resync_enqueue
 from rankr.models import Note, Task
-from tests.integrations.events.conftest import events_connection, templates  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
