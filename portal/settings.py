@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "portal.middleware.SuperuserMFAMiddleware",
     "portal.middleware.UserTimezoneMiddleware",
     "portal.admin_links.AdminRequestMiddleware",
+    "integrations.interfaces.middleware.HighLevelDeadlineMiddleware",
 ]
 FORMAT_MODULE_PATH = ["portal.formats"]
 
@@ -366,6 +367,11 @@ GHL_TOKEN_REFRESH_MARGIN = _int("GHL_TOKEN_REFRESH_MARGIN", 300, minimum=0)
 GHL_NEEDS_REAUTH_HANDLER = "integrations.sync.connections.connection_needs_reauth"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
+# All HighLevel calls of one web request (test connection, preview, Run) together: seconds.
+GHL_WEB_DEADLINE_S = _float("GHL_WEB_DEADLINE_S", 15.0)
+# Bounded work per request: how deep a big list pages, how many rows one CSV export streams.
+ADMIN_MAX_PAGE = _int("ADMIN_MAX_PAGE", 1000, minimum=1)
+EXPORT_MAX_ROWS = _int("EXPORT_MAX_ROWS", 200000, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
 GHL_MAX_ATTEMPTS = _int("GHL_MAX_ATTEMPTS", 5, minimum=1)
 # Full-jitter backoff: sleep uniform(0, min(cap, base * 2**(attempt-1))) seconds.
