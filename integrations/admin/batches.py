@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -45,6 +46,11 @@ class LocationMintBatchAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">open</a>', reverse("integrations:mint_progress", args=[obj.pk])
         )
+
+    def get_object(self, request, object_id, from_field=None):
+        if not self.has_view_permission(request):  # no role to read batches: refused, not missing
+            raise PermissionDenied
+        return super().get_object(request, object_id, from_field)
 
     def get_queryset(self, request):
         return queryset_scope_agency(
