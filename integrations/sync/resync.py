@@ -6,6 +6,7 @@ a "resync" job (the log of who asked, what came back and what changed in Rankr).
 
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
@@ -15,6 +16,7 @@ from integrations.sync.jobs import job_enqueue
 from integrations.sync.models import Job
 from integrations.sync.targets import EventError, location_connection_get
 from mappings.entities import ENTITIES, FETCH
+from portal.scoping import locations_for_user
 
 
 class ResyncPairingError(EventError):
@@ -34,6 +36,10 @@ def resync_enqueue(*, location_id, entity, ghl_id, contact_ghl_id="", user_id=No
         raise EventError("A HighLevel id is required.")
     if fetch.contact_param and not contact_ghl_id:
         raise EventError(f"A {entity} lives under a contact: give the HighLevel contact id too.")
+    if user_id is not None:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if user is None or not locations_for_user(user).filter(pk=location_id).exists():
+            raise EventError("That location is not one of yours: nothing was resynced.")
     return job_enqueue(
         kind=Job.Kind.RESYNC,
         # Every request is its own job: resyncing twice means fetching twice.
