@@ -5,6 +5,7 @@ act itself needs. A support member re-runs failed jobs and gains nothing more.""
 
 from typing import Any
 
+from integrations.catalog.registry import operation_get
 from integrations.sync.models import Job
 from integrations.sync.outbound import LEAD_CREATE, USER_CREATE, USER_DELETE
 
@@ -24,6 +25,13 @@ def job_rerun_permissions(*, job: Job) -> set[str]:
     needed = {RERUN_PERMISSION}
     if job.kind in (Job.Kind.ACTION, Job.Kind.MINT):
         needed.add(SEND_PERMISSION)
+    if job.kind == Job.Kind.ACTION:
+        try:  # the operation's own class permission (a delete, a message, a payment...)
+            permission = operation_get(job.operation).privilege.permission
+        except KeyError:  # an operation the catalog no longer has: only superusers replay it
+            permission = "integrations.rerun_unknown_operation"
+        if permission:
+            needed.add(permission)
     elif job.kind == Job.Kind.RESYNC:
         needed.add("rankr.resync_contact")
     elif job.kind == Job.Kind.RANKR_EVENT:
