@@ -85,3 +85,32 @@ def test_the_operations_browser_shows_each_operations_class(client, role_users):
     html = client.get(reverse("catalog:operations"), {"source": "users.json"}).content.decode()
     assert "<th>Privilege</th>" in html and "users and roles" in html
     assert operation_get("GET /users/{userId}").privilege.key == "read"
+
+
+@pytest.mark.django_db
+def test_replaying_an_action_needs_its_operations_permission(client, role_users, locations):
+    """A user granted re-runs still needs the action's class permission (a delete's) to replay it."""
+    staff = role_users["staff"]
+    staff.user_permissions.add(
+        Permission.objects.get(codename="rerun_job", content_type__app_label="integrations")
+    )
+    job = Job.objects.create(
+        kind="action",
+        status="failed",
+        location=locations["A"],
+        operation="DELETE /contacts/{contactId}",
+        idempotency_key="delete-1",
+    )
+    client.force_login(staff)
+    refused = client.post(reverse("admin:integrations_job_rerun", args=[job.pk]))
+    assert refused.status_code == 403
+    assert "integrations.send_delete_operations" in refused.content.decode()
+    staff.user_permissions.add(
+        Permission.objects.get(
+            codename="send_delete_operations", content_type__app_label="integrations"
+        )
+    )
+    client.force_login(staff)
+    assert client.post(reverse("admin:integrations_job_rerun", args=[job.pk])).status_code == 302
+    job.refresh_from_db()
+    assert job.status == "queued"
