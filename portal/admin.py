@@ -13,24 +13,44 @@ from portal.admin_logs import AppendOnlyAdminMixin
 from portal.admin_scoping import LocationScopedAdminMixin
 from portal.models import Agency, AgencySingleSignOn, AuditEvent, Location
 from portal.paginator import NoCountAdminMixin
-from portal.scoping import locations_for_user, user_sees_all_locations
+from portal.scoping import queryset_scope_agency, user_agencies_other
 
 
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ["name", "company_id", "auto_connect_new_locations", "created_at"]
     search_fields = ["name", "company_id"]
+    filter_horizontal = ["members"]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if user_sees_all_locations(request.user):
-            return qs
-        return qs.filter(locations__in=locations_for_user(request.user)).distinct()
+        return queryset_scope_agency(
+            super().get_queryset(request), user=request.user, agency_path="pk"
+        )
+
+
+class LocationForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        agency = data.get("agency")
+        if agency is not None and data.get("staff") is not None:
+            elsewhere = [
+                user.username
+                for user in data["staff"]
+                if user_agencies_other(user=user, agency_id=agency.pk)
+            ]
+            if elsewhere:
+                self.add_error(
+                    "staff",
+                    "Staff are assigned within one agency: "
+                    f"{', '.join(sorted(elsewhere))} already work for another agency.",
+                )
+        return data
 
 
 @admin.register(Location)
 class LocationAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     location_path = ""
+    form = LocationForm
     list_display = ["name", "location_id", "agency", "time_zone"]
     list_filter = ["agency"]
     list_select_related = ["agency"]

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -142,7 +142,7 @@ class ChoiceFilter(admin.SimpleListFilter):
         return queryset.filter(**option[1]) if option else queryset
 
 
-RELATIVE = re.compile(r"(\d+)([mhd])")
+RELATIVE = re.compile(r"(\d{1,7})([mhd])")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -150,17 +150,22 @@ def moment_parse(text, *, end=False):
     """'24h' / '7d' (ago), '2026-11-01' (midnight; with ``end`` the next midnight) or an ISO
     datetime -> an aware datetime. None when ``text`` is none of these."""
     text = (text or "").strip()
-    match = RELATIVE.fullmatch(text)
-    if match:
-        return timezone.now() - timedelta(**{UNITS[match[2]]: int(match[1])})
-    moment = parse_datetime(text) if "T" in text or " " in text else None
-    if moment is None:
-        day = parse_date(text) if len(text) == 10 else None
-        if day is None:
-            return None
-        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    try:
+        match = RELATIVE.fullmatch(text)
+        if match:
+            return timezone.now() - timedelta(**{UNITS[match[2]]: int(match[1])})
+        moment = parse_datetime(text) if "T" in text or " " in text else None
+        if moment is None:
+            day = parse_date(text) if len(text) == 10 else None
+            if day is None:
+                return None
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    except (OverflowError, ValueError) as exc:  # 100000d ago, the day after 9999-12-31
+        raise BadRequest(
+            f"Time range: {text!r} is no real moment between the years 1 and 9999."
+        ) from exc
     return moment
 
 

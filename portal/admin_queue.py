@@ -16,6 +16,17 @@ from django_q.models import Failure, OrmQ, Schedule, Success
 
 from portal.admin_logs import AppendOnlyAdminMixin
 from portal.queue import tasks_resubmit
+from portal.scoping import user_sees_all_locations
+
+
+class PlatformOnlyViewMixin:
+    """A task row does not say whose task it is: only users spanning every agency see these."""
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and user_sees_all_locations(request.user)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) and user_sees_all_locations(request.user)
 
 
 class SuperuserOnlyEditMixin:
@@ -54,19 +65,19 @@ class TaskResultAdminMixin:
         self.message_user(request, f"Resubmitted {count} task(s).", messages.SUCCESS)
 
 
-class SuccessAdmin(TaskResultAdminMixin, q_admin.TaskAdmin):
+class SuccessAdmin(PlatformOnlyViewMixin, TaskResultAdminMixin, q_admin.TaskAdmin):
     pass
 
 
-class FailureAdmin(TaskResultAdminMixin, q_admin.FailAdmin):
+class FailureAdmin(PlatformOnlyViewMixin, TaskResultAdminMixin, q_admin.FailAdmin):
     pass
 
 
-class ScheduleAdmin(SuperuserOnlyEditMixin, q_admin.ScheduleAdmin):
+class ScheduleAdmin(PlatformOnlyViewMixin, SuperuserOnlyEditMixin, q_admin.ScheduleAdmin):
     pass
 
 
-class QueueAdmin(AppendOnlyAdminMixin, q_admin.QueueAdmin):
+class QueueAdmin(PlatformOnlyViewMixin, AppendOnlyAdminMixin, q_admin.QueueAdmin):
     """The broker's queue: read-only for everyone, superusers included."""
 
 

@@ -18,10 +18,14 @@ class LocationScopedAdminMixin:
     """
 
     location_path = "location"
+    location_fallback_path = ""  # where a row without a location finds one (its connection's)
 
     def get_queryset(self, request):
         return queryset_scope(
-            super().get_queryset(request), user=request.user, location_path=self.location_path
+            super().get_queryset(request),
+            user=request.user,
+            location_path=self.location_path,
+            fallback_path=self.location_fallback_path,
         )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+
 from portal.models import AuditEvent
 from portal.redact import path_redact, text_mask, value_redact
 
@@ -72,8 +74,10 @@ class _Echo:
         return value
 
 
-def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS, secrets_for=None):
+def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS, secrets_for=None, max_rows=None):
     """Yield the CSV header and one line per row, reading ``chunk_size`` rows at a time.
+
+    At most ``max_rows`` rows (``EXPORT_MAX_ROWS``); a cut export ends with a line saying so.
 
     ``secrets_for(connection_id)`` gives the secret values to mask in a row whose ``connection_id``
     column names a connection (looked up once per connection).
@@ -87,8 +91,15 @@ def csv_lines(*, queryset, columns, chunk_size=CHUNK_ROWS, secrets_for=None):
     computed = {c.path: c.expression for c in columns if c.expression is not None}
     if computed:
         queryset = queryset.annotate(**computed)
-    rows = queryset.values_list(*paths).iterator(chunk_size=chunk_size)
-    for row in rows:
+    limit = max_rows or settings.EXPORT_MAX_ROWS
+    # One row past the limit tells a complete export from a cut one.
+    rows = queryset.values_list(*paths)[: limit + 1].iterator(chunk_size=chunk_size)
+    for number, row in enumerate(rows, start=1):
+        if number > limit:
+            yield writer.writerow(
+                [f"# Export stopped after {limit} rows: narrow the filters for the rest."]
+            )
+            return
         secrets = ()
         if at is not None and row[at] is not None:
             if row[at] not in known:

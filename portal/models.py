@@ -19,6 +19,14 @@ class Agency(models.Model):
         "connect it at once through the agency connection; otherwise it is listed, not "
         "connected, for someone to connect.",
     )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="member_agencies",
+        verbose_name="members",
+        help_text="Auditors and support who work for this agency: they see all its locations and "
+        "nothing of any other agency.",
+    )
     created_at = models.DateTimeField("created", auto_now_add=True)
 
     class Meta:
@@ -59,7 +67,9 @@ class Location(models.Model):
         verbose_name = "location"
         ordering = ["name"]
         permissions = [
-            ("view_all_locations", "Can see every location, not only assigned ones"),
+            # The platform operator's: spans agencies, and only with PLATFORM_OPERATORS_ENABLED.
+            ("view_all_locations", "Can see every location of every agency"),
+            ("view_agency_locations", "Can see every location of the agencies one is a member of"),
         ]
 
     def __str__(self):

@@ -5,7 +5,9 @@ admin of every big table reads one page plus one row and knows only whether more
 ``count`` is the rows up to the end of this page, exact on the last page. One query per page.
 """
 
+from django.conf import settings
 from django.contrib.admin.views.main import PAGE_VAR
+from django.core.exceptions import BadRequest
 from django.core.paginator import Page, Paginator
 from django.utils.functional import cached_property
 
@@ -60,6 +62,12 @@ class NoCountAdminMixin:
             page_hint = max(int(request.GET.get(PAGE_VAR, 1)), 1)
         except ValueError:
             page_hint = 1
+        if page_hint > settings.ADMIN_MAX_PAGE:
+            # Reading page 10**9 means skipping its rows one by one: narrow the list instead.
+            raise BadRequest(
+                f"Lists open at most {settings.ADMIN_MAX_PAGE} pages deep: narrow this one with "
+                "its filters or search (or export it)."
+            )
         return NoCountPaginator(
             queryset, per_page, allow_empty_first_page=allow_empty_first_page, page_hint=page_hint
         )

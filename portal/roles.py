@@ -3,14 +3,18 @@
 Groups are created and granted by data migrations (`portal/migrations/0002_roles.py`, and later
 apps' own migrations as they add models), which call :func:`roles_grant` with a frozen table.
 ``ROLE_PERMISSIONS`` is the current whole table; a test checks the database matches it exactly.
-Location scoping (which locations a staff member sees) is not a permission: it lives in
-:mod:`portal.scoping`.
+Scoping (which agencies and locations a user sees) lives in :mod:`portal.scoping`: auditors and
+support hold ``portal.view_agency_locations`` (every location of the agencies they are members
+of); only the platform operator holds ``portal.view_all_locations`` (every agency), and the django-q2
+task pages, which do not say whose task a row is, are theirs alone.
 """
 
 AGENCY_STAFF = "Agency staff"
 AUDITOR = "Auditor"
 SUPPORT = "Support"
-ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT)
+# Spans agencies (read-only), and only while PLATFORM_OPERATORS_ENABLED is on: nobody by default.
+PLATFORM_OPERATOR = "Platform operator"
+ROLE_NAMES = (AGENCY_STAFF, AUDITOR, SUPPORT, PLATFORM_OPERATOR)
 
 _RANKR_VIEW = {
     f"rankr.view_{name}"
@@ -48,7 +52,6 @@ ROLE_PERMISSIONS = {
         "integrations.delete_subscription",
         "integrations.run_subscription",
         "integrations.view_verification",
-        "integrations.view_specdeviation",
         "mappings.view_mapping",
         "mappings.add_mapping",
         "mappings.change_mapping",
@@ -65,12 +68,8 @@ ROLE_PERMISSIONS = {
     AUDITOR: {
         "portal.view_agency",
         "portal.view_location",
-        "portal.view_all_locations",
+        "portal.view_agency_locations",
         "portal.view_auditevent",
-        "django_q.view_success",
-        "django_q.view_failure",
-        "django_q.view_schedule",
-        "django_q.view_ormq",
         "integrations.view_highlevelapp",
         "integrations.view_connection",
         "integrations.view_locationmintbatch",
@@ -84,7 +83,6 @@ ROLE_PERMISSIONS = {
         "integrations.view_subscription",
         "integrations.view_verification",
         "integrations.export_verification",
-        "integrations.view_specdeviation",
         "integrations.view_entitycoverage",
         "mappings.view_mapping",
         "mappings.view_mappingversion",
@@ -97,9 +95,7 @@ ROLE_PERMISSIONS = {
     SUPPORT: {
         "portal.view_agency",
         "portal.view_location",
-        "portal.view_all_locations",
-        "django_q.view_failure",
-        "django_q.view_success",
+        "portal.view_agency_locations",
         "integrations.view_connection",
         "integrations.view_synclog",
         "integrations.view_webhookevent",
@@ -111,13 +107,25 @@ ROLE_PERMISSIONS = {
         "integrations.export_webhookevent",
         "integrations.view_subscription",
         "integrations.view_verification",
-        "integrations.view_specdeviation",
         "integrations.view_entitycoverage",
         "mappings.view_quarantinedrecord",
         "mappings.retry_quarantinedrecord",
         *_RANKR_VIEW,
         "rankr.resync_contact",
     },
+}
+
+# Spec deviations are counted per operation over every agency's calls: platform data, not an
+# agency's, so only the platform operator (and superusers) read them.
+ROLE_PERMISSIONS[PLATFORM_OPERATOR] = (
+    ROLE_PERMISSIONS[AUDITOR] - {"portal.view_agency_locations"}
+) | {
+    "integrations.view_specdeviation",
+    "portal.view_all_locations",
+    "django_q.view_success",
+    "django_q.view_failure",
+    "django_q.view_schedule",
+    "django_q.view_ormq",
 }
 
 

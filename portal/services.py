@@ -31,8 +31,8 @@ class DemoLogin:
 DEMO_LOGINS = [
     DemoLogin("admin", "demo-admin-pass", "Superuser", "everything"),
     DemoLogin("staff", "demo-staff-pass", AGENCY_STAFF, "Northside Dental and Harbour Plumbing"),
-    DemoLogin("auditor", "demo-auditor-pass", AUDITOR, "everything, read-only"),
-    DemoLogin("support", "demo-support-pass", SUPPORT, "jobs and logs; re-runs failures"),
+    DemoLogin("auditor", "demo-auditor-pass", AUDITOR, "the demo agency, read-only"),
+    DemoLogin("support", "demo-support-pass", SUPPORT, "the demo agency's jobs and logs; re-runs"),
 ]
 
 
@@ -66,4 +66,6 @@ def demo_seed_create():
         if login.role == AGENCY_STAFF:
             for location in locations[:2]:
                 location.staff.add(user)
+        else:  # auditors and support belong to the agency they work for
+            agency.members.add(user)
     return DEMO_LOGINS

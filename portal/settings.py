@@ -104,6 +104,9 @@ PRODUCTION = PORTAL_ENV == "production"
 # The demo commands (fixed logins, the demo app's published secret) run only with DEBUG on. Read
 # once here: pytest-django turns settings.DEBUG off while tests run.
 DEMO_ALLOWED = DEBUG and not PRODUCTION
+# The agency is the tenant: only superusers see across agencies, unless this turns on the
+# "Platform operator" role (users in it then see every agency's locations, read-only).
+PLATFORM_OPERATORS_ENABLED = _strict_bool("PLATFORM_OPERATORS_ENABLED", default=False)
 SECRET_KEY = _str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", [])
@@ -146,6 +149,7 @@ MIDDLEWARE = [
     "portal.middleware.MFARequiredMiddleware",
     "portal.middleware.UserTimezoneMiddleware",
     "portal.admin_links.AdminRequestMiddleware",
+    "integrations.interfaces.middleware.HighLevelDeadlineMiddleware",
 ]
 FORMAT_MODULE_PATH = ["portal.formats"]
 
@@ -425,6 +429,11 @@ SPEC_CHECK_SAMPLE_RATE = _float("SPEC_CHECK_SAMPLE_RATE", 0.0 if PORTAL_ENV == "
 SPEC_DEVIATION_HANDLER = "integrations.sync.spec_checks.spec_deviations_record"
 GHL_CONNECT_TIMEOUT = _int("GHL_CONNECT_TIMEOUT", 5, minimum=1)
 GHL_READ_TIMEOUT = _int("GHL_READ_TIMEOUT", 30, minimum=1)
+# All HighLevel calls of one web request (test connection, preview, Run) together: seconds.
+GHL_WEB_DEADLINE_S = _float("GHL_WEB_DEADLINE_S", 15.0)
+# Bounded work per request: how deep a big list pages, how many rows one CSV export streams.
+ADMIN_MAX_PAGE = _int("ADMIN_MAX_PAGE", 1000, minimum=1)
+EXPORT_MAX_ROWS = _int("EXPORT_MAX_ROWS", 200000, minimum=1)
 # Attempts per request for transient failures (429, 5xx, timeouts, resets, HTML pages).
 GHL_MAX_ATTEMPTS = _int("GHL_MAX_ATTEMPTS", 5, minimum=1)
 # Full-jitter backoff: sleep uniform(0, min(cap, base * 2**(attempt-1))) seconds.

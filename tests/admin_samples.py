@@ -12,6 +12,7 @@ from django_q.models import OrmQ, Schedule, Task
 
 from integrations.models import (
     Connection,
+    EntityCoverage,
     HighLevelApp,
     Job,
     JobAttempt,
@@ -81,7 +82,10 @@ def _single_sign_on(location, users):
     sso = AgencySingleSignOn.objects.filter(agency=location.agency).first()
     if sso is None:
         sso = AgencySingleSignOn(
-            agency=location.agency, slug="sample", issuer="https://idp.example.test", client_id="c"
+            agency=location.agency,
+            slug=f"sample-{location.agency.pk}",
+            issuer="https://idp.example.test",
+            client_id="c",
         )
         sso.client_secret = "sample-sso-secret"
         sso.save()
@@ -284,11 +288,17 @@ SAMPLES = {
     "integrations.Verification": lambda location, users: Verification.objects.create(
         location=location, entity="contact", sample_size=10, mismatched=1, mismatch_rate=0.1
     ),
-    "integrations.SpecDeviation": lambda location, users: SpecDeviation.objects.create(
-        operation="GET /contacts/{contactId}", message="'id' is a required property"
+    "integrations.EntityCoverage": lambda location, users: EntityCoverage.objects.create(
+        location=location, entity="contact"
     ),
+    "integrations.SpecDeviation": lambda location, users: SpecDeviation.objects.get_or_create(
+        operation="GET /contacts/{contactId}", message="'id' is a required property"
+    )[0],
     "integrations.WebhookEvent": lambda location, users: WebhookEvent.objects.create(
-        webhook_id="wh-sample", event_type="ContactCreate", location=location, payload={}
+        webhook_id=f"wh-sample-{location.pk}",
+        event_type="ContactCreate",
+        location=location,
+        payload={},
     ),
     "django_q.Success": _task(True),
     "django_q.Failure": _task(False),

@@ -94,6 +94,8 @@ def role_users(locations):
     }
     locations["A"].staff.add(users["staff"])
     locations["B"].staff.add(users["staff"])
+    # Auditors and support see the agencies they are members of.
+    locations["A"].agency.members.add(users["auditor"], users["support"])
     return users
 
 

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 
 from integrations.models import HighLevelApp
+from integrations.sync.connections import apps_for_user
+from portal.scoping import user_sees_all_locations
 
 
 class HighLevelAppForm(forms.ModelForm):
@@ -40,12 +42,19 @@ class HighLevelAppForm(forms.ModelForm):
 
 @admin.register(HighLevelApp)
 class HighLevelAppAdmin(admin.ModelAdmin):
-    """Apps are not location-owned: only superusers (and auditors, read-only) see them."""
+    """Apps are not location-owned: superusers see them all, auditors (read-only) the apps that
+    connect their agencies."""
 
     form = HighLevelAppForm
     list_display = ["name", "mode", "marketplace_host", "client_id", "has_secret", "redirect_url"]
     list_filter = ["mode"]
     search_fields = ["name", "client_id"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if user_sees_all_locations(request.user):
+            return qs
+        return qs.filter(pk__in=apps_for_user(user=request.user).values("pk"))
 
     @admin.display(boolean=True, description="client secret stored")
     def has_secret(self, obj):

@@ -1,10 +1,11 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 
 from integrations.models import LocationMintBatch
 from portal.admin_logs import AppendOnlyAdminMixin
-from portal.scoping import user_sees_all_locations
+from portal.scoping import queryset_scope_agency
 
 
 @admin.register(LocationMintBatch)
@@ -12,7 +13,7 @@ class LocationMintBatchAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     """Read-only record of "connect these installed locations" runs.
 
     Batches belong to an agency connection, not to one location, so only users who see every
-    location see them (the same rule as agency connections under location scoping).
+    location of that agency see them.
     """
 
     list_display = [
@@ -46,5 +47,15 @@ class LocationMintBatchAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
             '<a href="{}">open</a>', reverse("integrations:mint_progress", args=[obj.pk])
         )
 
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) and user_sees_all_locations(request.user)
+    def get_object(self, request, object_id, from_field=None):
+        if not self.has_view_permission(request):  # no role to read batches: refused, not missing
+            raise PermissionDenied
+        return super().get_object(request, object_id, from_field)
+
+    def get_queryset(self, request):
+        return queryset_scope_agency(
+            super().get_queryset(request),
+            user=request.user,
+            agency_path="agency_connection__agency",
+            whole=True,
+        )

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from integrations.admin.job_display import job_attempt_line, job_status_html, permanent_reason
 from integrations.models import Job, JobAttempt, SyncLog
 from integrations.sync.jobs import job_last_permanent_error, job_rerun, job_retry_now
+from integrations.sync.rerun_policy import job_rerun_refusal
 from integrations.sync.secrets import connection_secrets_get
 from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import LogAdmin
@@ -59,6 +60,8 @@ class JobAdmin(LogAdmin):
     Search: a HighLevel id (the job's subject), an idempotency key, a job number, or a trace id
     (the jobs whose sync-log entries carry it); all exact and indexed.
     """
+
+    location_fallback_path = "connection__location"
 
     # Status and error first: what support reads before anything else, visible at 1366 px.
     list_display = [
@@ -180,7 +183,15 @@ class JobAdmin(LogAdmin):
 
     @admin.action(description="Re-run selected failed jobs", permissions=["rerun"])
     def rerun(self, request, queryset):
-        jobs = list(queryset)
+        jobs = []
+        for job in queryset:
+            refusal = job_rerun_refusal(job=job, user=request.user)
+            if refusal:
+                self.message_user(request, refusal, messages.ERROR)
+            else:
+                jobs.append(job)
+        if not jobs:
+            return None
         permanent = [(job, job_last_permanent_error(job=job)) for job in jobs]
         permanent = [(job, attempt) for job, attempt in permanent if attempt]
         if permanent and not request.POST.get("confirm"):
@@ -215,6 +226,9 @@ class JobAdmin(LogAdmin):
         )  # scoped: another location's is 404
         if job is None:
             raise Http404("No such job.")
+        refusal = job_rerun_refusal(job=job, user=request.user)
+        if refusal:
+            raise PermissionDenied(refusal)
         return job
 
     def rerun_view(self, request, job_id):
@@ -277,7 +291,9 @@ class JobAdmin(LogAdmin):
                 .order_by("-number")
             )
             last = attempts[0] if attempts else None
-            may_rerun = self.has_rerun_permission(request)
+            may_rerun = self.has_rerun_permission(request) and not job_rerun_refusal(
+                job=job, user=request.user
+            )
             extra_context.update(
                 job_status=job_status_html(job, last),
                 attempt_line=job_attempt_line(job),

@@ -15,7 +15,7 @@ from mappings.models import Mapping, MappingTemplate, MappingTemplateVersion, Ro
 from mappings.rollouts import rollout_complete, rollout_preview, rollout_rollback, rollout_start
 from portal.admin_logs import AppendOnlyAdminMixin
 from portal.models import Location
-from portal.scoping import locations_for_user
+from portal.scoping import agencies_for_user, locations_for_user, queryset_scope_agency
 
 
 class LocationsForm(forms.Form):
@@ -32,7 +32,8 @@ class LocationsForm(forms.Form):
 class MappingTemplateAdmin(admin.ModelAdmin):
     form = MappingTemplateForm
     list_display = ["name", "agency", "entity", "direction", "latest_version", "locations"]
-    list_filter = ["agency", "entity", "direction"]
+    # Only the agencies of the templates the user sees: another agency's name is its business.
+    list_filter = [("agency", admin.RelatedOnlyFieldListFilter), "entity", "direction"]
     list_select_related = ["agency"]
     search_fields = ["name", "agency__name"]
     change_form_template = "admin/mappings/mappingtemplate/change_form.html"
@@ -42,10 +43,14 @@ class MappingTemplateAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.has_perm("portal.view_all_locations") or request.user.is_superuser:
-            return qs
-        return qs.filter(agency__locations__in=locations_for_user(request.user)).distinct()
+        return queryset_scope_agency(
+            super().get_queryset(request), user=request.user, agency_path="agency"
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "agency":
+            kwargs["queryset"] = agencies_for_user(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="version")
     def latest_version(self, obj):
@@ -258,6 +263,11 @@ class MappingTemplateVersionAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ["template", "number", "null_policy", "rules", "created_by", "created_at"]
     fields = readonly_fields
 
+    def get_queryset(self, request):
+        return queryset_scope_agency(
+            super().get_queryset(request), user=request.user, agency_path="template__agency"
+        )
+
 
 @admin.register(Rollout)
 class RolloutAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
@@ -275,3 +285,8 @@ class RolloutAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     fields = readonly_fields
+
+    def get_queryset(self, request):
+        return queryset_scope_agency(
+            super().get_queryset(request), user=request.user, agency_path="template__agency"
+        )

@@ -78,6 +78,8 @@ class SyncLogAdmin(LogAdmin):
     id), which reads the table and is the one slow search.
     """
 
+    location_fallback_path = "connection__location"  # token refreshes name no location
+
     # Status and error first: what an operator reads before anything else, visible at 1366 px.
     list_display = [
         "status",

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from integrations.models import SpecDeviation, Verification
 from portal.admin_filters import LocationFilter, text_filter, time_range_filter
 from portal.admin_logs import AppendOnlyAdminMixin, LogAdmin
+from portal.admin_queue import PlatformOnlyViewMixin
 from portal.export import Column
 
 
@@ -70,8 +71,9 @@ class VerificationAdmin(LogAdmin):
 
 
 @admin.register(SpecDeviation)
-class SpecDeviationAdmin(AppendOnlyAdminMixin, admin.ModelAdmin):
-    """Live answers that did not match the operation's response schema, per operation."""
+class SpecDeviationAdmin(PlatformOnlyViewMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
+    """Live answers that did not match the operation's response schema, per operation (counted
+    over every agency's calls: platform data, for users who span every agency)."""
 
     list_display = ["last_seen_at", "operation", "status", "path", "message", "count"]
     list_filter = [

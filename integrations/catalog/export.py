@@ -32,6 +32,8 @@ def operation_dict(op: Operation) -> dict[str, Any]:
         "version": op.version,
         "deprecated": op.deprecated,
         "retry_safe": op.retry_safe,
+        "privilege": op.privilege.key,
+        "privilege_permission": op.privilege.permission,
         "paging": paging_dict(op.paging),
         "params": [
             {"name": p.name, "in": p.location, "required": p.required} for p in op.form_params

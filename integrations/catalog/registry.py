@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from integrations.catalog.paging import Paging, paging_detect
+from integrations.catalog.privilege import Privilege, operation_privilege
 from integrations.catalog.spec_files import RefResolver, SpecDoc, SpecError, spec_files_read
 from integrations.ghl.retry import operation_retry_safe
 
@@ -70,6 +71,11 @@ class Operation:
     def retry_safe(self) -> bool:
         """May it be sent again after its answer was lost? (:mod:`integrations.ghl.retry`)"""
         return operation_retry_safe(method=self.method, path=self.path)
+
+    @property
+    def privilege(self) -> "Privilege":
+        """Its least-privilege class and the permission sending it needs (:mod:`.privilege`)."""
+        return operation_privilege(self)
 
     def params_in(self, location: str) -> list[Param]:
         return [p for p in self.params if p.location == location]

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations.ghl import oauth
+from integrations.ghl.deadline import deadline_remaining
 from integrations.ghl.errors import (
     GhlBadResponse,
     GhlError,
@@ -160,6 +161,10 @@ def _request(
     error: GhlError | None = None
     while attempt < max_attempts:
         attempt += 1
+        remaining = deadline_remaining()
+        if remaining is not None and remaining <= 0:
+            error = _deadline_error(operation_id=operation_id, last=error)
+            break
         stamp = ratelimit_acquire(key=key)
         sent_headers = {
             "Accept": "application/json",
@@ -185,6 +190,7 @@ def _request(
             log=log,
             path=path,
             files=files,
+            timeout_cap=remaining,
         )
         ratelimit_settle(key=key, stamp=stamp)
         retry_after = retry_after_parse(result.headers)
@@ -229,11 +235,30 @@ def _request(
             break
         if retry_after is not None and retry_after > settings.GHL_MAX_RETRY_AFTER:
             break  # let the caller reschedule rather than hold a worker for minutes
-        _sleep(backoff_delay(attempt=attempt, retry_after=retry_after))
+        delay = backoff_delay(attempt=attempt, retry_after=retry_after)
+        remaining = deadline_remaining()
+        if remaining is not None and delay >= remaining:
+            error = _deadline_error(operation_id=operation_id, last=error)
+            break
+        _sleep(delay)
     if error is None:  # max_attempts < 1: nothing was sent
         error = GhlError("No attempt was allowed.", permanent=True, operation_id=operation_id)
     _record_failure(connection, error)
     raise error
+
+
+def _deadline_error(*, operation_id: str, last: GhlError | None) -> GhlError:
+    """The web request's time for HighLevel ran out: transient, saying what came back last."""
+    seen = f" Last answer: {last.message}" if last is not None else ""
+    return GhlError(
+        f"HighLevel did not answer within this page's {settings.GHL_WEB_DEADLINE_S:g} s; nothing "
+        f"more was sent. Try again, or let a job do it.{seen}",
+        permanent=False,
+        status=last.status if last is not None else None,
+        trace_id=last.trace_id if last is not None else "",
+        operation_id=operation_id,
+        retry_after=last.retry_after if last is not None else None,
+    )
 
 
 def connection_token_refresh(*, connection_id: int, force: bool = False) -> Connection:

@@ -91,6 +91,14 @@ def _never_connected(exc: Exception) -> bool:
     return False
 
 
+def _timeouts(cap: float | None) -> tuple[float, float]:
+    connect, read = float(settings.GHL_CONNECT_TIMEOUT), float(settings.GHL_READ_TIMEOUT)
+    if cap is None:
+        return connect, read
+    cap = max(cap, 0.1)
+    return min(connect, cap), min(read, cap)
+
+
 def http_attempt(
     *,
     method: str,
@@ -103,10 +111,12 @@ def http_attempt(
     log: LogContext,
     path: str = "",
     files: dict[str, UploadFile] | None = None,
+    timeout_cap: float | None = None,
 ) -> Attempt:
     """Send one request; never raises for HTTP statuses, returns network failures in ``error``.
 
     With ``files`` the body is multipart/form-data: ``data`` as fields, each file as a part.
+    ``timeout_cap`` (seconds left under a web request's deadline) shortens both timeouts.
     """
     from integrations.ghl.models import SyncLog
 
@@ -125,7 +135,7 @@ def http_attempt(
             json=json,
             data=data,
             files=files_parts(files),
-            timeout=(settings.GHL_CONNECT_TIMEOUT, settings.GHL_READ_TIMEOUT),
+            timeout=_timeouts(timeout_cap),
             allow_redirects=False,
         )
         body = response.content  # reads the whole body: a cut-off stream raises here

@@ -24,6 +24,7 @@ from integrations.catalog.connections import (
 )
 from integrations.catalog.named import CATEGORIES, KINDS, TRIGGER, named_all
 from integrations.catalog.polling import poll_plan
+from integrations.catalog.privilege import operation_send_refusal
 from integrations.catalog.registry import ACCESS_TYPES, operation_get
 from integrations.interfaces.catalog_forms import OperationRunForm
 from integrations.sync.runs import RunResult, operation_try
@@ -123,6 +124,9 @@ def run_view(request):
         "result": result,
         "notice": notice,
         "may_send": may_send,
+        "send_refusal": operation_send_refusal(user=request.user, operation=operation)
+        if may_send
+        else "",
         "browser_url": reverse("catalog:operations"),
     }
     return TemplateResponse(request, "catalog/run.html", context)
@@ -169,8 +173,10 @@ def _result_load(request, token, operation):
 
 def _run(request, form, operation):
     dry_run = form.cleaned_data.get("dry_run", True)
-    if not dry_run and not request.user.has_perm(RUN_PERMISSION):
-        raise PermissionDenied("You may dry-run operations but not send them.")
+    if not dry_run:
+        refusal = operation_send_refusal(user=request.user, operation=operation)
+        if refusal:
+            raise PermissionDenied(refusal)
     connection = None
     if form.connection_id() is not None:
         try:

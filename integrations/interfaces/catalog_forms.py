@@ -80,7 +80,7 @@ class OperationRunForm(forms.Form):
         if not may_send:
             # Only a dry run is possible: no choice the user could not submit.
             del self.fields["dry_run"]
-        elif operation.method == "DELETE":
+        elif operation.method == "DELETE" or operation.privilege.destructive:
             self.fields["confirm"] = forms.BooleanField(
                 label="I understand this deletes data in HighLevel",
                 required=False,

@@ -1,6 +1,7 @@
 from django import forms
 
 from integrations.models import Connection, HighLevelApp
+from integrations.sync.connections import apps_for_user
 from portal.models import Agency
 from portal.scoping import agencies_for_user, locations_for_user, user_sees_all_locations
 
@@ -13,6 +14,8 @@ class ConnectForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        # Another agency's app names are its business: only the apps that may connect these.
+        self.fields["app"].queryset = apps_for_user(user=user)
         self.fields["location"].queryset = locations_for_user(user).select_related("agency")
         self.fields["agency"].queryset = agencies_for_user(user)
         self.user = user

@@ -7,6 +7,7 @@ a "resync" job (the log of who asked, what came back and what changed in Rankr).
 import uuid
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
@@ -15,7 +16,12 @@ from integrations.sync.inbound import record_apply, record_remove
 from integrations.sync.jobs import job_enqueue
 from integrations.sync.models import Job
 from integrations.sync.targets import EventError, job_location_id, location_connection_get
-from mappings.entities import FETCH
+from mappings.entities import ENTITIES, FETCH
+from portal.scoping import locations_for_user
+
+
+class ResyncPairingError(EventError):
+    """The record and contact ids given do not go together: nothing is deleted (permanent)."""
 
 
 def resync_enqueue(
@@ -38,6 +44,10 @@ def resync_enqueue(
         raise EventError("A HighLevel id is required.")
     if fetch.contact_param and not contact_ghl_id:
         raise EventError(f"A {entity} lives under a contact: give the HighLevel contact id too.")
+    if user_id is not None:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if user is None or not locations_for_user(user).filter(pk=location_id).exists():
+            raise EventError("That location is not one of yours: nothing was resynced.")
     return job_enqueue(
         kind=Job.Kind.RESYNC,
         # Every request is its own job: resyncing twice means fetching twice.
@@ -64,6 +74,9 @@ def resync_job_run(job: Job) -> dict[str, Any]:
             connection_id=connection.pk, operation_id=fetch.operation, params=params, job_id=job.pk
         )
     except GhlNotFound as exc:
+        contact_ghl_id = job.params.get("contact_ghl_id", "")
+        if fetch.contact_param:
+            _contact_pairing_check(entity=entity, job=job, contact_ghl_id=contact_ghl_id)
         deleted = record_remove(
             location_id=location_id, entity=entity, ghl_id=ghl_id, deleted_at=timezone.now()
         )
@@ -82,3 +95,28 @@ def resync_job_run(job: Job) -> dict[str, Any]:
     )
     Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
     return {**result, "status": response.status, "trace_id": response.trace_id}
+
+
+def _contact_pairing_check(*, entity: str, job: Job, contact_ghl_id: str) -> None:
+    """A record under a contact is "not found" also when the contact id given is wrong: it is
+    removed from Rankr only when Rankr files it under that same contact. Otherwise nothing is
+    deleted and the job fails saying which contact Rankr has."""
+    model = ENTITIES[entity].rankr_model
+    live = model.objects.filter(
+        location_id=job.location_id, ghl_id=job.params["ghl_id"], deleted_at__isnull=True
+    ).first()
+    if live is None:
+        return  # nothing live to delete
+    filed_under = getattr(live, "contact_ghl_id", "")
+    if filed_under and filed_under == contact_ghl_id:
+        return
+    raise ResyncPairingError(
+        f"HighLevel has no {entity} {job.params['ghl_id']} under contact {contact_ghl_id}, but "
+        + (
+            f"Rankr files it under contact {filed_under}: resync with that contact id."
+            if filed_under
+            else "Rankr does not know its contact, so it cannot tell a deletion from a wrong "
+            "contact id."
+        )
+        + " Nothing was deleted."
+    )

@@ -34,8 +34,10 @@ def faulty_handler(job):
 
 @pytest.fixture
 def support_page(browser, live_server, monkeypatch, role_users):
+    # Webhook jobs: support re-runs what the sync does by itself (an action replays a person's
+    # act and needs that person's permission).
     monkeypatch.setitem(
-        job_runs.JOB_HANDLERS, "action", "tests.browser.test_job_support.faulty_handler"
+        job_runs.JOB_HANDLERS, "webhook", "tests.browser.test_job_support.faulty_handler"
     )
     FAULT["on"] = True
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
@@ -52,7 +54,7 @@ def support_page(browser, live_server, monkeypatch, role_users):
 
 def make(key, location, **params):
     return job_enqueue(
-        kind="action",
+        kind="webhook",
         idempotency_key=key,
         location_id=location.pk,
         send=False,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from integrations.checks import check_live_apps_have_credentials
 from integrations.models import Connection, HighLevelApp, SyncLog
-from portal.models import AuditEvent, Location
+from portal.models import Agency, AuditEvent, Location
 from portal.roles import AGENCY_STAFF, AUDITOR, ROLE_PERMISSIONS, SUPPORT
 from tests.integrations.conftest import ACCESS, connection_make
 
@@ -30,6 +30,8 @@ def _role_client(client, role, *, locations=()):
         f"u-{role}", f"{role}@x.test".replace(" ", ""), "pw", is_staff=True
     )
     user.groups.add(Group.objects.get(name=role))
+    if role in (AUDITOR, SUPPORT):  # members of the (one) agency of these tests
+        user.member_agencies.add(*Agency.objects.all())
     for location in locations:
         location.staff.add(user)
     client.force_login(user)
@@ -77,7 +79,7 @@ def test_staff_see_only_their_locations_connections_and_sync_logs(
 
 
 @pytest.mark.parametrize("role", [AUDITOR, SUPPORT])
-def test_auditors_and_support_see_every_connection_and_sync_log_read_only(
+def test_auditors_and_support_see_every_connection_and_sync_log_of_their_agency_read_only(
     client, two_connections, role
 ):
     viewer = _role_client(client, role)

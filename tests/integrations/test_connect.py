@@ -305,9 +305,12 @@ def test_the_connections_list_offers_connect_buttons(admin_client):
     assert b"/integrations/connect/?kind=agency" in page.content
 
 
-def test_staff_cannot_start_an_agency_connection(client, ghl_app, agency, location):
+def test_staff_cannot_start_an_agency_connection(client, ghl_app, agency, location, other_location):
     from django.contrib.auth.models import Group
 
+    from tests.integrations.conftest import connection_make
+
+    connection_make(app=ghl_app, location=other_location)  # the app connecting their agency
     user = get_user_model().objects.create_user("s", "s@x.test", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name="Agency staff"))
     location.staff.add(user)

@@ -40,14 +40,17 @@ def switchable_handler(job):
 @pytest.fixture(autouse=True)
 def handler(monkeypatch):
     STATE["fail"] = None
-    monkeypatch.setitem(
-        job_runs.JOB_HANDLERS, "action", "tests.integrations.test_job_attempts.switchable_handler"
-    )
+    # Webhook jobs: what support re-runs (an action job replays a person's act, see
+    # tests/security/test_support_rerun.py).
+    for kind in ("webhook", "action"):
+        monkeypatch.setitem(
+            job_runs.JOB_HANDLERS, kind, "tests.integrations.test_job_attempts.switchable_handler"
+        )
 
 
-def make(key="k1", **extra):
+def make(key="k1", kind="webhook", **extra):
     with mock.patch("integrations.sync.jobs.job_send"):
-        return job_enqueue(kind="action", idempotency_key=key, **extra)
+        return job_enqueue(kind=kind, idempotency_key=key, **extra)
 
 
 def outcomes(job):
@@ -143,7 +146,7 @@ def test_a_job_whose_worker_keeps_dying_ends_dead_not_forever_queued():
 
 
 def test_the_last_permanent_error_is_found_and_a_transient_one_is_not():
-    job = make()
+    job = make(kind="action")
     STATE["fail"] = "transient"
     job_run(job_id=job.pk)
     assert job_last_permanent_error(job=job) is None

@@ -85,9 +85,8 @@ def test_a_superuser_resubmits_a_failure_and_it_is_audited(
 def test_no_role_edits_adds_or_deletes_a_schedule(client, role_users, schedule, role):
     client.force_login(role_users[role])
     change = reverse("admin:django_q_schedule_change", args=[schedule.pk])
-    page = client.get(change)
-    if role == "auditor":  # auditors see the schedules, read-only
-        assert page.status_code == 200 and b'name="_save"' not in page.content
+    # The task pages are the platform operator's: a schedule row says not whose it is.
+    assert client.get(change).status_code == 403
     response = client.post(
         change, {"name": "hijacked", "func": "os.system", "schedule_type": "O", "repeats": -1}
     )

@@ -31,7 +31,7 @@ def test_the_agency_filter_lists_only_agencies_of_assigned_locations(client, rol
     client.force_login(role_users["staff"])
     body = client.get(reverse("admin:portal_location_changelist")).content.decode()
     assert "Acme Agency" in body and "Rival Agency" not in body
-    client.force_login(role_users["auditor"])
+    client.force_login(role_users["superuser"])
     assert (
         "Rival Agency" in client.get(reverse("admin:portal_location_changelist")).content.decode()
     )

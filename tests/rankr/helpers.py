@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from portal.models import Agency, Location
+from portal.roles import AUDITOR, SUPPORT
 
 PASSWORD = "a-test-password-123"
 
@@ -22,6 +23,8 @@ def user_make(*, username, role=None, locations=(), superuser=False):
     user = User.objects.create_user(username, f"{username}@t.test", PASSWORD, is_staff=True)
     if role:
         user.groups.add(Group.objects.get(name=role))
+    if role in (AUDITOR, SUPPORT):  # they see the agencies they are members of: every one here
+        user.member_agencies.add(*Agency.objects.all())
     for location in locations:
         location.staff.add(user)
     return user

@@ -48,7 +48,9 @@ def test_staff_see_only_their_locations_records_and_change_nothing(client, locat
 
 
 @pytest.mark.parametrize("role", [AUDITOR, SUPPORT])
-def test_auditors_and_support_read_every_locations_records(client, contacts, role):
+def test_auditors_and_support_read_the_records_of_every_location_of_their_agency(
+    client, contacts, role
+):
     client.force_login(user_make(username="reader", role=role))
     assert len(client.get(CONTACTS).context["cl"].result_list) == 2
     assert client.post(change_url(contacts[1]), {"email": "x@x.io"}).status_code == 403

@@ -8,3 +8,7 @@ from tests.integrations.conftest import (  # noqa: F401  (fixtures)
     sleeps,
     token_url,
 )
+from tests.integrations.events.conftest import (  # noqa: F401  (fixtures)
+    events_connection,
+    templates,
+)

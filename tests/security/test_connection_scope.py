@@ -101,3 +101,15 @@ def test_list_filters_do_not_leak_other_agencies_app_names(client, role_users, w
     client.force_login(role_users["superuser"])
     html = client.get(reverse("admin:integrations_connection_changelist")).content.decode()
     assert "Rival Private App" in html
+
+
+def test_the_oauth_connect_form_lists_only_the_staffs_apps_and_agencies(client, role_users, world):
+    client.force_login(role_users["staff"])
+    html = client.get(reverse("integrations:connect_start")).content.decode()
+    assert "Acme App" in html and "Location A" in html
+    assert "Rival Private App" not in html and "Rival Agency Secret Name" not in html
+    response = client.post(
+        reverse("integrations:connect_start"),
+        {"app": world["theirs"].pk, "kind": "location", "location": world["rival_location"].pk},
+    )
+    assert response.status_code == 200 and "errorlist" in response.content.decode()

@@ -98,6 +98,16 @@ class Connection(models.Model):
     class Meta:
         verbose_name = "connection"
         ordering = ["-created_at"]
+        # Least privilege for operations (integrations.catalog.privilege): no role holds these;
+        # a superuser grants them to the people who need them.
+        permissions = [
+            ("send_write_operations", "Can send operations that change HighLevel data"),
+            ("send_users_operations", "Can send HighLevel user and role operations"),
+            ("send_messaging_operations", "Can send messages, emails and social posts"),
+            ("send_payments_operations", "Can send payment, invoice and product operations"),
+            ("send_agency_operations", "Can send agency-level writes"),
+            ("send_delete_operations", "Can send operations that delete HighLevel data"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["app", "location"],
