@@ -37,6 +37,7 @@ from sync_world import BenchEnvironment, Sandbox, run_inline
 LOCATION = "bench-eq-0001"
 COMPANY = "bench-eq-company"
 INTERVAL_S = 300
+OVERLAP_WAIT_S = 61
 VOLUMES = {
     "contact": 10_000,
     "task": 20_000,
@@ -339,6 +340,9 @@ def main():
                 run_inline(subscription)
         backfill_s = time.monotonic() - started
         changed = changes(random.Random(7), args.change)
+        # Marks are inclusive and overlap (a minute): let the changes age past the overlap, so
+        # the unchanged poll after the cycle measures an unchanged location.
+        time.sleep(OVERLAP_WAIT_S)
         # The cycle: one poll run each, then a complete walk each.
         before = sandbox_counted()
         poll_requests, walk_requests, found_at = {}, {}, {}

@@ -30,9 +30,13 @@ CHANGED_PER_DAY = 0.02
 DEFAULT_CALENDARS = 3
 
 
+HIGHLEVEL_DAILY = 200_000  # HighLevel's documented requests per day per app and location
+
+
 def daily_budget() -> int:
-    """HighLevel's requests per day per app and location (or company)."""
-    return int(getattr(settings, "GHL_RATE_LIMIT_DAILY", 200_000))
+    """The day's budget plans share: HighLevel's, or less where the portal's own limiter says
+    so (a limiter raised for tests or benches does not make HighLevel's budget bigger)."""
+    return min(int(getattr(settings, "GHL_RATE_LIMIT_DAILY", HIGHLEVEL_DAILY)), HIGHLEVEL_DAILY)
 
 
 def plan_scopes(plan: LocationPlan) -> set[str]:

@@ -273,3 +273,10 @@ def test_a_subscription_started_before_plans_becomes_the_plan(connection):
     earlier.refresh_from_db()
     assert earlier.plan == "contact" and earlier.watermark == "2026-01-01T00:00:00.000Z"
     assert Subscription.objects.filter(location_id=location_id).count() == 1
+
+
+def test_a_raised_client_limiter_does_not_enlarge_highlevels_budget(settings):
+    settings.GHL_RATE_LIMIT_DAILY = 100_000_000  # a bench's unlimited limiter
+    plan = LOCATION_PLANS["task"]
+    window = reconcile_window_s(plan=plan, contacts=10_000, walk_requests=200, interval_s=300)
+    assert window == pytest.approx(200 * DAY_S / 6_000)

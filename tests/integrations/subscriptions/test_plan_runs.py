@@ -115,6 +115,16 @@ def test_contacts_ask_since_the_mark_with_overlap(world):
     assert Contact.objects.get(ghl_id=late.resource_id).last_name == "Late"
     assert Contact.objects.get(ghl_id=changed.resource_id).last_name == "Changed"
     assert job.result["poll_requests"] == 1  # one page of changes, not the location
+    # A deletion moves no mark: the walk finds it.
+    gone = live("contact")[5]
+    store.resource_delete(res=gone)
+    run(subscription)
+    assert Contact.objects.get(ghl_id=gone.resource_id).deleted_at is None
+    job = run(subscription, full=True)
+    assert job.result["walk_done"]
+    assert Contact.objects.get(ghl_id=gone.resource_id).deleted_at is not None
+    coverage = EntityCoverage.objects.get(location=world, entity="contact")
+    assert coverage.last_full_pass_deleted == 1
 
 
 def test_notes_fan_out_from_changed_contacts_and_the_walk_finds_the_rest(world):
