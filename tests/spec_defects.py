@@ -6,12 +6,73 @@ must leave those operations out, and says why with the defect's own row of DEFEC
 ``tests/test_spec_defects.py`` checks this table against DEFECTS.md and the registry.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-DEFECTS_MD = Path(__file__).resolve().parent.parent / "specs" / "highlevel" / "DEFECTS.md"
+SPECS = Path(__file__).resolve().parent.parent / "specs" / "highlevel"
+DEFECTS_MD = SPECS / "DEFECTS.md"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _untyped_array_items(node: dict) -> bool:
+    """Defect 20: an array whose items are arrays without ``items`` (HighLevel sends objects)."""
+    items = node.get("items")
+    return (
+        node.get("type") == "array"
+        and isinstance(items, dict)
+        and items.get("type") == "array"
+        and "items" not in items
+    )
+
+
+def _object_typed_string(node: dict) -> bool:
+    """Defect 21: typed ``object`` without properties, with a plain string example (HighLevel
+    sends the string)."""
+    return (
+        node.get("type") == "object"
+        and "properties" not in node
+        and isinstance(node.get("example"), str)
+        and not node["example"].lstrip().startswith("{")
+    )
+
+
+def _has(pattern, node, doc, seen=frozenset()) -> bool:
+    """Whether ``node`` (a schema or part of an operation, local refs followed) has ``pattern``."""
+    if isinstance(node, list):
+        return any(_has(pattern, item, doc, seen) for item in node)
+    if not isinstance(node, dict):
+        return False
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        if ref.startswith("#/") and ref not in seen:
+            target = doc
+            for part in ref[2:].split("/"):
+                target = target.get(part, {}) if isinstance(target, dict) else {}
+            return _has(pattern, target, doc, seen | {ref})
+        return False  # the common schemas are the error shapes: neither defect is there
+    if pattern(node):
+        return True
+    return any(_has(pattern, v, doc, seen) for k, v in node.items() if k != "example")
+
+
+@cache
+def operations_with(pattern) -> frozenset[str]:
+    """The operations whose requests or answers carry ``pattern``, found in the specs."""
+    keys = set()
+    for spec in sorted((SPECS / "apps").glob("*.json")):
+        doc = json.loads(spec.read_text())
+        for path, item in doc.get("paths", {}).items():
+            for method in METHODS:
+                op = item.get(method)
+                if op and _has(pattern, [op.get("requestBody", {}), op.get("responses", {})], doc):
+                    keys.add(f"{method.upper()} {path}")
+    return frozenset(keys)
+
+
+_CALENDAR_WRITES = frozenset({"POST /calendars/", "PUT /calendars/{calendarId}"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +113,25 @@ SPEC_DEFECTS = (
         frozenset({"POST /calendars/", "PUT /calendars/{calendarId}"}),
         bad_requests=True,
         bad_answers=False,
+        strict_tools_only=True,
+    ),
+    # The sandbox takes and answers what HighLevel sends where the spec's type cannot hold it
+    # (objects in arrays of untyped arrays; strings typed `object`): strict tools refuse those
+    # requests and answers; the portal sends and reads them as they are.
+    SpecDefect(
+        20,
+        operations_with(_untyped_array_items) - _CALENDAR_WRITES,
+        bad_requests=True,
+        bad_answers=True,
+        strict_tools_only=True,
+    ),
+    SpecDefect(
+        21,
+        operations_with(_object_typed_string)
+        - operations_with(_untyped_array_items)
+        - _CALENDAR_WRITES,
+        bad_requests=True,
+        bad_answers=True,
         strict_tools_only=True,
     ),
 )

@@ -27,8 +27,9 @@ def clean(schema):
     - an ``enum`` whose values contradict its ``type`` (country codes typed number): the enum wins.
     - an array whose items are arrays without ``items`` (``POST /locations/{locationId}/tasks/
       search``'s ``tasks``): any items (HighLevel answers the task objects).
-    - ``type: object`` without properties whose example is a string (calendar events'
-      ``startTime``, ``endTime``, ``dateAdded``, ``dateUpdated``): the type is dropped.
+    - ``type: object`` without properties whose example is a plain string (calendar events'
+      ``startTime``, ``endTime``, ``dateAdded``, ``dateUpdated``, association labels): the type is
+      dropped; an example written as an object literal (``"{ id: ... }"``) keeps the object.
     """
     if isinstance(schema, dict):
         out = {k: clean(v) for k, v in schema.items() if not (k == "type" and v == "any")}
@@ -50,8 +51,11 @@ def clean(schema):
             out.get("type") == "object"
             and "properties" not in out
             and isinstance(out.get("example"), str)
+            and not out["example"].lstrip().startswith("{")
         ):
-            del out["type"]  # "object" with a string example: HighLevel answers the string
+            # "object" with a plain string example (a date-time, a label): HighLevel answers the
+            # string. An example written as an object literal ("{ id: ... }") stays an object.
+            del out["type"]
         kind, enum = out.get("type"), out.get("enum")
         if (
             enum

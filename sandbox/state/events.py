@@ -202,9 +202,10 @@ def campaign_status_emit(*, enrolment, status: str) -> None:
         location_id=enrolment.location_id,
         data={
             "id": enrolment.resource_id,
-            "contactId": data["contactId"],
+            # an enrolment is filed under its contact (parent): older rows may not repeat it
+            "contactId": data.get("contactId") or enrolment.parent_id,
             "status": status,
-            "templateId": data["targetId"],
+            "templateId": data.get("targetId", ""),
             "dateAdded": data.get("dateAdded") or "",
         },
     )
