@@ -28,7 +28,7 @@ from integrations.ghl.models import Connection, HighLevelApp
 from integrations.sync.jobs import job_enqueue
 from integrations.sync.models import Job, Subscription, WebhookEvent
 from integrations.sync.onboarding import mint_batch_create
-from integrations.sync.targets import EventError, location_connection_get
+from integrations.sync.targets import EventError, job_location_id, location_connection_get
 from portal.models import Agency, AuditEvent, Location
 
 UNINSTALLED_ERROR = "AppUninstalled"
@@ -230,9 +230,10 @@ def location_update_handle(event: WebhookEvent) -> Job | None:
 
 def location_refresh_job_run(job: Job) -> dict[str, Any]:
     """JOB_HANDLERS "location": read the location from HighLevel; its name and time zone follow."""
-    connection = location_connection_get(location_id=job.location_id)
+    location_id = job_location_id(job)
+    connection = location_connection_get(location_id=location_id)
     Job.objects.filter(pk=job.pk).update(connection=connection)
-    location = Location.objects.get(pk=job.location_id)
+    location = Location.objects.get(pk=location_id)
     response = operation_run(
         connection_id=connection.pk,
         operation_id=LOCATION_GET,

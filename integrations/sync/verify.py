@@ -24,7 +24,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
@@ -41,9 +41,15 @@ from integrations.sync.models import EntityCoverage, Job, Verification
 from integrations.sync.samples import answer_records
 from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
 from mappings.entities import ENTITIES, FETCH, GHL_TO_RANKR
+from mappings.models import MappingVersion
 from mappings.rules import MappingError, path_get
 from mappings.services import mapping_apply, mapping_page_apply
 from portal.models import AlertCause
+from rankr.models import RankrRecord
+
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.fields import GenericForeignKey
+    from django.db.models.fields.reverse_related import ForeignObjectRel
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +81,7 @@ def verify_sample_size(*, entities: int) -> int:
     Each sampled record costs one read; HighLevel's side costs about as much again.
     """
     allowed = int(LOCATION_DAILY_BUDGET * settings.VERIFY_BUDGET_SHARE) // max(1, 2 * entities)
-    return max(1, min(settings.VERIFY_SAMPLE_SIZE, allowed))
+    return max(1, min(int(settings.VERIFY_SAMPLE_SIZE), allowed))
 
 
 def verify_entities(*, location_id: int) -> list[str]:
@@ -169,6 +175,8 @@ def verification_run(
     if version is None:
         raise ValueError(f"The location maps no {entity} records from HighLevel.")
     model = ENTITIES[entity].rankr_model
+    if model is None:
+        raise EventError(f"The {entity} entity keeps no Rankr records to verify.")
     tally = _Tally()
     _rankr_side(tally, model, location_id, entity, connection_id, sample_size, job_id, rng)
     _highlevel_side(tally, model, location_id, entity, connection_id, sample_size, job_id, rng)
@@ -226,7 +234,7 @@ def verification_alerts(*, verification: Verification) -> list[str]:
     past its threshold (``VERIFY_ALERT_MISMATCH_RATE``, ``VERIFY_ALERT_COVERAGE_HOURS``). The
     alerts machinery groups them by agency and cause and sends each at most hourly per location.
     """
-    raised = []
+    raised: list[str] = []
     label = ENTITIES[verification.entity].label.lower()
     if verification.sample_size and (
         verification.mismatch_rate > settings.VERIFY_ALERT_MISMATCH_RATE
@@ -267,7 +275,9 @@ def coverage_age_seconds(*, location_id: int, entity: str) -> int | None:
     return None if age is None else int(age)
 
 
-def _fetch(connection_id, operation, params, job_id, tally) -> Any:
+def _fetch(
+    connection_id: int, operation: str, params: dict[str, str], job_id: int | None, tally: _Tally
+) -> Any:
     tally.requests += 1
     return operation_run(
         connection_id=connection_id, operation_id=operation, params=params, job_id=job_id
@@ -282,7 +292,16 @@ def record_missing(exc: GhlError) -> bool:
     return exc.status == 400 and "not found" in str(exc.message).lower()
 
 
-def _rankr_side(tally, model, location_id, entity, connection_id, size, job_id, rng) -> None:
+def _rankr_side(
+    tally: _Tally,
+    model: type[RankrRecord],
+    location_id: int,
+    entity: str,
+    connection_id: int,
+    size: int,
+    job_id: int | None,
+    rng: random.Random,
+) -> None:
     """Rankr's random sample, each re-read from HighLevel by id."""
     fetch = FETCH[entity]
     live = model.objects.filter(
@@ -308,7 +327,16 @@ def _rankr_side(tally, model, location_id, entity, connection_id, size, job_id, 
             tally.fresh[ghl_id] = record
 
 
-def _highlevel_side(tally, model, location_id, entity, connection_id, size, job_id, rng) -> None:
+def _highlevel_side(
+    tally: _Tally,
+    model: type[RankrRecord],
+    location_id: int,
+    entity: str,
+    connection_id: int,
+    size: int,
+    job_id: int | None,
+    rng: random.Random,
+) -> None:
     """A random page of HighLevel's own list: finds records Rankr lost."""
     if entity != "contact" and entity not in CONTACT_LISTS:
         return
@@ -337,7 +365,14 @@ def _highlevel_side(tally, model, location_id, entity, connection_id, size, job_
             tally.fresh[ghl_id] = record
 
 
-def _contacts_page(tally, location_id, connection_id, size, job_id, rng) -> list[dict]:
+def _contacts_page(
+    tally: _Tally,
+    location_id: int,
+    connection_id: int,
+    size: int,
+    job_id: int | None,
+    rng: random.Random,
+) -> list[dict[str, Any]]:
     from rankr.models import Contact  # the count only sizes the random page
 
     known = Contact.objects.filter(location_id=location_id, deleted_at__isnull=True).count()
@@ -364,7 +399,9 @@ def _contacts_page(tally, location_id, connection_id, size, job_id, rng) -> list
     return []
 
 
-def record_differences(*, mapping_version, record: dict, row: models.Model) -> list[str]:
+def record_differences(
+    *, mapping_version: MappingVersion, record: dict[str, Any], row: models.Model
+) -> list[str]:
     """The Rankr fields whose value differs from ``record`` mapped by ``mapping_version``."""
     try:
         values = mapping_apply(mapping_version=mapping_version, record=record)
@@ -382,15 +419,23 @@ def record_differences(*, mapping_version, record: dict, row: models.Model) -> l
     return differing
 
 
-def _same(model_field, mapped: Any, stored: Any) -> bool:
+def _same(
+    model_field: "models.Field[Any, Any] | ForeignObjectRel | GenericForeignKey",
+    mapped: object,
+    stored: object,
+) -> bool:
     if mapped in (None, "") and stored in (None, ""):
         return True
+    if not isinstance(model_field, models.Field):  # a relation, not a column: it differs
+        return False
     if isinstance(model_field, models.DateTimeField):
         return _aware(model_field.to_python(mapped)) == _aware(model_field.to_python(stored))
     if isinstance(model_field, models.JSONField):
         return mapped == stored
     try:
-        return model_field.to_python(mapped) == model_field.to_python(stored)
+        mapped_value: object = model_field.to_python(mapped)
+        stored_value: object = model_field.to_python(stored)
+        return mapped_value == stored_value
     except Exception:  # noqa: BLE001  (a value the field refuses: it differs)
         return False
 
@@ -401,7 +446,13 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _repair(tally, model, version, location_id, job_id) -> int:
+def _repair(
+    tally: _Tally,
+    model: type[RankrRecord],
+    version: MappingVersion,
+    location_id: int,
+    job_id: int | None,
+) -> int:
     """Write HighLevel's version of every mismatched record; soft-delete what HighLevel lost."""
     repaired = 0
     records = [tally.fresh[ghl_id] for ghl_id in tally.mismatched if ghl_id in tally.fresh]

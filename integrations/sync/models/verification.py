@@ -68,7 +68,7 @@ class Verification(models.Model):
             models.Index(fields=["location", "entity", "-measured_at"], name="verify_latest"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (
             f"{self.entity} at {self.location_id}: {self.mismatch_rate:.1%} of {self.sample_size}"
         )
@@ -100,5 +100,5 @@ class SpecDeviation(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.operation}: {self.message}"
