@@ -102,8 +102,10 @@ def _contact_pairing_check(*, entity: str, job: Job, contact_ghl_id: str) -> Non
     removed from Rankr only when Rankr files it under that same contact. Otherwise nothing is
     deleted and the job fails saying which contact Rankr has."""
     model = ENTITIES[entity].rankr_model
+    if model is None:
+        return  # Rankr keeps no such records: nothing to delete
     live = model.objects.filter(
-        location_id=job.location_id, ghl_id=job.params["ghl_id"], deleted_at__isnull=True
+        location_id=job_location_id(job), ghl_id=job.params["ghl_id"], deleted_at__isnull=True
     ).first()
     if live is None:
         return  # nothing live to delete
