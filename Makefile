@@ -10,9 +10,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-run-$(shell cat requirements.txt | sha1sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 # The fast tier: everything but the slow tests (subprocesses, real workers, live servers, the
-# per-operation contract) and the browser ones, on both cores.
-# The fast tier: everything not marked slow or browser; the modules that hold only slow tests
-# are not even collected (collecting the per-operation ones costs seconds of their own).
+# per-operation contract) and the browser ones, on both cores; the modules that hold only slow
+# tests are not even collected (collecting the per-operation ones costs seconds of their own).
 FAST_TESTS := -m "not slow and not browser" -n 2 -p no:cacheprovider \
   --ignore=tests/browser --ignore=tests/e2e --ignore=tests/conformance \
   --ignore=tests/sandbox/test_contract.py --ignore=tests/integrations/catalog/test_examples.py \
