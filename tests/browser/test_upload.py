@@ -10,6 +10,7 @@ import zlib
 
 import pytest
 import requests
+from django.contrib.auth.models import Permission
 
 from integrations.models import Job, SyncLog
 from tests.e2e.conftest import location_connect, sandbox_world  # noqa: F401 - fixture
@@ -44,6 +45,12 @@ def test_a_file_uploaded_from_the_run_page_is_stored_and_served_by_the_sandbox(
     world = sandbox_world
     connection = location_connect(world, "demo-loc-0001")
     world.locations["demo-loc-0001"].staff.add(role_users["staff"])
+    # An upload is a write beyond the flows': a superuser grants it to this staff member.
+    role_users["staff"].user_permissions.add(
+        Permission.objects.get(
+            codename="send_write_operations", content_type__app_label="integrations"
+        )
+    )
     picture = tmp_path / "logo.png"
     picture.write_bytes(png())
 
