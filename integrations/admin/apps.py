@@ -31,6 +31,7 @@ class HighLevelAppForm(forms.ModelForm):
             "app_id",
             "redirect_url",
             "scopes",
+            "offered_to",
         ]
 
     def clean(self):
@@ -48,6 +49,7 @@ class HighLevelAppAdmin(admin.ModelAdmin):
     form = HighLevelAppForm
     list_display = ["name", "mode", "marketplace_host", "client_id", "has_secret", "redirect_url"]
     list_filter = ["mode"]
+    filter_horizontal = ["offered_to"]
     search_fields = ["name", "client_id"]
 
     def get_queryset(self, request):

@@ -244,13 +244,17 @@ def connection_private_token_set(
 
 
 def apps_for_user(*, user: Any) -> QuerySet[HighLevelApp]:
-    """The apps ``user`` may connect with: every one for those who see every location, else the
-    apps already connecting their agencies (app names are another agency's business)."""
+    """The apps ``user`` may connect with: every one for those who see every location; else the
+    shared apps (offered to no agency in particular), the apps offered to their agencies and the
+    ones already connecting them. Another agency's own app is its business, name included."""
     if user_sees_all_locations(user):
         return HighLevelApp.objects.all()
+    agencies = agencies_for_user(user)
     return HighLevelApp.objects.filter(
-        Q(connections__location__in=locations_for_user(user))
-        | Q(connections__agency__in=agencies_for_user(user))
+        Q(offered_to__isnull=True)
+        | Q(offered_to__in=agencies)
+        | Q(connections__location__in=locations_for_user(user))
+        | Q(connections__agency__in=agencies)
     ).distinct()
 
 

@@ -58,6 +58,7 @@ def story_world(live_server, settings):
             role.lower(), f"{role.lower()}@demo.test", PASSWORD, is_staff=True
         )
         user.groups.add(Group.objects.get(name=role))
+        agency.members.add(user)  # support and auditors work for the agency
     location.staff.add(staff)
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)

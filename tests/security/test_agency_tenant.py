@@ -53,9 +53,9 @@ def tenants(role_users, locations):
     users = {**role_users, "operator": operator}
     agency_b = Agency.objects.create(name="Zulu Agency", company_id="comp-zulu")
     location_b = Location.objects.create(agency=agency_b, location_id="loc-zulu", name="Zulu Spa")
-    connection = Connection(
-        app=_app("Zulu app", "zulu-client"), agency=agency_b, location=location_b
-    )
+    zulu_app = _app("Zulu app", "zulu-client")
+    zulu_app.offered_to.add(agency_b)  # B's own app
+    connection = Connection(app=zulu_app, agency=agency_b, location=location_b)
     connection.access_token = "zulu-access-token"
     connection.save()
     mine, theirs = {}, {}

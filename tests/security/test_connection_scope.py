@@ -28,6 +28,7 @@ def world(role_users, locations):
     rival = Agency.objects.create(name="Rival Agency Secret Name", company_id="comp-rival")
     rival_location = Location.objects.create(agency=rival, location_id="loc-r", name="Rival Dental")
     ours, theirs = make_app("Acme App", "acme-app"), make_app("Rival Private App", "rival-app")
+    theirs.offered_to.add(rival)  # Rival's own app
     for app, location in ((ours, locations["A"]), (theirs, rival_location)):
         connection = Connection(app=app, agency=location.agency, location=location, scopes="")
         connection.access_token = "at-" + app.client_id + "-0000"
@@ -113,3 +114,19 @@ def test_the_oauth_connect_form_lists_only_the_staffs_apps_and_agencies(client, 
         {"app": world["theirs"].pk, "kind": "location", "location": world["rival_location"].pk},
     )
     assert response.status_code == 200 and "errorlist" in response.content.decode()
+
+
+def test_a_shared_app_is_offered_to_staff_whose_agency_has_no_connection_yet(
+    client, role_users, world
+):
+    """The portal's own app (offered to no agency in particular) is how an agency's first
+    location gets connected by its staff; an app offered to another agency stays hidden."""
+    shared = make_app("Rankr Shared App", "shared-app")
+    world["ours"].offered_to.add(world["rival"])  # Acme's app offered elsewhere: still connects A
+    client.force_login(role_users["staff"])
+    html = client.get(reverse("integrations:connect_start")).content.decode()
+    assert "Rankr Shared App" in html and "Acme App" in html
+    assert "Rival Private App" not in html
+    shared.offered_to.add(world["rival"])
+    html = client.get(reverse("integrations:connect_start")).content.decode()
+    assert "Rankr Shared App" not in html

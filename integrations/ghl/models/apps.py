@@ -85,6 +85,14 @@ class HighLevelApp(models.Model):
         blank=True,
         help_text="Space-separated scopes asked for on the consent page.",
     )
+    offered_to = models.ManyToManyField(
+        "portal.Agency",
+        blank=True,
+        related_name="offered_apps",
+        verbose_name="offered to",
+        help_text="The agencies whose staff may connect with this app (an agency's own app). "
+        "Empty: every agency (the portal's shared app).",
+    )
     created_at = models.DateTimeField("created", auto_now_add=True)
 
     class Meta:
