@@ -173,7 +173,7 @@ def verification_run(
         operation_keys=(FETCH[entity].operation,),
     )
     if version is None:
-        raise ValueError(f"The location maps no {entity} records from HighLevel.")
+        raise EventError(f"The location maps no {entity} records from HighLevel.")
     model = ENTITIES[entity].rankr_model
     if model is None:
         raise EventError(f"The {entity} entity keeps no Rankr records to verify.")
