@@ -4,17 +4,28 @@ Screenshots land in test-artifacts/browser/<test name>/.
 """
 
 import re
+import threading
+import time
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from integrations.models import Connection, HighLevelApp, Job, Subscription, SyncLog
+from integrations.sync.subscriptions import subscription_save
+from mappings.services import mapping_template_apply
 from portal.models import AuditEvent
+from rankr.models import Contact
 from tests.admin_samples import _subscription
-from tests.e2e.conftest import location_connect, sandbox_world  # noqa: F401 - fixture
+from tests.e2e.conftest import (  # noqa: F401 - fixture
+    COMPANY_ID,
+    fault_set,
+    location_connect,
+    sandbox_world,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+CONTACTS = 2000  # a backfill of 20 pages
 
 
 def _app():
@@ -24,32 +35,108 @@ def _app():
     return app
 
 
-def test_staff_opens_a_location_page_and_sees_backfill_progress_move(
-    wide, steps, role_users, locations
+def _jobs_work(subscription_id, until):
+    """A worker in a thread: runs the subscription's queued jobs (a backfill and any continuation
+    it hands over to) through the real job code, each page over HTTP to the sandbox."""
+    from django.db import connections
+
+    from integrations.sync.jobs import job_run
+
+    try:
+        while time.monotonic() < until:
+            queued = (
+                Job.objects.filter(
+                    subject=f"subscription {subscription_id}", status=Job.Status.QUEUED
+                )
+                .order_by("pk")
+                .first()
+            )
+            if queued is not None:
+                job_run(job_id=queued.pk)
+            elif Subscription.objects.filter(
+                pk=subscription_id, backfill_finished_at__isnull=False
+            ).exists():
+                return
+            else:
+                time.sleep(0.2)
+    finally:
+        connections.close_all()
+
+
+def test_staff_starts_a_backfill_and_watches_its_progress_move_on_the_location_page(
+    wide,
+    steps,
+    sandbox_world,  # noqa: F811
+    role_users,
 ):
-    location = locations["A"]
-    subscription = _subscription(location, role_users)
-    Subscription.objects.filter(pk=subscription.pk).update(
-        backfill_started_at=timezone.now() - timezone.timedelta(seconds=20),
-        backfill_pages=2,
-        backfill_records=200,
-        backfill_total=1000,
+    from sandbox.state.seed import sandbox_seed
+
+    world = sandbox_world
+    sandbox_seed(
+        company_id=COMPANY_ID,
+        location_ids=["demo-loc-0001"],
+        contacts=CONTACTS,
+        users=1,
+        task_ratio=0,
+        note_ratio=0,
+        appointment_ratio=0,
     )
+    connection = location_connect(world, "demo-loc-0001")
+    location = world.locations["demo-loc-0001"]
+    location.staff.add(role_users["staff"])
+    mapping, _ = mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=location.pk, user_id=None
+    )
+    subscription = subscription_save(
+        subscription=Subscription(
+            location=location, connection=connection, trigger="Search Contacts", mapping=mapping
+        ),
+        user_id=None,
+    )
+    # Every sandbox answer for this location takes a while: the backfill's pages (100 contacts
+    # each) come in slower than the page refreshes itself, as on a big real location.
+    fault_set(world, locationId="demo-loc-0001", latencyMs=600)
+
     page = wide("staffer")
     steps.shot(page, "staff dashboard")
     page.click(f"a[href='/admin/locations/{location.pk}/']")
-    page.wait_for_selector(f"#subscription-{subscription.pk}")
     row = page.locator(f"#subscription-{subscription.pk}")
-    assert "200 / 1000" in row.inner_text() and "20%" in row.inner_text()
-    steps.shot(page, "location page backfill at 20 percent")
+    expect(row.locator(".eta")).to_have_text("not started")
+    steps.shot(page, "location page before the backfill")
+    row.locator("button[value=backfill]").click()
+    expect(page.locator(".messagelist")).to_contain_text("Backfill of Search Contacts queued")
 
-    # The worker goes on paging (as subscription runs record it): the page follows by itself.
-    Subscription.objects.filter(pk=subscription.pk).update(backfill_pages=7, backfill_records=700)
-    # (Playwright's own polling: the portal's CSP forbids evaluating strings in the page.)
-    expect(page.locator(f"#subscription-{subscription.pk} .records")).to_contain_text("700 / 1000")
-    assert "70%" in page.locator(f"#subscription-{subscription.pk}").inner_text()
-    assert page.locator(f"#subscription-{subscription.pk} .pages").inner_text() == "7"
-    steps.shot(page, "location page backfill at 70 percent")
+    worker = threading.Thread(
+        target=_jobs_work, args=(subscription.pk, time.monotonic() + 120), daemon=True
+    )
+    worker.start()
+    try:
+        # Read what the page shows, never the database: each value the records cell took.
+        seen = []
+        deadline = time.monotonic() + 100
+        while time.monotonic() < deadline:
+            text = row.locator(".records").inner_text().strip()
+            count = int(text.split("/")[0].replace(",", "").strip())
+            if not seen or count != seen[-1]:
+                seen.append(count)
+                if 0 < count < CONTACTS and len(seen) <= 4:
+                    steps.shot(page, f"backfill shows {count} records")
+            if text == f"{CONTACTS} / {CONTACTS}":
+                break
+            page.wait_for_timeout(250)
+    finally:
+        worker.join(timeout=120)
+    assert seen[-1] == CONTACTS, f"the page never showed the total: {seen}"
+    assert seen == sorted(seen), seen
+    moving = [c for c in seen if 0 < c < CONTACTS]
+    assert len(moving) >= 2, f"the page did not follow the backfill by itself: {seen}"
+    # The run's end (released, outcome written) shows up too, without a reload.
+    expect(row).to_contain_text("waiting", timeout=15000)
+    expect(row).to_contain_text("succeeded", timeout=15000)
+    steps.shot(page, "backfill done")
+    assert "100%" in row.inner_text() and "done in" in row.locator(".eta").inner_text()
+    assert int(row.locator(".pages").inner_text()) >= CONTACTS // 100
+    assert Contact.objects.filter(location=location).count() == CONTACTS
 
 
 def test_the_dashboard_flags_a_never_connected_location(wide, steps, role_users, locations):
