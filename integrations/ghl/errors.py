@@ -109,3 +109,11 @@ class GhlBadResponse(GhlError):
     """An answer that is not the JSON HighLevel promises (HTML error page, truncated body)."""
 
     permanent = False
+
+
+def error_record_missing(exc: GhlError) -> bool:
+    """HighLevel says the record does not exist: a 404, or (its habit where no 404 is
+    documented) a 400 "<Kind> not found" (specs/highlevel/DEFECTS.md, error shapes)."""
+    if isinstance(exc, GhlNotFound):
+        return True
+    return exc.status == 400 and "not found" in str(exc.message).lower()

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
-from integrations.ghl.errors import GhlNotFound
+from integrations.ghl.errors import GhlError, error_record_missing
 from integrations.sync.inbound import record_apply, record_remove
 from integrations.sync.jobs import job_enqueue
 from integrations.sync.models import Job
@@ -73,7 +73,9 @@ def resync_job_run(job: Job) -> dict[str, Any]:
         response = operation_run(
             connection_id=connection.pk, operation_id=fetch.operation, params=params, job_id=job.pk
         )
-    except GhlNotFound as exc:
+    except GhlError as exc:
+        if not error_record_missing(exc):
+            raise
         contact_ghl_id = job.params.get("contact_ghl_id", "")
         if fetch.contact_param:
             _contact_pairing_check(entity=entity, job=job, contact_ghl_id=contact_ghl_id)

@@ -32,7 +32,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from integrations.catalog.services import operation_run
-from integrations.ghl.errors import GhlError, GhlNotFound
+from integrations.ghl.errors import GhlError, error_record_missing
 from integrations.ghl.models import Connection
 from integrations.sync.alerts import alert_raise
 from integrations.sync.inbound import record_remove
@@ -284,14 +284,6 @@ def _fetch(
     ).data
 
 
-def record_missing(exc: GhlError) -> bool:
-    """HighLevel says the record does not exist: a 404, or (its habit where no 404 is
-    documented) a 400 "<Kind> not found" (specs/highlevel/DEFECTS.md)."""
-    if isinstance(exc, GhlNotFound):
-        return True
-    return exc.status == 400 and "not found" in str(exc.message).lower()
-
-
 def _rankr_side(
     tally: _Tally,
     model: type[RankrRecord],
@@ -317,7 +309,7 @@ def _rankr_side(
         try:
             data = _fetch(connection_id, fetch.operation, params, job_id, tally)
         except GhlError as exc:
-            if not record_missing(exc):
+            if not error_record_missing(exc):
                 raise
             tally.compared.add(ghl_id)
             tally.gone.add(ghl_id)

@@ -152,3 +152,34 @@ def test_the_by_id_form_queues_a_resync_for_a_location_the_user_sees(client, rol
         "admin:integrations_job_change", args=[job.pk]
     )
     assert (job.kind, job.location, job.subject) == ("resync", locations["A"], "c-9")
+
+
+@pytest.mark.django_db
+def test_a_contact_highlevel_answers_400_not_found_for_is_soft_deleted(
+    events_connection, templates, location, mocked, api_base
+):
+    """HighLevel answers a deleted contact with 400 "Contact not found" (no 404 documented)."""
+    Contact.objects.create(location=location, ghl_id="c-2", email="b@x.io")
+    mocked.get(
+        f"{api_base}/contacts/c-2",
+        status=400,
+        json={"statusCode": 400, "message": "Contact not found", "error": "Bad Request"},
+    )
+    job = run(resync_enqueue(location_id=location.pk, entity="contact", ghl_id="c-2"))
+    assert job.status == "succeeded" and job.result["not_in_highlevel"] is True
+    assert Contact.objects.get(ghl_id="c-2").deleted_at is not None
+
+
+@pytest.mark.django_db
+def test_another_400_keeps_the_record_and_fails_the_job(
+    events_connection, templates, location, mocked, api_base
+):
+    Contact.objects.create(location=location, ghl_id="c-3", email="c@x.io")
+    mocked.get(
+        f"{api_base}/contacts/c-3",
+        status=400,
+        json={"statusCode": 400, "message": "locationId is invalid", "error": "Bad Request"},
+    )
+    job = run(resync_enqueue(location_id=location.pk, entity="contact", ghl_id="c-3"))
+    assert job.status in ("failed", "dead")
+    assert Contact.objects.get(ghl_id="c-3").deleted_at is None
