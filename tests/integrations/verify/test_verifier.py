@@ -139,7 +139,8 @@ def test_the_daily_schedule_queues_one_verification_per_connected_location_once(
 
 
 @pytest.mark.django_db
-def test_a_verify_job_measures_each_mapped_entity(location, synced, templates):
+def test_a_verify_job_measures_each_mapped_entity(location, synced, templates, settings):
+    settings.GHL_MAX_ATTEMPTS = 1  # entities the fake HighLevel does not serve fail at once
     job = verify_enqueue(location_id=location.pk, label="t")
     assert job_run(job_id=job.pk) == Job.Status.SUCCEEDED
     job.refresh_from_db()
