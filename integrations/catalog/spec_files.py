@@ -91,7 +91,7 @@ class RefResolver:
                 self.unresolved.add(ref)
                 return {}
             return self.resolve(target, base=target_base, seen=seen + (key,))
-        return {k: self.resolve(v, base=base, seen=seen) for k, v in node.items()}
+        return schema_repair({k: self.resolve(v, base=base, seen=seen) for k, v in node.items()})
 
     def _lookup(self, base: str, pointer: str) -> Any:
         node: Any = self.docs.get(base)
@@ -101,3 +101,32 @@ class RefResolver:
                 return None
             node = node[key]
         return node
+
+
+def schema_repair(node: dict[str, Any]) -> dict[str, Any]:
+    """Read a schema node as HighLevel answers, where the spec's type cannot hold what it sends
+    (specs/highlevel/DEFECTS.md; the sandbox repairs the same two, ``sandbox/spec/schemas.py``):
+
+    - 20: an array whose items are arrays without ``items``: the items are any (HighLevel sends
+      objects, e.g. the location task search's ``tasks``);
+    - 21: ``type: object`` without properties and with a plain string example (calendar event
+      times, association labels): the type is dropped (HighLevel sends the string). An example
+      written as an object literal (``"{ id: ... }"``) keeps the object.
+    """
+    items = node.get("items")
+    if (
+        node.get("type") == "array"
+        and isinstance(items, dict)
+        and items.get("type") == "array"
+        and "items" not in items
+    ):
+        node = {**node, "items": {}}
+    example = node.get("example")
+    if (
+        node.get("type") == "object"
+        and "properties" not in node
+        and isinstance(example, str)
+        and not example.lstrip().startswith("{")
+    ):
+        node = {k: v for k, v in node.items() if k != "type"}
+    return node
