@@ -12,31 +12,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from integrations.catalog.spec_files import schema_items_untyped_arrays, schema_object_typed_string
+
 SPECS = Path(__file__).resolve().parent.parent / "specs" / "highlevel"
 DEFECTS_MD = SPECS / "DEFECTS.md"
 METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def _untyped_array_items(node: dict) -> bool:
-    """Defect 20: an array whose items are arrays without ``items`` (HighLevel sends objects)."""
-    items = node.get("items")
-    return (
-        node.get("type") == "array"
-        and isinstance(items, dict)
-        and items.get("type") == "array"
-        and "items" not in items
-    )
-
-
-def _object_typed_string(node: dict) -> bool:
-    """Defect 21: typed ``object`` without properties, with a plain string example (HighLevel
-    sends the string)."""
-    return (
-        node.get("type") == "object"
-        and "properties" not in node
-        and isinstance(node.get("example"), str)
-        and not node["example"].lstrip().startswith("{")
-    )
 
 
 def _has(pattern, node, doc, seen=frozenset()) -> bool:
@@ -120,15 +100,15 @@ SPEC_DEFECTS = (
     # requests and answers; the portal sends and reads them as they are.
     SpecDefect(
         20,
-        operations_with(_untyped_array_items) - _CALENDAR_WRITES,
+        operations_with(schema_items_untyped_arrays) - _CALENDAR_WRITES,
         bad_requests=True,
         bad_answers=True,
         strict_tools_only=True,
     ),
     SpecDefect(
         21,
-        operations_with(_object_typed_string)
-        - operations_with(_untyped_array_items)
+        operations_with(schema_object_typed_string)
+        - operations_with(schema_items_untyped_arrays)
         - _CALENDAR_WRITES,
         bad_requests=True,
         bad_answers=True,

@@ -103,30 +103,38 @@ class RefResolver:
         return node
 
 
-def schema_repair(node: dict[str, Any]) -> dict[str, Any]:
-    """Read a schema node as HighLevel answers, where the spec's type cannot hold what it sends
-    (specs/highlevel/DEFECTS.md; the sandbox repairs the same two, ``sandbox/spec/schemas.py``):
-
-    - 20: an array whose items are arrays without ``items``: the items are any (HighLevel sends
-      objects, e.g. the location task search's ``tasks``);
-    - 21: ``type: object`` without properties and with a plain string example (calendar event
-      times, association labels): the type is dropped (HighLevel sends the string). An example
-      written as an object literal (``"{ id: ... }"``) keeps the object.
-    """
+def schema_items_untyped_arrays(node: dict[str, Any]) -> bool:
+    """Defect 20: an array whose items are arrays without ``items`` (HighLevel sends objects,
+    e.g. the location task search's ``tasks``)."""
     items = node.get("items")
-    if (
+    return (
         node.get("type") == "array"
         and isinstance(items, dict)
         and items.get("type") == "array"
         and "items" not in items
-    ):
-        node = {**node, "items": {}}
+    )
+
+
+def schema_object_typed_string(node: dict[str, Any]) -> bool:
+    """Defect 21: ``type: object`` without properties and with a plain string example (calendar
+    event times, association labels: HighLevel sends the string). An example written as an
+    object literal (``"{ id: ... }"``) is an object."""
     example = node.get("example")
-    if (
+    return (
         node.get("type") == "object"
         and "properties" not in node
         and isinstance(example, str)
         and not example.lstrip().startswith("{")
-    ):
+    )
+
+
+def schema_repair(node: dict[str, Any]) -> dict[str, Any]:
+    """Read a schema node as HighLevel answers, where the spec's type cannot hold what it sends
+    (specs/highlevel/DEFECTS.md 20 and 21; the sandbox, which imports nothing of the portal,
+    repairs the same two in ``sandbox/spec/schemas.py``): items of untyped arrays become any,
+    and the ``object`` type of a string is dropped."""
+    if schema_items_untyped_arrays(node):
+        node = {**node, "items": {}}
+    if schema_object_typed_string(node):
         node = {k: v for k, v in node.items() if k != "type"}
     return node
