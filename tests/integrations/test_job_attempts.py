@@ -4,6 +4,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 
@@ -150,8 +151,8 @@ def test_the_last_permanent_error_is_found_and_a_transient_one_is_not():
     STATE["fail"] = "transient"
     job_run(job_id=job.pk)
     assert job_last_permanent_error(job=job) is None
-    # Due a second ago: the claim compares with the database's clock, which may lag by a tick.
-    Job.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    # Due now on the database's clock, the one the claim reads (SQLite's keeps milliseconds).
+    Job.objects.filter(pk=job.pk).update(next_attempt_at=Now())
     STATE["fail"] = "permanent"
     job_run(job_id=job.pk)
     assert job_last_permanent_error(job=job).error_class == "GhlInvalid"
