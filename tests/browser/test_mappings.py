@@ -9,7 +9,6 @@ preview of the changes, then to all, then rolls back.
 import json
 import re
 
-import pyotp
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import get_user_model
@@ -27,7 +26,7 @@ from sandbox.access.services.registry import (
     spec_scopes_all,
 )
 from sandbox.state.seed import sandbox_seed
-from tests.conftest import _roles_present
+from tests.conftest import _roles_present, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "mapping-password-42"
@@ -64,7 +63,7 @@ def sign_in(page, username, totp_secret=None):
     page.click("button[type=submit]")
     if totp_secret:
         page.wait_for_url("**/2fa/authenticate/**")
-        page.fill("input[name=code]", pyotp.TOTP(totp_secret).now())
+        page.fill("input[name=code]", totp_code(totp_secret))
         page.click("button[type=submit]")
     page.wait_for_url("**/admin/")
 

@@ -1,11 +1,10 @@
 """With two-factor required, every role's first sign-in lands on TOTP enrolment; enrolling shows
 the recovery codes, then the control panel opens; the next sign-in asks for a code."""
 
-import pyotp
 import pytest
 
 from tests.browser.conftest import WIDTH
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +32,7 @@ def test_each_role_is_sent_to_totp_enrolment_first(
         assert "/2fa/totp/activate/" in page.url
 
         key = page.input_value("#authenticator_secret")  # what the QR code holds
-        page.fill("input[name=code]", pyotp.TOTP(key).now())
+        page.fill("input[name=code]", totp_code(key))
         page.click("button[type=submit]")
         page.wait_for_url("**/2fa/recovery-codes/**")
         steps.shot(page, f"{role} sees recovery codes")

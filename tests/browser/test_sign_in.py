@@ -1,8 +1,7 @@
-import pyotp
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +18,7 @@ def test_staff_signs_in_with_totp_and_sees_only_their_locations(page, steps, rol
     page.click("button[type=submit]")
     page.wait_for_url("**/2fa/authenticate/**")
     steps.shot(page, "asks for the code")
-    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.fill("input[name=code]", totp_code(secret))
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/")
     steps.shot(page, "admin home")
