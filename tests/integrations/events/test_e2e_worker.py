@@ -51,12 +51,16 @@ def worker(events_sandbox, settings, monkeypatch):
         start_new_session=True,
     )
     yield events_sandbox
-    os.killpg(process.pid, signal.SIGTERM)
+    process.terminate()  # the leader only: see Child.stop in test_e2e_sandbox
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
+        pass
+    try:
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def test_a_webhook_and_a_rankr_user_are_processed_by_a_real_worker(worker):

@@ -57,12 +57,19 @@ class Child:
             self.proc.wait(30)
 
     def stop(self):
+        """SIGTERM to the leader only, as a process manager should send it: a qcluster whose
+        workers get the signal too hangs in its stop (django-q2 issue #346) until killed."""
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.terminate()
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # whatever the leader left behind
+        except ProcessLookupError:
+            pass
+        self.proc.wait(30)
 
 
 @pytest.fixture
