@@ -146,6 +146,9 @@ def test_the_release_database_file_migrates_with_manage_py_keeping_its_rows(tmp_
         watermark, cursor = db.execute(
             "SELECT watermark, cursor FROM integrations_subscription ORDER BY id"
         ).fetchall()
+        (tick,) = db.execute(
+            "SELECT func FROM django_q_schedule WHERE name = 'portal tick'"
+        ).fetchone()
     finally:
         db.close()
     assert secret_decrypt(ciphertext=tokens[1]) == release.ACCESS
@@ -154,6 +157,7 @@ def test_the_release_database_file_migrates_with_manage_py_keeping_its_rows(tmp_
     assert secret_decrypt(ciphertext=secret) == release.CLIENT_SECRET
     assert watermark[0] == release.last_stamp()
     assert json.loads(cursor[1])["params"]["startAfterId"] == CHECKPOINT
+    assert tick == "integrations.interfaces.tasks.tick_task"
 
 
 # -- the rows, on the test database (SQLite or PostgreSQL), and the sync going on ------------------
