@@ -65,6 +65,7 @@ class Mapping(models.Model):
     overrides = models.JSONField(
         "overrides",
         default=dict,
+        db_default={},  # the previous release's workers insert mappings without it
         blank=True,
         help_text="This location's own rules over the template's, by target field: a rule "
         "replaces the template's rule for that field (or adds one); null drops it here.",

@@ -15,6 +15,7 @@ class Agency(models.Model):
     auto_connect_new_locations = models.BooleanField(
         "connect new sub-accounts automatically",
         default=False,
+        db_default=False,  # the previous release inserts agencies without it
         help_text="When HighLevel reports a new sub-account of this agency (LocationCreate), "
         "connect it at once through the agency connection; otherwise it is listed, not "
         "connected, for someone to connect.",

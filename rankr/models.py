@@ -63,6 +63,8 @@ class RankrRecord(models.Model):
         "version tie-break",
         max_length=64,
         blank=True,
+        default="",
+        db_default="",  # the previous release's workers insert records without it
         help_text="Orders two versions with the same time the same way whatever order they "
         "arrive in (a hash of the version; a deletion sorts last).",
     )

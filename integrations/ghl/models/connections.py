@@ -63,6 +63,8 @@ class Connection(models.Model):
     reconsent_scopes = models.TextField(
         "re-consent needed for",
         blank=True,
+        default="",
+        db_default="",  # the previous release inserts connections without it
         help_text="Space-separated scopes a location-wide plan needs that were not granted: the "
         "flows fall back to what the granted scopes allow until the location approves them.",
     )

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from integrations.catalog.spec_diff import spec_diff
 from integrations.catalog.spec_files import SpecError
@@ -32,7 +33,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, old_dir, new_dir, used_only, **options):
         try:
-            diff = spec_diff(old_dir=Path(old_dir), new_dir=Path(new_dir), uses=spec_uses())
+            uses = spec_uses()
+        except DatabaseError as exc:
+            first_line = (str(exc).splitlines() or [exc.__class__.__name__])[0]
+            raise CommandError(
+                "spec_diff counts the locations' mappings and subscriptions in the portal's "
+                f"database, which cannot be read ({first_line}): run manage.py migrate first"
+            ) from exc
+        try:
+            diff = spec_diff(old_dir=Path(old_dir), new_dir=Path(new_dir), uses=uses)
         except SpecError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Operations: {diff.old_count} → {diff.new_count}")

@@ -89,6 +89,7 @@ class Job(models.Model):
     lease_token = models.PositiveBigIntegerField(
         "fencing token",
         default=0,
+        db_default=0,  # the previous release's workers insert jobs without it
         help_text="Raised by every claim; a checkpoint or result write carrying an older token "
         "(a worker that lost its lease) is refused.",
     )

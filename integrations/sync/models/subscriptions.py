@@ -79,6 +79,7 @@ class Subscription(models.Model):
         max_length=32,
         blank=True,
         default="",
+        db_default="",  # the previous release inserts subscriptions without it
         help_text="The entity whose location-wide plan this subscription runs (one per location "
         "and entity, shared by the flows that use it); empty: the trigger's own pass.",
     )

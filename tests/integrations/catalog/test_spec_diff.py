@@ -81,6 +81,15 @@ def test_a_directory_without_specs_is_a_clear_error(tmp_path, db):
         call_command("spec_diff", str(SPECS), str(tmp_path), stdout=StringIO())
 
 
+def test_an_unmigrated_database_is_a_clear_error(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # as before `manage.py migrate`
+        cursor.execute("ALTER TABLE integrations_subscription RENAME TO subscription_not_yet")
+    with pytest.raises(CommandError, match=r"cannot be read .*run manage.py migrate first"):
+        call_command("spec_diff", str(SPECS), str(SPECS), stdout=StringIO())
+
+
 def test_the_readme_records_the_fingerprint_of_the_copy():
     readme = (SPECS / "README.md").read_text(encoding="utf-8")
     assert spec_fingerprint(root=SPECS) in readme
