@@ -4,7 +4,8 @@ The job runner sets the job's ids for the run (:func:`log_context`), the door se
 HighLevel's latest answer (:func:`log_trace_set`); both are context variables, so each thread (a
 worker's job, a web request) carries its own. :class:`LogContextFilter` copies them onto every
 record, and :class:`JsonFormatter` (``LOG_FORMAT=json``) writes one JSON object per line with
-the message and traceback masked by the portal's redaction (bearer tokens, ``secret=...`` pairs).
+the message and traceback masked by the portal's redaction (bearer tokens, ``secret=...`` pairs);
+:class:`PlainFormatter` (the default) masks its lines the same way.
 """
 
 import json
@@ -68,6 +69,13 @@ class LogContextFilter(logging.Filter):
 
 
 _HOST = socket.gethostname()
+
+
+class PlainFormatter(logging.Formatter):
+    """The plain one-line format, masked as the JSON one is (a token logged by mistake)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return text_mask(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
