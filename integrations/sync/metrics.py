@@ -13,16 +13,18 @@ Series (all gauges; ages in seconds):
   unpaused subscriptions only. ``portal_location_freshness_seconds{location}``: the worst of them.
 - ``portal_coverage_age_seconds{location,entity}``: since every record was last confirmed by a
   complete reconciliation walk (entities that had one).
-- ``portal_verified_mismatch_ratio{location,entity}``: the latest verification's mismatch rate.
+- ``portal_verified_mismatch_ratio{location,entity}``: the latest verification's mismatch rate
+  (verifications of the last 7 days).
 - ``portal_budget_used_requests{location}`` and ``portal_budget_used_ratio{location}``: HighLevel
   requests counted today by the rate limiter (UTC day), and their share of
   ``portal_budget_daily_limit_requests``.
 - ``portal_jobs_queued{kind}``, ``portal_jobs_due{kind}``, ``portal_jobs_running{kind}``,
   ``portal_jobs_oldest_due_age_seconds{kind}`` (the queue's oldest job due to run, not one
   waiting for its retry time) and ``portal_location_jobs_queued{location}``.
-- ``portal_job_attempts{kind,outcome}``: attempts ended in the last ``METRICS_WINDOW_S``.
-- ``portal_webhook_lag_seconds{stat}`` (``avg``, ``max``) from received to processed over the
-  window, ``portal_webhook_events_unprocessed`` and ``portal_webhook_oldest_unprocessed_age_seconds``.
+- ``portal_job_attempts{kind,outcome}``: attempts started in the last ``METRICS_WINDOW_S``
+  (``running``: not ended yet).
+- ``portal_webhook_lag_seconds{stat}`` (``avg``, ``max``) from received to processed, of the events
+  received in the window, ``portal_webhook_events_unprocessed`` and ``portal_webhook_oldest_unprocessed_age_seconds``.
 - ``portal_heartbeat_age_seconds{component,host}`` (the host's newest beat),
   ``portal_heartbeat_processes{component,state}`` (``live``, ``stale``) and
   ``portal_component_up{component}`` (1 while healthy).
@@ -53,6 +55,7 @@ from integrations.sync.models import (
 )
 from portal.models import Location
 
+VERIFIED_WITHIN = timedelta(days=7)  # older verifications are history, not the current rate
 WEBHOOK_LAG_SAMPLE = 10_000  # the newest processed events the lag is measured over, at most
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED, WebhookEvent.Status.FAILED)
 
@@ -74,7 +77,7 @@ class PortalCollector:
         names = dict(Location.objects.values_list("pk", "location_id"))
         yield from _freshness(now, names)
         yield from _coverage(now, names)
-        yield from _verified(names)
+        yield from _verified(now, names)
         yield from _budget(names)
         yield from _queue(now, names)
         yield from _outcomes(now)
@@ -124,13 +127,14 @@ def _coverage(now: datetime, names: dict[int, str]) -> Iterator[Metric]:
     yield family
 
 
-def _verified(names: dict[int, str]) -> Iterator[Metric]:
+def _verified(now: datetime, names: dict[int, str]) -> Iterator[Metric]:
     family = _gauge(
         "portal_verified_mismatch_ratio",
-        "The latest verification's mismatch rate (0 to 1) per location and entity.",
+        "The latest verification's mismatch rate (0 to 1) per location and entity (7 days).",
         ["location", "entity"],
     )
-    latest = Verification.objects.values("location_id", "entity").annotate(last=Max("pk"))
+    recent = Verification.objects.filter(measured_at__gte=now - VERIFIED_WITHIN)
+    latest = recent.values("location_id", "entity").annotate(last=Max("pk"))
     for location_id, entity, rate in Verification.objects.filter(
         pk__in=[row["last"] for row in latest]
     ).values_list("location_id", "entity", "mismatch_rate"):
@@ -228,19 +232,20 @@ def _outcomes(now: datetime) -> Iterator[Metric]:
     window = settings.METRICS_WINDOW_S
     family = _gauge(
         "portal_job_attempts",
-        f"Job attempts ended in the last {window} s (METRICS_WINDOW_S), by kind and outcome.",
+        f"Job attempts started in the last {window} s (METRICS_WINDOW_S), by kind and outcome "
+        "(running: not ended yet).",
         ["kind", "outcome"],
     )
+    # By start (indexed with the outcome), not by end: a scrape stays an index range scan.
     counts = {
         (row["job__kind"], row["outcome"]): row["n"]
-        for row in JobAttempt.objects.filter(ended_at__gte=now - timedelta(seconds=window))
+        for row in JobAttempt.objects.filter(started_at__gte=now - timedelta(seconds=window))
         .values("job__kind", "outcome")
         .annotate(n=Count("pk"))
     }
     for kind in Job.Kind.values:
         for outcome in JobAttempt.Outcome.values:
-            if outcome != JobAttempt.Outcome.RUNNING:
-                family.add_metric([kind, outcome], counts.get((kind, outcome), 0))
+            family.add_metric([kind, outcome], counts.get((kind, outcome), 0))
     yield family
 
 
@@ -249,21 +254,22 @@ def _webhooks(now: datetime) -> Iterator[Metric]:
     lags = [
         max((processed - received).total_seconds(), 0.0)
         for received, processed in WebhookEvent.objects.filter(
-            processed_at__gte=now - timedelta(seconds=window), status__in=DONE
+            received_at__gte=now - timedelta(seconds=window), status__in=DONE
         )
-        .order_by("-processed_at")
+        .order_by("-received_at")
         .values_list("received_at", "processed_at")[:WEBHOOK_LAG_SAMPLE]
         if processed is not None
     ]
     lag = _gauge(
         "portal_webhook_lag_seconds",
-        f"Seconds from a webhook's receipt to its processing, over the last {window} s.",
+        f"Seconds from a webhook's receipt to its processing, events received in the last {window} s.",
         ["stat"],
     )
     lag.add_metric(["avg"], sum(lags) / len(lags) if lags else 0.0)
     lag.add_metric(["max"], max(lags) if lags else 0.0)
     processed = _gauge(
-        "portal_webhook_events_processed", f"Webhook events processed in the last {window} s."
+        "portal_webhook_events_processed",
+        f"Webhook events received in the last {window} s and processed.",
     )
     processed.add_metric([], len(lags))
     waiting = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).aggregate(

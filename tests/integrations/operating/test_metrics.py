@@ -137,3 +137,29 @@ def test_signed_in_users_need_the_metrics_permission(client, metrics_on, role_us
 def test_disabled_metrics_answer_404(client, settings):
     settings.METRICS_ENABLED, settings.METRICS_TOKEN = False, TOKEN
     assert scrape(client, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_webhook_lag_and_backlog(client, metrics_on, location):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import WebhookEvent
+
+    now = timezone.now()
+    for n, (received_ago, lag) in enumerate([(60, 2), (30, 10), (7200, 500)]):
+        event = WebhookEvent.objects.create(webhook_id=f"w{n}", status="processed")
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            received_at=now - timedelta(seconds=received_ago),
+            processed_at=now - timedelta(seconds=received_ago - lag),
+        )
+    waiting = WebhookEvent.objects.create(webhook_id="w9")
+    WebhookEvent.objects.filter(pk=waiting.pk).update(received_at=now - timedelta(seconds=45))
+    found = samples(scrape(client, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode())
+    # The window (an hour) holds the first two; the one received two hours ago is outside it.
+    assert at(found, "portal_webhook_lag_seconds", stat="avg") == pytest.approx(6, abs=0.01)
+    assert at(found, "portal_webhook_lag_seconds", stat="max") == pytest.approx(10, abs=0.01)
+    assert at(found, "portal_webhook_events_processed") == 2
+    assert at(found, "portal_webhook_events_unprocessed") == 1
+    assert 44 < at(found, "portal_webhook_oldest_unprocessed_age_seconds") < 120
