@@ -72,20 +72,19 @@ class HeartbeatThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            while True:
+            while not self.halt.is_set():
                 try:
                     heartbeat_beat(component=self.component)
                 except DatabaseError:  # the next beat tries again; staleness shows meanwhile
                     logger.warning("%s heartbeat failed", self.component, exc_info=True)
                     connection.close()
-                if self.halt.wait(settings.HEARTBEAT_S):
-                    return
+                self.halt.wait(settings.HEARTBEAT_S)
         finally:
             connection.close()  # this thread's own connection
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self.halt.set()
-        self.join(5)
+        self.join(timeout)
 
 
 _worker_threads: list[HeartbeatThread] = []  # this process's (one at most)

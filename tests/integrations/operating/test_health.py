@@ -166,4 +166,5 @@ def test_a_spawned_worker_process_beats_from_its_own_thread(settings):
         assert beat is not None and beat.beats >= 2
         assert Heartbeat.objects.filter(component=WORKER).count() == 1
     finally:
-        thread.stop()
+        thread.stop(timeout=60)  # a beat in progress (a busy database) finishes first
+        assert not thread.is_alive()  # nothing of it outlives the test
