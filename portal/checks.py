@@ -12,6 +12,8 @@ from django.core.checks import Error, Tags, Warning, register
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
 # Mirrors django.core.checks.security.base: Django's own test for a usable SECRET_KEY.
 INSECURE_KEY_PREFIX = "django-insecure-"
+# The shortest bearer token /metrics accepts on a portal that faces the public.
+METRICS_TOKEN_MIN = 32
 
 
 def _public_hosts():
@@ -106,6 +108,17 @@ def check_production_safety(app_configs, **kwargs):
                 "Two-factor authentication is not required on a portal that faces the public.",
                 hint="Unset PORTAL_REQUIRE_MFA (it defaults to true outside DEBUG).",
                 id="portal.W010",
+            )
+        )
+    if public and settings.METRICS_ENABLED and len(settings.METRICS_TOKEN) < METRICS_TOKEN_MIN:
+        errors.append(
+            Error(
+                "/metrics is enabled on a portal that faces the public without its own "
+                f"METRICS_TOKEN (unset, or shorter than {METRICS_TOKEN_MIN} characters).",
+                hint="Set METRICS_TOKEN to a random value (`python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`) and give it to the Prometheus scraper, or "
+                "set METRICS_ENABLED=false.",
+                id="portal.E009",
             )
         )
     if not settings.DEBUG and "*" in settings.ALLOWED_HOSTS:

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 
+from portal.logs import log_context
+
 
 class MFARequiredMiddleware:
     """With ``PORTAL_REQUIRE_MFA`` on, every signed-in user (staff, auditor, support, superuser)
@@ -111,3 +113,15 @@ def _with_sso_form_actions(policy: str) -> str:
         if directive.split(" ", 1)[0] == "form-action":
             directives[i] = " ".join([directive, *origins])
     return "; ".join(d for d in directives if d)
+
+
+class LogContextMiddleware:
+    """Each request's log lines carry their own context (the HighLevel trace id its calls got),
+    never a previous request's on the same thread (portal.logs)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with log_context():
+            return self.get_response(request)

@@ -136,6 +136,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.LogContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -467,6 +468,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+    # A load balancer's or orchestrator's probe may ask over plain HTTP; /healthz holds no secret.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = PRODUCTION
     CSRF_COOKIE_SECURE = PRODUCTION
     SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
@@ -491,13 +494,58 @@ if CONTENT_SECURITY_POLICY.strip().lower() == "off":
 # The DEBUG error page and error e-mails hide tokens and the credentials in DATABASE_URL/REDIS_URL.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.error_reports.PortalExceptionReporterFilter"
 
+# --- Operating: health, heartbeats, metrics, logs -----------------------------------------------
+# Worker processes (qcluster) and dispatcher loops write a heartbeat row every HEARTBEAT_S seconds
+# (a dispatcher once per round); a process silent for HEARTBEAT_STALE_S is stale, one silent for
+# HEARTBEAT_FORGET_S is forgotten. /healthz answers 503 when the database is unreachable or a
+# component named in HEALTHZ_REQUIRED (worker, dispatcher; empty: none) has no live process.
+HEARTBEAT_S = _int("HEARTBEAT_S", 10, minimum=1)
+HEARTBEAT_STALE_S = _int("HEARTBEAT_STALE_S", 60, minimum=2)
+HEARTBEAT_FORGET_S = _int("HEARTBEAT_FORGET_S", 3600, minimum=60)
+if HEARTBEAT_S * 2 > HEARTBEAT_STALE_S:
+    raise ImproperlyConfigured("HEARTBEAT_S must be at most half of HEARTBEAT_STALE_S.")
+if HEARTBEAT_FORGET_S <= HEARTBEAT_STALE_S:
+    raise ImproperlyConfigured("HEARTBEAT_FORGET_S must be longer than HEARTBEAT_STALE_S.")
+HEALTHZ_REQUIRED = _list("HEALTHZ_REQUIRED", ["worker"])
+if set(HEALTHZ_REQUIRED) - {"worker", "dispatcher"}:
+    raise ImproperlyConfigured(
+        f"HEALTHZ_REQUIRED={','.join(HEALTHZ_REQUIRED)!r}: name worker and/or dispatcher."
+    )
+# /metrics (Prometheus): a scraper sends `Authorization: Bearer <METRICS_TOKEN>`; a signed-in user
+# with integrations.view_metrics (superusers) may read it too. Off in production unless a token
+# is set (portal.E009 refuses METRICS_ENABLED=true without one); job outcomes and webhook lag
+# are counted over the last METRICS_WINDOW_S seconds.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ENABLED = _strict_bool("METRICS_ENABLED", default=bool(METRICS_TOKEN) or not PRODUCTION)
+METRICS_WINDOW_S = _int("METRICS_WINDOW_S", 3600, minimum=60)
+
+# plain: one line of text per record; json: one JSON object per line with the job, attempt,
+# location and HighLevel trace id of the work it is about (portal.logs), secrets masked.
+LOG_FORMAT = _str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
 LOG_LEVEL = _str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "filters": {"forbidden_one_line": {"()": "portal.refusals.ForbiddenOneLine"}},
+    "formatters": {
+        "plain": {
+            "()": "portal.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "portal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context"],
+        }
+    },
+    "filters": {
+        "forbidden_one_line": {"()": "portal.refusals.ForbiddenOneLine"},
+        "log_context": {"()": "portal.logs.LogContextFilter"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # A refused request is one line with its reason, not a stack trace.

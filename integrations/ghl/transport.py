@@ -20,6 +20,7 @@ from urllib3.exceptions import NewConnectionError
 
 from integrations.ghl.errors import GhlNetworkError
 from integrations.ghl.uploads import UploadFile, files_parts, files_summary
+from portal.logs import log_trace_set
 from portal.redact import path_redact, summary_make, text_mask, text_redact
 
 TRACE_HEADERS = ("x-trace-id", "traceid", "x-request-id", "x-amzn-trace-id")
@@ -143,6 +144,7 @@ def http_attempt(
         result.headers = dict(response.headers)
         result.body = body
         result.trace_id = trace_id_find(headers=response.headers, body=body)
+        log_trace_set(result.trace_id)  # the lines logged after it name HighLevel's trace
     except requests.ConnectTimeout as exc:
         result.error = GhlNetworkError(f"Timed out connecting ({type(exc).__name__}).", sent=False)
     except requests.Timeout as exc:

@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from integrations.interfaces.dashboard import chart_svg, dashboard_hourly, dashboard_locations
+from integrations.interfaces.dashboard import (
+    chart_svg,
+    dashboard_hourly,
+    dashboard_locations,
+    dashboard_processes,
+)
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -24,6 +29,7 @@ class PortalAdminSite(admin.AdminSite):
             "health_rows": rows,
             "failing_count": sum(1 for row in rows if row.failing),
             "chart": chart_svg(series=dashboard_hourly(user=request.user, now=now)),
+            "processes": dashboard_processes(user=request.user),
             **(extra_context or {}),
         }
         return super().index(request, extra_context=context)

@@ -24,6 +24,7 @@ from integrations.models import (
     SyncLog,
     Verification,
 )
+from integrations.sync.heartbeats import heartbeats_status
 from portal.scoping import locations_for_user
 
 STATUS_RANK = {
@@ -273,3 +274,41 @@ def chart_svg(*, series, width=720, height=160):
         width - 4,
         peak,
     )
+
+
+def age_text(seconds):
+    """``42 s``, ``5 min``, ``3.2 h``, ``2.0 days``: a heartbeat's age at a glance."""
+    if seconds is None:
+        return "never"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def dashboard_processes(*, user):
+    """The background components' health (worker, dispatcher), each with its newest beat's age;
+    the processes (host:pid) only for superusers: hosts are the platform's, not an agency's."""
+    rows = []
+    for item in heartbeats_status():
+        rows.append(
+            {
+                "component": item.component,
+                "label": item.label,
+                "status": item.status,
+                "required": item.required,
+                "age": age_text(item.age_s),
+                "live": item.live_processes,
+                "stale": item.stale_processes,
+                "processes": [
+                    {"name": p.process, "age": age_text(p.age_s), "stale": p.stale}
+                    for p in item.processes
+                ]
+                if user.is_superuser
+                else [],
+            }
+        )
+    return rows

@@ -31,6 +31,7 @@ from integrations.sync.alerts import alert_raise
 from integrations.sync.leases import lease_end
 from integrations.sync.models import Job, JobAttempt
 from portal.errors import PortalError, error_permanent, error_retry_after
+from portal.logs import log_context
 from portal.models import AlertCause
 from portal.redact import connection_secrets, text_mask
 from rankr.history import record_history_context
@@ -189,6 +190,17 @@ def job_run(*, job_id: int) -> str | None:
     if attempt is None:
         return None
     job = Job.objects.select_related("connection", "location").get(pk=job_id)
+    # Every line logged during the run names the job, its attempt and its location (portal.logs).
+    with log_context(
+        job_id=job.pk,
+        job_kind=job.kind,
+        attempt=attempt.number,
+        location_id=job.location.location_id if job.location else None,
+    ):
+        return _run_claimed(job, attempt)
+
+
+def _run_claimed(job: Job, attempt: JobAttempt) -> str | None:
     setattr(job, RENEWALS, [])  # what job_on_heartbeat adds, for this run only
     # Inside an outer transaction (tests, inline runs) another connection could not see the job.
     heartbeat = None if connection.in_atomic_block else Heartbeat(job)

@@ -4,6 +4,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
+from integrations.models import Heartbeat
+from integrations.sync.heartbeats import heartbeat_beat
 from integrations.sync.jobs import jobs_dispatch_due
 from integrations.sync.subscriptions import subscriptions_dispatch
 
@@ -27,6 +29,8 @@ class Command(BaseCommand):
         while True:
             started = time.monotonic()
             try:
+                if loop:  # a loop's sign of life, each round (dashboard, /healthz, /metrics)
+                    heartbeat_beat(component=Heartbeat.Component.DISPATCHER)
                 jobs_dispatch_due()
                 count = subscriptions_dispatch()
             except DatabaseError:
