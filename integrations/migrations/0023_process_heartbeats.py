@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0021_app_offered_to"),
+        ("integrations", "0022_db_defaults_for_previous_release_writers"),
     ]
 
     operations = [
