@@ -52,6 +52,8 @@ ROLE_PERMISSIONS = {
         "integrations.delete_subscription",
         "integrations.run_subscription",
         "integrations.view_verification",
+        # The agency is the controller of its clients' data: its staff answer erasure requests.
+        "integrations.erase_person",
         "mappings.view_mapping",
         "mappings.add_mapping",
         "mappings.change_mapping",

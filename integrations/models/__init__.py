@@ -8,6 +8,7 @@ package would pull the upper layer's tables into the lower one, which the import
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
 from integrations.sync.models import (
     EntityCoverage,
+    ErasureTombstone,
     Job,
     JobAttempt,
     SpecDeviation,
@@ -20,6 +21,7 @@ from integrations.sync.models import (
 __all__ = [
     "Connection",
     "EntityCoverage",
+    "ErasureTombstone",
     "HighLevelApp",
     "Job",
     "JobAttempt",

@@ -1,5 +1,6 @@
 """The sync's tables: jobs, polling subscriptions (and what they have seen), webhook events in."""
 
+from integrations.sync.models.erasure import ErasureTombstone
 from integrations.sync.models.jobs import Job, JobAttempt
 from integrations.sync.models.subscriptions import EntityCoverage, Subscription, SubscriptionSeen
 from integrations.sync.models.verification import SpecDeviation, Verification
@@ -7,6 +8,7 @@ from integrations.sync.models.webhooks import WebhookEvent
 
 __all__ = [
     "EntityCoverage",
+    "ErasureTombstone",
     "Job",
     "JobAttempt",
     "SpecDeviation",
