@@ -52,8 +52,6 @@ ROLE_PERMISSIONS = {
         "integrations.delete_subscription",
         "integrations.run_subscription",
         "integrations.view_verification",
-        # The agency is the controller of its clients' data: its staff answer erasure requests.
-        "integrations.erase_person",
         "mappings.view_mapping",
         "mappings.add_mapping",
         "mappings.change_mapping",
@@ -64,6 +62,8 @@ ROLE_PERMISSIONS = {
         *_RANKR_VIEW,
         "rankr.add_contact",
         "rankr.resync_contact",
+        # The agency is the controller of its clients' data: its staff answer erasure requests.
+        "rankr.erase_contact",
         "rankr.add_rankruser",
         "rankr.delete_rankruser",
     },

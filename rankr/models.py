@@ -143,7 +143,10 @@ class Contact(RankrRecord):
 
     class Meta(RankrRecord.Meta):
         verbose_name = "contact"
-        permissions = [("resync_contact", "Can resync contacts from HighLevel")]
+        permissions = [
+            ("resync_contact", "Can resync contacts from HighLevel"),
+            ("erase_contact", "Can erase a person's personal data (on request)"),
+        ]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()

@@ -31,7 +31,7 @@ from rankr.models import (
 )
 
 RESYNC_PERMISSION = "rankr.resync_contact"
-ERASE_PERMISSION = "integrations.erase_person"
+ERASE_PERMISSION = "rankr.erase_contact"
 
 
 class DeletedFilter(admin.SimpleListFilter):

@@ -297,9 +297,7 @@ def test_erasing_an_unknown_person_is_a_clear_error_and_changes_nothing(jane):
 
 
 def test_only_agency_staff_hold_the_erase_permission():
-    holders = {
-        role for role, perms in ROLE_PERMISSIONS.items() if "integrations.erase_person" in perms
-    }
+    holders = {role for role, perms in ROLE_PERMISSIONS.items() if "rankr.erase_contact" in perms}
     assert holders == {"Agency staff"}
 
 

@@ -40,7 +40,6 @@ class ErasureTombstone(models.Model):
     class Meta:
         verbose_name = "erasure tombstone"
         ordering = ["-erased_at", "-id"]
-        permissions = [("erase_person", "Can erase a person's personal data")]
         indexes = [
             models.Index(fields=["location", "entity", "ghl_id"], name="erasure_record"),
         ]
