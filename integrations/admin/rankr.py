@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from integrations.interfaces.event_forms import ResyncByIdForm
-from integrations.sync.erasure import ErasureError, person_erase
+from integrations.sync.erasure import ErasureError, erasure_enqueue
 from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create, rankr_user_delete
 from integrations.sync.record_history import record_history_get
 from integrations.sync.resync import resync_enqueue
@@ -162,7 +162,7 @@ class ContactAdmin(RecordAdmin):
 
     @admin.action(description="Erase personal data (on request)…", permissions=["erase"])
     def erase_personal_data(self, request, queryset):
-        """Asks to confirm, then erases each selected contact's person (``person_erase``)."""
+        """Asks to confirm, then queues the erasure of each selected contact's person."""
         contacts = list(queryset.select_related("location"))
         if request.POST.get("confirmed") != "yes":
             context = {
@@ -172,28 +172,17 @@ class ContactAdmin(RecordAdmin):
                 "contacts": contacts,
             }
             return TemplateResponse(request, "admin/rankr/contact/erase_confirm.html", context)
-        tombstones, events, failed = [], [], 0
+        queued = []
         for contact in contacts:
             try:
-                erasure = person_erase(
-                    location_id=contact.location_id,
-                    email=contact.email or None,
-                    phone=contact.phone or None,
-                    contact_id=contact.pk,
-                    actor_id=request.user.pk,
-                )
+                queued.append(erasure_enqueue(contact_id=contact.pk, user_id=request.user.pk).pk)
             except ErasureError as exc:
-                failed += 1
-                self.message_user(request, f"Contact {contact.pk}: {exc}", messages.ERROR)
-                continue
-            tombstones += erasure.tombstone_ids
-            events.append(erasure.audit_event_id)
-        if events:
+                self.message_user(request, str(exc), messages.ERROR)
+        if queued:
             self.message_user(
                 request,
-                f"Erased {len(events)} person(s): tombstones "
-                f"{', '.join(map(str, tombstones)) or 'none new'}; audit events "
-                f"{', '.join(map(str, events))}.",
+                f"Erasure queued for {len(queued)} contact(s): jobs {', '.join(map(str, queued))}; "
+                "each leaves a tombstone and a person.erased audit event when it has run.",
                 messages.SUCCESS,
             )
         return None

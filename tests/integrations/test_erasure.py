@@ -22,6 +22,7 @@ from integrations.sync import erasure
 from integrations.sync.erasure import ErasureError, person_erase
 from integrations.sync.erasure.person import ERASED, Person
 from integrations.sync.erasure.stores import STORES
+from integrations.sync.jobs import job_run
 from mappings.models import QuarantinedRecord
 from mappings.template_models import SourcePayload
 from portal.models import AuditEvent
@@ -326,13 +327,21 @@ def test_staff_erase_a_contact_from_the_admin_after_confirming(client, role_user
     assert b"erase_personal_data" in client.get(CHANGELIST).content
     confirm = client.post(CHANGELIST, data)
     assert confirm.status_code == 200 and b"cannot be undone" in confirm.content
-    assert Contact.objects.get(pk=jane["contact"].pk).email == EMAIL  # nothing yet
+    assert not Job.objects.filter(kind="erase").exists()  # nothing yet
 
     done = client.post(CHANGELIST, {**data, "confirmed": "yes"}, follow=True)
 
-    assert b"Erased 1 person(s)" in done.content and EMAIL.encode() not in done.content
+    job = Job.objects.get(kind="erase")
+    assert b"Erasure queued for 1 contact(s)" in done.content
+    assert job.params == {"contact_id": jane["contact"].pk} and job.location == jane["location"]
+    assert Contact.objects.get(pk=jane["contact"].pk).email == EMAIL  # the worker erases
+    assert job_run(job_id=job.pk) == "succeeded"
+    # Found by the contact, the person is also the Rankr user holding the contact's address.
     assert Contact.objects.get(pk=jane["contact"].pk).email == ""
-    assert AuditEvent.objects.get(action="person.erased").actor == role_users["staff"]
+    assert sorted(ErasureTombstone.objects.values_list("entity", flat=True)) == ["contact", "user"]
+    event = AuditEvent.objects.get(action="person.erased")
+    assert event.actor == role_users["staff"]
+    assert Job.objects.get(pk=job.pk).result["audit_event"] == event.pk
     assert _traces() == set()
 
 
@@ -343,6 +352,9 @@ def test_staff_cannot_erase_a_contact_of_a_location_they_do_not_see(client, role
         CHANGELIST,
         {"action": "erase_personal_data", "_selected_action": [theirs.pk], "confirmed": "yes"},
     )
+    assert not Job.objects.filter(kind="erase").exists()
+    with pytest.raises(ErasureError, match="in your locations; nothing was erased"):
+        erasure.erasure_enqueue(contact_id=theirs.pk, user_id=role_users["staff"].pk)
     assert Contact.objects.get(pk=theirs.pk).email == EMAIL
 
 

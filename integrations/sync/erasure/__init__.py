@@ -9,6 +9,8 @@ from integrations.sync.erasure.service import (
     ErasureError,
     deleted_records_erase,
     deleted_records_erase_due,
+    erasure_enqueue,
+    erasure_job_run,
     identifier_hash,
     person_erase,
 )
@@ -22,6 +24,8 @@ __all__ = [
     "column_store",
     "deleted_records_erase",
     "deleted_records_erase_due",
+    "erasure_enqueue",
+    "erasure_job_run",
     "identifier_hash",
     "person_erase",
     "record_payload_store",

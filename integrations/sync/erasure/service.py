@@ -5,9 +5,11 @@ only these services rewrite them, each run recorded as an audit event (``person.
 ``records.personal_data_expired``) that holds counts and ids, never the person's data.
 """
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,10 +22,12 @@ from django.utils.crypto import salted_hmac
 
 from integrations.sync.erasure.person import Person, email_normal, phone_normal
 from integrations.sync.erasure.stores import STORES, Store, stores_by_record
-from integrations.sync.models import ErasureTombstone
+from integrations.sync.jobs import job_enqueue
+from integrations.sync.models import ErasureTombstone, Job
 from portal.errors import PortalError
 from portal.models import AuditEvent, Location
-from rankr.models import RECORD_MODELS, RankrRecord
+from portal.scoping import locations_for_user
+from rankr.models import RECORD_MODELS, Contact, RankrRecord
 
 PERSON_LINK = "contact_ghl_id"  # the field by which a record hangs under a contact
 EXPIRY_GATE = "integrations:erasure-expiry-ran"
@@ -237,6 +241,46 @@ def person_erase(
         )
         result.audit_event_id = event.pk
     return result
+
+
+def erasure_enqueue(*, contact_id: int, user_id: int) -> Job:
+    """Queue the erasure of the person of Rankr contact ``contact_id`` (the admin's action): the
+    job holds the contact's id only, never its address. Raises :class:`ErasureError` for a
+    contact that is not in the user's locations."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    contact = Contact.objects.filter(pk=contact_id).only("pk", "location_id", "ghl_id").first()
+    if (
+        user is None
+        or contact is None
+        or not locations_for_user(user).filter(pk=contact.location_id).exists()
+    ):
+        raise ErasureError(f"No contact {contact_id} in your locations; nothing was erased.")
+    return job_enqueue(
+        kind=Job.Kind.ERASE,
+        idempotency_key=f"erase:{uuid.uuid4().hex}",
+        location_id=contact.location_id,
+        subject=contact.ghl_id or f"contact {contact.pk}",
+        params={"contact_id": contact.pk},
+        user_id=user_id,
+    )
+
+
+def erasure_job_run(job: Job) -> dict[str, Any]:
+    """JOB_HANDLERS "erase": :func:`person_erase` of the job's contact, as the job's creator."""
+    if job.location_id is None:
+        raise ErasureError("The erasure job names no location; nothing was erased.")
+    erasure = person_erase(
+        location_id=job.location_id,
+        contact_id=int(job.params["contact_id"]),
+        actor_id=job.created_by_id,
+    )
+    return {
+        "tombstones": erasure.tombstone_ids,
+        "audit_event": erasure.audit_event_id,
+        "rows": erasure.rows,
+    }
 
 
 def _expired(model: type[RankrRecord], before: datetime) -> "list[RankrRecord]":
