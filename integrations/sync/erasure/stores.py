@@ -21,6 +21,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from integrations.ghl.models import SyncLog
 from integrations.sync.erasure.person import ERASED, Person, value_present
@@ -57,7 +58,7 @@ def records_scrub(person: Person) -> int:
         model = RECORD_MODELS[kind]
         if pks and model.PERSONAL_FIELDS:
             blank = {name: _blank(model, name) for name in model.PERSONAL_FIELDS}
-            total += model.objects.filter(pk__in=pks).update(**blank)
+            total += model.objects.filter(pk__in=pks).update(**blank, updated_at=timezone.now())
     return total
 
 
