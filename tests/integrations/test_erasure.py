@@ -259,6 +259,9 @@ def test_an_erased_person_leaves_no_trace_in_any_table(jane, client, role_users,
     log = SyncLog.objects.get(error__contains="422")
     assert log.path == "/contacts/c-jane" and ERASED in log.error
     assert Job.objects.get(pk=jane["job"].pk).params["ghl_id"] == "c-jane"
+    # Her raw payload goes (an emptied one would be re-applied as if HighLevel had emptied her).
+    assert not SourcePayload.objects.filter(ghl_id="c-jane").exists()
+    assert event.detail["rows"]["raw_payloads"] == 1
 
 
 def test_asking_again_scrubs_what_arrived_since_without_a_new_tombstone(jane):

@@ -113,11 +113,6 @@ class Person:
             return self.text_mask(value)
         return value
 
-    def mentioned_in(self, value: Any) -> bool:
-        text = value if isinstance(value, str) else repr(value)
-        text = text.lower()
-        return any(n.lower() in text for n in self.needles())
-
 
 def value_present(value: Any) -> bool:
     return value not in (None, "", [], {}) and value != ERASED

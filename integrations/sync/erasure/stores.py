@@ -161,15 +161,15 @@ def column_store(
 def record_payload_store(
     name: str,
     model: type[models.Model],
-    fields: tuple[str, ...],
     *,
     entity_field: str = "entity",
     id_field: str = "ghl_id",
     label: str = "",
 ) -> Store:
-    """A store for ``model`` whose rows each keep one HighLevel record (location, entity,
-    HighLevel id): the person's records' rows lose their JSON ``fields`` whole (``{}``) and have
-    text ``fields`` masked. Runs for the grace-period erasure too (``by_record``)."""
+    """A store for ``model`` whose rows each keep one HighLevel record's payload (location,
+    entity, HighLevel id): the rows of the person's records are deleted, as they are when the
+    record is deleted (an emptied payload would be re-applied to the record as if HighLevel had
+    emptied it). Runs for the grace-period erasure too (``by_record``)."""
 
     def scrub(person: Person) -> int:
         which = Q()
@@ -177,19 +177,9 @@ def record_payload_store(
             which |= Q(**{entity_field: kind, f"{id_field}__in": ids})
         if not which:
             return 0
-        total = 0
         rows = model._default_manager.filter(which, location_id=person.location_id)
-        for row in rows.only("pk", *fields).iterator(chunk_size=CHUNK):
-            changed = {}
-            for field_name in fields:
-                value = getattr(row, field_name)
-                masked = person.text_mask(value) if isinstance(value, str) else {}
-                if masked != value:
-                    changed[field_name] = masked
-            if changed:
-                model._default_manager.filter(pk=row.pk).update(**changed)
-                total += 1
-        return total
+        deleted, _ = rows.delete()
+        return deleted
 
     return Store(name, label or str(model._meta.verbose_name_plural), scrub, by_record=True)
 
@@ -208,12 +198,13 @@ STORES: list[Store] = [
     column_store(
         "job_attempts", JobAttempt, ("error_message",), scope=location_scope("job__location")
     ),
-    # The last payload of each record, kept for mapping previews; and records set aside.
-    record_payload_store("mapping_samples", SourcePayload, ("payload",)),
-    record_payload_store("quarantined_records", QuarantinedRecord, ("value", "reason", "record")),
-    # A record quarantined before it reached Rankr has no Rankr record: found by mention.
-    column_store("quarantine", QuarantinedRecord, ("value", "reason", "record")),
-    column_store("mapping_sample_mentions", SourcePayload, ("payload",)),
+    # The last raw payload of each record (mapping previews and re-applies), records set aside.
+    record_payload_store("raw_payloads", SourcePayload),
+    record_payload_store("quarantined_records", QuarantinedRecord),
+    # Another record's payload naming the person, a record quarantined before it reached Rankr
+    # (no Rankr record to find it by): found by mention, masked.
+    column_store("raw_payload_mentions", SourcePayload, ("payload",)),
+    column_store("quarantine_mentions", QuarantinedRecord, ("value", "reason", "record")),
     # An export's audit entry keeps its query: a search for the person's address is there.
     column_store("audit_events", AuditEvent, ("target", "detail")),
 ]
