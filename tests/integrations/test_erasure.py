@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection, models
 from django.urls import reverse
@@ -377,6 +378,7 @@ def test_deleted_records_lose_personal_data_after_the_grace_period(locations, se
     Contact.objects.filter(ghl_id="c-old").update(deleted_at=timezone.now() - timedelta(days=31))
     Contact.objects.filter(ghl_id="c-recent").update(deleted_at=timezone.now() - timedelta(days=5))
 
+    cache.delete(erasure.service.EXPIRY_GATE)
     assert erasure.deleted_records_erase_due() == {"contact": 1}
     assert erasure.deleted_records_erase_due() is None  # hourly, not every tick
 
@@ -506,3 +508,18 @@ def test_every_table_is_a_personal_data_store_or_declared_free_of_it():
         f"{sorted(unclassified)}: register a store in integrations/sync/erasure/stores.py "
         "or add the table to NO_PERSONAL_DATA with the reason it holds none"
     )
+
+
+def test_the_scheduler_tick_erases_expired_deleted_records(locations, settings):
+    from integrations.interfaces.tasks import tick_task
+
+    settings.ERASE_DELETED_RECORDS_AFTER_DAYS = 30
+    cache.delete(erasure.service.EXPIRY_GATE)
+    _upsert(Contact, locations["A"], "c-old", email="old@example.org", first_name="Olde")
+    record_soft_delete(location_id=locations["A"].pk, kind="contact", ghl_id="c-old")
+    Contact.objects.update(deleted_at=timezone.now() - timedelta(days=31))
+
+    tick_task()
+
+    assert Contact.objects.get().email == ""
+    assert ErasureTombstone.objects.get().reason == "expired"
