@@ -67,17 +67,22 @@ class _Found:
     pks: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, record: RankrRecord) -> None:
-        self.ghl_ids[record.KIND].update([record.ghl_id] if record.ghl_id else [])
+        """Take ``record`` as the person's: its ids, and the addresses, numbers and names it
+        holds (masked wherever the person is mentioned)."""
+        if record.ghl_id:
+            self.ghl_ids[record.KIND].add(record.ghl_id)
         self.pks[record.KIND].add(record.pk)
-        for name in ("email",):
-            if getattr(record, name, ""):
-                self.emails.add(email_normal(getattr(record, name)))
-        if phone_normal(getattr(record, "phone", "") or ""):
-            self.phones.add(phone_normal(record.phone))  # type: ignore[attr-defined]
-        for name in ("first_name", "last_name", "full_name"):
-            if (getattr(record, name, "") or "").strip():
-                self.names.add(getattr(record, name).strip())
-        full = f"{getattr(record, 'first_name', '')} {getattr(record, 'last_name', '')}".strip()
+        values = {
+            name: value.strip()
+            for name in record.PERSONAL_FIELDS
+            if isinstance(value := getattr(record, name, ""), str) and value.strip()
+        }
+        if values.get("email"):
+            self.emails.add(email_normal(values["email"]))
+        if phone_normal(values.get("phone", "")):
+            self.phones.add(phone_normal(values["phone"]))
+        self.names |= {values[n] for n in ("first_name", "last_name", "full_name") if n in values}
+        full = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
         if " " in full:
             self.names.add(full)
 
