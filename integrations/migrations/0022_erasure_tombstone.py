@@ -4,6 +4,15 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from portal.roles import roles_migration
+
+# Agency staff and auditors see the tombstones (portal/roles.py).
+ROLES = {
+    "Agency staff": {"integrations.view_erasuretombstone"},
+    "Auditor": {"integrations.view_erasuretombstone"},
+    "Platform operator": {"integrations.view_erasuretombstone"},
+}
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -119,4 +128,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        roles_migration(ROLES),
     ]
