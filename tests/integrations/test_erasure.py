@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import (
+    Connection,
     ErasureTombstone,
     Job,
     JobAttempt,
+    Subscription,
     SyncLog,
     WebhookEvent,
 )
@@ -30,6 +32,7 @@ from portal.models import AuditEvent
 from portal.roles import ROLE_PERMISSIONS
 from rankr.models import Appointment, Contact, Note, Opportunity, RankrUser, Task
 from rankr.services import RecordUpsert, record_soft_delete, record_upsert_many
+from tests.admin_samples import _subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -179,6 +182,13 @@ def jane(locations, role_users):
         reason=f"{PHONE} is not E.164",
         record={**contact_json, "id": "c-jane-2"},
     )
+    subscription = _subscription(loc, role_users)
+    Subscription.objects.filter(pk=subscription.pk).update(
+        last_run_error=f"HighLevel answered 422: email {EMAIL} is invalid"
+    )
+    Connection.objects.filter(pk=subscription.connection_id).update(
+        last_error=f"422 for contact {PHONE}"
+    )
     LogEntry.objects.create(
         user_id=role_users["superuser"].pk,
         content_type_id=ContentType.objects.get_for_model(Contact).pk,
@@ -210,6 +220,8 @@ EXPECTED_TABLES = {
     "integrations_webhookevent",
     "integrations_job",
     "integrations_jobattempt",
+    "integrations_subscription",
+    "integrations_connection",
     "mappings_sourcepayload",
     "mappings_quarantinedrecord",
     "portal_auditevent",
@@ -463,10 +475,8 @@ NO_PERSONAL_DATA = {
     "portal.AlertIncident": "portal users' names",
     "portal.AgencySingleSignOn": "configuration",
     "integrations.HighLevelApp": "configuration",
-    "integrations.Connection": "tokens and HighLevel user ids",
     "integrations.LocationMintBatch": "location ids",
     "integrations.RateBucket": "counters",
-    "integrations.Subscription": "triggers, cursors of ids",
     "integrations.SubscriptionSeen": "HighLevel ids",
     "integrations.EntityCoverage": "cursors of ids",
     "integrations.Verification": "HighLevel ids and field names only",
@@ -487,6 +497,8 @@ def test_every_table_is_a_personal_data_store_or_declared_free_of_it():
         "integrations.WebhookEvent",
         "integrations.Job",
         "integrations.JobAttempt",
+        "integrations.Subscription",
+        "integrations.Connection",
         "mappings.SourcePayload",
         "mappings.QuarantinedRecord",
         "portal.AuditEvent",

@@ -23,9 +23,9 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from integrations.ghl.models import SyncLog
+from integrations.ghl.models import Connection, SyncLog
 from integrations.sync.erasure.person import ERASED, Person, value_present
-from integrations.sync.models import Job, JobAttempt, WebhookEvent
+from integrations.sync.models import Job, JobAttempt, Subscription, WebhookEvent
 from mappings.models import QuarantinedRecord
 from mappings.template_models import SourcePayload
 from portal.models import AuditEvent
@@ -205,6 +205,10 @@ STORES: list[Store] = [
     # (no Rankr record to find it by): found by mention, masked.
     column_store("raw_payload_mentions", SourcePayload, ("payload",)),
     column_store("quarantine_mentions", QuarantinedRecord, ("value", "reason", "record")),
+    # HighLevel's last error may quote the person ("422: email … is invalid"); a subscription's
+    # parameters may search for them.
+    column_store("subscriptions", Subscription, ("parameters", "last_run_error")),
+    column_store("connections", Connection, ("last_error",)),
     # An export's audit entry keeps its query: a search for the person's address is there.
     column_store("audit_events", AuditEvent, ("target", "detail")),
 ]
