@@ -385,6 +385,7 @@ def test_deleted_records_lose_personal_data_after_the_grace_period(locations, se
             ghl_id=ghl_id,
             payload={"email": f"{ghl_id}@example.org"},
         )
+    _upsert(Note, loc, "n-old", contact_ghl_id="c-old", content="Ann's new address")
     record_soft_delete(location_id=loc.pk, kind="contact", ghl_id="c-old")
     record_soft_delete(location_id=loc.pk, kind="contact", ghl_id="c-recent")
     Contact.objects.filter(ghl_id="c-old").update(deleted_at=timezone.now() - timedelta(days=31))
@@ -396,7 +397,7 @@ def test_deleted_records_lose_personal_data_after_the_grace_period(locations, se
 
     old = Contact.objects.get(ghl_id="c-old")
     assert (old.email, old.first_name, old.deleted_at is not None) == ("", "", True)
-    assert _traces(["c-old@example.org"]) == set()
+    assert _traces(["c-old@example.org", "Ann's new address"]) == set()
     assert Contact.objects.get(ghl_id="c-recent").email == "c-recent@example.org"
     assert Contact.objects.get(ghl_id="c-live").email == "c-live@example.org"
     tombstone = ErasureTombstone.objects.get()

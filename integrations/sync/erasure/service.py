@@ -304,8 +304,9 @@ def _expired(model: type[RankrRecord], before: datetime) -> "list[RankrRecord]":
 
 
 def deleted_records_erase(*, before: datetime) -> dict[str, int]:
-    """Records deleted in HighLevel before ``before`` lose their personal data (the record,
-    its history, its kept payloads) and get a tombstone; returns how many per kind. At most
+    """Records deleted in HighLevel before ``before`` lose their personal data (the record and
+    those under it, their history, their kept payloads) and get a tombstone; returns how many
+    per kind. At most
     ``EXPIRY_BATCH`` per kind a call (the tick calls again)."""
     done: dict[str, int] = {}
     stores = stores_by_record()
@@ -317,6 +318,7 @@ def deleted_records_erase(*, before: datetime) -> dict[str, int]:
             for record in records:
                 found = _Found()
                 found.add(record)
+                _children_add(found, record.location_id)  # a deleted contact's notes, tasks…
                 _stores_run(found.person(record.location_id), stores)
             ErasureTombstone.objects.bulk_create(
                 [
