@@ -385,6 +385,11 @@ WEBHOOK_MAX_BODY_BYTES = _int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=102
 WEBHOOK_REJECTED_SAMPLES = _int("WEBHOOK_REJECTED_SAMPLES", 5, minimum=0)
 WEBHOOK_EVENT_RETENTION_DAYS = _int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minimum=0)
 
+# Personal data: a Rankr record deleted in HighLevel keeps its personal data this many days (so a
+# deletion undone in HighLevel comes back whole), then the scheduler tick empties its personal
+# fields and leaves a tombstone (integrations.sync.erasure; 0 = never).
+ERASE_DELETED_RECORDS_AFTER_DAYS = _int("ERASE_DELETED_RECORDS_AFTER_DAYS", 30, minimum=0)
+
 # Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
 # x-wh-signature (RSA), each a current key and the announced next one (rotation). Empty RSA
 # means the key published in docs/oauth/WebhookAuthentication.md (read from the project's copy).

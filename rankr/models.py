@@ -17,9 +17,16 @@ CUSTOM_FIELD_SLOTS = 10
 
 
 class RankrRecord(models.Model):
-    """Fields every Rankr record has. ``MAPPED_FIELDS`` are the ones a mapping may write."""
+    """Fields every Rankr record has. ``MAPPED_FIELDS`` are the ones a mapping may write.
+
+    ``PERSONAL_FIELDS``: the fields that hold a person's data (names, e-mail, phone, free text
+    about them); erasure (``integrations.sync.erasure``) empties them and keeps the row.
+    ``IDENTITY_FIELDS``: those by which a person is found (e-mail, phone).
+    """
 
     KIND = ""
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ()
+    IDENTITY_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     location = models.ForeignKey(
         Location,
@@ -105,6 +112,16 @@ def _custom_slot(number: int) -> "models.TextField[str | Combinable, str]":
 
 class Contact(RankrRecord):
     KIND = "contact"
+    # The custom slots hold whatever the mapping puts there (birth dates, addresses...).
+    PERSONAL_FIELDS = (
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        *(f"custom_{n}" for n in range(1, CUSTOM_FIELD_SLOTS + 1)),
+    )
+    IDENTITY_FIELDS = ("email", "phone")
 
     email = models.EmailField("email", max_length=254, blank=True, db_index=True)
     first_name = models.CharField("first name", max_length=200, blank=True)
@@ -128,7 +145,10 @@ class Contact(RankrRecord):
 
     class Meta(RankrRecord.Meta):
         verbose_name = "contact"
-        permissions = [("resync_contact", "Can resync contacts from HighLevel")]
+        permissions = [
+            ("resync_contact", "Can resync contacts from HighLevel"),
+            ("erase_contact", "Can erase a person's personal data (on request)"),
+        ]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
@@ -137,6 +157,7 @@ class Contact(RankrRecord):
 
 class Task(RankrRecord):
     KIND = "task"
+    PERSONAL_FIELDS = ("title", "description")
     STATUS_OPEN = "open"
     STATUS_COMPLETED = "completed"
 
@@ -162,6 +183,7 @@ class Task(RankrRecord):
 
 class Note(RankrRecord):
     KIND = "note"
+    PERSONAL_FIELDS = ("title", "content")
 
     contact_ghl_id = models.CharField("HighLevel contact id", max_length=64, blank=True)
     title = models.CharField("title", max_length=500, blank=True)
@@ -174,6 +196,7 @@ class Note(RankrRecord):
 
 class Appointment(RankrRecord):
     KIND = "appointment"
+    PERSONAL_FIELDS = ("title",)
 
     contact_ghl_id = models.CharField("HighLevel contact id", max_length=64, blank=True)
     calendar_ghl_id = models.CharField("HighLevel calendar id", max_length=64, blank=True)
@@ -195,6 +218,8 @@ class RankrUser(RankrRecord):
     """A user of Rankr (not a portal login), mirrored as a HighLevel user."""
 
     KIND = "user"
+    PERSONAL_FIELDS = ("email", "full_name")
+    IDENTITY_FIELDS = ("email",)
 
     email = models.EmailField("email", max_length=254, blank=True, db_index=True)
     full_name = models.CharField("full name", max_length=300, blank=True)
@@ -209,6 +234,7 @@ class RankrUser(RankrRecord):
 
 class Opportunity(RankrRecord):
     KIND = "opportunity"
+    PERSONAL_FIELDS = ("name",)
 
     name = models.CharField("name", max_length=500, blank=True)
     contact_ghl_id = models.CharField("HighLevel contact id", max_length=64, blank=True)

@@ -13,6 +13,7 @@ from django_q.models import OrmQ, Schedule, Task
 from integrations.models import (
     Connection,
     EntityCoverage,
+    ErasureTombstone,
     HighLevelApp,
     Job,
     JobAttempt,
@@ -287,6 +288,9 @@ SAMPLES = {
     ),
     "integrations.Verification": lambda location, users: Verification.objects.create(
         location=location, entity="contact", sample_size=10, mismatched=1, mismatch_rate=0.1
+    ),
+    "integrations.ErasureTombstone": lambda location, users: ErasureTombstone.objects.create(
+        location=location, entity="contact", ghl_id="c-erased", reason="request"
     ),
     "integrations.EntityCoverage": lambda location, users: EntityCoverage.objects.create(
         location=location, entity="contact"

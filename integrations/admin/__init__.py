@@ -3,6 +3,7 @@ from integrations.admin import (  # noqa: F401  (registers the admins)
     batches,
     connections,
     coverage,
+    erasure,
     job_attempts,
     jobs,
     mapping_templates,

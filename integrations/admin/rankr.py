@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from integrations.interfaces.event_forms import ResyncByIdForm
+from integrations.sync.erasure import ErasureError, erasure_enqueue
 from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create, rankr_user_delete
 from integrations.sync.record_history import record_history_get
 from integrations.sync.resync import resync_enqueue
@@ -30,6 +31,7 @@ from rankr.models import (
 )
 
 RESYNC_PERMISSION = "rankr.resync_contact"
+ERASE_PERMISSION = "rankr.erase_contact"
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -152,8 +154,38 @@ class ContactAdmin(RecordAdmin):
     shown = ["__str__", "email", "phone", "company"]
     search_fields = ["ghl_id", "email", "first_name", "last_name", "phone"]
     readonly_fields = ["ghl_id", *RecordAdmin.readonly_fields]
-    actions = ["resync"]
+    actions = ["resync", "erase_personal_data"]
     change_list_template = "admin/rankr/contact/change_list.html"
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm(ERASE_PERMISSION)
+
+    @admin.action(description="Erase personal data (on request)…", permissions=["erase"])
+    def erase_personal_data(self, request, queryset):
+        """Asks to confirm, then queues the erasure of each selected contact's person."""
+        contacts = list(queryset.select_related("location"))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Erase personal data",
+                "contacts": contacts,
+            }
+            return TemplateResponse(request, "admin/rankr/contact/erase_confirm.html", context)
+        queued = []
+        for contact in contacts:
+            try:
+                queued.append(erasure_enqueue(contact_id=contact.pk, user_id=request.user.pk).pk)
+            except ErasureError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        if queued:
+            self.message_user(
+                request,
+                f"Erasure queued for {len(queued)} contact(s): jobs {', '.join(map(str, queued))}; "
+                "each leaves a tombstone and a person.erased audit event when it has run.",
+                messages.SUCCESS,
+            )
+        return None
 
     @admin.action(description="Resync from HighLevel", permissions=["resync"])
     def resync(self, request, queryset):

@@ -1,6 +1,7 @@
 """django-q2 tasks: thin, receive ids only."""
 
 from integrations.sync.alerts import alerts_send
+from integrations.sync.erasure import deleted_records_erase_due
 from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.onboarding import mint_batch_run
 from integrations.sync.retention import retention_run_due
@@ -38,11 +39,12 @@ def tick_task() -> None:
     """Every minute (a django-q2 schedule): send due retries, recover dead workers' jobs, and
     dispatch due polling subscriptions (``manage.py dispatch --loop`` does it more often), and send
     the alerts gathered since the last tick, and apply the webhook events that waited for their
-    location to be connected."""
+    location to be connected; hourly, prune and erase what is past its time."""
     jobs_dispatch_due()
     subscriptions_dispatch()
     alerts_send()
     retention_run_due()
+    deleted_records_erase_due()
     webhook_events_release()
 
 

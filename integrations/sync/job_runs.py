@@ -51,6 +51,7 @@ JOB_HANDLERS: dict[str, str] = {
     "mint": "integrations.sync.onboarding.mint_batch_job_run",
     "verify": "integrations.sync.verify.verify_job_run",
     "location": "integrations.sync.lifecycle.location_refresh_job_run",
+    "erase": "integrations.sync.erasure.service.erasure_job_run",
 }
 
 # Kinds of bulk work: their requests leave the rate limit's reserve (GHL_RATE_LIMIT_RESERVE) to

@@ -3,7 +3,8 @@ from django.db import models
 
 
 class Job(models.Model):
-    """One unit of work: a poll, backfill, action, webhook, resync, Rankr event or connection batch.
+    """One unit of work: a poll, backfill, action, webhook, resync, Rankr event, connection batch,
+    verification, location refresh or erasure.
 
     The job row, not django-q2, decides retries: a transient HighLevel failure puts the job back
     in the queue with a backoff (``next_attempt_at``); a permanent one fails it for a person to
@@ -22,6 +23,7 @@ class Job(models.Model):
         MINT = "mint", "location connection batch"
         VERIFY = "verify", "verification"
         LOCATION = "location", "location details from HighLevel"
+        ERASE = "erase", "personal data erasure"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
