@@ -8,8 +8,8 @@ package would pull the upper layer's tables into the lower one, which the import
 from integrations.ghl.models import Connection, HighLevelApp, LocationMintBatch, RateBucket, SyncLog
 from integrations.sync.models import (
     EntityCoverage,
-    Heartbeat,
     ErasureTombstone,
+    Heartbeat,
     Job,
     JobAttempt,
     SpecDeviation,
@@ -22,8 +22,8 @@ from integrations.sync.models import (
 __all__ = [
     "Connection",
     "EntityCoverage",
-    "Heartbeat",
     "ErasureTombstone",
+    "Heartbeat",
     "HighLevelApp",
     "Job",
     "JobAttempt",
