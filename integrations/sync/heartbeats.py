@@ -90,8 +90,15 @@ class HeartbeatThread(threading.Thread):
 _worker_threads: list[HeartbeatThread] = []  # this process's (one at most)
 
 
-def heartbeat_worker_start(**_signal: object) -> HeartbeatThread:
-    """Start this worker process's heartbeat thread (django-q2's ``post_spawn``), once."""
+def heartbeat_worker_start(**_signal: object) -> HeartbeatThread | None:
+    """Start this worker process's heartbeat thread (django-q2's ``post_spawn``), once.
+
+    Not in django-q2's inline mode (``sync``): its "worker" is the caller's own process (a web
+    request, a command, a test), which is no worker and must not beat as one."""
+    from django_q.conf import Conf
+
+    if Conf.SYNC:
+        return None
     alive = [thread for thread in _worker_threads if thread.is_alive()]
     if alive:
         return alive[0]

@@ -1,6 +1,7 @@
 """Heartbeats of the worker and the dispatcher: /healthz, the dashboard and /metrics report them."""
 
 import re
+import threading
 import time
 from datetime import timedelta
 
@@ -168,3 +169,16 @@ def test_a_spawned_worker_process_beats_from_its_own_thread(settings):
     finally:
         thread.stop(timeout=60)  # a beat in progress (a busy database) finishes first
         assert not thread.is_alive()  # nothing of it outlives the test
+
+
+@pytest.mark.django_db
+def test_an_inline_task_run_starts_no_worker_heartbeat(q_sync):
+    """django-q2's inline mode sends post_spawn from the caller's own process (here the test
+    runner): that process is no worker, and a heartbeat thread left in it outlived the test."""
+    from django_q.signals import post_spawn
+
+    before = {thread.name for thread in threading.enumerate()}
+    post_spawn.send(sender="django_q", proc_name="MainProcess")
+    assert "worker-heartbeat" not in {t.name for t in threading.enumerate()} - before
+    assert not Heartbeat.objects.exists()
+
