@@ -181,4 +181,3 @@ def test_an_inline_task_run_starts_no_worker_heartbeat(q_sync):
     post_spawn.send(sender="django_q", proc_name="MainProcess")
     assert "worker-heartbeat" not in {t.name for t in threading.enumerate()} - before
     assert not Heartbeat.objects.exists()
-
