@@ -384,6 +384,19 @@ WEBHOOK_MAX_BODY_BYTES = _int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=102
 WEBHOOK_REJECTED_SAMPLES = _int("WEBHOOK_REJECTED_SAMPLES", 5, minimum=0)
 WEBHOOK_EVENT_RETENTION_DAYS = _int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minimum=0)
 
+# Retention, in days (0 = keep forever), enforced by the scheduler tick at most hourly
+# (integrations.sync.retention.retention_run_due): sync log entries, finished jobs, job attempts
+# and audit events older than these go. Queued and running jobs (and their attempts) and webhook
+# events still waiting to be processed are never pruned. On PostgreSQL a whole expired day of the
+# sync log, job attempts and webhook events is one dropped partition.
+SYNC_LOG_RETENTION_DAYS = _int("SYNC_LOG_RETENTION_DAYS", 14, minimum=0)
+JOB_RETENTION_DAYS = _int("JOB_RETENTION_DAYS", 30, minimum=0)
+JOB_ATTEMPT_RETENTION_DAYS = _int("JOB_ATTEMPT_RETENTION_DAYS", 30, minimum=0)
+AUDIT_EVENT_RETENTION_DAYS = _int("AUDIT_EVENT_RETENTION_DAYS", 400, minimum=0)
+# Batches (of 5,000 rows) one retention run deletes per table before handing over to the next
+# tick, so a first run on a big table never holds the tick for long.
+RETENTION_MAX_BATCHES = _int("RETENTION_MAX_BATCHES", 20, minimum=1)
+
 # Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
 # x-wh-signature (RSA), each a current key and the announced next one (rotation). Empty RSA
 # means the key published in docs/oauth/WebhookAuthentication.md (read from the project's copy).

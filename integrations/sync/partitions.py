@@ -12,16 +12,18 @@ unique constraint); Django keeps ``id`` as the model's primary key, and ids stay
 one identity sequence gives them. The two unique rules that do not include the timestamp (a
 webhook id is stored once, a job's attempt numbers are unique) are kept by a trigger that takes
 an advisory lock on the key and looks for an earlier row, raising the same unique violation
-(so ``IntegrityError``) as the constraint did. Nothing references these tables by foreign key.
+(so ``IntegrityError``) as the constraint did; an update that moves a row to another day's
+partition is not a second row (``id <> NEW.id``). Nothing references these tables by foreign
+key, so no foreign key has to include the partition key.
 
 :func:`table_partition` converts an existing, populated table (the migration), and
 :func:`partitions_ensure` creates the days ahead (the scheduler tick and every ``migrate``).
 """
 
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection as default_connection
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
@@ -41,7 +43,8 @@ _GUARDS: dict[str, str] = {
             IF NEW.status <> 'rejected' THEN
                 PERFORM pg_advisory_xact_lock(871501, hashtext(NEW.webhook_id));
                 IF EXISTS (SELECT 1 FROM integrations_webhookevent
-                           WHERE webhook_id = NEW.webhook_id AND status <> 'rejected') THEN
+                           WHERE webhook_id = NEW.webhook_id AND status <> 'rejected'
+                             AND id <> NEW.id) THEN
                     RAISE EXCEPTION
                         'duplicate key value violates unique constraint "webhook_id_once"'
                         USING ERRCODE = 'unique_violation', CONSTRAINT = 'webhook_id_once',
@@ -61,7 +64,8 @@ _GUARDS: dict[str, str] = {
         BEGIN
             PERFORM pg_advisory_xact_lock(871502, (NEW.job_id % 2147483647)::int);
             IF EXISTS (SELECT 1 FROM integrations_jobattempt
-                       WHERE job_id = NEW.job_id AND number = NEW.number) THEN
+                       WHERE job_id = NEW.job_id AND number = NEW.number
+                         AND id <> NEW.id) THEN
                 RAISE EXCEPTION
                     'duplicate key value violates unique constraint "job_attempt_once"'
                     USING ERRCODE = 'unique_violation', CONSTRAINT = 'job_attempt_once',
@@ -86,11 +90,11 @@ def partition_name(table: str, day: date) -> str:
 
 
 def _bound(day: date) -> str:
-    return datetime.combine(day, time(), tzinfo=dt_timezone.utc).isoformat()
+    return datetime.combine(day, time(), tzinfo=UTC).isoformat()
 
 
 def _today() -> date:
-    return datetime.now(dt_timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def is_partitioned(table: str, *, using: BaseDatabaseWrapper | None = None) -> bool:
@@ -121,7 +125,7 @@ def partitions_list(table: str, *, using: BaseDatabaseWrapper | None = None) -> 
     for name in names:
         suffix = name[len(prefix) :] if name.startswith(prefix) else ""
         if len(suffix) == 8 and suffix.isdigit():
-            days[name] = datetime.strptime(suffix, "%Y%m%d").date()
+            days[name] = date(int(suffix[:4]), int(suffix[4:6]), int(suffix[6:]))
     return days
 
 
@@ -136,7 +140,7 @@ def _partition_create(cur: CursorWrapper, table: str, column: str, day: date) ->
     low, high = _bound(day), _bound(day + timedelta(days=1))
     default = f"{table}_pdefault"
     cur.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {_q(default)} WHERE {_q(column)} >= %s "
+        f"SELECT EXISTS (SELECT 1 FROM {_q(default)} WHERE {_q(column)} >= %s "  # noqa: S608 (quoted names; values are parameters)
         f"AND {_q(column)} < %s)",
         [low, high],
     )
@@ -151,14 +155,13 @@ def _partition_create(cur: CursorWrapper, table: str, column: str, day: date) ->
         columns = found[0] if found else ""
         cur.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS)")
         cur.execute(
-            f"WITH moved AS (DELETE FROM {_q(default)} WHERE {_q(column)} >= %s "
+            f"WITH moved AS (DELETE FROM {_q(default)} WHERE {_q(column)} >= %s "  # noqa: S608 (quoted names; values are parameters)
             f"AND {_q(column)} < %s RETURNING {columns}) "
             f"INSERT INTO {_q(name)} ({columns}) SELECT {columns} FROM moved",
             [low, high],
         )
         cur.execute(
-            f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} "
-            f"FOR VALUES FROM (%s) TO (%s)",
+            f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} FOR VALUES FROM (%s) TO (%s)",
             [low, high],
         )
     else:
@@ -203,29 +206,33 @@ def partitions_expired_drop(
 ) -> int:
     """Drop each day partition of ``table`` that ends at or before ``before``, unless it holds a
     row matching the SQL condition ``keep`` (those partitions are left to the row-by-row prune).
-    Returns how many partitions went; 0 when the table is not partitioned (SQLite)."""
+    Returns how many rows the dropped partitions held; 0 when the table is not partitioned."""
     conn = using or default_connection
     if not is_partitioned(table, using=conn):
         return 0
     dropped = 0
     for name, day in sorted(partitions_list(table, using=conn).items(), key=lambda kv: kv[1]):
-        ends = datetime.combine(day + timedelta(days=1), time(), tzinfo=dt_timezone.utc)
+        ends = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
         if ends > before:
             continue
-        with conn.cursor() as cur:
+        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+            # The lock first: no row arrives between the look and the drop.
+            cur.execute(f"LOCK TABLE {_q(name)} IN ACCESS EXCLUSIVE MODE")
             if keep:
-                cur.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(name)} WHERE {keep})")
+                cur.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(name)} WHERE {keep})")  # noqa: S608 (quoted names; values are parameters)
                 held = cur.fetchone()
                 if held is not None and held[0]:
                     continue
+            cur.execute(f"SELECT count(*) FROM {_q(name)}")  # noqa: S608 (quoted names; values are parameters)
+            counted = cur.fetchone()
             cur.execute(f"DROP TABLE {_q(name)}")
-        dropped += 1
+        dropped += counted[0] if counted else 0
     return dropped
 
 
 def _conversion_days(cur: CursorWrapper, source: str, column: str) -> list[date]:
     cur.execute(
-        f"SELECT DISTINCT ({_q(column)} AT TIME ZONE 'UTC')::date FROM {_q(source)} "
+        f"SELECT DISTINCT ({_q(column)} AT TIME ZONE 'UTC')::date FROM {_q(source)} "  # noqa: S608 (quoted names; values are parameters)
         f"WHERE {_q(column)} IS NOT NULL"
     )
     days = {row[0] for row in cur.fetchall()}
@@ -254,7 +261,7 @@ def table_partition(*, table: str, column: str, using: BaseDatabaseWrapper) -> N
         indexes = cur.fetchall()
         constraint_indexes = {row[3] for row in constraints if row[1] in ("p", "u")}
         cur.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
-        for name, kind, _definition, _index in constraints:
+        for name, _kind, _definition, _index in constraints:
             cur.execute(f"ALTER TABLE {_q(old)} DROP CONSTRAINT {_q(name)}")
         for oid, name, _definition in indexes:
             if oid not in constraint_indexes:
@@ -279,11 +286,11 @@ def table_partition(*, table: str, column: str, using: BaseDatabaseWrapper) -> N
         found = cur.fetchone()
         columns = found[0] if found else ""
         cur.execute(
-            f"INSERT INTO {_q(table)} ({columns}) OVERRIDING SYSTEM VALUE "
+            f"INSERT INTO {_q(table)} ({columns}) OVERRIDING SYSTEM VALUE "  # noqa: S608 (quoted names; values are parameters)
             f"SELECT {columns} FROM {_q(old)}"
         )
         cur.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 (quoted names; values are parameters)
             f"COALESCE((SELECT max(id) FROM {_q(table)}), 0) + 1, false)",
             [table],
         )
