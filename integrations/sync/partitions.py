@@ -153,7 +153,9 @@ def _partition_create(cur: CursorWrapper, table: str, column: str, day: date) ->
         )
         found = cur.fetchone()
         columns = found[0] if found else ""
-        cur.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS)")
+        cur.execute(
+            f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
         cur.execute(
             f"WITH moved AS (DELETE FROM {_q(default)} WHERE {_q(column)} >= %s "  # noqa: S608 (quoted names; values are parameters)
             f"AND {_q(column)} < %s RETURNING {columns}) "
@@ -216,6 +218,10 @@ def partitions_expired_drop(
         if ends > before:
             continue
         with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+            # Foreign keys checked at commit would hold the partition ("pending trigger
+            # events") when rows were written earlier in this transaction: check them now.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
             # The lock first: no row arrives between the look and the drop.
             cur.execute(f"LOCK TABLE {_q(name)} IN ACCESS EXCLUSIVE MODE")
             if keep:
