@@ -174,7 +174,9 @@ def fill_postgres(*, loc_ids, conn_id):
         cur.execute("SET maintenance_work_mem = '256MB'")
         cur.execute(f'ALTER TABLE integrations_synclog ADD CONSTRAINT "{primary[0]}" {primary[1]}')
         for definition, _name in indexes:
-            cur.execute(definition)
+            # A partitioned table's index reads "ON ONLY <table>": built alone it would be an
+            # empty, invalid parent; without ONLY it is built on every partition.
+            cur.execute(definition.replace(" ON ONLY ", " ON ", 1))
         cur.execute("ANALYZE")  # what autovacuum does after a bulk load
 
 
