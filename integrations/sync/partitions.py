@@ -20,10 +20,11 @@ key, so no foreign key has to include the partition key.
 :func:`partitions_ensure` creates the days ahead (the scheduler tick and every ``migrate``).
 """
 
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import OperationalError, transaction
 from django.db import connection as default_connection
-from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
@@ -33,6 +34,8 @@ PARTITIONED: dict[str, str] = {
     "integrations_webhookevent": "received_at",
 }
 DAYS_AHEAD = 2
+LOCK_TIMEOUT_MS = 5000
+logger = logging.getLogger(__name__)
 
 # Unique rules the partitioned tables cannot keep as constraints (they lack the partition key).
 _GUARDS: dict[str, str] = {
@@ -129,6 +132,16 @@ def partitions_list(table: str, *, using: BaseDatabaseWrapper | None = None) -> 
     return days
 
 
+def _lock_timeout(cur: CursorWrapper) -> None:
+    """Creating or dropping a partition locks the whole table: waiting behind a long read (an
+    export) would queue every insert behind it, so give up after a few seconds instead."""
+    cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+
+
+def _lock_timed_out(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "55P03"  # lock_not_available
+
+
 def _partition_create(cur: CursorWrapper, table: str, column: str, day: date) -> bool:
     """Create ``day``'s partition unless it exists; rows of that day waiting in the default
     partition move into it (PostgreSQL refuses the partition while they sit there)."""
@@ -191,11 +204,18 @@ def partitions_ensure(
     for table, column in PARTITIONED.items():
         if not is_partitioned(table, using=conn):
             continue
-        with conn.cursor() as cur:
-            day = first
-            while day <= last:
-                created += _partition_create(cur, table, column, day)
-                day += timedelta(days=1)
+        day = first
+        while day <= last:
+            try:
+                with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+                    _lock_timeout(cur)
+                    created += _partition_create(cur, table, column, day)
+            except OperationalError as exc:
+                if not _lock_timed_out(exc):
+                    raise
+                # The default partition takes the day's rows meanwhile; the next run moves them.
+                logger.info("%s is busy: %s's partition is created next run", table, day)
+            day += timedelta(days=1)
     return created
 
 
@@ -217,21 +237,30 @@ def partitions_expired_drop(
         ends = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
         if ends > before:
             continue
-        with transaction.atomic(using=conn.alias), conn.cursor() as cur:
-            # Foreign keys checked at commit would hold the partition ("pending trigger
-            # events") when rows were written earlier in this transaction: check them now.
-            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cur.execute("SET CONSTRAINTS ALL DEFERRED")
-            # The lock first: no row arrives between the look and the drop.
-            cur.execute(f"LOCK TABLE {_q(name)} IN ACCESS EXCLUSIVE MODE")
-            if keep:
-                cur.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(name)} WHERE {keep})")  # noqa: S608 (quoted names; values are parameters)
-                held = cur.fetchone()
-                if held is not None and held[0]:
-                    continue
-            cur.execute(f"SELECT count(*) FROM {_q(name)}")  # noqa: S608 (quoted names; values are parameters)
-            counted = cur.fetchone()
-            cur.execute(f"DROP TABLE {_q(name)}")
+        try:
+            with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+                _lock_timeout(cur)
+                # Foreign keys checked at commit would hold the partition ("pending trigger
+                # events") when rows were written earlier in this transaction: check them now.
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cur.execute("SET CONSTRAINTS ALL DEFERRED")
+                # The lock first: no row arrives between the look and the drop.
+                cur.execute(f"LOCK TABLE {_q(name)} IN ACCESS EXCLUSIVE MODE")
+                if keep:
+                    cur.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(name)} WHERE {keep})")  # noqa: S608 (quoted names; values are parameters)
+                    held = cur.fetchone()
+                    if held is not None and held[0]:
+                        continue
+                cur.execute(f"SELECT count(*) FROM {_q(name)}")  # noqa: S608 (quoted names; values are parameters)
+                counted = cur.fetchone()
+                cur.execute(f"DROP TABLE {_q(name)}")
+        except OperationalError as exc:
+            if not _lock_timed_out(exc):
+                raise
+            logger.info(
+                "partition %s is busy (a long read holds the table): dropped next run", name
+            )
+            continue
         dropped += counted[0] if counted else 0
     return dropped
 

@@ -232,3 +232,35 @@ def test_the_path_search_reads_the_trigram_index_on_every_partition():
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert "path_idx" in plan or "path_trgm" in plan, plan
     assert [e.path for e in query] == ["/contacts/c1777"]
+
+
+@pytest.mark.django_db(transaction=True)  # the partition must be committed for another session
+def test_a_long_read_on_the_table_makes_the_drop_wait_for_the_next_run_not_block_writes(
+    monkeypatch,
+):
+    import psycopg
+
+    from integrations.sync import partitions
+
+    old_day = _today() - 30 * DAY
+    partitions_ensure(start=old_day, end=old_day)
+    entry = SyncLog.objects.create(method="GET", path="/old")
+    SyncLog.objects.filter(pk=entry.pk).update(at=_noon(old_day))
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT_MS", 200)
+    s = connection.settings_dict
+    with psycopg.connect(
+        dbname=s["NAME"], user=s["USER"], host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432
+    ) as reader:
+        reader.execute("SET lock_timeout = '10s'")
+        reader.execute("LOCK TABLE integrations_synclog IN ACCESS SHARE MODE")  # an export
+        assert (
+            partitions.partitions_expired_drop(
+                table="integrations_synclog", before=timezone.now() - 14 * DAY
+            )
+            == 0
+        )
+    assert _exists(partition_name("integrations_synclog", old_day))
+    assert SyncLog.objects.filter(pk=entry.pk).exists()
+    # The reader gone, the next run drops it.
+    assert synclog.sync_logs_prune(before=timezone.now() - 14 * DAY) == 1
+    assert not _exists(partition_name("integrations_synclog", old_day))
