@@ -264,3 +264,15 @@ def test_a_long_read_on_the_table_makes_the_drop_wait_for_the_next_run_not_block
     # The reader gone, the next run drops it.
     assert synclog.sync_logs_prune(before=timezone.now() - 14 * DAY) == 1
     assert not _exists(partition_name("integrations_synclog", old_day))
+
+
+def test_the_hourly_retention_run_creates_the_days_ahead(monkeypatch, settings):
+    from integrations.sync import partitions
+
+    later = _today() + 10 * DAY
+    monkeypatch.setattr(partitions, "_today", lambda: later)
+    run = retention.retention_run()
+    assert run.partitions_created == 3 * len(PARTITIONED)
+    for table in PARTITIONED:
+        for ahead in range(3):
+            assert _exists(partition_name(table, later + ahead * DAY))
