@@ -3,7 +3,12 @@ a whole day's partition). The tables are converted with their rows; SQLite is le
 
 from django.db import migrations
 
-from integrations.sync.partitions import PARTITIONED, table_partition
+from integrations.sync.partitions import (
+    PARTITIONED,
+    is_partitioned,
+    table_partition,
+    table_unpartition,
+)
 
 
 def partition(apps, schema_editor):
@@ -11,10 +16,21 @@ def partition(apps, schema_editor):
     if connection.vendor != "postgresql":
         return
     for table, column in PARTITIONED.items():
-        table_partition(table=table, column=column, using=connection)
+        if not is_partitioned(table, using=connection):
+            table_partition(table=table, column=column, using=connection)
+
+
+def unpartition(apps, schema_editor):
+    """Migrating back: plain tables again, so the earlier migrations' steps apply as written."""
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return
+    for table, column in PARTITIONED.items():
+        if is_partitioned(table, using=connection):
+            table_unpartition(table=table, column=column, using=connection)
 
 
 class Migration(migrations.Migration):
     dependencies = [("integrations", "0021_app_offered_to")]
 
-    operations = [migrations.RunPython(partition, migrations.RunPython.noop, elidable=False)]
+    operations = [migrations.RunPython(partition, unpartition, elidable=False)]

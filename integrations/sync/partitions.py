@@ -354,3 +354,81 @@ def table_partition(*, table: str, column: str, using: BaseDatabaseWrapper) -> N
         if guard:
             cur.execute(guard)
         cur.execute(f"ANALYZE {_q(table)}")
+
+
+# Unique indexes turned plain (their rule kept by the trigger) when partitioned: made unique again.
+_UNIQUE_INDEXES = {"integrations_webhookevent": ("webhook_id_once",)}
+
+
+def table_unpartition(*, table: str, column: str, using: BaseDatabaseWrapper) -> None:
+    """The reverse of :func:`table_partition` (migrating back): one plain table again, with its
+    rows, its ``id`` primary key and its unique rules as constraints; the triggers go."""
+    old = f"{table}__partitioned"
+    with using.cursor() as cur:
+        cur.execute(
+            "SELECT conname, contype, pg_get_constraintdef(oid), conindid FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f')",
+            [table],
+        )
+        constraints = cur.fetchall()
+        cur.execute(
+            "SELECT i.indexrelid, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+            [table],
+        )
+        indexes = cur.fetchall()
+        constraint_indexes = {row[3] for row in constraints if row[1] in ("p", "u")}
+        if table in _GUARDS:
+            cur.execute(f"DROP TRIGGER IF EXISTS {_q(_trigger_name(table))} ON {_q(table)}")
+            cur.execute(f"DROP FUNCTION IF EXISTS {_q(table + '_once')}()")
+        cur.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
+        for name, _kind, _definition, _index in constraints:
+            cur.execute(f"ALTER TABLE {_q(old)} DROP CONSTRAINT {_q(name)}")
+        for oid, name, _definition in indexes:
+            if oid not in constraint_indexes:
+                cur.execute(f"DROP INDEX {_q(name)}")
+        cur.execute(
+            f"CREATE TABLE {_q(table)} (LIKE {_q(old)} INCLUDING DEFAULTS INCLUDING IDENTITY "
+            f"INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)"
+        )
+        columns = _columns(cur, table)
+        cur.execute(
+            f"INSERT INTO {_q(table)} ({columns}) OVERRIDING SYSTEM VALUE "  # noqa: S608 (quoted names)
+            f"SELECT {columns} FROM {_q(old)}"
+        )
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 (quoted names)
+            f"COALESCE((SELECT max(id) FROM {_q(table)}), 0) + 1, false)",
+            [table],
+        )
+        suffix = f", {_q(column)})"
+        for name, kind, definition, _index in constraints:
+            if kind == "p":
+                cur.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} PRIMARY KEY (id)")
+            elif kind == "u":
+                plain = definition.replace(suffix, ")").replace(f", {column})", ")")
+                cur.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {plain}")
+            else:
+                cur.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
+        for oid, name, definition in indexes:
+            if oid in constraint_indexes:
+                continue
+            statement = definition.replace(" ON ONLY ", " ON ", 1)
+            if name in _UNIQUE_INDEXES.get(table, ()):
+                statement = statement.replace("CREATE INDEX", "CREATE UNIQUE INDEX", 1)
+            cur.execute(statement)
+        cur.execute(f"DROP TABLE {_q(old)} CASCADE")
+
+
+def _trigger_name(table: str) -> str:
+    return {"integrations_webhookevent": "webhook_id_once"}.get(table, "job_attempt_once")
+
+
+def _columns(cur: CursorWrapper, table: str) -> str:
+    cur.execute(
+        "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        [table],
+    )
+    found = cur.fetchone()
+    return found[0] if found and found[0] else ""

@@ -15,6 +15,7 @@ from integrations.sync.partitions import (
     partition_name,
     partitions_ensure,
     table_partition,
+    table_unpartition,
 )
 
 pytestmark = [
@@ -209,6 +210,24 @@ def test_a_populated_plain_table_is_converted_with_its_rows_names_and_sequence()
         with pytest.raises(Exception, match="check"), transaction.atomic():
             cur.execute("INSERT INTO scratch_log (at, n) VALUES (now(), -1)")
         assert _one("SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'scratch_log'::regclass")
+        # Migrating back: a plain table with the same rows, names and unique rule.
+        table_unpartition(table="scratch_log", column="at", using=connection)
+        assert not _one(
+            "SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'scratch_log'::regclass"
+        )
+        assert _one("SELECT count(*) FROM scratch_log") == 11
+        assert (
+            _one(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'scratch_once'"
+            )
+            == "UNIQUE (n)"
+        )
+        assert (
+            _one(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'scratch_log_pkey'"
+            )
+            == "PRIMARY KEY (id)"
+        )
 
 
 def test_the_path_search_reads_the_trigram_index_on_every_partition():
