@@ -9,10 +9,19 @@ superuser and as a staff member scoped to 2 of 20 locations, and prints median m
   jobs_ms               jobs, first page, no filter
   …and one line per other filter, search and role, then the CSV export of one location's week.
 
-SQLite by default (a temporary file); with DATABASE_URL=postgres://… it creates and drops its own
-database `<name>_log_bench` on that server. BENCH_SYNCLOG_ROWS / BENCH_JOB_ROWS change the sizes.
+SQLite by default (a temporary file); with ``--postgres URL`` (or DATABASE_URL=postgres://…) it
+creates and drops its own database `<name>_log_bench` on that server, where the sync log is
+partitioned by day as the migrations make it. BENCH_SYNCLOG_ROWS / BENCH_JOB_ROWS change the
+sizes (``--rows`` the sync log's); ``--keep`` leaves the filled database for a rerun with
+``--reuse`` (which times the lists again without filling).
+
+On PostgreSQL the fill drops the sync log's indexes, inserts with generate_series, then builds
+the indexes again (as a restore would): ``fill_s`` is the whole of it.
+
+  .venv/bin/python bench/log_admin.py --postgres postgres://postgres@127.0.0.1:5432/bench --rows 10000000
 """
 
+import argparse
 import os
 import statistics
 import sys
@@ -31,7 +40,15 @@ os.environ.setdefault("PORTAL_ENV", "test")
 os.environ.setdefault("PORTAL_REQUIRE_MFA", "false")  # the bench superuser has no TOTP
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-SYNCLOG_ROWS = int(os.environ.get("BENCH_SYNCLOG_ROWS", "1000000"))
+ARGS = argparse.ArgumentParser(description="Times the log lists on a big sync log.")
+ARGS.add_argument("--postgres", metavar="URL", help="postgres://… server to create the bench on")
+ARGS.add_argument("--rows", type=int, help="sync log rows (default 1,000,000)")
+ARGS.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+ARGS.add_argument("--reuse", action="store_true", help="use the kept bench database as it is")
+OPTIONS = ARGS.parse_args()
+if OPTIONS.postgres:
+    os.environ["DATABASE_URL"] = OPTIONS.postgres
+SYNCLOG_ROWS = OPTIONS.rows or int(os.environ.get("BENCH_SYNCLOG_ROWS", "1000000"))
 JOB_ROWS = int(os.environ.get("BENCH_JOB_ROWS", "200000"))
 LOCATIONS = 20
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
@@ -67,7 +84,7 @@ def pg_admin(sql):
         conn.execute(sql)
 
 
-if BENCH_DB:
+if BENCH_DB and not OPTIONS.reuse:
     pg_admin(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
     pg_admin(f'CREATE DATABASE "{BENCH_DB}"')
 
@@ -112,12 +129,12 @@ def fill_sqlite(*, loc_ids, conn_id):
         cur.execute(f"""
             WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {JOB_ROWS})
             INSERT INTO integrations_job (kind, status, location_id, connection_id, operation, subject,
-                params, result, idempotency_key, attempts, max_attempts, reruns, queued_at,
+                params, result, idempotency_key, attempts, max_attempts, reruns, lease_token, queued_at,
                 started_at, finished_at, error_class, error_message)
             SELECT {_case("x % 6", ["poll", "backfill", "action", "webhook", "resync", "rankr_event"])},
                 CASE WHEN x % 101 = 0 THEN 'dead' WHEN x % 29 = 0 THEN 'failed' ELSE 'succeeded' END,
                 {loc_case}, {conn_id}, 'GET /contacts/', 'c' || x, '{{}}', '{{}}', 'bench-' || x,
-                1, 5, 0,
+                1, 5, 0, 0,
                 strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (x * {jstep}) || ' seconds'),
                 strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (x * {jstep}) || ' seconds'),
                 strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (x * {jstep} - 2) || ' seconds'),
@@ -129,6 +146,41 @@ def fill_sqlite(*, loc_ids, conn_id):
 
 
 def fill_postgres(*, loc_ids, conn_id):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.sync.partitions import partitions_ensure
+
+    # One partition per day the rows cover, as the tick would have made them day by day.
+    partitions_ensure(start=(timezone.now() - timedelta(seconds=SPAN_SECONDS + 86400)).date())
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.conrelid = 'integrations_synclog'::regclass AND c.contype = 'p'"
+        )
+        primary = cur.fetchone()
+        cur.execute(
+            "SELECT pg_get_indexdef(i.indexrelid), c.relname FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'integrations_synclog'::regclass AND NOT i.indisprimary"
+        )
+        indexes = cur.fetchall()
+        for _definition, name in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+        cur.execute(f'ALTER TABLE integrations_synclog DROP CONSTRAINT "{primary[0]}"')
+    _fill_postgres_rows(loc_ids=loc_ids, conn_id=conn_id)
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '256MB'")
+        cur.execute(f'ALTER TABLE integrations_synclog ADD CONSTRAINT "{primary[0]}" {primary[1]}')
+        for definition, _name in indexes:
+            # A partitioned table's index reads "ON ONLY <table>": built alone it would be an
+            # empty, invalid parent; without ONLY it is built on every partition.
+            cur.execute(definition.replace(" ON ONLY ", " ON ", 1))
+        cur.execute("ANALYZE")  # what autovacuum does after a bulk load
+
+
+def _fill_postgres_rows(*, loc_ids, conn_id):
     loc_array = "ARRAY[" + ",".join(str(pk) for pk in loc_ids) + "]"
     ops_array = "ARRAY[" + ",".join(f"'{op}'" for op in OPERATIONS) + "]"
     kinds = "ARRAY['poll','backfill','action','webhook','resync','rankr_event']"
@@ -151,19 +203,18 @@ def fill_postgres(*, loc_ids, conn_id):
         """)
         cur.execute(f"""
             INSERT INTO integrations_job (kind, status, location_id, connection_id, operation, subject,
-                params, result, idempotency_key, attempts, max_attempts, reruns, queued_at,
+                params, result, idempotency_key, attempts, max_attempts, reruns, lease_token, queued_at,
                 started_at, finished_at, error_class, error_message)
             SELECT ({kinds})[1 + x % 6],
                 CASE WHEN x % 101 = 0 THEN 'dead' WHEN x % 29 = 0 THEN 'failed' ELSE 'succeeded' END,
                 ({loc_array})[1 + x % {len(loc_ids)}], {conn_id}, 'GET /contacts/', 'c' || x,
-                '{{}}'::jsonb, '{{}}'::jsonb, 'bench-' || x, 1, 5, 0,
+                '{{}}'::jsonb, '{{}}'::jsonb, 'bench-' || x, 1, 5, 0, 0,
                 now() - make_interval(secs => x * {jstep}), now() - make_interval(secs => x * {jstep}),
                 now() - make_interval(secs => x * {jstep} - 2),
                 CASE WHEN x % 29 = 0 OR x % 101 = 0 THEN 'GhlServerError' ELSE '' END,
                 CASE WHEN x % 29 = 0 OR x % 101 = 0 THEN 'HTTP 503 from HighLevel' ELSE '' END
             FROM generate_series(1, {JOB_ROWS}) AS x
         """)
-        cur.execute("ANALYZE")  # what autovacuum does after a bulk load
 
 
 def median_ms(client, url, *, repeat=REPEAT):
@@ -193,17 +244,14 @@ def export_measure(client, url):
 
 
 def main():
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
     from django.core.management import call_command
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
-    from integrations.models import Connection, HighLevelApp, Job, SyncLog
+    from integrations.models import Connection, HighLevelApp, SyncLog
     from portal.models import Agency, Location
-    from portal.roles import AGENCY_STAFF
 
     call_command("migrate", verbosity=0)
+    if OPTIONS.reuse and SyncLog.objects.exists():
+        return measure(fill_s=0.0)
     agency = Agency.objects.create(name="Bench agency", company_id="bench-company")
     locations = [
         Location.objects.create(
@@ -225,8 +273,22 @@ def main():
     fill(loc_ids=[loc.pk for loc in locations], conn_id=conn.pk)
     fill_s = round(time.perf_counter() - start, 1)
     assert SyncLog.objects.filter(trace_id="trace-12345").exists()
+    measure(fill_s=fill_s)
 
+
+def measure(*, fill_s):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.models import Job, SyncLog
+    from portal.models import Location
+    from portal.roles import AGENCY_STAFF
+
+    locations = list(Location.objects.filter(location_id__startswith="bench-loc-").order_by("pk"))
     User = get_user_model()
+    User.objects.filter(username__in=["bench-root", "bench-staff"]).delete()
     root = User.objects.create_superuser("bench-root", "root@bench.test", "bench-pass-123")
     staff = User.objects.create_user(
         "bench-staff", "staff@bench.test", "bench-pass-123", is_staff=True
@@ -303,5 +365,5 @@ if __name__ == "__main__":
         main()
     finally:
         connection.close()
-        if BENCH_DB:
+        if BENCH_DB and not OPTIONS.keep:
             pg_admin(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')

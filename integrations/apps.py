@@ -1,4 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _partitions_ahead(sender, using="default", **kwargs):
+    """Every ``migrate`` creates today's and the next days' partitions (PostgreSQL only)."""
+    from django.db import connections
+
+    from integrations.sync.partitions import partitions_ensure
+
+    partitions_ensure(using=connections[using])
 
 
 class IntegrationsConfig(AppConfig):
@@ -15,3 +25,5 @@ class IntegrationsConfig(AppConfig):
         from integrations.sync.heartbeats import heartbeat_worker_start
 
         post_spawn.connect(heartbeat_worker_start, dispatch_uid="portal-worker-heartbeat")
+
+        post_migrate.connect(_partitions_ahead, sender=self)

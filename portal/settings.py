@@ -389,6 +389,18 @@ WEBHOOK_EVENT_RETENTION_DAYS = _int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minimum=
 # deletion undone in HighLevel comes back whole), then the scheduler tick empties its personal
 # fields and leaves a tombstone (integrations.sync.erasure; 0 = never).
 ERASE_DELETED_RECORDS_AFTER_DAYS = _int("ERASE_DELETED_RECORDS_AFTER_DAYS", 30, minimum=0)
+# Retention, in days (0 = keep forever), enforced by the scheduler tick at most hourly
+# (integrations.sync.retention.retention_run_due): sync log entries, finished jobs, job attempts
+# and audit events older than these go. Queued and running jobs (and their attempts) and webhook
+# events still waiting to be processed are never pruned. On PostgreSQL a whole expired day of the
+# sync log, job attempts and webhook events is one dropped partition.
+SYNC_LOG_RETENTION_DAYS = _int("SYNC_LOG_RETENTION_DAYS", 14, minimum=0)
+JOB_RETENTION_DAYS = _int("JOB_RETENTION_DAYS", 30, minimum=0)
+JOB_ATTEMPT_RETENTION_DAYS = _int("JOB_ATTEMPT_RETENTION_DAYS", 30, minimum=0)
+AUDIT_EVENT_RETENTION_DAYS = _int("AUDIT_EVENT_RETENTION_DAYS", 400, minimum=0)
+# Batches (of 5,000 rows) one retention run deletes per table before handing over to the next
+# tick, so a first run on a big table never holds the tick for long.
+RETENTION_MAX_BATCHES = _int("RETENTION_MAX_BATCHES", 20, minimum=1)
 
 # Public keys (PEM) that verify HighLevel's webhooks: x-ghl-signature (Ed25519) and the legacy
 # x-wh-signature (RSA), each a current key and the announced next one (rotation). Empty RSA

@@ -52,6 +52,17 @@ ALLOWED = {
         "Adds the partial unique constraint (location, plan) WHERE plan <> '': the release never "
         "writes plan (its rows get the database default '' from db_defaults_for_previous_release_writers), so its writes never meet it."
     ),
+    ("integrations", "0025_partition_logs_by_day"): (
+        "PostgreSQL only: rebuilds the sync log, job attempts and webhook events as tables "
+        "partitioned by day, with the same columns, defaults, identity, indexes and constraint "
+        "names (unique rules kept by triggers raising the same unique violation). The release's "
+        "reads and writes are plain row statements that a partitioned table serves unchanged; "
+        "the tables are locked during the copy, so its writers wait, and lose nothing."
+    ),
+    ("integrations", "0026_synclog_path_trigram"): (
+        "PostgreSQL only: creates the pg_trgm extension and an index on the sync log's path; no "
+        "row changes."
+    ),
     ("integrations", "0017_roles_verifications_and_schedule"): (
         "Grants view permissions and adds the verifier's daily schedule: should a worker of the "
         "release take that task, it fails without writing (the release has no verify_all_task) "

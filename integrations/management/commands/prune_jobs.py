@@ -6,7 +6,11 @@ from integrations.sync.retention import jobs_prune
 
 
 class Command(BaseCommand):
-    help = "Delete finished (succeeded, failed, dead) jobs that finished before the given age."
+    help = (
+        "Delete finished (succeeded, failed, dead, skipped) jobs, with their attempts, that "
+        "finished before the given age. The scheduler tick also does this hourly past "
+        "JOB_RETENTION_DAYS."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", required=True, help="e.g. 90d, 12h, 30m")
