@@ -15,10 +15,11 @@ from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion, QuarantinedRecord, SourcePayload
 from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
-from mappings.rules import MappingError, path_get, rules_apply, rules_check
+from mappings.rules import CompiledRules, MappingError, path_get, rules_check, rules_compile
+from portal.bulk import rows_insert
 from portal.errors import PortalError
 from portal.models import AuditEvent
-from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
+from rankr.services import RecordUpsert, UpsertCounts, record_fingerprints, record_upsert_many
 
 __all__ = [
     "MappingError",
@@ -127,14 +128,24 @@ def mapping_apply(
     Naive dates are read in ``time_zone``, by default the location's (``Location.time_zone``).
     Raises :class:`MappingError` naming the rule and field that could not apply.
     """
-    return rules_apply(
-        entity_key=mapping_version.entity,
-        direction=mapping_version.direction,
-        null_policy=mapping_version.null_policy,
-        rules=mapping_version.rules,
-        record=record,
-        time_zone=time_zone or mapping_time_zone(mapping_version=mapping_version),
+    return mapping_compiled(mapping_version=mapping_version)(
+        record, time_zone or mapping_time_zone(mapping_version=mapping_version)
     )
+
+
+def mapping_compiled(*, mapping_version: MappingVersion) -> CompiledRules:
+    """The version's rules compiled once into a plain function (kept on this version object: a
+    version's rules never change, and a new version is a new object)."""
+    compiled: CompiledRules | None = getattr(mapping_version, "_compiled", None)
+    if compiled is None:
+        compiled = rules_compile(
+            entity_key=mapping_version.entity,
+            direction=mapping_version.direction,
+            null_policy=mapping_version.null_policy,
+            rules=mapping_version.rules,
+        )
+        mapping_version._compiled = compiled  # type: ignore[attr-defined]  # per-object cache
+    return compiled
 
 
 def record_changed_at(*, entity: str, record: Any, event_time: object = None) -> datetime | None:
@@ -231,7 +242,7 @@ def mapping_page_apply(
             )
             quarantined += 1
             continue
-        fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
+        fingerprint, tiebreak = record_fingerprints(record=record, version_id=mapping_version.pk)
         items.append(
             RecordUpsert(
                 ghl_id=ghl_id,
@@ -240,7 +251,7 @@ def mapping_page_apply(
                 changed_at=record_changed_at(
                     entity=mapping_version.entity, record=record, event_time=event_time
                 ),
-                tiebreak=record_fingerprint(data=record),
+                tiebreak=tiebreak,
             )
         )
         sources[ghl_id] = record
@@ -343,24 +354,24 @@ def quarantine_retry(
 def payloads_store(*, location_id: int, entity: str, records: Iterable[Any], id_path: str) -> None:
     """Keep each record's last HighLevel payload (one row per record, upserted), so a template
     change can be previewed on what the location really syncs."""
-    rows: dict[str, SourcePayload] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    now = timezone.now()
     for record in records:
         ghl_id = path_get(record, id_path) if isinstance(record, dict) else None
         if isinstance(ghl_id, str) and ghl_id:
-            rows[ghl_id] = SourcePayload(
-                location_id=location_id,
-                entity=entity,
-                ghl_id=ghl_id,
-                payload=record,
-                seen_at=timezone.now(),
-            )
-    if rows:
-        SourcePayload.objects.bulk_create(
-            rows.values(),
-            update_conflicts=True,
-            unique_fields=["location", "entity", "ghl_id"],
-            update_fields=["payload", "seen_at"],
-        )
+            rows[ghl_id] = {
+                "location_id": location_id,
+                "entity": entity,
+                "ghl_id": ghl_id,
+                "payload": record,
+                "seen_at": now,
+            }
+    rows_insert(
+        model=SourcePayload,
+        rows=rows.values(),
+        conflict=("location", "entity", "ghl_id"),
+        update=("payload", "seen_at"),
+    )
 
 
 class TemplateError(PortalError, ValueError):
