@@ -16,7 +16,6 @@ from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion, QuarantinedRecord, SourcePayload
 from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
 from mappings.rules import CompiledRules, MappingError, path_get, rules_check, rules_compile
-from portal.bulk import rows_insert
 from portal.errors import PortalError
 from portal.models import AuditEvent
 from rankr.services import RecordUpsert, UpsertCounts, record_fingerprints, record_upsert_many
@@ -354,24 +353,24 @@ def quarantine_retry(
 def payloads_store(*, location_id: int, entity: str, records: Iterable[Any], id_path: str) -> None:
     """Keep each record's last HighLevel payload (one row per record, upserted), so a template
     change can be previewed on what the location really syncs."""
-    rows: dict[str, dict[str, Any]] = {}
-    now = timezone.now()
+    rows: dict[str, SourcePayload] = {}
     for record in records:
         ghl_id = path_get(record, id_path) if isinstance(record, dict) else None
         if isinstance(ghl_id, str) and ghl_id:
-            rows[ghl_id] = {
-                "location_id": location_id,
-                "entity": entity,
-                "ghl_id": ghl_id,
-                "payload": record,
-                "seen_at": now,
-            }
-    rows_insert(
-        model=SourcePayload,
-        rows=rows.values(),
-        conflict=("location", "entity", "ghl_id"),
-        update=("payload", "seen_at"),
-    )
+            rows[ghl_id] = SourcePayload(
+                location_id=location_id,
+                entity=entity,
+                ghl_id=ghl_id,
+                payload=record,
+                seen_at=timezone.now(),
+            )
+    if rows:
+        SourcePayload.objects.bulk_create(
+            rows.values(),
+            update_conflicts=True,
+            unique_fields=["location", "entity", "ghl_id"],
+            update_fields=["payload", "seen_at"],
+        )
 
 
 class TemplateError(PortalError, ValueError):
