@@ -249,7 +249,9 @@ def _rows_locked(
     rows = (
         model.objects.select_for_update()
         .filter(location_id=location_id, ghl_id__in=ghl_ids)
-        .order_by("pk")
+        # Locks taken in one order (no two pages deadlock), the order of the unique (location,
+        # ghl_id) index: ordered by pk, SQLite walked every row of the location for each page.
+        .order_by("ghl_id")
         .values_list(*StoredVersion._fields)
     )
     return {str(row[1]): StoredVersion(*row) for row in rows}

@@ -147,3 +147,24 @@ def test_payloads_are_upserted_in_place(location):
     payload = SourcePayload.objects.get()
     assert json.dumps(payload.payload) == json.dumps({"id": "c1", "email": "b@x.io"})
     assert Contact.objects.get().email == "b@x.io"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
+def test_the_page_read_seeks_its_ids_not_every_row_of_the_location(location):
+    """Ordered by pk, SQLite chose the location index and read all the location's rows for each
+    page (a backfill's pages grew slower as it went)."""
+    reads = []
+
+    def record(execute, sql, params, many, context):
+        if sql.startswith("SELECT") and "IN (" in sql:
+            reads.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        record_upsert_many(kind="contact", location_id=location.pk, items=[item(), item("c2")])
+    sql, params = reads[0]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "(location_id=? AND ghl_id=?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
