@@ -154,3 +154,37 @@ def rows_update(*, model: type[models.Model], rows: Iterable[tuple[Any, Mapping[
             cursor.executemany(sql, params)
         sent += len(group)
     return sent
+
+
+def row_locked(
+    *, model: type[models.Model], by: str, value: Any, fields: Sequence[str]
+) -> dict[str, Any] | None:
+    """``{field: value}`` of the one row whose unique field ``by`` equals ``value``, locked for
+    this transaction (``FOR UPDATE`` where the database has it; SQLite's writing transaction
+    holds the whole database), or None. One prepared statement; values converted as the ORM
+    converts them. For hot rows read under a lock on every request (the rate-limit bucket)."""
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    table = model._meta.db_table
+    chosen = [_field(model, name) for name in fields]
+    key = _field(model, by)
+    sql = "SELECT {} FROM {} WHERE {} = %s".format(  # noqa: S608 - names from model metadata only, quoted
+        ", ".join(quote(field.column) for field in chosen), quote(table), quote(key.column)
+    )
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key.get_db_prep_value(value, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found = {}
+    for field, raw in zip(chosen, row, strict=True):
+        column = field.get_col(table)
+        value = raw
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        ):
+            value = convert(value, column, connection)
+        found[field.attname] = value
+    return found
