@@ -257,6 +257,26 @@ def _rows_locked(
     return {str(row[1]): StoredVersion(*row) for row in rows}
 
 
+def record_versions_locked(
+    *, model: type[RankrRecord], location_id: int, ghl_ids: list[str]
+) -> dict[str, StoredVersion]:
+    """The stored versions of these records, locked to the end of the caller's transaction."""
+    return _rows_locked(model, location_id, ghl_ids)
+
+
+def version_held(
+    *, stored: StoredVersion, fingerprint: str, changed_at: datetime | None, tiebreak: str
+) -> bool:
+    """Is this exactly the version ``stored`` holds, so :func:`record_upsert_many` would count it
+    unchanged and write nothing? (Live, same fingerprint, same version time and tie-break.)"""
+    if stored.deleted_at is not None or stored.fingerprint != fingerprint:
+        return False
+    return changed_at is None or (changed_at, tiebreak) == (
+        stored.source_changed_at,
+        stored.source_tiebreak,
+    )
+
+
 def _is_newer(row: StoredVersion, item: RecordUpsert) -> bool:
     return version_newer(
         changed_at=item.changed_at,

@@ -168,3 +168,40 @@ def test_the_page_read_seeks_its_ids_not_every_row_of_the_location(location):
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "(location_id=? AND ghl_id=?)" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_page_rankr_already_holds_is_counted_unchanged_without_mapping_it(location, monkeypatch):
+    import mappings.services as services
+
+    mapping, _ = mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=location.pk, user_id=None
+    )
+    version = mapping.versions.get()
+    page = [
+        {"id": f"c{n}", "email": f"P{n}@X.io", "dateUpdated": "2026-01-02T03:04:05.000Z"}
+        for n in range(4)
+    ]
+    mapping_page_apply(mapping_version=version, location_id=location.pk, records=page)
+    mapped = []
+    real = services.mapping_apply
+    monkeypatch.setattr(
+        services, "mapping_apply", lambda **kw: mapped.append(kw["record"]["id"]) or real(**kw)
+    )
+    changed = [*page[:3], {**page[3], "email": "new@x.io", "dateUpdated": "2026-01-03T00:00:00Z"}]
+    result = mapping_page_apply(mapping_version=version, location_id=location.pk, records=changed)
+    assert mapped == ["c3"]
+    assert (result.counts.unchanged, result.counts.updated, result.counts.created) == (3, 1, 0)
+    assert Contact.objects.get(ghl_id="c3").email == "new@x.io"
+    assert Contact.objects.get(ghl_id="c0").email == "p0@x.io"
+    # a version Rankr holds under an older mapping version is mapped again
+    version = MappingVersion.objects.create(
+        mapping=mapping,
+        number=2,
+        entity=version.entity,
+        direction=version.direction,
+        null_policy=version.null_policy,
+        rules=version.rules,
+    )
+    mapped.clear()
+    result = mapping_page_apply(mapping_version=version, location_id=location.pk, records=changed)
+    assert sorted(mapped) == ["c0", "c1", "c2", "c3"] and result.counts.updated == 4
