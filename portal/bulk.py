@@ -1,4 +1,4 @@
-"""Many rows in one prepared statement: ``rows_insert`` and ``rows_update`` (``executemany``).
+"""Many rows in one statement: ``rows_insert`` and ``rows_update``.
 
 The sync writes pages of rows; Django's ``bulk_create`` compiles SQL for every row's every value,
 which costs more than the database's own work. These build one statement per call and hand all
@@ -16,6 +16,7 @@ from django.db import connections, models, router
 from django.utils import timezone
 
 _MISSING = object()
+_MAX_PARAMS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
 
 
 class BulkError(ValueError):
@@ -69,7 +70,11 @@ def rows_insert(
     Fields a row leaves out get the field's default (``auto_now``/``auto_now_add`` ones: now), as
     ``bulk_create`` gives them. ``ignore_conflicts`` skips rows that break a unique constraint;
     ``update`` (with ``conflict``, the unique fields) overwrites those fields of the row in the
-    way instead. Returns the number of rows sent. The primary key is the database's.
+    way instead (the rows of one upsert name each unique key once: PostgreSQL updates a row once
+    per statement). Returns the number of rows sent. The primary key is the database's.
+    SQLite steps one prepared statement for every row (``executemany``); on PostgreSQL, whose
+    Django driver binds parameters on the client, the rows go as one multi-row statement (so
+    the server parses it once, not once a row), in batches under its parameter limit.
     """
     rows = list(rows)
     if not rows:
@@ -96,22 +101,22 @@ def rows_insert(
         prepared_default = _MISSING if default is _MISSING else prepare(default)
         columns.append((field.attname, field.name, prepare, prepared_default))
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from model metadata only, quoted
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in written),
-        ", ".join(["%s"] * len(written)),
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from model metadata only, quoted
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in written)
     )
+    one = "({})".format(", ".join(["%s"] * len(written)))
+    tail = ""
     if update:
         if not conflict:
             raise BulkError("An upsert names its unique fields (conflict=).")
-        sql += " ON CONFLICT ({}) DO UPDATE SET {}".format(
+        tail = " ON CONFLICT ({}) DO UPDATE SET {}".format(
             ", ".join(quote(_field(model, name).column) for name in conflict),
             ", ".join(
                 "{0} = EXCLUDED.{0}".format(quote(_field(model, name).column)) for name in update
             ),
         )
     elif ignore_conflicts or conflict:
-        sql += " ON CONFLICT DO NOTHING"
+        tail = " ON CONFLICT DO NOTHING"
     params = []
     for row in rows:
         values = []
@@ -122,7 +127,16 @@ def rows_insert(
             values.append(prepared_default if value is _MISSING else prepare(value))
         params.append(values)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "sqlite":  # one prepared statement stepped for every row
+            cursor.executemany(head + one + tail, params)
+        else:  # Django's psycopg binds on the client: one statement of many rows, parsed once
+            size = max(1, _MAX_PARAMS // len(written))
+            for start in range(0, len(params), size):
+                batch = params[start : start + size]
+                cursor.execute(
+                    head + ", ".join([one] * len(batch)) + tail,
+                    [value for values in batch for value in values],
+                )
     return len(rows)
 
 
