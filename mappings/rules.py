@@ -18,14 +18,16 @@ it had), ``default`` writes the rule's default, ``clear`` empties the target.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL, Entity
 from mappings.entities.base import Rule
+from mappings.limits import _TEXT, REFUSE, TRUNCATE, LimitError, rankr_field, value_fit
 from mappings.limits import POLICIES as INVALID_POLICIES
-from mappings.limits import REFUSE, TRUNCATE, LimitError, rankr_field, value_fit
 from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
 from portal.errors import PortalError
 
@@ -327,52 +329,160 @@ def rules_apply(
     ``time_zone`` (IANA name, normally the location's) is where date transforms place naive
     HighLevel dates unless a rule gives its own ``assume_tz``; None means UTC.
     Raises :class:`MappingError` naming the first rule that cannot apply.
+    Applying many records with the same rules: :func:`rules_compile` once, then call it.
+    """
+    apply = rules_compile(
+        entity_key=entity_key, direction=direction, null_policy=null_policy, rules=rules
+    )
+    return apply(record, time_zone)
+
+
+CompiledRules = Callable[[Any, str | None], dict[str, Any]]
+
+
+def rules_compile(
+    *, entity_key: str, direction: str, null_policy: str, rules: Any
+) -> CompiledRules:
+    """Checked rules as one plain function ``(record, time_zone) -> target values``.
+
+    Everything that does not depend on the record is decided once here (paths split, transforms
+    looked up, each rule's null policy, the Rankr field its value must fit); the function then
+    does what :func:`rules_apply` did rule by rule, with the same results and errors.
     """
     entity = ENTITIES[entity_key]
-    _record_problem(record)
-    values: dict[str, Any] = {}
-    for number, rule in enumerate(rules, 1):
+    steps = [
+        _rule_compile(number, rule, entity=entity, direction=direction, null_policy=null_policy)
+        for number, rule in enumerate(rules, 1)
+    ]
+
+    def apply(record: Any, time_zone: str | None = None) -> dict[str, Any]:
+        _record_problem(record)
+        values: dict[str, Any] = {}
+        for step in steps:
+            step(record, time_zone, values)
+        return values
+
+    return apply
+
+
+def _getter(source: object) -> Callable[[Any], Any]:
+    """``_source_value`` for one rule's source, its path split once."""
+    if source in (None, ""):
+        return lambda record: None
+    if isinstance(source, list):
+        getters = [_getter(p) for p in source]
+
+        def several(record: Any) -> Any:
+            value = [get(record) for get in getters]
+            return None if all(_empty(v) for v in value) else value
+
+        return several
+    path = str(source)
+    if path == ROOT:
+        return lambda record: record
+    segments = [(s, int(s) if s.isdigit() else None) for s in path.split(".")]
+    if len(segments) == 1 and segments[0][1] is None:
+        key = segments[0][0]
+        return lambda record: record.get(key) if isinstance(record, dict) else None
+
+    def walk(record: Any) -> Any:
+        value = record
+        for segment, index in segments:
+            if isinstance(value, dict):
+                value = value.get(segment)
+            elif isinstance(value, list) and index is not None:
+                value = value[index] if index < len(value) else None
+            else:
+                return None
+            if value is None:
+                return None
+        return value
+
+    return walk
+
+
+def _rule_compile(
+    number: int, rule: Rule, *, entity: Entity, direction: str, null_policy: str
+) -> Callable[[Any, str | None, dict[str, Any]], None]:
+    """One rule as a step ``(record, time_zone, values)`` that merges its target's value."""
+    get = _getter(rule.get("source"))
+    source = rule.get("source")
+    target = rule["target"]
+    transforms = [
+        (name, args, TRANSFORMS[name].accepts_null if name in TRANSFORMS else None)
+        for name, args in _steps(rule)
+    ]
+    policy = rule.get("null", null_policy)
+    default = rule.get("default")
+    invalid = rule.get("invalid", REFUSE)
+    truncating = direction == GHL_TO_RANKR and invalid == TRUNCATE
+    model = entity.rankr_model if direction == GHL_TO_RANKR else None
+    field: Any = None
+    text_limit: int | None = -1  # -1: no fast path (not a text field, or not known yet)
+    if model is not None:
         try:
-            _found, value, _outcome = _rule_value(
-                rule,
-                entity=entity,
-                direction=direction,
-                null_policy=null_policy,
-                record=record,
-                time_zone=time_zone,
-            )
+            field = rankr_field(model, target)
+        except FieldDoesNotExist:
+            field = None  # looked up (and raised) again when a value reaches it, as before
+        if isinstance(field, _TEXT):
+            text_limit = field.max_length
+    listing = target in LIST_TARGETS
+
+    def step(record: Any, time_zone: str | None, values: dict[str, Any]) -> None:
+        value = get(record)
+        try:
+            for name, args, accepts_null in transforms:
+                if (value is None or value == "") and not (
+                    accepts_null if accepts_null is not None else TRANSFORMS[name].accepts_null
+                ):
+                    break
+                try:
+                    value = transform_run(name=name, args=args, value=value, time_zone=time_zone)
+                except TransformError as exc:
+                    raise TransformError(f"{name}: {exc}") from None
         except TransformError as exc:
-            source = rule.get("source")
             raw = path_get(record, source) if isinstance(source, str) and source else None
-            if not (direction == GHL_TO_RANKR and rule.get("invalid") == TRUNCATE):
+            if not truncating:
                 raise MappingError(
-                    rule_number=number,
-                    target=rule["target"],
-                    source=source,
-                    message=str(exc),
-                    value=raw,
+                    rule_number=number, target=target, source=source, message=str(exc), value=raw
                 ) from None
-            value = raw  # "truncate": a value the rule cannot convert is stored as it came, fitted
-        if value is _SKIP:
-            continue
-        target = rule["target"]
-        if direction == GHL_TO_RANKR and entity.rankr_model is not None:
-            try:
-                value = value_fit(
-                    field=rankr_field(entity.rankr_model, target),
-                    value=value,
-                    policy=rule.get("invalid", REFUSE),
-                )
-            except LimitError as exc:
-                raise MappingError(
-                    rule_number=number,
-                    target=target,
-                    source=rule.get("source"),
-                    message=str(exc),
-                    value=value,
-                ) from None
-        _merge(values, target, value)
-    return values
+            value = raw  # "truncate": a value the rule cannot convert is stored as it came
+        else:
+            if value is None or value == "":
+                if policy == NULL_DEFAULT:
+                    value = default
+                elif policy == NULL_CLEAR:
+                    value = _cleared(entity, direction, target)
+                else:
+                    return
+        if model is not None:
+            if (
+                type(value) is str
+                and text_limit != -1
+                and (text_limit is None or len(value) <= text_limit)
+            ):
+                pass  # text that fits its text field: value_fit would return it as it is
+            else:
+                try:
+                    value = value_fit(
+                        field=field if field is not None else rankr_field(model, target),
+                        value=value,
+                        policy=invalid,
+                    )
+                except LimitError as exc:
+                    raise MappingError(
+                        rule_number=number,
+                        target=target,
+                        source=source,
+                        message=str(exc),
+                        value=value,
+                    ) from None
+        if listing and isinstance(value, list) and isinstance(values.get(target), list):
+            values[target] = values[target] + [v for v in value if v not in values[target]]
+        else:
+            values[target] = value
+
+    return step
 
 
 @dataclass(frozen=True)

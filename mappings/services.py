@@ -1,8 +1,9 @@
 """Mapping services: save with a new version and an audit event, apply, apply a template."""
 
 import copy
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +16,17 @@ from mappings.entities import ENTITIES, GHL_TO_RANKR
 from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion, QuarantinedRecord, SourcePayload
 from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
-from mappings.rules import MappingError, path_get, rules_apply, rules_check
+from mappings.rules import CompiledRules, MappingError, path_get, rules_check, rules_compile
 from portal.errors import PortalError
 from portal.models import AuditEvent
-from rankr.services import RecordUpsert, UpsertCounts, record_fingerprint, record_upsert_many
+from rankr.services import (
+    RecordUpsert,
+    UpsertCounts,
+    record_fingerprints,
+    record_upsert_many,
+    record_versions_locked,
+    version_held,
+)
 
 __all__ = [
     "MappingError",
@@ -127,14 +135,24 @@ def mapping_apply(
     Naive dates are read in ``time_zone``, by default the location's (``Location.time_zone``).
     Raises :class:`MappingError` naming the rule and field that could not apply.
     """
-    return rules_apply(
-        entity_key=mapping_version.entity,
-        direction=mapping_version.direction,
-        null_policy=mapping_version.null_policy,
-        rules=mapping_version.rules,
-        record=record,
-        time_zone=time_zone or mapping_time_zone(mapping_version=mapping_version),
+    return mapping_compiled(mapping_version=mapping_version)(
+        record, time_zone or mapping_time_zone(mapping_version=mapping_version)
     )
+
+
+def mapping_compiled(*, mapping_version: MappingVersion) -> CompiledRules:
+    """The version's rules compiled once into a plain function (kept on this version object: a
+    version's rules never change, and a new version is a new object)."""
+    compiled: CompiledRules | None = getattr(mapping_version, "_compiled", None)
+    if compiled is None:
+        compiled = rules_compile(
+            entity_key=mapping_version.entity,
+            direction=mapping_version.direction,
+            null_policy=mapping_version.null_policy,
+            rules=mapping_version.rules,
+        )
+        mapping_version._compiled = compiled  # type: ignore[attr-defined]  # per-object cache
+    return compiled
 
 
 def record_changed_at(*, entity: str, record: Any, event_time: object = None) -> datetime | None:
@@ -174,6 +192,7 @@ class PageResult:
     quarantined: int = 0  # records set aside (mappings.quarantine): the rest was written
 
 
+@transaction.atomic
 def mapping_page_apply(
     *,
     mapping_version: MappingVersion,
@@ -191,7 +210,9 @@ def mapping_page_apply(
     never overwrites a newer one. A record that cannot be stored (a rule that cannot apply, a
     value its Rankr field cannot hold, a database constraint) is quarantined with the rule, field
     and reason (:mod:`mappings.quarantine`); one without an id is reported in ``failed``; the rest
-    are written.
+    are written. A record whose exact version Rankr already holds (a poll over unchanged data) is
+    counted unchanged without being mapped again: its row is locked first, so the count is the
+    one the upsert would give.
     """
     entity = ENTITIES[mapping_version.entity]
     kind = entity.rankr_kind  # an entity without one (payload only) has no Rankr model
@@ -210,10 +231,31 @@ def mapping_page_apply(
     quarantined = 0
     time_zone = mapping_time_zone(mapping_version=mapping_version)
     records = list(records)  # read twice: mapped, then stored as the last payloads
+    ids = [path_get(r, entity.id_path) if isinstance(r, dict) else None for r in records]
+    once = [i for i, n in Counter(i for i in ids if isinstance(i, str) and i).items() if n == 1]
+    # The rows this page may change, locked from here to the end of the transaction:
+    # a record whose exact version Rankr holds is counted unchanged without mapping it (its
+    # mapping made that row), and nobody can change the row before the upsert would have seen it.
+    stored = (
+        record_versions_locked(model=entity.rankr_model, location_id=location_id, ghl_ids=once)
+        if entity.rankr_model is not None and once
+        else {}
+    )
+    held: list[str] = []
     for position, record in enumerate(records):
-        ghl_id = path_get(record, entity.id_path) if isinstance(record, dict) else None
+        ghl_id = ids[position]
         if not isinstance(ghl_id, str) or not ghl_id:
             failed.append((f"#{position}", f"the record has no {entity.id_path!r}"))
+            continue
+        fingerprint, tiebreak = record_fingerprints(record=record, version_id=mapping_version.pk)
+        changed_at = record_changed_at(
+            entity=mapping_version.entity, record=record, event_time=event_time
+        )
+        version = stored.get(ghl_id)
+        if version is not None and version_held(
+            stored=version, fingerprint=fingerprint, changed_at=changed_at, tiebreak=tiebreak
+        ):
+            held.append(ghl_id)
             continue
         try:
             values = mapping_apply(
@@ -231,16 +273,13 @@ def mapping_page_apply(
             )
             quarantined += 1
             continue
-        fingerprint = record_fingerprint(data={"v": mapping_version.pk, "record": record})
         items.append(
             RecordUpsert(
                 ghl_id=ghl_id,
                 values=values,
                 fingerprint=fingerprint,
-                changed_at=record_changed_at(
-                    entity=mapping_version.entity, record=record, event_time=event_time
-                ),
-                tiebreak=record_fingerprint(data=record),
+                changed_at=changed_at,
+                tiebreak=tiebreak,
             )
         )
         sources[ghl_id] = record
@@ -266,10 +305,12 @@ def mapping_page_apply(
             )
         quarantined += len(refused)
         items = [i for i in items if i.ghl_id not in {r[0].ghl_id for r in refused}]
+    if held:
+        counts = replace(counts, unchanged=counts.unchanged + len(held))
     quarantine_resolve(
         location_id=location_id,
         entity=mapping_version.entity,
-        ghl_ids=[item.ghl_id for item in items],
+        ghl_ids=[item.ghl_id for item in items] + held,
     )
     payloads_store(
         location_id=location_id,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from portal.bulk import rows_insert
 from rankr.models import RecordChange
 
 VALUE_LIMIT = 300  # characters of one value kept in the history
@@ -46,6 +47,7 @@ def record_changes_write(
     ``after``: {ghl_id: {field: value}} as written.
     """
     rows = []
+    job_id = _JOB.get()
     for ghl_id, values in after.items():
         old = before.get(ghl_id)
         changes = {
@@ -54,17 +56,19 @@ def record_changes_write(
             if old is None or old.get(name) != value
         }
         rows.append(
-            RecordChange(
-                location_id=location_id,
-                kind=kind,
-                ghl_id=ghl_id,
-                action=RecordChange.Action.CREATED if old is None else RecordChange.Action.UPDATED,
-                changes=changes,
-                job_id=_JOB.get(),
-                mapping_version_id=mapping_version_id,
-            )
+            {
+                "location_id": location_id,
+                "kind": kind,
+                "ghl_id": ghl_id,
+                "action": RecordChange.Action.CREATED
+                if old is None
+                else RecordChange.Action.UPDATED,
+                "changes": changes,
+                "job_id": job_id,
+                "mapping_version_id": mapping_version_id,
+            }
         )
-    RecordChange.objects.bulk_create(rows)
+    rows_insert(model=RecordChange, rows=rows)
 
 
 def record_deletion_write(*, kind: str, location_id: int, ghl_id: str) -> None:

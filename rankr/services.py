@@ -17,12 +17,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from portal.bulk import rows_insert, rows_update
 from portal.errors import PortalError
 from rankr.history import record_changes_write, record_deletion_write
 from rankr.models import RECORD_MODELS, RankrRecord
@@ -85,8 +86,25 @@ def record_model_get(*, kind: str) -> type[RankrRecord]:
 
 def record_fingerprint(*, data: object) -> str:
     """A stable hash of HighLevel data: same content, same fingerprint, whatever the key order."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(record_canonical(data=data).encode()).hexdigest()
+
+
+def record_canonical(*, data: object) -> str:
+    """The text :func:`record_fingerprint` hashes: JSON, keys sorted, no spaces."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+
+
+def record_fingerprints(*, record: object, version_id: int) -> tuple[str, str]:
+    """(fingerprint of ``record`` under mapping version ``version_id``, fingerprint of
+    ``record``), the record made canonical once: the same as
+    ``record_fingerprint(data={"v": version_id, "record": record})`` and
+    ``record_fingerprint(data=record)``."""
+    canonical = record_canonical(data=record)
+    versioned = '{"record":' + canonical + ',"v":' + json.dumps(version_id) + "}"
+    return (
+        hashlib.sha256(versioned.encode()).hexdigest(),
+        hashlib.sha256(canonical.encode()).hexdigest(),
+    )
 
 
 def _values_check(model: type[RankrRecord], values: Iterable[str]) -> None:
@@ -164,16 +182,17 @@ def record_upsert_many(
     with transaction.atomic():
         rows = _rows_locked(model, location_id, list(latest))
         fresh = [item for ghl_id, item in latest.items() if ghl_id not in rows]
-        model.objects.bulk_create(
-            [
-                model(
-                    location_id=location_id,
-                    ghl_id=i.ghl_id,
-                    fingerprint=i.fingerprint,
-                    source_changed_at=i.changed_at,
-                    source_tiebreak=i.tiebreak,
+        rows_insert(
+            model=model,
+            rows=[
+                {
                     **i.values,
-                )
+                    "location_id": location_id,
+                    "ghl_id": i.ghl_id,
+                    "fingerprint": i.fingerprint,
+                    "source_changed_at": i.changed_at,
+                    "source_tiebreak": i.tiebreak,
+                }
                 for i in fresh
             ],
             ignore_conflicts=True,
@@ -191,11 +210,16 @@ def record_upsert_many(
         newer = [latest[g] for g, row in rows.items() if _is_newer(row, latest[g])]
         before = _values_before(model, location_id, newer)
         written = {i.ghl_id: i.values for i in created}
+        writes: list[tuple[int, dict[str, Any]]] = []
+        now = timezone.now()
         for ghl_id, row in rows.items():
-            outcome = _row_apply(model, row, latest[ghl_id])
+            outcome, write = _row_apply(row, latest[ghl_id], now=now)
             counts[outcome] += 1
+            if write:
+                writes.append((row.pk, write))
             if outcome == "updated":
                 written[ghl_id] = latest[ghl_id].values
+        rows_update(model=model, rows=writes)
         record_changes_write(
             kind=model.KIND,
             location_id=location_id,
@@ -206,21 +230,54 @@ def record_upsert_many(
     return UpsertCounts(**counts)
 
 
+class StoredVersion(NamedTuple):
+    """What the page upsert reads of a stored record: only what deciding needs."""
+
+    pk: int
+    ghl_id: str
+    fingerprint: str
+    deleted_at: datetime | None
+    source_changed_at: datetime | None
+    source_tiebreak: str
+
+
 def _rows_locked(
     model: type[RankrRecord], location_id: int, ghl_ids: list[str]
-) -> dict[str, RankrRecord]:
+) -> dict[str, StoredVersion]:
     if not ghl_ids:
         return {}
     rows = (
         model.objects.select_for_update()
         .filter(location_id=location_id, ghl_id__in=ghl_ids)
-        .order_by("pk")
-        .only("pk", "ghl_id", "fingerprint", "deleted_at", "source_changed_at", "source_tiebreak")
+        # Locks taken in one order (no two pages deadlock), the order of the unique (location,
+        # ghl_id) index: ordered by pk, SQLite walked every row of the location for each page.
+        .order_by("ghl_id")
+        .values_list(*StoredVersion._fields)
     )
-    return {str(row.ghl_id): row for row in rows}
+    return {str(row[1]): StoredVersion(*row) for row in rows}
 
 
-def _is_newer(row: RankrRecord, item: RecordUpsert) -> bool:
+def record_versions_locked(
+    *, model: type[RankrRecord], location_id: int, ghl_ids: list[str]
+) -> dict[str, StoredVersion]:
+    """The stored versions of these records, locked to the end of the caller's transaction."""
+    return _rows_locked(model, location_id, ghl_ids)
+
+
+def version_held(
+    *, stored: StoredVersion, fingerprint: str, changed_at: datetime | None, tiebreak: str
+) -> bool:
+    """Is this exactly the version ``stored`` holds, so :func:`record_upsert_many` would count it
+    unchanged and write nothing? (Live, same fingerprint, same version time and tie-break.)"""
+    if stored.deleted_at is not None or stored.fingerprint != fingerprint:
+        return False
+    return changed_at is None or (changed_at, tiebreak) == (
+        stored.source_changed_at,
+        stored.source_tiebreak,
+    )
+
+
+def _is_newer(row: StoredVersion, item: RecordUpsert) -> bool:
     return version_newer(
         changed_at=item.changed_at,
         tiebreak=item.tiebreak,
@@ -230,25 +287,30 @@ def _is_newer(row: RankrRecord, item: RecordUpsert) -> bool:
     )
 
 
-def _row_apply(model: type[RankrRecord], row: RankrRecord, item: RecordUpsert) -> str:
-    """Write ``item`` over the locked ``row`` if it is newer; say what happened."""
+def _row_apply(
+    row: StoredVersion, item: RecordUpsert, *, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """What writing ``item`` over the locked ``row`` does: (outcome, the fields to write)."""
     if not _is_newer(row, item):
-        return "stale"
+        return "stale", {}
     stamps = {
         "source_changed_at": item.changed_at or row.source_changed_at,
         "source_tiebreak": item.tiebreak if item.changed_at else row.source_tiebreak,
     }
     if row.deleted_at is None and row.fingerprint == item.fingerprint:
-        model.objects.filter(pk=row.pk).update(**stamps)
-        return "unchanged"
-    model.objects.filter(pk=row.pk).update(
+        if (stamps["source_changed_at"], stamps["source_tiebreak"]) == (
+            row.source_changed_at,
+            row.source_tiebreak,
+        ):
+            return "unchanged", {}  # the same version again: nothing to write
+        return "unchanged", stamps
+    return "updated", {
         **item.values,
         **stamps,
-        fingerprint=item.fingerprint,
-        deleted_at=None,
-        updated_at=timezone.now(),
-    )
-    return "updated"
+        "fingerprint": item.fingerprint,
+        "deleted_at": None,
+        "updated_at": now,
+    }
 
 
 def _values_before(

@@ -58,7 +58,11 @@ def connection_info(connection: Connection) -> ConnectionInfo:
 
 def connection_info_get(*, connection_id: int, user: Any = None) -> ConnectionInfo:
     """The ConnectionInfo for ``connection_id``, scoped to ``user`` when given."""
-    queryset = connections_for_user(user) if user is not None else Connection.objects.all()
+    queryset = (
+        connections_for_user(user)
+        if user is not None
+        else Connection.objects.select_related("location__agency", "agency", "app")
+    )
     connection = queryset.filter(pk=connection_id).first()
     if connection is None:
         raise ConnectionUnavailable(f"Connection {connection_id} does not exist or is not yours.")

@@ -143,15 +143,13 @@ def operation_pages(
     operation = operation_get(operation_id)
     params, body, limit = paging_start(operation=operation, params=params, body=body, limit=limit)
     pages = 0
+    connection = connection_info_get(connection_id=connection_id)  # once for all the pages
     while True:
         body = _body_paging_typed(operation=operation, body=body)
-        response = operation_run(
-            connection_id=connection_id,
-            operation_id=operation.key,
-            params=params,
-            body=body,
-            job_id=job_id,
+        call = operation_check(
+            connection=connection, operation_id=operation.key, params=params, body=body
         )
+        response = call_send(connection_id=connection_id, call=call, job_id=job_id)
         yield response
         pages += 1
         if max_pages is not None and pages >= max_pages:

@@ -196,7 +196,11 @@ def _request(
         retry_after = retry_after_parse(result.headers)
         if result.status is not None:
             ratelimit_observe(
-                key=key, headers=result.headers, status=result.status, retry_after=retry_after
+                key=key,
+                headers=result.headers,
+                status=result.status,
+                retry_after=retry_after,
+                stamp=stamp,
             )
         outcome = _classify(
             result, operation_id=operation_id, retry_after=retry_after, secrets=secrets

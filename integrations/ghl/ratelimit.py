@@ -14,9 +14,11 @@ day stay for incremental polls and resyncs, so a big backfill never starves them
 """
 
 import contextvars
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -24,6 +26,7 @@ from django.db import IntegrityError, transaction
 
 from integrations.ghl.errors import GhlRateLimited
 from integrations.ghl.models import RateBucket
+from portal.bulk import row_locked, rows_update
 
 _sleep = time.sleep  # tests replace these two with a fake clock
 _now = time.time
@@ -54,17 +57,34 @@ def ratelimit_key(*, app_id: int, resource_id: str) -> str:
     return f"{app_id}:{resource_id}"
 
 
+_BUCKET_FIELDS = (
+    "id",
+    "stamps",
+    "day",
+    "day_count",
+    "blocked_until",
+    "server_limit",
+    "server_daily_remaining",
+)
+
+
 def _bucket_locked(key: str) -> RateBucket:
-    try:
-        return RateBucket.objects.select_for_update().get(key=key)
-    except RateBucket.DoesNotExist:
-        pass
+    """The key's bucket under its row lock (made on first use); read by one prepared statement,
+    as every request reads it."""
+    found = row_locked(model=RateBucket, by="key", value=key, fields=_BUCKET_FIELDS)
+    if found is not None:
+        return RateBucket(key=key, **found)
     try:
         with transaction.atomic():
             RateBucket.objects.create(key=key)
     except IntegrityError:  # another process created it first
         pass
     return RateBucket.objects.select_for_update().get(key=key)
+
+
+def _bucket_write(bucket: RateBucket, fields: Iterable[str]) -> None:
+    """Write these fields of the locked bucket (one prepared statement)."""
+    rows_update(model=RateBucket, rows=[(bucket.pk, {f: getattr(bucket, f) for f in fields})])
 
 
 def _seconds_to_midnight(now: float) -> float:
@@ -88,7 +108,8 @@ def _try_take(key: str) -> tuple[float, float]:
         limit = settings.GHL_RATE_LIMIT_BURST
         if bucket.server_limit:
             limit = min(limit, bucket.server_limit)
-        stamps = sorted(s for s in bucket.stamps if s > now - _window())
+        window = _window()
+        stamps = sorted(s for s in bucket.stamps if s > now - window)
         if bucket.blocked_until > now:
             return bucket.blocked_until - now, 0
         daily = settings.GHL_RATE_LIMIT_DAILY
@@ -96,12 +117,54 @@ def _try_take(key: str) -> tuple[float, float]:
             return _seconds_to_midnight(now), 0
         limit -= _reserved(limit)
         if len(stamps) >= limit:
-            return max(stamps[-limit] + _window() - now, 0.001), 0
+            return max(stamps[-limit] + window - now, 0.001), 0
         stamps.append(now)
         bucket.stamps = stamps
         bucket.day_count += 1
-        bucket.save(update_fields=["stamps", "day", "day_count", "server_daily_remaining"])
+        _bucket_write(bucket, ["stamps", "day", "day_count", "server_daily_remaining"])
+        _taken(key, Taken(stamps, bucket.server_limit, bucket.server_daily_remaining))
         return 0, now
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The bucket as this thread left it when it last took a send (its stamps, newest last)."""
+
+    stamps: list[float]
+    server_limit: int | None
+    server_daily_remaining: int | None
+
+
+_local = threading.local()
+
+
+def _taken(key: str, taken: Taken | None = None) -> Taken | None:
+    """Set this thread's last take of ``key``; without ``taken``, hand it over (once)."""
+    seen: dict[str, Taken] = _local.__dict__.setdefault("taken", {})
+    if taken is not None:
+        seen[key] = taken
+        return taken
+    return seen.pop(key, None)
+
+
+def _observe_needless(
+    taken: Taken, limit: int | None, remaining: int | None, daily_remaining: int | None
+) -> bool:
+    """True when the answer's headers cannot change the bucket, judged from this thread's last
+    take without reading it: the same limit, nothing spent that the stamps do not already show
+    (stamps in the window only grow until they expire, so the row holds at least these), the
+    same low daily remainder. Otherwise :func:`_observe_apply` decides on the locked row."""
+    if limit and limit != taken.server_limit:
+        return False
+    if limit is not None and remaining is not None:
+        horizon = _now() - _window()
+        if (limit - remaining) - sum(1 for s in taken.stamps if s > horizon) > 0:
+            return False
+    if daily_remaining is not None:
+        low = daily_remaining if daily_remaining < 1000 else None
+        if low != taken.server_daily_remaining:
+            return False
+    return True
 
 
 def ratelimit_acquire(*, key: str) -> float:
@@ -134,7 +197,8 @@ def ratelimit_settle(*, key: str, stamp: float) -> None:
         return
     with transaction.atomic():
         bucket = _bucket_locked(key)
-        stamps = [s for s in bucket.stamps if s > now - _window()]
+        horizon = now - _window()
+        stamps = [s for s in bucket.stamps if s > horizon]
         if stamp in stamps:
             stamps.remove(stamp)
         stamps.append(now)
@@ -151,9 +215,16 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
 
 
 def ratelimit_observe(
-    *, key: str, headers: Mapping[str, str], status: int | None, retry_after: float | None
+    *,
+    key: str,
+    headers: Mapping[str, str],
+    status: int | None,
+    retry_after: float | None,
+    stamp: float | None = None,
 ) -> None:
-    """Bring the shared budget in step with what the server said about it."""
+    """Bring the shared budget in step with what the server said about it. ``stamp``: the one
+    :func:`ratelimit_acquire` gave this request in this thread (its take is remembered, so an
+    answer that changes nothing costs no read of the bucket)."""
     limit = _int_header(headers, "X-RateLimit-Max")
     remaining = _int_header(headers, "X-RateLimit-Remaining")
     daily_remaining = _int_header(headers, "X-RateLimit-Daily-Remaining")
@@ -161,7 +232,15 @@ def ratelimit_observe(
     if status != 429 and limit is None and remaining is None and daily_remaining is None:
         return
     if status != 429:
-        # Most answers change nothing: look first without taking the lock.
+        # Most answers change nothing: judge by this thread's last take, then look without the
+        # lock, and take it only to write.
+        taken = _taken(key) if stamp is not None else None
+        if (
+            taken is not None
+            and taken.stamps[-1:] == [stamp]
+            and _observe_needless(taken, limit, remaining, daily_remaining)
+        ):
+            return
         bucket = RateBucket.objects.filter(key=key).first()
         if bucket is not None and not _observe_apply(bucket, limit, remaining, daily_remaining):
             return
@@ -186,7 +265,8 @@ def _observe_apply(
         bucket.server_limit = limit
         fields.add("server_limit")
     if limit is not None and remaining is not None:
-        stamps = sorted(s for s in bucket.stamps if s > now - _window())
+        horizon = now - _window()
+        stamps = sorted(s for s in bucket.stamps if s > horizon)
         unseen = (limit - remaining) - len(stamps)
         if unseen > 0:  # someone else spends this budget too: count their requests as ours
             bucket.stamps = stamps + [now] * unseen

@@ -47,6 +47,7 @@ from mappings.entities import FANOUT, HORIZON, INCREMENTAL, Entity, LocationPlan
 from mappings.models import MappingVersion
 from mappings.rules import path_get
 from mappings.services import mapping_page_apply, time_parse
+from portal.bulk import rows_insert
 from rankr.models import RECORD_MODELS
 from rankr.services import TOMBSTONE
 
@@ -125,14 +126,10 @@ class _Run:
                 job_id=self.job.pk,
             )
             if seen:
-                ids = {path_get(r, self.entity.id_path) for r in records if isinstance(r, dict)}
-                SubscriptionSeen.objects.bulk_create(
-                    [
-                        SubscriptionSeen(subscription_id=self.subscription.pk, ghl_id=i)
-                        for i in ids
-                        if isinstance(i, str) and i
-                    ],
-                    ignore_conflicts=True,
+                seen_add(
+                    subscription_id=self.subscription.pk,
+                    records=records,
+                    id_path=self.entity.id_path,
                 )
         self.counts.records += len(records)
         self.counts.changed += page.counts.created + page.counts.updated
@@ -141,6 +138,20 @@ class _Run:
 
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.time_budget_s
+
+
+def seen_add(*, subscription_id: int, records: list[Any], id_path: str) -> None:
+    """Note the HighLevel ids a full pass listed (its deletion sweep spares them)."""
+    ids = {path_get(r, id_path) for r in records if isinstance(r, dict)}
+    rows_insert(
+        model=SubscriptionSeen,
+        rows=[
+            {"subscription_id": subscription_id, "ghl_id": i}
+            for i in ids
+            if isinstance(i, str) and i
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _records(data: Any, operation_key: str) -> list[Any]:

@@ -43,10 +43,9 @@ from integrations.sync.leases import lease_end
 from integrations.sync.models import Job, Subscription, SubscriptionSeen
 from integrations.sync.subscriptions.counts import RunCounts
 from integrations.sync.subscriptions.incremental import request_base, request_since
-from integrations.sync.subscriptions.plan_run import plan_run
+from integrations.sync.subscriptions.plan_run import plan_run, seen_add
 from mappings.entities import ENTITIES, Entity
 from mappings.models import MappingVersion
-from mappings.rules import path_get
 from mappings.services import mapping_page_apply, mapping_version_latest, time_parse
 from portal.errors import PortalError, error_permanent
 from rankr.models import RankrRecord
@@ -355,15 +354,7 @@ def _page_commit(
             else None
         )
         if state["full"] and records:
-            ids = {path_get(r, entity.id_path) for r in records if isinstance(r, dict)}
-            SubscriptionSeen.objects.bulk_create(
-                [
-                    SubscriptionSeen(subscription_id=subscription.pk, ghl_id=i)
-                    for i in ids
-                    if isinstance(i, str) and i
-                ],
-                ignore_conflicts=True,
-            )
+            seen_add(subscription_id=subscription.pk, records=records, id_path=entity.id_path)
         updates: dict[str, Any] = {}
         new_state: State
         if following is not None:

@@ -162,3 +162,45 @@ def test_bulk_work_stops_short_of_the_day_s_reserve_while_polls_go_on(sleeps):
     ratelimit.ratelimit_acquire(key="1:loc")
     with pytest.raises(GhlRateLimited):
         ratelimit.ratelimit_acquire(key="1:loc")
+
+
+def _headers(*, limit, remaining, daily=150_000):
+    return {
+        "X-RateLimit-Max": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Daily-Remaining": str(daily),
+    }
+
+
+@pytest.mark.django_db
+def test_an_answer_that_changes_nothing_reads_no_bucket(django_assert_num_queries):
+    stamp = ratelimit.ratelimit_acquire(key="1:loc")
+    ratelimit.ratelimit_observe(  # the server adopted once: its limit is the bucket's now
+        key="1:loc", headers=_headers(limit=100, remaining=99), status=200, retry_after=None
+    )
+    stamp = ratelimit.ratelimit_acquire(key="1:loc")
+    with django_assert_num_queries(0):
+        ratelimit.ratelimit_observe(
+            key="1:loc",
+            headers=_headers(limit=100, remaining=98),
+            status=200,
+            retry_after=None,
+            stamp=stamp,
+        )
+
+
+@pytest.mark.django_db
+def test_usage_the_take_did_not_see_is_still_counted(sleeps):
+    ratelimit.ratelimit_acquire(key="1:loc")
+    ratelimit.ratelimit_observe(
+        key="1:loc", headers=_headers(limit=100, remaining=99), status=200, retry_after=None
+    )
+    stamp = ratelimit.ratelimit_acquire(key="1:loc")
+    ratelimit.ratelimit_observe(  # someone else sent 40 of this key's requests meanwhile
+        key="1:loc",
+        headers=_headers(limit=100, remaining=58),
+        status=200,
+        retry_after=None,
+        stamp=stamp,
+    )
+    assert len(RateBucket.objects.get(key="1:loc").stamps) == 42

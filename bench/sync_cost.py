@@ -1,0 +1,227 @@
+"""CPU per synced record: the portal against a bare HTTP client fetching the same pages.
+
+One run, one seeded sandbox location (``--contacts`` contacts, the limits off; the sandbox is its
+own gunicorn process and is not counted) and three clients of ``POST /contacts/search``, 100 a page:
+  raw       a bare ``requests`` loop: send, parse the JSON, follow ``searchAfter``
+  door      the same pages through the portal's door (``operation_pages``: checks, auth, rate
+            limit, retries, one sync-log row per attempt)
+  backfill  the portal's full backfill job: fetch through the door, map, fingerprint, upsert,
+            checkpoint
+and the door again with 5-record pages (the shape of fan-out and incremental calls).
+CPU is this process's ``time.process_time()`` plus, on PostgreSQL, the CPU of the database
+backends serving this process's connections (utime + stime of ``/proc/<backend pid>/stat``), so
+work moved into the database still counts.
+  raw_cpu_ms_per_1k, door_cpu_ms_per_1k, backfill_cpu_ms_per_1k   CPU ms per 1,000 records
+  door_vs_raw, backfill_vs_raw                                    ratios to the bare client
+  door_cpu_ms_per_request                                         CPU ms per 5-record page
+Run: .venv/bin/python bench/sync_cost.py [--contacts 20000] [--postgres URL] [--profile FILE]
+(``--profile FILE`` writes cProfile stats of the small pages and of the backfill to
+FILE.door, FILE.backfill and their top lines to FILE.door.txt, FILE.backfill.txt.)
+"""
+
+import argparse
+import os
+import time
+
+from sync_world import BenchEnvironment, Sandbox, run_inline, world_make
+
+PAGE = 100
+SMALL_PAGE = 5
+SMALL_REQUESTS = 400
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends this process opened (none on SQLite).
+
+    A connection the job closes takes its backend (and its /proc entry) with it: a sampler thread
+    reads every known backend every 20 ms and a closed one keeps its last reading, so at most
+    20 ms of a closing backend's CPU goes uncounted.
+    """
+
+    def __init__(self):
+        import threading
+
+        from django.db.backends.signals import connection_created
+
+        self.last = {}  # backend pid -> its CPU seconds when last read
+        self.lock = threading.Lock()
+        connection_created.connect(self._created, weak=False)
+        from django.db import connection
+
+        if connection.connection is not None:
+            self._created(connection=connection)
+        self.stopped = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _created(self, *, connection, **_):
+        if connection.vendor == "postgresql":
+            pid = connection.connection.info.backend_pid
+            with self.lock:
+                self.last.setdefault(pid, 0.0)
+            self._read(pid)
+
+    def _read(self, pid):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # closed: its last reading stands
+            return
+        cpu = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14, 15)
+        with self.lock:
+            self.last[pid] = max(self.last.get(pid, 0.0), cpu)
+
+    def _sample(self):
+        while not self.stopped.wait(0.02):
+            for pid in list(self.last):
+                self._read(pid)
+
+    def seconds(self):
+        for pid in list(self.last):
+            self._read(pid)
+        with self.lock:
+            return sum(self.last.values())
+
+
+class Meter:
+    def __init__(self, backends):
+        self.backends = backends
+
+    def __enter__(self):
+        self.db = self.backends.seconds()
+        self.cpu = time.process_time() + self.db
+        self.wall = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        db = self.backends.seconds()
+        self.cpu = time.process_time() + db - self.cpu
+        self.db = db - self.db
+        self.wall = time.monotonic() - self.wall
+
+
+def raw_fetch(*, base_url, token, location_id, limit):
+    """The bare client: one keep-alive session paging the search as the door does."""
+    import requests
+
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}", "Version": "2021-07-28"}
+    body = {"locationId": location_id, "pageLimit": limit}
+    fetched = 0
+    while True:
+        answer = session.post(f"{base_url}/contacts/search", json=body, headers=headers, timeout=60)
+        answer.raise_for_status()
+        contacts = answer.json()["contacts"]
+        fetched += len(contacts)
+        if len(contacts) < limit or not contacts[-1].get("searchAfter"):
+            return fetched
+        body = {**body, "searchAfter": contacts[-1]["searchAfter"]}
+
+
+def door_fetch(*, subscription, limit, max_pages=None):
+    from integrations.catalog.services import operation_pages
+
+    fetched = pages = 0
+    for response in operation_pages(
+        connection_id=subscription.connection_id,
+        operation_id="POST /contacts/search",
+        body={"locationId": subscription.location.location_id},
+        limit=limit,
+        max_pages=max_pages,
+    ):
+        fetched += len(response.data["contacts"])
+        pages += 1
+    return fetched, pages
+
+
+def profiled(path, fn):
+    if not path:
+        return fn()
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    result = profile.runcall(fn)
+    profile.dump_stats(path)
+    with open(path + ".txt", "w") as out:
+        stats = pstats.Stats(profile, stream=out).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(40)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=20_000)
+    parser.add_argument("--postgres", help="A PostgreSQL server URL; a scratch database is made.")
+    parser.add_argument("--profile", help="cProfile the small pages and the backfill.")
+    args = parser.parse_args()
+    env = BenchEnvironment(limits_off=True, postgres=args.postgres)
+    sandbox = Sandbox(port=env.port)
+    try:
+        [subscription] = world_make(locations=1, contacts=args.contacts)
+        from integrations.models import Connection
+        from rankr.models import Contact
+
+        connection = Connection.objects.select_related("app").get(pk=subscription.connection_id)
+        backends = BackendCpu()
+        location_id = subscription.location.location_id
+        raw_fetch(  # warm both sides (the sandbox's caches, this process's imports)
+            base_url=connection.app.api_base_url,
+            token=connection.access_token,
+            location_id=location_id,
+            limit=PAGE,
+        )
+        door_fetch(subscription=subscription, limit=SMALL_PAGE, max_pages=20)
+
+        with Meter(backends) as raw:
+            raw_n = raw_fetch(
+                base_url=connection.app.api_base_url,
+                token=connection.access_token,
+                location_id=location_id,
+                limit=PAGE,
+            )
+        with Meter(backends) as door:
+            door_n, door_pages = door_fetch(subscription=subscription, limit=PAGE)
+        with Meter(backends) as small:
+            _, small_pages = profiled(
+                args.profile and args.profile + ".door",
+                lambda: door_fetch(
+                    subscription=subscription, limit=SMALL_PAGE, max_pages=SMALL_REQUESTS
+                ),
+            )
+        with Meter(backends) as backfill:
+            profiled(args.profile and args.profile + ".backfill", lambda: run_inline(subscription))
+        stored = Contact.objects.filter(location_id=subscription.location_id).count()
+        expected = {args.contacts}
+        if {raw_n, door_n, stored, subscription.backfill_records} != expected:
+            raise SystemExit(
+                f"expected {args.contacts}: raw {raw_n}, door {door_n}, stored {stored}, "
+                f"backfill counted {subscription.backfill_records}"
+            )
+    finally:
+        sandbox.stop()
+        env.close()
+
+    def per_1k(meter):
+        return meter.cpu * 1000 / (args.contacts / 1000)
+
+    print(f"database: {'postgresql' if args.postgres else 'sqlite'}")
+    print(f"contacts: {args.contacts}")
+    print(f"pages: {door_pages}")
+    print(f"raw_wall_s: {raw.wall:.1f}")
+    print(f"door_wall_s: {door.wall:.1f}")
+    print(f"backfill_wall_s: {backfill.wall:.1f}")
+    print(f"raw_cpu_ms_per_1k: {per_1k(raw):.0f}")
+    print(f"door_cpu_ms_per_1k: {per_1k(door):.0f}")
+    print(f"backfill_cpu_ms_per_1k: {per_1k(backfill):.0f}")
+    if args.postgres:  # the database's share of the figures above
+        print(f"door_db_cpu_ms_per_1k: {door.db * 1000 / (args.contacts / 1000):.0f}")
+        print(f"backfill_db_cpu_ms_per_1k: {backfill.db * 1000 / (args.contacts / 1000):.0f}")
+    print(f"door_vs_raw: {door.cpu / raw.cpu:.2f}")
+    print(f"backfill_vs_raw: {backfill.cpu / raw.cpu:.2f}")
+    print(f"door_cpu_ms_per_request: {small.cpu * 1000 / small_pages:.2f}")
+
+
+if __name__ == "__main__":
+    main()
