@@ -22,6 +22,7 @@ import argparse
 import base64
 import json
 import math
+import os
 import random
 import string
 import sys
@@ -63,7 +64,6 @@ SCENARIOS = [
     "fuzz",
 ]
 NOT_RUN = {
-    "creates_dropped": "not implemented in the harness yet",
     "two_hosts": "not implemented in the harness yet",
     "restore_backup": "not implemented in the harness yet",
     "disk_full": "not implemented in the harness yet",
@@ -209,8 +209,11 @@ class World:
         app.save()
         self.app = app
         self.tokens = {}  # location id -> a private token the harness reads the sandbox with
+        self.scopes = {}
 
-    def location(self, location_id, *, contacts=0, seed=0, oauth=False, subscribe=True):
+    def location(
+        self, location_id, *, contacts=0, seed=0, oauth=False, subscribe=True, scopes=SCOPES
+    ):
         """A seeded sandbox location and its portal twin. Returns the portal's Location; with
         ``subscribe`` its contact subscription is created (the dispatcher then backfills it)."""
         from integrations.models import Connection
@@ -232,8 +235,9 @@ class World:
                 users=0,
                 seed=seed,
             )
+        self.scopes[location_id] = scopes
         self.tokens[location_id] = private_token_create(
-            location_id=location_id, scopes=SCOPES
+            location_id=location_id, scopes=scopes
         ).value
         location = Location.objects.create(
             agency=self.agency, location_id=location_id, name=location_id
@@ -243,14 +247,14 @@ class World:
             agency=self.agency,
             location=location,
             kind=Connection.Kind.LOCATION,
-            scopes=" ".join(SCOPES),
+            scopes=" ".join(scopes),
         )
         if oauth:
             self.oauth_tokens(connection, location_id)
         else:
             connection.auth_type = Connection.AuthType.PRIVATE
             connection.access_token = private_token_create(
-                location_id=location_id, scopes=SCOPES
+                location_id=location_id, scopes=scopes
             ).value
         connection.save()
         location.connection = connection
@@ -318,7 +322,9 @@ class World:
         try:
             return self.stack.api.contacts(location_id=location_id, token=self.tokens[location_id])
         except Broken:  # "expire tokens now" expired the harness's reading token too
-            token = private_token_create(location_id=location_id, scopes=SCOPES).value
+            token = private_token_create(
+                location_id=location_id, scopes=self.scopes[location_id]
+            ).value
             self.tokens[location_id] = token
             return self.stack.api.contacts(location_id=location_id, token=token)
 
@@ -783,6 +789,96 @@ def scenario_webhooks(ctx):
     )
 
 
+def scenario_creates_dropped(ctx):
+    """Rankr -> HighLevel creates of users and leads with 30 % of the sandbox's answers dropped
+    after it stored the record; every failed job re-run (support's *Re-run*) until all
+    succeeded. Each record exists once in the sandbox (read over its API)."""
+    from django.utils import timezone
+
+    from integrations.models import Job
+    from integrations.sync.jobs import job_rerun
+    from integrations.sync.rankr_events import rankr_lead_create, rankr_user_create
+    from mappings.services import mapping_template_apply
+    from sandbox.access.services.registry import spec_scopes_all
+
+    count = 50 if ctx.quick else 200
+    scopes = sorted(spec_scopes_all())
+    location = ctx.world.location("fm-create-0001", subscribe=False, scopes=scopes)
+    for key in ("rankr_user_create", "rankr_lead_create"):
+        mapping_template_apply(template_key=key, location_id=location.pk, user_id=None)
+    ctx.stack.api.faults(locationId=location.location_id, seed=ctx.seed, dropRate=0.3)
+    since = timezone.now()
+    for n in range(count):
+        rankr_user_create(
+            location_id=location.pk,
+            email=f"staff{n:03d}@fault.test",
+            full_name=f"Staff Member{n:03d}",
+            role="user",
+        )
+        rankr_lead_create(
+            location_id=location.pk,
+            values={"email": f"lead{n:03d}@fault.test", "first_name": "Lead", "last_name": f"N{n}"},
+        )
+    jobs = Job.objects.filter(kind=Job.Kind.RANKR_EVENT, location=location, queued_at__gte=since)
+    check(jobs.count() == 2 * count, f"{jobs.count()} jobs for {2 * count} creates")
+    reruns, deadline = 0, time.monotonic() + 600
+    while jobs.exclude(status=Job.Status.SUCCEEDED).exists():
+        check(time.monotonic() < deadline, "creates not all succeeded within 600 s")
+        failed = list(
+            jobs.filter(status__in=(Job.Status.FAILED, Job.Status.DEAD)).values_list(
+                "pk", flat=True
+            )
+        )
+        if failed:
+            reruns += job_rerun(job_ids=failed, user_id=None)
+        time.sleep(2)
+    cleared = time.time()
+    ctx.stack.api.faults_clear(location.location_id)
+    token = ctx.world.tokens[location.location_id]
+    users, ids, skip = {}, set(), 0
+    for _ in range(500):  # bounded; users page with skip/limit (each page as long as it says)
+        answer = ctx.stack.api.call(
+            "GET",
+            "/users/search",
+            token=token,
+            params={
+                "companyId": COMPANY,
+                "locationId": location.location_id,
+                "skip": skip,
+                "limit": 100,
+            },
+        )
+        check(answer.status_code == 200, f"sandbox users: {answer.status_code} {answer.text[:300]}")
+        page = [u for u in answer.json().get("users", []) if u["id"] not in ids]
+        for user in page:
+            ids.add(user["id"])
+            users[user.get("email")] = users.get(user.get("email"), 0) + 1
+        if not page:
+            break
+        skip += len(page)
+    contacts = {}
+    for contact in ctx.world.sandbox_contacts(location.location_id).values():
+        email = (contact.get("email") or "").lower()
+        contacts[email] = contacts.get(email, 0) + 1
+    problems = []
+    for kind, seen, prefix in (("user", users, "staff"), ("lead", contacts, "lead")):
+        wanted = [f"{prefix}{n:03d}@fault.test" for n in range(count)]
+        wrong = {e: seen.get(e, 0) for e in wanted if seen.get(e, 0) != 1}
+        if wrong:
+            problems.append(
+                f"{kind}s not exactly once: {len(wrong)} (e.g. {sorted(wrong.items())[:2]})"
+            )
+    lost = jobs.filter(attempt_rows__error_class="GhlOutcomeUnknown").distinct().count()
+    return Outcome(
+        not problems,
+        0.0,
+        notes=problems
+        + [
+            f"{2 * count} creates; {lost} met a lost answer; {reruns} re-runs; cleared at {cleared:.0f}"
+        ],
+    )
+
+
 def scenario_all_killed(ctx):
     """SIGKILL of web, worker and dispatcher together mid-backfill, then (PostgreSQL) every
     connection to the harness's database terminated; all restarted. Recovery: from the kill to
@@ -803,11 +899,6 @@ def scenario_all_killed(ctx):
         proc.kill()
     killed = time.time()
     notes = [f"killed at page {target} of {pages}"]
-    if ctx.env.pg_name:
-        terminated = pg_terminate(ctx)
-        notes.append(f"{terminated} database connections terminated")
-    else:
-        notes.append("SQLite: no server connections to terminate")
     ctx.stack.web_start()
     ctx.stack.worker_start()
     ctx.stack.dispatcher_start()
@@ -815,11 +906,29 @@ def scenario_all_killed(ctx):
         lambda: attempts_after(sub, killed).exists(), timeout=180, what="the job taken up again"
     )
     started = attempts_after(sub, killed).earliest("started_at").started_at.timestamp()
+    figures = {}
+    if ctx.env.pg_name:
+        # Mid-run again: every connection to the database dropped under the restarted stack.
+        pages_now = Subscription.objects.get(pk=sub.pk).backfill_pages
+        terminated_at = time.time()
+        terminated = pg_terminate(ctx)
+        notes.append(f"{terminated} database connections terminated at page {pages_now}")
+        check(terminated > 0, "no database connection to terminate: the stack was not running")
+        wait_until(
+            lambda: (
+                Subscription.objects.get(pk=sub.pk).backfill_pages > pages_now or backfill_done(sub)
+            ),
+            timeout=180,
+            what="progress after the connections were terminated",
+        )
+        figures["terminate_recovery_s"] = f"{time.time() - terminated_at:.1f}"
+    else:
+        notes.append("SQLite: no server connections to terminate")
     wait_until(lambda: backfill_done(sub), timeout=900, what="the backfill's end")
     backfill_invariant(ctx.world, location, contacts)
     answer = requests.get(ctx.stack.web_root + "/accounts/login/", timeout=30)
     check(answer.status_code == 200, f"web answers {answer.status_code} after its restart")
-    return Outcome(True, max(started - killed, 0.0), notes=notes)
+    return Outcome(True, max(started - killed, 0.0), notes=notes, figures=figures)
 
 
 def pg_terminate(ctx):
@@ -1052,7 +1161,13 @@ def main():
         limits_off=True,
         postgres=args.postgres,
         redis=bool(args.redis),
-        extra={"LOG_LEVEL": "ERROR", "SANDBOX_RATE_BURST": UNLIMITED},
+        extra={
+            "LOG_LEVEL": "ERROR",
+            "SANDBOX_RATE_BURST": UNLIMITED,
+            # --quick: a shorter lease (the heartbeat still fits four times), so each lost
+            # worker costs ~15 s instead of ~35 s of the CI budget; the full run keeps defaults.
+            **({"JOB_LEASE_S": 12, "JOB_HEARTBEAT_S": 3} if args.quick else {}),
+        },
     )
     results = {}
     stack = None
@@ -1090,6 +1205,7 @@ def main():
     print(f"mode: {'postgresql+redis' if args.postgres else 'sqlite+orm'}")
     print(f"seed: {args.seed}")
     print(f"quick: {str(args.quick).lower()}")
+    print(f"job_lease_s: {os.environ.get('JOB_LEASE_S', '30 (default)')}")
     for name, (_state, _, notes, _) in results.items():
         for note in notes:
             print(f"# {name}: {note}")
