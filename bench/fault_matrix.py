@@ -66,7 +66,6 @@ SCENARIOS = [
 NOT_RUN = {
     "two_hosts": "not implemented in the harness yet",
     "restore_backup": "not implemented in the harness yet",
-    "disk_full": "not implemented in the harness yet",
 }
 
 
@@ -1021,6 +1020,139 @@ def scenario_broker_lost(ctx):
     return Outcome(not problems, recovery, notes=problems[:5] + [f"outage {outage} s"])
 
 
+class Mount:
+    """A tmpfs the harness mounts for the SQLite database (root only). Its size is changed on the
+    fly: shrunk to what is in use (the disk is full), then given room again."""
+
+    ROOM_MB = 4096  # tmpfs takes memory only for what is written
+
+    def __init__(self):
+        import subprocess
+        import tempfile
+
+        self.dir = tempfile.mkdtemp(prefix="fault-matrix-db-")
+        self.run = subprocess.run
+        answer = self.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.ROOM_MB}m", "tmpfs", self.dir],
+            capture_output=True,
+            text=True,
+        )
+        self.mounted = answer.returncode == 0
+        self.error = answer.stderr.strip()
+
+    def used_kb(self):
+        stat = os.statvfs(self.dir)
+        return (stat.f_blocks - stat.f_bfree) * stat.f_frsize // 1024
+
+    def resize(self, kb):
+        answer = self.run(
+            ["mount", "-o", f"remount,size={kb}k", self.dir], capture_output=True, text=True
+        )
+        if answer.returncode:
+            raise Broken(f"resizing the mount failed: {answer.stderr.strip()}")
+
+    def fill(self):
+        self.resize(self.used_kb() + 4)
+
+    def free(self):
+        self.resize(self.ROOM_MB * 1024)
+
+    def close(self):
+        if self.mounted:
+            self.run(["umount", self.dir], capture_output=True)
+        os.rmdir(self.dir)
+
+
+def scenario_disk_full(ctx):
+    """The SQLite database's filesystem full (the harness shrinks its tmpfs to what is in use)
+    for 20 s while a backfill runs and webhooks arrive, then given room again. The webhook
+    endpoint refuses with a 4xx HighLevel retries (never a 5xx), nothing acknowledged is lost,
+    every job ends well, and the backfill ends equal to the sandbox."""
+    from django.db import connection
+
+    from integrations.models import Job, Subscription, WebhookEvent
+    from sandbox.access.services.signing import webhook_sign
+
+    if ctx.env.pg_name:
+        return None
+    if not ctx.mount or not ctx.mount.mounted:
+        raise Broken(f"no mount for the database: {getattr(ctx.mount, 'error', 'not root?')}")
+    contacts = 500 if ctx.quick else 2_000
+    location = ctx.world.location("fm-disk-0001", contacts=contacts, seed=ctx.seed)
+    hooks = ctx.world.location("fm-disk-0002", subscribe=False)
+    bodies = webhook_history(ctx, hooks, contacts=30, updates=1)
+    signed = [
+        (b.encode(), {"content-type": "application/json", **webhook_sign(body=b.encode())})
+        for b in bodies
+    ]
+    sub = location.subscription
+    wait_until(
+        lambda: Subscription.objects.get(pk=sub.pk).backfill_pages >= 1,
+        timeout=300,
+        what="the backfill under way",
+    )
+    with connection.cursor() as cursor:  # the WAL file emptied: a write must find room
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    url = ctx.stack.web_root + "/integrations/webhooks/highlevel/"
+    session = requests.Session()
+    answers = {}
+    ctx.mount.fill()
+    try:
+        filled = time.monotonic()
+        for n, (body, headers) in enumerate(signed):
+            answers[n] = post_webhook(session, url, body, headers, [])
+            time.sleep(max(0.0, 20 / len(signed) - 0.05))
+        time.sleep(max(0.0, 20 - (time.monotonic() - filled)))
+    finally:
+        ctx.mount.free()
+    freed = time.time()
+    problems = []
+    during = dict(answers)
+    five = [s for s in during.values() if not isinstance(s, int) or s >= 500]
+    if five:
+        problems.append(
+            f"{len(five)} webhook answers 5xx or none while the disk was full: {five[:3]}"
+        )
+    refused = [n for n, s in during.items() if s != 200]
+    if not refused:
+        problems.append("no webhook refused: the disk was never seen full")
+    for attempt in range(8):  # HighLevel retries the 429s
+        refused = [n for n, s in answers.items() if s != 200]
+        if not refused:
+            break
+        time.sleep(2 + attempt)
+        for n in refused:
+            answers[n] = post_webhook(session, url, *signed[n], [])
+    if any(s != 200 for s in answers.values()):
+        problems.append(f"events refused after space returned: {set(answers.values())}")
+    ids = {json.loads(b)["webhookId"] for b, _ in signed}
+
+    def settled():
+        done = WebhookEvent.objects.filter(webhook_id__in=ids, status="processed").count()
+        busy = Job.objects.filter(kind=Job.Kind.WEBHOOK, status__in=("queued", "running"))
+        return done == len(ids) and backfill_done(sub) and not busy.exists()
+
+    try:
+        wait_until(settled, timeout=600, what="events processed and the backfill ended", every=1)
+    except Broken as exc:
+        problems.append(str(exc))
+    recovery = time.time() - freed
+    try:
+        backfill_invariant(ctx.world, location, contacts)
+    except Broken as exc:
+        problems.append(str(exc))
+    problems += equal_contacts(ctx.world, hooks, fields=("email", "first_name"))
+    statuses = {}
+    for status in during.values():
+        statuses[status] = statuses.get(status, 0) + 1
+    return Outcome(
+        not problems,
+        recovery,
+        notes=problems[:5] + [f"answers while full: {statuses}"],
+    )
+
+
 FUZZ_TARGETS = (
     "/integrations/oauth/callback/",
     "/integrations/webhooks/highlevel/",
@@ -1129,8 +1261,9 @@ def scenario_fuzz(ctx):
 
 
 class Context:
-    def __init__(self, args, env, stack, world, seed):
+    def __init__(self, args, env, stack, world, seed, mount):
         self.args, self.env, self.stack, self.world = args, env, stack, world
+        self.mount = mount
         self.seed = seed
         self.rng = random.Random(seed)
         self.quick = args.quick
@@ -1157,10 +1290,12 @@ def main():
         parser.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
     if bool(args.postgres) != bool(args.redis):
         parser.error("--postgres and --redis go together")
+    mount = Mount() if not args.postgres and "disk_full" in chosen else None
     env = BenchEnvironment(
         limits_off=True,
         postgres=args.postgres,
         redis=bool(args.redis),
+        sqlite_dir=mount.dir if mount and mount.mounted else None,
         extra={
             "LOG_LEVEL": "ERROR",
             "SANDBOX_RATE_BURST": UNLIMITED,
@@ -1175,7 +1310,7 @@ def main():
     try:
         stack = Stack(env)
         world = World(stack)
-        ctx = Context(args, env, stack, world, args.seed)
+        ctx = Context(args, env, stack, world, args.seed, mount)
         for name in SCENARIOS:
             if name not in chosen:
                 continue
@@ -1190,7 +1325,8 @@ def main():
             except Exception:  # noqa: BLE001 - a harness error is reported as broken, with its traceback
                 outcome = Outcome(False, 0.0, notes=[traceback.format_exc(limit=6)])
             if outcome is None:
-                results[name] = ("not_run", 0.0, ["PostgreSQL + Redis mode only"], {})
+                only = "SQLite" if name == "disk_full" else "PostgreSQL + Redis"
+                results[name] = ("not_run", 0.0, [f"{only} mode only"], {})
                 continue
             state = "held" if outcome.held else "broken"
             results[name] = (state, outcome.recovery_s, outcome.notes, outcome.figures)
@@ -1202,6 +1338,8 @@ def main():
         if stack is not None:
             stack.stop()
         env.close()
+        if mount:
+            mount.close()
     print(f"mode: {'postgresql+redis' if args.postgres else 'sqlite+orm'}")
     print(f"seed: {args.seed}")
     print(f"quick: {str(args.quick).lower()}")
