@@ -20,6 +20,7 @@ Run: .venv/bin/python bench/fault_matrix.py [--quick] [--seed N] [--only name,na
 
 import argparse
 import base64
+import itertools
 import json
 import math
 import os
@@ -32,6 +33,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import requests
 from sync_world import (
@@ -63,10 +65,7 @@ SCENARIOS = [
     "disk_full",
     "fuzz",
 ]
-NOT_RUN = {
-    "two_hosts": "not implemented in the harness yet",
-    "restore_backup": "not implemented in the harness yet",
-}
+NOT_RUN = {}
 
 
 @dataclass
@@ -211,24 +210,33 @@ class World:
         self.scopes = {}
 
     def location(
-        self, location_id, *, contacts=0, seed=0, oauth=False, subscribe=True, scopes=SCOPES
+        self,
+        location_id,
+        *,
+        contacts=0,
+        seed=0,
+        oauth=False,
+        subscribe=True,
+        scopes=SCOPES,
+        company=COMPANY,
     ):
         """A seeded sandbox location and its portal twin. Returns the portal's Location; with
         ``subscribe`` its contact subscription is created (the dispatcher then backfills it)."""
         from integrations.models import Connection
         from mappings.services import mapping_template_apply
-        from portal.models import Location
+        from portal.models import Agency, Location
         from sandbox.access.services.registry import private_token_create, sandbox_company_ensure
         from sandbox.state.seed import sandbox_seed
 
         sandbox_company_ensure(
-            company_id=COMPANY,
-            name="Fault agency",
+            company_id=company,
+            name=company,
             locations=[{"location_id": location_id, "name": location_id}],
         )
+        agency = Agency.objects.get_or_create(company_id=company, defaults={"name": company})[0]
         if contacts:
             sandbox_seed(
-                company_id=COMPANY,
+                company_id=company,
                 location_ids=[location_id],
                 contacts=contacts,
                 users=0,
@@ -238,18 +246,16 @@ class World:
         self.tokens[location_id] = private_token_create(
             location_id=location_id, scopes=scopes
         ).value
-        location = Location.objects.create(
-            agency=self.agency, location_id=location_id, name=location_id
-        )
+        location = Location.objects.create(agency=agency, location_id=location_id, name=location_id)
         connection = Connection(
             app=self.app,
-            agency=self.agency,
+            agency=agency,
             location=location,
             kind=Connection.Kind.LOCATION,
             scopes=" ".join(scopes),
         )
         if oauth:
-            self.oauth_tokens(connection, location_id)
+            self.oauth_tokens(connection, location_id, company=company)
         else:
             connection.auth_type = Connection.AuthType.PRIVATE
             connection.access_token = private_token_create(
@@ -265,17 +271,18 @@ class World:
             location.subscription = self.subscribe(location)
         return location
 
-    def oauth_tokens(self, connection, location_id):
+    def oauth_tokens(self, connection, location_id, company=COMPANY):
         """The consent a location's admin gives (the code is issued as the consent page would),
         exchanged over HTTP at the sandbox's token endpoint, as the portal's callback does."""
         from django.utils import timezone
 
         from integrations.models import Connection
+        from sandbox.access.models import SandboxCompany
         from sandbox.access.services.oauth import authorization_code_issue
 
         code = authorization_code_issue(
             app=self.sandbox_app,
-            company=self.company,
+            company=SandboxCompany.objects.get(company_id=company),
             location_ids=[location_id],
             agency_chosen=False,
             redirect_uri=REDIRECT,
@@ -876,6 +883,285 @@ def scenario_creates_dropped(ctx):
             f"{2 * count} creates; {lost} met a lost answer; {reruns} re-runs; cleared at {cleared:.0f}"
         ],
     )
+
+
+def scenario_two_hosts(ctx):
+    """Two workers and two dispatchers (two hosts) with many subscriptions on a 1-minute interval
+    for minutes: no subscription runs twice at once (overlapping attempts of one subscription
+    counted), none starves. A host's clock 20 s off is not simulated: the product has no clock
+    hook (faketime is not installed) and claims, leases and due times are read on the
+    database's clock, so a host's own clock takes no part in who runs what."""
+    from django.utils import timezone
+
+    from integrations.models import JobAttempt, Subscription
+
+    count, duration = (30, 150) if ctx.quick else (200, 300)
+    subs = []
+    for n in range(1, count + 1):
+        location = ctx.world.location(f"fm-host-{n:04d}", contacts=3, seed=ctx.seed + n)
+        subs.append(location.subscription.pk)
+    Subscription.objects.filter(pk__in=subs).update(interval_minutes=1)
+    second = [
+        qcluster(workers=ctx.stack.workers_per, name="qcluster-b"),
+        dispatcher(every=TICK_S, name="dispatcher-b"),
+    ]
+    began = timezone.now()
+    try:
+        time.sleep(duration)
+    finally:
+        for proc in second:
+            proc.stop()
+    ended = timezone.now()
+    attempts = JobAttempt.objects.filter(
+        job__subject__in=[f"subscription {pk}" for pk in subs], started_at__gte=began
+    ).values_list("job__subject", "started_at", "ended_at", "worker")
+    by_sub = {}
+    for subject, start, end, worker in attempts:
+        by_sub.setdefault(subject, []).append((start, end or ended, worker))
+    overlaps = 0
+    for runs in by_sub.values():
+        runs.sort()
+        for (_s1, e1, _w1), (s2, _e2, _w2) in itertools.pairwise(runs):
+            overlaps += s2 < e1
+    starved = [pk for pk in subs if len(by_sub.get(f"subscription {pk}", [])) < duration // 60 - 1]
+    workers = {w for runs in by_sub.values() for _s, _e, w in runs}
+    problems = []
+    if overlaps:
+        problems.append(f"{overlaps} overlapping runs of one subscription")
+    if starved:
+        problems.append(f"{len(starved)} subscriptions ran fewer than {duration // 60 - 1} times")
+    total = sum(len(r) for r in by_sub.values())
+    return Outcome(
+        not problems,
+        0.0,
+        notes=problems
+        + [
+            f"{count} subscriptions, {duration} s, {total} runs by {len(workers)} worker processes",
+            "clock 20 s off: not simulated (no product hook; leases and claims use the database's clock)",
+        ],
+        figures={"two_hosts_runs": total, "two_hosts_overlapping_runs": overlaps},
+    )
+
+
+NOT_BACKED_UP = {"sandbox", "sandbox_access", "contenttypes", "django_q", "sessions"}
+
+
+def backup_models():
+    """The portal's models a backup holds (the sandbox is HighLevel: not ours to back up; the
+    django-q2 queue and sessions are not restored)."""
+    from django.apps import apps
+
+    return [
+        m
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.app_label not in NOT_BACKED_UP
+        and m._meta.label != "auth.Permission"
+        and m._meta.managed
+        and not m._meta.proxy
+    ]
+
+
+def database_dump(path):
+    from django.core.management import call_command
+
+    call_command(
+        "dumpdata",
+        *[m._meta.label for m in backup_models() if not m._meta.auto_created],
+        output=str(path),
+        verbosity=0,
+    )
+
+
+def database_restore(path):
+    """Every backed-up table emptied, then the dump loaded (as restoring a backup does)."""
+    from django.core.management import call_command
+    from django.core.management.color import no_style
+    from django.db import connection, transaction
+
+    tables = sorted({m._meta.db_table for m in backup_models()})
+    with transaction.atomic(), connection.constraint_checks_disabled():
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                for table in tables:
+                    cursor.execute(f'DELETE FROM "{table}"')
+        else:
+            for statement in connection.ops.sql_flush(no_style(), tables, allow_cascade=True):
+                with connection.cursor() as cursor:
+                    cursor.execute(statement)
+    call_command("loaddata", str(path), verbosity=0)
+    connection.close()
+
+
+def scenario_restore_backup(ctx):
+    """Dump the portal's database, let syncs and token refreshes run, restore the dump. The
+    refresh tokens in the dump were spent (HighLevel's are single-use): an OAuth location of an
+    agency with a still-valid agency connection is minted a token from it and goes on, as does a
+    location minted from it; an OAuth location of an agency without one is flagged for
+    re-consent with a message. After the re-consent each holds exactly the sandbox's contacts
+    again, the ones the restore rolled back included, none twice."""
+    import tempfile
+
+    from django.utils import timezone
+
+    from integrations.models import Connection, Subscription
+    from sandbox.access.services.oauth import authorization_code_issue
+    from sandbox.access.services.registry import spec_scopes_all
+
+    contacts = 200 if ctx.quick else 1_000
+    world = ctx.world
+    own = world.location("fm-restore-0001", contacts=contacts, seed=ctx.seed, oauth=True)
+    lone = world.location(
+        "fm-restore-0003",
+        contacts=contacts,
+        seed=ctx.seed + 2,
+        oauth=True,
+        company="fm-company-alone",
+    )
+    minted = world.location(
+        "fm-restore-0002", contacts=contacts, seed=ctx.seed + 1, subscribe=False
+    )
+    # The agency's consent, and the second location's token minted from it by the portal.
+    scopes = sorted(spec_scopes_all())
+    code = authorization_code_issue(
+        app=world.sandbox_app,
+        company=world.company,
+        location_ids=[],
+        agency_chosen=True,
+        redirect_uri=REDIRECT,
+        scopes=SCOPES + ["oauth.readonly", "oauth.write"],
+    )
+    grant = requests.post(
+        ctx.stack.sandbox.base + "/services/oauth/token",
+        data={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "grant_type": "authorization_code",
+            "code": code,
+            "user_type": "Company",
+            "redirect_uri": REDIRECT,
+        },
+        timeout=30,
+    )
+    check(grant.status_code == 200, f"agency consent: {grant.status_code} {grant.text[:200]}")
+    grant = grant.json()
+    agency = Connection(
+        app=world.app,
+        agency=world.agency,
+        kind=Connection.Kind.AGENCY,
+        auth_type=Connection.AuthType.OAUTH,
+        scopes=grant.get("scope", " ".join(scopes)),
+    )
+    agency.access_token = grant["access_token"]
+    agency.refresh_token = grant["refresh_token"]
+    agency.token_expires_at = timezone.now() + timedelta(seconds=grant["expires_in"])
+    agency.save()
+    connection = Connection.objects.get(pk=minted.connection.pk)
+    connection.auth_type = Connection.AuthType.AGENCY_MINTED
+    connection.parent = agency
+    connection.access_token = ""
+    connection.refresh_token = ""
+    connection.token_expires_at = timezone.now() - timedelta(seconds=1)  # minted at first use
+    connection.save()
+    minted.connection = connection
+    minted.subscription = world.subscribe(minted)
+    everyone = (own, minted, lone)
+    subs = [x.subscription.pk for x in everyone]
+    Subscription.objects.filter(pk__in=subs).update(interval_minutes=1)
+    for location in everyone:
+        wait_until(
+            lambda location=location: backfill_done(location.subscription),
+            timeout=600,
+            what="the backfills",
+        )
+    backup = Path(tempfile.mkdtemp(prefix="fault-matrix-backup-")) / "portal.json"
+    try:
+        database_dump(backup)
+        dumped = {
+            x.connection.pk: Connection.objects.get(pk=x.connection.pk).token_refreshed_at
+            for x in (own, lone)
+        }
+        # After the backup: HighLevel changes, tokens expire and are refreshed, syncs run.
+        for location in everyone:
+            token = world.tokens[location.location_id]
+            for n in range(20):
+                answer = ctx.stack.api.call(
+                    "POST",
+                    "/contacts/",
+                    token=token,
+                    json={
+                        "locationId": location.location_id,
+                        "firstName": "After",
+                        "lastName": f"Backup{n}",
+                        "email": f"after{n}.{location.location_id}@fault.test",
+                    },
+                )
+                check(answer.status_code in (200, 201), f"create: {answer.status_code}")
+            ctx.stack.api.faults(locationId=location.location_id, expireTokensNow=True)
+            ctx.stack.api.faults_clear(location.location_id)
+        Subscription.objects.filter(pk__in=subs).update(next_run_at=None)
+
+        def caught_up():
+            refreshed = all(
+                Connection.objects.get(pk=pk).token_refreshed_at != at for pk, at in dumped.items()
+            )
+            return refreshed and all(not equal_contacts(world, x) for x in everyone)
+
+        wait_until(caught_up, timeout=300, what="the syncs and refreshes after the backup", every=2)
+        # The restore: the operator stops the portal's processes, restores, starts them again.
+        for proc in (ctx.stack.dispatcher, ctx.stack.worker, ctx.stack.web):
+            proc.stop()
+        database_restore(backup)
+        restored = time.time()
+        ctx.stack.web_start()
+        ctx.stack.worker_start()
+        ctx.stack.dispatcher_start()
+    finally:
+        backup.unlink(missing_ok=True)
+        backup.parent.rmdir()
+    problems, notes = [], []
+    Subscription.objects.filter(pk__in=subs).update(next_run_at=None)
+
+    def flagged():
+        row = Connection.objects.get(pk=lone.connection.pk)
+        return row if row.status == Connection.Status.NEEDS_REAUTH else None
+
+    try:
+        row = wait_until(flagged, timeout=180, what="the spent refresh token detected", every=1)
+        notes.append(f"flagged: {row.last_error[:100]}")
+        if "Connect again" not in row.last_error:
+            problems.append(f"flagged without saying to connect again: {row.last_error[:200]}")
+    except Broken as exc:
+        problems.append(str(exc))
+    try:
+        wait_until(
+            lambda: not equal_contacts(world, minted),
+            timeout=180,
+            what="the minted location re-synced",
+            every=2,
+        )
+    except Broken as exc:
+        problems.append(f"{exc}: {equal_contacts(world, minted)[:2]}")
+    row = Connection.objects.get(pk=minted.connection.pk)
+    if row.status != Connection.Status.ACTIVE:
+        problems.append(
+            f"the minted location was not minted again: {row.status} {row.last_error[:150]}"
+        )
+    # Re-consent of the flagged location, then its re-sync.
+    row = Connection.objects.get(pk=own.connection.pk)
+    world.oauth_tokens(row, own.location_id)
+    row.last_error = ""
+    row.save()
+    Subscription.objects.filter(pk=own.subscription.pk).update(next_run_at=None)
+    try:
+        wait_until(
+            lambda: not equal_contacts(world, own),
+            timeout=180,
+            what="the re-consented location re-synced",
+            every=2,
+        )
+    except Broken as exc:
+        problems.append(f"{exc}: {equal_contacts(world, own)[:2]}")
+    return Outcome(not problems, time.time() - restored, notes=problems + notes)
 
 
 def scenario_all_killed(ctx):
