@@ -900,7 +900,8 @@ def scenario_two_hosts(ctx):
     for n in range(1, count + 1):
         location = ctx.world.location(f"fm-host-{n:04d}", contacts=3, seed=ctx.seed + n)
         subs.append(location.subscription.pk)
-    Subscription.objects.filter(pk__in=subs).update(interval_minutes=1)
+    # Every one due now on its 1-minute interval (those already dispatched were due in 5).
+    Subscription.objects.filter(pk__in=subs).update(interval_minutes=1, next_run_at=None)
     second = [
         qcluster(workers=ctx.stack.workers_per, name="qcluster-b"),
         dispatcher(every=TICK_S, name="dispatcher-b"),
@@ -929,7 +930,13 @@ def scenario_two_hosts(ctx):
     if overlaps:
         problems.append(f"{overlaps} overlapping runs of one subscription")
     if starved:
-        problems.append(f"{len(starved)} subscriptions ran fewer than {duration // 60 - 1} times")
+        rows = Subscription.objects.filter(pk__in=starved[:3]).values(
+            "pk", "last_run_at", "next_run_at", "claimed_until", "claimed_job__status"
+        )
+        problems.append(
+            f"{len(starved)} subscriptions ran fewer than {duration // 60 - 1} times "
+            f"(began {began:%H:%M:%S}): {list(rows)}"
+        )
     total = sum(len(r) for r in by_sub.values())
     return Outcome(
         not problems,
@@ -1338,7 +1345,15 @@ class Mount:
             raise Broken(f"resizing the mount failed: {answer.stderr.strip()}")
 
     def fill(self):
-        self.resize(self.used_kb() + 4)
+        """Shrink to what is in use (a size below it is refused: the database may grow while
+        we measure, so a few tries with a little more room)."""
+        for margin_kb in (4, 16, 64, 256, 1024):
+            try:
+                self.resize(self.used_kb() + margin_kb)
+                return
+            except Broken:
+                continue
+        self.resize(self.used_kb() + 4096)
 
     def free(self):
         self.resize(self.ROOM_MB * 1024)
