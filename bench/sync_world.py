@@ -8,6 +8,8 @@ the contact mapping and subscriptions.
 """
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -31,10 +33,15 @@ def free_port():
 
 
 class BenchEnvironment:
-    def __init__(self, *, limits_off=True, postgres=None):
+    def __init__(self, *, limits_off=True, postgres=None, redis=False, sqlite_dir=None, extra=None):
+        """``redis``: start a Redis server of our own on a free port (never a shared one's data)
+        and point the broker and cache at it. ``sqlite_dir``: where the SQLite file lives (a
+        directory the caller owns, e.g. a small mount), else a temp directory. ``extra``:
+        more environment for this process and every subprocess."""
         self.tmp = tempfile.TemporaryDirectory(prefix="sync-bench-")
         self.port = free_port()
         self.postgres, self.pg_name = postgres, None
+        self.redis = RedisServer() if redis else None
         env = {
             "PORTAL_ENV": "test",
             "DEBUG": "false",
@@ -50,7 +57,13 @@ class BenchEnvironment:
             env["DATABASE_URL"] = postgres.rsplit("/", 1)[0] + "/" + self.pg_name
         else:  # through SQLITE_PATH, so the settings' WAL and busy timeout apply
             os.environ.pop("DATABASE_URL", None)
-            env["SQLITE_PATH"] = f"{self.tmp.name}/bench.sqlite3"
+            env["SQLITE_PATH"] = f"{sqlite_dir or self.tmp.name}/bench.sqlite3"
+        if self.redis:
+            self.redis.start()
+            env["REDIS_URL"] = self.redis.url
+        else:
+            os.environ.pop("REDIS_URL", None)
+        env.update({k: str(v) for k, v in (extra or {}).items()})
         if limits_off:
             env.update(
                 SANDBOX_RATE_BURST=UNLIMITED,
@@ -72,7 +85,60 @@ class BenchEnvironment:
         connections.close_all()
         if self.pg_name:
             _pg_admin(self.postgres, f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        if self.redis:
+            self.redis.stop()
         self.tmp.cleanup()
+
+    @property
+    def database_url(self):
+        return os.environ.get("DATABASE_URL", "")
+
+
+class RedisServer:
+    """A redis-server of our own on a free port: no persistence, stopped (and started again,
+    empty) at will."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self):
+        server = shutil.which("redis-server")
+        if not server:
+            raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+        self.proc = subprocess.Popen(
+            [
+                server,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("redis-server did not start")
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
 
 
 def _pg_admin(url, statement):
@@ -83,31 +149,44 @@ def _pg_admin(url, statement):
 
 
 class Process:
-    """A subprocess of this project (same environment), stopped on exit."""
+    """A subprocess of this project (same environment), stopped on exit. In its own process
+    group, so a signal reaches its children too (a qcluster's worker processes, gunicorn's
+    workers)."""
 
     def __init__(self, args, *, name, env=None):
         self.name = name
-        self.log = open(Path(tempfile.gettempdir()) / f"{name}-{os.getpid()}.log", "w+")
+        self.log = open(Path(tempfile.gettempdir()) / f"{name}-{os.getpid()}.log", "a+")
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+
+    def _signal(self, sig):
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self):
+        """SIGKILL to the whole group, as a lost host would."""
+        if self.proc.poll() is None:
+            self._signal(signal.SIGKILL)
+            self.proc.wait(30)
 
     def stop(self, sig=None):
         if self.proc.poll() is None:
-            if sig is None:
-                self.proc.terminate()
-            else:
-                self.proc.send_signal(sig)
+            self._signal(sig or signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+                self.kill()
+        self._signal(signal.SIGKILL)  # children the group's leader left behind
+        if not self.log.closed:
+            self.log.close()
 
     def tail(self, chars=3000):
         self.log.flush()
@@ -116,7 +195,9 @@ class Process:
 
 
 class Sandbox(Process):
-    def __init__(self, *, port, workers=2, threads=4):
+    def __init__(
+        self, *, port, workers=2, threads=4, name="sandbox", path="/sandbox/api/contacts/"
+    ):
         super().__init__(
             [
                 str(BIN / "gunicorn"),
@@ -130,9 +211,11 @@ class Sandbox(Process):
                 "--timeout",
                 "120",
             ],
-            name="sandbox",
+            name=name,
         )
         self.base = f"http://127.0.0.1:{port}/sandbox"
+        self.root = f"http://127.0.0.1:{port}"
+        self._path = path
         self._wait()
 
     def _wait(self):
@@ -143,16 +226,25 @@ class Sandbox(Process):
             if self.proc.poll() is not None:
                 raise SystemExit(f"the sandbox did not start:\n{self.tail()}")
             try:
-                requests.get(self.base + "/api/contacts/", timeout=30)
+                requests.get(self.root + self._path, timeout=30)
                 return
             except requests.RequestException:
                 time.sleep(0.3)
         raise SystemExit(f"the sandbox did not answer within 60 s:\n{self.tail()}")
 
 
-def qcluster(*, workers=2):
+def qcluster(*, workers=2, name="qcluster", env=None):
     return Process(
-        [PYTHON, "manage.py", "qcluster"], name="qcluster", env={"Q_WORKERS": str(workers)}
+        [PYTHON, "manage.py", "qcluster"],
+        name=name,
+        env={"Q_WORKERS": str(workers), **(env or {})},
+    )
+
+
+def dispatcher(*, every=5, name="dispatcher", env=None):
+    """The Procfile's dispatcher line: the tick every few seconds."""
+    return Process(
+        [PYTHON, "manage.py", "dispatch", "--loop", "--every", str(every)], name=name, env=env
     )
 
 

@@ -72,6 +72,29 @@ class UserTimezoneMiddleware:
             timezone.deactivate()
 
 
+class HeadWithoutBodyMiddleware:
+    """A HEAD answer carries the GET's headers (its Content-Length too) and no body (RFC 9110
+    9.3.2). Django leaves dropping the body to the server, and gunicorn sends whatever body the
+    view made: on a kept-alive connection the client, which reads no body after a HEAD, then
+    reads that body as the start of its next answer (the fault matrix's fuzzing found it). First
+    in MIDDLEWARE, so it sees every answer, static files' included."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method == "HEAD":
+            if response.streaming:
+                close = getattr(response, "close", None)
+                response.streaming_content = []
+                if close:
+                    close()
+            else:
+                response.content = b""
+        return response
+
+
 class ContentSecurityPolicyMiddleware:
     """Sends settings.CONTENT_SECURITY_POLICY on every response that does not set its own."""
 

@@ -18,6 +18,7 @@ import base64
 import fcntl
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,8 @@ from integrations.ghl.errors import GhlBadResponse, GhlError, GhlNotConnected, G
 from integrations.ghl.models import Connection, HighLevelApp
 from integrations.ghl.transport import Attempt, DoorAdapter, LogContext
 from portal.redact import connection_secrets
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from requests import Response
@@ -244,17 +247,20 @@ def connection_token_refresh(
             )
             _mark_needs_reauth(connection, failure)
         else:
+            payload: TokenAnswer | None = None
             try:
                 payload = _exchange(connection, send=send)
             except GhlReauthRequired as exc:
-                _mark_needs_reauth(connection, exc)
-                failure = exc
+                payload = _mint_from_agency(connection, send=send)
+                if payload is None:
+                    _mark_needs_reauth(connection, exc)
+                    failure = exc
             except GhlError as exc:
                 connection.last_error = f"Token refresh failed: {exc}"[:2000]
                 connection.last_error_at = timezone.now()
                 connection.save(update_fields=["last_error", "last_error_at", "updated_at"])
                 failure = exc
-            else:
+            if payload is not None:
                 tokens_apply(connection=connection, payload=payload)
                 connection.save()
     if failure is not None:
@@ -288,6 +294,48 @@ def refresh_lock(*, connection_id: int) -> Iterator[QuerySet[Connection]]:
             yield Connection.objects.all()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _mint_from_agency(connection: Connection, *, send: Send | None) -> TokenAnswer | None:
+    """A location token minted from a still-valid agency connection (same app, same agency) for
+    a location whose own grant HighLevel refused: a refresh token already spent (the database
+    was restored from a backup: HighLevel's refresh tokens are single-use) or revoked. The
+    connection becomes agency-minted and goes on. None where it cannot (no agency connection,
+    or the mint refused too): the caller flags it for re-consent."""
+    if (
+        send is None
+        or connection.auth_type != Connection.AuthType.OAUTH
+        or connection.kind != Connection.Kind.LOCATION
+        or connection.location_id is None
+    ):
+        return None
+    agency = (
+        Connection.objects.filter(
+            app_id=connection.app_id,
+            agency_id=connection.agency_id,
+            kind=Connection.Kind.AGENCY,
+            status=Connection.Status.ACTIVE,
+        )
+        .order_by("-token_refreshed_at", "-pk")
+        .first()
+    )
+    if agency is None:
+        return None
+    before = (connection.auth_type, connection.parent_id, connection.refresh_token)
+    connection.auth_type = Connection.AuthType.AGENCY_MINTED
+    connection.parent = agency
+    try:
+        payload = _exchange(connection, send=send)
+    except GhlError:
+        connection.auth_type, connection.parent_id, connection.refresh_token = before
+        return None
+    connection.refresh_token = ""  # the spent one; a minted token is renewed from the agency
+    logger.warning(
+        "Connection %s: HighLevel refused its own grant; minted from agency connection %s.",
+        connection.pk,
+        agency.pk,
+    )
+    return payload
 
 
 def _exchange(connection: Connection, *, send: Send | None) -> TokenAnswer:
