@@ -116,7 +116,15 @@ class Process:
 
 
 class Sandbox(Process):
+    """The sandbox under gunicorn. With ``BENCH_PROFILE=DIR`` in the environment it runs one
+    single-threaded worker under cProfile and writes ``DIR/sandbox-<pid>.prof`` on stop
+    (``bench/gunicorn_profile.py``)."""
+
     def __init__(self, *, port, workers=2, threads=4):
+        profile = []
+        if os.environ.get("BENCH_PROFILE"):
+            workers, threads = 1, 1
+            profile = ["--config", str(ROOT / "bench" / "gunicorn_profile.py")]
         super().__init__(
             [
                 str(BIN / "gunicorn"),
@@ -129,8 +137,10 @@ class Sandbox(Process):
                 str(threads),
                 "--timeout",
                 "120",
+                *profile,
             ],
             name="sandbox",
+            env={"DB_CONN_MAX_AGE": "300"},  # not a connection (and its PRAGMAs) per request
         )
         self.base = f"http://127.0.0.1:{port}/sandbox"
         self._wait()
