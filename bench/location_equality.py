@@ -22,17 +22,31 @@ moved; ``other``: deletions, tasks, notes): for a change found by the poll, one 
 worst wait) plus the measured time to write it; for one found only by the walk, its entity's
 uncompressed window (its worst wait).
 
-Run: .venv/bin/python bench/location_equality.py [--scale 1.0] [--postgres URL]
+With ``--webhooks`` the sandbox's webhooks are on: a sandbox app with the portal's webhook URL is
+installed on the location after the backfill, every change above that HighLevel announces is
+emitted as the sandbox's own handler emits it (``WEBHOOK_EVENTS``: task edits, a task marked not
+done, user edits and deletions, and the children a contact deletion takes with it have none),
+signed and POSTed to the portal's endpoint (the same gunicorn), and a worker (``manage.py
+qcluster``) processes them. Changes are paced (``--pace`` seconds apart, far faster than a
+location's 1 % a day) so the figure is the latency of one change, not a backlog's.
+``webhook_freshness_p95_s`` = from the change in the sandbox to the Rankr row reflecting it
+(its ``updated_at``, or ``deleted_at`` for a deletion); ``webhook_unreflected`` counts announced
+changes the row did not reflect when the deliveries and their jobs were done. Then the same poll
+and walk cycle as without webhooks, and the same comparison.
+
+Run: .venv/bin/python bench/location_equality.py [--scale 1.0] [--webhooks] [--postgres URL]
+Profile: BENCH_PROFILE=DIR (cProfile of this process and of the sandbox's worker, CPU time).
 """
 
 import argparse
 import math
+import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sync_world import BenchEnvironment, Sandbox, run_inline
+from sync_world import BenchEnvironment, Sandbox, qcluster, run_inline
 
 LOCATION = "bench-eq-0001"
 COMPANY = "bench-eq-company"
@@ -49,6 +63,27 @@ VOLUMES = {
 # Edits that move a record's own modification mark or its listing window (found by the poll);
 # the rest (deletions, tasks, notes) is found by the reconciliation walk.
 PARENT_CHANGING = {"contact", "opportunity", "user", "appointment"}
+# (kind, action) -> the event the sandbox's own handler emits for that change (sandbox/api/
+# handlers: contacts.py, routes.py TASK_/NOTE_/APPT_/OPP_EVENTS, activity.py task_complete,
+# users.py user_create). No entry: HighLevel announces nothing (task edits, user edits).
+WEBHOOK_EVENTS = {
+    ("contact", "create"): "ContactCreate",
+    ("contact", "update"): "ContactUpdate",
+    ("contact", "delete"): "ContactDelete",
+    ("task", "create"): "TaskCreate",
+    ("task", "complete"): "TaskComplete",  # only when marked done
+    ("task", "delete"): "TaskDelete",
+    ("note", "create"): "NoteCreate",
+    ("note", "update"): "NoteUpdate",
+    ("note", "delete"): "NoteDelete",
+    ("appointment", "create"): "AppointmentCreate",
+    ("appointment", "move"): "AppointmentUpdate",
+    ("appointment", "delete"): "AppointmentDelete",
+    ("opportunity", "create"): "OpportunityCreate",
+    ("opportunity", "update"): "OpportunityUpdate",
+    ("opportunity", "delete"): "OpportunityDelete",
+    ("user", "create"): "UserCreate",
+}
 
 
 def p95(values):
@@ -129,13 +164,33 @@ def flows_apply(location):
     return keys, report
 
 
-def changes(rng, fraction):
-    """1 % of every kind, written into the sandbox's store (no webhooks). Returns
-    {(kind, ghl_id): (changed at, action)}."""
+def changes(rng, fraction, *, emit=False, pace=0.0):
+    """1 % of every kind, written into the sandbox's store (webhooks only with ``emit``).
+    Returns {(kind, ghl_id): (changed at, action)} and {(kind, ghl_id): event type announced}."""
     from sandbox.models import Resource
     from sandbox.state import store
 
     changed = {}
+    announced = {}  # (kind, ghl_id) -> event type, when emit is on
+
+    def note(kind, res, action):
+        """Record the change; with ``emit``, send the event the sandbox's handler would."""
+        at = time.time()
+        event_type = WEBHOOK_EVENTS.get((kind, action))
+        if action == "complete" and not res.data.get("completed"):
+            event_type = None  # marked not done: HighLevel sends nothing
+        if emit and event_type:
+            from sandbox.api.handlers.users import user_event_extra
+            from sandbox.state import events
+
+            extra = user_event_extra(res.data) if kind == "user" else None
+            events.event_emit(
+                event_type=event_type, location_id=LOCATION, data=res.data, extra=extra
+            )
+            announced[(kind, res.resource_id)] = event_type
+        changed[(kind, res.resource_id)] = (at, action)
+        if emit:
+            time.sleep(pace)
 
     def live(kind):
         return list(store.resources_query(kind=kind, location_id=LOCATION).order_by("seq"))
@@ -150,17 +205,17 @@ def changes(rng, fraction):
     n = n_of(contacts)
     for res in picks[:n]:
         store.resource_update(res=res, changes={"lastName": res.data["lastName"] + "-x"})
-        changed[("contact", res.resource_id)] = (time.time(), "update")
+        note("contact", res, "update")
         touched_contacts.add(res.resource_id)
     for res in picks[n : 2 * n]:
         touched_contacts.add(res.resource_id)
         store.resource_delete(res=res)
-        changed[("contact", res.resource_id)] = (time.time(), "delete")
+        note("contact", res, "delete")
         # HighLevel deletes a contact's tasks and notes with it (as the sandbox's DELETE does).
         for child in Resource.objects.filter(parent_id=res.resource_id, deleted=False):
             child.deleted = True
             child.save(update_fields=["deleted", "updated_at"])
-            changed[(child.kind, child.resource_id)] = (time.time(), "delete")
+            changed[(child.kind, child.resource_id)] = (time.time(), "delete")  # no event
     for k in range(n):
         res = store.resource_create(
             kind="contact",
@@ -168,7 +223,7 @@ def changes(rng, fraction):
             company_id=COMPANY,
             data={"firstName": "New", "lastName": f"Contact{k}", "email": f"new{k}@bench.test"},
         )
-        changed[("contact", res.resource_id)] = (time.time(), "create")
+        note("contact", res, "create")
     unchanged = [c.resource_id for c in contacts if c.resource_id not in touched_contacts]
     # Tasks: edits, completions, creates, deletes.
     tasks = [t for t in live("task") if t.parent_id not in touched_contacts]
@@ -176,13 +231,13 @@ def changes(rng, fraction):
     picks = rng.sample(tasks, 3 * n)
     for res in picks[:n]:
         store.resource_update(res=res, changes={"title": res.data["title"] + " (edited)"})
-        changed[("task", res.resource_id)] = (time.time(), "update")
+        note("task", res, "update")
     for res in picks[n : 2 * n]:
         store.resource_update(res=res, changes={"completed": not res.data.get("completed")})
-        changed[("task", res.resource_id)] = (time.time(), "complete")
+        note("task", res, "complete")
     for res in picks[2 * n :]:
         store.resource_delete(res=res)
-        changed[("task", res.resource_id)] = (time.time(), "delete")
+        note("task", res, "delete")
     for k in range(n):
         contact_id = rng.choice(unchanged)
         res = store.resource_create(
@@ -192,7 +247,7 @@ def changes(rng, fraction):
             parent_id=contact_id,
             data={"title": f"New task {k}", "contactId": contact_id, "completed": False},
         )
-        changed[("task", res.resource_id)] = (time.time(), "create")
+        note("task", res, "create")
     # Notes: added to unchanged contacts, edited, deleted.
     notes = [x for x in live("note") if x.parent_id not in touched_contacts]
     n = n_of(notes)
@@ -206,13 +261,13 @@ def changes(rng, fraction):
             parent_id=contact_id,
             data={"body": f"New note {k}", "contactId": contact_id},
         )
-        changed[("note", res.resource_id)] = (time.time(), "create")
+        note("note", res, "create")
     for res in picks[:n]:
         store.resource_update(res=res, changes={"body": res.data["body"] + " (edited)"})
-        changed[("note", res.resource_id)] = (time.time(), "update")
+        note("note", res, "update")
     for res in picks[n:]:
         store.resource_delete(res=res)
-        changed[("note", res.resource_id)] = (time.time(), "delete")
+        note("note", res, "delete")
     # Appointments: moved into the future, created, deleted.
     appointments = live("appointment")
     n = n_of(appointments)
@@ -228,10 +283,10 @@ def changes(rng, fraction):
                 "endTime": (begin + timedelta(minutes=45)).isoformat().replace("+00:00", "Z"),
             },
         )
-        changed[("appointment", res.resource_id)] = (time.time(), "move")
+        note("appointment", res, "move")
     for res in picks[n:]:
         store.resource_delete(res=res)
-        changed[("appointment", res.resource_id)] = (time.time(), "delete")
+        note("appointment", res, "delete")
     for k in range(n):
         begin = now + timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 8))
         res = store.resource_create(
@@ -247,7 +302,7 @@ def changes(rng, fraction):
                 "endTime": (begin + timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
             },
         )
-        changed[("appointment", res.resource_id)] = (time.time(), "create")
+        note("appointment", res, "create")
     # Users and opportunities: updates, creates, deletes.
     for kind, field in (("user", "lastName"), ("opportunity", "name")):
         rows = live(kind)
@@ -255,10 +310,10 @@ def changes(rng, fraction):
         picks = rng.sample(rows, 2 * n)
         for res in picks[:n]:
             store.resource_update(res=res, changes={field: res.data[field] + " (edited)"})
-            changed[(kind, res.resource_id)] = (time.time(), "update")
+            note(kind, res, "update")
         for res in picks[n:]:
             store.resource_delete(res=res)
-            changed[(kind, res.resource_id)] = (time.time(), "delete")
+            note(kind, res, "delete")
         template = dict(rows[0].data)
         template.pop("id", None)
         for k in range(n):
@@ -268,9 +323,9 @@ def changes(rng, fraction):
             res = store.resource_create(
                 kind=kind, location_id=LOCATION, company_id=COMPANY, data=data
             )
-            changed[(kind, res.resource_id)] = (time.time(), "create")
+            note(kind, res, "create")
     assert Resource.objects.filter(location_id=LOCATION).exists()
-    return changed
+    return changed, announced
 
 
 def compare(location):
@@ -318,16 +373,83 @@ def compare(location):
     return mismatches, samples
 
 
+def webhooks_on(port):
+    """Install a sandbox app whose webhook URL is the portal's endpoint on the bench location."""
+    from sandbox.access.models import Installation, SandboxLocation
+    from sandbox.access.services.registry import sandbox_app_register, spec_scopes_all
+
+    registered = sandbox_app_register(
+        name="Bench portal",
+        redirect_uris=["http://127.0.0.1/callback/"],
+        scopes=sorted(spec_scopes_all()),
+        webhook_url=f"http://127.0.0.1:{port}/integrations/webhooks/highlevel/",
+        client_id="bench-client",
+    )
+    location = SandboxLocation.objects.get(location_id=LOCATION)
+    Installation.objects.create(app=registered.app, company=location.company, location=location)
+
+
+def webhooks_settle(announced, *, timeout):
+    """Wait until every announced change was delivered and its job (if any) finished. Returns
+    (deliveries not delivered, events the portal did not process)."""
+    from integrations.models import WebhookEvent as PortalEvent
+    from sandbox.access.models import WebhookDelivery
+    from sandbox.access.services.webhooks import webhook_deliveries_wait
+
+    deadline = time.monotonic() + timeout
+    webhook_deliveries_wait(timeout=timeout)
+    open_statuses = [PortalEvent.Status.RECEIVED]
+    while time.monotonic() < deadline:
+        if not PortalEvent.objects.filter(status__in=open_statuses).exists():
+            break
+        time.sleep(0.5)
+    undelivered = WebhookDelivery.objects.exclude(status=WebhookDelivery.DELIVERED).count()
+    unprocessed = PortalEvent.objects.filter(status__in=open_statuses).count()
+    return undelivered, unprocessed
+
+
+def webhook_freshness(location, changed, announced):
+    """Seconds from each announced change to the Rankr row reflecting it (None: not reflected)."""
+    from rankr.models import RECORD_MODELS
+
+    seconds = []
+    for (kind, ghl_id), _event_type in announced.items():
+        at, action = changed[(kind, ghl_id)]
+        row = (
+            RECORD_MODELS[kind]
+            .objects.filter(location=location, ghl_id=ghl_id)
+            .values("updated_at", "deleted_at")
+            .first()
+        )
+        mark = None
+        if row is not None:
+            mark = row["deleted_at"] if action == "delete" else row["updated_at"]
+            if action != "delete" and row["deleted_at"] is not None:
+                mark = None
+        reflected = mark is not None and mark.timestamp() >= at - 1  # DB clock, same machine
+        seconds.append(max(mark.timestamp() - at, 0.0) if reflected else None)
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="Volumes times this.")
     parser.add_argument("--change", type=float, default=0.01, help="Share of each kind changed.")
     parser.add_argument("--postgres")
+    parser.add_argument(
+        "--webhooks", action="store_true", help="Sandbox webhooks on (a worker processes them)."
+    )
+    parser.add_argument(
+        "--pace", type=float, default=0.2, help="Seconds between changes with --webhooks."
+    )
     args = parser.parse_args()
+    wall_started = time.monotonic()
     volumes = {k: max(1, round(v * args.scale)) for k, v in VOLUMES.items()}
     volumes["user"] = max(volumes["user"], 5)
     env = BenchEnvironment(limits_off=True, postgres=args.postgres)
     sandbox = Sandbox(port=env.port)
+    worker = None
+    webhook_s, undelivered, unprocessed = [], 0, 0
     try:
         from integrations.models import EntityCoverage, Subscription
 
@@ -339,7 +461,17 @@ def main():
             while subscription.backfill_finished_at is None:
                 run_inline(subscription)
         backfill_s = time.monotonic() - started
-        changed = changes(random.Random(7), args.change)
+        if args.webhooks:
+            webhooks_on(env.port)
+            worker = qcluster(workers=2)
+        changes_started = time.monotonic()
+        changed, announced = changes(
+            random.Random(7), args.change, emit=args.webhooks, pace=args.pace
+        )
+        changes_s = time.monotonic() - changes_started
+        if args.webhooks:
+            undelivered, unprocessed = webhooks_settle(announced, timeout=600)
+            webhook_s = webhook_freshness(location, changed, announced)
         # Marks are inclusive and overlap (a minute): let the changes age past the overlap, so
         # the unchanged poll after the cycle measures an unchanged location.
         time.sleep(OVERLAP_WAIT_S)
@@ -388,17 +520,22 @@ def main():
             daily += c.last_full_pass_requests * 86400 / window
             daily_every_poll += c.last_full_pass_requests * 86400 / window
         freshness = {"parent_changing": [], "other": []}
-        for (kind, ghl_id), (_at, action) in changed.items():
+        for (kind, ghl_id), (at, action) in changed.items():
             found = found_at.get((kind, ghl_id))
             by_poll = found is not None and poll_start <= found <= poll_end
+            by_webhook = (kind, ghl_id) in announced and found is not None and found < poll_start
             edit = kind in PARENT_CHANGING and action != "delete"
             cls = "parent_changing" if edit else "other"
-            if by_poll:
+            if by_webhook:
+                freshness[cls].append(max(found - at, 0.0))
+            elif by_poll:
                 freshness[cls].append(INTERVAL_S + max(found - poll_start, 0.0))
             else:
                 freshness[cls].append(float(max(coverage[kind].window_s, INTERVAL_S)))
         mismatches, samples = compare(location)
     finally:
+        if worker is not None:
+            worker.stop()
         sandbox.stop()
         env.close()
     for key, value in volumes.items():
@@ -407,6 +544,8 @@ def main():
     print(f"plan_subscriptions: {len(subscriptions)}")
     print(f"changes: {len(changed)}")
     print(f"backfill_s: {backfill_s:.1f}")
+    print(f"changes_s: {changes_s:.1f}")
+    print(f"wall_s: {time.monotonic() - wall_started:.0f}")
     print(f"time_compression: interval {INTERVAL_S}s -> one run; each walk window -> one run")
     for kind, c in sorted(coverage.items()):
         print(f"window_s_{kind}: {c.window_s}")
@@ -425,7 +564,25 @@ def main():
     print(f"daily_budget_pct: {100 * daily / 200_000:.1f}")
     for cls, values in freshness.items():
         print(f"freshness_p95_s_{cls}: {p95(values):.0f}")
+    if args.webhooks:
+        reflected = [v for v in webhook_s if v is not None]
+        print(f"webhook_changes_announced: {len(webhook_s)}")
+        print(f"webhook_changes_s: {changes_s:.1f}")
+        print(f"webhook_undelivered: {undelivered}")
+        print(f"webhook_unprocessed: {unprocessed}")
+        print(f"webhook_unreflected: {len(webhook_s) - len(reflected)}")
+        median = sorted(reflected)[len(reflected) // 2] if reflected else 0.0
+        print(f"webhook_freshness_p50_s: {median:.2f}")
+        unreflected = [math.inf] * (len(webhook_s) - len(reflected))
+        print(f"webhook_freshness_p95_s: {p95(reflected + unreflected):.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    if os.environ.get("BENCH_PROFILE"):  # the portal's side too (the sandbox's: sync_world)
+        import cProfile
+
+        profile = cProfile.Profile(time.process_time)  # CPU, not a shared machine's wall
+        profile.runcall(main)
+        profile.dump_stats(os.path.join(os.environ["BENCH_PROFILE"], "bench.prof"))
+    else:
+        main()

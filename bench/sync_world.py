@@ -195,9 +195,17 @@ class Process:
 
 
 class Sandbox(Process):
+    """The sandbox under gunicorn. With ``BENCH_PROFILE=DIR`` in the environment it runs one
+    single-threaded worker under cProfile and writes ``DIR/sandbox-<pid>.prof`` on stop
+    (``bench/gunicorn_profile.py``)."""
+
     def __init__(
         self, *, port, workers=2, threads=4, name="sandbox", path="/sandbox/api/contacts/"
     ):
+        profile = []
+        if os.environ.get("BENCH_PROFILE"):
+            workers, threads = 1, 1
+            profile = ["--config", str(ROOT / "bench" / "gunicorn_profile.py")]
         super().__init__(
             [
                 str(BIN / "gunicorn"),
@@ -210,8 +218,10 @@ class Sandbox(Process):
                 str(threads),
                 "--timeout",
                 "120",
+                *profile,
             ],
             name=name,
+            env={"DB_CONN_MAX_AGE": "300"},  # not a connection (and its PRAGMAs) per request
         )
         self.base = f"http://127.0.0.1:{port}/sandbox"
         self.root = f"http://127.0.0.1:{port}"

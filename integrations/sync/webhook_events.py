@@ -37,6 +37,16 @@ def webhook_record(*, event_type: str, payload: dict[str, Any]) -> dict[str, Any
     record = {k: v for k, v in source.items() if k not in ENVELOPE}
     if route.record_key and "locationId" in payload:
         record.setdefault("locationId", payload["locationId"])
+    for flat, path in route.nested.items():  # where the polled record keeps a flat field
+        if flat not in record:
+            continue
+        *parents, leaf = path.split(".")
+        holder = record
+        for name in parents:
+            inner = holder.get(name)
+            holder[name] = inner = dict(inner) if isinstance(inner, dict) else {}
+            holder = inner
+        holder.setdefault(leaf, record[flat])
     return {**record, **route.implied}
 
 

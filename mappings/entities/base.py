@@ -75,6 +75,9 @@ class EventRoute:
     record_key: str = ""  # where the payload keeps the record ("" = the payload is the record)
     # what the event type says that the payload omits
     implied: dict[str, Any] = field(default_factory=dict)
+    # flat payload key -> dotted path where the API's record keeps it (UserCreate's ``role`` is
+    # the listing's ``roles.role``): the record a webhook carries maps like the polled one
+    nested: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Event:
     action: str = UPSERT
     record_key: str = ""
     implied: dict[str, Any] = field(default_factory=dict)
+    nested: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,8 @@ class Entity:
 
     def routes(self) -> dict[str, EventRoute]:
         return {
-            event_type: EventRoute(self.key, event.action, event.record_key, event.implied)
+            event_type: EventRoute(
+                self.key, event.action, event.record_key, event.implied, event.nested
+            )
             for event_type, event in self.events.items()
         }

@@ -32,7 +32,8 @@ ENTITY = Entity(
     fetch=Fetch("GET /users/{userId}", "userId"),
     personal_fields=("firstName", "lastName", "name", "email", "phone", "extension"),
     natural_key="email",
-    events={"UserCreate": Event()},
+    # UserCreate.md gives the role flat; the API's user keeps it under roles (the mapping's path)
+    events={"UserCreate": Event(nested={"role": "roles.role"})},
     location_plan=LocationPlan(
         LISTING,
         "Search Users",

@@ -88,3 +88,19 @@ def test_start_after_alone_pages_by_creation_time(api, world):
         "contacts"
     ]
     assert [c["id"] for c in later] == ids[1:]
+
+
+def test_a_listing_read_whole_in_one_page_answers_its_total_without_a_count_query(api, seeded):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    contact_id = api.get(f"/contacts/?locationId={LOCATION}&limit=1").json()["contacts"][0]["id"]
+    for n in range(3):
+        assert api.post(f"/contacts/{contact_id}/notes", {"body": f"Note {n}"}).status_code < 300
+    with CaptureQueriesContext(connection) as queries:
+        notes = api.get(f"/contacts/{contact_id}/notes").json()["notes"]
+    assert len(notes) == 3
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    # A page with more after it still counts the whole listing.
+    first = api.get(f"/contacts/?locationId={LOCATION}&limit=10").json()
+    assert len(first["contacts"]) == 10 and first["meta"]["total"] == 250

@@ -168,7 +168,7 @@ class Crud:
                 qs = qs.filter(**{f"data__{field}": value})
         window = page_window(call)
         rows, more = page_rows(qs, window)
-        total = qs.count()
+        total = len(rows) if window.whole(more=more) else qs.count()
         body = wrap_many(call.op, [r.data for r in rows], total=total, key=self.key)
         meta_schema = success_schema(call.op).get("properties", {}).get("meta")
         if meta_schema is not None:

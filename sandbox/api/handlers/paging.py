@@ -25,6 +25,11 @@ class Window:
     after_time: datetime | None = None  # ``startAfter`` alone (epoch ms): rows created later
     page: int | None = None
 
+    def whole(self, *, more: bool) -> bool:
+        """True when a page read from the start with nothing after it holds every row (its
+        length is the total: no count query, as on a contact's few notes)."""
+        return not more and not self.offset and self.after_seq is None and self.after_time is None
+
 
 def _number(value, name, op):
     if value in (None, ""):

@@ -72,3 +72,27 @@ def test_an_opportunity_polled_then_updated_by_webhook_stays_one_row(location):
     assert job_run(job_id=job.pk) == Job.Status.SUCCEEDED
     row = Opportunity.objects.get(location=location)
     assert (row.ghl_id, row.status, row.name) == ("wWhVuzqpRuOA1ZVWi4FC", "won", "Loram ipsu")
+
+
+def test_a_user_created_by_webhook_keeps_its_role_where_the_polled_user_has_it():
+    """UserCreate.md gives ``role`` flat; the API's user (and the mapping's path) has
+    ``roles.role``. Found by bench/location_equality.py --webhooks: the webhook's row had no role,
+    and the walk's version, older by HighLevel's clock than the event, could not repair it."""
+    from integrations.sync.webhook_events import webhook_record
+    from mappings.rules import path_get
+
+    payload = {
+        "type": "UserCreate",
+        "locationId": "loc-1",
+        "id": "u-1",
+        "firstName": "Ada",
+        "lastName": "Admin",
+        "email": "ada@example.com",
+        "role": "admin",
+        "locations": ["loc-1"],
+        "timestamp": "2026-12-02T01:00:00.000Z",
+        "webhookId": "w-1",
+    }
+    record = webhook_record(event_type="UserCreate", payload=payload)
+    assert path_get(record, "roles.role") == "admin"
+    assert record["email"] == "ada@example.com"
