@@ -173,6 +173,9 @@ class Entity:
     ``modified_paths``: where a HighLevel record keeps its modification time (the first present
     wins), what "newer" means when two versions of a record arrive out of order; without one the
     webhook's timestamp is used (``mappings.services.record_changed_at``).
+    ``personal_fields``: the HighLevel keys of its records (and of records nesting it) that hold a
+    person's data: names, e-mail addresses, phone numbers, addresses, birth dates. The sync log
+    masks them in the bodies it keeps (``portal.redact``, registered by ``mappings.apps``).
     """
 
     key: str
@@ -188,6 +191,7 @@ class Entity:
     flows: dict[str, FlowTemplate] = field(default_factory=dict)
     modified_paths: tuple[str, ...] = ("dateUpdated", "updatedAt")
     location_plan: LocationPlan | None = None
+    personal_fields: tuple[str, ...] = ()
 
     @property
     def rankr_kind(self) -> str | None:

@@ -66,6 +66,22 @@ ENTITY = Entity(
         "dnd",
     ),
     fetch=Fetch("GET /contacts/{contactId}", "contactId", "contact"),
+    personal_fields=(
+        "firstName",
+        "lastName",
+        "name",
+        "contactName",
+        "firstNameLowerCase",
+        "lastNameLowerCase",
+        "fullNameLowerCase",
+        "email",
+        "emailLowerCase",
+        "additionalEmails",
+        "phone",
+        "additionalPhones",
+        "address1",
+        "dateOfBirth",
+    ),
     natural_key="email",
     poll={
         # The spec gives no 200 schema; HighLevel answers {"contacts": [...], "total": n}.

@@ -30,6 +30,7 @@ ENTITY = Entity(
         "scopes",
     ),
     fetch=Fetch("GET /users/{userId}", "userId"),
+    personal_fields=("firstName", "lastName", "name", "email", "phone", "extension"),
     natural_key="email",
     events={"UserCreate": Event()},
     location_plan=LocationPlan(
