@@ -1,0 +1,324 @@
+"""What one location's day writes to the operational tables, before retention.
+
+Seeds 10 sandbox locations with every synced kind (``--scale`` of a full location: 10,000
+contacts, 20,000 tasks, 20,000 notes, 5,000 appointments, 50 users, 2,000 opportunities; 0.005 by
+default, to keep the run to a few minutes), applies every HighLevel → Rankr flow, backfills, then
+measures one whole-location cycle, phase by phase, as bytes and rows added to the sync log, jobs,
+job attempts and webhook events (SQLite: the bytes of every column of every row, indexes left
+out; PostgreSQL, ``--postgres URL``: ``pg_total_relation_size``, indexes and TOAST included):
+
+1. ``unchanged_poll``: one poll run of every subscription of the unchanged locations;
+2. ``webhooks``: 1 % of every kind changed in each location, each change delivered as the signed
+   webhook HighLevel sends for it (through the portal's intake, its job run as the worker does);
+3. ``poll``: one poll run of every subscription (it meets those changes too);
+4. ``walk``: a complete reconciliation walk of every subscription, entity by entity.
+
+Scaled to a day per location at 5-minute intervals: the unchanged poll × 288 runs; the
+change-driven part (webhooks + the poll's excess over an unchanged one) once, the day's 1 %, ÷
+scale; each entity's walk ÷ scale × the walks a day its full-size window allows (the project's own
+``reconcile_window_s`` at full size). A poll's walk share is counted in the 288 polls and again in
+the walks: pessimistic; a walk's jobs are not (in production it advances inside the poll runs).
+The raw payload store is bounded (one row per live record): a day counts the payloads it wrote
+(records created or changed) ÷ scale; its whole size is printed apart. ``--body-sample`` sets
+``SYNC_LOG_BODY_SAMPLE`` (1 keeps every body).
+
+Run: .venv/bin/python bench/log_volume.py [--locations 10] [--scale 0.005] [--postgres URL]
+"""
+
+import argparse
+import base64
+import json
+import os
+import random
+import time
+import uuid
+
+from location_equality import VOLUMES
+from location_world import (
+    backfill_all,
+    changes,
+    flows_apply,
+    poll_all,
+    sandbox_counted,
+    walk_all,
+    world,
+)
+from sync_world import BenchEnvironment, Sandbox
+
+COMPANY = "bench-logs-company"
+PREFIX = "bench-logs-"
+INTERVAL_S = 300
+DAY_S = 86_400
+TABLES = {  # label: (app label, model name)
+    "sync_log": ("integrations", "SyncLog"),
+    "jobs": ("integrations", "Job"),
+    "job_attempts": ("integrations", "JobAttempt"),
+    "webhook_events": ("integrations", "WebhookEvent"),
+    "raw_payloads": ("mappings", "SourcePayload"),
+}
+# The webhook HighLevel sends for each change the bench makes (none for a task's edit, a user's
+# edit or deletion: HighLevel documents no such event).
+EVENTS = {
+    ("contact", "create"): "ContactCreate",
+    ("contact", "update"): "ContactUpdate",
+    ("contact", "delete"): "ContactDelete",
+    ("task", "create"): "TaskCreate",
+    ("task", "complete"): "TaskComplete",
+    ("task", "delete"): "TaskDelete",
+    ("note", "create"): "NoteCreate",
+    ("note", "update"): "NoteUpdate",
+    ("note", "delete"): "NoteDelete",
+    ("appointment", "create"): "AppointmentCreate",
+    ("appointment", "move"): "AppointmentUpdate",
+    ("appointment", "delete"): "AppointmentDelete",
+    ("user", "create"): "UserCreate",
+    ("opportunity", "create"): "OpportunityCreate",
+    ("opportunity", "update"): "OpportunityUpdate",
+    ("opportunity", "delete"): "OpportunityDelete",
+}
+
+
+def signing_key():
+    """A webhook signing key whose public half the portal trusts (set before Django starts)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    os.environ["GHL_WEBHOOK_ED25519_PUBLIC_KEY"] = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return key
+
+
+def measure():
+    """{label: (bytes, rows)} of each table. PostgreSQL: ``pg_total_relation_size`` (indexes and
+    TOAST included); SQLite: the bytes of every column of every row (``dbstat``'s 4 KB pages are
+    too coarse for one small cycle scaled up), indexes excluded."""
+    from django.apps import apps
+    from django.db import connection
+
+    found = {}
+    with connection.cursor() as cursor:
+        for label, (app, name) in TABLES.items():
+            meta = apps.get_model(app, name)._meta
+            table = meta.db_table
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+            else:
+                lengths = " + ".join(
+                    f'COALESCE(LENGTH(CAST("{f.column}" AS BLOB)), 0)' for f in meta.concrete_fields
+                )
+                cursor.execute(f'SELECT COALESCE(SUM({lengths}), 0) FROM "{table}"')
+            size = cursor.fetchone()[0]
+            cursor.execute(f'SELECT COUNT(*) FROM "{table}"')
+            found[label] = (int(size), cursor.fetchone()[0])
+    return found
+
+
+def payloads_written(*, since):
+    """(bytes, rows) of the raw payloads written (created or replaced) since ``since``."""
+    from django.db import connection
+    from django.db.models import Count, Func, IntegerField, Sum
+
+    from mappings.models import SourcePayload
+
+    template = (
+        "pg_column_size(%(expressions)s)"
+        if connection.vendor == "postgresql"
+        else "LENGTH(CAST(%(expressions)s AS BLOB))"
+    )
+    found = SourcePayload.objects.filter(seen_at__gte=since).aggregate(
+        rows=Count("pk"),
+        size=Sum(Func("payload", template=template, output_field=IntegerField())),
+    )
+    return found["size"] or 0, found["rows"]
+
+
+def delta(after, before):
+    return {k: (after[k][0] - before[k][0], after[k][1] - before[k][1]) for k in after}
+
+
+def total(figures, factor=1.0):
+    return sum(b for b, _ in figures.values()) * factor, sum(
+        r for _, r in figures.values()
+    ) * factor
+
+
+def webhooks_deliver(key, changed, *, location_id):
+    """Each change as HighLevel's signed webhook, through the portal's intake; then the jobs it
+    made, run as the worker runs them. Returns how many were delivered."""
+    from integrations.models import Job
+    from integrations.sync.jobs import job_run
+    from integrations.sync.webhooks_in import webhook_receive
+    from sandbox.models import Resource
+    from sandbox.state.events import event_payload
+
+    data = dict(
+        Resource.objects.filter(
+            location_id=location_id, resource_id__in=[ghl_id for _k, ghl_id in changed]
+        ).values_list("resource_id", "data")
+    )
+    sent = 0
+    for (kind, ghl_id), (at, action) in changed.items():
+        event_type = EVENTS.get((kind, action))
+        if event_type is None or ghl_id not in data:
+            continue
+        payload = event_payload(
+            event_type=event_type,
+            location_id=location_id,
+            data={**data[ghl_id], "id": ghl_id},
+            extra={
+                "webhookId": str(uuid.uuid4()),
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)),
+            },
+        )
+        raw = json.dumps(payload).encode()
+        signature = base64.b64encode(key.sign(raw)).decode()
+        answer = webhook_receive(raw_body=raw, headers={"x-ghl-signature": signature})
+        if answer.status != 200:
+            raise SystemExit(f"webhook {event_type} refused: {answer.status} {answer}")
+        sent += 1
+    for job_id in Job.objects.filter(kind="webhook", status="queued").values_list("pk", flat=True):
+        job_run(job_id=job_id)
+    return sent
+
+
+def walks_per_day(*, plan, walk_requests, scale):
+    """Walks a day a full-size location makes of an entity whose walk took ``walk_requests`` at
+    ``scale``: the project's own window (``reconcile_window_s``) at full size. Returns
+    (walks a day, window in seconds)."""
+    from integrations.sync.subscriptions.plans import reconcile_window_s
+
+    window = reconcile_window_s(
+        plan=plan,
+        contacts=VOLUMES["contact"],
+        walk_requests=max(round(walk_requests / scale), 1),
+        interval_s=INTERVAL_S,
+    )
+    return DAY_S / window, window
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--locations", type=int, default=10)
+    parser.add_argument("--scale", type=float, default=0.005, help="Of a full location's volumes.")
+    parser.add_argument("--change", type=float, default=0.01, help="Share of each kind changed.")
+    parser.add_argument("--body-sample", type=float, default=None, help="SYNC_LOG_BODY_SAMPLE.")
+    parser.add_argument("--postgres")
+    args = parser.parse_args()
+    if args.body_sample is not None:
+        os.environ["SYNC_LOG_BODY_SAMPLE"] = str(args.body_sample)
+    volumes = {k: max(1, round(v * args.scale)) for k, v in VOLUMES.items()}
+    volumes["user"] = max(volumes["user"], 5)
+    location_ids = [f"{PREFIX}{n:04d}" for n in range(1, args.locations + 1)]
+    key = signing_key()
+    env = BenchEnvironment(limits_off=True, postgres=args.postgres)
+    sandbox = Sandbox(port=env.port)
+    phases, walks, started = {}, {}, time.monotonic()
+    try:
+        from django.conf import settings
+        from django.utils import timezone
+
+        from integrations.models import EntityCoverage, Subscription
+        from mappings.entities import LOCATION_PLANS
+
+        locations = world(volumes, location_ids=location_ids, company=COMPANY, name="Logs")
+        flows_apply(locations)
+        subscriptions = list(Subscription.objects.filter(location__in=locations).exclude(plan=""))
+        backfill_all(subscriptions)
+        backfill = measure()
+        before = measure()
+        poll_all(subscriptions)  # the seeded records are older than the marks' overlap
+        phases["unchanged_poll"] = delta(measure(), before)
+        cycle_start = timezone.now()
+        rng = random.Random(7)
+        changed = {
+            ghl_id: changes(rng, args.change, location_id=ghl_id, company=COMPANY)
+            for ghl_id in location_ids
+        }
+        before = measure()
+        delivered = sum(
+            webhooks_deliver(key, found, location_id=ghl_id) for ghl_id, found in changed.items()
+        )
+        phases["webhooks"] = delta(measure(), before)
+        before = measure()
+        poll_all(subscriptions)
+        phases["poll"] = delta(measure(), before)
+        for plan in sorted({s.plan for s in subscriptions}):
+            before = measure()
+            walk_all([s for s in subscriptions if s.plan == plan])
+            walks[plan] = delta(measure(), before)
+        store = measure()["raw_payloads"]
+        written = payloads_written(since=cycle_start)
+        counted = sandbox_counted(location_ids=location_ids, company=COMPANY)
+        coverage = {}
+        for c in EntityCoverage.objects.filter(location__in=locations):
+            coverage.setdefault(c.entity, []).append(c)
+        body_sample = settings.SYNC_LOG_BODY_SAMPLE
+    finally:
+        sandbox.stop()
+        env.close()
+    n, s = args.locations, args.scale
+    per_day = {label: [0.0, 0.0] for label in TABLES}
+
+    def add(figures, factor, labels=TABLES):
+        for label, (size, rows) in figures.items():
+            if label not in labels or label == "raw_payloads":
+                continue  # the store's writes are counted below, by what was written
+            per_day[label][0] += size * factor / n
+            per_day[label][1] += rows * factor / n
+
+    runs = DAY_S / INTERVAL_S
+    add(phases["unchanged_poll"], runs)
+    add(phases["webhooks"], 1 / s)
+    driven = {
+        k: (max(b - phases["unchanged_poll"][k][0], 0), max(r - phases["unchanged_poll"][k][1], 0))
+        for k, (b, r) in phases["poll"].items()
+    }
+    add(driven, 1 / s)
+    walk_lines = []
+    for plan, figures in sorted(walks.items()):
+        requests = sum(c.last_full_pass_requests for c in coverage.get(plan, []))
+        per, window = walks_per_day(plan=LOCATION_PLANS[plan], walk_requests=requests / n, scale=s)
+        # In production a walk advances inside the 5-minute poll runs (their jobs are counted
+        # above): only its HighLevel calls grow with the location.
+        add(figures, per / s, labels=("sync_log",))
+        walk_lines.append((plan, window, per, total(figures)))
+    # The store is bounded (one row per live record); a day writes the payloads of the records
+    # that changed (created or replaced).
+    per_day["raw_payloads"] = [written[0] / n / s, written[1] / n / s]
+    for key_, value in volumes.items():
+        print(f"seeded_per_location_{key_}: {value}")
+    print(f"locations: {n}")
+    print(f"scale: {s}")
+    print(f"sync_log_body_sample: {body_sample}")
+    print(f"webhooks_delivered: {delivered}")
+    print(f"backfill_rows: {sum(r for _b, r in backfill.values())}")
+    for phase, figures in phases.items():
+        for label, (size, rows) in figures.items():
+            print(f"cycle_{phase}_{label}: {size} bytes, {rows} rows")
+    for plan, window, per, (size, _rows) in walk_lines:
+        print(f"walk_{plan}_bytes: {size:.0f}  (window at full size {window} s: {per:.1f} a day)")
+    print(
+        "scaling: unchanged poll x 288 runs; webhooks and the poll's change-driven excess once, "
+        f"/ scale {s}; each walk / scale x walks a day at full size; then / {n} locations; "
+        "raw payloads: those written (created or changed) / scale"
+    )
+    print(f"requests_counted: {counted}")
+    print(f"raw_payload_store_bytes_per_location: {store[0] / n / s:.0f}  (bounded, at full size)")
+    print(f"raw_payload_store_rows_per_location: {store[1] / n / s:.0f}")
+    print(f"elapsed_s: {time.monotonic() - started:.0f}")
+    for label, (size, rows) in per_day.items():
+        print(f"bytes_per_location_day_{label}: {size:.0f}")
+        print(f"rows_per_location_day_{label}: {rows:.0f}")
+    size = sum(v[0] for v in per_day.values())
+    rows = sum(v[1] for v in per_day.values())
+    print(f"mb_per_location_day: {size / 1e6:.1f}")
+    print(f"bytes_per_location_day: {size:.0f}")
+    print(f"rows_per_location_day: {rows:.0f}")
+
+
+if __name__ == "__main__":
+    main()
