@@ -256,7 +256,7 @@ def main():
         coverage = {}
         for c in EntityCoverage.objects.filter(location__in=locations):
             coverage.setdefault(c.entity, []).append(c)
-        body_sample = settings.SYNC_LOG_BODY_SAMPLE
+        body_sample = getattr(settings, "SYNC_LOG_BODY_SAMPLE", "none (every body kept)")
     finally:
         sandbox.stop()
         env.close()

@@ -125,3 +125,16 @@ def test_a_not_found_is_a_failure_and_keeps_its_body(connection, mocked, api_bas
     with pytest.raises(GhlNotFound):
         ghl_request(connection_id=connection.pk, method="GET", path="/x")
     assert "Contact not found" in SyncLog.objects.get().response_summary
+
+
+def test_record_ids_are_the_paths_ids_but_the_locations():
+    from integrations.ghl.paths import path_record_ids
+
+    assert path_record_ids(
+        template="/locations/{locationId}/customFields/{id}",
+        path="/locations/loc-1/customFields/f9",
+    ) == ("f9",)
+    assert path_record_ids(
+        template="/contacts/{contactId}/tasks/{taskId}", path="/contacts/c%201/tasks/t2?x=1"
+    ) == ("c 1", "t2")
+    assert path_record_ids(template="/contacts/{contactId}", path="/users/u1") == ()
