@@ -3,9 +3,11 @@
 Seeds 10 sandbox locations with every synced kind (``--scale`` of a full location: 10,000
 contacts, 20,000 tasks, 20,000 notes, 5,000 appointments, 50 users, 2,000 opportunities; 0.005 by
 default, to keep the run to a few minutes), applies every HighLevel → Rankr flow, backfills, then
-measures one whole-location cycle, phase by phase, as bytes and rows added to the sync log, jobs,
-job attempts and webhook events (SQLite: the bytes of every column of every row, indexes left
-out; PostgreSQL, ``--postgres URL``: ``pg_total_relation_size``, indexes and TOAST included):
+measures one whole-location cycle, phase by phase, as rows added to the sync log, jobs, job
+attempts and webhook events, and raw payloads written; bytes are those rows at each table's bytes
+per row on disk at the end, indexes included (SQLite: ``dbstat`` pages; PostgreSQL, ``--postgres
+URL``: ``pg_total_relation_size``, TOAST too), since one small cycle's growth in pages is mostly
+allocation steps:
 
 1. ``unchanged_poll``: one poll run of every subscription of the unchanged locations;
 2. ``webhooks``: 1 % of every kind changed in each location, each change delivered as the signed
@@ -15,12 +17,12 @@ out; PostgreSQL, ``--postgres URL``: ``pg_total_relation_size``, indexes and TOA
 
 Scaled to a day per location at 5-minute intervals: the unchanged poll × 288 runs; the
 change-driven part (webhooks + the poll's excess over an unchanged one) once, the day's 1 %, ÷
-scale; each entity's walk ÷ scale × the walks a day its full-size window allows (the project's own
-``reconcile_window_s`` at full size). A poll's walk share is counted in the 288 polls and again in
-the walks: pessimistic; a walk's jobs are not (in production it advances inside the poll runs).
-The raw payload store is bounded (one row per live record): a day counts the payloads it wrote
-(records created or changed) ÷ scale; its whole size is printed apart. ``--body-sample`` sets
-``SYNC_LOG_BODY_SAMPLE`` (1 keeps every body).
+scale; each entity's walk's HighLevel calls ÷ scale × the walks a day its full-size window allows
+(the project's own ``reconcile_window_s`` at full size; a walk's jobs are not counted: in
+production it advances inside the poll runs). A poll's walk share is counted in the 288 polls and
+again in the walks: pessimistic. The raw payload store is bounded (one row per live record): a day
+counts the payloads it wrote (records created or changed) ÷ scale; its whole size is printed
+apart. ``--body-sample`` sets ``SYNC_LOG_BODY_SAMPLE`` (1 keeps every body).
 
 Run: .venv/bin/python bench/log_volume.py [--locations 10] [--scale 0.005] [--postgres URL]
 """
@@ -93,24 +95,23 @@ def signing_key():
 
 
 def measure():
-    """{label: (bytes, rows)} of each table. PostgreSQL: ``pg_total_relation_size`` (indexes and
-    TOAST included); SQLite: the bytes of every column of every row (``dbstat``'s 4 KB pages are
-    too coarse for one small cycle scaled up), indexes excluded."""
+    """{label: (bytes, rows)} of each table on disk, its indexes included (PostgreSQL:
+    ``pg_total_relation_size``, TOAST too; SQLite: its pages and its indexes' in ``dbstat``)."""
     from django.apps import apps
     from django.db import connection
 
     found = {}
     with connection.cursor() as cursor:
         for label, (app, name) in TABLES.items():
-            meta = apps.get_model(app, name)._meta
-            table = meta.db_table
+            table = apps.get_model(app, name)._meta.db_table
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_total_relation_size(%s)", [table])
             else:
-                lengths = " + ".join(
-                    f'COALESCE(LENGTH(CAST("{f.column}" AS BLOB)), 0)' for f in meta.concrete_fields
+                cursor.execute(
+                    "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN "
+                    "(SELECT name FROM sqlite_master WHERE tbl_name = %s)",
+                    [table],
                 )
-                cursor.execute(f'SELECT COALESCE(SUM({lengths}), 0) FROM "{table}"')
             size = cursor.fetchone()[0]
             cursor.execute(f'SELECT COUNT(*) FROM "{table}"')
             found[label] = (int(size), cursor.fetchone()[0])
@@ -118,32 +119,14 @@ def measure():
 
 
 def payloads_written(*, since):
-    """(bytes, rows) of the raw payloads written (created or replaced) since ``since``."""
-    from django.db import connection
-    from django.db.models import Count, Func, IntegerField, Sum
-
+    """How many raw payloads were written (created or replaced) since ``since``."""
     from mappings.models import SourcePayload
 
-    template = (
-        "pg_column_size(%(expressions)s)"
-        if connection.vendor == "postgresql"
-        else "LENGTH(CAST(%(expressions)s AS BLOB))"
-    )
-    found = SourcePayload.objects.filter(seen_at__gte=since).aggregate(
-        rows=Count("pk"),
-        size=Sum(Func("payload", template=template, output_field=IntegerField())),
-    )
-    return found["size"] or 0, found["rows"]
+    return SourcePayload.objects.filter(seen_at__gte=since).count()
 
 
 def delta(after, before):
     return {k: (after[k][0] - before[k][0], after[k][1] - before[k][1]) for k in after}
-
-
-def total(figures, factor=1.0):
-    return sum(b for b, _ in figures.values()) * factor, sum(
-        r for _, r in figures.values()
-    ) * factor
 
 
 def webhooks_deliver(key, changed, *, location_id):
@@ -219,6 +202,7 @@ def main():
     phases, walks, started = {}, {}, time.monotonic()
     try:
         from django.conf import settings
+        from django.db import connection
         from django.utils import timezone
 
         from integrations.models import EntityCoverage, Subscription
@@ -250,7 +234,9 @@ def main():
             before = measure()
             walk_all([s for s in subscriptions if s.plan == plan])
             walks[plan] = delta(measure(), before)
-        store = measure()["raw_payloads"]
+        final = measure()
+        store = final["raw_payloads"]
+        vendor = connection.vendor
         written = payloads_written(since=cycle_start)
         counted = sandbox_counted(location_ids=location_ids, company=COMPANY)
         coverage = {}
@@ -261,21 +247,21 @@ def main():
         sandbox.stop()
         env.close()
     n, s = args.locations, args.scale
-    per_day = {label: [0.0, 0.0] for label in TABLES}
+    # One small cycle's growth in pages is mostly allocation steps: rows are counted per phase,
+    # bytes are those rows at each table's measured bytes per row (indexes included) at the end.
+    per_row = {label: size / max(rows, 1) for label, (size, rows) in final.items()}
+    rows_day = dict.fromkeys(TABLES, 0.0)
 
     def add(figures, factor, labels=TABLES):
-        for label, (size, rows) in figures.items():
-            if label not in labels or label == "raw_payloads":
-                continue  # the store's writes are counted below, by what was written
-            per_day[label][0] += size * factor / n
-            per_day[label][1] += rows * factor / n
+        for label, (_size, rows) in figures.items():
+            if label in labels and label != "raw_payloads":  # its writes are counted below
+                rows_day[label] += rows * factor / n
 
     runs = DAY_S / INTERVAL_S
     add(phases["unchanged_poll"], runs)
     add(phases["webhooks"], 1 / s)
     driven = {
-        k: (max(b - phases["unchanged_poll"][k][0], 0), max(r - phases["unchanged_poll"][k][1], 0))
-        for k, (b, r) in phases["poll"].items()
+        k: (0, max(r - phases["unchanged_poll"][k][1], 0)) for k, (_b, r) in phases["poll"].items()
     }
     add(driven, 1 / s)
     walk_lines = []
@@ -285,39 +271,43 @@ def main():
         # In production a walk advances inside the 5-minute poll runs (their jobs are counted
         # above): only its HighLevel calls grow with the location.
         add(figures, per / s, labels=("sync_log",))
-        walk_lines.append((plan, window, per, total(figures)))
+        walk_lines.append((plan, window, per, figures["sync_log"][1]))
     # The store is bounded (one row per live record); a day writes the payloads of the records
     # that changed (created or replaced).
-    per_day["raw_payloads"] = [written[0] / n / s, written[1] / n / s]
+    rows_day["raw_payloads"] = written / n / s
     for key_, value in volumes.items():
         print(f"seeded_per_location_{key_}: {value}")
     print(f"locations: {n}")
     print(f"scale: {s}")
+    print(f"database: {vendor}")
     print(f"sync_log_body_sample: {body_sample}")
     print(f"webhooks_delivered: {delivered}")
     print(f"backfill_rows: {sum(r for _b, r in backfill.values())}")
     for phase, figures in phases.items():
-        for label, (size, rows) in figures.items():
-            print(f"cycle_{phase}_{label}: {size} bytes, {rows} rows")
-    for plan, window, per, (size, _rows) in walk_lines:
-        print(f"walk_{plan}_bytes: {size:.0f}  (window at full size {window} s: {per:.1f} a day)")
+        print(f"cycle_{phase}_rows: " + ", ".join(f"{k} {r}" for k, (_b, r) in figures.items()))
+    for plan, window, per, rows in walk_lines:
+        print(
+            f"walk_{plan}_sync_log_rows: {rows}  (window at full size {window} s: {per:.1f} a day)"
+        )
+    for label, size in per_row.items():
+        print(f"bytes_per_row_{label}: {size:.0f}")
     print(
-        "scaling: unchanged poll x 288 runs; webhooks and the poll's change-driven excess once, "
-        f"/ scale {s}; each walk / scale x walks a day at full size; then / {n} locations; "
-        "raw payloads: those written (created or changed) / scale"
+        "scaling: rows of the unchanged poll x 288 runs; of the webhooks and the poll's "
+        f"change-driven excess once / scale {s}; of each walk's HighLevel calls / scale x walks "
+        f"a day at full size; raw payloads written / scale; then / {n} locations; bytes = rows x "
+        "each table's bytes per row"
     )
     print(f"requests_counted: {counted}")
     print(f"raw_payload_store_bytes_per_location: {store[0] / n / s:.0f}  (bounded, at full size)")
     print(f"raw_payload_store_rows_per_location: {store[1] / n / s:.0f}")
     print(f"elapsed_s: {time.monotonic() - started:.0f}")
-    for label, (size, rows) in per_day.items():
-        print(f"bytes_per_location_day_{label}: {size:.0f}")
+    for label, rows in rows_day.items():
+        print(f"bytes_per_location_day_{label}: {rows * per_row[label]:.0f}")
         print(f"rows_per_location_day_{label}: {rows:.0f}")
-    size = sum(v[0] for v in per_day.values())
-    rows = sum(v[1] for v in per_day.values())
+    size = sum(rows * per_row[label] for label, rows in rows_day.items())
     print(f"mb_per_location_day: {size / 1e6:.1f}")
     print(f"bytes_per_location_day: {size:.0f}")
-    print(f"rows_per_location_day: {rows:.0f}")
+    print(f"rows_per_location_day: {sum(rows_day.values()):.0f}")
 
 
 if __name__ == "__main__":
