@@ -163,6 +163,7 @@ class SourcePayload(models.Model):
         "fingerprint",
         max_length=64,
         blank=True,
+        db_default="",  # the previous release's writers leave it out
         help_text="Of the payload: unchanged, not written.",
     )
     seen_at = models.DateTimeField("fetched", auto_now=True, db_index=True)

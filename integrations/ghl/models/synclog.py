@@ -50,10 +50,11 @@ class SyncLog(models.Model):
         "record ids",
         max_length=300,
         blank=True,
+        db_default="",  # the previous release's workers insert rows without it
         help_text="The HighLevel ids the request's path names (besides the location's).",
     )
-    request_bytes = models.PositiveIntegerField("request size (bytes)", default=0)
-    response_bytes = models.PositiveIntegerField("response size (bytes)", default=0)
+    request_bytes = models.PositiveIntegerField("request size (bytes)", default=0, db_default=0)
+    response_bytes = models.PositiveIntegerField("response size (bytes)", default=0, db_default=0)
     request_summary = models.TextField(
         "request (redacted)",
         blank=True,
