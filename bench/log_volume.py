@@ -107,7 +107,12 @@ def measure():
         for label, (app, name) in TABLES.items():
             table = apps.get_model(app, name)._meta.db_table
             if connection.vendor == "postgresql":
-                cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+                # A table partitioned by day holds nothing itself: sum its partitions too.
+                cursor.execute(
+                    "SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0) "
+                    "FROM pg_partition_tree(%s)",
+                    [table],
+                )
             else:
                 cursor.execute(
                     "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN "
