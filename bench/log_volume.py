@@ -109,9 +109,9 @@ def measure():
             if connection.vendor == "postgresql":
                 # A table partitioned by day holds nothing itself: sum its partitions too.
                 cursor.execute(
-                    "SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0) "
-                    "FROM pg_partition_tree(%s)",
-                    [table],
+                    "SELECT COALESCE((SELECT SUM(pg_total_relation_size(relid)) "
+                    "FROM pg_partition_tree(%s)), pg_total_relation_size(%s))",
+                    [table, table],
                 )
             else:
                 cursor.execute(
