@@ -22,6 +22,7 @@ from portal.models import AuditEvent
 from rankr.services import (
     RecordUpsert,
     UpsertCounts,
+    record_fingerprint,
     record_fingerprints,
     record_upsert_many,
     record_versions_locked,
@@ -88,6 +89,10 @@ def mapping_save(*, mapping: Mapping, user_id: int | None, reason: str = "") -> 
     if QuarantinedRecord.objects.filter(mapping=mapping, resolved_at__isnull=True).exists():
         # What the old rules set aside may fit the new ones: try it again, without a backfill.
         quarantine_retry_enqueue(mapping_id=mapping.pk)
+    if latest is not None:
+        # Records Rankr holds were mapped by the previous version: map their stored payloads
+        # again (no HighLevel request), rather than wait for each to change.
+        payloads_reapply_enqueue(mapping=mapping)
     AuditEvent.objects.create(
         actor_id=user_id,
         action="mapping.changed",
@@ -381,10 +386,13 @@ def quarantine_retry(
     return {"arrived": arrived, "still_quarantined": still}
 
 
-def payloads_store(*, location_id: int, entity: str, records: Iterable[Any], id_path: str) -> None:
-    """Keep each record's last HighLevel payload (one row per record, upserted), so a template
-    change can be previewed on what the location really syncs."""
+def payloads_store(*, location_id: int, entity: str, records: Iterable[Any], id_path: str) -> int:
+    """Keep each record's last raw HighLevel payload: one row per record, replaced only when its
+    fingerprint changed (an unchanged record polled again writes nothing). A template change is
+    previewed on it and a new mapping version re-applied to it without asking HighLevel.
+    Returns how many rows were written."""
     rows: dict[str, SourcePayload] = {}
+    now = timezone.now()
     for record in records:
         ghl_id = path_get(record, id_path) if isinstance(record, dict) else None
         if isinstance(ghl_id, str) and ghl_id:
@@ -393,15 +401,53 @@ def payloads_store(*, location_id: int, entity: str, records: Iterable[Any], id_
                 entity=entity,
                 ghl_id=ghl_id,
                 payload=record,
-                seen_at=timezone.now(),
+                fingerprint=record_fingerprint(data=record),
+                seen_at=now,
             )
-    if rows:
+    if not rows:
+        return 0
+    held = dict(
+        SourcePayload.objects.filter(
+            location_id=location_id, entity=entity, ghl_id__in=list(rows)
+        ).values_list("ghl_id", "fingerprint")
+    )
+    changed = [row for ghl_id, row in rows.items() if held.get(ghl_id) != row.fingerprint]
+    if changed:
         SourcePayload.objects.bulk_create(
-            rows.values(),
+            changed,
             update_conflicts=True,
             unique_fields=["location", "entity", "ghl_id"],
-            update_fields=["payload", "seen_at"],
+            update_fields=["payload", "fingerprint", "seen_at"],
         )
+    return len(changed)
+
+
+def payloads_forget(*, location_id: int, entity: str, ghl_ids: Iterable[str]) -> int:
+    """Remove deleted records' stored payloads (the store stays one row per live record)."""
+    return SourcePayload.objects.filter(
+        location_id=location_id, entity=entity, ghl_id__in=list(ghl_ids)
+    ).delete()[0]
+
+
+def payloads_reapply_enqueue(*, mapping: Mapping) -> bool:
+    """Re-apply ``mapping``'s latest version to the stored payloads, in the worker after the
+    caller's transaction commits; only a HighLevel→Rankr mapping with payloads stored. True when
+    queued."""
+    if mapping.direction != GHL_TO_RANKR or mapping.pk is None:
+        return False
+    if not SourcePayload.objects.filter(
+        location_id=mapping.location_id, entity=mapping.entity
+    ).exists():
+        return False
+    from django_q.tasks import async_task
+
+    mapping_id = mapping.pk
+    transaction.on_commit(
+        lambda: async_task(
+            "integrations.interfaces.tasks.payloads_reapply_task", mapping_id, group="reapply"
+        )
+    )
+    return True
 
 
 class TemplateError(PortalError, ValueError):

@@ -148,8 +148,10 @@ class Rollout(models.Model):
 
 
 class SourcePayload(models.Model):
-    """The last HighLevel payload each record was synced from, so a template change can be
-    previewed on real data (re-applied to it) before it goes live."""
+    """The last raw HighLevel payload of each record, one row per record, replaced when the
+    record changes and removed when it is deleted: a template change is previewed on it, and a
+    new mapping version re-applied to it, without spending API budget
+    (``integrations.sync.payloads``)."""
 
     location = models.ForeignKey(
         "portal.Location", on_delete=models.CASCADE, related_name="+", verbose_name="location"
@@ -157,7 +159,14 @@ class SourcePayload(models.Model):
     entity = models.CharField("entity", max_length=32, choices=entity_choices)
     ghl_id = models.CharField("HighLevel id", max_length=64)
     payload = models.JSONField("payload")
-    seen_at = models.DateTimeField("last synced", auto_now=True, db_index=True)
+    fingerprint = models.CharField(
+        "fingerprint",
+        max_length=64,
+        blank=True,
+        db_default="",  # the previous release's writers leave it out
+        help_text="Of the payload: unchanged, not written.",
+    )
+    seen_at = models.DateTimeField("fetched", auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = "synced HighLevel payload"

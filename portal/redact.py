@@ -1,5 +1,11 @@
 """Strip secrets before anything is written to the sync log, a log line or an error message.
 
+Personal data (people's names, e-mail addresses, phone numbers) is masked as well where a body is
+kept (the sync log's failures and sampled successes): by key, the personal fields the entity
+definitions declare (``mappings/entities``, registered at start-up through
+:func:`personal_keys_register`, since this layer imports no entity), and by pattern, e-mail
+addresses and ``+``-prefixed phone numbers inside any string.
+
 Two nets, used together everywhere: keys whose name looks secret (``authToken``,
 ``authenticationValue``, ``x-api-key``, any ``*token*``, ``*secret*``, ``*password*`` ...), and the
 values of every secret the portal holds for the connection concerned (its access and refresh
@@ -45,6 +51,11 @@ _KEY_TEXT = (
 )
 # key=value, key: value, "key": "value" (query strings, form bodies, JSON fragments, error texts)
 _SECRET_PAIR = re.compile(r"""(?i)(\b(?:%s)\b["']?\s*[:=]\s*["']?)([^"'&\s,;}]+)""" % _KEY_TEXT)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# International numbers as HighLevel stores them (+15550100123, +44 20 7946 0000, +1 (555) ...).
+_PHONE = re.compile(r"\+\d[\d\s().-]{5,}\d")
+# Key names (lower-cased, without '-' and '_') the entity definitions declare personal.
+_PERSONAL_KEYS: set[str] = set()
 _BEARER = re.compile(r"(?i)\b((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}")
 
 
@@ -66,29 +77,65 @@ def secret_variants(secrets: Iterable[str] | None) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-def path_redact(path: str) -> str:
-    """``/contacts/?locationId=x&access_token=y`` -> ``/contacts/?locationId=x&access_token=***``."""
+def path_redact(path: str, *, personal: bool = False) -> str:
+    """``/contacts/?locationId=x&access_token=y`` -> ``/contacts/?locationId=x&access_token=***``.
+
+    With ``personal``, query values of personal fields, e-mail addresses and phone numbers too.
+    """
     parts = urlsplit(path)
     if not parts.query:
         return path
     query = [
-        (k, MASK if is_secret_key(k) else v)
+        (
+            k,
+            MASK
+            if is_secret_key(k) or (personal and is_personal_key(k) and v)
+            else (text_personal_mask(v) if personal else v),
+        )
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*/")))
 
 
-def value_redact(value: Any, *, secrets: Iterable[str] = ()) -> Any:
-    """Deep copy of ``value`` with secret-named keys masked and known secret strings removed."""
+def _key_name(key: object) -> str:
+    return re.sub(r"[-_\s]", "", str(key).lower())
+
+
+def personal_keys_register(keys: Iterable[str]) -> None:
+    """Declare field names that hold personal data (the entities' ``personal_fields``)."""
+    _PERSONAL_KEYS.update(_key_name(k) for k in keys if k)
+
+
+def is_personal_key(key: object) -> bool:
+    return _key_name(key) in _PERSONAL_KEYS
+
+
+def text_personal_mask(text: str) -> str:
+    """``text`` with e-mail addresses and international phone numbers replaced by ``***``."""
+    if "@" in text:
+        text = _EMAIL.sub(MASK, text)
+    if "+" in text:
+        text = _PHONE.sub(MASK, text)
+    return text
+
+
+def value_redact(value: Any, *, secrets: Iterable[str] = (), personal: bool = False) -> Any:
+    """Deep copy of ``value`` with secret-named keys masked and known secret strings removed;
+    with ``personal``, personal fields masked too (by key and, in every string, by pattern)."""
     if isinstance(value, dict):
         return {
-            k: (MASK if is_secret_key(k) else value_redact(v, secrets=secrets))
+            k: (
+                MASK
+                if is_secret_key(k) or (personal and is_personal_key(k) and v not in (None, ""))
+                else value_redact(v, secrets=secrets, personal=personal)
+            )
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
-        return [value_redact(v, secrets=secrets) for v in value]
+        return [value_redact(v, secrets=secrets, personal=personal) for v in value]
     if isinstance(value, str):
-        return text_redact(value, secrets=secrets)
+        text = text_redact(value, secrets=secrets)
+        return text_personal_mask(text) if personal else text
     return value
 
 
@@ -125,8 +172,15 @@ def connection_secrets(connection: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def summary_make(*, body: object, secrets: Iterable[str] = (), limit: int | None = None) -> str:
-    """A size-capped, redacted one-string summary of a request or response body."""
+def summary_make(
+    *,
+    body: object,
+    secrets: Iterable[str] = (),
+    limit: int | None = None,
+    personal: bool = False,
+) -> str:
+    """A size-capped, redacted one-string summary of a request or response body (``personal``:
+    personal data masked too, see :func:`value_redact`)."""
     limit = limit or settings.GHL_SYNC_LOG_SUMMARY_CHARS
     if body is None or body == b"" or body == "":
         return ""
@@ -137,7 +191,11 @@ def summary_make(*, body: object, secrets: Iterable[str] = (), limit: int | None
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
     if isinstance(body, (dict, list)):
-        text = json.dumps(value_redact(body, secrets=secrets), ensure_ascii=False, default=str)
+        text = json.dumps(
+            value_redact(body, secrets=secrets, personal=personal),
+            ensure_ascii=False,
+            default=str,
+        )
     else:
         text = text_redact(str(body), secrets=secrets)
         # A form-encoded body (the token endpoint): mask its secret fields too.
@@ -145,11 +203,17 @@ def summary_make(*, body: object, secrets: Iterable[str] = (), limit: int | None
             try:
                 pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
                 text = urlencode(
-                    [(k, MASK if is_secret_key(k) else v) for k, v in pairs], safe="*/"
+                    [
+                        (k, MASK if is_secret_key(k) or (personal and is_personal_key(k)) else v)
+                        for k, v in pairs
+                    ],
+                    safe="*/",
                 )
             except ValueError:
                 pass
         text = text_mask(text)
+        if personal:
+            text = text_personal_mask(text)
     if len(text) > limit:
         text = text[:limit] + f"… [{len(text) - limit} more characters]"
     return text

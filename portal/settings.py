@@ -478,6 +478,11 @@ GHL_RATE_LIMIT_SAFETY_MS = _int("GHL_RATE_LIMIT_SAFETY_MS", 250, minimum=0)
 GHL_RATE_LIMIT_MAX_WAIT = _float("GHL_RATE_LIMIT_MAX_WAIT", 120.0)
 # Characters kept of each redacted request/response summary in the sync log.
 GHL_SYNC_LOG_SUMMARY_CHARS = _int("GHL_SYNC_LOG_SUMMARY_CHARS", 2000, minimum=100)
+# The share of successful HighLevel calls whose (redacted) bodies the sync log keeps; failures
+# always keep theirs. 0 keeps none, 1 every one. Metadata and sizes are kept for every call.
+SYNC_LOG_BODY_SAMPLE = _float("SYNC_LOG_BODY_SAMPLE", 0.01)
+if SYNC_LOG_BODY_SAMPLE > 1:
+    raise ImproperlyConfigured(f"SYNC_LOG_BODY_SAMPLE={SYNC_LOG_BODY_SAMPLE} must be at most 1.")
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -13,6 +13,7 @@ from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.forms import MappingForm, PreviewForm, TemplateApplyForm
 from mappings.inheritance import mapping_override_drop, mapping_save_inherited
 from mappings.models import Mapping, MappingVersion
+from mappings.services import payloads_reapply_enqueue
 from mappings.transforms import TRANSFORMS
 from portal.admin_logs import AppendOnlyAdminMixin
 from portal.admin_scoping import LocationScopedAdminMixin
@@ -52,6 +53,27 @@ class MappingAdmin(LocationScopedAdminMixin, admin.ModelAdmin):
     inlines = [MappingVersionInline]
     change_form_template = "admin/mappings/mapping/change_form.html"
     change_list_template = "admin/mappings/mapping/change_list.html"
+    actions = ["payloads_reapply"]
+
+    @admin.action(
+        description="Re-apply to the stored HighLevel payloads (no API requests)",
+        permissions=["change"],
+    )
+    def payloads_reapply(self, request, queryset):
+        queued = [m for m in queryset if payloads_reapply_enqueue(mapping=m)]
+        skipped = queryset.count() - len(queued)
+        if queued:
+            self.message_user(
+                request,
+                f"{len(queued)} mapping(s) will be re-applied to their stored payloads.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} mapping(s) skipped: Rankr → HighLevel, or no payload stored yet.",
+                messages.INFO,
+            )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(latest_version=Max("versions__number"))

@@ -21,7 +21,7 @@ from integrations.catalog.calls import (
 from integrations.catalog.connections import ConnectionInfo, connection_info_get
 from integrations.catalog.paging import DEFAULT_LIMIT, PAGE, SKIP, Paging, paging_next
 from integrations.catalog.registry import Operation, operation_get
-from integrations.ghl.paths import path_matches_template
+from integrations.ghl.paths import path_matches_template, path_record_ids
 
 if TYPE_CHECKING:  # the door imports the catalog's callers; at run time it is imported late
     from integrations.ghl.client import GhlResponse
@@ -124,6 +124,7 @@ def call_send(
         headers=headers or None,
         max_attempts=max_attempts or None,
         retry_safe=retry_safe,
+        record_ids=path_record_ids(template=template, path=call.path),
     )
     answer_sample_check(operation_key=call.operation, response=response)
     return response

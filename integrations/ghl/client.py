@@ -74,6 +74,7 @@ def ghl_request(
     max_attempts: int | None = None,
     retry_safe: bool | None = None,
     files: dict[str, UploadFile] | None = None,
+    record_ids: Iterable[str] = (),
 ) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
@@ -89,6 +90,8 @@ def ghl_request(
     HighLevel may have acted on it (a dropped or timed-out answer, a 5xx, an HTML page) raises
     :class:`GhlOutcomeUnknown` at once: never re-sent blind. A 429, a refreshed 401 and a
     connection never made prove nothing was done, so those are still retried.
+
+    ``record_ids``: the HighLevel records the request is about, kept in each attempt's log row.
     """
     if retry_safe is None:
         retry_safe = method.upper() in IDEMPOTENT_METHODS
@@ -107,6 +110,7 @@ def ghl_request(
         max_attempts=max_attempts,
         retry_safe=retry_safe,
         files=files,
+        record_ids=tuple(record_ids),
     )
 
 
@@ -133,6 +137,7 @@ def _request(
     max_attempts: int | None = None,
     retry_safe: bool = True,
     files: dict[str, UploadFile] | None = None,
+    record_ids: tuple[str, ...] = (),
 ) -> GhlResponse:
     problem = path_problem(path)
     if problem:
@@ -178,6 +183,7 @@ def _request(
             operation_id=operation_id,
             job_id=job_id,
             secrets=secrets,
+            record_ids=record_ids,
         )
         result = http_attempt(
             method=method,

@@ -34,3 +34,27 @@ def path_matches_template(*, template: str, path: str) -> bool:
     """Whether ``path`` is ``template`` with each ``{name}`` filled by exactly one segment."""
     pattern = re.sub(r"\\\{[^}]*\\\}", "[^/?#]+", re.escape(template))
     return re.fullmatch(pattern, path) is not None and path_problem(path) is None
+
+
+# Path parameters that name where a request goes, not which record it is about.
+_PLACE_PARAMS = {"locationid", "companyid", "altid", "alttype"}
+
+
+def path_record_ids(*, template: str, path: str) -> tuple[str, ...]:
+    """The ids ``path`` fills into ``template``'s ``{name}`` segments, but the location's or
+    company's: the records a request is about, kept in its sync-log row."""
+    names: list[str] = []
+
+    def group(match: re.Match[str]) -> str:
+        names.append(match[1])
+        return f"(?P<p{len(names) - 1}>[^/?#]+)"
+
+    pattern = re.sub(r"\\\{([^}]*)\\\}", group, re.escape(template))
+    found = re.fullmatch(pattern, path.split("?", 1)[0])
+    if found is None:
+        return ()
+    return tuple(
+        unquote(found[f"p{n}"])
+        for n, name in enumerate(names)
+        if name.lower().replace("_", "") not in _PLACE_PARAMS
+    )

@@ -1,10 +1,14 @@
 """The only place that imports ``requests`` for HighLevel: one attempt, timed and logged.
 
-Every attempt (API calls and token exchanges alike) writes one :class:`SyncLog` row with the
-path stripped of secrets and redacted, size-capped summaries of what went and came back.
+Every attempt (API calls and token exchanges alike) writes one :class:`SyncLog` row: always its
+metadata (operation, path stripped of secrets, status, duration, attempt, trace id, record ids,
+request and response sizes, error); the bodies, as redacted, size-capped summaries with secrets
+and personal data masked, only for a failure and for a random share ``SYNC_LOG_BODY_SAMPLE`` of
+successes. A success not sampled is never parsed or redacted: the cheap path.
 """
 
 import json as jsonlib
+import random
 import threading
 import time
 from collections.abc import Mapping
@@ -47,6 +51,7 @@ class LogContext:
     operation_id: str = ""
     job_id: int | None = None
     secrets: tuple[str, ...] = ()
+    record_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -73,6 +78,32 @@ def trace_id_find(*, headers: Mapping[str, str], body: bytes) -> str:
         if isinstance(trace_id, str):
             return trace_id[:100]
     return ""
+
+
+def bodies_kept(*, status: int | None, failed: bool, body: bytes = b"") -> bool:
+    """Keep this attempt's bodies? Always for a failure (no answer, or an HTTP error status);
+    for a success, with probability ``SYNC_LOG_BODY_SAMPLE``."""
+    if failed or status is None or status >= 300:
+        return True
+    if body and body.lstrip()[:1] not in (b"{", b"["):
+        return True  # a success that is no JSON (an HTML page, a cut-off answer): a failure
+    share = float(settings.SYNC_LOG_BODY_SAMPLE)
+    return share > 0 and (share >= 1 or random.random() < share)
+
+
+def _sent_bytes(*, prepared: requests.PreparedRequest | None, sent: object) -> int:
+    """The request body's size: the bytes requests sent when there was an answer, else the
+    body as the log would show it."""
+    body = prepared.body if prepared is not None else None
+    if body is None and sent is not None:
+        body = sent if isinstance(sent, (bytes, str)) else jsonlib.dumps(sent, default=str)
+    if body is None:
+        return 0
+    if isinstance(body, str):
+        return len(body.encode("utf-8", errors="replace"))
+    if isinstance(body, bytes):
+        return len(body)
+    return 0  # a streamed body (an upload): its parts are logged by name and size
 
 
 def _never_connected(exc: Exception) -> bool:
@@ -127,6 +158,7 @@ def http_attempt(
         path += ("&" if "?" in path else "?") + urlencode(params, doseq=True)
     started = time.monotonic()
     result = Attempt(status=None)
+    prepared: requests.PreparedRequest | None = None
     try:
         response = _session().request(
             method,
@@ -145,6 +177,7 @@ def http_attempt(
         result.body = body
         result.trace_id = trace_id_find(headers=response.headers, body=body)
         log_trace_set(result.trace_id)  # the lines logged after it name HighLevel's trace
+        prepared = response.request
     except requests.ConnectTimeout as exc:
         result.error = GhlNetworkError(f"Timed out connecting ({type(exc).__name__}).", sent=False)
     except requests.Timeout as exc:
@@ -169,14 +202,15 @@ def http_attempt(
     result.duration_ms = int((time.monotonic() - started) * 1000)
 
     sent = json if json is not None else data
-    if files:  # files are logged by name, size and type, never their bytes
+    keep = bodies_kept(status=result.status, failed=result.error is not None, body=result.body)
+    if keep and files:  # files are logged by name, size and type, never their bytes
         sent = {**(sent or {}), **files_summary(files)}
     SyncLog.objects.create(
         connection_id=log.connection_id,
         location_id=log.location_id,
         operation_id=log.operation_id[:120],
         method=method.upper(),
-        path=text_redact(path_redact(path), secrets=log.secrets)[:1000],
+        path=text_redact(path_redact(path, personal=True), secrets=log.secrets)[:1000],
         status=result.status,
         error=(str(result.error) if result.error else "")[:500],
         duration_ms=result.duration_ms,
@@ -184,8 +218,15 @@ def http_attempt(
         trace_id=result.trace_id,
         job_id=log.job_id,
         job_attempt_id=getattr(_local, "attempt_id", None) if log.job_id else None,
-        request_summary=summary_make(body=sent, secrets=log.secrets),
-        response_summary=summary_make(body=result.body, secrets=log.secrets),
+        record_ids=",".join(log.record_ids)[:300],
+        request_bytes=_sent_bytes(prepared=prepared, sent=json if json is not None else data),
+        response_bytes=len(result.body),
+        request_summary=(
+            summary_make(body=sent, secrets=log.secrets, personal=True) if keep else ""
+        ),
+        response_summary=(
+            summary_make(body=result.body, secrets=log.secrets, personal=True) if keep else ""
+        ),
     )
     return result
 

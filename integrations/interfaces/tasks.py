@@ -4,6 +4,7 @@ from integrations.sync.alerts import alerts_send
 from integrations.sync.erasure import deleted_records_erase_due
 from integrations.sync.jobs import job_run, jobs_dispatch_due
 from integrations.sync.onboarding import mint_batch_run
+from integrations.sync.payloads import payloads_reapply_mapping
 from integrations.sync.retention import retention_run_due
 from integrations.sync.subscriptions import subscriptions_dispatch
 from integrations.sync.subscriptions.budget import budgets_enforce
@@ -29,6 +30,12 @@ def quarantine_retry_task(
     if mapping_id is None and not quarantine_ids:
         return
     quarantine_retry(mapping_id=mapping_id, quarantine_ids=quarantine_ids)
+
+
+def payloads_reapply_task(mapping_id: int) -> None:
+    """Map the stored raw payloads again with the mapping's latest version (after a new version,
+    or the admin's *Re-apply to stored payloads*)."""
+    payloads_reapply_mapping(mapping_id=mapping_id)
 
 
 def job_run_task(job_id: int) -> None:

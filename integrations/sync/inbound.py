@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from integrations.sync.targets import EventError, mapping_version_find
 from mappings.entities import ENTITIES, FETCH, GHL_TO_RANKR, NATURAL_KEYS
 from mappings.rules import path_get
-from mappings.services import mapping_page_apply, time_parse
+from mappings.services import mapping_page_apply, payloads_forget, time_parse
 from rankr.models import RankrRecord
 from rankr.services import record_soft_delete
 
@@ -119,13 +119,25 @@ def record_natural_claim(
 
 def record_remove(*, location_id: int, entity: str, ghl_id: str, deleted_at: object = None) -> bool:
     """Soft-delete the Rankr record HighLevel deleted at ``deleted_at`` (a tombstone with that
-    time: older versions arriving later are not applied); True if a live one was marked."""
-    return record_soft_delete(
-        model=ENTITIES[entity].rankr_model,
+    time: older versions arriving later are not applied); True if a live one was marked. Its
+    stored raw payload goes with it, unless the deletion was stale (a newer version stands): the
+    store keeps live records only."""
+    model = ENTITIES[entity].rankr_model
+    marked = record_soft_delete(
+        model=model,
         location_id=location_id,
         ghl_id=ghl_id,
         changed_at=time_parse(deleted_at) if not isinstance(deleted_at, datetime) else deleted_at,
     )
+    live = (
+        model is not None
+        and model.objects.filter(
+            location_id=location_id, ghl_id=ghl_id, deleted_at__isnull=True
+        ).exists()
+    )
+    if marked or not live:
+        payloads_forget(location_id=location_id, entity=entity, ghl_ids=[ghl_id])
+    return marked
 
 
 def record_ghl_id_set(*, model: type[RankrRecord], pk: int, location_id: int, ghl_id: str) -> None:

@@ -41,7 +41,9 @@ def test_a_file_uploaded_from_the_run_page_is_stored_and_served_by_the_sandbox(
     sandbox_world,  # noqa: F811 - the fixture imported above
     role_users,
     tmp_path,
+    settings,
 ):
+    settings.SYNC_LOG_BODY_SAMPLE = 1  # keep the successful upload's bodies: they name the part
     world = sandbox_world
     connection = location_connect(world, "demo-loc-0001")
     world.locations["demo-loc-0001"].staff.add(role_users["staff"])

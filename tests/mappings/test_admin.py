@@ -267,3 +267,24 @@ def test_an_emptied_rules_box_saves_a_mapping_without_rules(client, staff, locat
     response = client.post(ADD, data)
     assert response.status_code == 302
     assert Mapping.objects.get().versions.get().rules == []
+
+
+def test_the_reapply_action_queues_mappings_with_stored_payloads(
+    client, staff, mapping, location, monkeypatch, django_capture_on_commit_callbacks
+):
+    from mappings.models import SourcePayload
+
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: queued.append(a))
+    SourcePayload.objects.create(
+        location=location, entity="contact", ghl_id="c-1", payload={"id": "c-1"}
+    )
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            CHANGELIST,
+            {"action": "payloads_reapply", "_selected_action": [mapping.pk]},
+            follow=True,
+        )
+    assert "1 mapping(s) will be re-applied" in response.content.decode()
+    assert queued == [("integrations.interfaces.tasks.payloads_reapply_task", mapping.pk)]

@@ -45,8 +45,9 @@ def test_secret_looking_keys_are_masked_by_pattern(key):
 
 
 def test_the_sync_log_masks_every_secret_of_the_connection_under_any_key(
-    connection, mocked, api_base
+    connection, mocked, api_base, settings
 ):
+    settings.SYNC_LOG_BODY_SAMPLE = 1  # a success's bodies are kept (sampled): redacted
     mocked.add(
         responses.GET,
         f"{api_base}/contacts/c1",

@@ -2,7 +2,11 @@ from django.db import models
 
 
 class SyncLog(models.Model):
-    """One HTTP attempt to HighLevel. Append-only; secrets are stripped before writing."""
+    """One HTTP attempt to HighLevel. Append-only; secrets are stripped before writing.
+
+    The metadata is always kept; the bodies only for failures and a sample of successes
+    (``SYNC_LOG_BODY_SAMPLE``), with secrets and personal data masked.
+    """
 
     at = models.DateTimeField("when", auto_now_add=True, db_index=True)
     connection = models.ForeignKey(
@@ -42,7 +46,20 @@ class SyncLog(models.Model):
     job_attempt_id = models.BigIntegerField(
         "job attempt", null=True, blank=True, help_text="The run of the job this call belongs to."
     )
-    request_summary = models.TextField("request (redacted)", blank=True)
+    record_ids = models.CharField(
+        "record ids",
+        max_length=300,
+        blank=True,
+        db_default="",  # the previous release's workers insert rows without it
+        help_text="The HighLevel ids the request's path names (besides the location's).",
+    )
+    request_bytes = models.PositiveIntegerField("request size (bytes)", default=0, db_default=0)
+    response_bytes = models.PositiveIntegerField("response size (bytes)", default=0, db_default=0)
+    request_summary = models.TextField(
+        "request (redacted)",
+        blank=True,
+        help_text="Kept for failures and a sample of successes; personal data masked.",
+    )
     response_summary = models.TextField("response (redacted)", blank=True)
 
     class Meta:

@@ -26,6 +26,7 @@ def _get(mocked, url, *statuses, **kw):
         mocked.add(responses.GET, url, status=status, **kw)
 
 
+@override_settings(SYNC_LOG_BODY_SAMPLE=0)
 def test_it_sends_auth_version_and_json_body_to_the_sandbox_base(connection, mocked, api_base):
     mocked.add(
         responses.POST,
@@ -81,7 +82,10 @@ def test_it_sends_auth_version_and_json_body_to_the_sandbox_base(connection, moc
         "trace-abc",
         77,
     )
-    assert '"firstName": "Ada"' in log.request_summary
+    # A success not sampled keeps its sizes, not its bodies.
+    sent = b'{"firstName": "Ada", "locationId": "loc-1"}'
+    assert (log.request_bytes, log.response_bytes) == (len(sent), len(b'{"contact": {"id": "c1"}}'))
+    assert (log.request_summary, log.response_summary) == ("", "")
     connection.refresh_from_db()
     assert connection.last_success_at is not None
 
@@ -269,6 +273,7 @@ def test_the_sync_log_strips_secrets_from_query_strings_and_bodies(connection, m
 
 
 @override_settings(GHL_SYNC_LOG_SUMMARY_CHARS=200)
+@override_settings(SYNC_LOG_BODY_SAMPLE=1)
 def test_sync_log_summaries_are_size_capped(connection, mocked, api_base):
     mocked.add(
         responses.GET, f"{api_base}/x", json={"contacts": [{"id": str(i)} for i in range(500)]}

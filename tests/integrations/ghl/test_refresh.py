@@ -133,6 +133,7 @@ def test_invalid_grant_marks_needs_reauth_and_is_not_retried(
 
 
 @pytest.mark.django_db
+@override_settings(SYNC_LOG_BODY_SAMPLE=1)  # a success's bodies are kept when sampled
 def test_the_token_exchange_is_logged_without_secrets(connection, mocked, token_url):
     _refresh_mock(mocked, token_url)
     connection_token_refresh(connection_id=connection.pk, force=True)
