@@ -12,6 +12,7 @@ values of every secret the portal holds for the connection concerned (its access
 tokens, its app's client secret), wherever they appear, under any key or inside free text.
 """
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -69,12 +70,19 @@ _is_secret_key = is_secret_key  # the name older callers use
 
 def secret_variants(secrets: Iterable[str] | None) -> list[str]:
     """Each secret as it may appear: raw, URL-encoded (both ways) and JSON-escaped; longest first."""
+    return list(_variants(tuple(s for s in secrets or () if isinstance(s, str))))
+
+
+@functools.lru_cache(maxsize=256)
+def _variants(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    # Asked once per cell or string of a body (an export asks it for each of its millions of
+    # cells, with the same few secrets): computed once per set of secrets.
     found: set[str] = set()
-    for secret in secrets or ():
-        if not isinstance(secret, str) or len(secret) < MIN_SECRET_CHARS:
+    for secret in secrets:
+        if len(secret) < MIN_SECRET_CHARS:
             continue
         found.update({secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]})
-    return sorted(found, key=len, reverse=True)
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def path_redact(path: str, *, personal: bool = False) -> str:
@@ -141,7 +149,7 @@ def value_redact(value: Any, *, secrets: Iterable[str] = (), personal: bool = Fa
 
 def text_redact(text: str, *, secrets: Iterable[str] = ()) -> str:
     """``text`` without the given secret values (in any of their encodings)."""
-    for secret in secret_variants(secrets):
+    for secret in _variants(tuple(s for s in secrets or () if isinstance(s, str))):
         text = text.replace(secret, MASK)
     return text
 
