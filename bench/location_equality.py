@@ -24,9 +24,9 @@ uncompressed window (its worst wait).
 
 With ``--webhooks`` the sandbox's webhooks are on: a sandbox app with the portal's webhook URL is
 installed on the location after the backfill, every change above that HighLevel announces is
-emitted as the sandbox's own handler emits it (``WEBHOOK_EVENTS``: task edits, a task marked not
-done, user edits and deletions, and the children a contact deletion takes with it have none),
-signed and POSTed to the portal's endpoint (the same gunicorn), and a worker (``manage.py
+emitted as the sandbox's own handler emits it (``location_world.WEBHOOK_EVENTS``: task edits, a
+task marked not done, user edits and deletions, and the children a contact deletion takes with it
+have none), signed and POSTed to the portal's endpoint (the same gunicorn), and a worker (``manage.py
 qcluster``) processes them. Changes are paced (``--pace`` seconds apart, far faster than a
 location's 1 % a day) so the figure is the latency of one change, not a backlog's.
 ``webhook_freshness_p95_s`` = from the change in the sandbox to the Rankr row reflecting it
@@ -43,47 +43,27 @@ import math
 import os
 import random
 import time
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sync_world import BenchEnvironment, Sandbox, qcluster, run_inline
+from location_world import (
+    VOLUMES,
+    backfill_all,
+    changes,
+    flows_apply,
+    poll_all,
+    sandbox_counted,
+    walk_all,
+    world,
+)
+from sync_world import BenchEnvironment, Sandbox, qcluster
 
 LOCATION = "bench-eq-0001"
 COMPANY = "bench-eq-company"
 INTERVAL_S = 300
 OVERLAP_WAIT_S = 61
-VOLUMES = {
-    "contact": 10_000,
-    "task": 20_000,
-    "note": 20_000,
-    "appointment": 5_000,
-    "user": 50,
-    "opportunity": 2_000,
-}
 # Edits that move a record's own modification mark or its listing window (found by the poll);
 # the rest (deletions, tasks, notes) is found by the reconciliation walk.
 PARENT_CHANGING = {"contact", "opportunity", "user", "appointment"}
-# (kind, action) -> the event the sandbox's own handler emits for that change (sandbox/api/
-# handlers: contacts.py, routes.py TASK_/NOTE_/APPT_/OPP_EVENTS, activity.py task_complete,
-# users.py user_create). No entry: HighLevel announces nothing (task edits, user edits).
-WEBHOOK_EVENTS = {
-    ("contact", "create"): "ContactCreate",
-    ("contact", "update"): "ContactUpdate",
-    ("contact", "delete"): "ContactDelete",
-    ("task", "create"): "TaskCreate",
-    ("task", "complete"): "TaskComplete",  # only when marked done
-    ("task", "delete"): "TaskDelete",
-    ("note", "create"): "NoteCreate",
-    ("note", "update"): "NoteUpdate",
-    ("note", "delete"): "NoteDelete",
-    ("appointment", "create"): "AppointmentCreate",
-    ("appointment", "move"): "AppointmentUpdate",
-    ("appointment", "delete"): "AppointmentDelete",
-    ("opportunity", "create"): "OpportunityCreate",
-    ("opportunity", "update"): "OpportunityUpdate",
-    ("opportunity", "delete"): "OpportunityDelete",
-    ("user", "create"): "UserCreate",
-}
 
 
 def p95(values):
@@ -91,241 +71,6 @@ def p95(values):
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def sandbox_counted():
-    from sandbox.access.models.limits import RateCounter
-
-    rows = RateCounter.objects.filter(window="day")
-    return sum(
-        r.count for r in rows if r.key.endswith(f":{LOCATION}") or r.key.endswith(f":{COMPANY}")
-    )
-
-
-def world(volumes):
-    from integrations.models import Connection, HighLevelApp
-    from portal.models import Agency, Location
-    from sandbox.access.services.registry import (
-        private_token_create,
-        sandbox_company_ensure,
-        spec_scopes_all,
-    )
-    from sandbox.state.seed import sandbox_seed
-
-    sandbox_company_ensure(
-        company_id=COMPANY,
-        name="Bench agency",
-        locations=[{"location_id": LOCATION, "name": "Bench location"}],
-    )
-    sandbox_seed(
-        company_id=COMPANY,
-        location_ids=[LOCATION],
-        contacts=volumes["contact"],
-        users=volumes["user"],
-        tasks=volumes["task"],
-        notes=volumes["note"],
-        appointments=volumes["appointment"],
-        calendars=3,
-        opportunities=volumes["opportunity"],
-    )
-    scopes = sorted(spec_scopes_all())
-    agency = Agency.objects.create(company_id=COMPANY, name="Bench agency")
-    location = Location.objects.create(
-        agency=agency, location_id=LOCATION, name="Bench location", time_zone="America/New_York"
-    )
-    app = HighLevelApp(
-        name="Bench app",
-        mode=HighLevelApp.Mode.SANDBOX,
-        client_id="bench-client",
-        redirect_url="http://127.0.0.1/callback/",
-    )
-    app.client_secret = "bench-secret"
-    app.save()
-    connection = Connection(
-        app=app,
-        agency=agency,
-        location=location,
-        kind=Connection.Kind.LOCATION,
-        auth_type=Connection.AuthType.PRIVATE,
-        scopes=" ".join(scopes),
-    )
-    connection.access_token = private_token_create(location_id=LOCATION, scopes=scopes).value
-    connection.save()
-    return location
-
-
-def flows_apply(location):
-    from integrations.sync.flows import flows_apply_many
-    from mappings.entities import GHL_TO_RANKR
-    from mappings.flow_templates import FLOW_TEMPLATES
-
-    keys = [k for k, t in FLOW_TEMPLATES.items() if t.direction == GHL_TO_RANKR]
-    report = flows_apply_many(template_keys=keys, location_ids=[location.pk], user_id=None)
-    return keys, report
-
-
-def changes(rng, fraction, *, emit=False, pace=0.0):
-    """1 % of every kind, written into the sandbox's store (webhooks only with ``emit``).
-    Returns {(kind, ghl_id): (changed at, action)} and {(kind, ghl_id): event type announced}."""
-    from sandbox.models import Resource
-    from sandbox.state import store
-
-    changed = {}
-    announced = {}  # (kind, ghl_id) -> event type, when emit is on
-
-    def note(kind, res, action):
-        """Record the change; with ``emit``, send the event the sandbox's handler would."""
-        at = time.time()
-        event_type = WEBHOOK_EVENTS.get((kind, action))
-        if action == "complete" and not res.data.get("completed"):
-            event_type = None  # marked not done: HighLevel sends nothing
-        if emit and event_type:
-            from sandbox.api.handlers.users import user_event_extra
-            from sandbox.state import events
-
-            extra = user_event_extra(res.data) if kind == "user" else None
-            events.event_emit(
-                event_type=event_type, location_id=LOCATION, data=res.data, extra=extra
-            )
-            announced[(kind, res.resource_id)] = event_type
-        changed[(kind, res.resource_id)] = (at, action)
-        if emit:
-            time.sleep(pace)
-
-    def live(kind):
-        return list(store.resources_query(kind=kind, location_id=LOCATION).order_by("seq"))
-
-    def n_of(rows):
-        return max(1, round(len(rows) * fraction))
-
-    contacts = live("contact")
-    touched_contacts = set()
-    # Contacts: updates, creates, deletes.
-    picks = rng.sample(contacts, 3 * n_of(contacts))
-    n = n_of(contacts)
-    for res in picks[:n]:
-        store.resource_update(res=res, changes={"lastName": res.data["lastName"] + "-x"})
-        note("contact", res, "update")
-        touched_contacts.add(res.resource_id)
-    for res in picks[n : 2 * n]:
-        touched_contacts.add(res.resource_id)
-        store.resource_delete(res=res)
-        note("contact", res, "delete")
-        # HighLevel deletes a contact's tasks and notes with it (as the sandbox's DELETE does).
-        for child in Resource.objects.filter(parent_id=res.resource_id, deleted=False):
-            child.deleted = True
-            child.save(update_fields=["deleted", "updated_at"])
-            changed[(child.kind, child.resource_id)] = (time.time(), "delete")  # no event
-    for k in range(n):
-        res = store.resource_create(
-            kind="contact",
-            location_id=LOCATION,
-            company_id=COMPANY,
-            data={"firstName": "New", "lastName": f"Contact{k}", "email": f"new{k}@bench.test"},
-        )
-        note("contact", res, "create")
-    unchanged = [c.resource_id for c in contacts if c.resource_id not in touched_contacts]
-    # Tasks: edits, completions, creates, deletes.
-    tasks = [t for t in live("task") if t.parent_id not in touched_contacts]
-    n = n_of(tasks)
-    picks = rng.sample(tasks, 3 * n)
-    for res in picks[:n]:
-        store.resource_update(res=res, changes={"title": res.data["title"] + " (edited)"})
-        note("task", res, "update")
-    for res in picks[n : 2 * n]:
-        store.resource_update(res=res, changes={"completed": not res.data.get("completed")})
-        note("task", res, "complete")
-    for res in picks[2 * n :]:
-        store.resource_delete(res=res)
-        note("task", res, "delete")
-    for k in range(n):
-        contact_id = rng.choice(unchanged)
-        res = store.resource_create(
-            kind="task",
-            location_id=LOCATION,
-            company_id=COMPANY,
-            parent_id=contact_id,
-            data={"title": f"New task {k}", "contactId": contact_id, "completed": False},
-        )
-        note("task", res, "create")
-    # Notes: added to unchanged contacts, edited, deleted.
-    notes = [x for x in live("note") if x.parent_id not in touched_contacts]
-    n = n_of(notes)
-    picks = rng.sample(notes, 2 * n)
-    for k in range(n):
-        contact_id = rng.choice(unchanged)
-        res = store.resource_create(
-            kind="note",
-            location_id=LOCATION,
-            company_id=COMPANY,
-            parent_id=contact_id,
-            data={"body": f"New note {k}", "contactId": contact_id},
-        )
-        note("note", res, "create")
-    for res in picks[:n]:
-        store.resource_update(res=res, changes={"body": res.data["body"] + " (edited)"})
-        note("note", res, "update")
-    for res in picks[n:]:
-        store.resource_delete(res=res)
-        note("note", res, "delete")
-    # Appointments: moved into the future, created, deleted.
-    appointments = live("appointment")
-    n = n_of(appointments)
-    picks = rng.sample(appointments, 2 * n)
-    now = datetime.now(UTC).replace(microsecond=0)
-    calendars = sorted({a.data["calendarId"] for a in appointments})
-    for res in picks[:n]:
-        begin = now + timedelta(days=rng.randint(10, 50), hours=rng.randint(0, 8))
-        store.resource_update(
-            res=res,
-            changes={
-                "startTime": begin.isoformat().replace("+00:00", "Z"),
-                "endTime": (begin + timedelta(minutes=45)).isoformat().replace("+00:00", "Z"),
-            },
-        )
-        note("appointment", res, "move")
-    for res in picks[n:]:
-        store.resource_delete(res=res)
-        note("appointment", res, "delete")
-    for k in range(n):
-        begin = now + timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 8))
-        res = store.resource_create(
-            kind="appointment",
-            location_id=LOCATION,
-            company_id=COMPANY,
-            data={
-                "calendarId": rng.choice(calendars),
-                "contactId": rng.choice(unchanged),
-                "title": f"New appointment {k}",
-                "appointmentStatus": "confirmed",
-                "startTime": begin.isoformat().replace("+00:00", "Z"),
-                "endTime": (begin + timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
-            },
-        )
-        note("appointment", res, "create")
-    # Users and opportunities: updates, creates, deletes.
-    for kind, field in (("user", "lastName"), ("opportunity", "name")):
-        rows = live(kind)
-        n = n_of(rows)
-        picks = rng.sample(rows, 2 * n)
-        for res in picks[:n]:
-            store.resource_update(res=res, changes={field: res.data[field] + " (edited)"})
-            note(kind, res, "update")
-        for res in picks[n:]:
-            store.resource_delete(res=res)
-            note(kind, res, "delete")
-        template = dict(rows[0].data)
-        template.pop("id", None)
-        for k in range(n):
-            data = {**template, field: f"{template[field]} new {k}"}
-            if kind == "user":
-                data["email"] = f"new.user.{k}@staff.example.com"
-            res = store.resource_create(
-                kind=kind, location_id=LOCATION, company_id=COMPANY, data=data
-            )
-            note(kind, res, "create")
-    assert Resource.objects.filter(location_id=LOCATION).exists()
-    return changed, announced
 
 
 def compare(location):
@@ -346,7 +91,7 @@ def compare(location):
             r.ghl_id: r for r in model.objects.filter(location=location, deleted_at__isnull=True)
         }
         expected = {}
-        for res in store.resources_query(kind=kind, location_id=LOCATION):
+        for res in store.resources_query(kind=kind, location_id=location.location_id):
             data = user_public(res.data) if kind == "user" else res.data
             expected[res.resource_id] = mapping_apply(mapping_version=version, record=data)
         bad = 0
@@ -453,20 +198,23 @@ def main():
     try:
         from integrations.models import EntityCoverage, Subscription
 
-        location = world(volumes)
-        keys, _report = flows_apply(location)
+        [location] = world(volumes, location_ids=[LOCATION], company=COMPANY)
+        keys, _report = flows_apply([location])
         subscriptions = list(Subscription.objects.filter(location=location).exclude(plan=""))
         started = time.monotonic()
-        for subscription in subscriptions:
-            while subscription.backfill_finished_at is None:
-                run_inline(subscription)
+        backfill_all(subscriptions)
         backfill_s = time.monotonic() - started
         if args.webhooks:
             webhooks_on(env.port)
             worker = qcluster(workers=2)
         changes_started = time.monotonic()
         changed, announced = changes(
-            random.Random(7), args.change, emit=args.webhooks, pace=args.pace
+            random.Random(7),
+            args.change,
+            location_id=LOCATION,
+            company=COMPANY,
+            emit=args.webhooks,
+            pace=args.pace,
         )
         changes_s = time.monotonic() - changes_started
         if args.webhooks:
@@ -476,26 +224,15 @@ def main():
         # the unchanged poll after the cycle measures an unchanged location.
         time.sleep(OVERLAP_WAIT_S)
         # The cycle: one poll run each, then a complete walk each.
-        before = sandbox_counted()
-        poll_requests, walk_requests, found_at = {}, {}, {}
+        before = sandbox_counted(location_ids=[LOCATION], company=COMPANY)
+        found_at = {}
         poll_start = time.time()
-        for subscription in subscriptions:
-            job = run_inline(subscription)
-            poll_requests[subscription.plan] = job.result.get("poll_requests", 0)
-            walk_requests[subscription.plan] = job.result.get("walk_requests", 0)
+        poll_requests, walk_requests = poll_all(subscriptions)
         poll_end = time.time()
-        for subscription in subscriptions:
-            Subscription.objects.filter(pk=subscription.pk).update(full_pass_requested=True)
-            subscription.refresh_from_db()
-            while subscription.full_pass_requested:  # a walk longer than a job's time goes on
-                job = run_inline(subscription)
-                walk_requests[subscription.plan] += job.result.get("walk_requests", 0)
-        counted = sandbox_counted() - before
+        walk_all(subscriptions, walk_requests)
+        counted = sandbox_counted(location_ids=[LOCATION], company=COMPANY) - before
         # A poll of an unchanged location: what every 5-minute run spends without changes.
-        base_requests = {}
-        for subscription in subscriptions:
-            job = run_inline(subscription)
-            base_requests[subscription.plan] = job.result.get("poll_requests", 0)
+        base_requests, _walks = poll_all(subscriptions)
         # When each change reached Rankr.
         from rankr.models import RECORD_MODELS
 

@@ -1,10 +1,13 @@
 """Sandbox locations with every synced kind, their flows and their changes (not a benchmark).
 
 ``world`` seeds sandbox locations (contacts, tasks, notes, appointments over 3 calendars, users,
-opportunities) and gives each a portal location with a private-token connection holding every
-scope; ``flows_apply`` applies every HighLevel → Rankr flow; ``changes`` changes a share of every
-kind in the sandbox's store (which emits no webhooks); ``sandbox_counted`` reads the requests the
-sandbox counted. Used by ``location_equality.py`` and ``log_volume.py``.
+opportunities; ``VOLUMES`` is a full location) and gives each a portal location with a
+private-token connection holding every scope; ``flows_apply`` applies every HighLevel → Rankr
+flow; ``changes`` changes a share of every kind in the sandbox's store (which emits no webhooks;
+with ``emit``, the event the sandbox's own handler would, ``WEBHOOK_EVENTS``);
+``backfill_all``, ``poll_all`` and ``walk_all`` run subscriptions as the worker would;
+``sandbox_counted`` reads the requests the sandbox counted. Used by ``location_equality.py`` and
+``log_volume.py``.
 """
 
 import time
@@ -12,6 +15,38 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from sync_world import run_inline
+
+# A full location's volumes (``--scale 1``).
+VOLUMES = {
+    "contact": 10_000,
+    "task": 20_000,
+    "note": 20_000,
+    "appointment": 5_000,
+    "user": 50,
+    "opportunity": 2_000,
+}
+# (kind, action) -> the event the sandbox's own handler emits for that change (sandbox/api/
+# handlers: contacts.py, routes.py TASK_/NOTE_/APPT_/OPP_EVENTS, activity.py task_complete,
+# users.py user_create). No entry: HighLevel announces nothing (task edits, user edits and
+# deletions).
+WEBHOOK_EVENTS = {
+    ("contact", "create"): "ContactCreate",
+    ("contact", "update"): "ContactUpdate",
+    ("contact", "delete"): "ContactDelete",
+    ("task", "create"): "TaskCreate",
+    ("task", "complete"): "TaskComplete",  # only when marked done
+    ("task", "delete"): "TaskDelete",
+    ("note", "create"): "NoteCreate",
+    ("note", "update"): "NoteUpdate",
+    ("note", "delete"): "NoteDelete",
+    ("appointment", "create"): "AppointmentCreate",
+    ("appointment", "move"): "AppointmentUpdate",
+    ("appointment", "delete"): "AppointmentDelete",
+    ("opportunity", "create"): "OpportunityCreate",
+    ("opportunity", "update"): "OpportunityUpdate",
+    ("opportunity", "delete"): "OpportunityDelete",
+    ("user", "create"): "UserCreate",
+}
 
 
 def sandbox_counted(*, location_ids, company):
@@ -96,16 +131,38 @@ def flows_apply(locations):
     return keys, report
 
 
-def changes(rng, fraction, *, location_id, company):
+def changes(rng, fraction, *, location_id, company, emit=False, pace=0.0):
     """``fraction`` of every kind of one sandbox location, written into the sandbox's store (no
-    webhooks): contacts updated, created, deleted (with their tasks and notes); tasks edited,
-    completed, created, deleted; notes added, edited, deleted; appointments moved, created,
-    deleted; users and opportunities updated, created, deleted. Returns
-    {(kind, ghl_id): (changed at, action)}."""
+    webhooks; with ``emit``, the event the sandbox's own handler would emit for each change
+    HighLevel announces, ``pace`` seconds apart): contacts updated, created, deleted (with their
+    tasks and notes, which announce nothing); tasks edited, completed, created, deleted; notes
+    added, edited, deleted; appointments moved, created, deleted; users and opportunities
+    updated, created, deleted. Returns ({(kind, ghl_id): (changed at, action)},
+    {(kind, ghl_id): event type emitted}, empty without ``emit``)."""
     from sandbox.models import Resource
     from sandbox.state import store
 
     changed = {}
+    announced = {}
+
+    def note(kind, res, action):
+        """Record the change; with ``emit``, send the event the sandbox's handler would."""
+        at = time.time()
+        event_type = WEBHOOK_EVENTS.get((kind, action))
+        if action == "complete" and not res.data.get("completed"):
+            event_type = None  # marked not done: HighLevel sends nothing
+        if emit and event_type:
+            from sandbox.api.handlers.users import user_event_extra
+            from sandbox.state import events
+
+            extra = user_event_extra(res.data) if kind == "user" else None
+            events.event_emit(
+                event_type=event_type, location_id=location_id, data=res.data, extra=extra
+            )
+            announced[(kind, res.resource_id)] = event_type
+        changed[(kind, res.resource_id)] = (at, action)
+        if emit:
+            time.sleep(pace)
 
     def live(kind):
         return list(store.resources_query(kind=kind, location_id=location_id).order_by("seq"))
@@ -120,17 +177,17 @@ def changes(rng, fraction, *, location_id, company):
     n = n_of(contacts)
     for res in picks[:n]:
         store.resource_update(res=res, changes={"lastName": res.data["lastName"] + "-x"})
-        changed[("contact", res.resource_id)] = (time.time(), "update")
+        note("contact", res, "update")
         touched_contacts.add(res.resource_id)
     for res in picks[n : 2 * n]:
         touched_contacts.add(res.resource_id)
         store.resource_delete(res=res)
-        changed[("contact", res.resource_id)] = (time.time(), "delete")
+        note("contact", res, "delete")
         # HighLevel deletes a contact's tasks and notes with it (as the sandbox's DELETE does).
         for child in Resource.objects.filter(parent_id=res.resource_id, deleted=False):
             child.deleted = True
             child.save(update_fields=["deleted", "updated_at"])
-            changed[(child.kind, child.resource_id)] = (time.time(), "delete")
+            changed[(child.kind, child.resource_id)] = (time.time(), "delete")  # no event
     for k in range(n):
         res = store.resource_create(
             kind="contact",
@@ -138,7 +195,7 @@ def changes(rng, fraction, *, location_id, company):
             company_id=company,
             data={"firstName": "New", "lastName": f"Contact{k}", "email": f"new{k}@bench.test"},
         )
-        changed[("contact", res.resource_id)] = (time.time(), "create")
+        note("contact", res, "create")
     unchanged = [c.resource_id for c in contacts if c.resource_id not in touched_contacts]
     # Tasks: edits, completions, creates, deletes.
     tasks = [t for t in live("task") if t.parent_id not in touched_contacts]
@@ -146,13 +203,13 @@ def changes(rng, fraction, *, location_id, company):
     picks = rng.sample(tasks, 3 * n)
     for res in picks[:n]:
         store.resource_update(res=res, changes={"title": res.data["title"] + " (edited)"})
-        changed[("task", res.resource_id)] = (time.time(), "update")
+        note("task", res, "update")
     for res in picks[n : 2 * n]:
         store.resource_update(res=res, changes={"completed": not res.data.get("completed")})
-        changed[("task", res.resource_id)] = (time.time(), "complete")
+        note("task", res, "complete")
     for res in picks[2 * n :]:
         store.resource_delete(res=res)
-        changed[("task", res.resource_id)] = (time.time(), "delete")
+        note("task", res, "delete")
     for k in range(n):
         contact_id = rng.choice(unchanged)
         res = store.resource_create(
@@ -162,7 +219,7 @@ def changes(rng, fraction, *, location_id, company):
             parent_id=contact_id,
             data={"title": f"New task {k}", "contactId": contact_id, "completed": False},
         )
-        changed[("task", res.resource_id)] = (time.time(), "create")
+        note("task", res, "create")
     # Notes: added to unchanged contacts, edited, deleted.
     notes = [x for x in live("note") if x.parent_id not in touched_contacts]
     n = n_of(notes)
@@ -176,13 +233,13 @@ def changes(rng, fraction, *, location_id, company):
             parent_id=contact_id,
             data={"body": f"New note {k}", "contactId": contact_id},
         )
-        changed[("note", res.resource_id)] = (time.time(), "create")
+        note("note", res, "create")
     for res in picks[:n]:
         store.resource_update(res=res, changes={"body": res.data["body"] + " (edited)"})
-        changed[("note", res.resource_id)] = (time.time(), "update")
+        note("note", res, "update")
     for res in picks[n:]:
         store.resource_delete(res=res)
-        changed[("note", res.resource_id)] = (time.time(), "delete")
+        note("note", res, "delete")
     # Appointments: moved into the future, created, deleted.
     appointments = live("appointment")
     n = n_of(appointments)
@@ -198,10 +255,10 @@ def changes(rng, fraction, *, location_id, company):
                 "endTime": (begin + timedelta(minutes=45)).isoformat().replace("+00:00", "Z"),
             },
         )
-        changed[("appointment", res.resource_id)] = (time.time(), "move")
+        note("appointment", res, "move")
     for res in picks[n:]:
         store.resource_delete(res=res)
-        changed[("appointment", res.resource_id)] = (time.time(), "delete")
+        note("appointment", res, "delete")
     for k in range(n):
         begin = now + timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 8))
         res = store.resource_create(
@@ -217,7 +274,7 @@ def changes(rng, fraction, *, location_id, company):
                 "endTime": (begin + timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
             },
         )
-        changed[("appointment", res.resource_id)] = (time.time(), "create")
+        note("appointment", res, "create")
     # Users and opportunities: updates, creates, deletes.
     for kind, field in (("user", "lastName"), ("opportunity", "name")):
         rows = live(kind)
@@ -225,10 +282,10 @@ def changes(rng, fraction, *, location_id, company):
         picks = rng.sample(rows, 2 * n)
         for res in picks[:n]:
             store.resource_update(res=res, changes={field: res.data[field] + " (edited)"})
-            changed[(kind, res.resource_id)] = (time.time(), "update")
+            note(kind, res, "update")
         for res in picks[n:]:
             store.resource_delete(res=res)
-            changed[(kind, res.resource_id)] = (time.time(), "delete")
+            note(kind, res, "delete")
         template = dict(rows[0].data)
         template.pop("id", None)
         for k in range(n):
@@ -238,9 +295,9 @@ def changes(rng, fraction, *, location_id, company):
             res = store.resource_create(
                 kind=kind, location_id=location_id, company_id=company, data=data
             )
-            changed[(kind, res.resource_id)] = (time.time(), "create")
+            note(kind, res, "create")
     assert Resource.objects.filter(location_id=location_id).exists()
-    return changed
+    return changed, announced
 
 
 def backfill_all(subscriptions):

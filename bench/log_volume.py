@@ -37,8 +37,9 @@ import random
 import time
 import uuid
 
-from location_equality import VOLUMES
 from location_world import (
+    VOLUMES,
+    WEBHOOK_EVENTS,
     backfill_all,
     changes,
     flows_apply,
@@ -59,26 +60,6 @@ TABLES = {  # label: (app label, model name)
     "job_attempts": ("integrations", "JobAttempt"),
     "webhook_events": ("integrations", "WebhookEvent"),
     "raw_payloads": ("mappings", "SourcePayload"),
-}
-# The webhook HighLevel sends for each change the bench makes (none for a task's edit, a user's
-# edit or deletion: HighLevel documents no such event).
-EVENTS = {
-    ("contact", "create"): "ContactCreate",
-    ("contact", "update"): "ContactUpdate",
-    ("contact", "delete"): "ContactDelete",
-    ("task", "create"): "TaskCreate",
-    ("task", "complete"): "TaskComplete",
-    ("task", "delete"): "TaskDelete",
-    ("note", "create"): "NoteCreate",
-    ("note", "update"): "NoteUpdate",
-    ("note", "delete"): "NoteDelete",
-    ("appointment", "create"): "AppointmentCreate",
-    ("appointment", "move"): "AppointmentUpdate",
-    ("appointment", "delete"): "AppointmentDelete",
-    ("user", "create"): "UserCreate",
-    ("opportunity", "create"): "OpportunityCreate",
-    ("opportunity", "update"): "OpportunityUpdate",
-    ("opportunity", "delete"): "OpportunityDelete",
 }
 
 
@@ -162,7 +143,7 @@ def webhooks_deliver(key, changed, *, location_id):
     )
     sent = 0
     for (kind, ghl_id), (at, action) in changed.items():
-        event_type = EVENTS.get((kind, action))
+        event_type = WEBHOOK_EVENTS.get((kind, action))
         if event_type is None or ghl_id not in data:
             continue
         payload = event_payload(
@@ -241,7 +222,7 @@ def main():
         cycle_start = timezone.now()
         rng = random.Random(7)
         changed = {
-            ghl_id: changes(rng, args.change, location_id=ghl_id, company=COMPANY)
+            ghl_id: changes(rng, args.change, location_id=ghl_id, company=COMPANY)[0]
             for ghl_id in location_ids
         }
         before = measure()
