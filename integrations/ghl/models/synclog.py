@@ -8,7 +8,9 @@ class SyncLog(models.Model):
     (``SYNC_LOG_BODY_SAMPLE``), with secrets and personal data masked.
     """
 
-    at = models.DateTimeField("when", auto_now_add=True, db_index=True)
+    # Indexed only by the composite indexes below: each leads with the column a single-column
+    # index would cover (a sync log is the biggest table; every index is bytes per call).
+    at = models.DateTimeField("when", auto_now_add=True)
     connection = models.ForeignKey(
         "integrations.Connection",
         null=True,
@@ -16,6 +18,7 @@ class SyncLog(models.Model):
         on_delete=models.SET_NULL,
         related_name="sync_logs",
         verbose_name="connection",
+        db_index=False,  # synclog_conn_at
     )
     location = models.ForeignKey(
         "portal.Location",
@@ -24,8 +27,9 @@ class SyncLog(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name="location",
+        db_index=False,  # synclog_location_recent
     )
-    operation_id = models.CharField("operation", max_length=120, blank=True, db_index=True)
+    operation_id = models.CharField("operation", max_length=120, blank=True)
     method = models.CharField("method", max_length=8)
     path = models.CharField(
         "path", max_length=1000, help_text="Secrets in the query string are replaced by ***."
@@ -39,7 +43,7 @@ class SyncLog(models.Model):
     error = models.CharField("error", max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField("duration (ms)", default=0)
     attempt = models.PositiveSmallIntegerField("attempt", default=1)
-    trace_id = models.CharField("trace id", max_length=100, blank=True, db_index=True)
+    trace_id = models.CharField("trace id", max_length=100, blank=True)  # synclog_trace
     job_id = models.BigIntegerField(
         "job", null=True, blank=True, db_index=True, help_text="The job this call belongs to."
     )
@@ -75,6 +79,8 @@ class SyncLog(models.Model):
             models.Index(fields=["location", "-at"], name="synclog_location_recent"),
             models.Index(fields=["status", "-at"], name="synclog_status_recent"),
             models.Index(fields=["operation_id", "-at"], name="synclog_operation_recent"),
+            # Exact lookups only (no LIKE companion index, as db_index makes on PostgreSQL).
+            models.Index(fields=["trace_id"], name="synclog_trace"),
         ]
 
     def __str__(self) -> str:
