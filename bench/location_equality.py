@@ -19,8 +19,10 @@ walk × walks per day in its uncompressed window) / 200,000; ``daily_budget_pct_
 met_these_changes`` counts the cycle's whole poll 288 times instead (a pessimistic bound). ``freshness_p95_s`` per
 class (``parent_changing``: creates and edits of contacts, opportunities, users and appointments
 moved; ``other``: deletions, tasks, notes): for a change found by the poll, one interval (its
-worst wait) plus the measured time to write it; for one found only by the walk, its entity's
-uncompressed window (its worst wait).
+worst wait) plus the measured time to write it; for one found only by the walk, the share of its
+entity's uncompressed window the walk had covered when it wrote the change (the walk runs right
+after the changes, so that share is the change's wait; a change the walk wrote no row for counts
+the whole window, its worst wait).
 
 With ``--webhooks`` the sandbox's webhooks are on: a sandbox app with the portal's webhook URL is
 installed on the location after the backfill, every change above that HighLevel announces is
@@ -229,7 +231,8 @@ def main():
         poll_start = time.time()
         poll_requests, walk_requests = poll_all(subscriptions)
         poll_end = time.time()
-        walk_all(subscriptions, walk_requests)
+        walk_spans = {}
+        walk_all(subscriptions, walk_requests, walk_spans)
         counted = sandbox_counted(location_ids=[LOCATION], company=COMPANY) - before
         # A poll of an unchanged location: what every 5-minute run spends without changes.
         base_requests, _walks = poll_all(subscriptions)
@@ -268,7 +271,14 @@ def main():
             elif by_poll:
                 freshness[cls].append(INTERVAL_S + max(found - poll_start, 0.0))
             else:
-                freshness[cls].append(float(max(coverage[kind].window_s, INTERVAL_S)))
+                # Found by the walk: it reaches a record's parent after that share of its window
+                # (the walk is compressed into one run); not seen written: the whole window.
+                window = float(max(coverage[kind].window_s, INTERVAL_S))
+                start, end = walk_spans.get(kind, (0.0, 0.0))
+                if found is not None and start <= found <= end and end > start:
+                    freshness[cls].append(window * (found - start) / (end - start))
+                else:
+                    freshness[cls].append(window)
         mismatches, samples = compare(location)
     finally:
         if worker is not None:

@@ -318,16 +318,20 @@ def poll_all(subscriptions):
     return polls, walks
 
 
-def walk_all(subscriptions, walks=None):
+def walk_all(subscriptions, walks=None, spans=None):
     """A complete reconciliation walk of each subscription (as many runs as it takes). Adds the
-    walk requests to ``walks`` ({plan: requests}) and returns it."""
+    walk requests to ``walks`` ({plan: requests}) and returns it; with ``spans`` ({}), records
+    when each plan's walk started and ended (``time.time()``)."""
     from integrations.models import Subscription
 
     walks = Counter() if walks is None else walks
     for subscription in subscriptions:
+        started = time.time()
         Subscription.objects.filter(pk=subscription.pk).update(full_pass_requested=True)
         subscription.refresh_from_db()
         while subscription.full_pass_requested:  # a walk longer than a job's time goes on
             job = run_inline(subscription)
             walks[subscription.plan] += job.result.get("walk_requests", 0)
+        if spans is not None:
+            spans[subscription.plan] = (started, time.time())
     return walks
