@@ -5,7 +5,8 @@ contacts, 20,000 tasks, 20,000 notes, 5,000 appointments, 50 users, 2,000 opport
 default, to keep the run to a few minutes), applies every HighLevel → Rankr flow, backfills, then
 measures one whole-location cycle, phase by phase, as rows added to the sync log, jobs, job
 attempts and webhook events, and raw payloads written; bytes are those rows at each table's bytes
-per row on disk at the end, indexes included (SQLite: ``dbstat`` pages; PostgreSQL, ``--postgres
+per row on disk at the end (what the rows added to the empty tables' fixed size, which is their
+first pages and, on PostgreSQL, each day partition's index metapages), indexes included (SQLite: ``dbstat`` pages; PostgreSQL, ``--postgres
 URL``: ``pg_total_relation_size``, TOAST too, after ``VACUUM FULL``: the dead versions of rows the
 cycle updated are space autovacuum reuses in production; the size before is printed too), since
 one small cycle's growth in pages is mostly allocation steps:
@@ -206,6 +207,9 @@ def main():
         from integrations.models import EntityCoverage, Subscription
         from mappings.entities import LOCATION_PLANS
 
+        # The empty tables' own size (their first pages, their indexes' metapages, on PostgreSQL
+        # each day partition's): fixed, whatever the volume; a row costs what it adds to it.
+        empty = measure()
         locations = world(volumes, location_ids=location_ids, company=COMPANY, name="Logs")
         flows_apply(locations)
         subscriptions = list(Subscription.objects.filter(location__in=locations).exclude(plan=""))
@@ -260,7 +264,10 @@ def main():
     n, s = args.locations, args.scale
     # One small cycle's growth in pages is mostly allocation steps: rows are counted per phase,
     # bytes are those rows at each table's measured bytes per row (indexes included) at the end.
-    per_row = {label: size / max(rows, 1) for label, (size, rows) in final.items()}
+    per_row = {
+        label: (size - empty[label][0]) / max(rows - empty[label][1], 1)
+        for label, (size, rows) in final.items()
+    }
     rows_day = dict.fromkeys(TABLES, 0.0)
 
     def add(figures, factor, labels=TABLES):
@@ -301,7 +308,7 @@ def main():
             f"walk_{plan}_sync_log_rows: {rows}  (window at full size {window} s: {per:.1f} a day)"
         )
     for label, size in per_row.items():
-        print(f"bytes_per_row_{label}: {size:.0f}")
+        print(f"bytes_per_row_{label}: {size:.0f}  (empty table: {empty[label][0]} bytes, fixed)")
     if bloated is not final:
         uncompacted = sum(
             rows * bloated[label][0] / max(bloated[label][1], 1) for label, rows in rows_day.items()
