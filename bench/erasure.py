@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,22 +31,10 @@ LOCATIONS = 20
 EMAIL = "jane.roe@example.org"
 MENTIONS = 50
 
-PG_URL = os.environ.get("DATABASE_URL", "")
-BENCH_DB = ""
-if PG_URL.startswith(("postgres://", "postgresql://")):
-    parts = urlsplit(PG_URL)
-    BENCH_DB = (parts.path.lstrip("/") or "portal") + "_erase_bench"
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + BENCH_DB))
-elif PG_URL:
-    raise SystemExit("DATABASE_URL must be a postgres:// URL (or unset for SQLite).")
+from bench_db import BenchDatabase  # noqa: E402
 
-
-def pg_admin(sql):
-    import psycopg
-
-    parts = urlsplit(PG_URL)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(sql)
+DATABASE = BenchDatabase("_erase_bench")
+BENCH_DB, pg_admin = DATABASE.name, DATABASE.admin
 
 
 if BENCH_DB:
