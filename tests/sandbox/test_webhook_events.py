@@ -62,12 +62,15 @@ def hook(world):
 
 def delivered(hook, event_type):
     assert webhook_deliveries_wait(timeout=90)
-    found = [
-        json.loads(r["body"])
-        for r in hook.received
-        if WebhookEvent.objects.get(webhook_id=json.loads(r["body"])["webhookId"]).event_type
-        == event_type
-    ]
+    # The newest event of that type, not the last one received: under load a delivery the
+    # receiver was slow to answer is sent again, and may arrive after a newer event.
+    events = {}
+    for r in hook.received:
+        body = json.loads(r["body"])
+        event = WebhookEvent.objects.get(webhook_id=body["webhookId"])
+        if event.event_type == event_type:
+            events[event.pk] = body
+    found = [events[pk] for pk in sorted(events)]
     bodies = [json.loads(r["body"]) for r in hook.received]
     sent = [
         (d.event.event_type, d.status, d.attempts, d.error[:80])
