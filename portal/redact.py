@@ -68,9 +68,9 @@ def is_secret_key(key: object) -> bool:
 _is_secret_key = is_secret_key  # the name older callers use
 
 
-def secret_variants(secrets: Iterable[str] | None) -> list[str]:
+def secret_variants(secrets: Iterable[str] | None) -> tuple[str, ...]:
     """Each secret as it may appear: raw, URL-encoded (both ways) and JSON-escaped; longest first."""
-    return list(_variants(tuple(s for s in secrets or () if isinstance(s, str))))
+    return _variants(tuple(s for s in secrets or () if isinstance(s, str)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -149,7 +149,7 @@ def value_redact(value: Any, *, secrets: Iterable[str] = (), personal: bool = Fa
 
 def text_redact(text: str, *, secrets: Iterable[str] = ()) -> str:
     """``text`` without the given secret values (in any of their encodings)."""
-    for secret in _variants(tuple(s for s in secrets or () if isinstance(s, str))):
+    for secret in secret_variants(secrets):
         text = text.replace(secret, MASK)
     return text
 

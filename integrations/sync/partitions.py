@@ -22,6 +22,7 @@ key, so no foreign key has to include the partition key.
 
 import logging
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import OperationalError, transaction
 from django.db import connection as default_connection
@@ -282,25 +283,7 @@ def table_partition(*, table: str, column: str, using: BaseDatabaseWrapper) -> N
     migration's transaction: readers and writers wait for it, then find the new table."""
     old = f"{table}__unpartitioned"
     with using.cursor() as cur:
-        cur.execute(
-            "SELECT conname, contype, pg_get_constraintdef(oid), conindid FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f')",
-            [table],
-        )
-        constraints = cur.fetchall()
-        cur.execute(
-            "SELECT i.indexrelid, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-            [table],
-        )
-        indexes = cur.fetchall()
-        constraint_indexes = {row[3] for row in constraints if row[1] in ("p", "u")}
-        cur.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
-        for name, _kind, _definition, _index in constraints:
-            cur.execute(f"ALTER TABLE {_q(old)} DROP CONSTRAINT {_q(name)}")
-        for oid, name, _definition in indexes:
-            if oid not in constraint_indexes:
-                cur.execute(f"DROP INDEX {_q(name)}")
+        constraints, indexes, constraint_indexes = _table_set_aside(cur, table, old)
         cur.execute(
             f"CREATE TABLE {_q(table)} (LIKE {_q(old)} INCLUDING DEFAULTS INCLUDING IDENTITY "
             f"INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS) "
@@ -313,22 +296,7 @@ def table_partition(*, table: str, column: str, using: BaseDatabaseWrapper) -> N
                 f"FOR VALUES FROM (%s) TO (%s)",
                 [_bound(day), _bound(day + timedelta(days=1))],
             )
-        cur.execute(
-            "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-            [table],
-        )
-        found = cur.fetchone()
-        columns = found[0] if found else ""
-        cur.execute(
-            f"INSERT INTO {_q(table)} ({columns}) OVERRIDING SYSTEM VALUE "  # noqa: S608 (quoted names; values are parameters)
-            f"SELECT {columns} FROM {_q(old)}"
-        )
-        cur.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 (quoted names; values are parameters)
-            f"COALESCE((SELECT max(id) FROM {_q(table)}), 0) + 1, false)",
-            [table],
-        )
+        _rows_copy(cur, table, old)
         for name, kind, definition, _index in constraints:
             if kind == "p":
                 cur.execute(
@@ -365,42 +333,15 @@ def table_unpartition(*, table: str, column: str, using: BaseDatabaseWrapper) ->
     rows, its ``id`` primary key and its unique rules as constraints; the triggers go."""
     old = f"{table}__partitioned"
     with using.cursor() as cur:
-        cur.execute(
-            "SELECT conname, contype, pg_get_constraintdef(oid), conindid FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f')",
-            [table],
-        )
-        constraints = cur.fetchall()
-        cur.execute(
-            "SELECT i.indexrelid, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-            [table],
-        )
-        indexes = cur.fetchall()
-        constraint_indexes = {row[3] for row in constraints if row[1] in ("p", "u")}
         if table in _GUARDS:
             cur.execute(f"DROP TRIGGER IF EXISTS {_q(_trigger_name(table))} ON {_q(table)}")
             cur.execute(f"DROP FUNCTION IF EXISTS {_q(table + '_once')}()")
-        cur.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
-        for name, _kind, _definition, _index in constraints:
-            cur.execute(f"ALTER TABLE {_q(old)} DROP CONSTRAINT {_q(name)}")
-        for oid, name, _definition in indexes:
-            if oid not in constraint_indexes:
-                cur.execute(f"DROP INDEX {_q(name)}")
+        constraints, indexes, constraint_indexes = _table_set_aside(cur, table, old)
         cur.execute(
             f"CREATE TABLE {_q(table)} (LIKE {_q(old)} INCLUDING DEFAULTS INCLUDING IDENTITY "
             f"INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)"
         )
-        columns = _columns(cur, table)
-        cur.execute(
-            f"INSERT INTO {_q(table)} ({columns}) OVERRIDING SYSTEM VALUE "  # noqa: S608 (quoted names)
-            f"SELECT {columns} FROM {_q(old)}"
-        )
-        cur.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 (quoted names)
-            f"COALESCE((SELECT max(id) FROM {_q(table)}), 0) + 1, false)",
-            [table],
-        )
+        _rows_copy(cur, table, old)
         suffix = f", {_q(column)})"
         for name, kind, definition, _index in constraints:
             if kind == "p":
@@ -422,6 +363,48 @@ def table_unpartition(*, table: str, column: str, using: BaseDatabaseWrapper) ->
 
 def _trigger_name(table: str) -> str:
     return {"integrations_webhookevent": "webhook_id_once"}.get(table, "job_attempt_once")
+
+
+def _table_set_aside(
+    cur: CursorWrapper, table: str, old: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], set[int]]:
+    """Read ``table``'s constraints and indexes, rename it ``old`` and strip it of them (so their
+    names are free for the new table). Returns the constraints, the indexes, and the indexes that
+    back a primary key or unique constraint (made again with their constraint)."""
+    cur.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid), conindid FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f')",
+        [table],
+    )
+    constraints = cur.fetchall()
+    cur.execute(
+        "SELECT i.indexrelid, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+        [table],
+    )
+    indexes = cur.fetchall()
+    constraint_indexes = {row[3] for row in constraints if row[1] in ("p", "u")}
+    cur.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
+    for name, _kind, _definition, _index in constraints:
+        cur.execute(f"ALTER TABLE {_q(old)} DROP CONSTRAINT {_q(name)}")
+    for oid, name, _definition in indexes:
+        if oid not in constraint_indexes:
+            cur.execute(f"DROP INDEX {_q(name)}")
+    return constraints, indexes, constraint_indexes
+
+
+def _rows_copy(cur: CursorWrapper, table: str, old: str) -> None:
+    """Every row of ``old`` into ``table`` (ids kept), and ``table``'s id sequence past them."""
+    columns = _columns(cur, table)
+    cur.execute(
+        f"INSERT INTO {_q(table)} ({columns}) OVERRIDING SYSTEM VALUE "  # noqa: S608 (quoted names)
+        f"SELECT {columns} FROM {_q(old)}"
+    )
+    cur.execute(
+        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 (quoted names)
+        f"COALESCE((SELECT max(id) FROM {_q(table)}), 0) + 1, false)",
+        [table],
+    )
 
 
 def _columns(cur: CursorWrapper, table: str) -> str:
