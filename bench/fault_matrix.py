@@ -605,6 +605,13 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
+def webhook_signed(raw):
+    """``raw`` as HighLevel delivers it: the body and its signed headers."""
+    from sandbox.access.services.signing import webhook_sign
+
+    return raw, {"content-type": "application/json", **webhook_sign(body=raw)}
+
+
 def webhook_history(ctx, location, *, contacts, updates):
     """Create ``contacts`` contacts and update each ``updates`` times through the sandbox's API
     (8 clients at once): the sandbox records each change's signed event. Returns the events'
@@ -694,17 +701,13 @@ def scenario_webhooks(ctx):
     and garbage, sent by 8 clients at once. Duplicates applied once, final state equal to the
     sandbox's latest, the bad ones refused (4xx), never a 5xx."""
     from integrations.models import Job, JobAttempt, WebhookEvent
-    from sandbox.access.services.signing import webhook_sign
 
     contacts, updates = (40, 6) if ctx.quick else (250, 7)
     location = ctx.world.location("fm-hook-0001", subscribe=False)
     bodies = webhook_history(ctx, location, contacts=contacts, updates=updates)
     check(len(bodies) == contacts * (updates + 1), f"the sandbox recorded {len(bodies)} events")
     rng = ctx.rng
-    signed = [
-        (body.encode(), {"content-type": "application/json", **webhook_sign(body=body.encode())})
-        for body in bodies
-    ]
+    signed = [webhook_signed(body.encode()) for body in bodies]
     deliveries = [("good", b, h) for b, h in signed]
     duplicates = rng.sample(signed, len(signed) // 5)
     deliveries += [("good", b, h) for b, h in duplicates]
@@ -715,7 +718,7 @@ def scenario_webhooks(ctx):
             "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 20 * 60)
         )
         raw = json.dumps(old, separators=(",", ":")).encode()
-        stale.append(("stale", raw, {"content-type": "application/json", **webhook_sign(body=raw)}))
+        stale.append(("stale", *webhook_signed(raw)))
     deliveries += stale
     garbage = [
         ("garbage", b, h) for b, h in garbage_requests(rng, 200 if not ctx.quick else 60, signed[0])
@@ -1243,7 +1246,6 @@ def scenario_broker_lost(ctx):
     webhooks arrive; started again empty. Every event accepted (after HighLevel's retries of
     the 429s) processed once, the backfill ends equal to the sandbox."""
     from integrations.models import Job, JobAttempt, Subscription, WebhookEvent
-    from sandbox.access.services.signing import webhook_sign
 
     if not ctx.env.redis:
         return None
@@ -1252,10 +1254,7 @@ def scenario_broker_lost(ctx):
     location = ctx.world.location("fm-broker-0001", contacts=contacts, seed=ctx.seed)
     hooks = ctx.world.location("fm-broker-0002", subscribe=False)
     bodies = webhook_history(ctx, hooks, contacts=20, updates=2)
-    signed = [
-        (b.encode(), {"content-type": "application/json", **webhook_sign(body=b.encode())})
-        for b in bodies
-    ]
+    signed = [webhook_signed(b.encode()) for b in bodies]
     sub = location.subscription
     wait_until(
         lambda: Subscription.objects.get(pk=sub.pk).backfill_pages >= 2,
@@ -1372,7 +1371,6 @@ def scenario_disk_full(ctx):
     from django.db import connection
 
     from integrations.models import Job, Subscription, WebhookEvent
-    from sandbox.access.services.signing import webhook_sign
 
     if ctx.env.pg_name:
         return None
@@ -1382,10 +1380,7 @@ def scenario_disk_full(ctx):
     location = ctx.world.location("fm-disk-0001", contacts=contacts, seed=ctx.seed)
     hooks = ctx.world.location("fm-disk-0002", subscribe=False)
     bodies = webhook_history(ctx, hooks, contacts=30, updates=1)
-    signed = [
-        (b.encode(), {"content-type": "application/json", **webhook_sign(body=b.encode())})
-        for b in bodies
-    ]
+    signed = [webhook_signed(b.encode()) for b in bodies]
     sub = location.subscription
     wait_until(
         lambda: Subscription.objects.get(pk=sub.pk).backfill_pages >= 1,
