@@ -5,8 +5,6 @@ The worker gets its own cluster name, so it only takes this test's tasks.
 """
 
 import os
-import signal
-import subprocess
 import sys
 import time
 
@@ -18,8 +16,9 @@ from integrations.sync.outbound import event_key
 from integrations.sync.rankr_events import rankr_user_create
 from rankr.models import Contact, RankrUser
 from sandbox.access.services.webhooks import webhook_deliveries_wait
-from tests.integrations.childproc import ROOT, child_env
+from tests.integrations.childproc import child_env
 from tests.integrations.events.sandbox_world import LOCATION
+from tests.integrations.subscriptions.test_e2e_sandbox import Child
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -41,26 +40,9 @@ def worker(events_sandbox, settings, monkeypatch):
     env = child_env(Q_CLUSTER_NAME=name, Q_WORKERS=1, SANDBOX_BASE_URL=settings.SANDBOX_BASE_URL)
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = Child([sys.executable, "manage.py", "qcluster"], env)
     yield events_sandbox
-    process.terminate()  # the leader only: see Child.stop in test_e2e_sandbox
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
+    process.stop()
 
 
 def test_a_webhook_and_a_rankr_user_are_processed_by_a_real_worker(worker):
