@@ -12,6 +12,7 @@ does not enforce lengths, stores the same as PostgreSQL.
 """
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -101,3 +102,17 @@ def value_fit(*, field: "models.Field[Any, Any]", value: Any, policy: str = REFU
         except (TypeError, ValueError):
             raise LimitError(f"{_describe(value)} cannot be stored as JSON") from None
     return value
+
+
+def value_kept(field: "models.Field[Any, Any]") -> "Callable[[Any], bool]":
+    """A quick test of values :func:`value_fit` gives back as they are, under any policy (text that
+    fits a text field, a list of texts for a JSON field); False means "ask value_fit"."""
+    if isinstance(field, _TEXT):
+        limit = field.max_length
+        if limit is None:
+            return lambda value: type(value) is str
+        return lambda value: type(value) is str and len(value) <= limit
+    if isinstance(field, models.JSONField):
+        # json.dumps takes any text: a list of texts is stored as it is.
+        return lambda value: type(value) is list and all(type(item) is str for item in value)
+    return lambda value: value is None

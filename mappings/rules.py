@@ -17,7 +17,9 @@ Null policies, for a missing or empty value: ``skip`` leaves the target out (the
 it had), ``default`` writes the rule's default, ``clear`` empties the target.
 """
 
+import copy
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,9 +28,16 @@ from django.core.exceptions import FieldDoesNotExist
 
 from mappings.entities import ENTITIES, GHL_TO_RANKR, LIST_TARGETS, RANKR_TO_GHL, Entity
 from mappings.entities.base import Rule
-from mappings.limits import _TEXT, REFUSE, TRUNCATE, LimitError, rankr_field, value_fit
 from mappings.limits import POLICIES as INVALID_POLICIES
-from mappings.transforms import TRANSFORMS, TransformError, transform_args_check, transform_run
+from mappings.limits import REFUSE, TRUNCATE, LimitError, rankr_field, value_fit, value_kept
+from mappings.transforms import (
+    TRANSFORMS,
+    StepRun,
+    TransformError,
+    transform_args_check,
+    transform_bind,
+    transform_run,
+)
 from portal.errors import PortalError
 
 NULL_SKIP = "skip"
@@ -348,7 +357,49 @@ def rules_compile(
     Everything that does not depend on the record is decided once here (paths split, transforms
     looked up, each rule's null policy, the Rankr field its value must fit); the function then
     does what :func:`rules_apply` did rule by rule, with the same results and errors.
+    Compiled once per content: the same entity, direction, null policy and rules (a version
+    loaded again by the next job, locations sharing a template's rules) get the same function;
+    changed rules are other content, compiled anew. The function holds its own copy of the rules.
     """
+    try:
+        key = _content_key((entity_key, direction, null_policy, rules))
+    except TypeError:  # not plain JSON data (an object, a key that is not text): not kept
+        return _rules_compile(entity_key, direction, null_policy, copy.deepcopy(rules))
+    with _COMPILED_LOCK:
+        compiled = _COMPILED.pop(key, None)
+    if compiled is None:
+        compiled = _rules_compile(entity_key, direction, null_policy, copy.deepcopy(rules))
+    with _COMPILED_LOCK:
+        _COMPILED[key] = compiled  # the most recently used last
+        while len(_COMPILED) > COMPILED_KEPT:
+            del _COMPILED[next(iter(_COMPILED))]
+    return compiled
+
+
+COMPILED_KEPT = 512  # compiled rule sets kept (a few KB each)
+_COMPILED: dict[Any, CompiledRules] = {}
+_COMPILED_LOCK = threading.Lock()
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _content_key(value: Any) -> Any:
+    """A hashable key equal only for the same JSON content, types and order included (True is
+    not 1, a value map's order shows in its error message); TypeError for anything else."""
+    kind = type(value)
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            raise TypeError("keys must be text")
+        return (dict, tuple((k, _content_key(v)) for k, v in value.items()))
+    if kind is list or kind is tuple:
+        return (kind, tuple(_content_key(v) for v in value))
+    if kind is float:
+        return (float, repr(value))  # -0.0 is not 0.0; nan is itself
+    if kind in _JSON_SCALARS:
+        return (kind, value)
+    raise TypeError(f"{kind.__name__} is not JSON data")
+
+
+def _rules_compile(entity_key: str, direction: str, null_policy: str, rules: Any) -> CompiledRules:
     entity = ENTITIES[entity_key]
     steps = [
         _rule_compile(number, rule, entity=entity, direction=direction, null_policy=null_policy)
@@ -401,6 +452,17 @@ def _getter(source: object) -> Callable[[Any], Any]:
     return walk
 
 
+def _never(value: Any) -> bool:
+    return False
+
+
+def _unknown(name: Any, args: Any) -> StepRun:
+    """A step naming no transform (rules not checked): fails where it runs, as transform_run."""
+    return lambda value, time_zone: transform_run(
+        name=name, args=args, value=value, time_zone=time_zone
+    )
+
+
 def _rule_compile(
     number: int, rule: Rule, *, entity: Entity, direction: str, null_policy: str
 ) -> Callable[[Any, str | None, dict[str, Any]], None]:
@@ -409,7 +471,11 @@ def _rule_compile(
     source = rule.get("source")
     target = rule["target"]
     transforms = [
-        (name, args, TRANSFORMS[name].accepts_null if name in TRANSFORMS else None)
+        (
+            name,
+            transform_bind(name=name, args=args) if name in TRANSFORMS else _unknown(name, args),
+            TRANSFORMS[name].accepts_null if name in TRANSFORMS else None,
+        )
         for name, args in _steps(rule)
     ]
     policy = rule.get("null", null_policy)
@@ -418,26 +484,26 @@ def _rule_compile(
     truncating = direction == GHL_TO_RANKR and invalid == TRUNCATE
     model = entity.rankr_model if direction == GHL_TO_RANKR else None
     field: Any = None
-    text_limit: int | None = -1  # -1: no fast path (not a text field, or not known yet)
+    kept: Callable[[Any], bool] = _never  # values value_fit would give back as they are
     if model is not None:
         try:
             field = rankr_field(model, target)
         except FieldDoesNotExist:
             field = None  # looked up (and raised) again when a value reaches it, as before
-        if isinstance(field, _TEXT):
-            text_limit = field.max_length
+        else:
+            kept = value_kept(field)
     listing = target in LIST_TARGETS
 
     def step(record: Any, time_zone: str | None, values: dict[str, Any]) -> None:
         value = get(record)
         try:
-            for name, args, accepts_null in transforms:
+            for name, run, accepts_null in transforms:
                 if (value is None or value == "") and not (
                     accepts_null if accepts_null is not None else TRANSFORMS[name].accepts_null
                 ):
                     break
                 try:
-                    value = transform_run(name=name, args=args, value=value, time_zone=time_zone)
+                    value = run(value, time_zone)
                 except TransformError as exc:
                     raise TransformError(f"{name}: {exc}") from None
         except TransformError as exc:
@@ -455,28 +521,21 @@ def _rule_compile(
                     value = _cleared(entity, direction, target)
                 else:
                     return
-        if model is not None:
-            if (
-                type(value) is str
-                and text_limit != -1
-                and (text_limit is None or len(value) <= text_limit)
-            ):
-                pass  # text that fits its text field: value_fit would return it as it is
-            else:
-                try:
-                    value = value_fit(
-                        field=field if field is not None else rankr_field(model, target),
-                        value=value,
-                        policy=invalid,
-                    )
-                except LimitError as exc:
-                    raise MappingError(
-                        rule_number=number,
-                        target=target,
-                        source=source,
-                        message=str(exc),
-                        value=value,
-                    ) from None
+        if model is not None and not kept(value):
+            try:
+                value = value_fit(
+                    field=field if field is not None else rankr_field(model, target),
+                    value=value,
+                    policy=invalid,
+                )
+            except LimitError as exc:
+                raise MappingError(
+                    rule_number=number,
+                    target=target,
+                    source=source,
+                    message=str(exc),
+                    value=value,
+                ) from None
         if listing and isinstance(value, list) and isinstance(values.get(target), list):
             values[target] = values[target] + [v for v in value if v not in values[target]]
         else:

@@ -484,9 +484,46 @@ def transform_run(*, name: str, args: Args, value: Any, time_zone: str | None = 
                 "location or give the rule assume_tz"
             ) from None
         args = {**args, "assume_tz": time_zone}
+    return _call(transform.func, args, value)
+
+
+def _call(func: Callable[..., Any], args: Args, value: Any) -> Any:
     try:
-        return transform.func(value, **args)
+        return func(value, **args)
     except TransformError:
         raise
     except (ValueError, OverflowError, TypeError, ArithmeticError) as exc:
         raise TransformError(f"cannot handle {value!r}: {exc}") from None
+
+
+# Text transforms that, given text, are the str method itself (_text gives text back as it is).
+_STR_METHODS: dict[Callable[..., Any], Callable[[str], str]] = {
+    trim: str.strip,
+    upper: str.upper,
+    lower: str.lower,
+    title: str.title,
+}
+
+StepRun = Callable[[Any, str | None], Any]
+
+
+def transform_bind(*, name: str, args: Args) -> StepRun:
+    """One step as ``run(value, time_zone)``, its look-ups done once (for compiled rules): the
+    same result or TransformError as ``transform_run(name=…, args=…, value=…, time_zone=…)``."""
+    transform = TRANSFORMS[name]
+    if transform.zoned and "assume_tz" not in args:
+        return lambda value, time_zone: transform_run(
+            name=name, args=args, value=value, time_zone=time_zone
+        )
+    func = transform.func
+    method = _STR_METHODS.get(func) if not args else None
+    if method is None:
+        return lambda value, time_zone: _call(func, args, value)
+    text_method = method
+
+    def run(value: Any, time_zone: str | None) -> Any:
+        if type(value) is str:
+            return text_method(value)
+        return _call(func, args, value)
+
+    return run
