@@ -5,16 +5,37 @@ already backfilled, their due times spread over one interval. The sandbox (gunic
 cluster (``manage.py qcluster``) and the dispatcher loop (``manage.py dispatch --loop``) run as
 subprocesses for one interval plus a margin; every run of the window is then measured:
 lag = the job's start − the subscription's due time (a run that never started counts until the end).
+Also prints the CPU seconds each process group spent (``cpu_s_<name>``: utime + stime of its
+live processes, from /proc) and how many runs started per second of the window.
 Run: .venv/bin/python bench/dispatcher_lag.py [--locations 1000] [--per-location 5] [--interval 5]
      [--workers 4] [--postgres URL] [--redis URL]
 """
 
 import argparse
+import os
 import statistics
 import time
 from datetime import timedelta
 
 from sync_world import PYTHON, BenchEnvironment, Process, Sandbox, qcluster, world_make
+
+
+def group_cpu_s(pgid):
+    """CPU seconds (user + system) of the live processes in process group ``pgid``, with what
+    they collected from their waited-for children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp (field 5)
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
 
 
 def main():
@@ -71,6 +92,7 @@ def main():
                     raise SystemExit(f"{process.name} stopped:\n{process.tail()}")
             time.sleep(5)
         end = timezone.now()
+        cpu = {process.name: group_cpu_s(process.proc.pid) for process in processes}
         for process in reversed(processes):
             process.stop()
         processes = []
@@ -99,6 +121,9 @@ def main():
     print(f"runs_failed: {failed}")
     print(f"lag_p50_s: {statistics.median(lags):.1f}")
     print(f"lag_p95_s: {lags[int(len(lags) * 0.95) - 1]:.1f}")
+    for name, seconds in cpu.items():
+        print(f"cpu_s_{name}: {seconds:.1f}")
+    print(f"runs_per_s: {started / (end - window_start).total_seconds():.1f}")
     print(f"lag_s: {lags[-1]:.1f}")
 
 
