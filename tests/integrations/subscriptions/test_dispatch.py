@@ -100,7 +100,7 @@ def test_a_late_subscription_runs_once_not_once_per_missed_interval(make_subscri
 def test_the_tick_dispatches_without_a_schedule_per_subscription(make_subscription):
     many(make_subscription, 50)
     schedules = Schedule.objects.count()
-    with mock.patch("integrations.sync.jobs.job_send") as send:
+    with mock.patch("integrations.sync.jobs.jobs_send") as send:
         tasks.tick_task()
     assert Job.objects.count() == 50
     assert Schedule.objects.count() == schedules
@@ -111,8 +111,8 @@ def test_the_tick_dispatches_without_a_schedule_per_subscription(make_subscripti
 @pytest.mark.django_db(transaction=True)
 def test_jobs_reach_the_worker_after_the_claim_commits(make_subscription):
     many(make_subscription, 3)
-    with mock.patch("integrations.sync.jobs.job_send") as send:
+    with mock.patch("integrations.sync.jobs.jobs_send") as send:
         subscriptions_dispatch()
-    assert sorted(c.kwargs["job_id"] for c in send.call_args_list) == sorted(
+    assert sorted(i for c in send.call_args_list for i in c.kwargs["job_ids"]) == sorted(
         Job.objects.values_list("pk", flat=True)
     )
