@@ -138,7 +138,11 @@ def job_send(*, job_id: int) -> bool:
     from django_q.tasks import async_task
 
     try:
-        async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs")
+        # save=False: the job and its attempts are the record of the run. django-q2's monitor
+        # would also save a success row per message, pruning them to Q_SAVE_LIMIT by loading
+        # every saved one each time, in the cluster's single monitor process: that capped a
+        # backlog's drain at ~10 jobs/s. A task that crashes is still saved as a failure.
+        async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs", save=False)
     except Exception:  # redis errors, the ORM broker's database errors: the job row is kept
         logger.warning(
             "job %s: the broker did not take it; the tick sends it again", job_id, exc_info=True
