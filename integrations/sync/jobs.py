@@ -210,10 +210,15 @@ def jobs_send(*, job_ids: list[int]) -> int:
     if not job_ids:
         return 0
     try:
+        # save=False: the job and its attempts are the record of the run. django-q2's monitor
+        # would also save a success row per message, pruning them to Q_SAVE_LIMIT by loading
+        # every saved one each time, in the cluster's single monitor process: that capped a
+        # backlog's drain at ~10 jobs/s. A task that crashes is still saved as a failure.
         tasks_push(
             "integrations.interfaces.tasks.job_run_task",
             [(job_id,) for job_id in job_ids],
             group="jobs",
+            save=False,
         )
     except Exception:  # redis errors, the ORM broker's database errors: the job rows are kept
         logger.warning(
