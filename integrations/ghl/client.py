@@ -8,7 +8,6 @@ for a bounded number of attempts, and logs every attempt in the sync log.
 """
 
 import email.utils
-import json as jsonlib
 import random
 import time
 from collections.abc import Iterable, Mapping
@@ -324,7 +323,7 @@ def _classify(
     payload, parse_error = None, None
     if body.strip():
         try:
-            payload = jsonlib.loads(body)
+            payload = result.payload()
         except ValueError:
             if "html" in content_type or body.lstrip()[:1] == b"<":
                 parse_error = "an HTML page instead of JSON"
