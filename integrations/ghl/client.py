@@ -40,6 +40,7 @@ from integrations.ghl.ratelimit import (
     ratelimit_observe,
     ratelimit_settle,
 )
+from integrations.ghl.reads import row_with_related
 from integrations.ghl.retry import IDEMPOTENT_METHODS
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.ghl.uploads import UploadFile
@@ -141,8 +142,8 @@ def _request(
     problem = path_problem(path)
     if problem:
         raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
-    connection = Connection.objects.select_related("app", "location", "agency").get(
-        pk=connection_id
+    connection = row_with_related(
+        model=Connection, pk=connection_id, related=("app", "location", "agency")
     )
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
