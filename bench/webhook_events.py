@@ -37,7 +37,9 @@ URL = "/integrations/webhooks/highlevel/"
 LOCATION = "bench-loc"
 
 
-def delivery(n, contacts):
+def delivery(n, contacts, webhook_id):
+    """Delivery ``n``, signed now (HighLevel refuses nothing older than 5 minutes: on a busy
+    machine a run can outlast that, so each is made just before it is sent, its replay too)."""
     from django.utils import timezone
 
     c = n % contacts
@@ -51,7 +53,7 @@ def delivery(n, contacts):
         "phone": f"(415) 555-{c % 10000:04d}",
         "tags": ["lead"],
         "timestamp": timezone.now().isoformat(),
-        "webhookId": str(uuid.uuid4()),
+        "webhookId": webhook_id,
     }
     raw = json.dumps(body).encode()
     return raw, base64.b64encode(KEY.sign(raw)).decode()
@@ -100,34 +102,44 @@ def run(args):
     location = Location.objects.create(agency=agency, location_id=LOCATION, name="Bench")
     mapping_template_apply(template_key="ghl_contact_upsert", location_id=location.pk, user_id=None)
     client = Client()
-    deliveries = [delivery(n, args.contacts) for n in range(args.events)]
+    webhook_ids = [str(uuid.uuid4()) for _ in range(args.events)]
     backends = BackendCpu()
     acks = []
-
-    def send(raw, signature):
-        sent = time.perf_counter()
-        response = client.post(
-            URL, raw, content_type="application/json", HTTP_X_GHL_SIGNATURE=signature
-        )
-        acks.append(time.perf_counter() - sent)
-        assert response.status_code == 200, response.content
+    signing = [0.0, 0.0]  # the sender's CPU and wall making deliveries: not the portal's
 
     def send_all():
-        for raw, signature in deliveries:
-            send(raw, signature)
+        for n, webhook_id in enumerate(webhook_ids):
+            cpu, wall = time.process_time(), time.perf_counter()
+            raw, signature = delivery(n, args.contacts, webhook_id)
+            sent = time.perf_counter()
+            signing[0] += time.process_time() - cpu
+            signing[1] += sent - wall
+            response = client.post(
+                URL, raw, content_type="application/json", HTTP_X_GHL_SIGNATURE=signature
+            )
+            acks.append(time.perf_counter() - sent)
+            assert response.status_code == 200, response.content
+
+    def sending(meter):
+        """The meter's figures without the deliveries' making."""
+        cpu, wall = meter.cpu - signing[0], meter.wall - signing[1]
+        signing[:] = [0.0, 0.0]
+        return cpu, wall
 
     def process_all():
         # The intake made each event's job; the worker's work is running them.
         for job_id in Job.objects.order_by("pk").values_list("pk", flat=True):
             job_run(job_id=job_id)
 
-    with Meter(backends) as receive:
+    with Meter(backends) as meter:
         profiled(args.profile and args.profile + ".receive", send_all, timer=time.process_time)
+    receive_cpu, receive_wall = sending(meter)
     first_acks, acks[:] = list(acks), []
     with Meter(backends) as process:
         profiled(args.profile and args.profile + ".process", process_all, timer=time.process_time)
-    with Meter(backends) as replays:
+    with Meter(backends) as meter:
         send_all()
+    replay_cpu, replay_wall = sending(meter)
 
     n = args.events
     return {
@@ -138,12 +150,12 @@ def run(args):
         "jobs_not_succeeded": Job.objects.exclude(status="succeeded").count(),
         "stored_events": WebhookEvent.objects.count(),
         "rankr_rows": Contact.objects.count(),
-        "receive_per_s": f"{n / receive.wall:.0f}",
-        "receive_cpu_ms": f"{receive.cpu * 1000 / n:.2f}",
+        "receive_per_s": f"{n / receive_wall:.0f}",
+        "receive_cpu_ms": f"{receive_cpu * 1000 / n:.2f}",
         "process_per_s": f"{n / process.wall:.0f}",
         "process_cpu_ms": f"{process.cpu * 1000 / n:.2f}",
-        "replays_per_s": f"{n / replays.wall:.0f}",
-        "replay_cpu_ms": f"{replays.cpu * 1000 / n:.2f}",
+        "replays_per_s": f"{n / replay_wall:.0f}",
+        "replay_cpu_ms": f"{replay_cpu * 1000 / n:.2f}",
         "ack_p50_ms": f"{percentile(first_acks, 0.50) * 1000:.1f}",
         "ack_p99_ms": f"{percentile(first_acks, 0.99) * 1000:.1f}",
     }
