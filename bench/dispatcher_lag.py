@@ -5,6 +5,8 @@ already backfilled, their due times spread over one interval. The sandbox (gunic
 cluster (``manage.py qcluster``) and the dispatcher loop (``manage.py dispatch --loop``) run as
 subprocesses for one interval plus a margin; every run of the window is then measured:
 lag = the job's start − the subscription's due time (a run that never started counts until the end).
+Also prints the CPU seconds each process group spent (``cpu_s_<name>``: utime + stime of its
+live processes, from /proc) and how many runs started per second of the window.
 Run: .venv/bin/python bench/dispatcher_lag.py [--locations 1000] [--per-location 5] [--interval 5]
      [--workers 4] [--postgres URL] [--redis URL]
 """
@@ -18,6 +20,24 @@ from datetime import timedelta
 from sync_world import PYTHON, BenchEnvironment, Process, Sandbox, qcluster, world_make
 
 
+def group_cpu_s(pgid):
+    """CPU seconds (user + system) of the live processes in process group ``pgid``, with what
+    they collected from their waited-for children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp (field 5)
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--locations", type=int, default=1000)
@@ -26,11 +46,13 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--every", type=float, default=5.0, help="dispatcher loop, seconds")
     parser.add_argument("--postgres")
-    parser.add_argument("--redis", help="Use the Redis broker at this URL.")
+    parser.add_argument(
+        "--redis",
+        help="Redis mode: the broker on a redis-server of our own on a free port (the URL's "
+        "server is never touched; its data is not ours).",
+    )
     args = parser.parse_args()
-    if args.redis:
-        os.environ["REDIS_URL"] = args.redis
-    env = BenchEnvironment(limits_off=False, postgres=args.postgres)
+    env = BenchEnvironment(limits_off=False, postgres=args.postgres, redis=bool(args.redis))
     processes = []
     try:
         subscriptions = world_make(
@@ -70,6 +92,7 @@ def main():
                     raise SystemExit(f"{process.name} stopped:\n{process.tail()}")
             time.sleep(5)
         end = timezone.now()
+        cpu = {process.name: group_cpu_s(process.proc.pid) for process in processes}
         for process in reversed(processes):
             process.stop()
         processes = []
@@ -98,6 +121,9 @@ def main():
     print(f"runs_failed: {failed}")
     print(f"lag_p50_s: {statistics.median(lags):.1f}")
     print(f"lag_p95_s: {lags[int(len(lags) * 0.95) - 1]:.1f}")
+    for name, seconds in cpu.items():
+        print(f"cpu_s_{name}: {seconds:.1f}")
+    print(f"runs_per_s: {started / (end - window_start).total_seconds():.1f}")
     print(f"lag_s: {lags[-1]:.1f}")
 
 

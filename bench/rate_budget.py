@@ -10,9 +10,23 @@ process each, as the django-q2 cluster runs them). It stops the sandbox and the 
 
 ``budget_pct`` = requests answered per 10 s per location, as a percentage of the 100 allowed;
 ``rejected_429`` = answers with status 429 (from the sync log). Target: ≥ 95 and 0.
+
+Where the rest of the budget went, per run: ``*_portal_cpu_ms_per_request`` (this process, or
+the worker processes, by ``time.process_time``), ``*_sandbox_cpu_ms_per_request`` (the gunicorn
+master and workers, from ``/proc``), ``*_cpu_busy_pct`` (both, as a share of the machine's cores
+over the run: near 100 the run was CPU-bound), ``*_limiter_wait_pct`` (share of each location's
+time spent waiting for the rate limiter) and ``*_page_ms_p50``/``p90`` (a page through the door,
+limiter wait excluded). A location pages one request at a time, so it cannot use its budget
+unless a page takes under 100 ms.
+
+Profile: ``BENCH_PROFILE=DIR`` writes ``DIR/portal-<pid>-<location>.prof`` per location (cProfile
+of its thread's CPU time) and runs the sandbox as one single-threaded worker under cProfile
+(``bench/gunicorn_profile.py``, ``DIR/sandbox-<pid>.prof``). Read with ``python -m pstats``.
 """
 
 import argparse
+import cProfile
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +45,11 @@ CHILD = sys.argv[1:2] == ["--child"]  # a worker process: the parent's environme
 if not os.environ.get("DATABASE_URL") and not CHILD:
     os.environ["SQLITE_PATH"] = str(Path(tmp.name) / "bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+# As a deployment runs them: DEBUG off (no query log kept per connection), the sandbox keeping
+# its database connection between requests (one per request was a tenth of its CPU).
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SANDBOX_ENABLED", "true")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 for name in (
     "SANDBOX_RATE_BURST",
     "SANDBOX_RATE_INTERVAL_MS",
@@ -54,6 +74,7 @@ REDIRECT = "http://127.0.0.1/integrations/oauth/callback/"
 CONTACTS = 400
 PAGE = 5  # small pages: many requests from a modest seed
 WINDOW_S = settings.SANDBOX_RATE_INTERVAL_MS / 1000
+PROFILE = os.environ.get("BENCH_PROFILE", "")
 
 
 def free_port() -> int:
@@ -62,15 +83,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def sandbox_start() -> tuple[subprocess.Popen, str]:
-    env = dict(os.environ)
+def database_env() -> dict:
+    """The environment that points a subprocess at this run's database."""
     db = connection.settings_dict
     if connection.vendor == "sqlite":
-        env["SQLITE_PATH"] = str(db["NAME"])
-    else:
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
+        return {"SQLITE_PATH": str(db["NAME"])}
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return {"DATABASE_URL": f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}"}
+
+
+def sandbox_start() -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, **database_env(), "DB_CONN_MAX_AGE": "300"}
     port = free_port()
     process = subprocess.Popen(
         [
@@ -81,11 +104,12 @@ def sandbox_start() -> tuple[subprocess.Popen, str]:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            "1" if PROFILE else "2",
             "--threads",
-            "8",
+            "1" if PROFILE else "8",
             "--log-level",
             "warning",
+            *(["--config", str(ROOT / "bench" / "gunicorn_profile.py")] if PROFILE else []),
         ],
         cwd=ROOT,
         env=env,
@@ -165,49 +189,115 @@ def world_make():
     return ids
 
 
-def backfill_until(
-    *, connection_id: int, deadline: float, counts: list, start_at: float = 0
-) -> None:
+@dataclass
+class Tally:
+    """One location's run: each page answered in time (seconds, the limiter's wait excluded),
+    the limiter's total wait, and the CPU seconds of the process that ran it (worker processes)."""
+
+    pages: list = field(default_factory=list)
+    waited: float = 0.0
+    cpu: float = 0.0
+
+
+_tally = threading.local()
+
+
+def _sleep_counted(seconds: float) -> None:
+    """The limiter's sleep (its tests' hook), adding up how long this thread waited."""
+    _tally.current.waited += seconds
+    time.sleep(seconds)
+
+
+def backfill_until(*, connection_id: int, deadline: float, tally: Tally, start_at: float) -> None:
     """Page through the location's contacts again and again until ``deadline``."""
     from integrations.catalog.services import operation_pages
+    from integrations.ghl import ratelimit
     from integrations.ghl.errors import GhlError
 
+    ratelimit._sleep = _sleep_counted
+    _tally.current = tally
+    profile = cProfile.Profile(time.thread_time) if PROFILE else None
     time.sleep(max(start_at - time.time(), 0))
-
+    if profile:
+        profile.enable()
     try:
         while time.time() < deadline:
-            for _ in operation_pages(
+            pages = operation_pages(
                 connection_id=connection_id, operation_id="GET /contacts/", limit=PAGE
-            ):
+            )
+            while True:
+                began, waited = time.monotonic(), tally.waited
+                if next(pages, None) is None:
+                    break
                 if time.time() > deadline:
                     return  # answered after the measured windows: not counted
-                counts.append(1)
+                tally.pages.append(time.monotonic() - began - (tally.waited - waited))
     except GhlError as exc:
         print(f"backfill stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
     finally:
+        if profile:
+            profile.disable()
+            profile.dump_stats(Path(PROFILE) / f"portal-{os.getpid()}-{connection_id}.prof")
         connections.close_all()
 
 
 def child_env(url: str) -> dict:
-    env = dict(os.environ, SANDBOX_BASE_URL=url + "/sandbox")
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        env["SQLITE_PATH"] = str(db["NAME"])
-    else:
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
-    return env
+    return {**os.environ, **database_env(), "SANDBOX_BASE_URL": url + "/sandbox"}
 
 
-def scenario(*, connection_ids: list, windows: int, url: str, processes: bool) -> tuple[float, int]:
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live descendants, from ``/proc``."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # gone meanwhile
+    return total
+
+
+@dataclass
+class Run:
+    budget_pct: float
+    rejected_429: int
+    requests: int
+    seconds: float
+    portal_cpu: float
+    sandbox_cpu: float
+    waited: float
+    pages: list
+
+    def lines(self, prefix: str) -> list[str]:
+        per = 1000 / max(self.requests, 1)
+        cores = os.cpu_count() or 1
+        busy = 100 * (self.portal_cpu + self.sandbox_cpu) / (self.seconds * cores)
+        pages = sorted(self.pages) or [0.0]
+        return [
+            f"{prefix}_budget_pct: {self.budget_pct:.1f}",
+            f"{prefix}_rejected_429: {self.rejected_429}",
+            f"{prefix}_portal_cpu_ms_per_request: {self.portal_cpu * per:.1f}",
+            f"{prefix}_sandbox_cpu_ms_per_request: {self.sandbox_cpu * per:.1f}",
+            f"{prefix}_cpu_busy_pct: {busy:.0f}",
+            f"{prefix}_limiter_wait_pct: {100 * self.waited / self.seconds:.0f}",
+            f"{prefix}_page_ms_p50: {1000 * pages[len(pages) // 2]:.0f}",
+            f"{prefix}_page_ms_p90: {1000 * pages[len(pages) * 9 // 10]:.0f}",
+        ]
+
+
+def scenario(*, connection_ids: list, windows: int, url: str, processes: bool, sandbox: int) -> Run:
     """Backfill every connection for ``windows`` rate windows: threads here, or one worker
-    process each (as the django-q2 cluster would run them). Returns (budget %, 429s)."""
+    process each (as the django-q2 cluster would run them)."""
     from integrations.models import SyncLog
 
     before = SyncLog.objects.filter(status=429).count()
     start_at = time.time() + (8 if processes else 0.5)  # children import Django first
     deadline = start_at + windows * WINDOW_S
+    time.sleep(max(start_at - 0.2 - time.time(), 0))
+    cpu, sandbox_cpu = time.process_time(), process_tree_cpu(sandbox)
     if processes:
         children = [
             subprocess.Popen(
@@ -219,19 +309,19 @@ def scenario(*, connection_ids: list, windows: int, url: str, processes: bool) -
             )
             for cid in connection_ids
         ]
-        achieved = sum(
-            int(child.communicate(timeout=windows * WINDOW_S + 120)[0].split()[-1])
+        tallies = [
+            Tally(**json.loads(child.communicate(timeout=windows * WINDOW_S + 120)[0]))
             for child in children
-        )
+        ]
     else:
-        counts = [[] for _ in connection_ids]
+        tallies = [Tally() for _ in connection_ids]
         threads = [
             threading.Thread(
                 target=backfill_until,
                 kwargs={
                     "connection_id": cid,
                     "deadline": deadline,
-                    "counts": counts[i],
+                    "tally": tallies[i],
                     "start_at": start_at,
                 },
             )
@@ -241,15 +331,29 @@ def scenario(*, connection_ids: list, windows: int, url: str, processes: bool) -
             thread.start()
         for thread in threads:
             thread.join()
-        achieved = sum(len(c) for c in counts)
+        tallies[0].cpu = time.process_time() - cpu  # this process ran them all
+    sandbox_cpu = process_tree_cpu(sandbox) - sandbox_cpu
+    achieved = sum(len(t.pages) for t in tallies)
     allowed = settings.GHL_RATE_LIMIT_BURST * windows * len(connection_ids)
-    return 100 * achieved / allowed, SyncLog.objects.filter(status=429).count() - before
+    return Run(
+        budget_pct=100 * achieved / allowed,
+        rejected_429=SyncLog.objects.filter(status=429).count() - before,
+        requests=achieved,
+        seconds=windows * WINDOW_S,
+        portal_cpu=sum(t.cpu for t in tallies),
+        sandbox_cpu=sandbox_cpu,
+        waited=sum(t.waited for t in tallies) / len(tallies),
+        pages=[page for t in tallies for page in t.pages],
+    )
 
 
 def child_main(connection_id: int, start_at: float, deadline: float) -> None:
-    counts = []
-    backfill_until(connection_id=connection_id, deadline=deadline, counts=counts, start_at=start_at)
-    print(len(counts))
+    tally = Tally()
+    time.sleep(max(start_at - 0.2 - time.time(), 0))
+    cpu = time.process_time()
+    backfill_until(connection_id=connection_id, deadline=deadline, tally=tally, start_at=start_at)
+    tally.cpu = time.process_time() - cpu
+    print(json.dumps(asdict(tally)))
 
 
 def main():
@@ -267,20 +371,29 @@ def main():
     )
     args = parser.parse_args()
     setup_test_environment()
+    print(f"load_1m_before: {os.getloadavg()[0]:.1f}")
     db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     process = None
     try:
         ids = world_make()
         process, url = sandbox_start()
         settings.SANDBOX_BASE_URL = url + "/sandbox"
-        one_pct, one_429 = scenario(
-            connection_ids=[ids[LOCATIONS[0]]], windows=args.windows, url=url, processes=False
+        one = scenario(
+            connection_ids=[ids[LOCATIONS[0]]],
+            windows=args.windows,
+            url=url,
+            processes=False,
+            sandbox=process.pid,
         )
-        ten_pct, ten_429 = scenario(
+        # The first location's last window of sends still counts against it for one window:
+        # wait it out, so each run starts with every location's whole budget.
+        time.sleep(WINDOW_S + settings.GHL_RATE_LIMIT_SAFETY_MS / 1000)
+        ten = scenario(
             connection_ids=[ids[loc] for loc in LOCATIONS],
             url=url,
             windows=args.windows,
             processes=args.processes,
+            sandbox=process.pid,
         )
     finally:
         if process is not None:
@@ -295,12 +408,11 @@ def main():
         tmp.cleanup()
     print(f"database: {connection.vendor}")
     print(f"windows: {args.windows} x {WINDOW_S:.0f} s, page size {PAGE}")
-    print(f"one_location_budget_pct: {one_pct:.1f}")
-    print(f"one_location_rejected_429: {one_429}")
-    print(f"ten_locations_budget_pct: {ten_pct:.1f}")
-    print(f"ten_locations_rejected_429: {ten_429}")
-    print(f"budget_pct: {min(one_pct, ten_pct):.1f}")
-    print(f"rejected_429: {one_429 + ten_429}")
+    print(f"load_1m_after: {os.getloadavg()[0]:.1f}")
+    print("\n".join(one.lines("one_location")))
+    print("\n".join(ten.lines("ten_locations")))
+    print(f"budget_pct: {min(one.budget_pct, ten.budget_pct):.1f}")
+    print(f"rejected_429: {one.rejected_429 + ten.rejected_429}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from mappings.models import QuarantinedRecord
+from portal.bulk import rows_select
 
 VALUE_LIMIT = 1000
 
@@ -72,10 +73,20 @@ def quarantine_add(
 
 def quarantine_resolve(*, location_id: int, entity: str, ghl_ids: Iterable[str]) -> int:
     """Mark the set-aside versions of these records arrived (a version of them was stored)."""
+    ghl_ids = list(ghl_ids)
     if not ghl_ids:
         return 0
+    # Most pages have nothing set aside: one cheap read (no query compiled) finds that out.
+    waiting = rows_select(
+        model=QuarantinedRecord,
+        fields=("id",),
+        where={"location_id": location_id, "entity": entity, "resolved_at": None},
+        among=("ghl_id", ghl_ids),
+    )
+    if not waiting:
+        return 0
     return QuarantinedRecord.objects.filter(
-        location_id=location_id, entity=entity, ghl_id__in=list(ghl_ids), resolved_at__isnull=True
+        pk__in=[row[0] for row in waiting], resolved_at__isnull=True
     ).update(resolved_at=timezone.now())
 
 

@@ -2,7 +2,7 @@
 
 import copy
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -17,13 +17,14 @@ from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion, QuarantinedRecord, SourcePayload
 from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
 from mappings.rules import CompiledRules, MappingError, path_get, rules_check, rules_compile
+from portal.bulk import JsonText, rows_insert, rows_select
 from portal.errors import PortalError
 from portal.models import AuditEvent
 from rankr.services import (
     RecordUpsert,
     UpsertCounts,
-    record_fingerprint,
-    record_fingerprints,
+    record_encode,
+    record_fingerprint_text,
     record_upsert_many,
     record_versions_locked,
     version_held,
@@ -247,12 +248,16 @@ def mapping_page_apply(
         else {}
     )
     held: list[str] = []
+    payloads: list[tuple[str, str] | None] = [None] * len(records)
     for position, record in enumerate(records):
         ghl_id = ids[position]
         if not isinstance(ghl_id, str) or not ghl_id:
             failed.append((f"#{position}", f"the record has no {entity.id_path!r}"))
             continue
-        fingerprint, tiebreak = record_fingerprints(record=record, version_id=mapping_version.pk)
+        fingerprint, tiebreak, canonical = record_encode(
+            record=record, version_id=mapping_version.pk
+        )
+        payloads[position] = (tiebreak, canonical)
         changed_at = record_changed_at(
             entity=mapping_version.entity, record=record, event_time=event_time
         )
@@ -295,6 +300,7 @@ def mapping_page_apply(
                 location_id=location_id,
                 items=items,
                 mapping_version_id=mapping_version.pk,
+                locked=(set(once), stored),
             )
     except (DataError, IntegrityError):
         # Something only the database could refuse: find which records, one by one.
@@ -322,6 +328,7 @@ def mapping_page_apply(
         entity=mapping_version.entity,
         records=records,
         id_path=entity.id_path,
+        encoded=payloads,
     )
     return PageResult(counts=counts, failed=failed, quarantined=quarantined)
 
@@ -386,40 +393,54 @@ def quarantine_retry(
     return {"arrived": arrived, "still_quarantined": still}
 
 
-def payloads_store(*, location_id: int, entity: str, records: Iterable[Any], id_path: str) -> int:
+def payloads_store(
+    *,
+    location_id: int,
+    entity: str,
+    records: Sequence[Any],
+    id_path: str,
+    encoded: Sequence[tuple[str, str] | None] = (),
+) -> int:
     """Keep each record's last raw HighLevel payload: one row per record, replaced only when its
     fingerprint changed (an unchanged record polled again writes nothing). A template change is
     previewed on it and a new mapping version re-applied to it without asking HighLevel.
-    Returns how many rows were written."""
-    rows: dict[str, SourcePayload] = {}
-    now = timezone.now()
-    for record in records:
+    ``encoded[i]``: (fingerprint, canonical JSON text) of ``records[i]`` when the caller has
+    them (the text is stored as it is), else None or absent. Returns how many rows were
+    written."""
+    rows: dict[str, tuple[str, str]] = {}
+    for position, record in enumerate(records):
         ghl_id = path_get(record, id_path) if isinstance(record, dict) else None
         if isinstance(ghl_id, str) and ghl_id:
-            rows[ghl_id] = SourcePayload(
-                location_id=location_id,
-                entity=entity,
-                ghl_id=ghl_id,
-                payload=record,
-                fingerprint=record_fingerprint(data=record),
-                seen_at=now,
-            )
+            known = encoded[position] if position < len(encoded) else None
+            rows[ghl_id] = known or record_fingerprint_text(data=record)
     if not rows:
         return 0
     held = dict(
-        SourcePayload.objects.filter(
-            location_id=location_id, entity=entity, ghl_id__in=list(rows)
-        ).values_list("ghl_id", "fingerprint")
-    )
-    changed = [row for ghl_id, row in rows.items() if held.get(ghl_id) != row.fingerprint]
-    if changed:
-        SourcePayload.objects.bulk_create(
-            changed,
-            update_conflicts=True,
-            unique_fields=["location", "entity", "ghl_id"],
-            update_fields=["payload", "fingerprint", "seen_at"],
+        rows_select(
+            model=SourcePayload,
+            fields=("ghl_id", "fingerprint"),
+            where={"location_id": location_id, "entity": entity},
+            among=("ghl_id", list(rows)),
         )
-    return len(changed)
+    )
+    now = timezone.now()
+    return rows_insert(
+        model=SourcePayload,
+        rows=[
+            {
+                "location_id": location_id,
+                "entity": entity,
+                "ghl_id": ghl_id,
+                "payload": JsonText(canonical),
+                "fingerprint": fingerprint,
+                "seen_at": now,
+            }
+            for ghl_id, (fingerprint, canonical) in rows.items()
+            if held.get(ghl_id) != fingerprint
+        ],
+        conflict=("location", "entity", "ghl_id"),
+        update=("payload", "fingerprint", "seen_at"),
+    )
 
 
 def payloads_forget(*, location_id: int, entity: str, ghl_ids: Iterable[str]) -> int:

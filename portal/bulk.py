@@ -1,4 +1,4 @@
-"""Many rows in one statement: ``rows_insert`` and ``rows_update``.
+"""Many rows in one statement: ``rows_insert``, ``rows_update`` and ``rows_select``.
 
 The sync writes pages of rows; Django's ``bulk_create`` compiles SQL for every row's every value,
 which costs more than the database's own work. These build one statement per call and hand all
@@ -9,6 +9,7 @@ and a key that names no concrete field is refused before anything is sent. Value
 parameters, prepared by each field as Django would (``get_db_prep_save``).
 """
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -17,18 +18,42 @@ from django.utils import timezone
 
 _MISSING = object()
 _MAX_PARAMS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
+_MAX_AMONG = 10_000  # values of one IN (...) list, under SQLite's 32,766 parameters
+_PLAIN_TEXT = (
+    models.CharField,
+    models.TextField,
+    models.EmailField,
+    models.SlugField,
+    models.URLField,
+)
 
 
 class BulkError(ValueError):
     """A row names something the model has no concrete field for (a programming error)."""
 
 
+class JsonText(str):
+    """A value for a ``JSONField`` already encoded as JSON text (e.g. the canonical text a
+    fingerprint hashed): stored as it is, not encoded a second time. Only code makes one, from
+    ``json.dumps``; it travels as a parameter like any value."""
+
+
+class _AsIs(json.JSONEncoder):
+    """The encoder Django's ``adapt_json_value`` is given for a :class:`JsonText`: its text."""
+
+    def encode(self, o: Any) -> str:
+        return str(o)
+
+
 def _fields(model: type[models.Model]) -> dict[str, "models.Field[Any, Any]"]:
-    """The model's concrete fields by attname (``location_id``) and name (``location``)."""
+    """The model's concrete fields by attname (``location_id``) and name (``location``), its
+    primary key also as ``pk``."""
     found: dict[str, models.Field[Any, Any]] = {}
     for field in model._meta.concrete_fields:
         found[field.attname] = field
         found.setdefault(field.name, field)
+    if model._meta.pk is not None:
+        found.setdefault("pk", model._meta.pk)
     return found
 
 
@@ -39,22 +64,47 @@ def _field(model: type[models.Model], name: str) -> "models.Field[Any, Any]":
     return field
 
 
-def _preparer(field: "models.Field[Any, Any]", connection: Any) -> Callable[[Any], Any]:
-    """How one field's values become parameters: text as it is, the rest as Django prepares it."""
-    plain_text = isinstance(field, (models.CharField, models.TextField)) and type(field) in (
-        models.CharField,
-        models.TextField,
-        models.EmailField,
-        models.SlugField,
-        models.URLField,
-    )
+_INTEGERS = (
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+)
 
-    def prepare(value: Any) -> Any:
-        if value is None or (plain_text and type(value) is str):
-            return value
-        return field.get_db_prep_save(value, connection)
 
-    return prepare
+def _preparer(
+    field: "models.Field[Any, Any]", connection: Any
+) -> tuple[Callable[[Any], Any], tuple[type, ...]]:
+    """How one field's values become parameters: (``prepare``, the types whose values go as they
+    are). Text as it is, integers as they are (what Django's preparation gives them), JSON text
+    already encoded as it is, the rest as Django prepares it; None is NULL."""
+    if type(field) in _PLAIN_TEXT:
+        as_is: tuple[type, ...] = (str,)
+    elif field.get_internal_type() in _INTEGERS or (
+        field.is_relation and field.target_field.get_internal_type() in _INTEGERS  # type: ignore[union-attr]
+    ):
+        as_is = (int,)
+    else:
+        as_is = ()
+    if isinstance(field, models.JSONField):
+        adapt = connection.ops.adapt_json_value
+
+        def prepare(value: Any) -> Any:
+            if type(value) is JsonText:
+                return adapt(value, _AsIs)
+            return None if value is None else field.get_db_prep_save(value, connection)
+
+        return prepare, as_is
+
+    def prepare_any(value: Any) -> Any:
+        return None if value is None else field.get_db_prep_save(value, connection)
+
+    return prepare_any, as_is
 
 
 def rows_insert(
@@ -71,7 +121,8 @@ def rows_insert(
     ``bulk_create`` gives them. ``ignore_conflicts`` skips rows that break a unique constraint;
     ``update`` (with ``conflict``, the unique fields) overwrites those fields of the row in the
     way instead (the rows of one upsert name each unique key once: PostgreSQL updates a row once
-    per statement). Returns the number of rows sent. The primary key is the database's.
+    per statement). Returns the number of rows the database wrote (a row skipped on a conflict
+    is not counted). The primary key is the database's.
     SQLite steps one prepared statement for every row (``executemany``); on PostgreSQL, whose
     Django driver binds parameters on the client, the rows go as one multi-row statement (so
     the server parses it once, not once a row), in batches under its parameter limit.
@@ -83,13 +134,15 @@ def rows_insert(
     written = [
         f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])
     ]
-    known = {f.attname for f in written} | {f.name for f in written}
+    keys: dict[str, str] = {}  # each key a row may use -> the attname it writes
+    for f in written:
+        keys[f.attname] = keys[f.name] = f.attname
     for row in rows:
-        for key in row:
-            if key not in known:
-                raise BulkError(f"{model.__name__} has no concrete field {key!r}.")
+        if not keys.keys() >= row.keys():
+            unknown = next(key for key in row if key not in keys)
+            raise BulkError(f"{model.__name__} has no concrete field {unknown!r}.")
     now = timezone.now()
-    columns: list[tuple[str, str, Callable[[Any], Any], Any]] = []
+    columns: list[_Column] = []
     for field in written:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             default: Any = now
@@ -97,9 +150,9 @@ def rows_insert(
             default = _MISSING
         else:
             default = field.get_default()
-        prepare = _preparer(field, connection)
+        prepare, as_is = _preparer(field, connection)
         prepared_default = _MISSING if default is _MISSING else prepare(default)
-        columns.append((field.attname, field.name, prepare, prepared_default))
+        columns.append((field.attname, field.name, prepare, as_is, prepared_default))
     quote = connection.ops.quote_name
     head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from model metadata only, quoted
         quote(model._meta.db_table), ", ".join(quote(f.column) for f in written)
@@ -117,27 +170,44 @@ def rows_insert(
         )
     elif ignore_conflicts or conflict:
         tail = " ON CONFLICT DO NOTHING"
-    params = []
-    for row in rows:
-        values = []
-        for attname, name, prepare, prepared_default in columns:
-            value = row.get(attname, _MISSING)
-            if value is _MISSING:
-                value = row.get(name, _MISSING)
-            values.append(prepared_default if value is _MISSING else prepare(value))
-        params.append(values)
+    params = list(zip(*(_column_values(rows, column) for column in columns), strict=True))
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":  # one prepared statement stepped for every row
             cursor.executemany(head + one + tail, params)
-        else:  # Django's psycopg binds on the client: one statement of many rows, parsed once
-            size = max(1, _MAX_PARAMS // len(written))
-            for start in range(0, len(params), size):
-                batch = params[start : start + size]
-                cursor.execute(
-                    head + ", ".join([one] * len(batch)) + tail,
-                    [value for values in batch for value in values],
-                )
-    return len(rows)
+            return int(cursor.rowcount)
+        # Django's psycopg binds on the client: one statement of many rows, parsed once
+        size = max(1, _MAX_PARAMS // len(written))
+        done = 0
+        for start in range(0, len(params), size):
+            batch = params[start : start + size]
+            cursor.execute(
+                head + ", ".join([one] * len(batch)) + tail,
+                [value for values in batch for value in values],
+            )
+            done += cursor.rowcount
+        return done
+
+
+_Column = tuple[str, str, Callable[[Any], Any], tuple[type, ...], Any]
+
+
+def _column_values(rows: list[Mapping[str, Any]], column: _Column) -> list[Any]:
+    """One column's parameters for every row: its value prepared, else the default."""
+    attname, name, prepare, as_is, default = column
+    values = [row.get(attname, _MISSING) for row in rows]
+    if name != attname and any(value is _MISSING for value in values):
+        values = [
+            row.get(name, _MISSING) if value is _MISSING else value
+            for row, value in zip(rows, values, strict=True)
+        ]
+    return [
+        default
+        if value is _MISSING
+        else value
+        if value is None or type(value) in as_is
+        else prepare(value)
+        for value in values
+    ]
 
 
 def rows_update(*, model: type[models.Model], rows: Iterable[tuple[Any, Mapping[str, Any]]]) -> int:
@@ -154,7 +224,7 @@ def rows_update(*, model: type[models.Model], rows: Iterable[tuple[Any, Mapping[
     sent = 0
     for names, group in groups.items():
         fields = [_field(model, name) for name in names]
-        preparers = [_preparer(field, connection) for field in fields]
+        preparers = [_preparer(field, connection)[0] for field in fields]
         sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from model metadata only, quoted
             quote(model._meta.db_table),
             ", ".join(f"{quote(field.column)} = %s" for field in fields),
@@ -170,35 +240,89 @@ def rows_update(*, model: type[models.Model], rows: Iterable[tuple[Any, Mapping[
     return sent
 
 
-def row_locked(
-    *, model: type[models.Model], by: str, value: Any, fields: Sequence[str]
-) -> dict[str, Any] | None:
-    """``{field: value}`` of the one row whose unique field ``by`` equals ``value``, locked for
-    this transaction (``FOR UPDATE`` where the database has it; SQLite's writing transaction
-    holds the whole database), or None. One prepared statement; values converted as the ORM
-    converts them. For hot rows read under a lock on every request (the rate-limit bucket)."""
+def rows_select(
+    *,
+    model: type[models.Model],
+    fields: Sequence[str],
+    where: Mapping[str, Any],
+    among: tuple[str, Iterable[Any]] | None = None,
+    order_by: Sequence[str] = (),
+    lock: bool = False,
+) -> list[tuple[Any, ...]]:
+    """The ``fields`` of the rows whose fields equal ``where``'s values (None: are NULL) (and, with ``among`` =
+    ``(field, values)``, whose ``field`` is one of ``values``), as tuples converted as the ORM
+    converts them; ordered by ``order_by`` (ascending); ``lock``: locked for this transaction
+    (``FOR UPDATE`` where the database has it; SQLite's writing transaction holds the whole
+    database). One statement (a long ``among`` goes in batches); no query compiled per call."""
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     table = model._meta.db_table
     chosen = [_field(model, name) for name in fields]
-    key = _field(model, by)
-    sql = "SELECT {} FROM {} WHERE {} = %s".format(  # noqa: S608 - names from model metadata only, quoted
-        ", ".join(quote(field.column) for field in chosen), quote(table), quote(key.column)
+    tests = [_field(model, name) for name in where]
+    params = [
+        field.get_db_prep_value(value, connection)
+        for field, value in zip(tests, where.values(), strict=True)
+        if value is not None
+    ]
+    conditions = [
+        f"{quote(field.column)} IS NULL" if value is None else f"{quote(field.column)} = %s"
+        for field, value in zip(tests, where.values(), strict=True)
+    ]
+    sql = "SELECT {} FROM {}".format(  # noqa: S608 - names from model metadata only, quoted
+        ", ".join(quote(field.column) for field in chosen), quote(table)
     )
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key.get_db_prep_value(value, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    found = {}
-    for field, raw in zip(chosen, row, strict=True):
+    order = ""
+    if order_by:
+        order = " ORDER BY " + ", ".join(quote(_field(model, name).column) for name in order_by)
+    locking = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
+    batches: list[list[Any]] = [[]]
+    if among is not None:
+        key = _field(model, among[0])
+        values = [key.get_db_prep_value(value, connection) for value in among[1]]
+        if not values:
+            return []
+        batches = [values[i : i + _MAX_AMONG] for i in range(0, len(values), _MAX_AMONG)]
+    converters = []
+    for position, field in enumerate(chosen):
         column = field.get_col(table)
-        value = raw
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        ):
-            value = convert(value, column, connection)
-        found[field.attname] = value
-    return found
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((position, column, found))
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for batch in batches:
+            tested = conditions
+            if among is not None:
+                tested = [
+                    *conditions,
+                    "{} IN ({})".format(quote(key.column), ", ".join(["%s"] * len(batch))),
+                ]
+            where_sql = " WHERE " + " AND ".join(tested) if tested else ""
+            cursor.execute(sql + where_sql + order + locking, params + batch)
+            rows.extend(cursor.fetchall())
+    if not converters:
+        return rows
+    converted = []
+    for raw in rows:
+        row = list(raw)
+        for position, column, found in converters:
+            value = row[position]
+            for convert in found:
+                value = convert(value, column, connection)
+            row[position] = value
+        converted.append(tuple(row))
+    return converted
+
+
+def row_locked(
+    *, model: type[models.Model], by: str, value: Any, fields: Sequence[str]
+) -> dict[str, Any] | None:
+    """``{field: value}`` of the one row whose unique field ``by`` equals ``value``, locked for
+    this transaction (:func:`rows_select` with ``lock``), or None. For hot rows read under a
+    lock on every request (the rate-limit bucket)."""
+    found = rows_select(model=model, fields=fields, where={by: value}, lock=True)
+    if not found:
+        return None
+    return {
+        _field(model, name).attname: column for name, column in zip(fields, found[0], strict=True)
+    }

@@ -5,6 +5,7 @@ Encryption always uses the newest key; decryption tries every key. A value no ke
 Keys come from the environment only, never from SECRET_KEY.
 """
 
+import functools
 from typing import Any, overload
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -33,11 +34,20 @@ def secret_encrypt(*, plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
+@functools.lru_cache(maxsize=512)
+def _decrypted(ciphertext: str, keys: tuple[Any, ...]) -> str:
+    """The plaintext of ``ciphertext`` under exactly these keys: the door reads the same tokens
+    on every request, and Fernet's checks cost more than the request's own bookkeeping. Keyed
+    by the keys too, so a key taken out of ENCRYPTION_KEYS opens nothing it encrypted. Memory
+    only: nothing decrypted is ever written anywhere."""
+    return _fernet().decrypt(ciphertext.encode()).decode()
+
+
 def secret_decrypt(*, ciphertext: str, label: str = "secret") -> str:
     if not ciphertext:
         return ""
     try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
+        return _decrypted(ciphertext, tuple(settings.ENCRYPTION_KEYS or ()))
     except InvalidToken:
         raise SecretUnreadable(
             f"The stored {label} cannot be decrypted with any key in ENCRYPTION_KEYS: the key that "

@@ -246,6 +246,18 @@ if JOB_HEARTBEAT_S * 2 > JOB_LEASE_S:
     raise ImproperlyConfigured("JOB_HEARTBEAT_S must be at most half of JOB_LEASE_S.")
 # A queued job the broker never took (it was down, or lost it) is sent again after this long.
 JOB_RESEND_AFTER_S = _int("JOB_RESEND_AFTER_S", 300, minimum=1)
+# A host whose clock is wrong, on purpose (tests and bench/fault_matrix.py; refused in production):
+# this process's timezone.now() reads that many seconds off (portal.clock). Claims, leases, due
+# times and heartbeats are on the database's clock, so hosts still agree on who runs what.
+PORTAL_CLOCK_OFFSET_S = _float("PORTAL_CLOCK_OFFSET_S", 0.0, minimum=-86400.0)
+if PORTAL_CLOCK_OFFSET_S:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "PORTAL_CLOCK_OFFSET_S is for tests and benches, not production."
+        )
+    from portal.clock import clock_offset_install
+
+    clock_offset_install(seconds=PORTAL_CLOCK_OFFSET_S)
 
 # --- Cache: shared by every process (sign-in throttling, webhook counters) --------------------------
 # Redis when REDIS_URL is set, otherwise a table of the database (`migrate` creates it; so does

@@ -33,6 +33,14 @@ def _short(value: Any) -> Any:
     return text if len(text) <= VALUE_LIMIT else text[:VALUE_LIMIT] + "…"
 
 
+def _created(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """A created record's changes: every written field, from nothing."""
+    return {
+        name: [None, value if type(value) is str and len(value) <= VALUE_LIMIT else _short(value)]
+        for name, value in values.items()
+    }
+
+
 def record_changes_write(
     *,
     kind: str,
@@ -50,19 +58,23 @@ def record_changes_write(
     job_id = _JOB.get()
     for ghl_id, values in after.items():
         old = before.get(ghl_id)
-        changes = {
-            name: [_short(None if old is None else old.get(name)), _short(value)]
-            for name, value in values.items()
-            if old is None or old.get(name) != value
-        }
+        changes = (
+            _created(values)
+            if old is None
+            else {
+                name: [_short(old.get(name)), _short(value)]
+                for name, value in values.items()
+                if old.get(name) != value
+            }
+        )
         rows.append(
             {
                 "location_id": location_id,
                 "kind": kind,
                 "ghl_id": ghl_id,
-                "action": RecordChange.Action.CREATED
-                if old is None
-                else RecordChange.Action.UPDATED,
+                "action": (
+                    RecordChange.Action.CREATED if old is None else RecordChange.Action.UPDATED
+                ).value,
                 "changes": changes,
                 "job_id": job_id,
                 "mapping_version_id": mapping_version_id,

@@ -12,9 +12,10 @@ the record's modification time where HighLevel gives one, else the event's) and 
 its time (:func:`record_soft_delete`), so an older version arriving later never revives it.
 """
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -23,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from portal.bulk import rows_insert, rows_update
+from portal.bulk import rows_insert, rows_select, rows_update
 from portal.errors import PortalError
 from rankr.history import record_changes_write, record_deletion_write
 from rankr.models import RECORD_MODELS, RankrRecord
@@ -86,7 +87,13 @@ def record_model_get(*, kind: str) -> type[RankrRecord]:
 
 def record_fingerprint(*, data: object) -> str:
     """A stable hash of HighLevel data: same content, same fingerprint, whatever the key order."""
-    return hashlib.sha256(record_canonical(data=data).encode()).hexdigest()
+    return record_fingerprint_text(data=data)[0]
+
+
+def record_fingerprint_text(*, data: object) -> tuple[str, str]:
+    """(:func:`record_fingerprint` of ``data``, the canonical text it hashes)."""
+    canonical = record_canonical(data=data)
+    return hashlib.sha256(canonical.encode()).hexdigest(), canonical
 
 
 def record_canonical(*, data: object) -> str:
@@ -99,16 +106,32 @@ def record_fingerprints(*, record: object, version_id: int) -> tuple[str, str]:
     ``record``), the record made canonical once: the same as
     ``record_fingerprint(data={"v": version_id, "record": record})`` and
     ``record_fingerprint(data=record)``."""
-    canonical = record_canonical(data=record)
+    encoded = record_encode(record=record, version_id=version_id)
+    return encoded.fingerprint, encoded.tiebreak
+
+
+class EncodedRecord(NamedTuple):
+    fingerprint: str  # of the record under the mapping version
+    tiebreak: str  # of the record alone (also its stored payload's fingerprint)
+    canonical: str  # the record's canonical JSON text, which ``tiebreak`` hashes
+
+
+def record_encode(*, record: object, version_id: int) -> EncodedRecord:
+    """:func:`record_fingerprints` and the canonical text they hash (a payload stored as it is)."""
+    tiebreak, canonical = record_fingerprint_text(data=record)
     versioned = '{"record":' + canonical + ',"v":' + json.dumps(version_id) + "}"
-    return (
-        hashlib.sha256(versioned.encode()).hexdigest(),
-        hashlib.sha256(canonical.encode()).hexdigest(),
-    )
+    return EncodedRecord(hashlib.sha256(versioned.encode()).hexdigest(), tiebreak, canonical)
+
+
+@functools.cache
+def _mapped_names(model: type[RankrRecord]) -> frozenset[str]:
+    return frozenset(model.mapped_field_names())
 
 
 def _values_check(model: type[RankrRecord], values: Iterable[str]) -> None:
-    allowed = set(model.mapped_field_names())
+    allowed = _mapped_names(model)
+    if allowed.issuperset(values):
+        return
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise RecordError(
@@ -154,6 +177,7 @@ def record_upsert_many(
     kind: str | None = None,
     model: type[RankrRecord] | None = None,
     mapping_version_id: int | None = None,
+    locked: tuple[Collection[str], dict[str, "StoredVersion"]] | None = None,
 ) -> UpsertCounts:
     """Upsert a page of :class:`RecordUpsert` in one transaction: newest wins, unchanged skipped.
 
@@ -161,6 +185,9 @@ def record_upsert_many(
     record whose stored fingerprint equals the new one (and is not deleted) is left alone.
     Duplicate ids within the page: the newest one wins. Each written record gets a history row
     (what changed, the job, ``mapping_version_id``). Returns :class:`UpsertCounts`.
+    ``locked``: (ids, their stored versions) the caller already read with
+    :func:`record_versions_locked` in this transaction (an id missing from the versions has no
+    row); those are not read again.
     """
     model = _model(kind, model)
     latest: dict[str, RecordUpsert] = {}
@@ -180,9 +207,11 @@ def record_upsert_many(
         return UpsertCounts()
     counts = {"created": 0, "updated": 0, "unchanged": 0, "stale": 0}
     with transaction.atomic():
-        rows = _rows_locked(model, location_id, list(latest))
+        looked, held = locked or ((), {})
+        rows = {ghl_id: held[ghl_id] for ghl_id in latest if ghl_id in held}
+        rows.update(_rows_locked(model, location_id, [g for g in latest if g not in looked]))
         fresh = [item for ghl_id, item in latest.items() if ghl_id not in rows]
-        rows_insert(
+        inserted = rows_insert(
             model=model,
             rows=[
                 {
@@ -198,12 +227,18 @@ def record_upsert_many(
             ignore_conflicts=True,
         )
         # Ids another transaction inserted meanwhile were skipped: judge those like the others.
-        raced = {
-            ghl_id: row
-            for ghl_id, row in _rows_locked(model, location_id, [i.ghl_id for i in fresh]).items()
-            if (row.fingerprint, row.source_changed_at)
-            != (latest[ghl_id].fingerprint, latest[ghl_id].changed_at)
-        }
+        raced = (
+            {}
+            if inserted == len(fresh)
+            else {
+                ghl_id: row
+                for ghl_id, row in _rows_locked(
+                    model, location_id, [i.ghl_id for i in fresh]
+                ).items()
+                if (row.fingerprint, row.source_changed_at)
+                != (latest[ghl_id].fingerprint, latest[ghl_id].changed_at)
+            }
+        )
         created = [i for i in fresh if i.ghl_id not in raced]
         counts["created"] = len(created)
         rows.update(raced)
@@ -246,13 +281,15 @@ def _rows_locked(
 ) -> dict[str, StoredVersion]:
     if not ghl_ids:
         return {}
-    rows = (
-        model.objects.select_for_update()
-        .filter(location_id=location_id, ghl_id__in=ghl_ids)
+    rows = rows_select(
+        model=model,
+        fields=StoredVersion._fields,
+        where={"location_id": location_id},
+        among=("ghl_id", ghl_ids),
         # Locks taken in one order (no two pages deadlock), the order of the unique (location,
         # ghl_id) index: ordered by pk, SQLite walked every row of the location for each page.
-        .order_by("ghl_id")
-        .values_list(*StoredVersion._fields)
+        order_by=("ghl_id",),
+        lock=True,
     )
     return {str(row[1]): StoredVersion(*row) for row in rows}
 
@@ -320,11 +357,16 @@ def _values_before(
     fields = sorted({name for item in items for name in item.values})
     if not items or not fields:
         return {}
-    rows = model.objects.filter(location_id=location_id, ghl_id__in=[i.ghl_id for i in items])
+    rows = rows_select(
+        model=model,
+        fields=["ghl_id", *fields],
+        where={"location_id": location_id},
+        among=("ghl_id", [i.ghl_id for i in items]),
+    )
     encoder = DjangoJSONEncoder()
     return {
-        row["ghl_id"]: {k: _plain(v, encoder) for k, v in row.items() if k != "ghl_id"}
-        for row in rows.values("ghl_id", *fields)
+        row[0]: {k: _plain(v, encoder) for k, v in zip(fields, row[1:], strict=True)}
+        for row in rows
     }
 
 

@@ -8,7 +8,6 @@ for a bounded number of attempts, and logs every attempt in the sync log.
 """
 
 import email.utils
-import json as jsonlib
 import random
 import time
 from collections.abc import Iterable, Mapping
@@ -41,6 +40,7 @@ from integrations.ghl.ratelimit import (
     ratelimit_observe,
     ratelimit_settle,
 )
+from integrations.ghl.reads import row_with_related
 from integrations.ghl.retry import IDEMPOTENT_METHODS
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.ghl.uploads import UploadFile
@@ -142,8 +142,8 @@ def _request(
     problem = path_problem(path)
     if problem:
         raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
-    connection = Connection.objects.select_related("app", "location", "agency").get(
-        pk=connection_id
+    connection = row_with_related(
+        model=Connection, pk=connection_id, related=("app", "location", "agency")
     )
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(
@@ -324,7 +324,7 @@ def _classify(
     payload, parse_error = None, None
     if body.strip():
         try:
-            payload = jsonlib.loads(body)
+            payload = result.payload()
         except ValueError:
             if "html" in content_type or body.lstrip()[:1] == b"<":
                 parse_error = "an HTML page instead of JSON"

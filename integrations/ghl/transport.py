@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -24,6 +24,7 @@ from urllib3.exceptions import NewConnectionError
 
 from integrations.ghl.errors import GhlNetworkError
 from integrations.ghl.uploads import UploadFile, files_parts, files_summary
+from portal.bulk import rows_insert
 from portal.logs import log_trace_set
 from portal.redact import path_redact, summary_make, text_mask, text_redact
 
@@ -38,10 +39,27 @@ def run_attempt_set(attempt_id: int | None) -> None:
 
 
 def _session() -> requests.Session:
+    """This thread's keep-alive session. It does not read the environment itself (requests would
+    walk every environment variable on each request): :func:`_environment` reads it once."""
     session: requests.Session | None = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        session.trust_env = False
     return session
+
+
+def _environment(split: SplitResult) -> dict[str, Any]:
+    """The proxies and CA bundle the environment gives this origin (``HTTPS_PROXY``,
+    ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``...), read as requests reads them, once per thread and
+    origin. ``.netrc`` is not consulted: its basic auth would replace the bearer token."""
+    origin = f"{split.scheme}://{split.netloc}"
+    known: dict[str, dict[str, Any]] = _local.__dict__.setdefault("environment", {})
+    found = known.get(origin)
+    if found is None:
+        with requests.Session() as reader:
+            found = dict(reader.merge_environment_settings(origin, {}, None, None, None))
+        known[origin] = found
+    return found
 
 
 @dataclass
@@ -54,6 +72,9 @@ class LogContext:
     record_ids: tuple[str, ...] = ()
 
 
+_UNPARSED: Any = object()
+
+
 @dataclass
 class Attempt:
     status: int | None
@@ -62,16 +83,29 @@ class Attempt:
     duration_ms: int = 0
     trace_id: str = ""
     error: GhlNetworkError | None = None
+    _payload: Any = field(default=_UNPARSED, repr=False, compare=False)
+
+    def payload(self) -> Any:
+        """The body parsed as JSON, parsed once for everyone who reads it; raises ValueError
+        when it is not JSON."""
+        if self._payload is _UNPARSED:
+            try:
+                self._payload = jsonlib.loads(self.body)
+            except ValueError as exc:
+                self._payload = exc
+        if isinstance(self._payload, ValueError):
+            raise ValueError(str(self._payload))
+        return self._payload
 
 
-def trace_id_find(*, headers: Mapping[str, str], body: bytes) -> str:
+def trace_id_find(*, headers: Mapping[str, str], attempt: Attempt) -> str:
     lowered = {k.lower(): v for k, v in headers.items()}
     for name in TRACE_HEADERS:
         if value := lowered.get(name):
             return value[:100]
-    if body[:1] == b"{":
+    if attempt.body[:1] == b"{":
         try:
-            parsed = jsonlib.loads(body)
+            parsed = attempt.payload()
         except ValueError:
             return ""
         trace_id = parsed.get("traceId") if isinstance(parsed, dict) else None
@@ -170,12 +204,13 @@ def http_attempt(
             files=files_parts(files),
             timeout=_timeouts(timeout_cap),
             allow_redirects=False,
+            **_environment(split),
         )
         body = response.content  # reads the whole body: a cut-off stream raises here
         result.status = response.status_code
         result.headers = dict(response.headers)
         result.body = body
-        result.trace_id = trace_id_find(headers=response.headers, body=body)
+        result.trace_id = trace_id_find(headers=response.headers, attempt=result)
         log_trace_set(result.trace_id)  # the lines logged after it name HighLevel's trace
         prepared = response.request
     except requests.ConnectTimeout as exc:
@@ -205,7 +240,7 @@ def http_attempt(
     keep = bodies_kept(status=result.status, failed=result.error is not None, body=result.body)
     if keep and files:  # files are logged by name, size and type, never their bytes
         sent = {**(sent or {}), **files_summary(files)}
-    SyncLog.objects.create(
+    log_row = dict(
         connection_id=log.connection_id,
         location_id=log.location_id,
         operation_id=log.operation_id[:120],
@@ -228,6 +263,7 @@ def http_attempt(
             summary_make(body=result.body, secrets=log.secrets, personal=True) if keep else ""
         ),
     )
+    rows_insert(model=SyncLog, rows=[log_row])  # one prepared INSERT, no model instance
     return result
 
 

@@ -41,6 +41,7 @@ from integrations.sync.job_runs import (  # the jobs API, in one place
 from integrations.sync.leases import db_ago
 from integrations.sync.models import Job, JobAttempt
 from portal.models import AuditEvent
+from portal.queue import tasks_push
 
 __all__ = [
     "JOB_HANDLERS",
@@ -61,7 +62,9 @@ __all__ = [
     "job_run",
     "job_send",
     "jobs_dispatch_due",
+    "jobs_enqueue",
     "jobs_recover",
+    "jobs_send",
 ]
 
 logger = logging.getLogger(__name__)
@@ -86,46 +89,107 @@ def job_enqueue(
     Asking again with the same key returns the existing job and enqueues nothing new. With
     ``send=False`` the caller sends it (:func:`job_send`) and learns whether the broker took it.
     """
-    if kind not in Job.Kind.values:
-        raise JobError(f"Unknown job kind {kind!r}.")
-    max_attempts = min(max_attempts, settings.JOB_MAX_ATTEMPTS)
     job, created = Job.objects.get_or_create(
         idempotency_key=idempotency_key,
-        defaults=dict(
+        defaults=_job_fields(
             kind=kind,
             location_id=location_id,
             connection_id=connection_id,
             operation=operation,
             subject=subject,
-            params=params or {},
-            created_by_id=user_id,
+            params=params,
+            user_id=user_id,
             max_attempts=max_attempts,
             mapping_version_id=mapping_version_id,
         ),
     )
-    if created and not _job_refused_for_reauth(job) and send:
+    if created and not _jobs_refused_for_reauth([job]) and send:
         _send_after_commit(job.pk)
     return job
 
 
-def _job_refused_for_reauth(job: Job) -> bool:
-    """A job for a connection that needs re-auth fails at once, saying so (nothing is sent)."""
-    if job.connection_id is None:
-        return False
+def jobs_enqueue(*, jobs: list[dict[str, Any]]) -> list[Job]:
+    """:func:`job_enqueue` for many jobs at once (each a dict of its keyword arguments, without
+    ``send``): one read for the keys that exist, one insert for the rest, one re-auth check and
+    one hand-over to the broker after commit. Returns the jobs in the order asked."""
+    keys = [spec["idempotency_key"] for spec in jobs]
+    found = {job.idempotency_key: job for job in Job.objects.filter(idempotency_key__in=keys)}
+    new = [
+        Job(
+            idempotency_key=spec["idempotency_key"],
+            **_job_fields(**{k: v for k, v in spec.items() if k != "idempotency_key"}),
+        )
+        for spec in jobs
+        if spec["idempotency_key"] not in found
+    ]
+    if len({job.idempotency_key for job in new}) != len(new):
+        raise JobError("The same idempotency key was asked for twice in one batch.")
+    created = Job.objects.bulk_create(new)
+    if created and created[0].pk is None:  # a database that does not return ids (not ours)
+        created = list(Job.objects.filter(idempotency_key__in=[job.idempotency_key for job in new]))
+    refused = _jobs_refused_for_reauth(created)
+    sending = [job.pk for job in created if job.pk not in refused]
+    if sending:
+        transaction.on_commit(lambda: jobs_send(job_ids=sending))
+    found.update((job.idempotency_key, job) for job in created)
+    return [found[key] for key in keys]
+
+
+def _job_fields(
+    *,
+    kind: str,
+    location_id: int | None = None,
+    connection_id: int | None = None,
+    operation: str = "",
+    subject: str = "",
+    params: dict[str, Any] | None = None,
+    user_id: int | None = None,
+    max_attempts: int = 5,
+    mapping_version_id: int | None = None,
+) -> dict[str, Any]:
+    """A new job's columns (its key aside), checked."""
+    if kind not in Job.Kind.values:
+        raise JobError(f"Unknown job kind {kind!r}.")
+    return dict(
+        kind=kind,
+        location_id=location_id,
+        connection_id=connection_id,
+        operation=operation,
+        subject=subject,
+        params=params or {},
+        created_by_id=user_id,
+        max_attempts=min(max_attempts, settings.JOB_MAX_ATTEMPTS),
+        mapping_version_id=mapping_version_id,
+    )
+
+
+def _jobs_refused_for_reauth(jobs: list[Job]) -> set[int]:
+    """New jobs for a connection that needs re-auth fail at once, saying so (nothing is sent).
+    Returns their ids. One query for the lot, however many connections they name."""
     from integrations.ghl.models import Connection
     from integrations.sync.connections import connection_reauth_message
 
-    connection = Connection.objects.select_related("app", "agency", "location").get(
-        pk=job.connection_id
-    )
-    if connection.status != Connection.Status.NEEDS_REAUTH:
-        return False
-    job.status = Job.Status.FAILED
-    job.finished_at = timezone.now()
-    job.error_class = "GhlReauthRequired"
-    job.error_message = connection_reauth_message(connection=connection)
-    job.save(update_fields=["status", "finished_at", "error_class", "error_message"])
-    return True
+    connection_ids = {job.connection_id for job in jobs if job.connection_id is not None}
+    if not connection_ids:
+        return set()
+    stale = {
+        connection.pk: connection
+        for connection in Connection.objects.select_related("app", "agency", "location").filter(
+            pk__in=connection_ids, status=Connection.Status.NEEDS_REAUTH
+        )
+    }
+    refused = set()
+    for job in jobs:
+        connection = stale.get(job.connection_id) if job.connection_id else None
+        if connection is None:
+            continue
+        job.status = Job.Status.FAILED
+        job.finished_at = timezone.now()
+        job.error_class = "GhlReauthRequired"
+        job.error_message = connection_reauth_message(connection=connection)
+        job.save(update_fields=["status", "finished_at", "error_class", "error_message"])
+        refused.add(job.pk)
+    return refused
 
 
 def _send_after_commit(job_id: int) -> None:
@@ -135,17 +199,41 @@ def _send_after_commit(job_id: int) -> None:
 def job_send(*, job_id: int) -> bool:
     """Hand a job id to the broker. False (logged, never raised) when the broker is unreachable:
     the job stays queued and unsent, and the tick sends it again later."""
-    from django_q.tasks import async_task
+    return jobs_send(job_ids=[job_id]) == 1
 
+
+def jobs_send(*, job_ids: list[int]) -> int:
+    """Hand job ids to the broker in one go (one Redis command; one transaction on the ORM
+    broker) and mark them sent with one update. Returns how many the broker took: all, or 0
+    when it is unreachable (logged, never raised; the jobs stay queued and unsent, and the tick
+    sends them again later)."""
+    if not job_ids:
+        return 0
     try:
-        async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs")
-    except Exception:  # redis errors, the ORM broker's database errors: the job row is kept
-        logger.warning(
-            "job %s: the broker did not take it; the tick sends it again", job_id, exc_info=True
+        # save=False: the job and its attempts are the record of the run. django-q2's monitor
+        # would also save a success row per message, pruning them to Q_SAVE_LIMIT by loading
+        # every saved one each time, in the cluster's single monitor process: that capped a
+        # backlog's drain at ~10 jobs/s. A task that crashes is still saved as a failure.
+        tasks_push(
+            "integrations.interfaces.tasks.job_run_task",
+            [(job_id,) for job_id in job_ids],
+            group="jobs",
+            save=False,
         )
-        return False
-    Job.objects.filter(pk=job_id).update(sent_at=Now())
-    return True
+    except Exception:  # redis errors, the ORM broker's database errors: the job rows are kept
+        logger.warning(
+            "jobs %s: the broker did not take them; the tick sends them again",
+            _ids_text(job_ids),
+            exc_info=True,
+        )
+        return 0
+    Job.objects.filter(pk__in=job_ids).update(sent_at=Now())
+    return len(job_ids)
+
+
+def _ids_text(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:10])
+    return shown if len(ids) <= 10 else f"{shown} and {len(ids) - 10} more"
 
 
 def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> None:

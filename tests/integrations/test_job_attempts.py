@@ -184,6 +184,37 @@ def test_a_broker_that_refuses_leaves_the_job_queued_and_unsent():
     assert job.status == "queued" and job.sent_at is None
 
 
+def test_a_job_message_leaves_no_task_result_behind_failures_still_do():
+    """Our job and attempt rows are the record of a job's run: django-q2's monitor must not also
+    save a success row per job message (it prunes them to Q_SAVE_LIMIT by loading every saved
+    success, once per task: the cluster's one monitor process capped a webhook backlog's drain)."""
+    from django_q.brokers import get_broker
+    from django_q.models import Failure, Success
+    from django_q.monitor import save_task
+    from django_q.signals import pre_enqueue
+
+    from integrations.sync.jobs import job_send
+
+    job = make()
+    packages = []
+
+    def grab(sender, task, **kwargs):
+        packages.append(dict(task))
+
+    pre_enqueue.connect(grab, dispatch_uid="test-job-message")
+    try:
+        assert job_send(job_id=job.pk) is True
+    finally:
+        pre_enqueue.disconnect(dispatch_uid="test-job-message")
+    (task,) = packages
+    # "sync": the monitor would close the test's database connection otherwise.
+    done = {**task, "stopped": timezone.now(), "attempt_count": 1, "sync": True}
+    save_task({**done, "success": True, "result": None}, get_broker())
+    assert not Success.objects.exists()
+    save_task({**done, "id": "f" * 32, "success": False, "result": "boom"}, get_broker())
+    assert Failure.objects.count() == 1  # a task that crashed is still on record
+
+
 # --- the job page ---------------------------------------------------------------------------
 
 

@@ -33,6 +33,18 @@ def test_a_wrong_key_fails_loudly_instead_of_returning_ciphertext(connection):
     assert connection.access_token_encrypted not in str(caught.value)
 
 
+def test_a_secret_read_before_its_key_was_removed_is_unreadable_after(connection):
+    """Decryptions are remembered (the door reads the same tokens on every request), but only
+    under the keys that opened them."""
+    with override_settings(ENCRYPTION_KEYS=[NEW]):
+        token = secret_encrypt(plaintext="remembered")
+    with override_settings(ENCRYPTION_KEYS=[NEW, OLD]):
+        assert secret_decrypt(ciphertext=token) == "remembered"
+        assert secret_decrypt(ciphertext=token) == "remembered"
+    with override_settings(ENCRYPTION_KEYS=[OLD]), pytest.raises(SecretUnreadable):
+        secret_decrypt(ciphertext=token)
+
+
 def test_rotation_keeps_every_secret_readable_under_the_new_key_alone(ghl_app, location):
     from tests.integrations.conftest import connection_make
 

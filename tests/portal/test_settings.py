@@ -88,9 +88,35 @@ def test_production_turns_on_transport_security():
     assert s["ssl_redirect"] is True and s["hsts"] >= 31536000
 
 
+CLOCK_PROBE = """
+import json, time, django
+django.setup()
+from django.utils import timezone
+from django.contrib.auth.models import User
+print(json.dumps({"now": timezone.now().timestamp(), "real": time.time(),
+                  "joined": User(username="x").date_joined.timestamp()}))
+"""
+
+
+def test_a_clock_offset_sets_this_process_s_host_clock_off_model_defaults_included():
+    """PORTAL_CLOCK_OFFSET_S: the fault matrix's host whose clock is 20 s off."""
+    result = run_python(CLOCK_PROBE, {"PORTAL_ENV": "test", "PORTAL_CLOCK_OFFSET_S": "-20"})
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert abs(seen["now"] - seen["real"] + 20) < 2
+    assert abs(seen["joined"] - seen["real"] + 20) < 2  # default=timezone.now, bound at import
+    result = run_python(CLOCK_PROBE, {"PORTAL_ENV": "test"})
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert abs(seen["now"] - seen["real"]) < 2
+
+
 @pytest.mark.parametrize(
     "env_extra, message",
     [
+        (
+            {**PRODUCTION_ENV, "PORTAL_CLOCK_OFFSET_S": "20"},
+            "PORTAL_CLOCK_OFFSET_S is for tests and benches, not production",
+        ),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"PORTAL_ENV": "staging"}, "PORTAL_ENV='staging' is not one of"),
         (

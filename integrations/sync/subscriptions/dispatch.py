@@ -10,17 +10,19 @@ a crash leaves either all three or none. Due times and claims are read on the da
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
 
-from integrations.sync.jobs import job_enqueue
+from integrations.sync.jobs import job_enqueue, jobs_enqueue
 from integrations.sync.leases import db_now
 from integrations.sync.models import Job, Subscription
 
-BATCH = 200  # subscriptions claimed per transaction
+BATCH = 500  # subscriptions claimed per transaction
 
 
 def subscription_lease_s() -> int:
@@ -34,7 +36,7 @@ def subscriptions_due(*, now: datetime) -> QuerySet[Subscription]:
     return (
         Subscription.objects.filter(enabled=True, paused=False)
         .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(_free(now))
     )
 
 
@@ -53,21 +55,105 @@ def subscription_claim(
 
     Returns the job, or None when the subscription was claimed by someone else meanwhile.
     """
-    lease = now + timedelta(seconds=subscription_lease_s())
-    interval = timedelta(minutes=subscription.interval_minutes)
-    following = due + interval
-    if following <= now:  # fell behind (paused, worker down): no burst of catch-up runs
-        following = now + interval
     claimed = (
         Subscription.objects.filter(pk=subscription.pk)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=lease, next_run_at=following)
+        .filter(_free(now))
+        .update(claimed_until=_lease(now), next_run_at=_following(subscription, now=now, due=due))
     )
     if claimed != 1:
         return None
-    kind = subscription_job_kind(subscription)
-    job = job_enqueue(
-        kind=kind,
+    job = job_enqueue(**_job_spec(subscription, due=due, reason=reason))
+    Subscription.objects.filter(pk=subscription.pk).update(claimed_job=job)
+    return job
+
+
+class _Contended(Exception):
+    """Another dispatcher claimed some of a batch between its read and its claim."""
+
+
+def subscriptions_claim(*, subscriptions: list[Subscription], now: datetime) -> int:
+    """Claim a batch of due subscriptions (rows read just before, locked where the database can)
+    and enqueue their jobs, with a fixed number of statements whatever the batch's size: one read
+    of the job keys that exist, one insert of the jobs, one conditional update of the claims, one
+    hand-over to the broker after commit. Call in a transaction. Returns how many were claimed.
+
+    When another dispatcher took some of them in between (only where rows are not locked), the
+    batch is undone and each subscription is claimed on its own.
+    """
+    if not subscriptions:
+        return 0
+    try:
+        with transaction.atomic():  # a savepoint: a contended batch leaves nothing behind
+            dues = [s.next_run_at or now for s in subscriptions]
+            jobs = jobs_enqueue(
+                jobs=[
+                    _job_spec(s, due=due, reason="scheduled")
+                    for s, due in zip(subscriptions, dues, strict=True)
+                ]
+            )
+            claimed = (
+                Subscription.objects.filter(pk__in=[s.pk for s in subscriptions])
+                .filter(_free(now))
+                .update(
+                    claimed_until=_lease(now),
+                    next_run_at=_per_row(
+                        "next_run_at",
+                        {
+                            s.pk: _following(s, now=now, due=due)
+                            for s, due in zip(subscriptions, dues, strict=True)
+                        },
+                    ),
+                    claimed_job_id=_per_row(
+                        "claimed_job",
+                        {s.pk: job.pk for s, job in zip(subscriptions, jobs, strict=True)},
+                    ),
+                )
+            )
+            if claimed != len(subscriptions):
+                raise _Contended
+    except _Contended:
+        return sum(
+            subscription_claim(subscription=s, now=now, due=s.next_run_at or now) is not None
+            for s in subscriptions
+        )
+    return claimed
+
+
+def _free(now: datetime) -> Q:
+    """Not held by a dispatcher's claim or a running job."""
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+
+
+def _lease(now: datetime) -> datetime:
+    return now + timedelta(seconds=subscription_lease_s())
+
+
+def _following(subscription: Subscription, *, now: datetime, due: datetime) -> datetime:
+    """The due time after ``due``; a subscription that fell behind (paused, worker down) gets no
+    burst of catch-up runs."""
+    interval = timedelta(minutes=subscription.interval_minutes)
+    following = due + interval
+    return following if following > now else now + interval
+
+
+def _per_row(name: str, values: dict[int, Any]) -> Case | Cast:
+    """A value of the subscription's field ``name`` per primary key, for one ``update()`` of many
+    rows (as ``bulk_update`` writes it, typed where the database needs it)."""
+    field = Subscription._meta.get_field(name)
+    case = Case(
+        *(When(pk=pk, then=Value(value, output_field=field)) for pk, value in values.items()),
+        output_field=field,
+    )
+    return (
+        Cast(case, output_field=field)
+        if db_connection.features.requires_casted_case_in_updates
+        else case
+    )
+
+
+def _job_spec(subscription: Subscription, *, due: datetime, reason: str) -> dict[str, Any]:
+    return dict(
+        kind=subscription_job_kind(subscription),
         idempotency_key=f"subscription:{subscription.pk}:{reason}:{due.isoformat()}",
         location_id=subscription.location_id,
         connection_id=subscription.connection_id,
@@ -75,8 +161,6 @@ def subscription_claim(
         subject=f"subscription {subscription.pk}",
         params={"subscription_id": subscription.pk, "due": due.isoformat(), "reason": reason},
     )
-    Subscription.objects.filter(pk=subscription.pk).update(claimed_job=job)
-    return job
 
 
 def subscriptions_dispatch(*, now: datetime | None = None, limit: int = 10_000) -> int:
@@ -104,11 +188,7 @@ def subscriptions_dispatch(*, now: datetime | None = None, limit: int = 10_000) 
             )
             if not rows:
                 break
-            for subscription in rows:
-                if subscription_claim(
-                    subscription=subscription, now=now, due=subscription.next_run_at or now
-                ):
-                    dispatched += 1
+            dispatched += subscriptions_claim(subscriptions=rows, now=now)
         if len(rows) < BATCH:
             break
     return dispatched

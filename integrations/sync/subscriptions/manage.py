@@ -5,7 +5,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from integrations.catalog.calls import OperationInvalid, call_prepare
 from integrations.catalog.connections import connection_info
@@ -13,6 +12,7 @@ from integrations.catalog.named import TRIGGER, named_get
 from integrations.catalog.polling import poll_plan
 from integrations.catalog.registry import operation_get
 from integrations.ghl.models import Connection
+from integrations.sync.leases import db_now
 from integrations.sync.models import Job, Subscription
 from integrations.sync.subscriptions.budget import BudgetExceeded, budget_check
 from integrations.sync.subscriptions.dispatch import subscription_claim
@@ -116,8 +116,11 @@ def subscription_save(*, subscription: Subscription, user_id: int | None) -> Sub
 def subscription_run_now(
     *, subscription_id: int, user_id: int | None, backfill: bool = False
 ) -> Job | None:
-    """Enqueue a run now (a full pass when ``backfill``). Returns the job, or None if one runs."""
-    now = timezone.now()
+    """Enqueue a run now (a full pass when ``backfill``). Returns the job, or None if one runs.
+
+    The claim is compared on the database's clock, as the dispatcher's: a host whose clock is
+    ahead would see a running job's claim as lapsed and start a second run beside it."""
+    now = db_now()
     with transaction.atomic():
         if backfill:
             Subscription.objects.filter(pk=subscription_id).update(full_pass_requested=True)

@@ -15,6 +15,7 @@ trigger allows it (:mod:`.incremental`), else list everything and skip unchanged
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -239,8 +240,6 @@ def _run(
             following=following,
             counts=counts,
         )
-        if state:  # the job's own record of progress; the last page's goes with the outcome
-            job_checkpoint(job=job, result=counts.as_result())
         if on_page is not None:
             subscription.refresh_from_db()
             on_page(subscription)
@@ -335,66 +334,83 @@ def _page_commit(
     following: tuple[dict[str, Any], dict[str, Any]] | None,
     counts: RunCounts,
 ) -> State:
-    """Apply one page and move the checkpoint past it, in one transaction. Returns the new state."""
+    """Apply one page and move the checkpoint past it, in one transaction, with the job's own
+    record of progress (the last page's goes with the outcome). Returns the new state."""
     now = timezone.now()
     high = state["high"]
     if plan.change_key != FINGERPRINT:
         stamps = [r.get(plan.change_key) for r in records if isinstance(r, dict)]
         high = max([s for s in stamps if isinstance(s, str) and s] + [high or ""]) or ""
-    with transaction.atomic():
-        page = (
-            mapping_page_apply(
-                mapping_version=version,
-                location_id=subscription.location_id,
-                records=records,
-                source=job.kind,
-                job_id=job.pk,
+    reported = job.result
+    try:
+        with transaction.atomic():
+            page = (
+                mapping_page_apply(
+                    mapping_version=version,
+                    location_id=subscription.location_id,
+                    records=records,
+                    source=job.kind,
+                    job_id=job.pk,
+                )
+                if records
+                else None
             )
-            if records
-            else None
-        )
-        if state["full"] and records:
-            seen_add(subscription_id=subscription.pk, records=records, id_path=entity.id_path)
-        updates: dict[str, Any] = {}
-        new_state: State
-        if following is not None:
-            params, body = following
-            new_state = {**state, "params": params, "body": body, "high": high}
-            updates["cursor"] = new_state
-        else:
-            new_state = {}
-            updates.update(cursor={}, watermark=high[:64])
+            if state["full"] and records:
+                seen_add(subscription_id=subscription.pk, records=records, id_path=entity.id_path)
+            updates: dict[str, Any] = {}
+            new_state: State
+            if following is not None:
+                params, body = following
+                new_state = {**state, "params": params, "body": body, "high": high}
+                updates["cursor"] = new_state
+            else:
+                new_state = {}
+                updates.update(cursor={}, watermark=high[:64])
+                if state["full"]:
+                    if subscription.reconcile_deletions and entity.rankr_model is not None:
+                        _deletions_sweep(
+                            subscription=subscription,
+                            model=entity.rankr_model,
+                            now=now,
+                            started=time_parse(state.get("started_at")),
+                        )
+                    SubscriptionSeen.objects.filter(subscription=subscription).delete()
+                    updates.update(backfill_finished_at=now, full_pass_requested=False)
             if state["full"]:
-                if subscription.reconcile_deletions and entity.rankr_model is not None:
-                    _deletions_sweep(
-                        subscription=subscription,
-                        model=entity.rankr_model,
-                        now=now,
-                        started=time_parse(state.get("started_at")),
-                    )
-                SubscriptionSeen.objects.filter(subscription=subscription).delete()
-                updates.update(backfill_finished_at=now, full_pass_requested=False)
-        if state["full"]:
-            updates.update(
-                backfill_pages=F("backfill_pages") + 1,
-                backfill_records=F("backfill_records") + len(records),
+                updates.update(
+                    backfill_pages=F("backfill_pages") + 1,
+                    backfill_records=F("backfill_records") + len(records),
+                )
+                total = _total(data)
+                if total is not None:
+                    updates["backfill_total"] = total
+            after = replace(counts, failed=list(counts.failed))
+            after.records += len(records)
+            if page is not None:
+                after.changed += page.counts.created + page.counts.updated
+                after.failed.extend(page.failed)
+                after.quarantined += page.quarantined
+            _fenced_update(
+                subscription, job, checkpoint=after.as_result() if new_state else None, **updates
             )
-            total = _total(data)
-            if total is not None:
-                updates["backfill_total"] = total
-        _fenced_update(subscription, job, **updates)
-    counts.records += len(records)
-    if page is not None:
-        counts.changed += page.counts.created + page.counts.updated
-        counts.failed.extend(page.failed)
-        counts.quarantined += page.quarantined
+    except BaseException:
+        job.result = reported  # the checkpoint written in the page's transaction is undone too
+        raise
+    counts.records, counts.changed = after.records, after.changed
+    counts.failed, counts.quarantined = after.failed, after.quarantined
     return new_state
 
 
-def _fenced_update(subscription: Subscription, job: Job, **updates: Any) -> None:
+def _fenced_update(
+    subscription: Subscription, job: Job, checkpoint: Result | None = None, **updates: Any
+) -> None:
     """Write the subscription only while ``job`` holds it and this attempt holds ``job`` (its
-    fencing token): a worker that lost its lease cannot write over its successor."""
-    job_fence(job=job)
+    fencing token): a worker that lost its lease cannot write over its successor. With
+    ``checkpoint``, the fence writes it as the job's result so far (one statement, not two)."""
+    if checkpoint is None:
+        job_fence(job=job)
+    else:
+        job_checkpoint(job=job, result=checkpoint)
     done = Subscription.objects.filter(pk=subscription.pk, claimed_job_id=job.pk).update(
         claimed_until=_running_lease(), **updates
     )

@@ -288,3 +288,59 @@ def test_every_request_carries_connect_and_read_timeouts(connection, mocked, api
     mocked.add(responses.GET, f"{api_base}/x", json={})
     ghl_request(connection_id=connection.pk, method="GET", path="/x")
     assert mocked.calls[0].request.req_kwargs["timeout"] == (4, 25)
+
+
+class _Proxy:
+    """A one-answer HTTP proxy on a free port: records the request line it was asked to forward."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.seen = []
+        threading.Thread(target=self._answer, daemon=True).start()
+
+    def _answer(self):
+        client, _ = self.server.accept()
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096)
+            self.seen.append(head.split(b"\r\n", 1)[0].decode())
+            self.seen.append(head.decode())
+            client.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 12\r\nConnection: close\r\n\r\n{"ok": true}'
+            )
+        self.server.close()
+
+
+def test_the_environments_proxy_is_used_and_netrc_never_replaces_the_bearer_token(
+    connection, monkeypatch, tmp_path
+):
+    """The door reads the environment once per thread and origin rather than on every request;
+    what it reads still applies."""
+    import threading
+
+    from integrations.ghl import transport
+
+    proxy = _Proxy()
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine ghl.proxied.test login someone password hunter2\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setattr(transport, "_local", threading.local())  # this thread starts afresh
+    Connection.objects.filter(pk=connection.pk).update(
+        app=HighLevelApp.objects.create(name="Proxied", mode=HighLevelApp.Mode.LIVE)
+    )
+    monkeypatch.setattr(
+        HighLevelApp, "api_base_url", property(lambda app: "http://ghl.proxied.test")
+    )
+    response = ghl_request(connection_id=connection.pk, method="GET", path="/contacts/c1")
+    assert response.data == {"ok": True}
+    assert proxy.seen[0] == "GET http://ghl.proxied.test/contacts/c1 HTTP/1.1"
+    assert f"Authorization: Bearer {ACCESS}" in proxy.seen[1]

@@ -100,7 +100,7 @@ def test_a_late_subscription_runs_once_not_once_per_missed_interval(make_subscri
 def test_the_tick_dispatches_without_a_schedule_per_subscription(make_subscription):
     many(make_subscription, 50)
     schedules = Schedule.objects.count()
-    with mock.patch("integrations.sync.jobs.job_send") as send:
+    with mock.patch("integrations.sync.jobs.jobs_send") as send:
         tasks.tick_task()
     assert Job.objects.count() == 50
     assert Schedule.objects.count() == schedules
@@ -111,8 +111,37 @@ def test_the_tick_dispatches_without_a_schedule_per_subscription(make_subscripti
 @pytest.mark.django_db(transaction=True)
 def test_jobs_reach_the_worker_after_the_claim_commits(make_subscription):
     many(make_subscription, 3)
-    with mock.patch("integrations.sync.jobs.job_send") as send:
+    with mock.patch("integrations.sync.jobs.jobs_send") as send:
         subscriptions_dispatch()
-    assert sorted(c.kwargs["job_id"] for c in send.call_args_list) == sorted(
+    assert sorted(i for c in send.call_args_list for i in c.kwargs["job_ids"]) == sorted(
         Job.objects.values_list("pk", flat=True)
     )
+
+
+@pytest.mark.django_db
+def test_run_now_from_a_host_whose_clock_is_ahead_does_not_take_a_held_subscription(
+    make_subscription,
+):
+    """A running job holds its subscription for JOB_LEASE_S on the database's clock. *Run now*
+    on a host whose clock is 20 s ahead must not see that claim as lapsed and start a second run
+    beside it (it compared the claim with the host's clock)."""
+    from django.db.models.functions import Now
+
+    from integrations.sync.leases import lease_end
+    from integrations.sync.subscriptions import subscription_run_now
+    from portal.clock import clock_offset_install
+
+    subscription = make_subscription()
+    running = Job.objects.create(kind=Job.Kind.POLL, idempotency_key="running", status="running")
+    Subscription.objects.filter(pk=subscription.pk).update(
+        claimed_job=running, claimed_until=lease_end(seconds=15), next_run_at=Now()
+    )
+    clock_offset_install(seconds=20)
+    try:
+        with mock.patch("integrations.sync.jobs.job_send"):
+            assert subscription_run_now(subscription_id=subscription.pk, user_id=None) is None
+    finally:
+        clock_offset_install(seconds=0)
+    held = Subscription.objects.get(pk=subscription.pk)
+    assert held.claimed_job_id == running.pk
+    assert Job.objects.filter(subject=f"subscription {subscription.pk}").count() == 0
