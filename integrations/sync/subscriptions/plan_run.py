@@ -418,7 +418,9 @@ def _walk(run: _Run, *, coverage: EntityCoverage, now: datetime, complete: bool)
 
 
 def _walk_estimate(plan: LocationPlan, contacts: int, run: _Run) -> int:
-    return walk_requests_estimate(plan=plan, contacts=contacts, records=_live(run, run.entity.key))
+    # The contact plan's records are the contacts just counted: not counted twice.
+    records = contacts if run.entity.key == "contact" else _live(run, run.entity.key)
+    return walk_requests_estimate(plan=plan, contacts=contacts, records=records)
 
 
 def _live(run: _Run, kind: str) -> int:

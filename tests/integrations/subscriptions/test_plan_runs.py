@@ -217,3 +217,18 @@ def test_a_connection_without_the_task_scope_polls_per_contact(world):
     connection.refresh_from_db()
     assert "locations/tasks.readonly" in connection.reconsent_scopes.split()
     assert Resource.objects.filter(kind="task", location_id=LOCATION).count() == 120
+
+
+def test_the_contact_plan_counts_the_location_s_contacts_once_a_run(world):
+    """Its walk's records are the contacts: sizing the walk does not count them a second time
+    (a count is a scan of the location's rows, every run)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    subscription = flow_apply(
+        template_key="ghl_contact_upsert", location_id=world.pk, user_id=None
+    ).subscription
+    with CaptureQueriesContext(connection) as queries:
+        run(subscription)  # the backfill: no walk measured yet, so it is estimated
+    counted = [q["sql"] for q in queries if "COUNT(" in q["sql"] and '"rankr_contact"' in q["sql"]]
+    assert len(counted) == 1, counted
