@@ -106,6 +106,11 @@ def _phone_e164_cached(text: str, country: str, strict: bool) -> tuple[bool, str
         phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number)
     ):
         return True, text  # already E.164: formatting it gives it back (tests/mappings)
+    return _phone_e164_parsed(text, country, strict)
+
+
+def _phone_e164_parsed(text: str, country: str, strict: bool) -> tuple[bool, str]:
+    """The general path: ``phonenumbers.parse`` reads any way of writing a number."""
     try:
         number = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException as exc:
