@@ -136,13 +136,13 @@ def door_fetch(*, subscription, limit, max_pages=None):
 
 def profiled(path, fn, *, timer=None):
     """``fn()``, profiled into ``path`` when given (``timer``: cProfile's clock, e.g.
-    ``time.process_time`` for CPU on a shared machine; wall clock by default)."""
+    ``time.process_time``, CPU, by default, as the figures are)."""
     if not path:
         return fn()
     import cProfile
     import pstats
 
-    profile = cProfile.Profile(timer or time.process_time)  # CPU, as the figures are (not waits)
+    profile = cProfile.Profile(timer or time.process_time)
     result = profile.runcall(fn)
     profile.dump_stats(path)
     with open(path + ".txt", "w") as out:

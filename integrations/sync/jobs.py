@@ -40,8 +40,8 @@ from integrations.sync.job_runs import (  # the jobs API, in one place
 )
 from integrations.sync.leases import db_ago
 from integrations.sync.models import Job, JobAttempt
+from portal.broker import tasks_push
 from portal.models import AuditEvent
-from portal.queue import tasks_push
 
 __all__ = [
     "JOB_HANDLERS",

@@ -10,17 +10,18 @@ a crash leaves either all three or none. Due times and claims are read on the da
 """
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Field, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 
 from integrations.sync.jobs import job_enqueue, jobs_enqueue
 from integrations.sync.leases import db_now
 from integrations.sync.models import Job, Subscription
+from portal.errors import PortalError
 
 BATCH = 500  # subscriptions claimed per transaction
 
@@ -67,8 +68,12 @@ def subscription_claim(
     return job
 
 
-class _Contended(Exception):
-    """Another dispatcher claimed some of a batch between its read and its claim."""
+class _Contended(PortalError):
+    """Another dispatcher claimed some of a batch between its read and its claim: claim them one
+    by one at once (never leaves the dispatcher)."""
+
+    permanent = False
+    retry_after = 0.0
 
 
 def subscriptions_claim(*, subscriptions: list[Subscription], now: datetime) -> int:
@@ -139,7 +144,7 @@ def _following(subscription: Subscription, *, now: datetime, due: datetime) -> d
 def _per_row(name: str, values: dict[int, Any]) -> Case | Cast:
     """A value of the subscription's field ``name`` per primary key, for one ``update()`` of many
     rows (as ``bulk_update`` writes it, typed where the database needs it)."""
-    field = Subscription._meta.get_field(name)
+    field = cast("Field[Any, Any]", Subscription._meta.get_field(name))  # a column, not a relation
     case = Case(
         *(When(pk=pk, then=Value(value, output_field=field)) for pk, value in values.items()),
         output_field=field,
