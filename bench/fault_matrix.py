@@ -1685,9 +1685,11 @@ def main():
     print(f"scenarios_run: {len(ran)}")
     print(f"scenarios_not_run: {len(results) - len(ran)}")
     print(f"total_s: {time.monotonic() - started:.0f}")
-    print(f"violations: {sum(1 for r in ran if r[0] == 'broken')}")
+    violations = sum(1 for r in ran if r[0] == "broken")
+    print(f"violations: {violations}")
     print(f"max_recovery_s: {max((r[1] for r in ran), default=0.0):.1f}")
+    return 1 if violations else 0  # CI fails on a broken invariant
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
