@@ -214,6 +214,10 @@ def jobs_send(*, job_ids: list[int]) -> int:
             "integrations.interfaces.tasks.job_run_task",
             [(job_id,) for job_id in job_ids],
             group="jobs",
+            # The job and its attempts are the record of a run; django-q2's own record of a
+            # successful task is not kept (its failures are). Keeping it cost the cluster's
+            # monitor a read of every kept success per task (24 ms CPU at 1,000 kept).
+            save=False,
         )
     except Exception:  # redis errors, the ORM broker's database errors: the job rows are kept
         logger.warning(
