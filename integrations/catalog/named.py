@@ -9,6 +9,7 @@ portal's users ask for (Payments, Invoices & Estimates, Products, Forms & Survey
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 TRIGGER = "polling_trigger"
 ACTION = "action"
@@ -245,11 +246,24 @@ class NamedOperation:
 
 def named_all() -> list[NamedOperation]:
     """Every named operation, in table order."""
-    return [NamedOperation(*row) for row in NAMED]
+    return list(_named_by_name().values())
+
+
+_BUILT: dict[str, tuple[Any, dict[str, NamedOperation]]] = {}
+
+
+def _named_by_name() -> dict[str, NamedOperation]:
+    """The table, built once (every poll asks for its trigger; building all rows per ask cost
+    a poll 2 ms) and again only if ``NAMED`` is replaced. The rows are frozen: safe to share."""
+    source, built = _BUILT.get("table", (None, {}))
+    if source is not NAMED:
+        built = {row[0]: NamedOperation(*row) for row in NAMED}
+        _BUILT["table"] = (NAMED, built)
+    return built
 
 
 def named_get(name: str) -> NamedOperation:
-    for named in named_all():
-        if named.name == name:
-            return named
-    raise KeyError(f"No named operation {name!r} in the catalog.")
+    try:
+        return _named_by_name()[name]
+    except KeyError:
+        raise KeyError(f"No named operation {name!r} in the catalog.") from None

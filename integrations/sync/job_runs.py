@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
@@ -115,15 +115,17 @@ def job_claim(*, job_id: int) -> JobAttempt | None:
         )
         if claimed != 1:
             return None
-        token, started_at = (
-            Job.objects.filter(pk=job_id).values_list("lease_token", "started_at").get()
+        last = JobAttempt.objects.filter(job_id=OuterRef("pk")).order_by("-number")
+        token, started_at, number = (
+            Job.objects.filter(pk=job_id)
+            .values_list("lease_token", "started_at", Subquery(last.values("number")[:1]))
+            .get()
         )
         if started_at is None:  # pragma: no cover - the claim just set it
             raise JobError(f"Job {job_id} was claimed without a start time.")
-        number = JobAttempt.objects.filter(job_id=job_id).aggregate(n=Max("number"))["n"] or 0
         return JobAttempt.objects.create(
             job_id=job_id,
-            number=number + 1,
+            number=(number or 0) + 1,
             lease_token=token,
             worker=worker_name(),
             started_at=started_at,

@@ -1,8 +1,11 @@
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db.models.functions import Now
 from django.utils import timezone
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 
 from integrations.ghl.errors import GhlInvalid, GhlServerError
 from integrations.models import Job
@@ -14,6 +17,8 @@ from integrations.sync.jobs import (
     job_rerun,
     job_run,
     jobs_dispatch_due,
+    jobs_enqueue,
+    jobs_send,
 )
 from portal.models import AuditEvent
 
@@ -64,6 +69,30 @@ def handlers(monkeypatch):
 
 def make(kind="action", key="k1", **extra):
     return job_enqueue(kind=kind, idempotency_key=key, **extra)
+
+
+@pytest.mark.django_db
+def test_many_jobs_are_enqueued_at_once_each_key_once(django_capture_on_commit_callbacks):
+    existing = make(key="k0")
+    with django_capture_on_commit_callbacks() as callbacks:
+        jobs = jobs_enqueue(jobs=[dict(kind="action", idempotency_key=f"k{i}") for i in range(3)])
+    assert [job.idempotency_key for job in jobs] == ["k0", "k1", "k2"]
+    assert jobs[0].pk == existing.pk and Job.objects.count() == 3
+    with mock.patch("integrations.sync.jobs.jobs_send") as send:
+        for callback in callbacks:
+            callback()
+    assert send.call_args.kwargs == {"job_ids": [jobs[1].pk, jobs[2].pk]}  # the new ones, once
+
+
+@pytest.mark.django_db
+def test_jobs_reach_the_broker_together_and_their_successes_are_not_kept_twice():
+    jobs = [make(key=f"k{i}") for i in range(3)]
+    assert jobs_send(job_ids=[job.pk for job in jobs]) == 3
+    tasks = [SignedPackage.loads(row.payload) for row in OrmQ.objects.order_by("pk")]
+    assert [task["args"] for task in tasks] == [(job.pk,) for job in jobs]
+    # The job and its attempts record the run: django-q2 keeps only a failed task.
+    assert {task["save"] for task in tasks} == {False}
+    assert Job.objects.filter(sent_at__isnull=False).count() == 3
 
 
 @pytest.mark.django_db

@@ -2,13 +2,16 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import Schedule
 
 from integrations.interfaces import tasks
-from integrations.models import Job, Subscription
+from integrations.models import Connection, Job, Subscription
+from integrations.sync.jobs import job_enqueue
 from integrations.sync.subscriptions import subscriptions_dispatch
-from integrations.sync.subscriptions.dispatch import subscription_lease_s
+from integrations.sync.subscriptions.dispatch import subscription_lease_s, subscriptions_claim
 
 
 def many(make_subscription, count, **fields):
@@ -145,3 +148,64 @@ def test_run_now_from_a_host_whose_clock_is_ahead_does_not_take_a_held_subscript
     held = Subscription.objects.get(pk=subscription.pk)
     assert held.claimed_job_id == running.pk
     assert Job.objects.filter(subject=f"subscription {subscription.pk}").count() == 0
+
+
+def _dispatch_queries(count):
+    Subscription.objects.update(claimed_until=None, claimed_job=None, next_run_at=None)
+    with CaptureQueriesContext(connection) as queries:
+        assert subscriptions_dispatch() == count
+    return len(queries)
+
+
+@pytest.mark.django_db
+def test_a_batch_is_claimed_with_the_same_queries_however_many_are_due(make_subscription):
+    many(make_subscription, 3)
+    few = _dispatch_queries(3)
+    many(make_subscription, 40)
+    # No query per subscription (SQLite splits a long insert by its limit on parameters).
+    assert _dispatch_queries(43) <= few + 2
+
+
+@pytest.mark.django_db
+def test_a_batch_another_dispatcher_took_part_of_is_claimed_one_by_one(make_subscription):
+    now = timezone.now()
+    read = list(many(make_subscription, 4))  # as a dispatcher read them, all free
+    taken = read[1]
+    Subscription.objects.filter(pk=taken.pk).update(claimed_until=now + timedelta(minutes=1))
+    with transaction.atomic():
+        assert subscriptions_claim(subscriptions=read, now=now) == 3
+    assert Job.objects.count() == 3  # the batch's jobs were undone, then made one by one
+    assert not Job.objects.filter(subject=f"subscription {taken.pk}").exists()
+    taken.refresh_from_db()
+    assert taken.claimed_job_id is None
+    for sub in Subscription.objects.exclude(pk=taken.pk):
+        assert sub.claimed_job.params["subscription_id"] == sub.pk
+
+
+@pytest.mark.django_db
+def test_a_due_time_already_enqueued_keeps_its_job(make_subscription):
+    now = timezone.now()
+    subscription = make_subscription()
+    Subscription.objects.filter(pk=subscription.pk).update(next_run_at=now)
+    existing = job_enqueue(
+        kind=Job.Kind.POLL,
+        idempotency_key=f"subscription:{subscription.pk}:scheduled:{now.isoformat()}",
+    )
+    assert subscriptions_dispatch(now=now) == 1
+    assert Job.objects.get() == existing
+    subscription.refresh_from_db()
+    assert subscription.claimed_job_id == existing.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runs_for_a_connection_that_needs_reauth_fail_at_once_unsent(make_subscription):
+    subs = many(make_subscription, 3)
+    Connection.objects.filter(pk=subs[0].connection_id).update(
+        status=Connection.Status.NEEDS_REAUTH
+    )
+    with mock.patch("integrations.sync.jobs.jobs_send") as send:
+        assert subscriptions_dispatch() == 3
+    assert set(Job.objects.values_list("status", "error_class")) == {
+        (Job.Status.FAILED, "GhlReauthRequired")
+    }
+    assert not send.called
