@@ -40,8 +40,8 @@ from integrations.ghl.ratelimit import (
     ratelimit_observe,
     ratelimit_settle,
 )
-from integrations.ghl.reads import row_with_related
 from integrations.ghl.retry import IDEMPOTENT_METHODS
+from integrations.ghl.statements import row_with_related
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.ghl.uploads import UploadFile
 from portal.redact import connection_secrets, text_mask

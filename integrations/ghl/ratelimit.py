@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 
 from integrations.ghl.errors import GhlRateLimited
 from integrations.ghl.models import RateBucket
-from portal.bulk import row_locked, rows_update
+from integrations.ghl.statements import row_get, row_update
 
 _sleep = time.sleep  # tests replace these two with a fake clock
 _now = time.time
@@ -57,23 +57,12 @@ def ratelimit_key(*, app_id: int, resource_id: str) -> str:
     return f"{app_id}:{resource_id}"
 
 
-_BUCKET_FIELDS = (
-    "id",
-    "stamps",
-    "day",
-    "day_count",
-    "blocked_until",
-    "server_limit",
-    "server_daily_remaining",
-)
-
-
 def _bucket_locked(key: str) -> RateBucket:
-    """The key's bucket under its row lock (made on first use); read by one prepared statement,
+    """The key's bucket under its row lock (made on first use); read by a statement built once,
     as every request reads it."""
-    found = row_locked(model=RateBucket, by="key", value=key, fields=_BUCKET_FIELDS)
+    found = row_get(model=RateBucket, by="key", value=key, lock=True)
     if found is not None:
-        return RateBucket(key=key, **found)
+        return found
     try:
         with transaction.atomic():
             RateBucket.objects.create(key=key)
@@ -83,8 +72,8 @@ def _bucket_locked(key: str) -> RateBucket:
 
 
 def _bucket_write(bucket: RateBucket, fields: Iterable[str]) -> None:
-    """Write these fields of the locked bucket (one prepared statement)."""
-    rows_update(model=RateBucket, rows=[(bucket.pk, {f: getattr(bucket, f) for f in fields})])
+    """Write these fields of the locked bucket (a statement built once)."""
+    row_update(model=RateBucket, pk=bucket.pk, values={f: getattr(bucket, f) for f in fields})
 
 
 def _seconds_to_midnight(now: float) -> float:

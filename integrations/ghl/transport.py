@@ -23,8 +23,8 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
 from integrations.ghl.errors import GhlNetworkError
+from integrations.ghl.statements import row_insert
 from integrations.ghl.uploads import UploadFile, files_parts, files_summary
-from portal.bulk import rows_insert
 from portal.logs import log_trace_set
 from portal.redact import path_redact, summary_make, text_mask, text_redact
 
@@ -263,7 +263,7 @@ def http_attempt(
             summary_make(body=result.body, secrets=log.secrets, personal=True) if keep else ""
         ),
     )
-    rows_insert(model=SyncLog, rows=[log_row])  # one prepared INSERT, no model instance
+    row_insert(model=SyncLog, values=log_row)  # one INSERT built once, no model instance
     return result
 
 
