@@ -9,8 +9,12 @@ and a key that names no concrete field is refused before anything is sent. Value
 parameters, prepared by each field as Django would (``get_db_prep_save``).
 """
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from django.db import connections, models, router
@@ -101,6 +105,16 @@ def _preparer(
 
         return prepare, as_is
 
+    if isinstance(field, models.DateTimeField):
+        adapt_time = connection.ops.adapt_datetimefield_value
+
+        def prepare_time(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is not None:
+                return adapt_time(value)  # all Django's preparation does with an aware one
+            return None if value is None else field.get_db_prep_save(value, connection)
+
+        return prepare_time, as_is
+
     def prepare_any(value: Any) -> Any:
         return None if value is None else field.get_db_prep_save(value, connection)
 
@@ -126,38 +140,139 @@ def rows_insert(
     SQLite steps one prepared statement for every row (``executemany``); on PostgreSQL, whose
     Django driver binds parameters on the client, the rows go as one multi-row statement (so
     the server parses it once, not once a row), in batches under its parameter limit.
+    The statement and each column's preparation are worked out once per model and shape (the
+    :class:`_Insert` plan); a page's rows then become parameters mostly in C (a dict merge and
+    an ``itemgetter`` a row), only the values Django must convert going through Python.
     """
     rows = list(rows)
     if not rows:
         return 0
     connection = connections[router.db_for_write(model)]
-    written = [
-        f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])
-    ]
-    keys: dict[str, str] = {}  # each key a row may use -> the attname it writes
-    for f in written:
-        keys[f.attname] = keys[f.name] = f.attname
-    for row in rows:
-        if not keys.keys() >= row.keys():
-            unknown = next(key for key in row if key not in keys)
-            raise BulkError(f"{model.__name__} has no concrete field {unknown!r}.")
-    now = timezone.now()
-    columns: list[_Column] = []
-    for field in written:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            default: Any = now
-        elif field.primary_key:
-            default = _MISSING
-        else:
-            default = field.get_default()
-        prepare, as_is = _preparer(field, connection)
-        prepared_default = _MISSING if default is _MISSING else prepare(default)
-        columns.append((field.attname, field.name, prepare, as_is, prepared_default))
-    quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from model metadata only, quoted
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in written)
+    plan = _insert_plan(
+        model,
+        connection,
+        with_pk=model._meta.pk is not None
+        and (model._meta.pk.attname in rows[0] or model._meta.pk.name in rows[0]),
+        conflict=tuple(conflict),
+        update=tuple(update),
+        ignore_conflicts=ignore_conflicts,
     )
-    one = "({})".format(", ".join(["%s"] * len(written)))
+    params = plan.params(rows)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":  # one prepared statement stepped for every row
+            cursor.executemany(plan.head + plan.one + plan.tail, params)
+            return int(cursor.rowcount)
+        # Django's psycopg binds on the client: one statement of many rows, parsed once
+        size = max(1, _MAX_PARAMS // len(plan.attnames))
+        done = 0
+        for start in range(0, len(params), size):
+            batch = params[start : start + size]
+            cursor.execute(
+                plan.head + ", ".join([plan.one] * len(batch)) + plan.tail,
+                [value for values in batch for value in values],
+            )
+            done += cursor.rowcount
+        return done
+
+
+@dataclass(frozen=True)
+class _Insert:
+    """How rows of one model and shape become an INSERT and its parameters."""
+
+    model: type[models.Model]
+    head: str  # INSERT INTO "table" ("column", ...) VALUES
+    one: str  # (%s, ...): one row's placeholders
+    tail: str  # ON CONFLICT ...
+    attnames: tuple[str, ...]  # the columns' fields, in order
+    known: frozenset[str]  # the keys a row may use (attnames and names)
+    renames: dict[str, str]  # name -> attname where they differ (location -> location_id)
+    defaults: dict[str, Any]  # attname -> the value of a field a row leaves out
+    per_call: tuple["models.Field[Any, Any]", ...]  # fields whose default is computed each call
+    stamped: tuple[str, ...]  # auto_now / auto_now_add attnames: now, when a row leaves them out
+    prepares: tuple[tuple[int, Callable[[Any], Any], frozenset[type]], ...]  # column, how, as is
+
+    def params(self, rows: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        for row in rows:
+            if not self.known >= row.keys():
+                unknown = next(key for key in row if key not in self.known)
+                raise BulkError(f"{self.model.__name__} has no concrete field {unknown!r}.")
+        defaults = dict(self.defaults)
+        for field in self.per_call:
+            defaults[field.attname] = field.get_default()
+        now = timezone.now()
+        for attname in self.stamped:
+            defaults[attname] = now
+        renames = self.renames
+        if renames:
+            rows = [
+                row
+                if renames.keys().isdisjoint(row)
+                else {renames.get(key, key): value for key, value in row.items()}
+                for row in rows
+            ]
+        pick = itemgetter(*self.attnames)
+        try:
+            table = [pick({**defaults, **row}) for row in rows]
+        except KeyError as exc:  # only a primary key has no default: given in some rows only
+            raise BulkError(f"{self.model.__name__}: every row or none gives {exc}.") from None
+        if len(self.attnames) == 1:
+            table = [(value,) for value in table]
+        columns: list[Sequence[Any]] = list(zip(*table, strict=True))
+        changed = False
+        for position, prepare, as_is in self.prepares:
+            column = columns[position]
+            if as_is.issuperset(map(type, column)):
+                continue
+            columns[position] = _prepared(column, prepare, as_is)
+            changed = True
+        return list(zip(*columns, strict=True)) if changed else table
+
+
+def _prepared(
+    column: Sequence[Any], prepare: Callable[[Any], Any], as_is: frozenset[type]
+) -> list[Any]:
+    """A column's values as parameters; a value repeated (a default) is prepared once."""
+    out = []
+    last: Any = _MISSING
+    last_prepared: Any = None
+    for value in column:
+        if type(value) in as_is:
+            out.append(value)
+        elif value is last:
+            out.append(last_prepared)
+        else:
+            last, last_prepared = value, prepare(value)
+            out.append(last_prepared)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_plan(
+    model: type[models.Model],
+    connection: Any,
+    *,
+    with_pk: bool,
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    ignore_conflicts: bool,
+) -> _Insert:
+    written = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    defaults: dict[str, Any] = {}
+    per_call = []
+    stamped = []
+    prepares = []
+    for position, field in enumerate(written):
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            stamped.append(field.attname)
+        elif field.primary_key:
+            pass  # no default: every row gives it
+        elif field.has_default() and callable(field.default):
+            per_call.append(field)
+        else:
+            defaults[field.attname] = field.get_default()
+        prepare, as_is = _preparer(field, connection)
+        prepares.append((position, prepare, frozenset((*as_is, type(None)))))
+    quote = connection.ops.quote_name
     tail = ""
     if update:
         if not conflict:
@@ -170,44 +285,21 @@ def rows_insert(
         )
     elif ignore_conflicts or conflict:
         tail = " ON CONFLICT DO NOTHING"
-    params = list(zip(*(_column_values(rows, column) for column in columns), strict=True))
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":  # one prepared statement stepped for every row
-            cursor.executemany(head + one + tail, params)
-            return int(cursor.rowcount)
-        # Django's psycopg binds on the client: one statement of many rows, parsed once
-        size = max(1, _MAX_PARAMS // len(written))
-        done = 0
-        for start in range(0, len(params), size):
-            batch = params[start : start + size]
-            cursor.execute(
-                head + ", ".join([one] * len(batch)) + tail,
-                [value for values in batch for value in values],
-            )
-            done += cursor.rowcount
-        return done
-
-
-_Column = tuple[str, str, Callable[[Any], Any], tuple[type, ...], Any]
-
-
-def _column_values(rows: list[Mapping[str, Any]], column: _Column) -> list[Any]:
-    """One column's parameters for every row: its value prepared, else the default."""
-    attname, name, prepare, as_is, default = column
-    values = [row.get(attname, _MISSING) for row in rows]
-    if name != attname and any(value is _MISSING for value in values):
-        values = [
-            row.get(name, _MISSING) if value is _MISSING else value
-            for row, value in zip(rows, values, strict=True)
-        ]
-    return [
-        default
-        if value is _MISSING
-        else value
-        if value is None or type(value) in as_is
-        else prepare(value)
-        for value in values
-    ]
+    return _Insert(
+        model=model,
+        head="INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from model metadata only, quoted
+            quote(model._meta.db_table), ", ".join(quote(f.column) for f in written)
+        ),
+        one="({})".format(", ".join(["%s"] * len(written))),
+        tail=tail,
+        attnames=tuple(f.attname for f in written),
+        known=frozenset(f.attname for f in written) | frozenset(f.name for f in written),
+        renames={f.name: f.attname for f in written if f.name != f.attname},
+        defaults=defaults,
+        per_call=tuple(per_call),
+        stamped=tuple(stamped),
+        prepares=tuple(prepares),
+    )
 
 
 def rows_update(*, model: type[models.Model], rows: Iterable[tuple[Any, Mapping[str, Any]]]) -> int:
