@@ -192,7 +192,7 @@ def ratelimit_settle(*, key: str, stamp: float) -> None:
             stamps.remove(stamp)
         stamps.append(now)
         bucket.stamps = sorted(stamps)
-        bucket.save(update_fields=["stamps"])
+        _bucket_write(bucket, ["stamps"])
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -241,7 +241,7 @@ def ratelimit_observe(
             bucket.blocked_until = max(bucket.blocked_until, _now() + pause)
             fields.add("blocked_until")
         if fields:
-            bucket.save(update_fields=sorted(fields))
+            _bucket_write(bucket, sorted(fields))
 
 
 def _observe_apply(

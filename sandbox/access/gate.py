@@ -17,6 +17,7 @@ explicitly empty ``.security`` makes the token optional.
 import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -29,6 +30,7 @@ from sandbox.access.services.faults import FaultPlan, fault_plan_draw, fault_rul
 from sandbox.access.services.ratelimit import RateState, rate_key, rate_limit_hit
 from sandbox.access.services.secrets import secret_hash
 from sandbox.mode import sandbox_lenient
+from sandbox.queries import rows_of
 
 # `Version` values HighLevel's servers take (the specs list only 2021-07-28 for most routes).
 ACCEPTED_VERSIONS = ("2021-07-28", "2021-04-15", "v3")  # v3: lenient mode only (sandbox/mode.py)
@@ -74,7 +76,39 @@ def _bearer(request) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-def _type_allowed(token: Token, security) -> bool:
+@dataclass(frozen=True)
+class Bearer:
+    """What the gate needs of the live token a request carries (one compiled query, no model)."""
+
+    pk: int
+    kind: str
+    user_type: str
+    app_id: int | None
+    scopes: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    company_id: str
+    location_id: str | None
+
+
+_BEARER_FIELDS = (
+    "pk",
+    "kind",
+    "user_type",
+    "app_id",
+    "scopes",
+    "expires_at",
+    "revoked_at",
+    "company__company_id",
+    "location__location_id",
+)
+
+
+def _bearer_query(token_hash: str):
+    return Token.objects.filter(token_hash=token_hash, kind__in=[Token.ACCESS, Token.PRIVATE])
+
+
+def _type_allowed(token: Bearer, security) -> bool:
     schemes = {name for alternative in security or () for name in alternative}
     if not schemes:
         return True
@@ -85,16 +119,17 @@ def _type_allowed(token: Token, security) -> bool:
     return bool(schemes & LOCATION_SCHEMES)
 
 
-def token_authenticate(*, request) -> tuple[Token | None, JsonResponse | None]:
+def token_authenticate(*, request) -> tuple[Bearer | None, JsonResponse | None]:
     """The live access or private token the request carries, or the 401 to answer."""
     value = _bearer(request)
     if not value:
         return None, error_json(status=401, message=INVALID_TOKEN)
-    token = (
-        Token.objects.select_related("company", "location")
-        .filter(token_hash=secret_hash(value=value), kind__in=[Token.ACCESS, Token.PRIVATE])
-        .first()
+    found = rows_of(
+        "gate.bearer",
+        lambda token_hash: _bearer_query(token_hash).values_list(*_BEARER_FIELDS)[:1],
+        [secret_hash(value=value)],
     )
+    token = Bearer(*found[0]) if found else None
     if token is None or token.revoked_at:
         return None, error_json(status=401, message=INVALID_TOKEN)
     if token.expires_at and token.expires_at <= timezone.now():
@@ -118,12 +153,12 @@ def gate_enter(*, request, operation) -> GateResult:
     if refusal is not None:
         return GateResult(response=refusal)
     result = GateResult(
-        location_id=token.location.location_id if token.location else None,
-        company_id=token.company.company_id,
+        location_id=token.location_id,
+        company_id=token.company_id,
         token_id=token.pk,
         user_type=token.user_type,
         app_id=token.app_id,
-        scopes=frozenset(token.scope_set),
+        scopes=frozenset(token.scopes.split()),
     )
     if security is not _NOT_GIVEN and not _type_allowed(token, security):
         result.response = error_json(status=401, message=AUTH_CLASS_REFUSED)

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sandbox.access.models import FaultRule
+from sandbox.queries import rows_of
 
 # Control-endpoint JSON name -> model field. One table, read by the view and the GET answer.
 FAULT_FIELDS = {
@@ -41,8 +42,17 @@ class FaultPlan:
 def fault_rule_for(*, location_id: str) -> FaultRule | None:
     """The enabled rule for ``location_id``, else the enabled global rule, else None."""
     keys = [location_id, ""] if location_id else [""]
-    rules = {r.location_id: r for r in FaultRule.objects.filter(location_id__in=keys, enabled=True)}
-    return rules.get(location_id) or rules.get("")
+    enabled = dict(  # asked on every request, and almost always none: a compiled query
+        rows_of(
+            "faults.enabled",
+            lambda *keys: FaultRule.objects.filter(location_id__in=keys, enabled=True).values_list(
+                "location_id", "pk"
+            ),
+            keys,
+        )
+    )
+    pk = enabled.get(location_id) or enabled.get("")
+    return FaultRule.objects.filter(pk=pk).first() if pk else None
 
 
 def fault_plan_draw(*, rule: FaultRule) -> FaultPlan:

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from sandbox.api.context import Call, Reply
 from sandbox.api.handlers.crud import Crud, flags_for, wrap_many
-from sandbox.api.handlers.paging import next_page_meta, page_rows, page_window
+from sandbox.api.handlers.paging import location_page, next_page_meta, page_rows, page_window
 from sandbox.errors import ApiError, not_found
 from sandbox.models import Resource
 from sandbox.state import events, store
@@ -143,12 +143,14 @@ def text_query(qs, text: str):
 
 def list_(call: Call) -> Reply:
     """GET /contacts/ (deprecated but used): startAfterId paging with ``meta.nextPageUrl``."""
-    qs = text_query(
-        store.resources_query(kind=KIND, location_id=location_of(call)), call.query.get("query")
-    )
+    location_id, text = location_of(call), call.query.get("query")
     window = page_window(call)
-    rows, more = page_rows(qs, window)
-    total = qs.count()
+    if text:
+        qs = text_query(store.resources_query(kind=KIND, location_id=location_id), text)
+        rows, more = page_rows(qs, window)
+        total = qs.count()
+    else:
+        rows, more, total = location_page(kind=KIND, location_id=location_id, window=window)
     body = {
         "contacts": [r.data for r in rows],
         "count": total,
