@@ -14,6 +14,7 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +42,6 @@ from integrations.sync.job_runs import (  # the jobs API, in one place
 from integrations.sync.leases import db_ago
 from integrations.sync.models import Job, JobAttempt
 from portal.models import AuditEvent
-from portal.queue import tasks_push
 
 __all__ = [
     "JOB_HANDLERS",
@@ -210,7 +210,7 @@ def jobs_send(*, job_ids: list[int]) -> int:
     if not job_ids:
         return 0
     try:
-        tasks_push(
+        _tasks_push(
             "integrations.interfaces.tasks.job_run_task",
             [(job_id,) for job_id in job_ids],
             group="jobs",
@@ -228,6 +228,43 @@ def jobs_send(*, job_ids: list[int]) -> int:
         return 0
     Job.objects.filter(pk__in=job_ids).update(sent_at=Now())
     return len(job_ids)
+
+
+class _Gathered:
+    """Stands in for the broker while ``async_task`` builds and signs each task: keeps the
+    packages, which :func:`_tasks_push` then hands to the real broker together."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+        self.list_key = broker.list_key
+        self.packages: list[Any] = []
+
+    def enqueue(self, package: Any) -> None:
+        self.packages.append(package)
+
+
+def _tasks_push(func: str, calls: Sequence[tuple[Any, ...]], **options: Any) -> None:
+    """Queue ``func(*args)`` for each ``args`` in ``calls``, all or none: one ``RPUSH`` on Redis
+    (one round trip, one connection), one transaction on the ORM broker. Each task is built by
+    django-q2's own ``async_task`` (its signing, ids and options); raises when the broker does
+    not take them."""
+    from django_q.brokers import get_broker
+    from django_q.brokers.redis_broker import Redis
+    from django_q.conf import Conf
+    from django_q.tasks import async_task
+
+    broker = get_broker()
+    gathered = _Gathered(broker)
+    for args in calls:
+        async_task(func, *args, broker=gathered, **options)
+    if not gathered.packages:
+        return
+    if isinstance(broker, Redis):
+        broker.connection.rpush(broker.list_key, *gathered.packages)
+        return
+    with transaction.atomic(using=Conf.ORM or None):  # the ORM broker's rows: all or none
+        for package in gathered.packages:
+            broker.enqueue(package)
 
 
 def _ids_text(ids: list[int]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Field, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 
 from integrations.sync.jobs import job_enqueue, jobs_enqueue
@@ -140,6 +140,8 @@ def _per_row(name: str, values: dict[int, Any]) -> Case | Cast:
     """A value of the subscription's field ``name`` per primary key, for one ``update()`` of many
     rows (as ``bulk_update`` writes it, typed where the database needs it)."""
     field = Subscription._meta.get_field(name)
+    if not isinstance(field, Field):  # pragma: no cover - a column of the model, by name
+        raise TypeError(f"Subscription.{name} is not a column.")
     case = Case(
         *(When(pk=pk, then=Value(value, output_field=field)) for pk, value in values.items()),
         output_field=field,
