@@ -77,7 +77,8 @@ def main():
             batch_size=500,
         )
         processes.append(Sandbox(port=env.port, workers=2, threads=8))
-        processes.append(qcluster(workers=args.workers))
+        # As the Procfile's worker line: its database connection kept between jobs.
+        processes.append(qcluster(workers=args.workers, env={"DB_CONN_MAX_AGE": "60"}))
         processes.append(
             Process(
                 [PYTHON, "manage.py", "dispatch", "--loop", "--every", str(args.every)],

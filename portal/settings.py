@@ -202,6 +202,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Seconds a database connection is kept between requests (0: one per request). Benchmarks run
 # the sandbox with it raised: opening a connection per request was a tenth of its CPU.
 DATABASES["default"].setdefault("CONN_MAX_AGE", _int("DB_CONN_MAX_AGE", 0, minimum=0))
+# A kept connection is checked before its reuse (a database restarted meanwhile costs no request
+# or job an error). The Procfile's worker keeps its connection (a new one per job was a tenth of
+# a poll's CPU).
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, opted into now
 
