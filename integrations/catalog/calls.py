@@ -332,9 +332,23 @@ def response_errors(*, operation: Operation, data: object) -> list[str]:
     ]
 
 
+_validators: dict[int, tuple[SpecDoc, OAS30Validator]] = {}
+
+
+def _validator(schema: SpecDoc) -> OAS30Validator:
+    """One validator per schema object (the registry's schemas live as long as the process; a
+    page loop checks every page's body against the same one)."""
+    found = _validators.get(id(schema))
+    if found is None or found[0] is not schema:
+        if len(_validators) >= 1024:  # schemas made on the fly: never more than this many kept
+            _validators.clear()
+        found = _validators[id(schema)] = (schema, OAS30Validator(schema))
+    return found[1]
+
+
 def schema_errors(schema: SpecDoc, value: object) -> list[tuple[str, str]]:
     """``[(dotted location, message)]`` for ``value`` against an OpenAPI 3.0 schema."""
-    validator = OAS30Validator(schema)
+    validator = _validator(schema)
     found: list[tuple[str, str]] = []
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
         where, message = "", error.message

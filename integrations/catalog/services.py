@@ -24,7 +24,7 @@ from integrations.catalog.registry import Operation, operation_get
 from integrations.ghl.paths import path_matches_template, path_record_ids
 
 if TYPE_CHECKING:  # the door imports the catalog's callers; at run time it is imported late
-    from integrations.ghl.client import GhlResponse
+    from integrations.ghl.client import DoorScope, GhlResponse
 
 Params = Mapping[str, Any] | None
 
@@ -99,8 +99,10 @@ def call_send(
     call: PreparedCall,
     job_id: int | None = None,
     max_attempts: int | None = None,
+    scope: "DoorScope | None" = None,
 ) -> "GhlResponse":
-    """Hand a prepared call to the HTTP door (imported at call time, so a test can stand in)."""
+    """Hand a prepared call to the HTTP door (imported at call time, so a test can stand in).
+    ``scope``: a page loop's door scope (see :class:`integrations.ghl.client.DoorScope`)."""
     from integrations.ghl.client import ghl_request
 
     template = operation_get(call.operation).path
@@ -125,6 +127,7 @@ def call_send(
         max_attempts=max_attempts or None,
         retry_safe=retry_safe,
         record_ids=path_record_ids(template=template, path=call.path),
+        scope=scope,
     )
     answer_sample_check(operation_key=call.operation, response=response)
     return response
@@ -145,12 +148,15 @@ def operation_pages(
     params, body, limit = paging_start(operation=operation, params=params, body=body, limit=limit)
     pages = 0
     connection = connection_info_get(connection_id=connection_id)  # once for all the pages
+    from integrations.ghl.client import DoorScope
+
+    scope = DoorScope()  # the connection's app, location and agency: read once too
     while True:
         body = _body_paging_typed(operation=operation, body=body)
         call = operation_check(
             connection=connection, operation_id=operation.key, params=params, body=body
         )
-        response = call_send(connection_id=connection_id, call=call, job_id=job_id)
+        response = call_send(connection_id=connection_id, call=call, job_id=job_id, scope=scope)
         yield response
         pages += 1
         if max_pages is not None and pages >= max_pages:

@@ -41,7 +41,7 @@ from integrations.ghl.ratelimit import (
     ratelimit_settle,
 )
 from integrations.ghl.retry import IDEMPOTENT_METHODS
-from integrations.ghl.statements import row_with_related
+from integrations.ghl.statements import row_get, row_with_related
 from integrations.ghl.transport import Attempt, LogContext, http_attempt
 from integrations.ghl.uploads import UploadFile
 from portal.redact import connection_secrets, text_mask
@@ -57,6 +57,33 @@ class GhlResponse:
     trace_id: str = ""
     attempts: int = 1
     duration_ms: int = 0
+
+
+_RELATED = ("app", "location", "agency")
+
+
+class DoorScope:
+    """What stays put over one page loop (:func:`integrations.catalog.services.operation_pages`):
+    each connection's app, location and agency, read with its first request. The connection's
+    own row (its status and tokens) is still read for every request, by a one-table statement;
+    should it point at another app, location or agency, those are read again."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, Connection] = {}
+
+    def connection(self, connection_id: int) -> Connection:
+        known = self._known.get(connection_id)
+        if known is not None:
+            fresh = row_get(model=Connection, value=connection_id)
+            if fresh is not None and all(
+                getattr(fresh, f"{name}_id") == getattr(known, f"{name}_id") for name in _RELATED
+            ):
+                for name in _RELATED:
+                    setattr(fresh, name, getattr(known, name))
+                return fresh
+        connection = row_with_related(model=Connection, pk=connection_id, related=_RELATED)
+        self._known[connection_id] = connection
+        return connection
 
 
 def ghl_request(
@@ -75,6 +102,7 @@ def ghl_request(
     retry_safe: bool | None = None,
     files: dict[str, UploadFile] | None = None,
     record_ids: Iterable[str] = (),
+    scope: DoorScope | None = None,
 ) -> GhlResponse:
     """Send one HighLevel API request for ``connection_id``; raise :class:`GhlError` when it fails for good.
 
@@ -92,6 +120,8 @@ def ghl_request(
     connection never made prove nothing was done, so those are still retried.
 
     ``record_ids``: the HighLevel records the request is about, kept in each attempt's log row.
+    ``scope``: a page loop's :class:`DoorScope` (the connection's app, location and agency read
+    once for all its pages).
     """
     if retry_safe is None:
         retry_safe = method.upper() in IDEMPOTENT_METHODS
@@ -111,6 +141,7 @@ def ghl_request(
         retry_safe=retry_safe,
         files=files,
         record_ids=tuple(record_ids),
+        scope=scope,
     )
 
 
@@ -138,12 +169,15 @@ def _request(
     retry_safe: bool = True,
     files: dict[str, UploadFile] | None = None,
     record_ids: tuple[str, ...] = (),
+    scope: DoorScope | None = None,
 ) -> GhlResponse:
     problem = path_problem(path)
     if problem:
         raise GhlInvalid(problem, permanent=True, operation_id=operation_id)
-    connection = row_with_related(
-        model=Connection, pk=connection_id, related=("app", "location", "agency")
+    connection = (
+        scope.connection(connection_id)
+        if scope is not None
+        else row_with_related(model=Connection, pk=connection_id, related=_RELATED)
     )
     if connection.status != Connection.Status.ACTIVE:
         raise GhlNotConnected(

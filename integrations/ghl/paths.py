@@ -7,6 +7,7 @@ before sending anything; the catalog encodes every parameter and checks the resu
 operation's template.
 """
 
+import functools
 import re
 from urllib.parse import unquote
 
@@ -30,10 +31,14 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=2048)
+def _template_pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/?#]+", re.escape(template)))
+
+
 def path_matches_template(*, template: str, path: str) -> bool:
     """Whether ``path`` is ``template`` with each ``{name}`` filled by exactly one segment."""
-    pattern = re.sub(r"\\\{[^}]*\\\}", "[^/?#]+", re.escape(template))
-    return re.fullmatch(pattern, path) is not None and path_problem(path) is None
+    return _template_pattern(template).fullmatch(path) is not None and path_problem(path) is None
 
 
 # Path parameters that name where a request goes, not which record it is about.

@@ -32,6 +32,8 @@ _PASSED_AS_IS: dict[type, tuple[type, ...]] = {
     models.PositiveSmallIntegerField: (int,),
     models.SmallIntegerField: (int,),
     models.FloatField: (float, int),
+    models.AutoField: (int,),
+    models.BigAutoField: (int,),
 }
 
 

@@ -42,6 +42,7 @@ def test_a_prepared_call_maps_onto_the_agreed_door_interface(monkeypatch, locati
             "max_attempts": None,
             "retry_safe": True,
             "record_ids": (),  # the path names no record (only the location, in the query)
+            "scope": None,  # a page loop's (operation_pages)
         }
     ]
 

@@ -344,3 +344,24 @@ def test_the_environments_proxy_is_used_and_netrc_never_replaces_the_bearer_toke
     assert response.data == {"ok": True}
     assert proxy.seen[0] == "GET http://ghl.proxied.test/contacts/c1 HTTP/1.1"
     assert f"Authorization: Bearer {ACCESS}" in proxy.seen[1]
+
+
+def test_a_page_loops_scope_reads_the_related_rows_once_and_the_connection_every_time(
+    connection, mocked, api_base
+):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.ghl.client import DoorScope
+
+    mocked.add(responses.GET, f"{api_base}/x", json={})
+    scope = DoorScope()
+    ghl_request(connection_id=connection.pk, method="GET", path="/x", scope=scope)
+    with CaptureQueriesContext(db) as queries:
+        ghl_request(connection_id=connection.pk, method="GET", path="/x", scope=scope)
+    reads = [q["sql"] for q in queries if 'FROM "integrations_connection"' in q["sql"]]
+    assert len(reads) == 1 and "JOIN" not in reads[0]  # its own row only, but read again
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.DISCONNECTED)
+    with pytest.raises(GhlNotConnected):
+        ghl_request(connection_id=connection.pk, method="GET", path="/x", scope=scope)
+    assert len(mocked.calls) == 2
