@@ -11,7 +11,7 @@ from django.db import connection
 
 from mappings.models import Mapping, MappingVersion, SourcePayload
 from mappings.services import mapping_page_apply, mapping_template_apply
-from portal.bulk import BulkError, rows_insert
+from portal.bulk import BulkError, JsonText, rows_insert, rows_select
 from rankr.models import Contact, RecordChange
 from rankr.services import (
     RecordError,
@@ -209,3 +209,42 @@ def test_a_page_rankr_already_holds_is_counted_unchanged_without_mapping_it(loca
     mapped.clear()
     result = mapping_page_apply(mapping_version=version, location_id=location.pk, records=changed)
     assert sorted(mapped) == ["c0", "c1", "c2", "c3"] and result.counts.updated == 4
+
+
+def test_a_page_of_rows_is_inserted_and_upserted_whole_and_counted(location):
+    """A page big enough for PostgreSQL's COPY path, twice in one transaction: every row
+    written, conflicts skipped or updated as asked, and the count is what the database wrote."""
+    rows = [
+        {"location_id": location.pk, "ghl_id": f"c{n}", "email": f"{n}@x.io"} for n in range(30)
+    ]
+    assert rows_insert(model=Contact, rows=rows[:25], ignore_conflicts=True) == 25
+    assert rows_insert(model=Contact, rows=rows, ignore_conflicts=True) == 5
+    assert Contact.objects.count() == 30
+    payloads = [
+        {
+            "location_id": location.pk,
+            "entity": "contact",
+            "ghl_id": f"c{n}",
+            "payload": JsonText(json.dumps({"id": f"c{n}", "n": n})),
+            "fingerprint": "a",
+        }
+        for n in range(30)
+    ]
+    upsert = dict(conflict=("location", "entity", "ghl_id"), update=("payload", "fingerprint"))
+    assert rows_insert(model=SourcePayload, rows=payloads, **upsert) == 30
+    again = [
+        {**row, "payload": {"id": row["ghl_id"], "n": -1}, "fingerprint": "b"} for row in payloads
+    ]
+    assert rows_insert(model=SourcePayload, rows=again, **upsert) == 30
+    stored = {p.ghl_id: (p.payload, p.fingerprint) for p in SourcePayload.objects.all()}
+    assert len(stored) == 30 and stored["c7"] == ({"id": "c7", "n": -1}, "b")
+
+
+def test_a_hostile_field_name_never_reaches_a_read(location):
+    with statements() as sent, pytest.raises(BulkError, match="no concrete field"):
+        rows_select(model=Contact, fields=["ghl_id"], where={HOSTILE: 1})
+    with statements() as sent, pytest.raises(BulkError, match="no concrete field"):
+        rows_select(model=Contact, fields=[HOSTILE], where={"location_id": location.pk})
+    with statements() as sent, pytest.raises(BulkError, match="no concrete field"):
+        rows_select(model=Contact, fields=["ghl_id"], where={}, among=(HOSTILE, ["x"]))
+    assert sent == []
