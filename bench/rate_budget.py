@@ -13,8 +13,10 @@ process each, as the django-q2 cluster runs them). It stops the sandbox and the 
 
 Where the rest of the budget went, per run: ``*_portal_cpu_ms_per_request`` (this process, or
 the worker processes, by ``time.process_time``), ``*_sandbox_cpu_ms_per_request`` (the gunicorn
-master and workers, from ``/proc``), ``*_cpu_busy_pct`` (both, as a share of the machine's cores
-over the run: near 100 the run was CPU-bound), ``*_limiter_wait_pct`` (share of each location's
+master and workers, from ``/proc``), ``*_database_cpu_ms_per_request`` (PostgreSQL's backends for
+this database), ``*_cpu_busy_pct`` (all three, as a share of the machine's cores
+over the run), ``*_machine_busy_pct`` (every process on the machine, from ``/proc/stat``: near
+100 with a low ``cpu_busy_pct``, other work starved the run of CPU), ``*_limiter_wait_pct`` (share of each location's
 time spent waiting for the rate limiter) and ``*_page_ms_p50``/``p90`` (a page through the door,
 limiter wait excluded). A location pages one request at a time, so it cannot use its budget
 unless a page takes under 100 ms.
@@ -121,6 +123,8 @@ def sandbox_start() -> tuple[subprocess.Popen, str]:
             raise RuntimeError(f"the sandbox exited with {process.returncode}")
         try:
             requests.get(f"{url}/sandbox/webhook-keys", timeout=10)
+            for _ in range(8):  # each worker loads the API's specs on its first call: not measured
+                requests.get(f"{url}/sandbox/api/bench-warm-up", timeout=60)
             return process, url
         except requests.RequestException:
             time.sleep(0.2)
@@ -260,6 +264,24 @@ def process_tree_cpu(pid: int) -> float:
     return total
 
 
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) clock ticks of every core since boot, from ``/proc/stat``."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def database_cpu() -> float:
+    """CPU seconds of the PostgreSQL backends serving this run's database (0 on SQLite, whose
+    work is already in the processes that use it). Connections are kept, so their backends
+    live through a run."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return sum(process_tree_cpu(pid) for (pid,) in cursor.fetchall())
+
+
 @dataclass
 class Run:
     budget_pct: float
@@ -268,20 +290,25 @@ class Run:
     seconds: float
     portal_cpu: float
     sandbox_cpu: float
+    database_cpu: float
+    machine_busy_pct: float
     waited: float
     pages: list
 
     def lines(self, prefix: str) -> list[str]:
         per = 1000 / max(self.requests, 1)
         cores = os.cpu_count() or 1
-        busy = 100 * (self.portal_cpu + self.sandbox_cpu) / (self.seconds * cores)
+        used = self.portal_cpu + self.sandbox_cpu + self.database_cpu
+        busy = 100 * used / (self.seconds * cores)
         pages = sorted(self.pages) or [0.0]
         return [
             f"{prefix}_budget_pct: {self.budget_pct:.1f}",
             f"{prefix}_rejected_429: {self.rejected_429}",
             f"{prefix}_portal_cpu_ms_per_request: {self.portal_cpu * per:.1f}",
             f"{prefix}_sandbox_cpu_ms_per_request: {self.sandbox_cpu * per:.1f}",
+            f"{prefix}_database_cpu_ms_per_request: {self.database_cpu * per:.1f}",
             f"{prefix}_cpu_busy_pct: {busy:.0f}",
+            f"{prefix}_machine_busy_pct: {self.machine_busy_pct:.0f}",
             f"{prefix}_limiter_wait_pct: {100 * self.waited / self.seconds:.0f}",
             f"{prefix}_page_ms_p50: {1000 * pages[len(pages) // 2]:.0f}",
             f"{prefix}_page_ms_p90: {1000 * pages[len(pages) * 9 // 10]:.0f}",
@@ -297,7 +324,8 @@ def scenario(*, connection_ids: list, windows: int, url: str, processes: bool, s
     start_at = time.time() + (8 if processes else 0.5)  # children import Django first
     deadline = start_at + windows * WINDOW_S
     time.sleep(max(start_at - 0.2 - time.time(), 0))
-    cpu, sandbox_cpu = time.process_time(), process_tree_cpu(sandbox)
+    cpu, sandbox_cpu, db_cpu = time.process_time(), process_tree_cpu(sandbox), database_cpu()
+    machine = machine_busy()
     if processes:
         children = [
             subprocess.Popen(
@@ -333,6 +361,8 @@ def scenario(*, connection_ids: list, windows: int, url: str, processes: bool, s
             thread.join()
         tallies[0].cpu = time.process_time() - cpu  # this process ran them all
     sandbox_cpu = process_tree_cpu(sandbox) - sandbox_cpu
+    db_cpu = database_cpu() - db_cpu  # backends opened during the run count from their start
+    busy, total = (after - before for after, before in zip(machine_busy(), machine, strict=True))
     achieved = sum(len(t.pages) for t in tallies)
     allowed = settings.GHL_RATE_LIMIT_BURST * windows * len(connection_ids)
     return Run(
@@ -342,6 +372,8 @@ def scenario(*, connection_ids: list, windows: int, url: str, processes: bool, s
         seconds=windows * WINDOW_S,
         portal_cpu=sum(t.cpu for t in tallies),
         sandbox_cpu=sandbox_cpu,
+        database_cpu=db_cpu,
+        machine_busy_pct=100 * busy / max(total, 1),
         waited=sum(t.waited for t in tallies) / len(tallies),
         pages=[page for t in tallies for page in t.pages],
     )
