@@ -14,7 +14,9 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 """
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -61,6 +63,7 @@ __all__ = [
     "job_run",
     "job_send",
     "jobs_dispatch_due",
+    "jobs_queue_in_database",
     "jobs_recover",
 ]
 
@@ -134,18 +137,61 @@ def _send_after_commit(job_id: int) -> None:
 
 def job_send(*, job_id: int) -> bool:
     """Hand a job id to the broker. False (logged, never raised) when the broker is unreachable:
-    the job stays queued and unsent, and the tick sends it again later."""
+    the job stays queued and unsent, and the tick sends it again later.
+
+    When :func:`jobs_queue_in_database`, the queue entry and the job's ``sent_at`` are written in
+    one transaction; called inside the transaction that made the job, they commit with it (in a
+    savepoint, so a refused entry leaves the caller's transaction usable)."""
     from django_q.tasks import async_task
 
     try:
-        async_task("integrations.interfaces.tasks.job_run_task", job_id, group="jobs")
+        broker = _job_broker()
+        in_database = _queue_in_database(broker)
+        in_transaction = in_database or transaction.get_connection().in_atomic_block
+        with transaction.atomic() if in_transaction else nullcontext():
+            async_task(
+                "integrations.interfaces.tasks.job_run_task", job_id, group="jobs", broker=broker
+            )
+            if in_database:
+                Job.objects.filter(pk=job_id).update(sent_at=Now())
     except Exception:  # redis errors, the ORM broker's database errors: the job row is kept
         logger.warning(
             "job %s: the broker did not take it; the tick sends it again", job_id, exc_info=True
         )
         return False
-    Job.objects.filter(pk=job_id).update(sent_at=Now())
+    if not in_database:
+        Job.objects.filter(pk=job_id).update(sent_at=Now())
     return True
+
+
+def jobs_queue_in_database() -> bool:
+    """Whether the broker's queue is a table of the jobs' database (django-q2's ORM broker, tasks
+    not run inline): a job sent inside the transaction that made it is then queued by that
+    transaction's commit, with no commit of its own and no window between the two."""
+    return _queue_in_database(_job_broker())
+
+
+def _queue_in_database(broker: Any) -> bool:
+    from django_q.brokers.orm import ORM
+    from django_q.conf import Conf
+
+    return not Conf.SYNC and Conf.ORM == Job.objects.db and isinstance(broker, ORM)
+
+
+def _job_broker() -> Any:
+    """The broker, made once per process and configuration: django-q2 makes one per task
+    otherwise (a new Redis connection pool per job sent; the ORM broker closes the thread's
+    database connection when it is made)."""
+    from django_q.conf import Conf
+
+    return _broker_for(Conf.CLUSTER_NAME, Conf.BROKER_CLASS, Conf.ORM, repr(Conf.REDIS))
+
+
+@cache
+def _broker_for(*configuration: object) -> Any:
+    from django_q.brokers import get_broker
+
+    return get_broker()
 
 
 def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> None:

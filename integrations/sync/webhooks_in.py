@@ -26,7 +26,7 @@ from integrations.ghl.webhooks import (
     docs_rsa_public_key,
     webhook_verify,
 )
-from integrations.sync.jobs import job_send
+from integrations.sync.jobs import job_send, jobs_queue_in_database
 from integrations.sync.lifecycle import LIFECYCLE_HANDLERS
 from integrations.sync.models import Job, WebhookEvent
 from integrations.sync.targets import EventError
@@ -193,6 +193,9 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
                 status=WebhookEvent.Status.RECEIVED if handler else WebhookEvent.Status.IGNORED,
             )
             job = _event_hand_over(event, handler) if handler else None
+            # A queue in the database takes the job in this transaction: one commit stores and
+            # queues the event. Any other broker gets it once the event is committed.
+            sent = job is not None and jobs_queue_in_database() and job_send(job_id=job.pk)
     except IntegrityError:
         return _duplicate_answer(webhook_id=verified.webhook_id)
     except DatabaseError as exc:
@@ -200,7 +203,7 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
             "webhook %s not stored (%s): answering 429", verified.webhook_id, exc.__class__.__name__
         )
         return WebhookAnswer(429, "not stored: try again", retry_after=RETRY_AFTER_S)
-    if job is not None and not job_send(job_id=job.pk):
+    if job is not None and not sent and not job_send(job_id=job.pk):
         return WebhookAnswer(
             429, "stored, not queued: try again", event.pk, retry_after=RETRY_AFTER_S
         )
