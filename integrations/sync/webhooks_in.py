@@ -187,7 +187,9 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
                 webhook_id=verified.webhook_id,
                 event_type=verified.event_type,
                 highlevel_location_id=verified.location_id,
-                location=Location.objects.filter(location_id=verified.location_id).first(),
+                location_id=Location.objects.filter(location_id=verified.location_id)
+                .values_list("pk", flat=True)
+                .first(),
                 scheme=verified.scheme,
                 payload=verified.payload,
                 status=WebhookEvent.Status.RECEIVED if handler else WebhookEvent.Status.IGNORED,
