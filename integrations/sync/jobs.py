@@ -17,7 +17,7 @@ import logging
 from contextlib import nullcontext
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -62,6 +62,7 @@ __all__ = [
     "job_retry_now",
     "job_run",
     "job_send",
+    "job_send_in_transaction",
     "jobs_dispatch_due",
     "jobs_queue_in_database",
     "jobs_recover",
@@ -135,13 +136,15 @@ def _send_after_commit(job_id: int) -> None:
     transaction.on_commit(lambda: job_send(job_id=job_id))
 
 
-def job_send(*, job_id: int) -> bool:
+def job_send(*, job_id: int, marked: bool = False) -> bool:
     """Hand a job id to the broker. False (logged, never raised) when the broker is unreachable:
     the job stays queued and unsent, and the tick sends it again later.
 
     When :func:`jobs_queue_in_database`, the queue entry and the job's ``sent_at`` are written in
     one transaction; called inside the transaction that made the job, they commit with it (in a
-    savepoint, so a refused entry leaves the caller's transaction usable)."""
+    savepoint, so a refused entry leaves the caller's transaction usable). ``marked``: the job's
+    ``sent_at`` was written with the job (:func:`job_send_in_transaction`); a refused send clears it.
+    """
     from django_q.tasks import async_task
 
     try:
@@ -158,10 +161,28 @@ def job_send(*, job_id: int) -> bool:
         logger.warning(
             "job %s: the broker did not take it; the tick sends it again", job_id, exc_info=True
         )
+        if marked:
+            Job.objects.filter(pk=job_id).update(sent_at=None)
         return False
-    if not in_database:
+    if not in_database and not marked:
         Job.objects.filter(pk=job_id).update(sent_at=Now())
     return True
+
+
+def job_send_in_transaction(*, job_id: int) -> Literal["sent", "refused", "marked"]:
+    """Send a job from inside the transaction that made it, with no commit of its own.
+
+    A queue in the database takes it in this transaction ("sent", or "refused" when it did not:
+    the caller sends it after the commit). Any other broker can take it only once the job is
+    committed: the job is marked sent in this transaction ("marked") and the caller sends it
+    after the commit with ``job_send(marked=True)``, which clears the mark if the broker refuses.
+    Should the process die between the commit and the send, the mark is old after
+    ``JOB_RESEND_AFTER_S`` and the tick sends the job, as it does a job a broker lost.
+    """
+    if jobs_queue_in_database():
+        return "sent" if job_send(job_id=job_id) else "refused"
+    Job.objects.filter(pk=job_id).update(sent_at=Now())
+    return "marked"
 
 
 def jobs_queue_in_database() -> bool:

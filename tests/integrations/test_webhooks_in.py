@@ -230,3 +230,39 @@ def test_keys_and_the_broker_are_made_once_not_per_delivery(
     for n in range(3):
         assert post(client, signing_key, webhookId=f"wh-{n}").status_code == 200
     assert len(loads) <= 1 and len(brokers_made) <= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_outside_the_database_the_job_is_sent_after_its_one_commit(
+    client, signing_key, contact_events, monkeypatch
+):
+    """Redis: the job is marked sent in the event's transaction and pushed after it commits;
+    a push refused clears the mark (the retry, or the tick, sends it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.models import Job
+
+    pushed = []
+
+    def broker(*args, **kwargs):
+        if broker.down:
+            raise ConnectionError("redis: connection refused")
+        pushed.append(args)
+
+    broker.down = False
+    monkeypatch.setattr("django_q.tasks.async_task", broker)
+    monkeypatch.setattr("integrations.sync.jobs._queue_in_database", lambda broker: False)
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, signing_key).status_code == 200
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("COMMIT") == 1 and statements[-1] == "COMMIT", statements
+    job = Job.objects.get(kind="webhook")
+    assert job.sent_at is not None and pushed == [
+        ("integrations.interfaces.tasks.job_run_task", job.pk)
+    ]
+
+    broker.down = True
+    refused = post(client, signing_key, webhookId="wh-2", id="contact-2")
+    assert refused.status_code == 429 and b"stored, not queued" in refused.content
+    assert Job.objects.get(idempotency_key="webhook:wh-2").sent_at is None
