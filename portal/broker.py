@@ -19,17 +19,19 @@ class _Gathered:
         self.packages.append(package)
 
 
-def tasks_push(func: str, calls: Sequence[tuple[Any, ...]], **options: Any) -> None:
+def tasks_push(
+    func: str, calls: Sequence[tuple[Any, ...]], *, broker: Any = None, **options: Any
+) -> None:
     """Queue ``func(*args)`` for each ``args`` in ``calls``, all or none: one ``RPUSH`` on Redis
     (one round trip, one connection), one transaction on the ORM broker. Each task is built by
     django-q2's own ``async_task`` (its signing, ids and options); raises when the broker does
-    not take them."""
+    not take them. ``broker``: the one to use (django-q2 makes a new one otherwise)."""
     from django_q.brokers import get_broker
     from django_q.brokers.redis_broker import Redis
     from django_q.conf import Conf
     from django_q.tasks import async_task
 
-    broker = get_broker()
+    broker = broker or get_broker()
     gathered = _Gathered(broker)
     for args in calls:
         async_task(func, *args, broker=gathered, **options)

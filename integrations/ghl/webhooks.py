@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,7 @@ class VerifiedWebhook:
     scheme: str
 
 
+@lru_cache(maxsize=32)  # parsed once per process, not per delivery (the set of keys is small)
 def _load_key(pem: str, name: str) -> PublicKeyTypes:
     try:
         return serialization.load_pem_public_key(pem.encode())

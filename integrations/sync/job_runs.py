@@ -132,10 +132,11 @@ def job_claim(*, job_id: int) -> JobAttempt | None:
         )
 
 
-def job_fence(*, job: Job) -> None:
-    """Renew the lease, or raise :class:`LeaseLost`. Call first inside a write's transaction: on
-    PostgreSQL the row stays locked to the commit, on SQLite the write lock is held from here."""
-    if _held(job).update(lease_until=lease_end(seconds=settings.JOB_LEASE_S)) != 1:
+def job_fence(*, job: Job, **fields: Any) -> None:
+    """Renew the lease (writing ``fields`` on the job with it), or raise :class:`LeaseLost`. Call
+    first inside a write's transaction: on PostgreSQL the row stays locked to the commit, on
+    SQLite the write lock is held from here."""
+    if _held(job).update(lease_until=lease_end(seconds=settings.JOB_LEASE_S), **fields) != 1:
         raise LeaseLost(
             f"Job {job.pk}: this worker's lease (token {job.lease_token}) is no longer held."
         )

@@ -14,8 +14,10 @@ path), one explicit table. A handler gets the claimed job, may record progress w
 """
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -61,8 +63,10 @@ __all__ = [
     "job_retry_now",
     "job_run",
     "job_send",
+    "job_send_in_transaction",
     "jobs_dispatch_due",
     "jobs_enqueue",
+    "jobs_queue_in_database",
     "jobs_recover",
     "jobs_send",
 ]
@@ -196,10 +200,47 @@ def _send_after_commit(job_id: int) -> None:
     transaction.on_commit(lambda: job_send(job_id=job_id))
 
 
-def job_send(*, job_id: int) -> bool:
+# Job tasks are sent with save=False: the job and its attempts are the record of the run.
+# django-q2's monitor would also save a success row per message, pruning them to Q_SAVE_LIMIT by
+# loading every saved one each time, in the cluster's single monitor process: that capped a
+# backlog's drain at ~10 jobs/s. A task that crashes is still saved as a failure.
+
+
+def job_send(*, job_id: int, marked: bool = False) -> bool:
     """Hand a job id to the broker. False (logged, never raised) when the broker is unreachable:
-    the job stays queued and unsent, and the tick sends it again later."""
-    return jobs_send(job_ids=[job_id]) == 1
+    the job stays queued and unsent, and the tick sends it again later.
+
+    When :func:`jobs_queue_in_database`, the queue entry and the job's ``sent_at`` are written in
+    one transaction; called inside the transaction that made the job, they commit with it (in a
+    savepoint, so a refused entry leaves the caller's transaction usable). ``marked``: the job's
+    ``sent_at`` was written with the job (:func:`job_send_in_transaction`); a refused send clears it.
+    """
+    from django_q.tasks import async_task
+
+    try:
+        broker = _job_broker()
+        in_database = _queue_in_database(broker)
+        in_transaction = in_database or transaction.get_connection().in_atomic_block
+        with transaction.atomic() if in_transaction else nullcontext():
+            async_task(  # save=False: see above job_send
+                "integrations.interfaces.tasks.job_run_task",
+                job_id,
+                group="jobs",
+                broker=broker,
+                save=False,
+            )
+            if in_database:
+                Job.objects.filter(pk=job_id).update(sent_at=Now())
+    except Exception:  # redis errors, the ORM broker's database errors: the job row is kept
+        logger.warning(
+            "job %s: the broker did not take it; the tick sends it again", job_id, exc_info=True
+        )
+        if marked:
+            Job.objects.filter(pk=job_id).update(sent_at=None)
+        return False
+    if not in_database and not marked:
+        Job.objects.filter(pk=job_id).update(sent_at=Now())
+    return True
 
 
 def jobs_send(*, job_ids: list[int]) -> int:
@@ -210,13 +251,10 @@ def jobs_send(*, job_ids: list[int]) -> int:
     if not job_ids:
         return 0
     try:
-        # save=False: the job and its attempts are the record of the run. django-q2's monitor
-        # would also save a success row per message, pruning them to Q_SAVE_LIMIT by loading
-        # every saved one each time, in the cluster's single monitor process: that capped a
-        # backlog's drain at ~10 jobs/s. A task that crashes is still saved as a failure.
-        tasks_push(
+        tasks_push(  # save=False: see above job_send
             "integrations.interfaces.tasks.job_run_task",
             [(job_id,) for job_id in job_ids],
+            broker=_job_broker(),
             group="jobs",
             save=False,
         )
@@ -234,6 +272,52 @@ def jobs_send(*, job_ids: list[int]) -> int:
 def _ids_text(ids: list[int]) -> str:
     shown = ", ".join(str(i) for i in ids[:10])
     return shown if len(ids) <= 10 else f"{shown} and {len(ids) - 10} more"
+
+
+def job_send_in_transaction(*, job_id: int) -> Literal["sent", "refused", "marked"]:
+    """Send a job from inside the transaction that made it, with no commit of its own.
+
+    A queue in the database takes it in this transaction ("sent", or "refused" when it did not:
+    the caller sends it after the commit). Any other broker can take it only once the job is
+    committed: the job is marked sent in this transaction ("marked") and the caller sends it
+    after the commit with ``job_send(marked=True)``, which clears the mark if the broker refuses.
+    Should the process die between the commit and the send, the mark is old after
+    ``JOB_RESEND_AFTER_S`` and the tick sends the job, as it does a job a broker lost.
+    """
+    if jobs_queue_in_database():
+        return "sent" if job_send(job_id=job_id) else "refused"
+    Job.objects.filter(pk=job_id).update(sent_at=Now())
+    return "marked"
+
+
+def jobs_queue_in_database() -> bool:
+    """Whether the broker's queue is a table of the jobs' database (django-q2's ORM broker, tasks
+    not run inline): a job sent inside the transaction that made it is then queued by that
+    transaction's commit, with no commit of its own and no window between the two."""
+    return _queue_in_database(_job_broker())
+
+
+def _queue_in_database(broker: Any) -> bool:
+    from django_q.brokers.orm import ORM
+    from django_q.conf import Conf
+
+    return not Conf.SYNC and Conf.ORM == Job.objects.db and isinstance(broker, ORM)
+
+
+def _job_broker() -> Any:
+    """The broker, made once per process and configuration: django-q2 makes one per task
+    otherwise (a new Redis connection pool per job sent; the ORM broker closes the thread's
+    database connection when it is made)."""
+    from django_q.conf import Conf
+
+    return _broker_for(Conf.CLUSTER_NAME, Conf.BROKER_CLASS, Conf.ORM, repr(Conf.REDIS))
+
+
+@cache
+def _broker_for(*configuration: object) -> Any:
+    from django_q.brokers import get_broker
+
+    return get_broker()
 
 
 def job_retry_later(*, job_id: int, error: Exception, delay_s: float = 0.0) -> None:

@@ -82,8 +82,13 @@ def webhook_job_run(job: Job) -> dict[str, Any]:
     processed with the result, fenced by the job's lease."""
     event = WebhookEvent.objects.get(pk=job.params["webhook_event_id"])
     result = _webhook_apply(job, event)
+    applied = (
+        {"mapping_version_id": result["mapping_version_id"]}
+        if "mapping_version_id" in result
+        else {}
+    )
     with transaction.atomic():
-        job_fence(job=job)
+        job_fence(job=job, **applied)  # the version applied is written with the lease, fenced
         WebhookEvent.objects.filter(pk=event.pk).update(
             status=WebhookEvent.Status.PROCESSED, reason="", processed_at=timezone.now()
         )
@@ -115,5 +120,4 @@ def _webhook_apply(job: Job, event: WebhookEvent) -> dict[str, Any]:
     except NoMapping as exc:
         # The location does not sync this entity: nothing to do, and nothing wrong.
         return {"ghl_id": ghl_id, "skipped": str(exc)}
-    Job.objects.filter(pk=job.pk).update(mapping_version_id=result["mapping_version_id"])
     return result

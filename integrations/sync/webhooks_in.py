@@ -26,7 +26,7 @@ from integrations.ghl.webhooks import (
     docs_rsa_public_key,
     webhook_verify,
 )
-from integrations.sync.jobs import job_send
+from integrations.sync.jobs import job_send, job_send_in_transaction
 from integrations.sync.lifecycle import LIFECYCLE_HANDLERS
 from integrations.sync.models import Job, WebhookEvent
 from integrations.sync.targets import EventError
@@ -187,12 +187,17 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
                 webhook_id=verified.webhook_id,
                 event_type=verified.event_type,
                 highlevel_location_id=verified.location_id,
-                location=Location.objects.filter(location_id=verified.location_id).first(),
+                location_id=Location.objects.filter(location_id=verified.location_id)
+                .values_list("pk", flat=True)
+                .first(),
                 scheme=verified.scheme,
                 payload=verified.payload,
                 status=WebhookEvent.Status.RECEIVED if handler else WebhookEvent.Status.IGNORED,
             )
             job = _event_hand_over(event, handler) if handler else None
+            # One commit stores the event and its job, queued (a queue in the database) or
+            # marked sent (any other broker gets it right after the commit).
+            sending = job_send_in_transaction(job_id=job.pk) if job is not None else "sent"
     except IntegrityError:
         return _duplicate_answer(webhook_id=verified.webhook_id)
     except DatabaseError as exc:
@@ -200,7 +205,11 @@ def webhook_receive(*, raw_body: bytes, headers: Mapping[str, str]) -> WebhookAn
             "webhook %s not stored (%s): answering 429", verified.webhook_id, exc.__class__.__name__
         )
         return WebhookAnswer(429, "not stored: try again", retry_after=RETRY_AFTER_S)
-    if job is not None and not job_send(job_id=job.pk):
+    if (
+        job is not None
+        and sending != "sent"
+        and not job_send(job_id=job.pk, marked=sending == "marked")
+    ):
         return WebhookAnswer(
             429, "stored, not queued: try again", event.pk, retry_after=RETRY_AFTER_S
         )

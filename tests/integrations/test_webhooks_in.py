@@ -172,3 +172,97 @@ def test_an_event_stored_but_not_queued_is_429_then_the_retry_queues_it_once(
     third = post(client, signing_key)
     assert third.status_code == 200 and len(sent) == 1  # queued already: not sent again
     assert Job.objects.count() == 1 and WebhookEvent.objects.count() == 1
+
+
+# --- the acknowledgement's cost: one transaction, nothing made again per delivery ---------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_its_job_and_its_queue_entry_commit_together_on_one_connection(
+    client, signing_key, contact_events
+):
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+    from django.test.utils import CaptureQueriesContext
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    from integrations.models import Job
+
+    if not Conf.ORM:
+        pytest.skip("the broker's queue is not a table of this database (Redis)")
+    opened = []
+
+    def created(sender, connection, **kwargs):
+        opened.append(connection)
+
+    connection_created.connect(created)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert post(client, signing_key).status_code == 200
+    finally:
+        connection_created.disconnect(created)
+    job = Job.objects.get(kind="webhook")
+    assert job.sent_at is not None and OrmQ.objects.count() == 1
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("COMMIT") == 1, statements
+    after_commit = statements[statements.index("COMMIT") + 1 :]
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(after_commit), statements
+    assert opened == []  # the broker did not close the request's connection half-way
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keys_and_the_broker_are_made_once_not_per_delivery(
+    client, signing_key, contact_events, monkeypatch
+):
+    from cryptography.hazmat.primitives import serialization
+    from django_q import brokers
+
+    loads, brokers_made = [], []
+    load_pem = serialization.load_pem_public_key
+    monkeypatch.setattr(
+        serialization, "load_pem_public_key", lambda pem: loads.append(pem) or load_pem(pem)
+    )
+    get_broker = brokers.get_broker
+    monkeypatch.setattr(
+        brokers, "get_broker", lambda *a, **k: brokers_made.append(a) or get_broker(*a, **k)
+    )
+    for n in range(3):
+        assert post(client, signing_key, webhookId=f"wh-{n}").status_code == 200
+    assert len(loads) <= 1 and len(brokers_made) <= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_broker_outside_the_database_the_job_is_sent_after_its_one_commit(
+    client, signing_key, contact_events, monkeypatch
+):
+    """Redis: the job is marked sent in the event's transaction and pushed after it commits;
+    a push refused clears the mark (the retry, or the tick, sends it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.models import Job
+
+    pushed = []
+
+    def broker(*args, **kwargs):
+        if broker.down:
+            raise ConnectionError("redis: connection refused")
+        pushed.append(args)
+
+    broker.down = False
+    monkeypatch.setattr("django_q.tasks.async_task", broker)
+    monkeypatch.setattr("integrations.sync.jobs._queue_in_database", lambda broker: False)
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, signing_key).status_code == 200
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("COMMIT") == 1 and statements[-1] == "COMMIT", statements
+    job = Job.objects.get(kind="webhook")
+    assert job.sent_at is not None and pushed == [
+        ("integrations.interfaces.tasks.job_run_task", job.pk)
+    ]
+
+    broker.down = True
+    refused = post(client, signing_key, webhookId="wh-2", id="contact-2")
+    assert refused.status_code == 429 and b"stored, not queued" in refused.content
+    assert Job.objects.get(idempotency_key="webhook:wh-2").sent_at is None

@@ -242,3 +242,21 @@ def test_the_job_handler_is_the_registered_one():
     from integrations.sync.jobs import JOB_HANDLERS
 
     assert JOB_HANDLERS["webhook"] == f"{webhook_job_run.__module__}.{webhook_job_run.__name__}"
+
+
+@pytest.mark.django_db
+def test_a_run_that_lost_its_lease_writes_nothing_on_the_job(location, templates):
+    from django.db.models import F
+
+    from integrations.sync.jobs import LeaseLost, job_claim
+
+    event = event_make(location, CONTACT)
+    webhook_event_enqueue(event)
+    job_id = Job.objects.get(idempotency_key=f"webhook:{event.webhook_id}").pk
+    assert job_claim(job_id=job_id) is not None
+    job = Job.objects.get(pk=job_id)
+    Job.objects.filter(pk=job_id).update(lease_token=F("lease_token") + 1)  # a newer run took it
+    with pytest.raises(LeaseLost):
+        webhook_job_run(job)
+    assert Job.objects.get(pk=job_id).mapping_version_id is None
+    assert WebhookEvent.objects.get(pk=event.pk).status == WebhookEvent.Status.RECEIVED
