@@ -1630,8 +1630,14 @@ def main():
             "LOG_LEVEL": "ERROR",
             "SANDBOX_RATE_BURST": UNLIMITED,
             # --quick: a shorter lease (the heartbeat still fits four times), so each lost
-            # worker costs ~15 s instead of ~35 s of the CI budget; the full run keeps defaults.
-            **({"JOB_LEASE_S": 12, "JOB_HEARTBEAT_S": 3} if args.quick else {}),
+            # worker costs ~15 s instead of ~35 s of the CI budget; and a shorter resend: the
+            # restored backup is minutes old, not a day, so its queued jobs' sent times are
+            # recent and the broker (not restored) no longer holds them. Full run: defaults.
+            **(
+                {"JOB_LEASE_S": 12, "JOB_HEARTBEAT_S": 3, "JOB_RESEND_AFTER_S": 30}
+                if args.quick
+                else {}
+            ),
         },
     )
     results = {}
@@ -1674,6 +1680,7 @@ def main():
     print(f"seed: {args.seed}")
     print(f"quick: {str(args.quick).lower()}")
     print(f"job_lease_s: {os.environ.get('JOB_LEASE_S', '30 (default)')}")
+    print(f"job_resend_after_s: {os.environ.get('JOB_RESEND_AFTER_S', '300 (default)')}")
     for name, (_state, _, notes, _) in results.items():
         for note in notes:
             print(f"# {name}: {note}")
