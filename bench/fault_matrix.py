@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import signal
 import socket
 import string
 import sys
@@ -1614,6 +1615,9 @@ def main():
         help="Redis mode (a redis-server of our own on a free port; the URL's server is not touched).",
     )
     args = parser.parse_args()
+    # A SIGTERM (CI's timeout, a person's kill) cleans up as an error does: every process, the
+    # database and the mount this run made.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     chosen = [s for s in args.only.split(",") if s] or SCENARIOS
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
