@@ -1112,12 +1112,20 @@ def scenario_restore_backup(ctx):
     everyone = (own, minted, lone)
     subs = [x.subscription.pk for x in everyone]
     Subscription.objects.filter(pk__in=subs).update(interval_minutes=1)
+    phases, phase_began = {}, time.monotonic()
+
+    def phase(name):  # where the scenario's time goes, in its notes
+        nonlocal phase_began
+        phases[name] = time.monotonic() - phase_began
+        phase_began = time.monotonic()
+
     for location in everyone:
         wait_until(
             lambda location=location: backfill_done(location.subscription),
             timeout=600,
             what="the backfills",
         )
+    phase("backfills")
     backup = Path(tempfile.mkdtemp(prefix="fault-matrix-backup-")) / "portal.json"
     try:
         database_dump(backup)
@@ -1152,6 +1160,7 @@ def scenario_restore_backup(ctx):
             return refreshed and all(not equal_contacts(world, x) for x in everyone)
 
         wait_until(caught_up, timeout=300, what="the syncs and refreshes after the backup", every=2)
+        phase("caught_up_after_dump")
         # The restore: the operator stops the portal's processes, restores, starts them again.
         for proc in (ctx.stack.dispatcher, ctx.stack.worker, ctx.stack.web):
             proc.stop()
@@ -1160,6 +1169,7 @@ def scenario_restore_backup(ctx):
         ctx.stack.web_start()
         ctx.stack.worker_start()
         ctx.stack.dispatcher_start()
+        phase("restored_and_restarted")
     finally:
         backup.unlink(missing_ok=True)
         backup.parent.rmdir()
@@ -1206,6 +1216,8 @@ def scenario_restore_backup(ctx):
         )
     except Broken as exc:
         problems.append(f"{exc}: {equal_contacts(world, own)[:2]}")
+    phase("recovered")
+    notes.append("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
     return Outcome(not problems, time.time() - restored, notes=problems + notes)
 
 
