@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
@@ -58,6 +58,9 @@ JOB_HANDLERS: dict[str, str] = {
 # incremental polls, resyncs and webhooks' look-ups.
 BULK_KINDS = frozenset({"backfill", "verify"})
 RENEWALS = "_heartbeat_renewals"  # the running job's extra renewals, set by job_run
+# Errors of a database that went away or refuses for now: a connection lost or terminated, a
+# server restarting, SQLite busy or its disk full. Not a bug, not bad data: the job is retried.
+DATABASE_AWAY = (OperationalError, InterfaceError)
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 3600
 
@@ -235,7 +238,12 @@ def _run_claimed(job: Job, attempt: JobAttempt) -> str | None:
         )
     except Exception as exc:  # noqa: BLE001 (every failure is recorded on the attempt; see below)
         # The error says whether to retry and when (portal.errors); one without a word is a bug
-        # or bad data: recorded for support, not retried.
+        # or bad data: recorded for support, not retried. A database that went away or refuses
+        # for now (connection lost or terminated, server restarting, SQLite busy or its disk
+        # full) is neither: retried. A lost connection is dropped first, so the outcome is
+        # written on a new one (if the database is still away, the lease recovers the job).
+        if isinstance(exc, DATABASE_AWAY) and not connection.in_atomic_block:
+            connection.close()
         if not hasattr(exc, "permanent"):
             trace = "".join(traceback.format_exception(exc))
             logger.error("job %s failed\n%s", job.pk, text_mask(trace, secrets=_secrets(job)))
@@ -243,7 +251,7 @@ def _run_claimed(job: Job, attempt: JobAttempt) -> str | None:
             job,
             attempt,
             exc,
-            transient=not error_permanent(exc),
+            transient=job_error_transient(exc),
             retry_after=error_retry_after(exc),
             trace_id=str(getattr(exc, "trace_id", "") or ""),
         )
@@ -252,6 +260,12 @@ def _run_claimed(job: Job, attempt: JobAttempt) -> str | None:
         if heartbeat:
             heartbeat.stop()
     return _record(job, attempt, status=Job.Status.SUCCEEDED, result=result or {})
+
+
+def job_error_transient(exc: BaseException) -> bool:
+    """Whether a job that raised ``exc`` is retried: the error's word (portal.errors), and a
+    database that went away or refuses for now (:data:`DATABASE_AWAY`) is transient."""
+    return isinstance(exc, DATABASE_AWAY) or not error_permanent(exc)
 
 
 def job_backoff(*, attempts: int, retry_after: float | None = None) -> float:

@@ -4,6 +4,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +35,8 @@ def switchable_handler(job):
         raise GhlInvalid("email is invalid", status=422, trace_id="trace-422")
     if STATE["fail"] == "transient":
         raise GhlServerError("HighLevel answered 503", status=503, retry_after=40)
+    if STATE["fail"] == "database":
+        raise OperationalError("consuming input failed: server closed the connection unexpectedly")
     job_checkpoint(job=job, result={"step": 1})
     return {"done": True}
 
@@ -182,6 +185,20 @@ def test_a_broker_that_refuses_leaves_the_job_queued_and_unsent():
         assert job_send(job_id=job.pk) is False
     job.refresh_from_db()
     assert job.status == "queued" and job.sent_at is None
+
+
+def test_a_database_that_went_away_mid_run_is_retried_not_failed_for_good():
+    """The fault matrix terminated every database connection mid-backfill: the job met an
+    OperationalError, was recorded as a permanent failure (an error without a word is a bug),
+    and the backfill stalled until its next interval. A lost or refusing database is transient."""
+    job = make()
+    STATE["fail"] = "database"
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "queued" and job.next_attempt_at is not None
+    attempt = job.attempt_rows.get()
+    assert attempt.outcome == "failed" and attempt.permanent is False
+    assert attempt.error_class == "OperationalError"
 
 
 def test_a_job_message_leaves_no_task_result_behind_failures_still_do():

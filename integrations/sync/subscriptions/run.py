@@ -36,6 +36,7 @@ from integrations.sync.job_runs import (
     JobSkipped,
     LeaseLost,
     job_checkpoint,
+    job_error_transient,
     job_fence,
     job_on_heartbeat,
 )
@@ -48,7 +49,7 @@ from integrations.sync.subscriptions.plan_run import plan_run, seen_add
 from mappings.entities import ENTITIES, Entity
 from mappings.models import MappingVersion
 from mappings.services import mapping_page_apply, mapping_version_latest, time_parse
-from portal.errors import PortalError, error_permanent
+from portal.errors import PortalError
 from rankr.models import RankrRecord
 from rankr.services import TOMBSTONE
 
@@ -133,7 +134,7 @@ def subscription_run(
     except LeaseLost:
         raise
     except Exception as exc:
-        retrying = not error_permanent(exc) and job.attempts < job.max_attempts
+        retrying = job_error_transient(exc) and job.attempts < job.max_attempts
         _finish(
             subscription,
             job,
