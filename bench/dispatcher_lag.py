@@ -58,16 +58,20 @@ def main():
         subscriptions = world_make(
             locations=args.locations, contacts=2, triggers=("Search Contacts",) * args.per_location
         )
+        from django.db.models import F
         from django.utils import timezone
 
         from integrations.models import Job, Subscription
 
         warmup = timedelta(seconds=30)
         interval = timedelta(minutes=args.interval)
-        window_start = timezone.now() + warmup
+        # Spread over one interval from a provisional start a day ahead (nothing due while the
+        # processes start), then shifted in one update to start ``warmup`` after they are up:
+        # the set-up's own time (long on a busy machine) is no run's lag.
+        provisional = timezone.now() + timedelta(days=1)
         total = len(subscriptions)
         for i, subscription in enumerate(subscriptions):
-            subscription.next_run_at = window_start + interval * i / total
+            subscription.next_run_at = provisional + interval * i / total
             subscription.backfill_finished_at = timezone.now()
             subscription.watermark = "2000-01-01T00:00:00.000Z"
             subscription.interval_minutes = args.interval
@@ -79,6 +83,9 @@ def main():
         processes.append(Sandbox(port=env.port, workers=2, threads=8))
         # As the Procfile's worker line: its database connection kept between jobs.
         processes.append(qcluster(workers=args.workers, env={"DB_CONN_MAX_AGE": "60"}))
+        window_start = timezone.now() + warmup
+        Subscription.objects.update(next_run_at=F("next_run_at") + (window_start - provisional))
+        first_due = dict(Subscription.objects.values_list("pk", "next_run_at"))
         processes.append(
             Process(
                 [PYTHON, "manage.py", "dispatch", "--loop", "--every", str(args.every)],
@@ -99,7 +106,6 @@ def main():
         processes = []
         # Each subscription's first due time in the window is the one set above; a subscription
         # never dispatched in the window counts with its lag up to the end.
-        first_due = {s.pk: s.next_run_at for s in subscriptions}
         begun = {}
         failed = 0
         for job in Job.objects.filter(kind=Job.Kind.POLL).only("params", "started_at", "status"):

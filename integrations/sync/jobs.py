@@ -17,7 +17,7 @@ import logging
 from contextlib import nullcontext
 from datetime import timedelta
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -74,38 +74,28 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def job_enqueue(
-    *,
-    kind: str,
-    idempotency_key: str,
-    location_id: int | None = None,
-    connection_id: int | None = None,
-    operation: str = "",
-    subject: str = "",
-    params: dict[str, Any] | None = None,
-    user_id: int | None = None,
-    max_attempts: int = 5,
-    mapping_version_id: int | None = None,
-    send: bool = True,
-) -> Job:
+class JobFields(TypedDict, total=False):
+    """A new job's columns, as :func:`job_enqueue` takes them (checked by ``_job_fields``)."""
+
+    kind: Required[str]
+    location_id: int | None
+    connection_id: int | None
+    operation: str
+    subject: str
+    params: dict[str, Any] | None
+    user_id: int | None
+    max_attempts: int
+    mapping_version_id: int | None
+
+
+def job_enqueue(*, idempotency_key: str, send: bool = True, **fields: Unpack[JobFields]) -> Job:
     """Create the job for ``idempotency_key`` (once) and hand it to the worker after commit.
 
     Asking again with the same key returns the existing job and enqueues nothing new. With
     ``send=False`` the caller sends it (:func:`job_send`) and learns whether the broker took it.
     """
     job, created = Job.objects.get_or_create(
-        idempotency_key=idempotency_key,
-        defaults=_job_fields(
-            kind=kind,
-            location_id=location_id,
-            connection_id=connection_id,
-            operation=operation,
-            subject=subject,
-            params=params,
-            user_id=user_id,
-            max_attempts=max_attempts,
-            mapping_version_id=mapping_version_id,
-        ),
+        idempotency_key=idempotency_key, defaults=_job_fields(**fields)
     )
     if created and not _jobs_refused_for_reauth([job]) and send:
         _send_after_commit(job.pk)
