@@ -230,7 +230,7 @@ def ratelimit_observe(
             and _observe_needless(taken, limit, remaining, daily_remaining)
         ):
             return
-        bucket = RateBucket.objects.filter(key=key).first()
+        bucket = row_get(model=RateBucket, by="key", value=key)
         if bucket is not None and not _observe_apply(bucket, limit, remaining, daily_remaining):
             return
     with transaction.atomic():
