@@ -207,8 +207,8 @@ def record_upsert_many(
         return UpsertCounts()
     counts = {"created": 0, "updated": 0, "unchanged": 0, "stale": 0}
     with transaction.atomic():
-        looked, locked_rows = locked or ((), {})
-        rows = {ghl_id: locked_rows[ghl_id] for ghl_id in latest if ghl_id in locked_rows}
+        looked, known = locked or ((), {})
+        rows = {ghl_id: known[ghl_id] for ghl_id in latest if ghl_id in known}
         rows.update(_rows_locked(model, location_id, [g for g in latest if g not in looked]))
         fresh = [item for ghl_id, item in latest.items() if ghl_id not in rows]
         inserted = rows_insert(
