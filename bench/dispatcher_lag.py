@@ -17,25 +17,25 @@ import statistics
 import time
 from datetime import timedelta
 
-from sync_world import PYTHON, BenchEnvironment, Process, Sandbox, qcluster, world_make
+from sync_world import (
+    PYTHON,
+    BenchEnvironment,
+    Process,
+    Sandbox,
+    process_group_stats,
+    qcluster,
+    world_make,
+)
 
 
 def group_cpu_s(pgid):
     """CPU seconds (user + system) of the live processes in process group ``pgid``, with what
     they collected from their waited-for children."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # pgrp (field 5)
-            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / tick
+    ticks = sum(
+        sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        for _pid, fields in process_group_stats(pgid)
+    )
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def main():

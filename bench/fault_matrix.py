@@ -44,6 +44,7 @@ from sync_world import (
     Sandbox,
     dispatcher,
     free_port,
+    process_group_stats,
     qcluster,
 )
 
@@ -895,18 +896,7 @@ SKEW_S = 20  # the second host's clock, ahead of the first's
 
 def group_pids(leader):
     """The processes of ``leader``'s process group (a qcluster and the workers it spawned)."""
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == leader:  # pgrp
-            pids.add(int(entry))
-    return pids
+    return {pid for pid, _fields in process_group_stats(leader)}
 
 
 def scenario_two_hosts(ctx):

@@ -26,6 +26,21 @@ UNLIMITED = "100000000"
 SCOPES = ["contacts.readonly", "contacts.write"]
 
 
+def process_group_stats(pgid):
+    """``(pid, fields)`` of each live process in process group ``pgid``: the fields of its
+    ``/proc/<pid>/stat`` after the command name (fields[2] is the group, 11 to 14 the CPU ticks)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp (field 5)
+            yield int(entry), fields
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
