@@ -496,6 +496,9 @@ FAULTS = {
 }
 
 
+TOKEN_PACE_MS = 1500  # a page's pace for the token faults' locations until the fault is set
+
+
 def scenario_sandbox_faults(ctx):
     """Each fault on its own location during a backfill, all at once; then cleared. Each
     backfill must end equal to the sandbox; a refused refresh must flag the connection for
@@ -512,10 +515,16 @@ def scenario_sandbox_faults(ctx):
     for name, (rule, _, _) in FAULTS.items():
         if "expireTokensNow" not in rule:
             ctx.stack.api.faults(locationId=locations[name].location_id, seed=ctx.seed, **rule)
+        else:  # slowed until the token fault replaces this rule, so that it strikes mid-backfill
+            ctx.stack.api.faults(locationId=locations[name].location_id, latencyMs=TOKEN_PACE_MS)
     started = time.time()
     for location in locations.values():
         location.subscription = ctx.world.subscribe(location)
-    # Token faults strike once the backfill is under way.
+    # Token faults strike once the backfill is under way: after its first page, while the
+    # second is slowed (at low load a 300-contact backfill otherwise ends before the harness,
+    # polling every 0.5 s, has set the fault: it then met only the polls after the backfill).
+    struck, problems = {}, []
+    pages = math.ceil(contacts / 100)
     for name in ("token_expired", "refresh_refused"):
         location = locations[name]
         wait_until(
@@ -526,7 +535,17 @@ def scenario_sandbox_faults(ctx):
             what=f"{name}: the first page",
         )
         ctx.stack.api.faults(locationId=location.location_id, **FAULTS[name][0])
-    cleared, problems, recoveries, notes, seen_any = {}, [], {}, [], []
+        struck[name] = (
+            Subscription.objects.get(pk=location.subscription.pk).backfill_pages,
+            datetime.now(tz=UTC),
+        )
+        if struck[name][0] >= pages:
+            problems.append(
+                f"{name}: the harness set the fault after the backfill's last page "
+                f"({struck[name][0]} of {pages}): it proves nothing"
+            )
+    cleared, recoveries, seen_any = {}, {}, []
+    notes = [f"{name}: fault set after page {n} of {pages}" for name, (n, _) in struck.items()]
     deadline = time.monotonic() + 300
     pending = set(FAULTS)
     while pending and time.monotonic() < deadline:
@@ -553,6 +572,7 @@ def scenario_sandbox_faults(ctx):
                     cleared[name] = time.time()
                 elif done:
                     problems.append("refresh_refused: backfill finished with the refresh refused")
+                    problems += refresh_refused_record(location, struck[name])
                     pending.discard(name)
                 continue
             if name not in cleared and (done or time.time() - started > lasts):
@@ -600,6 +620,27 @@ def scenario_sandbox_faults(ctx):
         notes=notes + seen_any + problems,
         figures={f"fault_recovery_s_{k}": f"{v:.1f}" for k, v in sorted(recoveries.items())},
     )
+
+
+def refresh_refused_record(location, struck):
+    """What the database holds when the refresh-refused case breaks: the pages done when the
+    fault was set, the connection, the jobs and the calls that did not answer 200."""
+    from integrations.models import Connection, Subscription, SyncLog
+
+    pages, when = struck
+    finished = Subscription.objects.get(pk=location.subscription.pk).backfill_finished_at
+    connection = Connection.objects.get(pk=location.connection.pk)
+    jobs = subscription_jobs(location.subscription).order_by("pk")
+    calls = SyncLog.objects.filter(location=location).exclude(status=200).order_by("pk")
+    return [
+        f"refresh_refused record: fault set at {when:%H:%M:%S.%f} after page {pages}, backfill "
+        f"finished at {finished:%H:%M:%S.%f}; connection "
+        f"{connection.status} {connection.auth_type} {connection.last_error[:80]!r}",
+        "refresh_refused record: jobs "
+        + "; ".join(f"{j.kind} {j.status} {j.queued_at:%H:%M:%S}" for j in jobs),
+        "refresh_refused record: calls "
+        + "; ".join(f"{c.at:%H:%M:%S} {c.path[:40]} {c.status} job {c.job_id}" for c in calls),
+    ]
 
 
 def percentile(values, share):
