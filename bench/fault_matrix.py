@@ -1273,6 +1273,9 @@ def scenario_restore_backup(ctx):
     return Outcome(not problems, time.time() - restored, notes=problems + notes)
 
 
+KILL_PACE_MS = 1000  # a page's pace for all_killed's location until the kill
+
+
 def scenario_all_killed(ctx):
     """SIGKILL of web, worker and dispatcher together mid-backfill, then (PostgreSQL) every
     connection to the harness's database terminated; all restarted. Recovery: from the kill to
@@ -1281,8 +1284,11 @@ def scenario_all_killed(ctx):
 
     contacts = 600 if ctx.quick else 3_000
     pages = math.ceil(contacts / 100)
-    location = ctx.world.location("fm-all-0001", contacts=contacts, seed=ctx.seed)
-    sub = location.subscription
+    location = ctx.world.location("fm-all-0001", contacts=contacts, seed=ctx.seed, subscribe=False)
+    # Paced until the kill: at low load a 600-contact backfill otherwise ends (in under a
+    # second) before the harness, polling every 0.5 s, kills anything mid-run.
+    ctx.stack.api.faults(locationId=location.location_id, latencyMs=KILL_PACE_MS)
+    location.subscription = sub = ctx.world.subscribe(location)
     target = ctx.rng.randint(max(1, pages // 5), max(2, pages // 2))
     wait_until(
         lambda: Subscription.objects.get(pk=sub.pk).backfill_pages >= target,
@@ -1292,13 +1298,23 @@ def scenario_all_killed(ctx):
     for proc in (ctx.stack.web, ctx.stack.worker, ctx.stack.dispatcher):
         proc.kill()
     killed = time.time()
-    notes = [f"killed at page {target} of {pages}"]
+    ctx.stack.api.faults_clear(location.location_id)
+    at = Subscription.objects.get(pk=sub.pk)
+    check(
+        not at.backfill_finished_at,
+        f"the harness killed the stack after the backfill's end (page {at.backfill_pages}): "
+        "nothing was left to take up again",
+    )
+    notes = [f"killed at page {at.backfill_pages} of {pages}"]
     ctx.stack.web_start()
     ctx.stack.worker_start()
     ctx.stack.dispatcher_start()
-    wait_until(
-        lambda: attempts_after(sub, killed).exists(), timeout=180, what="the job taken up again"
-    )
+    try:
+        wait_until(
+            lambda: attempts_after(sub, killed).exists(), timeout=180, what="the job taken up again"
+        )
+    except Broken as exc:
+        raise Broken("; ".join([str(exc), *jobs_record(ctx, sub)])) from None
     started = attempts_after(sub, killed).earliest("started_at").started_at.timestamp()
     figures = {}
     if ctx.env.pg_name:
@@ -1323,6 +1339,42 @@ def scenario_all_killed(ctx):
     answer = requests.get(ctx.stack.web_root + "/accounts/login/", timeout=30)
     check(answer.status_code == 200, f"web answers {answer.status_code} after its restart")
     return Outcome(True, max(started - killed, 0.0), notes=notes, figures=figures)
+
+
+def jobs_record(ctx, sub):
+    """What the database, the broker and the processes hold when a job is not taken up again:
+    the subscription's claim and its jobs, every queued job not sent, the broker's queue."""
+    from integrations.models import Job, Subscription
+
+    sub = Subscription.objects.get(pk=sub.pk)
+    lines = [
+        f"subscription claimed until {sub.claimed_until} by job {sub.claimed_job_id}, "
+        f"next run {sub.next_run_at}"
+    ]
+    for job in subscription_jobs(sub).order_by("pk"):
+        lines.append(
+            f"job {job.pk} {job.kind} {job.status} attempts {job.attempts}/{job.max_attempts} "
+            f"sent {job.sent_at} next {job.next_attempt_at} lease {job.lease_until} "
+            f"{job.error_class} {job.error_message[:80]!r}"
+        )
+    queued = Job.objects.filter(status=Job.Status.QUEUED)
+    lines.append(
+        f"queued jobs {queued.count()}, unsent {queued.filter(sent_at=None).count()}, "
+        f"running {Job.objects.filter(status=Job.Status.RUNNING).count()}"
+    )
+    alive = {name: getattr(ctx.stack, name).proc.poll() for name in ("web", "worker", "dispatcher")}
+    lines.append(f"processes' exit codes (None: running): {alive}")
+    if ctx.env.redis:
+        import redis
+
+        client = redis.Redis.from_url(ctx.env.redis.url)
+        lines.append(
+            f"broker keys: { {k.decode(): client.type(k).decode() for k in client.keys()} }"
+        )
+        lines += [
+            f"{k.decode()}: {client.llen(k)}" for k in client.keys() if client.type(k) == b"list"
+        ]
+    return lines
 
 
 def pg_terminate(ctx):
