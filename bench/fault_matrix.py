@@ -440,6 +440,9 @@ def backfill_invariant(world, location, contacts, *, failed_jobs=0):
 # Scenarios
 
 
+WORKER_KILL_PACE_MS = 300  # a page's pace for worker_kill's location until the second kill
+
+
 def scenario_worker_kill(ctx):
     """SIGKILL of the worker group at two random moments of a backfill; a new worker is started
     at once (a process manager's restart). Recovery: from each kill to the job's next attempt."""
@@ -447,13 +450,16 @@ def scenario_worker_kill(ctx):
 
     contacts = 2_000 if ctx.quick else 20_000
     pages = math.ceil(contacts / 100)
-    location = ctx.world.location("fm-kill-0001", contacts=contacts, seed=ctx.seed)
-    sub = location.subscription
+    location = ctx.world.location("fm-kill-0001", contacts=contacts, seed=ctx.seed, subscribe=False)
+    # Paced until the second kill, as all_killed's: a fast backfill can otherwise run past
+    # the second kill's page, or to its end, between two of the harness's looks.
+    ctx.stack.api.faults(locationId=location.location_id, latencyMs=WORKER_KILL_PACE_MS)
+    location.subscription = sub = ctx.world.subscribe(location)
     first, second = (
         ctx.rng.randint(pages // 10, pages * 4 // 10),
         ctx.rng.randint(pages * 5 // 10, pages * 8 // 10),
     )
-    recoveries = []
+    recoveries, at = [], []
     for target in (first, second):
         wait_until(
             lambda target=target: Subscription.objects.get(pk=sub.pk).backfill_pages >= target,
@@ -462,7 +468,15 @@ def scenario_worker_kill(ctx):
         )
         ctx.stack.worker.kill()
         killed = time.time()
+        if target == second:
+            ctx.stack.api.faults_clear(location.location_id)
+        now = Subscription.objects.get(pk=sub.pk)
         ctx.stack.worker_start()
+        check(
+            not now.backfill_finished_at,
+            f"the harness killed the worker after the backfill's end (page {now.backfill_pages})",
+        )
+        at.append(now.backfill_pages)
         wait_until(
             lambda killed=killed: attempts_after(sub, killed).exists(),
             timeout=180,
@@ -479,7 +493,7 @@ def scenario_worker_kill(ctx):
     return Outcome(
         True,
         max(recoveries),
-        notes=[f"killed at pages {first} and {second} of {pages}; worker_lost attempts {lost}"],
+        notes=[f"killed at pages {at[0]} and {at[1]} of {pages}; worker_lost attempts {lost}"],
         figures={"kill_recovery_s": " ".join(f"{r:.1f}" for r in recoveries)},
     )
 
@@ -1300,15 +1314,15 @@ def scenario_all_killed(ctx):
     killed = time.time()
     ctx.stack.api.faults_clear(location.location_id)
     at = Subscription.objects.get(pk=sub.pk)
+    notes = [f"killed at page {at.backfill_pages} of {pages}"]
+    ctx.stack.web_start()
+    ctx.stack.worker_start()
+    ctx.stack.dispatcher_start()
     check(
         not at.backfill_finished_at,
         f"the harness killed the stack after the backfill's end (page {at.backfill_pages}): "
         "nothing was left to take up again",
     )
-    notes = [f"killed at page {at.backfill_pages} of {pages}"]
-    ctx.stack.web_start()
-    ctx.stack.worker_start()
-    ctx.stack.dispatcher_start()
     try:
         wait_until(
             lambda: attempts_after(sub, killed).exists(), timeout=180, what="the job taken up again"
