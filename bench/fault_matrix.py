@@ -1287,7 +1287,7 @@ def scenario_restore_backup(ctx):
     return Outcome(not problems, time.time() - restored, notes=problems + notes)
 
 
-KILL_PACE_MS = 1000  # a page's pace for all_killed's location until the kill
+KILL_PACE_MS = 1000  # a page's pace for all_killed's location until the kill and terminate
 
 
 def scenario_all_killed(ctx):
@@ -1299,8 +1299,8 @@ def scenario_all_killed(ctx):
     contacts = 600 if ctx.quick else 3_000
     pages = math.ceil(contacts / 100)
     location = ctx.world.location("fm-all-0001", contacts=contacts, seed=ctx.seed, subscribe=False)
-    # Paced until the kill: at low load a 600-contact backfill otherwise ends (in under a
-    # second) before the harness, polling every 0.5 s, kills anything mid-run.
+    # Paced until the kill and the terminate: at low load a 600-contact backfill otherwise
+    # ends (in under a second) before the harness, polling every 0.5 s, kills anything mid-run.
     ctx.stack.api.faults(locationId=location.location_id, latencyMs=KILL_PACE_MS)
     location.subscription = sub = ctx.world.subscribe(location)
     target = ctx.rng.randint(max(1, pages // 5), max(2, pages // 2))
@@ -1312,7 +1312,6 @@ def scenario_all_killed(ctx):
     for proc in (ctx.stack.web, ctx.stack.worker, ctx.stack.dispatcher):
         proc.kill()
     killed = time.time()
-    ctx.stack.api.faults_clear(location.location_id)
     at = Subscription.objects.get(pk=sub.pk)
     notes = [f"killed at page {at.backfill_pages} of {pages}"]
     ctx.stack.web_start()
@@ -1336,6 +1335,7 @@ def scenario_all_killed(ctx):
         pages_now = Subscription.objects.get(pk=sub.pk).backfill_pages
         terminated_at = time.time()
         terminated = pg_terminate(ctx)
+        ctx.stack.api.faults_clear(location.location_id)  # paced to here: a mid-run terminate
         notes.append(f"{terminated} database connections terminated at page {pages_now}")
         check(terminated > 0, "no database connection to terminate: the stack was not running")
         wait_until(
@@ -1347,6 +1347,7 @@ def scenario_all_killed(ctx):
         )
         figures["terminate_recovery_s"] = f"{time.time() - terminated_at:.1f}"
     else:
+        ctx.stack.api.faults_clear(location.location_id)
         notes.append("SQLite: no server connections to terminate")
     wait_until(lambda: backfill_done(sub), timeout=900, what="the backfill's end")
     backfill_invariant(ctx.world, location, contacts)
