@@ -441,6 +441,9 @@ def backfill_invariant(world, location, contacts, *, failed_jobs=0):
 # Scenarios
 
 
+WORKER_KILL_PACE_MS = 300  # a page's pace for worker_kill's location until the second kill
+
+
 def scenario_worker_kill(ctx):
     """SIGKILL of the worker group at two random moments of a backfill; a new worker is started
     at once (a process manager's restart). Recovery: from each kill to the job's next attempt."""
@@ -448,13 +451,16 @@ def scenario_worker_kill(ctx):
 
     contacts = 2_000 if ctx.quick else 20_000
     pages = math.ceil(contacts / 100)
-    location = ctx.world.location("fm-kill-0001", contacts=contacts, seed=ctx.seed)
-    sub = location.subscription
+    location = ctx.world.location("fm-kill-0001", contacts=contacts, seed=ctx.seed, subscribe=False)
+    # Paced until the second kill, as all_killed's: a fast backfill can otherwise run past
+    # the second kill's page, or to its end, between two of the harness's looks.
+    ctx.stack.api.faults(locationId=location.location_id, latencyMs=WORKER_KILL_PACE_MS)
+    location.subscription = sub = ctx.world.subscribe(location)
     first, second = (
         ctx.rng.randint(pages // 10, pages * 4 // 10),
         ctx.rng.randint(pages * 5 // 10, pages * 8 // 10),
     )
-    recoveries = []
+    recoveries, at = [], []
     for target in (first, second):
         wait_until(
             lambda target=target: Subscription.objects.get(pk=sub.pk).backfill_pages >= target,
@@ -463,7 +469,15 @@ def scenario_worker_kill(ctx):
         )
         ctx.stack.worker.kill()
         killed = time.time()
+        if target == second:
+            ctx.stack.api.faults_clear(location.location_id)
+        now = Subscription.objects.get(pk=sub.pk)
         ctx.stack.worker_start()
+        check(
+            not now.backfill_finished_at,
+            f"the harness killed the worker after the backfill's end (page {now.backfill_pages})",
+        )
+        at.append(now.backfill_pages)
         wait_until(
             lambda killed=killed: attempts_after(sub, killed).exists(),
             timeout=180,
@@ -480,7 +494,7 @@ def scenario_worker_kill(ctx):
     return Outcome(
         True,
         max(recoveries),
-        notes=[f"killed at pages {first} and {second} of {pages}; worker_lost attempts {lost}"],
+        notes=[f"killed at pages {at[0]} and {at[1]} of {pages}; worker_lost attempts {lost}"],
         figures={"kill_recovery_s": " ".join(f"{r:.1f}" for r in recoveries)},
     )
 
@@ -495,6 +509,9 @@ FAULTS = {
     "token_expired": ({"expireTokensNow": True}, True, 0),
     "refresh_refused": ({"refuseRefresh": True, "expireTokensNow": True}, True, 0),
 }
+
+
+TOKEN_PACE_MS = 1500  # a page's pace for the token faults' locations until the fault is set
 
 
 def scenario_sandbox_faults(ctx):
@@ -513,10 +530,16 @@ def scenario_sandbox_faults(ctx):
     for name, (rule, _, _) in FAULTS.items():
         if "expireTokensNow" not in rule:
             ctx.stack.api.faults(locationId=locations[name].location_id, seed=ctx.seed, **rule)
+        else:  # slowed until the token fault replaces this rule, so that it strikes mid-backfill
+            ctx.stack.api.faults(locationId=locations[name].location_id, latencyMs=TOKEN_PACE_MS)
     started = time.time()
     for location in locations.values():
         location.subscription = ctx.world.subscribe(location)
-    # Token faults strike once the backfill is under way.
+    # Token faults strike once the backfill is under way: after its first page, while the
+    # second is slowed (at low load a 300-contact backfill otherwise ends before the harness,
+    # polling every 0.5 s, has set the fault: it then met only the polls after the backfill).
+    struck, problems = {}, []
+    pages = math.ceil(contacts / 100)
     for name in ("token_expired", "refresh_refused"):
         location = locations[name]
         wait_until(
@@ -527,7 +550,17 @@ def scenario_sandbox_faults(ctx):
             what=f"{name}: the first page",
         )
         ctx.stack.api.faults(locationId=location.location_id, **FAULTS[name][0])
-    cleared, problems, recoveries, notes, seen_any = {}, [], {}, [], []
+        struck[name] = (
+            Subscription.objects.get(pk=location.subscription.pk).backfill_pages,
+            datetime.now(tz=UTC),
+        )
+        if struck[name][0] >= pages:
+            problems.append(
+                f"{name}: the harness set the fault after the backfill's last page "
+                f"({struck[name][0]} of {pages}): it proves nothing"
+            )
+    cleared, recoveries, seen_any = {}, {}, []
+    notes = [f"{name}: fault set after page {n} of {pages}" for name, (n, _) in struck.items()]
     deadline = time.monotonic() + 300
     pending = set(FAULTS)
     while pending and time.monotonic() < deadline:
@@ -554,6 +587,7 @@ def scenario_sandbox_faults(ctx):
                     cleared[name] = time.time()
                 elif done:
                     problems.append("refresh_refused: backfill finished with the refresh refused")
+                    problems += refresh_refused_record(location, struck[name])
                     pending.discard(name)
                 continue
             if name not in cleared and (done or time.time() - started > lasts):
@@ -601,6 +635,27 @@ def scenario_sandbox_faults(ctx):
         notes=notes + seen_any + problems,
         figures={f"fault_recovery_s_{k}": f"{v:.1f}" for k, v in sorted(recoveries.items())},
     )
+
+
+def refresh_refused_record(location, struck):
+    """What the database holds when the refresh-refused case breaks: the pages done when the
+    fault was set, the connection, the jobs and the calls that did not answer 200."""
+    from integrations.models import Connection, Subscription, SyncLog
+
+    pages, when = struck
+    finished = Subscription.objects.get(pk=location.subscription.pk).backfill_finished_at
+    connection = Connection.objects.get(pk=location.connection.pk)
+    jobs = subscription_jobs(location.subscription).order_by("pk")
+    calls = SyncLog.objects.filter(location=location).exclude(status=200).order_by("pk")
+    return [
+        f"refresh_refused record: fault set at {when:%H:%M:%S.%f} after page {pages}, backfill "
+        f"finished at {finished:%H:%M:%S.%f}; connection "
+        f"{connection.status} {connection.auth_type} {connection.last_error[:80]!r}",
+        "refresh_refused record: jobs "
+        + "; ".join(f"{j.kind} {j.status} {j.queued_at:%H:%M:%S}" for j in jobs),
+        "refresh_refused record: calls "
+        + "; ".join(f"{c.at:%H:%M:%S} {c.path[:40]} {c.status} job {c.job_id}" for c in calls),
+    ]
 
 
 def percentile(values, share):
@@ -1222,6 +1277,9 @@ def scenario_restore_backup(ctx):
     return Outcome(not problems, time.time() - restored, notes=problems + notes)
 
 
+KILL_PACE_MS = 1000  # a page's pace for all_killed's location until the kill and terminate
+
+
 def scenario_all_killed(ctx):
     """SIGKILL of web, worker and dispatcher together mid-backfill, then (PostgreSQL) every
     connection to the harness's database terminated; all restarted. Recovery: from the kill to
@@ -1230,8 +1288,11 @@ def scenario_all_killed(ctx):
 
     contacts = 600 if ctx.quick else 3_000
     pages = math.ceil(contacts / 100)
-    location = ctx.world.location("fm-all-0001", contacts=contacts, seed=ctx.seed)
-    sub = location.subscription
+    location = ctx.world.location("fm-all-0001", contacts=contacts, seed=ctx.seed, subscribe=False)
+    # Paced until the kill and the terminate: at low load a 600-contact backfill otherwise
+    # ends (in under a second) before the harness, polling every 0.5 s, kills anything mid-run.
+    ctx.stack.api.faults(locationId=location.location_id, latencyMs=KILL_PACE_MS)
+    location.subscription = sub = ctx.world.subscribe(location)
     target = ctx.rng.randint(max(1, pages // 5), max(2, pages // 2))
     wait_until(
         lambda: Subscription.objects.get(pk=sub.pk).backfill_pages >= target,
@@ -1241,13 +1302,22 @@ def scenario_all_killed(ctx):
     for proc in (ctx.stack.web, ctx.stack.worker, ctx.stack.dispatcher):
         proc.kill()
     killed = time.time()
-    notes = [f"killed at page {target} of {pages}"]
+    at = Subscription.objects.get(pk=sub.pk)
+    notes = [f"killed at page {at.backfill_pages} of {pages}"]
     ctx.stack.web_start()
     ctx.stack.worker_start()
     ctx.stack.dispatcher_start()
-    wait_until(
-        lambda: attempts_after(sub, killed).exists(), timeout=180, what="the job taken up again"
+    check(
+        not at.backfill_finished_at,
+        f"the harness killed the stack after the backfill's end (page {at.backfill_pages}): "
+        "nothing was left to take up again",
     )
+    try:
+        wait_until(
+            lambda: attempts_after(sub, killed).exists(), timeout=180, what="the job taken up again"
+        )
+    except Broken as exc:
+        raise Broken("; ".join([str(exc), *jobs_record(ctx, sub)])) from None
     started = attempts_after(sub, killed).earliest("started_at").started_at.timestamp()
     figures = {}
     if ctx.env.pg_name:
@@ -1255,6 +1325,7 @@ def scenario_all_killed(ctx):
         pages_now = Subscription.objects.get(pk=sub.pk).backfill_pages
         terminated_at = time.time()
         terminated = pg_terminate(ctx)
+        ctx.stack.api.faults_clear(location.location_id)  # paced to here: a mid-run terminate
         notes.append(f"{terminated} database connections terminated at page {pages_now}")
         check(terminated > 0, "no database connection to terminate: the stack was not running")
         wait_until(
@@ -1266,12 +1337,49 @@ def scenario_all_killed(ctx):
         )
         figures["terminate_recovery_s"] = f"{time.time() - terminated_at:.1f}"
     else:
+        ctx.stack.api.faults_clear(location.location_id)
         notes.append("SQLite: no server connections to terminate")
     wait_until(lambda: backfill_done(sub), timeout=900, what="the backfill's end")
     backfill_invariant(ctx.world, location, contacts)
     answer = requests.get(ctx.stack.web_root + "/accounts/login/", timeout=30)
     check(answer.status_code == 200, f"web answers {answer.status_code} after its restart")
     return Outcome(True, max(started - killed, 0.0), notes=notes, figures=figures)
+
+
+def jobs_record(ctx, sub):
+    """What the database, the broker and the processes hold when a job is not taken up again:
+    the subscription's claim and its jobs, every queued job not sent, the broker's queue."""
+    from integrations.models import Job, Subscription
+
+    sub = Subscription.objects.get(pk=sub.pk)
+    lines = [
+        f"subscription claimed until {sub.claimed_until} by job {sub.claimed_job_id}, "
+        f"next run {sub.next_run_at}"
+    ]
+    for job in subscription_jobs(sub).order_by("pk"):
+        lines.append(
+            f"job {job.pk} {job.kind} {job.status} attempts {job.attempts}/{job.max_attempts} "
+            f"sent {job.sent_at} next {job.next_attempt_at} lease {job.lease_until} "
+            f"{job.error_class} {job.error_message[:80]!r}"
+        )
+    queued = Job.objects.filter(status=Job.Status.QUEUED)
+    lines.append(
+        f"queued jobs {queued.count()}, unsent {queued.filter(sent_at=None).count()}, "
+        f"running {Job.objects.filter(status=Job.Status.RUNNING).count()}"
+    )
+    alive = {name: getattr(ctx.stack, name).proc.poll() for name in ("web", "worker", "dispatcher")}
+    lines.append(f"processes' exit codes (None: running): {alive}")
+    if ctx.env.redis:
+        import redis
+
+        client = redis.Redis.from_url(ctx.env.redis.url)
+        lines.append(
+            f"broker keys: { {k.decode(): client.type(k).decode() for k in client.keys()} }"
+        )
+        lines += [
+            f"{k.decode()}: {client.llen(k)}" for k in client.keys() if client.type(k) == b"list"
+        ]
+    return lines
 
 
 def pg_terminate(ctx):
