@@ -443,17 +443,3 @@ def rows_select(
             row[position] = value
         converted.append(tuple(row))
     return converted
-
-
-def row_locked(
-    *, model: type[models.Model], by: str, value: Any, fields: Sequence[str]
-) -> dict[str, Any] | None:
-    """``{field: value}`` of the one row whose unique field ``by`` equals ``value``, locked for
-    this transaction (:func:`rows_select` with ``lock``), or None. For hot rows read under a
-    lock on every request (the rate-limit bucket)."""
-    found = rows_select(model=model, fields=fields, where={by: value}, lock=True)
-    if not found:
-        return None
-    return {
-        _field(model, name).attname: column for name, column in zip(fields, found[0], strict=True)
-    }
