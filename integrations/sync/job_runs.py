@@ -62,6 +62,9 @@ RENEWALS = "_heartbeat_renewals"  # the running job's extra renewals, set by job
 # server restarting, SQLite busy or its disk full. Not a bug, not bad data: the job is retried.
 DATABASE_AWAY = (OperationalError, InterfaceError)
 RETRY_BASE_SECONDS = 30
+# A database that went away is usually back within seconds (a connection terminated, a server
+# restarted, SQLite busy): its first retries come this soon, on a new connection, then back off.
+DATABASE_AWAY_RETRY_SECONDS = 3
 RETRY_CAP_SECONDS = 3600
 
 
@@ -268,11 +271,16 @@ def job_error_transient(exc: BaseException) -> bool:
     return isinstance(exc, DATABASE_AWAY) or not error_permanent(exc)
 
 
-def job_backoff(*, attempts: int, retry_after: float | None = None) -> float:
-    """Seconds before the next attempt: Retry-After when given, else full-jitter exponential."""
+def job_backoff(
+    *, attempts: int, retry_after: float | None = None, database_away: bool = False
+) -> float:
+    """Seconds before the next attempt: Retry-After when given, else full-jitter exponential
+    (from :data:`DATABASE_AWAY_RETRY_SECONDS` when the database went away, else
+    :data:`RETRY_BASE_SECONDS`)."""
     if retry_after:
         return float(retry_after)
-    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    base = DATABASE_AWAY_RETRY_SECONDS if database_away else RETRY_BASE_SECONDS
+    ceiling = min(RETRY_CAP_SECONDS, base * 2 ** max(attempts - 1, 0))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -343,7 +351,12 @@ def _record_failure(
         trace_id=trace_id[:100],
     )
     if transient and job.attempts < job.max_attempts:
-        retry_at = lease_end(seconds=job_backoff(attempts=job.attempts, retry_after=retry_after))
+        wait = job_backoff(
+            attempts=job.attempts,
+            retry_after=retry_after,
+            database_away=isinstance(exc, DATABASE_AWAY),
+        )
+        retry_at = lease_end(seconds=wait)
         fields.update(status=Job.Status.QUEUED, next_attempt_at=retry_at, sent_at=None)
         attempt_fields["retry_at"] = retry_at
     else:

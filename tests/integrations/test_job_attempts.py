@@ -201,6 +201,26 @@ def test_a_database_that_went_away_mid_run_is_retried_not_failed_for_good():
     assert attempt.error_class == "OperationalError"
 
 
+def test_a_database_that_went_away_is_retried_within_seconds_not_the_normal_backoff():
+    """The fault matrix terminated every database connection mid-backfill: the job was retried
+    on the normal backoff (15 to 30 s for a first failure), so the backfill stood still for half a
+    minute after the database was back (terminate_recovery_s 55). A lost connection is back on a
+    new one at once: the first retries come within seconds, then back off as usual."""
+    job = make()
+    STATE["fail"] = "database"
+    before = db_now()
+    job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "queued"
+    waited = (job.next_attempt_at - before).total_seconds()
+    assert 0 < waited <= job_runs.DATABASE_AWAY_RETRY_SECONDS + 1
+    # Still away after several tries: the wait grows, capped like any other.
+    assert (
+        job_runs.job_backoff(attempts=6, database_away=True) > job_runs.DATABASE_AWAY_RETRY_SECONDS
+    )
+    assert job_runs.job_backoff(attempts=40, database_away=True) <= job_runs.RETRY_CAP_SECONDS
+
+
 def test_a_job_message_leaves_no_task_result_behind_failures_still_do():
     """Our job and attempt rows are the record of a job's run: django-q2's monitor must not also
     save a success row per job message (it prunes them to Q_SAVE_LIMIT by loading every saved
