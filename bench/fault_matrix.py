@@ -1218,14 +1218,16 @@ def scenario_restore_backup(ctx):
         # The restore: the operator stops the portal's processes, restores, starts them again.
         for proc in (ctx.stack.dispatcher, ctx.stack.worker, ctx.stack.web):
             proc.stop()
+        phase("stopped")
         try:
             database_restore(backup)
         finally:  # started again even if the restore failed: the next scenarios need them
             restored = time.time()
+            phase("restored")
             ctx.stack.web_start()
             ctx.stack.worker_start()
             ctx.stack.dispatcher_start()
-        phase("restored_and_restarted")
+        phase("restarted")
     finally:
         backup.unlink(missing_ok=True)
         backup.parent.rmdir()
@@ -1757,9 +1759,15 @@ def main():
             # --quick: a shorter lease (the heartbeat still fits four times), so each lost
             # worker costs ~15 s instead of ~35 s of the CI budget; and a shorter resend: the
             # restored backup is minutes old, not a day, so its queued jobs' sent times are
-            # recent and the broker (not restored) no longer holds them. Full run: defaults.
+            # recent and the broker (not restored) no longer holds them; and a shorter first
+            # retry (creates whose answers were lost wait for it). Full run: defaults.
             **(
-                {"JOB_LEASE_S": 12, "JOB_HEARTBEAT_S": 3, "JOB_RESEND_AFTER_S": 30}
+                {
+                    "JOB_LEASE_S": 12,
+                    "JOB_HEARTBEAT_S": 3,
+                    "JOB_RESEND_AFTER_S": 30,
+                    "JOB_RETRY_BASE_S": 5,
+                }
                 if args.quick
                 else {}
             ),
@@ -1806,6 +1814,7 @@ def main():
     print(f"quick: {str(args.quick).lower()}")
     print(f"job_lease_s: {os.environ.get('JOB_LEASE_S', '30 (default)')}")
     print(f"job_resend_after_s: {os.environ.get('JOB_RESEND_AFTER_S', '300 (default)')}")
+    print(f"job_retry_base_s: {os.environ.get('JOB_RETRY_BASE_S', '30 (default)')}")
     for name, (_state, _, notes, _) in results.items():
         for note in notes:
             print(f"# {name}: {note}")

@@ -241,6 +241,10 @@ if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:  # pragma: no cover - guarded by 
 # Our own retry policy for jobs (HighLevel's transient errors): at most this many attempts per job,
 # whatever a kind of job asks for. 1 means no automatic retry: failures wait for a person.
 JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+# The first retry comes after JOB_RETRY_BASE_S/2 to JOB_RETRY_BASE_S seconds (full jitter), each
+# next one waits up to twice as long, capped at an hour; HighLevel's Retry-After, when it gives
+# one, wins.
+JOB_RETRY_BASE_S = _int("JOB_RETRY_BASE_S", 30, minimum=1)
 # Liveness, not timeouts: a running job's worker renews its lease every JOB_HEARTBEAT_S seconds;
 # a job whose lease (JOB_LEASE_S, on the database's clock) passed is taken up again by the next
 # tick, whatever Q_TIMEOUT is. The heartbeat must fit at least twice in the lease.

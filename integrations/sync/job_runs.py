@@ -61,7 +61,6 @@ RENEWALS = "_heartbeat_renewals"  # the running job's extra renewals, set by job
 # Errors of a database that went away or refuses for now: a connection lost or terminated, a
 # server restarting, SQLite busy or its disk full. Not a bug, not bad data: the job is retried.
 DATABASE_AWAY = (OperationalError, InterfaceError)
-RETRY_BASE_SECONDS = 30
 # A database that went away is usually back within seconds (a connection terminated, a server
 # restarted, SQLite busy): its first retries come this soon, on a new connection, then back off.
 DATABASE_AWAY_RETRY_SECONDS = 3
@@ -276,10 +275,10 @@ def job_backoff(
 ) -> float:
     """Seconds before the next attempt: Retry-After when given, else full-jitter exponential
     (from :data:`DATABASE_AWAY_RETRY_SECONDS` when the database went away, else
-    :data:`RETRY_BASE_SECONDS`)."""
+    ``JOB_RETRY_BASE_S``)."""
     if retry_after:
         return float(retry_after)
-    base = DATABASE_AWAY_RETRY_SECONDS if database_away else RETRY_BASE_SECONDS
+    base = DATABASE_AWAY_RETRY_SECONDS if database_away else settings.JOB_RETRY_BASE_S
     ceiling = min(RETRY_CAP_SECONDS, base * 2 ** max(attempts - 1, 0))
     return random.uniform(ceiling / 2, ceiling)
 

@@ -27,7 +27,6 @@ from django.utils import timezone
 
 from integrations.sync.job_runs import (  # the jobs API, in one place
     JOB_HANDLERS,
-    RETRY_BASE_SECONDS,
     RETRY_CAP_SECONDS,
     JobError,
     JobSkipped,
@@ -47,7 +46,6 @@ from portal.models import AuditEvent
 
 __all__ = [
     "JOB_HANDLERS",
-    "RETRY_BASE_SECONDS",
     "RETRY_CAP_SECONDS",
     "JobError",
     "JobSkipped",

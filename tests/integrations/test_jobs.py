@@ -173,6 +173,12 @@ def test_backoff_grows_and_is_capped():
     assert job_services.job_backoff(attempts=1, retry_after=4) == 4
 
 
+def test_backoff_starts_from_the_operators_base(settings):
+    settings.JOB_RETRY_BASE_S = 4
+    assert 2 <= job_services.job_backoff(attempts=1) <= 4
+    assert 8 <= job_services.job_backoff(attempts=3) <= 16
+
+
 @pytest.mark.django_db
 def test_rerun_keeps_the_key_and_creates_nothing_twice(role_users):
     job = make(kind="rankr_event")
