@@ -964,8 +964,8 @@ def scenario_two_hosts(ctx):
 
     from integrations.models import JobAttempt, Subscription
 
-    # Quick: 80 s, so each subscription runs twice (at its start and a minute later).
-    count, duration = (20, 80) if ctx.quick else (200, 300)
+    # Quick: 70 s, so each subscription runs twice (at its start and a minute later).
+    count, duration = (20, 70) if ctx.quick else (200, 300)
     subs = []
     for n in range(1, count + 1):
         location = ctx.world.location(f"fm-host-{n:04d}", contacts=3, seed=ctx.seed + n)
