@@ -55,8 +55,11 @@ SCOPES = ["contacts.readonly", "contacts.write"]
 TICK_S = 5  # the Procfile's dispatcher
 VERSION = {"Version": "2021-07-28"}
 
-# Every scenario of the issue, in order; the ones with no function below print not_run.
+# Every scenario of the issue; the ones with no function below print not_run. Run in this order:
+# the restore first, while the database holds only its own data (restoring what the others left,
+# 20,000 contacts and their logs, through loaddata took 50 s of the short form's five minutes).
 SCENARIOS = [
+    "restore_backup",
     "worker_kill",
     "sandbox_faults",
     "webhooks",
@@ -64,7 +67,6 @@ SCENARIOS = [
     "all_killed",
     "creates_dropped",
     "two_hosts",
-    "restore_backup",
     "disk_full",
     "fuzz",
 ]
