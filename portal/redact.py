@@ -198,12 +198,9 @@ def summary_make(
             body = json.loads(raw)
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
+    more = ""
     if isinstance(body, (dict, list)):
-        text = json.dumps(
-            value_redact(body, secrets=secrets, personal=personal),
-            ensure_ascii=False,
-            default=str,
-        )
+        text, more = _json_summary(body, secrets=secrets, personal=personal, limit=limit)
     else:
         text = text_redact(str(body), secrets=secrets)
         # A form-encoded body (the token endpoint): mask its secret fields too.
@@ -222,6 +219,53 @@ def summary_make(
         text = text_mask(text)
         if personal:
             text = text_personal_mask(text)
+    if more:
+        return text[:limit] + more
     if len(text) > limit:
         text = text[:limit] + f"… [{len(text) - limit} more characters]"
     return text
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _json_summary(
+    body: dict[str, Any] | list[Any], *, secrets: Iterable[str], personal: bool, limit: int
+) -> tuple[str, str]:
+    """The redacted JSON text of ``body`` and, when only its start was redacted, the note on
+    what was cut ("" when the text is whole). Only what the summary keeps is redacted: a page of
+    a hundred records is cut a few items past ``limit`` characters before redaction (the text up
+    to the cut's closing brackets is the whole body's, character for character), and redacted
+    whole when the cut falls within the first ``limit`` characters after all."""
+    cut, closers = _json_cut(body, 4 * limit)
+    if closers:
+        text = _json_dumps(value_redact(cut, secrets=secrets, personal=personal))
+        if len(text) - closers > limit:
+            rest = len(_json_dumps(body)) - len(_json_dumps(cut)) + len(text) - limit
+            return text, f"… [about {rest} more characters]"
+    return _json_dumps(value_redact(body, secrets=secrets, personal=personal)), ""
+
+
+def _json_cut(value: Any, budget: int) -> tuple[Any, int]:
+    """``value`` with its lists and objects ended at the first item past ``budget`` characters
+    of JSON, and how many of them were ended (the closing brackets its JSON ends with that the
+    whole value's has not): ``(value, 0)`` when nothing is cut."""
+    if not isinstance(value, (dict, list)):
+        return value, 0
+    used, inner, whole = 0, 0, True
+    items = enumerate(value) if isinstance(value, list) else value.items()
+    kept: dict[Any, Any] = {}
+    for key, item in items:
+        if used > budget:
+            whole = False
+            break
+        part, inner = _json_cut(item, budget - used)
+        whole = whole and not inner
+        kept[key] = part
+        used += len(_json_dumps(part)) + 2 + (0 if isinstance(value, list) else len(str(key)) + 4)
+    if whole:
+        return value, 0
+    # The JSON of what is kept leaves the whole value's after the last kept item's own cut
+    # (its closing brackets), or right after that item: this one's bracket follows either way.
+    return (list(kept.values()) if isinstance(value, list) else kept), inner + 1

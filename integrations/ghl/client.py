@@ -32,6 +32,7 @@ from integrations.ghl.errors import (
     GhlServerError,
     GhlTokenExpired,
 )
+from integrations.ghl.headers import headers_lower
 from integrations.ghl.models import Connection
 from integrations.ghl.paths import path_problem
 from integrations.ghl.ratelimit import (
@@ -42,7 +43,7 @@ from integrations.ghl.ratelimit import (
 )
 from integrations.ghl.retry import IDEMPOTENT_METHODS
 from integrations.ghl.statements import row_get, row_with_related
-from integrations.ghl.transport import Attempt, LogContext, http_attempt
+from integrations.ghl.transport import Attempt, LogContext, first_byte, http_attempt
 from integrations.ghl.uploads import UploadFile
 from portal.redact import connection_secrets, text_mask
 
@@ -233,11 +234,11 @@ def _request(
             timeout_cap=remaining,
         )
         ratelimit_settle(key=key, stamp=stamp)
-        retry_after = retry_after_parse(result.headers)
+        retry_after = retry_after_parse(result.lowered)
         if result.status is not None:
             ratelimit_observe(
                 key=key,
-                headers=result.headers,
+                headers=result.lowered,
                 status=result.status,
                 retry_after=retry_after,
                 stamp=stamp,
@@ -320,8 +321,7 @@ def backoff_delay(*, attempt: int, retry_after: float | None) -> float:
 
 
 def retry_after_parse(headers: Mapping[str, str]) -> float | None:
-    lowered = {k.lower(): v for k, v in headers.items()}
-    raw = lowered.get("retry-after")
+    raw = headers_lower(headers).get("retry-after")
     if not raw:
         return None
     try:
@@ -354,13 +354,13 @@ def _classify(
     status, body = result.status, result.body
     if status is None:  # http_attempt sets an error or a status, never neither
         return GhlBadResponse("HighLevel gave no answer.", operation_id=operation_id)
-    content_type = {k.lower(): v for k, v in result.headers.items()}.get("content-type", "")
+    content_type = result.lowered.get("content-type", "")
     payload, parse_error = None, None
-    if body.strip():
+    if start := first_byte(body):
         try:
             payload = result.payload()
         except ValueError:
-            if "html" in content_type or body.lstrip()[:1] == b"<":
+            if "html" in content_type or start == b"<":
                 parse_error = "an HTML page instead of JSON"
             elif "json" in content_type:
                 parse_error = "truncated or malformed JSON"

@@ -13,20 +13,29 @@ may use only what the reserve leaves: ``GHL_RATE_LIMIT_RESERVE`` of the burst wi
 day stay for incremental polls and resyncs, so a big backfill never starves them.
 """
 
+import bisect
 import contextvars
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from integrations.ghl.errors import GhlRateLimited
+from integrations.ghl.headers import headers_lower
 from integrations.ghl.models import RateBucket
-from integrations.ghl.statements import row_get, row_update
+from integrations.ghl.statements import (
+    Prepared,
+    row_get,
+    row_update,
+    row_update_if,
+    value_prepare,
+)
 
 _sleep = time.sleep  # tests replace these two with a fake clock
 _now = time.time
@@ -72,7 +81,9 @@ def _bucket_locked(key: str) -> RateBucket:
 
 
 def _bucket_write(bucket: RateBucket, fields: Iterable[str]) -> None:
-    """Write these fields of the locked bucket (a statement built once)."""
+    """Write these fields of the locked bucket (a statement built once). This thread's view of
+    the row is dropped: its next take reads the row again."""
+    _known(bucket.key)
     row_update(model=RateBucket, pk=bucket.pk, values={f: getattr(bucket, f) for f in fields})
 
 
@@ -86,33 +97,127 @@ def _window() -> float:
     return float(settings.GHL_RATE_LIMIT_INTERVAL_MS + settings.GHL_RATE_LIMIT_SAFETY_MS) / 1000
 
 
+@dataclass
+class _State:
+    """A bucket's row as this thread last read or wrote it (stamps sorted)."""
+
+    pk: int
+    key: str
+    stamps: list[float]
+    day: date | None
+    day_count: int
+    blocked_until: float
+    server_limit: int | None
+    server_daily_remaining: int | None
+    stamps_db: Prepared | None = None  # ``stamps`` as last written, prepared for the database
+
+    @classmethod
+    def of(cls, bucket: RateBucket) -> "_State":
+        return cls(
+            pk=bucket.pk,
+            key=bucket.key,
+            stamps=sorted(bucket.stamps),
+            day=bucket.day,
+            day_count=bucket.day_count,
+            blocked_until=bucket.blocked_until,
+            server_limit=bucket.server_limit,
+            server_daily_remaining=bucket.server_daily_remaining,
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The columns a take reads, as a compare-and-set expects them."""
+        return {
+            "key": self.key,
+            "stamps": self.stamps_db or self.stamps,
+            "day": self.day,
+            "day_count": self.day_count,
+            "blocked_until": self.blocked_until,
+            "server_limit": self.server_limit,
+            "server_daily_remaining": self.server_daily_remaining,
+        }
+
+
+def _take_plan(state: _State, now: float) -> tuple[float, _State | None]:
+    """A take at ``now`` from ``state``: (0, the state after it), or (seconds to wait, None)."""
+    day, day_count, daily_remaining = state.day, state.day_count, state.server_daily_remaining
+    today = datetime.fromtimestamp(now, tz=UTC).date()
+    if day != today:
+        day, day_count, daily_remaining = today, 0, None
+    limit = settings.GHL_RATE_LIMIT_BURST
+    if state.server_limit:
+        limit = min(limit, state.server_limit)
+    window = _window()
+    stamps = state.stamps[bisect.bisect_right(state.stamps, now - window) :]
+    if state.blocked_until > now:
+        return state.blocked_until - now, None
+    daily = settings.GHL_RATE_LIMIT_DAILY
+    if day_count >= daily - _reserved(daily) or daily_remaining == 0:
+        return _seconds_to_midnight(now), None
+    limit -= _reserved(limit)
+    if len(stamps) >= limit:
+        return max(stamps[-limit] + window - now, 0.001), None
+    bisect.insort(stamps, now)  # at the end, unless another process's clock ran ahead
+    return 0, replace(
+        state,
+        stamps=stamps,
+        day=day,
+        day_count=day_count + 1,
+        server_daily_remaining=daily_remaining,
+        stamps_db=None,
+    )
+
+
+_TAKE_WRITES = ("stamps", "day", "day_count", "server_daily_remaining")
+
+
 def _try_take(key: str) -> tuple[float, float]:
-    """Record one send: (0, its stamp), or (seconds to wait before asking again, 0)."""
+    """Record one send: (0, its stamp), or (seconds to wait before asking again, 0).
+
+    When this thread wrote the bucket last (one worker paging one location: the usual case), the
+    take is planned from the row as it left it and written by one compare-and-set statement
+    that only succeeds if the row is still exactly that: no transaction, lock or read. Else (or
+    when that finds the row changed, or the plan is to wait) it reads the row under its lock."""
+    known = _known(key)
+    if known is not None:
+        now = _now()
+        wait, after = _take_plan(known, now)
+        if after is not None:
+            stamps_db = value_prepare(model=RateBucket, name="stamps", value=after.stamps)
+            if row_update_if(
+                model=RateBucket,
+                pk=known.pk,
+                values={
+                    "stamps": stamps_db,
+                    "day": after.day,
+                    "day_count": after.day_count,
+                    "server_daily_remaining": after.server_daily_remaining,
+                },
+                expected=known.row(),
+            ):
+                after.stamps_db = stamps_db
+                return _took(key, after, now)
     with transaction.atomic():
         bucket = _bucket_locked(key)
         now = _now()
-        today = datetime.fromtimestamp(now, tz=UTC).date()
-        if bucket.day != today:
-            bucket.day, bucket.day_count, bucket.server_daily_remaining = today, 0, None
-        limit = settings.GHL_RATE_LIMIT_BURST
-        if bucket.server_limit:
-            limit = min(limit, bucket.server_limit)
-        window = _window()
-        stamps = sorted(s for s in bucket.stamps if s > now - window)
-        if bucket.blocked_until > now:
-            return bucket.blocked_until - now, 0
-        daily = settings.GHL_RATE_LIMIT_DAILY
-        if bucket.day_count >= daily - _reserved(daily) or bucket.server_daily_remaining == 0:
-            return _seconds_to_midnight(now), 0
-        limit -= _reserved(limit)
-        if len(stamps) >= limit:
-            return max(stamps[-limit] + window - now, 0.001), 0
-        stamps.append(now)
-        bucket.stamps = stamps
-        bucket.day_count += 1
-        _bucket_write(bucket, ["stamps", "day", "day_count", "server_daily_remaining"])
-        _taken(key, Taken(stamps, bucket.server_limit, bucket.server_daily_remaining))
-        return 0, now
+        state = _State.of(bucket)
+        wait, after = _take_plan(state, now)
+        if after is None:
+            _known(key, state)
+            return wait, 0
+        after.stamps_db = value_prepare(model=RateBucket, name="stamps", value=after.stamps)
+        row_update(
+            model=RateBucket,
+            pk=after.pk,
+            values={name: getattr(after, name) for name in _TAKE_WRITES}
+            | {"stamps": after.stamps_db},
+        )
+    return _took(key, after, now)
+
+
+def _took(key: str, after: _State, now: float) -> tuple[float, float]:
+    _known(key, after)
+    _taken(key, Taken(after.stamps, after.server_limit, after.server_daily_remaining))
+    return 0, now
 
 
 @dataclass(frozen=True)
@@ -125,6 +230,16 @@ class Taken:
 
 
 _local = threading.local()
+
+
+def _known(key: str, state: _State | None = None) -> _State | None:
+    """This thread's last view of ``key``'s bucket: set it, or take it (it is handed out once:
+    a take that fails before writing leaves none, and the next one reads the row)."""
+    seen: dict[str, _State] = _local.__dict__.setdefault("known", {})
+    if state is not None:
+        seen[key] = state
+        return state
+    return seen.pop(key, None)
 
 
 def _taken(key: str, taken: Taken | None = None) -> Taken | None:
@@ -147,7 +262,8 @@ def _observe_needless(
         return False
     if limit is not None and remaining is not None:
         horizon = _now() - _window()
-        if (limit - remaining) - sum(1 for s in taken.stamps if s > horizon) > 0:
+        in_window = len(taken.stamps) - bisect.bisect_right(taken.stamps, horizon)
+        if (limit - remaining) - in_window > 0:
             return False
     if daily_remaining is not None:
         low = daily_remaining if daily_remaining < 1000 else None
@@ -184,21 +300,35 @@ def ratelimit_settle(*, key: str, stamp: float) -> None:
     now = _now()
     if now - stamp <= settings.GHL_RATE_LIMIT_SAFETY_MS / 1000:
         return
+    known = _known(key)  # as for a take: a compare-and-set when this thread wrote it last
+    if known is not None:
+        stamps = _settled(known.stamps, stamp=stamp, now=now)
+        stamps_db = value_prepare(model=RateBucket, name="stamps", value=stamps)
+        if row_update_if(
+            model=RateBucket, pk=known.pk, values={"stamps": stamps_db}, expected=known.row()
+        ):
+            _known(key, replace(known, stamps=stamps, stamps_db=stamps_db))
+            return
     with transaction.atomic():
         bucket = _bucket_locked(key)
-        horizon = now - _window()
-        stamps = [s for s in bucket.stamps if s > horizon]
-        if stamp in stamps:
-            stamps.remove(stamp)
-        stamps.append(now)
-        bucket.stamps = sorted(stamps)
+        bucket.stamps = _settled(sorted(bucket.stamps), stamp=stamp, now=now)
         _bucket_write(bucket, ["stamps"])
 
 
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    lowered = {k.lower(): v for k, v in headers.items()}
+def _settled(stamps: list[float], *, stamp: float, now: float) -> list[float]:
+    """The sorted ``stamps`` in the window with ``stamp`` moved to ``now``."""
+    stamps = stamps[bisect.bisect_right(stamps, now - _window()) :]
+    at = bisect.bisect_left(stamps, stamp)
+    if at < len(stamps) and stamps[at] == stamp:
+        del stamps[at]
+    bisect.insort(stamps, now)
+    return stamps
+
+
+def _int_header(lowered: Mapping[str, str], name: str) -> int | None:
+    """The header ``name`` (lower-case) as an integer, None when missing or not one."""
     try:
-        return int(lowered[name.lower()])
+        return int(lowered[name])
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -214,10 +344,11 @@ def ratelimit_observe(
     """Bring the shared budget in step with what the server said about it. ``stamp``: the one
     :func:`ratelimit_acquire` gave this request in this thread (its take is remembered, so an
     answer that changes nothing costs no read of the bucket)."""
-    limit = _int_header(headers, "X-RateLimit-Max")
-    remaining = _int_header(headers, "X-RateLimit-Remaining")
-    daily_remaining = _int_header(headers, "X-RateLimit-Daily-Remaining")
-    interval_ms = _int_header(headers, "X-RateLimit-Interval-Milliseconds")
+    lowered = headers_lower(headers)
+    limit = _int_header(lowered, "x-ratelimit-max")
+    remaining = _int_header(lowered, "x-ratelimit-remaining")
+    daily_remaining = _int_header(lowered, "x-ratelimit-daily-remaining")
+    interval_ms = _int_header(lowered, "x-ratelimit-interval-milliseconds")
     if status != 429 and limit is None and remaining is None and daily_remaining is None:
         return
     if status != 429:

@@ -89,6 +89,13 @@ class _Write:
     now: tuple[int, ...] = ()  # positions filled with the time of the write (auto_now fields)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A value already prepared for the database (:func:`value_prepare`): passed as it is."""
+
+    value: Any
+
+
 _built: dict[tuple[Any, ...], Any] = {}
 
 
@@ -275,11 +282,68 @@ def _update(alias: str, model: type[models.Model], names: tuple[str, ...]) -> _W
 
 
 def row_update(*, model: type[models.Model], pk: Any, values: Mapping[str, Any]) -> None:
-    """UPDATE these fields of the row ``pk``."""
+    """UPDATE these fields of the row ``pk`` (values may be :class:`Prepared`)."""
     alias = router.db_for_write(model)
     statement = _update(alias, model, tuple(values))
     params = [
-        prepare(value) for prepare, value in zip(statement.preparers, values.values(), strict=True)
+        value.value if isinstance(value, Prepared) else prepare(value)
+        for prepare, value in zip(statement.preparers, values.values(), strict=True)
     ]
     with connections[alias].cursor() as cursor:
         cursor.execute(statement.sql, [*params, pk])
+
+
+def value_prepare(*, model: type[models.Model], name: str, value: Any) -> Prepared:
+    """``value`` as field ``name`` of ``model`` hands it to the database (prepared once, for a
+    value sent more than once: a JSON list written now and compared with later)."""
+    connection = connections[router.db_for_write(model)]
+    return Prepared(_preparer(_field(model, name), connection)(value))
+
+
+def _update_if(
+    alias: str, model: type[models.Model], names: tuple[str, ...], nulls: tuple[bool, ...]
+) -> _Write:
+    connection = connections[alias]
+    key = ("update_if", alias, connection.vendor, model, names, nulls)
+    if (found := _built.get(key)) is not None:
+        return found  # type: ignore[no-any-return]
+    quote = _quoter(connection)
+    fields = [_field(model, name) for name in names]
+    half = len(names) - len(nulls)
+    tests = [
+        f"{quote(field.column)} IS NULL" if null else f"{quote(field.column)} = %s"
+        for field, null in zip(fields[half:], nulls, strict=True)
+    ]
+    sql = "UPDATE {} SET {} WHERE {} = %s{}".format(  # noqa: S608 - names from model metadata only, quoted
+        quote(model._meta.db_table),
+        ", ".join(f"{quote(field.column)} = %s" for field in fields[:half]),
+        quote(model._meta.pk.column),
+        "".join(f" AND {test}" for test in tests),
+    )
+    built = _built[key] = _Write(
+        sql=sql, preparers=tuple(_preparer(field, connection) for field in fields)
+    )
+    return built
+
+
+def row_update_if(
+    *, model: type[models.Model], pk: Any, values: Mapping[str, Any], expected: Mapping[str, Any]
+) -> bool:
+    """UPDATE these fields of the row ``pk`` only if its fields ``expected`` still hold those
+    values (None: NULL), in one statement: True when it did. A compare-and-set: the database
+    checks and writes atomically, so no lock is held and no read comes first. Values may be
+    :class:`Prepared`."""
+    alias = router.db_for_write(model)
+    nulls = tuple(value is None for value in expected.values())
+    statement = _update_if(alias, model, (*values, *expected), nulls)
+    params: list[Any] = []
+    given = [*values.values(), *expected.values()]
+    for prepare, value, null in zip(
+        statement.preparers, given, (False,) * len(values) + nulls, strict=True
+    ):
+        if not null:
+            params.append(value.value if isinstance(value, Prepared) else prepare(value))
+    params.insert(len(values), pk)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        return bool(cursor.rowcount == 1)

@@ -9,12 +9,13 @@ successes. A success not sampled is never parsed or redacted: the cheap path.
 
 import json as jsonlib
 import random
+import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -23,6 +24,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
 from integrations.ghl.errors import GhlNetworkError
+from integrations.ghl.headers import LowerHeaders, headers_lower
 from integrations.ghl.statements import row_insert
 from integrations.ghl.uploads import UploadFile, files_parts, files_summary
 from portal.logs import log_trace_set
@@ -48,11 +50,52 @@ def _session() -> requests.Session:
     return session
 
 
-def _environment(split: SplitResult) -> dict[str, Any]:
+# What a requests Session adds to every request (User-Agent, Accept-Encoding, Connection).
+_BASE_HEADERS: dict[str, str] = dict(requests.utils.default_headers())
+
+
+def _adapter(origin: str, url: str) -> BaseAdapter:
+    """This thread's session's adapter for ``origin`` (its keep-alive connection pool)."""
+    adapters: dict[str, BaseAdapter] = _local.__dict__.setdefault("adapters", {})
+    found = adapters.get(origin)
+    if found is None:
+        found = adapters[origin] = _session().get_adapter(url)
+    return found
+
+
+def _send(
+    *,
+    method: str,
+    url: str,
+    origin: str,
+    environment: Mapping[str, Any],
+    headers: Mapping[str, str],
+    params: Mapping[str, Any] | None,
+    json: Any,
+    data: Any,
+    files: Any,
+    timeout: tuple[float, float],
+) -> requests.Response:
+    """Prepare and send one request straight through the session's adapter.
+
+    What ``Session.request`` would do, less what the door never uses: no session cookies (an
+    API called with a bearer token; a cookie HighLevel sets is not sent back to the next
+    location's calls either), no ``.netrc`` or URL auth (the bearer header is the auth), no
+    hooks, no redirects (never followed). Its per-request merging of session settings cost
+    more CPU than the rest of the send.
+    """
+    prepared = requests.PreparedRequest()
+    prepared.prepare_method(method)
+    prepared.prepare_url(url, params or {})
+    prepared.prepare_headers({**_BASE_HEADERS, **headers})
+    prepared.prepare_body(data or {}, files, json)
+    return _adapter(origin, url).send(prepared, timeout=timeout, **environment)
+
+
+def _environment(origin: str) -> dict[str, Any]:
     """The proxies and CA bundle the environment gives this origin (``HTTPS_PROXY``,
     ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``...), read as requests reads them, once per thread and
     origin. ``.netrc`` is not consulted: its basic auth would replace the bearer token."""
-    origin = f"{split.scheme}://{split.netloc}"
     known: dict[str, dict[str, Any]] = _local.__dict__.setdefault("environment", {})
     found = known.get(origin)
     if found is None:
@@ -83,6 +126,7 @@ class Attempt:
     duration_ms: int = 0
     trace_id: str = ""
     error: GhlNetworkError | None = None
+    lowered: LowerHeaders = field(default_factory=LowerHeaders)  # headers by lower-case name
     _payload: Any = field(default=_UNPARSED, repr=False, compare=False)
 
     def payload(self) -> Any:
@@ -98,8 +142,18 @@ class Attempt:
         return self._payload
 
 
+_LEADING = re.compile(rb"\s*(.?)", re.DOTALL)
+
+
+def first_byte(body: bytes) -> bytes:
+    """The body's first byte after leading whitespace (b"" for a blank body), found without
+    copying the body as ``body.strip()`` would."""
+    found = _LEADING.match(body)
+    return found[1] if found else b""
+
+
 def trace_id_find(*, headers: Mapping[str, str], attempt: Attempt) -> str:
-    lowered = {k.lower(): v for k, v in headers.items()}
+    lowered = headers_lower(headers)
     for name in TRACE_HEADERS:
         if value := lowered.get(name):
             return value[:100]
@@ -119,7 +173,7 @@ def bodies_kept(*, status: int | None, failed: bool, body: bytes = b"") -> bool:
     for a success, with probability ``SYNC_LOG_BODY_SAMPLE``."""
     if failed or status is None or status >= 300:
         return True
-    if body and body.lstrip()[:1] not in (b"{", b"["):
+    if body and first_byte(body) not in (b"{", b"["):
         return True  # a success that is no JSON (an HTML page, a cut-off answer): a failure
     share = float(settings.SYNC_LOG_BODY_SAMPLE)
     return share > 0 and (share >= 1 or random.random() < share)
@@ -187,6 +241,7 @@ def http_attempt(
     from integrations.ghl.models import SyncLog
 
     split = urlsplit(url)
+    origin = f"{split.scheme}://{split.netloc}"
     path = path or split.path + (f"?{split.query}" if split.query else "")
     if params:
         path += ("&" if "?" in path else "?") + urlencode(params, doseq=True)
@@ -194,23 +249,24 @@ def http_attempt(
     result = Attempt(status=None)
     prepared: requests.PreparedRequest | None = None
     try:
-        response = _session().request(
-            method,
-            url,
+        response = _send(
+            method=method.upper(),
+            url=url,
+            origin=origin,
+            environment=_environment(origin),
             headers=headers,
             params=params,
             json=json,
             data=data,
             files=files_parts(files),
             timeout=_timeouts(timeout_cap),
-            allow_redirects=False,
-            **_environment(split),
         )
         body = response.content  # reads the whole body: a cut-off stream raises here
         result.status = response.status_code
         result.headers = dict(response.headers)
+        result.lowered = headers_lower(result.headers)
         result.body = body
-        result.trace_id = trace_id_find(headers=response.headers, attempt=result)
+        result.trace_id = trace_id_find(headers=result.lowered, attempt=result)
         log_trace_set(result.trace_id)  # the lines logged after it name HighLevel's trace
         prepared = response.request
     except requests.ConnectTimeout as exc:

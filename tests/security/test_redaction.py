@@ -187,3 +187,27 @@ def test_exports_mask_the_connections_secrets_by_value(admin_client, connection)
         text = b"".join(response.streaming_content).decode()
         rows = list(csv.DictReader(io.StringIO(text)))
         assert rows and leaks(text) == []
+
+
+def test_a_big_body_s_summary_redacts_only_what_it_keeps_and_keeps_what_whole_redaction_would(
+    monkeypatch,
+):
+    from portal import redact
+
+    page = {
+        "contacts": [
+            {"id": f"c{n}", "email": f"person{n}@example.com", "token": ACCESS, "note": ACCESS}
+            for n in range(5000)
+        ],
+        "meta": {"total": 5000},
+    }
+    whole = json.dumps(value_redact(page, secrets=EVERY_SECRET, personal=True))
+    redacted = []
+    real = redact.text_redact
+    monkeypatch.setattr(
+        redact, "text_redact", lambda text, **kw: redacted.append(text) or real(text, **kw)
+    )
+    summary = redact.summary_make(body=page, secrets=EVERY_SECRET, personal=True, limit=2000)
+    assert summary[:2000] == whole[:2000] and not leaks(summary)
+    assert "more characters]" in summary and len(summary) < 2100
+    assert len(redacted) < 500  # a few records past the cut, not the 5,000 of them

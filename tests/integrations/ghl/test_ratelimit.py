@@ -204,3 +204,35 @@ def test_usage_the_take_did_not_see_is_still_counted(sleeps):
         stamp=stamp,
     )
     assert len(RateBucket.objects.get(key="1:loc").stamps) == 42
+
+
+@pytest.mark.django_db
+def test_a_take_after_this_thread_s_own_is_one_statement(django_assert_num_queries):
+    ratelimit.ratelimit_acquire(key="1:loc")
+    with django_assert_num_queries(1):  # a compare-and-set: no lock, no read, no transaction
+        ratelimit.ratelimit_acquire(key="1:loc")
+    assert RateBucket.objects.get().day_count == 2
+
+
+@pytest.mark.django_db
+@override_settings(
+    GHL_RATE_LIMIT_BURST=5, GHL_RATE_LIMIT_INTERVAL_MS=1000, GHL_RATE_LIMIT_SAFETY_MS=0
+)
+def test_a_take_sees_the_sends_another_process_recorded_since_this_thread_s_last(sleeps):
+    first = ratelimit.ratelimit_acquire(key="1:loc")
+    # another worker took the other four sends of the window meanwhile
+    RateBucket.objects.update(stamps=[first, *[first + 0.001 * n for n in range(1, 5)]])
+    ratelimit.ratelimit_acquire(key="1:loc")
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 1.0  # waited for the window, not sent a sixth
+
+
+@pytest.mark.django_db
+@override_settings(GHL_RATE_LIMIT_SAFETY_MS=250)
+def test_a_slow_answer_after_another_process_s_take_keeps_that_take(sleeps):
+    stamp = ratelimit.ratelimit_acquire(key="1:loc")
+    other = stamp + 0.5
+    RateBucket.objects.update(stamps=[stamp, other])  # another worker's send
+    ratelimit._sleep(2.0)
+    ratelimit.ratelimit_settle(key="1:loc", stamp=stamp)
+    stamps = RateBucket.objects.get().stamps
+    assert stamps[0] == other and stamps[1] == pytest.approx(stamp + 2.0, abs=0.05)
