@@ -365,3 +365,25 @@ def test_a_page_loops_scope_reads_the_related_rows_once_and_the_connection_every
     with pytest.raises(GhlNotConnected):
         ghl_request(connection_id=connection.pk, method="GET", path="/x", scope=scope)
     assert len(mocked.calls) == 2
+
+
+def test_a_cookie_one_answer_sets_is_never_sent_on_later_calls(connection, mocked, api_base):
+    """The door's keep-alive session was shared by every call of a thread, other locations'
+    included, and sent back any cookie an answer set (a load balancer's, a session's). HighLevel's
+    API is bearer-token only: the door keeps no cookies."""
+    mocked.add(
+        responses.GET,
+        f"{api_base}/contacts/c1",
+        json={"contact": {"id": "c1"}},
+        headers={"Set-Cookie": "sid=from-location-1; Path=/"},
+    )
+    mocked.add(responses.GET, f"{api_base}/contacts/c2", json={"contact": {"id": "c2"}})
+    for contact in ("c1", "c2"):
+        ghl_request(
+            connection_id=connection.pk,
+            method="GET",
+            path=f"/contacts/{contact}",
+            operation_id="get-contact",
+            version="2021-07-28",
+        )
+    assert "Cookie" not in mocked.calls[1].request.headers
