@@ -1278,6 +1278,11 @@ def scenario_restore_backup(ctx):
         problems.append(f"{exc}: {equal_contacts(world, own)[:2]}")
     phase("recovered")
     notes.append("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
+    # Cleaned up: the scenarios after this one expect no agency connection for the world's
+    # agency (sandbox_faults' refused refresh must flag its location, not re-mint it), and an
+    # idle machine.
+    Connection.objects.filter(pk=agency.pk).update(status=Connection.Status.DISCONNECTED)
+    Subscription.objects.filter(pk__in=subs).update(enabled=False)
     return Outcome(not problems, time.time() - restored, notes=problems + notes)
 
 
