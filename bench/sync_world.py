@@ -166,13 +166,11 @@ def _pg_admin(url, statement):
 class Process:
     """A subprocess of this project (same environment), stopped on exit. In its own process
     group, so a signal reaches its children too (a qcluster's worker processes, gunicorn's
-    workers). ``stop()`` sends SIGTERM to the whole group, or with ``term_leader_only`` to the
-    group's leader only (a qcluster: README, "Running more workers"), then SIGKILL to what is left.
-    """
+    workers). ``stop()`` sends SIGTERM to the whole group, as honcho and systemd do, then SIGKILL
+    to what is left."""
 
-    def __init__(self, args, *, name, env=None, term_leader_only=False):
+    def __init__(self, args, *, name, env=None):
         self.name = name
-        self.term_leader_only = term_leader_only
         self.log = open(Path(tempfile.gettempdir()) / f"{name}-{os.getpid()}.log", "a+")
         self.proc = subprocess.Popen(
             args,
@@ -197,10 +195,7 @@ class Process:
 
     def stop(self, sig=None):
         if self.proc.poll() is None:
-            if sig is None and self.term_leader_only:
-                self.proc.terminate()
-            else:
-                self._signal(sig or signal.SIGTERM)
+            self._signal(sig or signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
@@ -266,10 +261,9 @@ class Sandbox(Process):
 
 def qcluster(*, workers=2, name="qcluster", env=None):
     return Process(
-        [PYTHON, "manage.py", "qcluster"],
+        [PYTHON, "manage.py", "worker"],  # the Procfile's worker line
         name=name,
         env={"Q_WORKERS": str(workers), **(env or {})},
-        term_leader_only=True,  # a SIGTERM to the whole group hangs django-q2's stop (#346)
     )
 
 
