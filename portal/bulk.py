@@ -14,14 +14,17 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 from django.db import connections, models, router, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
 _MISSING = object()
+_JSON_PLAIN = frozenset((dict, list, str, int, float, bool))
 _MAX_PARAMS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
 _COPY_FROM = 20  # rows from which PostgreSQL gets them by COPY (fewer: one INSERT ... VALUES)
 _MAX_AMONG = 10_000  # values of one IN (...) list, under SQLite's 32,766 parameters
@@ -99,10 +102,17 @@ def _preparer(
         as_is = ()
     if isinstance(field, models.JSONField):
         adapt = connection.ops.adapt_json_value
+        encoder = field.encoder
+        # Where the backend stores JSON as the text json.dumps gives (SQLite), JsonText is that
+        # text already: it goes as it is.
+        as_text = type(connection.ops).adapt_json_value is BaseDatabaseOperations.adapt_json_value
 
         def prepare(value: Any) -> Any:
-            if type(value) is JsonText:
-                return adapt(value, _AsIs)
+            kind = type(value)
+            if kind is JsonText:
+                return str(value) if as_text else adapt(value, _AsIs)
+            if kind in _JSON_PLAIN:  # all get_db_prep_save does with plain data
+                return adapt(value, encoder)
             return None if value is None else field.get_db_prep_save(value, connection)
 
         return prepare, as_is
@@ -159,7 +169,38 @@ def rows_insert(
         update=tuple(update),
         ignore_conflicts=ignore_conflicts,
     )
-    params = plan.params(rows)
+    return _insert_send(connection, plan, plan.params(rows))
+
+
+def rows_insert_tuples(
+    *,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+    ignore_conflicts: bool = False,
+) -> int:
+    """:func:`rows_insert` for rows given as tuples of the values of ``columns`` (field attnames
+    or names, in that order), without a dict per row: the same statement, defaults, preparation
+    and result. A name that is no concrete field of the model is refused before anything is sent.
+    """
+    if not rows:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    pk = model._meta.pk
+    plan = _insert_plan(
+        model,
+        connection,
+        with_pk=pk is not None and (pk.attname in columns or pk.name in columns),
+        conflict=tuple(conflict),
+        update=tuple(update),
+        ignore_conflicts=ignore_conflicts,
+    )
+    return _insert_send(connection, plan, plan.params_of_tuples(tuple(columns), rows))
+
+
+def _insert_send(connection: Any, plan: "_Insert", params: list[tuple[Any, ...]]) -> int:
     if connection.vendor == "sqlite":  # one prepared statement stepped for every row
         with connection.cursor() as cursor:
             cursor.executemany(plan.head + plan.one + plan.tail, params)
@@ -215,6 +256,10 @@ class _Insert:
     stamped: tuple[str, ...]  # auto_now / auto_now_add attnames: now, when a row leaves them out
     prepares: tuple[tuple[int, Callable[[Any], Any], frozenset[type]], ...]  # column, how, as is
     stage: tuple[str, str, str, str] | None  # PostgreSQL: create, COPY into, insert from, clear
+    # columns of rows given as tuples -> their shape (params_of_tuples)
+    shapes: dict[tuple[str, ...], tuple[tuple[int, ...], tuple[str, ...]]] = dataclass_field(
+        default_factory=dict, compare=False
+    )
 
     def params(self, rows: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         for row in rows:
@@ -251,6 +296,63 @@ class _Insert:
             columns[position] = _prepared(column, prepare, as_is)
             changed = True
         return list(zip(*columns, strict=True)) if changed else table
+
+    def params_of_tuples(
+        self, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`params` of rows given as tuples of ``columns``' values."""
+        order, missing = self._shape(columns)
+        width = len(columns)
+        if any(len(row) != width for row in rows):
+            raise BulkError(f"{self.model.__name__}: a row has not one value per column.")
+        defaults = dict(self.defaults)
+        for field in self.per_call:
+            defaults[field.attname] = field.get_default()
+        now = timezone.now()
+        for attname in self.stamped:
+            defaults[attname] = now
+        try:
+            extra = tuple(defaults[attname] for attname in missing)
+        except KeyError as exc:  # only a primary key has no default
+            raise BulkError(f"{self.model.__name__}: every row or none gives {exc}.") from None
+        pick = itemgetter(*order)
+        if len(order) == 1:
+            table = [(pick(row + extra),) for row in rows]
+        else:
+            table = [pick(row + extra) for row in rows]
+        columns_of: list[Sequence[Any]] | None = None
+        for position, prepare, as_is in self.prepares:
+            if columns_of is None:
+                if as_is.issuperset(map(type, map(itemgetter(position), table))):
+                    continue
+                columns_of = list(zip(*table, strict=True))
+            column = columns_of[position]
+            if not as_is.issuperset(map(type, column)):
+                columns_of[position] = _prepared(column, prepare, as_is)
+        return table if columns_of is None else list(zip(*columns_of, strict=True))
+
+    def _shape(self, columns: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """(for each column written, where its value is in ``row + extra``; the attnames of the
+        fields the rows leave out, in ``extra``'s order), worked out once per columns."""
+        known = self.shapes.get(columns)
+        if known is None:
+            known = self.shapes[columns] = self._shape_of(columns)
+        return known
+
+    def _shape_of(self, columns: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        given = {}
+        for position, name in enumerate(columns):
+            if name not in self.known:
+                raise BulkError(f"{self.model.__name__} has no concrete field {name!r}.")
+            attname = self.renames.get(name, name)
+            if attname in given:
+                raise BulkError(f"{self.model.__name__}: {name!r} is given twice.")
+            given[attname] = position
+        missing = tuple(a for a in self.attnames if a not in given)
+        order = tuple(
+            given[a] if a in given else len(columns) + missing.index(a) for a in self.attnames
+        )
+        return order, missing
 
 
 def _prepared(
