@@ -28,6 +28,7 @@ _JSON_PLAIN = frozenset((dict, list, str, int, float, bool))
 _MAX_PARAMS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
 _COPY_FROM = 20  # rows from which PostgreSQL gets them by COPY (fewer: one INSERT ... VALUES)
 _MAX_AMONG = 10_000  # values of one IN (...) list, under SQLite's 32,766 parameters
+_AMONG, _AMONG_VALUE, _ROW = '"bulk__among"', '"value"', '"bulk__row"'  # rows_select's aliases
 _PLAIN_TEXT = (
     models.CharField,
     models.TextField,
@@ -522,6 +523,36 @@ def rows_select(
         if found:
             converters.append((position, column, found))
     rows: list[tuple[Any, ...]] = []
+    if among is not None and connection.vendor == "postgresql":
+        # Each value looked up by itself (a LATERAL probe of the index on its full key): given
+        # "key IN (...)" next to "location_id = %s", PostgreSQL, whose statistics do not yet
+        # count a new location's rows (never analysed, or a location just added), scans every row
+        # of the location and filters them, so a backfill's page read grew with each page.
+        # (OFFSET 0 keeps the planner from flattening the probe into that same join.)
+        ordering = [_field(model, name) for name in order_by]
+        extra = [field for field in ordering if field not in chosen]  # selected, then cut off
+        probe = "SELECT {} FROM {}{} {} = {}.{} OFFSET 0{}".format(  # noqa: S608 - names from model metadata only, quoted
+            ", ".join(quote(field.column) for field in [*chosen, *extra]),
+            quote(table),
+            " WHERE " + " AND ".join(conditions) + " AND" if conditions else " WHERE",
+            quote(key.column),
+            _AMONG,
+            _AMONG_VALUE,
+            locking,
+        )
+        sql = (
+            f"SELECT {_ROW}.* FROM (SELECT {_AMONG_VALUE} FROM unnest(%s::{key.db_type(connection)}[])"  # noqa: S608 - names from model metadata only, quoted
+            f" AS {_AMONG}({_AMONG_VALUE}) ORDER BY 1) AS {_AMONG}"
+            f" CROSS JOIN LATERAL ({probe}) AS {_ROW}"
+        )
+        if ordering:
+            sql += " ORDER BY " + ", ".join(f"{_ROW}.{quote(field.column)}" for field in ordering)
+        with connection.cursor() as cursor:
+            for batch in batches:
+                cursor.execute(sql, [list(dict.fromkeys(batch)), *params])  # in the text's order
+                found = cursor.fetchall()
+                rows.extend([row[: len(chosen)] for row in found] if extra else found)
+        batches = []
     with connection.cursor() as cursor:
         for batch in batches:
             tested = conditions
