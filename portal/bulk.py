@@ -55,6 +55,7 @@ class _AsIs(json.JSONEncoder):
         return str(o)
 
 
+@functools.cache
 def _fields(model: type[models.Model]) -> dict[str, "models.Field[Any, Any]"]:
     """The model's concrete fields by attname (``location_id``) and name (``location``), its
     primary key also as ``pk``."""
@@ -227,7 +228,7 @@ def _insert_copied(connection: Any, plan: "_Insert", params: list[tuple[Any, ...
     table of its columns, emptied at each commit), then one INSERT ... SELECT from it (with the
     same ON CONFLICT): the rows cross as COPY data, not as SQL text the client formats and the
     server parses (that took more CPU than writing them)."""
-    create, copy, insert, clear = plan.stage
+    create, copy, move = plan.stage
     # The staging table's rows live until the commit: one transaction for the whole move.
     with transaction.atomic(using=connection.alias, savepoint=False):
         with connection.cursor() as cursor:
@@ -235,10 +236,10 @@ def _insert_copied(connection: Any, plan: "_Insert", params: list[tuple[Any, ...
             with cursor.cursor.copy(copy) as copying:
                 for values in params:
                     copying.write_row(values)
-            cursor.execute(insert)
-            done = int(cursor.rowcount)
-            cursor.execute(clear)  # another insert of this model in this transaction may follow
-    return done
+            # One statement takes the rows out of the staging table (another insert of this
+            # model in this transaction may follow) and inserts them.
+            cursor.execute(move)
+            return int(cursor.rowcount)
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ class _Insert:
     per_call: tuple["models.Field[Any, Any]", ...]  # fields whose default is computed each call
     stamped: tuple[str, ...]  # auto_now / auto_now_add attnames: now, when a row leaves them out
     prepares: tuple[tuple[int, Callable[[Any], Any], frozenset[type]], ...]  # column, how, as is
-    stage: tuple[str, str, str, str] | None  # PostgreSQL: create, COPY into, insert from, clear
+    stage: tuple[str, str, str] | None  # PostgreSQL: create, COPY into, move into the table
     # columns of rows given as tuples -> their shape (params_of_tuples)
     shapes: dict[tuple[str, ...], tuple[tuple[int, ...], tuple[str, ...]]] = dataclass_field(
         default_factory=dict, compare=False
@@ -421,12 +422,13 @@ def _insert_plan(
         # back and forth in one session) gets a staging table of its own.
         shape = zlib.crc32(repr([(f.column, f.db_type(connection)) for f in written]).encode())
         staging = quote(f"{model._meta.db_table[:40]}__bulk_{shape:08x}")
+        moved = quote("bulk__moved")
         stage = (
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "  # noqa: S608 - names from model metadata only, quoted
             f"AS SELECT {names} FROM {table} WITH NO DATA",
             f"COPY {staging} ({names}) FROM STDIN",
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{tail}",  # noqa: S608
-            f"DELETE FROM {staging}",  # noqa: S608
+            f"WITH {moved} AS (DELETE FROM {staging} RETURNING {names}) "  # noqa: S608
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {moved}{tail}",
         )
     return _Insert(
         model=model,
@@ -512,7 +514,11 @@ def rows_select(
     batches: list[list[Any]] = [[]]
     if among is not None:
         key = _field(model, among[0])
-        values = [key.get_db_prep_value(value, connection) for value in among[1]]
+        text = type(key) in _PLAIN_TEXT  # text goes as it is (all Django's preparation does)
+        values = [
+            value if text and type(value) is str else key.get_db_prep_value(value, connection)
+            for value in among[1]
+        ]
         if not values:
             return []
         batches = [values[i : i + _MAX_AMONG] for i in range(0, len(values), _MAX_AMONG)]
