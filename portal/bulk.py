@@ -1,4 +1,5 @@
-"""Many rows in one statement: ``rows_insert``, ``rows_update`` and ``rows_select``.
+"""Many rows in one statement: ``rows_insert`` (``rows_insert_tuples``: the rows as tuples of
+named columns, no dict a row), ``rows_update`` and ``rows_select``.
 
 The sync writes pages of rows; Django's ``bulk_create`` compiles SQL for every row's every value,
 which costs more than the database's own work. These build one statement per call and hand all
