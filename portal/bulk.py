@@ -118,7 +118,7 @@ def _preparer(
                 return adapt(value, encoder)
             return None if value is None else field.get_db_prep_save(value, connection)
 
-        return prepare, as_is
+        return prepare, (JsonText,) if as_text else as_is  # (the driver binds it as text)
 
     if isinstance(field, models.DateTimeField):
         adapt_time = connection.ops.adapt_datetimefield_value
