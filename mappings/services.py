@@ -17,7 +17,7 @@ from mappings.flow_templates import FLOW_TEMPLATES
 from mappings.models import Mapping, MappingVersion, QuarantinedRecord, SourcePayload
 from mappings.quarantine import quarantine_add, quarantine_resolve, quarantine_retry_enqueue
 from mappings.rules import CompiledRules, MappingError, path_get, rules_check, rules_compile
-from portal.bulk import JsonText, rows_insert, rows_select
+from portal.bulk import JsonText, rows_insert_tuples, rows_select
 from portal.errors import PortalError
 from portal.models import AuditEvent
 from rankr.services import (
@@ -424,17 +424,11 @@ def payloads_store(
         )
     )
     now = timezone.now()
-    return rows_insert(
+    return rows_insert_tuples(
         model=SourcePayload,
+        columns=("location_id", "entity", "ghl_id", "payload", "fingerprint", "seen_at"),
         rows=[
-            {
-                "location_id": location_id,
-                "entity": entity,
-                "ghl_id": ghl_id,
-                "payload": JsonText(canonical),
-                "fingerprint": fingerprint,
-                "seen_at": now,
-            }
+            (location_id, entity, ghl_id, JsonText(canonical), fingerprint, now)
             for ghl_id, (fingerprint, canonical) in rows.items()
             if held.get(ghl_id) != fingerprint
         ],

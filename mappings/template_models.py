@@ -154,7 +154,11 @@ class SourcePayload(models.Model):
     (``integrations.sync.payloads``)."""
 
     location = models.ForeignKey(
-        "portal.Location", on_delete=models.CASCADE, related_name="+", verbose_name="location"
+        "portal.Location",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="location",
+        db_index=False,  # the unique (location, entity, ghl_id) index leads with it
     )
     entity = models.CharField("entity", max_length=32, choices=entity_choices)
     ghl_id = models.CharField("HighLevel id", max_length=64)

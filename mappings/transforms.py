@@ -101,12 +101,25 @@ def phone_e164(value: object, *, country: str, strict: bool = False) -> str:
 def _phone_e164_cached(text: str, country: str, strict: bool) -> tuple[bool, str]:
     """(True, the E.164 form) or (False, why not): the same number seen again (a retry, a re-apply,
     a contact in several records) is not parsed again. A pure function of its arguments."""
+    if not strict:  # possible: a question of the calling code and the number's length only
+        parts = _e164_parts(text)
+        if parts is not None and _possible_length(parts[0], len(parts[1])):
+            return True, text  # already E.164: formatting it gives it back (tests/mappings)
+        return _phone_e164_parsed(text, country, strict)
     number = _e164_number(text)
-    if number is not None and (
-        phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number)
-    ):
-        return True, text  # already E.164: formatting it gives it back (tests/mappings)
+    if number is not None and phonenumbers.is_valid_number(number):
+        return True, text
     return _phone_e164_parsed(text, country, strict)
+
+
+@cache
+def _possible_length(code: int, size: int) -> bool:
+    """``phonenumbers.is_possible_number`` of any number of calling code ``code`` whose national
+    significant number has ``size`` digits: it compares only that length with the code's main
+    region's possible lengths (tests/mappings/test_phone_fast.py)."""
+    return phonenumbers.is_possible_number(
+        phonenumbers.PhoneNumber(country_code=code, national_number=int("1" * size))
+    )
 
 
 def _phone_e164_parsed(text: str, country: str, strict: bool) -> tuple[bool, str]:
@@ -133,6 +146,23 @@ def _e164_number(text: str) -> phonenumbers.PhoneNumber | None:
     (the caller parses it). Equal to ``parse(text, any region)`` whenever not None, and its E.164
     form is ``text`` itself (both proven over many numbers in tests/mappings/test_phone_fast.py).
     """
+    parts = _e164_parts(text)
+    if parts is None:
+        return None
+    code, national = parts
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    if national[0] == "0":  # parse keeps leading zeros ("Italian leading zero")
+        number.italian_leading_zero = True
+        zeros = len(national) - len(national.lstrip("0"))
+        zeros = min(zeros, len(national) - 1)  # an all-zero number keeps its last 0 as the number
+        if zeros != 1:
+            number.number_of_leading_zeros = zeros
+    return number
+
+
+def _e164_parts(text: str) -> tuple[int, str] | None:
+    """(calling code, national significant number's digits) of text :func:`_e164_number` reads
+    (its national significant number is those digits); None where it reads nothing."""
     if not _E164_TEXT.fullmatch(text):
         return None
     digits = text[1:]
@@ -148,14 +178,7 @@ def _e164_number(text: str) -> phonenumbers.PhoneNumber | None:
     prefix = _national_prefix(code)
     if prefix is None or prefix.match(national):
         return None  # parse may strip a national prefix here: let it decide
-    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-    if national[0] == "0":  # parse keeps leading zeros ("Italian leading zero")
-        number.italian_leading_zero = True
-        zeros = len(national) - len(national.lstrip("0"))
-        zeros = min(zeros, len(national) - 1)  # an all-zero number keeps its last 0 as the number
-        if zeros != 1:
-            number.number_of_leading_zeros = zeros
-    return number
+    return code, national
 
 
 @cache

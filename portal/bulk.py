@@ -1,4 +1,5 @@
-"""Many rows in one statement: ``rows_insert``, ``rows_update`` and ``rows_select``.
+"""Many rows in one statement: ``rows_insert`` (``rows_insert_tuples``: the rows as tuples of
+named columns, no dict a row), ``rows_update`` and ``rows_select``.
 
 The sync writes pages of rows; Django's ``bulk_create`` compiles SQL for every row's every value,
 which costs more than the database's own work. These build one statement per call and hand all
@@ -14,17 +15,21 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 from django.db import connections, models, router, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
 _MISSING = object()
+_JSON_PLAIN = frozenset((dict, list, str, int, float, bool))
 _MAX_PARAMS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
 _COPY_FROM = 20  # rows from which PostgreSQL gets them by COPY (fewer: one INSERT ... VALUES)
 _MAX_AMONG = 10_000  # values of one IN (...) list, under SQLite's 32,766 parameters
+_AMONG, _AMONG_VALUE, _ROW = '"bulk__among"', '"value"', '"bulk__row"'  # rows_select's aliases
 _PLAIN_TEXT = (
     models.CharField,
     models.TextField,
@@ -51,6 +56,7 @@ class _AsIs(json.JSONEncoder):
         return str(o)
 
 
+@functools.cache
 def _fields(model: type[models.Model]) -> dict[str, "models.Field[Any, Any]"]:
     """The model's concrete fields by attname (``location_id``) and name (``location``), its
     primary key also as ``pk``."""
@@ -99,13 +105,20 @@ def _preparer(
         as_is = ()
     if isinstance(field, models.JSONField):
         adapt = connection.ops.adapt_json_value
+        encoder = field.encoder
+        # Where the backend stores JSON as the text json.dumps gives (SQLite), JsonText is that
+        # text already: it goes as it is.
+        as_text = type(connection.ops).adapt_json_value is BaseDatabaseOperations.adapt_json_value
 
         def prepare(value: Any) -> Any:
-            if type(value) is JsonText:
-                return adapt(value, _AsIs)
+            kind = type(value)
+            if kind is JsonText:
+                return str(value) if as_text else adapt(value, _AsIs)
+            if kind in _JSON_PLAIN:  # all get_db_prep_save does with plain data
+                return adapt(value, encoder)
             return None if value is None else field.get_db_prep_save(value, connection)
 
-        return prepare, as_is
+        return prepare, (JsonText,) if as_text else as_is  # (the driver binds it as text)
 
     if isinstance(field, models.DateTimeField):
         adapt_time = connection.ops.adapt_datetimefield_value
@@ -159,7 +172,38 @@ def rows_insert(
         update=tuple(update),
         ignore_conflicts=ignore_conflicts,
     )
-    params = plan.params(rows)
+    return _insert_send(connection, plan, plan.params(rows))
+
+
+def rows_insert_tuples(
+    *,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+    ignore_conflicts: bool = False,
+) -> int:
+    """:func:`rows_insert` for rows given as tuples of the values of ``columns`` (field attnames
+    or names, in that order), without a dict per row: the same statement, defaults, preparation
+    and result. A name that is no concrete field of the model is refused before anything is sent.
+    """
+    if not rows:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    pk = model._meta.pk
+    plan = _insert_plan(
+        model,
+        connection,
+        with_pk=pk is not None and (pk.attname in columns or pk.name in columns),
+        conflict=tuple(conflict),
+        update=tuple(update),
+        ignore_conflicts=ignore_conflicts,
+    )
+    return _insert_send(connection, plan, plan.params_of_tuples(tuple(columns), rows))
+
+
+def _insert_send(connection: Any, plan: "_Insert", params: list[tuple[Any, ...]]) -> int:
     if connection.vendor == "sqlite":  # one prepared statement stepped for every row
         with connection.cursor() as cursor:
             cursor.executemany(plan.head + plan.one + plan.tail, params)
@@ -185,7 +229,7 @@ def _insert_copied(connection: Any, plan: "_Insert", params: list[tuple[Any, ...
     table of its columns, emptied at each commit), then one INSERT ... SELECT from it (with the
     same ON CONFLICT): the rows cross as COPY data, not as SQL text the client formats and the
     server parses (that took more CPU than writing them)."""
-    create, copy, insert, clear = plan.stage
+    create, copy, move = plan.stage
     # The staging table's rows live until the commit: one transaction for the whole move.
     with transaction.atomic(using=connection.alias, savepoint=False):
         with connection.cursor() as cursor:
@@ -193,10 +237,10 @@ def _insert_copied(connection: Any, plan: "_Insert", params: list[tuple[Any, ...
             with cursor.cursor.copy(copy) as copying:
                 for values in params:
                     copying.write_row(values)
-            cursor.execute(insert)
-            done = int(cursor.rowcount)
-            cursor.execute(clear)  # another insert of this model in this transaction may follow
-    return done
+            # One statement takes the rows out of the staging table (another insert of this
+            # model in this transaction may follow) and inserts them.
+            cursor.execute(move)
+            return int(cursor.rowcount)
 
 
 @dataclass(frozen=True)
@@ -214,7 +258,11 @@ class _Insert:
     per_call: tuple["models.Field[Any, Any]", ...]  # fields whose default is computed each call
     stamped: tuple[str, ...]  # auto_now / auto_now_add attnames: now, when a row leaves them out
     prepares: tuple[tuple[int, Callable[[Any], Any], frozenset[type]], ...]  # column, how, as is
-    stage: tuple[str, str, str, str] | None  # PostgreSQL: create, COPY into, insert from, clear
+    stage: tuple[str, str, str] | None  # PostgreSQL: create, COPY into, move into the table
+    # columns of rows given as tuples -> their shape (params_of_tuples)
+    shapes: dict[tuple[str, ...], tuple[tuple[int, ...], tuple[str, ...]]] = dataclass_field(
+        default_factory=dict, compare=False
+    )
 
     def params(self, rows: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         for row in rows:
@@ -251,6 +299,63 @@ class _Insert:
             columns[position] = _prepared(column, prepare, as_is)
             changed = True
         return list(zip(*columns, strict=True)) if changed else table
+
+    def params_of_tuples(
+        self, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`params` of rows given as tuples of ``columns``' values."""
+        order, missing = self._shape(columns)
+        width = len(columns)
+        if any(len(row) != width for row in rows):
+            raise BulkError(f"{self.model.__name__}: a row has not one value per column.")
+        defaults = dict(self.defaults)
+        for field in self.per_call:
+            defaults[field.attname] = field.get_default()
+        now = timezone.now()
+        for attname in self.stamped:
+            defaults[attname] = now
+        try:
+            extra = tuple(defaults[attname] for attname in missing)
+        except KeyError as exc:  # only a primary key has no default
+            raise BulkError(f"{self.model.__name__}: every row or none gives {exc}.") from None
+        pick = itemgetter(*order)
+        if len(order) == 1:
+            table = [(pick(row + extra),) for row in rows]
+        else:
+            table = [pick(row + extra) for row in rows]
+        columns_of: list[Sequence[Any]] | None = None
+        for position, prepare, as_is in self.prepares:
+            if columns_of is None:
+                if as_is.issuperset(map(type, map(itemgetter(position), table))):
+                    continue
+                columns_of = list(zip(*table, strict=True))
+            column = columns_of[position]
+            if not as_is.issuperset(map(type, column)):
+                columns_of[position] = _prepared(column, prepare, as_is)
+        return table if columns_of is None else list(zip(*columns_of, strict=True))
+
+    def _shape(self, columns: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """(for each column written, where its value is in ``row + extra``; the attnames of the
+        fields the rows leave out, in ``extra``'s order), worked out once per columns."""
+        known = self.shapes.get(columns)
+        if known is None:
+            known = self.shapes[columns] = self._shape_of(columns)
+        return known
+
+    def _shape_of(self, columns: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        given = {}
+        for position, name in enumerate(columns):
+            if name not in self.known:
+                raise BulkError(f"{self.model.__name__} has no concrete field {name!r}.")
+            attname = self.renames.get(name, name)
+            if attname in given:
+                raise BulkError(f"{self.model.__name__}: {name!r} is given twice.")
+            given[attname] = position
+        missing = tuple(a for a in self.attnames if a not in given)
+        order = tuple(
+            given[a] if a in given else len(columns) + missing.index(a) for a in self.attnames
+        )
+        return order, missing
 
 
 def _prepared(
@@ -318,12 +423,13 @@ def _insert_plan(
         # back and forth in one session) gets a staging table of its own.
         shape = zlib.crc32(repr([(f.column, f.db_type(connection)) for f in written]).encode())
         staging = quote(f"{model._meta.db_table[:40]}__bulk_{shape:08x}")
+        moved = quote("bulk__moved")
         stage = (
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "  # noqa: S608 - names from model metadata only, quoted
             f"AS SELECT {names} FROM {table} WITH NO DATA",
             f"COPY {staging} ({names}) FROM STDIN",
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}{tail}",  # noqa: S608
-            f"DELETE FROM {staging}",  # noqa: S608
+            f"WITH {moved} AS (DELETE FROM {staging} RETURNING {names}) "  # noqa: S608
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {moved}{tail}",
         )
     return _Insert(
         model=model,
@@ -409,7 +515,11 @@ def rows_select(
     batches: list[list[Any]] = [[]]
     if among is not None:
         key = _field(model, among[0])
-        values = [key.get_db_prep_value(value, connection) for value in among[1]]
+        text = type(key) in _PLAIN_TEXT  # text goes as it is (all Django's preparation does)
+        values = [
+            value if text and type(value) is str else key.get_db_prep_value(value, connection)
+            for value in among[1]
+        ]
         if not values:
             return []
         batches = [values[i : i + _MAX_AMONG] for i in range(0, len(values), _MAX_AMONG)]
@@ -420,6 +530,36 @@ def rows_select(
         if found:
             converters.append((position, column, found))
     rows: list[tuple[Any, ...]] = []
+    if among is not None and connection.vendor == "postgresql":
+        # Each value looked up by itself (a LATERAL probe of the index on its full key): given
+        # "key IN (...)" next to "location_id = %s", PostgreSQL, whose statistics do not yet
+        # count a new location's rows (never analysed, or a location just added), scans every row
+        # of the location and filters them, so a backfill's page read grew with each page.
+        # (OFFSET 0 keeps the planner from flattening the probe into that same join.)
+        ordering = [_field(model, name) for name in order_by]
+        extra = [field for field in ordering if field not in chosen]  # selected, then cut off
+        probe = "SELECT {} FROM {}{} {} = {}.{} OFFSET 0{}".format(  # noqa: S608 - names from model metadata only, quoted
+            ", ".join(quote(field.column) for field in [*chosen, *extra]),
+            quote(table),
+            " WHERE " + " AND ".join(conditions) + " AND" if conditions else " WHERE",
+            quote(key.column),
+            _AMONG,
+            _AMONG_VALUE,
+            locking,
+        )
+        sql = (
+            f"SELECT {_ROW}.* FROM (SELECT {_AMONG_VALUE} FROM unnest(%s::{key.db_type(connection)}[])"  # noqa: S608 - names from model metadata only, quoted
+            f" AS {_AMONG}({_AMONG_VALUE}) ORDER BY 1) AS {_AMONG}"
+            f" CROSS JOIN LATERAL ({probe}) AS {_ROW}"
+        )
+        if ordering:
+            sql += " ORDER BY " + ", ".join(f"{_ROW}.{quote(field.column)}" for field in ordering)
+        with connection.cursor() as cursor:
+            for batch in batches:
+                cursor.execute(sql, [list(dict.fromkeys(batch)), *params])  # in the text's order
+                found = cursor.fetchall()
+                rows.extend([row[: len(chosen)] for row in found] if extra else found)
+        batches = []
     with connection.cursor() as cursor:
         for batch in batches:
             tested = conditions

@@ -6,11 +6,12 @@ inside it are recorded with its job id.
 """
 
 import contextvars
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from portal.bulk import rows_insert
+from portal.bulk import JsonText, rows_insert_tuples
 from rankr.models import RecordChange
 
 VALUE_LIMIT = 300  # characters of one value kept in the history
@@ -54,33 +55,31 @@ def record_changes_write(
     ``before``: {ghl_id: {field: value}} of the rows as they were (missing: created);
     ``after``: {ghl_id: {field: value}} as written.
     """
-    rows = []
+    version_id = mapping_version_id
     job_id = _JOB.get()
+    created, updated = RecordChange.Action.CREATED.value, RecordChange.Action.UPDATED.value
+    rows = []
     for ghl_id, values in after.items():
         old = before.get(ghl_id)
-        changes = (
-            _created(values)
-            if old is None
-            else {
-                name: [_short(old.get(name)), _short(value)]
-                for name, value in values.items()
-                if old.get(name) != value
-            }
-        )
+        if old is None:
+            action, changes = created, _created(values)
+        else:
+            action, changes = (
+                updated,
+                {
+                    name: [_short(old.get(name)), _short(value)]
+                    for name, value in values.items()
+                    if old.get(name) != value
+                },
+            )
+        # The values are None, booleans, numbers or text (_short): json.dumps as Django would.
         rows.append(
-            {
-                "location_id": location_id,
-                "kind": kind,
-                "ghl_id": ghl_id,
-                "action": (
-                    RecordChange.Action.CREATED if old is None else RecordChange.Action.UPDATED
-                ).value,
-                "changes": changes,
-                "job_id": job_id,
-                "mapping_version_id": mapping_version_id,
-            }
+            (location_id, kind, ghl_id, action, JsonText(json.dumps(changes)), job_id, version_id)
         )
-    rows_insert(model=RecordChange, rows=rows)
+    rows_insert_tuples(model=RecordChange, columns=_COLUMNS, rows=rows)
+
+
+_COLUMNS = ("location_id", "kind", "ghl_id", "action", "changes", "job_id", "mapping_version_id")
 
 
 def record_deletion_write(*, kind: str, location_id: int, ghl_id: str) -> None:

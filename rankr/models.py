@@ -34,6 +34,7 @@ class RankrRecord(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         verbose_name="location",
+        db_index=False,  # the unique (location, ghl_id) index leads with it
     )
     # NULL, not "", so the unique (location, ghl_id) constraint allows many unsent records.
     ghl_id = models.CharField(  # noqa: DJ001
@@ -343,7 +344,11 @@ class RecordChange(models.Model):
 
     at = models.DateTimeField("when", auto_now_add=True)
     location = models.ForeignKey(
-        Location, on_delete=models.CASCADE, related_name="+", verbose_name="location"
+        Location,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="location",
+        db_index=False,  # the recordchange_record index leads with it
     )
     kind = models.CharField("kind", max_length=32, help_text="The Rankr record kind, e.g. contact.")
     ghl_id = models.CharField("HighLevel id", max_length=64)

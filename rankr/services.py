@@ -24,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from portal.bulk import rows_insert, rows_select, rows_update
+from portal.bulk import rows_insert_tuples, rows_select, rows_update
 from portal.errors import PortalError
 from rankr.history import record_changes_write, record_deletion_write
 from rankr.models import RECORD_MODELS, RankrRecord
@@ -98,7 +98,12 @@ def record_fingerprint_text(*, data: object) -> tuple[str, str]:
 
 def record_canonical(*, data: object) -> str:
     """The text :func:`record_fingerprint` hashes: JSON, keys sorted, no spaces."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return _CANONICAL.encode(data)
+
+
+# What json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder) makes, the
+# encoder made once (encode keeps no state between calls).
+_CANONICAL = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def record_fingerprints(*, record: object, version_id: int) -> tuple[str, str]:
@@ -118,9 +123,15 @@ class EncodedRecord(NamedTuple):
 
 def record_encode(*, record: object, version_id: int) -> EncodedRecord:
     """:func:`record_fingerprints` and the canonical text they hash (a payload stored as it is)."""
-    tiebreak, canonical = record_fingerprint_text(data=record)
-    versioned = '{"record":' + canonical + ',"v":' + json.dumps(version_id) + "}"
-    return EncodedRecord(hashlib.sha256(versioned.encode()).hexdigest(), tiebreak, canonical)
+    canonical = _CANONICAL.encode(record)
+    text = canonical.encode()
+    versioned = _VERSIONED.copy()  # the hash of '{"record":' + canonical + ',"v":<id>}'
+    versioned.update(text)
+    versioned.update(f',"v":{json.dumps(version_id)}}}'.encode())
+    return EncodedRecord(versioned.hexdigest(), hashlib.sha256(text).hexdigest(), canonical)
+
+
+_VERSIONED = hashlib.sha256(b'{"record":')
 
 
 @functools.cache
@@ -211,21 +222,7 @@ def record_upsert_many(
         rows = {ghl_id: known[ghl_id] for ghl_id in latest if ghl_id in known}
         rows.update(_rows_locked(model, location_id, [g for g in latest if g not in looked]))
         fresh = [item for ghl_id, item in latest.items() if ghl_id not in rows]
-        inserted = rows_insert(
-            model=model,
-            rows=[
-                {
-                    **i.values,
-                    "location_id": location_id,
-                    "ghl_id": i.ghl_id,
-                    "fingerprint": i.fingerprint,
-                    "source_changed_at": i.changed_at,
-                    "source_tiebreak": i.tiebreak,
-                }
-                for i in fresh
-            ],
-            ignore_conflicts=True,
-        )
+        inserted = _fresh_insert(model, location_id, fresh)
         # Ids another transaction inserted meanwhile were skipped: judge those like the others.
         raced = (
             {}
@@ -263,6 +260,25 @@ def record_upsert_many(
             mapping_version_id=mapping_version_id,
         )
     return UpsertCounts(**counts)
+
+
+_STAMPS = ("location_id", "ghl_id", "fingerprint", "source_changed_at", "source_tiebreak")
+
+
+def _fresh_insert(model: type[RankrRecord], location_id: int, fresh: list[RecordUpsert]) -> int:
+    """INSERT the records Rankr has no row for (skipping any another transaction inserted
+    meanwhile), one statement for the rows that set the same fields (a page's usually all do)."""
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for i in fresh:
+        values = i.values
+        stamps = (location_id, i.ghl_id, i.fingerprint, i.changed_at, i.tiebreak)
+        groups.setdefault(tuple(values), []).append((*values.values(), *stamps))
+    return sum(
+        rows_insert_tuples(
+            model=model, columns=(*names, *_STAMPS), rows=rows, ignore_conflicts=True
+        )
+        for names, rows in groups.items()
+    )
 
 
 class StoredVersion(NamedTuple):

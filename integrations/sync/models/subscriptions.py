@@ -201,7 +201,11 @@ class SubscriptionSeen(models.Model):
     """
 
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="+", verbose_name="subscription"
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="subscription",
+        db_index=False,  # the unique (subscription, ghl_id) index leads with it
     )
     ghl_id = models.CharField("HighLevel id", max_length=64)
 

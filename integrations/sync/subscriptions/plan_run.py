@@ -47,7 +47,7 @@ from mappings.entities import FANOUT, HORIZON, INCREMENTAL, Entity, LocationPlan
 from mappings.models import MappingVersion
 from mappings.rules import path_get
 from mappings.services import mapping_page_apply, time_parse
-from portal.bulk import rows_insert
+from portal.bulk import rows_insert_tuples
 from rankr.models import RECORD_MODELS
 from rankr.services import TOMBSTONE
 
@@ -143,13 +143,10 @@ class _Run:
 def seen_add(*, subscription_id: int, records: list[Any], id_path: str) -> None:
     """Note the HighLevel ids a full pass listed (its deletion sweep spares them)."""
     ids = {path_get(r, id_path) for r in records if isinstance(r, dict)}
-    rows_insert(
+    rows_insert_tuples(
         model=SubscriptionSeen,
-        rows=[
-            {"subscription_id": subscription_id, "ghl_id": i}
-            for i in ids
-            if isinstance(i, str) and i
-        ],
+        columns=("subscription_id", "ghl_id"),
+        rows=[(subscription_id, i) for i in ids if isinstance(i, str) and i],
         ignore_conflicts=True,
     )
 
