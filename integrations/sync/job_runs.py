@@ -256,6 +256,7 @@ class _Beater(threading.Thread):
         self.pid = os.getpid()
         self.changed = threading.Condition()
         self.beats: dict[int, Heartbeat] = {}  # id(heartbeat) -> heartbeat
+        self.connected = False  # this thread's database connection may be open
 
     def add(self, heartbeat: Heartbeat) -> None:
         with self.changed:
@@ -265,25 +266,29 @@ class _Beater(threading.Thread):
     def remove(self, heartbeat: Heartbeat) -> None:
         with self.changed:
             self.beats.pop(id(heartbeat), None)
+            if self.connected and not self.beats:
+                self.changed.notify()  # the last job ended: its connection is closed
 
     def run(self) -> None:
-        connected = False
         while True:
             with self.changed:
                 now = time.monotonic()
                 due = [beat for beat in self.beats.values() if beat.due <= now]
                 if not due:
-                    if connected and not self.beats:
+                    if self.connected and not self.beats:
                         connection.close()  # no job running here: its connection goes too
-                        connected = False
+                        self.connected = False
                     nearest = min((beat.due for beat in self.beats.values()), default=None)
                     self.changed.wait(None if nearest is None else nearest - now)
                     continue
                 for beat in due:
                     beat.due = now + settings.JOB_HEARTBEAT_S
+                self.connected = True
             for beat in due:
-                connected = True
-                beat.beat()
+                try:
+                    beat.beat()
+                except Exception:  # a renewal's bug: logged, the other jobs' beats go on
+                    logger.exception("job %s: heartbeat failed", beat.job.pk)
 
 
 _beaters: list[_Beater] = []  # this process's (one at most)
