@@ -15,20 +15,27 @@ import os
 import random
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, QuerySet
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
 from integrations.ghl.ratelimit import ratelimit_bulk
 from integrations.ghl.transport import run_attempt_set
 from integrations.sync.alerts import alert_raise
-from integrations.sync.leases import lease_end
+from integrations.sync.job_statements import (
+    DB_NOW,
+    DbNow,
+    attempt_open,
+    job_claim_row,
+    row_update_where,
+)
 from integrations.sync.models import Job, JobAttempt
 from portal.errors import PortalError, error_permanent, error_retry_after
 from portal.logs import log_context
@@ -58,6 +65,7 @@ JOB_HANDLERS: dict[str, str] = {
 # incremental polls, resyncs and webhooks' look-ups.
 BULK_KINDS = frozenset({"backfill", "verify"})
 RENEWALS = "_heartbeat_renewals"  # the running job's extra renewals, set by job_run
+SUCCESS_WRITES = "_success_writes"  # written with the running job's success, set by job_run
 # Errors of a database that went away or refuses for now: a connection lost or terminated, a
 # server restarting, SQLite busy or its disk full. Not a bug, not bad data: the job is retried.
 DATABASE_AWAY = (OperationalError, InterfaceError)
@@ -93,8 +101,15 @@ class JobSkipped(PortalError):
         self.result = result or {}
 
 
+_worker_names: dict[int, str] = {}  # pid -> name, worked out once a process (a fork: its own)
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    pid = os.getpid()
+    name = _worker_names.get(pid)
+    if name is None:
+        name = _worker_names[pid] = f"{socket.gethostname()}:{pid}"
+    return name
 
 
 def _held(job: Job) -> "QuerySet[Job]":
@@ -102,46 +117,54 @@ def _held(job: Job) -> "QuerySet[Job]":
     return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, lease_token=job.lease_token)
 
 
+def _held_update(job: Job, **fields: Any) -> int:
+    """Write ``fields`` on the job's row only while this attempt holds it (its fencing token);
+    1 when written, 0 when the lease is lost. Plain values, or :class:`DbNow` for the database's
+    clock (one statement composed once: :mod:`.job_statements`)."""
+    return row_update_where(
+        model=Job,
+        where={"pk": job.pk, "status": Job.Status.RUNNING, "lease_token": job.lease_token},
+        values=fields,
+    )
+
+
+def _lease() -> DbNow:
+    """A running job's lease end: the database's now plus ``JOB_LEASE_S``."""
+    return DbNow(settings.JOB_LEASE_S)
+
+
 def job_claim(*, job_id: int) -> JobAttempt | None:
     """Claim a due queued job: the opened attempt for exactly one caller, else None."""
+    claimed = _claim(job_id=job_id)
+    return None if claimed is None else claimed[1]
+
+
+def _claim(*, job_id: int) -> tuple[Job, JobAttempt, str | None] | None:
+    """:func:`job_claim`, also returning the job as claimed and its location's HighLevel id (None
+    without a location): the claim's UPDATE reads them back, so the run reads the job no more.
+    Two statements in one transaction: the claim (the job's row stays locked to the commit on
+    PostgreSQL; SQLite's writing transaction holds the database) and the attempt's insert."""
     with transaction.atomic():
-        claimed = (
-            Job.objects.filter(pk=job_id, status=Job.Status.QUEUED)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=Now()))
-            .update(
-                status=Job.Status.RUNNING,
-                started_at=Now(),
-                finished_at=None,
-                lease_until=lease_end(seconds=settings.JOB_LEASE_S),
-                attempts=F("attempts") + 1,
-                lease_token=F("lease_token") + 1,
-                superseded_by=None,
-            )
-        )
-        if claimed != 1:
+        claimed = job_claim_row(job_id=job_id, lease_s=settings.JOB_LEASE_S)
+        if claimed is None:
             return None
-        last = JobAttempt.objects.filter(job_id=OuterRef("pk")).order_by("-number")
-        token, started_at, number = (
-            Job.objects.filter(pk=job_id)
-            .values_list("lease_token", "started_at", Subquery(last.values("number")[:1]))
-            .get()
-        )
-        if started_at is None:  # pragma: no cover - the claim just set it
+        job, location_ghl_id = claimed
+        if job.started_at is None:  # pragma: no cover - the claim just set it
             raise JobError(f"Job {job_id} was claimed without a start time.")
-        return JobAttempt.objects.create(
+        attempt = attempt_open(
             job_id=job_id,
-            number=(number or 0) + 1,
-            lease_token=token,
+            lease_token=job.lease_token,
             worker=worker_name(),
-            started_at=started_at,
+            started_at=job.started_at,
         )
+    return job, attempt, location_ghl_id
 
 
 def job_fence(*, job: Job, **fields: Any) -> None:
     """Renew the lease (writing ``fields`` on the job with it), or raise :class:`LeaseLost`. Call
     first inside a write's transaction: on PostgreSQL the row stays locked to the commit, on
     SQLite the write lock is held from here."""
-    if _held(job).update(lease_until=lease_end(seconds=settings.JOB_LEASE_S), **fields) != 1:
+    if _held_update(job, lease_until=_lease(), **fields) != 1:
         raise LeaseLost(
             f"Job {job.pk}: this worker's lease (token {job.lease_token}) is no longer held."
         )
@@ -150,7 +173,7 @@ def job_fence(*, job: Job, **fields: Any) -> None:
 def job_checkpoint(*, job: Job, result: dict[str, Any]) -> None:
     """Persist what the job has achieved so far, right away, fenced by the attempt's token."""
     merged = {**job.result, **result}
-    if _held(job).update(result=merged, lease_until=lease_end(seconds=settings.JOB_LEASE_S)) != 1:
+    if _held_update(job, result=merged, lease_until=_lease()) != 1:
         raise LeaseLost(f"Job {job.pk}: checkpoint refused, the lease is held by a newer run.")
     job.result = merged
 
@@ -162,55 +185,153 @@ def job_on_heartbeat(*, job: Job, renew: Callable[[], object]) -> None:
         renewals.append(renew)
 
 
-class Heartbeat(threading.Thread):
-    """Renews a running job's lease every ``JOB_HEARTBEAT_S`` seconds until stopped."""
+def job_on_success(*, job: Job, write: Callable[[], object]) -> bool:
+    """Call ``write()`` inside the transaction that records this run's success, once the fence
+    held (not at all when the lease was lost or the run did not succeed): the handler's own
+    outcome commits with the job's, one transaction and no fence of its own. False when ``job``
+    is not being run by :func:`job_run` (the caller then writes it itself)."""
+    writes = getattr(job, SUCCESS_WRITES, None)
+    if writes is None:
+        return False
+    writes.append(write)
+    return True
+
+
+class Heartbeat:
+    """Renews a running job's lease every ``JOB_HEARTBEAT_S`` seconds from its start until
+    stopped (and calls the run's :func:`job_on_heartbeat` renewals with it); ``lost`` once a
+    renewal found the lease held by a newer run, after which it renews no more.
+
+    The renewals are made by one daemon thread per process (:class:`_Beater`), started with the
+    first job that beats, on its own database connection (closed whenever no job is running): a
+    job asks for none of its own, so one that ends within ``JOB_HEARTBEAT_S`` (most polls) costs
+    two dictionary writes, not a thread's start and join. :meth:`stop` waits for a renewal of
+    this job under way, so none is written after it returns.
+    """
 
     def __init__(self, job: Job) -> None:
-        super().__init__(name=f"job-{job.pk}-heartbeat", daemon=True)
         self.job = job
-        self.halt = threading.Event()
         self.lost = False
+        self.stopped = False
+        self.due = 0.0  # time.monotonic() of the next renewal
+        self.renewing = threading.Lock()  # held while this job's renewal is written
 
-    def run(self) -> None:
+    def start(self) -> None:
+        self.due = time.monotonic() + settings.JOB_HEARTBEAT_S
+        _beater().add(self)
+
+    def beat(self) -> None:
+        """One renewal (on the beater's thread)."""
+        if not self.renewing.acquire(timeout=5):  # pragma: no cover - stop() holds it briefly
+            return
         try:
-            while not self.halt.wait(settings.JOB_HEARTBEAT_S):
-                try:
-                    if (
-                        _held(self.job).update(lease_until=lease_end(seconds=settings.JOB_LEASE_S))
-                        != 1
-                    ):
-                        self.lost = True
-                        return
-                    for renew in list(getattr(self.job, RENEWALS, [])):
-                        renew()
-                except DatabaseError:  # the next beat tries again; the lease covers two misses
-                    logger.warning("job %s: heartbeat failed", self.job.pk, exc_info=True)
+            if self.stopped or self.lost:
+                return
+            try:
+                if _held_update(self.job, lease_until=_lease()) != 1:
+                    self.lost = True
+                    return
+                for renew in list(getattr(self.job, RENEWALS, [])):
+                    renew()
+            except DatabaseError:  # the next beat tries again; the lease covers two misses
+                logger.warning("job %s: heartbeat failed", self.job.pk, exc_info=True)
         finally:
-            connection.close()  # this thread's own connection
+            self.renewing.release()
 
     def stop(self) -> None:
-        self.halt.set()
-        self.join(5)
+        _beater().remove(self)
+        if self.renewing.acquire(timeout=5):  # a renewal under way is written before we return
+            self.stopped = True
+            self.renewing.release()
+        else:  # pragma: no cover - a renewal hung on the database: it writes nothing after it
+            self.stopped = True
+
+
+class _Beater(threading.Thread):
+    """The process's heartbeat thread: renews each registered :class:`Heartbeat` when due."""
+
+    def __init__(self) -> None:
+        super().__init__(name="job-heartbeats", daemon=True)
+        self.pid = os.getpid()
+        self.changed = threading.Condition()
+        self.beats: dict[int, Heartbeat] = {}  # id(heartbeat) -> heartbeat
+        self.connected = False  # this thread's database connection may be open
+
+    def add(self, heartbeat: Heartbeat) -> None:
+        with self.changed:
+            self.beats[id(heartbeat)] = heartbeat
+            self.changed.notify()
+
+    def remove(self, heartbeat: Heartbeat) -> None:
+        with self.changed:
+            self.beats.pop(id(heartbeat), None)
+            if self.connected and not self.beats:
+                self.changed.notify()  # the last job ended: its connection is closed
+
+    def run(self) -> None:
+        while True:
+            with self.changed:
+                now = time.monotonic()
+                due = [beat for beat in self.beats.values() if beat.due <= now]
+                if not due:
+                    if self.connected and not self.beats:
+                        connection.close()  # no job running here: its connection goes too
+                        self.connected = False
+                    nearest = min((beat.due for beat in self.beats.values()), default=None)
+                    self.changed.wait(None if nearest is None else nearest - now)
+                    continue
+                for beat in due:
+                    beat.due = now + settings.JOB_HEARTBEAT_S
+                self.connected = True
+            for beat in due:
+                try:
+                    beat.beat()
+                except Exception:  # a renewal's bug: logged, the other jobs' beats go on
+                    logger.exception("job %s: heartbeat failed", beat.job.pk)
+
+
+_beaters: list[_Beater] = []  # this process's (one at most)
+_beaters_lock = threading.Lock()
+
+
+def _beater() -> _Beater:
+    with _beaters_lock:
+        if not _beaters or _beaters[0].pid != os.getpid() or not _beaters[0].is_alive():
+            beater = _Beater()  # a forked process starts its own
+            beater.start()
+            _beaters[:] = [beater]
+        return _beaters[0]
+
+
+_handlers: dict[str, JobHandler] = {}  # dotted path -> handler, imported once
+
+
+def _handler(path: str) -> JobHandler:
+    found = _handlers.get(path)
+    if found is None:
+        found = _handlers[path] = import_string(path)
+    return found
 
 
 def job_run(*, job_id: int) -> str | None:
     """Claim and run one job through its handler; record the outcome on the job and its attempt."""
-    attempt = job_claim(job_id=job_id)
-    if attempt is None:
+    claimed = _claim(job_id=job_id)
+    if claimed is None:
         return None
-    job = Job.objects.select_related("connection", "location").get(pk=job_id)
+    job, attempt, location_ghl_id = claimed
     # Every line logged during the run names the job, its attempt and its location (portal.logs).
     with log_context(
         job_id=job.pk,
         job_kind=job.kind,
         attempt=attempt.number,
-        location_id=job.location.location_id if job.location else None,
+        location_id=location_ghl_id if job.location_id else None,
     ):
         return _run_claimed(job, attempt)
 
 
 def _run_claimed(job: Job, attempt: JobAttempt) -> str | None:
     setattr(job, RENEWALS, [])  # what job_on_heartbeat adds, for this run only
+    setattr(job, SUCCESS_WRITES, [])  # what job_on_success adds, for this run only
     # Inside an outer transaction (tests, inline runs) another connection could not see the job.
     heartbeat = None if connection.in_atomic_block else Heartbeat(job)
     if heartbeat:
@@ -220,7 +341,7 @@ def _run_claimed(job: Job, attempt: JobAttempt) -> str | None:
         handler_path = JOB_HANDLERS.get(job.kind)
         if handler_path is None:
             raise JobError(f"No handler for {job.kind} jobs.")
-        handler: JobHandler = import_string(handler_path)
+        handler = _handler(handler_path)
         with (
             record_history_context(job_id=job.pk),  # records it writes name this job
             ratelimit_bulk(job.kind in BULK_KINDS),  # leaves the rate limit's reserve to polls
@@ -309,7 +430,7 @@ def _record(
     fields: dict[str, Any] = dict(
         status=status,
         result=job.result,
-        finished_at=Now(),
+        finished_at=DB_NOW,
         lease_until=None,
         next_attempt_at=None,
         superseded_by_id=superseded_by,
@@ -355,11 +476,13 @@ def _record_failure(
             retry_after=retry_after,
             database_away=isinstance(exc, DATABASE_AWAY),
         )
-        retry_at = lease_end(seconds=wait)
+        retry_at = DbNow(wait)
         fields.update(status=Job.Status.QUEUED, next_attempt_at=retry_at, sent_at=None)
         attempt_fields["retry_at"] = retry_at
     else:
-        fields.update(status=Job.Status.DEAD if transient else Job.Status.FAILED, finished_at=Now())
+        fields.update(
+            status=Job.Status.DEAD if transient else Job.Status.FAILED, finished_at=DB_NOW
+        )
     status = _write(job, attempt, fields, attempt_fields)
     if status == Job.Status.DEAD and job.location_id:
         alert_raise(
@@ -377,13 +500,19 @@ def _record_failure(
 def _write(
     job: Job, attempt: JobAttempt, job_fields: dict[str, Any], attempt_fields: dict[str, Any]
 ) -> str | None:
-    """The result write: fenced by the attempt's token, job and attempt together."""
+    """The result write: fenced by the attempt's token, job and attempt together. Values are
+    plain or :class:`DbNow` (the database's clock)."""
     with transaction.atomic():
-        if _held(job).update(**job_fields) != 1:
+        if _held_update(job, **job_fields) != 1:
             logger.warning("job %s: result refused, the lease is held by a newer run", job.pk)
             return None
-        JobAttempt.objects.filter(pk=attempt.pk, outcome=JobAttempt.Outcome.RUNNING).update(
-            ended_at=Now(), **attempt_fields
+        if job_fields["status"] == Job.Status.SUCCEEDED:
+            for write in getattr(job, SUCCESS_WRITES, ()):
+                write()
+        row_update_where(
+            model=JobAttempt,
+            where={"pk": attempt.pk, "outcome": JobAttempt.Outcome.RUNNING},
+            values={"ended_at": DB_NOW, **attempt_fields},
         )
     return str(job_fields["status"])
 

@@ -36,6 +36,7 @@ from integrations.sync.job_runs import (  # the jobs API, in one place
     job_claim,
     job_fence,
     job_on_heartbeat,
+    job_on_success,
     job_run,
     jobs_recover,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "job_fence",
     "job_last_permanent_error",
     "job_on_heartbeat",
+    "job_on_success",
     "job_rerun",
     "job_retry_now",
     "job_run",

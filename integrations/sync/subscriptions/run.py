@@ -39,7 +39,9 @@ from integrations.sync.job_runs import (
     job_error_transient,
     job_fence,
     job_on_heartbeat,
+    job_on_success,
 )
+from integrations.sync.job_statements import DbNow, row_select, row_update_where
 from integrations.sync.jobs import job_enqueue
 from integrations.sync.leases import lease_end
 from integrations.sync.models import Job, Subscription, SubscriptionSeen
@@ -58,6 +60,14 @@ logger = logging.getLogger(__name__)
 State = dict[str, Any]  # a pass's checkpoint as stored in Subscription.cursor ({} when none)
 Result = dict[str, Any]  # what a run reports on its job
 
+# What a run reads with its subscription (one statement, composed once).
+RUN_RELATED = (
+    "location",
+    "mapping",
+    "connection__app",
+    "connection__location",
+    "connection__agency",
+)
 RECONCILE_EVERY = timedelta(hours=24)  # a full pass at least this often catches deletions
 FAILED_SAMPLE = 5  # unmappable records named in last_run_error
 
@@ -107,9 +117,7 @@ def subscription_run(
             claimed_until=_running_lease()
         ),
     )
-    subscription = Subscription.objects.select_related(
-        "location", "mapping", "connection__app", "connection__location", "connection__agency"
-    ).get(pk=subscription_id)
+    subscription = row_select(model=Subscription, pk=subscription_id, related=RUN_RELATED)
     carried = job.params.get("carry") or {}
     counts = RunCounts(
         requests=carried.get("requests", 0),
@@ -156,7 +164,7 @@ def subscription_run(
                 [f"{counts.quarantined} record(s) quarantined: see Quarantined records", error],
             )
         )
-    _finish(subscription, job, counts, outcome=outcome, error=error, release=True)
+    _finish(subscription, job, counts, outcome=outcome, error=error, release=True, succeeded=True)
     return {"outcome": outcome, **counts.as_result()}
 
 
@@ -167,8 +175,10 @@ def _running_lease() -> "ExpressionWrapper[CombinedExpression]":
 
 def _claim_for_job(*, subscription_id: int, job: Job) -> bool:
     """True when ``job`` holds the subscription: it was claimed for it, or is free to take."""
-    held = Subscription.objects.filter(pk=subscription_id, claimed_job_id=job.pk).update(
-        claimed_until=_running_lease()
+    held = row_update_where(
+        model=Subscription,
+        where={"pk": subscription_id, "claimed_job": job.pk},
+        values={"claimed_until": DbNow(settings.JOB_LEASE_S)},
     )
     if held:
         return True
@@ -412,11 +422,22 @@ def _fenced_update(
         job_fence(job=job)
     else:
         job_checkpoint(job=job, result=checkpoint)
-    done = Subscription.objects.filter(pk=subscription.pk, claimed_job_id=job.pk).update(
-        claimed_until=_running_lease(), **updates
-    )
-    if done != 1:
+    if _subscription_held_update(subscription, job, **updates) != 1:
         raise Superseded
+
+
+def _subscription_held_update(subscription: Subscription, job: Job, **updates: Any) -> int:
+    """Write ``updates`` (and renew the claim) while ``job`` holds the subscription: one
+    statement composed once when the values are plain, else through the ORM (``F()``)."""
+    if any(hasattr(value, "resolve_expression") for value in updates.values()):  # as Django tells
+        return Subscription.objects.filter(pk=subscription.pk, claimed_job_id=job.pk).update(
+            claimed_until=_running_lease(), **updates
+        )
+    return row_update_where(
+        model=Subscription,
+        where={"pk": subscription.pk, "claimed_job": job.pk},
+        values={"claimed_until": DbNow(settings.JOB_LEASE_S), **updates},
+    )
 
 
 def _deletions_sweep(
@@ -471,7 +492,10 @@ def _finish(
     outcome: str,
     error: str = "",
     release: bool,
+    succeeded: bool = False,
 ) -> None:
+    """Record the run's outcome on the subscription (and release its claim), fenced. A run
+    that ``succeeded`` writes it with the job's own success (:func:`job_on_success`)."""
     now = timezone.now()
     updates: dict[str, Any] = dict(
         last_run_at=now,
@@ -485,9 +509,17 @@ def _finish(
         updates["last_success_at"] = now
     if release:
         updates.update(claimed_until=None, claimed_job=None)
+
+    def write() -> None:
+        row_update_where(
+            model=Subscription, where={"pk": subscription.pk, "claimed_job": job.pk}, values=updates
+        )
+
+    if succeeded and job_on_success(job=job, write=write):
+        return
     with transaction.atomic():
         try:
             job_fence(job=job)
         except LeaseLost:
             return  # a newer run holds the job: its outcome is its own to write
-        Subscription.objects.filter(pk=subscription.pk, claimed_job_id=job.pk).update(**updates)
+        write()
