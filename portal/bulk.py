@@ -264,17 +264,23 @@ class _Insert:
         default_factory=dict, compare=False
     )
 
-    def params(self, rows: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        for row in rows:
-            if not self.known >= row.keys():
-                unknown = next(key for key in row if key not in self.known)
-                raise BulkError(f"{self.model.__name__} has no concrete field {unknown!r}.")
+    def _defaults(self) -> dict[str, Any]:
+        """Every default column's value for this call: fixed ones, callables' (called once) and
+        the auto_now stamps."""
         defaults = dict(self.defaults)
         for field in self.per_call:
             defaults[field.attname] = field.get_default()
         now = timezone.now()
         for attname in self.stamped:
             defaults[attname] = now
+        return defaults
+
+    def params(self, rows: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        for row in rows:
+            if not self.known >= row.keys():
+                unknown = next(key for key in row if key not in self.known)
+                raise BulkError(f"{self.model.__name__} has no concrete field {unknown!r}.")
+        defaults = self._defaults()
         renames = self.renames
         if renames:
             rows = [
@@ -308,12 +314,7 @@ class _Insert:
         width = len(columns)
         if any(len(row) != width for row in rows):
             raise BulkError(f"{self.model.__name__}: a row has not one value per column.")
-        defaults = dict(self.defaults)
-        for field in self.per_call:
-            defaults[field.attname] = field.get_default()
-        now = timezone.now()
-        for attname in self.stamped:
-            defaults[attname] = now
+        defaults = self._defaults()
         try:
             extra = tuple(defaults[attname] for attname in missing)
         except KeyError as exc:  # only a primary key has no default
