@@ -366,6 +366,9 @@ ALERT_GROUP_SECONDS = _int("ALERT_GROUP_SECONDS", 60, minimum=0)
 VERIFY_SAMPLE_SIZE = _int("VERIFY_SAMPLE_SIZE", 50, minimum=1)
 # The share of a location's daily HighLevel budget (200,000 requests) the verifier may spend.
 VERIFY_BUDGET_SHARE = _float("VERIFY_BUDGET_SHARE", 0.02)
+# The day's verifications start evenly over this many seconds (the first at once), not all at
+# once: thousands queued together delayed the scheduled polls behind them by minutes.
+VERIFY_SPREAD_S = _int("VERIFY_SPREAD_S", 6 * 3600, minimum=0)
 # Alerts: a location's verified mismatch rate (0 to 1) or coverage age (hours) past these.
 VERIFY_ALERT_MISMATCH_RATE = _float("VERIFY_ALERT_MISMATCH_RATE", 0.05)
 VERIFY_ALERT_COVERAGE_HOURS = _float("VERIFY_ALERT_COVERAGE_HOURS", 48.0)

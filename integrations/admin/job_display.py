@@ -51,6 +51,10 @@ def job_attempt_line(job, *, now=None):
             wait = (job.next_attempt_at - (now or timezone.now())).total_seconds()
             return f"{line}, next in {seconds_show(wait)}" if wait > 0.5 else f"{line}, due now"
         return line
+    if job.status == Job.Status.QUEUED and job.next_attempt_at:  # a start spread out (verify)
+        wait = (job.next_attempt_at - (now or timezone.now())).total_seconds()
+        if wait > 0.5:
+            return f"0 of {job.max_attempts}, starts in {seconds_show(wait)}"
     if job.status == Job.Status.RUNNING:
         return f"attempt {job.attempts} of {job.max_attempts}, running"
     return f"{job.attempts} of {job.max_attempts}"

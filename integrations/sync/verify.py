@@ -37,6 +37,7 @@ from integrations.ghl.models import Connection
 from integrations.sync.alerts import alert_raise
 from integrations.sync.inbound import record_remove
 from integrations.sync.jobs import job_enqueue
+from integrations.sync.leases import lease_end
 from integrations.sync.models import EntityCoverage, Job, Verification
 from integrations.sync.samples import answer_records
 from integrations.sync.targets import EventError, location_connection_get, mapping_version_find
@@ -95,22 +96,37 @@ def verify_entities(*, location_id: int) -> list[str]:
     return found
 
 
-def verify_enqueue(*, location_id: int, user_id: int | None = None, label: str = "") -> Job:
-    """Queue the location's verification (once per day, or once per ``label``)."""
+def verify_enqueue(
+    *, location_id: int, user_id: int | None = None, label: str = "", start_in: float = 0
+) -> Job:
+    """Queue the location's verification (once per day, or once per ``label``); with
+    ``start_in`` seconds, the dispatcher's tick sends it then (a new job only)."""
     label = label or timezone.now().date().isoformat()
-    return job_enqueue(
-        kind=Job.Kind.VERIFY,
-        idempotency_key=f"verify:{location_id}:{label}",
-        location_id=location_id,
-        subject=f"location {location_id}",
-        params={"location_id": location_id},
-        user_id=user_id,
-        max_attempts=3,
-    )
+    with transaction.atomic():
+        job = job_enqueue(
+            kind=Job.Kind.VERIFY,
+            idempotency_key=f"verify:{location_id}:{label}",
+            location_id=location_id,
+            subject=f"location {location_id}",
+            params={"location_id": location_id},
+            user_id=user_id,
+            max_attempts=3,
+            send=start_in <= 0,
+        )
+        if start_in > 0:
+            Job.objects.filter(
+                pk=job.pk,
+                status=Job.Status.QUEUED,
+                attempts=0,
+                sent_at__isnull=True,
+                next_attempt_at__isnull=True,
+            ).update(next_attempt_at=lease_end(seconds=start_in))
+    return job
 
 
 def verifications_schedule() -> int:
-    """The daily schedule's work: one verification per location with an active connection."""
+    """The daily schedule's work: one verification per location with an active connection,
+    started evenly over ``VERIFY_SPREAD_S`` (the first at once)."""
     location_ids = (
         Connection.objects.filter(
             kind=Connection.Kind.LOCATION,
@@ -120,11 +136,12 @@ def verifications_schedule() -> int:
         .values_list("location_id", flat=True)
         .distinct()
     )
-    count = 0
-    for location_id in sorted(set(location_ids)):
-        verify_enqueue(location_id=location_id)
-        count += 1
-    return count
+    ordered = sorted(set(location_ids))
+    for position, location_id in enumerate(ordered):
+        verify_enqueue(
+            location_id=location_id, start_in=settings.VERIFY_SPREAD_S * position / len(ordered)
+        )
+    return len(ordered)
 
 
 def verify_job_run(job: Job) -> dict[str, Any]:

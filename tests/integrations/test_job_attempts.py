@@ -87,6 +87,12 @@ def test_a_transient_failure_waits_and_says_attempt_n_of_m_next_in(role_users):
     job.refresh_from_db()
     line = job_attempt_line(job, now=job.next_attempt_at - timedelta(seconds=40))
     assert line == "attempt 3 of 5, next in 40 s"
+    Job.objects.filter(pk=job.pk).update(attempts=0)  # not started yet, its start later
+    job.refresh_from_db()
+    line = job_attempt_line(job, now=job.next_attempt_at - timedelta(seconds=40))
+    assert line == "0 of 5, starts in 40 s"
+    Job.objects.filter(pk=job.pk).update(attempts=2)
+    job.refresh_from_db()
     attempt = job.attempt_rows.get()
     assert attempt.outcome == "failed" and not attempt.permanent and attempt.retry_at
     with mock.patch("integrations.sync.jobs.job_send"):

@@ -190,3 +190,39 @@ def test_the_dashboard_shows_and_flags_a_verified_mismatch_and_an_old_coverage(
     assert "10.0% mismatched (verified)" in text
     assert "coverage 30 h old" in text
     assert "Verified mismatch" in text
+
+
+@pytest.mark.django_db
+def test_the_daily_verifications_are_spread_over_the_spread_not_queued_at_once(
+    ghl_app, location, other_location, settings, monkeypatch
+):
+    """The daily schedule queued every location's verification at once: at 5,000 locations
+    (about 75 ms of worker CPU each) the burst delayed the scheduled polls by minutes
+    (bench/dispatcher_lag.py). The first starts now; the rest start evenly over VERIFY_SPREAD_S,
+    each sent by the tick when it is due."""
+    from integrations.sync.jobs import jobs_dispatch_due
+    from integrations.sync.leases import db_now
+
+    settings.VERIFY_SPREAD_S = 3600
+    connection_make(app=ghl_app, location=location)
+    connection_make(app=ghl_app, location=other_location)
+    sent = []
+    monkeypatch.setattr("integrations.sync.jobs.job_send", lambda **kw: sent.append(kw) or True)
+    now = db_now()
+    with django_capture_on_commit():
+        assert verifications_schedule() == 2
+    first, second = Job.objects.filter(kind=Job.Kind.VERIFY).order_by("location_id")
+    assert first.next_attempt_at is None and [s["job_id"] for s in sent] == [first.pk]
+    assert 1790 <= (second.next_attempt_at - now).total_seconds() <= 1810
+    assert second.sent_at is None and second.status == Job.Status.QUEUED
+    jobs_dispatch_due()
+    assert [s["job_id"] for s in sent] == [first.pk]  # not due yet
+    Job.objects.filter(pk=second.pk).update(next_attempt_at=now - timedelta(seconds=1))
+    jobs_dispatch_due()
+    assert second.pk in [s["job_id"] for s in sent]
+
+
+def django_capture_on_commit():
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
