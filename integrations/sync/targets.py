@@ -47,17 +47,17 @@ def mapping_version_find(
     When several mappings match (e.g. one per HighLevel operation), the first of
     ``operation_keys`` that has one wins, then the oldest mapping: a stable choice.
     """
-    mappings = list(
-        Mapping.objects.filter(
-            location_id=location_id, entity=entity, direction=direction
-        ).order_by("pk")
+    mappings = list(  # (pk, operation key): their rules are not read here
+        Mapping.objects.filter(location_id=location_id, entity=entity, direction=direction)
+        .order_by("pk")
+        .values_list("pk", "operation_key")
     )
     for key in operation_keys:
-        for mapping in mappings:
-            if mapping.operation_key == key:
-                return mapping_version_latest(mapping_id=mapping.pk)
-    for mapping in mappings:
-        version = mapping_version_latest(mapping_id=mapping.pk)
+        for mapping_id, operation_key in mappings:
+            if operation_key == key:
+                return mapping_version_latest(mapping_id=mapping_id)
+    for mapping_id, _key in mappings:
+        version = mapping_version_latest(mapping_id=mapping_id)
         if version is not None:
             return version
     return None
