@@ -1410,6 +1410,9 @@ def scenario_broker_lost(ctx):
     """The harness's Redis stopped (30 s; quick: 15 s) while a backfill runs, jobs are queued and
     webhooks arrive; started again empty. Every event accepted (after HighLevel's retries of
     the 429s) processed once, the backfill ends equal to the sandbox."""
+    from django.db.models import Q
+    from django.db.models.functions import Now
+
     from integrations.models import Job, JobAttempt, Subscription, WebhookEvent
 
     if not ctx.env.redis:
@@ -1456,9 +1459,13 @@ def scenario_broker_lost(ctx):
 
     def settled():
         done = WebhookEvent.objects.filter(webhook_id__in=ids, status="processed").count()
-        busy = Job.objects.filter(status__in=(Job.Status.QUEUED, Job.Status.RUNNING)).exclude(
-            kind=Job.Kind.POLL
-        )
+        # Work in hand: running, or queued and due (not a verification whose start is spread
+        # over the next hours: VERIFY_SPREAD_S).
+        busy = Job.objects.filter(
+            Q(status=Job.Status.RUNNING)
+            | Q(status=Job.Status.QUEUED, next_attempt_at__isnull=True)
+            | Q(status=Job.Status.QUEUED, next_attempt_at__lte=Now())
+        ).exclude(kind=Job.Kind.POLL)
         return done == len(ids) and backfill_done(sub) and not busy.exists()
 
     try:
