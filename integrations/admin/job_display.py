@@ -45,15 +45,18 @@ def job_status_html(job, last_attempt):
 
 def job_attempt_line(job, *, now=None):
     """``attempt 3 of 5, next in 40 s`` for a job waiting to retry; ``2 of 5`` otherwise."""
-    if job.status == Job.Status.QUEUED and job.attempts:
-        line = f"attempt {job.attempts + 1} of {job.max_attempts}"
-        if job.next_attempt_at:
-            wait = (job.next_attempt_at - (now or timezone.now())).total_seconds()
+    if job.status == Job.Status.QUEUED:
+        wait = (
+            (job.next_attempt_at - (now or timezone.now())).total_seconds()
+            if job.next_attempt_at
+            else None
+        )
+        if job.attempts:
+            line = f"attempt {job.attempts + 1} of {job.max_attempts}"
+            if wait is None:
+                return line
             return f"{line}, next in {seconds_show(wait)}" if wait > 0.5 else f"{line}, due now"
-        return line
-    if job.status == Job.Status.QUEUED and job.next_attempt_at:  # a start spread out (verify)
-        wait = (job.next_attempt_at - (now or timezone.now())).total_seconds()
-        if wait > 0.5:
+        if wait is not None and wait > 0.5:  # a start spread out (verify)
             return f"0 of {job.max_attempts}, starts in {seconds_show(wait)}"
     if job.status == Job.Status.RUNNING:
         return f"attempt {job.attempts} of {job.max_attempts}, running"
