@@ -8,12 +8,18 @@ own gunicorn process and is not counted) and three clients of ``POST /contacts/s
   backfill  the portal's full backfill job: fetch through the door, map, fingerprint, upsert,
             checkpoint
 and the door again with 5-record pages (the shape of fan-out and incremental calls).
+Then the write floor: the rows the backfill keeps for each record (the Rankr record, its last
+payload, its history row) deleted and written again by the bare database driver, 100 records a
+transaction, with no read, lock, conflict handling or Python of the portal's: what any client
+keeping the same rows pays at least (``executemany``; on PostgreSQL also ``COPY``, the cheapest
+way in).
 CPU is this process's ``time.process_time()`` plus, on PostgreSQL, the CPU of the database
 backends serving this process's connections (utime + stime of ``/proc/<backend pid>/stat``), so
 work moved into the database still counts.
   raw_cpu_ms_per_1k, door_cpu_ms_per_1k, backfill_cpu_ms_per_1k   CPU ms per 1,000 records
   door_vs_raw, backfill_vs_raw                                    ratios to the bare client
   door_cpu_ms_per_request                                         CPU ms per 5-record page
+  write_floor_cpu_ms_per_1k, write_floor_vs_raw   (copy_floor_… on PostgreSQL) the write floor
 Run: .venv/bin/python bench/sync_cost.py [--contacts 20000] [--postgres URL] [--profile FILE]
 (``--profile FILE`` writes cProfile stats of the small pages and of the backfill to
 FILE.door, FILE.backfill and their top lines to FILE.door.txt, FILE.backfill.txt.)
@@ -134,6 +140,71 @@ def door_fetch(*, subscription, limit, max_pages=None):
     return fetched, pages
 
 
+def write_floor(*, backends, records):
+    """Meters of writing the rows the backfill kept again with the bare driver: ``executemany``
+    and, on PostgreSQL, ``COPY`` (each from the same emptied tables). Table and column names come
+    from model metadata."""
+    from django.db import connection
+
+    from mappings.models import SourcePayload
+    from rankr.models import Contact, RecordChange
+
+    models = (Contact, SourcePayload, RecordChange)
+    kept = {}
+    with connection.cursor() as cursor:
+        for model in models:
+            columns = [f.column for f in model._meta.concrete_fields]
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {model._meta.db_table} ORDER BY 1")
+            kept[model] = (columns, cursor.fetchall())
+    if {len(rows) for _, rows in kept.values()} != {records}:
+        raise SystemExit(f"write floor: expected {records} rows each, kept {kept}")
+    driver = connection.connection
+    mark = "?" if connection.vendor == "sqlite" else "%s"
+
+    def emptied():
+        with connection.cursor() as cursor:
+            for model in reversed(models):
+                cursor.execute(f"DELETE FROM {model._meta.db_table}")
+
+    def by_executemany():
+        for start in range(0, records, PAGE):
+            cursor = driver.cursor()
+            if connection.vendor == "sqlite":
+                cursor.execute("BEGIN")
+            for model in models:
+                columns, rows = kept[model]
+                cursor.executemany(
+                    f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join([mark] * len(columns))})",
+                    rows[start : start + PAGE],
+                )
+            driver.commit()
+
+    def by_copy():
+        import json
+
+        for start in range(0, records, PAGE):
+            cursor = driver.cursor()
+            for model in models:
+                columns, rows = kept[model]
+                table = f"{model._meta.db_table} ({', '.join(columns)})"
+                with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                    for row in rows[start : start + PAGE]:
+                        copy.write_row(
+                            [json.dumps(v) if isinstance(v, (dict, list)) else v for v in row]
+                        )
+            driver.commit()
+
+    meters = {}
+    for name, write in (("write", by_executemany), ("copy", by_copy)):
+        if name == "copy" and connection.vendor != "postgresql":
+            continue
+        emptied()
+        with Meter(backends) as meters[name]:
+            write()
+    return meters
+
+
 def profiled(path, fn, *, timer=None):
     """``fn()``, profiled into ``path`` when given (``timer``: cProfile's clock, e.g.
     ``time.process_time``, CPU, by default, as the figures are)."""
@@ -201,6 +272,7 @@ def main():
                 f"expected {args.contacts}: raw {raw_n}, door {door_n}, stored {stored}, "
                 f"backfill counted {subscription.backfill_records}"
             )
+        floors = write_floor(backends=backends, records=args.contacts)
     finally:
         sandbox.stop()
         env.close()
@@ -222,6 +294,9 @@ def main():
         print(f"backfill_db_cpu_ms_per_1k: {backfill.db * 1000 / (args.contacts / 1000):.0f}")
     print(f"door_vs_raw: {door.cpu / raw.cpu:.2f}")
     print(f"backfill_vs_raw: {backfill.cpu / raw.cpu:.2f}")
+    for name, meter in floors.items():
+        print(f"{name}_floor_cpu_ms_per_1k: {per_1k(meter):.0f}")
+        print(f"{name}_floor_vs_raw: {meter.cpu / raw.cpu:.2f}")
     print(f"door_cpu_ms_per_request: {small.cpu * 1000 / small_pages:.2f}")
 
 
