@@ -69,11 +69,38 @@ def _fields(model: type[models.Model]) -> dict[str, "models.Field[Any, Any]"]:
     return found
 
 
-def _field(model: type[models.Model], name: str) -> "models.Field[Any, Any]":
+def model_field(model: type[models.Model], name: str) -> "models.Field[Any, Any]":
+    """The concrete field ``name`` (name, attname or ``pk``) of ``model``: the only way a name
+    reaches SQL written here (anything else raises :class:`BulkError`)."""
     field = _fields(model).get(name)
     if field is None:
         raise BulkError(f"{model.__name__} has no concrete field {name!r}.")
     return field
+
+
+_field = model_field
+
+
+def column_quote(connection: Any, name: str | None) -> str:
+    """A table or column name of the models' metadata, quoted by the backend."""
+    return str(connection.ops.quote_name(name or ""))  # a concrete field always has a column
+
+
+def value_preparer(field: "models.Field[Any, Any]", connection: Any) -> Callable[[Any], Any]:
+    """How one value of ``field`` becomes a parameter, as :func:`rows_insert` prepares it: None,
+    text and integers as they are, a model instance as its primary key, the rest as Django
+    prepares it."""
+    prepare, as_is = _preparer(field, connection)
+    passed = (*as_is, type(None))
+
+    def one(value: Any) -> Any:
+        if type(value) in passed:
+            return value
+        if isinstance(value, models.Model):
+            value = value.pk
+        return prepare(value)
+
+    return one
 
 
 _INTEGERS = (

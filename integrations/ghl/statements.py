@@ -9,6 +9,7 @@ a name that is not one of the model's concrete fields or foreign keys is refused
 each call only prepares its values as the fields prepare them and executes it.
 """
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
@@ -16,52 +17,12 @@ from typing import Any, TypeAlias, TypeVar
 from django.db import connections, models, router
 from django.utils import timezone
 
+from portal.bulk import column_quote, model_field, value_preparer
+
 M = TypeVar("M", bound=models.Model)
 AnyField: TypeAlias = "models.Field[Any, Any]"
 Converter = tuple[Callable[[Any, Any, Any], Any], Any]  # (convert, the column it converts)
 Preparer = Callable[[Any], Any]
-
-# Field classes whose values the database driver takes as they are when they are of the
-# field's own Python type (what get_db_prep_save would hand over unchanged).
-_PASSED_AS_IS: dict[type, tuple[type, ...]] = {
-    models.CharField: (str,),
-    models.TextField: (str,),
-    models.IntegerField: (int,),
-    models.BigIntegerField: (int,),
-    models.PositiveIntegerField: (int,),
-    models.PositiveSmallIntegerField: (int,),
-    models.SmallIntegerField: (int,),
-    models.FloatField: (float, int),
-    models.AutoField: (int,),
-    models.BigAutoField: (int,),
-}
-
-
-def _field(model: type[models.Model], name: str) -> AnyField:
-    """The concrete field ``name`` (name or attname) of ``model``; raises for anything else."""
-    for field in model._meta.concrete_fields:
-        if name in (field.name, field.attname):
-            return field
-    raise ValueError(f"{model.__name__} has no concrete field {name!r}.")
-
-
-def _preparer(field: AnyField, connection: Any) -> Preparer:
-    target: AnyField = field.target_field if isinstance(field, models.ForeignKey) else field
-    as_is = _PASSED_AS_IS.get(type(target), ())
-
-    def prepare(value: Any) -> Any:
-        if value is None or type(value) in as_is:
-            return value
-        return field.get_db_prep_save(value, connection)
-
-    return prepare
-
-
-def _quoter(connection: Any) -> Callable[[str | None], str]:
-    def quote(name: str | None) -> str:  # a concrete field always has a column
-        return str(connection.ops.quote_name(name or ""))
-
-    return quote
 
 
 @dataclass(frozen=True)
@@ -106,14 +67,14 @@ def _select(
     key = ("select", alias, connection.vendor, model, by, related, lock)
     if (found := _built.get(key)) is not None:
         return found  # type: ignore[no-any-return]
-    quote = _quoter(connection)
+    quote = functools.partial(column_quote, connection)
     vias: list[models.ForeignKey[Any, Any] | None] = [None]
     for name in related:
         field = model._meta.get_field(name)
         if not isinstance(field, models.ForeignKey):
             raise TypeError(f"{model.__name__}.{name} is not a foreign key.")
         vias.append(field)
-    by_field = _field(model, by)
+    by_field = model_field(model, by)
     parts: list[_Part] = []
     columns: list[str] = []
     joins: list[str] = []
@@ -215,8 +176,8 @@ def _insert(alias: str, model: type[models.Model], names: tuple[str, ...]) -> _W
     key = ("insert", alias, connection.vendor, model, names)
     if (found := _built.get(key)) is not None:
         return found  # type: ignore[no-any-return]
-    quote = _quoter(connection)
-    given = [_field(model, name) for name in names]
+    quote = functools.partial(column_quote, connection)
+    given = [model_field(model, name) for name in names]
     stamped = [
         field
         for field in model._meta.concrete_fields
@@ -241,7 +202,7 @@ def _insert(alias: str, model: type[models.Model], names: tuple[str, ...]) -> _W
     )
     built = _built[key] = _Write(
         sql=sql,
-        preparers=tuple(_preparer(field, connection) for field in fields),
+        preparers=tuple(value_preparer(field, connection) for field in fields),
         now=tuple(range(len(given), len(fields))),
     )
     return built
@@ -267,8 +228,8 @@ def _update(alias: str, model: type[models.Model], names: tuple[str, ...]) -> _W
     key = ("update", alias, connection.vendor, model, names)
     if (found := _built.get(key)) is not None:
         return found  # type: ignore[no-any-return]
-    quote = _quoter(connection)
-    fields = [_field(model, name) for name in names]
+    quote = functools.partial(column_quote, connection)
+    fields = [model_field(model, name) for name in names]
     pk = model._meta.pk
     sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from model metadata only, quoted
         quote(model._meta.db_table),
@@ -276,7 +237,7 @@ def _update(alias: str, model: type[models.Model], names: tuple[str, ...]) -> _W
         quote(pk.column),
     )
     built = _built[key] = _Write(
-        sql=sql, preparers=tuple(_preparer(field, connection) for field in fields)
+        sql=sql, preparers=tuple(value_preparer(field, connection) for field in fields)
     )
     return built
 
@@ -297,7 +258,7 @@ def value_prepare(*, model: type[models.Model], name: str, value: Any) -> Prepar
     """``value`` as field ``name`` of ``model`` hands it to the database (prepared once, for a
     value sent more than once: a JSON list written now and compared with later)."""
     connection = connections[router.db_for_write(model)]
-    return Prepared(_preparer(_field(model, name), connection)(value))
+    return Prepared(value_preparer(model_field(model, name), connection)(value))
 
 
 def _update_if(
@@ -307,8 +268,8 @@ def _update_if(
     key = ("update_if", alias, connection.vendor, model, names, nulls)
     if (found := _built.get(key)) is not None:
         return found  # type: ignore[no-any-return]
-    quote = _quoter(connection)
-    fields = [_field(model, name) for name in names]
+    quote = functools.partial(column_quote, connection)
+    fields = [model_field(model, name) for name in names]
     half = len(names) - len(nulls)
     tests = [
         f"{quote(field.column)} IS NULL" if null else f"{quote(field.column)} = %s"
@@ -321,7 +282,7 @@ def _update_if(
         "".join(f" AND {test}" for test in tests),
     )
     built = _built[key] = _Write(
-        sql=sql, preparers=tuple(_preparer(field, connection) for field in fields)
+        sql=sql, preparers=tuple(value_preparer(field, connection) for field in fields)
     )
     return built
 

@@ -26,6 +26,7 @@ from django.db.models.functions import Now
 from django.db.models.sql import Query
 
 from integrations.sync.models import Job, JobAttempt
+from portal.bulk import column_quote, model_field, value_preparer
 
 M = TypeVar("M", bound=models.Model)
 AnyField = "models.Field[Any, Any]"
@@ -48,20 +49,6 @@ DB_NOW = DbNow()
 INCREMENT = Increment()
 
 _built: dict[tuple[Any, ...], Any] = {}
-
-
-def _field(model: type[models.Model], name: str) -> Any:
-    """The concrete field ``name`` (name or attname; ``pk``) of ``model``; raises otherwise."""
-    if name == "pk":
-        return model._meta.pk
-    for field in model._meta.concrete_fields:
-        if name in (field.name, field.attname):
-            return field
-    raise ValueError(f"{model.__name__} has no concrete field {name!r}.")
-
-
-def _quote(connection: Any, name: str | None) -> str:
-    return str(connection.ops.quote_name(name or ""))  # a concrete field always has a column
 
 
 def _clock(connection: Any, seconds: float) -> tuple[str, tuple[Any, ...]]:
@@ -99,14 +86,6 @@ def _compiled(connection: Any, expression: Any) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
-def _prepare(field: Any, value: Any, connection: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, models.Model):
-        value = value.pk
-    return field.get_db_prep_save(value, connection)
-
-
 def _assignments(
     connection: Any, model: type[models.Model], values: Mapping[str, Any]
 ) -> tuple[list[str], list[Any]]:
@@ -115,8 +94,8 @@ def _assignments(
     sets: list[str] = []
     params: list[Any] = []
     for name, value in values.items():
-        field = _field(model, name)
-        column = _quote(connection, field.column)
+        field = model_field(model, name)
+        column = column_quote(connection, field.column)
         if isinstance(value, DbNow):
             clock, clock_params = _clock(connection, value.seconds)
             sets.append(f"{column} = {clock}")
@@ -125,34 +104,8 @@ def _assignments(
             sets.append(f"{column} = ({column} + 1)")
         else:
             sets.append(f"{column} = %s")
-            params.append(_prepare(field, value, connection))
+            params.append(value_preparer(field, connection)(value))
     return sets, params
-
-
-_AS_IS: dict[str, tuple[type, ...]] = {  # internal types whose values the drivers take as they are
-    "CharField": (str,),
-    "TextField": (str,),
-    "IntegerField": (int,),
-    "BigIntegerField": (int,),
-    "PositiveIntegerField": (int,),
-    "PositiveBigIntegerField": (int,),
-    "AutoField": (int,),
-    "BigAutoField": (int,),
-}
-
-
-def _preparer(field: Any, connection: Any) -> Callable[[Any], Any]:
-    """How a value of ``field`` becomes a parameter: as it is when the driver takes it so (text,
-    an integer, None), else as the field prepares it."""
-    target = field.target_field if field.is_relation else field
-    as_is = _AS_IS.get(target.get_internal_type(), ()) + (type(None),)
-
-    def prepare(value: Any) -> Any:
-        if type(value) in as_is:
-            return value
-        return _prepare(field, value, connection)
-
-    return prepare
 
 
 @dataclass(frozen=True)
@@ -184,8 +137,8 @@ def _update_plan(
     sets: list[str] = []
     makers: list[tuple[str, Callable[[Any], Any] | None]] = []
     for name, kind in shape:
-        field = _field(model, name)
-        column = _quote(connection, field.column)
+        field = model_field(model, name)
+        column = column_quote(connection, field.column)
         if kind in ("now", "later"):
             clock, _ = _clock(connection, 1.0 if kind == "later" else 0)
             sets.append(f"{column} = {clock}")
@@ -195,15 +148,15 @@ def _update_plan(
             makers.append((kind, None))
         else:
             sets.append(f"{column} = %s")
-            makers.append((kind, _preparer(field, connection)))
+            makers.append((kind, value_preparer(field, connection)))
     conditions = []
     preparers = []
     for name in where:
-        field = _field(model, name)
-        conditions.append(f"{_quote(connection, field.column)} = %s")
-        preparers.append(_preparer(field, connection))
+        field = model_field(model, name)
+        conditions.append(f"{column_quote(connection, field.column)} = %s")
+        preparers.append(value_preparer(field, connection))
     sql = "UPDATE {} SET {} WHERE {}".format(  # noqa: S608 - names from model metadata only, quoted
-        _quote(connection, model._meta.db_table), ", ".join(sets), " AND ".join(conditions)
+        column_quote(connection, model._meta.db_table), ", ".join(sets), " AND ".join(conditions)
     )
     built = _built[key] = _Update(sql=sql, sets=tuple(makers), where=tuple(preparers))
     return built
@@ -277,7 +230,9 @@ def _instance(connection: Any, model: type[M], values: Sequence[Any]) -> M | Non
 
 
 def _columns(connection: Any, model: type[models.Model], table: str) -> list[str]:
-    return [f"{table}.{_quote(connection, field.column)}" for field in model._meta.concrete_fields]
+    return [
+        f"{table}.{column_quote(connection, field.column)}" for field in model._meta.concrete_fields
+    ]
 
 
 def job_claim_row(*, job_id: int, lease_s: float) -> tuple[Job, str] | None:
@@ -302,12 +257,12 @@ def job_claim_row(*, job_id: int, lease_s: float) -> tuple[Job, str] | None:
                 superseded_by=None,
             ),
         )
-        table = _quote(connection, Job._meta.db_table)
-        due = _quote(connection, _field(Job, "next_attempt_at").column)
+        table = column_quote(connection, Job._meta.db_table)
+        due = column_quote(connection, model_field(Job, "next_attempt_at").column)
         now, now_params = _clock(connection, 0)
-        location = _field(Job, "location")
-        location_table = _quote(connection, location.related_model._meta.db_table)
-        ghl_id = _field(location.related_model, "location_id")
+        location: Any = model_field(Job, "location")  # a ForeignKey
+        location_table = column_quote(connection, location.related_model._meta.db_table)
+        ghl_id = model_field(location.related_model, "location_id")
         sql = (  # noqa: S608 - names from model metadata only, quoted
             "UPDATE {table} SET {sets} WHERE {pk} = %s AND {status} = %s"
             " AND ({due} IS NULL OR {due} <= {now})"
@@ -315,15 +270,15 @@ def job_claim_row(*, job_id: int, lease_s: float) -> tuple[Job, str] | None:
         ).format(
             table=table,
             sets=", ".join(sets),
-            pk=_quote(connection, Job._meta.pk.column),
-            status=_quote(connection, _field(Job, "status").column),
+            pk=column_quote(connection, Job._meta.pk.column),
+            status=column_quote(connection, model_field(Job, "status").column),
             due=due,
             now=now,
             columns=", ".join(_columns(connection, Job, table)),
-            ghl_id=f"{location_table}.{_quote(connection, ghl_id.column)}",
+            ghl_id=f"{location_table}.{column_quote(connection, ghl_id.column)}",
             location_table=location_table,
-            target=f"{location_table}.{_quote(connection, location.target_field.column)}",
-            fk=f"{table}.{_quote(connection, location.column)}",
+            target=f"{location_table}.{column_quote(connection, location.target_field.column)}",
+            fk=f"{table}.{column_quote(connection, location.column)}",
         )
         found = _built[key] = (sql, tuple(set_params), tuple(now_params))
     sql, before, after = found
@@ -346,11 +301,11 @@ def attempt_open(*, job_id: int, lease_token: int, worker: str, started_at: date
     key = ("attempt", alias, connection.vendor)
     if (found := _built.get(key)) is None:
         fields = [field for field in JobAttempt._meta.concrete_fields if not field.primary_key]
-        table = _quote(connection, JobAttempt._meta.db_table)
-        number = _quote(connection, _field(JobAttempt, "number").column)
-        job_column = _quote(connection, _field(JobAttempt, "job").column)
+        table = column_quote(connection, JobAttempt._meta.db_table)
+        number = column_quote(connection, model_field(JobAttempt, "number").column)
+        job_column = column_quote(connection, model_field(JobAttempt, "job").column)
         defaults = [
-            (field, _prepare(field, field.get_default(), connection))
+            (field, value_preparer(field, connection)(field.get_default()))
             for field in fields
             if field.name not in given
         ]
@@ -361,25 +316,25 @@ def attempt_open(*, job_id: int, lease_token: int, worker: str, started_at: date
         ).format(
             table=table,
             columns=", ".join(
-                _quote(connection, _field(JobAttempt, name).column)
+                column_quote(connection, model_field(JobAttempt, name).column)
                 for name in [*given, *(field.name for field, _ in defaults)]
             ),
             selected=", ".join(selected + ["%s"] * len(defaults)),
             job=job_column,
-            pk=_quote(connection, JobAttempt._meta.pk.column),
+            pk=column_quote(connection, JobAttempt._meta.pk.column),
             number=number,
         )
         found = _built[key] = (sql, tuple(value for _, value in defaults))
     sql, default_values = found
-    job_field = _field(JobAttempt, "job")
-    token_field = _field(JobAttempt, "lease_token")
+    job_field = model_field(JobAttempt, "job")
+    token_field = model_field(JobAttempt, "lease_token")
     params = [
-        _prepare(job_field, job_id, connection),
-        _prepare(token_field, lease_token, connection),
+        value_preparer(job_field, connection)(job_id),
+        value_preparer(token_field, connection)(lease_token),
         worker,
-        _prepare(_field(JobAttempt, "started_at"), started_at, connection),
+        value_preparer(model_field(JobAttempt, "started_at"), connection)(started_at),
         *default_values,
-        _prepare(job_field, job_id, connection),
+        value_preparer(job_field, connection)(job_id),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -422,28 +377,28 @@ def row_select(*, model: type[M], pk: Any, related: Sequence[str] = ()) -> M:
                     joins.append(_Join(parent=paths[parent], via=via, model=via.related_model))
                     paths[here] = len(joins)
                 parent = here
-        columns = _columns(connection, model, _quote(connection, "t0"))
+        columns = _columns(connection, model, column_quote(connection, "t0"))
         clauses = []
         for n, join in enumerate(joins, start=1):
-            table = _quote(connection, f"t{n}")
+            table = column_quote(connection, f"t{n}")
             columns += _columns(connection, join.model, table)
             clauses.append(
                 "LEFT OUTER JOIN {} {} ON {}.{} = {}.{}".format(
-                    _quote(connection, join.model._meta.db_table),
+                    column_quote(connection, join.model._meta.db_table),
                     table,
                     table,
-                    _quote(connection, join.via.target_field.column),
-                    _quote(connection, f"t{join.parent}"),
-                    _quote(connection, join.via.column),
+                    column_quote(connection, join.via.target_field.column),
+                    column_quote(connection, f"t{join.parent}"),
+                    column_quote(connection, join.via.column),
                 )
             )
         sql = "SELECT {} FROM {} {} {} WHERE {}.{} = %s".format(  # noqa: S608 - names from model metadata only, quoted
             ", ".join(columns),
-            _quote(connection, model._meta.db_table),
-            _quote(connection, "t0"),
+            column_quote(connection, model._meta.db_table),
+            column_quote(connection, "t0"),
             " ".join(clauses),
-            _quote(connection, "t0"),
-            _quote(connection, model._meta.pk.column),
+            column_quote(connection, "t0"),
+            column_quote(connection, model._meta.pk.column),
         )
         found = _built[key] = (sql, tuple(joins))
     sql, parts = found
