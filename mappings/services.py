@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -114,10 +115,19 @@ def mapping_save(*, mapping: Mapping, user_id: int | None, reason: str = "") -> 
 
 
 def mapping_version_latest(*, mapping_id: int | None) -> MappingVersion | None:
-    """The version the sync applies now (None for a mapping never saved through mapping_save)."""
+    """The version the sync applies now (None for a mapping never saved through mapping_save),
+    read with its location's time zone (:func:`mapping_time_zone` then asks nothing more)."""
     if mapping_id is None:
         return None
-    return MappingVersion.objects.filter(mapping_id=mapping_id).order_by("-number").first()
+    version = (
+        MappingVersion.objects.filter(mapping_id=mapping_id)
+        .annotate(location_time_zone=F("mapping__location__time_zone"))
+        .order_by("-number")
+        .first()
+    )
+    if version is not None:
+        version._time_zone = version.location_time_zone or "UTC"  # type: ignore[attr-defined]
+    return version
 
 
 def mapping_time_zone(*, mapping_version: MappingVersion) -> str:
@@ -293,15 +303,17 @@ def mapping_page_apply(
             )
         )
         sources[ghl_id] = record
+    counts = UpsertCounts()
     try:
-        with transaction.atomic():
-            counts = record_upsert_many(
-                model=entity.rankr_model,
-                location_id=location_id,
-                items=items,
-                mapping_version_id=mapping_version.pk,
-                locked=(set(once), stored),
-            )
+        if items:  # (a poll over unchanged data has none: no savepoint for nothing)
+            with transaction.atomic():
+                counts = record_upsert_many(
+                    model=entity.rankr_model,
+                    location_id=location_id,
+                    items=items,
+                    mapping_version_id=mapping_version.pk,
+                    locked=(set(once), stored),
+                )
     except (DataError, IntegrityError):
         # Something only the database could refuse: find which records, one by one.
         counts, refused = _upsert_one_by_one(

@@ -289,3 +289,38 @@ def test_page_apply_refuses_a_rankr_to_highlevel_mapping(location):
             location_id=location.pk,
             records=[],
         )
+
+
+def test_a_page_rankr_already_holds_costs_no_savepoint_and_the_version_brings_its_time_zone(
+    location, django_assert_num_queries
+):
+    """A poll over unchanged data: the latest version is read with its location's time zone in
+    one statement, and applying the page opens no savepoint for an upsert of nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mappings.services import mapping_page_apply, mapping_time_zone
+
+    location.time_zone = "Asia/Tokyo"
+    location.save(update_fields=["time_zone"])
+    mapping, _ = mapping_template_apply(
+        template_key="ghl_contact_upsert", location_id=location.pk, user_id=None
+    )
+    records = [{"id": "c1", "email": "a@x.io"}, {"id": "c2", "email": "b@x.io"}]
+    with django_assert_num_queries(1):
+        version = mapping_version_latest(mapping_id=mapping.pk)
+        assert mapping_time_zone(mapping_version=version) == "Asia/Tokyo"
+    assert (
+        mapping_page_apply(
+            mapping_version=version, location_id=location.pk, records=records
+        ).counts.created
+        == 2
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        again = mapping_page_apply(
+            mapping_version=version, location_id=location.pk, records=records
+        )
+    assert again.counts.unchanged == 2
+    savepoints = [q["sql"] for q in queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1  # the page's own (mapping_page_apply is atomic), none inside
