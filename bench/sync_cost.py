@@ -157,7 +157,8 @@ def write_floor(*, backends, records):
             cursor.execute(f"SELECT {', '.join(columns)} FROM {model._meta.db_table} ORDER BY 1")
             kept[model] = (columns, cursor.fetchall())
     if {len(rows) for _, rows in kept.values()} != {records}:
-        raise SystemExit(f"write floor: expected {records} rows each, kept {kept}")
+        counts = {model.__name__: len(rows) for model, (_, rows) in kept.items()}
+        raise SystemExit(f"write floor: expected {records} rows each, found {counts}")
     driver = connection.connection
     mark = "?" if connection.vendor == "sqlite" else "%s"
 

@@ -78,9 +78,6 @@ def model_field(model: type[models.Model], name: str) -> "models.Field[Any, Any]
     return field
 
 
-_field = model_field
-
-
 def column_quote(connection: Any, name: str | None) -> str:
     """A table or column name of the models' metadata, quoted by the backend."""
     return str(connection.ops.quote_name(name or ""))  # a concrete field always has a column
@@ -436,9 +433,10 @@ def _insert_plan(
         if not conflict:
             raise BulkError("An upsert names its unique fields (conflict=).")
         tail = " ON CONFLICT ({}) DO UPDATE SET {}".format(
-            ", ".join(quote(_field(model, name).column) for name in conflict),
+            ", ".join(quote(model_field(model, name).column) for name in conflict),
             ", ".join(
-                "{0} = EXCLUDED.{0}".format(quote(_field(model, name).column)) for name in update
+                "{0} = EXCLUDED.{0}".format(quote(model_field(model, name).column))
+                for name in update
             ),
         )
     elif ignore_conflicts or conflict:
@@ -488,7 +486,7 @@ def rows_update(*, model: type[models.Model], rows: Iterable[tuple[Any, Mapping[
         groups.setdefault(tuple(values), []).append((key, values))
     sent = 0
     for names, group in groups.items():
-        fields = [_field(model, name) for name in names]
+        fields = [model_field(model, name) for name in names]
         preparers = [_preparer(field, connection)[0] for field in fields]
         sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from model metadata only, quoted
             quote(model._meta.db_table),
@@ -522,8 +520,8 @@ def rows_select(
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     table = model._meta.db_table
-    chosen = [_field(model, name) for name in fields]
-    tests = [_field(model, name) for name in where]
+    chosen = [model_field(model, name) for name in fields]
+    tests = [model_field(model, name) for name in where]
     params = [
         field.get_db_prep_value(value, connection)
         for field, value in zip(tests, where.values(), strict=True)
@@ -538,11 +536,13 @@ def rows_select(
     )
     order = ""
     if order_by:
-        order = " ORDER BY " + ", ".join(quote(_field(model, name).column) for name in order_by)
+        order = " ORDER BY " + ", ".join(
+            quote(model_field(model, name).column) for name in order_by
+        )
     locking = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
     batches: list[list[Any]] = [[]]
     if among is not None:
-        key = _field(model, among[0])
+        key = model_field(model, among[0])
         text = type(key) in _PLAIN_TEXT  # text goes as it is (all Django's preparation does)
         values = [
             value if text and type(value) is str else key.get_db_prep_value(value, connection)
@@ -564,7 +564,7 @@ def rows_select(
         # count a new location's rows (never analysed, or a location just added), scans every row
         # of the location and filters them, so a backfill's page read grew with each page.
         # (OFFSET 0 keeps the planner from flattening the probe into that same join.)
-        ordering = [_field(model, name) for name in order_by]
+        ordering = [model_field(model, name) for name in order_by]
         extra = [field for field in ordering if field not in chosen]  # selected, then cut off
         probe = "SELECT {} FROM {}{} {} = {}.{} OFFSET 0{}".format(  # noqa: S608 - names from model metadata only, quoted
             ", ".join(quote(field.column) for field in [*chosen, *extra]),

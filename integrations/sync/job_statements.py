@@ -324,17 +324,20 @@ def attempt_open(*, job_id: int, lease_token: int, worker: str, started_at: date
             pk=column_quote(connection, JobAttempt._meta.pk.column),
             number=number,
         )
-        found = _built[key] = (sql, tuple(value for _, value in defaults))
-    sql, default_values = found
-    job_field = model_field(JobAttempt, "job")
-    token_field = model_field(JobAttempt, "lease_token")
+        preparers = tuple(
+            value_preparer(model_field(JobAttempt, name), connection)
+            for name in ("job", "lease_token", "started_at")
+        )
+        found = _built[key] = (sql, tuple(value for _, value in defaults), preparers)
+    sql, default_values, (job_prepare, token_prepare, time_prepare) = found
+    job = job_prepare(job_id)
     params = [
-        value_preparer(job_field, connection)(job_id),
-        value_preparer(token_field, connection)(lease_token),
+        job,
+        token_prepare(lease_token),
         worker,
-        value_preparer(model_field(JobAttempt, "started_at"), connection)(started_at),
+        time_prepare(started_at),
         *default_values,
-        value_preparer(job_field, connection)(job_id),
+        job,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
